@@ -1,0 +1,21 @@
+"""HTTP layer: one flask-smorest blueprint per resource family, registered by `register_core_blueprints`.
+
+Views parse with marshmallow schemas, call services and serialise; no rules live here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+# Modules that expose a `blp` Blueprint, in registration order.
+CORE_BLUEPRINT_MODULES = [
+    "core.api.health",
+    "core.api.auth",
+    "tenants.api",
+]
+
+
+def register_core_blueprints(api) -> None:
+    """Register every core blueprint (and the operator API from `tenants`) on the flask-smorest Api."""
+    for module_name in CORE_BLUEPRINT_MODULES:
+        api.register_blueprint(import_module(module_name).blp)

@@ -1,0 +1,113 @@
+"""Auth endpoints: customer register/login (`/client/auth/*`) and staff API-key exchange (`/auth/token`).
+
+Tokens are JWTs bound to the tenant of the `orgid` header.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from core.auth import current_identity, require_role, token_for
+from core.services import accounts
+from core.tenancy import current_org
+
+blp = Blueprint("auth", __name__, description="Customer accounts and staff tokens")
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=256),
+                             load_only=True)
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+
+class LoginSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(max=256), load_only=True)
+
+
+class CustomerSchema(Schema):
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+
+
+class SessionSchema(Schema):
+    token = fields.String(metadata={"description": "JWT to send as `Authorization: Bearer <token>`"})
+    tokenType = fields.String(dump_default="Bearer")
+    expiresIn = fields.Integer()
+    customer = fields.Nested(CustomerSchema)
+
+
+class ApiKeyExchangeSchema(Schema):
+    apiKey = fields.String(required=True, validate=validate.Length(min=10, max=200))
+
+
+class StaffTokenSchema(Schema):
+    token = fields.String()
+    tokenType = fields.String()
+    expiresIn = fields.Integer()
+    role = fields.String()
+
+
+class MeSchema(Schema):
+    sub = fields.String()
+    org = fields.String()
+    role = fields.String()
+    email = fields.String()
+
+
+def _customer_session(customer) -> dict:
+    from flask import current_app
+
+    token = token_for(customer.id, customer.org_id, "customer", customer.email)
+    return {"token": token, "tokenType": "Bearer",
+            "expiresIn": current_app.config["BOXOFFICE"].jwt_ttl_seconds, "customer": customer}
+
+
+@blp.route("/client/auth/register")
+class Register(MethodView):
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, SessionSchema)
+    def post(self, data):
+        """Create a customer account and return a token (409 `email_taken` if the email exists)."""
+        customer = accounts.register_customer(current_org(), **data)
+        return _customer_session(customer)
+
+
+@blp.route("/client/auth/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, SessionSchema)
+    def post(self, data):
+        """Log a customer in (401 `invalid_credentials` without saying which part was wrong)."""
+        customer = accounts.authenticate_customer(current_org(), **data)
+        return _customer_session(customer)
+
+
+@blp.route("/auth/token")
+class StaffToken(MethodView):
+    @blp.arguments(ApiKeyExchangeSchema)
+    @blp.response(200, StaffTokenSchema)
+    def post(self, data):
+        """Exchange a staff/admin API key for a JWT."""
+        from flask import current_app
+
+        key = accounts.authenticate_api_key(current_org(), data["apiKey"])
+        token = token_for(f"key:{key.id}", key.org_id, key.role, key.name)
+        return {"token": token, "tokenType": "Bearer", "role": key.role,
+                "expiresIn": current_app.config["BOXOFFICE"].jwt_ttl_seconds}
+
+
+@blp.route("/auth/me")
+class Me(MethodView):
+    @require_role("customer", "staff")
+    @blp.response(200, MeSchema)
+    def get(self):
+        """Who the bearer token belongs to."""
+        identity = current_identity()
+        return {"sub": identity.sub, "org": identity.org, "role": identity.role, "email": identity.email}

@@ -1,0 +1,92 @@
+"""The application factory: the only place that wires config, database, plugins, jobs and routes.
+
+Importing this module has no side effects; call `create_app()`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from core import db as database
+from core.api import register_core_blueprints
+from core.auth import load_identity
+from core.config import Config
+from core.errors import register_error_handlers
+from core.jobs import init_jobs
+from core.keys import resolve_secrets
+from core.plugins import init_host
+from core.schema import upgrade_schema
+from core.tenancy import resolve_tenant
+
+
+class PrefixMiddleware:
+    """Serve every route also under `/api` (the client documents call `/api/client/...`)."""
+
+    def __init__(self, wsgi_app, prefix: str = "/api"):
+        self.wsgi_app = wsgi_app
+        self.prefix = prefix
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            environ["PATH_INFO"] = path[len(self.prefix):] or "/"
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
+        return self.wsgi_app(environ, start_response)
+
+
+def _openapi_settings(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Boxoffice",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "operatorToken": {"type": "http", "scheme": "bearer"},
+                },
+                "parameters": {},
+            },
+            "info": {"description": "Multi-tenant event ticketing. Send the tenant id in the `orgid` header."},
+        },
+    )
+
+
+def create_app(config: Config | None = None, extra_plugins: list | None = None,
+               migrate: bool = True) -> Flask:
+    """Build the Flask app: config from env unless given, database, plugins, jobs, routes, migrations."""
+    config = config or Config.from_env()
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    resolve_secrets(config)
+
+    database.bind_database(database.make_database(config.effective_database_url))
+    host = init_host(config.enabled_plugin_names, extra_plugins)
+    init_jobs(config)
+
+    app = Flask("boxoffice")
+    app.config["BOXOFFICE"] = config
+    app.config["PLUGIN_HOST"] = host
+    app.json.sort_keys = False
+    _openapi_settings(app)
+    api = Api(app)
+    register_error_handlers(app)
+
+    app.before_request(database.open_connection)
+    app.before_request(resolve_tenant)
+    app.before_request(load_identity)
+    app.teardown_request(lambda exc: database.close_connection())
+
+    register_core_blueprints(api)
+    host.pm.hook.register_routes(api=api, app=app)
+
+    if migrate:
+        with database.db.connection_context():
+            upgrade_schema(host)
+
+    app.wsgi_app = PrefixMiddleware(app.wsgi_app)
+    return app

@@ -1,0 +1,149 @@
+"""Authentication and roles: scrypt password hashes, staff API keys, JWTs (HS256 pinned, exp required).
+
+Views declare who may call them with `require_role`; the identity of a request lives on `g.identity`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import jwt
+from flask import current_app, g, request
+
+from core.errors import ApiError, Forbidden, Unauthorized
+from core.tenancy import is_exempt
+
+JWT_ALGORITHM = "HS256"
+ROLES = ("customer", "staff", "admin")
+STAFF_ROLES = ("staff", "admin")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: subject id, tenant, role and email, from a verified JWT."""
+
+    sub: str
+    org: str
+    role: str
+    email: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff or admin."""
+        return self.role in STAFF_ROLES
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of `password`, self-describing so parameters can change later."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches the stored scrypt hash (constant-time comparison)."""
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def new_api_key() -> str:
+    """A fresh staff API key (shown once; only its hash is stored)."""
+    return "bo_" + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """The SHA-256 hex digest under which an API key is stored and looked up."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", ttl_seconds: int = 43200) -> str:
+    """A signed JWT for this identity, valid for `ttl_seconds`."""
+    now = dt.datetime.now(dt.UTC)
+    claims = {"sub": sub, "org": org, "role": role, "email": email, "iat": now,
+              "exp": now + dt.timedelta(seconds=ttl_seconds)}
+    return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_token(secret: str, token: str) -> Identity:
+    """Verify a JWT (HS256 only, `exp` required) and return its identity, or raise Unauthorized."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM],
+                            options={"require": ["exp", "sub", "org", "role"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The token has expired; log in again.", type="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The bearer token is not valid.", type="invalid_token") from exc
+    if claims.get("role") not in ROLES:
+        raise Unauthorized("The bearer token is not valid.", type="invalid_token")
+    return Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
+                    email=str(claims.get("email") or ""))
+
+
+def token_for(identity_sub: str, org: str, role: str, email: str = "") -> str:
+    """Issue a JWT with the running app's secret and TTL."""
+    config = current_app.config["BOXOFFICE"]
+    return issue_token(config.secret_key, sub=identity_sub, org=org, role=role, email=email,
+                       ttl_seconds=config.jwt_ttl_seconds)
+
+
+def load_identity() -> None:
+    """before_request: verify a Bearer token if one is sent; its `org` must equal the `orgid` header."""
+    g.identity = None
+    header = request.headers.get("Authorization", "")
+    if not header or is_exempt(request.blueprint):
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <token>`.", type="invalid_token")
+    identity = decode_token(current_app.config["BOXOFFICE"].secret_key, token.strip())
+    org = getattr(g, "org", None)
+    if org is not None and identity.org != org.id:
+        raise Forbidden("This token belongs to another organisation than the `orgid` header.",
+                        type="org_mismatch")
+    g.identity = identity
+
+
+def current_identity() -> Identity | None:
+    """The verified caller of this request, or None for a guest."""
+    return getattr(g, "identity", None)
+
+
+def require_role(*roles: str):
+    """View decorator: the caller must hold one of `roles` (admin also passes any staff check)."""
+    allowed = set(roles)
+    if "staff" in allowed:
+        allowed.add("admin")
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            identity = current_identity()
+            if identity is None:
+                raise Unauthorized("This endpoint needs `Authorization: Bearer <token>`.",
+                                   type="authentication_required")
+            if identity.role not in allowed:
+                raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403,
+                               type="forbidden_role")
+            return func(*args, **kwargs)
+
+        apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {}).setdefault("security", [{"bearerAuth": []}])
+        wrapper._apidoc = apidoc
+        return wrapper
+
+    return decorator

@@ -1,0 +1,97 @@
+"""The `boxoffice` command line: run the server, run workers, upgrade the schema, and operator commands.
+
+Each command builds the app through `create_app`, so the CLI and the server share one wiring.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import click
+
+from core.app import create_app
+from core.config import Config
+
+
+@click.group()
+def cli():
+    """Boxoffice: multi-tenant event ticketing."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Seed and print a demo tenant.")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run the background job consumer in this process.")
+def run(host: str, port: int, demo: bool, worker: bool):
+    """Serve the API (embedded SQLite by default) with a demo tenant and an in-process job worker."""
+    from werkzeug.serving import run_simple
+
+    app = create_app()
+    if demo:
+        from tenants.demo import ensure_demo_tenant, print_demo
+
+        with app.app_context():
+            info = ensure_demo_tenant(app)
+        print_demo(info, f"http://{host}:{port}")
+    if worker:
+        from core.jobs import run_consumer
+
+        threading.Thread(target=run_consumer, kwargs={"workers": 2}, daemon=True, name="jobs").start()
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@cli.command()
+@click.option("--workers", default=2, show_default=True, type=int)
+def worker(workers: int):
+    """Run a background job consumer (recurrence fan-out, hold expiry, notifications)."""
+    from core.jobs import run_consumer
+
+    create_app()
+    run_consumer(workers=workers)
+
+
+@cli.group()
+def db():
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply every pending schema migration (core, then plugins), showing progress."""
+    from core import db as database
+    from core.plugins import get_host
+    from core.schema import all_migrations, upgrade_schema
+    from core.migrations import pending
+
+    create_app(migrate=False)
+    with database.db.connection_context():
+        todo = pending(all_migrations(get_host()))
+        if not todo:
+            click.echo("Schema is up to date.")
+            return
+        with click.progressbar(length=len(todo), label="Migrating") as bar:
+            applied = upgrade_schema(get_host(), progress=lambda m: bar.update(1))
+    for migration in applied:
+        click.echo(f"applied {migration.component} {migration.version:04d} {migration.name}")
+
+
+def _register_extensions() -> None:
+    from tenants.cli import plugins_group, tenants_group
+
+    cli.add_command(tenants_group)
+    cli.add_command(plugins_group)
+
+
+def main():
+    """Entry point of the `boxoffice` console script."""
+    _register_extensions()
+    try:
+        from core.plugins import init_host
+
+        host = init_host(Config.from_env().enabled_plugin_names)
+        host.pm.hook.register_commands(cli=cli)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide the core commands
+        click.echo(f"warning: plugin commands not loaded: {exc}", err=True)
+    cli()

@@ -1,0 +1,84 @@
+"""Configuration read from BOXOFFICE_* environment variables.
+
+Holds values only; it never opens connections or writes files (see `core.secrets` for generated keys).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _env_bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Config:
+    """Everything the app needs to start; each field maps to one BOXOFFICE_* variable."""
+
+    data_dir: str = "instance"
+    database_url: str = ""
+    secret_key: str = ""
+    redis_url: str = ""
+    operator_token: str = ""
+    jobs_immediate: bool = False
+    jwt_ttl_seconds: int = 60 * 60 * 12
+    hold_minutes: int = 10
+    default_plugins: tuple[str, ...] = ("free", "offline")
+    enabled_plugin_names: tuple[str, ...] | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    extra: dict = field(default_factory=dict)
+
+    ENV = {
+        "data_dir": "BOXOFFICE_DATA_DIR",
+        "database_url": "BOXOFFICE_DATABASE_URL",
+        "secret_key": "BOXOFFICE_SECRET_KEY",
+        "redis_url": "BOXOFFICE_REDIS_URL",
+        "operator_token": "BOXOFFICE_OPERATOR_TOKEN",
+        "jobs_immediate": "BOXOFFICE_JOBS_IMMEDIATE",
+        "jwt_ttl_seconds": "BOXOFFICE_JWT_TTL_SECONDS",
+        "hold_minutes": "BOXOFFICE_HOLD_MINUTES",
+        "default_plugins": "BOXOFFICE_DEFAULT_PLUGINS",
+        "enabled_plugin_names": "BOXOFFICE_PLUGINS",
+        "public_url": "BOXOFFICE_PUBLIC_URL",
+    }
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> Config:
+        """Build a Config from environment variables, then apply keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            var = cls.ENV.get(f.name)
+            if not var or var not in environ:
+                continue
+            raw = environ[var]
+            if f.name == "jobs_immediate":
+                values[f.name] = _env_bool(raw, False)
+            elif f.name in {"jwt_ttl_seconds", "hold_minutes"}:
+                values[f.name] = int(raw)
+            elif f.name in {"default_plugins", "enabled_plugin_names"}:
+                values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def data_path(self) -> Path:
+        """The folder for the embedded database, job queue and generated secrets."""
+        return Path(self.data_dir).resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_path / 'boxoffice.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite default (or any SQLite URL)."""
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,147 @@
+"""The one JSON error envelope: {code, status, type, message, errors} for every 4xx/5xx.
+
+Services raise `ApiError` subclasses (no Flask inside services); `register_error_handlers` renders them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "gateway_unavailable",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error a client can act on: HTTP status, machine `type`, human `message`, optional details."""
+
+    status = 400
+    type = "bad_request"
+
+    def __init__(self, message: str, *, type: str | None = None, status: int | None = None,
+                 errors: dict | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        if type:
+            self.type = type
+        if status:
+            self.status = status
+        self.errors = errors
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        """The envelope body for this error."""
+        return envelope(self.status, self.type, self.message, self.errors, **self.extra)
+
+
+class BadRequest(ApiError):
+    """400: the request cannot be understood."""
+
+    status, type = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    """401: missing or invalid credentials."""
+
+    status, type = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    """403: authenticated but not allowed."""
+
+    status, type = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    """404: no such record for this tenant (also for another tenant's record)."""
+
+    status, type = 404, "not_found"
+
+
+class Conflict(ApiError):
+    """409: the request clashes with the current state (sold out, already used, syncing...)."""
+
+    status, type = 409, "conflict"
+
+
+class Unprocessable(ApiError):
+    """422: well-formed but semantically invalid input."""
+
+    status, type = 422, "validation_error"
+
+
+class GatewayUnavailable(ApiError):
+    """502: a payment provider did not answer or failed; nothing was changed."""
+
+    status, type = 502, "gateway_unavailable"
+
+
+def envelope(code: int, type_: str, message: str, errors: dict | None = None, **extra) -> dict:
+    """Build the error body shared by every error response."""
+    body = {
+        "code": code,
+        "status": HTTP_STATUS_CODES.get(code, "Error"),
+        "type": type_,
+        "message": message,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def _http_error(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    code = error.code or 500
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or error.description or HTTP_STATUS_CODES.get(code, "Error")
+    type_ = data.get("type") or DEFAULT_TYPES.get(code, "error")
+    if code == 422 and errors and not data.get("message"):
+        message = "The request body or parameters are invalid; see `errors` for each field."
+    if code == 400 and (errors == {"json": ["Invalid JSON body."]} or "decode JSON" in str(error.description)):
+        type_, message = "invalid_json", "The request body is not valid JSON."
+    response = jsonify(envelope(code, type_, message, errors))
+    response.status_code = code
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _api_error(error: ApiError):
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    return response
+
+
+def _unexpected(error: Exception):
+    log.exception("unhandled error", exc_info=error)
+    response = jsonify(envelope(500, "internal_error", "Something went wrong on our side; try again."))
+    response.status_code = 500
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render ApiError, HTTP errors and unexpected exceptions as the JSON envelope, never HTML."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,138 @@
+"""Every hook a Boxoffice plugin can implement, one function each with its contract.
+
+Hooks are called with keyword arguments. Per-tenant hooks run only for plugins the tenant enabled
+(`core.plugins.hooks_for`); app-wide hooks (`register_*`) run once at start-up for every installed plugin.
+Lifecycle hooks run after the transaction commits; an exception in one is logged and never undoes a sale.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("boxoffice")
+hookimpl = pluggy.HookimplMarker("boxoffice")
+
+
+# --- wiring (app-wide, at start-up) -------------------------------------------------------------
+
+@hookspec
+def register_routes(api, app):
+    """Register the plugin's flask-smorest blueprints on `api` (use `core.plugins.plugin_blueprint`).
+
+    Routes exist for every tenant; a tenant that has not enabled the plugin gets 404 `plugin_not_enabled`.
+    """
+
+
+@hookspec
+def register_models():
+    """Return the plugin's peewee models (subclasses of `core.models.TenantModel` for tenant data).
+
+    Their tables are created by the plugin's first migration (`<plugin>` component, version 1).
+    """
+
+
+@hookspec
+def register_migrations():
+    """Return a list of `core.migrations.Migration` for schema changes after the plugin's first version."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the `boxoffice` command line (`cli` is its click group)."""
+
+
+# --- payment gateways (per tenant) ---------------------------------------------------------------
+
+@hookspec
+def payment_gateways():
+    """Return the names of the payment gateways this plugin provides (e.g. ``["stripe"]``)."""
+
+
+@hookspec(firstresult=True)
+def gateway_create_payment(gateway, org, booking, settings):
+    """Start paying `booking` through `gateway` if it is yours; else return None.
+
+    Return a dict: ``reference`` (provider id), ``client_secret`` or ``approval_url`` and any
+    ``data`` the client needs. Amounts are ``booking.amount`` minor units of ``booking.currency``.
+    Raise `core.errors.GatewayUnavailable` when the provider fails.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_verify_payment(gateway, org, booking, payment_ref, settings):
+    """Ask the provider whether `booking` was paid through `gateway`; None if not your gateway.
+
+    Return a `core.payments.PaymentCheck` (paid, reference, amount, currency, reason). Never trust the
+    client: compare the provider's amount and currency with the booking's.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_refund(gateway, org, booking, payment_ref, amount, settings):
+    """Refund `amount` minor units of `booking` through `gateway`; None if not your gateway.
+
+    Return a `core.payments.RefundResult`; raise `core.errors.ApiError` if the provider refuses.
+    """
+
+
+# --- pricing and catalog (per tenant) ------------------------------------------------------------
+
+@hookspec
+def price_booking(org, quote, promo_code, customer):
+    """Adjust a booking's `quote` (a `core.services.pricing.Quote`) before it is held.
+
+    Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts).
+    Raise `core.errors.ApiError` to refuse (e.g. 422 `invalid_promo_code`).
+    """
+
+
+@hookspec
+def ticket_type_saved(org, ticket_type, created):
+    """A ticket type was created (`created` True) or changed; mirror it (e.g. a storefront variant)."""
+
+
+@hookspec
+def ticket_type_deleted(org, ticket_type):
+    """A ticket type was deleted or archived."""
+
+
+# --- lifecycle (per tenant, after commit) -------------------------------------------------------
+
+@hookspec
+def event_published(org, event):
+    """An event became visible to customers."""
+
+
+@hookspec
+def booking_confirmed(org, booking):
+    """A booking was paid (or free) and confirmed, exactly once."""
+
+
+@hookspec
+def booking_expired(org, booking):
+    """A pending booking's hold ran out and its seats went back on sale."""
+
+
+@hookspec
+def tickets_issued(org, booking, tickets):
+    """Tickets were issued (purchase, registration, comp, activation); `booking` may be None."""
+
+
+@hookspec
+def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
+    """A ticket was transferred: `old_ticket` revoked, `new_ticket` waits to be claimed with `claim_token`."""
+
+
+@hookspec
+def ticket_checked_in(org, ticket, checkin):
+    """A ticket was admitted at a scan point."""
+
+
+@hookspec
+def ticket_cancelled(org, ticket):
+    """A ticket was cancelled without refund; its QR no longer scans."""
+
+
+@hookspec
+def ticket_refunded(org, ticket, refund):
+    """A ticket was refunded through its gateway; its QR no longer scans."""

@@ -1,0 +1,97 @@
+"""Versioned schema migrations for the core and for plugins, recorded in `schema_migrations`.
+
+Each migration runs once, in its own transaction, in version order per component. Run by
+`boxoffice db upgrade` and on first start; never call bare create_tables elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from peewee import CharField, DateTimeField, IntegerField, Model
+
+from core.db import db, is_sqlite, write_transaction
+from core.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change of a component ("core" or a plugin name), applied once in version order."""
+
+    component: str
+    version: int
+    name: str
+    apply: Callable[[], None]
+
+
+class SchemaMigration(Model):
+    """A record that one migration of one component has been applied."""
+
+    component = CharField(max_length=100)
+    version = IntegerField()
+    name = CharField(max_length=200)
+    applied_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = db
+        table_name = "schema_migrations"
+        indexes = ((("component", "version"), True),)
+
+
+def create_tables_migration(component: str, version: int, name: str, models: list) -> Migration:
+    """A migration that creates the tables (and indexes) of `models`, for a plugin's first version."""
+
+    def apply() -> None:
+        db.create_tables(models, safe=True)
+
+    return Migration(component, version, name, apply)
+
+
+def core_migrations() -> list[Migration]:
+    """The core's migrations: every `core/migrations/mNNNN_name.py` module, in version order."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        match = re.fullmatch(r"m(\d{4})_(\w+)", info.name)
+        if match:
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            found.append(Migration("core", int(match.group(1)), match.group(2), module.upgrade))
+    return sorted(found, key=lambda m: m.version)
+
+
+def applied_versions() -> set[tuple[str, int]]:
+    """The (component, version) pairs already applied."""
+    db.create_tables([SchemaMigration], safe=True)
+    return {(row.component, row.version) for row in SchemaMigration.select()}
+
+
+def pending(migrations: Iterable[Migration]) -> list[Migration]:
+    """The migrations of `migrations` not applied yet, core first, then by component and version."""
+    done = applied_versions()
+    todo = [m for m in migrations if (m.component, m.version) not in done]
+    return sorted(todo, key=lambda m: (m.component != "core", m.component, m.version))
+
+
+def upgrade(migrations: Iterable[Migration], progress: Callable[[Migration], None] | None = None) -> list:
+    """Apply every pending migration; returns what was applied. Safe to run from several processes."""
+    applied = []
+    for migration in pending(list(migrations)):
+        with write_transaction():
+            if not is_sqlite():
+                db.execute_sql("SELECT pg_advisory_xact_lock(7240917)")
+            exists = SchemaMigration.select().where(
+                (SchemaMigration.component == migration.component)
+                & (SchemaMigration.version == migration.version)
+            ).exists()
+            if exists:
+                continue
+            migration.apply()
+            SchemaMigration.create(component=migration.component, version=migration.version,
+                                   name=migration.name)
+        applied.append(migration)
+        if progress:
+            progress(migration)
+    return applied

@@ -1,0 +1,30 @@
+"""All core peewee models, importable from one place.
+
+`CORE_MODELS` is the ordered list the initial migration creates (parents before children).
+"""
+
+from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
+from core.models.catalog import Event, Recurrence, SyncJob, TicketType, Venue
+from core.models.customer import Customer
+from core.models.sales import (
+    Booking,
+    BookingLine,
+    CheckIn,
+    IdempotencyRecord,
+    Payment,
+    Refund,
+    Ticket,
+    Transfer,
+)
+from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
+
+CORE_MODELS = [
+    Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketType,
+    Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord,
+]
+
+__all__ = [
+    "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
+    "IdempotencyRecord", "JSONField", "Org", "Payment", "Recurrence", "Refund", "SyncJob", "TenantModel",
+    "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id", "utcnow",
+]

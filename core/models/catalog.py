@@ -1,0 +1,137 @@
+"""The catalog: venues, events (date | parent | recurring), recurrence rules, sync jobs, ticket types.
+
+Capacity counters (`sold`, `held`) live on Event and TicketType and change only through
+`core.services.capacity`, with conditional UPDATEs.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from core.models.base import JSONField
+from core.models.tenant import TenantModel
+
+EVENT_TYPES = ("date", "parent", "recurring")
+VISIBILITIES = ("public", "private", "invite-only")
+
+
+class Venue(TenantModel):
+    """A place events happen; its timezone is the default for its events."""
+
+    name = CharField(max_length=200)
+    address = TextField(default="")
+    city = CharField(max_length=120, default="")
+    country = CharField(max_length=2, default="")
+    tz = CharField(max_length=64, default="UTC")
+    capacity = IntegerField(null=True)
+
+
+class Event(TenantModel):
+    """An event: a single date, a parent with sessions, or a recurring template with generated dates."""
+
+    type = CharField(max_length=16, default="date")
+    name = CharField(max_length=300)
+    slug = CharField(max_length=320)
+    description = TextField(default="")
+    venue = ForeignKeyField(Venue, null=True, column_name="venue_id", on_delete="SET NULL")
+    parent = ForeignKeyField("self", null=True, column_name="parent_event_id", backref="children",
+                             on_delete="CASCADE")
+    recurrence_id = CharField(max_length=36, null=True)
+    tz = CharField(max_length=64, default="UTC")
+    starts_at = DateTimeField()
+    ends_at = DateTimeField()
+    capacity = IntegerField(null=True)
+    sold = IntegerField(default=0)
+    held = IntegerField(default=0)
+    published_at = DateTimeField(null=True)
+    archived_at = DateTimeField(null=True)
+    visibility = CharField(max_length=16, default="public")
+    position = IntegerField(default=0)
+    syncing = BooleanField(default=False)
+    settings = JSONField(default=dict)
+
+    class Meta:
+        indexes = (
+            (("org", "starts_at", "id"), False),
+            (("org", "published_at", "starts_at", "id"), False),
+            (("org", "parent", "starts_at"), False),
+            (("org", "slug"), False),
+        )
+
+
+class Recurrence(TenantModel):
+    """A recurrence rule of a recurring event (003), fanned out into child date events by a job."""
+
+    event = ForeignKeyField(Event, backref="recurrences", column_name="event_id", on_delete="CASCADE")
+    starts_at = DateTimeField()
+    ends_at = DateTimeField(null=True)
+    ends = CharField(max_length=24, default="never")
+    max_occurrences = IntegerField(null=True)
+    repeat_unit = CharField(max_length=8, default="week")
+    repeat_value = IntegerField(default=1)
+    duration = FloatField(null=True)
+    days = JSONField(default=list)
+    operating_hours = JSONField(default=list)
+
+
+class SyncJob(TenantModel):
+    """A background job working on an event (recurrence fan-out, bulk refund), with status and progress."""
+
+    event = ForeignKeyField(Event, backref="sync_jobs", column_name="event_id", on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    status = CharField(max_length=16, default="queued")
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    error = TextField(null=True)
+    params = JSONField(default=dict)
+    result = JSONField(default=dict)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
+class TicketType(TenantModel):
+    """A sellable tier of an event (001's fields plus 003's registration-type fields).
+
+    Prices and fees are integer minor units of `currency`. `capacity` None means unlimited; `held` are
+    seats in pending bookings, `sold` seats in confirmed tickets (one seat per ticket, or per grouped unit).
+    """
+
+    event = ForeignKeyField(Event, backref="ticket_types", column_name="event_id", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    description = TextField(default="")
+    price = IntegerField(default=0)
+    currency = CharField(max_length=3, default="USD")
+    capacity = IntegerField(null=True)
+    sold = IntegerField(default=0)
+    held = IntegerField(default=0)
+    sale_start = DateTimeField(null=True)
+    sale_end = DateTimeField(null=True)
+    perks = JSONField(default=list)
+    allow_reentry = BooleanField(default=False)
+    reentry_limit = IntegerField(null=True)
+    accepted_scan_points = JSONField(default=list)
+    visibility = CharField(max_length=16, default="public")
+    invite_code = CharField(max_length=100, null=True)
+    transferable = BooleanField(default=True)
+    refund_policy = CharField(max_length=200, null=True)
+    quantity = IntegerField(default=1)
+    grouped = BooleanField(default=False)
+    order_min = IntegerField(null=True)
+    order_max = IntegerField(null=True)
+    service_fee_amount = IntegerField(default=0)
+    service_fee_percentage = FloatField(default=0)
+    is_pass = BooleanField(default=False)
+    position = IntegerField(default=0)
+    archived_at = DateTimeField(null=True)
+    metadata = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("org", "event", "position"), False),)

@@ -1,0 +1,51 @@
+"""Tenants (orgs), their staff API keys and their per-plugin switches and settings.
+
+An Org is the root of tenancy: every tenant-owned row points at one. Secrets here are stored hashed or private.
+"""
+
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from core.models.base import BaseModel, JSONField, TimestampedModel, utcnow
+
+
+class Org(BaseModel):
+    """A tenant: one organiser on the deployment, addressed by the `orgid` header."""
+
+    id = CharField(primary_key=True, max_length=64)
+    name = CharField(max_length=200)
+    active = BooleanField(default=True)
+    timezone = CharField(max_length=64, default="UTC")
+    hold_minutes = IntegerField(null=True)
+    settings = JSONField(default=dict)
+    signing_private_key = TextField()
+    signing_public_key = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class TenantModel(TimestampedModel):
+    """A row owned by one tenant; every query on it goes through `core.tenancy.scoped`."""
+
+    org = ForeignKeyField(Org, column_name="org_id", on_delete="CASCADE")
+
+
+class ApiKey(TenantModel):
+    """A staff or admin API key, stored as a SHA-256 hash; exchanged for a JWT at POST /auth/token."""
+
+    name = CharField(max_length=200)
+    role = CharField(max_length=16, default="staff")
+    prefix = CharField(max_length=16, index=True)
+    key_hash = CharField(max_length=64, unique=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class TenantPlugin(TenantModel):
+    """Whether a plugin is enabled for a tenant, and that tenant's settings for it."""
+
+    plugin = CharField(max_length=100)
+    enabled = BooleanField(default=True)
+    settings = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("org", "plugin"), True),)

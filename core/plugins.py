@@ -1,0 +1,157 @@
+"""The plugin host: one pluggy PluginManager with built-in and third-party plugins from entry points.
+
+`hooks_for(org)` gives a tenant's hook relay that skips every plugin the tenant has not enabled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib.metadata import entry_points
+
+import pluggy
+from flask import g
+from flask_smorest import Blueprint
+
+from core import hookspecs
+from core.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "boxoffice.plugins"
+_ENABLED_CACHE_SECONDS = 5.0
+
+
+class PluginHost:
+    """Owns the PluginManager and answers which plugins a tenant has enabled."""
+
+    def __init__(self, allowed: tuple[str, ...] | None = None):
+        self.pm = pluggy.PluginManager("boxoffice")
+        self.pm.add_hookspecs(hookspecs)
+        self.allowed = set(allowed) if allowed else None
+        self._subset_cache: dict[tuple[str, frozenset], object] = {}
+        self._enabled_cache: dict[str, tuple[float, frozenset]] = {}
+
+    def load_entry_points(self) -> None:
+        """Register every plugin in the `boxoffice.plugins` entry-point group (limited by BOXOFFICE_PLUGINS)."""
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if self.allowed is not None and ep.name not in self.allowed:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            self.pm.register(ep.load(), name=ep.name)
+
+    def register(self, plugin, name: str) -> None:
+        """Register a plugin object directly (tests, embedding)."""
+        self.pm.register(plugin, name=name)
+
+    def names(self) -> list[str]:
+        """Names of all installed plugins."""
+        return sorted(name for name, _ in self.pm.list_name_plugin())
+
+    def describe(self, name: str) -> str:
+        """First line of a plugin's docstring."""
+        plugin = self.pm.get_plugin(name)
+        doc = (getattr(plugin, "__doc__", None) or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    def enabled_for(self, org_id: str) -> frozenset[str]:
+        """The plugin names a tenant has enabled (cached a few seconds per process)."""
+        from core.models import TenantPlugin
+
+        now = time.monotonic()
+        cached = self._enabled_cache.get(org_id)
+        if cached and now - cached[0] < _ENABLED_CACHE_SECONDS:
+            return cached[1]
+        rows = TenantPlugin.select(TenantPlugin.plugin).where(
+            (TenantPlugin.org == org_id) & (TenantPlugin.enabled == True)  # noqa: E712
+        )
+        enabled = frozenset(row.plugin for row in rows) & frozenset(self.names())
+        self._enabled_cache[org_id] = (now, enabled)
+        return enabled
+
+    def forget(self, org_id: str | None = None) -> None:
+        """Drop cached enablement (after `tenants enable|disable`)."""
+        if org_id is None:
+            self._enabled_cache.clear()
+        else:
+            self._enabled_cache.pop(org_id, None)
+
+    def is_enabled(self, org_id: str, plugin: str) -> bool:
+        """True if `plugin` is installed and enabled for the tenant."""
+        return plugin in self.enabled_for(org_id)
+
+    def hooks_for(self, org_id: str) -> TenantHooks:
+        """The tenant's hook relay: only plugins it enabled run."""
+        return TenantHooks(self, self.enabled_for(org_id))
+
+    def subset_caller(self, hook_name: str, enabled: frozenset[str]):
+        """A cached `subset_hook_caller` for one hook, without the plugins not in `enabled`."""
+        disabled = frozenset(n for n in self.names() if n not in enabled)
+        key = (hook_name, disabled)
+        caller = self._subset_cache.get(key)
+        if caller is None:
+            remove = [self.pm.get_plugin(n) for n in disabled]
+            caller = self.pm.subset_hook_caller(hook_name, remove_plugins=remove)
+            self._subset_cache[key] = caller
+        return caller
+
+
+class TenantHooks:
+    """Attribute access to hooks, filtered to one tenant's enabled plugins."""
+
+    def __init__(self, host: PluginHost, enabled: frozenset[str]):
+        self._host = host
+        self.enabled = enabled
+
+    def __getattr__(self, hook_name: str):
+        if not hook_name.startswith("_") and hasattr(self._host.pm.hook, hook_name):
+            return self._host.subset_caller(hook_name, self.enabled)
+        raise AttributeError(hook_name)
+
+    def notify(self, hook_name: str, **kwargs) -> None:
+        """Call a lifecycle hook; a failing plugin is logged and never breaks the caller."""
+        try:
+            getattr(self, hook_name)(**kwargs)
+        except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
+            log.exception("plugin hook %s failed", hook_name)
+
+
+_host: PluginHost | None = None
+
+
+def init_host(allowed: tuple[str, ...] | None = None, extra: list | None = None) -> PluginHost:
+    """Create the process's plugin host and load entry points (called by `create_app` and the CLI)."""
+    global _host
+    host = PluginHost(allowed)
+    for name, plugin in extra or []:
+        host.register(plugin, name)
+    host.load_entry_points()
+    _host = host
+    return host
+
+
+def get_host() -> PluginHost:
+    """The process's plugin host (raises if the app was not created)."""
+    if _host is None:
+        raise RuntimeError("The plugin host is not initialised; call core.app.create_app() first.")
+    return _host
+
+
+def hooks_for(org) -> TenantHooks:
+    """The tenant's hook relay (accepts an Org or its id)."""
+    return get_host().hooks_for(org if isinstance(org, str) else org.id)
+
+
+def plugin_blueprint(plugin_name: str, name: str, import_name: str, **kwargs) -> Blueprint:
+    """A flask-smorest Blueprint whose routes answer 404 `plugin_not_enabled` for tenants without it."""
+    blp = Blueprint(name, import_name, **kwargs)
+
+    @blp.before_request
+    def _require_plugin_enabled():
+        org = getattr(g, "org", None)
+        if org is None or not get_host().is_enabled(org.id, plugin_name):
+            raise NotFound(f"The {plugin_name!r} plugin is not enabled for this organisation.",
+                           type="plugin_not_enabled")
+
+    return blp

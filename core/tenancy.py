@@ -1,0 +1,86 @@
+"""Tenancy: the `orgid` header picks the tenant; every tenant-owned query goes through `scoped`.
+
+A record of another tenant is never found (404), so existence never leaks across tenants.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TypeVar
+
+from flask import g, request
+
+from core.errors import ApiError, NotFound
+from core.models import Org
+
+M = TypeVar("M")
+
+_exempt_blueprints: set[str] = {"api-docs"}  # flask-smorest's /openapi.json and /docs
+_ORG_CACHE_SECONDS = 5.0
+_org_cache: dict[str, tuple[float, Org]] = {}
+
+
+def tenant_exempt(blueprint):
+    """Mark a blueprint whose routes need no `orgid` header (operator API, docs, provider webhooks)."""
+    _exempt_blueprints.add(blueprint.name)
+    return blueprint
+
+
+def is_exempt(blueprint_name: str | None) -> bool:
+    """True for routes that are served without a tenant."""
+    return blueprint_name in _exempt_blueprints
+
+
+def load_org(org_id: str) -> Org | None:
+    """The active Org with this id, cached for a few seconds per process."""
+    now = time.monotonic()
+    cached = _org_cache.get(org_id)
+    if cached and now - cached[0] < _ORG_CACHE_SECONDS:
+        return cached[1]
+    org = Org.get_or_none((Org.id == org_id) & (Org.active == True))  # noqa: E712
+    if org is not None:
+        _org_cache[org_id] = (now, org)
+    else:
+        _org_cache.pop(org_id, None)
+    return org
+
+
+def forget_org(org_id: str) -> None:
+    """Drop a cached Org after it changed (disabled, renamed, plugins switched)."""
+    _org_cache.pop(org_id, None)
+
+
+def resolve_tenant() -> None:
+    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`."""
+    if request.url_rule is None or request.method == "OPTIONS" or is_exempt(request.blueprint):
+        return
+    org_id = (request.headers.get("orgid") or "").strip()
+    if not org_id:
+        raise ApiError("Send the tenant id in the `orgid` header.", status=400, type="missing_orgid")
+    org = load_org(org_id)
+    if org is None:
+        raise ApiError(f"No organisation with id {org_id!r}; check the `orgid` header.", status=404,
+                       type="unknown_org")
+    g.org = org
+
+
+def current_org() -> Org:
+    """The tenant of the current request (set by `resolve_tenant`)."""
+    return g.org
+
+
+def scoped(model: type[M], org: Org | str, *fields) -> "M":
+    """`model.select(*fields)` limited to one tenant's rows: the only way views and services query."""
+    org_id = org if isinstance(org, str) else org.id
+    return model.select(*fields).where(model.org == org_id)
+
+
+def get_scoped(model: type[M], org: Org | str, record_id, what: str | None = None) -> M:
+    """One tenant-owned record by id, or NotFound (`<what>_not_found`) whether absent or another tenant's."""
+    label = what or model.__name__.lower()
+    record = None
+    if record_id is not None and isinstance(record_id, str | int) and len(str(record_id)) <= 64:
+        record = scoped(model, org).where(model.id == str(record_id)).first()
+    if record is None:
+        raise NotFound(f"No {label.replace('_', ' ')} with id {record_id!r}.", type=f"{label}_not_found")
+    return record

@@ -1,0 +1,137 @@
+"""`boxoffice tenants ...` and `boxoffice plugins list`: the operator's command line.
+
+Thin wrappers over `tenants.service`; API keys are printed once at creation and never again.
+"""
+
+from __future__ import annotations
+
+import click
+
+from core.errors import ApiError
+
+
+def _app():
+    from core.app import create_app
+
+    app = create_app()
+    return app
+
+
+def _run(fn):
+    from core import db as database
+
+    app = _app()
+    with app.app_context(), database.db.connection_context():
+        try:
+            return fn(app)
+        except ApiError as exc:
+            raise click.ClickException(f"{exc.message} ({exc.type})") from exc
+
+
+@click.group("tenants")
+def tenants_group():
+    """Create and manage tenants (organisations)."""
+
+
+@tenants_group.command("create")
+@click.argument("name")
+@click.option("--org-id", default=None, help="Choose the orgid instead of generating one.")
+@click.option("--timezone", default="UTC", show_default=True)
+def create(name, org_id, timezone):
+    """Create a tenant: new orgid, Ed25519 signing keypair, first admin API key (shown once)."""
+    from tenants import service
+
+    def do(app):
+        created = service.create_tenant(name, org_id=org_id, timezone=timezone,
+                                        default_plugins=app.config["BOXOFFICE"].default_plugins)
+        click.echo(f"orgid:          {created.org.id}")
+        click.echo(f"name:           {created.org.name}")
+        click.echo(f"plugins:        {', '.join(service.enabled_plugins(created.org)) or '-'}")
+        click.echo(f"public key:     {created.org.signing_public_key}")
+        click.echo(f"admin API key:  {created.admin_api_key}   (shown once: store it now)")
+
+    _run(do)
+
+
+@tenants_group.command("list")
+def list_():
+    """List tenants and the plugins each enabled."""
+    from tenants import service
+
+    def do(app):
+        for org in service.list_tenants():
+            state = "active" if org.active else "disabled"
+            click.echo(f"{org.id}\t{org.name}\t{state}\t{','.join(service.enabled_plugins(org)) or '-'}")
+
+    _run(do)
+
+
+@tenants_group.command("enable")
+@click.argument("org_id")
+@click.argument("plugin")
+def enable(org_id, plugin):
+    """Enable PLUGIN for tenant ORG_ID."""
+    from tenants import service
+
+    _run(lambda app: service.set_plugin_enabled(org_id, plugin, True))
+    click.echo(f"{plugin} enabled for {org_id}")
+
+
+@tenants_group.command("disable")
+@click.argument("org_id")
+@click.argument("plugin")
+def disable(org_id, plugin):
+    """Disable PLUGIN for tenant ORG_ID."""
+    from tenants import service
+
+    _run(lambda app: service.set_plugin_enabled(org_id, plugin, False))
+    click.echo(f"{plugin} disabled for {org_id}")
+
+
+@tenants_group.command("config")
+@click.argument("org_id")
+@click.argument("plugin")
+@click.argument("pairs", nargs=-1, required=True)
+def config(org_id, plugin, pairs):
+    """Set PLUGIN settings for ORG_ID as key=value pairs (key= removes a key)."""
+    from tenants import service
+
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not key=value")
+        key, _, value = pair.partition("=")
+        values[key.strip()] = value
+    masked = _run(lambda app: service.configure_plugin(org_id, plugin, values))
+    for key, value in sorted(masked.items()):
+        click.echo(f"{key}={value}")
+
+
+@tenants_group.command("api-key")
+@click.argument("org_id")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+def api_key(org_id, name, role):
+    """Create a staff/admin API key for ORG_ID (shown once)."""
+    from tenants import service
+
+    key = _run(lambda app: service.create_api_key(service.get_tenant(org_id), name, role))
+    click.echo(key)
+
+
+@click.group("plugins")
+def plugins_group():
+    """Installed plugins."""
+
+
+@plugins_group.command("list")
+def plugins_list():
+    """Every installed plugin and which tenants enabled it."""
+    from tenants import service
+
+    def do(app):
+        for row in service.plugin_overview():
+            tenants = ", ".join(row["tenants"]) or "(no tenant)"
+            click.echo(f"{row['name']:<16} {row['description']}\n{'':<16} enabled for: {tenants}")
+
+    _run(do)

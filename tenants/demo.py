@@ -1,0 +1,75 @@
+"""The demo tenant seeded by `boxoffice run`: an org, a customer login, and sample events on first run.
+
+Its credentials are generated on first run and kept in the data folder (never in the repository).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+
+import click
+
+from core.auth import issue_token
+from core.db import write_transaction
+from core.models import Org
+from core.services.accounts import register_customer
+from tenants import service
+
+DEMO_ORG_ID = "demo"
+DEMO_CUSTOMER_EMAIL = "fan@example.com"
+
+
+def _credentials_path(app):
+    return app.config["BOXOFFICE"].data_path / "demo.json"
+
+
+def ensure_demo_tenant(app) -> dict:
+    """Create the demo tenant (and its sample catalog) once; return what to print."""
+    path = _credentials_path(app)
+    config = app.config["BOXOFFICE"]
+    org = Org.get_or_none(Org.id == DEMO_ORG_ID)
+    if org is None or not path.exists():
+        if org is None:
+            created = service.create_tenant("Demo Org", org_id=DEMO_ORG_ID,
+                                            default_plugins=config.default_plugins)
+            org = created.org
+        password = secrets.token_urlsafe(9)
+        with write_transaction():
+            from core.models import Customer
+
+            Customer.delete().where((Customer.org == org) & (Customer.email == DEMO_CUSTOMER_EMAIL)).execute()
+        register_customer(org, email=DEMO_CUSTOMER_EMAIL, password=password, name="Demo Fan")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"customer_password": password}, handle)
+        seed_catalog(org)
+    stored = json.loads(path.read_text())
+    staff_token = issue_token(config.secret_key, sub="demo-staff", org=org.id, role="admin",
+                              email="staff@demo.local", ttl_seconds=config.jwt_ttl_seconds)
+    return {"orgid": org.id, "staff_token": staff_token, "customer_email": DEMO_CUSTOMER_EMAIL,
+            "customer_password": stored["customer_password"]}
+
+
+def seed_catalog(org: Org) -> None:
+    """Sample venue, events and ticket types for the demo tenant (filled in once the catalog exists)."""
+
+
+def print_demo(info: dict, base_url: str) -> None:
+    """Print the demo tenant's orgid, a staff token, the customer login and three curl lines to try."""
+    org = info["orgid"]
+    click.echo("")
+    click.echo("Boxoffice demo tenant")
+    click.echo(f"  orgid:           {org}")
+    click.echo(f"  staff token:     {info['staff_token']}")
+    click.echo(f"  customer login:  {info['customer_email']} / {info['customer_password']}")
+    click.echo("")
+    click.echo("Try:")
+    click.echo(f"  curl -H 'orgid: {org}' {base_url}/client/events")
+    click.echo(f"  curl -H 'orgid: {org}' -H 'Authorization: Bearer {info['staff_token']}' {base_url}/events")
+    click.echo(f"  curl -H 'orgid: {org}' -H 'Content-Type: application/json' -d "
+               f"'{{\"email\":\"{info['customer_email']}\",\"password\":\"{info['customer_password']}\"}}' "
+               f"{base_url}/client/auth/login")
+    click.echo(f"  (API docs: {base_url}/docs)")
+    click.echo("")
