@@ -69,7 +69,7 @@ def current_org() -> Org:
     return g.org
 
 
-def scoped(model: type[M], org: Org | str, *fields) -> "M":
+def scoped(model: type[M], org: Org | str, *fields) -> M:
     """`model.select(*fields)` limited to one tenant's rows: the only way views and services query."""
     org_id = org if isinstance(org, str) else org.id
     return model.select(*fields).where(model.org == org_id)

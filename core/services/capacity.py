@@ -1,0 +1,136 @@
+"""All seat arithmetic: reserve, confirm, release and return seats on ticket types and events.
+
+Every change is one conditional UPDATE whose row count says whether it won (no read-then-write), taken in
+a fixed order (ticket types by id, then the event). Callers run these inside `write_transaction()`;
+a raised SoldOut rolls the whole transaction back, so partial holds never survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from peewee import fn
+
+from core.errors import Conflict
+from core.models import Event, TicketType
+
+
+@dataclass(frozen=True)
+class SeatRequest:
+    """`seats` seats of one ticket type."""
+
+    ticket_type_id: str
+    seats: int
+
+
+class SoldOut(Conflict):
+    """409 `sold_out`: not enough seats left; says which ticket type and how many remain."""
+
+    type = "sold_out"
+
+
+def _merge(requests: Iterable[SeatRequest]) -> list[SeatRequest]:
+    totals: dict[str, int] = {}
+    for request in requests:
+        if request.seats > 0:
+            totals[request.ticket_type_id] = totals.get(request.ticket_type_id, 0) + request.seats
+    return [SeatRequest(tt_id, seats) for tt_id, seats in sorted(totals.items())]
+
+
+def _fits(model, seats: int):
+    return model.capacity.is_null() | (model.sold + model.held + seats <= model.capacity)
+
+
+def available_seats(ticket_type: TicketType, event: Event | None = None) -> int | None:
+    """Seats still on sale for a ticket type (None = unlimited), bounded by its event's capacity too."""
+    left = None if ticket_type.capacity is None else ticket_type.capacity - ticket_type.sold - ticket_type.held
+    event = event if event is not None else ticket_type.event
+    if event is not None and event.capacity is not None:
+        event_left = event.capacity - event.sold - event.held
+        left = event_left if left is None else min(left, event_left)
+    return None if left is None else max(left, 0)
+
+
+def _sold_out(ticket_type_id: str, event_id: str, wanted: int, by_event: bool) -> SoldOut:
+    ticket_type = TicketType.get_or_none(TicketType.id == ticket_type_id)
+    event = Event.get_or_none(Event.id == event_id)
+    remaining = available_seats(ticket_type, event) if ticket_type else 0
+    name = ticket_type.name if ticket_type else ticket_type_id
+    where = "the event is at capacity" if by_event else f"{name!r} is sold out"
+    return SoldOut(f"Only {remaining} seat(s) left for {name!r} ({where}); you asked for {wanted}.",
+                   ticketTypeId=ticket_type_id, ticketTypeName=name, remaining=remaining, requested=wanted)
+
+
+def _claim(requests: list[SeatRequest], event_id: str, column: str) -> None:
+    total = 0
+    for request in requests:
+        target = getattr(TicketType, column)
+        won = (TicketType.update({target: target + request.seats})
+               .where((TicketType.id == request.ticket_type_id) & _fits(TicketType, request.seats))
+               .execute())
+        if won != 1:
+            raise _sold_out(request.ticket_type_id, event_id, request.seats, by_event=False)
+        total += request.seats
+    if total:
+        target = getattr(Event, column)
+        won = Event.update({target: target + total}).where((Event.id == event_id) & _fits(Event, total)).execute()
+        if won != 1:
+            raise _sold_out(requests[0].ticket_type_id, event_id, total, by_event=True)
+
+
+def hold_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
+    """Hold seats for a pending booking; raises SoldOut (rolling back the caller's transaction) if any won't fit."""
+    _claim(_merge(requests), event_id, "held")
+
+
+def sell_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
+    """Take seats straight to sold (comps, free registration, pre-generated batches); SoldOut if they won't fit."""
+    _claim(_merge(requests), event_id, "sold")
+
+
+def _shift(requests: list[SeatRequest], event_id: str, *, held: int, sold: int) -> None:
+    """Move counters by -seats*held / +seats*sold, guarded so no counter goes below zero."""
+    total = 0
+    for request in requests:
+        n = request.seats
+        condition = (TicketType.id == request.ticket_type_id)
+        if held:
+            condition &= TicketType.held >= n
+        if sold < 0:
+            condition &= TicketType.sold >= n
+        TicketType.update(held=TicketType.held - n * held, sold=TicketType.sold + n * sold).where(condition).execute()
+        total += n
+    if total:
+        condition = Event.id == event_id
+        if held:
+            condition &= Event.held >= total
+        if sold < 0:
+            condition &= Event.sold >= total
+        Event.update(held=Event.held - total * held, sold=Event.sold + total * sold).where(condition).execute()
+
+
+def confirm_held_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
+    """A pending booking was paid: its held seats become sold."""
+    _shift(_merge(requests), event_id, held=1, sold=1)
+
+
+def release_held_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
+    """A pending booking expired or was cancelled: its held seats go back on sale."""
+    _shift(_merge(requests), event_id, held=1, sold=0)
+
+
+def release_sold_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
+    """Tickets were cancelled or refunded: their sold seats go back on sale."""
+    _shift(_merge(requests), event_id, held=0, sold=-1)
+
+
+def counters_match_rows(event_id: str) -> bool:
+    """Audit helper: the event's `sold` equals the seats of its live tickets (used by tests and benches)."""
+    from core.models import Ticket
+
+    live = ("valid", "checked_in", "pending_activation")
+    seats = (Ticket.select(fn.COALESCE(fn.SUM(Ticket.seats), 0))
+             .where((Ticket.event == event_id) & Ticket.status.in_(live)).scalar())
+    event = Event.get_by_id(event_id)
+    return event.sold == seats

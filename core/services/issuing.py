@@ -1,0 +1,58 @@
+"""Ticket issuing: turns booking lines (or a staff batch) into Ticket rows, one per seat or one per group.
+
+Creates rows only; seat counters are moved by the caller through `core.services.capacity`, in the same
+transaction. QR payloads are derived later from (ticket id, event, secret_version), so nothing secret is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
+
+
+@dataclass
+class Holder:
+    """Who a ticket is for."""
+
+    email: str = ""
+    name: str = ""
+    customer: Customer | None = None
+
+
+def ticket_count(ticket_type: TicketType, units: int) -> tuple[int, int]:
+    """(number of tickets, seats per ticket) for `units` purchase units of a ticket type."""
+    seats = seats_for(ticket_type, units)
+    if ticket_type.grouped:
+        return 1, seats
+    return seats, 1
+
+
+def seats_for(ticket_type: TicketType, units: int) -> int:
+    """Seats taken by `units` purchase units (a 'table of 10' unit takes 10 seats)."""
+    return units * max(ticket_type.quantity, 1)
+
+
+def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, booking: Booking | None = None,
+                  unit_price: int = 0, status: str = "valid", source: str = "online", note: str = "") -> list[Ticket]:
+    """Create the tickets for `units` units of `ticket_type` (bulk insert); returns them in order."""
+    count, seats_each = ticket_count(ticket_type, units)
+    per_ticket_price = (unit_price * units) // count if count else 0
+    now = utcnow()
+    org_id = org if isinstance(org, str) else org.id
+    rows = [
+        {
+            "id": new_id(), "org": org_id, "event": ticket_type.event_id, "ticket_type": ticket_type.id,
+            "booking": booking.id if booking else None,
+            "customer": holder.customer.id if holder.customer else None,
+            "holder_email": holder.email, "holder_name": holder.name, "status": status, "source": source,
+            "seats": seats_each, "price_paid": per_ticket_price, "note": note,
+            "created_at": now, "updated_at": now, "data": {}, "secret_version": 1, "scan_count": 0,
+        }
+        for _ in range(count)
+    ]
+    for start in range(0, len(rows), 500):
+        Ticket.insert_many(rows[start:start + 500]).execute()
+    ids = [row["id"] for row in rows]
+    by_id = {t.id: t for t in Ticket.select().where(Ticket.id.in_(ids))}
+    return [by_id[i] for i in ids]
