@@ -1,0 +1,62 @@
+"""The one JSON shape of an issued ticket, shared by customer, staff, purchase, comp and transfer responses.
+
+Pure serialisation of already-loaded rows: it never queries more than the ticket's own relations and never
+exposes the QR payload, the secret version or a transfer claim token.
+"""
+
+from __future__ import annotations
+
+from core.models import Ticket
+from core.timefmt import iso_utc
+
+LIVE_STATES = ("valid", "checked_in", "pending_activation")
+
+
+def _loaded(ticket: Ticket, relation: str):
+    """The related row if the query already fetched it (a join), else None (no extra query)."""
+    return ticket.__rel__.get(relation)
+
+
+def qr_url(ticket: Ticket, *, staff: bool = False) -> str | None:
+    """Where the ticket's QR PNG is served, or None once the QR no longer scans."""
+    if ticket.status not in LIVE_STATES:
+        return None
+    prefix = "/events/tickets" if staff else "/client/events/tickets"
+    return f"{prefix}/{ticket.id}/qr"
+
+
+def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
+    """A ticket as the API shows it; `staff=True` adds booking, customer, price and scan details."""
+    ticket_type = ticket.ticket_type
+    view = {
+        "id": ticket.id,
+        "eventId": ticket.event_id,
+        "ticketTypeId": ticket.ticket_type_id,
+        "ticketTypeName": ticket_type.name,
+        "status": ticket.status,
+        "holderEmail": ticket.holder_email,
+        "holderName": ticket.holder_name,
+        "seats": ticket.seats,
+        "attended": ticket.scan_count > 0,
+        "scanCount": ticket.scan_count,
+        "qrUrl": qr_url(ticket, staff=staff),
+        "createdAt": iso_utc(ticket.created_at),
+        "transferredFrom": ticket.transferred_from_id,
+        "perks": list(ticket_type.perks or []),
+        "price": {"amount": ticket.price_paid, "currency": ticket_type.currency},
+    }
+    event = _loaded(ticket, "event")
+    if event is not None:
+        view["event"] = {"id": event.id, "name": event.name, "startsAt": iso_utc(event.starts_at),
+                         "endsAt": iso_utc(event.ends_at)}
+    if staff:
+        view.update({
+            "bookingId": ticket.booking_id,
+            "customerId": ticket.customer_id,
+            "source": ticket.source,
+            "firstScannedAt": iso_utc(ticket.first_scanned_at),
+            "lastScannedAt": iso_utc(ticket.last_scanned_at),
+            "lastScanPoint": ticket.last_scan_point,
+            "note": ticket.note,
+        })
+    return view
