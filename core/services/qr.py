@@ -1,0 +1,185 @@
+"""Signed ticket QR payloads: compact binary + Ed25519 signature under the tenant key, base45 text, PNG.
+
+Verification needs only the tenant's public key (door devices work offline); this module never reads
+ticket state and never stores a secret: the payload is derived from (ticket id, event, secret_version).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import struct
+import uuid
+from dataclasses import dataclass
+
+import qrcode
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from qrcode.constants import ERROR_CORRECT_M
+
+from core.signing import load_private_key, load_public_key
+
+PREFIX = "BO1:"
+FORMAT_VERSION = 1
+_BODY = struct.Struct(">B16s8sH")  # version, ticket uuid, event hash prefix, secret_version
+SIGNATURE_BYTES = 64
+PAYLOAD_BYTES = _BODY.size + SIGNATURE_BYTES
+MAX_SECRET_VERSION = 0xFFFF
+_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_INDEX = {c: i for i, c in enumerate(_B45)}
+
+PAYLOAD_FORMAT_DOC = (
+    "Text 'BO1:' + base45 (RFC 9285) of 91 bytes: version (1 byte, =1) | ticket id (16-byte UUID) | "
+    "SHA-256(event id)[:8] | secret version (uint16 big-endian) | Ed25519 signature (64 bytes) over "
+    "the first 27 bytes, under the organisation's public key. A valid signature proves the ticket was "
+    "issued by this organisation; revocation (transfer, cancel, refund) bumps the secret version or "
+    "status, so online validation is still needed to know current state."
+)
+
+
+class QrDecodeError(ValueError):
+    """The text is not a Boxoffice ticket payload (`reason` 'unknown') or its signature fails ('forged')."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class QrClaims:
+    """What a verified payload says: the ticket, a hash of its event, and the secret version signed."""
+
+    ticket_id: str
+    event_hash: bytes
+    secret_version: int
+
+    def matches_event(self, event_id: str) -> bool:
+        """True when the payload was issued for `event_id`."""
+        return self.event_hash == event_hash(event_id)
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285 base45: two bytes -> three characters of the QR alphanumeric set."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        c, n = divmod(n, 45 * 45)
+        b, a = divmod(n, 45)
+        out += [_B45[a], _B45[b], _B45[c]]
+    if len(data) % 2:
+        b, a = divmod(data[-1], 45)
+        out += [_B45[a], _B45[b]]
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    """Inverse of `b45encode`; ValueError on characters or lengths that base45 cannot produce."""
+    try:
+        values = [_B45_INDEX[c] for c in text]
+    except KeyError as exc:
+        raise ValueError("not base45") from exc
+    if len(values) % 3 == 1:
+        raise ValueError("bad base45 length")
+    out = bytearray()
+    for i in range(0, len(values), 3):
+        chunk = values[i:i + 3]
+        if len(chunk) == 3:
+            n = chunk[0] + chunk[1] * 45 + chunk[2] * 45 * 45
+            if n > 0xFFFF:
+                raise ValueError("base45 overflow")
+            out += n.to_bytes(2, "big")
+        else:
+            n = chunk[0] + chunk[1] * 45
+            if n > 0xFF:
+                raise ValueError("base45 overflow")
+            out.append(n)
+    return bytes(out)
+
+
+def event_hash(event_id: str) -> bytes:
+    """The 8-byte event binding carried in a payload."""
+    return hashlib.sha256(event_id.encode()).digest()[:8]
+
+
+@functools.lru_cache(maxsize=1024)
+def _private_key(encoded: str) -> Ed25519PrivateKey:
+    return load_private_key(encoded)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(encoded: str) -> Ed25519PublicKey:
+    return load_public_key(encoded)
+
+
+def _signed_bytes(private_key_b64: str, ticket_id: str, event_id: str, secret_version: int) -> bytes:
+    if not 0 <= secret_version <= MAX_SECRET_VERSION:
+        raise ValueError("secret_version out of range for the QR format")
+    body = _BODY.pack(FORMAT_VERSION, uuid.UUID(ticket_id).bytes, event_hash(event_id), secret_version)
+    return body + _private_key(private_key_b64).sign(body)
+
+
+def payload_for(org, ticket) -> str:
+    """The QR text for a ticket under its tenant's key (deterministic: Ed25519 signatures are)."""
+    return payload_from_parts(org.signing_private_key, ticket.id, ticket.event_id, ticket.secret_version)
+
+
+@functools.lru_cache(maxsize=4096)
+def payload_from_parts(private_key_b64: str, ticket_id: str, event_id: str, secret_version: int) -> str:
+    """The QR text for explicit parts (cached: the same inputs always give the same text)."""
+    return PREFIX + b45encode(_signed_bytes(private_key_b64, ticket_id, event_id, secret_version))
+
+
+def verify_payload(public_key_b64: str, text: object) -> QrClaims:
+    """Check a scanned text offline with the tenant's public key; raise QrDecodeError if unusable."""
+    if not isinstance(text, str) or not text.startswith(PREFIX) or len(text) > 400:
+        raise QrDecodeError("unknown", "This is not a Boxoffice ticket code.")
+    try:
+        raw = b45decode(text[len(PREFIX):])
+    except ValueError as exc:
+        raise QrDecodeError("unknown", "This ticket code is damaged or incomplete.") from exc
+    if len(raw) != PAYLOAD_BYTES or raw[0] != FORMAT_VERSION:
+        raise QrDecodeError("unknown", "This ticket code is damaged or of an unknown format.")
+    body, signature = raw[:_BODY.size], raw[_BODY.size:]
+    try:
+        _public_key(public_key_b64).verify(signature, body)
+    except InvalidSignature as exc:
+        raise QrDecodeError("forged", "This ticket code was not issued by this organisation.") from exc
+    _, ticket_bytes, ev_hash, secret_version = _BODY.unpack(body)
+    return QrClaims(str(uuid.UUID(bytes=ticket_bytes)), ev_hash, secret_version)
+
+
+def make_qr(text: str) -> qrcode.QRCode:
+    """A QR symbol for `text` at error correction M, smallest version that fits."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(text)
+    code.make(fit=True)
+    return code
+
+
+@functools.lru_cache(maxsize=2048)
+def _png_for(text: str) -> bytes:
+    buffer = io.BytesIO()
+    make_qr(text).make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_for(org, ticket) -> bytes:
+    """The ticket's QR as PNG bytes, cached in-process by payload (i.e. by ticket id and secret_version)."""
+    return _png_for(payload_for(org, ticket))
+
+
+def public_key_info(org) -> dict:
+    """What a door device needs to verify payloads offline: the tenant's Ed25519 public key and format."""
+    key = _public_key(org.signing_public_key)
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {
+        "org": org.id,
+        "algorithm": "Ed25519",
+        "publicKey": {"raw": base64.b64encode(raw).decode(), "pem": pem.decode()},
+        "payloadPrefix": PREFIX,
+        "payloadFormat": PAYLOAD_FORMAT_DOC,
+    }
