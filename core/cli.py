@@ -61,9 +61,9 @@ def db():
 def db_upgrade():
     """Apply every pending schema migration (core, then plugins), showing progress."""
     from core import db as database
+    from core.migrations import pending
     from core.plugins import get_host
     from core.schema import all_migrations, upgrade_schema
-    from core.migrations import pending
 
     create_app(migrate=False)
     with database.db.connection_context():

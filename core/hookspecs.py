@@ -1,6 +1,7 @@
 """Every hook a Boxoffice plugin can implement, one function each with its contract.
 
-Hooks are called with keyword arguments. Per-tenant hooks run only for plugins the tenant enabled
+Declarations only: never put behaviour here. Hooks are called with keyword arguments, and an implementation
+may accept any subset of them. Per-tenant hooks run only for plugins the tenant enabled
 (`core.plugins.hooks_for`); app-wide hooks (`register_*`) run once at start-up for every installed plugin.
 Lifecycle hooks run after the transaction commits; an exception in one is logged and never undoes a sale.
 """
@@ -19,7 +20,8 @@ hookimpl = pluggy.HookimplMarker("boxoffice")
 def register_routes(api, app):
     """Register the plugin's flask-smorest blueprints on `api` (use `core.plugins.plugin_blueprint`).
 
-    Routes exist for every tenant; a tenant that has not enabled the plugin gets 404 `plugin_not_enabled`.
+    Called once per app, for every installed plugin. Routes exist for every tenant; a tenant that has not
+    enabled the plugin gets 404 `plugin_not_enabled`. `app` is the Flask app (for error handlers and config).
     """
 
 
@@ -27,18 +29,33 @@ def register_routes(api, app):
 def register_models():
     """Return the plugin's peewee models (subclasses of `core.models.TenantModel` for tenant data).
 
-    Their tables are created by the plugin's first migration (`<plugin>` component, version 1).
+    Their tables are created by the plugin's first migration (component = plugin name, version 1), which
+    `boxoffice db upgrade` (or the first start) applies once. Change them later with `register_migrations`.
     """
 
 
 @hookspec
 def register_migrations():
-    """Return a list of `core.migrations.Migration` for schema changes after the plugin's first version."""
+    """Return a list of `core.migrations.Migration` (component = plugin name, version 2 and up).
+
+    Each runs once, in version order, in its own transaction; use `playhouse.migrate` for column changes.
+    """
 
 
 @hookspec
 def register_commands(cli):
     """Add click commands or groups to the `boxoffice` command line (`cli` is its click group)."""
+
+
+# --- tenants (per tenant) -------------------------------------------------------------------------
+
+@hookspec
+def tenant_created(org):
+    """A tenant was provisioned (`boxoffice tenants create` or `POST /operator/tenants`).
+
+    Runs after the commit, only for the plugins the new tenant enabled at creation: seed the plugin's own
+    rows for it (default templates, a storefront...). Enabling a plugin later does not call this hook.
+    """
 
 
 # --- payment gateways (per tenant) ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The operator API under /operator/*: the same operations as `boxoffice tenants`, for hosting tooling.
 
-Guarded by the deployment's operator token (BOXOFFICE_OPERATOR_TOKEN); needs no `orgid` header.
+Guarded by the deployment's operator token (BOXOFFICE_OPERATOR_TOKEN); needs no `orgid` header and never
+returns a secret after creation (API keys once, plugin settings masked, signing private keys never).
 """
 
 from __future__ import annotations
@@ -10,30 +11,78 @@ import hmac
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.errors import Unauthorized
+from core.errors import Unauthorized, Unprocessable
 from core.tenancy import tenant_exempt
 from tenants import service
 
 blp = tenant_exempt(Blueprint("operator", __name__, url_prefix="/operator",
-                              description="Hosting operator: tenants and their plugins"))
+                              description="Hosting operator: tenants and their plugins. Every route needs "
+                                          "`Authorization: Bearer <BOXOFFICE_OPERATOR_TOKEN>`."))
 
 
 @blp.before_request
 def _require_operator_token():
     expected = current_app.config["BOXOFFICE"].operator_token
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if (not expected or scheme.lower() != "bearer"
+            or not hmac.compare_digest(token.strip().encode(), expected.encode())):
         raise Unauthorized("Send the operator token as `Authorization: Bearer <token>`.",
                            type="invalid_operator_token")
 
 
+class ErrorEnvelopeSchema(Schema):
+    """The JSON error envelope every 4xx/5xx carries."""
+
+    code = fields.Integer()
+    status = fields.String()
+    type = fields.String(metadata={"description": "Machine-readable error type"})
+    message = fields.String()
+    errors = fields.Dict()
+
+
+def operator_only(func):
+    """Document a view as needing the operator token (its security scheme and 401 answer)."""
+    func = blp.alt_response(401, schema=ErrorEnvelopeSchema, description="Missing or wrong operator token")(func)
+    return blp.doc(security=[{"operatorToken": []}])(func)
+
+
+def names_a_tenant(func):
+    """Document the 404 of a view whose path names a tenant (and maybe a plugin)."""
+    return blp.alt_response(404, schema=ErrorEnvelopeSchema, description="`unknown_org` or `unknown_plugin`")(func)
+
+
+def _setting_value(key: str, value) -> str | None:
+    """A JSON setting value as the string the CLI would store (None removes the key)."""
+    if isinstance(value, dict | list):
+        raise Unprocessable("Setting values are strings, numbers or booleans.", type="invalid_setting",
+                            errors={"json": {key: ["Not a scalar."]}})
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 class TenantCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    orgId = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$"))
+    orgId = fields.String(load_default=None, validate=validate.Regexp(service.ORG_ID_PATTERN),
+                          metadata={"description": "Chosen orgid; generated from the name when omitted."})
     timezone = fields.String(load_default="UTC")
-    plugins = fields.List(fields.String(), load_default=None)
+    plugins = fields.List(fields.String(), load_default=None,
+                          metadata={"description": "Plugins to enable; defaults to BOXOFFICE_DEFAULT_PLUGINS."})
+
+
+class TenantUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    active = fields.Boolean(metadata={"description": "false: every request with this orgid gets 404."})
+    timezone = fields.String()
+    holdMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1440),
+                                 metadata={"description": "Seat hold TTL; null uses the deployment default."})
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one of name, active, timezone, holdMinutes.")
 
 
 class TenantSchema(Schema):
@@ -41,7 +90,9 @@ class TenantSchema(Schema):
     name = fields.String()
     active = fields.Boolean()
     timezone = fields.String()
-    publicKey = fields.String(attribute="signing_public_key")
+    holdMinutes = fields.Integer(attribute="hold_minutes", allow_none=True)
+    publicKey = fields.String(attribute="signing_public_key",
+                              metadata={"description": "Ed25519 key (base64) that verifies ticket QR codes."})
     plugins = fields.Method("_plugins")
     createdAt = fields.DateTime(attribute="created_at")
 
@@ -69,6 +120,13 @@ class PluginStateSchema(Schema):
     enabled = fields.Boolean()
 
 
+class PluginSettingsSchema(Schema):
+    """A plugin's settings for one tenant: string values; secret-looking keys are masked."""
+
+    class Meta:
+        unknown = "include"
+
+
 class PluginOverviewSchema(Schema):
     name = fields.String()
     description = fields.String()
@@ -77,32 +135,49 @@ class PluginOverviewSchema(Schema):
 
 @blp.route("/tenants")
 class Tenants(MethodView):
+    @operator_only
     @blp.response(200, TenantSchema(many=True))
     def get(self):
-        """List every tenant with its enabled plugins."""
+        """List every tenant with its enabled plugins (never a key or secret)."""
         return service.list_tenants()
 
+    @operator_only
     @blp.arguments(TenantCreateSchema)
     @blp.response(201, CreatedTenantSchema)
+    @blp.alt_response(409, schema=ErrorEnvelopeSchema, description="`tenant_exists`")
     def post(self, data):
         """Create a tenant; the response carries its first admin API key, shown only this once."""
         created = service.create_tenant(data["name"], org_id=data["orgId"], timezone=data["timezone"],
                                         plugins=tuple(data["plugins"]) if data["plugins"] is not None else None,
                                         default_plugins=current_app.config["BOXOFFICE"].default_plugins)
-        created.org.adminApiKey = created.admin_api_key
+        created.org.adminApiKey = created.admin_api_key  # dumped by this response only
         return created.org
 
 
 @blp.route("/tenants/<org_id>")
 class Tenant(MethodView):
+    @operator_only
+    @names_a_tenant
     @blp.response(200, TenantSchema)
     def get(self, org_id):
         """One tenant (no secrets)."""
         return service.get_tenant(org_id)
 
+    @operator_only
+    @names_a_tenant
+    @blp.arguments(TenantUpdateSchema)
+    @blp.response(200, TenantSchema)
+    def patch(self, data, org_id):
+        """Rename, deactivate/reactivate, re-zone a tenant or set its hold TTL."""
+        return service.update_tenant(org_id, name=data.get("name"), active=data.get("active"),
+                                     timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
+                                     clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None)
+
 
 @blp.route("/tenants/<org_id>/api-keys")
 class TenantApiKeys(MethodView):
+    @operator_only
+    @names_a_tenant
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data, org_id):
@@ -114,6 +189,8 @@ class TenantApiKeys(MethodView):
 
 @blp.route("/tenants/<org_id>/plugins/<plugin>/enable")
 class EnablePlugin(MethodView):
+    @operator_only
+    @names_a_tenant
     @blp.response(200, PluginStateSchema)
     def post(self, org_id, plugin):
         """Enable a plugin for the tenant."""
@@ -123,6 +200,8 @@ class EnablePlugin(MethodView):
 
 @blp.route("/tenants/<org_id>/plugins/<plugin>/disable")
 class DisablePlugin(MethodView):
+    @operator_only
+    @names_a_tenant
     @blp.response(200, PluginStateSchema)
     def post(self, org_id, plugin):
         """Disable a plugin for the tenant (its hooks stop running, its routes answer 404)."""
@@ -132,22 +211,29 @@ class DisablePlugin(MethodView):
 
 @blp.route("/tenants/<org_id>/plugins/<plugin>/settings")
 class PluginSettings(MethodView):
-    @blp.response(200)
+    @operator_only
+    @names_a_tenant
+    @blp.response(200, PluginSettingsSchema)
     def get(self, org_id, plugin):
         """The tenant's settings for a plugin, secrets masked."""
-        service.get_tenant(org_id)
-        return service.mask_settings(service.plugin_settings(org_id, plugin))
+        return service.masked_plugin_settings(org_id, plugin)
 
-    @blp.arguments(Schema.from_dict({}, name="PluginSettingsPatch")(unknown="include"), location="json")
-    @blp.response(200)
+    @operator_only
+    @names_a_tenant
+    @blp.arguments(PluginSettingsSchema, location="json")
+    @blp.response(200, PluginSettingsSchema)
     def patch(self, data, org_id, plugin):
-        """Merge key/value settings (an empty value removes a key); answers with secrets masked."""
-        values = {str(k): (v if v is None else str(v)) for k, v in data.items()}
+        """Merge key/value settings (an empty string or null removes a key); answers with secrets masked.
+
+        Values are stored as strings, exactly as `boxoffice tenants config ORG PLUGIN key=value` does.
+        """
+        values = {str(key): _setting_value(str(key), value) for key, value in data.items()}
         return service.configure_plugin(org_id, plugin, values)
 
 
 @blp.route("/plugins")
 class Plugins(MethodView):
+    @operator_only
     @blp.response(200, PluginOverviewSchema(many=True))
     def get(self):
         """Every installed plugin and which tenants enabled it."""

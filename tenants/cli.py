@@ -10,17 +10,15 @@ import click
 from core.errors import ApiError
 
 
-def _app():
+def _run(fn):
+    """Build the app (config from env, migrations applied), then run `fn(app)` with a connection open.
+
+    Service errors become a one-line message and exit status 1.
+    """
+    from core import db as database
     from core.app import create_app
 
     app = create_app()
-    return app
-
-
-def _run(fn):
-    from core import db as database
-
-    app = _app()
     with app.app_context(), database.db.connection_context():
         try:
             return fn(app)
@@ -88,21 +86,48 @@ def disable(org_id, plugin):
     click.echo(f"{plugin} disabled for {org_id}")
 
 
+def _set_active(org_id: str, active: bool) -> None:
+    from tenants import service
+
+    _run(lambda app: service.update_tenant(org_id, active=active))
+    click.echo(f"{org_id} {'activated' if active else 'deactivated'}")
+
+
+@tenants_group.command("deactivate")
+@click.argument("org_id")
+def deactivate(org_id):
+    """Deactivate tenant ORG_ID: every request with its orgid gets 404 until it is activated again."""
+    _set_active(org_id, False)
+
+
+@tenants_group.command("activate")
+@click.argument("org_id")
+def activate(org_id):
+    """Reactivate tenant ORG_ID."""
+    _set_active(org_id, True)
+
+
 @tenants_group.command("config")
 @click.argument("org_id")
 @click.argument("plugin")
-@click.argument("pairs", nargs=-1, required=True)
+@click.argument("pairs", nargs=-1)
 def config(org_id, plugin, pairs):
-    """Set PLUGIN settings for ORG_ID as key=value pairs (key= removes a key)."""
+    """Set PLUGIN settings for ORG_ID as key=value pairs (key= removes a key); no pairs shows them.
+
+    Secret-looking values (keys containing secret, key, token, password...) are printed masked.
+    """
     from tenants import service
 
     values = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not key=value")
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="PAIRS")
         key, _, value = pair.partition("=")
         values[key.strip()] = value
-    masked = _run(lambda app: service.configure_plugin(org_id, plugin, values))
+    if values:
+        masked = _run(lambda app: service.configure_plugin(org_id, plugin, values))
+    else:
+        masked = _run(lambda app: service.masked_plugin_settings(org_id, plugin))
     for key, value in sorted(masked.items()):
         click.echo(f"{key}={value}")
 

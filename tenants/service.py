@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from peewee import IntegrityError
 
 from core.auth import hash_api_key, new_api_key
 from core.db import write_transaction
@@ -17,7 +20,9 @@ from core.plugins import get_host
 from core.signing import generate_keypair
 from core.tenancy import forget_org
 
-SECRET_SETTING_WORDS = ("secret", "password", "private", "token")
+SECRET_SETTING_WORDS = ("secret", "password", "private", "token", "key", "credential")
+ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SETTING_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 @dataclass
@@ -39,33 +44,93 @@ def new_org_id(name: str) -> str:
 
 
 def create_api_key(org: Org, name: str, role: str = "staff") -> str:
-    """Create a staff/admin API key for `org`; returns the key itself (shown once)."""
+    """Create a staff/admin API key for `org`; returns the key itself (shown once, only its hash is kept)."""
     if role not in ("staff", "admin"):
         raise Unprocessable("role must be staff or admin", type="invalid_role")
+    if not (name or "").strip() or len(name) > 200:
+        raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
     key = new_api_key()
     ApiKey.create(org=org, name=name, role=role, prefix=key[:10], key_hash=hash_api_key(key))
     return key
 
 
+def _check_timezone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Unprocessable(f"Unknown time zone {timezone!r}; use an IANA name such as Europe/Paris.",
+                            type="invalid_timezone") from exc
+    return timezone
+
+
+def _check_hold_minutes(hold_minutes: int | None) -> int | None:
+    if hold_minutes is not None and not 1 <= hold_minutes <= 24 * 60:
+        raise Unprocessable("holdMinutes must be between 1 and 1440.", type="invalid_hold_minutes")
+    return hold_minutes
+
+
 def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, ...] | None = None,
                   timezone: str = "UTC", default_plugins: tuple[str, ...] = ("free", "offline")) -> CreatedTenant:
-    """Provision a tenant: org row, Ed25519 signing keypair, default plugins, first admin API key."""
+    """Provision a tenant: org row, Ed25519 signing keypair, plugins, first admin API key.
+
+    `plugins` (when given) replaces `default_plugins`; every name must be installed (422 `unknown_plugin`).
+    Afterwards the `tenant_created` hook runs for the plugins the tenant enabled.
+    """
     name = (name or "").strip()
-    if not name:
-        raise Unprocessable("A tenant needs a name.", type="invalid_name")
+    if not name or len(name) > 200:
+        raise Unprocessable("A tenant needs a name of 1 to 200 characters.", type="invalid_name")
+    if org_id is not None and not ORG_ID_PATTERN.match(org_id):
+        raise Unprocessable("An orgid is 2-63 lowercase letters, digits or dashes, starting with a letter "
+                            "or digit.", type="invalid_orgid")
     org_id = org_id or new_org_id(name)
-    if Org.get_or_none(Org.id == org_id) is not None:
-        raise ApiError(f"Tenant {org_id!r} already exists.", status=409, type="tenant_exists")
-    private, public = generate_keypair()
+    _check_timezone(timezone)
     installed = set(get_host().names())
-    with write_transaction():
-        org = Org.create(id=org_id, name=name, timezone=timezone, signing_private_key=private,
-                         signing_public_key=public)
-        for plugin in plugins if plugins is not None else default_plugins:
-            if plugin in installed:
+    if plugins is not None:
+        unknown = sorted(set(plugins) - installed)
+        if unknown:
+            raise Unprocessable(f"No plugin {', '.join(unknown)} is installed; `boxoffice plugins list` "
+                                "shows them.", type="unknown_plugin")
+        chosen = list(dict.fromkeys(plugins))
+    else:
+        chosen = [p for p in default_plugins if p in installed]
+    private, public = generate_keypair()
+    try:
+        with write_transaction():
+            if Org.get_or_none(Org.id == org_id) is not None:
+                raise ApiError(f"Tenant {org_id!r} already exists.", status=409, type="tenant_exists")
+            org = Org.create(id=org_id, name=name, timezone=timezone, signing_private_key=private,
+                             signing_public_key=public)
+            for plugin in chosen:
                 TenantPlugin.create(org=org, plugin=plugin, enabled=True)
-        key = create_api_key(org, "first admin key", "admin")
+            key = create_api_key(org, "first admin key", "admin")
+    except IntegrityError as exc:  # a concurrent create with the same orgid won the race
+        raise ApiError(f"Tenant {org_id!r} already exists.", status=409, type="tenant_exists") from exc
+    get_host().forget(org.id)
+    get_host().hooks_for(org.id).notify("tenant_created", org=org)
     return CreatedTenant(org=org, admin_api_key=key)
+
+
+def update_tenant(org_id: str, *, name: str | None = None, active: bool | None = None,
+                  timezone: str | None = None, hold_minutes: int | None = None,
+                  clear_hold_minutes: bool = False) -> Org:
+    """Rename, (de)activate or re-zone a tenant, or set its hold TTL; a deactivated tenant's requests get 404."""
+    org = get_tenant(org_id)
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise Unprocessable("A tenant needs a name of 1 to 200 characters.", type="invalid_name")
+        org.name = name
+    if active is not None:
+        org.active = active
+    if timezone is not None:
+        org.timezone = _check_timezone(timezone)
+    if hold_minutes is not None or clear_hold_minutes:
+        org.hold_minutes = _check_hold_minutes(hold_minutes)
+    with write_transaction():
+        org.save()
+    forget_org(org.id)
+    get_host().forget(org.id)
+    return org
 
 
 def get_tenant(org_id: str) -> Org:
@@ -98,7 +163,7 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
     org = get_tenant(org_id)
     _require_installed(plugin)
     with write_transaction():
-        row, _ = TenantPlugin.get_or_create(org=org, plugin=plugin, defaults={"enabled": enabled})
+        row = _plugin_row(org, plugin, enabled)
         if row.enabled != enabled:
             row.enabled = enabled
             row.save()
@@ -107,12 +172,25 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
     return row
 
 
-def configure_plugin(org_id: str, plugin: str, values: dict[str, str]) -> dict:
-    """Merge `values` into a tenant's settings for `plugin`; returns the settings with secrets masked."""
+def _plugin_row(org: Org, plugin: str, enabled: bool) -> TenantPlugin:
+    """The tenant's row for `plugin`, created (with `enabled`) when missing; call inside a transaction."""
+    row = TenantPlugin.get_or_none((TenantPlugin.org == org) & (TenantPlugin.plugin == plugin))
+    return row or TenantPlugin.create(org=org, plugin=plugin, enabled=enabled, settings={})
+
+
+def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) -> dict:
+    """Merge `values` into a tenant's settings for `plugin` (empty value removes a key); returns them masked.
+
+    Configuring does not enable the plugin; `set_plugin_enabled` does.
+    """
     org = get_tenant(org_id)
     _require_installed(plugin)
+    bad = sorted(k for k in values if not SETTING_KEY_PATTERN.match(str(k)))
+    if bad:
+        raise Unprocessable(f"Invalid setting name(s): {', '.join(map(repr, bad))}; use letters, digits, "
+                            "_ . -", type="invalid_setting")
     with write_transaction():
-        row, _ = TenantPlugin.get_or_create(org=org, plugin=plugin, defaults={"enabled": False})
+        row = _plugin_row(org, plugin, False)
         settings = dict(row.settings or {})
         for key, value in values.items():
             if value is None or value == "":
@@ -123,6 +201,13 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str]) -> dict:
         row.save()
     get_host().forget(org.id)
     return mask_settings(settings)
+
+
+def masked_plugin_settings(org_id: str, plugin: str) -> dict:
+    """A tenant's settings for an installed plugin with secrets masked (404 for unknown org or plugin)."""
+    org = get_tenant(org_id)
+    _require_installed(plugin)
+    return mask_settings(plugin_settings(org, plugin))
 
 
 def plugin_settings(org: Org | str, plugin: str) -> dict:
@@ -137,7 +222,8 @@ def mask_settings(settings: dict) -> dict:
     masked = {}
     for key, value in settings.items():
         if any(word in key.lower() for word in SECRET_SETTING_WORDS):
-            masked[key] = "****" + str(value)[-4:] if len(str(value)) > 8 else "****"
+            text = str(value)
+            masked[key] = "****" + text[-4:] if len(text) >= 16 else "****"
         else:
             masked[key] = value
     return masked

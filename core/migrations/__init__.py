@@ -2,6 +2,9 @@
 
 Each migration runs once, in its own transaction, in version order per component. Run by
 `boxoffice db upgrade` and on first start; never call bare create_tables elsewhere.
+
+Version 1 of a component creates its tables from the *current* models, so on a fresh database every later
+migration runs right after it: write later migrations to be idempotent (`ensure_columns` helps).
 """
 
 from __future__ import annotations
@@ -49,6 +52,25 @@ def create_tables_migration(component: str, version: int, name: str, models: lis
         db.create_tables(models, safe=True)
 
     return Migration(component, version, name, apply)
+
+
+def ensure_columns(model, *field_names: str) -> None:
+    """Add the named fields of `model` as columns when its table lacks them (idempotent, for migrations).
+
+    A new column must be nullable or have a default, as with any ALTER TABLE ... ADD COLUMN.
+    """
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    table = model._meta.table_name
+    existing = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db.obj)
+    operations = []
+    for name in field_names:
+        field = model._meta.fields[name]
+        if field.column_name not in existing:
+            operations.append(migrator.add_column(table, field.column_name, field))
+    if operations:
+        migrate(*operations)
 
 
 def core_migrations() -> list[Migration]:
