@@ -12,6 +12,8 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.health",
     "core.api.auth",
     "tenants.api",
+    "core.api.ticket_types",
+    "core.api.data",
 ]
 
 

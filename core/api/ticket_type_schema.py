@@ -1,0 +1,319 @@
+"""The API shape of a ticket type: 001's camelCase input (003's spellings as aliases) and its JSON view.
+
+Converts major-unit amounts and local times into the service's minor units and naive UTC; never writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, post_load
+
+from core.errors import Unprocessable
+from core.models import Event, TicketType, utcnow
+from core.models.catalog import VISIBILITIES
+from core.money import is_currency, price_view, to_major, to_minor
+from core.services.capacity import available_seats
+from core.timefmt import is_timezone, iso_utc, to_utc_naive
+
+_MAJOR = "In major units of `currency` (199 with USD is 199.00 USD; 1500 with JPY is 1500 yen)."
+
+
+def _check_timezone(value: str) -> None:
+    if not is_timezone(value):
+        raise ValidationError("Must be an IANA timezone such as Europe/Paris.")
+
+
+def _alias(field: type[fields.Field], data_key: str, of: str, **kwargs) -> fields.Field:
+    return field(data_key=data_key, metadata={"description": f"003's name for `{of}`; send one of the two."},
+                 **kwargs)
+
+
+class CurrencyCode(fields.String):
+    """An ISO 4217 code; lower case is accepted and upper-cased (`usd` -> `USD`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().upper()
+
+
+class TicketTypeFieldsSchema(Schema):
+    """Every settable field of a ticket type (001's names; 003's snake_case names are accepted too).
+
+    Rules (ranges, sale window, invite codes, passes...) are checked by the service and reported as
+    422 `validation_error` under the same field names.
+    """
+
+    name = fields.String(required=True, metadata={"description": "Display name, e.g. General Admission."})
+    description = fields.String()
+    price = fields.Decimal(metadata={"description": _MAJOR + " >= 0."})
+    currency = CurrencyCode(metadata={"description": "ISO 4217 code (default USD); `usd` is read as `USD`."})
+    capacity = fields.Integer(allow_none=True, metadata={"description": "Seats on sale (>= 0); null = unlimited."})
+    sale_start = fields.DateTime(data_key="saleStart", allow_none=True,
+                                 metadata={"description": "ISO 8601; without an offset it is local time in `tz`."})
+    sale_end = fields.DateTime(data_key="saleEnd", allow_none=True,
+                               metadata={"description": "ISO 8601, after saleStart."})
+    tz = fields.String(validate=_check_timezone,
+                       metadata={"description": "IANA timezone for saleStart/saleEnd without an offset "
+                                                "(default: the event's timezone)."})
+    perks = fields.List(fields.String())
+    allow_reentry = fields.Boolean(data_key="allowReentry")
+    reentry_limit = fields.Integer(data_key="reentryLimit", allow_none=True,
+                                   metadata={"description": "Total scans allowed, including the first (>= 1)."})
+    accepted_scan_points = fields.List(fields.String(), data_key="acceptedScanPoints",
+                                       metadata={"description": "Scan-point whitelist; empty = any."})
+    visibility = fields.String(metadata={"enum": list(VISIBILITIES)})
+    invite_code = fields.String(data_key="inviteCode", allow_none=True,
+                                metadata={"description": "Required when visibility is invite-only."})
+    transferable = fields.Boolean()
+    refund_policy = fields.String(data_key="refundPolicy", allow_none=True)
+    quantity = fields.Integer(metadata={"description": "Tickets issued per purchase unit (>= 1)."})
+    grouped = fields.Boolean(metadata={"description": "Issue one grouped ticket per unit."})
+    order_min = fields.Integer(data_key="orderMin", allow_none=True)
+    order_max = fields.Integer(data_key="orderMax", allow_none=True)
+    service_fee_amount = fields.Decimal(data_key="serviceFeeAmount",
+                                        metadata={"description": "Per-ticket flat fee. " + _MAJOR})
+    service_fee_percentage = fields.Float(data_key="serviceFeePercentage",
+                                          metadata={"description": "Per-ticket fee, 0..100 %."})
+    is_pass = fields.Boolean(data_key="isPass",
+                             metadata={"description": "A pass covering every session of a parent event."})
+    position = fields.Integer()
+    metadata = fields.Dict()
+    # 003's spellings, accepted as aliases: send one spelling per field.
+    inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
+    order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
+    order_max_003 = _alias(fields.Integer, "order_max", "orderMax", allow_none=True)
+    service_fee_amount_003 = _alias(fields.Decimal, "service_fee_amount", "serviceFeeAmount")
+    service_fee_percentage_003 = _alias(fields.Float, "service_fee_percentage", "serviceFeePercentage")
+    pass_003 = _alias(fields.Boolean, "pass", "isPass")
+
+    _ALIASES = {"inventory": "capacity", "order_min_003": "order_min", "order_max_003": "order_max",
+                "service_fee_amount_003": "service_fee_amount",
+                "service_fee_percentage_003": "service_fee_percentage", "pass_003": "is_pass"}
+
+    @post_load
+    def _merge_aliases(self, data: dict, **kwargs) -> dict:
+        errors = {}
+        for alias, target in self._ALIASES.items():
+            if alias not in data:
+                continue
+            if target in data:
+                errors[self.fields[alias].data_key or alias] = [
+                    f"Send either `{self.fields[target].data_key or target}` or this alias, not both."]
+            data[target] = data.pop(alias)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+class TicketTypeUpdateSchema(TicketTypeFieldsSchema):
+    """The fields to change; any subset."""
+
+    name = fields.String()
+
+
+class TicketTypeCreateSchema(TicketTypeFieldsSchema):
+    """001's `data` object: the event id plus the ticket type's fields."""
+
+    event = fields.String(required=True, metadata={"description": "Id of the event the ticket type sells."})
+
+
+# Model field name -> the name the API uses, for reporting the service's errors.
+API_NAMES = {name: field.data_key or name for name, field in TicketTypeCreateSchema().fields.items()}
+
+
+@contextlib.contextmanager
+def ticket_type_errors(*path: str) -> Iterator[None]:
+    """Report a service `validation_error` under the API's field names, nested at `path` like smorest does."""
+    try:
+        yield
+    except Unprocessable as exc:
+        if exc.errors:
+            errors = {API_NAMES.get(key, key): value for key, value in exc.errors.items()}
+            for key in reversed(path):
+                errors = {key: errors}
+            exc.errors = errors
+        raise
+
+
+def _utc(value: dt.datetime | None, tz: str) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return None if value is None else to_utc_naive(value)
+    return to_utc_naive(value.replace(tzinfo=ZoneInfo(tz)))
+
+
+def to_service_fields(data: dict, *, event: Event, current: TicketType | None = None) -> dict:
+    """Loaded API input -> the service's model-named fields: minor units, naive UTC times, no `tz`/`event`.
+
+    Amounts are read in the currency sent, else the ticket type's current one (else USD on create).
+    Raises Unprocessable (field errors by model name) for an unknown currency or too many decimals.
+    """
+    fields_ = {key: value for key, value in data.items() if key not in ("tz", "event")}
+    tz = data.get("tz") or event.tz or "UTC"
+    for name in ("sale_start", "sale_end"):
+        if name in fields_:
+            fields_[name] = _utc(fields_[name], tz)
+    currency = fields_.get("currency") or (current.currency if current else TicketType.currency.default)
+    amounts = [name for name in ("price", "service_fee_amount") if name in fields_]
+    if amounts and not is_currency(currency):
+        raise Unprocessable("Unknown currency.", errors={"currency": ["Must be an ISO 4217 currency code."]})
+    errors = {}
+    for name in amounts:
+        try:
+            fields_[name] = to_minor(fields_[name], currency)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise Unprocessable("The ticket type is not valid; see `errors` for each field.", errors=errors)
+    return fields_
+
+
+def _major(minor: int, currency: str) -> str:
+    return str(to_major(minor, currency)) if is_currency(currency) else str(minor)
+
+
+def is_on_sale(ticket_type: TicketType, now: dt.datetime | None = None) -> bool:
+    """Not archived and inside its sale window now (sold out is `available == 0`, not this)."""
+    now = now or utcnow()
+    return (ticket_type.archived_at is None
+            and (ticket_type.sale_start is None or ticket_type.sale_start <= now)
+            and (ticket_type.sale_end is None or now < ticket_type.sale_end))
+
+
+def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, staff: bool = False) -> dict:
+    """The JSON form of a ticket type; counters, invite code, metadata and archive time only for staff."""
+    tt = ticket_type
+    event = event if event is not None else tt.event
+    view = {
+        "id": tt.id,
+        "eventId": tt.event_id,
+        "name": tt.name,
+        "description": tt.description,
+        "price": _major(tt.price, tt.currency),
+        "priceMinor": tt.price,
+        "currency": tt.currency,
+        "prices": [{**price_view(tt.price, tt.currency), "default": True}],
+        "capacity": tt.capacity,
+        "available": available_seats(tt, event),
+        "saleStart": iso_utc(tt.sale_start),
+        "saleEnd": iso_utc(tt.sale_end),
+        "onSale": is_on_sale(tt),
+        "perks": tt.perks,
+        "allowReentry": tt.allow_reentry,
+        "reentryLimit": tt.reentry_limit,
+        "acceptedScanPoints": tt.accepted_scan_points,
+        "visibility": tt.visibility,
+        "transferable": tt.transferable,
+        "refundPolicy": tt.refund_policy,
+        "quantity": tt.quantity,
+        "grouped": tt.grouped,
+        "orderMin": tt.order_min,
+        "orderMax": tt.order_max,
+        "serviceFeeAmount": _major(tt.service_fee_amount, tt.currency),
+        "serviceFeeAmountMinor": tt.service_fee_amount,
+        "serviceFeePercentage": tt.service_fee_percentage,
+        "isPass": tt.is_pass,
+        "position": tt.position,
+        "createdAt": iso_utc(tt.created_at),
+        "updatedAt": iso_utc(tt.updated_at),
+    }
+    if staff:
+        view.update({"sold": tt.sold, "held": tt.held, "inviteCode": tt.invite_code,
+                     "archivedAt": iso_utc(tt.archived_at), "metadata": tt.metadata})
+    return view
+
+
+class PriceSchema(Schema):
+    """003's price object."""
+
+    decimal = fields.String(metadata={"description": "Major units as a decimal string, e.g. \"199.00\"."})
+    amount = fields.Integer(metadata={"description": "Minor units."})
+    currency = fields.String()
+    formatted = fields.String()
+    default = fields.Boolean()
+
+
+def _iso(description: str = "") -> fields.String:
+    return fields.String(allow_none=True, metadata={"format": "date-time", "description": description or "UTC, Z."})
+
+
+class TicketTypeSchema(Schema):
+    """A ticket type as the API returns it (documents `ticket_type_view`)."""
+
+    id = fields.String()
+    eventId = fields.String()
+    name = fields.String()
+    description = fields.String()
+    price = fields.String(metadata={"description": "Major units as a decimal string (\"199.00\", \"1500\")."})
+    priceMinor = fields.Integer(metadata={"description": "Price in minor units (19900 for 199.00 USD)."})
+    currency = fields.String()
+    prices = fields.List(fields.Nested(PriceSchema))
+    capacity = fields.Integer(allow_none=True)
+    available = fields.Integer(allow_none=True, metadata={
+        "description": "Seats left, bounded by the event's capacity too; null = unlimited."})
+    saleStart = _iso()
+    saleEnd = _iso()
+    onSale = fields.Boolean(metadata={"description": "Not archived and inside the sale window now."})
+    perks = fields.List(fields.String())
+    allowReentry = fields.Boolean()
+    reentryLimit = fields.Integer(allow_none=True)
+    acceptedScanPoints = fields.List(fields.String())
+    visibility = fields.String(metadata={"enum": list(VISIBILITIES)})
+    transferable = fields.Boolean()
+    refundPolicy = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    grouped = fields.Boolean()
+    orderMin = fields.Integer(allow_none=True)
+    orderMax = fields.Integer(allow_none=True)
+    serviceFeeAmount = fields.String(metadata={"description": "Major units as a decimal string."})
+    serviceFeeAmountMinor = fields.Integer()
+    serviceFeePercentage = fields.Float()
+    isPass = fields.Boolean()
+    position = fields.Integer()
+    createdAt = _iso()
+    updatedAt = _iso()
+    sold = fields.Integer(metadata={"description": "Staff only."})
+    held = fields.Integer(metadata={"description": "Staff only."})
+    inviteCode = fields.String(allow_none=True, metadata={"description": "Staff only."})
+    archivedAt = _iso("Staff only.")
+    metadata = fields.Dict(metadata={"description": "Staff only."})
+
+
+class IncludeArchivedSchema(Schema):
+    """Whether archived ticket types are listed too."""
+
+    include_archived = fields.Boolean(data_key="includeArchived", load_default=False)
+
+
+class TicketTypeFilterSchema(IncludeArchivedSchema):
+    """Which ticket types to list."""
+
+    event = fields.String(metadata={"description": "Only this event's ticket types."})
+
+
+class TicketTypeEnvelopeSchema(Schema):
+    """`{"data": <ticket type>}`."""
+
+    data = fields.Nested(TicketTypeSchema)
+
+
+class DeletedSchema(Schema):
+    """What a delete did: removed the record, or archived it because something still refers to it."""
+
+    id = fields.String()
+    deleted = fields.Boolean()
+    archived = fields.Boolean()
+
+
+class TicketTypeListSchema(Schema):
+    """`{"data": [<ticket type>, ...]}`."""
+
+    data = fields.List(fields.Nested(TicketTypeSchema))
+
+
+class DeletedEnvelopeSchema(Schema):
+    """`{"data": {"id", "deleted", "archived"}}`."""
+
+    data = fields.Nested(DeletedSchema)

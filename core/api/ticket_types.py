@@ -1,0 +1,134 @@
+"""Staff endpoints for ticket types (`/events/<event_id>/ticket-types`, `/events/ticket-types/<id>`).
+
+Thin views: parse with the ticket-type schemas, call `core.services.ticket_types`, render; no rules here.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from peewee import Select
+
+from core.api.ticket_type_schema import (
+    DeletedEnvelopeSchema,
+    IncludeArchivedSchema,
+    TicketTypeEnvelopeSchema,
+    TicketTypeFieldsSchema,
+    TicketTypeListSchema,
+    TicketTypeUpdateSchema,
+    ticket_type_errors,
+    ticket_type_view,
+    to_service_fields,
+)
+from core.auth import require_role
+from core.models import Event, Org, TicketType
+from core.pagination import SortKey
+from core.services import ticket_types as service
+from core.tenancy import current_org, get_scoped
+
+blp = Blueprint("ticket_types", __name__, description="Ticket types of an event (staff)")
+
+# List order of ticket types, as keys for `core.pagination`.
+SORT_KEYS = (SortKey("position", TicketType.position, "int"),
+             SortKey("created_at", TicketType.created_at, "datetime"),
+             SortKey("id", TicketType.id))
+
+
+def load_event(org: Org, event_id) -> Event:
+    """The tenant's event, or 404 `event_not_found`."""
+    return get_scoped(Event, org, event_id, "event")
+
+
+def load_ticket_type(org: Org, ticket_type_id) -> TicketType:
+    """The tenant's ticket type, or 404 `ticket_type_not_found`."""
+    return get_scoped(TicketType, org, ticket_type_id, "ticket_type")
+
+
+def staff_view(ticket_type: TicketType) -> dict:
+    """The staff JSON form of a ticket type."""
+    return ticket_type_view(ticket_type, staff=True)
+
+
+def create_from_api(org: Org, event: Event, data: dict, *error_path: str) -> TicketType:
+    """Create from loaded API input; field errors are reported under `error_path` with the API's names."""
+    with ticket_type_errors(*error_path):
+        return service.create_ticket_type(org, event, to_service_fields(data, event=event))
+
+
+def update_from_api(org: Org, ticket_type: TicketType, data: dict, *error_path: str) -> TicketType:
+    """Update from loaded API input; field errors are reported under `error_path` with the API's names."""
+    with ticket_type_errors(*error_path):
+        fields = to_service_fields(data, event=ticket_type.event, current=ticket_type)
+        return service.update_ticket_type(org, ticket_type, fields)
+
+
+def create_from_data(org: Org, data: dict) -> TicketType:
+    """The data API's create: `data.event` names the event."""
+    return create_from_api(org, load_event(org, data["event"]), data, "json", "data")
+
+
+def update_from_data(org: Org, ticket_type: TicketType, data: dict) -> TicketType:
+    """The data API's update."""
+    return update_from_api(org, ticket_type, data, "json", "data")
+
+
+def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
+    """Delete, or archive when sold/held/referenced: "deleted" or "archived"."""
+    return service.delete_ticket_type(org, ticket_type)
+
+
+def query_ticket_types(org: Org, filters: dict) -> Select:
+    """The tenant's ticket types matching `filters` (`event`, `include_archived`), events preloaded."""
+    event = load_event(org, filters["event"]) if filters.get("event") else None
+    query = service.list_ticket_types(org, event, include_archived=filters.get("include_archived", False))
+    return query.select_extend(*Event._meta.sorted_fields).join(Event)
+
+
+def _deleted(ticket_type_id: str, outcome: str) -> dict:
+    return {"data": {"id": ticket_type_id, "deleted": outcome == "deleted", "archived": outcome == "archived"}}
+
+
+@blp.route("/events/<event_id>/ticket-types")
+class EventTicketTypes(MethodView):
+    @require_role("staff")
+    @blp.arguments(IncludeArchivedSchema, location="query")
+    @blp.response(200, TicketTypeListSchema)
+    def get(self, args, event_id):
+        """The event's ticket types, by position (`includeArchived=true` to see archived ones)."""
+        org = current_org()
+        event = load_event(org, event_id)
+        ticket_types = service.list_ticket_types(org, event, include_archived=args["include_archived"])
+        return {"data": [ticket_type_view(tt, event=event, staff=True) for tt in ticket_types]}
+
+    @require_role("staff")
+    @blp.arguments(TicketTypeFieldsSchema)
+    @blp.response(201, TicketTypeEnvelopeSchema)
+    def post(self, data, event_id):
+        """Create a ticket type on the event (422 `validation_error` per field; 404 `event_not_found`)."""
+        org = current_org()
+        event = load_event(org, event_id)
+        return {"data": ticket_type_view(create_from_api(org, event, data, "json"), event=event, staff=True)}
+
+
+@blp.route("/events/ticket-types/<ticket_type_id>")
+class TicketTypeItem(MethodView):
+    @require_role("staff")
+    @blp.response(200, TicketTypeEnvelopeSchema)
+    def get(self, ticket_type_id):
+        """One ticket type, with its counters (404 `ticket_type_not_found`)."""
+        return {"data": staff_view(load_ticket_type(current_org(), ticket_type_id))}
+
+    @require_role("staff")
+    @blp.arguments(TicketTypeUpdateSchema)
+    @blp.response(200, TicketTypeEnvelopeSchema)
+    def patch(self, data, ticket_type_id):
+        """Change some fields (409 `capacity_below_sold`, 409 `ticket_type_archived`)."""
+        org = current_org()
+        return {"data": staff_view(update_from_api(org, load_ticket_type(org, ticket_type_id), data, "json"))}
+
+    @require_role("staff")
+    @blp.response(200, DeletedEnvelopeSchema)
+    def delete(self, ticket_type_id):
+        """Delete the ticket type, or archive it if it has sales, holds or tickets."""
+        org = current_org()
+        return _deleted(ticket_type_id, delete_ticket_type(org, load_ticket_type(org, ticket_type_id)))

@@ -1,0 +1,262 @@
+"""Ticket types: create, change, archive or delete the sellable tiers of an event, every rule checked first.
+
+Knows nothing of HTTP or Flask, and never moves the sold/held counters (core.services.capacity owns them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from peewee import Select
+
+from core.db import write_transaction
+from core.errors import Conflict, NotFound, Unprocessable
+from core.models import BookingLine, Event, Org, Ticket, TicketType, utcnow
+from core.models.catalog import VISIBILITIES
+from core.money import is_currency
+from core.plugins import hooks_for
+from core.tenancy import scoped
+from core.timefmt import to_utc_naive
+
+MAX_INT = 2**31 - 1  # INTEGER columns on PostgreSQL
+
+# The model fields a caller may set, in the order their errors are reported.
+EDITABLE_FIELDS = (
+    "name", "description", "price", "currency", "capacity", "sale_start", "sale_end", "perks",
+    "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
+    "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
+    "service_fee_percentage", "is_pass", "position", "metadata",
+)
+
+Errors = dict[str, list[str]]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_check(minimum: int | None, optional: bool = False) -> Callable[[object], str | None]:
+    def check(value):
+        if value is None and optional:
+            return None
+        if not _is_int(value):
+            return "Must be a whole number."
+        if minimum is not None and value < minimum:
+            return f"Must be at least {minimum}."
+        if value > MAX_INT:
+            return f"Must be at most {MAX_INT}."
+        return None
+    return check
+
+
+def _text_check(max_length: int | None, optional: bool = False, required: bool = False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            return "Must be a string."
+        if "\x00" in value:
+            return "Must not contain NUL characters."
+        if required and not value.strip():
+            return "Must not be blank."
+        if max_length is not None and len(value) > max_length:
+            return f"Must be at most {max_length} characters."
+        return None
+    return check
+
+
+def _bool_check(value) -> str | None:
+    return None if isinstance(value, bool) else "Must be true or false."
+
+
+def _datetime_check(value) -> str | None:
+    return None if value is None or isinstance(value, dt.datetime) else "Must be a datetime."
+
+
+def _string_list_check(value) -> str | None:
+    if not isinstance(value, list) or len(value) > 100:
+        return "Must be a list of at most 100 strings."
+    if any(_text_check(200, required=True)(item) for item in value):
+        return "Each item must be a non-blank string of at most 200 characters."
+    return None
+
+
+def _percentage_check(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return "Must be a number."
+    return None if 0 <= value <= 100 else "Must be between 0 and 100."
+
+
+# One check per field, on the value alone; rules across fields are in `_cross_field_errors`.
+_FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "name": _text_check(200, required=True),
+    "description": _text_check(20000),
+    "price": _int_check(0),
+    "currency": lambda v: None if is_currency(v) else "Must be an ISO 4217 currency code such as USD.",
+    "capacity": _int_check(0, optional=True),
+    "sale_start": _datetime_check,
+    "sale_end": _datetime_check,
+    "perks": _string_list_check,
+    "allow_reentry": _bool_check,
+    "reentry_limit": _int_check(1, optional=True),
+    "accepted_scan_points": _string_list_check,
+    "visibility": lambda v: None if v in VISIBILITIES else f"Must be one of: {', '.join(VISIBILITIES)}.",
+    "invite_code": _text_check(100, optional=True),
+    "transferable": _bool_check,
+    "refund_policy": _text_check(200, optional=True),
+    "quantity": _int_check(1),
+    "grouped": _bool_check,
+    "order_min": _int_check(1, optional=True),
+    "order_max": _int_check(1, optional=True),
+    "service_fee_amount": _int_check(0),
+    "service_fee_percentage": _percentage_check,
+    "is_pass": _bool_check,
+    "position": _int_check(-MAX_INT),
+    "metadata": lambda v: None if isinstance(v, dict) else "Must be an object.",
+}
+
+
+def _cross_field_errors(event: Event, values: dict) -> Errors:
+    errors: Errors = {}
+    start, end = values["sale_start"], values["sale_end"]
+    if start is not None and end is not None and end <= start:
+        errors["sale_end"] = ["Must be after the sale start."]
+    if values["order_min"] is not None and values["order_max"] is not None \
+            and values["order_min"] > values["order_max"]:
+        errors["order_max"] = ["Must be at least the order minimum."]
+    if values["visibility"] == "invite-only" and not (values["invite_code"] or "").strip():
+        errors["invite_code"] = ["An invite-only ticket type needs an invite code."]
+    if values["is_pass"] and event.type != "parent":
+        errors["is_pass"] = ["Only a parent event (one with sessions) can have passes."]
+    return errors
+
+
+def validation_errors(event: Event, values: dict) -> Errors:
+    """Every problem with a complete set of ticket-type values for `event`, keyed by model field name."""
+    errors: Errors = {}
+    for name, check in _FIELD_CHECKS.items():
+        message = check(values[name])
+        if message:
+            errors[name] = [message]
+    if errors:
+        return errors
+    return _cross_field_errors(event, values)
+
+
+def _normalised(fields: dict) -> dict:
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise Unprocessable("Unknown ticket type fields.", errors={k: ["Unknown field."] for k in unknown})
+    values = dict(fields)
+    for name in ("sale_start", "sale_end"):
+        if isinstance(values.get(name), dt.datetime):
+            values[name] = to_utc_naive(values[name])
+    if isinstance(values.get("currency"), str):
+        values["currency"] = values["currency"].strip().upper()
+    return values
+
+
+def _check(event: Event, values: dict) -> None:
+    errors = validation_errors(event, values)
+    if errors:
+        raise Unprocessable("The ticket type is not valid; see `errors` for each field.", errors=errors)
+
+
+def _defaults() -> dict:
+    values = {}
+    for name in EDITABLE_FIELDS:
+        default = TicketType._meta.fields[name].default
+        values[name] = default() if callable(default) else default
+    return values
+
+
+def _require_same_org(org: Org, record, what: str) -> None:
+    if record.org_id != org.id:
+        raise NotFound(f"No {what.replace('_', ' ')} with id {record.id!r}.", type=f"{what}_not_found")
+
+
+def create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
+    """Create a ticket type on `event` from model-named `fields` (prices in minor units, naive UTC times).
+
+    Raises Unprocessable (`validation_error`, per-field `errors`) and writes nothing if any rule fails;
+    after the commit, plugins hear `ticket_type_saved(created=True)`.
+    """
+    _require_same_org(org, event, "event")
+    values = {**_defaults(), **_normalised(fields)}
+    _check(event, values)
+    with write_transaction():
+        ticket_type = TicketType.create(org=org, event=event, **values)
+    hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=True)
+    return ticket_type
+
+
+def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict) -> TicketType:
+    """Change some fields of a ticket type; the merged result must pass every rule of creation.
+
+    Capacity may not drop below the seats already sold or held (409 `capacity_below_sold`, checked in the
+    same conditional UPDATE so a concurrent hold cannot slip past). Counters are never written from here.
+    """
+    _require_same_org(org, ticket_type, "ticket_type")
+    if ticket_type.archived_at is not None:
+        raise Conflict("This ticket type is archived and can no longer be changed.", type="ticket_type_archived")
+    changes = _normalised(fields)
+    values = {**{name: getattr(ticket_type, name) for name in EDITABLE_FIELDS}, **changes}
+    errors: Errors = {}
+    if values["currency"] != ticket_type.currency:
+        for name in ("price", "service_fee_amount"):
+            if name not in changes and getattr(ticket_type, name):
+                errors[name] = ["Send this amount again when you change the currency."]
+    if errors:
+        raise Unprocessable("The ticket type is not valid; see `errors` for each field.", errors=errors)
+    event = ticket_type.event
+    _check(event, values)
+    changed = {name: value for name, value in changes.items() if value != getattr(ticket_type, name)}
+    if changed:
+        condition = TicketType.id == ticket_type.id
+        if "capacity" in changed and changed["capacity"] is not None:
+            condition &= TicketType.sold + TicketType.held <= changed["capacity"]
+        with write_transaction():
+            won = TicketType.update(**changed, updated_at=utcnow()).where(condition).execute()
+        if won != 1:
+            fresh = TicketType.get_by_id(ticket_type.id)
+            raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
+                           type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
+    ticket_type = TicketType.get_by_id(ticket_type.id)
+    hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
+    return ticket_type
+
+
+def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
+    """Delete a ticket type nobody has bought or reserved, else archive it; returns "deleted" or "archived".
+
+    The delete is conditional on zero sold/held seats and no tickets or booking lines, in one statement,
+    so a hold racing with it turns the delete into an archive. Plugins hear `ticket_type_deleted`.
+    """
+    _require_same_org(org, ticket_type, "ticket_type")
+    if ticket_type.archived_at is not None:
+        return "archived"
+    tickets = Ticket.select(Ticket.ticket_type).where(Ticket.ticket_type == ticket_type.id)
+    lines = BookingLine.select(BookingLine.ticket_type).where(BookingLine.ticket_type == ticket_type.id)
+    unused = ((TicketType.id == ticket_type.id) & (TicketType.sold == 0) & (TicketType.held == 0)
+              & TicketType.id.not_in(tickets) & TicketType.id.not_in(lines))
+    with write_transaction():
+        deleted = TicketType.delete().where(unused).execute()
+        if not deleted:
+            now = utcnow()
+            TicketType.update(archived_at=now, updated_at=now).where(TicketType.id == ticket_type.id).execute()
+    outcome = "deleted" if deleted else "archived"
+    if not deleted:
+        ticket_type = TicketType.get_by_id(ticket_type.id)
+    hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
+    return outcome
+
+
+def list_ticket_types(org: Org, event: Event | None = None, include_archived: bool = False) -> Select:
+    """A tenant's ticket types (of one event if given), by position then creation; archived ones on request."""
+    query = scoped(TicketType, org)
+    if event is not None:
+        query = query.where(TicketType.event == event.id)
+    if not include_archived:
+        query = query.where(TicketType.archived_at.is_null())
+    return query.order_by(TicketType.position, TicketType.created_at, TicketType.id)
