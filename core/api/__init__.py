@@ -11,6 +11,7 @@ from importlib import import_module
 CORE_BLUEPRINT_MODULES = [
     "core.api.health",
     "core.api.auth",
+    "core.api.ticket_pdf",
     "tenants.api",
     "core.api.ticket_types",
     "core.api.data",

@@ -1,0 +1,58 @@
+"""PDF ticket downloads: the owner's `GET /client/events/tickets/<id>/pdf` and staff `GET /events/tickets/<id>/pdf`.
+
+Thin views over `core.services.ticket_pdf`; a ticket that is not the caller's (or not this tenant's) is a 404,
+never a 403 that would confirm it exists.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.auth import current_identity, require_role
+from core.errors import NotFound
+from core.models import Ticket
+from core.services.ticket_pdf import render_ticket_pdf, ticket_pdf_filename
+from core.tenancy import current_org, get_scoped
+
+blp = Blueprint("ticket_pdf", __name__, description="Printable PDF tickets")
+
+_PDF_DOC = {"responses": {"200": {"description": "The ticket as a one-page PDF",
+                                  "content": {"application/pdf": {"schema": {"type": "string",
+                                                                             "format": "binary"}}}},
+                          "404": {"description": "`ticket_not_found`"}}}
+
+
+def _pdf_response(ticket: Ticket) -> Response:
+    body = render_ticket_pdf(current_org(), ticket)
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{ticket_pdf_filename(ticket)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _customer_ticket(ticket_id: str) -> Ticket:
+    """The caller's own ticket, else 404 `ticket_not_found` (someone else's looks the same as none)."""
+    ticket = get_scoped(Ticket, current_org(), ticket_id, "ticket")
+    if ticket.customer_id is None or ticket.customer_id != current_identity().sub:
+        raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+    return ticket
+
+
+@blp.route("/client/events/tickets/<ticket_id>/pdf")
+class CustomerTicketPdf(MethodView):
+    @require_role("customer")
+    @blp.doc(**_PDF_DOC)
+    def get(self, ticket_id: str):
+        """Download one of my tickets as a PDF (404 for tickets that are not mine)."""
+        return _pdf_response(_customer_ticket(ticket_id))
+
+
+@blp.route("/events/tickets/<ticket_id>/pdf")
+class StaffTicketPdf(MethodView):
+    @require_role("staff")
+    @blp.doc(**_PDF_DOC)
+    def get(self, ticket_id: str):
+        """Download any ticket of this organisation as a PDF (to print at the box office)."""
+        return _pdf_response(get_scoped(Ticket, current_org(), ticket_id, "ticket"))
