@@ -141,6 +141,14 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
 
 
 @hookspec
+def ticket_claimed(org, ticket, transfer):
+    """A transferred ticket was claimed: `ticket` (the new one) now belongs to `transfer.claimed_by`.
+
+    Called by `core.services.transfers.claim` after its commit, once per transfer (e.g. "ticket received").
+    """
+
+
+@hookspec
 def ticket_checked_in(org, ticket, checkin):
     """A ticket was admitted at a scan point."""
 
