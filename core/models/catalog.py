@@ -62,7 +62,7 @@ class Event(TenantModel):
         indexes = (
             (("org", "starts_at", "id"), False),
             (("org", "published_at", "starts_at", "id"), False),
-            (("org", "parent", "starts_at"), False),
+            (("org", "parent", "starts_at", "id"), False),
             (("org", "slug"), False),
         )
 

@@ -1,0 +1,140 @@
+"""Client browse API (000): published public events, their ticket types, sessions and schedule.
+
+No login needed (a JWT is accepted); drafts, archived, non-public and other tenants' events are 404.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from core.api.event_schemas import (
+    CLIENT_FIELDS,
+    CLIENT_INCLUDES,
+    ClientListQuery,
+    EventEnvelope,
+    EventList,
+    EventSchema,
+    EventView,
+    IncludeQuery,
+    check_bracket_params,
+    filters_from,
+    list_response,
+    sort_spec,
+)
+from core.api.events import parse_view_options
+from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
+from core.models import Event, TicketType, utcnow
+from core.pagination import DEFAULT_PAGE_SIZE
+from core.services import event_queries
+from core.tenancy import current_org, scoped
+from core.timefmt import as_utc
+
+blp = Blueprint("client_events", __name__, description="Browse events (customers; no login needed)")
+
+_LIST_QUERY = ClientListQuery()
+
+
+def _render(org, rows: list[Event], args: dict) -> EventView:
+    field_list, include = parse_view_options(args, CLIENT_INCLUDES, CLIENT_FIELDS)
+    related = event_queries.preload(org, rows, include, public_only=True) if include else event_queries.Related()
+    return EventView(field_list, include, related, utcnow(), staff=False)
+
+
+def _list(args: dict, parent: Event | None = None):
+    check_bracket_params(_LIST_QUERY)
+    org = current_org()
+    filters = filters_from(args)
+    if parent is not None:
+        filters.parent_event_id = parent.id
+    filters.top_level = True
+    keys = event_queries.sort_keys(sort_spec())
+    query = event_queries.apply_filters(event_queries.public_query(org), org, filters)
+    size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
+    page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))
+    return list_response(page, _render(org, page.rows, args))
+
+
+@blp.route("/client/events")
+class ClientEvents(MethodView):
+    @blp.arguments(ClientListQuery, location="query")
+    @blp.response(200, EventList)
+    def get(self, args):
+        """Published public events (top level: single dates, parents, recurring series), soonest first.
+        Same filters, sort, include and pagination as the staff list."""
+        return _list(args)
+
+
+@blp.route("/client/events/<event_id>")
+class ClientEvent(MethodView):
+    @blp.arguments(IncludeQuery, location="query")
+    @blp.response(200, EventEnvelope)
+    def get(self, args, event_id):
+        """One published public event; `include=venue,sessions,registration_types`."""
+        org = current_org()
+        event = event_queries.get_public_event(org, event_id)
+        return {"data": _render(org, [event], args)(event)}
+
+
+class ClientTicketTypeList(Schema):
+    data = fields.List(fields.Nested(TicketTypeSchema))
+
+
+@blp.route("/client/events/<event_id>/ticket-types")
+class ClientTicketTypes(MethodView):
+    @blp.response(200, ClientTicketTypeList)
+    def get(self, event_id):
+        """Public ticket types of the event with price, currency, `available` (capacity minus sold and
+        held, bounded by the event), `saleStart`/`saleEnd` and `onSale`."""
+        org = current_org()
+        event = event_queries.get_public_event(org, event_id)
+        types = scoped(TicketType, org).where((TicketType.event == event.id) & (TicketType.visibility == "public")
+                                              & TicketType.archived_at.is_null())
+        return {"data": [ticket_type_view(tt, event=event) for tt in
+                         types.order_by(TicketType.position, TicketType.created_at)]}
+
+
+@blp.route("/client/events/<event_id>/sessions")
+class ClientSessions(MethodView):
+    @blp.arguments(ClientListQuery, location="query")
+    @blp.response(200, EventList)
+    def get(self, args, event_id):
+        """Published sessions of a parent event (or dates of a recurring one), paginated like the list."""
+        return _list(args, parent=event_queries.get_public_event(current_org(), event_id))
+
+
+class ScheduleDay(Schema):
+    date = fields.String(metadata={"description": "Local date (YYYY-MM-DD) in the session's timezone."})
+    items = fields.List(fields.Nested(EventSchema))
+
+
+class ScheduleData(Schema):
+    event_id = fields.String()
+    tz = fields.String()
+    days = fields.List(fields.Nested(ScheduleDay))
+
+
+class ScheduleEnvelope(Schema):
+    data = fields.Nested(ScheduleData)
+
+
+@blp.route("/client/events/<event_id>/schedule")
+class ClientSchedule(MethodView):
+    @blp.response(200, ScheduleEnvelope)
+    def get(self, event_id):
+        """Upcoming sessions/dates in start order, grouped by local day (a date event is its own schedule)."""
+        org = current_org()
+        event = event_queries.get_public_event(org, event_id)
+        items = event_queries.schedule(org, event)
+        render = _render(org, items, {})
+
+        def local_day(item: Event) -> str:
+            return as_utc(item.starts_at).astimezone(ZoneInfo(item.tz)).date().isoformat()
+
+        days = [{"date": day, "items": [render(i) for i in group]}
+                for day, group in groupby(items, key=local_day)]
+        return {"data": {"event_id": event.id, "tz": event.tz, "days": days}}

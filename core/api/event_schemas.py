@@ -1,0 +1,426 @@
+"""Event API shapes shared by the staff and client blueprints: input schemas, 003 list query parameters,
+the JSON view of an event and the list envelope. Parses and renders only; never queries on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil import parser as date_parser
+from flask import jsonify, request
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
+from core.models import Event
+from core.models.catalog import EVENT_TYPES, VISIBILITIES
+from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_meta, paginate_block, request_links
+from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Related, event_status
+from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
+from core.timefmt import iso_utc, local_view, to_utc_naive
+
+# --- input --------------------------------------------------------------------------------------------
+
+
+class RegistrationTypeInput(Schema):
+    """003 registration type: becomes a ticket type of the event or session (prices in major units)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    price = fields.Decimal(load_default=0, metadata={"description": "Major units: 100 means 100.00."})
+    currency = fields.String(validate=validate.Length(equal=3))
+    inventory = fields.Integer(allow_none=True, metadata={"description": "Seats on sale; null = unlimited."})
+    quantity = fields.Integer(validate=validate.Range(min=1, max=1000))
+    order_min = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    order_max = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    service_fee_amount = fields.Decimal(metadata={"description": "Major units."})
+    service_fee_percentage = fields.Float(validate=validate.Range(min=0, max=100))
+    grouped = fields.Boolean()
+    description = fields.String()
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    sale_start = fields.DateTime(allow_none=True)
+    sale_end = fields.DateTime(allow_none=True)
+    transferable = fields.Boolean()
+    perks = fields.List(fields.String())
+    ticket_type_id = fields.Raw(metadata={"description": "Accepted for 003 compatibility; ignored."})
+
+
+class RecurrenceInput(Schema):
+    """003 recurrence rule."""
+
+    id = fields.Raw(metadata={"description": "Accepted; the list replaces the event's rules."})
+    starts_at = fields.DateTime(required=True)
+    ends_at = fields.DateTime(allow_none=True)
+    ends = fields.String(load_default="never", validate=validate.OneOf(ENDS))
+    max_occurrences = fields.Integer(allow_none=True)
+    active_occurrences = fields.Integer(allow_none=True, metadata={"description": "Read-only; ignored."})
+    repeat_unit = fields.String(load_default="week", validate=validate.OneOf(list(REPEAT_UNITS)))
+    repeat_value = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    duration = fields.Float(allow_none=True, metadata={"description": "Hours per occurrence."})
+    days = fields.List(fields.String(validate=validate.OneOf(list(WEEKDAYS))), load_default=list)
+    operating_hours = fields.List(fields.Dict(), load_default=list)
+
+
+class _EventFieldsInput(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=300))
+    description = fields.String(validate=validate.Length(max=20000))
+    venue_id = fields.String(allow_none=True)
+    starts_at = fields.DateTime(metadata={"description": "ISO 8601; UTC when no offset is given."})
+    ends_at = fields.DateTime()
+    tz = fields.String(metadata={"description": "IANA timezone (default: the venue's, else the org's)."})
+    capacity = fields.Integer(allow_none=True)
+    published_at = fields.DateTime(allow_none=True, metadata={"description": "Set to publish; null = draft."})
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    position = fields.Integer()
+    registration_types = fields.List(fields.Nested(RegistrationTypeInput))
+
+
+class SessionInput(_EventFieldsInput):
+    """A session of a parent event (itself a date event); `id` + `_destroy` on update."""
+
+    id = fields.String()
+    _destroy = fields.Boolean(data_key="_destroy")
+
+
+class EventInput(_EventFieldsInput):
+    """003 event body, bare or wrapped as `{"event": {...}}`."""
+
+    type = fields.String(validate=validate.OneOf(EVENT_TYPES), metadata={"description": "Default date."})
+    archived_at = fields.DateTime(allow_none=True, metadata={"description": "Set to archive; null to restore."})
+    sessions = fields.List(fields.Nested(SessionInput))
+    recurrences = fields.List(fields.Nested(RecurrenceInput))
+
+    @pre_load
+    def _unwrap(self, data, **kwargs):
+        if isinstance(data, dict) and set(data) == {"event"} and isinstance(data["event"], dict):
+            return data["event"]
+        return data
+
+
+# --- list query ------------------------------------------------------------------------------------------
+
+
+class DayOrTime(fields.Field):
+    """A date (rounded to the start, or with `end_of_day` the end, of that UTC day) or an ISO datetime."""
+
+    def __init__(self, end_of_day: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        try:
+            if len(text) <= 10:
+                day = dt.date.fromisoformat(text) if "-" in text else date_parser.parse(text).date()
+                moment = dt.datetime.combine(day, dt.time.max if self.end_of_day else dt.time.min)
+                return moment.replace(microsecond=0)
+            return to_utc_naive(date_parser.isoparse(text) if "T" in text else date_parser.parse(text))
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise ValidationError("Not a date (2026-05-25) or ISO 8601 datetime.") from exc
+
+
+def _sort_field(name: str) -> fields.String:
+    return fields.String(data_key=f"sort[{name}]", validate=validate.OneOf(("asc", "desc")),
+                         metadata={"description": f"Sort by {name}: asc or desc (several sort[...] apply in order)."})
+
+
+def _list_query_fields(staff: bool) -> dict:
+    spec = {
+        "page_size": fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+                                    metadata={"description": "Rows per page (default 10, max 200)."}),
+        "page_cursor": fields.String(data_key="page[cursor]",
+                                     metadata={"description": "Opaque; `meta.page.next_cursor` of the last page."}),
+        "page": fields.Integer(validate=validate.Range(min=1),
+                               metadata={"description": "002 page number (with `limit`); answers `paginate`."}),
+        "limit": fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE)),
+        "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types"
+                                           + (", recurrences" if staff else "") + "."}),
+        "fields": fields.String(metadata={"description": "Comma list of fields to return (`counts` adds "
+                                          "sold/held/available)."}),
+        "search": fields.String(data_key="filter[search]", validate=validate.Length(max=200),
+                                metadata={"description": "Case-insensitive match on name and description."}),
+        "name": fields.String(data_key="filter[name]", metadata={"description": "Exact name."}),
+        "venue_id": fields.String(data_key="filter[venue_id]"),
+        "parent_event_id": fields.String(data_key="filter[parent_event_id]",
+                                         metadata={"description": "Sessions of a parent / dates of a recurring."}),
+        "starts_from": DayOrTime(data_key="filter[starts_at][from]"),
+        "starts_to": DayOrTime(end_of_day=True, data_key="filter[starts_at][to]"),
+        "ends_from": DayOrTime(data_key="filter[ends_at][from]"),
+        "ends_to": DayOrTime(end_of_day=True, data_key="filter[ends_at][to]"),
+        "status": fields.String(data_key="filter[status]", validate=validate.OneOf(STATUSES),
+                                metadata={"description": "today/tomorrow/this_week/next_week/next_month use "
+                                          "each event's own timezone."}),
+        "type": fields.String(data_key="filter[type]", validate=validate.OneOf(EVENT_TYPES)),
+    }
+    if staff:
+        spec["archived"] = fields.Boolean(data_key="filter[archived_at]",
+                                          metadata={"description": "true: only archived; false: exclude them."})
+        spec["archived_alias"] = fields.Boolean(data_key="filter[archived]")
+        spec["published"] = fields.Boolean(data_key="filter[published]")
+    for name in SORT_FIELDS:
+        spec[f"sort_{name}"] = _sort_field(name)
+    return spec
+
+
+StaffListQuery = Schema.from_dict(_list_query_fields(staff=True), name="EventListQuery")
+ClientListQuery = Schema.from_dict(_list_query_fields(staff=False), name="ClientEventListQuery")
+
+
+class IncludeQuery(Schema):
+    """`include` / `fields` for one event."""
+
+    include = fields.String()
+    fields_ = fields.String(data_key="fields")
+
+
+def check_bracket_params(schema: Schema) -> None:
+    """400 `invalid_parameter` for a `filter[...]`/`sort[...]`/`page[...]` key the endpoint does not know."""
+    known = {f.data_key or name for name, f in schema.fields.items()}
+    unknown = [k for k in request.args if k.split("[", 1)[0] in ("filter", "sort", "page") and k not in known]
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter(s): {', '.join(unknown)}.",
+                               errors={k: ["unknown parameter"] for k in unknown})
+
+
+def sort_spec() -> list[tuple[str, bool]]:
+    """`sort[field]=asc|desc` pairs in the order the client sent them."""
+    return [(key[5:-1], request.args[key] == "desc") for key in request.args
+            if key.startswith("sort[") and key.endswith("]")]
+
+
+def filters_from(args: dict) -> EventFilters:
+    """EventFilters from parsed list arguments."""
+    archived = args.get("archived", args.get("archived_alias"))
+    names = ("search", "name", "venue_id", "parent_event_id", "starts_from", "starts_to", "ends_from",
+             "ends_to", "status", "type", "published")
+    return EventFilters(archived=archived, **{n: args.get(n) for n in names})
+
+
+def comma_set(raw: str | None, allowed: set[str], param: str) -> set[str]:
+    """A comma list checked against `allowed` (400 `invalid_parameter` naming the unknown items)."""
+    items = {part.strip() for part in (raw or "").split(",") if part.strip()}
+    unknown = sorted(items - allowed)
+    if unknown:
+        raise InvalidParameter(f"Unknown {param}: {', '.join(unknown)}; use {', '.join(sorted(allowed))}.",
+                               errors={param: [f"unknown: {', '.join(unknown)}"]})
+    return items
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
+                  "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
+CLIENT_FIELDS = ("id", "name", "slug", "description", "status", "type", "venue_id", "parent_event_id",
+                 "published_at", "start", "end", "tz")
+EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts")
+INCLUDES = {"venue": "venue", "venue.address": "venue", "sessions": "sessions", "recurrences": "recurrences",
+            "registration_types": "registration_types", "registration_types.prices": "registration_types",
+            "ticket_types": "registration_types"}
+CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if v != "recurrences"}
+
+
+def venue_view(venue) -> dict:
+    """The JSON form of a venue."""
+    return {"id": venue.id, "name": venue.name, "address": venue.address, "city": venue.city,
+            "country": venue.country, "tz": venue.tz, "capacity": venue.capacity,
+            "created_at": iso_utc(venue.created_at), "updated_at": iso_utc(venue.updated_at)}
+
+
+def recurrence_view(rule) -> dict:
+    """The JSON form of a recurrence rule."""
+    return {"id": rule.id, "starts_at": iso_utc(rule.starts_at), "ends_at": iso_utc(rule.ends_at),
+            "ends": rule.ends, "max_occurrences": rule.max_occurrences, "repeat_unit": rule.repeat_unit,
+            "repeat_value": rule.repeat_value, "duration": rule.duration, "days": rule.days,
+            "operating_hours": rule.operating_hours}
+
+
+def _counts(event: Event) -> dict:
+    available = None if event.capacity is None else max(event.capacity - event.sold - event.held, 0)
+    return {"capacity": event.capacity, "sold": event.sold, "held": event.held, "available": available}
+
+
+_FIELD_GETTERS = {
+    "id": lambda e, now: e.id,
+    "created_at": lambda e, now: iso_utc(e.created_at),
+    "updated_at": lambda e, now: iso_utc(e.updated_at),
+    "name": lambda e, now: e.name,
+    "slug": lambda e, now: e.slug,
+    "status": event_status,
+    "venue_id": lambda e, now: e.venue_id,
+    "parent_event_id": lambda e, now: e.parent_id,
+    "calendar_id": lambda e, now: None,
+    "published_at": lambda e, now: iso_utc(e.published_at),
+    "capacity": lambda e, now: e.capacity,
+    "type": lambda e, now: e.type,
+    "start": lambda e, now: local_view(e.starts_at, e.tz),
+    "end": lambda e, now: local_view(e.ends_at, e.tz),
+    "description": lambda e, now: e.description,
+    "tz": lambda e, now: e.tz,
+    "visibility": lambda e, now: e.visibility,
+    "archived_at": lambda e, now: iso_utc(e.archived_at),
+    "position": lambda e, now: e.position,
+    "syncing": lambda e, now: e.syncing,
+    "counts": lambda e, now: _counts(e),
+}
+ALL_FIELDS = set(_FIELD_GETTERS) | {"deletable"}
+
+
+class EventView:
+    """Renders events with a chosen field set and preloaded relationships."""
+
+    def __init__(self, fields_: tuple | list, include: set[str], related: Related, now: dt.datetime,
+                 staff: bool):
+        self.fields = [f for f in fields_ if f != "deletable"]
+        self.deletable = "deletable" in fields_ and related.with_sales is not None
+        self.include, self.related, self.now, self.staff = include, related, now, staff
+
+    def __call__(self, event: Event, nested: bool = False) -> dict:
+        now = self.now
+        view = {name: _FIELD_GETTERS[name](event, now) for name in self.fields}
+        if self.deletable:
+            view["deletable"] = event.id not in self.related.with_sales
+        related, include = self.related, self.include
+        if "venue" in include:
+            venue = related.venues.get(event.venue_id)
+            view["venue"] = venue_view(venue) if venue else None
+        if "sessions" in include and not nested:
+            view["sessions"] = [self(child, nested=True) for child in related.sessions.get(event.id, ())]
+        if "recurrences" in include and not nested:
+            view["recurrences"] = [recurrence_view(r) for r in related.recurrences.get(event.id, ())]
+        if "registration_types" in include:
+            view["registration_types"] = [ticket_type_view(tt, event=event, staff=self.staff)
+                                          for tt in related.ticket_types.get(event.id, ())]
+        return view
+
+
+def list_response(page: Page, render: EventView):
+    """`{"data": [...], "meta": {...}}` (+ `paginate` for page/limit) as a ready JSON response."""
+    self_url, next_url = request_links(page)
+    body = {"data": [render(e) for e in page.rows], "meta": page_meta(page, self_url, next_url)}
+    block = paginate_block(page)
+    if block is not None:
+        body["paginate"] = block
+    return jsonify(body)
+
+
+# --- documentation schemas ------------------------------------------------------------------------------
+
+
+class TimeView(Schema):
+    """003 time object."""
+
+    tz = fields.String()
+    local = fields.String(metadata={"description": "ISO 8601 with the local offset."})
+    utc = fields.String(metadata={"description": "ISO 8601 UTC (Z)."})
+
+
+class VenueView(Schema):
+    """A venue."""
+
+    id = fields.String()
+    name = fields.String()
+    address = fields.String()
+    city = fields.String()
+    country = fields.String()
+    tz = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class RecurrenceView(Schema):
+    """A recurrence rule."""
+
+    id = fields.String()
+    starts_at = fields.String()
+    ends_at = fields.String(allow_none=True)
+    ends = fields.String()
+    max_occurrences = fields.Integer(allow_none=True)
+    repeat_unit = fields.String()
+    repeat_value = fields.Integer()
+    duration = fields.Float(allow_none=True)
+    days = fields.List(fields.String())
+    operating_hours = fields.List(fields.Dict())
+
+
+class CountsView(Schema):
+    """Seat counters (`fields=...,counts`)."""
+
+    capacity = fields.Integer(allow_none=True)
+    sold = fields.Integer()
+    held = fields.Integer()
+    available = fields.Integer(allow_none=True)
+
+
+class EventSchema(Schema):
+    """An event (003). Default fields unless `fields=` is given; relationships only with `include=`."""
+
+    id = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+    name = fields.String()
+    slug = fields.String()
+    status = fields.String(metadata={"enum": ["future", "active", "over"]})
+    venue_id = fields.String(allow_none=True)
+    parent_event_id = fields.String(allow_none=True)
+    calendar_id = fields.String(allow_none=True)
+    published_at = fields.String(allow_none=True)
+    capacity = fields.Integer(allow_none=True)
+    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
+    start = fields.Nested(TimeView)
+    end = fields.Nested(TimeView)
+    deletable = fields.Boolean(metadata={"description": "Staff: no booking or ticket references it."})
+    description = fields.String()
+    tz = fields.String()
+    visibility = fields.String()
+    archived_at = fields.String(allow_none=True)
+    position = fields.Integer()
+    syncing = fields.Boolean()
+    counts = fields.Nested(CountsView)
+    venue = fields.Nested(VenueView, allow_none=True)
+    sessions = fields.List(fields.Dict(), metadata={"description": "Session events (same shape)."})
+    recurrences = fields.List(fields.Nested(RecurrenceView))
+    registration_types = fields.List(fields.Nested(TicketTypeSchema))
+
+
+class PageInfo(Schema):
+    """003 page block."""
+
+    size = fields.Integer()
+    next_cursor = fields.String(allow_none=True)
+    last = fields.Boolean()
+    first = fields.Boolean()
+
+
+class Links(Schema):
+    """Self and next page URLs."""
+
+    self = fields.String()
+    next = fields.String(allow_none=True)
+
+
+class EventListMeta(Schema):
+    """003 list meta (count = rows on this page)."""
+
+    count = fields.Integer()
+    page = fields.Nested(PageInfo)
+    links = fields.Nested(Links)
+
+
+class Paginate(Schema):
+    """002 page/limit block."""
+
+    hasNextPage = fields.Boolean()
+    nextPage = fields.Integer(allow_none=True)
+
+
+class EventList(Schema):
+    """A page of events."""
+
+    data = fields.List(fields.Nested(EventSchema))
+    meta = fields.Nested(EventListMeta)
+    paginate = fields.Nested(Paginate, metadata={"description": "Only with `page`/`limit`."})
+
+
+class EventEnvelope(Schema):
+    """`{"data": <event>}`."""
+
+    data = fields.Nested(EventSchema)

@@ -1,0 +1,249 @@
+"""Event list queries (003): filters, sort keys, keyset pages and batched preloads of relationships.
+
+Every query starts from `scoped(Event, org)`; never one query per listed row, never a full-table COUNT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from core.models import Event, Recurrence, TicketType, Venue, utcnow
+from core.pagination import InvalidParameter, Page, SortKey, paginate_cursor, paginate_offset
+from core.tenancy import scoped
+
+SORT_FIELDS = {
+    "name": ("str", False),
+    "starts_at": ("datetime", False),
+    "ends_at": ("datetime", False),
+    "venue_id": ("str", True),
+    "parent_event_id": ("str", True),
+    "published_at": ("datetime", True),
+    "position": ("int", False),
+    "created_at": ("datetime", False),
+}
+STATUSES = ("active", "over", "past", "future", "today", "tomorrow", "this_week", "next_week", "next_month")
+_COLUMNS = {"venue_id": Event.venue, "parent_event_id": Event.parent}
+
+
+@dataclass
+class EventFilters:
+    """Parsed `filter[...]` values; None means "not filtered"."""
+
+    search: str | None = None
+    name: str | None = None
+    venue_id: str | None = None
+    parent_event_id: str | None = None
+    archived: bool | None = None
+    starts_from: dt.datetime | None = None
+    starts_to: dt.datetime | None = None
+    ends_from: dt.datetime | None = None
+    ends_to: dt.datetime | None = None
+    status: str | None = None
+    type: str | None = None
+    published: bool | None = None
+    top_level: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def sort_keys(spec: list[tuple[str, bool]] | None) -> list[SortKey]:
+    """SortKeys for `[(field, descending), ...]` (default starts_at asc), always ending with `id`."""
+    spec = spec or [("starts_at", False)]
+    keys = []
+    for name, descending in spec:
+        if name not in SORT_FIELDS:
+            raise InvalidParameter(f"Cannot sort by {name!r}; use one of {', '.join(SORT_FIELDS)}.",
+                                   errors={f"sort[{name}]": ["unknown sort field"]})
+        kind, nullable = SORT_FIELDS[name]
+        column = _COLUMNS.get(name) or getattr(Event, name)
+        keys.append(SortKey(name, column, kind, descending, nullable, attr=name))
+    last_desc = keys[-1].descending
+    keys.append(SortKey("id", Event.id, "str", last_desc))
+    return keys
+
+
+def _day_bounds(status: str, zone: ZoneInfo, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in naive UTC of today/tomorrow/this week/next week/next month in `zone`."""
+    local_today = now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+    if status in ("today", "tomorrow"):
+        first = local_today + dt.timedelta(days=0 if status == "today" else 1)
+        last = first + dt.timedelta(days=1)
+    elif status in ("this_week", "next_week"):
+        first = local_today - dt.timedelta(days=local_today.weekday())
+        if status == "next_week":
+            first += dt.timedelta(days=7)
+        last = first + dt.timedelta(days=7)
+    else:
+        month_start = local_today.replace(day=1)
+        first = (month_start + dt.timedelta(days=32)).replace(day=1)
+        last = (first + dt.timedelta(days=32)).replace(day=1)
+
+    def to_utc(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)
+
+    return to_utc(first), to_utc(last)
+
+
+def status_condition(org, status: str, now: dt.datetime):
+    """003's `filter[status]` as SQL; calendar windows are computed per event timezone present."""
+    if status not in STATUSES:
+        raise InvalidParameter(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.",
+                               errors={"filter[status]": ["unknown value"]})
+    simple = {"active": Event.ends_at >= now, "over": Event.ends_at < now, "future": Event.starts_at > now,
+              "past": Event.starts_at < now}
+    if status in simple:
+        return simple[status]
+    zones = [row.tz for row in scoped(Event, org, Event.tz).distinct()]
+    condition = None
+    for tz in zones:
+        try:
+            begin, end = _day_bounds(status, ZoneInfo(tz), now)
+        except (KeyError, ValueError):
+            continue
+        term = (Event.tz == tz) & (Event.starts_at < end) & (Event.ends_at > begin)
+        condition = term if condition is None else condition | term
+    return condition if condition is not None else (Event.id.is_null())
+
+
+def apply_filters(query, org, filters: EventFilters, now: dt.datetime | None = None):
+    """Narrow an event query by `filters` (all AND-ed)."""
+    now = now or utcnow()
+    conditions = []
+    if filters.search and filters.search.strip():
+        needle = filters.search.strip()
+        conditions.append(Event.name.contains(needle) | Event.description.contains(needle))
+    if filters.name is not None:
+        conditions.append(Event.name == filters.name)
+    if filters.venue_id is not None:
+        conditions.append(Event.venue == filters.venue_id)
+    if filters.parent_event_id is not None:
+        conditions.append(Event.parent == filters.parent_event_id)
+    elif filters.top_level:
+        conditions.append(Event.parent.is_null())
+    if filters.archived is not None:
+        conditions.append(Event.archived_at.is_null(not filters.archived))
+    if filters.type is not None:
+        conditions.append(Event.type == filters.type)
+    if filters.published is not None:
+        conditions.append(Event.published_at <= now if filters.published
+                          else (Event.published_at.is_null() | (Event.published_at > now)))
+    for column, low, high in ((Event.starts_at, filters.starts_from, filters.starts_to),
+                              (Event.ends_at, filters.ends_from, filters.ends_to)):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    if filters.status:
+        conditions.append(status_condition(org, filters.status, now))
+    for condition in conditions:
+        if condition is not None:
+            query = query.where(condition)
+    return query
+
+
+def staff_query(org, filters: EventFilters):
+    """All of the tenant's events (sessions and generated dates included) matching `filters`."""
+    return apply_filters(scoped(Event, org), org, filters)
+
+
+def public_query(org, now: dt.datetime | None = None):
+    """The tenant's events a customer may see: published (published_at <= now), not archived, public."""
+    now = now or utcnow()
+    return scoped(Event, org).where(Event.published_at <= now, Event.archived_at.is_null(),
+                                    Event.visibility == "public")
+
+
+def fetch_page(query, keys: list[SortKey], size: int, cursor: str | None = None,
+               page: int | None = None) -> Page:
+    """A cursor page, or a numbered page when `page` is given (002's page/limit)."""
+    if page is not None:
+        return paginate_offset(query, keys, page, size)
+    return paginate_cursor(query, keys, size, cursor)
+
+
+def event_status(event: Event, now: dt.datetime) -> str:
+    """The time-based status of one event: `future`, `active` (in progress) or `over`."""
+    if event.ends_at < now:
+        return "over"
+    return "active" if event.starts_at <= now else "future"
+
+
+@dataclass
+class Related:
+    """Relationships preloaded for a page of events, each with one query."""
+
+    venues: dict = field(default_factory=dict)
+    sessions: dict = field(default_factory=lambda: defaultdict(list))
+    recurrences: dict = field(default_factory=lambda: defaultdict(list))
+    ticket_types: dict = field(default_factory=lambda: defaultdict(list))
+    with_sales: set | None = None
+
+
+def _families_with_sales(org, events: list[Event]) -> set[str]:
+    """Ids of `events` that have sales themselves or through one of their sessions/dates."""
+    from core.services.events import events_with_sales
+
+    ids = [e.id for e in events]
+    owners = {i: i for i in ids}
+    containers = [e.id for e in events if e.type != "date"]
+    if containers:
+        for child in scoped(Event, org, Event.id, Event.parent).where(Event.parent.in_(containers)):
+            owners[child.id] = child.parent_id
+    return {owners[i] for i in events_with_sales(org, list(owners))}
+
+
+def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
+            public_only: bool = False) -> Related:
+    """Load venues, sessions, recurrences, ticket types and sales flags for `events` in batched queries.
+
+    `public_only` limits sessions to published public ones and ticket types to public, unarchived ones.
+    """
+    related = Related()
+    ids = [e.id for e in events]
+    if not ids:
+        return related
+    if "venue" in include:
+        venue_ids = {e.venue_id for e in events if e.venue_id}
+        if venue_ids:
+            related.venues = {v.id: v for v in scoped(Venue, org).where(Venue.id.in_(list(venue_ids)))}
+    if "sessions" in include:
+        query = public_query(org) if public_only else scoped(Event, org)
+        for child in query.where(Event.parent.in_(ids)).order_by(Event.starts_at, Event.id).limit(5000):
+            related.sessions[child.parent_id].append(child)
+    if "recurrences" in include:
+        for rule in scoped(Recurrence, org).where(Recurrence.event.in_(ids)).order_by(Recurrence.created_at):
+            related.recurrences[rule.event_id].append(rule)
+    if "registration_types" in include:
+        holders = ids + [c.id for kids in related.sessions.values() for c in kids]
+        query = scoped(TicketType, org).where(TicketType.event.in_(holders))
+        if public_only:
+            query = query.where(TicketType.visibility == "public", TicketType.archived_at.is_null())
+        for tt in query.order_by(TicketType.position, TicketType.created_at):
+            related.ticket_types[tt.event_id].append(tt)
+    if want_deletable:
+        related.with_sales = _families_with_sales(org, events)
+    return related
+
+
+def get_public_event(org, event_id: str) -> Event:
+    """A published, public, unarchived event of the tenant, else 404 `event_not_found` (drafts and other
+    tenants' events look the same as missing ones)."""
+    from core.errors import NotFound
+
+    event = None
+    if isinstance(event_id, str) and len(event_id) <= 64:
+        event = public_query(org).where(Event.id == event_id).first()
+    if event is None:
+        raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
+    return event
+
+
+def schedule(org, event: Event, limit: int = 500) -> list[Event]:
+    """What a customer can attend, in start order: the published sessions/dates that have not ended
+    (the event itself when it has none)."""
+    if event.type == "date":
+        return [event]
+    return list(public_query(org).where((Event.parent == event.id) & (Event.ends_at >= utcnow()))
+                .order_by(Event.starts_at, Event.id).limit(limit))

@@ -1,0 +1,342 @@
+"""Events (003): create, update, publish, archive and delete date, parent (sessions) and recurring events.
+
+Knows nothing of HTTP; never edits an event while a sync job runs on it (409 `uneditable`) and never
+deletes an event that has bookings or tickets (archive it instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from core.db import write_transaction
+from core.errors import Conflict, Unprocessable
+from core.models import Booking, Event, Org, Recurrence, SyncJob, Ticket, TicketType, Venue, utcnow
+from core.models.catalog import EVENT_TYPES, VISIBILITIES
+from core.plugins import hooks_for
+from core.services import sync_jobs
+from core.services.recurrence import validate_rule
+from core.tenancy import get_scoped, scoped
+from core.timefmt import is_timezone, to_utc_naive
+
+EVENT_FIELDS = ("name", "description", "starts_at", "ends_at", "tz", "capacity", "published_at",
+                "archived_at", "visibility", "position")
+RULE_FIELDS = ("starts_at", "ends_at", "ends", "max_occurrences", "repeat_unit", "repeat_value", "duration",
+               "days", "operating_hours")
+MAX_SESSIONS = 200
+MAX_REGISTRATION_TYPES = 50
+
+
+def slugify(text: str) -> str:
+    """A URL slug: ascii lower-case words joined by dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:300] or "event"
+
+
+def get_event(org: Org, event_id: str) -> Event:
+    """The tenant's event, or 404 `event_not_found` (also for another tenant's event)."""
+    return get_scoped(Event, org, event_id, "event")
+
+
+def events_with_sales(org: Org | str, event_ids: list[str]) -> set[str]:
+    """Which of `event_ids` have a booking or a ticket (and so may not be deleted)."""
+    if not event_ids:
+        return set()
+    found = {r.event_id for r in scoped(Booking, org, Booking.event).where(Booking.event.in_(event_ids))
+             .distinct()}
+    rest = [i for i in event_ids if i not in found]
+    if rest:
+        found |= {r.event_id for r in scoped(Ticket, org, Ticket.event).where(Ticket.event.in_(rest))
+                  .distinct()}
+    return found
+
+
+def _family_ids(org: Org, event: Event) -> list[str]:
+    children = [r.id for r in scoped(Event, org, Event.id).where(Event.parent == event.id)]
+    return [event.id, *children]
+
+
+def is_deletable(org: Org, event: Event) -> bool:
+    """True when neither the event nor any of its sessions/dates has a booking or ticket."""
+    return not events_with_sales(org, _family_ids(org, event))
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def _invalid(errors: dict, message: str = "The event is invalid; see `errors`.", type_: str = "invalid_event"):
+    raise Unprocessable(message, type=type_, errors=errors)
+
+
+def _resolve_venue(org: Org, venue_id, field: str = "venue_id") -> Venue | None:
+    if venue_id is None:
+        return None
+    venue = scoped(Venue, org).where(Venue.id == str(venue_id)[:64]).first()
+    if venue is None:
+        _invalid({field: [f"no venue {venue_id!r} in this organisation"]}, type_="venue_not_found")
+    return venue
+
+
+def _check_fields(values: dict, prefix: str = "") -> None:
+    errors = {}
+    if "name" in values and not str(values["name"] or "").strip():
+        errors[prefix + "name"] = ["must not be blank"]
+    starts, ends = values.get("starts_at"), values.get("ends_at")
+    if starts is not None and ends is not None and ends <= starts:
+        errors[prefix + "ends_at"] = ["must be after starts_at"]
+    if "tz" in values and not is_timezone(values["tz"]):
+        errors[prefix + "tz"] = [f"{values['tz']!r} is not an IANA timezone such as 'Europe/Paris'"]
+    if values.get("capacity") is not None and values["capacity"] < 0:
+        errors[prefix + "capacity"] = ["must be >= 0"]
+    if "visibility" in values and values["visibility"] not in VISIBILITIES:
+        errors[prefix + "visibility"] = [f"must be one of {', '.join(VISIBILITIES)}"]
+    if errors:
+        _invalid(errors)
+
+
+def _normalise_times(values: dict) -> dict:
+    for name in ("starts_at", "ends_at", "published_at", "archived_at"):
+        if isinstance(values.get(name), dt.datetime):
+            values[name] = to_utc_naive(values[name]).replace(microsecond=0)
+    return values
+
+
+def _event_values(org: Org, data: dict, defaults: dict | None = None, prefix: str = "") -> dict:
+    """Model values from API fields: times to naive UTC, venue resolved, tz defaulted, then checked."""
+    values = _normalise_times({k: v for k, v in data.items() if k in EVENT_FIELDS})
+    if "venue_id" in data:
+        values["venue"] = _resolve_venue(org, data["venue_id"], prefix + "venue_id")
+    if defaults is not None:
+        for key, value in defaults.items():
+            values.setdefault(key, value)
+        missing = [k for k in ("name", "starts_at", "ends_at") if values.get(k) is None]
+        if missing:
+            _invalid({prefix + k: ["is required"] for k in missing})
+        if "tz" not in values:
+            venue = values.get("venue")
+            values["tz"] = venue.tz if venue is not None else (org.timezone or "UTC")
+    _check_fields(values, prefix)
+    return values
+
+
+# --- ticket types (registration types) --------------------------------------------------------------
+
+
+def _create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
+    """Through the ticket-types service when present (validation + `ticket_type_saved` hook)."""
+    try:
+        from core.services.ticket_types import create_ticket_type
+    except ImportError:
+        create_ticket_type = None
+    if create_ticket_type is not None:
+        return create_ticket_type(org, event, fields)
+    return TicketType.create(org=org, event=event, **fields)
+
+
+def registration_type_fields(org: Org, item: dict, index: int, prefix: str) -> dict:
+    """003 registration type (prices in major units) -> TicketType fields (integer minor units)."""
+    from core.money import is_currency, to_minor
+
+    currency = item.get("currency") or (org.settings or {}).get("currency") or "USD"
+    where = f"{prefix}registration_types[{index}]"
+    if not is_currency(currency):
+        _invalid({where: {"currency": [f"{currency!r} is not an ISO 4217 code"]}})
+    fields = {"name": item["name"], "currency": currency, "position": index}
+    try:
+        fields["price"] = to_minor(item.get("price") or 0, currency)
+        fields["service_fee_amount"] = to_minor(item.get("service_fee_amount") or 0, currency)
+    except ValueError as exc:
+        _invalid({where: {"price": [str(exc)]}})
+    renames = {"inventory": "capacity", "service_fee_percentage": "service_fee_percentage"}
+    for key in ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage",
+                "description", "visibility", "sale_start", "sale_end", "transferable", "perks"):
+        if item.get(key) is not None:
+            fields[renames.get(key, key)] = item[key]
+    for key in ("sale_start", "sale_end"):
+        if isinstance(fields.get(key), dt.datetime):
+            fields[key] = to_utc_naive(fields[key])
+    errors = {}
+    if fields["price"] < 0 or fields["service_fee_amount"] < 0:
+        errors["price"] = ["must be >= 0"]
+    if fields.get("capacity") is not None and fields["capacity"] < 0:
+        errors["inventory"] = ["must be >= 0"]
+    if (fields.get("order_min") or 0) > (fields.get("order_max") or 10**9):
+        errors["order_min"] = ["must not exceed order_max"]
+    if errors:
+        _invalid({where: errors})
+    return fields
+
+
+def _add_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "") -> None:
+    if len(items) > MAX_REGISTRATION_TYPES:
+        _invalid({prefix + "registration_types": [f"at most {MAX_REGISTRATION_TYPES}"]})
+    for index, item in enumerate(items):
+        _create_ticket_type(org, event, registration_type_fields(org, item, index, prefix))
+
+
+# --- create / update ----------------------------------------------------------------------------------
+
+
+def _unique_slug(org: Org, name: str, event_id: str) -> str:
+    slug = slugify(name)
+    if scoped(Event, org, Event.id).where(Event.slug == slug).exists():
+        slug = f"{slug}-{event_id[:6]}"
+    return slug
+
+
+def _new_event(org: Org, values: dict, **extra) -> Event:
+    event = Event(org=org, **values, **extra)
+    event.slug = _unique_slug(org, event.name, event.id)
+    event.save(force_insert=True)
+    return event
+
+
+def _create_sessions(org: Org, parent: Event, sessions: list[dict], first_index: int = 0) -> None:
+    if len(sessions) > MAX_SESSIONS:
+        _invalid({"sessions": [f"at most {MAX_SESSIONS} sessions"]})
+    for offset, session in enumerate(sessions):
+        prefix = f"sessions[{first_index + offset}]."
+        defaults = {"tz": parent.tz, "venue": parent.venue, "capacity": None, "visibility": parent.visibility}
+        if session.get("venue_id") is not None:
+            defaults.pop("tz")
+        values = _event_values(org, session, defaults=defaults, prefix=prefix)
+        child = _new_event(org, values, type="date", parent=parent)
+        _add_registration_types(org, child, session.get("registration_types") or [], prefix)
+
+
+def _add_rules(org: Org, event: Event, rules: list[dict]) -> None:
+    for index, rule in enumerate(rules):
+        values = _normalise_times({k: v for k, v in rule.items() if k in RULE_FIELDS})
+        Recurrence.create(org=org, event=event, **validate_rule(values, index))
+
+
+def _notify_published(org: Org, event: Event, was_published: bool) -> None:
+    if event.published_at is not None and not was_published:
+        hooks_for(org).notify("event_published", org=org, event=event)
+
+
+def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
+    """Create an event of any type with its sessions, recurrences and registration types.
+
+    Parent events are published on create (003); a recurring event's dates are generated by a sync job.
+    Returns the event and its sync job (for `X-Event-Sync-Job-ID`).
+    """
+    kind = data.get("type") or "date"
+    if kind not in EVENT_TYPES:
+        _invalid({"type": [f"must be one of {', '.join(EVENT_TYPES)}"]})
+    sessions, rules = data.get("sessions") or [], data.get("recurrences") or []
+    if kind == "parent" and not sessions:
+        _invalid({"sessions": ["a parent event needs at least one session"]})
+    if kind != "parent" and sessions:
+        _invalid({"sessions": ["only parent events have sessions"]})
+    if kind == "recurring" and not rules:
+        _invalid({"recurrences": ["a recurring event needs at least one recurrence rule"]})
+    if kind != "recurring" and rules:
+        _invalid({"recurrences": ["only recurring events have recurrences"]})
+    data = dict(data)
+    if kind == "parent":
+        starts = [s["starts_at"] for s in sessions if s.get("starts_at")]
+        ends = [s["ends_at"] for s in sessions if s.get("ends_at")]
+        if starts and ends:
+            data.setdefault("starts_at", min(starts))
+            data.setdefault("ends_at", max(ends))
+        if data.get("published_at") is None:
+            data["published_at"] = utcnow()
+    with write_transaction():
+        values = _event_values(org, data, defaults={})
+        event = _new_event(org, values, type=kind, syncing=kind == "recurring")
+        _create_sessions(org, event, sessions)
+        _add_rules(org, event, rules)
+        _add_registration_types(org, event, data.get("registration_types") or [])
+        job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
+                                       status="queued" if rules else "succeeded")
+    if rules:
+        sync_jobs.dispatch(job_row)
+        event = Event.get_by_id(event.id)
+    _notify_published(org, event, was_published=False)
+    return event, job_row
+
+
+def _claim_for_edit(org: Org, event: Event, syncing_after: bool) -> None:
+    """Conditional UPDATE: only an event that is not syncing may be edited (409 `uneditable`)."""
+    claimed = Event.update(updated_at=utcnow(), syncing=syncing_after).where(
+        (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
+    ).execute()
+    if not claimed:
+        raise Conflict("Event is currently syncing and cannot be edited until finished.", type="uneditable")
+
+
+def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
+    existing = scoped(Event, org, Event.id).where(Event.parent == parent.id).count()
+    new = [s for s in sessions if not s.get("id")]
+    for index, session in enumerate(sessions):
+        if not session.get("id"):
+            continue
+        child = scoped(Event, org).where((Event.id == str(session["id"])[:64])
+                                         & (Event.parent == parent.id)).first()
+        if child is None:
+            _invalid({f"sessions[{index}].id": ["no such session of this event"]})
+        if session.get("_destroy"):
+            if events_with_sales(org, [child.id]):
+                raise Conflict("This session has bookings or tickets; archive it instead.",
+                               type="event_has_sales")
+            child.delete_instance()
+            continue
+        values = _event_values(org, session, prefix=f"sessions[{index}].")
+        _check_fields({"starts_at": values.get("starts_at", child.starts_at),
+                       "ends_at": values.get("ends_at", child.ends_at)}, f"sessions[{index}].")
+        for key, value in values.items():
+            setattr(child, key, value)
+        child.save()
+        _add_registration_types(org, child, session.get("registration_types") or [], f"sessions[{index}].")
+    _create_sessions(org, parent, new, first_index=existing)
+
+
+def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
+    """Change an event (003 PATCH): fields, sessions (`id`/`_destroy`), new registration types, and
+    recurrences (the list replaces the rules and regenerates the future dates). 409 while syncing."""
+    event = get_event(org, event_id)
+    sessions, rules = data.get("sessions"), data.get("recurrences")
+    if data.get("type") not in (None, event.type):
+        _invalid({"type": ["the type of an event cannot change"]})
+    if sessions is not None and event.type != "parent":
+        _invalid({"sessions": ["only parent events have sessions"]})
+    if rules is not None and (event.type != "recurring" or not rules):
+        _invalid({"recurrences": ["only recurring events have recurrences, and they need at least one"]})
+    was_published = event.published_at is not None
+    with write_transaction():
+        _claim_for_edit(org, event, syncing_after=rules is not None)
+        values = _event_values(org, data)
+        _check_fields({"starts_at": values.get("starts_at", event.starts_at),
+                       "ends_at": values.get("ends_at", event.ends_at)})
+        for key, value in values.items():
+            setattr(event, key, value)
+        event.syncing = rules is not None
+        event.save()
+        if sessions is not None:
+            _apply_sessions(org, event, sessions)
+        if rules is not None:
+            Recurrence.delete().where((Recurrence.event == event.id) & (Recurrence.org == org.id)).execute()
+            _add_rules(org, event, rules)
+        _add_registration_types(org, event, data.get("registration_types") or [])
+        job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules is not None else "update",
+                                       status="queued" if rules is not None else "succeeded")
+    if rules is not None:
+        sync_jobs.dispatch(job_row)
+        event = Event.get_by_id(event.id)
+    _notify_published(org, event, was_published)
+    return event, job_row
+
+
+def delete_event(org: Org, event_id: str) -> None:
+    """Delete an event with its sessions/dates; 409 `event_has_sales` if any has bookings or tickets,
+    409 `uneditable` while it syncs."""
+    event = get_event(org, event_id)
+    if not is_deletable(org, event):
+        raise Conflict("This event has bookings or tickets and cannot be deleted; archive it instead "
+                       "(PATCH `archived_at`).", type="event_has_sales")
+    with write_transaction():
+        _claim_for_edit(org, event, syncing_after=False)
+        Event.delete().where((Event.org == org.id) & ((Event.id == event.id) | (Event.parent == event.id))
+                             ).execute()

@@ -1,0 +1,153 @@
+"""Sync jobs (003): the lifecycle of background work on an event, and the recurrence fan-out job itself.
+
+While a job is queued or running the event is `syncing` and cannot be edited; a job never leaves an event
+syncing after it ends, whether it succeeded or failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from core.db import write_transaction
+from core.errors import ApiError
+from core.jobs import enqueue, job
+from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
+from core.tenancy import get_scoped, scoped
+
+log = logging.getLogger(__name__)
+
+FAN_OUT = "recurrence_fan_out"
+INSERT_CHUNK = 100
+ACTIVE_STATES = ("queued", "running")
+
+
+def record_job(org: Org | str, event: Event, kind: str, status: str = "queued", total: int = 0) -> SyncJob:
+    """Create a SyncJob row (call inside the caller's write transaction). A `succeeded` job is finished."""
+    now = utcnow()
+    finished = status in ("succeeded", "failed")
+    return SyncJob.create(org=org, event=event, kind=kind, status=status, progress_total=total,
+                          progress_done=total if status == "succeeded" else 0,
+                          started_at=now if status != "queued" else None,
+                          finished_at=now if finished else None)
+
+
+def start_sync_job(org: Org, event: Event, kind: str) -> SyncJob:
+    """Open a running job on `event` and mark it syncing (edits get 409 `uneditable` until it ends)."""
+    with write_transaction():
+        Event.update(syncing=True).where((Event.id == event.id) & (Event.org == org.id)).execute()
+        return record_job(org, event, kind, status="running")
+
+
+def get_sync_job(org: Org, event_id: str, job_id: str) -> SyncJob:
+    """A job of one of the tenant's events, or 404 (`event_not_found` / `sync_job_not_found`)."""
+    event = get_scoped(Event, org, event_id, "event")
+    found = scoped(SyncJob, org).where((SyncJob.event == event.id) & (SyncJob.id == str(job_id)[:64])).first()
+    if found is None:
+        raise ApiError(f"No sync job {job_id!r} for this event.", status=404, type="sync_job_not_found")
+    return found
+
+
+def finish_job(job_row: SyncJob, error: str | None = None) -> None:
+    """Mark a job succeeded or failed and release the event's `syncing` flag."""
+    with write_transaction():
+        SyncJob.update(status="failed" if error else "succeeded", error=error, finished_at=utcnow()).where(
+            SyncJob.id == job_row.id).execute()
+        Event.update(syncing=False).where(Event.id == job_row.event_id).execute()
+
+
+def dispatch(job_row: SyncJob) -> None:
+    """Queue the fan-out for a recorded job (after its transaction committed); a queue failure is a 503."""
+    try:
+        enqueue(fan_out_recurrences, job_row.org_id, job_row.id)
+    except Exception as exc:  # noqa: BLE001 - the queue is down: do not leave the event stuck syncing
+        log.exception("could not queue sync job %s", job_row.id)
+        finish_job(job_row, error=f"could not be queued: {exc}")
+        raise ApiError("The job queue is unavailable; the event was saved but its dates were not "
+                       "generated. Try the update again.", status=503, type="queue_unavailable") from exc
+
+
+def _sold_event_ids(org_id: str, event_ids: list[str]) -> set[str]:
+    from core.services.events import events_with_sales
+
+    return events_with_sales(org_id, event_ids)
+
+
+def _removable_children(org_id: str, template: Event, now: dt.datetime) -> list[str]:
+    """Generated future dates of `template` that nobody booked: safe to delete and regenerate."""
+    ids = [row.id for row in scoped(Event, org_id, Event.id).where(
+        (Event.parent == template.id) & (Event.recurrence_id.is_null(False)) & (Event.starts_at >= now))]
+    sold = _sold_event_ids(org_id, ids)
+    return [i for i in ids if i not in sold]
+
+
+def _copy_ticket_types(org_id: str, template: Event, child_ids: list[str]) -> None:
+    """Give each new date the template's ticket types (its own inventory per date)."""
+    types = list(scoped(TicketType, org_id).where((TicketType.event == template.id)
+                                                  & TicketType.archived_at.is_null()))
+    if not types or not child_ids:
+        return
+    skip = {"id", "event", "org", "sold", "held", "created_at", "updated_at"}
+    names = [f for f in TicketType._meta.fields if f not in skip]
+    rows = [{**{n: getattr(tt, n) for n in names}, "id": new_id(), "org": org_id, "event": child,
+             "metadata": {**(tt.metadata or {}), "template_ticket_type_id": tt.id}}
+            for child in child_ids for tt in types]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        TicketType.insert_many(rows[start:start + INSERT_CHUNK]).execute()
+
+
+def generate_dates(job_row: SyncJob) -> int:
+    """Regenerate the future dates of a recurring event from its rules; returns how many were created."""
+    from core.services.recurrence import expand_all
+
+    org_id = job_row.org_id
+    template = Event.get_by_id(job_row.event_id)
+    now = utcnow()
+    rules = list(scoped(Recurrence, org_id).where(Recurrence.event == template.id))
+    occurrences = expand_all(rules, template.tz, template.ends_at - template.starts_at, now)
+    with write_transaction():
+        removable = _removable_children(org_id, template, now)
+        for start in range(0, len(removable), INSERT_CHUNK):
+            Event.delete().where(Event.id.in_(removable[start:start + INSERT_CHUNK])).execute()
+        kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
+            Event.parent == template.id)}
+        todo = [(rule, occ) for rule, occ in occurrences if occ.starts_at not in kept and occ.ends_at > now]
+        SyncJob.update(progress_total=len(todo), progress_done=0).where(SyncJob.id == job_row.id).execute()
+    base = {"org": org_id, "type": "date", "name": template.name, "description": template.description,
+            "venue": template.venue_id, "parent": template.id, "tz": template.tz,
+            "capacity": template.capacity, "published_at": template.published_at,
+            "visibility": template.visibility, "slug": template.slug}
+    done = 0
+    for start in range(0, len(todo), INSERT_CHUNK):
+        chunk = todo[start:start + INSERT_CHUNK]
+        rows = [{**base, "id": new_id(), "recurrence_id": rule.id, "starts_at": occ.starts_at,
+                 "ends_at": occ.ends_at, "created_at": now, "updated_at": now} for rule, occ in chunk]
+        with write_transaction():
+            Event.insert_many(rows).execute()
+            _copy_ticket_types(org_id, template, [r["id"] for r in rows])
+            done += len(rows)
+            SyncJob.update(progress_done=done).where(SyncJob.id == job_row.id).execute()
+    return done
+
+
+@job()
+def fan_out_recurrences(org_id: str, job_id: str) -> None:
+    """Background job: expand a recurring event's rules into child date events, reporting progress.
+
+    Not retried: a failure is recorded on the job (status `failed`, `error`) and the event is editable
+    again, so the organiser can save the rules once more. Re-running is safe (unbooked future dates are
+    regenerated, booked ones kept).
+    """
+    job_row = SyncJob.get_or_none((SyncJob.id == job_id) & (SyncJob.org == org_id))
+    if job_row is None:
+        return
+    SyncJob.update(status="running", started_at=utcnow(), error=None).where(SyncJob.id == job_id).execute()
+    try:
+        created = generate_dates(job_row)
+    except Exception as exc:
+        log.exception("recurrence fan-out %s failed", job_id)
+        finish_job(job_row, error=str(exc)[:500])
+        return
+    with write_transaction():
+        SyncJob.update(result={"created": created}).where(SyncJob.id == job_id).execute()
+    finish_job(job_row)
