@@ -31,6 +31,8 @@ class Config:
     default_plugins: tuple[str, ...] = ("free", "offline")
     enabled_plugin_names: tuple[str, ...] | None = None
     public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    webhooks_allow_private: bool = False
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -45,6 +47,8 @@ class Config:
         "default_plugins": "BOXOFFICE_DEFAULT_PLUGINS",
         "enabled_plugin_names": "BOXOFFICE_PLUGINS",
         "public_url": "BOXOFFICE_PUBLIC_URL",
+        "smtp_url": "BOXOFFICE_SMTP_URL",
+        "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
     }
 
     @classmethod
@@ -57,7 +61,7 @@ class Config:
             if not var or var not in environ:
                 continue
             raw = environ[var]
-            if f.name == "jobs_immediate":
+            if f.name in {"jobs_immediate", "webhooks_allow_private"}:
                 values[f.name] = _env_bool(raw, False)
             elif f.name in {"jwt_ttl_seconds", "hold_minutes"}:
                 values[f.name] = int(raw)
