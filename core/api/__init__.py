@@ -11,10 +11,16 @@ from importlib import import_module
 CORE_BLUEPRINT_MODULES = [
     "core.api.health",
     "core.api.auth",
+    "core.api.venues",
+    "core.api.events",
+    "core.api.client_events",
     "core.api.ticket_pdf",
     "tenants.api",
     "core.api.ticket_types",
     "core.api.data",
+    "core.api.checkin",
+    "core.api.staff_tickets",
+    "core.api.client_tickets",
 ]
 
 

@@ -1,0 +1,101 @@
+"""Customer ticket endpoints: my tickets, one ticket, its QR PNG and perks, transfer, claim, my bookings.
+
+A customer only ever sees tickets whose `customer` is them (others get 404); no check-in happens here.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from core.api.staff_tickets import TransferSchema, png_response, qr_png_or_409, transfer_view
+from core.api.ticket_schema import ticket_view
+from core.auth import current_identity, require_role
+from core.services import ticket_queries, transfers
+from core.tenancy import current_org
+
+blp = Blueprint("client_tickets", __name__, description="Customer: my tickets, QR, perks, transfers, bookings")
+
+
+class ClaimSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+def _me() -> str:
+    return current_identity().sub
+
+
+@blp.route("/client/events/tickets/mine")
+class MyTickets(MethodView):
+    @require_role("customer")
+    @blp.response(200)
+    def get(self):
+        """Every live ticket in my account across events, soonest first (`?all=true` adds void ones)."""
+        from flask import request
+
+        include_void = (request.args.get("all") or "").lower() in ("1", "true", "yes")
+        tickets = ticket_queries.my_tickets(current_org(), _me(), include_void=include_void)
+        return {"tickets": [ticket_view(t) for t in tickets]}
+
+
+@blp.route("/client/events/tickets/claim")
+class ClaimTicket(MethodView):
+    @require_role("customer")
+    @blp.arguments(ClaimSchema)
+    @blp.response(200)
+    def post(self, data):
+        """Move a ticket transferred to me into my account (404 `invalid_claim_token`, 409 `already_claimed`)."""
+        ticket = transfers.claim(current_org(), data["token"], _me())
+        return {"ticket": ticket_view(ticket)}
+
+
+@blp.route("/client/events/tickets/<ticket_id>")
+class MyTicket(MethodView):
+    @require_role("customer")
+    @blp.response(200)
+    def get(self, ticket_id):
+        """One of my tickets (anyone else's is 404)."""
+        return ticket_view(ticket_queries.owned_ticket(current_org(), ticket_id, _me()))
+
+
+@blp.route("/client/events/tickets/<ticket_id>/qr")
+class MyTicketQr(MethodView):
+    @require_role("customer")
+    @blp.response(200, content_type="image/png")
+    def get(self, ticket_id):
+        """My ticket's entry QR as a PNG (signed payload; 409 `ticket_revoked` once void)."""
+        return png_response(qr_png_or_409(ticket_queries.owned_ticket(current_org(), ticket_id, _me())))
+
+
+@blp.route("/client/events/tickets/<ticket_id>/perks")
+class MyTicketPerks(MethodView):
+    @require_role("customer")
+    @blp.response(200)
+    def get(self, ticket_id):
+        """The perks of my ticket's tier (e.g. lounge access, a drink voucher)."""
+        ticket = ticket_queries.owned_ticket(current_org(), ticket_id, _me())
+        return {"ticketId": ticket.id, "ticketTypeId": ticket.ticket_type_id,
+                "ticketTypeName": ticket.ticket_type.name, "perks": list(ticket.ticket_type.perks or [])}
+
+
+@blp.route("/client/events/tickets/<ticket_id>/transfer")
+class MyTicketTransfer(MethodView):
+    @require_role("customer")
+    @blp.arguments(TransferSchema)
+    @blp.response(201)
+    def post(self, data, ticket_id):
+        """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund."""
+        org = current_org()
+        ticket = ticket_queries.owned_ticket(org, ticket_id, _me())
+        outcome = transfers.transfer_ticket(org, ticket, to_email=data["toEmail"], to_name=data["toName"])
+        return transfer_view(outcome, staff=False)
+
+
+@blp.route("/client/events/booking")
+class MyBookings(MethodView):
+    @require_role("customer")
+    @blp.response(200)
+    def get(self):
+        """My bookings across events, upcoming first, with event name/start and live ticket count."""
+        return {"bookings": ticket_queries.my_bookings(current_org(), _me())}

@@ -1,0 +1,216 @@
+"""Staff ticket endpoints: event ticket lists and participants, one ticket, its QR, transfer, cancel, refund.
+
+Thin views: parse, call `core.services.*`, serialise with `ticket_view`; no state changes happen here.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from core.api.ticket_schema import ticket_view
+from core.auth import current_identity, require_role
+from core.models import Booking
+from core.pagination import InvalidParameter, page_meta, paginate_block, parse_size, request_links
+from core.services import cancellation, qr, ticket_queries, transfers
+from core.services.idempotency import StoredResponse, request_fingerprint, run_once
+from core.tenancy import current_org
+from core.timefmt import iso_utc
+
+blp = Blueprint("staff_tickets", __name__, description="Staff: issued tickets, transfers, cancellations, refunds")
+
+TICKET_STATES = ("pending_activation", "valid", "checked_in", "cancelled", "refunded", "refunding", "transferred")
+
+
+class TransferSchema(Schema):
+    toEmail = fields.Email(required=True)
+    toName = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class RefundSchema(Schema):
+    amount = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
+                            metadata={"description": "Major units (e.g. 12.50); default: what was paid"})
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidParameter(f"`{name}` must be an integer.", errors={name: ["not an integer"]}) from exc
+
+
+def booking_view(booking: Booking) -> dict:
+    """A booking's money and status after a cancel or refund."""
+    return {"id": booking.id, "status": booking.status, "eventId": booking.event_id, "amount": booking.amount,
+            "refundedAmount": booking.refunded_amount, "currency": booking.currency}
+
+
+def refund_view(outcome: cancellation.RefundOutcome) -> dict:
+    """The answer to a refund: the Refund record, the booking and the voided tickets."""
+    refund = outcome.refund
+    return {
+        "refund": {"id": refund.id, "status": refund.status, "amount": refund.amount, "currency": refund.currency,
+                   "gateway": refund.gateway, "reference": refund.reference, "ticketIds": refund.ticket_ids,
+                   "createdAt": iso_utc(refund.created_at)},
+        "booking": booking_view(outcome.booking),
+        "tickets": [ticket_view(t, staff=True) for t in outcome.tickets],
+    }
+
+
+def idempotent(operation) -> tuple[dict, int, dict]:
+    """Run `operation` (returning a dict) once per Idempotency-Key when the header is sent."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return operation(), 200, {}
+    identity = current_identity()
+    fingerprint = request_fingerprint("POST", request.path, request.get_json(silent=True),
+                                      identity.sub if identity else "")
+    stored = run_once(current_org().id, request.path, key, fingerprint,
+                      lambda: StoredResponse(200, operation()))
+    return stored.body, stored.status, {"Idempotent-Replayed": "true"} if stored.replayed else {}
+
+
+def png_response(png: bytes) -> Response:
+    """A QR PNG that clients may cache privately (it changes only when the ticket is revoked)."""
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@blp.route("/events/<event_id>/tickets")
+class EventTickets(MethodView):
+    @require_role("staff")
+    @blp.response(200)
+    def get(self, event_id):
+        """An event's tickets: `status`, `ticketTypeId`, `search` (holder email/name); cursor or page/limit."""
+        status = request.args.get("status") or None
+        if status and status not in TICKET_STATES:
+            raise InvalidParameter(f"`status` must be one of {', '.join(TICKET_STATES)}.",
+                                   errors={"status": ["unknown status"]})
+        search = (request.args.get("search") or request.args.get("q") or "").strip()[:200] or None
+        page_number = _int_arg("page")
+        size_raw = request.args.get("limit") if page_number is not None else request.args.get("page[size]")
+        size = parse_size(size_raw, default=50)
+        page = ticket_queries.event_tickets(current_org(), event_id, status=status,
+                                            ticket_type_id=request.args.get("ticketTypeId") or None, search=search,
+                                            size=size, cursor=request.args.get("page[cursor]"), page=page_number)
+        body = {"data": [ticket_view(t, staff=True) for t in page.rows], "meta": page_meta(page, *request_links(page))}
+        block = paginate_block(page)
+        if block is not None:
+            body["paginate"] = block
+        return body
+
+
+@blp.route("/events/<event_id>/participants")
+class Participants(MethodView):
+    @require_role("staff")
+    @blp.response(200)
+    def get(self, event_id):
+        """Distinct holders of the event's live tickets, 002 shape, with `paginate: {hasNextPage, nextPage}`."""
+        page_number = _int_arg("page") or 1
+        limit = parse_size(request.args.get("limit"), default=20, name="limit")
+        page = ticket_queries.participants(current_org(), event_id, page=page_number, limit=limit)
+        return {"participants": page.rows, "paginate": paginate_block(page)}
+
+
+@blp.route("/events/tickets/<ticket_id>")
+class StaffTicket(MethodView):
+    @require_role("staff")
+    @blp.response(200)
+    def get(self, ticket_id):
+        """One ticket with booking, customer and scan details."""
+        return ticket_view(ticket_queries.staff_ticket(current_org(), ticket_id), staff=True)
+
+
+@blp.route("/events/tickets/<ticket_id>/qr")
+class StaffTicketQr(MethodView):
+    @require_role("staff")
+    @blp.response(200, content_type="image/png")
+    def get(self, ticket_id):
+        """The ticket's QR as PNG (409 `ticket_revoked` once it no longer scans)."""
+        ticket = ticket_queries.staff_ticket(current_org(), ticket_id)
+        return png_response(qr_png_or_409(ticket))
+
+
+def qr_png_or_409(ticket) -> bytes:
+    """The PNG of a live ticket; a revoked ticket has no QR any more."""
+    from core.errors import Conflict
+
+    if ticket.status not in ticket_queries.LIVE:
+        raise Conflict(f"This ticket is {ticket.status}; its QR no longer scans.", type="ticket_revoked",
+                       ticketStatus=ticket.status)
+    return qr.png_for(current_org(), ticket)
+
+
+@blp.route("/events/tickets/<ticket_id>/transfer")
+class StaffTransfer(MethodView):
+    @require_role("staff")
+    @blp.arguments(TransferSchema)
+    @blp.response(201)
+    def post(self, data, ticket_id):
+        """Reissue a ticket to `toEmail`; staff see the claim token and URL to pass on if email fails."""
+        org = current_org()
+        ticket = ticket_queries.staff_ticket(org, ticket_id)
+        outcome = transfers.transfer_ticket(org, ticket, to_email=data["toEmail"], to_name=data["toName"])
+        return transfer_view(outcome, staff=True)
+
+
+def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
+    """The answer to a transfer; the claim token only for staff (the sender never sees it)."""
+    body = {
+        "transfer": {"id": outcome.transfer.id, "toEmail": outcome.transfer.to_email,
+                     "toName": outcome.transfer.to_name, "claimed": False,
+                     "createdAt": iso_utc(outcome.transfer.created_at)},
+        "oldTicket": ticket_view(outcome.old_ticket, staff=staff),
+        "newTicket": ticket_view(outcome.new_ticket, staff=staff) if staff else {"id": outcome.new_ticket.id},
+    }
+    if staff:
+        body["claimToken"] = outcome.claim_token
+        body["claimUrl"] = f"/client/events/tickets/claim?token={outcome.claim_token}"
+    return body
+
+
+@blp.route("/events/tickets/<ticket_id>/cancel")
+class CancelTicket(MethodView):
+    @require_role("staff")
+    @blp.response(200)
+    def post(self, ticket_id):
+        """Void a ticket without refund (QR stops scanning, seat back on sale); 409 `already_cancelled`."""
+        return ticket_view(cancellation.cancel_ticket(current_org(), ticket_id), staff=True)
+
+
+@blp.route("/events/tickets/<ticket_id>/refund")
+class RefundTicket(MethodView):
+    @require_role("staff")
+    @blp.arguments(RefundSchema)
+    @blp.response(200)
+    def post(self, data, ticket_id):
+        """Refund one ticket through its booking's gateway (optional partial `amount`); honours Idempotency-Key."""
+        org = current_org()
+        return idempotent(lambda: refund_view(cancellation.refund_ticket(org, ticket_id, data["amount"])))
+
+
+@blp.route("/events/bookings/<booking_id>/cancel")
+class CancelBooking(MethodView):
+    @require_role("staff")
+    @blp.response(200)
+    def post(self, booking_id):
+        """Cancel a booking: pending ones release their hold; paid ones void every live ticket (no refund)."""
+        return booking_view(cancellation.cancel_booking(current_org(), booking_id))
+
+
+@blp.route("/events/bookings/<booking_id>/refund")
+class RefundBooking(MethodView):
+    @require_role("staff")
+    @blp.arguments(RefundSchema)
+    @blp.response(200)
+    def post(self, data, booking_id):
+        """Refund a booking's live tickets (default: the rest of the payment); honours Idempotency-Key."""
+        org = current_org()
+        return idempotent(lambda: refund_view(cancellation.refund_booking(org, booking_id, data["amount"])))

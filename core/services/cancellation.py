@@ -1,0 +1,228 @@
+"""Cancel (void without money) and refund (money back through the original gateway) tickets and bookings.
+
+Every state change is a conditional UPDATE on the current state; a refund first claims its tickets
+(`refunding`) and the money (`refunded_amount`), then calls the provider outside any transaction, then
+settles or restores. Seats go back on sale exactly once. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.db import write_transaction
+from core.errors import ApiError, Conflict, GatewayUnavailable, Unprocessable
+from core.models import Booking, Refund, Ticket, utcnow
+from core.money import to_minor
+from core.plugins import hooks_for
+from core.services import booking as bookings
+from core.services import capacity
+from core.tenancy import get_scoped
+
+LIVE = ("valid", "checked_in", "pending_activation")
+REFUNDABLE = ("valid", "checked_in")
+PAID_BOOKING = ("confirmed", "partially_refunded")
+
+
+@dataclass
+class RefundOutcome:
+    """The settled refund: its row, the tickets it voided and the booking after it."""
+
+    refund: Refund
+    tickets: list[Ticket]
+    booking: Booking
+    extra: dict = field(default_factory=dict)
+
+
+def _seats(tickets: list[Ticket]) -> list[capacity.SeatRequest]:
+    return [capacity.SeatRequest(t.ticket_type_id, t.seats) for t in tickets]
+
+
+def _state_conflict(ticket: Ticket, action: str) -> Conflict:
+    if ticket.status == "cancelled":
+        return Conflict("This ticket is already cancelled.", type="already_cancelled", ticketStatus="cancelled")
+    if ticket.status in ("refunded", "refunding"):
+        return Conflict("This ticket is already refunded.", type="already_refunded", ticketStatus=ticket.status)
+    return Conflict(f"A {ticket.status.replace('_', ' ')} ticket cannot be {action}.", type=f"not_{action}",
+                    ticketStatus=ticket.status)
+
+
+def _void(tickets: list[Ticket], to_status: str, from_states: tuple[str, ...]) -> list[Ticket]:
+    """Flip each ticket to `to_status` (bumping its secret) if still in `from_states`; returns the winners."""
+    won = []
+    now = utcnow()
+    for ticket in tickets:
+        count = (Ticket.update(status=to_status, secret_version=Ticket.secret_version + 1, updated_at=now)
+                 .where((Ticket.id == ticket.id) & Ticket.status.in_(from_states)).execute())
+        if count == 1:
+            won.append(ticket)
+    return won
+
+
+def _notify_each(org, hook: str, tickets: list[Ticket], **extra) -> None:
+    relay = hooks_for(org)
+    for ticket in tickets:
+        relay.notify(hook, org=org, ticket=Ticket.get_by_id(ticket.id), **extra)
+
+
+def cancel_ticket(org, ticket_id: str) -> Ticket:
+    """Void one ticket (QR stops scanning), keep the record, give its seat back; 409 if already void."""
+    ticket = get_scoped(Ticket, org, ticket_id, "ticket")
+    with write_transaction():
+        if not _void([ticket], "cancelled", LIVE):
+            raise _state_conflict(Ticket.get_by_id(ticket.id), "cancelled")
+        capacity.release_sold_seats(_seats([ticket]), ticket.event_id)
+    _notify_each(org, "ticket_cancelled", [ticket])
+    return Ticket.get_by_id(ticket.id)
+
+
+def cancel_booking(org, booking_id: str) -> Booking:
+    """Cancel a booking: a pending one gives its held seats back; a paid one voids all its live tickets."""
+    booking = bookings.get_booking(org, booking_id)
+    if booking.status == "pending":
+        if not bookings.cancel_pending(booking):
+            raise _booking_conflict(Booking.get_by_id(booking.id))
+        return Booking.get_by_id(booking.id)
+    with write_transaction():
+        won = (Booking.update(status="cancelled", updated_at=utcnow())
+               .where((Booking.id == booking.id) & Booking.status.in_(PAID_BOOKING)).execute())
+        if won != 1:
+            raise _booking_conflict(Booking.get_by_id(booking.id))
+        live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
+        voided = _void(live, "cancelled", LIVE)
+        capacity.release_sold_seats(_seats(voided), booking.event_id)
+    _notify_each(org, "ticket_cancelled", voided)
+    return Booking.get_by_id(booking.id)
+
+
+def _booking_conflict(booking: Booking) -> Conflict:
+    if booking.status == "cancelled":
+        return Conflict("This booking is already cancelled.", type="already_cancelled", bookingStatus="cancelled")
+    if booking.status == "refunded":
+        return Conflict("This booking is already refunded.", type="already_refunded", bookingStatus="refunded")
+    return Conflict(f"A {booking.status} booking cannot be changed this way.", type="invalid_booking_state",
+                    bookingStatus=booking.status)
+
+
+def _amount_minor(amount, booking: Booking, default: int) -> int:
+    remaining = booking.amount - booking.refunded_amount
+    if amount is None:
+        return min(default, max(remaining, 0))
+    try:
+        minor = to_minor(amount, booking.currency)
+    except (ValueError, KeyError) as exc:
+        raise Unprocessable(f"`amount` is not a valid {booking.currency} amount.", type="invalid_amount") from exc
+    if minor < 0:
+        raise Unprocessable("`amount` cannot be negative.", type="invalid_amount")
+    if minor > remaining:
+        raise Unprocessable(f"At most {remaining} minor units of {booking.currency} remain refundable.",
+                            type="refund_exceeds_paid", refundable=remaining)
+    return minor
+
+
+def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount,
+                  whole_booking: bool) -> tuple[Refund, list[Ticket], int]:
+    """Transaction 1: tickets -> refunding, money reserved on the booking, a pending Refund row."""
+    with write_transaction():
+        claimed = []
+        for ticket in tickets:
+            count = (Ticket.update(status="refunding", updated_at=utcnow())
+                     .where((Ticket.id == ticket.id) & Ticket.status.in_(REFUNDABLE)).execute())
+            if count == 1:
+                claimed.append(ticket)
+        if not claimed:
+            raise _state_conflict(Ticket.get_by_id(tickets[0].id), "refunded")
+        fresh = Booking.get_by_id(booking.id)
+        if fresh.status not in PAID_BOOKING:
+            raise _booking_conflict(fresh)
+        default = fresh.amount if whole_booking else sum(t.price_paid for t in claimed)
+        minor = _amount_minor(amount, fresh, default)
+        won = (Booking.update(refunded_amount=Booking.refunded_amount + minor, updated_at=utcnow())
+               .where((Booking.id == booking.id) & (Booking.refunded_amount + minor <= Booking.amount)).execute())
+        if won != 1:
+            raise Unprocessable("The refund would exceed what was paid.", type="refund_exceeds_paid")
+        refund = Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, amount=minor,
+                               currency=booking.currency, status="pending", ticket_ids=[t.id for t in claimed])
+    return refund, claimed, minor
+
+
+def _restore(refund: Refund, claimed: list[Ticket], minor: int, reason: str) -> None:
+    """The provider refused: tickets back to their state before the claim, money reservation undone."""
+    ids = [t.id for t in claimed]
+    with write_transaction():
+        refunding = (Ticket.id.in_(ids)) & (Ticket.status == "refunding")
+        Ticket.update(status="checked_in").where(refunding & (Ticket.scan_count > 0)).execute()
+        Ticket.update(status="valid").where(refunding & (Ticket.scan_count == 0)).execute()
+        Booking.update(refunded_amount=Booking.refunded_amount - minor).where(Booking.id == refund.booking_id).execute()
+        (Refund.update(status="failed", reason=reason[:2000], updated_at=utcnow())
+         .where(Refund.id == refund.id).execute())
+
+
+def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
+    """The provider paid out: tickets refunded (QR void), seats back on sale, booking status updated."""
+    with write_transaction():
+        voided = _void(claimed, "refunded", ("refunding",))
+        capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
+        (Refund.update(status="succeeded", reference=getattr(result, "reference", None),
+                       data=getattr(result, "data", None) or {}, updated_at=utcnow())
+         .where(Refund.id == refund.id).execute())
+        live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
+                                          & Ticket.status.in_(LIVE + ("refunding",))).exists()
+        status = "partially_refunded" if live_left else "refunded"
+        Booking.update(status=status, updated_at=utcnow()).where(
+            (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
+
+
+def _call_gateway(org, booking: Booking, minor: int):
+    """Ask the booking's gateway to pay `minor` back; raise ApiError describing any refusal."""
+    if minor == 0:
+        return None
+    try:
+        result = hooks_for(org).gateway_refund(gateway=booking.gateway, org=org, booking=booking,
+                                               payment_ref=booking.payment_ref, amount=minor,
+                                               settings=bookings.gateway_settings(org, booking.gateway))
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any provider failure must restore the tickets
+        raise GatewayUnavailable(f"The {booking.gateway} gateway failed: {exc}", type="refund_failed") from exc
+    if result is None:
+        raise Unprocessable(f"The {booking.gateway!r} gateway is not enabled, so it cannot refund.",
+                            type="gateway_not_enabled")
+    if not result.succeeded:
+        raise ApiError(f"The payment provider refused the refund: {result.reason or 'no reason given'}",
+                       status=402, type="refund_declined", providerReason=result.reason)
+    return result
+
+
+def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, whole_booking: bool = False) -> RefundOutcome:
+    if booking is None:
+        raise Conflict("This ticket was not paid through a booking; cancel it instead.", type="not_refundable")
+    refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking)
+    try:
+        result = _call_gateway(org, booking, minor)
+    except ApiError as error:
+        _restore(refund, claimed, minor, error.message)
+        raise
+    _settle(refund, claimed, result)
+    refund = Refund.get_by_id(refund.id)
+    _notify_each(org, "ticket_refunded", claimed, refund=refund)
+    return RefundOutcome(refund, [Ticket.get_by_id(t.id) for t in claimed], Booking.get_by_id(booking.id))
+
+
+def refund_ticket(org, ticket_id: str, amount=None) -> RefundOutcome:
+    """Refund one ticket (default: what was paid for it) and void its QR; 409 `already_refunded` on repeat."""
+    ticket = get_scoped(Ticket, org, ticket_id, "ticket")
+    booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
+    if ticket.status not in REFUNDABLE:
+        raise _state_conflict(ticket, "refunded")
+    return _refund(org, booking, [ticket], amount)
+
+
+def refund_booking(org, booking_id: str, amount=None) -> RefundOutcome:
+    """Refund a booking's live tickets (default: what is left of the payment) and void their QRs."""
+    booking = get_scoped(Booking, org, booking_id, "booking")
+    if booking.status not in PAID_BOOKING:
+        raise _booking_conflict(booking)
+    tickets = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(REFUNDABLE)))
+    if not tickets:
+        raise Conflict("This booking has no ticket left to refund.", type="already_refunded")
+    return _refund(org, booking, tickets, amount, whole_booking=True)

@@ -1,0 +1,174 @@
+"""Door scanning: validate a QR (records nothing) and check a ticket in (one conditional UPDATE + a scan log row).
+
+Never admits on a read-then-write: the UPDATE's WHERE (status, scan_count < limit, secret_version) decides,
+so concurrent scans of one ticket admit it at most `limit` times. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import fn
+
+from core.db import write_transaction
+from core.errors import ApiError, NotFound
+from core.models import CheckIn, Ticket, TicketType, utcnow
+from core.services import qr
+from core.timefmt import iso_utc
+
+ADMITTABLE = ("valid", "checked_in")
+REVOKED = ("cancelled", "refunded", "transferred", "refunding")
+
+_REFUSALS = {
+    "unknown": (422, "invalid_qr", "This code is not a ticket of this organisation."),
+    "forged": (422, "invalid_qr", "This ticket code's signature is not valid for this organisation."),
+    "wrong_event": (409, "wrong_event", "This ticket is for another event."),
+    "revoked": (409, "ticket_revoked", "This ticket was cancelled, refunded or transferred; its QR is void."),
+    "not_activated": (409, "not_activated", "This ticket has not been activated yet."),
+    "scan_point_not_accepted": (409, "scan_point_not_accepted", "This ticket is not accepted at this scan point."),
+    "already_used": (409, "already_checked_in", "This ticket has already been checked in."),
+}
+
+
+@dataclass
+class Scan:
+    """A resolved ticket (with its type) and what the QR claimed, if it came from a QR."""
+
+    ticket: Ticket
+    claims: qr.QrClaims | None = None
+
+
+def scan_limit(ticket_type: TicketType) -> int | None:
+    """Total admissions allowed: 1 without re-entry, else `reentry_limit` (None = unlimited)."""
+    if not ticket_type.allow_reentry:
+        return 1
+    return ticket_type.reentry_limit
+
+
+def _load(org, ticket_id: str) -> Ticket | None:
+    return (Ticket.select(Ticket, TicketType).join(TicketType)
+            .where((Ticket.id == ticket_id) & (Ticket.org == org.id)).first())
+
+
+def resolve_payload(org, payload: object) -> tuple[Scan | None, str | None]:
+    """Verify a QR text offline, then find its ticket; returns (scan, None) or (scan-or-None, reason)."""
+    try:
+        claims = qr.verify_payload(org.signing_public_key, payload)
+    except qr.QrDecodeError as exc:
+        return None, exc.reason
+    ticket = _load(org, claims.ticket_id)
+    if ticket is None:
+        return None, "unknown"
+    if not claims.matches_event(ticket.event_id):
+        return None, "forged"
+    return Scan(ticket, claims), None
+
+
+def resolve_ticket(org, ticket_id: str) -> Scan:
+    """The ticket named by id for a manual check-in, or 404 `ticket_not_found`."""
+    ticket = _load(org, ticket_id) if isinstance(ticket_id, str) and len(ticket_id) <= 64 else None
+    if ticket is None:
+        raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+    return Scan(ticket)
+
+
+def refusal(scan: Scan, *, event_id: str | None, scan_point: str | None) -> str | None:
+    """Why this ticket cannot be admitted now (a reason string), or None if it can."""
+    ticket, ticket_type = scan.ticket, scan.ticket.ticket_type
+    if event_id and ticket.event_id != event_id:
+        return "wrong_event"
+    if ticket.status in REVOKED:
+        return "revoked"
+    if scan.claims is not None and scan.claims.secret_version != ticket.secret_version:
+        return "revoked"
+    if ticket.status == "pending_activation":
+        return "not_activated"
+    accepted = ticket_type.accepted_scan_points or []
+    if accepted and scan_point not in accepted:
+        return "scan_point_not_accepted"
+    limit = scan_limit(ticket_type)
+    if limit is not None and ticket.scan_count >= limit:
+        return "already_used"
+    return None
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    """The ticket block of a validation or scan answer."""
+    return {
+        "id": ticket.id,
+        "eventId": ticket.event_id,
+        "holderName": ticket.holder_name,
+        "holderEmail": ticket.holder_email,
+        "ticketType": {"id": ticket.ticket_type_id, "name": ticket.ticket_type.name},
+        "status": ticket.status,
+        "scanCount": ticket.scan_count,
+        "attended": ticket.scan_count > 0,
+        "firstScannedAt": iso_utc(ticket.first_scanned_at),
+        "lastScannedAt": iso_utc(ticket.last_scanned_at),
+        "lastScanPoint": ticket.last_scan_point,
+    }
+
+
+def validate(org, payload: object, *, event_id: str | None = None, scan_point: str | None = None) -> dict:
+    """Would this QR be admitted now? {valid, reason, ticket}. Writes nothing."""
+    scan, reason = resolve_payload(org, payload)
+    if scan is not None and reason is None:
+        reason = refusal(scan, event_id=event_id, scan_point=scan_point)
+    return {"valid": reason is None, "reason": reason,
+            "ticket": ticket_summary(scan.ticket) if scan else None}
+
+
+def refused_error(reason: str, ticket: Ticket | None) -> ApiError:
+    """The 4xx a refused scan answers; a duplicate scan says when and where the ticket was first used."""
+    status, type_, message = _REFUSALS[reason]
+    extra: dict = {"reason": reason}
+    if ticket is not None:
+        extra["ticket"] = ticket_summary(ticket)
+    if reason == "already_used" and ticket is not None:
+        extra.update(firstScannedAt=iso_utc(ticket.first_scanned_at), lastScannedAt=iso_utc(ticket.last_scanned_at),
+                     lastScanPoint=ticket.last_scan_point, scanCount=ticket.scan_count)
+        where = f" at {ticket.last_scan_point}" if ticket.last_scan_point else ""
+        message = f"Already checked in{where} at {iso_utc(ticket.last_scanned_at)}."
+    return ApiError(message, status=status, type=type_, **extra)
+
+
+def _admit(scan: Scan, scan_point: str | None) -> int:
+    """The conditional UPDATE that admits the ticket; returns the row count (1 = admitted)."""
+    ticket = scan.ticket
+    limit = scan_limit(ticket.ticket_type)
+    version = scan.claims.secret_version if scan.claims else ticket.secret_version
+    condition = ((Ticket.id == ticket.id) & (Ticket.org == ticket.org_id) & Ticket.status.in_(ADMITTABLE)
+                 & (Ticket.secret_version == version))
+    if limit is not None:
+        condition &= Ticket.scan_count < limit
+    now = utcnow()
+    return (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
+                          first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
+                          last_scan_point=scan_point, updated_at=now)
+            .where(condition).execute())
+
+
+def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
+             staff: str | None) -> tuple[Ticket, CheckIn]:
+    """Admit `scan.ticket` once and log the scan; refused scans are logged too and raise a 409/422."""
+    reason = refusal(scan, event_id=event_id, scan_point=scan_point)
+    with write_transaction():
+        admitted = reason is None and _admit(scan, scan_point) == 1
+        fresh = _load(org, scan.ticket.id)
+        if not admitted and reason is None:
+            reason = refusal(Scan(fresh, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
+        checkin = CheckIn.create(org=org.id, ticket=fresh.id, event=fresh.event_id, scan_point=scan_point,
+                                 result="admitted" if admitted else reason, staff=staff)
+    if not admitted:
+        raise refused_error(reason, fresh)
+    return fresh, checkin
+
+
+def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
+                     staff: str | None) -> tuple[Ticket, CheckIn]:
+    """Check in the ticket a QR names; forged or unknown codes are 422 `invalid_qr`, nothing logged."""
+    scan, reason = resolve_payload(org, payload)
+    if scan is None:
+        raise refused_error(reason or "unknown", None)
+    return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
+
