@@ -95,6 +95,10 @@ class EventInput(_EventFieldsInput):
         return data
 
 
+class EventPatch(EventInput):
+    """003 PATCH body: any subset of the event fields (bare or wrapped)."""
+
+
 # --- list query ------------------------------------------------------------------------------------------
 
 
@@ -245,7 +249,7 @@ _FIELD_GETTERS = {
     "slug": lambda e, now: e.slug,
     "status": event_status,
     "venue_id": lambda e, now: e.venue_id,
-    "parent_event_id": lambda e, now: e.parent_id,
+    "parent_event_id": lambda e, now: e.parent_event_id,
     "calendar_id": lambda e, now: None,
     "published_at": lambda e, now: iso_utc(e.published_at),
     "capacity": lambda e, now: e.capacity,

@@ -17,6 +17,7 @@ from core.api.event_schemas import (
     EventEnvelope,
     EventInput,
     EventList,
+    EventPatch,
     EventView,
     IncludeQuery,
     StaffListQuery,
@@ -97,7 +98,7 @@ class EventItem(MethodView):
         return render_one(events.get_event(current_org(), event_id), args)
 
     @require_role("staff")
-    @blp.arguments(EventInput(partial=True))
+    @blp.arguments(EventPatch(partial=True))
     @blp.response(200, EventEnvelope)
     def patch(self, data, event_id):
         """Change an event (only the fields sent). `published_at` publishes, `archived_at` archives,

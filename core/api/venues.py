@@ -21,7 +21,7 @@ blp = Blueprint("venues", __name__, description="Venues (staff)")
 _KEYS = [SortKey("name", Venue.name), SortKey("id", Venue.id)]
 
 
-class VenueInput(Schema):
+class VenueBody(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     address = fields.String(validate=validate.Length(max=2000))
     city = fields.String(validate=validate.Length(max=120))
@@ -31,6 +31,10 @@ class VenueInput(Schema):
 
     class Meta:
         ordered = True
+
+
+class VenuePatch(VenueBody):
+    """Any subset of the venue fields."""
 
 
 class VenueListQuery(Schema):
@@ -60,7 +64,7 @@ class VenueCollection(MethodView):
         return {"data": [venue_view(v) for v in page.rows], "meta": page_meta(page, self_url, next_url)}
 
     @require_role("staff")
-    @blp.arguments(VenueInput)
+    @blp.arguments(VenueBody)
     @blp.response(201, VenueEnvelope)
     def post(self, data):
         """Create a venue (its `tz` is the default timezone of its events)."""
@@ -76,7 +80,7 @@ class VenueItem(MethodView):
         return {"data": venue_view(venues.get_venue(current_org(), venue_id))}
 
     @require_role("staff")
-    @blp.arguments(VenueInput(partial=True))
+    @blp.arguments(VenuePatch(partial=True))
     @blp.response(200, VenueEnvelope)
     def patch(self, data, venue_id):
         """Change some fields of a venue."""

@@ -190,7 +190,7 @@ def _families_with_sales(org, events: list[Event]) -> set[str]:
     containers = [e.id for e in events if e.type != "date"]
     if containers:
         for child in scoped(Event, org, Event.id, Event.parent).where(Event.parent.in_(containers)):
-            owners[child.id] = child.parent_id
+            owners[child.id] = child.parent_event_id
     return {owners[i] for i in events_with_sales(org, list(owners))}
 
 
@@ -211,7 +211,7 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
     if "sessions" in include:
         query = public_query(org) if public_only else scoped(Event, org)
         for child in query.where(Event.parent.in_(ids)).order_by(Event.starts_at, Event.id).limit(5000):
-            related.sessions[child.parent_id].append(child)
+            related.sessions[child.parent_event_id].append(child)
     if "recurrences" in include:
         for rule in scoped(Recurrence, org).where(Recurrence.event.in_(ids)).order_by(Recurrence.created_at):
             related.recurrences[rule.event_id].append(rule)
