@@ -69,8 +69,11 @@ def test_missing_data_or_event(tenant):
     assert no_data.status_code == 422 and "data" in no_data.get_json()["errors"]["json"]
     no_event = tenant.staff.post(f"{BASE}/create", json={"data": {"name": "GA"}})
     assert no_event.status_code == 422 and "event" in no_event.get_json()["errors"]["json"]["data"]
-    ghost = tenant.staff.post(f"{BASE}/create", json={"data": {"event": "no-such-event", "name": "GA"}})
-    assert ghost.status_code == 404 and ghost.get_json()["type"] == "event_not_found"
+    for event_id in ("no-such-event", "nul\x00id", "x" * 500):
+        ghost = tenant.staff.post(f"{BASE}/create", json={"data": {"event": event_id, "name": "GA"}})
+        assert ghost.status_code == 404 and ghost.get_json()["type"] == "event_not_found"
+    nul = tenant.staff.post(f"{BASE}/get", json={"id": "a\x00b"})
+    assert nul.status_code == 404 and nul.get_json()["type"] == "ticket_type_not_found"
 
 
 def test_get_update_delete(tenant):

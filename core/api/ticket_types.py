@@ -21,6 +21,7 @@ from core.api.ticket_type_schema import (
     to_service_fields,
 )
 from core.auth import require_role
+from core.errors import NotFound
 from core.models import Event, Org, TicketType
 from core.pagination import SortKey
 from core.services import ticket_types as service
@@ -34,14 +35,21 @@ SORT_KEYS = (SortKey("position", TicketType.position, "int"),
              SortKey("id", TicketType.id))
 
 
+def _lookup(model, org: Org, record_id, what: str):
+    # PostgreSQL refuses NUL in a string parameter; such an id can name nothing, so say 404, not 500.
+    if isinstance(record_id, str) and "\x00" in record_id:
+        raise NotFound(f"No {what.replace('_', ' ')} with that id.", type=f"{what}_not_found")
+    return get_scoped(model, org, record_id, what)
+
+
 def load_event(org: Org, event_id) -> Event:
     """The tenant's event, or 404 `event_not_found`."""
-    return get_scoped(Event, org, event_id, "event")
+    return _lookup(Event, org, event_id, "event")
 
 
 def load_ticket_type(org: Org, ticket_type_id) -> TicketType:
     """The tenant's ticket type, or 404 `ticket_type_not_found`."""
-    return get_scoped(TicketType, org, ticket_type_id, "ticket_type")
+    return _lookup(TicketType, org, ticket_type_id, "ticket_type")
 
 
 def staff_view(ticket_type: TicketType) -> dict:
