@@ -1,0 +1,168 @@
+"""Door check-in through HTTP: admit once (or up to the re-entry limit), scan points, states, the scan log."""
+
+from __future__ import annotations
+
+from ticket_factory import issue, make_event, reload
+
+from core import db as database
+from core.models import CheckIn
+from core.services import qr
+
+
+def payload(tenant, ticket) -> str:
+    return qr.payload_for(tenant.org, reload(ticket.id))
+
+
+def scan(tenant, ticket, **body):
+    return tenant.staff.post("/events/check-in", json={"qrPayload": payload(tenant, ticket), **body})
+
+
+def checkins(ticket_id: str) -> list[CheckIn]:
+    with database.db.connection_context():
+        return list(CheckIn.select().where(CheckIn.ticket == ticket_id).order_by(CheckIn.created_at))
+
+
+def test_no_reentry_ticket_is_admitted_once_then_409_with_when_and_where(tenant):
+    event, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    first = scan(tenant, ticket, scanPoint="north-gate", eventId=event.id)
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert body["admitted"] is True and body["ticket"]["status"] == "checked_in"
+    assert body["ticket"]["attended"] is True and body["ticket"]["scanCount"] == 1
+    assert body["checkIn"]["scanPoint"] == "north-gate"
+
+    again = scan(tenant, ticket, scanPoint="south-gate")
+    assert again.status_code == 409
+    error = again.get_json()
+    assert error["type"] == "already_checked_in"
+    assert error["lastScanPoint"] == "north-gate" and error["firstScannedAt"] and error["scanCount"] == 1
+    assert "north-gate" in error["message"]
+
+    log = checkins(ticket.id)
+    assert [c.result for c in log] == ["admitted", "already_used"]
+    assert log[0].staff and log[0].staff.startswith("key:")
+    assert reload(ticket.id).scan_count == 1
+
+
+def test_reentry_limit_counts_total_scans(tenant):
+    _, ticket_type = make_event(tenant, allow_reentry=True, reentry_limit=3)
+    (ticket,) = issue(tenant, ticket_type)
+    codes = [scan(tenant, ticket, scanPoint="door").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 409]
+    assert reload(ticket.id).scan_count == 3
+
+
+def test_unlimited_reentry(tenant):
+    _, ticket_type = make_event(tenant, allow_reentry=True, reentry_limit=None)
+    (ticket,) = issue(tenant, ticket_type)
+    assert all(scan(tenant, ticket).status_code == 200 for _ in range(5))
+    assert reload(ticket.id).scan_count == 5
+
+
+def test_accepted_scan_points(tenant):
+    _, ticket_type = make_event(tenant, accepted_scan_points=["vip-door"])
+    (ticket,) = issue(tenant, ticket_type)
+    wrong = scan(tenant, ticket, scanPoint="main-door")
+    assert wrong.status_code == 409 and wrong.get_json()["type"] == "scan_point_not_accepted"
+    missing = scan(tenant, ticket)
+    assert missing.status_code == 409 and missing.get_json()["type"] == "scan_point_not_accepted"
+    check = tenant.staff.post("/events/tickets/validate",
+                              json={"qrPayload": payload(tenant, ticket), "scanPoint": "main-door"}).get_json()
+    assert check["valid"] is False and check["reason"] == "scan_point_not_accepted"
+    assert reload(ticket.id).scan_count == 0
+    assert scan(tenant, ticket, scanPoint="vip-door").status_code == 200
+
+
+def test_validate_records_nothing_and_reports_already_used(tenant):
+    event, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type, name="Ana Lima", email="ana@example.com")
+    body = {"qrPayload": payload(tenant, ticket), "eventId": event.id}
+    for _ in range(3):
+        check = tenant.staff.post("/events/tickets/validate", json=body).get_json()
+        assert check["valid"] is True and check["reason"] is None
+    assert check["ticket"]["holderName"] == "Ana Lima" and check["ticket"]["holderEmail"] == "ana@example.com"
+    assert check["ticket"]["ticketType"] == {"id": ticket_type.id, "name": "General"}
+    assert check["ticket"]["status"] == "valid" and check["ticket"]["scanCount"] == 0
+    assert checkins(ticket.id) == [] and reload(ticket.id).scan_count == 0
+    scan(tenant, ticket)
+    check = tenant.staff.post("/events/tickets/validate", json=body).get_json()
+    assert check["valid"] is False and check["reason"] == "already_used" and check["ticket"]["scanCount"] == 1
+
+
+def test_wrong_event_and_not_activated(tenant):
+    other_event, _ = make_event(tenant, name="Other")
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    wrong = scan(tenant, ticket, eventId=other_event.id)
+    assert wrong.status_code == 409 and wrong.get_json()["type"] == "wrong_event"
+    check = tenant.staff.post("/events/tickets/validate",
+                              json={"qrPayload": payload(tenant, ticket), "eventId": other_event.id}).get_json()
+    assert check["reason"] == "wrong_event"
+    (pending,) = issue(tenant, ticket_type, status="pending_activation")
+    refused = scan(tenant, pending)
+    assert refused.status_code == 409 and refused.get_json()["type"] == "not_activated"
+    assert tenant.staff.post("/events/tickets/validate",
+                             json={"qrPayload": payload(tenant, pending)}).get_json()["reason"] == "not_activated"
+
+
+def test_check_in_by_ticket_id(tenant):
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    ok = tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "desk"})
+    assert ok.status_code == 200 and ok.get_json()["ticket"]["lastScanPoint"] == "desk"
+    again = tenant.staff.post(f"/events/check-in/{ticket.id}", json={})
+    assert again.status_code == 409 and again.get_json()["type"] == "already_checked_in"
+    assert tenant.staff.post("/events/check-in/not-a-ticket", json={}).status_code == 404
+    shown = tenant.staff.get(f"/events/tickets/{ticket.id}").get_json()
+    assert shown["attended"] is True and shown["scanCount"] == 1 and shown["lastScanPoint"] == "desk"
+
+
+def test_other_tenant_ticket_is_404_and_customers_cannot_check_in(tenant, other_tenant):
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    response = other_tenant.staff.post(f"/events/check-in/{ticket.id}", json={})
+    assert response.status_code == 404
+    foreign = other_tenant.staff.post("/events/check-in", json={"qrPayload": payload(tenant, ticket)})
+    assert foreign.status_code == 422 and foreign.get_json()["reason"] == "forged"
+    fan = tenant.customer()
+    assert fan.post(f"/events/check-in/{ticket.id}", json={}).status_code == 403
+    assert reload(ticket.id).scan_count == 0
+
+
+def test_check_in_fires_hook_after_commit(tenant, app):
+    from core.hookspecs import hookimpl
+    from core.plugins import get_host
+
+    seen = []
+
+    class Recorder:
+        @hookimpl
+        def ticket_checked_in(self, org, ticket, checkin):
+            seen.append((org.id, ticket.id, checkin.result, ticket.scan_count))
+
+    host = get_host()
+    host.register(Recorder(), "checkin-recorder")
+    try:
+        with database.db.connection_context():
+            from core.models import TenantPlugin
+
+            TenantPlugin.create(org=tenant.orgid, plugin="checkin-recorder", enabled=True)
+        host.forget(tenant.orgid)
+        host._subset_cache.clear()
+        _, ticket_type = make_event(tenant)
+        (ticket,) = issue(tenant, ticket_type)
+        assert scan(tenant, ticket).status_code == 200
+        assert scan(tenant, ticket).status_code == 409
+    finally:
+        host.pm.unregister(name="checkin-recorder")
+        host._subset_cache.clear()
+        host.forget()
+    assert seen == [(tenant.orgid, ticket.id, "admitted", 1)]
+
+
+def test_bad_input_is_422(tenant):
+    assert tenant.staff.post("/events/check-in", json={"scanPoint": "x"}).status_code == 422
+    assert tenant.staff.post("/events/check-in", json={"qrPayload": "x", "evil": 1}).status_code == 422
+    long_point = tenant.staff.post("/events/check-in", json={"qrPayload": "x", "scanPoint": "p" * 500})
+    assert long_point.status_code == 422 and long_point.get_json()["type"] == "validation_error"
