@@ -1,0 +1,82 @@
+"""Client browse (000): only published public events of the tenant; ticket types, sessions, schedule."""
+
+import datetime as dt
+
+from core.models.base import utcnow
+
+from test_events import iso
+
+PAST = "2020-01-01T00:00:00Z"
+
+
+def add(client, name, start, **extra):
+    body = {"name": name, "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)), **extra}
+    response = client.post("/events", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["data"]
+
+
+def test_visibility_rules(tenant, other_tenant):
+    start = utcnow() + dt.timedelta(days=3)
+    live = add(tenant.staff, "Live", start, published_at=PAST)
+    draft = add(tenant.staff, "Draft", start)
+    scheduled = add(tenant.staff, "Later", start, published_at=iso(utcnow() + dt.timedelta(days=1)))
+    private = add(tenant.staff, "Private", start, published_at=PAST, visibility="private")
+    archived = add(tenant.staff, "Archived", start, published_at=PAST)
+    tenant.staff.patch(f"/events/{archived['id']}", json={"archived_at": iso(utcnow())})
+    foreign = add(other_tenant.staff, "Foreign", start, published_at=PAST)
+    for client in (tenant.guest, tenant.customer()):
+        listed = client.get("/client/events").get_json()
+        assert [e["name"] for e in listed["data"]] == ["Live"]
+        assert "deletable" not in listed["data"][0] and listed["data"][0]["start"]["tz"] == "UTC"
+    assert tenant.guest.get("/api/client/events").get_json()["data"][0]["id"] == live["id"]
+    assert tenant.guest.get(f"/client/events/{live['id']}").status_code == 200
+    for hidden in (draft, scheduled, private, archived, foreign):
+        response = tenant.guest.get(f"/client/events/{hidden['id']}")
+        assert response.status_code == 404 and response.get_json()["type"] == "event_not_found"
+        assert tenant.guest.get(f"/client/events/{hidden['id']}/ticket-types").status_code == 404
+
+
+def test_ticket_types_with_availability_and_sale_window(tenant):
+    event = add(tenant.staff, "Show", utcnow() + dt.timedelta(days=5), published_at=PAST, capacity=100,
+                registration_types=[
+                    {"name": "Free", "price": 0, "inventory": 10},
+                    {"name": "Paid", "price": 25, "inventory": 50, "sale_start": iso(utcnow() + dt.timedelta(days=1))},
+                    {"name": "Hidden", "price": 5, "visibility": "private"}])
+    types = tenant.guest.get(f"/client/events/{event['id']}/ticket-types").get_json()["data"]
+    assert [t["name"] for t in types] == ["Free", "Paid"]
+    free, paid = types
+    assert free["priceMinor"] == 0 and free["currency"] == "USD" and free["available"] == 10 and free["onSale"]
+    assert paid["price"] == "25.00" and paid["available"] == 50 and paid["onSale"] is False and paid["saleStart"]
+
+
+def test_sessions_and_schedule(tenant):
+    day = (utcnow() + dt.timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    parent = tenant.staff.post("/events", json={"event": {"type": "parent", "name": "Conf", "tz": "Asia/Tokyo",
+        "sessions": [
+            {"name": "Keynote", "starts_at": iso(day), "ends_at": iso(day + dt.timedelta(hours=1)),
+             "published_at": PAST},
+            {"name": "Workshop", "starts_at": iso(day + dt.timedelta(days=1)),
+             "ends_at": iso(day + dt.timedelta(days=1, hours=2)), "published_at": PAST},
+            {"name": "Secret", "starts_at": iso(day), "ends_at": iso(day + dt.timedelta(hours=1))}]}})
+    parent_id = parent.get_json()["data"]["id"]
+    listed = [e["name"] for e in tenant.guest.get("/client/events").get_json()["data"]]
+    assert listed == ["Conf"]
+    sessions = tenant.guest.get(f"/client/events/{parent_id}/sessions").get_json()
+    assert [s["name"] for s in sessions["data"]] == ["Keynote", "Workshop"]
+    assert sessions["meta"]["page"]["last"] is True
+    schedule = tenant.guest.get(f"/client/events/{parent_id}/schedule").get_json()["data"]
+    assert schedule["tz"] == "Asia/Tokyo" and len(schedule["days"]) == 2
+    assert [d["items"][0]["name"] for d in schedule["days"]] == ["Keynote", "Workshop"]
+    assert schedule["days"][0]["date"] == (day + dt.timedelta(hours=9)).date().isoformat()
+    included = tenant.guest.get(f"/client/events/{parent_id}?include=sessions").get_json()["data"]
+    assert [s["name"] for s in included["sessions"]] == ["Keynote", "Workshop"]
+
+
+def test_client_list_paginates_by_cursor(tenant):
+    for i in range(12):
+        add(tenant.staff, f"C{i:02d}", dt.datetime(2034, 1, 1) + dt.timedelta(days=i), published_at=PAST)
+    first = tenant.guest.get("/client/events").get_json()
+    assert len(first["data"]) == 10 and first["meta"]["page"]["next_cursor"]
+    second = tenant.guest.get(f"/client/events?page[cursor]={first['meta']['page']['next_cursor']}").get_json()
+    assert [e["name"] for e in second["data"]] == ["C10", "C11"] and second["meta"]["page"]["last"]
