@@ -16,6 +16,8 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.client_events",
     "core.api.ticket_pdf",
     "tenants.api",
+    "core.api.purchase",
+    "core.api.staff_issue",
     "core.api.ticket_types",
     "core.api.data",
     "core.api.checkin",

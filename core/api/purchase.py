@@ -1,0 +1,196 @@
+"""Purchase endpoints: client purchase / confirm-order / register, staff box office and offline mark-paid.
+
+Parses and serialises only; every rule (capacity, holds, pricing, payment checks) lives in `core.services.booking`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.api.booking_schema import BookingResponseSchema, booking_view
+from core.api.idempotency import idempotent
+from core.auth import current_identity, require_role
+from core.errors import Unprocessable
+from core.models import Customer, Org
+from core.services import booking as bookings
+from core.tenancy import current_org, scoped
+
+blp = Blueprint("purchase", __name__, description="Buying tickets: purchase, confirm-order, register, box office")
+
+_ID = validate.Length(min=1, max=64)
+
+
+class ItemSchema(Schema):
+    ticketTypeId = fields.String(required=True, validate=_ID)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000),
+                              metadata={"description": "purchase units (seats = units x the type's quantity)"})
+
+
+class BuyerSchema(Schema):
+    email = fields.Email(validate=validate.Length(max=254))
+    name = fields.String(validate=validate.Length(max=200))
+    eventId = fields.String(required=True, validate=_ID)
+    items = fields.List(fields.Nested(ItemSchema), validate=validate.Length(max=50))
+    tickets = fields.List(fields.Nested(ItemSchema), validate=validate.Length(max=50),
+                          metadata={"description": "alias of `items` (000's shape)"})
+    inviteCode = fields.String(validate=validate.Length(max=100))
+
+    def _items(self, data) -> list:
+        return (data.get("items") or []) + (data.get("tickets") or [])
+
+    @validates_schema
+    def _one_shape(self, data, **kwargs):
+        if data.get("items") and data.get("tickets"):
+            raise ValidationError("Send either `items` or `tickets`, not both.", "items")
+        if not self._items(data) and not data.get("ticketTypeId"):
+            raise ValidationError("Send at least one `{ticketTypeId, quantity}` in `items`.", "items")
+
+
+class PurchaseSchema(BuyerSchema):
+    paymentGateway = fields.String(validate=validate.Length(min=1, max=64),
+                                   metadata={"description": "defaults to `free` for a zero total, else the "
+                                                            "tenant's only paying gateway"})
+    promoCode = fields.String(validate=validate.Length(max=100))
+
+
+class RegistrationSchema(BuyerSchema):
+    ticketTypeId = fields.String(validate=_ID, metadata={"description": "shorthand for one item"})
+    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1000))
+
+
+class ConfirmSchema(Schema):
+    bookingId = fields.String(validate=_ID)
+    orderId = fields.String(validate=_ID, metadata={"description": "alias of bookingId"})
+    paymentRef = fields.String(validate=validate.Length(max=255))
+    paymentGateway = fields.String(validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _needs_id(self, data, **kwargs):
+        if not (data.get("bookingId") or data.get("orderId")):
+            raise ValidationError("Send `bookingId` (or `orderId`).", "bookingId")
+
+
+class MarkPaidSchema(Schema):
+    reference = fields.String(load_default="", validate=validate.Length(max=255))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+def hold_minutes(org: Org) -> int:
+    """The tenant's hold time, else the deployment default."""
+    return org.hold_minutes or current_app.config["BOXOFFICE"].hold_minutes
+
+
+def _buyer(data: dict, *, guest_needs_contact: bool) -> bookings.Buyer:
+    identity = current_identity()
+    email = data.get("email") or (identity.email if identity else "")
+    name = data.get("name") or ""
+    customer = None
+    if identity is not None and identity.role == "customer":
+        customer = scoped(Customer, identity.org).where(Customer.id == identity.sub).first()
+        name = name or (customer.name if customer else "")
+    if guest_needs_contact and identity is None:
+        missing = {f: ["Required for guests (or send a customer token)."] for f in ("email", "name") if not data.get(f)}
+        if missing:
+            raise ValidationError(missing)
+    return bookings.Buyer(email=(email or "").strip().lower(), name=name.strip(), customer=customer)
+
+
+def _request(data: dict, *, staff: bool, source: str, require_free: bool = False) -> bookings.PurchaseRequest:
+    items = (data.get("items") or []) + (data.get("tickets") or [])
+    if data.get("ticketTypeId"):
+        items.append({"ticketTypeId": data["ticketTypeId"], "quantity": data.get("quantity", 1)})
+    org = current_org()
+    return bookings.PurchaseRequest(
+        event_id=data["eventId"], items=[(i["ticketTypeId"], i["quantity"]) for i in items],
+        buyer=_buyer(data, guest_needs_contact=not staff), gateway=data.get("paymentGateway"),
+        promo_code=data.get("promoCode"), invite_code=data.get("inviteCode"), staff=staff, source=source,
+        hold_minutes=hold_minutes(org), require_free=require_free)
+
+
+def _validated(func):
+    """Turn a buyer ValidationError raised in the view into the usual 422 envelope."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            raise Unprocessable("The request body or parameters are invalid; see `errors` for each field.",
+                                errors={"json": exc.messages}) from exc
+
+    return wrapper
+
+
+@blp.route("/client/events/tickets/purchase")
+class ClientPurchase(MethodView):
+    @idempotent
+    @blp.arguments(PurchaseSchema)
+    @blp.response(201, BookingResponseSchema)
+    @_validated
+    def post(self, data):
+        """Hold seats and start a payment (guest: send `email` and `name`); a zero total confirms at once.
+
+        Errors: 409 `sold_out`, 422 `gateway_not_enabled` / `mixed_currencies` / `sale_ended` / `below_order_min`
+        / `above_order_max`, 403 `invite_code_required`, 502 `gateway_unavailable` (seats stay held).
+        """
+        result = bookings.purchase(current_org(), _request(data, staff=False, source="online"))
+        return booking_view(result)
+
+
+@blp.route("/events/tickets/purchase")
+class BoxOfficePurchase(MethodView):
+    @require_role("staff")
+    @idempotent
+    @blp.arguments(PurchaseSchema)
+    @blp.response(201, BookingResponseSchema)
+    def post(self, data):
+        """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
+        result = bookings.purchase(current_org(), _request(data, staff=True, source="box_office"))
+        return booking_view(result, staff=True)
+
+
+@blp.route("/client/events/tickets/confirm-order")
+class ConfirmOrder(MethodView):
+    @idempotent
+    @blp.arguments(ConfirmSchema)
+    @blp.response(200, BookingResponseSchema)
+    def post(self, data):
+        """Confirm a paid booking and issue its tickets, exactly once; repeats return the same tickets.
+
+        402 `payment_not_completed` (booking stays retryable), 409 `hold_expired` (with `refunded`) when the
+        hold ran out and its seats were sold, 422 `gateway_mismatch`.
+        """
+        result = bookings.confirm(current_org(), data.get("bookingId") or data["orderId"],
+                                  payment_ref=data.get("paymentRef"), gateway=data.get("paymentGateway"))
+        return booking_view(result)
+
+
+@blp.route("/client/events/tickets/register")
+class Register(MethodView):
+    @idempotent
+    @blp.arguments(RegistrationSchema)
+    @blp.response(201, BookingResponseSchema)
+    @_validated
+    def post(self, data):
+        """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types."""
+        result = bookings.purchase(current_org(), _request(data, staff=False, source="register", require_free=True))
+        return booking_view(result)
+
+
+@blp.route("/events/bookings/<booking_id>/mark-paid")
+class MarkPaid(MethodView):
+    @require_role("staff")
+    @idempotent
+    @blp.arguments(MarkPaidSchema)
+    @blp.response(200, BookingResponseSchema)
+    def post(self, data, booking_id):
+        """Record an offline payment (cash, transfer) and confirm the booking; tickets are issued once."""
+        identity = current_identity()
+        result = bookings.mark_paid(current_org(), booking_id, reference=data["reference"], note=data["note"],
+                                    by=identity.email or identity.sub)
+        return booking_view(result, staff=True)

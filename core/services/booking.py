@@ -1,0 +1,468 @@
+"""Bookings: purchase (hold seats, price, start a payment), confirm once paid, free registration, mark-paid.
+
+Never trusts a client amount, never issues tickets twice: every state change is a conditional UPDATE on the
+booking's current status, and gateway calls happen outside the database transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+from dataclasses import dataclass, field
+
+from core.db import write_transaction
+from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
+from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
+from core.payments import PaymentCheck, RefundResult
+from core.plugins import get_host, hooks_for
+from core.services import capacity, holds
+from core.services.issuing import Holder, issue_tickets
+from core.services.pricing import Quote, quote_booking
+from core.tenancy import get_scoped, scoped
+
+log = logging.getLogger(__name__)
+
+CONFIRMABLE = ("pending", "expired")
+
+
+class PaymentNotCompleted(ApiError):
+    """402 `payment_not_completed`: the gateway has not seen the booking's amount paid; retry later."""
+
+    status, type = 402, "payment_not_completed"
+
+
+@dataclass
+class Buyer:
+    """Who is buying: a guest's email and name, or a logged-in customer."""
+
+    email: str = ""
+    name: str = ""
+    customer: Customer | None = None
+
+
+@dataclass
+class PurchaseRequest:
+    """A purchase or registration as the HTTP layer parsed it (ids, units, codes; no amounts)."""
+
+    event_id: str
+    items: list[tuple[str, int]]
+    buyer: Buyer
+    gateway: str | None = None
+    promo_code: str | None = None
+    invite_code: str | None = None
+    staff: bool = False
+    source: str = "online"
+    hold_minutes: int = 10
+    require_free: bool = False
+
+
+@dataclass
+class BookingResult:
+    """A booking with its lines and tickets, plus the gateway's answer when a payment was started."""
+
+    booking: Booking
+    lines: list[BookingLine]
+    tickets: list[Ticket] = field(default_factory=list)
+    payment: dict = field(default_factory=dict)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def _check_event(org: Org, event_id: str, staff: bool, now: dt.datetime) -> Event:
+    event = get_scoped(Event, org, event_id, "event")
+    hidden = event.archived_at is not None or event.published_at is None or event.published_at > now
+    if hidden and not staff:
+        raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
+    if event.archived_at is not None:
+        raise Unprocessable("This event is archived; nothing can be sold for it.", type="event_archived")
+    if event.ends_at is not None and event.ends_at <= now:
+        raise Unprocessable("This event is over; tickets are no longer sold.", type="event_ended")
+    return event
+
+
+def _check_visibility(ticket_type: TicketType, invite_code: str | None, staff: bool) -> None:
+    if staff or ticket_type.visibility == "public":
+        return
+    if ticket_type.visibility == "private":
+        raise NotFound(f"No ticket type with id {ticket_type.id!r}.", type="ticket_type_not_found")
+    expected = ticket_type.invite_code or ""
+    if not invite_code:
+        raise ApiError(f"{ticket_type.name!r} is invite-only; send its `inviteCode`.", status=403,
+                       type="invite_code_required", ticketTypeId=ticket_type.id)
+    if not expected or not hmac.compare_digest(invite_code.encode(), expected.encode()):
+        raise ApiError("The invite code is not valid for this ticket type.", status=403,
+                       type="invalid_invite_code", ticketTypeId=ticket_type.id)
+
+
+def _check_ticket_type(org: Org, event: Event, tt_id: str, units: int, req: PurchaseRequest,
+                       now: dt.datetime) -> TicketType:
+    ticket_type = scoped(TicketType, org).where(TicketType.id == str(tt_id)[:64]).first()
+    if ticket_type is None:
+        raise NotFound(f"No ticket type with id {tt_id!r}.", type="ticket_type_not_found")
+    if ticket_type.event_id != event.id:
+        raise Unprocessable(f"Ticket type {ticket_type.name!r} does not belong to event {event.id!r}.",
+                            type="ticket_type_not_in_event", ticketTypeId=ticket_type.id)
+    _check_visibility(ticket_type, req.invite_code, req.staff)
+    if ticket_type.archived_at is not None:
+        raise Unprocessable(f"{ticket_type.name!r} is no longer sold.", type="ticket_type_archived",
+                            ticketTypeId=ticket_type.id)
+    if not req.staff and ticket_type.sale_start is not None and ticket_type.sale_start > now:
+        raise Unprocessable(f"Sales for {ticket_type.name!r} have not started yet.", type="sale_not_started",
+                            ticketTypeId=ticket_type.id)
+    if not req.staff and ticket_type.sale_end is not None and ticket_type.sale_end <= now:
+        raise Unprocessable(f"Sales for {ticket_type.name!r} have ended.", type="sale_ended",
+                            ticketTypeId=ticket_type.id)
+    if ticket_type.order_min is not None and units < ticket_type.order_min:
+        raise Unprocessable(f"Buy at least {ticket_type.order_min} of {ticket_type.name!r}.",
+                            type="below_order_min", ticketTypeId=ticket_type.id, orderMin=ticket_type.order_min)
+    if ticket_type.order_max is not None and units > ticket_type.order_max:
+        raise Unprocessable(f"Buy at most {ticket_type.order_max} of {ticket_type.name!r}.",
+                            type="above_order_max", ticketTypeId=ticket_type.id, orderMax=ticket_type.order_max)
+    if req.require_free and (ticket_type.price > 0 or ticket_type.service_fee_amount > 0
+                             or ticket_type.service_fee_percentage > 0):
+        raise Unprocessable(f"{ticket_type.name!r} costs money; buy it through /client/events/tickets/purchase.",
+                            type="payment_required", ticketTypeId=ticket_type.id)
+    return ticket_type
+
+
+def _merge_items(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    merged: dict[str, int] = {}
+    for tt_id, units in items:
+        merged[tt_id] = merged.get(tt_id, 0) + units
+    return list(merged.items())
+
+
+def resolve_items(org: Org, req: PurchaseRequest, now: dt.datetime) -> tuple[Event, list[tuple[TicketType, int]]]:
+    """Check the event and every item (ownership, visibility, sale window, order limits); 4xx on the first problem."""
+    event = _check_event(org, req.event_id, req.staff, now)
+    items = [(_check_ticket_type(org, event, tt_id, units, req, now), units)
+             for tt_id, units in _merge_items(req.items)]
+    return event, items
+
+
+# --- gateways -----------------------------------------------------------------------------------
+
+def enabled_gateways(org: Org | str) -> dict[str, str]:
+    """Gateway name -> providing plugin, for the plugins this tenant enabled."""
+    host = get_host()
+    enabled = host.enabled_for(org if isinstance(org, str) else org.id)
+    gateways: dict[str, str] = {}
+    for impl in host.pm.hook.payment_gateways.get_hookimpls():
+        if impl.plugin_name in enabled:
+            for name in impl.function() or []:
+                gateways.setdefault(name, impl.plugin_name)
+    return gateways
+
+
+def gateway_settings(org: Org, gateway: str) -> dict:
+    """The tenant's settings for the plugin that provides `gateway`."""
+    from tenants.service import plugin_settings
+
+    plugin = enabled_gateways(org).get(gateway)
+    return plugin_settings(org, plugin) if plugin else {}
+
+
+def choose_gateway(org: Org, requested: str | None, *, staff: bool = False) -> str:
+    """The paying gateway for a booking that costs money (422 `gateway_not_enabled` / `payment_gateway_required`)."""
+    gateways = enabled_gateways(org)
+    paying = sorted(name for name in gateways if name != "free")
+    if requested:
+        if requested == "free":
+            raise Unprocessable("This booking costs money; the `free` gateway only confirms free bookings.",
+                                type="payment_required")
+        if requested not in gateways:
+            raise Unprocessable(f"The payment gateway {requested!r} is not enabled for this organisation.",
+                                type="gateway_not_enabled", gateways=paying)
+        return requested
+    if staff and "offline" in paying:
+        return "offline"
+    if len(paying) == 1:
+        return paying[0]
+    if not paying:
+        raise Unprocessable("This organisation has no paying gateway enabled.", type="gateway_not_enabled",
+                            gateways=[])
+    raise Unprocessable("Choose a `paymentGateway`.", type="payment_gateway_required", gateways=paying)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def booking_lines(booking_id: str) -> list[BookingLine]:
+    """A booking's lines, ticket lines first, in the order they were written."""
+    query = BookingLine.select().where(BookingLine.booking == booking_id)
+    return sorted(query, key=lambda line: (line.kind != "ticket", line.data.get("position", 0)))
+
+
+def booking_tickets(booking_id: str) -> list[Ticket]:
+    """The tickets issued for a booking."""
+    return list(Ticket.select().where(Ticket.booking == booking_id)
+                .order_by(Ticket.ticket_type, Ticket.created_at, Ticket.id))
+
+
+def load_result(booking: Booking) -> BookingResult:
+    """A booking with its lines and tickets as stored now."""
+    return BookingResult(booking, booking_lines(booking.id), booking_tickets(booking.id),
+                         dict((booking.payment_data or {}).get("payment") or {}))
+
+
+def get_booking(org: Org, booking_id: str) -> Booking:
+    """A tenant's booking by id (404 otherwise), expired on the spot if its hold ran out."""
+    return holds.expire_if_overdue(get_scoped(Booking, org, booking_id, "booking"))
+
+
+# --- purchase -----------------------------------------------------------------------------------
+
+def _line_rows(org: Org, booking_id: str, quote: Quote) -> list[dict]:
+    now = utcnow()
+    rows = [{"id": new_id(), "org": org.id, "booking": booking_id, "kind": "ticket", "ticket_type": line.ticket_type.id,
+             "description": line.ticket_type.name, "quantity": line.quantity, "seats": line.seats,
+             "unit_price": line.unit_price, "unit_fee": line.unit_fee, "total": line.total,
+             "data": {"position": i}, "created_at": now, "updated_at": now}
+            for i, line in enumerate(quote.lines)]
+    rows += [{"id": new_id(), "org": org.id, "booking": booking_id, "kind": adj.kind, "ticket_type": None,
+              "description": adj.description, "quantity": 1, "seats": 0, "unit_price": adj.amount, "unit_fee": 0,
+              "total": adj.amount, "data": {"position": i}, "created_at": now, "updated_at": now}
+             for i, adj in enumerate(quote.adjustments)]
+    return rows
+
+
+def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine] | list[dict]) -> list[Ticket]:
+    holder = Holder(email=booking.email, name=booking.name, customer=booking.customer)
+    tickets: list[Ticket] = []
+    for line in lines:
+        kind = line["kind"] if isinstance(line, dict) else line.kind
+        if kind != "ticket":
+            continue
+        tt_id = line["ticket_type"] if isinstance(line, dict) else line.ticket_type_id
+        ticket_type = TicketType.get_by_id(tt_id)
+        units = line["quantity"] if isinstance(line, dict) else line.quantity
+        price = line["unit_price"] if isinstance(line, dict) else line.unit_price
+        # a grouped type gets one ticket per purchase unit (a table of 10 is one ticket admitting 10)
+        for batch in [1] * units if ticket_type.grouped else [units]:
+            tickets += issue_tickets(org, ticket_type, batch, holder=holder, booking=booking, unit_price=price,
+                                     source=booking.source)
+    return tickets
+
+
+def _record_payment(org: Org, booking: Booking, reference: str | None, data: dict | None = None) -> None:
+    Payment.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=reference,
+                   amount=booking.amount, currency=booking.currency, status="succeeded", data=data or {})
+
+
+def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, gateway: str) -> BookingResult:
+    """One write transaction: booking + lines (+ tickets when free), seat counters last (locks held briefly)."""
+    now = utcnow()
+    free = quote.is_free
+    expires_at = None if free else holds.hold_deadline(req.hold_minutes, now)
+    booking = Booking(id=new_id(), org=org.id, event=event.id, customer=req.buyer.customer,
+                      email=req.buyer.email, name=req.buyer.name, status="confirmed" if free else "pending",
+                      source=req.source, gateway=gateway, currency=quote.currency, subtotal=quote.subtotal,
+                      fees=quote.fees, adjustments=quote.adjustments_total, amount=quote.total, seats=quote.seats,
+                      promo_code=req.promo_code, expires_at=expires_at,
+                      confirmed_at=now if free else None, created_at=now, updated_at=now, payment_data={})
+    rows = _line_rows(org, booking.id, quote)
+    seats = [capacity.SeatRequest(line.ticket_type.id, line.seats) for line in quote.lines]
+    tickets: list[Ticket] = []
+    with write_transaction():
+        booking.save(force_insert=True)
+        BookingLine.insert_many(rows).execute()
+        if free:
+            tickets = _issue_for_booking(org, booking, rows)
+            _record_payment(org, booking, f"free:{booking.id}")
+            capacity.sell_seats(seats, event.id)
+        else:
+            capacity.hold_seats(seats, event.id)
+    return BookingResult(booking, booking_lines(booking.id), tickets)
+
+
+def _store_payment_answer(booking: Booking, answer: dict) -> dict:
+    payment = {key: answer.get(key) for key in ("client_secret", "approval_url") if answer.get(key)}
+    payment["data"] = answer.get("data") or {}
+    data = dict(booking.payment_data or {}, payment=payment)
+    with write_transaction():
+        Booking.update(payment_ref=answer.get("reference") or booking.payment_ref, payment_data=data,
+                       updated_at=utcnow()).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
+    booking.payment_ref, booking.payment_data = answer.get("reference") or booking.payment_ref, data
+    return payment
+
+
+def cancel_pending(booking: Booking) -> bool:
+    """Give a pending booking's seats back at once (payment could not start); True if this call did it."""
+    with write_transaction():
+        won = (Booking.update(status="cancelled", seats_released=True, updated_at=utcnow())
+               .where((Booking.id == booking.id) & (Booking.status == "pending")).execute())
+        if won == 1:
+            capacity.release_held_seats(holds.seat_requests(booking.id), booking.event_id)
+    return won == 1
+
+
+def _start_payment(org: Org, result: BookingResult) -> None:
+    booking = result.booking
+    try:
+        answer = hooks_for(org).gateway_create_payment(gateway=booking.gateway, org=org, booking=booking,
+                                                        settings=gateway_settings(org, booking.gateway))
+    except GatewayUnavailable as exc:
+        raise GatewayUnavailable(f"{exc.message} Your seats stay held until the hold expires; retry the "
+                                 "purchase or confirm-order later.", type=exc.type, bookingId=booking.id,
+                                 expiresAt=booking.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")) from exc
+    except ApiError:
+        cancel_pending(booking)
+        raise
+    if answer is None:
+        cancel_pending(booking)
+        raise Unprocessable(f"The payment gateway {booking.gateway!r} is not enabled for this organisation.",
+                            type="gateway_not_enabled")
+    result.payment = _store_payment_answer(booking, answer)
+
+
+def _announce_confirmed(org: Org, result: BookingResult) -> None:
+    relay = hooks_for(org)
+    relay.notify("booking_confirmed", org=org, booking=result.booking)
+    relay.notify("tickets_issued", org=org, booking=result.booking, tickets=result.tickets)
+
+
+def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
+    """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once)."""
+    event, items = resolve_items(org, req, utcnow())
+    quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
+                          customer=req.buyer.customer)
+    if req.require_free and not quote.is_free:
+        raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
+    gateway = "free" if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
+    try:
+        result = _create_booking(org, event, quote, req, gateway)
+    except capacity.SoldOut:
+        if not holds.expire_overdue(org.id, event.id):
+            raise
+        result = _create_booking(org, event, quote, req, gateway)
+    if quote.is_free:
+        _announce_confirmed(org, result)
+    else:
+        _start_payment(org, result)
+    return result
+
+
+# --- confirm ------------------------------------------------------------------------------------
+
+def _verify(org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+    if booking.amount == 0:
+        return PaymentCheck(paid=True, reference=f"free:{booking.id}", amount=0, currency=booking.currency)
+    check = hooks_for(org).gateway_verify_payment(gateway=booking.gateway, org=org, booking=booking,
+                                                  payment_ref=payment_ref or booking.payment_ref,
+                                                  settings=gateway_settings(org, booking.gateway))
+    if check is None:
+        raise Unprocessable(f"The payment gateway {booking.gateway!r} is not enabled for this organisation.",
+                            type="gateway_not_enabled")
+    if not check.paid:
+        raise PaymentNotCompleted(check.reason or "The payment has not completed yet; try again once it has.",
+                                  bookingId=booking.id)
+    if (check.amount is not None and check.amount != booking.amount) or \
+            (check.currency is not None and check.currency.upper() != booking.currency):
+        raise PaymentNotCompleted("The gateway reports a different amount or currency than the booking's; "
+                                  "nothing was issued.", type="payment_mismatch", bookingId=booking.id)
+    return check
+
+
+def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> BookingResult | None:
+    """pending|expired -> confirmed exactly once; None when another request won the UPDATE."""
+    now = utcnow()
+    reference = check.reference or payment_ref or booking.payment_ref
+    values = {"status": "confirmed", "confirmed_at": now, "payment_ref": reference, "updated_at": now}
+    seats = holds.seat_requests(booking.id)
+    with write_transaction():
+        won = Booking.update(values).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
+        if won == 1:
+            capacity.confirm_held_seats(seats, booking.event_id)
+        else:
+            won = (Booking.update(dict(values, seats_released=False))
+                   .where((Booking.id == booking.id) & (Booking.status == "expired")).execute())
+            if won != 1:
+                return None
+            capacity.sell_seats(seats, booking.event_id)
+        booking = Booking.get_by_id(booking.id)
+        lines = booking_lines(booking.id)
+        tickets = _issue_for_booking(org, booking, lines)
+        _record_payment(org, booking, reference, check.data)
+    return BookingResult(booking, lines, tickets, dict((booking.payment_data or {}).get("payment") or {}))
+
+
+def _hold_expired(booking: Booking, refunded: bool, reason: str = "") -> Conflict:
+    message = "The hold on these seats expired and they have been sold to someone else"
+    message += "; your payment was refunded." if refunded else "; nothing was issued."
+    return Conflict(message + (f" ({reason})" if reason else ""), type="hold_expired", refunded=refunded,
+                    bookingId=booking.id)
+
+
+def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> Conflict:
+    """Paid after the seats were gone: claim the booking (expired -> refunded) once, then refund through the gateway."""
+    if booking.amount == 0:
+        return _hold_expired(booking, refunded=False)
+    reference = check.reference or payment_ref or booking.payment_ref
+    now = utcnow()
+    data = dict(booking.payment_data or {}, auto_refund={"reason": "hold_expired", "at": now.isoformat() + "Z"})
+    with write_transaction():
+        won = (Booking.update(status="refunded", refunded_amount=booking.amount, payment_ref=reference,
+                              payment_data=data, updated_at=now)
+               .where((Booking.id == booking.id) & (Booking.status == "expired")).execute())
+        if won == 1:
+            _record_payment(org, booking, reference, check.data)
+    if won != 1:
+        return _hold_expired(booking, refunded=Booking.get_by_id(booking.id).status == "refunded")
+    try:
+        result = hooks_for(org).gateway_refund(gateway=booking.gateway, org=org, booking=booking,
+                                               payment_ref=reference, amount=booking.amount,
+                                               settings=gateway_settings(org, booking.gateway))
+    except ApiError as exc:
+        result = RefundResult(succeeded=False, reason=exc.message)
+    result = result or RefundResult(succeeded=False, reason="No gateway answered the refund.")
+    Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=result.reference,
+                  amount=booking.amount, currency=booking.currency,
+                  status="succeeded" if result.succeeded else "failed", reason="hold_expired: " + result.reason)
+    if not result.succeeded:
+        log.error("automatic refund of booking %s failed: %s", booking.id, result.reason)
+    return _hold_expired(booking, refunded=result.succeeded,
+                         reason="" if result.succeeded else "the refund failed and staff were alerted")
+
+
+def _settled(org: Org, booking: Booking) -> BookingResult:
+    """The answer for a booking that is no longer confirmable: the same tickets, or the same error."""
+    if booking.status == "confirmed":
+        return load_result(booking)
+    if booking.status == "refunded" and (booking.payment_data or {}).get("auto_refund"):
+        raise _hold_expired(booking, refunded=True)
+    raise Conflict(f"This booking is {booking.status}; it cannot be confirmed.", type=f"booking_{booking.status}",
+                   bookingId=booking.id)
+
+
+def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gateway: str | None = None) -> BookingResult:
+    """Confirm a paid booking: verify with the gateway, flip it once, issue tickets; repeats get the same tickets."""
+    booking = get_booking(org, booking_id)
+    if gateway and gateway != booking.gateway:
+        raise Unprocessable(f"This booking is paid through {booking.gateway!r}, not {gateway!r}.",
+                            type="gateway_mismatch")
+    if booking.status not in CONFIRMABLE:
+        return _settled(org, booking)
+    check = _verify(org, booking, payment_ref)
+    try:
+        result = _finalise(org, booking, check, payment_ref)
+    except capacity.SoldOut:
+        raise _refund_stale(org, booking, check, payment_ref) from None
+    if result is None:
+        return _settled(org, Booking.get_by_id(booking.id))
+    _announce_confirmed(org, result)
+    return result
+
+
+def mark_paid(org: Org, booking_id: str, *, reference: str, note: str = "", by: str = "") -> BookingResult:
+    """Staff record an offline payment (first record wins), then the booking is confirmed as usual."""
+    booking = get_scoped(Booking, org, booking_id, "booking")
+    if booking.gateway != "offline":
+        raise Unprocessable(f"Only offline bookings are marked paid by staff; this one uses {booking.gateway!r}.",
+                            type="not_offline_booking")
+    if booking.status in CONFIRMABLE and not (booking.payment_data or {}).get("marked_paid"):
+        marked = {"reference": reference, "note": note, "by": by, "at": utcnow().isoformat() + "Z"}
+        data = dict(booking.payment_data or {}, marked_paid=marked)
+        with write_transaction():
+            Booking.update(payment_data=data, updated_at=utcnow()).where(
+                (Booking.id == booking.id) & Booking.status.in_(CONFIRMABLE)).execute()
+    return confirm(org, booking_id, payment_ref=reference)

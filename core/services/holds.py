@@ -1,0 +1,80 @@
+"""Hold expiry: pending bookings past `expires_at` become `expired` and give their seats back exactly once.
+
+Run by a periodic job and lazily on read/confirm/sold-out; never releases seats without winning the
+conditional UPDATE pending -> expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from core.db import write_transaction
+from core.jobs import job
+from core.models import Booking, BookingLine, utcnow
+from core.plugins import hooks_for
+from core.services import capacity
+
+EXPIRY_BATCH = 500
+
+
+def seat_requests(booking_id: str) -> list[capacity.SeatRequest]:
+    """The seats a booking takes, per ticket type (from its ticket lines)."""
+    lines = (BookingLine.select(BookingLine.ticket_type, BookingLine.seats)
+             .where((BookingLine.booking == booking_id) & (BookingLine.kind == "ticket")))
+    return [capacity.SeatRequest(line.ticket_type_id, line.seats) for line in lines if line.ticket_type_id]
+
+
+def hold_deadline(hold_minutes: int, now: dt.datetime | None = None) -> dt.datetime:
+    """When a hold made now runs out."""
+    return (now or utcnow()) + dt.timedelta(minutes=max(int(hold_minutes), 1))
+
+
+def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
+    """Expire one overdue pending booking; True only for the caller whose UPDATE won (seats released once)."""
+    now = now or utcnow()
+    with write_transaction():
+        won = (Booking.update(status="expired", seats_released=True, updated_at=now)
+               .where((Booking.id == booking.id) & (Booking.status == "pending") & (Booking.expires_at < now))
+               .execute())
+        if won == 1:
+            capacity.release_held_seats(seat_requests(booking.id), booking.event_id)
+    if won == 1:
+        booking.status, booking.seats_released = "expired", True
+        hooks_for(booking.org_id).notify("booking_expired", org=booking.org, booking=booking)
+    return won == 1
+
+
+def overdue(org_id: str | None = None, event_id: str | None = None, now: dt.datetime | None = None,
+            limit: int = EXPIRY_BATCH) -> list[Booking]:
+    """Pending bookings whose hold has run out (uses the (org, status, expires_at) index)."""
+    query = Booking.select().where((Booking.status == "pending") & (Booking.expires_at < (now or utcnow())))
+    if org_id is not None:
+        query = query.where(Booking.org == org_id)
+    if event_id is not None:
+        query = query.where(Booking.event == event_id)
+    return list(query.order_by(Booking.expires_at).limit(limit))
+
+
+def expire_overdue(org_id: str | None = None, event_id: str | None = None) -> int:
+    """Expire overdue holds (of one tenant/event, or everywhere); returns how many this call expired."""
+    now = utcnow()
+    return sum(1 for booking in overdue(org_id, event_id, now) if expire_booking(booking, now))
+
+
+def expire_if_overdue(booking: Booking) -> Booking:
+    """Lazy check on read: expire this booking if its hold ran out; returns the current row."""
+    if booking.status == "pending" and booking.expires_at is not None and booking.expires_at < utcnow():
+        expire_booking(booking)
+        return Booking.get_by_id(booking.id)
+    return booking
+
+
+@job(every_minutes=1)
+def expire_holds_job() -> int:
+    """Periodic job: release every overdue hold, in batches, across all tenants."""
+    total = 0
+    while True:
+        done = expire_overdue()
+        total += done
+        if done < EXPIRY_BATCH:
+            return total

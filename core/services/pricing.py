@@ -1,0 +1,120 @@
+"""Server-side pricing of a booking: unit prices, per-ticket service fees, then the `price_booking` hook.
+
+Never trusts an amount from the client and never lets a total fall below zero; amounts are minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.errors import ApiError, Unprocessable
+from core.models import Customer, Org, TicketType
+from core.money import percentage_of
+from core.plugins import hooks_for
+from core.services.issuing import seats_for
+
+MAX_ADJUSTMENT = 10**12
+
+
+@dataclass
+class QuoteLine:
+    """Units of one ticket type at its unit price plus its per-unit service fee."""
+
+    ticket_type: TicketType
+    quantity: int
+    seats: int
+    unit_price: int
+    unit_fee: int
+
+    @property
+    def total(self) -> int:
+        """(unit price + unit fee) x units."""
+        return (self.unit_price + self.unit_fee) * self.quantity
+
+
+@dataclass
+class Adjustment:
+    """A priced line a plugin added (discount < 0, tax or surcharge > 0)."""
+
+    kind: str
+    description: str
+    amount: int
+
+
+@dataclass
+class Quote:
+    """What a booking costs, built by `quote_booking`; plugins add adjustments via `add_adjustment`."""
+
+    org_id: str
+    currency: str
+    lines: list[QuoteLine] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    def add_adjustment(self, kind: str, description: str, amount: int) -> None:
+        """Add a discount (negative) or surcharge (positive) of `amount` minor units of the quote's currency."""
+        if not isinstance(amount, int) or isinstance(amount, bool) or abs(amount) > MAX_ADJUSTMENT:
+            raise TypeError("Quote adjustments are integer minor units.")
+        kind = str(kind or "adjustment")[:24]
+        if kind == "ticket":
+            raise ValueError("'ticket' is reserved for ticket lines.")
+        self.adjustments.append(Adjustment(kind, str(description or "")[:300], amount))
+
+    @property
+    def subtotal(self) -> int:
+        """Sum of unit prices x units, before fees and adjustments."""
+        return sum(line.unit_price * line.quantity for line in self.lines)
+
+    @property
+    def fees(self) -> int:
+        """Sum of service fees."""
+        return sum(line.unit_fee * line.quantity for line in self.lines)
+
+    @property
+    def adjustments_total(self) -> int:
+        """Sum of plugin adjustments, capped so the total never goes below zero."""
+        raw = sum(a.amount for a in self.adjustments)
+        return max(raw, -(self.subtotal + self.fees))
+
+    @property
+    def total(self) -> int:
+        """What the buyer pays: subtotal + fees + adjustments, never below zero."""
+        return self.subtotal + self.fees + self.adjustments_total
+
+    @property
+    def seats(self) -> int:
+        """Seats the booking takes."""
+        return sum(line.seats for line in self.lines)
+
+    @property
+    def is_free(self) -> bool:
+        """True when nothing is to be paid."""
+        return self.total == 0
+
+
+def unit_fee(ticket_type: TicketType) -> int:
+    """The service fee charged per purchase unit: flat amount plus percentage of the unit price."""
+    flat = max(ticket_type.service_fee_amount or 0, 0)
+    percent = ticket_type.service_fee_percentage or 0
+    return flat + (percentage_of(ticket_type.price, percent) if percent > 0 else 0)
+
+
+def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: str | None = None,
+                  customer: Customer | None = None, run_hooks: bool = True) -> Quote:
+    """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency."""
+    currencies = {tt.currency for tt, _ in items}
+    if len(currencies) > 1:
+        raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
+                            "buy these tickets in separate bookings.", type="mixed_currencies")
+    quote = Quote(org_id=org.id, currency=currencies.pop() if currencies else "USD")
+    for ticket_type, units in items:
+        quote.lines.append(QuoteLine(ticket_type, units, seats_for(ticket_type, units), ticket_type.price,
+                                     unit_fee(ticket_type)))
+    if run_hooks:
+        try:
+            hooks_for(org).price_booking(org=org, quote=quote, promo_code=promo_code, customer=customer)
+        except ApiError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable(f"A pricing plugin returned an invalid adjustment: {exc}",
+                                type="pricing_error") from exc
+    return quote

@@ -1,0 +1,231 @@
+"""Purchase: checks, server-side pricing, holds, gateways, free checkout, both request shapes, isolation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from test_purchase_support import counters, guest_purchase, iso, make_event, make_type
+
+from core.errors import GatewayUnavailable
+from core.hookspecs import hookimpl
+
+PURCHASE = "/client/events/tickets/purchase"
+
+
+def test_paid_purchase_holds_seats_and_returns_payment_start(tenant):
+    event = make_event(tenant, capacity=10)
+    vip = make_type(tenant, event, name="VIP", price="25.00", capacity=5, serviceFeeAmount="1.50",
+                    serviceFeePercentage=10)
+    response = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(vip, 2)]))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    # unit 2500 + fee 150 + 10% of 2500 = 250 -> 2900 per unit
+    assert body["amount"] == 5800 and body["currency"] == "USD"
+    assert body["subtotal"] == 5000 and body["fees"] == 800
+    assert body["status"] == "pending" and body["paymentGateway"] == "offline"
+    assert body["orderId"] == body["bookingId"] and len(body["bookingId"]) == 36
+    assert body["expiresAt"] and body["paymentIntentSecret"] == body["clientSecret"]
+    assert body["paymentData"]["instructions"]
+    assert body["lines"] == [{"kind": "ticket", "ticketTypeId": vip, "name": "VIP", "quantity": 2, "seats": 2,
+                              "unitPrice": 2500, "unitFee": 400, "total": 5800}]
+    assert body["tickets"] == []
+    assert counters(event, vip) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}
+
+
+def test_hold_lasts_the_tenant_hold_minutes(tenant):
+    from core import db as database
+    from core.models import Org
+    from core.tenancy import forget_org
+
+    with database.db.connection_context():
+        Org.update(hold_minutes=3).where(Org.id == tenant.orgid).execute()
+    forget_org(tenant.orgid)
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=5)
+    body = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)])).get_json()
+    expires = dt.datetime.strptime(body["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    assert dt.timedelta(minutes=2) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=3)
+
+
+def test_tickets_shape_and_free_total_confirms_at_once(tenant):
+    event = make_event(tenant)
+    free = make_type(tenant, event, name="Free", price=0, capacity=3)
+    customer = tenant.customer()
+    response = customer.post(PURCHASE, json={"eventId": event, "tickets": [{"ticketTypeId": free, "quantity": 2}]})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "confirmed" and body["amount"] == 0 and body["paymentGateway"] == "free"
+    assert body["expiresAt"] is None and len(body["tickets"]) == 2
+    assert {t["holderEmail"] for t in body["tickets"]} == {customer.email}
+    assert counters(event, free) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+    mine = customer.get("/client/events/tickets/mine")
+    assert mine.status_code == 200
+
+
+def test_quantity_per_unit_grouped_and_order_limits(tenant):
+    event = make_event(tenant, capacity=40)
+    table = make_type(tenant, event, name="Table of 10", price=0, capacity=50, quantity=10, grouped=True,
+                      orderMin=1, orderMax=2)
+    pair = make_type(tenant, event, name="Pair", price=0, capacity=30, quantity=2, orderMin=2)
+    ok = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 2), (pair, 2)]))
+    assert ok.status_code == 201, ok.get_json()
+    body = ok.get_json()
+    assert [(line["quantity"], line["seats"]) for line in body["lines"]] == [(2, 20), (2, 4)]
+    assert len(body["tickets"]) == 2 + 4   # one grouped ticket per table unit, one per seat of the pairs
+    too_many = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 3)]))
+    assert too_many.status_code == 422 and too_many.get_json()["type"] == "above_order_max"
+    too_few = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(pair, 1)]))
+    assert too_few.status_code == 422 and too_few.get_json()["type"] == "below_order_min"
+    # event capacity 40: 24 taken, a further table of 10 fits, a second one does not
+    assert tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 1)])).status_code == 201
+    full = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 1)]))
+    assert full.status_code == 409 and full.get_json()["type"] == "sold_out"
+    assert full.get_json()["remaining"] == 6 and full.get_json()["ticketTypeId"] == table
+
+
+def test_sold_out_names_the_type_and_changes_nothing(tenant):
+    event = make_event(tenant)
+    general = make_type(tenant, event, name="General", price=10, capacity=3)
+    other = make_type(tenant, event, name="Other", price=10, capacity=50)
+    assert tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(general, 2)])).status_code == 201
+    response = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(other, 1), (general, 2)]))
+    body = response.get_json()
+    assert response.status_code == 409 and body["type"] == "sold_out"
+    assert body["ticketTypeName"] == "General" and body["remaining"] == 1 and "General" in body["message"]
+    assert counters(event, other)["held"] == 0 and counters(event, general)["held"] == 2
+
+
+def test_checks_on_event_and_ticket_type(tenant, other_tenant):
+    event = make_event(tenant)
+    draft = make_event(tenant, published=False)
+    draft_type = make_type(tenant, draft)
+    tt = make_type(tenant, event, price=5)
+    other_event = make_event(tenant)
+    later = make_type(tenant, event, name="Later", saleStart=iso(dt.timedelta(days=1)))
+    private = make_type(tenant, event, name="Crew", visibility="private")
+    invite = make_type(tenant, event, name="Friends", visibility="invite-only", inviteCode="OPEN-SESAME")
+    eur = make_type(tenant, event, name="Euro", price=5, currency="EUR")
+
+    def attempt(client, event_id, items, **extra):
+        response = client.post(PURCHASE, json=guest_purchase(tenant, event_id, items, **extra))
+        return response.status_code, response.get_json().get("type")
+
+    g = tenant.guest
+    assert attempt(g, draft, [(draft_type, 1)]) == (404, "event_not_found")
+    assert attempt(g, other_event, [(tt, 1)]) == (422, "ticket_type_not_in_event")
+    assert attempt(g, event, [(later, 1)]) == (422, "sale_not_started")
+    assert attempt(g, event, [(private, 1)]) == (404, "ticket_type_not_found")
+    assert attempt(g, event, [(invite, 1)]) == (403, "invite_code_required")
+    assert attempt(g, event, [(invite, 1)], inviteCode="nope") == (403, "invalid_invite_code")
+    assert attempt(g, event, [(invite, 1)], inviteCode="OPEN-SESAME")[0] == 201
+    assert attempt(g, event, [(tt, 1), (eur, 1)]) == (422, "mixed_currencies")
+    assert attempt(g, event, [(tt, 1)], paymentGateway="stripe-ish") == (422, "gateway_not_enabled")
+    assert attempt(g, event, [(tt, 1)], paymentGateway="free") == (422, "payment_required")
+    assert attempt(g, "no-such-event", [(tt, 1)]) == (404, "event_not_found")
+    foreign = other_tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert foreign.status_code == 404 and foreign.get_json()["type"] == "event_not_found"
+    # staff box office may sell private and not-yet-on-sale types
+    staff = tenant.staff.post("/events/tickets/purchase", json={"eventId": event, "items": [
+        {"ticketTypeId": private, "quantity": 1}, {"ticketTypeId": later, "quantity": 1}]})
+    assert staff.status_code == 201 and staff.get_json()["source"] == "box_office"
+    assert counters(event) == {"event_sold": 3, "event_held": 0, "tickets": 3}
+
+
+def test_bad_input_is_422_and_guest_needs_contact(tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event)
+    cases = [
+        {"eventId": event},
+        {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 0}]},
+        {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": "2"}]},
+        {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}], "tickets": [{"ticketTypeId": tt,
+                                                                                         "quantity": 1}]},
+        {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}], "amount": 0},
+        {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}], "email": "x@y.co"},
+    ]
+    for body in cases:
+        response = tenant.guest.post(PURCHASE, json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        assert response.get_json()["type"] == "validation_error"
+    assert counters(event)["tickets"] == 0
+    wrong_role = tenant.customer().post("/events/tickets/purchase", json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert wrong_role.status_code == 403
+
+
+class PromoPlugin:
+    """Takes 10.00 off with EARLY10, refuses unknown codes, and can make everything free."""
+
+    @hookimpl
+    def price_booking(self, org, quote, promo_code, customer):
+        from core.errors import Unprocessable
+
+        if promo_code == "EARLY10":
+            quote.add_adjustment("discount", "Early bird", -1000)
+        elif promo_code == "ALLFREE":
+            quote.add_adjustment("discount", "On the house", -10**9)
+        elif promo_code:
+            raise Unprocessable("Unknown promo code.", type="invalid_promo_code")
+
+
+def test_price_booking_hook_adjusts_and_total_never_below_zero(app, tenant):
+    from core.plugins import get_host
+
+    host = get_host()
+    if not host.pm.has_plugin("test-promo"):
+        host.register(PromoPlugin(), "test-promo")
+    tenant.enable("test-promo")
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=30)
+    body = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)], promoCode="EARLY10")).get_json()
+    assert body["amount"] == 2000 and body["adjustments"] == -1000
+    assert body["lines"][1] == {"kind": "discount", "ticketTypeId": None, "name": "Early bird", "quantity": 1,
+                                "seats": 0, "unitPrice": -1000, "unitFee": 0, "total": -1000}
+    free = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)], promoCode="ALLFREE")).get_json()
+    assert free["amount"] == 0 and free["status"] == "confirmed" and len(free["tickets"]) == 1
+    bad = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)], promoCode="NOPE"))
+    assert bad.status_code == 422 and bad.get_json()["type"] == "invalid_promo_code"
+
+
+class FlakyGateway:
+    """A paying gateway whose provider is down."""
+
+    @hookimpl
+    def payment_gateways(self):
+        return ["flaky"]
+
+    @hookimpl
+    def gateway_create_payment(self, gateway, org, booking, settings):
+        if gateway == "flaky":
+            raise GatewayUnavailable("The provider did not answer.")
+
+
+def test_gateway_down_is_502_and_keeps_the_hold(app, tenant, other_tenant):
+    from core.plugins import get_host
+
+    host = get_host()
+    if not host.pm.has_plugin("test-flaky"):
+        host.register(FlakyGateway(), "test-flaky")
+    tenant.enable("test-flaky")
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=30, capacity=5)
+    response = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)], paymentGateway="flaky"))
+    assert response.status_code == 502 and response.get_json()["type"] == "gateway_unavailable"
+    assert response.get_json()["bookingId"]
+    assert counters(event, tt)["held"] == 1
+    # several paying gateways and none chosen: the client must pick
+    choose = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert choose.status_code == 422 and choose.get_json()["type"] == "payment_gateway_required"
+    assert choose.get_json()["gateways"] == ["flaky", "offline"]
+    # a tenant without the plugin cannot use it
+    other_event = make_event(other_tenant)
+    other_tt = make_type(other_tenant, other_event, price=30)
+    refused = other_tenant.guest.post(PURCHASE, json=guest_purchase(other_tenant, other_event, [(other_tt, 1)],
+                                                                    paymentGateway="flaky"))
+    assert refused.status_code == 422 and refused.get_json()["type"] == "gateway_not_enabled"
+
+
+def test_served_under_api_prefix(tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event)
+    response = tenant.guest.post("/api" + PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert response.status_code == 201
