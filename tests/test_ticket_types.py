@@ -173,6 +173,8 @@ INVALID = [
     ("sale ends when it starts", {"saleStart": "2026-05-01T00:00:00Z", "saleEnd": "2026-05-01T00:00:00Z"},
      "saleEnd"),
     ("bad datetime", {"saleStart": "next tuesday"}, "saleStart"),
+    ("datetime overflowing UTC", {"saleStart": "0001-01-01T00:00:00+14:00"}, "saleStart"),
+    ("local datetime overflowing UTC", {"saleEnd": "9999-12-31T23:00:00", "tz": "America/Anchorage"}, "saleEnd"),
     ("reentry limit zero", {"reentryLimit": 0}, "reentryLimit"),
     ("order min above max", {"orderMin": 5, "orderMax": 2}, "orderMax"),
     ("order min zero", {"order_min": 0}, "orderMin"),

@@ -152,14 +152,17 @@ def to_service_fields(data: dict, *, event: Event, current: TicketType | None = 
     """
     fields_ = {key: value for key, value in data.items() if key not in ("tz", "event")}
     tz = data.get("tz") or event.tz or "UTC"
+    errors = {}
     for name in ("sale_start", "sale_end"):
         if name in fields_:
-            fields_[name] = _utc(fields_[name], tz)
+            try:
+                fields_[name] = _utc(fields_[name], tz)
+            except (OverflowError, ValueError):
+                errors[name] = ["Out of range once converted to UTC."]
     currency = fields_.get("currency") or (current.currency if current else TicketType.currency.default)
     amounts = [name for name in ("price", "service_fee_amount") if name in fields_]
     if amounts and not is_currency(currency):
         raise Unprocessable("Unknown currency.", errors={"currency": ["Must be an ISO 4217 currency code."]})
-    errors = {}
     for name in amounts:
         try:
             fields_[name] = to_minor(fields_[name], currency)

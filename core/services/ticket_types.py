@@ -151,7 +151,10 @@ def _normalised(fields: dict) -> dict:
     values = dict(fields)
     for name in ("sale_start", "sale_end"):
         if isinstance(values.get(name), dt.datetime):
-            values[name] = to_utc_naive(values[name])
+            try:
+                values[name] = to_utc_naive(values[name])
+            except OverflowError as exc:
+                raise Unprocessable("The ticket type is not valid.", errors={name: ["Out of range."]}) from exc
     if isinstance(values.get("currency"), str):
         values["currency"] = values["currency"].strip().upper()
     return values
