@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ticket_factory import issue, make_event, reload
+from ticket_factory import issue, make_event, recorded_hooks, reload
 
 from core import db as database
 from core.models import CheckIn
@@ -130,35 +130,14 @@ def test_other_tenant_ticket_is_404_and_customers_cannot_check_in(tenant, other_
     assert reload(ticket.id).scan_count == 0
 
 
-def test_check_in_fires_hook_after_commit(tenant, app):
-    from core.hookspecs import hookimpl
-    from core.plugins import get_host
-
-    seen = []
-
-    class Recorder:
-        @hookimpl
-        def ticket_checked_in(self, org, ticket, checkin):
-            seen.append((org.id, ticket.id, checkin.result, ticket.scan_count))
-
-    host = get_host()
-    host.register(Recorder(), "checkin-recorder")
-    try:
-        with database.db.connection_context():
-            from core.models import TenantPlugin
-
-            TenantPlugin.create(org=tenant.orgid, plugin="checkin-recorder", enabled=True)
-        host.forget(tenant.orgid)
-        host._subset_cache.clear()
-        _, ticket_type = make_event(tenant)
-        (ticket,) = issue(tenant, ticket_type)
+def test_check_in_fires_hook_after_commit(tenant):
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    with recorded_hooks(tenant, "ticket_checked_in") as calls:
         assert scan(tenant, ticket).status_code == 200
         assert scan(tenant, ticket).status_code == 409
-    finally:
-        host.pm.unregister(name="checkin-recorder")
-        host._subset_cache.clear()
-        host.forget()
-    assert seen == [(tenant.orgid, ticket.id, "admitted", 1)]
+    assert [(kw["ticket"].id, kw["checkin"].result, kw["ticket"].scan_count) for _, kw in calls] == [
+        (ticket.id, "admitted", 1)]
 
 
 def test_bad_input_is_422(tenant):

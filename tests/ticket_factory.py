@@ -5,6 +5,7 @@ Does what a staff comp does (issue_tickets + sell_seats in one write transaction
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from core import db as database
@@ -55,7 +56,54 @@ def reload(ticket_id: str) -> Ticket:
         return Ticket.get_by_id(ticket_id)
 
 
+def set_status(ticket_id: str, status: str) -> None:
+    """Force a ticket's status (to set up states no endpoint of this test reaches)."""
+    with database.db.connection_context():
+        Ticket.update(status=status).where(Ticket.id == ticket_id).execute()
+
+
 def reload_model(model, record_id: str):
     """A fresh copy of any row."""
     with database.db.connection_context():
         return model.get_by_id(record_id)
+
+
+@contextlib.contextmanager
+def recorded_hooks(tenant, *hook_names: str):
+    """Enable a recording plugin for `tenant`; yields a list of (hook name, kwargs) calls."""
+    from core.hookspecs import hookimpl
+    from core.models import TenantPlugin
+    from core.plugins import get_host
+
+    calls: list[tuple[str, dict]] = []
+
+    def recorder(name):
+        def record(**kwargs):
+            calls.append((name, kwargs))
+        return record
+
+    def make(name, params):
+        namespace: dict = {}
+        source = f"def {name}(self, {', '.join(params)}):\n    _rec['{name}']({', '.join(f'{p}={p}' for p in params)})"
+        exec(source, {"_rec": records}, namespace)  # a hookimpl must name the spec's arguments
+        return hookimpl(namespace[name])
+
+    import inspect
+
+    from core import hookspecs
+
+    records = {name: recorder(name) for name in hook_names}
+    attrs = {name: make(name, [p for p in inspect.signature(getattr(hookspecs, name)).parameters])
+             for name in hook_names}
+    plugin_name = f"recorder-{new_id()[:8]}"
+    host = get_host()
+    host.register(type("Recorder", (), attrs)(), plugin_name)
+    with database.db.connection_context():
+        TenantPlugin.create(org=tenant.orgid, plugin=plugin_name, enabled=True)
+    host.forget(tenant.orgid)
+    try:
+        yield calls
+    finally:
+        host.pm.unregister(name=plugin_name)
+        host._subset_cache.clear()
+        host.forget()

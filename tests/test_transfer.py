@@ -1,0 +1,110 @@
+"""Ticket transfer: old QR dies at once, recipient gets a new ticket and a claim token by hook, claim once."""
+
+from __future__ import annotations
+
+from ticket_factory import issue, make_event, recorded_hooks, reload, reload_model, set_status
+
+from core.models import Booking, TicketType, Transfer
+from core.services import qr
+
+
+def test_owner_transfers_recipient_claims(tenant):
+    owner = tenant.customer()
+    event, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type, email=owner.email, customer_id=owner.customer_id)
+    old_payload = qr.payload_for(tenant.org, ticket)
+    booking_before = reload_model(Booking, ticket.booking_id)
+
+    with recorded_hooks(tenant, "ticket_transferred") as calls:
+        response = owner.post(f"/client/events/tickets/{ticket.id}/transfer",
+                              json={"toEmail": "friend@example.com", "toName": "Friend Person"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert "claimToken" not in body and "claim" not in str(body).lower().replace("claimed", "")
+    assert body["oldTicket"]["status"] == "transferred" and body["oldTicket"]["qrUrl"] is None
+    new_id = body["newTicket"]["id"]
+    assert new_id != ticket.id
+
+    (name, hook_args), = calls
+    token = hook_args["claim_token"]
+    assert hook_args["new_ticket"].id == new_id and hook_args["old_ticket"].status == "transferred"
+    assert hook_args["transfer"].to_email == "friend@example.com"
+    stored = reload_model(Transfer, hook_args["transfer"].id)
+    assert stored.claim_token_hash != token and len(stored.claim_token_hash) == 64
+
+    check = tenant.staff.post("/events/tickets/validate", json={"qrPayload": old_payload}).get_json()
+    assert check["valid"] is False and check["reason"] == "revoked"
+    assert owner.get(f"/client/events/tickets/{ticket.id}/qr").status_code == 409
+    assert owner.get("/client/events/tickets/mine").get_json()["tickets"] == []
+
+    new_ticket = reload(new_id)
+    assert (new_ticket.holder_email, new_ticket.customer_id, new_ticket.secret_version) == (
+        "friend@example.com", None, 1)
+    assert new_ticket.transferred_from_id == ticket.id and new_ticket.booking_id == ticket.booking_id
+    assert new_ticket.price_paid == ticket.price_paid
+
+    friend = tenant.customer(email="friend@example.com")
+    claimed = friend.post("/client/events/tickets/claim", json={"token": token})
+    assert claimed.status_code == 200 and claimed.get_json()["ticket"]["id"] == new_id
+    assert claimed.get_json()["ticket"]["transferredFrom"] == ticket.id
+    mine = friend.get("/client/events/tickets/mine").get_json()["tickets"]
+    assert [t["id"] for t in mine] == [new_id]
+    scan = tenant.staff.post("/events/check-in", json={"qrPayload": qr.payload_for(tenant.org, new_ticket)})
+    assert scan.status_code == 200
+
+    again = tenant.customer().post("/client/events/tickets/claim", json={"token": token})
+    assert again.status_code == 409 and again.get_json()["type"] == "already_claimed"
+    bad = friend.post("/client/events/tickets/claim", json={"token": "not-a-real-token-at-all"})
+    assert bad.status_code == 404 and bad.get_json()["type"] == "invalid_claim_token"
+
+    booking_after = reload_model(Booking, ticket.booking_id)
+    assert (booking_after.status, booking_after.amount, booking_after.refunded_amount) == (
+        booking_before.status, booking_before.amount, booking_before.refunded_amount)
+    tt = reload_model(TicketType, ticket_type.id)
+    assert tt.sold == 1
+
+
+def test_staff_transfer_returns_claim_link(tenant):
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    response = tenant.staff.post(f"/events/tickets/{ticket.id}/transfer", json={"toEmail": "new@example.com"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["claimToken"] and body["claimUrl"].endswith(body["claimToken"])
+    assert body["newTicket"]["holderEmail"] == "new@example.com"
+    assert body["newTicket"]["transferredFrom"] == ticket.id
+
+
+def test_refusals_are_409_not_transferable(tenant):
+    owner = tenant.customer()
+    event, locked_type = make_event(tenant, transferable=False)
+    (locked,) = issue(tenant, locked_type, customer_id=owner.customer_id)
+    refused = owner.post(f"/client/events/tickets/{locked.id}/transfer", json={"toEmail": "x@example.com"})
+    assert refused.status_code == 409 and refused.get_json()["type"] == "not_transferable"
+
+    _, ticket_type = make_event(tenant)
+    used, cancelled, pending, moved = issue(tenant, ticket_type, 4, customer_id=owner.customer_id)
+    tenant.staff.post(f"/events/check-in/{used.id}", json={})
+    tenant.staff.post(f"/events/tickets/{cancelled.id}/cancel")
+    set_status(pending.id, "pending_activation")
+    first = owner.post(f"/client/events/tickets/{moved.id}/transfer", json={"toEmail": "a@example.com"})
+    assert first.status_code == 201
+    for ticket in (used, cancelled, pending, moved):
+        response = owner.post(f"/client/events/tickets/{ticket.id}/transfer", json={"toEmail": "b@example.com"})
+        assert response.status_code == 409, ticket
+        assert response.get_json()["type"] == "not_transferable"
+
+
+def test_only_the_owner_transfers_and_bad_input_is_422(tenant, other_tenant):
+    owner = tenant.customer()
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type, customer_id=owner.customer_id)
+    thief = tenant.customer()
+    stolen = thief.post(f"/client/events/tickets/{ticket.id}/transfer", json={"toEmail": "t@example.com"})
+    assert stolen.status_code == 404
+    assert other_tenant.staff.post(f"/events/tickets/{ticket.id}/transfer",
+                                   json={"toEmail": "t@example.com"}).status_code == 404
+    bad = owner.post(f"/client/events/tickets/{ticket.id}/transfer", json={"toEmail": "not-an-email"})
+    assert bad.status_code == 422 and bad.get_json()["type"] == "validation_error"
+    assert reload(ticket.id).status == "valid"
+    assert tenant.guest.post("/client/events/tickets/claim", json={"token": "whatever-token"}).status_code == 401
