@@ -36,10 +36,18 @@ def run(host: str, port: int, demo: bool, worker: bool):
             info = ensure_demo_tenant(app)
         print_demo(info, f"http://{host}:{port}")
     if worker:
-        from core.jobs import run_consumer
-
-        threading.Thread(target=run_consumer, kwargs={"workers": 2}, daemon=True, name="jobs").start()
+        _start_background_worker(workers=2)
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _start_background_worker(workers: int) -> None:
+    """Run a Huey consumer in daemon threads beside the web server (signals stay with the server)."""
+    from core.jobs import get_huey
+
+    consumer = get_huey().create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                          check_worker_health=True)
+    consumer._set_signal_handlers = lambda: None  # only the main thread may install signal handlers
+    threading.Thread(target=consumer.run, daemon=True, name="jobs").start()
 
 
 @cli.command()

@@ -39,7 +39,12 @@ class PluginHost:
                 continue
             if self.pm.has_plugin(ep.name):
                 continue
-            self.pm.register(ep.load(), name=ep.name)
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise RuntimeError(f"Plugin {ep.name!r} ({ep.value}) failed to load: {exc}. Uninstall it, "
+                                   "or leave it out of BOXOFFICE_PLUGINS.") from exc
+            self.pm.register(plugin, name=ep.name)
 
     def register(self, plugin, name: str) -> None:
         """Register a plugin object directly (tests, embedding)."""

@@ -127,6 +127,13 @@ class PluginSettingsSchema(Schema):
         unknown = "include"
 
 
+def settings_response(func):
+    """Answer 200 with a free-form settings object (no schema dump, which would drop every key)."""
+    content = {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    func = blp.doc(responses={200: {"content": content}})(func)
+    return blp.response(200, description="Setting name to value; secret-looking values are masked.")(func)
+
+
 class PluginOverviewSchema(Schema):
     name = fields.String()
     description = fields.String()
@@ -213,7 +220,7 @@ class DisablePlugin(MethodView):
 class PluginSettings(MethodView):
     @operator_only
     @names_a_tenant
-    @blp.response(200, PluginSettingsSchema)
+    @settings_response
     def get(self, org_id, plugin):
         """The tenant's settings for a plugin, secrets masked."""
         return service.masked_plugin_settings(org_id, plugin)
@@ -221,7 +228,7 @@ class PluginSettings(MethodView):
     @operator_only
     @names_a_tenant
     @blp.arguments(PluginSettingsSchema, location="json")
-    @blp.response(200, PluginSettingsSchema)
+    @settings_response
     def patch(self, data, org_id, plugin):
         """Merge key/value settings (an empty string or null removes a key); answers with secrets masked.
 
