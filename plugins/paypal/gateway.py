@@ -1,0 +1,301 @@
+"""PayPal calls for one tenant (Orders v2 through paypal-server-sdk): create, capture, verify, refund, webhooks.
+
+Uses only the tenant's own credentials; never logs or returns them, never reads a `.env` file
+(`Configuration.from_environment` is not used), and never trusts an amount it did not read back from PayPal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+import requests
+from apimatic_core.exceptions.auth_validation_exception import AuthValidationException
+from paypalserversdk.configuration import Configuration, Environment, Server
+from paypalserversdk.exceptions.api_exception import ApiException
+from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
+from paypalserversdk.models.amount_with_breakdown import AmountWithBreakdown
+from paypalserversdk.models.checkout_payment_intent import CheckoutPaymentIntent
+from paypalserversdk.models.money import Money
+from paypalserversdk.models.order_request import OrderRequest
+from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
+from paypalserversdk.models.refund_request import RefundRequest
+from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
+
+from core.errors import ApiError
+from core.models import Booking, Org
+from core.money import to_major, to_minor
+from core.payments import PaymentCheck, RefundResult
+from plugins._gateway_common import (
+    refund_rejected,
+    require_settings,
+    timeout_seconds,
+    unavailable,
+    valid_reference,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "paypal"
+REQUIRED_SETTINGS = ("client_id", "client_secret")
+WEBHOOK_HEADERS = {
+    "auth_algo": "PAYPAL-AUTH-ALGO",
+    "cert_url": "PAYPAL-CERT-URL",
+    "transmission_id": "PAYPAL-TRANSMISSION-ID",
+    "transmission_sig": "PAYPAL-TRANSMISSION-SIG",
+    "transmission_time": "PAYPAL-TRANSMISSION-TIME",
+}
+_NETWORK_ERRORS = (requests.exceptions.RequestException, ConnectionError, TimeoutError)
+
+
+class TenantConfiguration(Configuration):
+    """The SDK's configuration with an optional base URL (a sandbox proxy, or a loopback fake in tests)."""
+
+    def __init__(self, base_url: str | None = None, **kwargs):
+        self._base_url = (base_url or "").rstrip("/") or None
+        super().__init__(**kwargs)
+
+    def get_base_uri(self, server=Server.DEFAULT) -> str:
+        """The tenant's `api_base` if set, else PayPal's URL for the environment."""
+        return self._base_url or super().get_base_uri(server)
+
+
+_clients: dict[str, PaypalServersdkClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_for(settings: dict) -> PaypalServersdkClient:
+    """A cached SDK client per credential set (it keeps its OAuth token until it expires)."""
+    environment = Environment.PRODUCTION if settings.get("environment") in ("live", "production") \
+        else Environment.SANDBOX
+    parts = (settings["client_id"], settings["client_secret"], settings.get("api_base") or "",
+             environment.name, str(timeout_seconds(settings)))
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if len(_clients) > 256:
+                _clients.clear()
+            config = TenantConfiguration(
+                base_url=settings.get("api_base"), timeout=timeout_seconds(settings), max_retries=0,
+                environment=environment,
+                client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
+                    o_auth_client_id=settings["client_id"], o_auth_client_secret=settings["client_secret"]))
+            client = _clients[key] = PaypalServersdkClient(config=config)
+        return client
+
+
+def error_issue(exc: ApiException) -> tuple[str, str]:
+    """(issue code, description) from a PayPal error body, e.g. ("INSTRUMENT_DECLINED", "...")."""
+    try:
+        body = json.loads(exc.response.text or "{}")
+    except (ValueError, AttributeError):
+        body = {}
+    details = body.get("details") or [{}]
+    issue = details[0].get("issue") or body.get("name") or "UNKNOWN"
+    return issue, details[0].get("description") or body.get("message") or str(exc.reason)
+
+
+@contextlib.contextmanager
+def provider_errors() -> Iterator[None]:
+    """Turn PayPal timeouts, network errors, 5xx and refused credentials into 502 `gateway_unavailable`."""
+    try:
+        yield
+    except _NETWORK_ERRORS as exc:
+        log.warning("paypal unavailable: %s", type(exc).__name__)
+        raise unavailable(NAME, type(exc).__name__) from exc
+    except AuthValidationException as exc:
+        raise unavailable(NAME, "the organisation's PayPal credentials were refused") from exc
+    except ApiException as exc:
+        if exc.response_code >= 500 or exc.response_code in (401, 403, 429):
+            raise unavailable(NAME, f"HTTP {exc.response_code}") from exc
+        raise
+
+
+def _body(response) -> dict:
+    """The JSON body of an SDK response as a plain dict."""
+    return json.loads(response.text or "{}")
+
+
+def _amount(amount: dict | None) -> tuple[Decimal | None, str]:
+    try:
+        return Decimal(str((amount or {}).get("value"))), str((amount or {}).get("currency_code") or "")
+    except InvalidOperation:
+        return None, ""
+
+
+class PayPalGateway:
+    """One tenant's PayPal account."""
+
+    def __init__(self, settings: dict):
+        require_settings(NAME, settings, REQUIRED_SETTINGS)
+        self.settings = settings
+        self.client = _client_for(settings)
+
+    # --- orders -----------------------------------------------------------------------------------
+    def create_order(self, org: Org, booking: Booking) -> dict:
+        """An order (intent CAPTURE) for the booking's total as a currency-correct decimal string."""
+        unit = PurchaseUnitRequest(
+            amount=AmountWithBreakdown(currency_code=booking.currency,
+                                       value=str(to_major(booking.amount, booking.currency))),
+            reference_id=booking.id, custom_id=booking.id, invoice_id=f"{org.id}:{booking.id}",
+            description=f"Tickets, booking {booking.id[:8]}")
+        body = OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit])
+        with provider_errors():
+            try:
+                response = self.client.orders.create_order({
+                    "body": body, "paypal_request_id": f"{booking.id}:order", "prefer": "return=representation"})
+            except ApiException as exc:
+                issue, description = error_issue(exc)
+                raise ApiError(f"PayPal refused to create the order: {description}", status=422,
+                               type="payment_rejected", gateway=NAME, providerCode=issue) from exc
+        return _body(response)
+
+    def get_order(self, order_id: str) -> dict | None:
+        """Re-fetch an order from PayPal; None if PayPal does not know it."""
+        with provider_errors():
+            try:
+                return _body(self.client.orders.get_order({"id": order_id}))
+            except ApiException as exc:
+                if exc.response_code in (400, 404, 422):
+                    return None
+                raise
+
+    def capture(self, order_id: str) -> tuple[dict | None, str, str]:
+        """Capture an approved order: (order, "", "") or (None, issue, description) if PayPal refuses.
+
+        A second capture answers ORDER_ALREADY_CAPTURED; then the order is fetched instead.
+        """
+        with provider_errors():
+            try:
+                return _body(self.client.orders.capture_order(
+                    {"id": order_id, "prefer": "return=representation"})), "", ""
+            except ApiException as exc:
+                issue, description = error_issue(exc)
+                if issue == "ORDER_ALREADY_CAPTURED":
+                    return self.get_order(order_id), "", ""
+                return None, issue, description
+
+    # --- verification -----------------------------------------------------------------------------
+    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Capture the booking's approved order if needed, then check the captured amount and ids."""
+        reference = payment_ref or booking.payment_ref
+        if not valid_reference(reference):
+            return PaymentCheck(paid=False, reason="No PayPal order id was given for this booking.")
+        order = self.get_order(reference)
+        if order is None:
+            return PaymentCheck(paid=False, reason=f"PayPal knows no order {reference!r} for this account.")
+        if not order_belongs_to(order, org, booking.id):
+            return PaymentCheck(paid=False, reason="This PayPal order belongs to another booking.",
+                                reference=reference)
+        if order.get("status") != "COMPLETED":
+            order, issue, description = self.capture(reference)
+            if order is None:
+                return PaymentCheck(paid=False, reference=reference, reason=f"PayPal did not capture the "
+                                    f"payment ({issue}: {description}).", data={"issue": issue})
+        return check_order(order, org, booking)
+
+    # --- refunds ----------------------------------------------------------------------------------
+    def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int) -> RefundResult:
+        """Refund `amount` minor units of the order's capture; 409 `refund_rejected` if PayPal refuses."""
+        reference = payment_ref or booking.payment_ref
+        order = self.get_order(reference) if valid_reference(reference) else None
+        capture = first_capture(order) if order and order_belongs_to(order, org, booking.id) else None
+        if not capture:
+            raise ApiError("No captured PayPal payment is recorded for this booking, so nothing can be refunded.",
+                           status=409, type="refund_rejected", gateway=NAME)
+        body = RefundRequest(amount=Money(currency_code=booking.currency,
+                                          value=str(to_major(amount, booking.currency))),
+                             custom_id=booking.id)
+        key = f"{booking.id}:refund:{booking.refunded_amount}:{amount}"
+        with provider_errors():
+            try:
+                response = self.client.payments.refund_captured_payment({
+                    "capture_id": capture["id"], "body": body, "paypal_request_id": key,
+                    "prefer": "return=representation"})
+            except ApiException as exc:
+                issue, description = error_issue(exc)
+                raise refund_rejected(NAME, description, issue) from exc
+        refund = _body(response)
+        if refund.get("status") in ("FAILED", "CANCELLED"):
+            raise refund_rejected(NAME, f"the refund {refund.get('id')} is {refund.get('status')}",
+                                  refund.get("status"))
+        return RefundResult(succeeded=True, reference=refund.get("id"), amount=amount,
+                            reason="" if refund.get("status") == "COMPLETED" else "PayPal refund is pending.",
+                            data={"status": refund.get("status"), "captureId": capture["id"]})
+
+    def get_refund(self, refund_id: str) -> dict | None:
+        """Re-fetch a refund from PayPal; None if unknown."""
+        with provider_errors():
+            try:
+                return _body(self.client.payments.get_refund({"id": refund_id}))
+            except ApiException as exc:
+                if exc.response_code in (400, 404):
+                    return None
+                raise
+
+    # --- webhooks ---------------------------------------------------------------------------------
+    def verify_webhook(self, headers, raw_body: bytes) -> bool:
+        """Ask PayPal's verify-webhook-signature API whether this delivery is genuine for our webhook id.
+
+        The SDK does not wrap this call: it is one plain HTTPS POST to the configured base URL with the
+        SDK's OAuth token, and the event embedded byte for byte as received.
+        """
+        require_settings(NAME, self.settings, ("webhook_id",))
+        values = {field: headers.get(header) for field, header in WEBHOOK_HEADERS.items()}
+        if not all(values.values()):
+            return False
+        envelope = {**values, "webhook_id": self.settings["webhook_id"]}
+        body = json.dumps(envelope)[:-1] + ', "webhook_event": ' + raw_body.decode("utf-8") + "}"
+        with provider_errors():
+            token = self.client.o_auth_authorization.request_token(
+                {"authorization": self.client.oauth_2.build_basic_auth_header()}).body.access_token
+            response = requests.post(self.client.config.get_base_uri() + "/v1/notifications/verify-webhook-"
+                                     "signature", data=body.encode(), timeout=timeout_seconds(self.settings),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+        if response.status_code >= 500:
+            raise unavailable(NAME, f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            return False
+        return (response.json() or {}).get("verification_status") == "SUCCESS"
+
+
+def first_capture(order: dict | None) -> dict | None:
+    """The first capture of an order's first purchase unit, if any."""
+    units = (order or {}).get("purchase_units") or [{}]
+    captures = ((units[0].get("payments") or {}).get("captures")) or []
+    return captures[0] if captures else None
+
+
+def order_belongs_to(order: dict, org: Org, booking_id: str) -> bool:
+    """True if the order's first purchase unit carries this booking (custom_id) and org (invoice_id)."""
+    units = order.get("purchase_units") or [{}]
+    unit = units[0]
+    return unit.get("custom_id") == booking_id and unit.get("invoice_id") in (None, f"{org.id}:{booking_id}")
+
+
+def check_order(order: dict, org: Org, booking: Booking) -> PaymentCheck:
+    """Paid only if the order is COMPLETED with a COMPLETED capture of exactly the booking's amount."""
+    capture = first_capture(order)
+    reference = order.get("id")
+    if order.get("status") != "COMPLETED" or not capture or capture.get("status") != "COMPLETED":
+        state = capture.get("status") if capture else order.get("status")
+        return PaymentCheck(paid=False, reference=reference, reason=f"The PayPal payment is {state}.")
+    value, currency = _amount(capture.get("amount"))
+    expected = to_major(booking.amount, booking.currency)
+    try:
+        minor = to_minor(value, currency) if value is not None else None
+    except (ValueError, KeyError):
+        minor = None
+    if value != expected or currency != booking.currency or capture.get("custom_id") not in (None, booking.id):
+        return PaymentCheck(paid=False, reference=reference, amount=minor, currency=currency,
+                            reason=f"PayPal captured {value} {currency} but the booking costs {expected} "
+                                   f"{booking.currency}.")
+    return PaymentCheck(paid=True, reference=reference, amount=booking.amount, currency=currency,
+                        data={"captureId": capture.get("id")})

@@ -1,0 +1,185 @@
+"""Stripe calls for one tenant: PaymentIntents, Checkout Sessions, refunds, and the checks on a payment.
+
+Uses only the tenant's own keys; never logs or returns the secret key, and never trusts an amount it did
+not read back from Stripe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+
+import stripe
+
+from core.errors import ApiError
+from core.models import Booking, Org
+from core.payments import PaymentCheck, RefundResult
+from plugins._gateway_common import (
+    refund_rejected,
+    require_settings,
+    timeout_seconds,
+    unavailable,
+    valid_reference,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "stripe"
+DEFAULT_API_BASE = "https://api.stripe.com"
+REQUIRED_SETTINGS = ("secret_key", "publishable_key")
+
+
+@contextlib.contextmanager
+def provider_errors() -> Iterator[None]:
+    """Turn Stripe's network and server failures into 502 `gateway_unavailable`."""
+    try:
+        yield
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        log.warning("stripe unavailable: %s", type(exc).__name__)
+        raise unavailable(NAME, type(exc).__name__) from exc
+    except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+        raise unavailable(NAME, "the organisation's Stripe keys were refused") from exc
+
+
+class StripeGateway:
+    """One tenant's Stripe account, reached with a fresh `StripeClient` (short timeout, no retries)."""
+
+    def __init__(self, settings: dict):
+        require_settings(NAME, settings, REQUIRED_SETTINGS)
+        self.settings = settings
+        http_client = stripe.RequestsClient(timeout=timeout_seconds(settings))
+        self.client = stripe.StripeClient(
+            settings["secret_key"],
+            base_addresses={"api": settings.get("api_base") or DEFAULT_API_BASE},
+            max_network_retries=0,
+            http_client=http_client,
+        )
+
+    # --- payment intents --------------------------------------------------------------------------
+    @staticmethod
+    def intent_params(org: Org, booking: Booking) -> dict:
+        """The PaymentIntent for a booking: its amount in minor units (yen for JPY), currency, metadata."""
+        return {
+            "amount": booking.amount,
+            "currency": booking.currency.lower(),
+            "automatic_payment_methods": {"enabled": True},
+            "metadata": {"org": org.id, "bookingId": booking.id},
+            "description": f"Booking {booking.id}",
+        }
+
+    def create_intent(self, org: Org, booking: Booking):
+        """Create (or, with the booking id as idempotency key, get back) the booking's PaymentIntent."""
+        with provider_errors():
+            return self.client.v1.payment_intents.create(
+                params=self.intent_params(org, booking), options={"idempotency_key": booking.id}).to_dict()
+
+    def retrieve_intent(self, intent_id: str):
+        """Re-fetch a PaymentIntent from Stripe (the only source of truth about money)."""
+        with provider_errors():
+            return self.client.v1.payment_intents.retrieve(intent_id).to_dict()
+
+    def retrieve_session(self, session_id: str):
+        """Re-fetch a Checkout Session."""
+        with provider_errors():
+            return self.client.v1.checkout.sessions.retrieve(session_id).to_dict()
+
+    def retrieve_charge(self, charge_id: str):
+        """Re-fetch a Charge."""
+        with provider_errors():
+            return self.client.v1.charges.retrieve(charge_id).to_dict()
+
+    def create_checkout_session(self, org: Org, booking: Booking, success_url: str, cancel_url: str):
+        """A hosted Checkout Session for the booking's total, tagged like the PaymentIntent."""
+        metadata = {"org": org.id, "bookingId": booking.id}
+        params = {
+            "mode": "payment",
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": booking.id,
+            "customer_email": booking.email or None,
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": booking.currency.lower(), "unit_amount": booking.amount,
+                "product_data": {"name": f"Tickets (booking {booking.id[:8]})"}}}],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+        }
+        params = {key: value for key, value in params.items() if value is not None}
+        urls = hashlib.sha256(f"{success_url}\n{cancel_url}".encode()).hexdigest()[:16]
+        key = f"{booking.id}:checkout:{urls}"
+        with provider_errors():
+            return self.client.v1.checkout.sessions.create(params=params,
+                                                           options={"idempotency_key": key}).to_dict()
+
+    # --- verification -----------------------------------------------------------------------------
+    def intent_for_reference(self, reference: str):
+        """The PaymentIntent behind a `pi_...` id or a Checkout Session `cs_...` id; None if unknown."""
+        try:
+            if reference.startswith("cs_"):
+                reference = self.retrieve_session(reference).get("payment_intent")
+                if not valid_reference(reference):
+                    return None
+            return self.retrieve_intent(reference)
+        except stripe.InvalidRequestError:
+            return None
+
+    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Paid only if Stripe says the intent succeeded for this org, booking, amount and currency."""
+        reference = payment_ref or booking.payment_ref
+        if not reference:
+            return PaymentCheck(paid=False, reason="No Stripe payment was started for this booking.")
+        if not valid_reference(reference):
+            return PaymentCheck(paid=False, reason="That is not a Stripe PaymentIntent or Checkout Session id.")
+        intent = self.intent_for_reference(reference)
+        if intent is None:
+            return PaymentCheck(paid=False, reason=f"Stripe knows no payment {reference!r} for this account.")
+        return check_intent(intent, org, booking)
+
+    # --- refunds ----------------------------------------------------------------------------------
+    def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int) -> RefundResult:
+        """Refund `amount` minor units of the booking's PaymentIntent through Stripe's Refund API."""
+        reference = payment_ref or booking.payment_ref
+        intent = self.intent_for_reference(reference) if valid_reference(reference) else None
+        if intent is None:
+            raise ApiError("No Stripe payment is recorded for this booking, so nothing can be refunded.",
+                           status=409, type="refund_rejected", gateway=NAME)
+        # Same booking state and amount -> same key, so a retried request never refunds twice.
+        key = f"{booking.id}:refund:{booking.refunded_amount}:{amount}"
+        try:
+            with provider_errors():
+                refund = self.client.v1.refunds.create(
+                    params={"payment_intent": intent["id"], "amount": amount,
+                            "metadata": {"org": org.id, "bookingId": booking.id}},
+                    options={"idempotency_key": key})
+        except (stripe.InvalidRequestError, stripe.CardError, stripe.IdempotencyError) as exc:
+            raise refund_rejected(NAME, exc.user_message or str(exc), getattr(exc, "code", None)) from exc
+        if refund.status in ("failed", "canceled"):
+            raise refund_rejected(NAME, f"the refund {refund.id} is {refund.status}", refund.status)
+        pending = "" if refund.status == "succeeded" else f"Stripe refund is {refund.status}."
+        return RefundResult(succeeded=True, reference=refund.id, amount=refund.amount, reason=pending,
+                            data={"status": refund.status, "paymentIntent": intent["id"]})
+
+
+def intent_belongs_to(intent: dict, org: Org, booking_id: str | None = None) -> bool:
+    """True if the intent's metadata names this org (and this booking, when given)."""
+    metadata = intent.get("metadata") or {}
+    return metadata.get("org") == org.id and (booking_id is None or metadata.get("bookingId") == booking_id)
+
+
+def check_intent(intent: dict, org: Org, booking: Booking) -> PaymentCheck:
+    """Compare a re-fetched PaymentIntent with the booking: ownership first, then status, amount, currency."""
+    status = intent.get("status")
+    base = {"reference": intent["id"], "amount": intent.get("amount"),
+            "currency": str(intent.get("currency") or "").upper()}
+    if not intent_belongs_to(intent, org, booking.id):
+        return PaymentCheck(paid=False, reason="This Stripe payment belongs to another booking.", **base)
+    if status != "succeeded":
+        error = intent.get("last_payment_error") or {}
+        detail = f" ({error.get('code')}: {error.get('message')})" if error else ""
+        return PaymentCheck(paid=False, reason=f"The Stripe payment is {status}{detail}.",
+                            data={"status": status, "declineCode": error.get("code")}, **base)
+    if base["amount"] != booking.amount or base["currency"] != booking.currency.upper():
+        return PaymentCheck(paid=False, reason=f"Stripe took {base['amount']} {base['currency']} but the booking "
+                            f"costs {booking.amount} {booking.currency}.", **base)
+    return PaymentCheck(paid=True, data={"status": status, "charge": intent.get("latest_charge")}, **base)

@@ -1,0 +1,332 @@
+"""Stripe plugin end to end: the real stripe SDK against a loopback fake, real signed webhooks, both DBs.
+
+Covers purchase -> webhook/confirm (tickets once), JPY, declines, outages, refunds, signatures, tenancy.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+from fakes.base import running
+from fakes.stripe_server import FakeStripe, event_payload, sign_payload
+from test_purchase_support import counters, guest_purchase, make_event, make_type
+
+from core import db as database
+from core.models import Booking, Ticket
+
+
+@pytest.fixture(scope="module")
+def stripe_server():
+    """One fake Stripe for this module."""
+    with running(FakeStripe()) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(stripe_server):
+    """The fake Stripe with normal answers and an empty request log."""
+    stripe_server.reset()
+    yield stripe_server
+    stripe_server.reset()
+
+
+def use_stripe(tenant, fake, **overrides) -> dict:
+    """Enable and configure stripe for `tenant` against the fake; returns the settings."""
+    settings = {"secret_key": "sk_test_" + secrets.token_hex(12), "publishable_key": "pk_test_" + secrets.token_hex(8),
+                "webhook_secret": "whsec_" + secrets.token_hex(16), "api_base": fake.url, "timeout": "1"}
+    settings.update(overrides)
+    tenant.enable("stripe")
+    tenant.configure("stripe", **settings)
+    return settings
+
+
+def buy(tenant, *, price=19.99, currency="USD", quantity=2, capacity=10) -> tuple[dict, str, str]:
+    """A guest purchase paid with stripe: (response JSON, event id, ticket type id)."""
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=price, currency=currency, capacity=capacity)
+    response = tenant.guest.post("/client/events/tickets/purchase",
+                                 json=guest_purchase(tenant, event_id, [(tt, quantity)], paymentGateway="stripe"))
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json(), event_id, tt
+
+
+def send_webhook(tenant, settings, event_type: str, obj: dict, *, secret=None, timestamp=None, orgid=None):
+    """POST a Stripe-signed event to the tenant's webhook URL."""
+    payload = event_payload(event_type, obj)
+    header = sign_payload(payload, secret or settings["webhook_secret"], timestamp)
+    return tenant.guest.flask.post(f"/webhooks/stripe/{orgid or tenant.orgid}", data=payload,
+                                   headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+
+
+def confirm(tenant, booking_id, payment_ref=None):
+    body = {"bookingId": booking_id, "paymentGateway": "stripe"}
+    if payment_ref:
+        body["paymentRef"] = payment_ref
+    return tenant.guest.post("/client/events/tickets/confirm-order", json=body)
+
+
+def booking_row(booking_id) -> Booking:
+    with database.db.connection_context():
+        return Booking.get_by_id(booking_id)
+
+
+def ticket_ids(booking_id) -> list[str]:
+    with database.db.connection_context():
+        return sorted(t.id for t in Ticket.select().where(Ticket.booking == booking_id))
+
+
+def test_config_shows_only_the_publishable_key(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    response = tenant.guest.get("/client/events/stripe/config")
+    assert response.status_code == 200
+    assert response.get_json() == {"publishableKey": settings["publishable_key"]}
+    assert settings["secret_key"] not in response.get_data(as_text=True)
+
+
+def test_not_enabled_is_404_for_routes_and_422_for_purchase(tenant, fake):
+    response = tenant.guest.get("/client/events/stripe/config")
+    assert response.status_code == 404 and response.get_json()["type"] == "plugin_not_enabled"
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=10, capacity=5)
+    response = tenant.guest.post("/client/events/tickets/purchase",
+                                 json=guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="stripe"))
+    assert response.status_code == 422 and response.get_json()["type"] == "gateway_not_enabled"
+    response = tenant.guest.flask.post(f"/webhooks/stripe/{tenant.orgid}", data=b"{}")
+    assert response.status_code == 404 and response.get_json()["type"] == "plugin_not_enabled"
+    assert fake.requests == []
+
+
+def test_enabled_without_keys_is_409_gateway_not_configured(tenant, fake):
+    tenant.enable("stripe")
+    assert tenant.guest.get("/client/events/stripe/config").get_json()["type"] == "gateway_not_configured"
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=10, capacity=5)
+    response = tenant.guest.post("/client/events/tickets/purchase",
+                                 json=guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="stripe"))
+    body = response.get_json()
+    assert response.status_code == 409 and body["type"] == "gateway_not_configured"
+    assert "secret_key" in body["message"]
+    assert counters(event_id, tt)["held"] == 0  # the core gives the seats back
+    response = tenant.guest.flask.post(f"/webhooks/stripe/{tenant.orgid}", data=b"{}",
+                                       headers={"Stripe-Signature": "t=1,v1=00"})
+    assert response.status_code == 409 and response.get_json()["type"] == "gateway_not_configured"
+
+
+def test_purchase_creates_the_intent_with_amount_currency_metadata_and_key(tenant, fake):
+    use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, price=19.99, quantity=2)
+    [call] = fake.calls("POST", "/v1/payment_intents")
+    assert call.form["amount"] == "3998" and call.form["currency"] == "usd"
+    assert call.form["metadata[org]"] == tenant.orgid and call.form["metadata[bookingId]"] == data["bookingId"]
+    assert call.headers["idempotency-key"] == data["bookingId"]
+    intent = fake.intents[data["paymentRef"]]
+    assert data["clientSecret"] == intent["client_secret"] == data["paymentIntentSecret"]
+    assert counters(event_id, tt)["held"] == 2
+
+
+def test_jpy_is_sent_to_stripe_in_yen(tenant, fake):
+    use_stripe(tenant, fake)
+    data, _, _ = buy(tenant, price=1500, currency="JPY", quantity=2)
+    [call] = fake.calls("POST", "/v1/payment_intents")
+    assert call.form["amount"] == "3000" and call.form["currency"] == "jpy"
+    assert data["amount"] == 3000
+    fake.pay(data["paymentRef"])
+    assert confirm(tenant, data["bookingId"]).status_code == 200
+
+
+def test_webhook_first_then_confirm_order_issues_tickets_once(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant)
+    intent = fake.pay(data["paymentRef"])
+    response = send_webhook(tenant, settings, "payment_intent.succeeded", dict(intent, status="processing"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "confirmed"
+    first = ticket_ids(data["bookingId"])
+    assert len(first) == 2
+    again = confirm(tenant, data["bookingId"], data["paymentRef"])
+    assert again.status_code == 200
+    assert sorted(t["id"] for t in again.get_json()["tickets"]) == first
+    assert send_webhook(tenant, settings, "payment_intent.succeeded", intent).status_code == 200
+    assert ticket_ids(data["bookingId"]) == first
+    assert counters(event_id, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+
+
+def test_confirm_order_first_then_webhook_gives_the_same_result(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant)
+    intent = fake.pay(data["paymentRef"])
+    response = confirm(tenant, data["bookingId"], data["paymentRef"])
+    assert response.status_code == 200
+    first = sorted(t["id"] for t in response.get_json()["tickets"])
+    hook = send_webhook(tenant, settings, "payment_intent.succeeded", intent)
+    assert hook.status_code == 200 and hook.get_json()["status"] == "confirmed"
+    assert ticket_ids(data["bookingId"]) == first
+    assert counters(event_id, tt)["tickets"] == 2
+
+
+def test_webhook_payload_is_never_trusted(tenant, fake):
+    """A correctly signed event whose intent Stripe says is unpaid confirms nothing (re-fetched)."""
+    settings = use_stripe(tenant, fake)
+    data, _, _ = buy(tenant)
+    forged = dict(fake.intents[data["paymentRef"]], status="succeeded")
+    response = send_webhook(tenant, settings, "payment_intent.succeeded", forged)
+    assert response.status_code == 200 and "ignored" in response.get_json()
+    assert booking_row(data["bookingId"]).status == "pending" and ticket_ids(data["bookingId"]) == []
+
+
+def test_unpaid_and_declined_stay_pending_then_retry_works(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant)
+    response = confirm(tenant, data["bookingId"])
+    assert response.status_code == 402 and response.get_json()["type"] == "payment_not_completed"
+    intent = fake.decline(data["paymentRef"])
+    response = confirm(tenant, data["bookingId"])
+    assert response.status_code == 402 and "card_declined" in response.get_json()["message"]
+    hook = send_webhook(tenant, settings, "payment_intent.payment_failed", intent)
+    assert hook.status_code == 200 and hook.get_json()["recorded"] == "payment_failed"
+    booking = booking_row(data["bookingId"])
+    assert booking.status == "pending" and booking.payment_data["stripe_events"][-1]["code"] == "card_declined"
+    assert counters(event_id, tt)["held"] == 2 and ticket_ids(data["bookingId"]) == []
+    fake.pay(data["paymentRef"])
+    response = confirm(tenant, data["bookingId"])
+    assert response.status_code == 200 and len(response.get_json()["tickets"]) == 2
+
+
+def test_another_bookings_payment_does_not_confirm(tenant, fake):
+    use_stripe(tenant, fake)
+    paid, _, _ = buy(tenant)
+    fake.pay(paid["paymentRef"])
+    other, _, _ = buy(tenant)
+    response = confirm(tenant, other["bookingId"], paid["paymentRef"])
+    assert response.status_code == 402 and "another booking" in response.get_json()["message"]
+    response = confirm(tenant, other["bookingId"], "pi_../../v1/refunds")
+    assert response.status_code == 402
+    assert booking_row(other["bookingId"]).status == "pending"
+
+
+@pytest.mark.parametrize("mode", ["5xx", "timeout"])
+def test_provider_outage_is_502_keeps_the_hold_and_issues_nothing(tenant, fake, mode):
+    use_stripe(tenant, fake, timeout="0.5")
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=25, capacity=10)
+    fake.sleep_seconds = 2.0
+    fake.mode = mode
+    response = tenant.guest.post("/client/events/tickets/purchase",
+                                 json=guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="stripe"))
+    body = response.get_json()
+    assert response.status_code == 502 and body["type"] == "gateway_unavailable"
+    assert counters(event_id, tt)["held"] == 1 and counters(event_id, tt)["tickets"] == 0
+    fake.mode = "ok"
+    data, _, _ = buy(tenant)
+    fake.pay(data["paymentRef"])
+    fake.mode = mode
+    response = confirm(tenant, data["bookingId"])
+    assert response.status_code == 502 and response.get_json()["type"] == "gateway_unavailable"
+    assert booking_row(data["bookingId"]).status == "pending" and ticket_ids(data["bookingId"]) == []
+    fake.mode = "ok"
+    assert confirm(tenant, data["bookingId"]).status_code == 200
+
+
+def test_bad_stale_or_foreign_signatures_are_400_and_change_nothing(tenant, other_tenant, fake):
+    settings = use_stripe(tenant, fake)
+    other_settings = use_stripe(other_tenant, fake)
+    data, _, _ = buy(tenant)
+    intent = fake.pay(data["paymentRef"])
+    attempts = [
+        send_webhook(tenant, settings, "payment_intent.succeeded", intent, secret="whsec_wrong"),
+        send_webhook(tenant, settings, "payment_intent.succeeded", intent, timestamp=int(time.time()) - 600),
+        send_webhook(tenant, settings, "payment_intent.succeeded", intent, secret=other_settings["webhook_secret"]),
+        tenant.guest.flask.post(f"/webhooks/stripe/{tenant.orgid}", data=event_payload("x", {})),
+        tenant.guest.flask.post(f"/webhooks/stripe/{tenant.orgid}", data=b"not json",
+                                headers={"Stripe-Signature": sign_payload(b"not json", settings["webhook_secret"])}),
+    ]
+    for response in attempts:
+        assert response.status_code == 400, response.get_json()
+        assert response.get_json()["type"] in ("invalid_signature",)
+    assert booking_row(data["bookingId"]).status == "pending" and ticket_ids(data["bookingId"]) == []
+    # the other tenant's correctly signed event about this tenant's intent is ignored
+    foreign = send_webhook(other_tenant, other_settings, "payment_intent.succeeded", intent)
+    assert foreign.status_code == 200 and "ignored" in foreign.get_json()
+    assert booking_row(data["bookingId"]).status == "pending"
+    unknown = tenant.guest.flask.post("/webhooks/stripe/no-such-org", data=b"{}")
+    assert unknown.status_code == 404
+
+
+def test_intent_endpoint_returns_the_bookings_intent(tenant, fake):
+    use_stripe(tenant, fake)
+    data, _, _ = buy(tenant)
+    response = tenant.guest.post("/client/events/stripe/intent", json={"bookingId": data["bookingId"]})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["paymentIntentId"] == data["paymentRef"] and body["clientSecret"] == data["clientSecret"]
+    assert body["amount"] == 3998 and body["currency"] == "USD"
+    assert len(fake.intents) >= 1 and all(c.headers["idempotency-key"] == data["bookingId"]
+                                          for c in fake.calls("POST", "/v1/payment_intents"))
+    bad = tenant.guest.post("/client/events/stripe/intent", json={})
+    assert bad.status_code == 422 and bad.get_json()["type"]
+    missing = tenant.guest.post("/client/events/stripe/intent", json={"bookingId": "nope"})
+    assert missing.status_code == 404 and missing.get_json()["type"] == "booking_not_found"
+
+
+def test_hosted_checkout_session_then_webhook_confirms(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    data, _, _ = buy(tenant, price=12.5, quantity=1)
+    bad = tenant.guest.post("/client/events/stripe/checkout-session",
+                            json={"bookingId": data["bookingId"], "successUrl": "nope", "cancelUrl": "x"})
+    assert bad.status_code == 422
+    response = tenant.guest.post("/client/events/stripe/checkout-session", json={
+        "bookingId": data["bookingId"], "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["url"].startswith("https://checkout.stripe.com/")
+    [call] = fake.calls("POST", "/v1/checkout/sessions")
+    assert call.form["line_items[0][price_data][unit_amount]"] == "1250"
+    assert call.form["payment_intent_data[metadata][bookingId]"] == data["bookingId"]
+    session = fake.complete_session(body["sessionId"])
+    hook = send_webhook(tenant, settings, "checkout.session.completed", dict(session, payment_status="unpaid"))
+    assert hook.status_code == 200 and hook.get_json()["status"] == "confirmed"
+    assert len(ticket_ids(data["bookingId"])) == 1
+    assert confirm(tenant, data["bookingId"], body["sessionId"]).status_code == 200
+
+
+def test_refund_reaches_stripe_and_a_rejected_refund_changes_nothing(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, price=19.99, quantity=2)
+    fake.pay(data["paymentRef"])
+    tickets = confirm(tenant, data["bookingId"]).get_json()["tickets"]
+    response = tenant.staff.post(f"/events/tickets/{tickets[0]['id']}/refund", json={})
+    assert response.status_code == 200, response.get_json()
+    [call] = fake.calls("POST", "/v1/refunds")
+    assert call.form["payment_intent"] == data["paymentRef"] and call.form["amount"] == "1999"
+    assert call.headers["idempotency-key"]
+    fake.refund_mode = "rejected"
+    response = tenant.staff.post(f"/events/tickets/{tickets[1]['id']}/refund", json={})
+    body = response.get_json()
+    assert response.status_code == 409 and body["type"] == "refund_rejected"
+    assert "already been refunded" in body["message"]
+    with database.db.connection_context():
+        assert Ticket.get_by_id(tickets[1]["id"]).status == "valid"
+    fake.refund_mode = "ok"
+    charge_id = fake.intents[data["paymentRef"]]["latest_charge"]
+    hook = send_webhook(tenant, settings, "charge.refunded", fake.charges[charge_id])
+    assert hook.status_code == 200 and hook.get_json()["recorded"] == "charge_refunded"
+    assert booking_row(data["bookingId"]).payment_data["stripe_events"][-1]["amountRefunded"] == 1999
+
+
+def test_whole_booking_refund_in_yen(tenant, fake):
+    use_stripe(tenant, fake)
+    data, _, _ = buy(tenant, price=1500, currency="JPY", quantity=2)
+    fake.pay(data["paymentRef"])
+    assert confirm(tenant, data["bookingId"]).status_code == 200
+    response = tenant.staff.post(f"/events/bookings/{data['bookingId']}/refund", json={})
+    assert response.status_code == 200, response.get_json()
+    [call] = fake.calls("POST", "/v1/refunds")
+    assert call.form["amount"] == "3000"
+
+
+def test_unhandled_event_types_are_acknowledged(tenant, fake):
+    settings = use_stripe(tenant, fake)
+    response = send_webhook(tenant, settings, "customer.created", {"id": "cus_123", "object": "customer"})
+    assert response.status_code == 200 and response.get_json()["handled"] is False
