@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-from core.models.base import utcnow
-
 from test_events import iso
+
+from core.models.base import utcnow
 
 PAST = "2020-01-01T00:00:00Z"
 

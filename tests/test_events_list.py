@@ -4,9 +4,9 @@ import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from core.models.base import utcnow
-
 from test_events import iso
+
+from core.models.base import utcnow
 
 
 def add(client, name, start, hours=2, **extra):
