@@ -72,8 +72,6 @@ def reload_model(model, record_id: str):
 def recorded_hooks(tenant, *hook_names: str):
     """Enable a recording plugin for `tenant`; yields a list of (hook name, kwargs) calls."""
     from core.hookspecs import hookimpl
-    from core.models import TenantPlugin
-    from core.plugins import get_host
 
     calls: list[tuple[str, dict]] = []
 
@@ -95,15 +93,58 @@ def recorded_hooks(tenant, *hook_names: str):
     records = {name: recorder(name) for name in hook_names}
     attrs = {name: make(name, [p for p in inspect.signature(getattr(hookspecs, name)).parameters])
              for name in hook_names}
-    plugin_name = f"recorder-{new_id()[:8]}"
+    with enabled_plugin(tenant, type("Recorder", (), attrs)(), f"recorder-{new_id()[:8]}"):
+        yield calls
+
+
+@contextlib.contextmanager
+def enabled_plugin(tenant, plugin, name: str):
+    """Register `plugin` under `name` and enable it for `tenant` for the duration of the block."""
+    from core.models import TenantPlugin
+    from core.plugins import get_host
+
     host = get_host()
-    host.register(type("Recorder", (), attrs)(), plugin_name)
+    host.register(plugin, name)
     with database.db.connection_context():
-        TenantPlugin.create(org=tenant.orgid, plugin=plugin_name, enabled=True)
+        TenantPlugin.create(org=tenant.orgid, plugin=name, enabled=True)
     host.forget(tenant.orgid)
     try:
-        yield calls
+        yield
     finally:
-        host.pm.unregister(name=plugin_name)
+        host.pm.unregister(name=name)
         host._subset_cache.clear()
         host.forget()
+
+
+def hold(tenant, ticket_type: TicketType, count: int = 1) -> Booking:
+    """A pending booking holding `count` seats (what a purchase leaves before payment)."""
+    from core.models import BookingLine
+
+    with database.db.connection_context(), database.write_transaction():
+        amount = ticket_type.price * count
+        booking = Booking.create(org=tenant.orgid, event=ticket_type.event_id, email="buyer@example.com",
+                                 status="pending", gateway="offline", currency=ticket_type.currency,
+                                 subtotal=amount, amount=amount, seats=count,
+                                 expires_at=utcnow() + dt.timedelta(minutes=10))
+        BookingLine.create(org=tenant.orgid, booking=booking, ticket_type=ticket_type, quantity=count, seats=count,
+                           unit_price=ticket_type.price, total=amount)
+        capacity.hold_seats([capacity.SeatRequest(ticket_type.id, count)], ticket_type.event_id)
+    return booking
+
+
+@contextlib.contextmanager
+def fake_gateway(tenant, name: str, refund):
+    """Enable a plugin providing gateway `name` whose refunds answer `refund(amount)` (or raise)."""
+    from core.hookspecs import hookimpl
+
+    class Gateway:
+        @hookimpl
+        def payment_gateways(self):
+            return [name]
+
+        @hookimpl
+        def gateway_refund(self, gateway, amount):
+            return refund(amount) if gateway == name else None
+
+    with enabled_plugin(tenant, Gateway(), name):
+        yield

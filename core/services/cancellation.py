@@ -129,7 +129,7 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount,
                      .where((Ticket.id == ticket.id) & Ticket.status.in_(REFUNDABLE)).execute())
             if count == 1:
                 claimed.append(ticket)
-        if not claimed:
+        if tickets and not claimed:
             raise _state_conflict(Ticket.get_by_id(tickets[0].id), "refunded")
         fresh = Booking.get_by_id(booking.id)
         if fresh.status not in PAID_BOOKING:
@@ -167,7 +167,9 @@ def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
          .where(Refund.id == refund.id).execute())
         live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
                                           & Ticket.status.in_(LIVE + ("refunding",))).exists()
-        status = "partially_refunded" if live_left else "refunded"
+        booking = Booking.get_by_id(refund.booking_id)
+        fully = not live_left and booking.refunded_amount >= booking.amount
+        status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
             (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
 
@@ -218,11 +220,14 @@ def refund_ticket(org, ticket_id: str, amount=None) -> RefundOutcome:
 
 
 def refund_booking(org, booking_id: str, amount=None) -> RefundOutcome:
-    """Refund a booking's live tickets (default: what is left of the payment) and void their QRs."""
+    """Refund a booking's live tickets (default: what is left of the payment) and void their QRs.
+
+    With no live ticket left, a booking that still holds money (after a partial refund) refunds money only.
+    """
     booking = get_scoped(Booking, org, booking_id, "booking")
     if booking.status not in PAID_BOOKING:
         raise _booking_conflict(booking)
     tickets = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(REFUNDABLE)))
-    if not tickets:
-        raise Conflict("This booking has no ticket left to refund.", type="already_refunded")
+    if not tickets and booking.refunded_amount >= booking.amount:
+        raise Conflict("This booking has nothing left to refund.", type="already_refunded")
     return _refund(org, booking, tickets, amount, whole_booking=True)
