@@ -58,5 +58,6 @@ def counters(event_id: str, ticket_type_id: str | None = None) -> dict:
 def age_booking(booking_id: str, minutes: int = 11) -> None:
     """Pretend a booking's hold was made `minutes` ago (its expiry is now in the past)."""
     with database.db.connection_context():
-        Booking.update(expires_at=Booking.expires_at - dt.timedelta(minutes=minutes)).where(
+        booking = Booking.get_by_id(booking_id)
+        Booking.update(expires_at=booking.expires_at - dt.timedelta(minutes=minutes)).where(
             Booking.id == booking_id).execute()

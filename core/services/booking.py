@@ -193,10 +193,13 @@ def booking_lines(booking_id: str) -> list[BookingLine]:
     return sorted(query, key=lambda line: (line.kind != "ticket", line.data.get("position", 0)))
 
 
+def _ticket_order(ticket: Ticket) -> tuple:
+    return ticket.ticket_type_id, ticket.created_at, ticket.id
+
+
 def booking_tickets(booking_id: str) -> list[Ticket]:
-    """The tickets issued for a booking."""
-    return list(Ticket.select().where(Ticket.booking == booking_id)
-                .order_by(Ticket.ticket_type, Ticket.created_at, Ticket.id))
+    """The tickets issued for a booking, in a stable order (the same on every read)."""
+    return sorted(Ticket.select().where(Ticket.booking == booking_id), key=_ticket_order)
 
 
 def load_result(booking: Booking) -> BookingResult:
@@ -241,7 +244,7 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine] | li
         for batch in [1] * units if ticket_type.grouped else [units]:
             tickets += issue_tickets(org, ticket_type, batch, holder=holder, booking=booking, unit_price=price,
                                      source=booking.source)
-    return tickets
+    return sorted(tickets, key=_ticket_order)
 
 
 def _record_payment(org: Org, booking: Booking, reference: str | None, data: dict | None = None) -> None:
