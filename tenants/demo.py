@@ -53,7 +53,32 @@ def ensure_demo_tenant(app) -> dict:
 
 
 def seed_catalog(org: Org) -> None:
-    """Sample venue, events and ticket types for the demo tenant (filled in once the catalog exists)."""
+    """Sample venue, events and ticket types for the demo tenant: a published date event with a free and a
+    paid ticket type, a parent event with two sessions, and a weekly recurring event."""
+    import datetime as dt
+
+    from core.models import utcnow
+    from core.services.events import create_event
+    from core.services.venues import create_venue
+
+    venue = create_venue(org, {"name": "Demo Hall", "city": "Paris", "country": "FR", "tz": "Europe/Paris"})
+    day = (utcnow() + dt.timedelta(days=14)).replace(hour=18, minute=0, second=0, microsecond=0)
+    hours = dt.timedelta(hours=1)
+    now = utcnow()
+    create_event(org, {"name": "Jazz Night", "venue_id": venue.id, "starts_at": day, "ends_at": day + 3 * hours,
+                       "capacity": 200, "published_at": now, "registration_types": [
+                           {"name": "Community (free)", "price": 0, "inventory": 50},
+                           {"name": "General admission", "price": 25, "inventory": 150}]})
+    create_event(org, {"type": "parent", "name": "Tasting Tour", "venue_id": venue.id, "sessions": [
+        {"name": "Session A", "starts_at": day + 24 * hours, "ends_at": day + 26 * hours, "published_at": now,
+         "registration_types": [{"name": "GA", "price": 50, "inventory": 40}]},
+        {"name": "Session B", "starts_at": day + 27 * hours, "ends_at": day + 29 * hours, "published_at": now,
+         "registration_types": [{"name": "GA", "price": 50, "inventory": 40}]}]})
+    create_event(org, {"type": "recurring", "name": "Weekly Open Mic", "venue_id": venue.id, "starts_at": day,
+                       "ends_at": day + 2 * hours, "published_at": now,
+                       "registration_types": [{"name": "Entry", "price": 5, "inventory": 60}],
+                       "recurrences": [{"starts_at": day, "ends": "after_occurrences", "max_occurrences": 12,
+                                        "repeat_unit": "week", "days": ["thursday"]}]})
 
 
 def print_demo(info: dict, base_url: str) -> None:
