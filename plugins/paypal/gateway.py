@@ -112,9 +112,14 @@ def provider_errors() -> Iterator[None]:
     except AuthValidationException as exc:
         raise unavailable(NAME, "the organisation's PayPal credentials were refused") from exc
     except ApiException as exc:
-        if exc.response_code >= 500 or exc.response_code in (401, 403, 429):
+        if is_outage(exc):
             raise unavailable(NAME, f"HTTP {exc.response_code}") from exc
         raise
+
+
+def is_outage(exc: ApiException) -> bool:
+    """True for answers that say nothing about the payment itself: 5xx, throttling, refused credentials."""
+    return exc.response_code >= 500 or exc.response_code in (401, 403, 429)
 
 
 def _body(response) -> dict:
@@ -151,6 +156,8 @@ class PayPalGateway:
                 response = self.client.orders.create_order({
                     "body": body, "paypal_request_id": f"{booking.id}:order", "prefer": "return=representation"})
             except ApiException as exc:
+                if is_outage(exc):
+                    raise
                 issue, description = error_issue(exc)
                 raise ApiError(f"PayPal refused to create the order: {description}", status=422,
                                type="payment_rejected", gateway=NAME, providerCode=issue) from exc
@@ -162,9 +169,9 @@ class PayPalGateway:
             try:
                 return _body(self.client.orders.get_order({"id": order_id}))
             except ApiException as exc:
-                if exc.response_code in (400, 404, 422):
-                    return None
-                raise
+                if is_outage(exc) or exc.response_code not in (400, 404, 422):
+                    raise
+                return None
 
     def capture(self, order_id: str) -> tuple[dict | None, str, str]:
         """Capture an approved order: (order, "", "") or (None, issue, description) if PayPal refuses.
@@ -176,6 +183,8 @@ class PayPalGateway:
                 return _body(self.client.orders.capture_order(
                     {"id": order_id, "prefer": "return=representation"})), "", ""
             except ApiException as exc:
+                if is_outage(exc):
+                    raise
                 issue, description = error_issue(exc)
                 if issue == "ORDER_ALREADY_CAPTURED":
                     return self.get_order(order_id), "", ""
@@ -219,6 +228,8 @@ class PayPalGateway:
                     "capture_id": capture["id"], "body": body, "paypal_request_id": key,
                     "prefer": "return=representation"})
             except ApiException as exc:
+                if is_outage(exc):
+                    raise
                 issue, description = error_issue(exc)
                 raise refund_rejected(NAME, description, issue) from exc
         refund = _body(response)
@@ -233,11 +244,11 @@ class PayPalGateway:
         """Re-fetch a refund from PayPal; None if unknown."""
         with provider_errors():
             try:
-                return _body(self.client.payments.get_refund({"id": refund_id}))
+                return _body(self.client.payments.get_refund({"refund_id": refund_id}))
             except ApiException as exc:
-                if exc.response_code in (400, 404):
-                    return None
-                raise
+                if is_outage(exc) or exc.response_code not in (400, 404):
+                    raise
+                return None
 
     # --- webhooks ---------------------------------------------------------------------------------
     def verify_webhook(self, headers, raw_body: bytes) -> bool:
