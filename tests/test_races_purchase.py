@@ -1,0 +1,102 @@
+"""Races over real HTTP (threaded server): no overselling, confirm once, one booking per Idempotency-Key."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from peewee import fn
+from test_purchase_support import counters, guest_purchase, make_event, make_type
+
+from core import db as database
+from core.models import Booking, Ticket
+from core.services.capacity import counters_match_rows
+
+PURCHASE = "/client/events/tickets/purchase"
+
+
+def _post(server, tenant, path, body, *, staff=False, headers=None):
+    sent = {"orgid": tenant.orgid, **(headers or {})}
+    if staff:
+        sent["Authorization"] = f"Bearer {tenant.staff_token}"
+    return requests.post(server.url + path, json=body, headers=sent, timeout=60)
+
+
+def _run(count, fn_, workers=32):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn_, range(count)))
+
+
+def test_200_buyers_for_50_seats(live_server, tenant):
+    event = make_event(tenant, capacity=50)
+    tt = make_type(tenant, event, name="Flash", price=20, capacity=80)   # the event capacity binds
+
+    def buy(i):
+        body = guest_purchase(tenant, event, [(tt, 1)])
+        body["email"] = f"buyer{i}@example.com"
+        return _post(live_server, tenant, PURCHASE, body)
+
+    answers = _run(200, buy)
+    assert sorted({a.status_code for a in answers}) == [201, 409], {a.status_code for a in answers}
+    held = [a.json()["bookingId"] for a in answers if a.status_code == 201]
+    assert len(held) == 50
+    assert all(a.json()["type"] == "sold_out" for a in answers if a.status_code == 409)
+    assert counters(event, tt) == {"event_sold": 0, "event_held": 50, "tickets": 0, "sold": 0, "held": 50}
+
+    paid = _run(len(held), lambda i: _post(live_server, tenant, f"/events/bookings/{held[i]}/mark-paid",
+                                           {"reference": f"cash-{i}"}, staff=True))
+    assert {p.status_code for p in paid} == {200}
+    assert counters(event, tt) == {"event_sold": 50, "event_held": 0, "tickets": 50, "sold": 50, "held": 0}
+    with database.db.connection_context():
+        assert counters_match_rows(event)
+        seats = (Booking.select(fn.COALESCE(fn.SUM(Booking.seats), 0))
+                 .where((Booking.event == event) & (Booking.status == "confirmed")).scalar())
+        assert seats == 50
+
+
+def test_free_flash_sale_with_multi_seat_orders(live_server, tenant):
+    event = make_event(tenant, capacity=None)
+    tt = make_type(tenant, event, name="Free", price=0, capacity=31)
+
+    def buy(i):
+        return _post(live_server, tenant, PURCHASE, guest_purchase(tenant, event, [(tt, 1 + i % 3)]))
+
+    answers = _run(120, buy)
+    seats = sum(len(a.json()["tickets"]) for a in answers if a.status_code == 201)
+    assert 29 <= seats <= 31 and all(a.status_code in (201, 409) for a in answers)
+    state = counters(event, tt)
+    assert state["sold"] == state["tickets"] == seats and state["held"] == 0
+    with database.db.connection_context():
+        assert counters_match_rows(event)
+
+
+def test_concurrent_confirms_issue_tickets_once(live_server, tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=10)
+    order = _post(live_server, tenant, PURCHASE, guest_purchase(tenant, event, [(tt, 3)])).json()
+    with database.db.connection_context():
+        booking = Booking.get_by_id(order["bookingId"])
+        Booking.update(payment_data=dict(booking.payment_data, marked_paid={"reference": "cash"})).where(
+            Booking.id == booking.id).execute()
+    answers = _run(16, lambda i: _post(live_server, tenant, "/client/events/tickets/confirm-order",
+                                       {"bookingId": order["bookingId"]}), workers=16)
+    assert {a.status_code for a in answers} == {200}
+    ids = {tuple(t["id"] for t in a.json()["tickets"]) for a in answers}
+    assert len(ids) == 1 and len(next(iter(ids))) == 3
+    with database.db.connection_context():
+        assert Ticket.select().where(Ticket.booking == order["bookingId"]).count() == 3
+    assert counters(event, tt) == {"event_sold": 3, "event_held": 0, "tickets": 3, "sold": 3, "held": 0}
+
+
+def test_concurrent_purchases_with_one_key_make_one_booking(live_server, tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=100)
+    body = guest_purchase(tenant, event, [(tt, 2)])
+    answers = _run(12, lambda i: _post(live_server, tenant, PURCHASE, body, headers={"Idempotency-Key": "once"}),
+                   workers=12)
+    assert {a.status_code for a in answers} <= {201, 409}
+    created = [a.json()["bookingId"] for a in answers if a.status_code == 201]
+    assert created and len(set(created)) == 1
+    with database.db.connection_context():
+        assert Booking.select().where(Booking.event == event).count() == 1
+    assert counters(event, tt)["held"] == 2
