@@ -9,37 +9,26 @@ import json
 import secrets
 
 import pytest
-from fakes.base import running
+from fakes.checks import booking_row, enable_gateway, fake_fixtures, ticket_ids
 from fakes.paypal_server import FakePayPal, signed_headers, webhook_event
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 
 from core import db as database
 from core.models import Booking, Ticket
 
-
-@pytest.fixture(scope="module")
-def paypal_server():
-    """One fake PayPal for this module."""
-    with running(FakePayPal()) as server:
-        yield server
-
-
-@pytest.fixture
-def fake(paypal_server):
-    """The fake PayPal with normal answers and an empty request log."""
-    paypal_server.reset()
-    yield paypal_server
-    paypal_server.reset()
+fake_server, fake = fake_fixtures(FakePayPal)
 
 
 def use_paypal(tenant, fake, **overrides) -> dict:
     """Enable and configure paypal for `tenant` against the fake; returns the settings."""
-    settings = {"client_id": "AX" + secrets.token_hex(10), "client_secret": "EL" + secrets.token_hex(16),
-                "webhook_id": "WH-" + secrets.token_hex(6).upper(), "api_base": fake.url, "timeout": "1"}
-    settings.update(overrides)
-    tenant.enable("paypal")
-    tenant.configure("paypal", **settings)
-    return settings
+    settings = {
+        "client_id": "AX" + secrets.token_hex(10),
+        "client_secret": "EL" + secrets.token_hex(16),
+        "webhook_id": "WH-" + secrets.token_hex(6).upper(),
+        "api_base": fake.url,
+        "timeout": "1",
+    }
+    return enable_gateway(tenant, "paypal", settings, overrides)
 
 
 def buy(tenant, *, price=19.99, currency="USD", quantity=2) -> tuple[dict, str, str]:
@@ -62,16 +51,6 @@ def send_webhook(tenant, settings, event: dict, *, tamper=False, headers=None):
     sent = signed_headers(event, settings["webhook_id"], tamper=tamper) if headers is None else headers
     return tenant.guest.flask.post(f"/webhooks/paypal/{tenant.orgid}", data=json.dumps(event),
                                    headers={**sent, "Content-Type": "application/json"})
-
-
-def booking_row(booking_id) -> Booking:
-    with database.db.connection_context():
-        return Booking.get_by_id(booking_id)
-
-
-def ticket_ids(booking_id) -> list[str]:
-    with database.db.connection_context():
-        return sorted(t.id for t in Ticket.select().where(Ticket.booking == booking_id))
 
 
 def test_purchase_creates_an_order_and_returns_the_approval_link(tenant, fake):

@@ -9,37 +9,26 @@ import secrets
 import time
 
 import pytest
-from fakes.base import running
+from fakes.checks import booking_row, enable_gateway, fake_fixtures, ticket_ids
 from fakes.stripe_server import FakeStripe, event_payload, sign_payload
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 
 from core import db as database
-from core.models import Booking, Ticket
+from core.models import Ticket
 
-
-@pytest.fixture(scope="module")
-def stripe_server():
-    """One fake Stripe for this module."""
-    with running(FakeStripe()) as server:
-        yield server
-
-
-@pytest.fixture
-def fake(stripe_server):
-    """The fake Stripe with normal answers and an empty request log."""
-    stripe_server.reset()
-    yield stripe_server
-    stripe_server.reset()
+fake_server, fake = fake_fixtures(FakeStripe)
 
 
 def use_stripe(tenant, fake, **overrides) -> dict:
     """Enable and configure stripe for `tenant` against the fake; returns the settings."""
-    settings = {"secret_key": "sk_test_" + secrets.token_hex(12), "publishable_key": "pk_test_" + secrets.token_hex(8),
-                "webhook_secret": "whsec_" + secrets.token_hex(16), "api_base": fake.url, "timeout": "1"}
-    settings.update(overrides)
-    tenant.enable("stripe")
-    tenant.configure("stripe", **settings)
-    return settings
+    settings = {
+        "secret_key": "sk_test_" + secrets.token_hex(12),
+        "publishable_key": "pk_test_" + secrets.token_hex(8),
+        "webhook_secret": "whsec_" + secrets.token_hex(16),
+        "api_base": fake.url,
+        "timeout": "1",
+    }
+    return enable_gateway(tenant, "stripe", settings, overrides)
 
 
 def buy(tenant, *, price=19.99, currency="USD", quantity=2, capacity=10) -> tuple[dict, str, str]:
@@ -65,16 +54,6 @@ def confirm(tenant, booking_id, payment_ref=None):
     if payment_ref:
         body["paymentRef"] = payment_ref
     return tenant.guest.post("/client/events/tickets/confirm-order", json=body)
-
-
-def booking_row(booking_id) -> Booking:
-    with database.db.connection_context():
-        return Booking.get_by_id(booking_id)
-
-
-def ticket_ids(booking_id) -> list[str]:
-    with database.db.connection_context():
-        return sorted(t.id for t in Ticket.select().where(Ticket.booking == booking_id))
 
 
 def test_config_shows_only_the_publishable_key(tenant, fake):
