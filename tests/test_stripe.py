@@ -309,3 +309,20 @@ def test_unhandled_event_types_are_acknowledged(tenant, fake):
     settings = use_stripe(tenant, fake)
     response = send_webhook(tenant, settings, "customer.created", {"id": "cus_123", "object": "customer"})
     assert response.status_code == 200 and response.get_json()["handled"] is False
+
+
+def test_payment_after_the_hold_expired_and_seats_resold_is_refunded_automatically(tenant, fake):
+    from test_purchase_support import age_booking
+
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, price=10, quantity=2, capacity=2)
+    intent = fake.pay(data["paymentRef"])
+    age_booking(data["bookingId"])
+    response = tenant.guest.post("/client/events/tickets/purchase",
+                                 json=guest_purchase(tenant, event_id, [(tt, 2)], paymentGateway="stripe"))
+    assert response.status_code in (200, 201), response.get_json()  # the seats went to someone else
+    hook = send_webhook(tenant, settings, "payment_intent.succeeded", intent)
+    assert hook.status_code == 200 and hook.get_json()["refused"] == "hold_expired"
+    [call] = fake.calls("POST", "/v1/refunds")
+    assert call.form["payment_intent"] == data["paymentRef"] and call.form["amount"] == "2000"
+    assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []
