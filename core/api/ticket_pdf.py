@@ -11,10 +11,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.auth import current_identity, require_role
-from core.errors import NotFound
 from core.models import Ticket
+from core.services import ticket_queries
 from core.services.ticket_pdf import render_ticket_pdf, ticket_pdf_filename
-from core.tenancy import current_org, get_scoped
+from core.tenancy import current_org
 
 blp = Blueprint("ticket_pdf", __name__, description="Printable PDF tickets")
 
@@ -32,21 +32,13 @@ def _pdf_response(ticket: Ticket) -> Response:
     return response
 
 
-def _customer_ticket(ticket_id: str) -> Ticket:
-    """The caller's own ticket, else 404 `ticket_not_found` (someone else's looks the same as none)."""
-    ticket = get_scoped(Ticket, current_org(), ticket_id, "ticket")
-    if ticket.customer_id is None or ticket.customer_id != current_identity().sub:
-        raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
-    return ticket
-
-
 @blp.route("/client/events/tickets/<ticket_id>/pdf")
 class CustomerTicketPdf(MethodView):
     @require_role("customer")
     @blp.doc(**_PDF_DOC)
     def get(self, ticket_id: str):
         """Download one of my tickets as a PDF (404 for tickets that are not mine)."""
-        return _pdf_response(_customer_ticket(ticket_id))
+        return _pdf_response(ticket_queries.owned_ticket(current_org(), ticket_id, current_identity().sub))
 
 
 @blp.route("/events/tickets/<ticket_id>/pdf")
@@ -55,4 +47,4 @@ class StaffTicketPdf(MethodView):
     @blp.doc(**_PDF_DOC)
     def get(self, ticket_id: str):
         """Download any ticket of this organisation as a PDF (to print at the box office)."""
-        return _pdf_response(get_scoped(Ticket, current_org(), ticket_id, "ticket"))
+        return _pdf_response(ticket_queries.staff_ticket(current_org(), ticket_id))

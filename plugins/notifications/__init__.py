@@ -1,0 +1,100 @@
+"""Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations).
+
+Hooks only queue work: rendering and delivery run in background jobs with retries, so a mail server that is
+down never costs a sale. Templates are the package's files unless the tenant overrides them in its settings
+(`template.<kind>.subject|text|html`); transport is the tenant's SMTP (`smtp_host`...), else
+BOXOFFICE_SMTP_URL, else `.eml` files in `<data_dir>/outbox/<org>/` (see `boxoffice outbox`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from core.hookspecs import hookimpl
+
+log = logging.getLogger(__name__)
+
+
+def _never_raises(fn):
+    """A lifecycle hook that logs its own failure, so the other plugins' hooks still run."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - a notification must never break a sale
+            log.exception("notifications: %s hook failed", fn.__name__)
+
+    return wrapper
+
+
+@hookimpl
+def register_models():
+    """The send log table (`notifications_message`)."""
+    from plugins.notifications.models import Message
+
+    return [Message]
+
+
+@hookimpl
+def register_routes(api, app):
+    """Staff routes under /notifications; remembers the deployment config for the jobs."""
+    from plugins.notifications import service
+    from plugins.notifications.api import blp
+
+    service.configure(app.config["BOXOFFICE"])
+    api.register_blueprint(blp)
+
+
+@hookimpl
+def register_commands(cli):
+    """`boxoffice outbox`."""
+    from plugins.notifications.cli import outbox_command
+
+    cli.add_command(outbox_command)
+
+
+@hookimpl
+@_never_raises
+def tickets_issued(org, booking, tickets):
+    """Email the tickets (QR inline, one PDF each) to the buyer, or to each holder when there is no booking."""
+    from plugins.notifications import service
+
+    service.tickets_issued(org, booking, list(tickets))
+
+
+@hookimpl
+@_never_raises
+def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
+    """Email the recipient a claim link (`<public_url>/claim?token=...`) and the claim API call."""
+    from plugins.notifications import service
+
+    service.transfer_claim(org, old_ticket, new_ticket, transfer, claim_token)
+
+
+@hookimpl
+@_never_raises
+def ticket_claimed(org, ticket, transfer):
+    """Email the new holder their ticket once they claimed it."""
+    from plugins.notifications import service
+
+    service.ticket_received(org, ticket, transfer)
+
+
+@hookimpl
+@_never_raises
+def ticket_refunded(org, ticket, refund):
+    """Tell the holder about the refund."""
+    from plugins.notifications import service
+
+    service.ticket_refunded(org, ticket, refund)
+
+
+@hookimpl
+@_never_raises
+def ticket_cancelled(org, ticket):
+    """Tell the holder the ticket was cancelled."""
+    from plugins.notifications import service
+
+    service.ticket_cancelled(org, ticket)

@@ -1,0 +1,74 @@
+"""Staff API of the notifications plugin: the tenant's send log and resending one message.
+
+Staff only; answers 404 `plugin_not_enabled` for tenants without the plugin and never returns email bodies.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from core.auth import require_role
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_meta, request_links
+from core.plugins import plugin_blueprint
+from core.tenancy import current_org
+from plugins.notifications import service
+from plugins.notifications.models import MESSAGE_STATES
+from plugins.notifications.render import KINDS
+
+blp = plugin_blueprint("notifications", "notifications", __name__, url_prefix="/notifications",
+                       description="Notification emails (staff): send log and resend")
+
+
+class MessageListQuery(Schema):
+    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    status = fields.String(validate=validate.OneOf(MESSAGE_STATES))
+
+
+class MessageView(Schema):
+    id = fields.String()
+    kind = fields.String()
+    to = fields.String()
+    subject = fields.String()
+    status = fields.String(metadata={"description": "queued, sent or failed"})
+    attempts = fields.Integer()
+    lastError = fields.String(allow_none=True)
+    transport = fields.String(allow_none=True, metadata={"description": "smtp or outbox"})
+    ticketIds = fields.List(fields.String())
+    resentFrom = fields.String(allow_none=True)
+    createdAt = fields.String()
+    sentAt = fields.String(allow_none=True)
+
+
+class MessageList(Schema):
+    data = fields.List(fields.Nested(MessageView))
+    meta = fields.Dict()
+
+
+class MessageEnvelope(Schema):
+    data = fields.Nested(MessageView)
+
+
+@blp.route("/messages")
+class Messages(MethodView):
+    @require_role("staff")
+    @blp.arguments(MessageListQuery, location="query")
+    @blp.response(200, MessageList)
+    def get(self, args):
+        """The tenant's email log, newest first (`page[size]`, `page[cursor]`, `kind`, `status`)."""
+        page = service.list_messages(current_org(), size=args.get("page_size", DEFAULT_PAGE_SIZE),
+                                     cursor=args.get("page_cursor"), kind=args.get("kind"),
+                                     status=args.get("status"))
+        self_url, next_url = request_links(page)
+        return {"data": [service.message_view(m) for m in page.rows], "meta": page_meta(page, self_url, next_url)}
+
+
+@blp.route("/messages/<message_id>/resend")
+class Resend(MethodView):
+    @require_role("staff")
+    @blp.response(202, MessageEnvelope)
+    def post(self, message_id: str):
+        """Send a logged email again (a new log entry, `resentFrom` = this id); 404 `message_not_found`."""
+        return {"data": service.message_view(service.resend(current_org(), message_id))}

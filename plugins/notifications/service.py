@@ -1,0 +1,288 @@
+"""Notification emails: render from the tenant's templates, log each one, deliver by job with retries.
+
+Knows nothing of Flask. A failing delivery is recorded and retried with backoff, never raised into a sale;
+claim tokens and SMTP passwords are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid, parseaddr
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+from core.config import Config
+from core.db import write_transaction
+from core.jobs import enqueue, job
+from core.models import Event, Org, Ticket, utcnow
+from core.money import format_money
+from core.pagination import Page, SortKey, paginate_cursor
+from core.services import qr
+from core.services.ticket_pdf import local_time_text, render_ticket_pdf, ticket_pdf_filename, venue_lines
+from core.tenancy import get_scoped, scoped
+from core.timefmt import iso_utc
+from plugins.notifications import transport
+from plugins.notifications.models import Message
+from plugins.notifications.render import render_email
+from tenants.service import plugin_settings
+
+log = logging.getLogger(__name__)
+
+PLUGIN = "notifications"
+MAX_ATTEMPTS = 5
+RETRY_DELAY_SECONDS = 30
+RETRY_BACKOFF = 2
+LIVE = ("valid", "checked_in", "pending_activation")
+WITH_TICKETS = ("tickets_issued", "ticket_received")
+LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
+             SortKey("id", Message.id, descending=True))
+
+_config: Config | None = None
+
+
+class DeliveryFailed(Exception):
+    """One delivery attempt failed; the job queue retries it (with backoff) until MAX_ATTEMPTS."""
+
+
+def configure(config: Config) -> None:
+    """Remember the deployment's Config (data folder, public URL, SMTP URL); called at app start-up."""
+    global _config
+    _config = config
+
+
+def current_config() -> Config:
+    """The deployment Config given at start-up (or read from the environment)."""
+    return _config or Config.from_env()
+
+
+def outbox_folder(org_id: str) -> Path:
+    """Where the embedded default writes a tenant's emails: `<data_dir>/outbox/<org>/`."""
+    return current_config().data_path / "outbox" / org_id
+
+
+def retry_delay_after(attempts: int) -> int:
+    """Seconds before the next attempt once `attempts` have failed (30 s, 60 s, 120 s...)."""
+    return int(RETRY_DELAY_SECONDS * RETRY_BACKOFF ** max(attempts - 1, 0))
+
+
+# --- what an email says ---------------------------------------------------------------------------
+
+def qr_cid(ticket: Ticket) -> str:
+    """The Content-ID (without angle brackets) of a ticket's inline QR image."""
+    return f"qr-{ticket.id}@boxoffice"
+
+
+def _ticket_context(ticket: Ticket) -> dict:
+    holder = ticket.holder_name or ticket.holder_email
+    return {"id": ticket.id, "type": ticket.ticket_type.name, "seats": ticket.seats, "holder": holder,
+            "status": ticket.status, "qr_cid": qr_cid(ticket), "pdf": ticket_pdf_filename(ticket)}
+
+
+def _public_url(settings: dict) -> str:
+    return str(settings.get("public_url") or current_config().public_url).rstrip("/")
+
+
+def build_context(org: Org, event: Event, tickets: list[Ticket], *, recipient_name: str = "",
+                  settings: dict | None = None, **extra) -> dict:
+    """The variables every template sees: org, event (name, local time, venue), tickets, recipient."""
+    settings = settings if settings is not None else plugin_settings(org, PLUGIN)
+    context = {
+        "org": {"id": org.id, "name": org.name},
+        "event": {"id": event.id, "name": event.name, "when": local_time_text(event.starts_at, event.tz),
+                  "where": ", ".join(venue_lines(event))},
+        "tickets": [_ticket_context(t) for t in tickets],
+        "recipient_name": recipient_name,
+        "public_url": _public_url(settings),
+    }
+    context.update(extra)
+    return context
+
+
+def sender_for(org: Org, settings: dict) -> str:
+    """The From header: the tenant's `sender` setting, else its name at the deployment's host."""
+    configured = str(settings.get("sender") or "").strip()
+    name, address = parseaddr(configured)
+    if address and "@" in address:
+        return formataddr((name or org.name, address))
+    host = urlparse(current_config().public_url).hostname or "localhost"
+    domain = host if "." in host else "boxoffice.localhost"
+    return formataddr((org.name, f"no-reply@{domain}"))
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, recipient_name: str = "",
+                **extra) -> Message | None:
+    """Render `kind` for `recipient`, log it as queued and hand it to the job queue; None without recipient."""
+    recipient = (recipient or "").strip()
+    if not recipient or "@" not in recipient or not tickets:
+        return None
+    settings = plugin_settings(org, PLUGIN)
+    event = Event.get_by_id(tickets[0].event_id)
+    context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, **extra)
+    rendered = render_email(kind, settings, context)
+    with write_transaction():
+        message = Message.create(org=org.id, kind=kind, recipient=recipient, subject=rendered.subject,
+                                 body_text=rendered.text, body_html=rendered.html,
+                                 context={"ticket_ids": [t.id for t in tickets], "event_id": event.id})
+    _enqueue(message)
+    return message
+
+
+def _enqueue(message: Message) -> None:
+    try:
+        enqueue(send_message, message.org_id, message.id)
+    except Exception:  # noqa: BLE001 - the queue being down must not break the caller; the row stays queued
+        log.exception("could not queue notification %s", message.id)
+
+
+def tickets_issued(org: Org, booking, tickets: list[Ticket]) -> list[Message]:
+    """One email per recipient (the buyer, or each holder of comp tickets) with QR images and PDFs."""
+    by_recipient: dict[str, list[Ticket]] = {}
+    names: dict[str, str] = {}
+    for ticket in tickets:
+        address = (booking.email if booking is not None and booking.email else ticket.holder_email) or ""
+        by_recipient.setdefault(address.lower(), []).append(ticket)
+        names.setdefault(address.lower(), (booking.name if booking else "") or ticket.holder_name)
+    queued = [queue_email(org, "tickets_issued", address, group, recipient_name=names[address])
+              for address, group in by_recipient.items()]
+    return [m for m in queued if m is not None]
+
+
+def claim_url(settings: dict, token: str) -> str:
+    """The link a transfer recipient follows: `<public_url>/claim?token=...`."""
+    return f"{_public_url(settings)}/claim?{urlencode({'token': token})}"
+
+
+def transfer_claim(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer, claim_token: str) -> Message | None:
+    """Tell the recipient a ticket waits for them, with the claim link and the API call."""
+    settings = plugin_settings(org, PLUGIN)
+    return queue_email(org, "transfer_claim", transfer.to_email, [new_ticket], recipient_name=transfer.to_name,
+                       from_name=old_ticket.holder_name or transfer.from_email, claim_token=claim_token,
+                       claim_url=claim_url(settings, claim_token),
+                       claim_api="POST /client/events/tickets/claim")
+
+
+def ticket_received(org: Org, ticket: Ticket, transfer) -> Message | None:
+    """After a claim: the new holder gets the ticket itself (QR and PDF)."""
+    return queue_email(org, "ticket_received", ticket.holder_email or transfer.to_email, [ticket],
+                       recipient_name=ticket.holder_name, from_name=transfer.from_email)
+
+
+def ticket_refunded(org: Org, ticket: Ticket, refund) -> Message | None:
+    """Tell the holder their ticket was refunded (and how much came back for it, when known)."""
+    amount = None
+    if refund is not None and getattr(refund, "amount", None) is not None:
+        amount = format_money(refund.amount, refund.currency)
+    return queue_email(org, "ticket_refunded", ticket.holder_email, [ticket], recipient_name=ticket.holder_name,
+                       refund={"amount": amount} if amount else None)
+
+
+def ticket_cancelled(org: Org, ticket: Ticket) -> Message | None:
+    """Tell the holder their ticket was cancelled."""
+    return queue_email(org, "ticket_cancelled", ticket.holder_email, [ticket], recipient_name=ticket.holder_name)
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
+    """The MIME message: text + HTML, inline QR PNGs (CID) and one PDF per live ticket for ticket emails."""
+    mime = EmailMessage()
+    mime["Subject"] = message.subject
+    mime["From"] = sender_for(org, settings)
+    mime["To"] = message.recipient
+    mime["Message-ID"] = make_msgid(idstring=message.id.replace("-", ""), domain="boxoffice")
+    mime["X-Boxoffice-Kind"] = message.kind
+    mime.set_content(message.body_text)
+    mime.add_alternative(message.body_html, subtype="html")
+    if message.kind not in WITH_TICKETS:
+        return mime
+    ids = list((message.context or {}).get("ticket_ids") or [])
+    tickets = [t for t in scoped(Ticket, org).where(Ticket.id.in_(ids)) if t.status in LIVE]
+    tickets.sort(key=lambda t: ids.index(t.id))
+    html_part = mime.get_payload()[1]
+    for ticket in tickets:
+        html_part.add_related(qr.png_for(org, ticket), "image", "png", cid=f"<{qr_cid(ticket)}>",
+                              filename=f"qr-{ticket.id}.png")
+    for ticket in tickets:
+        mime.add_attachment(render_ticket_pdf(org, ticket), "application", "pdf",
+                            filename=ticket_pdf_filename(ticket))
+    return mime
+
+
+def _send(org: Org, message: Message, settings: dict) -> tuple[str, str | None]:
+    mime = build_mime(org, message, settings)
+    server = transport.smtp_from_settings(settings) or transport.smtp_from_url(current_config().smtp_url)
+    if server is not None:
+        transport.send_smtp(server, mime)
+        return "smtp", None
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    path = transport.write_outbox(outbox_folder(org.id), f"{stamp}-{message.kind}-{message.id}", mime)
+    return "outbox", str(path)
+
+
+def deliver(org_id: str, message_id: str) -> Message:
+    """One delivery attempt: send (SMTP or outbox) and log the result; raise DeliveryFailed to be retried.
+
+    A message already sent is left alone; after MAX_ATTEMPTS failures it is marked `failed` (resend it).
+    """
+    message = Message.get_or_none((Message.id == message_id) & (Message.org == org_id))
+    if message is None or message.status == "sent":
+        return message
+    Message.update(attempts=Message.attempts + 1, updated_at=utcnow()).where(Message.id == message.id).execute()
+    attempts = message.attempts + 1
+    org = Org.get_by_id(org_id)
+    try:
+        used, path = _send(org, message, plugin_settings(org, PLUGIN))
+    except Exception as exc:  # noqa: BLE001 - any transport failure is logged and retried
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        final = attempts >= MAX_ATTEMPTS
+        Message.update(status="failed" if final else "queued", last_error=error, updated_at=utcnow()).where(
+            Message.id == message.id).execute()
+        log.warning("notification %s attempt %d failed: %s", message.id, attempts, type(exc).__name__)
+        if final:
+            return Message.get_by_id(message.id)
+        raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s") from exc
+    Message.update(status="sent", transport=used, outbox_file=path, sent_at=utcnow(), last_error=None,
+                   updated_at=utcnow()).where(Message.id == message.id).execute()
+    return Message.get_by_id(message.id)
+
+
+@job(retries=MAX_ATTEMPTS - 1, retry_delay=RETRY_DELAY_SECONDS, retry_backoff=RETRY_BACKOFF)
+def send_message(org_id: str, message_id: str) -> None:
+    """Job: deliver one logged message (retried with exponential backoff by the queue)."""
+    deliver(org_id, message_id)
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+def list_messages(org: Org, *, size: int, cursor: str | None = None, kind: str | None = None,
+                  status: str | None = None) -> Page:
+    """A page of the tenant's send log, newest first."""
+    query = scoped(Message, org)
+    if kind:
+        query = query.where(Message.kind == kind)
+    if status:
+        query = query.where(Message.status == status)
+    return paginate_cursor(query, LIST_KEYS, size, cursor)
+
+
+def resend(org: Org, message_id: str) -> Message:
+    """Send a logged message again, as a new log entry (404 `message_not_found` for others' messages)."""
+    original = get_scoped(Message, org, message_id, "message")
+    with write_transaction():
+        copy = Message.create(org=org.id, kind=original.kind, recipient=original.recipient,
+                              subject=original.subject, body_text=original.body_text,
+                              body_html=original.body_html, context=original.context, resent_from=original.id)
+    _enqueue(copy)
+    return Message.get_by_id(copy.id)
+
+
+def message_view(message: Message) -> dict:
+    """A log entry as the staff API shows it (never the body)."""
+    iso = iso_utc
+    return {"id": message.id, "kind": message.kind, "to": message.recipient, "subject": message.subject,
+            "status": message.status, "attempts": message.attempts, "lastError": message.last_error,
+            "transport": message.transport, "ticketIds": (message.context or {}).get("ticket_ids", []),
+            "resentFrom": message.resent_from, "createdAt": iso(message.created_at), "sentAt": iso(message.sent_at)}
