@@ -145,3 +145,15 @@ def test_bad_input_is_422(tenant):
     assert tenant.staff.post("/events/check-in", json={"qrPayload": "x", "evil": 1}).status_code == 422
     long_point = tenant.staff.post("/events/check-in", json={"qrPayload": "x", "scanPoint": "p" * 500})
     assert long_point.status_code == 422 and long_point.get_json()["type"] == "validation_error"
+
+
+def test_admission_without_update_returning(tenant, monkeypatch):
+    from core.services import checkin
+
+    monkeypatch.setattr(checkin, "_SQLITE_RETURNING", False)
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    ok = scan(tenant, ticket, scanPoint="gate")
+    assert ok.status_code == 200 and ok.get_json()["ticket"]["scanCount"] == 1
+    assert ok.get_json()["ticket"]["firstScannedAt"].endswith("Z")
+    assert scan(tenant, ticket).status_code == 409

@@ -6,17 +6,19 @@ so concurrent scans of one ticket admit it at most `limit` times. Knows nothing 
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from peewee import fn
 
-from core.db import write_transaction
+from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, utcnow
 from core.services import qr
 from core.timefmt import iso_utc
 
 ADMITTABLE = ("valid", "checked_in")
+_SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING (PostgreSQL: always)
 REVOKED = ("cancelled", "refunded", "transferred", "refunding")
 
 _REFUSALS = {
@@ -46,8 +48,9 @@ def scan_limit(ticket_type: TicketType) -> int | None:
 
 
 def _load(org, ticket_id: str) -> Ticket | None:
+    org_id = org if isinstance(org, str) else org.id
     return (Ticket.select(Ticket, TicketType).join(TicketType)
-            .where((Ticket.id == ticket_id) & (Ticket.org == org.id)).first())
+            .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
 
 
 def resolve_payload(org, payload: object) -> tuple[Scan | None, str | None]:
@@ -132,8 +135,8 @@ def refused_error(reason: str, ticket: Ticket | None) -> ApiError:
     return ApiError(message, status=status, type=type_, **extra)
 
 
-def _admit(scan: Scan, scan_point: str | None) -> int:
-    """The conditional UPDATE that admits the ticket; returns the row count (1 = admitted)."""
+def _admit(scan: Scan, scan_point: str | None) -> Ticket | None:
+    """The conditional UPDATE that admits the ticket; returns the ticket as updated, or None if it lost."""
     ticket = scan.ticket
     limit = scan_limit(ticket.ticket_type)
     version = scan.claims.secret_version if scan.claims else ticket.secret_version
@@ -142,10 +145,20 @@ def _admit(scan: Scan, scan_point: str | None) -> int:
     if limit is not None:
         condition &= Ticket.scan_count < limit
     now = utcnow()
-    return (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
-                          first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
-                          last_scan_point=scan_point, updated_at=now)
-            .where(condition).execute())
+    update = (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
+                            first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
+                            last_scan_point=scan_point, updated_at=now)
+              .where(condition))
+    if is_sqlite() and not _SQLITE_RETURNING:
+        return _load(ticket.org_id, ticket.id) if update.execute() == 1 else None
+    rows = list(update.returning(Ticket.scan_count, Ticket.first_scanned_at, Ticket.secret_version).execute())
+    if not rows:
+        return None
+    ticket.status, ticket.last_scan_point = "checked_in", scan_point
+    ticket.last_scanned_at = ticket.updated_at = now
+    ticket.scan_count, ticket.first_scanned_at = rows[0].scan_count, rows[0].first_scanned_at
+    ticket.secret_version = rows[0].secret_version
+    return ticket
 
 
 def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
@@ -153,10 +166,12 @@ def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
     """Admit `scan.ticket` once and log the scan; refused scans are logged too and raise a 409/422."""
     reason = refusal(scan, event_id=event_id, scan_point=scan_point)
     with write_transaction():
-        admitted = reason is None and _admit(scan, scan_point) == 1
-        fresh = _load(org, scan.ticket.id)
-        if not admitted and reason is None:
-            reason = refusal(Scan(fresh, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
+        fresh = _admit(scan, scan_point) if reason is None else None
+        admitted = fresh is not None
+        if not admitted:
+            fresh = _load(org, scan.ticket.id)
+            if reason is None:
+                reason = refusal(Scan(fresh, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
         checkin = CheckIn.create(org=org.id, ticket=fresh.id, event=fresh.event_id, scan_point=scan_point,
                                  result="admitted" if admitted else reason, staff=staff)
     if not admitted:
