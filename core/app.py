@@ -35,6 +35,20 @@ class PrefixMiddleware:
         return self.wsgi_app(environ, start_response)
 
 
+def reject_nul_bytes() -> None:
+    """before_request: NUL characters in the path, query or a JSON body are refused (PostgreSQL can't store them)."""
+    from flask import request
+
+    from core.errors import BadRequest
+
+    found = "\x00" in request.path or "%00" in request.query_string.decode("latin-1")
+    if not found and request.mimetype == "application/json":
+        body = request.get_data(cache=True)
+        found = b"\x00" in body or b"\\u0000" in body
+    if found:
+        raise BadRequest("NUL characters are not allowed in requests.", type="invalid_characters")
+
+
 def _openapi_settings(app: Flask) -> None:
     app.config.update(
         API_TITLE="Boxoffice",
@@ -76,6 +90,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     api = Api(app)
     register_error_handlers(app)
 
+    app.before_request(reject_nul_bytes)
     app.before_request(database.open_connection)
     app.before_request(resolve_tenant)
     app.before_request(load_identity)

@@ -6,13 +6,17 @@ Nothing here knows about HTTP or tenants; callers open one write transaction per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
+log = logging.getLogger(__name__)
+_pending = threading.local()
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -50,14 +54,45 @@ def is_sqlite() -> bool:
 
 
 @contextlib.contextmanager
-def write_transaction() -> Iterator[None]:
-    """A write transaction: BEGIN IMMEDIATE on SQLite (no lock upgrade failures), plain on PostgreSQL."""
+def _begin():
     if is_sqlite():
         with db.obj.atomic("IMMEDIATE"):
             yield
     else:
         with db.atomic():
             yield
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """A write transaction: BEGIN IMMEDIATE on SQLite (no lock upgrade failures), plain on PostgreSQL.
+
+    Nested calls become savepoints. Callbacks registered with `after_commit` inside the outermost one run
+    once it has committed, and are dropped if it rolls back.
+    """
+    outermost = not db.in_transaction()
+    if outermost:
+        _pending.callbacks = []
+    try:
+        with _begin():
+            yield
+    except BaseException:
+        if outermost:
+            _pending.callbacks = []
+        raise
+    if outermost:
+        callbacks, _pending.callbacks = _pending.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current write transaction commits (now, if none is open)."""
+    callbacks = getattr(_pending, "callbacks", None)
+    if db.in_transaction() and callbacks is not None:
+        callbacks.append(callback)
+    else:
+        callback()
 
 
 def open_connection() -> None:

@@ -14,6 +14,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from core import hookspecs
+from core.db import after_commit
 from core.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,19 @@ class TenantHooks:
         raise AttributeError(hook_name)
 
     def notify(self, hook_name: str, **kwargs) -> None:
-        """Call a lifecycle hook; a failing plugin is logged and never breaks the caller."""
-        try:
-            getattr(self, hook_name)(**kwargs)
-        except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
-            log.exception("plugin hook %s failed", hook_name)
+        """Call a lifecycle hook after the current transaction commits (at once outside one).
+
+        A failing plugin is logged and never breaks the caller, so it cannot undo a committed sale.
+        """
+        caller = getattr(self, hook_name)
+
+        def call() -> None:
+            try:
+                caller(**kwargs)
+            except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
+                log.exception("plugin hook %s failed", hook_name)
+
+        after_commit(call)
 
 
 _host: PluginHost | None = None

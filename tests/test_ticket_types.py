@@ -187,7 +187,6 @@ INVALID = [
     ("pass on a date event", {"isPass": True}, "isPass"),
     ("blank name", {"name": "   "}, "name"),
     ("missing name", {"name": DROP}, "name"),
-    ("NUL in name", {"name": "GA\x00"}, "name"),
     ("name too long", {"name": "x" * 201}, "name"),
     ("both capacity and inventory", {"inventory": 10}, "inventory"),
     ("unknown field", {"evil": 1}, "evil"),
@@ -209,6 +208,13 @@ def test_invalid_input_is_422_and_writes_nothing(tenant, case, overrides, field)
     assert count_ticket_types(event) == 0
 
 
+def test_nul_characters_are_refused_before_anything_is_written(tenant):
+    event = make_event(tenant)
+    response = create(tenant, event, name="GA\x00")
+    assert response.status_code == 400 and response.get_json()["type"] == "invalid_characters"
+    assert count_ticket_types(event) == 0
+
+
 def test_invite_only_with_code_and_pass_on_parent(tenant):
     tt = created(tenant, make_event(tenant), visibility="invite-only", inviteCode="VIP-2026")
     assert tt["visibility"] == "invite-only" and tt["inviteCode"] == "VIP-2026"
@@ -224,7 +230,9 @@ def test_bad_json_and_wrong_method_are_json_errors(tenant):
     put = tenant.staff.put(f"/events/ticket-types/{tt['id']}", json={})
     assert put.status_code == 405 and put.get_json()["type"] == "method_not_allowed"
     weird = tenant.staff.get("/events/ticket-types/%00")
-    assert weird.status_code == 404 and weird.get_json()["type"] == "ticket_type_not_found"
+    assert weird.status_code == 400 and weird.get_json()["type"] == "invalid_characters"
+    ghost = tenant.staff.get("/events/ticket-types/no-such-id")
+    assert ghost.status_code == 404 and ghost.get_json()["type"] == "ticket_type_not_found"
 
 
 # --- reading, updating, deleting --------------------------------------------------------------
