@@ -12,6 +12,23 @@ import pytest
 from procs import ROOT, ServerProcess, free_port, gunicorn_command, operator_headers
 
 README = (ROOT / "README.md").read_text()
+DOCS_BEGIN = re.compile(r"^<!-- docs:begin.*-->$", re.MULTILINE)
+DOCS_END = "<!-- docs:end -->"
+DOCS_ORDER = ["events", "ticket_types", "purchase", "payments", "tickets"]  # others follow alphabetically
+
+
+def render_docs_section() -> str:
+    """The README's part between the docs markers: every docs/*.md file, in reading order."""
+    files = sorted((ROOT / "docs").glob("*.md"),
+                   key=lambda f: (DOCS_ORDER.index(f.stem) if f.stem in DOCS_ORDER else len(DOCS_ORDER), f.stem))
+    return "".join(f"\n{f.read_text().strip()}\n\n" for f in files)
+
+
+def readme_with_docs(readme: str) -> str:
+    """`readme` with the docs section replaced by the current docs/*.md."""
+    begin = DOCS_BEGIN.search(readme)
+    end = readme.index(DOCS_END)
+    return readme[:begin.end()] + "\n" + render_docs_section() + readme[end:]
 
 
 def _readme_command(marker: str) -> str:
@@ -50,6 +67,12 @@ def test_readme_plugin_example_is_the_tested_sample_plugin():
     pyproject = "\n".join(line for line in (sample / "pyproject.toml").read_text().splitlines()
                           if not line.startswith("#")).strip()
     assert pyproject in README
+
+
+def test_readme_contains_every_doc_page():
+    """docs/*.md are the source of the README's API chapters; regenerate with `python tests/test_packaging.py`."""
+    assert DOCS_BEGIN.search(README) and DOCS_END in README
+    assert readme_with_docs(README) == README, "README is out of date with docs/: run python tests/test_packaging.py"
 
 
 def test_installed_package_declares_script_extras_and_plugins():
@@ -164,3 +187,8 @@ def test_every_error_status_is_the_json_envelope(app, tenant, other_tenant):
     _assert_envelope(client.post("/client/auth/login", json={}), 400, "missing_orgid")
     _assert_envelope(client.post("/client/auth/login", data="{", headers={**org, "Content-Type": "application/json"}),
                      400, "invalid_json")
+
+
+if __name__ == "__main__":
+    (ROOT / "README.md").write_text(readme_with_docs(README))
+    print("README.md updated from docs/*.md")
