@@ -1,0 +1,125 @@
+"""Automation: signed webhooks (`Boxoffice-Signature`, Stripe style) for the ticketing lifecycle.
+
+Hooks only record and queue deliveries; jobs POST them with exponential backoff, up to a bounded number of
+attempts, after which they are marked failed and can be replayed. Endpoints that resolve to loopback or
+private addresses are refused unless the operator sets BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE=1.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from core.hookspecs import hookimpl
+
+log = logging.getLogger(__name__)
+
+
+def _emits(event_type: str):
+    """Turn a function building an event's `data` into a hook that emits it and never raises."""
+
+    def decorator(build):
+        @functools.wraps(build)
+        def hook(*args, **kwargs):
+            from plugins.automation import service
+
+            try:  # pluggy passes arguments positionally, in the spec's order: `org` comes first
+                org = args[0] if args else kwargs["org"]
+                service.emit(org, event_type, build(*args, **kwargs))
+            except Exception:  # noqa: BLE001 - a webhook must never break a sale
+                log.exception("automation: could not emit %s", event_type)
+
+        return hookimpl(hook)
+
+    return decorator
+
+
+@hookimpl
+def register_models():
+    """Tables `automation_endpoint` and `automation_delivery`."""
+    from plugins.automation.models import Delivery, Endpoint
+
+    return [Endpoint, Delivery]
+
+
+@hookimpl
+def register_routes(api, app):
+    """Staff routes under /automation; remembers the deployment config (private-address switch)."""
+    from plugins.automation import service
+    from plugins.automation.api import blp
+
+    service.configure(app.config["BOXOFFICE"])
+    api.register_blueprint(blp)
+
+
+@_emits("event.published")
+def event_published(org, event):
+    """`event.published`: {event}."""
+    from plugins.automation.service import event_data
+
+    return {"event": event_data(event)}
+
+
+@_emits("booking.confirmed")
+def booking_confirmed(org, booking):
+    """`booking.confirmed`: {booking}."""
+    from plugins.automation.service import booking_data
+
+    return {"booking": booking_data(booking)}
+
+
+@_emits("booking.expired")
+def booking_expired(org, booking):
+    """`booking.expired`: {booking}."""
+    from plugins.automation.service import booking_data
+
+    return {"booking": booking_data(booking)}
+
+
+@_emits("tickets.issued")
+def tickets_issued(org, booking, tickets):
+    """`tickets.issued`: {bookingId, tickets}."""
+    from plugins.automation.service import ticket_data
+
+    return {"bookingId": booking.id if booking else None, "tickets": [ticket_data(t) for t in tickets]}
+
+
+@_emits("ticket.transferred")
+def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
+    """`ticket.transferred`: {oldTicket, newTicket, transfer} (never the claim token)."""
+    from plugins.automation.service import ticket_data
+
+    return {"oldTicket": ticket_data(old_ticket), "newTicket": ticket_data(new_ticket),
+            "transfer": {"id": transfer.id, "fromEmail": transfer.from_email, "toEmail": transfer.to_email,
+                         "toName": transfer.to_name}}
+
+
+@_emits("ticket.checked_in")
+def ticket_checked_in(org, ticket, checkin):
+    """`ticket.checked_in`: {ticket, checkIn}."""
+    from core.timefmt import iso_utc
+    from plugins.automation.service import ticket_data
+
+    return {"ticket": ticket_data(ticket),
+            "checkIn": {"id": checkin.id, "scanPoint": checkin.scan_point, "result": checkin.result,
+                        "at": iso_utc(checkin.created_at)}}
+
+
+@_emits("ticket.cancelled")
+def ticket_cancelled(org, ticket):
+    """`ticket.cancelled`: {ticket}."""
+    from plugins.automation.service import ticket_data
+
+    return {"ticket": ticket_data(ticket)}
+
+
+@_emits("ticket.refunded")
+def ticket_refunded(org, ticket, refund):
+    """`ticket.refunded`: {ticket, refund}."""
+    from plugins.automation.service import ticket_data
+
+    refund_view = None
+    if refund is not None:
+        refund_view = {"id": refund.id, "amount": refund.amount, "currency": refund.currency,
+                       "bookingId": refund.booking_id}
+    return {"ticket": ticket_data(ticket), "refund": refund_view}

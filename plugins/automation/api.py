@@ -1,0 +1,110 @@
+"""Staff API of the automation plugin: webhook endpoints, their delivery log, and replaying a delivery.
+
+Staff only; 404 `plugin_not_enabled` for tenants without the plugin; an endpoint's secret is returned once.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from core.auth import require_role
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_meta, request_links
+from core.plugins import plugin_blueprint
+from core.tenancy import current_org
+from plugins.automation import service
+
+blp = plugin_blueprint("automation", "automation", __name__, url_prefix="/automation",
+                       description="Webhooks (staff): endpoints, signed deliveries, replay")
+
+
+class EndpointInput(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=8, max=2000))
+    eventTypes = fields.List(fields.String(validate=validate.OneOf(service.EVENT_TYPES)), required=True,
+                             validate=validate.Length(min=1, max=len(service.EVENT_TYPES)))
+    description = fields.String(load_default="", validate=validate.Length(max=300))
+    active = fields.Boolean(load_default=True)
+
+
+class EndpointView(Schema):
+    id = fields.String()
+    url = fields.String()
+    description = fields.String()
+    eventTypes = fields.List(fields.String())
+    active = fields.Boolean()
+    createdAt = fields.String()
+    secret = fields.String(metadata={"description": "Signing secret; returned only when the endpoint is created"})
+
+
+class DeliveryQuery(Schema):
+    endpointId = fields.String(validate=validate.Length(max=64))
+    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
+
+
+class DeliveryView(Schema):
+    id = fields.String()
+    endpointId = fields.String()
+    eventId = fields.String()
+    eventType = fields.String()
+    status = fields.String(metadata={"description": "pending, retrying, succeeded or failed"})
+    attempts = fields.Integer()
+    lastStatusCode = fields.Integer(allow_none=True)
+    lastError = fields.String(allow_none=True)
+    nextAttemptAt = fields.String(allow_none=True)
+    deliveredAt = fields.String(allow_none=True)
+    createdAt = fields.String()
+    event = fields.Dict(metadata={"description": "The JSON event exactly as sent: {id, type, created, org, data}"})
+
+
+@blp.route("/endpoints")
+class Endpoints(MethodView):
+    @require_role("staff")
+    @blp.response(200, EndpointView(many=True))
+    def get(self):
+        """The tenant's webhook endpoints (without secrets)."""
+        return [service.endpoint_view(e) for e in service.list_endpoints(current_org())]
+
+    @require_role("staff")
+    @blp.arguments(EndpointInput)
+    @blp.response(201, EndpointView)
+    def post(self, data):
+        """Register an endpoint; the response's `secret` (shown once) verifies `Boxoffice-Signature`.
+
+        422 `url_not_allowed` for non-http(s) URLs and hosts that resolve to internal addresses.
+        """
+        endpoint = service.create_endpoint(current_org(), url=data["url"], event_types=data["eventTypes"],
+                                           description=data["description"], active=data["active"])
+        return service.endpoint_view(endpoint, with_secret=True)
+
+
+@blp.route("/endpoints/<endpoint_id>")
+class EndpointItem(MethodView):
+    @require_role("staff")
+    @blp.response(204)
+    def delete(self, endpoint_id: str):
+        """Remove an endpoint and its delivery log (404 `endpoint_not_found`)."""
+        service.delete_endpoint(current_org(), endpoint_id)
+
+
+@blp.route("/deliveries")
+class Deliveries(MethodView):
+    @require_role("staff")
+    @blp.arguments(DeliveryQuery, location="query")
+    @blp.response(200)
+    def get(self, args):
+        """Deliveries, newest first (`endpointId`, `page[size]`, `page[cursor]`)."""
+        page = service.list_deliveries(current_org(), size=args.get("page_size", DEFAULT_PAGE_SIZE),
+                                       cursor=args.get("page_cursor"), endpoint_id=args.get("endpointId"))
+        self_url, next_url = request_links(page)
+        return {"data": DeliveryView(many=True).dump([service.delivery_view(d) for d in page.rows]),
+                "meta": page_meta(page, self_url, next_url)}
+
+
+@blp.route("/deliveries/<delivery_id>/replay")
+class Replay(MethodView):
+    @require_role("staff")
+    @blp.response(202, DeliveryView)
+    def post(self, delivery_id: str):
+        """Send a delivery again: same event id and body, new signature, fresh attempts (404 if not yours)."""
+        return service.delivery_view(service.replay(current_org(), delivery_id))
