@@ -230,24 +230,20 @@ class StaffMediaItem(MethodView):
         service.delete_item(current_org(), _event(event_id), media_id)
 
 
-@blp.route("/events/<event_id>/media/<media_id>/hide")
-class HideMedia(MethodView):
+@blp.route("/events/<event_id>/media/<media_id>/<any(hide, unhide):action>")
+class MediaVisibility(MethodView):
     @require_role("staff")
     @blp.response(200, MediaEnvelope)
-    def post(self, event_id, media_id):
-        """Hide a photo from the gallery and its file from non-staff."""
-        item = service.set_hidden(current_org(), _event(event_id), media_id, True)
+    def post(self, event_id, media_id, action):
+        """`hide` a photo from the gallery (and its file from non-staff), or `unhide` it; repeating is harmless."""
+        item = service.set_hidden(current_org(), _event(event_id), media_id, action == "hide")
         return {"data": media_view(item, staff=True)}
 
 
-@blp.route("/events/<event_id>/media/<media_id>/unhide")
-class UnhideMedia(MethodView):
-    @require_role("staff")
-    @blp.response(200, MediaEnvelope)
-    def post(self, event_id, media_id):
-        """Show a hidden photo again."""
-        item = service.set_hidden(current_org(), _event(event_id), media_id, False)
-        return {"data": media_view(item, staff=True)}
+def _binary(description: str, *content_types: str) -> dict:
+    """An OpenAPI response of raw image bytes."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"description": description, "content": {ct: binary for ct in content_types}}
 
 
 def _send(media_id: str, thumbnail: bool):
@@ -263,7 +259,7 @@ def _send(media_id: str, thumbnail: bool):
 
 @blp.route("/media/files/<media_id>")
 class MediaFile(MethodView):
-    @blp.response(200, content_type="image/*")
+    @blp.doc(responses={"200": _binary("The metadata-free photo.", "image/jpeg", "image/png", "image/webp")})
     def get(self, media_id):
         """A photo's file; its unguessable id is the key (hidden photos: staff only)."""
         return _send(media_id, thumbnail=False)
@@ -271,7 +267,7 @@ class MediaFile(MethodView):
 
 @blp.route("/media/files/<media_id>/thumb")
 class MediaThumb(MethodView):
-    @blp.response(200, content_type="image/jpeg")
+    @blp.doc(responses={"200": _binary("The JPEG thumbnail.", "image/jpeg")})
     def get(self, media_id):
         """A photo's JPEG thumbnail (at most 400 px); 404 `thumbnail_not_ready` until the job made it."""
         return _send(media_id, thumbnail=True)
