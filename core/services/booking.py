@@ -229,21 +229,21 @@ def _line_rows(org: Org, booking_id: str, quote: Quote) -> list[dict]:
     return rows
 
 
-def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine] | list[dict]) -> list[Ticket]:
+def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
+                       types: dict[str, TicketType] | None = None) -> list[Ticket]:
     holder = Holder(email=booking.email, name=booking.name, customer=booking.customer)
     tickets: list[Ticket] = []
     for line in lines:
-        kind = line["kind"] if isinstance(line, dict) else line.kind
-        if kind != "ticket":
+        if line.kind != "ticket":
             continue
-        tt_id = line["ticket_type"] if isinstance(line, dict) else line.ticket_type_id
-        ticket_type = TicketType.get_by_id(tt_id)
-        units = line["quantity"] if isinstance(line, dict) else line.quantity
-        price = line["unit_price"] if isinstance(line, dict) else line.unit_price
+        ticket_type = (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id)
         # a grouped type gets one ticket per purchase unit (a table of 10 is one ticket admitting 10)
-        for batch in [1] * units if ticket_type.grouped else [units]:
-            tickets += issue_tickets(org, ticket_type, batch, holder=holder, booking=booking, unit_price=price,
-                                     source=booking.source)
+        for batch in [1] * line.quantity if ticket_type.grouped else [line.quantity]:
+            tickets += issue_tickets(org, ticket_type, batch, holder=holder, booking=booking,
+                                     unit_price=line.unit_price, source=booking.source)
+        for ticket in tickets:
+            if ticket.ticket_type_id == ticket_type.id:
+                ticket.ticket_type = ticket_type
     return sorted(tickets, key=_ticket_order)
 
 
@@ -264,18 +264,19 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
                       promo_code=req.promo_code, expires_at=expires_at,
                       confirmed_at=now if free else None, created_at=now, updated_at=now, payment_data={})
     rows = _line_rows(org, booking.id, quote)
+    lines = [BookingLine(**row) for row in rows]
     seats = [capacity.SeatRequest(line.ticket_type.id, line.seats) for line in quote.lines]
+    types = {line.ticket_type.id: line.ticket_type for line in quote.lines}
     tickets: list[Ticket] = []
     with write_transaction():
         booking.save(force_insert=True)
         BookingLine.insert_many(rows).execute()
-        if free:
-            tickets = _issue_for_booking(org, booking, rows)
-            _record_payment(org, booking, f"free:{booking.id}")
+        if free:   # nothing to pay: no Payment row, tickets at once
+            tickets = _issue_for_booking(org, booking, lines, types)
             capacity.sell_seats(seats, event.id)
         else:
             capacity.hold_seats(seats, event.id)
-    return BookingResult(booking, booking_lines(booking.id), tickets)
+    return BookingResult(booking, lines, tickets)
 
 
 def _store_payment_answer(booking: Booking, answer: dict) -> dict:
@@ -324,6 +325,27 @@ def _announce_confirmed(org: Org, result: BookingResult) -> None:
     relay.notify("tickets_issued", org=org, booking=result.booking, tickets=result.tickets)
 
 
+def _fail_fast_if_sold_out(org: Org, event: Event, quote: Quote) -> None:
+    """Refuse without a write transaction when the counters just read already show too few seats.
+
+    Only an optimisation for flash sales: the conditional UPDATEs in `capacity` stay the real guard. Overdue
+    holds are expired first, so a full-looking event with stale holds still sells.
+    """
+    for line in quote.lines:
+        left = capacity.available_seats(line.ticket_type, event)
+        if left is None or left >= line.seats:
+            continue
+        if holds.expire_overdue(org.id, event.id):
+            return
+        type_left = capacity.available_seats(line.ticket_type, Event(capacity=None))
+        where = "the event is at capacity" if type_left is None or type_left >= line.seats \
+            else f"{line.ticket_type.name!r} is sold out"
+        raise capacity.SoldOut(
+            f"Only {left} seat(s) left for {line.ticket_type.name!r} ({where}); you asked for {line.seats}.",
+            ticketTypeId=line.ticket_type.id, ticketTypeName=line.ticket_type.name, remaining=left,
+            requested=line.seats)
+
+
 def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once)."""
     event, items = resolve_items(org, req, utcnow())
@@ -332,6 +354,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     if req.require_free and not quote.is_free:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
     gateway = "free" if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
+    _fail_fast_if_sold_out(org, event, quote)
     try:
         result = _create_booking(org, event, quote, req, gateway)
     except capacity.SoldOut:
