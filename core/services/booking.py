@@ -271,6 +271,7 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
     with write_transaction():
         booking.save(force_insert=True)
         BookingLine.insert_many(rows).execute()
+        quote.run_booked(booking)  # plugins claim their own resources here (see Quote.when_booked)
         if free:   # nothing to pay: no Payment row, tickets at once
             tickets = _issue_for_booking(org, booking, lines, types)
             capacity.sell_seats(seats, event.id)

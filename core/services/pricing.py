@@ -5,6 +5,7 @@ Never trusts an amount from the client and never lets a total fall below zero; a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import ApiError, Unprocessable
@@ -49,6 +50,21 @@ class Quote:
     currency: str
     lines: list[QuoteLine] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
+    booked_callbacks: list[Callable] = field(default_factory=list, repr=False)
+
+    def when_booked(self, callback: Callable) -> None:
+        """Run `callback(booking)` inside the write transaction that creates the booking from this quote.
+
+        It runs after the booking and its lines are written and before seats are held: the place for a plugin
+        to claim its own scarce resources (promotion uses, gift-card balance, stock) with conditional UPDATEs.
+        Raising `ApiError` refuses the purchase and rolls everything back; nothing is held.
+        """
+        self.booked_callbacks.append(callback)
+
+    def run_booked(self, booking) -> None:
+        """Called by the core once per booking-creating transaction (again if that transaction is retried)."""
+        for callback in self.booked_callbacks:
+            callback(booking)
 
     def add_adjustment(self, kind: str, description: str, amount: int) -> None:
         """Add a discount (negative) or surcharge (positive) of `amount` minor units of the quote's currency."""
