@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound
@@ -74,6 +75,19 @@ def find_booking(org: Org, booking_id) -> Booking | None:
     if not isinstance(booking_id, str) or not valid_reference(booking_id):
         return None
     return scoped(Booking, org).where(Booking.id == booking_id).first()
+
+
+class WebhookAck(Schema):
+    """The answer to a provider's webhook delivery (200 means: do not send it again)."""
+
+    received = fields.Boolean()
+    handled = fields.Boolean(metadata={"description": "False for event types this plugin ignores"})
+    type = fields.String(metadata={"description": "the provider's event type"})
+    bookingId = fields.String()
+    status = fields.String(metadata={"description": "the booking's status after a confirm"})
+    recorded = fields.String(metadata={"description": "what was noted on the booking"})
+    refused = fields.String(metadata={"description": "why the core did not confirm (e.g. hold_expired)"})
+    ignored = fields.String(metadata={"description": "why nothing was done"})
 
 
 def webhook_blueprint(gateway: str, import_name: str) -> Blueprint:

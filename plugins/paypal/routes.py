@@ -12,6 +12,7 @@ from flask import request
 from core.errors import ApiError
 from core.models import Org
 from plugins._gateway_common import (
+    WebhookAck,
     confirm_paid_booking,
     find_booking,
     record_gateway_event,
@@ -32,6 +33,7 @@ def _invalid_signature() -> ApiError:
 
 
 @webhook_blp.route("/webhooks/paypal/<org_id>", methods=["POST"])
+@webhook_blp.response(200, WebhookAck)
 def paypal_webhook(org_id: str):
     """PayPal's events for one tenant: verify with PayPal, re-fetch the object, then act."""
     org = webhook_org(org_id, NAME)

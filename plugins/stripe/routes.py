@@ -14,6 +14,7 @@ from core.models import Org
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins._gateway_common import (
+    WebhookAck,
     confirm_paid_booking,
     find_booking,
     payable_booking,
@@ -115,6 +116,7 @@ def stripe_checkout_session(data):
 
 
 @webhook_blp.route("/webhooks/stripe/<org_id>", methods=["POST"])
+@webhook_blp.response(200, WebhookAck)
 def stripe_webhook(org_id: str):
     """Stripe's events for one tenant: verify the signature, re-fetch the object, then act."""
     org = webhook_org(org_id, NAME)
