@@ -179,6 +179,16 @@ def test_staff_upload_png_and_webp_kept_in_their_format(gallery):
     assert thumb.format == "JPEG" and thumb.size == (300, 200)  # never enlarged
 
 
+def test_heic_is_stored_as_jpeg_when_pillow_heif_is_installed(gallery):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (10, 200, 30)).save(out, "HEIF")
+    item = upload(gallery.staff, gallery.event.id, out.getvalue(), "IMG_0001.HEIC").get_json()["data"]
+    assert item["contentType"] == "image/jpeg" and (item["width"], item["height"]) == (320, 240)
+    assert Image.open(io.BytesIO(gallery.staff.get(item["url"]).data)).format == "JPEG"
+
+
 @pytest.mark.parametrize("case", ["text_named_jpg", "truncated_jpeg", "gif", "oversize", "oversize_body",
                                   "no_file"])
 def test_bad_uploads_are_clear_4xx_and_leave_nothing_behind(gallery, config, case):
@@ -210,6 +220,15 @@ def test_oversize_body_is_refused_before_it_is_read(gallery, monkeypatch):
     monkeypatch.setattr(FormDataParser, "parse", lambda *a, **k: pytest.fail("an oversize body was parsed"))
     response = upload(gallery.staff, gallery.event.id, secrets.token_bytes(300_000))
     assert response.status_code == 413 and response.get_json()["type"] == "file_too_large"
+
+
+def test_too_many_pixels_is_refused(gallery, config, monkeypatch):
+    from plugins.media import images
+
+    monkeypatch.setattr(images, "MAX_PIXELS", 10_000)
+    response = upload(gallery.staff, gallery.event.id, photo(size=(200, 100)))
+    assert response.status_code == 422 and response.get_json()["type"] == "image_too_large"
+    assert_nothing_left(config, gallery)
 
 
 def test_guest_invite_token_flow(gallery, config):
