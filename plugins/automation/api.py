@@ -57,6 +57,11 @@ class DeliveryView(Schema):
     event = fields.Dict(metadata={"description": "The JSON event exactly as sent: {id, type, created, org, data}"})
 
 
+class DeliveryList(Schema):
+    data = fields.List(fields.Nested(DeliveryView))
+    meta = fields.Dict(metadata={"description": "Cursor pagination: `page.next_cursor`, `links.next`"})
+
+
 @blp.route("/endpoints")
 class Endpoints(MethodView):
     @require_role("staff")
@@ -91,14 +96,13 @@ class EndpointItem(MethodView):
 class Deliveries(MethodView):
     @require_role("staff")
     @blp.arguments(DeliveryQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, DeliveryList)
     def get(self, args):
         """Deliveries, newest first (`endpointId`, `page[size]`, `page[cursor]`)."""
         page = service.list_deliveries(current_org(), size=args.get("page_size", DEFAULT_PAGE_SIZE),
                                        cursor=args.get("page_cursor"), endpoint_id=args.get("endpointId"))
         self_url, next_url = request_links(page)
-        return {"data": DeliveryView(many=True).dump([service.delivery_view(d) for d in page.rows]),
-                "meta": page_meta(page, self_url, next_url)}
+        return {"data": [service.delivery_view(d) for d in page.rows], "meta": page_meta(page, self_url, next_url)}
 
 
 @blp.route("/deliveries/<delivery_id>/replay")
