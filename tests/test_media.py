@@ -285,6 +285,16 @@ def test_wrong_missing_or_expired_guest_token_leaves_nothing(gallery, config):
     assert expired.status_code == 403 and expired.get_json()["type"] == "guest_token_expired"
     assert_nothing_left(config, gallery)
 
+    revoked = gallery.staff.post(f"/events/{event.id}/media/guests", json={"name": "Eve"}).get_json()
+    assert upload(gallery.guest, event.id, photo(), guest=revoked["guestId"],
+                  headers={"X-Guest-Token": revoked["token"]}).status_code == 201
+    assert gallery.staff.delete(f"/events/{event.id}/media/guests/{revoked['guestId']}").status_code == 204
+    after = upload(gallery.guest, event.id, photo(), guest=revoked["guestId"],
+                   headers={"X-Guest-Token": revoked["token"]})
+    assert after.status_code == 403 and after.get_json()["type"] == "guest_token_expired"
+    unknown = gallery.staff.delete(f"/events/{event.id}/media/guests/{guest_id[::-1]}")
+    assert unknown.status_code == 404 and unknown.get_json()["type"] == "media_guest_not_found"
+
     past = gallery.staff.post(f"/events/{event.id}/media/guests",
                               json={"name": "Late", "expiresAt": "2001-01-01T00:00:00Z"})
     assert past.status_code == 422

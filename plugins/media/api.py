@@ -221,6 +221,15 @@ class GuestInvites(MethodView):
                 "galleryUrl": url_for("media.GuestGallery", event_id=event.id, guest_id=guest.id)}
 
 
+@blp.route("/events/<event_id>/media/guests/<guest_id>")
+class GuestInviteItem(MethodView):
+    @require_role("staff")
+    @blp.response(204)
+    def delete(self, event_id, guest_id):
+        """Revoke a guest's invite: their token stops working at once (their photos stay)."""
+        service.revoke_guest(current_org(), _event(event_id), guest_id)
+
+
 @blp.route("/events/<event_id>/media/<media_id>")
 class StaffMediaItem(MethodView):
     @require_role("staff")

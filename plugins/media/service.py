@@ -122,6 +122,16 @@ def create_guest(org: Org, event: Event, *, name: str, email: str = "", expires_
     return guest, token
 
 
+def revoke_guest(org: Org, event: Event, guest_id: str) -> None:
+    """End a guest's invite now (their token then gets `guest_token_expired`); 404 for an unknown guest."""
+    with write_transaction():
+        ended = MediaGuest.update(expires_at=utcnow(), updated_at=utcnow()).where(
+            (MediaGuest.org == org.id) & (MediaGuest.event == event.id) & (MediaGuest.id == str(guest_id)[:64])
+        ).execute()
+    if not ended:
+        raise NotFound(f"No guest with id {guest_id!r} for this event.", type="media_guest_not_found")
+
+
 def guest_uploader(org: Org, event: Event, guest_id: str, token: str | None) -> Uploader:
     """The guest `guest_id` of `event` if `token` is theirs and unexpired; else 401/403 with a clear type.
 
