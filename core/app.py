@@ -91,9 +91,9 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     register_error_handlers(app)
 
     app.before_request(reject_nul_bytes)
-    app.before_request(database.open_connection)
     app.before_request(resolve_tenant)
     app.before_request(load_identity)
+    # A connection is taken from the pool lazily on a request's first query and returned here.
     app.teardown_request(lambda exc: database.close_connection())
 
     register_core_blueprints(api)

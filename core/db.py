@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -27,20 +28,32 @@ SQLITE_PRAGMAS = {
 }
 
 
-def _pooled(url: str) -> str:
-    """Use peewee's connection pool for PostgreSQL unless the URL already picks a scheme variant."""
-    scheme = urlparse(url).scheme
-    if scheme in {"postgres", "postgresql"}:
-        return "postgresql+pool" + url[len(scheme):]
-    return url
+class PooledPostgres(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool without the `SELECT 1` round trip on every checkout.
+
+    A connection the server dropped is noticed by psycopg2 (`closed`, or an unknown transaction state)
+    and discarded; one that dies unnoticed fails its next query, like any connection would.
+    """
+
+    def _is_closed(self, conn) -> bool:
+        import psycopg2.extensions as ext
+
+        return bool(conn.closed) or conn.get_transaction_status() == ext.TRANSACTION_STATUS_UNKNOWN
 
 
 def make_database(url: str) -> Database:
-    """Open (lazily) the database named by `url`: SQLite in WAL mode or pooled PostgreSQL."""
-    if url.startswith("sqlite"):
+    """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL.
+
+    Connections are taken from the pool on first use in a request and returned at its end.
+    """
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
         path = url.split("sqlite:///", 1)[-1]
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, autoconnect=True)
-    return connect(_pooled(url), max_connections=32, stale_timeout=300, autoconnect=True)
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=64,
+                                    stale_timeout=600, autoconnect=True, check_same_thread=False)
+    if scheme in {"postgres", "postgresql"}:
+        return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600, **parse(url))
+    return connect(url, autoconnect=True)
 
 
 def bind_database(database: Database) -> None:

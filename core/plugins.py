@@ -118,15 +118,17 @@ class TenantHooks:
     def notify(self, hook_name: str, **kwargs) -> None:
         """Call a lifecycle hook after the current transaction commits (at once outside one).
 
-        A failing plugin is logged and never breaks the caller, so it cannot undo a committed sale.
+        Each plugin is called on its own: one that raises is logged and neither stops the others nor
+        breaks the caller, so no plugin can undo a committed sale.
         """
-        caller = getattr(self, hook_name)
+        impls = getattr(self, hook_name).get_hookimpls()
 
         def call() -> None:
-            try:
-                caller(**kwargs)
-            except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
-                log.exception("plugin hook %s failed", hook_name)
+            for impl in reversed(impls):
+                try:
+                    impl.function(**{name: kwargs[name] for name in impl.argnames})
+                except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
+                    log.exception("plugin %s failed in hook %s", impl.plugin_name, hook_name)
 
         after_commit(call)
 
