@@ -248,8 +248,6 @@ def test_a_plugin_that_raises_never_breaks_the_sale(hooked, receiver, broken_plu
         assert mine.status_code == 200 and mine.get_json()["status"] == "valid"
 
 
-@pytest.mark.xfail(strict=False, reason="core.plugins.TenantHooks.notify calls all plugins in one pluggy call, "
-                                        "so the first plugin that raises stops the others (see the issue 6 report)")
 def test_a_plugin_that_raises_does_not_stop_the_other_plugins(hooked, receiver, broken_plugin):
     hooked.enable(broken_plugin)
     buy_free(hooked, 1)
