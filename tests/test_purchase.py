@@ -229,3 +229,13 @@ def test_served_under_api_prefix(tenant):
     tt = make_type(tenant, event)
     response = tenant.guest.post("/api" + PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
     assert response.status_code == 201
+
+
+def test_staff_token_on_the_client_endpoint_still_needs_contact(tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event)
+    bare = tenant.staff.post(PURCHASE, json={"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}]})
+    assert bare.status_code == 422 and set(bare.get_json()["errors"]["json"]) == {"email", "name"}
+    walk_up = tenant.staff.post("/events/tickets/purchase", json={"eventId": event, "items": [
+        {"ticketTypeId": tt, "quantity": 1}]})
+    assert walk_up.status_code == 201 and walk_up.get_json()["email"] == ""

@@ -86,18 +86,18 @@ def hold_minutes(org: Org) -> int:
 
 
 def _buyer(data: dict, *, guest_needs_contact: bool) -> bookings.Buyer:
+    """The buyer: a logged-in customer (email/name default to the account's), else the body's email and name."""
     identity = current_identity()
-    email = data.get("email") or (identity.email if identity else "")
-    name = data.get("name") or ""
     customer = None
     if identity is not None and identity.role == "customer":
         customer = scoped(Customer, identity.org).where(Customer.id == identity.sub).first()
-        name = name or (customer.name if customer else "")
-    if guest_needs_contact and identity is None:
+    if guest_needs_contact and customer is None:
         missing = {f: ["Required for guests (or send a customer token)."] for f in ("email", "name") if not data.get(f)}
         if missing:
             raise ValidationError(missing)
-    return bookings.Buyer(email=(email or "").strip().lower(), name=name.strip(), customer=customer)
+    email = data.get("email") or (customer.email if customer else "")
+    name = data.get("name") or (customer.name if customer else "")
+    return bookings.Buyer(email=email.strip().lower(), name=name.strip(), customer=customer)
 
 
 def _request(data: dict, *, staff: bool, source: str, require_free: bool = False) -> bookings.PurchaseRequest:
