@@ -67,6 +67,9 @@ def test_accepted_scan_points(tenant):
     assert wrong.status_code == 409 and wrong.get_json()["type"] == "scan_point_not_accepted"
     missing = scan(tenant, ticket)
     assert missing.status_code == 409 and missing.get_json()["type"] == "scan_point_not_accepted"
+    for near_miss in ("vip", "VIP-DOOR", 'vip-door"', "door", "vip-door "):
+        response = scan(tenant, ticket, scanPoint=near_miss)
+        assert response.status_code == 409 and response.get_json()["type"] == "scan_point_not_accepted", near_miss
     check = tenant.staff.post("/events/tickets/validate",
                               json={"qrPayload": payload(tenant, ticket), "scanPoint": "main-door"}).get_json()
     assert check["valid"] is False and check["reason"] == "scan_point_not_accepted"

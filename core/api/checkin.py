@@ -91,7 +91,6 @@ class CheckInById(MethodView):
     @blp.response(200)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
-        scan = checkin.resolve_ticket(current_org(), ticket_id)
-        ticket, record = checkin.check_in(current_org(), scan, event_id=data["eventId"],
-                                          scan_point=data["scanPoint"], staff=_staff_sub())
+        ticket, record = checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],
+                                                 scan_point=data["scanPoint"], staff=_staff_sub())
         return _admitted(ticket, record)

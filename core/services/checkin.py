@@ -7,17 +7,20 @@ so concurrent scans of one ticket admit it at most `limit` times. Knows nothing 
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import SQL, Case, fn
 
-from core.db import is_sqlite, write_transaction
+from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
-from core.models import CheckIn, Ticket, TicketType, utcnow
+from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
 from core.timefmt import iso_utc
 
 ADMITTABLE = ("valid", "checked_in")
+_TYPE_CACHE: dict[str, tuple[float, TicketType]] = {}
+_TYPE_CACHE_SECONDS = 5.0  # the type's display name only; admission rules are always read in SQL
 _SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING (PostgreSQL: always)
 REVOKED = ("cancelled", "refunded", "transferred", "refunding")
 
@@ -165,25 +168,127 @@ def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
              staff: str | None) -> tuple[Ticket, CheckIn]:
     """Admit `scan.ticket` once and log the scan; refused scans are logged too and raise a 409/422."""
     reason = refusal(scan, event_id=event_id, scan_point=scan_point)
-    with write_transaction():
-        fresh = _admit(scan, scan_point) if reason is None else None
-        admitted = fresh is not None
-        if not admitted:
-            fresh = _load(org, scan.ticket.id)
-            if reason is None:
-                reason = refusal(Scan(fresh, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
-        checkin = CheckIn.create(org=org.id, ticket=fresh.id, event=fresh.event_id, scan_point=scan_point,
-                                 result="admitted" if admitted else reason, staff=staff)
-    if not admitted:
-        raise refused_error(reason, fresh)
-    return fresh, checkin
+    ticket = scan.ticket
+    if reason is None:
+        with write_transaction():
+            admitted = _admit(scan, scan_point)
+            if admitted is not None:
+                return admitted, CheckIn.create(org=org.id, ticket=ticket.id, event=ticket.event_id,
+                                                scan_point=scan_point, result="admitted", staff=staff)
+        ticket = _load(org, ticket.id)
+        reason = refusal(Scan(ticket, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
+    CheckIn.create(org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=scan_point, result=reason,
+                   staff=staff)
+    raise refused_error(reason, ticket)
+
+
+def _rules_allow(scan_point: str | None):
+    """SQL: the ticket's type admits one more scan (re-entry limit) at `scan_point` (accepted points)."""
+    rules = TicketType.alias("rules")
+    limit = (rules.select(Case(None, [(rules.allow_reentry == False, 1)],  # noqa: E712 - SQL boolean
+                                    fn.COALESCE(rules.reentry_limit, 2**31 - 1)))
+             .where(rules.id == Ticket.ticket_type))
+    points = rules.select(rules.accepted_scan_points).where(rules.id == Ticket.ticket_type)
+    allowed = fn.COALESCE(points, "[]") == "[]"
+    if scan_point is not None:
+        table, column = TicketType._meta.table_name, TicketType.accepted_scan_points.column_name
+        param = db.obj.param
+        if is_sqlite():
+            member = (f'EXISTS (SELECT 1 FROM "{table}" AS r, json_each(r."{column}") AS j '
+                      f'WHERE r."id" = "{Ticket._meta.table_name}"."ticket_type_id" AND j.value = {param})')
+        else:
+            member = (f'EXISTS (SELECT 1 FROM "{table}" AS r WHERE r."id" = "{Ticket._meta.table_name}".'
+                      f'"ticket_type_id" AND jsonb_exists(r."{column}"::jsonb, {param}))')
+        allowed = allowed | SQL(member, [scan_point])
+    return (Ticket.scan_count < limit) & allowed
+
+
+def _cached_type(ticket_type_id: str) -> TicketType:
+    now = time.monotonic()
+    hit = _TYPE_CACHE.get(ticket_type_id)
+    if hit is None or now - hit[0] > _TYPE_CACHE_SECONDS:
+        hit = (now, TicketType.get_by_id(ticket_type_id))
+        _TYPE_CACHE[ticket_type_id] = hit
+    return hit[1]
+
+
+_LOG_COLUMNS = ("id", "org_id", "ticket_id", "event_id", "scan_point", "result", "staff", "created_at", "updated_at")
+
+
+def _update_and_log_in_one_statement(update, log: dict) -> Ticket | None:
+    """PostgreSQL: the admitting UPDATE and the scan-log INSERT as one atomic statement (one round trip)."""
+    sql, params = update.sql()
+    p = db.obj.param
+    insert = (f'INSERT INTO "{CheckIn._meta.table_name}" ({", ".join(_LOG_COLUMNS)}) '
+              f'SELECT {p}, "org_id", "id", "event_id", {p}, {p}, {p}, {p}, {p} FROM admitted RETURNING 1')
+    statement = f"WITH admitted AS ({sql}), logged AS ({insert}) SELECT * FROM admitted"
+    values = [log["id"], log["scan_point"], "admitted", log["staff"], log["created_at"], log["created_at"]]
+    row = db.execute_sql(statement, list(params) + values).fetchone()
+    if row is None:
+        return None
+    fields = Ticket._meta.sorted_fields
+    return Ticket(**{f.name: f.python_value(value) for f, value in zip(fields, row, strict=True)})
+
+
+def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | None, scan_point: str | None,
+                   staff: str | None) -> tuple[Ticket, CheckIn] | None:
+    """The common case: every admission rule sits in one UPDATE's WHERE, the scan log is written with it.
+
+    Returns None (nothing written) when the ticket is not admitted or the database lacks RETURNING; the
+    careful path then re-reads the ticket to say why, or admits it.
+    """
+    if db.in_transaction() or (is_sqlite() and not _SQLITE_RETURNING):
+        return None
+    now = utcnow()
+    condition = ((Ticket.id == ticket_id) & (Ticket.org == org.id) & Ticket.status.in_(ADMITTABLE)
+                 & _rules_allow(scan_point))
+    if version is not None:
+        condition &= Ticket.secret_version == version
+    if event_id:
+        condition &= Ticket.event == event_id
+    update = (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
+                            first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
+                            last_scan_point=scan_point, updated_at=now)
+              .where(condition).returning(*Ticket._meta.sorted_fields))
+    log = {"id": new_id(), "org": org.id, "scan_point": scan_point, "result": "admitted", "staff": staff,
+           "created_at": now, "updated_at": now}
+    if is_sqlite():
+        with write_transaction():
+            rows = list(update.execute())
+            ticket = rows[0] if rows else None
+            if ticket is not None:
+                CheckIn.insert(ticket=ticket.id, event=ticket.event_id, **log).execute()
+    else:
+        ticket = _update_and_log_in_one_statement(update, log)
+    if ticket is None:
+        return None
+    ticket.ticket_type = _cached_type(ticket.ticket_type_id)
+    return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
 
 
 def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
                      staff: str | None) -> tuple[Ticket, CheckIn]:
     """Check in the ticket a QR names; forged or unknown codes are 422 `invalid_qr`, nothing logged."""
+    try:
+        claims = qr.verify_payload(org.signing_public_key, payload)
+    except qr.QrDecodeError as exc:
+        raise refused_error(exc.reason, None) from exc
+    fast = _fast_check_in(org, claims.ticket_id, claims.secret_version, event_id=event_id,
+                          scan_point=scan_point, staff=staff)
+    if fast is not None:
+        return fast
     scan, reason = resolve_payload(org, payload)
     if scan is None:
         raise refused_error(reason or "unknown", None)
     return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
+
+
+def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,
+                    staff: str | None) -> tuple[Ticket, CheckIn]:
+    """Check in a ticket by id (manual entry); 404 if the tenant has no such ticket."""
+    if isinstance(ticket_id, str) and len(ticket_id) <= 64:
+        fast = _fast_check_in(org, ticket_id, None, event_id=event_id, scan_point=scan_point, staff=staff)
+        if fast is not None:
+            return fast
+    return check_in(org, resolve_ticket(org, ticket_id), event_id=event_id, scan_point=scan_point, staff=staff)
 
