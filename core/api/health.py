@@ -4,14 +4,19 @@ Needs no tenant and touches no table.
 """
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from core.tenancy import tenant_exempt
 
 blp = tenant_exempt(Blueprint("health", __name__, description="Liveness"))
 
 
+class HealthSchema(Schema):
+    ok = fields.Boolean(metadata={"description": "Always true while the process serves requests."})
+
+
 @blp.route("/health")
-@blp.response(200)
+@blp.response(200, HealthSchema)
 def health():
     """Answer `{"ok": true}` without touching the database."""
     return {"ok": True}
