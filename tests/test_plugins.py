@@ -89,6 +89,19 @@ def _notes(srv, orgid):
     return srv.request("GET", "/sample/notes", headers={"orgid": orgid})
 
 
+def _create_ticket_type(srv, tenant: dict, name: str) -> None:
+    """Through the core's staff API: an event and one ticket type (fires `ticket_type_saved`)."""
+    token = srv.request("POST", "/auth/token", json={"apiKey": tenant["adminApiKey"]},
+                        headers={"orgid": tenant["orgid"]}).json()["token"]
+    staff = {"orgid": tenant["orgid"], "Authorization": f"Bearer {token}"}
+    event = srv.request("POST", "/events", headers=staff, json={"event": {
+        "name": "Plugin Night", "starts_at": "2031-05-01T20:00:00Z", "ends_at": "2031-05-01T23:00:00Z"}})
+    assert event.status_code == 201, event.text
+    created = srv.request("POST", f"/events/{event.json()['data']['id']}/ticket-types", headers=staff,
+                          json={"name": name, "price": 10, "currency": "EUR", "capacity": 5})
+    assert created.status_code == 201, created.text
+
+
 def test_third_party_plugin_runs_only_for_tenants_that_enabled_it(server_with_sample):
     srv = server_with_sample
     plugins = srv.request("GET", "/operator/plugins", headers=operator_headers()).json()
@@ -99,10 +112,15 @@ def test_third_party_plugin_runs_only_for_tenants_that_enabled_it(server_with_sa
     without = _create_tenant(srv, "Without Sample")
     assert "sample" in with_sample["plugins"] and "sample" not in without["plugins"]
 
-    # The route and the tenant_created hook ran for the tenant that enabled the plugin...
+    # Both tenants save a ticket type through the core API, which calls `ticket_type_saved`.
+    _create_ticket_type(srv, with_sample, "Gold")
+    _create_ticket_type(srv, without, "Silver")
+
+    # The route and both hooks ran for the tenant that enabled the plugin...
     mine = _notes(srv, with_sample["orgid"])
     assert mine.status_code == 200, mine.text
-    assert mine.json() == [{"kind": "tenant_created", "text": "welcome With Sample"}]
+    assert mine.json() == [{"kind": "tenant_created", "text": "welcome With Sample"},
+                           {"kind": "ticket_type_saved", "text": "created Gold"}]
 
     # ...and never for the other one: the route is 404 plugin_not_enabled, in the JSON envelope.
     theirs = _notes(srv, without["orgid"])
@@ -110,7 +128,7 @@ def test_third_party_plugin_runs_only_for_tenants_that_enabled_it(server_with_sa
     assert theirs.headers["Content-Type"].startswith("application/json")
     assert theirs.json()["type"] == "plugin_not_enabled"
 
-    # Enabling later opens the route; the empty list proves the creation hook never ran for this tenant.
+    # Enabling later opens the route; the empty list proves neither hook ever ran for this tenant.
     enabled = srv.request("POST", f"/operator/tenants/{without['orgid']}/plugins/sample/enable",
                           headers=operator_headers())
     assert enabled.status_code == 200
