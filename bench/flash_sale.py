@@ -118,11 +118,12 @@ def hammer(count: int, threads: int, call, deadline: float) -> tuple[list, float
     return results, time.perf_counter() - begin
 
 
-def start_server(port: int, workers: int, env: dict) -> subprocess.Popen:
-    """gunicorn with `workers` sync workers on the loopback port; waits until /health answers."""
+def start_server(port: int, workers: int, env: dict, threads: int = 1) -> subprocess.Popen:
+    """gunicorn with `workers` workers (sync, or gthread with `threads` > 1) on the loopback port; waits for /health."""
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
-    proc = subprocess.Popen([gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "wsgi:app"], cwd=str(ROOT), env=env)
+    kind = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+    proc = subprocess.Popen([gunicorn, "-w", str(workers), *kind, "-b", f"127.0.0.1:{port}", "--log-level",
+                             "warning", "wsgi:app"], cwd=str(ROOT), env=env)
     for _ in range(300):
         try:
             if request(port, "GET", "/health")[0] == 200:
@@ -161,7 +162,8 @@ def report(name: str, results: list, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=48, help="client threads")
+    parser.add_argument("--worker-threads", type=int, default=1, help="> 1: gunicorn gthread workers")
     parser.add_argument("--attempts", type=int, default=2400)
     parser.add_argument("--noop", type=int, default=2400, help="GET /health requests")
     parser.add_argument("--seats", type=int, default=500)
@@ -180,9 +182,10 @@ def main() -> None:
     create_app()  # migrations, plugin host, tables
     orgid, event_id, tt_id = provision(args.seats, 0 if args.gateway == "free" else 2500)
     port = free_port()
-    server = start_server(port, args.workers, env)
+    server = start_server(port, args.workers, env, args.worker_threads)
     backend = "postgresql" if database.admin_url else "sqlite"
-    print(f"backend {backend}; gunicorn -w {args.workers}; {args.threads} client threads; "
+    print(f"backend {backend}; gunicorn -w {args.workers} (threads {args.worker_threads}); "
+          f"{args.threads} client threads; "
           f"{args.attempts} purchase attempts for {args.seats} seats ({args.gateway})")
     try:
         deadline = time.monotonic() + args.max_seconds

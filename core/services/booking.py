@@ -336,8 +336,8 @@ def _fail_fast_if_sold_out(org: Org, event: Event, quote: Quote) -> None:
         left = capacity.available_seats(line.ticket_type, event)
         if left is None or left >= line.seats:
             continue
-        if holds.expire_overdue(org.id, event.id):
-            return
+        if (event.held or line.ticket_type.held) and holds.expire_overdue(org.id, event.id):
+            return   # overdue holds gave seats back: let the conditional UPDATEs decide
         type_left = capacity.available_seats(line.ticket_type, Event(capacity=None))
         where = "the event is at capacity" if type_left is None or type_left >= line.seats \
             else f"{line.ticket_type.name!r} is sold out"
