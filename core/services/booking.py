@@ -281,8 +281,11 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
 
 
 def _store_payment_answer(booking: Booking, answer: dict) -> dict:
+    """Keep the gateway's reference and client data on the booking (conditional on it still being pending)."""
     payment = {key: answer.get(key) for key in ("client_secret", "approval_url") if answer.get(key)}
     payment["data"] = answer.get("data") or {}
+    if not (answer.get("reference") or len(payment) > 1):
+        return payment   # nothing provider-side to remember (offline): save a write transaction
     data = dict(booking.payment_data or {}, payment=payment)
     with write_transaction():
         Booking.update(payment_ref=answer.get("reference") or booking.payment_ref, payment_data=data,
