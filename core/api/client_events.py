@@ -61,7 +61,7 @@ def _list(args: dict, parent: Event | None = None):
 
 @blp.route("/client/events")
 class ClientEvents(MethodView):
-    @blp.arguments(ClientListQuery, location="query")
+    @blp.arguments(_LIST_QUERY, location="query")
     @blp.response(200, EventList)
     def get(self, args):
         """Published public events (top level: single dates, parents, recurring series), soonest first.
@@ -71,7 +71,7 @@ class ClientEvents(MethodView):
 
 @blp.route("/client/events/<event_id>")
 class ClientEvent(MethodView):
-    @blp.arguments(IncludeQuery, location="query")
+    @blp.arguments(IncludeQuery(), location="query")
     @blp.response(200, EventEnvelope)
     def get(self, args, event_id):
         """One published public event; `include=venue,sessions,registration_types`."""
@@ -100,7 +100,7 @@ class ClientTicketTypes(MethodView):
 
 @blp.route("/client/events/<event_id>/sessions")
 class ClientSessions(MethodView):
-    @blp.arguments(ClientListQuery, location="query")
+    @blp.arguments(_LIST_QUERY, location="query")
     @blp.response(200, EventList)
     def get(self, args, event_id):
         """Published sessions of a parent event (or dates of a recurring one), paginated like the list."""

@@ -9,7 +9,8 @@ import datetime as dt
 import json
 import uuid
 
-from peewee import CharField, DateTimeField, Model, TextField
+import peewee
+from peewee import CharField, Model, TextField
 
 from core.db import db
 
@@ -22,6 +23,18 @@ def new_id() -> str:
 def utcnow() -> dt.datetime:
     """The current time as a naive UTC datetime (how every timestamp is stored)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class DateTimeField(peewee.DateTimeField):
+    """A naive-UTC timestamp; parses SQLite's ISO text with the C `fromisoformat` (peewee tries many formats)."""
+
+    def python_value(self, value):
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return super().python_value(value)
 
 
 class JSONField(TextField):

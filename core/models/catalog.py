@@ -9,14 +9,13 @@ from __future__ import annotations
 from peewee import (
     BooleanField,
     CharField,
-    DateTimeField,
     FloatField,
     ForeignKeyField,
     IntegerField,
     TextField,
 )
 
-from core.models.base import JSONField
+from core.models.base import DateTimeField, JSONField
 from core.models.tenant import TenantModel
 
 EVENT_TYPES = ("date", "parent", "recurring")

@@ -8,13 +8,12 @@ from __future__ import annotations
 from peewee import (
     BooleanField,
     CharField,
-    DateTimeField,
     ForeignKeyField,
     IntegerField,
     TextField,
 )
 
-from core.models.base import JSONField
+from core.models.base import DateTimeField, JSONField
 from core.models.catalog import Event, TicketType
 from core.models.customer import Customer
 from core.models.tenant import TenantModel

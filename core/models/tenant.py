@@ -5,9 +5,9 @@ An Org is the root of tenancy: every tenant-owned row points at one. Secrets her
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
-from core.models.base import BaseModel, JSONField, TimestampedModel, utcnow
+from core.models.base import BaseModel, DateTimeField, JSONField, TimestampedModel, utcnow
 
 
 class Org(BaseModel):
