@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 from peewee import IntegrityError
@@ -182,14 +183,20 @@ def claim_promotion(promotion_id: str, org_id: str, booking_id: str, key: str) -
     PromotionUse.create(org=org_id, promotion=promotion_id, booking_id=booking_id, customer_key=key)
 
 
+def flipped_once(model, flag: str, at: str, booking_id: str) -> Iterator:
+    """The booking's rows of `model` whose `flag` this call flipped False -> True (each row to one caller only)."""
+    column = getattr(model, flag)
+    for row in list(model.select().where((model.booking_id == booking_id) & (column == False))):  # noqa: E712
+        won = model.update({column: True, getattr(model, at): utcnow()}).where(
+            (model.id == row.id) & (column == False)).execute()  # noqa: E712
+        if won == 1:
+            yield row
+
+
 def release_promotion_uses(booking_id: str) -> int:
     """Give back the booking's promotion uses, each exactly once (total and per-customer counters)."""
     released = 0
-    for use in PromotionUse.select().where((PromotionUse.booking_id == booking_id) & (PromotionUse.released == False)):  # noqa: E712
-        won = (PromotionUse.update(released=True, released_at=utcnow())
-               .where((PromotionUse.id == use.id) & (PromotionUse.released == False)).execute())  # noqa: E712
-        if won != 1:
-            continue
+    for use in flipped_once(PromotionUse, "released", "released_at", booking_id):
         Promotion.update(used=Promotion.used - 1).where((Promotion.id == use.promotion_id) & (Promotion.used > 0)) \
             .execute()
         (PromotionCustomerCount.update(used=PromotionCustomerCount.used - 1)
@@ -289,13 +296,7 @@ def redeem_gift_card(org_id: str, card_id: str, booking_id: str, amount: int) ->
 def reverse_redemptions(booking_id: str) -> int:
     """Put the booking's gift-card amounts back on their cards, each redemption exactly once; returns the sum."""
     restored = 0
-    query = GiftCardRedemption.select().where((GiftCardRedemption.booking_id == booking_id)
-                                              & (GiftCardRedemption.reversed == False))  # noqa: E712
-    for redemption in query:
-        won = (GiftCardRedemption.update(reversed=True, reversed_at=utcnow())
-               .where((GiftCardRedemption.id == redemption.id) & (GiftCardRedemption.reversed == False)).execute())  # noqa: E712
-        if won == 1:
-            GiftCard.update(balance=GiftCard.balance + redemption.amount).where(
-                GiftCard.id == redemption.card_id).execute()
-            restored += redemption.amount
+    for redemption in flipped_once(GiftCardRedemption, "reversed", "reversed_at", booking_id):
+        GiftCard.update(balance=GiftCard.balance + redemption.amount).where(GiftCard.id == redemption.card_id).execute()
+        restored += redemption.amount
     return restored

@@ -48,16 +48,7 @@ class ProductSchema(Schema):
     variants = fields.List(fields.Nested(VariantSchema))
 
 
-class ProductEnvelope(Schema):
-    data = fields.Nested(ProductSchema)
 
-
-class ProductList(Schema):
-    data = fields.List(fields.Nested(ProductSchema))
-
-
-class VariantEnvelope(Schema):
-    data = fields.Nested(VariantSchema)
 
 
 class PromotionSchema(Schema):
@@ -79,12 +70,6 @@ class PromotionSchema(Schema):
     archived = fields.Boolean()
 
 
-class PromotionEnvelope(Schema):
-    data = fields.Nested(PromotionSchema)
-
-
-class PromotionList(Schema):
-    data = fields.List(fields.Nested(PromotionSchema))
 
 
 class TaxRateSchema(Schema):
@@ -96,12 +81,6 @@ class TaxRateSchema(Schema):
     active = fields.Boolean()
 
 
-class TaxRateEnvelope(Schema):
-    data = fields.Nested(TaxRateSchema)
-
-
-class TaxRateList(Schema):
-    data = fields.List(fields.Nested(TaxRateSchema))
 
 
 class GiftCardSchema(Schema):
@@ -116,13 +95,26 @@ class GiftCardSchema(Schema):
     createdAt = fields.String()
 
 
-class GiftCardEnvelope(Schema):
-    data = fields.Nested(GiftCardSchema)
-
 
 class GiftCardList(Schema):
     data = fields.List(fields.Nested(GiftCardSchema))
     meta = fields.Dict()
+
+
+def _wrapped(schema: type[Schema], name: str, many: bool = False) -> type[Schema]:
+    """A `{data: ...}` envelope schema around one record (or a list of them)."""
+    inner = fields.List(fields.Nested(schema)) if many else fields.Nested(schema)
+    return Schema.from_dict({"data": inner}, name=name)
+
+
+ProductEnvelope = _wrapped(ProductSchema, "StorefrontProductEnvelope")
+ProductList = _wrapped(ProductSchema, "StorefrontProductList", many=True)
+VariantEnvelope = _wrapped(VariantSchema, "StorefrontVariantEnvelope")
+PromotionEnvelope = _wrapped(PromotionSchema, "StorefrontPromotionEnvelope")
+PromotionList = _wrapped(PromotionSchema, "StorefrontPromotionList", many=True)
+TaxRateEnvelope = _wrapped(TaxRateSchema, "StorefrontTaxRateEnvelope")
+TaxRateList = _wrapped(TaxRateSchema, "StorefrontTaxRateList", many=True)
+GiftCardEnvelope = _wrapped(GiftCardSchema, "StorefrontGiftCardEnvelope")
 
 
 class JobSchema(Schema):
