@@ -90,3 +90,12 @@ def test_activate_bad_amount_and_unknown_ticket(tenant):
     assert tenant.staff.post("/events/tickets/nope/activate", json={}).status_code == 404
     ok = tenant.staff.post(path, json={"holderEmail": "a@b.co"})
     assert ok.status_code == 200 and ok.get_json()["tickets"][0]["price"]["amount"] == 1000
+
+
+def test_pre_generated_tables_are_one_ticket_per_unit(tenant):
+    event = make_event(tenant)
+    table = make_type(tenant, event, name="Table of 4", price=80, capacity=12, quantity=4, grouped=True)
+    response = tenant.staff.post(PREGEN, json={"eventId": event, "ticketTypeId": table, "quantity": 2})
+    assert response.status_code == 201, response.get_json()
+    assert [t["seats"] for t in response.get_json()["tickets"]] == [4, 4]
+    assert counters(event, table)["sold"] == 8

@@ -229,6 +229,14 @@ def _line_rows(org: Org, booking_id: str, quote: Quote) -> list[dict]:
     return rows
 
 
+def issue_units(org: Org | str, ticket_type: TicketType, units: int, **options) -> list[Ticket]:
+    """Issue `units` purchase units; a grouped type gets one ticket per unit (a table of 10: one ticket, 10 seats)."""
+    tickets: list[Ticket] = []
+    for batch in [1] * units if ticket_type.grouped else [units]:
+        tickets += issue_tickets(org, ticket_type, batch, **options)
+    return tickets
+
+
 def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
                        types: dict[str, TicketType] | None = None) -> list[Ticket]:
     holder = Holder(email=booking.email, name=booking.name, customer=booking.customer)
@@ -237,10 +245,8 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
         if line.kind != "ticket":
             continue
         ticket_type = (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id)
-        # a grouped type gets one ticket per purchase unit (a table of 10 is one ticket admitting 10)
-        for batch in [1] * line.quantity if ticket_type.grouped else [line.quantity]:
-            tickets += issue_tickets(org, ticket_type, batch, holder=holder, booking=booking,
-                                     unit_price=line.unit_price, source=booking.source)
+        tickets += issue_units(org, ticket_type, line.quantity, holder=holder, booking=booking,
+                               unit_price=line.unit_price, source=booking.source)
         for ticket in tickets:
             if ticket.ticket_type_id == ticket_type.id:
                 ticket.ticket_type = ticket_type

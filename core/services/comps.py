@@ -14,6 +14,7 @@ from core.models import Booking, BookingLine, Event, Org, Payment, Ticket, Ticke
 from core.money import to_minor
 from core.plugins import hooks_for
 from core.services import capacity
+from core.services.booking import issue_units
 from core.services.issuing import Holder, issue_tickets, seats_for
 from core.tenancy import get_scoped
 
@@ -77,8 +78,8 @@ def pre_generate(org: Org, event_id: str, ticket_type_id: str, quantity: int) ->
     if not 1 <= quantity <= MAX_BATCH:
         raise Unprocessable(f"quantity must be 1 to {MAX_BATCH}.", type="invalid_quantity")
     with write_transaction():
-        tickets = issue_tickets(org, ticket_type, quantity, holder=Holder(), status="pending_activation",
-                                source="door", unit_price=ticket_type.price)
+        tickets = issue_units(org, ticket_type, quantity, holder=Holder(), status="pending_activation",
+                              source="door", unit_price=ticket_type.price)
         capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, quantity))],
                             ticket_type.event_id)
     return StaffIssue(ticket_type, tickets)
