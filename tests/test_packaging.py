@@ -14,7 +14,8 @@ from procs import ROOT, ServerProcess, free_port, gunicorn_command, operator_hea
 README = (ROOT / "README.md").read_text()
 DOCS_BEGIN = re.compile(r"^<!-- docs:begin.*-->$", re.MULTILINE)
 DOCS_END = "<!-- docs:end -->"
-DOCS_ORDER = ["events", "ticket_types", "purchase", "payments", "tickets"]  # others follow alphabetically
+DOCS_ORDER = ["events", "ticket_types", "purchase", "payments", "tickets", "storefront", "media", "notifications",
+              "automation"]  # others follow alphabetically
 
 
 def render_docs_section() -> str:
