@@ -259,3 +259,34 @@ def test_disabled_plugin_prices_nothing(tenant):
     body = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)])).get_json()
     assert body["amount"] == 1000 and _kinds(body) == [("ticket", 1000)]
     assert tenant.guest.post(CHECKOUT, json=guest_purchase(tenant, event, [(tt, 1)])).status_code == 404
+
+
+def test_late_payment_after_expiry_takes_the_claims_back(tenant):
+    event, tt = _setup(tenant, price="20.00")
+    tee = _tee(tenant, stock=2, price="5.00")
+    _promo(tenant, code="LATE", usageLimit=3)
+    card = _card(tenant, "4.00")
+    purchase = guest_purchase(tenant, event, [(tt, 1)], promoCode=f"LATE {card['code']}")
+    body = tenant.guest.post(CHECKOUT, json={**purchase, "merch": [{"variantId": tee, "quantity": 1}]}).get_json()
+    age_booking(body["bookingId"])
+    with database.db.connection_context():
+        assert holds.expire_overdue(tenant.orgid) == 1
+    assert _row(Promotion, code_key="LATE").used == 0 and _row(GiftCard, id=card["id"]).balance == 400
+    assert _row(Variant, id=tee).held == 0
+    paid = tenant.staff.post(f"/events/bookings/{body['bookingId']}/mark-paid", json={"reference": "late"})
+    assert paid.status_code == 200 and paid.get_json()["status"] == "confirmed", paid.get_json()
+    assert _row(Order, booking_id=body["bookingId"]).status == "paid"
+    assert _row(Promotion, code_key="LATE").used == 1 and _row(GiftCard, id=card["id"]).balance == 0
+    assert (_row(Variant, id=tee).held, _row(Variant, id=tee).sold) == (0, 1)
+
+
+def test_cancelling_a_paid_booking_frees_its_promotion_use(tenant):
+    event, tt = _setup(tenant, price="20.00")
+    _promo(tenant, code="CXL", usageLimit=1)
+    body = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 2)], promoCode="CXL")).get_json()
+    assert tenant.staff.post(f"/events/bookings/{body['bookingId']}/mark-paid", json={}).status_code == 200
+    assert _row(Order, booking_id=body["bookingId"]).status == "paid"
+    cancelled = tenant.staff.post(f"/events/bookings/{body['bookingId']}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert _row(Order, booking_id=body["bookingId"]).status == "cancelled"
+    assert _row(Promotion, code_key="CXL").used == 0
