@@ -160,3 +160,18 @@ def test_admission_without_update_returning(tenant, monkeypatch):
     assert ok.status_code == 200 and ok.get_json()["ticket"]["scanCount"] == 1
     assert ok.get_json()["ticket"]["firstScannedAt"].endswith("Z")
     assert scan(tenant, ticket).status_code == 409
+
+
+def test_plain_admission_takes_the_single_statement_path(tenant, monkeypatch):
+    from core.services import checkin
+
+    def careful_path(*args, **kwargs):
+        raise AssertionError("the fast path should have admitted this ticket")
+
+    monkeypatch.setattr(checkin, "_admit", careful_path)
+    _, ticket_type = make_event(tenant, allow_reentry=True, reentry_limit=2, accepted_scan_points=["a", "b"])
+    (ticket,) = issue(tenant, ticket_type)
+    assert scan(tenant, ticket, scanPoint="a").status_code == 200
+    second = tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "b"})
+    assert second.status_code == 200 and second.get_json()["ticket"]["scanCount"] == 2
+    assert [c.result for c in checkins(ticket.id)] == ["admitted", "admitted"]

@@ -6,11 +6,12 @@ so concurrent scans of one ticket admit it at most `limit` times. Knows nothing 
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from dataclasses import dataclass
 
-from peewee import SQL, Case, fn
+from peewee import fn
 
 from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
@@ -182,27 +183,6 @@ def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
     raise refused_error(reason, ticket)
 
 
-def _rules_allow(scan_point: str | None):
-    """SQL: the ticket's type admits one more scan (re-entry limit) at `scan_point` (accepted points)."""
-    rules = TicketType.alias("rules")
-    limit = (rules.select(Case(None, [(rules.allow_reentry == False, 1)],  # noqa: E712 - SQL boolean
-                                    fn.COALESCE(rules.reentry_limit, 2**31 - 1)))
-             .where(rules.id == Ticket.ticket_type))
-    points = rules.select(rules.accepted_scan_points).where(rules.id == Ticket.ticket_type)
-    allowed = fn.COALESCE(points, "[]") == "[]"
-    if scan_point is not None:
-        table, column = TicketType._meta.table_name, TicketType.accepted_scan_points.column_name
-        param = db.obj.param
-        if is_sqlite():
-            member = (f'EXISTS (SELECT 1 FROM "{table}" AS r, json_each(r."{column}") AS j '
-                      f'WHERE r."id" = "{Ticket._meta.table_name}"."ticket_type_id" AND j.value = {param})')
-        else:
-            member = (f'EXISTS (SELECT 1 FROM "{table}" AS r WHERE r."id" = "{Ticket._meta.table_name}".'
-                      f'"ticket_type_id" AND jsonb_exists(r."{column}"::jsonb, {param}))')
-        allowed = allowed | SQL(member, [scan_point])
-    return (Ticket.scan_count < limit) & allowed
-
-
 def _cached_type(ticket_type_id: str) -> TicketType:
     now = time.monotonic()
     hit = _TYPE_CACHE.get(ticket_type_id)
@@ -212,58 +192,82 @@ def _cached_type(ticket_type_id: str) -> TicketType:
     return hit[1]
 
 
+@functools.lru_cache(maxsize=32)
+def _admit_sql(sqlite: bool, with_version: bool, with_event: bool, with_point: bool) -> str:
+    """The admitting statement, built once per shape. Every rule is in the WHERE clause:
+    live status, signed secret version, event, re-entry limit and exact scan-point membership. On
+    PostgreSQL the scan-log INSERT rides in the same statement (a data-modifying CTE, one round trip).
+    """
+    p = "?" if sqlite else "%s"
+    ticket, rules = Ticket._meta.table_name, TicketType._meta.table_name
+    conditions = [f't."id" = {p}', f't."org_id" = {p}', f't."status" IN ({p}, {p})',
+                  't."scan_count" < (SELECT CASE WHEN r."allow_reentry" THEN COALESCE(r."reentry_limit", 2147483647) '
+                  f'ELSE 1 END FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id")']
+    if with_version:
+        conditions.append(f't."secret_version" = {p}')
+    if with_event:
+        conditions.append(f't."event_id" = {p}')
+    points = f'(SELECT r."accepted_scan_points" FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id")'
+    member = "FALSE"
+    if with_point and sqlite:
+        member = (f'EXISTS (SELECT 1 FROM "{rules}" AS r, json_each(r."accepted_scan_points") AS j '
+                  f'WHERE r."id" = t."ticket_type_id" AND j.value = {p})')
+    elif with_point:
+        member = (f'EXISTS (SELECT 1 FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id" '
+                  f'AND jsonb_exists(r."accepted_scan_points"::jsonb, {p}))')
+    conditions.append(f"(COALESCE({points}, '[]') = '[]' OR {member})")
+    columns = ", ".join(f'"{f.column_name}"' for f in Ticket._meta.sorted_fields)
+    update = (f'UPDATE "{ticket}" AS t SET "status" = {p}, "scan_count" = t."scan_count" + 1, '
+              f'"last_scanned_at" = {p}, "first_scanned_at" = COALESCE(t."first_scanned_at", {p}), '
+              f'"last_scan_point" = {p}, "updated_at" = {p} WHERE {" AND ".join(conditions)} RETURNING {columns}')
+    if sqlite:
+        return update
+    log_columns = ", ".join(f'"{c}"' for c in _LOG_COLUMNS)
+    insert = (f'INSERT INTO "{CheckIn._meta.table_name}" ({log_columns}) '
+              f'SELECT {p}, "org_id", "id", "event_id", {p}, {p}, {p}, {p}, {p} FROM admitted')
+    return f"WITH admitted AS ({update}), logged AS ({insert}) SELECT * FROM admitted"
+
+
 _LOG_COLUMNS = ("id", "org_id", "ticket_id", "event_id", "scan_point", "result", "staff", "created_at", "updated_at")
-
-
-def _update_and_log_in_one_statement(update, log: dict) -> Ticket | None:
-    """PostgreSQL: the admitting UPDATE and the scan-log INSERT as one atomic statement (one round trip)."""
-    sql, params = update.sql()
-    p = db.obj.param
-    insert = (f'INSERT INTO "{CheckIn._meta.table_name}" ({", ".join(_LOG_COLUMNS)}) '
-              f'SELECT {p}, "org_id", "id", "event_id", {p}, {p}, {p}, {p}, {p} FROM admitted RETURNING 1')
-    statement = f"WITH admitted AS ({sql}), logged AS ({insert}) SELECT * FROM admitted"
-    values = [log["id"], log["scan_point"], "admitted", log["staff"], log["created_at"], log["created_at"]]
-    row = db.execute_sql(statement, list(params) + values).fetchone()
-    if row is None:
-        return None
-    fields = Ticket._meta.sorted_fields
-    return Ticket(**{f.name: f.python_value(value) for f, value in zip(fields, row, strict=True)})
 
 
 def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | None, scan_point: str | None,
                    staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """The common case: every admission rule sits in one UPDATE's WHERE, the scan log is written with it.
+    """The common case: one conditional UPDATE decides, and the scan log is written with it.
 
     Returns None (nothing written) when the ticket is not admitted or the database lacks RETURNING; the
     careful path then re-reads the ticket to say why, or admits it.
     """
-    if db.in_transaction() or (is_sqlite() and not _SQLITE_RETURNING):
+    sqlite = is_sqlite()
+    if db.in_transaction() or (sqlite and not _SQLITE_RETURNING):
         return None
     now = utcnow()
-    condition = ((Ticket.id == ticket_id) & (Ticket.org == org.id) & Ticket.status.in_(ADMITTABLE)
-                 & _rules_allow(scan_point))
-    if version is not None:
-        condition &= Ticket.secret_version == version
-    if event_id:
-        condition &= Ticket.event == event_id
-    update = (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
-                            first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
-                            last_scan_point=scan_point, updated_at=now)
-              .where(condition).returning(*Ticket._meta.sorted_fields))
+    stamp = Ticket.updated_at.db_value(now)
+    params: list = ["checked_in", stamp, stamp, scan_point, stamp, ticket_id, org.id, *ADMITTABLE]
+    params += [version] if version is not None else []
+    params += [event_id] if event_id else []
+    params += [scan_point] if scan_point is not None else []
+    sql = _admit_sql(sqlite, version is not None, bool(event_id), scan_point is not None)
     log = {"id": new_id(), "org": org.id, "scan_point": scan_point, "result": "admitted", "staff": staff,
            "created_at": now, "updated_at": now}
-    if is_sqlite():
+    if sqlite:
         with write_transaction():
-            rows = list(update.execute())
-            ticket = rows[0] if rows else None
-            if ticket is not None:
-                CheckIn.insert(ticket=ticket.id, event=ticket.event_id, **log).execute()
+            row = db.execute_sql(sql, params).fetchone()
+            if row is not None:
+                CheckIn.insert(ticket=row[0], event=_column(row, "event_id"), **log).execute()
     else:
-        ticket = _update_and_log_in_one_statement(update, log)
-    if ticket is None:
+        row = db.execute_sql(sql, params + [log["id"], scan_point, "admitted", staff, stamp, stamp]).fetchone()
+    if row is None:
         return None
+    fields = Ticket._meta.sorted_fields
+    ticket = Ticket(**{f.name: f.python_value(value) for f, value in zip(fields, row, strict=True)})
     ticket.ticket_type = _cached_type(ticket.ticket_type_id)
     return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+
+
+def _column(row: tuple, column: str):
+    names = [f.column_name for f in Ticket._meta.sorted_fields]
+    return row[names.index(column)]
 
 
 def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
