@@ -100,6 +100,8 @@ def test_create_tenant_rejects_bad_input(op):
         assert (response.status_code, response.json()["type"]) == (status, type_), body
     names = [t["name"] for t in op("GET", "/operator/tenants").json()]
     assert not {"Again", "Zoned", "Plugged", "Extra"} & set(names)
+    accented = op("POST", "/operator/tenants", json={"name": "Café Ünïcode"})
+    assert accented.json()["orgid"].startswith("cafe-unicode-")
 
 
 def test_unknown_org_and_unknown_plugin_are_404(op, tenant):
