@@ -17,6 +17,7 @@ from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
+from core.tenancy import scoped
 from core.timefmt import iso_utc
 
 ADMITTABLE = ("valid", "checked_in")
@@ -235,12 +236,9 @@ def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | 
                    staff: str | None) -> tuple[Ticket, CheckIn] | None:
     """The common case: one conditional UPDATE decides, and the scan log is written with it.
 
-    Returns None (nothing written) when the ticket is not admitted or the database lacks RETURNING; the
-    careful path then re-reads the ticket to say why, or admits it.
+    Returns None (nothing written) when the ticket is not admitted. Needs UPDATE ... RETURNING.
     """
     sqlite = is_sqlite()
-    if db.in_transaction() or (sqlite and not _SQLITE_RETURNING):
-        return None
     now = utcnow()
     stamp = Ticket.updated_at.db_value(now)
     params: list = ["checked_in", stamp, stamp, scan_point, stamp, ticket_id, org.id, *ADMITTABLE]
@@ -270,29 +268,54 @@ def _column(row: tuple, column: str):
     return row[names.index(column)]
 
 
+def _fast_path_available() -> bool:
+    return not db.in_transaction() and (_SQLITE_RETURNING or not is_sqlite())
+
+
+def _admit_or_explain(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None,
+                      scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn]:
+    """Admit by the single UPDATE; when it refuses, read the ticket only to say why and log the refusal.
+
+    The UPDATE is authoritative, so this path never admits on a read. If the read finds nothing wrong (the
+    state moved in between, e.g. a failed refund restored the ticket), the UPDATE is tried once more.
+    """
+    version = claims.secret_version if claims else None
+    for _ in range(2):
+        fast = _fast_check_in(org, ticket_id, version, event_id=event_id, scan_point=scan_point, staff=staff)
+        if fast is not None:
+            return fast
+        ticket = scoped(Ticket, org).where(Ticket.id == ticket_id).first()
+        if ticket is None or (claims is not None and not claims.matches_event(ticket.event_id)):
+            if claims is None:
+                raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+            raise refused_error("forged" if ticket else "unknown", None)
+        ticket.ticket_type = _cached_type(ticket.ticket_type_id)
+        reason = refusal(Scan(ticket, claims), event_id=event_id, scan_point=scan_point)
+        if reason is not None:
+            break
+    CheckIn.insert(org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=scan_point,
+                   result=reason or "already_used", staff=staff).execute()
+    raise refused_error(reason or "already_used", ticket)
+
+
 def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
                      staff: str | None) -> tuple[Ticket, CheckIn]:
     """Check in the ticket a QR names; forged or unknown codes are 422 `invalid_qr`, nothing logged."""
+    if not _fast_path_available():
+        scan, reason = resolve_payload(org, payload)
+        if scan is None:
+            raise refused_error(reason or "unknown", None)
+        return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
     try:
         claims = qr.verify_payload(org.signing_public_key, payload)
     except qr.QrDecodeError as exc:
         raise refused_error(exc.reason, None) from exc
-    fast = _fast_check_in(org, claims.ticket_id, claims.secret_version, event_id=event_id,
-                          scan_point=scan_point, staff=staff)
-    if fast is not None:
-        return fast
-    scan, reason = resolve_payload(org, payload)
-    if scan is None:
-        raise refused_error(reason or "unknown", None)
-    return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
+    return _admit_or_explain(org, claims.ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
 
 
 def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,
                     staff: str | None) -> tuple[Ticket, CheckIn]:
     """Check in a ticket by id (manual entry); 404 if the tenant has no such ticket."""
-    if isinstance(ticket_id, str) and len(ticket_id) <= 64:
-        fast = _fast_check_in(org, ticket_id, None, event_id=event_id, scan_point=scan_point, staff=staff)
-        if fast is not None:
-            return fast
-    return check_in(org, resolve_ticket(org, ticket_id), event_id=event_id, scan_point=scan_point, staff=staff)
-
+    if not _fast_path_available() or not isinstance(ticket_id, str) or len(ticket_id) > 64:
+        return check_in(org, resolve_ticket(org, ticket_id), event_id=event_id, scan_point=scan_point, staff=staff)
+    return _admit_or_explain(org, ticket_id, None, event_id=event_id, scan_point=scan_point, staff=staff)
