@@ -290,3 +290,23 @@ def test_cancelling_a_paid_booking_frees_its_promotion_use(tenant):
     assert cancelled.status_code == 200, cancelled.get_json()
     assert _row(Order, booking_id=body["bookingId"]).status == "cancelled"
     assert _row(Promotion, code_key="CXL").used == 0
+
+
+def test_money_only_refund_is_followed_by_reconcile(tenant):
+    from plugins.storefront.orders import reconcile
+
+    event, tt = _setup(tenant, price="20.00")
+    _promo(tenant, code="MONEY", usageLimit=1)
+    body = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)], promoCode="MONEY")).get_json()
+    paid = tenant.staff.post(f"/events/bookings/{body['bookingId']}/mark-paid", json={}).get_json()
+    first = tenant.staff.post(f"/events/tickets/{paid['tickets'][0]['id']}/refund", json={"amount": "5.00"})
+    assert first.status_code == 200, first.get_json()
+    assert _row(Order, booking_id=body["bookingId"]).status == "partially_refunded"
+    rest = tenant.staff.post(f"/events/bookings/{body['bookingId']}/refund", json={})
+    assert rest.status_code == 200, rest.get_json()
+    with database.db.connection_context():
+        assert reconcile() >= 1
+        assert reconcile() == 0
+    order = _row(Order, booking_id=body["bookingId"])
+    assert order.status == "refunded" and order.refunded_amount == 1800
+    assert _row(Promotion, code_key="MONEY").used == 0

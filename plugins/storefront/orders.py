@@ -174,7 +174,13 @@ def record_ticket_refund(ticket: Ticket) -> None:
          .where((OrderLine.order == order.id) & (OrderLine.kind == "ticket")
                 & (OrderLine.ticket_type_id == ticket.ticket_type_id)
                 & (OrderLine.refunded_quantity < OrderLine.quantity)).execute())
-        restored = 0
+        follow_refunds(order, booking)
+
+
+def follow_refunds(order: Order, booking: Booking) -> None:
+    """The order takes the booking's refund state; a fully refunded booking gives its claims back, once."""
+    restored = 0
+    with write_transaction():
         if booking.status == "refunded":
             won = Order.update(released=True).where((Order.id == order.id) & (Order.released == False)).execute()  # noqa: E712
             if won == 1:
@@ -205,13 +211,20 @@ def record_cancellation(ticket: Ticket) -> None:
 
 
 def reconcile(limit: int = RECONCILE_BATCH) -> int:
-    """Settle pending orders whose booking moved on without a hook the storefront heard (e.g. a cancelled hold)."""
+    """Settle orders whose booking moved on without a hook the storefront heard (a cancelled hold, a money-only
+    refund, a hook that failed): pending ones are paid or released, paid ones follow the booking's refunds."""
     settled = 0
-    pending = (Order.select(Order, Booking.status.alias("booking_status"))
-               .join(Booking, on=(Order.booking_id == Booking.id))
-               .where((Order.status == "pending") & (Booking.status != "pending")).limit(limit).objects())
-    for order in pending:
-        if order.booking_status in ("confirmed", "partially_refunded", "refunded"):
+    stale = (Order.select(Order, Booking.status.alias("booking_status"))
+             .join(Booking, on=(Order.booking_id == Booking.id))
+             .where(((Order.status == "pending") & (Booking.status != "pending"))
+                    | (Order.status.in_(("paid", "partially_refunded")) & (Order.released == False)  # noqa: E712
+                       & Booking.status.in_(("refunded", "partially_refunded")) & (Order.status != Booking.status)))
+             .limit(limit).objects())
+    for order in stale:
+        if order.status != "pending":
+            follow_refunds(order, Booking.get_by_id(order.booking_id))
+            settled += 1
+        elif order.booking_status in ("confirmed", "partially_refunded", "refunded"):
             settled += mark_paid(Booking.get_by_id(order.booking_id))
         else:
             settled += release_unpaid(order.booking_id)
