@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from test_purchase_support import make_event, make_type
+from test_purchase_support import counters, make_event, make_type
 
 from core import db as database
 from plugins.storefront.models import GiftCard, GiftCardRedemption, Promotion, PromotionUse, Variant
@@ -43,6 +43,7 @@ def test_promotion_usage_limit_is_never_overdrawn(live_server, tenant):
         promotion = Promotion.get(Promotion.org == tenant.orgid)
         assert promotion.used == 5
         assert PromotionUse.select().where(PromotionUse.promotion == promotion.id).count() == 5
+    assert counters(event, tt)["held"] == 5  # refused purchases held nothing
 
 
 def test_gift_card_balance_is_never_overdrawn(live_server, tenant):
@@ -57,6 +58,8 @@ def test_gift_card_balance_is_never_overdrawn(live_server, tenant):
         assert redeemed == 3500  # 3 full tickets and one half: the card is used up exactly
     paid_by_card = sum(1000 - a.json()["amount"] for a in answers if a.status_code == 201)
     assert paid_by_card == 3500
+    booked = counters(event, tt)
+    assert booked["held"] + booked["sold"] == sum(a.status_code == 201 for a in answers)
 
 
 def test_merch_stock_is_never_oversold(live_server, tenant):
