@@ -72,3 +72,21 @@ def test_merch_stock_is_never_oversold(live_server, tenant):
     with database.db.connection_context():
         variant = Variant.get_by_id(tee["id"])
         assert (variant.held, variant.sold) == (4, 0)
+
+
+def test_per_customer_limit_holds_under_concurrency(live_server, tenant):
+    event, tt = _setup(tenant)
+    tenant.staff.post("/storefront/promotions", json={"code": "ONEEACH", "kind": "percentage", "value": 20,
+                                                      "usageLimitPerCustomer": 1})
+    fan = tenant.customer()
+
+    def buy(i: int):
+        body = {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}], "promoCode": "ONEEACH"}
+        return requests.post(live_server.url + PURCHASE, json=body, timeout=60,
+                             headers={"orgid": tenant.orgid, "Authorization": f"Bearer {fan.token}"})
+
+    answers = _run(16, buy)
+    assert sum(a.status_code == 201 for a in answers) == 1, [a.status_code for a in answers]
+    assert {a.json()["type"] for a in answers if a.status_code != 201} == {"invalid_promo_code"}
+    with database.db.connection_context():
+        assert Promotion.get(Promotion.org == tenant.orgid).used == 1
