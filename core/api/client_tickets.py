@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core.api.staff_tickets import TransferSchema, png_response, qr_png_or_409, transfer_view
+from core.api.staff_tickets import TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.ticket_schema import ticket_view
 from core.auth import current_identity, require_role
 from core.services import ticket_queries, transfers
@@ -86,10 +86,7 @@ class MyTicketTransfer(MethodView):
     @blp.response(201)
     def post(self, data, ticket_id):
         """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund."""
-        org = current_org()
-        ticket = ticket_queries.owned_ticket(org, ticket_id, _me())
-        outcome = transfers.transfer_ticket(org, ticket, to_email=data["toEmail"], to_name=data["toName"])
-        return transfer_view(outcome, staff=False)
+        return transfer_and_show(ticket_queries.owned_ticket(current_org(), ticket_id, _me()), data, staff=False)
 
 
 @blp.route("/client/events/booking")

@@ -155,10 +155,13 @@ class StaffTransfer(MethodView):
     @blp.response(201)
     def post(self, data, ticket_id):
         """Reissue a ticket to `toEmail`; staff see the claim token and URL to pass on if email fails."""
-        org = current_org()
-        ticket = ticket_queries.staff_ticket(org, ticket_id)
-        outcome = transfers.transfer_ticket(org, ticket, to_email=data["toEmail"], to_name=data["toName"])
-        return transfer_view(outcome, staff=True)
+        return transfer_and_show(ticket_queries.staff_ticket(current_org(), ticket_id), data, staff=True)
+
+
+def transfer_and_show(ticket, data: dict, *, staff: bool) -> dict:
+    """Transfer `ticket` as the parsed TransferSchema `data` asks, and render the answer for the caller."""
+    outcome = transfers.transfer_ticket(current_org(), ticket, to_email=data["toEmail"], to_name=data["toName"])
+    return transfer_view(outcome, staff=staff)
 
 
 def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
