@@ -90,3 +90,23 @@ def test_concurrent_same_key_runs_once(tenant):
     assert ok and all(a.status_code in (201, 409) for a in answers)
     assert len({a.get_json()["bookingId"] for a in ok}) == 1
     assert counters(event, tt)["held"] == 1
+
+
+def test_keys_are_forgotten_after_a_day(tenant):
+    import datetime as dt
+
+    from core import db as database
+    from core.models import IdempotencyRecord, utcnow
+    from core.services.idempotency import purge_old_keys
+
+    event = make_event(tenant)
+    tt = make_type(tenant, event, capacity=10)
+    body = {"eventId": event, "ticketTypeId": tt, "email": "o@b.co", "name": "O"}
+    first = tenant.guest.post("/client/events/tickets/register", json=body, headers={"Idempotency-Key": "old"})
+    with database.db.connection_context():
+        IdempotencyRecord.update(created_at=utcnow() - dt.timedelta(hours=25)).where(
+            (IdempotencyRecord.org == tenant.orgid) & (IdempotencyRecord.key == "old")).execute()
+        assert purge_old_keys() >= 1
+    later = tenant.guest.post("/client/events/tickets/register", json=body, headers={"Idempotency-Key": "old"})
+    assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
+    assert later.get_json()["bookingId"] != first.get_json()["bookingId"]

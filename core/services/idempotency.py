@@ -16,12 +16,14 @@ from peewee import IntegrityError
 
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, Unprocessable
+from core.jobs import job
 from core.models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 STALE_CLAIM = dt.timedelta(minutes=2)
+KEEP_FOR = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -136,3 +138,10 @@ def run_once(org_id: str, endpoint: str, key: str, fingerprint: str,
     else:
         _store(record, response)
     return response
+
+
+@job(every_minutes=60)
+def purge_old_keys() -> int:
+    """Periodic job: forget keys older than 24 hours (as Stripe does); returns how many were removed."""
+    with write_transaction():
+        return IdempotencyRecord.delete().where(IdempotencyRecord.created_at < utcnow() - KEEP_FOR).execute()
