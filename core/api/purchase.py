@@ -129,7 +129,7 @@ def _validated(func):
 @blp.route("/client/events/tickets/purchase")
 class ClientPurchase(MethodView):
     @idempotent
-    @blp.arguments(PurchaseSchema)
+    @blp.arguments(PurchaseSchema())
     @blp.response(201, BookingResponseSchema)
     @_validated
     def post(self, data):
@@ -146,7 +146,7 @@ class ClientPurchase(MethodView):
 class BoxOfficePurchase(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(PurchaseSchema)
+    @blp.arguments(PurchaseSchema())
     @blp.response(201, BookingResponseSchema)
     def post(self, data):
         """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
@@ -157,7 +157,7 @@ class BoxOfficePurchase(MethodView):
 @blp.route("/client/events/tickets/confirm-order")
 class ConfirmOrder(MethodView):
     @idempotent
-    @blp.arguments(ConfirmSchema)
+    @blp.arguments(ConfirmSchema())
     @blp.response(200, BookingResponseSchema)
     def post(self, data):
         """Confirm a paid booking and issue its tickets, exactly once; repeats return the same tickets.
@@ -173,7 +173,7 @@ class ConfirmOrder(MethodView):
 @blp.route("/client/events/tickets/register")
 class Register(MethodView):
     @idempotent
-    @blp.arguments(RegistrationSchema)
+    @blp.arguments(RegistrationSchema())
     @blp.response(201, BookingResponseSchema)
     @_validated
     def post(self, data):
@@ -186,7 +186,7 @@ class Register(MethodView):
 class MarkPaid(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(MarkPaidSchema)
+    @blp.arguments(MarkPaidSchema())
     @blp.response(200, BookingResponseSchema)
     def post(self, data, booking_id):
         """Record an offline payment (cash, transfer) and confirm the booking; tickets are issued once."""

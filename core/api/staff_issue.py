@@ -68,7 +68,7 @@ def _staff_name() -> str:
 class Comp(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(CompSchema)
+    @blp.arguments(CompSchema())
     @blp.response(201, TicketListSchema)
     def post(self, data):
         """Issue free tickets to named holders (counted against capacity; 409 `sold_out` if they don't fit)."""
@@ -81,7 +81,7 @@ class Comp(MethodView):
 class PreGenerate(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(PreGenerateSchema)
+    @blp.arguments(PreGenerateSchema())
     @blp.response(201, TicketListSchema)
     def post(self, data):
         """Create a batch of unactivated tickets for door sales; they never scan as valid until activated."""
@@ -92,7 +92,7 @@ class PreGenerate(MethodView):
 class Activate(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(ActivateSchema)
+    @blp.arguments(ActivateSchema())
     @blp.response(200, TicketListSchema)
     def post(self, data, ticket_id):
         """Activate a pre-generated ticket once, recording the door payment; 409 `ticket_not_activatable` after."""
