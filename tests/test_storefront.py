@@ -217,3 +217,18 @@ def test_openapi_documents_every_storefront_route(app):
             success = {code: r for code, r in op["responses"].items() if code in ("200", "201", "202")}
             assert success, (path, method)
             assert all("content" in r for r in success.values()), (path, method)
+
+
+def test_product_lists_are_cursor_paged(tenant):
+    tenant.enable("storefront")
+    for name in ("A", "B", "C"):
+        tenant.staff.post("/storefront/products", json={"name": name, "variants": [{"price": "1", "currency": "USD"}]})
+    first = tenant.staff.get("/storefront/products?page[size]=2").get_json()
+    assert [p["name"] for p in first["data"]] == ["C", "B"] and first["meta"]["page"]["next_cursor"]
+    cursor = first["meta"]["page"]["next_cursor"]
+    assert [p["name"] for p in tenant.guest.get(f"/client/store/products?page[size]=2&page[cursor]={cursor}")
+            .get_json()["data"]] == ["A"]
+    rest = tenant.staff.get(f"/storefront/products?page[size]=2&page[cursor]={cursor}")
+    assert [p["name"] for p in rest.get_json()["data"]] == ["A"] and rest.get_json()["meta"]["page"]["last"]
+    bad = tenant.staff.get("/storefront/products?page[cursor]=garbage")
+    assert bad.status_code == 400 and bad.get_json()["type"] == "invalid_cursor"

@@ -19,7 +19,7 @@ from core.plugins import plugin_blueprint
 from core.tenancy import current_org, get_scoped, scoped
 from core.timefmt import to_utc_naive
 from plugins.storefront import catalog, offers, views
-from plugins.storefront.models import GiftCard, Order, OrderLine, Promotion, TaxRate
+from plugins.storefront.models import GiftCard, Order, OrderLine, Product, Promotion, TaxRate
 
 blp = plugin_blueprint("storefront", "storefront", __name__,
                        description="Storefront (plugin): products, promotions, taxes, gift cards, orders")
@@ -73,11 +73,6 @@ class ProductPatch(Schema):
     archived = fields.Boolean()
 
 
-class ProductQuery(Schema):
-    kind = fields.String(validate=validate.OneOf(["ticket", "merch"]))
-    include_archived = fields.Boolean(data_key="includeArchived")
-
-
 class PromotionPatch(_UtcSchema):
     description = fields.String(validate=validate.Length(max=300))
     kind = fields.String(validate=validate.OneOf(["percentage", "fixed"]))
@@ -129,6 +124,11 @@ class PageQuery(Schema):
     page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
 
 
+class ProductQuery(PageQuery):
+    kind = fields.String(validate=validate.OneOf(["ticket", "merch"]))
+    include_archived = fields.Boolean(data_key="includeArchived")
+
+
 class OrderQuery(PageQuery):
     email = fields.String(validate=validate.Length(max=254))
     customer_id = fields.String(data_key="customerId", validate=validate.Length(max=64))
@@ -173,10 +173,10 @@ class Products(MethodView):
     @blp.arguments(ProductQuery, location="query")
     @blp.response(200, views.ProductList)
     def get(self, args):
-        """Every product of the tenant (ticket products mirror ticket types), oldest first."""
+        """The tenant's products, newest first, in cursor pages (ticket products mirror ticket types)."""
         products = catalog.list_products(current_org(), kind=args.get("kind"),
                                          include_archived=args.get("include_archived", False))
-        return {"data": [views.product_view(p) for p in products]}
+        return paged(products, Product, args, lambda rows: [views.product_view(p) for p in rows])
 
     @require_role("staff")
     @blp.arguments(ProductIn)

@@ -82,13 +82,13 @@ def get_variant(org: Org, variant_id: str) -> Variant:
 
 
 def list_products(org: Org, *, kind: str | None = None, include_archived: bool = False):
-    """A tenant's products, oldest first (filter by kind)."""
+    """A tenant's products (filter by kind; archived ones on request), unordered: callers page them."""
     query = scoped(Product, org)
     if kind:
         query = query.where(Product.kind == kind)
     if not include_archived:
         query = query.where(Product.archived == False)  # noqa: E712
-    return query.order_by(Product.created_at, Product.id)
+    return query
 
 
 def product_variants(product: Product, include_archived: bool = True) -> list[Variant]:

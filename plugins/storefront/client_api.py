@@ -20,7 +20,7 @@ from core.tenancy import current_org, scoped
 from plugins.storefront import catalog, offers, views
 from plugins.storefront.api import PageQuery, paged, render_orders
 from plugins.storefront.checkout import MAX_MERCH_UNITS, merch_for_purchase
-from plugins.storefront.models import Order
+from plugins.storefront.models import Order, Product
 
 client_blp = plugin_blueprint("storefront", "storefront_client", __name__,
                               description="Storefront (plugin) for customers: orders, merchandise, checkout")
@@ -59,11 +59,13 @@ class MyOrders(MethodView):
 
 @client_blp.route("/client/store/products")
 class MerchCatalog(MethodView):
+    @client_blp.arguments(PageQuery, location="query")
     @client_blp.response(200, views.ProductList)
-    def get(self):
-        """Merchandise on sale (archived products and variants left out), with live availability."""
+    def get(self, args):
+        """Merchandise on sale, newest first, in cursor pages (archived variants left out), live availability."""
         products = catalog.list_products(current_org(), kind="merch")
-        return {"data": [views.product_view(p, include_archived=False) for p in products]}
+        return paged(products, Product, args, lambda rows: [views.product_view(p, include_archived=False)
+                                                            for p in rows])
 
 
 @client_blp.route("/client/store/checkout")

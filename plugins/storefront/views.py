@@ -101,14 +101,15 @@ class GiftCardList(Schema):
     meta = fields.Dict()
 
 
-def _wrapped(schema: type[Schema], name: str, many: bool = False) -> type[Schema]:
-    """A `{data: ...}` envelope schema around one record (or a list of them)."""
+def _wrapped(schema: type[Schema], name: str, many: bool = False, paged: bool = False) -> type[Schema]:
+    """A `{data: ...}` envelope schema around one record (or a list of them, with `meta` when paged)."""
     inner = fields.List(fields.Nested(schema)) if many else fields.Nested(schema)
-    return Schema.from_dict({"data": inner}, name=name)
+    extra = {"meta": fields.Dict(metadata={"description": "cursor page: meta.page.next_cursor"})} if paged else {}
+    return Schema.from_dict({"data": inner, **extra}, name=name)
 
 
 ProductEnvelope = _wrapped(ProductSchema, "StorefrontProductEnvelope")
-ProductList = _wrapped(ProductSchema, "StorefrontProductList", many=True)
+ProductList = _wrapped(ProductSchema, "StorefrontProductList", many=True, paged=True)
 VariantEnvelope = _wrapped(VariantSchema, "StorefrontVariantEnvelope")
 PromotionEnvelope = _wrapped(PromotionSchema, "StorefrontPromotionEnvelope")
 PromotionList = _wrapped(PromotionSchema, "StorefrontPromotionList", many=True)
