@@ -232,3 +232,14 @@ def test_product_lists_are_cursor_paged(tenant):
     assert [p["name"] for p in rest.get_json()["data"]] == ["A"] and rest.get_json()["meta"]["page"]["last"]
     bad = tenant.staff.get("/storefront/products?page[cursor]=garbage")
     assert bad.status_code == 400 and bad.get_json()["type"] == "invalid_cursor"
+
+
+def test_data_api_ticket_type_is_mirrored_as_001_says(tenant):
+    tenant.enable("storefront")
+    event = make_event(tenant)
+    created = tenant.staff.post("/data/event_ticket_type/create", json={"data": {
+        "event": event, "name": "General Admission", "price": 199, "currency": "USD", "capacity": 800}})
+    assert created.status_code == 201, created.get_json()
+    product = _ticket_product(tenant, created.get_json()["data"]["id"])
+    assert product["name"] == "General Admission" and product["eventId"] == event
+    assert product["variants"][0]["price"]["amount"] == 19900 and product["variants"][0]["available"] == 800
