@@ -229,6 +229,11 @@ def test_merch_beside_tickets_one_booking_one_payment_then_history_and_refund(te
     assert (_row(Variant, id=tee).sold, _row(Variant, id=tee).held) == (0, 0)
     staff_view = tenant.staff.get(f"/storefront/orders?email={fan.email}").get_json()["data"]
     assert [o["status"] for o in staff_view] == ["refunded"]
+    one = fan.get(f"/client/store/orders/{order['id']}").get_json()["data"]
+    assert one["bookingId"] == body["bookingId"] and one["status"] == "refunded"
+    assert tenant.staff.get(f"/storefront/orders/{body['bookingId']}").get_json()["data"]["id"] == order["id"]
+    stranger = tenant.customer().get(f"/client/store/orders/{order['id']}")
+    assert stranger.status_code == 404 and stranger.get_json()["type"] == "order_not_found"
 
 
 def test_merch_stock_and_window_are_checked(tenant):

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from core.auth import require_role
 from core.db import write_transaction
+from core.errors import NotFound
 from core.models import utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_meta, paginate_cursor, request_links
 from core.plugins import plugin_blueprint
@@ -163,6 +164,15 @@ def render_orders(orders: list[Order]) -> list[dict]:
         for line in OrderLine.select().where(OrderLine.order.in_(list(lines))):
             lines[line.order_id].append(line)
     return [views.order_view(o, lines[o.id]) for o in orders]
+
+
+def find_order(query, order_id: str) -> Order:
+    """An order of `query` by its id or its booking id, else 404 `order_not_found`."""
+    order_id = str(order_id)[:64]
+    order = query.where((Order.id == order_id) | (Order.booking_id == order_id)).first()
+    if order is None:
+        raise NotFound(f"No order with id {order_id!r}.", type="order_not_found")
+    return order
 
 
 # --- products ------------------------------------------------------------------------------------
@@ -388,6 +398,15 @@ class JobItem(MethodView):
     def get(self, job_id):
         """A storefront job's status and progress {done, total}."""
         return views.job_view(catalog.get_job(current_org(), job_id))
+
+
+@blp.route("/storefront/orders/<order_id>")
+class OrderItem(MethodView):
+    @require_role("staff")
+    @blp.response(200, views.OrderEnvelope)
+    def get(self, order_id):
+        """One order (by order id or booking id) with its lines and refunds."""
+        return {"data": render_orders([find_order(scoped(Order, current_org()), order_id)])[0]}
 
 
 @blp.route("/storefront/orders")

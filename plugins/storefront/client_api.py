@@ -18,7 +18,7 @@ from core.plugins import plugin_blueprint
 from core.services import booking as bookings
 from core.tenancy import current_org, scoped
 from plugins.storefront import catalog, offers, views
-from plugins.storefront.api import PageQuery, paged, render_orders
+from plugins.storefront.api import PageQuery, find_order, paged, render_orders
 from plugins.storefront.checkout import MAX_MERCH_UNITS, merch_for_purchase
 from plugins.storefront.models import Order, Product
 
@@ -55,6 +55,16 @@ class MyOrders(MethodView):
         """Every order of the logged-in customer, newest first: tickets and merchandise together, with status."""
         query = scoped(Order, current_org()).where(Order.customer == current_identity().sub)
         return paged(query, Order, args, render_orders)
+
+
+@client_blp.route("/client/store/orders/<order_id>")
+class MyOrder(MethodView):
+    @require_role("customer")
+    @client_blp.response(200, views.OrderEnvelope)
+    def get(self, order_id):
+        """One of the customer's orders (404 `order_not_found` for anyone else's)."""
+        query = scoped(Order, current_org()).where(Order.customer == current_identity().sub)
+        return {"data": render_orders([find_order(query, order_id)])[0]}
 
 
 @client_blp.route("/client/store/products")

@@ -151,6 +151,10 @@ class OrderSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineSchema))
 
 
+class OrderEnvelope(Schema):
+    data = fields.Nested(OrderSchema)
+
+
 class OrderList(Schema):
     data = fields.List(fields.Nested(OrderSchema))
     meta = fields.Dict()
