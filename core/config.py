@@ -1,6 +1,6 @@
 """Configuration read from BOXOFFICE_* environment variables.
 
-Holds values only; it never opens connections or writes files (see `core.secrets` for generated keys).
+Holds values only; it never opens connections or writes files (see `core.keys` for generated secrets).
 """
 
 from __future__ import annotations
