@@ -5,11 +5,12 @@ Thin views over `core.services.checkin`; they never change ticket state themselv
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core.api.ticket_schema import ticket_view
+from core.api.ticket_schema import StaffTicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.plugins import hooks_for
 from core.services import checkin, qr
@@ -36,15 +37,60 @@ class CheckInByIdSchema(Schema):
     scanPoint = fields.String(**_text)
 
 
-def _admitted(ticket, record) -> dict:
+class ScanTicket(Schema):
+    id = fields.String()
+    eventId = fields.String()
+    holderName = fields.String()
+    holderEmail = fields.String()
+    ticketType = fields.Dict(metadata={"description": "`{id, name}`"})
+    status = fields.String()
+    scanCount = fields.Integer()
+    attended = fields.Boolean()
+    firstScannedAt = fields.String(allow_none=True)
+    lastScannedAt = fields.String(allow_none=True)
+    lastScanPoint = fields.String(allow_none=True)
+
+
+class ValidationResult(Schema):
+    valid = fields.Boolean()
+    reason = fields.String(allow_none=True, metadata={
+        "description": "null | unknown | forged | wrong_event | revoked | not_activated | already_used | "
+                       "scan_point_not_accepted"})
+    ticket = fields.Nested(ScanTicket, allow_none=True)
+
+
+class CheckInRecord(Schema):
+    id = fields.String()
+    ticketId = fields.String()
+    scanPoint = fields.String(allow_none=True)
+    result = fields.String()
+    at = fields.String()
+
+
+class CheckInResult(Schema):
+    admitted = fields.Boolean()
+    checkIn = fields.Nested(CheckInRecord)
+    ticket = fields.Nested(StaffTicketSchema)
+
+
+class ScannerKeys(Schema):
+    org = fields.String()
+    algorithm = fields.String()
+    publicKey = fields.Dict(metadata={"description": "`{raw: base64 of the 32-byte key, pem: SPKI PEM}`"})
+    payloadPrefix = fields.String()
+    payloadFormat = fields.String()
+
+
+def _admitted(ticket, record):
+    """The check-in answer, serialised directly (hot path: no schema dump; CheckInResult documents it)."""
     org = current_org()
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=ticket, checkin=record)
-    return {
+    return jsonify({
         "admitted": True,
         "checkIn": {"id": record.id, "ticketId": ticket.id, "scanPoint": record.scan_point,
                     "result": record.result, "at": iso_utc(record.created_at)},
         "ticket": ticket_view(ticket, staff=True),
-    }
+    })
 
 
 def _staff_sub() -> str | None:
@@ -53,9 +99,9 @@ def _staff_sub() -> str | None:
 
 
 @blp.route("/events/scanner/keys")
-class ScannerKeys(MethodView):
+class ScannerKeysView(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, ScannerKeys)
     def get(self):
         """The tenant's Ed25519 public key and QR payload format, for offline door devices."""
         return qr.public_key_info(current_org())
@@ -65,7 +111,7 @@ class ScannerKeys(MethodView):
 class Validate(MethodView):
     @require_role("staff")
     @blp.arguments(ValidateSchema)
-    @blp.response(200)
+    @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
         return checkin.validate(current_org(), data["qrPayload"], event_id=data["eventId"],
@@ -76,7 +122,7 @@ class Validate(MethodView):
 class CheckInByQr(MethodView):
     @require_role("staff")
     @blp.arguments(CheckInByQrSchema)
-    @blp.response(200)
+    @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
         ticket, record = checkin.check_in_payload(current_org(), data["qrPayload"], event_id=data["eventId"],
@@ -88,7 +134,7 @@ class CheckInByQr(MethodView):
 class CheckInById(MethodView):
     @require_role("staff")
     @blp.arguments(CheckInByIdSchema)
-    @blp.response(200)
+    @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
         ticket, record = checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],

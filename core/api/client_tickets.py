@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core.api.staff_tickets import TransferSchema, png_response, qr_png_or_409, transfer_and_show
-from core.api.ticket_schema import ticket_view
+from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
+from core.api.ticket_schema import PNG_DOC, TicketEventSchema, TicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.services import ticket_queries, transfers
 from core.tenancy import current_org
@@ -22,6 +22,38 @@ class ClaimSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class MyTicketList(Schema):
+    tickets = fields.List(fields.Nested(TicketSchema))
+
+
+class ClaimResult(Schema):
+    ticket = fields.Nested(TicketSchema)
+
+
+class PerksSchema(Schema):
+    ticketId = fields.String()
+    ticketTypeId = fields.String()
+    ticketTypeName = fields.String()
+    perks = fields.List(fields.String())
+
+
+class MyBooking(Schema):
+    id = fields.String()
+    status = fields.String()
+    eventId = fields.String()
+    event = fields.Nested(TicketEventSchema)
+    upcoming = fields.Boolean()
+    ticketCount = fields.Integer(metadata={"description": "Live tickets in this booking"})
+    amount = fields.Integer()
+    refundedAmount = fields.Integer()
+    currency = fields.String()
+    createdAt = fields.String()
+
+
+class MyBookingList(Schema):
+    bookings = fields.List(fields.Nested(MyBooking))
+
+
 def _me() -> str:
     return current_identity().sub
 
@@ -29,7 +61,7 @@ def _me() -> str:
 @blp.route("/client/events/tickets/mine")
 class MyTickets(MethodView):
     @require_role("customer")
-    @blp.response(200)
+    @blp.response(200, MyTicketList)
     def get(self):
         """Every live ticket in my account across events, soonest first (`?all=true` adds void ones)."""
         from flask import request
@@ -43,7 +75,7 @@ class MyTickets(MethodView):
 class ClaimTicket(MethodView):
     @require_role("customer")
     @blp.arguments(ClaimSchema)
-    @blp.response(200)
+    @blp.response(200, ClaimResult)
     def post(self, data):
         """Move a ticket transferred to me into my account (404 `invalid_claim_token`, 409 `already_claimed`)."""
         ticket = transfers.claim(current_org(), data["token"], _me())
@@ -53,7 +85,7 @@ class ClaimTicket(MethodView):
 @blp.route("/client/events/tickets/<ticket_id>")
 class MyTicket(MethodView):
     @require_role("customer")
-    @blp.response(200)
+    @blp.response(200, TicketSchema)
     def get(self, ticket_id):
         """One of my tickets (anyone else's is 404)."""
         return ticket_view(ticket_queries.owned_ticket(current_org(), ticket_id, _me()))
@@ -62,7 +94,7 @@ class MyTicket(MethodView):
 @blp.route("/client/events/tickets/<ticket_id>/qr")
 class MyTicketQr(MethodView):
     @require_role("customer")
-    @blp.response(200, content_type="image/png")
+    @blp.doc(**PNG_DOC)
     def get(self, ticket_id):
         """My ticket's entry QR as a PNG (signed payload; 409 `ticket_revoked` once void)."""
         return png_response(qr_png_or_409(ticket_queries.owned_ticket(current_org(), ticket_id, _me())))
@@ -71,7 +103,7 @@ class MyTicketQr(MethodView):
 @blp.route("/client/events/tickets/<ticket_id>/perks")
 class MyTicketPerks(MethodView):
     @require_role("customer")
-    @blp.response(200)
+    @blp.response(200, PerksSchema)
     def get(self, ticket_id):
         """The perks of my ticket's tier (e.g. lounge access, a drink voucher)."""
         ticket = ticket_queries.owned_ticket(current_org(), ticket_id, _me())
@@ -83,7 +115,7 @@ class MyTicketPerks(MethodView):
 class MyTicketTransfer(MethodView):
     @require_role("customer")
     @blp.arguments(TransferSchema)
-    @blp.response(201)
+    @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
         """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund."""
         return transfer_and_show(ticket_queries.owned_ticket(current_org(), ticket_id, _me()), data, staff=False)
@@ -92,7 +124,7 @@ class MyTicketTransfer(MethodView):
 @blp.route("/client/events/booking")
 class MyBookings(MethodView):
     @require_role("customer")
-    @blp.response(200)
+    @blp.response(200, MyBookingList)
     def get(self):
         """My bookings across events, upcoming first, with event name/start and live ticket count."""
         return {"bookings": ticket_queries.my_bookings(current_org(), _me())}

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core.api.ticket_schema import ticket_view
+from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.models import Booking
 from core.pagination import InvalidParameter, page_meta, paginate_block, parse_size, request_links
@@ -27,6 +27,70 @@ TICKET_STATES = ("pending_activation", "valid", "checked_in", "cancelled", "refu
 class TransferSchema(Schema):
     toEmail = fields.Email(required=True)
     toName = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class TicketPage(Schema):
+    data = fields.List(fields.Nested(StaffTicketSchema))
+    meta = fields.Dict(metadata={"description": "003 `{count, page: {size, next_cursor, first, last}, links}`"})
+    paginate = fields.Dict(metadata={"description": "002 `{hasNextPage, nextPage}`; only with `page`/`limit`"})
+
+
+class ParticipantSchema(Schema):
+    id = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    confirmed = fields.Boolean()
+    created = fields.String()
+
+
+class ParticipantPage(Schema):
+    participants = fields.List(fields.Nested(ParticipantSchema))
+    paginate = fields.Dict(metadata={"description": "`{hasNextPage, nextPage}`"})
+
+
+class TransferInfo(Schema):
+    id = fields.String()
+    toEmail = fields.String()
+    toName = fields.String()
+    claimed = fields.Boolean()
+    createdAt = fields.String()
+
+
+class TransferResult(Schema):
+    transfer = fields.Nested(TransferInfo)
+    oldTicket = fields.Nested(StaffTicketSchema)
+    newTicket = fields.Nested(StaffTicketSchema, metadata={"description": "Customers see only `id`"})
+    claimToken = fields.String(metadata={"description": "Staff only: the one-time claim token"})
+    claimUrl = fields.String(metadata={"description": "Staff only"})
+
+
+class BookingSummary(Schema):
+    id = fields.String()
+    status = fields.String()
+    eventId = fields.String()
+    amount = fields.Integer()
+    refundedAmount = fields.Integer()
+    currency = fields.String()
+
+
+class RefundInfo(Schema):
+    id = fields.String()
+    status = fields.String()
+    amount = fields.Integer(metadata={"description": "Minor units"})
+    currency = fields.String()
+    gateway = fields.String()
+    reference = fields.String(allow_none=True)
+    ticketIds = fields.List(fields.String())
+    createdAt = fields.String()
+
+
+class RefundResultSchema(Schema):
+    refund = fields.Nested(RefundInfo)
+    booking = fields.Nested(BookingSummary)
+    tickets = fields.List(fields.Nested(StaffTicketSchema))
 
 
 class RefundSchema(Schema):
@@ -86,7 +150,7 @@ def png_response(png: bytes) -> Response:
 @blp.route("/events/<event_id>/tickets")
 class EventTickets(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, TicketPage)
     def get(self, event_id):
         """An event's tickets: `status`, `ticketTypeId`, `search` (holder email/name); cursor or page/limit."""
         status = request.args.get("status") or None
@@ -110,7 +174,7 @@ class EventTickets(MethodView):
 @blp.route("/events/<event_id>/participants")
 class Participants(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, ParticipantPage)
     def get(self, event_id):
         """Distinct holders of the event's live tickets, 002 shape, with `paginate: {hasNextPage, nextPage}`."""
         page_number = _int_arg("page") or 1
@@ -122,7 +186,7 @@ class Participants(MethodView):
 @blp.route("/events/tickets/<ticket_id>")
 class StaffTicket(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, StaffTicketSchema)
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
         return ticket_view(ticket_queries.staff_ticket(current_org(), ticket_id), staff=True)
@@ -131,7 +195,7 @@ class StaffTicket(MethodView):
 @blp.route("/events/tickets/<ticket_id>/qr")
 class StaffTicketQr(MethodView):
     @require_role("staff")
-    @blp.response(200, content_type="image/png")
+    @blp.doc(**PNG_DOC)
     def get(self, ticket_id):
         """The ticket's QR as PNG (409 `ticket_revoked` once it no longer scans)."""
         ticket = ticket_queries.staff_ticket(current_org(), ticket_id)
@@ -152,7 +216,7 @@ def qr_png_or_409(ticket) -> bytes:
 class StaffTransfer(MethodView):
     @require_role("staff")
     @blp.arguments(TransferSchema)
-    @blp.response(201)
+    @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
         """Reissue a ticket to `toEmail`; staff see the claim token and URL to pass on if email fails."""
         return transfer_and_show(ticket_queries.staff_ticket(current_org(), ticket_id), data, staff=True)
@@ -182,7 +246,7 @@ def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
 @blp.route("/events/tickets/<ticket_id>/cancel")
 class CancelTicket(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, StaffTicketSchema)
     def post(self, ticket_id):
         """Void a ticket without refund (QR stops scanning, seat back on sale); 409 `already_cancelled`."""
         return ticket_view(cancellation.cancel_ticket(current_org(), ticket_id), staff=True)
@@ -192,7 +256,7 @@ class CancelTicket(MethodView):
 class RefundTicket(MethodView):
     @require_role("staff")
     @blp.arguments(RefundSchema)
-    @blp.response(200)
+    @blp.response(200, RefundResultSchema)
     def post(self, data, ticket_id):
         """Refund one ticket through its booking's gateway (optional partial `amount`); honours Idempotency-Key."""
         org = current_org()
@@ -202,7 +266,7 @@ class RefundTicket(MethodView):
 @blp.route("/events/bookings/<booking_id>/cancel")
 class CancelBooking(MethodView):
     @require_role("staff")
-    @blp.response(200)
+    @blp.response(200, BookingSummary)
     def post(self, booking_id):
         """Cancel a booking: pending ones release their hold; paid ones void every live ticket (no refund)."""
         return booking_view(cancellation.cancel_booking(current_org(), booking_id))
@@ -212,7 +276,7 @@ class CancelBooking(MethodView):
 class RefundBooking(MethodView):
     @require_role("staff")
     @blp.arguments(RefundSchema)
-    @blp.response(200)
+    @blp.response(200, RefundResultSchema)
     def post(self, data, booking_id):
         """Refund a booking's live tickets (default: the rest of the payment); honours Idempotency-Key."""
         org = current_org()

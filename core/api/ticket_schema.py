@@ -6,6 +6,8 @@ exposes the QR payload, the secret version or a transfer claim token.
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields
+
 from core.models import Ticket
 from core.timefmt import iso_utc
 
@@ -60,3 +62,57 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
             "note": ticket.note,
         })
     return view
+
+
+# --- response schemas: the OpenAPI documentation of the shapes above (dumped by flask-smorest) ----------
+
+class TicketEventSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    startsAt = fields.String()
+    endsAt = fields.String()
+
+
+class TicketPriceSchema(Schema):
+    amount = fields.Integer(metadata={"description": "Minor units"})
+    currency = fields.String()
+
+
+class TicketSchema(Schema):
+    """An issued ticket as its holder sees it."""
+
+    id = fields.String()
+    eventId = fields.String()
+    ticketTypeId = fields.String()
+    ticketTypeName = fields.String()
+    status = fields.String(metadata={"description": "pending_activation | valid | checked_in | refunding | "
+                                                    "cancelled | refunded | transferred"})
+    holderEmail = fields.String()
+    holderName = fields.String()
+    seats = fields.Integer()
+    attended = fields.Boolean(metadata={"description": "Checked in at least once (004's attendance flag)"})
+    scanCount = fields.Integer()
+    qrUrl = fields.String(allow_none=True, metadata={"description": "PNG of the signed QR; null once void"})
+    createdAt = fields.String()
+    transferredFrom = fields.String(allow_none=True)
+    perks = fields.List(fields.String())
+    price = fields.Nested(TicketPriceSchema)
+    event = fields.Nested(TicketEventSchema)
+
+
+class StaffTicketSchema(TicketSchema):
+    """A ticket as staff see it: plus booking, customer and scan details."""
+
+    bookingId = fields.String(allow_none=True)
+    customerId = fields.String(allow_none=True)
+    source = fields.String()
+    firstScannedAt = fields.String(allow_none=True)
+    lastScannedAt = fields.String(allow_none=True)
+    lastScanPoint = fields.String(allow_none=True)
+    note = fields.String()
+
+
+PNG_DOC = {"responses": {"200": {"description": "The ticket's signed QR code as a PNG image",
+                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                         "404": {"description": "`ticket_not_found`"},
+                         "409": {"description": "`ticket_revoked`: the ticket is void"}}}
