@@ -181,10 +181,14 @@ def paginate_cursor(query: Query, keys: Sequence[SortKey], size: int, cursor: st
 
     The cursor holds the last row's key values, so rows inserted meanwhile never shift a page.
     """
-    first = not cursor
     if cursor:
         query = query.where(keyset_condition(keys, decode_cursor(keys, cursor)))
     rows = fetch(query.order_by(*order_by(keys)).limit(size + 1))
+    return cursor_page(keys, rows, size, first=not cursor)
+
+
+def cursor_page(keys: Sequence[SortKey], rows: list, size: int, *, first: bool) -> Page:
+    """A Page from up to `size + 1` rows fetched in `keys` order (the extra row says more exist)."""
     last = len(rows) <= size
     rows = rows[:size]
     next_cursor = None if last or not rows else encode_cursor(keys, rows[-1])

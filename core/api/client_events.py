@@ -45,16 +45,25 @@ def _render(org, rows: list[Event], args: dict) -> EventView:
     return EventView(field_list, include, related, utcnow(), staff=False)
 
 
+def _is_default_shape(args: dict, filters, parent: Event | None) -> bool:
+    """No filter, no sort and no page number: the shape the compiled fast path serves."""
+    return (parent is None and args.get("page") is None and not sort_spec()
+            and all(value is None for value in vars(filters).values() if not isinstance(value, bool | dict)))
+
+
 def _list(args: dict, parent: Event | None = None):
     check_bracket_params(_LIST_QUERY)
     org = current_org()
     filters = filters_from(args)
+    size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
+    if _is_default_shape(args, filters, parent):
+        page = event_queries.public_top_level_page(org, size, args.get("page_cursor"))
+        return list_response(page, _render(org, page.rows, args))
     if parent is not None:
         filters.parent_event_id = parent.id
     filters.top_level = True
     keys = event_queries.sort_keys(sort_spec())
     query = event_queries.apply_filters(event_queries.public_query(org), org, filters)
-    size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
     page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))
     return list_response(page, _render(org, page.rows, args))
 

@@ -6,12 +6,25 @@ Every query starts from `scoped(Event, org)`; never one query per listed row, ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from core.db import is_sqlite
 from core.models import Event, Recurrence, TicketType, Venue, utcnow
-from core.pagination import InvalidParameter, Page, SortKey, paginate_cursor, paginate_offset
+from core.pagination import (
+    InvalidParameter,
+    Page,
+    SortKey,
+    cursor_page,
+    decode_cursor,
+    keyset_condition,
+    order_by,
+    paginate_cursor,
+    paginate_offset,
+)
+from core.sqlcache import CompiledQuery, Slot, compile_query
 from core.tenancy import scoped
 
 SORT_FIELDS = {
@@ -161,6 +174,27 @@ def fetch_page(query, keys: list[SortKey], size: int, cursor: str | None = None,
     if page is not None:
         return paginate_offset(query, keys, page, size)
     return paginate_cursor(query, keys, size, cursor)
+
+
+@functools.lru_cache(maxsize=8)
+def _public_top_level_sql(with_cursor: bool, sqlite: bool) -> CompiledQuery:
+    keys = sort_keys(None)
+    query = public_query(Slot("org"), now=Slot("now")).where(Event.parent.is_null())
+    if with_cursor:
+        query = query.where(keyset_condition(keys, [Slot("after_start"), Slot("after_id")]))
+    return compile_query(query.order_by(*order_by(keys)).limit(Slot("limit")))
+
+
+def public_top_level_page(org, size: int, cursor: str | None = None) -> Page:
+    """The customer list in its default shape (no filter, soonest first): the same rows and cursors as
+    `fetch_page(public_query(...).where(parent is null), sort_keys(None), ...)`, from SQL compiled once."""
+    keys = sort_keys(None)
+    values = {"org": org.id, "now": Event.published_at.db_value(utcnow()), "limit": size + 1}
+    if cursor:
+        after_start, after_id = decode_cursor(keys, cursor)
+        values.update(after_start=Event.starts_at.db_value(after_start), after_id=after_id)
+    rows = _public_top_level_sql(bool(cursor), is_sqlite()).rows(Event, **values)
+    return cursor_page(keys, rows, size, first=not cursor)
 
 
 def event_status(event: Event, now: dt.datetime) -> str:
