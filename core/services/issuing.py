@@ -53,6 +53,7 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
     ]
     for start in range(0, len(rows), 500):
         Ticket.insert_many(rows[start:start + 500]).execute()
-    ids = [row["id"] for row in rows]
-    by_id = {t.id: t for t in Ticket.select().where(Ticket.id.in_(ids))}
-    return [by_id[i] for i in ids]
+    # The rows are exactly what was written: build the instances from them instead of reading them back.
+    related = {"ticket_type": ticket_type, "booking": booking, "customer": holder.customer}
+    return [Ticket(__no_default__=True, **{**row, **{k: v for k, v in related.items() if v is not None}})
+            for row in rows]
