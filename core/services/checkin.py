@@ -17,7 +17,7 @@ from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
-from core.tenancy import scoped
+from core.sqlcache import CompiledQuery, Slot, compile_query
 from core.timefmt import iso_utc
 
 ADMITTABLE = ("valid", "checked_in")
@@ -166,9 +166,25 @@ def _admit(scan: Scan, scan_point: str | None) -> Ticket | None:
     return ticket
 
 
+def _check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None,
+                         scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
+    """A pass or parent-level ticket scanned at one of the parent's sessions is admitted by the holder's
+    session participation (`core.services.participation`); None for every other scan."""
+    if not event_id:
+        return None
+    from core.services import participation  # participation builds on this module
+
+    return participation.check_in_at_session(org, ticket_id, claims, session_id=event_id, scan_point=scan_point,
+                                             staff=staff)
+
+
 def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
              staff: str | None) -> tuple[Ticket, CheckIn]:
     """Admit `scan.ticket` once and log the scan; refused scans are logged too and raise a 409/422."""
+    at_session = _check_in_at_session(org, scan.ticket.id, scan.claims, event_id=event_id, scan_point=scan_point,
+                                      staff=staff)
+    if at_session is not None:
+        return at_session
     reason = refusal(scan, event_id=event_id, scan_point=scan_point)
     ticket = scan.ticket
     if reason is None:
@@ -263,6 +279,36 @@ def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | 
     return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
 
 
+@functools.lru_cache(maxsize=4)
+def _read_sql(sqlite: bool) -> CompiledQuery:
+    return compile_query(Ticket.select().where((Ticket.id == Slot("id")) & (Ticket.org == Slot("org"))).limit(1))
+
+
+@functools.lru_cache(maxsize=4)
+def _log_sql(sqlite: bool) -> CompiledQuery:
+    slots = {name: Slot(name) for name in ("id", "org", "ticket", "event", "scan_point", "result", "staff",
+                                            "created_at", "updated_at")}
+    return compile_query(CheckIn.insert(**slots))
+
+
+def _read_ticket(org, ticket_id: str) -> Ticket | None:
+    """The ticket row by id within the tenant (SQL compiled once; its type from the short cache)."""
+    rows = _read_sql(is_sqlite()).rows(Ticket, id=ticket_id, org=org.id)
+    if not rows:
+        return None
+    rows[0].ticket_type = _cached_type(rows[0].ticket_type_id)
+    return rows[0]
+
+
+def _log_refusal(org, ticket: Ticket, scan_point: str | None, reason: str, staff: str | None) -> None:
+    """Append a refused scan to the log (a single INSERT: its own atomic statement)."""
+    stamp = CheckIn.created_at.db_value(utcnow())
+    query = _log_sql(is_sqlite())
+    db.execute_sql(query.sql, query.params({
+        "id": new_id(), "org": org.id, "ticket": ticket.id, "event": ticket.event_id, "scan_point": scan_point,
+        "result": reason, "staff": staff, "created_at": stamp, "updated_at": stamp}))
+
+
 def _column(row: tuple, column: str):
     names = [f.column_name for f in Ticket._meta.sorted_fields]
     return row[names.index(column)]
@@ -279,22 +325,23 @@ def _admit_or_explain(org, ticket_id: str, claims: qr.QrClaims | None, *, event_
     The UPDATE is authoritative, so this path never admits on a read. If the read finds nothing wrong (the
     state moved in between, e.g. a failed refund restored the ticket), the UPDATE is tried once more.
     """
+    at_session = _check_in_at_session(org, ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
+    if at_session is not None:
+        return at_session
     version = claims.secret_version if claims else None
     for _ in range(2):
         fast = _fast_check_in(org, ticket_id, version, event_id=event_id, scan_point=scan_point, staff=staff)
         if fast is not None:
             return fast
-        ticket = scoped(Ticket, org).where(Ticket.id == ticket_id).first()
+        ticket = _read_ticket(org, ticket_id)
         if ticket is None or (claims is not None and not claims.matches_event(ticket.event_id)):
             if claims is None:
                 raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
             raise refused_error("forged" if ticket else "unknown", None)
-        ticket.ticket_type = _cached_type(ticket.ticket_type_id)
         reason = refusal(Scan(ticket, claims), event_id=event_id, scan_point=scan_point)
         if reason is not None:
             break
-    CheckIn.insert(org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=scan_point,
-                   result=reason or "already_used", staff=staff).execute()
+    _log_refusal(org, ticket, scan_point, reason or "already_used", staff)
     raise refused_error(reason or "already_used", ticket)
 
 
