@@ -23,6 +23,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.checkin",
     "core.api.staff_tickets",
     "core.api.client_tickets",
+    "core.api.participation",
 ]
 
 

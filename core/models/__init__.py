@@ -6,6 +6,7 @@
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
 from core.models.catalog import Event, Recurrence, SyncJob, TicketType, Venue
 from core.models.customer import Customer
+from core.models.participation import Participation, SessionSeats
 from core.models.sales import (
     Booking,
     BookingLine,
@@ -20,11 +21,12 @@ from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
 
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketType,
-    Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord,
+    Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
-    "IdempotencyRecord", "JSONField", "Org", "Payment", "Recurrence", "Refund", "SyncJob", "TenantModel",
-    "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id", "utcnow",
+    "IdempotencyRecord", "JSONField", "Org", "Participation", "Payment", "Recurrence", "Refund", "SessionSeats",
+    "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
+    "utcnow",
 ]
