@@ -322,3 +322,27 @@ def test_check_in_by_qr_at_a_session(tenant):
     assert admitted.get_json()["checkIn"]["ticketId"] == pass_ticket
     assert tenant.staff.post("/events/check-in", json={"qrPayload": payload, "eventId": b}
                              ).get_json()["type"] == "already_checked_in"
+
+
+def test_one_customer_choosing_overlapping_sessions_concurrently_gets_one(tenant, live_server):
+    parent, (_a, b, c) = make_festival(tenant, overlap_third=True)
+    holder = tenant.customer()
+    register(holder, parent, ticket_type(tenant, parent, isPass=True))
+    barrier = threading.Barrier(6)
+    codes: list[int] = []
+
+    def select(session_id):
+        barrier.wait()
+        codes.append(requests.post(f"{live_server.url}/client/events/{parent}/participation",
+                                   json={"sessionIds": [session_id]}, timeout=30,
+                                   headers={"orgid": tenant.orgid, "Authorization": f"Bearer {holder.token}"}
+                                   ).status_code)
+
+    threads = [threading.Thread(target=select, args=(session,)) for session in (b, c) * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 201 in codes and set(codes) <= {201, 409}
+    chosen = statuses(holder.get(MINE))
+    assert len(chosen) == 1 and taken(b) + taken(c) == 1

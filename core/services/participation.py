@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError, fn
 
-from core.db import write_transaction
+from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
 from core.models import CheckIn, Customer, Event, Ticket, TicketType, utcnow
 from core.models.participation import ATTENDING, SEAT_HOLDING, Participation, SessionSeats
@@ -23,7 +23,7 @@ from core.timefmt import iso_utc
 
 COVERING = ("valid", "checked_in")
 VISIBILITIES = ("none", "names", "full")
-PUBLIC_KEYS = (SortKey("name", Participation.name), SortKey("customer", Participation.customer))
+PUBLIC_KEYS = (SortKey("name", fn.MAX(Participation.name)), SortKey("customer", Participation.customer))
 STAFF_KEYS = (SortKey("created", Participation.created_at, "datetime", attr="created_at"),
               SortKey("id", Participation.id))
 _PARENT_CACHE: dict[tuple[str, str], tuple[float, str | None]] = {}
@@ -142,6 +142,15 @@ def _move(row: Participation, from_states: Iterable[str], to_state: str, **value
     return won == 1
 
 
+def _lock_customer(customer_id: str) -> None:
+    """Serialise one customer's selection changes, so the overlap rule holds under concurrent requests.
+
+    SQLite's write transactions (BEGIN IMMEDIATE) are serial already; PostgreSQL locks the customer row.
+    """
+    if not is_sqlite():
+        Customer.select(Customer.id).where(Customer.id == customer_id).for_update().execute()
+
+
 def seats_taken(org, session_id: str) -> int:
     """Participation seats currently taken in a session."""
     row = scoped(SessionSeats, org).where(SessionSeats.session == session_id).first()
@@ -173,6 +182,7 @@ def choose_sessions(org, customer_id: str, parent_id: str, session_ids: list[str
         raise TicketRequired("None of your tickets covers this session; buy a pass or a ticket for it.",
                              sessionIds=uncovered)
     with write_transaction():
+        _lock_customer(customer.id)
         rows = {r.session_id: r for r in _rows(org, customer.id, parent.id)}
         wanted_ids = {s.id for s in wanted}
         keep = [r.session for r in rows.values()
@@ -266,6 +276,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
                        type="participation_not_found")
     with write_transaction():
         if response == "accept":
+            _lock_customer(customer_id)
             parent = Event.get_by_id(row.parent_id)
             others = [r.session for r in _rows(org, customer_id, parent.id) if r.status in ATTENDING]
             _refuse_overlap(parent, [*others, row.session])
@@ -307,11 +318,11 @@ def public_participants(org, event_id: str, *, page: int, limit: int) -> tuple[s
     if visibility == "none":
         raise ApiError("This organiser does not show who attends its events.", status=403,
                        type="participants_hidden")
-    query = (scoped(Participation, org, Participation.customer, Participation.name, fn.MAX(Participation.email)
-                    .alias("email"))
+    query = (scoped(Participation, org, Participation.customer, fn.MAX(Participation.name).alias("name"),
+                    fn.MAX(Participation.email).alias("email"))
              .where(((Participation.session == event.id) | (Participation.parent == event.id))
                     & Participation.status.in_(ATTENDING))
-             .group_by(Participation.customer, Participation.name))
+             .group_by(Participation.customer))
     result = paginate_offset(query, PUBLIC_KEYS, page, limit, fetch=lambda q: list(q.dicts()))
     result.rows = [_public_view(r, full=visibility == "full") for r in result.rows]
     return visibility, result
