@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core.api.staff_tickets import ParticipantSchema
+from core.api.ticket_schema import TicketEventSchema
 from core.auth import current_identity, require_role
 from core.models import Participation
 from core.pagination import MAX_PAGE_NUMBER, MAX_PAGE_SIZE, paginate_block
@@ -40,18 +41,11 @@ class PageQuery(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PAGE_SIZE))
 
 
-class SessionInfo(Schema):
-    id = fields.String()
-    name = fields.String()
-    startsAt = fields.String()
-    endsAt = fields.String()
-
-
 class ParticipationSchema(Schema):
     id = fields.String(metadata={"description": "The participantId used by `respond`"})
     sessionId = fields.String()
     parentEventId = fields.String()
-    session = fields.Nested(SessionInfo)
+    session = fields.Nested(TicketEventSchema, metadata={"description": "`{id, name, startsAt, endsAt}`"})
     status = fields.String(metadata={"description": "selected | invited | accepted | declined"})
     source = fields.String(metadata={"description": "customer | invite"})
     respondedAt = fields.String(allow_none=True)
