@@ -95,4 +95,7 @@ def claim(org, token: str, customer_id: str) -> Ticket:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
         Ticket.update(customer=customer_id, updated_at=now).where(
             (Ticket.id == transfer.new_ticket_id) & Ticket.customer.is_null()).execute()
-    return get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
+    ticket = get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
+    hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
+                          transfer=get_scoped(Transfer, org, transfer.id, "transfer"))
+    return ticket
