@@ -11,7 +11,7 @@ from flask_smorest import Api
 from core import db as database
 from core.api import register_core_blueprints
 from core.auth import load_identity
-from core.config import Config
+from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.jobs import init_jobs
 from core.keys import resolve_secrets
@@ -77,6 +77,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     config = config or Config.from_env()
     config.data_path.mkdir(parents=True, exist_ok=True)
     resolve_secrets(config)
+    use_config(config)
 
     database.bind_database(database.make_database(config.effective_database_url))
     host = init_host(config.enabled_plugin_names, extra_plugins)

@@ -86,3 +86,17 @@ class Config:
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite default (or any SQLite URL)."""
         return self.effective_database_url.startswith("sqlite")
+
+
+_current: Config | None = None
+
+
+def use_config(config: Config) -> None:
+    """Make `config` the deployment's current configuration (called by `create_app`)."""
+    global _current
+    _current = config
+
+
+def current_config() -> Config:
+    """The configuration the app was created with (read from the environment before that)."""
+    return _current or Config.from_env()

@@ -29,6 +29,20 @@ class JobSpec:
     task: object = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failing job is retried: at most `max_attempts` runs, waiting `delay_seconds * backoff ** (n - 1)`
+    after the n-th failure."""
+
+    max_attempts: int
+    delay_seconds: int
+    backoff: float = 1
+
+    def delay_after(self, attempts: int) -> int:
+        """Seconds before the next attempt once `attempts` have failed."""
+        return int(self.delay_seconds * self.backoff ** max(attempts - 1, 0))
+
+
 _specs: dict[str, JobSpec] = {}
 _huey: Huey | None = None
 
@@ -61,8 +75,14 @@ def _bind(name: str, spec: JobSpec) -> None:
         spec.task = _huey.task(**options)(wrapped)
 
 
-def job(retries: int = 0, retry_delay: int = 0, retry_backoff: float = 0, every_minutes: int | None = None):
-    """Declare a background job. Call `enqueue(fn, ...)` to run it; periodic jobs run every N minutes."""
+def job(retries: int = 0, retry_delay: int = 0, retry_backoff: float = 0, every_minutes: int | None = None,
+        policy: RetryPolicy | None = None):
+    """Declare a background job. Call `enqueue(fn, ...)` to run it; periodic jobs run every N minutes.
+
+    A `policy` sets the retries, delay and backoff in one value the job's own code can also read.
+    """
+    if policy is not None:
+        retries, retry_delay, retry_backoff = policy.max_attempts - 1, policy.delay_seconds, policy.backoff
 
     def decorator(fn: Callable) -> Callable:
         name = f"{fn.__module__}.{fn.__qualname__}"

@@ -21,7 +21,7 @@ def _emits(event_type: str):
     def decorator(build):
         @functools.wraps(build)
         def hook(*args, **kwargs):
-            from plugins.automation import service
+            from plugins.automation import service  # noqa: F401 - declares the plugin's jobs
 
             try:  # pluggy passes arguments positionally, in the spec's order: `org` comes first
                 org = args[0] if args else kwargs["org"]
@@ -44,11 +44,10 @@ def register_models():
 
 @hookimpl
 def register_routes(api, app):
-    """Staff routes under /automation; remembers the deployment config (private-address switch)."""
-    from plugins.automation import service
+    """Staff routes under /automation; importing the service declares its jobs in every process."""
+    from plugins.automation import service  # noqa: F401 - declares the plugin's jobs
     from plugins.automation.api import blp
 
-    service.configure(app.config["BOXOFFICE"])
     api.register_blueprint(blp)
 
 

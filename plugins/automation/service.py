@@ -16,10 +16,10 @@ import urllib.request
 import uuid
 
 from core.api.ticket_schema import ticket_view
-from core.config import Config
+from core.config import current_config
 from core.db import write_transaction
 from core.errors import Unprocessable
-from core.jobs import enqueue, job
+from core.jobs import RetryPolicy, enqueue, job
 from core.models import Ticket, utcnow
 from core.pagination import Page, SortKey, paginate_cursor
 from core.tenancy import get_scoped, scoped
@@ -32,36 +32,26 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("booking.confirmed", "tickets.issued", "ticket.transferred", "ticket.checked_in",
                "ticket.cancelled", "ticket.refunded", "booking.expired", "event.published")
-MAX_ATTEMPTS = 6
-RETRY_DELAY_SECONDS = 60
-RETRY_BACKOFF = 3
+RETRY = RetryPolicy(max_attempts=6, delay_seconds=60, backoff=3)
+MAX_ATTEMPTS = RETRY.max_attempts
+retry_delay_after = RETRY.delay_after
 TIMEOUT_SECONDS = 10
 MAX_ENDPOINTS = 20
 USER_AGENT = "Boxoffice-Webhooks/1"
 DELIVERY_KEYS = (SortKey("created", Delivery.created_at, "datetime", descending=True, attr="created_at"),
                  SortKey("id", Delivery.id, descending=True))
 
-_config: Config | None = None
 
 
 class DeliveryFailed(Exception):
     """One attempt failed; the job queue retries it with backoff until MAX_ATTEMPTS."""
 
 
-def configure(config: Config) -> None:
-    """Remember the deployment Config (for BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE); called at app start-up."""
-    global _config
-    _config = config
-
 
 def allow_private() -> bool:
     """Whether the operator lets webhooks reach loopback/private addresses (tests, private networks)."""
-    return bool((_config or Config.from_env()).webhooks_allow_private)
+    return bool(current_config().webhooks_allow_private)
 
-
-def retry_delay_after(attempts: int) -> int:
-    """Seconds before the next attempt once `attempts` have failed: 1 min, 3 min, 9 min, 27 min, 81 min."""
-    return int(RETRY_DELAY_SECONDS * RETRY_BACKOFF ** max(attempts - 1, 0))
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -223,7 +213,7 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s")
 
 
-@job(retries=MAX_ATTEMPTS - 1, retry_delay=RETRY_DELAY_SECONDS, retry_backoff=RETRY_BACKOFF)
+@job(policy=RETRY)
 def deliver_job(org_id: str, delivery_id: str) -> None:
     """Job: one delivery attempt (the queue retries it with exponential backoff)."""
     deliver(org_id, delivery_id)

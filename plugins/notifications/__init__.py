@@ -39,11 +39,10 @@ def register_models():
 
 @hookimpl
 def register_routes(api, app):
-    """Staff routes under /notifications; remembers the deployment config for the jobs."""
-    from plugins.notifications import service
+    """Staff routes under /notifications; importing the service declares its jobs in every process."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
     from plugins.notifications.api import blp
 
-    service.configure(app.config["BOXOFFICE"])
     api.register_blueprint(blp)
 
 
@@ -59,7 +58,7 @@ def register_commands(cli):
 @_never_raises
 def tickets_issued(org, booking, tickets):
     """Email the tickets (QR inline, one PDF each) to the buyer, or to each holder when there is no booking."""
-    from plugins.notifications import service
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.tickets_issued(org, booking, list(tickets))
 
@@ -68,7 +67,7 @@ def tickets_issued(org, booking, tickets):
 @_never_raises
 def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
     """Email the recipient a claim link (`<public_url>/claim?token=...`) and the claim API call."""
-    from plugins.notifications import service
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.transfer_claim(org, old_ticket, new_ticket, transfer, claim_token)
 
@@ -77,7 +76,7 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
 @_never_raises
 def ticket_claimed(org, ticket, transfer):
     """Email the new holder their ticket once they claimed it."""
-    from plugins.notifications import service
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.ticket_received(org, ticket, transfer)
 
@@ -86,7 +85,7 @@ def ticket_claimed(org, ticket, transfer):
 @_never_raises
 def ticket_refunded(org, ticket, refund):
     """Tell the holder about the refund."""
-    from plugins.notifications import service
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.ticket_refunded(org, ticket, refund)
 
@@ -95,6 +94,6 @@ def ticket_refunded(org, ticket, refund):
 @_never_raises
 def ticket_cancelled(org, ticket):
     """Tell the holder the ticket was cancelled."""
-    from plugins.notifications import service
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.ticket_cancelled(org, ticket)

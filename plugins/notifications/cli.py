@@ -39,8 +39,8 @@ def _relative(path: str, root) -> str:
 def outbox_command(org_id: str | None, limit: int, status: str | None) -> None:
     """List notification emails, newest first; outbox (.eml) files are under <data_dir>/outbox/<org>/."""
     from core import db as database
+    from core.config import current_config
     from plugins.notifications.models import Message
-    from plugins.notifications.service import current_config
 
     _ensure_database()
     with database.db.connection_context():

@@ -12,9 +12,9 @@ from email.utils import formataddr, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
-from core.config import Config
+from core.config import current_config
 from core.db import write_transaction
-from core.jobs import enqueue, job
+from core.jobs import RetryPolicy, enqueue, job
 from core.models import Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
@@ -30,40 +30,26 @@ from tenants.service import plugin_settings
 log = logging.getLogger(__name__)
 
 PLUGIN = "notifications"
-MAX_ATTEMPTS = 5
-RETRY_DELAY_SECONDS = 30
-RETRY_BACKOFF = 2
+RETRY = RetryPolicy(max_attempts=5, delay_seconds=30, backoff=2)
+MAX_ATTEMPTS = RETRY.max_attempts
+retry_delay_after = RETRY.delay_after
 LIVE = ("valid", "checked_in", "pending_activation")
 WITH_TICKETS = ("tickets_issued", "ticket_received")
 LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
              SortKey("id", Message.id, descending=True))
 
-_config: Config | None = None
 
 
 class DeliveryFailed(Exception):
     """One delivery attempt failed; the job queue retries it (with backoff) until MAX_ATTEMPTS."""
 
 
-def configure(config: Config) -> None:
-    """Remember the deployment's Config (data folder, public URL, SMTP URL); called at app start-up."""
-    global _config
-    _config = config
-
-
-def current_config() -> Config:
-    """The deployment Config given at start-up (or read from the environment)."""
-    return _config or Config.from_env()
 
 
 def outbox_folder(org_id: str) -> Path:
     """Where the embedded default writes a tenant's emails: `<data_dir>/outbox/<org>/`."""
     return current_config().data_path / "outbox" / org_id
 
-
-def retry_delay_after(attempts: int) -> int:
-    """Seconds before the next attempt once `attempts` have failed (30 s, 60 s, 120 s...)."""
-    return int(RETRY_DELAY_SECONDS * RETRY_BACKOFF ** max(attempts - 1, 0))
 
 
 # --- what an email says ---------------------------------------------------------------------------
@@ -249,7 +235,7 @@ def deliver(org_id: str, message_id: str) -> Message:
     return Message.get_by_id(message.id)
 
 
-@job(retries=MAX_ATTEMPTS - 1, retry_delay=RETRY_DELAY_SECONDS, retry_backoff=RETRY_BACKOFF)
+@job(policy=RETRY)
 def send_message(org_id: str, message_id: str) -> None:
     """Job: deliver one logged message (retried with exponential backoff by the queue)."""
     deliver(org_id, message_id)
