@@ -6,6 +6,7 @@ Stored datetimes are naive UTC; conversion to local time happens only when rende
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _ZONES: set[str] | None = None
@@ -43,12 +44,18 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z suffix (seconds precision), or None."""
     if value is None:
         return None
-    return as_utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return to_utc_naive(value).isoformat(timespec="seconds") + "Z"
+
+
+@functools.lru_cache(maxsize=512)
+def zone(tz: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name (cached; names are checked with `is_timezone` on the way in)."""
+    return ZoneInfo(tz)
 
 
 def local_view(value: dt.datetime | None, tz: str) -> dict | None:
     """003's time object: {"tz": "Europe/Paris", "local": "...+01:00", "utc": "...Z"}."""
     if value is None:
         return None
-    local = as_utc(value).astimezone(ZoneInfo(tz)).replace(microsecond=0)
-    return {"tz": tz, "local": local.isoformat(), "utc": iso_utc(value)}
+    local = as_utc(value).astimezone(zone(tz))
+    return {"tz": tz, "local": local.isoformat(timespec="seconds"), "utc": iso_utc(value)}
