@@ -28,12 +28,19 @@ class CompiledQuery:
         """The parameter list for `values` (every Slot name must be given)."""
         return [values[p] if isinstance(p, Slot) else p for p in self.template]
 
+    def tuples(self, **values) -> list[tuple]:
+        """Run it and return the raw rows."""
+        return db.execute_sql(self.sql, self.params(values)).fetchall()
+
     def rows(self, model, **values) -> list:
         """Run it and build `model` instances from the rows (the query must select the model's fields)."""
-        cursor = db.execute_sql(self.sql, self.params(values))
         fields = model._meta.sorted_fields
-        return [model(__no_default__=True, **{f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)})
-                for row in cursor.fetchall()]
+        return [instance(model, fields, row) for row in self.tuples(**values)]
+
+
+def instance(model, fields, values):
+    """A `model` instance from column values in `fields` order (no defaults computed, nothing marked dirty)."""
+    return model(__no_default__=True, **{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)})
 
 
 def compile_query(query) -> CompiledQuery:
