@@ -24,6 +24,7 @@ class Config:
     database_url: str = ""
     secret_key: str = ""
     redis_url: str = ""
+    queue_name: str = "boxoffice"
     operator_token: str = ""
     jobs_immediate: bool = False
     jwt_ttl_seconds: int = 60 * 60 * 12
@@ -40,6 +41,7 @@ class Config:
         "database_url": "BOXOFFICE_DATABASE_URL",
         "secret_key": "BOXOFFICE_SECRET_KEY",
         "redis_url": "BOXOFFICE_REDIS_URL",
+        "queue_name": "BOXOFFICE_QUEUE_NAME",
         "operator_token": "BOXOFFICE_OPERATOR_TOKEN",
         "jobs_immediate": "BOXOFFICE_JOBS_IMMEDIATE",
         "jwt_ttl_seconds": "BOXOFFICE_JWT_TTL_SECONDS",

@@ -121,6 +121,26 @@ def event_published(org, event):
 
 
 @hookspec
+def event_refunded(org, event, job, summary):
+    """A bulk refund (`PATCH /events/{id}/refund`, `refund_method: original`) finished and refunded tickets.
+
+    Called by `core.services.bulk_refund` once per job, after its last commit, only when at least one ticket
+    was refunded or cancelled (a re-run that changes nothing is silent). `job` is the finished `SyncJob`;
+    `summary` holds its counts (refunded, cancelled, skipped_checked_in, skipped_already, failed, failures,
+    bookings_refunded, refunded_amount) and the request (refund_method, date_ids, refund_checked_in,
+    notify_customer, note). Each ticket also fired `ticket_refunded`, so customers are already told.
+    """
+
+
+@hookspec
+def event_cancelled(org, event, job, summary):
+    """A bulk cancel (`PATCH /events/{id}/refund`, `refund_method: none`) finished and voided tickets.
+
+    Same call and `summary` as `event_refunded`; each ticket also fired `ticket_cancelled`.
+    """
+
+
+@hookspec
 def booking_confirmed(org, booking):
     """A booking was paid (or free) and confirmed, exactly once."""
 

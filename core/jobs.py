@@ -99,11 +99,11 @@ def job(retries: int = 0, retry_delay: int = 0, retry_backoff: float = 0, every_
 def make_huey(config) -> Huey:
     """The queue for this configuration: immediate (tests), Redis, or SQLite in the data folder."""
     if config.jobs_immediate:
-        return MemoryHuey("boxoffice", immediate=True, results=False)
+        return MemoryHuey(config.queue_name, immediate=True, results=False)
     if config.redis_url:
-        return RedisHuey("boxoffice", url=config.redis_url, results=False)
+        return RedisHuey(config.queue_name, url=config.redis_url, results=False)
     config.data_path.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("boxoffice", filename=str(config.data_path / "jobs.db"), results=False)
+    return SqliteHuey(config.queue_name, filename=str(config.data_path / "jobs.db"), results=False)
 
 
 def init_jobs(config) -> Huey:

@@ -59,6 +59,25 @@ def event_published(org, event):
     return {"event": event_data(event)}
 
 
+def _bulk_data(event, job, summary) -> dict:
+    """{event, jobId, summary} for the event-level refund/cancel webhooks."""
+    from plugins.automation.service import event_data
+
+    return {"event": event_data(event), "jobId": job.id, "summary": dict(summary)}
+
+
+@_emits("event.refunded")
+def event_refunded(org, event, job, summary):
+    """`event.refunded`: {event, jobId, summary} (counts of the bulk refund job)."""
+    return _bulk_data(event, job, summary)
+
+
+@_emits("event.cancelled")
+def event_cancelled(org, event, job, summary):
+    """`event.cancelled`: {event, jobId, summary} (counts of the bulk cancel job)."""
+    return _bulk_data(event, job, summary)
+
+
 @_emits("booking.confirmed")
 def booking_confirmed(org, booking):
     """`booking.confirmed`: {booking}."""

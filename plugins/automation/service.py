@@ -31,7 +31,8 @@ from plugins.automation.urls import check_url
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("booking.confirmed", "tickets.issued", "ticket.transferred", "ticket.checked_in",
-               "ticket.cancelled", "ticket.refunded", "booking.expired", "event.published")
+               "ticket.cancelled", "ticket.refunded", "booking.expired", "event.published", "event.refunded",
+               "event.cancelled")
 RETRY = RetryPolicy(max_attempts=6, delay_seconds=60, backoff=3)
 MAX_ATTEMPTS = RETRY.max_attempts
 retry_delay_after = RETRY.delay_after

@@ -29,6 +29,19 @@ def _never_raises(fn):
     return wrapper
 
 
+def _unless_customers_muted(fn):
+    """Skip a customer email while a bulk event refund/cancel runs with `notify_customer: false`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from core.services.bulk_refund import customer_emails_muted
+
+        if not customer_emails_muted():
+            fn(*args, **kwargs)
+
+    return wrapper
+
+
 @hookimpl
 def register_models():
     """The send log table (`notifications_message`)."""
@@ -83,8 +96,10 @@ def ticket_claimed(org, ticket, transfer):
 
 @hookimpl
 @_never_raises
+@_unless_customers_muted
 def ticket_refunded(org, ticket, refund):
-    """Tell the holder about the refund."""
+    """Tell the holder about the refund (also once per ticket of a bulk event refund; the event-level
+    `event_refunded`/`event_cancelled` hooks are not implemented here, so nobody is emailed twice)."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.ticket_refunded(org, ticket, refund)
@@ -92,6 +107,7 @@ def ticket_refunded(org, ticket, refund):
 
 @hookimpl
 @_never_raises
+@_unless_customers_muted
 def ticket_cancelled(org, ticket):
     """Tell the holder the ticket was cancelled."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
