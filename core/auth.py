@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -79,8 +80,9 @@ def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", 
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
-def decode_token(secret: str, token: str) -> Identity:
-    """Verify a JWT (HS256 only, `exp` required) and return its identity, or raise Unauthorized."""
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[Identity, float]:
+    """Signature and claims check of one token string (cached: a door scanner sends the same token all day)."""
     try:
         claims = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM],
                             options={"require": ["exp", "sub", "org", "role"]})
@@ -90,8 +92,20 @@ def decode_token(secret: str, token: str) -> Identity:
         raise Unauthorized("The bearer token is not valid.", type="invalid_token") from exc
     if claims.get("role") not in ROLES:
         raise Unauthorized("The bearer token is not valid.", type="invalid_token")
-    return Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
-                    email=str(claims.get("email") or ""))
+    identity = Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
+                        email=str(claims.get("email") or ""))
+    return identity, float(claims["exp"])
+
+
+def decode_token(secret: str, token: str) -> Identity:
+    """Verify a JWT (HS256 only, `exp` required) and return its identity, or raise Unauthorized.
+
+    A token verified before is not verified again, but its expiry is checked on every call.
+    """
+    identity, expires = _verified(secret, token)
+    if time.time() >= expires:
+        raise Unauthorized("The token has expired; log in again.", type="token_expired")
+    return identity
 
 
 def token_for(identity_sub: str, org: str, role: str, email: str = "") -> str:

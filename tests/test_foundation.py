@@ -63,3 +63,18 @@ def test_openapi_and_docs(app):
     assert spec["openapi"].startswith("3.")
     assert "/client/auth/login" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_expired_tokens_are_refused_even_after_a_successful_use(tenant, config, monkeypatch):
+    from core import auth
+
+    stale = auth.issue_token(config.secret_key, sub="s", org=tenant.orgid, role="staff", ttl_seconds=-5)
+    response = tenant.guest.as_token(stale).get("/auth/me")
+    assert response.status_code == 401 and response.get_json()["type"] == "token_expired"
+
+    fresh = auth.issue_token(config.secret_key, sub="s", org=tenant.orgid, role="staff", ttl_seconds=60)
+    assert tenant.guest.as_token(fresh).get("/auth/me").status_code == 200
+    later = auth.time.time() + 120
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    again = tenant.guest.as_token(fresh).get("/auth/me")
+    assert again.status_code == 401 and again.get_json()["type"] == "token_expired"
