@@ -78,11 +78,14 @@ class TenantUpdateSchema(Schema):
     timezone = fields.String()
     holdMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1440),
                                  metadata={"description": "Seat hold TTL; null uses the deployment default."})
+    participantsVisibility = fields.String(validate=validate.OneOf(service.PARTICIPANTS_VISIBILITIES),
+                                           metadata={"description": "Who customers see attending sessions."})
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send at least one of name, active, timezone, holdMinutes.")
+            raise ValidationError("Send at least one of name, active, timezone, holdMinutes, "
+                                  "participantsVisibility.")
 
 
 class TenantSchema(Schema):
@@ -175,10 +178,11 @@ class Tenant(MethodView):
     @blp.arguments(TenantUpdateSchema)
     @blp.response(200, TenantSchema)
     def patch(self, data, org_id):
-        """Rename, deactivate/reactivate, re-zone a tenant or set its hold TTL."""
+        """Rename, deactivate/reactivate, re-zone a tenant, set its hold TTL or its participantsVisibility."""
         return service.update_tenant(org_id, name=data.get("name"), active=data.get("active"),
                                      timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
-                                     clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None)
+                                     clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
+                                     participants_visibility=data.get("participantsVisibility"))
 
 
 @blp.route("/tenants/<org_id>/api-keys")

@@ -18,6 +18,7 @@ from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantPlugin
 from core.plugins import get_host
+from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.signing import generate_keypair
 from core.tenancy import forget_org
 
@@ -114,9 +115,18 @@ def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, .
 
 def update_tenant(org_id: str, *, name: str | None = None, active: bool | None = None,
                   timezone: str | None = None, hold_minutes: int | None = None,
-                  clear_hold_minutes: bool = False) -> Org:
-    """Rename, (de)activate or re-zone a tenant, or set its hold TTL; a deactivated tenant's requests get 404."""
+                  clear_hold_minutes: bool = False, participants_visibility: str | None = None) -> Org:
+    """Rename, (de)activate or re-zone a tenant, set its hold TTL or who customers see attending sessions
+    (`participants_visibility` in Org.settings); a deactivated tenant's requests get 404.
+
+    Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
+    """
     org = get_tenant(org_id)
+    if participants_visibility is not None:
+        if participants_visibility not in PARTICIPANTS_VISIBILITIES:
+            raise Unprocessable(f"participantsVisibility is one of {', '.join(PARTICIPANTS_VISIBILITIES)}.",
+                                type="invalid_participants_visibility")
+        org.settings = {**(org.settings or {}), "participants_visibility": participants_visibility}
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:

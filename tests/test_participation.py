@@ -9,9 +9,8 @@ import requests
 from test_purchase_support import iso
 
 from core import db as database
-from core.models import Event, Org, Ticket
+from core.models import CheckIn, Event, Org, Participation, Ticket
 from core.services import participation, qr
-from core.tenancy import forget_org
 
 REGISTER = "/client/events/tickets/register"
 MINE = "/client/events/participation/mine"
@@ -62,11 +61,9 @@ def taken(session_id: str) -> int:
 
 
 def set_visibility(tenant, value: str) -> None:
-    with database.db.connection_context():
-        org = Org.get_by_id(tenant.orgid)
-        Org.update(settings={**(org.settings or {}), "participants_visibility": value}).where(
-            Org.id == tenant.orgid).execute()
-    forget_org(tenant.orgid)
+    """The tenant admin changes who customers see attending, through `PATCH /org/settings`."""
+    response = tenant.staff.patch("/org/settings", json={"participantsVisibility": value})
+    assert response.status_code == 200 and response.get_json()["participantsVisibility"] == value
 
 
 def test_pass_covers_every_session_and_session_ticket_covers_one(tenant):
@@ -346,3 +343,85 @@ def test_one_customer_choosing_overlapping_sessions_concurrently_gets_one(tenant
     assert 201 in codes and set(codes) <= {201, 409}
     chosen = statuses(holder.get(MINE))
     assert len(chosen) == 1 and taken(b) + taken(c) == 1
+
+
+def qr_of(tenant, ticket_id: str) -> str:
+    with database.db.connection_context():
+        return qr.payload_for(Org.get_by_id(tenant.orgid), Ticket.get_by_id(ticket_id))
+
+
+def test_validate_at_a_session_answers_like_check_in_and_records_nothing(tenant):
+    parent, (a, b, _c) = make_festival(tenant)
+    holder = tenant.customer()
+    pass_ticket = register(holder, parent, ticket_type(tenant, parent, isPass=True))
+    assert choose(holder, parent, [a]).status_code == 201
+    payload = qr_of(tenant, pass_ticket)
+
+    def validate(event_id):
+        response = tenant.staff.post("/events/tickets/validate", json={"qrPayload": payload, "eventId": event_id})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    chosen, not_chosen, at_parent = validate(a), validate(b), validate(parent)
+    assert (chosen["valid"], chosen["reason"]) == (True, None)
+    assert (not_chosen["valid"], not_chosen["reason"]) == (False, "not_registered_for_session")
+    assert at_parent["valid"] is True and chosen["ticket"]["id"] == pass_ticket
+    with database.db.connection_context():
+        assert CheckIn.select().where(CheckIn.ticket == pass_ticket).count() == 0
+        assert Participation.get((Participation.session == a) & (Participation.customer == holder.customer_id)
+                                 ).scan_count == 0
+    refused = tenant.staff.post("/events/check-in", json={"qrPayload": payload, "eventId": b})
+    assert refused.get_json()["type"] == "not_registered_for_session"  # the same rule at the door
+    assert tenant.staff.post("/events/check-in", json={"qrPayload": payload, "eventId": a}).status_code == 200
+    used = validate(a)
+    assert (used["valid"], used["reason"]) == (False, "already_used")
+
+
+def attending(customer) -> dict[str, str]:
+    return {p["sessionId"]: p["status"] for p in customer.get(MINE).get_json()["participation"]}
+
+
+def test_refund_and_cancel_release_the_sessions_the_ticket_covered_once(tenant):
+    parent, (a, b, _c) = make_festival(tenant, capacities=(1, None, None))
+    pass_type = ticket_type(tenant, parent, isPass=True)
+    holder = tenant.customer()
+    pass_ticket = register(holder, parent, pass_type)
+    assert choose(holder, parent, [a, b]).status_code == 201
+    refunded = tenant.staff.post(f"/events/tickets/{pass_ticket}/refund", json={})
+    assert refunded.status_code == 200, refunded.get_json()
+    assert attending(holder) == {a: "released", b: "released"} and (taken(a), taken(b)) == (0, 0)
+    assert tenant.staff.post(f"/events/tickets/{pass_ticket}/refund", json={}).status_code == 409
+    assert (taken(a), taken(b)) == (0, 0)  # exactly once
+
+    other = tenant.customer()
+    register(other, parent, pass_type)
+    assert choose(other, parent, [a]).status_code == 201 and taken(a) == 1  # the freed seat is sold again
+    again = register(holder, parent, pass_type)
+    assert choose(holder, parent, [a]).get_json()["type"] == "session_full"
+    assert statuses(choose(holder, parent, [b])) == {a: "released", b: "selected"}  # chosen again
+    assert tenant.staff.post(f"/events/tickets/{again}/cancel").status_code == 200
+    assert attending(holder)[b] == "released" and taken(b) == 0
+
+
+def test_a_remaining_ticket_keeps_the_participation_it_covers(tenant):
+    parent, (a, b, _c) = make_festival(tenant)
+    pass_type = ticket_type(tenant, parent, isPass=True, transferable=True)
+    only_b = ticket_type(tenant, b, name="B only")
+    holder = tenant.customer()
+    pass_ticket = register(holder, parent, pass_type)
+    register(holder, b, only_b)
+    assert choose(holder, parent, [a, b]).status_code == 201
+    invitee = tenant.customer()
+    register(invitee, parent, pass_type)
+    invited = tenant.staff.post(f"/events/{b}/participants/invite", json={"email": invitee.email}).get_json()
+    assert invitee.put(f"/client/events/participation/{invited['id']}/respond",
+                       json={"response": "accept"}).status_code == 200
+
+    moved = tenant.staff.post(f"/events/tickets/{pass_ticket}/transfer", json={"toEmail": "friend@example.com"})
+    assert moved.status_code == 201, moved.get_json()
+    assert attending(holder) == {a: "released", b: "selected"}  # b is still covered by the session ticket
+    assert (taken(a), taken(b)) == (0, 2)
+    with database.db.connection_context():
+        invitee_pass = Ticket.get((Ticket.customer == invitee.customer_id) & (Ticket.event == parent)).id
+    assert tenant.staff.post(f"/events/tickets/{invitee_pass}/cancel").status_code == 200
+    assert attending(invitee) == {b: "accepted"} and taken(b) == 2  # an invitation needs no ticket

@@ -13,7 +13,6 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.auth",
     "core.api.venues",
     "core.api.events",
-    "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",
     "tenants.api",
@@ -25,6 +24,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.staff_tickets",
     "core.api.client_tickets",
     "core.api.participation",
+    "core.api.org_settings",
 ]
 
 

@@ -46,7 +46,7 @@ class ParticipationSchema(Schema):
     sessionId = fields.String()
     parentEventId = fields.String()
     session = fields.Nested(TicketEventSchema, metadata={"description": "`{id, name, startsAt, endsAt}`"})
-    status = fields.String(metadata={"description": "selected | invited | accepted | declined"})
+    status = fields.String(metadata={"description": "selected | invited | accepted | declined | released"})
     source = fields.String(metadata={"description": "customer | invite"})
     respondedAt = fields.String(allow_none=True)
     createdAt = fields.String()

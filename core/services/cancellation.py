@@ -15,7 +15,7 @@ from core.models import Booking, Refund, Ticket, utcnow
 from core.money import to_minor
 from core.plugins import hooks_for
 from core.services import booking as bookings
-from core.services import capacity
+from core.services import capacity, participation
 from core.tenancy import get_scoped
 
 LIVE = ("valid", "checked_in", "pending_activation")
@@ -47,7 +47,10 @@ def _state_conflict(ticket: Ticket, action: str) -> Conflict:
 
 
 def _void(tickets: list[Ticket], to_status: str, from_states: tuple[str, ...]) -> list[Ticket]:
-    """Flip each ticket to `to_status` (bumping its secret) if still in `from_states`; returns the winners."""
+    """Flip each ticket to `to_status` (bumping its secret) if still in `from_states`; returns the winners.
+
+    The session participations only those tickets covered are released with them (same transaction).
+    """
     won = []
     now = utcnow()
     for ticket in tickets:
@@ -55,6 +58,7 @@ def _void(tickets: list[Ticket], to_status: str, from_states: tuple[str, ...]) -
                  .where((Ticket.id == ticket.id) & Ticket.status.in_(from_states)).execute())
         if count == 1:
             won.append(ticket)
+    participation.release_uncovered(won)
     return won
 
 

@@ -10,6 +10,7 @@ import functools
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from peewee import fn
 
@@ -19,6 +20,9 @@ from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
 from core.sqlcache import CompiledQuery, Slot, compile_query
 from core.timefmt import iso_utc
+
+if TYPE_CHECKING:
+    from core.services.participation import SessionVerdict
 
 ADMITTABLE = ("valid", "checked_in")
 _TYPE_CACHE: dict[str, tuple[float, TicketType]] = {}
@@ -121,7 +125,8 @@ def validate(org, payload: object, *, event_id: str | None = None, scan_point: s
     """Would this QR be admitted now? {valid, reason, ticket}. Writes nothing."""
     scan, reason = resolve_payload(org, payload)
     if scan is not None and reason is None:
-        reason = refusal(scan, event_id=event_id, scan_point=scan_point)
+        verdict = _session_verdict(org, scan, event_id=event_id, scan_point=scan_point)
+        reason = verdict.reason if verdict else refusal(scan, event_id=event_id, scan_point=scan_point)
     return {"valid": reason is None, "reason": reason,
             "ticket": ticket_summary(scan.ticket) if scan else None}
 
@@ -166,10 +171,21 @@ def _admit(scan: Scan, scan_point: str | None) -> Ticket | None:
     return ticket
 
 
+def _session_verdict(org, scan: Scan, *, event_id: str | None, scan_point: str | None) -> SessionVerdict | None:
+    """The session door rule (`participation.session_verdict`) for a parent's ticket scanned at one of its
+    sessions, or None for every other scan (then `refusal` decides)."""
+    if not event_id:
+        return None
+    from core.services import participation  # participation builds on this module
+
+    return participation.session_verdict(org, scan.ticket, scan.claims, session_id=event_id, scan_point=scan_point)
+
+
 def _check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None,
                          scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
     """A pass or parent-level ticket scanned at one of the parent's sessions is admitted by the holder's
-    session participation (`core.services.participation`); None for every other scan."""
+    session participation, by the same rule `validate` answers with (`participation.session_verdict`);
+    None for every other scan."""
     if not event_id:
         return None
     from core.services import participation  # participation builds on this module

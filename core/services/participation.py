@@ -22,6 +22,8 @@ from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
 COVERING = ("valid", "checked_in")
+RELEASED = "released"  # the covering ticket went away (refund, cancel, transfer); the seat was given back
+FREED = ("declined", "cancelled", RELEASED)  # states that hold no seat and can be chosen or invited again
 VISIBILITIES = ("none", "names", "full")
 PUBLIC_KEYS = (SortKey("name", fn.MAX(Participation.name)), SortKey("customer", Participation.customer))
 STAFF_KEYS = (SortKey("created", Participation.created_at, "datetime", attr="created_at"),
@@ -207,7 +209,7 @@ def _attend(org_id: str, customer: Customer, parent: Event, session: Event, row:
         return
     _take_seat(org_id, session)
     if row is not None:
-        if not _move(row, ["declined", "cancelled"], "selected", source="customer"):
+        if not _move(row, FREED, "selected", source="customer"):
             raise _changed()
         return
     try:
@@ -247,7 +249,7 @@ def invite(org, session_id: str, *, email: str, name: str | None = None, invited
         values = {"name": (name or "").strip() or customer.name, "invited_by": invited_by, "source": "invite",
                   "responded_at": None}
         if row is not None:
-            if not _move(row, ["declined", "cancelled"], "invited", **values):
+            if not _move(row, FREED, "invited", **values):
                 raise _changed()
         else:
             try:
@@ -359,6 +361,41 @@ def _staff_view(row: Participation) -> dict:
             "customerId": row.customer_id}
 
 
+# --- tickets going away -----------------------------------------------------------------------------------
+
+def release_uncovered(tickets: Iterable[Ticket]) -> int:
+    """Release the sessions the holders of `tickets` chose that no live ticket of theirs covers any more.
+
+    Call inside the transaction that refunded, cancelled or transferred the tickets (after their status
+    changed). Each released participation moves `selected` -> `released` by a conditional UPDATE and gives
+    its seat back, so it happens exactly once. Invitations (`invited`, `accepted`) are the organiser's and
+    need no ticket, so they stay. Returns how many participations were released.
+    """
+    owned = [t for t in tickets if t.customer_id]
+    if not owned:
+        return 0
+    events = {e.id: e for e in Event.select(Event.id, Event.type, Event.parent)
+              .where(Event.id.in_(list({t.event_id for t in owned})))}
+    released = 0
+    for ticket in owned:
+        event = events.get(ticket.event_id)
+        if event is None or (event.type != "parent" and event.parent_event_id is None):
+            continue
+        scope = (Participation.parent == event.id) if event.type == "parent" else (Participation.session == event.id)
+        rows = list(Participation.select().where((Participation.org == ticket.org_id) & scope
+                                                 & (Participation.customer == ticket.customer_id)
+                                                 & (Participation.status == "selected")))
+        if not rows:
+            continue
+        parent = Event.get_by_id(rows[0].parent_id)
+        covered = covered_session_ids(ticket.org_id, ticket.customer_id, parent, [r.session_id for r in rows])
+        for row in rows:
+            if row.session_id not in covered and _move(row, ["selected"], RELEASED):
+                _release_seat(row.session_id)
+                released += 1
+    return released
+
+
 # --- the door ----------------------------------------------------------------------------------------------
 
 def parent_of_session(org_id: str, event_id: str) -> str | None:
@@ -384,38 +421,72 @@ def _session_refusal(org_id: str, ticket: Ticket, session_id: str, scan_point: s
                     ticket=checkin.ticket_summary(ticket))
 
 
-def check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, session_id: str,
-                        scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """Admit a parent event's ticket (pass or parent-level) at one of its sessions, if its holder attends it.
+@dataclass(frozen=True)
+class SessionVerdict:
+    """Whether a parent event's ticket would be admitted at one of its sessions, and by which participation."""
 
-    None when this is not such a scan (the ordinary check-in decides). Otherwise the ticket's usual rules
-    apply except the admission count, which is per session: the holder's participation row is the
-    conditional UPDATE that admits (`scan_count < limit` while selected or accepted). A holder who did not
-    choose the session is refused with 409 `not_registered_for_session`; every scan is logged.
+    ticket: Ticket
+    reason: str | None  # None: admissible; a checkin refusal reason, or `not_registered_for_session`
+    row: Participation | None
+
+
+def session_verdict(org, ticket: Ticket, claims: qr.QrClaims | None, *, session_id: str,
+                    scan_point: str | None) -> SessionVerdict | None:
+    """The door rule for a pass or parent-level ticket scanned at a session; shared by validate and check-in.
+
+    None when it is not such a scan (the ticket is not of the session's parent, or `session_id` is no
+    session): the ordinary rules decide. Otherwise the ticket's usual rules apply except the ticket-wide
+    admission count; the holder must attend the session (`selected`/`accepted`), and the re-entry limit is
+    counted on that participation. Reads only; the admitting UPDATE stays authoritative.
     """
     org_id = org if isinstance(org, str) else org.id
-    parent_id = parent_of_session(org_id, session_id) if isinstance(ticket_id, str) else None
-    if parent_id is None or len(ticket_id) > 64:
-        return None
-    ticket = (Ticket.select(Ticket, TicketType).join(TicketType)
-              .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
-    if ticket is None or ticket.event_id != parent_id:
+    parent_id = parent_of_session(org_id, session_id) if isinstance(session_id, str) else None
+    if parent_id is None or ticket.event_id != parent_id:
         return None
     if claims is not None and not claims.matches_event(ticket.event_id):
         return None
     reason = checkin.refusal(checkin.Scan(ticket, claims), event_id=None, scan_point=scan_point)
     if reason not in (None, "already_used"):  # the ticket-wide count does not bound sessions
-        CheckIn.insert(org=org_id, ticket=ticket.id, event=session_id, scan_point=scan_point, result=reason,
-                       staff=staff).execute()
-        raise checkin.refused_error(reason, ticket)
+        return SessionVerdict(ticket, reason, None)
     row = (scoped(Participation, org_id)
            .where((Participation.session == session_id) & (Participation.customer == ticket.customer_id)
                   & Participation.status.in_(ATTENDING)).first()) if ticket.customer_id else None
     if row is None:
+        return SessionVerdict(ticket, "not_registered_for_session", None)
+    limit = checkin.scan_limit(ticket.ticket_type)
+    if limit is not None and row.scan_count >= limit:
+        return SessionVerdict(ticket, "already_used", row)
+    return SessionVerdict(ticket, None, row)
+
+
+def check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, session_id: str,
+                        scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
+    """Admit a parent event's ticket (pass or parent-level) at one of its sessions, if its holder attends it.
+
+    None when this is not such a scan (the ordinary check-in decides); `session_verdict` is the rule. The
+    holder's participation row is the conditional UPDATE that admits (`scan_count < limit` while selected
+    or accepted). A holder who did not choose the session is refused with 409 `not_registered_for_session`;
+    every scan is logged.
+    """
+    org_id = org if isinstance(org, str) else org.id
+    if not isinstance(ticket_id, str) or len(ticket_id) > 64 or parent_of_session(org_id, session_id) is None:
+        return None
+    ticket = (Ticket.select(Ticket, TicketType).join(TicketType)
+              .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
+    verdict = session_verdict(org_id, ticket, claims, session_id=session_id, scan_point=scan_point) if ticket else None
+    if verdict is None:
+        return None
+    if verdict.reason == "not_registered_for_session":
         raise _session_refusal(org_id, ticket, session_id, scan_point, staff, "not_registered_for_session",
                                "not_registered_for_session",
                                "This pass holder has not chosen this session (or accepted an invitation to it).")
-    admitted = _admit_at_session(org_id, ticket, row, claims, session_id, scan_point, staff)
+    if verdict.reason not in (None, "already_used"):
+        CheckIn.insert(org=org_id, ticket=ticket.id, event=session_id, scan_point=scan_point,
+                       result=verdict.reason, staff=staff).execute()
+        raise checkin.refused_error(verdict.reason, ticket)
+    admitted = None
+    if verdict.reason is None:
+        admitted = _admit_at_session(org_id, ticket, verdict.row, claims, session_id, scan_point, staff)
     if admitted is None:
         raise _session_refusal(org_id, ticket, session_id, scan_point, staff, "already_used", "already_checked_in",
                                "This ticket has already been checked in to this session.")

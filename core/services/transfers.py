@@ -14,6 +14,7 @@ from core.db import write_transaction
 from core.errors import Conflict, NotFound
 from core.models import Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
+from core.services import participation
 from core.tenancy import get_scoped, scoped
 
 _REFUSED = {
@@ -65,6 +66,7 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
         if won != 1:
             current = Ticket.get_by_id(ticket.id)
             raise _not_transferable(current, current.status)
+        participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
         new_ticket = Ticket.create(
             id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
             booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name,

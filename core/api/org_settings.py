@@ -1,0 +1,71 @@
+"""The tenant's own settings over HTTP: staff read them, an admin changes them (`/org/settings`).
+
+Thin views over `tenants.service.update_tenant` (the operator's setter too); never writes an Org here.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.auth import require_role
+from core.models import Org
+from core.services import participation
+from core.tenancy import current_org
+from core.timefmt import is_timezone
+from tenants import service
+
+blp = Blueprint("org_settings", __name__, description="The organisation's own settings (tenant admin)")
+
+
+class OrgSettingsSchema(Schema):
+    name = fields.String(metadata={"description": "The organisation's display name"})
+    timezone = fields.String(metadata={"description": "IANA time zone, e.g. Europe/Paris"})
+    holdMinutes = fields.Integer(allow_none=True,
+                                 metadata={"description": "Seat hold TTL; null uses the deployment default"})
+    participantsVisibility = fields.String(metadata={
+        "description": "Who customers see attending sessions: none | names | full"})
+
+
+class OrgSettingsUpdate(Schema):
+    """Known keys only: any other key is 422 `validation_error`, and nothing is changed."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(metadata={"description": "IANA name, e.g. Europe/Paris"})
+    holdMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1440),
+                                 metadata={"description": "1..1440 minutes; null: the deployment default"})
+    participantsVisibility = fields.String(validate=validate.OneOf(participation.VISIBILITIES))
+
+    @validates_schema
+    def _check(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility.")
+        if "timezone" in data and not is_timezone(data["timezone"]):
+            raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
+
+
+def settings_view(org: Org) -> dict:
+    """The organisation's settings as the API shows them."""
+    return {"name": org.name, "timezone": org.timezone, "holdMinutes": org.hold_minutes,
+            "participantsVisibility": participation.participants_visibility(org)}
+
+
+@blp.route("/org/settings")
+class OrgSettings(MethodView):
+    @require_role("staff")
+    @blp.response(200, OrgSettingsSchema)
+    def get(self):
+        """The organisation's settings (staff and admins may read them)."""
+        return settings_view(current_org())
+
+    @require_role("admin")
+    @blp.arguments(OrgSettingsUpdate)
+    @blp.response(200, OrgSettingsSchema)
+    def patch(self, data):
+        """Change the organisation's settings (admin only); answers all of them. Takes effect at once."""
+        org = service.update_tenant(current_org().id, name=data.get("name"), timezone=data.get("timezone"),
+                                    hold_minutes=data.get("holdMinutes"),
+                                    clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
+                                    participants_visibility=data.get("participantsVisibility"))
+        return settings_view(org)
