@@ -55,7 +55,7 @@ class ValidationResult(Schema):
     valid = fields.Boolean()
     reason = fields.String(allow_none=True, metadata={
         "description": "null | unknown | forged | wrong_event | revoked | not_activated | already_used | "
-                       "scan_point_not_accepted"})
+                       "scan_point_not_accepted | not_registered_for_session"})
     ticket = fields.Nested(ScanTicket, allow_none=True)
 
 
