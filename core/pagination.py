@@ -239,3 +239,14 @@ def request_links(page: Page) -> tuple[str, str | None]:
     else:
         swapped = [(k, v) for k, v in args if k != "page[cursor]"] + [("page[cursor]", page.next_cursor)]
     return self_url, base + "?" + urlencode(swapped)
+
+
+def page_body(page: Page, render: Callable) -> dict:
+    """The list body for the current request: `{"data": [render(row), ...], "meta": {...}}`, plus 002's
+    `paginate` block when the page was asked for by number."""
+    self_url, next_url = request_links(page)
+    body = {"data": [render(row) for row in page.rows], "meta": page_meta(page, self_url, next_url)}
+    block = paginate_block(page)
+    if block is not None:
+        body["paginate"] = block
+    return body

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
 from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
-from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_meta, paginate_block, request_links
+from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
 from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Related, event_status
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
 from core.timefmt import iso_utc, local_view, to_utc_naive
@@ -297,12 +297,7 @@ class EventView:
 
 def list_response(page: Page, render: EventView):
     """`{"data": [...], "meta": {...}}` (+ `paginate` for page/limit) as a ready JSON response."""
-    self_url, next_url = request_links(page)
-    body = {"data": [render(e) for e in page.rows], "meta": page_meta(page, self_url, next_url)}
-    block = paginate_block(page)
-    if block is not None:
-        body["paginate"] = block
-    return jsonify(body)
+    return jsonify(page_body(page, render))
 
 
 # --- documentation schemas ------------------------------------------------------------------------------

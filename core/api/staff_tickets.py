@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.models import Booking
-from core.pagination import InvalidParameter, page_meta, paginate_block, parse_size, request_links
+from core.pagination import InvalidParameter, page_body, paginate_block, parse_size
 from core.services import cancellation, qr, ticket_queries, transfers
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.tenancy import current_org
@@ -164,11 +164,7 @@ class EventTickets(MethodView):
         page = ticket_queries.event_tickets(current_org(), event_id, status=status,
                                             ticket_type_id=request.args.get("ticketTypeId") or None, search=search,
                                             size=size, cursor=request.args.get("page[cursor]"), page=page_number)
-        body = {"data": [ticket_view(t, staff=True) for t in page.rows], "meta": page_meta(page, *request_links(page))}
-        block = paginate_block(page)
-        if block is not None:
-            body["paginate"] = block
-        return body
+        return page_body(page, lambda ticket: ticket_view(ticket, staff=True))
 
 
 @blp.route("/events/<event_id>/participants")

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from core.api.event_schemas import EventListMeta, VenueView, venue_view
 from core.auth import require_role
 from core.models import Venue
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_meta, paginate_cursor, request_links
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_body, paginate_cursor
 from core.services import venues
 from core.tenancy import current_org, scoped
 
@@ -60,8 +60,7 @@ class VenueCollection(MethodView):
         """The tenant's venues by name, cursor-paginated."""
         page = paginate_cursor(scoped(Venue, current_org()), _KEYS, args.get("page_size", DEFAULT_PAGE_SIZE),
                                args.get("page_cursor"))
-        self_url, next_url = request_links(page)
-        return {"data": [venue_view(v) for v in page.rows], "meta": page_meta(page, self_url, next_url)}
+        return page_body(page, venue_view)
 
     @require_role("staff")
     @blp.arguments(VenueBody)

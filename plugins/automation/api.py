@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.auth import require_role
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_meta, request_links
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_body
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins.automation import service
@@ -101,8 +101,7 @@ class Deliveries(MethodView):
         """Deliveries, newest first (`endpointId`, `page[size]`, `page[cursor]`)."""
         page = service.list_deliveries(current_org(), size=args.get("page_size", DEFAULT_PAGE_SIZE),
                                        cursor=args.get("page_cursor"), endpoint_id=args.get("endpointId"))
-        self_url, next_url = request_links(page)
-        return {"data": [service.delivery_view(d) for d in page.rows], "meta": page_meta(page, self_url, next_url)}
+        return page_body(page, service.delivery_view)
 
 
 @blp.route("/deliveries/<delivery_id>/replay")

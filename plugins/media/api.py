@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_meta, paginate_cursor, request_links
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_body, paginate_cursor
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org, get_scoped
 from core.timefmt import iso_utc, to_utc_naive
@@ -114,9 +114,7 @@ def _guest_token() -> str | None:
 
 def _page(query, args: dict, *, staff: bool = False) -> dict:
     page = paginate_cursor(query, _KEYS, args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
-    self_url, next_url = request_links(page)
-    return {"data": [media_view(item, staff=staff) for item in page.rows],
-            "meta": page_meta(page, self_url, next_url)}
+    return page_body(page, lambda item: media_view(item, staff=staff))
 
 
 def _read_upload(settings: service.MediaSettings) -> tuple[FileStorage, str]:

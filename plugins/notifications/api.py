@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.auth import require_role
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_meta, request_links
+from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_body
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins.notifications import service
@@ -61,8 +61,7 @@ class Messages(MethodView):
         page = service.list_messages(current_org(), size=args.get("page_size", DEFAULT_PAGE_SIZE),
                                      cursor=args.get("page_cursor"), kind=args.get("kind"),
                                      status=args.get("status"))
-        self_url, next_url = request_links(page)
-        return {"data": [service.message_view(m) for m in page.rows], "meta": page_meta(page, self_url, next_url)}
+        return page_body(page, service.message_view)
 
 
 @blp.route("/messages/<message_id>/resend")
