@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import and_, or_
 
+from marshmallow import Schema, fields, validate
 from peewee import Node, Query
 
 from core.errors import ApiError
@@ -250,3 +251,10 @@ def page_body(page: Page, render: Callable) -> dict:
     if block is not None:
         body["paginate"] = block
     return body
+
+
+class CursorPageQuery(Schema):
+    """The query arguments of a cursor-paged list: `page[size]` and `page[cursor]` (subclass to add filters)."""
+
+    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))

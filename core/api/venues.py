@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from core.api.event_schemas import EventListMeta, VenueView, venue_view
 from core.auth import require_role
 from core.models import Venue
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_body, paginate_cursor
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
 from core.services import venues
 from core.tenancy import current_org, scoped
 
@@ -37,11 +37,6 @@ class VenuePatch(VenueBody):
     """Any subset of the venue fields."""
 
 
-class VenueListQuery(Schema):
-    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    page_cursor = fields.String(data_key="page[cursor]")
-
-
 class VenueEnvelope(Schema):
     data = fields.Nested(VenueView)
 
@@ -54,7 +49,7 @@ class VenueList(Schema):
 @blp.route("/venues")
 class VenueCollection(MethodView):
     @require_role("staff")
-    @blp.arguments(VenueListQuery, location="query")
+    @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, VenueList)
     def get(self, args):
         """The tenant's venues by name, cursor-paginated."""

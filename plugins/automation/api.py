@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.auth import require_role
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_body
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins.automation import service
@@ -36,10 +36,8 @@ class EndpointView(Schema):
     secret = fields.String(metadata={"description": "Signing secret; returned only when the endpoint is created"})
 
 
-class DeliveryQuery(Schema):
+class DeliveryQuery(CursorPageQuery):
     endpointId = fields.String(validate=validate.Length(max=64))
-    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
 
 
 class DeliveryView(Schema):

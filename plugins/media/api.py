@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_body, paginate_cursor
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org, get_scoped
 from core.timefmt import iso_utc, to_utc_naive
@@ -62,11 +62,6 @@ class MediaEnvelope(Schema):
 class MediaList(Schema):
     data = fields.List(fields.Nested(MediaView))
     meta = fields.Dict()
-
-
-class MediaListQuery(Schema):
-    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    page_cursor = fields.String(data_key="page[cursor]")
 
 
 class GuestInput(Schema):
@@ -147,7 +142,7 @@ def _upload_as(event: Event, uploader: service.Uploader) -> dict:
 
 @blp.route("/client/events/<event_id>/media")
 class Gallery(MethodView):
-    @blp.arguments(MediaListQuery, location="query")
+    @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, MediaList)
     def get(self, args, event_id):
         """The event's visible photos, newest first (attendees holding a ticket, and staff)."""
@@ -169,7 +164,7 @@ class Upload(MethodView):
 @blp.route("/client/events/<event_id>/media/guest/<guest_id>")
 class GuestGallery(MethodView):
     @blp.doc(**_GUEST_TOKEN_DOC)
-    @blp.arguments(MediaListQuery, location="query", unknown="exclude")
+    @blp.arguments(CursorPageQuery, location="query", unknown="exclude")
     @blp.response(200, MediaList)
     def get(self, args, event_id, guest_id):
         """The visible photos this invited guest uploaded (needs the guest's token)."""
@@ -191,7 +186,7 @@ class GuestUpload(MethodView):
 @blp.route("/events/<event_id>/media")
 class StaffGallery(MethodView):
     @require_role("staff")
-    @blp.arguments(MediaListQuery, location="query")
+    @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, MediaList)
     def get(self, args, event_id):
         """Every photo of the event, hidden ones included, newest first (staff)."""

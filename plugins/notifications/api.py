@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.auth import require_role
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_body
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins.notifications import service
@@ -20,9 +20,7 @@ blp = plugin_blueprint("notifications", "notifications", __name__, url_prefix="/
                        description="Notification emails (staff): send log and resend")
 
 
-class MessageListQuery(Schema):
-    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
+class MessageListQuery(CursorPageQuery):
     kind = fields.String(validate=validate.OneOf(KINDS))
     status = fields.String(validate=validate.OneOf(MESSAGE_STATES))
 

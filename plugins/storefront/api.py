@@ -15,7 +15,14 @@ from core.auth import require_role
 from core.db import write_transaction
 from core.errors import NotFound
 from core.models import utcnow
-from core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, page_meta, paginate_cursor, request_links
+from core.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorPageQuery,
+    SortKey,
+    page_meta,
+    paginate_cursor,
+    request_links,
+)
 from core.plugins import plugin_blueprint
 from core.tenancy import current_org, get_scoped, scoped
 from core.timefmt import to_utc_naive
@@ -120,17 +127,12 @@ class GiftCardIn(_UtcSchema):
     note = fields.String(validate=validate.Length(max=300))
 
 
-class PageQuery(Schema):
-    page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
-
-
-class ProductQuery(PageQuery):
+class ProductQuery(CursorPageQuery):
     kind = fields.String(validate=validate.OneOf(["ticket", "merch"]))
     include_archived = fields.Boolean(data_key="includeArchived")
 
 
-class OrderQuery(PageQuery):
+class OrderQuery(CursorPageQuery):
     email = fields.String(validate=validate.Length(max=254))
     customer_id = fields.String(data_key="customerId", validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(["pending", "paid", "partially_refunded", "refunded", "cancelled"]))
@@ -344,7 +346,7 @@ class TaxRateItem(MethodView):
 @blp.route("/storefront/gift-cards")
 class GiftCards(MethodView):
     @require_role("staff")
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, views.GiftCardList)
     def get(self, args):
         """The tenant's gift cards, newest first (codes are never shown again)."""

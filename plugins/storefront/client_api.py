@@ -14,11 +14,12 @@ from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema, _request, _validated
 from core.auth import current_identity, require_role
 from core.models import utcnow
+from core.pagination import CursorPageQuery
 from core.plugins import plugin_blueprint
 from core.services import booking as bookings
 from core.tenancy import current_org, scoped
 from plugins.storefront import catalog, offers, views
-from plugins.storefront.api import PageQuery, find_order, paged, render_orders
+from plugins.storefront.api import find_order, paged, render_orders
 from plugins.storefront.checkout import MAX_MERCH_UNITS, merch_for_purchase
 from plugins.storefront.models import Order, Product
 
@@ -49,7 +50,7 @@ class BalanceOut(Schema):
 @client_blp.route("/client/store/orders")
 class MyOrders(MethodView):
     @require_role("customer")
-    @client_blp.arguments(PageQuery, location="query")
+    @client_blp.arguments(CursorPageQuery, location="query")
     @client_blp.response(200, views.OrderList)
     def get(self, args):
         """Every order of the logged-in customer, newest first: tickets and merchandise together, with status."""
@@ -69,7 +70,7 @@ class MyOrder(MethodView):
 
 @client_blp.route("/client/store/products")
 class MerchCatalog(MethodView):
-    @client_blp.arguments(PageQuery, location="query")
+    @client_blp.arguments(CursorPageQuery, location="query")
     @client_blp.response(200, views.ProductList)
     def get(self, args):
         """Merchandise on sale, newest first, in cursor pages (archived variants left out), live availability."""
