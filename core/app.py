@@ -79,7 +79,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     resolve_secrets(config)
     use_config(config)
 
-    database.bind_database(database.make_database(config.effective_database_url))
+    database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare))
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
 

@@ -34,6 +34,7 @@ class Config:
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: str = ""
     webhooks_allow_private: bool = False
+    pg_prepare: bool = True
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -51,6 +52,7 @@ class Config:
         "public_url": "BOXOFFICE_PUBLIC_URL",
         "smtp_url": "BOXOFFICE_SMTP_URL",
         "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
+        "pg_prepare": "BOXOFFICE_PG_PREPARE",
     }
 
     @classmethod
@@ -63,8 +65,8 @@ class Config:
             if not var or var not in environ:
                 continue
             raw = environ[var]
-            if f.name in {"jobs_immediate", "webhooks_allow_private"}:
-                values[f.name] = _env_bool(raw, False)
+            if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare"}:
+                values[f.name] = _env_bool(raw, f.default)
             elif f.name in {"jwt_ttl_seconds", "hold_minutes"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:

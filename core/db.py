@@ -11,9 +11,11 @@ import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, SqliteDatabase, __exception_wrapper__
 from playhouse.db_url import connect, parse
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from core.pgstatements import StatementCache
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -40,9 +42,24 @@ class PooledPostgres(PooledPostgresqlDatabase):
 
         return bool(conn.closed) or conn.get_transaction_status() == ext.TRANSACTION_STATUS_UNKNOWN
 
+    def __init__(self, *args, prepare: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.statements = StatementCache() if prepare else None
 
-def make_database(url: str) -> Database:
-    """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL.
+    def execute_sql(self, sql, params=None):
+        """Run `sql`; repeated statements run prepared (`core.pgstatements`) unless that is turned off."""
+        if self.statements is None:
+            return super().execute_sql(sql, params)
+        self._log_query(sql, params)
+        with __exception_wrapper__:
+            cursor = self.cursor()
+            self.statements.execute(cursor, sql, params)
+        return cursor
+
+
+def make_database(url: str, prepare: bool = True) -> Database:
+    """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL (with
+    server-side prepared statements unless `prepare` is False).
 
     Connections are taken from the pool on first use in a request and returned at its end.
     """
@@ -52,7 +69,7 @@ def make_database(url: str) -> Database:
         return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=64,
                                     stale_timeout=600, autoconnect=True, check_same_thread=False)
     if scheme in {"postgres", "postgresql"}:
-        return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600, **parse(url))
+        return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600, prepare=prepare, **parse(url))
     return connect(url, autoconnect=True)
 
 

@@ -188,11 +188,15 @@ def paginate_cursor(query: Query, keys: Sequence[SortKey], size: int, cursor: st
     return cursor_page(keys, rows, size, first=not cursor)
 
 
-def cursor_page(keys: Sequence[SortKey], rows: list, size: int, *, first: bool) -> Page:
-    """A Page from up to `size + 1` rows fetched in `keys` order (the extra row says more exist)."""
+def cursor_page(keys: Sequence[SortKey], rows: list, size: int, *, first: bool,
+                cursor_row: Callable | None = None) -> Page:
+    """A Page from up to `size + 1` rows fetched in `keys` order (the extra row says more exist).
+    `cursor_row` turns a row into an object with the keys' attributes when rows are not such objects."""
     last = len(rows) <= size
     rows = rows[:size]
-    next_cursor = None if last or not rows else encode_cursor(keys, rows[-1])
+    next_cursor = None
+    if rows and not last:
+        next_cursor = encode_cursor(keys, cursor_row(rows[-1]) if cursor_row else rows[-1])
     return Page(rows=rows, size=size, first=first, last=last, next_cursor=next_cursor)
 
 
@@ -225,21 +229,21 @@ def paginate_block(page: Page) -> dict | None:
 
 
 def request_links(page: Page) -> tuple[str, str | None]:
-    """`self` and `next` URLs for the current Flask request (next swaps in the new cursor or page)."""
-    from urllib.parse import urlencode
+    """`self` (the URL as requested) and `next` (the same with the new cursor or page number) URLs for the
+    current Flask request."""
+    from urllib.parse import quote, unquote_plus
 
     from flask import request
 
-    args = [(k, v) for k, v in request.args.items(multi=True)]
-    base = request.base_url
-    self_url = base + ("?" + urlencode(args) if args else "")
+    base = f"{request.scheme}://{request.host}{quote(request.root_path + request.path)}"  # = request.base_url
+    query = request.query_string.decode("latin-1")
+    self_url = f"{base}?{query}" if query else base
     if page.last:
         return self_url, None
-    if page.page_number is not None:
-        swapped = [(k, v) for k, v in args if k != "page"] + [("page", str(page.page_number + 1))]
-    else:
-        swapped = [(k, v) for k, v in args if k != "page[cursor]"] + [("page[cursor]", page.next_cursor)]
-    return self_url, base + "?" + urlencode(swapped)
+    name, value = (("page", str(page.page_number + 1)) if page.page_number is not None
+                   else ("page[cursor]", page.next_cursor))
+    kept = [pair for pair in query.split("&") if pair and unquote_plus(pair.split("=", 1)[0]) != name]
+    return self_url, f"{base}?{'&'.join([*kept, f'{quote(name)}={quote(value)}'])}"
 
 
 def page_body(page: Page, render: Callable) -> dict:

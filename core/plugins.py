@@ -11,9 +11,9 @@ from importlib.metadata import entry_points
 
 import pluggy
 from flask import g
-from flask_smorest import Blueprint
 
 from core import hookspecs
+from core.api.blueprint import Blueprint
 from core.db import after_commit
 from core.errors import NotFound
 

@@ -6,7 +6,11 @@ A compiled query is only as general as its shape: callers key the cache by every
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import peewee
 
 from core.db import db
 
@@ -32,15 +36,44 @@ class CompiledQuery:
         """Run it and return the raw rows."""
         return db.execute_sql(self.sql, self.params(values)).fetchall()
 
-    def rows(self, model, **values) -> list:
-        """Run it and build `model` instances from the rows (the query must select the model's fields)."""
-        fields = model._meta.sorted_fields
-        return [instance(model, fields, row) for row in self.tuples(**values)]
+    def rows(self, model, fields: tuple | None = None, **values) -> list:
+        """Run it and build `model` instances from the rows; the query selects `fields` (default: all the
+        model's fields, in order). Fields not selected read as None."""
+        build = row_builder(model, fields or tuple(model._meta.sorted_fields))
+        return [build(row) for row in self.tuples(**values)]
+
+
+def _needs_conversion(field) -> bool:
+    """False when the driver already returns the field's Python value (text and integer columns)."""
+    if isinstance(field, peewee.ForeignKeyField):
+        return _needs_conversion(field.rel_field)
+    plain = type(field).python_value is peewee.Field.python_value
+    return not (plain and isinstance(field, peewee._StringField | peewee.IntegerField))
+
+
+@functools.lru_cache(maxsize=256)
+def row_builder(model, fields: tuple) -> Callable[[tuple], peewee.Model]:
+    """A function turning a row of `fields` columns into a `model` instance, as peewee's own row reader
+    does (nothing marked dirty, no defaults computed) but converting only the columns that need it."""
+    names = tuple(f.name for f in fields)
+    conversions = tuple((f.name, f.python_value) for f in fields if _needs_conversion(f))
+
+    def build(row: tuple) -> peewee.Model:
+        data = dict(zip(names, row, strict=True))
+        for name, convert in conversions:
+            value = data[name]
+            if value is not None:
+                data[name] = convert(value)
+        obj = model.__new__(model)
+        obj.__data__, obj._dirty, obj.__rel__ = data, set(), {}
+        return obj
+
+    return build
 
 
 def instance(model, fields, values):
     """A `model` instance from column values in `fields` order (no defaults computed, nothing marked dirty)."""
-    return model(__no_default__=True, **{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)})
+    return row_builder(model, tuple(fields))(values)
 
 
 def compile_query(query) -> CompiledQuery:

@@ -44,6 +44,8 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z suffix (seconds precision), or None."""
     if value is None:
         return None
+    if value.tzinfo is None:  # how timestamps are stored: already UTC
+        return value.isoformat(timespec="seconds") + "Z"
     return to_utc_naive(value).isoformat(timespec="seconds") + "Z"
 
 
@@ -57,5 +59,13 @@ def local_view(value: dt.datetime | None, tz: str) -> dict | None:
     """003's time object: {"tz": "Europe/Paris", "local": "...+01:00", "utc": "...Z"}."""
     if value is None:
         return None
-    local = as_utc(value).astimezone(zone(tz))
-    return {"tz": tz, "local": local.isoformat(timespec="seconds"), "utc": iso_utc(value)}
+    local, utc = _local_and_utc(value, tz)
+    return {"tz": tz, "local": local, "utc": utc}
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_and_utc(value: dt.datetime, tz: str) -> tuple[str, str]:
+    """The two ISO texts of a time object, remembered: lists render the same starts and ends again and again."""
+    utc = as_utc(value)
+    return (utc.astimezone(zone(tz)).isoformat(timespec="seconds"),
+            utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z")

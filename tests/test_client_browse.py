@@ -105,3 +105,22 @@ def test_default_list_fast_path_matches_the_general_query(tenant, other_tenant):
     assert len(fast) == 8 and fast == general
     names = [tenant.guest.get(f"/client/events/{i}").get_json()["data"]["name"] for i in fast]
     assert sorted(names) == [f"E{i}" for i in range(8)]
+
+
+def test_default_list_reads_only_the_columns_it_shows_and_answers_the_same(tenant):
+    """The default list loads a narrow set of columns; asking for the same fields explicitly loads whole
+    rows. Every event must render identically either way (venue, parent, times, status, description)."""
+    from core.api.event_schemas import CLIENT_FIELDS
+
+    venue = tenant.staff.post("/venues", json={"name": "Hall", "tz": "Asia/Tokyo"}).get_json()["data"]
+    start = (utcnow() + dt.timedelta(days=3)).replace(microsecond=0)
+    add(tenant.staff, "At the hall", start, published_at=PAST, venue_id=venue["id"], description="Doors 19:00")
+    add(tenant.staff, "Now on", utcnow() - dt.timedelta(minutes=30), published_at=PAST, tz="America/New_York")
+    add(tenant.staff, "Later", start + dt.timedelta(days=1), published_at=PAST)
+    default = tenant.guest.get("/client/events").get_json()
+    explicit = tenant.guest.get(f"/client/events?fields={','.join(CLIENT_FIELDS)}").get_json()
+    assert [e["name"] for e in default["data"]] == ["Now on", "At the hall", "Later"]
+    assert default["data"] == explicit["data"]
+    assert default["data"][0]["status"] == "active" and default["data"][1]["venue_id"] == venue["id"]
+    assert default["data"][1]["description"] == "Doors 19:00"
+    assert default["data"][0]["start"]["tz"] == "America/New_York"

@@ -6,9 +6,9 @@ Tokens are JWTs bound to the tenant of the `orgid` header.
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role, token_for
 from core.services import accounts
 from core.tenancy import current_org

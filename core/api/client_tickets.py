@@ -6,9 +6,9 @@ A customer only ever sees tickets whose `customer` is them (others get 404); no 
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.ticket_schema import PNG_DOC, TicketEventSchema, TicketSchema, ticket_view
 from core.auth import current_identity, require_role

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from peewee import Select
 
 from core.api import ticket_types
+from core.api.blueprint import Blueprint
 from core.api.ticket_type_schema import (
     DeletedEnvelopeSchema,
     TicketTypeCreateSchema,

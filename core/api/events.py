@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from core.api.blueprint import Blueprint
 from core.api.event_schemas import (
     ALL_FIELDS,
     DEFAULT_FIELDS,

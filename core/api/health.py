@@ -3,9 +3,9 @@
 Needs no tenant and touches no table.
 """
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from core.api.blueprint import Blueprint
 from core.tenancy import tenant_exempt
 
 blp = tenant_exempt(Blueprint("health", __name__, description="Liveness"))

@@ -6,9 +6,9 @@ Thin views over `tenants.service.update_tenant` (the operator's setter too); nev
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.api.blueprint import Blueprint
 from core.auth import require_role
 from core.models import Org
 from core.services import participation

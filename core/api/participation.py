@@ -6,9 +6,9 @@ Thin views over `core.services.participation`; no seat or status changes happen 
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.api.staff_tickets import ParticipantSchema
 from core.api.ticket_schema import TicketEventSchema
 from core.auth import current_identity, require_role

@@ -9,9 +9,9 @@ import functools
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.api.blueprint import Blueprint
 from core.api.booking_schema import BookingResponseSchema, booking_view
 from core.api.idempotency import idempotent
 from core.auth import current_identity, require_role

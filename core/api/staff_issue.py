@@ -6,9 +6,9 @@ Parses and serialises only; capacity and state rules live in `core.services.comp
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.api.booking_schema import TicketListSchema, ticket_summary
 from core.api.idempotency import idempotent
 from core.auth import current_identity, require_role

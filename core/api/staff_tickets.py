@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.models import Booking

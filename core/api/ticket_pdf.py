@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role
 from core.models import Ticket
 from core.services import ticket_queries

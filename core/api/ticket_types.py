@@ -6,9 +6,9 @@ Thin views: parse with the ticket-type schemas, call `core.services.ticket_types
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from peewee import Select
 
+from core.api.blueprint import Blueprint
 from core.api.ticket_type_schema import (
     DeletedEnvelopeSchema,
     IncludeArchivedSchema,

@@ -6,9 +6,9 @@ Staff only; another tenant's venue is a 404, never a 403.
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventListMeta, VenueView, venue_view
 from core.auth import require_role
 from core.models import Venue

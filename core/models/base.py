@@ -29,12 +29,17 @@ class DateTimeField(peewee.DateTimeField):
     """A naive-UTC timestamp; parses SQLite's ISO text with the C `fromisoformat` (peewee tries many formats)."""
 
     def python_value(self, value):
+        if isinstance(value, dt.datetime):  # PostgreSQL's driver already made one
+            return value
         if isinstance(value, str):
             try:
                 return dt.datetime.fromisoformat(value)
             except ValueError:
                 pass
         return super().python_value(value)
+
+
+_EMPTY_JSON = {"{}": dict, "[]": list}
 
 
 class JSONField(TextField):
@@ -44,7 +49,11 @@ class JSONField(TextField):
         return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
 
     def python_value(self, value):
-        return None if value is None else json.loads(value)
+        if value is None:
+            return None
+        if value in _EMPTY_JSON:  # most settings/metadata columns: skip the decoder
+            return _EMPTY_JSON[value]()
+        return json.loads(value)
 
 
 class BaseModel(Model):

@@ -18,7 +18,7 @@ from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
-from core.sqlcache import CompiledQuery, Slot, compile_query
+from core.sqlcache import CompiledQuery, Slot, compile_query, instance
 from core.timefmt import iso_utc
 
 if TYPE_CHECKING:
@@ -289,8 +289,7 @@ def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | 
         row = db.execute_sql(sql, params + [log["id"], scan_point, "admitted", staff, stamp, stamp]).fetchone()
     if row is None:
         return None
-    fields = Ticket._meta.sorted_fields
-    ticket = Ticket(**{f.name: f.python_value(value) for f, value in zip(fields, row, strict=True)})
+    ticket = instance(Ticket, Ticket._meta.sorted_fields, row)
     ticket.ticket_type = _cached_type(ticket.ticket_type_id)
     return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
 

@@ -24,7 +24,7 @@ from core.pagination import (
     paginate_cursor,
     paginate_offset,
 )
-from core.sqlcache import CompiledQuery, Slot, compile_query
+from core.sqlcache import CompiledQuery, Slot, compile_query, row_builder
 from core.tenancy import scoped
 
 SORT_FIELDS = {
@@ -176,32 +176,45 @@ def fetch_page(query, keys: list[SortKey], size: int, cursor: str | None = None,
     return paginate_cursor(query, keys, size, cursor)
 
 
-@functools.lru_cache(maxsize=8)
-def _public_top_level_sql(with_cursor: bool, sqlite: bool) -> CompiledQuery:
+@functools.lru_cache(maxsize=16)
+def _public_top_level_sql(with_cursor: bool, sqlite: bool, columns: tuple) -> CompiledQuery:
     keys = sort_keys(None)
-    query = public_query(Slot("org"), now=Slot("now")).where(Event.parent.is_null())
+    query = public_query(Slot("org"), now=Slot("now")).where(Event.parent.is_null()).select(*columns)
     if with_cursor:
         query = query.where(keyset_condition(keys, [Slot("after_start"), Slot("after_id")]))
     return compile_query(query.order_by(*order_by(keys)).limit(Slot("limit")))
 
 
-def public_top_level_page(org, size: int, cursor: str | None = None) -> Page:
-    """The customer list in its default shape (no filter, soonest first): the same rows and cursors as
-    `fetch_page(public_query(...).where(parent is null), sort_keys(None), ...)`, from SQL compiled once."""
+def public_top_level_rows(org, size: int, cursor: str | None, columns: tuple) -> list[tuple]:
+    """Up to `size + 1` raw rows of `columns` for the customer list in its default shape (no filter,
+    soonest first), after `cursor`: the rows `fetch_page(public_query(...).where(parent is null),
+    sort_keys(None), ...)` would load, from SQL compiled once."""
     keys = sort_keys(None)
     values = {"org": org.id, "now": Event.published_at.db_value(utcnow()), "limit": size + 1}
     if cursor:
         after_start, after_id = decode_cursor(keys, cursor)
         values.update(after_start=Event.starts_at.db_value(after_start), after_id=after_id)
-    rows = _public_top_level_sql(bool(cursor), is_sqlite()).rows(Event, **values)
-    return cursor_page(keys, rows, size, first=not cursor)
+    return _public_top_level_sql(bool(cursor), is_sqlite(), columns).tuples(**values)
+
+
+def public_top_level_page(org, size: int, cursor: str | None = None) -> Page:
+    """`public_top_level_rows` as a Page of whole Event rows."""
+    columns = tuple(Event._meta.sorted_fields)
+    rows = public_top_level_rows(org, size, cursor, columns)
+    build = row_builder(Event, columns)
+    return cursor_page(sort_keys(None), [build(row) for row in rows], size, first=not cursor)
 
 
 def event_status(event: Event, now: dt.datetime) -> str:
     """The time-based status of one event: `future`, `active` (in progress) or `over`."""
-    if event.ends_at < now:
+    return status_between(event.starts_at, event.ends_at, now)
+
+
+def status_between(starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> str:
+    """`event_status` of an event running from `starts_at` to `ends_at`."""
+    if ends_at < now:
         return "over"
-    return "active" if event.starts_at <= now else "future"
+    return "active" if starts_at <= now else "future"
 
 
 @dataclass
