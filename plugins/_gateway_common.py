@@ -9,9 +9,9 @@ import logging
 import re
 from collections.abc import Iterable
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from core.api.blueprint import Blueprint
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound
 from core.models import Booking, Org

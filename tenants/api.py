@@ -10,9 +10,9 @@ import hmac
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.api.blueprint import Blueprint
 from core.errors import Unauthorized, Unprocessable
 from core.tenancy import tenant_exempt
 from tenants import service
