@@ -4,8 +4,9 @@ A statement text run a second time on a connection is PREPAREd there; from then 
 `EXECUTE name(...)`, so PostgreSQL parses and plans it once per connection instead of on every call. On the
 hot paths (check-in, purchase, the event list) planning cost more server CPU than running the statement.
 
-Only plain DML/SELECT with positional `%s` parameters is prepared. A text PostgreSQL cannot prepare (say, a
-parameter whose type it cannot infer) is remembered and always run as it is; inside a transaction the
+Only plain DML/SELECT is prepared, with positional `%s` or named `%(name)s` parameters. A text
+PostgreSQL cannot prepare (say, a parameter whose type it cannot infer) is remembered and always run as it
+is; inside a transaction the
 PREPARE is wrapped in a savepoint, so a refusal never aborts the caller's transaction. Each connection
 keeps at most `limit` statements (least recently used ones are DEALLOCATEd). Schema changes need nothing:
 PostgreSQL re-plans a prepared statement whose tables changed.
@@ -21,34 +22,51 @@ import weakref
 from collections import OrderedDict
 
 _PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
-_PLACEHOLDER = re.compile(r"%s|%%")
+_PLACEHOLDER = re.compile(r"%s|%\((\w+)\)s|%%")
 _UNPREPARABLE = ""  # marks a text that failed to prepare on this connection
 
 
-def positional_sql(sql: str) -> tuple[str, int] | None:
-    """`sql` with psycopg2's `%s` placeholders numbered `$1..$n` (and `%%` unescaped), with n; None if it
-    cannot be prepared (not DML/SELECT, or named `%(x)s` parameters)."""
-    if not sql.lstrip()[:6].upper().startswith(_PREPARABLE) or "%(" in sql:
+def positional_sql(sql: str) -> tuple[str, int | tuple[str, ...]] | None:
+    """`sql` with psycopg2's placeholders numbered `$1..$n` (and `%%` unescaped), with how to order the
+    parameters: their count for `%s`, the names in `$n` order for `%(name)s` (a name used twice is one
+    parameter). None if it cannot be prepared (not DML/SELECT, or both placeholder styles)."""
+    if not sql.lstrip()[:6].upper().startswith(_PREPARABLE):
         return None
     count = 0
+    names: dict[str, int] = {}
 
     def number(match: re.Match) -> str:
         nonlocal count
-        if match.group() == "%%":
+        text, name = match.group(), match.group(1)
+        if text == "%%":
             return "%"
-        count += 1
-        return f"${count}"
+        if name is None:
+            count += 1
+            return f"${count}"
+        names.setdefault(name, len(names) + 1)
+        return f"${names[name]}"
 
-    return _PLACEHOLDER.sub(number, sql), count
+    converted = _PLACEHOLDER.sub(number, sql)
+    if count and names:
+        return None
+    return converted, tuple(names) if names else count
 
 
 class _ConnectionStatements:
-    """What one connection has prepared: statement text -> name (or `_UNPREPARABLE`), in LRU order."""
+    """What one connection has prepared: statement text -> (name, parameter order) or `_UNPREPARABLE`,
+    in LRU order."""
 
     def __init__(self) -> None:
-        self.names: OrderedDict[str, str] = OrderedDict()
+        self.names: OrderedDict[str, tuple | str] = OrderedDict()
         self.seen: dict[str, int] = {}
         self.counter = 0
+
+
+def _fits(order: int | tuple[str, ...], params) -> bool:
+    """True when `params` supply exactly the placeholders (a list for `%s`, a dict for `%(name)s`)."""
+    if isinstance(order, tuple):
+        return isinstance(params, dict) and set(order) <= set(params)
+    return isinstance(params, list | tuple) and len(params) == order
 
 
 class StatementCache:
@@ -65,22 +83,25 @@ class StatementCache:
         state = self._connections.get(cursor.connection)
         if state is None:
             state = self._connections[cursor.connection] = _ConnectionStatements()
-        name = state.names.get(sql)
-        if name is None and isinstance(params, list | tuple):
-            name = self._maybe_prepare(cursor, state, sql, len(params))
-        if not name:
+        entry = state.names.get(sql)
+        if entry is None:
+            entry = self._maybe_prepare(cursor, state, sql, params)
+        if not entry:
             cursor.execute(sql, params)
             return
         state.names.move_to_end(sql)
-        placeholders = ", ".join(["%s"] * len(params))
-        cursor.execute(f"EXECUTE {name}({placeholders})" if params else f"EXECUTE {name}", params)
+        name, order = entry
+        if isinstance(order, tuple):
+            params = [params[key] for key in order]
+        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}",
+                       params)
 
     def prepared_count(self, connection) -> int:
         """How many statements are prepared on `connection` (for tests and diagnostics)."""
         state = self._connections.get(connection)
         return sum(1 for name in state.names.values() if name) if state else 0
 
-    def _maybe_prepare(self, cursor, state: _ConnectionStatements, sql: str, n_params: int) -> str | None:
+    def _maybe_prepare(self, cursor, state: _ConnectionStatements, sql: str, params) -> tuple | None:
         seen = state.seen.get(sql, 0) + 1
         if seen < self.threshold:
             if len(state.seen) >= self.limit * 4:
@@ -89,7 +110,7 @@ class StatementCache:
             return None
         state.seen.pop(sql, None)
         converted = positional_sql(sql)
-        if converted is None or converted[1] != n_params:
+        if converted is None or not _fits(converted[1], params):
             state.names[sql] = _UNPREPARABLE
             return None
         import psycopg2  # only ever reached on PostgreSQL
@@ -113,11 +134,11 @@ class StatementCache:
                 cursor.execute("RELEASE SAVEPOINT bo_prepare")
             state.names[sql] = _UNPREPARABLE
             return None
-        state.names[sql] = name
-        return name
+        state.names[sql] = (name, converted[1])
+        return state.names[sql]
 
     def _evict(self, cursor, state: _ConnectionStatements) -> None:
         while len(state.names) >= self.limit:
-            _, name = state.names.popitem(last=False)
-            if name:
-                cursor.execute(f"DEALLOCATE {name}")
+            _, entry = state.names.popitem(last=False)
+            if entry:
+                cursor.execute(f"DEALLOCATE {entry[0]}")

@@ -45,11 +45,12 @@ class PluginHost:
             except Exception as exc:
                 raise RuntimeError(f"Plugin {ep.name!r} ({ep.value}) failed to load: {exc}. Uninstall it, "
                                    "or leave it out of BOXOFFICE_PLUGINS.") from exc
-            self.pm.register(plugin, name=ep.name)
+            self.register(plugin, name=ep.name)
 
     def register(self, plugin, name: str) -> None:
         """Register a plugin object directly (tests, embedding)."""
         self.pm.register(plugin, name=name)
+        self._subset_cache.clear()  # cached callers are keyed by enabled names and must now leave it out
 
     def names(self) -> list[str]:
         """Names of all installed plugins."""
@@ -93,11 +94,10 @@ class PluginHost:
 
     def subset_caller(self, hook_name: str, enabled: frozenset[str]):
         """A cached `subset_hook_caller` for one hook, without the plugins not in `enabled`."""
-        disabled = frozenset(n for n in self.names() if n not in enabled)
-        key = (hook_name, disabled)
+        key = (hook_name, enabled)
         caller = self._subset_cache.get(key)
         if caller is None:
-            remove = [self.pm.get_plugin(n) for n in disabled]
+            remove = [self.pm.get_plugin(n) for n in self.names() if n not in enabled]
             caller = self.pm.subset_hook_caller(hook_name, remove_plugins=remove)
             self._subset_cache[key] = caller
         return caller
@@ -122,6 +122,8 @@ class TenantHooks:
         breaks the caller, so no plugin can undo a committed sale.
         """
         impls = getattr(self, hook_name).get_hookimpls()
+        if not impls:
+            return
 
         def call() -> None:
             for impl in reversed(impls):

@@ -175,3 +175,53 @@ def test_plain_admission_takes_the_single_statement_path(tenant, monkeypatch):
     second = tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "b"})
     assert second.status_code == 200 and second.get_json()["ticket"]["scanCount"] == 2
     assert [c.result for c in checkins(ticket.id)] == ["admitted", "admitted"]
+
+
+def test_every_refusal_reason_agrees_between_check_in_and_validate(tenant, monkeypatch):
+    """The check-in decides in SQL (on PostgreSQL, refusals included), validate in Python: for each way a
+    ticket can be refused, both give the same reason, the check-in logs it, and nothing is admitted."""
+    from ticket_factory import set_status
+
+    from core.services import checkin
+
+    def explain_in_python(*args, **kwargs):
+        raise AssertionError("PostgreSQL should have explained this refusal in the scanning statement")
+
+    if not database.is_sqlite():  # SQLite explains every refusal in Python (no data-modifying CTEs)
+        monkeypatch.setattr(checkin, "_read_ticket", explain_in_python)
+    event, plain = make_event(tenant)
+    other_event, _ = make_event(tenant, name="Other")
+    _, vip = make_event(tenant, accepted_scan_points=["vip-door"])
+    cases = []
+    (used,) = issue(tenant, plain)
+    assert scan(tenant, used, scanPoint="main").status_code == 200
+    cases.append((used, {"scanPoint": "main"}, "already_used", 409, "already_checked_in"))
+    (elsewhere,) = issue(tenant, plain)
+    cases.append((elsewhere, {"eventId": other_event.id}, "wrong_event", 409, "wrong_event"))
+    (cancelled,) = issue(tenant, plain)
+    set_status(cancelled.id, "cancelled")
+    cases.append((cancelled, {}, "revoked", 409, "ticket_revoked"))
+    (pending,) = issue(tenant, plain, status="pending_activation")
+    cases.append((pending, {}, "not_activated", 409, "not_activated"))
+    (vip_ticket,) = issue(tenant, vip)
+    cases.append((vip_ticket, {"scanPoint": "main"}, "scan_point_not_accepted", 409, "scan_point_not_accepted"))
+    old_payload = {}
+    (reissued,) = issue(tenant, plain)
+    old_payload[reissued.id] = payload(tenant, reissued)
+    with database.db.connection_context():
+        from core.models import Ticket
+
+        Ticket.update(secret_version=Ticket.secret_version + 1).where(Ticket.id == reissued.id).execute()
+    cases.append((reissued, {}, "revoked", 409, "ticket_revoked"))
+
+    for ticket, body, reason, status, error_type in cases:
+        text = old_payload.get(ticket.id) or payload(tenant, ticket)
+        check = tenant.staff.post("/events/tickets/validate", json={"qrPayload": text, **body}).get_json()
+        assert check["valid"] is False and check["reason"] == reason, (reason, check)
+        before = len(checkins(ticket.id))
+        refused = tenant.staff.post("/events/check-in", json={"qrPayload": text, **body})
+        assert refused.status_code == status and refused.get_json()["type"] == error_type, refused.get_json()
+        assert refused.get_json()["reason"] == reason
+        log = checkins(ticket.id)
+        assert len(log) == before + 1 and log[-1].result == reason
+        assert reload(ticket.id).scan_count == (1 if ticket is used else 0)

@@ -24,7 +24,8 @@ def test_placeholders_are_numbered_and_only_dml_is_prepared():
     assert positional_sql("  with x AS (SELECT 1) SELECT * FROM x") == ("  with x AS (SELECT 1) SELECT * FROM x", 0)
     assert positional_sql('CREATE TABLE "t" ("a" INTEGER)') is None
     assert positional_sql("BEGIN") is None
-    assert positional_sql("SELECT %(name)s") is None
+    assert positional_sql("SELECT %(a)s + %(b)s WHERE %(a)s > 0") == ("SELECT $1 + $2 WHERE $1 > 0", ("a", "b"))
+    assert positional_sql("SELECT %(a)s, %s") is None
 
 
 def test_the_switch_is_read_from_the_environment():
@@ -63,6 +64,16 @@ def test_a_repeated_statement_is_prepared_and_answers_the_same(pg):
     assert any('"label" FROM "seat" WHERE "id" >= $1' in text for text in texts)
     assert any('INSERT INTO "seat"' in text for text in texts)
     assert pg.statements.prepared_count(pg.connection()) == 2
+
+
+def test_named_parameters_are_prepared_too(pg):
+    pg.execute_sql('INSERT INTO "seat" ("id", "label") VALUES (%s, %s)', [1, "A"])
+    pg.execute_sql('INSERT INTO "seat" ("id", "label") VALUES (%s, %s)', [2, "B"])
+    select = ('SELECT "label" FROM "seat" WHERE "id" = %(id)s OR ("id" > %(id)s AND "label" = %(label)s) '
+              'ORDER BY "id"')
+    answers = [pg.execute_sql(select, {"label": "B", "id": 1}).fetchall() for _ in range(3)]
+    assert answers == [[("A",), ("B",)]] * 3
+    assert any('"id" = $1 OR ("id" > $1 AND "label" = $2)' in text for text in _prepared(pg))
 
 
 def test_errors_from_prepared_statements_are_peewee_errors(pg):

@@ -106,3 +106,47 @@ def test_scanner_keys_are_staff_only(tenant):
     fan = tenant.customer()
     assert fan.get("/events/scanner/keys").status_code == 403
     assert tenant.guest.get("/events/scanner/keys").status_code == 401
+
+
+def test_server_check_by_re_signing_agrees_with_public_key_verification(tenant, other_tenant):
+    """The server derives the deterministic signature again instead of verifying; both must accept and
+    refuse exactly the same payloads."""
+    _, event, ticket = owned_ticket(tenant)
+    good = qr.payload_for(tenant.org, ticket)
+    raw = qr.b45decode(good[4:])
+    bumped = bytearray(raw)
+    bumped[26] ^= 0x01  # secret version changed, old signature kept
+    flipped = bytearray(raw)
+    flipped[40] ^= 0x80  # one signature bit
+    _, _, foreign_ticket = owned_ticket(other_tenant)
+    payloads = {"genuine": good, "bumped": "BO1:" + qr.b45encode(bytes(bumped)),
+                "flipped": "BO1:" + qr.b45encode(bytes(flipped)), "foreign": qr.payload_for(other_tenant.org,
+                                                                                          foreign_ticket)}
+    org = tenant.org
+    for name, text in payloads.items():
+        outcomes = []
+        for private in (None, org.signing_private_key):
+            try:
+                claims = qr.verify_payload(org.signing_public_key, text, private_key_b64=private)
+                outcomes.append(("ok", claims.ticket_id, claims.secret_version))
+            except qr.QrDecodeError as exc:
+                outcomes.append((exc.reason,))
+        assert outcomes[0] == outcomes[1], name
+        assert outcomes[0][0] == ("ok" if name == "genuine" else "forged"), name
+    assert qr.verify_payload(org.signing_public_key, good, private_key_b64=org.signing_private_key).matches_event(
+        event.id)
+
+
+def test_base45_round_trips_and_refuses_what_it_cannot_produce():
+    import os
+
+    for length in (0, 1, 2, 27, 91, 200):
+        data = os.urandom(length)
+        assert qr.b45decode(qr.b45encode(data)) == data
+    assert qr.b45encode(b"ietf!") == "QED8WEX0" and qr.b45decode("QED8WEX0") == b"ietf!"  # RFC 9285 example
+    for bad in ("GGW", "ZZZ", "abc", "A", "QED8WEX", "É12"):
+        try:
+            qr.b45decode(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)

@@ -18,17 +18,16 @@ from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
+from core.services.checkin_sql import ADMITTABLE, REVOKED, ScanShape, scan_sql
 from core.sqlcache import CompiledQuery, Slot, compile_query, instance
 from core.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from core.services.participation import SessionVerdict
 
-ADMITTABLE = ("valid", "checked_in")
 _TYPE_CACHE: dict[str, tuple[float, TicketType]] = {}
 _TYPE_CACHE_SECONDS = 5.0  # the type's display name only; admission rules are always read in SQL
 _SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING (PostgreSQL: always)
-REVOKED = ("cancelled", "refunded", "transferred", "refunding")
 
 _REFUSALS = {
     "unknown": (422, "invalid_qr", "This code is not a ticket of this organisation."),
@@ -65,7 +64,7 @@ def _load(org, ticket_id: str) -> Ticket | None:
 def resolve_payload(org, payload: object) -> tuple[Scan | None, str | None]:
     """Verify a QR text offline, then find its ticket; returns (scan, None) or (scan-or-None, reason)."""
     try:
-        claims = qr.verify_payload(org.signing_public_key, payload)
+        claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
     except qr.QrDecodeError as exc:
         return None, exc.reason
     ticket = _load(org, claims.ticket_id)
@@ -225,73 +224,51 @@ def _cached_type(ticket_type_id: str) -> TicketType:
     return hit[1]
 
 
-@functools.lru_cache(maxsize=32)
-def _admit_sql(sqlite: bool, with_version: bool, with_event: bool, with_point: bool) -> str:
-    """The admitting statement, built once per shape. Every rule is in the WHERE clause:
-    live status, signed secret version, event, re-entry limit and exact scan-point membership. On
-    PostgreSQL the scan-log INSERT rides in the same statement (a data-modifying CTE, one round trip).
+def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None, scan_point: str | None,
+               staff: str | None) -> tuple[Ticket, CheckIn] | None:
+    """The common case: one statement decides (`checkin_sql`) and the scan is logged with it.
+
+    Returns the admission, raises the refusal, or returns None (nothing written) when the caller must look
+    at the ticket itself: on SQLite whenever it is not admitted, on PostgreSQL when a concurrent change
+    made the statement's view of the ticket stale.
     """
-    p = "?" if sqlite else "%s"
-    ticket, rules = Ticket._meta.table_name, TicketType._meta.table_name
-    conditions = [f't."id" = {p}', f't."org_id" = {p}', f't."status" IN ({p}, {p})',
-                  't."scan_count" < (SELECT CASE WHEN r."allow_reentry" THEN COALESCE(r."reentry_limit", 2147483647) '
-                  f'ELSE 1 END FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id")']
-    if with_version:
-        conditions.append(f't."secret_version" = {p}')
-    if with_event:
-        conditions.append(f't."event_id" = {p}')
-    points = f'(SELECT r."accepted_scan_points" FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id")'
-    member = "FALSE"
-    if with_point and sqlite:
-        member = (f'EXISTS (SELECT 1 FROM "{rules}" AS r, json_each(r."accepted_scan_points") AS j '
-                  f'WHERE r."id" = t."ticket_type_id" AND j.value = {p})')
-    elif with_point:
-        member = (f'EXISTS (SELECT 1 FROM "{rules}" AS r WHERE r."id" = t."ticket_type_id" '
-                  f'AND jsonb_exists(r."accepted_scan_points"::jsonb, {p}))')
-    conditions.append(f"(COALESCE({points}, '[]') = '[]' OR {member})")
-    columns = ", ".join(f'"{f.column_name}"' for f in Ticket._meta.sorted_fields)
-    update = (f'UPDATE "{ticket}" AS t SET "status" = {p}, "scan_count" = t."scan_count" + 1, '
-              f'"last_scanned_at" = {p}, "first_scanned_at" = COALESCE(t."first_scanned_at", {p}), '
-              f'"last_scan_point" = {p}, "updated_at" = {p} WHERE {" AND ".join(conditions)} RETURNING {columns}')
-    if sqlite:
-        return update
-    log_columns = ", ".join(f'"{c}"' for c in _LOG_COLUMNS)
-    insert = (f'INSERT INTO "{CheckIn._meta.table_name}" ({log_columns}) '
-              f'SELECT {p}, "org_id", "id", "event_id", {p}, {p}, {p}, {p}, {p} FROM admitted')
-    return f"WITH admitted AS ({update}), logged AS ({insert}) SELECT * FROM admitted"
-
-
-_LOG_COLUMNS = ("id", "org_id", "ticket_id", "event_id", "scan_point", "result", "staff", "created_at", "updated_at")
-
-
-def _fast_check_in(org, ticket_id: str, version: int | None, *, event_id: str | None, scan_point: str | None,
-                   staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """The common case: one conditional UPDATE decides, and the scan log is written with it.
-
-    Returns None (nothing written) when the ticket is not admitted. Needs UPDATE ... RETURNING.
-    """
-    sqlite = is_sqlite()
+    shape = ScanShape(is_sqlite(), claims is not None, bool(event_id), scan_point is not None)
     now = utcnow()
     stamp = Ticket.updated_at.db_value(now)
-    params: list = ["checked_in", stamp, stamp, scan_point, stamp, ticket_id, org.id, *ADMITTABLE]
-    params += [version] if version is not None else []
-    params += [event_id] if event_id else []
-    params += [scan_point] if scan_point is not None else []
-    sql = _admit_sql(sqlite, version is not None, bool(event_id), scan_point is not None)
+    params = shape.params(ticket_id=ticket_id, org_id=org.id, stamp=stamp, event_id=event_id, scan_point=scan_point,
+                          version=claims.secret_version if claims else None,
+                          event_hash=claims.event_hash if claims else None)
     log = {"id": new_id(), "org": org.id, "scan_point": scan_point, "result": "admitted", "staff": staff,
            "created_at": now, "updated_at": now}
-    if sqlite:
+    if shape.sqlite:
         with write_transaction():
-            row = db.execute_sql(sql, params).fetchone()
-            if row is not None:
-                CheckIn.insert(ticket=row[0], event=_column(row, "event_id"), **log).execute()
-    else:
-        row = db.execute_sql(sql, params + [log["id"], scan_point, "admitted", staff, stamp, stamp]).fetchone()
+            row = db.execute_sql(scan_sql(shape), params).fetchone()
+            if row is None:
+                return None
+            ticket = _ticket_from(row)
+            if claims is not None and not claims.matches_event(ticket.event_id):
+                raise refused_error("forged", None)  # rolls the admission back
+            CheckIn.insert(ticket=ticket.id, event=ticket.event_id, **log).execute()
+        return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+    params.update(log_id=log["id"], staff=staff)
+    row = db.execute_sql(scan_sql(shape), params).fetchone()
     if row is None:
+        if claims is None:
+            raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+        raise refused_error("unknown", None)
+    outcome, ticket = row[0], _ticket_from(row[1:])
+    if outcome == "admitted":
+        return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+    if outcome is None:
         return None
-    ticket = instance(Ticket, Ticket._meta.sorted_fields, row)
+    raise refused_error(outcome, None if outcome == "forged" else ticket)
+
+
+def _ticket_from(columns: tuple) -> Ticket:
+    """A Ticket from the statement's ticket columns, with its type (for the display name) from the cache."""
+    ticket = instance(Ticket, Ticket._meta.sorted_fields, columns)
     ticket.ticket_type = _cached_type(ticket.ticket_type_id)
-    return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+    return ticket
 
 
 @functools.lru_cache(maxsize=4)
@@ -324,11 +301,6 @@ def _log_refusal(org, ticket: Ticket, scan_point: str | None, reason: str, staff
         "result": reason, "staff": staff, "created_at": stamp, "updated_at": stamp}))
 
 
-def _column(row: tuple, column: str):
-    names = [f.column_name for f in Ticket._meta.sorted_fields]
-    return row[names.index(column)]
-
-
 def _fast_path_available() -> bool:
     return not db.in_transaction() and (_SQLITE_RETURNING or not is_sqlite())
 
@@ -343,9 +315,8 @@ def _admit_or_explain(org, ticket_id: str, claims: qr.QrClaims | None, *, event_
     at_session = _check_in_at_session(org, ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
     if at_session is not None:
         return at_session
-    version = claims.secret_version if claims else None
     for _ in range(2):
-        fast = _fast_check_in(org, ticket_id, version, event_id=event_id, scan_point=scan_point, staff=staff)
+        fast = _fast_scan(org, ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
         if fast is not None:
             return fast
         ticket = _read_ticket(org, ticket_id)
@@ -369,7 +340,7 @@ def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: 
             raise refused_error(reason or "unknown", None)
         return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
     try:
-        claims = qr.verify_payload(org.signing_public_key, payload)
+        claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
     except qr.QrDecodeError as exc:
         raise refused_error(exc.reason, None) from exc
     return _admit_or_explain(org, claims.ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
