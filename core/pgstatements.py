@@ -53,8 +53,8 @@ def positional_sql(sql: str) -> tuple[str, int | tuple[str, ...]] | None:
 
 
 class _ConnectionStatements:
-    """What one connection has prepared: statement text -> (name, parameter order) or `_UNPREPARABLE`,
-    in LRU order."""
+    """What one connection has prepared: statement text -> (name, its EXECUTE text, parameter order) or
+    `_UNPREPARABLE`, in LRU order."""
 
     def __init__(self) -> None:
         self.names: OrderedDict[str, tuple | str] = OrderedDict()
@@ -90,11 +90,10 @@ class StatementCache:
             cursor.execute(sql, params)
             return
         state.names.move_to_end(sql)
-        name, order = entry
+        _, execute, order = entry
         if isinstance(order, tuple):
             params = [params[key] for key in order]
-        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}",
-                       params)
+        cursor.execute(execute, params)
 
     def prepared_count(self, connection) -> int:
         """How many statements are prepared on `connection` (for tests and diagnostics)."""
@@ -134,7 +133,10 @@ class StatementCache:
                 cursor.execute("RELEASE SAVEPOINT bo_prepare")
             state.names[sql] = _UNPREPARABLE
             return None
-        state.names[sql] = (name, converted[1])
+        order = converted[1]
+        count = len(order) if isinstance(order, tuple) else order
+        execute = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+        state.names[sql] = (name, execute, order)
         return state.names[sql]
 
     def _evict(self, cursor, state: _ConnectionStatements) -> None:

@@ -64,16 +64,29 @@ def row_builder(model, fields: tuple) -> Callable[[tuple], peewee.Model]:
             value = data[name]
             if value is not None:
                 data[name] = convert(value)
-        obj = model.__new__(model)
-        obj.__data__, obj._dirty, obj.__rel__ = data, set(), {}
-        return obj
+        return loaded(model, data)
 
     return build
 
 
+@functools.cache
+def _whole_row_builder(model) -> Callable[[tuple], peewee.Model]:
+    return row_builder(model, tuple(model._meta.sorted_fields))
+
+
 def instance(model, fields, values):
     """A `model` instance from column values in `fields` order (no defaults computed, nothing marked dirty)."""
+    if fields is model._meta.sorted_fields:
+        return _whole_row_builder(model)(values)
     return row_builder(model, tuple(fields))(values)
+
+
+def loaded(model, data: dict) -> peewee.Model:
+    """A `model` instance holding `data` (field name -> Python value) as a row already stored: nothing
+    marked dirty and no defaults computed, as peewee's own row reader builds them."""
+    obj = model.__new__(model)
+    obj.__data__, obj._dirty, obj.__rel__ = data, set(), {}
+    return obj
 
 
 def compile_query(query) -> CompiledQuery:

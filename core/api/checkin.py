@@ -10,7 +10,6 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
-from core.api.ticket_schema import StaffTicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.plugins import hooks_for
 from core.services import checkin, qr
@@ -70,7 +69,7 @@ class CheckInRecord(Schema):
 class CheckInResult(Schema):
     admitted = fields.Boolean()
     checkIn = fields.Nested(CheckInRecord)
-    ticket = fields.Nested(StaffTicketSchema)
+    ticket = fields.Nested(ScanTicket, metadata={"description": "The same ticket block as validate and refusals."})
 
 
 class ScannerKeys(Schema):
@@ -82,14 +81,15 @@ class ScannerKeys(Schema):
 
 
 def _admitted(ticket, record):
-    """The check-in answer, serialised directly (hot path: no schema dump; CheckInResult documents it)."""
+    """The check-in answer, serialised directly (hot path: no schema dump; CheckInResult documents it).
+    Every scan answer (validate, admitted, refused) describes the ticket with `checkin.ticket_summary`."""
     org = current_org()
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=ticket, checkin=record)
     return jsonify({
         "admitted": True,
         "checkIn": {"id": record.id, "ticketId": ticket.id, "scanPoint": record.scan_point,
                     "result": record.result, "at": iso_utc(record.created_at)},
-        "ticket": ticket_view(ticket, staff=True),
+        "ticket": checkin.ticket_summary(ticket),
     })
 
 

@@ -19,7 +19,7 @@ from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
 from core.services.checkin_sql import ADMITTABLE, REVOKED, ScanShape, scan_sql
-from core.sqlcache import CompiledQuery, Slot, compile_query, instance
+from core.sqlcache import CompiledQuery, Slot, compile_query, instance, loaded
 from core.timefmt import iso_utc
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str
             if claims is not None and not claims.matches_event(ticket.event_id):
                 raise refused_error("forged", None)  # rolls the admission back
             CheckIn.insert(ticket=ticket.id, event=ticket.event_id, **log).execute()
-        return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+        return ticket, loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
     params.update(log_id=log["id"], staff=staff)
     row = db.execute_sql(scan_sql(shape), params).fetchone()
     if row is None:
@@ -258,7 +258,7 @@ def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str
         raise refused_error("unknown", None)
     outcome, ticket = row[0], _ticket_from(row[1:])
     if outcome == "admitted":
-        return ticket, CheckIn(ticket=ticket.id, event=ticket.event_id, **log)
+        return ticket, loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
     if outcome is None:
         return None
     raise refused_error(outcome, None if outcome == "forged" else ticket)
