@@ -108,9 +108,11 @@ def test_scanner_keys_are_staff_only(tenant):
     assert tenant.guest.get("/events/scanner/keys").status_code == 401
 
 
-def test_server_check_by_re_signing_agrees_with_public_key_verification(tenant, other_tenant):
+def test_server_check_by_re_signing_agrees_with_public_key_verification(tenant, other_tenant, monkeypatch):
     """The server derives the deterministic signature again instead of verifying; both must accept and
-    refuse exactly the same payloads."""
+    refuse exactly the same payloads (each check starts with nothing remembered)."""
+    from core.memo import BoundedMemo
+
     _, event, ticket = owned_ticket(tenant)
     good = qr.payload_for(tenant.org, ticket)
     raw = qr.b45decode(good[4:])
@@ -126,6 +128,7 @@ def test_server_check_by_re_signing_agrees_with_public_key_verification(tenant, 
     for name, text in payloads.items():
         outcomes = []
         for private in (None, org.signing_private_key):
+            monkeypatch.setattr(qr, "_VERIFIED", BoundedMemo(16))
             try:
                 claims = qr.verify_payload(org.signing_public_key, text, private_key_b64=private)
                 outcomes.append(("ok", claims.ticket_id, claims.secret_version))
@@ -135,6 +138,28 @@ def test_server_check_by_re_signing_agrees_with_public_key_verification(tenant, 
         assert outcomes[0][0] == ("ok" if name == "genuine" else "forged"), name
     assert qr.verify_payload(org.signing_public_key, good, private_key_b64=org.signing_private_key).matches_event(
         event.id)
+
+
+def test_a_verified_text_is_remembered_and_a_failed_one_is_not(tenant, monkeypatch):
+    from core.memo import BoundedMemo
+
+    monkeypatch.setattr(qr, "_VERIFIED", BoundedMemo(16))
+    _, _, ticket = owned_ticket(tenant)
+    good = qr.payload_for(tenant.org, ticket)
+    raw = bytearray(qr.b45decode(good[4:]))
+    raw[-1] ^= 0x01
+    forged = "BO1:" + qr.b45encode(bytes(raw))
+    org = tenant.org
+    first = qr.verify_payload(org.signing_public_key, good, private_key_b64=org.signing_private_key)
+    assert qr.verify_payload(org.signing_public_key, good) is first  # no second signature check
+    for _ in range(2):
+        try:
+            qr.verify_payload(org.signing_public_key, forged)
+        except qr.QrDecodeError as exc:
+            assert exc.reason == "forged"
+        else:
+            raise AssertionError("a forged text verified")
+    assert len(qr._VERIFIED) == 1
 
 
 def test_base45_round_trips_and_refuses_what_it_cannot_produce():

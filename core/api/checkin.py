@@ -5,7 +5,7 @@ Thin views over `core.services.checkin`; they never change ticket state themselv
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -85,7 +85,7 @@ def _admitted(ticket, record):
     Every scan answer (validate, admitted, refused) describes the ticket with `checkin.ticket_summary`."""
     org = current_org()
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=ticket, checkin=record)
-    return jsonify({
+    return current_app.json.response({
         "admitted": True,
         "checkIn": {"id": record.id, "ticketId": ticket.id, "scanPoint": record.scan_point,
                     "result": record.result, "at": iso_utc(record.created_at)},

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from qrcode.constants import ERROR_CORRECT_M
 
+from core.memo import BoundedMemo
 from core.signing import load_private_key, load_public_key
 
 PREFIX = "BO1:"
@@ -32,6 +33,10 @@ MAX_SECRET_VERSION = 0xFFFF
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_BYTES = _B45.encode()
 _B45_VALUES = bytes.maketrans(_B45_BYTES, bytes(range(45)))  # character -> its base45 value
+
+# Texts that verified, by tenant key: the same text verifies the same way again, and a door sees the same code
+# more than once (double scans, re-entry). Failures are never remembered.
+_VERIFIED = BoundedMemo(16384)
 
 PAYLOAD_FORMAT_DOC = (
     "Text 'BO1:' + base45 (RFC 9285) of 91 bytes: version (1 byte, =1) | ticket id (16-byte UUID) | "
@@ -142,6 +147,9 @@ def verify_payload(public_key_b64: str, text: object, *, private_key_b64: str | 
     which costs a third of a verification (`signature_matches`)."""
     if not isinstance(text, str) or not text.startswith(PREFIX) or len(text) > 400:
         raise QrDecodeError("unknown", "This is not a Boxoffice ticket code.")
+    remembered = _VERIFIED.get((public_key_b64, text))
+    if remembered is not None:
+        return remembered
     try:
         raw = b45decode(text[len(PREFIX):])
     except ValueError as exc:
@@ -152,7 +160,9 @@ def verify_payload(public_key_b64: str, text: object, *, private_key_b64: str | 
     if not signature_matches(body, signature, public_key_b64, private_key_b64):
         raise QrDecodeError("forged", "This ticket code was not issued by this organisation.")
     _, ticket_bytes, ev_hash, secret_version = _BODY.unpack(body)
-    return QrClaims(str(uuid.UUID(bytes=ticket_bytes)), ev_hash, secret_version)
+    claims = QrClaims(str(uuid.UUID(bytes=ticket_bytes)), ev_hash, secret_version)
+    _VERIFIED.put((public_key_b64, text), claims)
+    return claims
 
 
 def signature_matches(body: bytes, signature: bytes, public_key_b64: str, private_key_b64: str | None = None) -> bool:
