@@ -229,8 +229,8 @@ def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str
     """The common case: one statement decides (`checkin_sql`) and the scan is logged with it.
 
     Returns the admission, raises the refusal, or returns None (nothing written) when the caller must look
-    at the ticket itself: on SQLite whenever it is not admitted, on PostgreSQL when a concurrent change
-    made the statement's view of the ticket stale.
+    at the ticket itself: on PostgreSQL when a concurrent change made the statement's view of the ticket
+    stale. SQLite explains a refusal in the same write transaction (`_scan_in_sqlite`).
     """
     shape = ScanShape(is_sqlite(), claims is not None, bool(event_id), scan_point is not None)
     now = utcnow()
@@ -241,15 +241,7 @@ def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str
     log = {"id": new_id(), "org": org.id, "scan_point": scan_point, "result": "admitted", "staff": staff,
            "created_at": now, "updated_at": now}
     if shape.sqlite:
-        with write_transaction():
-            row = db.execute_sql(scan_sql(shape), params).fetchone()
-            if row is None:
-                return None
-            ticket = _ticket_from(row)
-            if claims is not None and not claims.matches_event(ticket.event_id):
-                raise refused_error("forged", None)  # rolls the admission back
-            CheckIn.insert(ticket=ticket.id, event=ticket.event_id, **log).execute()
-        return ticket, loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
+        return _scan_in_sqlite(org, ticket_id, claims, scan_sql(shape), params, log, event_id=event_id)
     params.update(log_id=log["id"], staff=staff)
     row = db.execute_sql(scan_sql(shape), params).fetchone()
     if row is None:
@@ -262,6 +254,29 @@ def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str
     if outcome is None:
         return None
     raise refused_error(outcome, None if outcome == "forged" else ticket)
+
+
+def _scan_in_sqlite(org, ticket_id: str, claims: qr.QrClaims | None, sql: str, params: dict, log: dict, *,
+                    event_id: str | None) -> tuple[Ticket, CheckIn]:
+    """SQLite has no data-modifying CTEs: the UPDATE, then (when it admitted nothing) the read that says why
+    and the refusal's log row, all in one write transaction, which holds SQLite's write lock throughout."""
+    with write_transaction():
+        row = db.execute_sql(sql, params).fetchone()
+        if row is not None:
+            ticket = _ticket_from(row)
+            if claims is not None and not claims.matches_event(ticket.event_id):
+                raise refused_error("forged", None)  # rolls the admission back
+            record = loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
+            _append_log(record)
+            return ticket, record
+        ticket = _read_ticket(org, ticket_id)
+        if ticket is None or (claims is not None and not claims.matches_event(ticket.event_id)):
+            if claims is None:
+                raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+            raise refused_error("forged" if ticket else "unknown", None)
+        reason = refusal(Scan(ticket, claims), event_id=event_id, scan_point=log["scan_point"]) or "already_used"
+        _log_refusal(org, ticket, log["scan_point"], reason, log["staff"])
+    raise refused_error(reason, ticket)
 
 
 def _ticket_from(columns: tuple) -> Ticket:
@@ -294,11 +309,19 @@ def _read_ticket(org, ticket_id: str) -> Ticket | None:
 
 def _log_refusal(org, ticket: Ticket, scan_point: str | None, reason: str, staff: str | None) -> None:
     """Append a refused scan to the log (a single INSERT: its own atomic statement)."""
-    stamp = CheckIn.created_at.db_value(utcnow())
+    now = utcnow()
+    _append_log(loaded(CheckIn, {"id": new_id(), "org": org.id, "ticket": ticket.id, "event": ticket.event_id,
+                                 "scan_point": scan_point, "result": reason, "staff": staff, "created_at": now,
+                                 "updated_at": now}))
+
+
+def _append_log(record: CheckIn) -> None:
+    """INSERT one scan-log row (SQL compiled once)."""
     query = _log_sql(is_sqlite())
-    db.execute_sql(query.sql, query.params({
-        "id": new_id(), "org": org.id, "ticket": ticket.id, "event": ticket.event_id, "scan_point": scan_point,
-        "result": reason, "staff": staff, "created_at": stamp, "updated_at": stamp}))
+    values = dict(record.__data__)
+    for stamp in ("created_at", "updated_at"):
+        values[stamp] = CheckIn.created_at.db_value(values[stamp])
+    db.execute_sql(query.sql, query.params(values))
 
 
 def _fast_path_available() -> bool:
