@@ -93,19 +93,17 @@ def b45decode(text: str) -> bytes:
     values = encoded.translate(_B45_VALUES)
     if len(values) % 3 == 1:
         raise ValueError("bad base45 length")
-    out = bytearray()
     whole = len(values) - len(values) % 3
-    for i in range(0, whole, 3):
-        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
-        if n > 0xFFFF:
-            raise ValueError("base45 overflow")
-        out += n.to_bytes(2, "big")
+    pairs = [values[i] + values[i + 1] * 45 + values[i + 2] * 2025 for i in range(0, whole, 3)]
+    if pairs and max(pairs) > 0xFFFF:
+        raise ValueError("base45 overflow")
+    out = struct.pack(f">{len(pairs)}H", *pairs)
     if whole < len(values):
-        n = values[whole] + values[whole + 1] * 45
-        if n > 0xFF:
+        last = values[whole] + values[whole + 1] * 45
+        if last > 0xFF:
             raise ValueError("base45 overflow")
-        out.append(n)
-    return bytes(out)
+        out += bytes((last,))
+    return out
 
 
 def event_hash(event_id: str) -> bytes:
