@@ -12,7 +12,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
-from core.api.booking_schema import BookingResponseSchema, booking_view
+from core.api.booking_schema import BookingResponseSchema, booking_response
 from core.api.idempotency import idempotent
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
@@ -139,7 +139,7 @@ class ClientPurchase(MethodView):
         / `above_order_max`, 403 `invite_code_required`, 502 `gateway_unavailable` (seats stay held).
         """
         result = bookings.purchase(current_org(), _request(data, staff=False, source="online"))
-        return booking_view(result)
+        return booking_response(result, 201)
 
 
 @blp.route("/events/tickets/purchase")
@@ -151,7 +151,7 @@ class BoxOfficePurchase(MethodView):
     def post(self, data):
         """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
         result = bookings.purchase(current_org(), _request(data, staff=True, source="box_office"))
-        return booking_view(result, staff=True)
+        return booking_response(result, 201, staff=True)
 
 
 @blp.route("/client/events/tickets/confirm-order")
@@ -167,7 +167,7 @@ class ConfirmOrder(MethodView):
         """
         result = bookings.confirm(current_org(), data.get("bookingId") or data["orderId"],
                                   payment_ref=data.get("paymentRef"), gateway=data.get("paymentGateway"))
-        return booking_view(result)
+        return booking_response(result, 200)
 
 
 @blp.route("/client/events/tickets/register")
@@ -179,7 +179,7 @@ class Register(MethodView):
     def post(self, data):
         """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types."""
         result = bookings.purchase(current_org(), _request(data, staff=False, source="register", require_free=True))
-        return booking_view(result)
+        return booking_response(result, 201)
 
 
 @blp.route("/events/bookings/<booking_id>/mark-paid")
@@ -193,4 +193,4 @@ class MarkPaid(MethodView):
         identity = current_identity()
         result = bookings.mark_paid(current_org(), booking_id, reference=data["reference"], note=data["note"],
                                     by=identity.email or identity.sub)
-        return booking_view(result, staff=True)
+        return booking_response(result, 200, staff=True)

@@ -20,7 +20,7 @@ from core.plugins import get_host, hooks_for
 from core.services import capacity, holds
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
-from core.sqlcache import CompiledQuery, Slot, compile_query, instance
+from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -311,8 +311,8 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
     types = {line.ticket_type.id: line.ticket_type for line in quote.lines}
     tickets: list[Ticket] = []
     with write_transaction():
-        booking.save(force_insert=True)
-        BookingLine.insert_many(rows).execute()
+        insert_instance(booking)
+        insert_rows(BookingLine, rows)
         quote.run_booked(booking)  # plugins claim their own resources here (see Quote.when_booked)
         if free:   # nothing to pay: no Payment row, tickets at once
             tickets = _issue_for_booking(org, booking, lines, types)

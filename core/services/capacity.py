@@ -7,13 +7,16 @@ a raised SoldOut rolls the whole transaction back, so partial holds never surviv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from peewee import fn
 
+from core.db import db, is_sqlite
 from core.errors import Conflict
 from core.models import Event, TicketType
+from core.sqlcache import CompiledQuery, Slot, compile_query, raw_slot
 
 
 @dataclass(frozen=True)
@@ -62,21 +65,26 @@ def _sold_out(ticket_type_id: str, event_id: str, wanted: int, by_event: bool) -
                    ticketTypeId=ticket_type_id, ticketTypeName=name, remaining=remaining, requested=wanted)
 
 
+@functools.lru_cache(maxsize=16)
+def _claim_sql(model, column: str, sqlite: bool) -> CompiledQuery:
+    """`column += seats` on one row, only if the seats still fit (compiled once per table and column)."""
+    target, seats = getattr(model, column), raw_slot("seats")
+    return compile_query(model.update({target: target + seats}).where((model.id == Slot("id")) & _fits(model, seats)))
+
+
+def _claimed(model, column: str, row_id: str, seats: int) -> bool:
+    query = _claim_sql(model, column, is_sqlite())
+    return db.execute_sql(query.sql, query.params({"id": row_id, "seats": seats})).rowcount == 1
+
+
 def _claim(requests: list[SeatRequest], event_id: str, column: str) -> None:
     total = 0
     for request in requests:
-        target = getattr(TicketType, column)
-        won = (TicketType.update({target: target + request.seats})
-               .where((TicketType.id == request.ticket_type_id) & _fits(TicketType, request.seats))
-               .execute())
-        if won != 1:
+        if not _claimed(TicketType, column, request.ticket_type_id, request.seats):
             raise _sold_out(request.ticket_type_id, event_id, request.seats, by_event=False)
         total += request.seats
-    if total:
-        target = getattr(Event, column)
-        won = Event.update({target: target + total}).where((Event.id == event_id) & _fits(Event, total)).execute()
-        if won != 1:
-            raise _sold_out(requests[0].ticket_type_id, event_id, total, by_event=True)
+    if total and not _claimed(Event, column, event_id, total):
+        raise _sold_out(requests[0].ticket_type_id, event_id, total, by_event=True)
 
 
 def hold_seats(requests: Iterable[SeatRequest], event_id: str) -> None:

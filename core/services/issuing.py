@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
+from core.sqlcache import insert_rows
 
 
 @dataclass
@@ -51,8 +52,7 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
         }
         for _ in range(count)
     ]
-    for start in range(0, len(rows), 500):
-        Ticket.insert_many(rows[start:start + 500]).execute()
+    insert_rows(Ticket, rows)
     # The rows are exactly what was written: build the instances from them instead of reading them back.
     related = {"ticket_type": ticket_type, "booking": booking, "customer": holder.customer}
     return [Ticket(__no_default__=True, **{**row, **{k: v for k, v in related.items() if v is not None}})
