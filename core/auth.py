@@ -22,6 +22,9 @@ from core.errors import ApiError, Forbidden, Unauthorized
 from core.tenancy import is_exempt
 
 JWT_ALGORITHM = "HS256"
+API_KEY_SUB = "key:"  # a staff token's `sub` names the API key it was exchanged for
+_KEY_RECHECK_SECONDS = 5.0  # how stale a worker's view of a revoked key may be
+_key_states: dict[str, tuple[float, bool]] = {}
 ROLES = ("customer", "staff", "admin")
 STAFF_ROLES = ("staff", "admin")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -125,11 +128,34 @@ def load_identity() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <token>`.", type="invalid_token")
     identity = decode_token(current_app.config["BOXOFFICE"].secret_key, token.strip())
+    if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
+        raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
+                           type="api_key_revoked")
     org = getattr(g, "org", None)
     if org is not None and identity.org != org.id:
         raise Forbidden("This token belongs to another organisation than the `orgid` header.",
                         type="org_mismatch")
     g.identity = identity
+
+
+def api_key_revoked(key_id: str) -> bool:
+    """True when the API key `key_id` was revoked or deleted. Each process re-reads a key at most every
+    few seconds, so a revocation reaches every worker within `_KEY_RECHECK_SECONDS` (at once in the
+    process that revoked it, through `forget_api_key`)."""
+    from core.models import ApiKey
+
+    now = time.monotonic()
+    state = _key_states.get(key_id)
+    if state is None or now - state[0] > _KEY_RECHECK_SECONDS:
+        row = ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == key_id).first()
+        state = (now, row is None or row.revoked_at is not None)
+        _key_states[key_id] = state
+    return state[1]
+
+
+def forget_api_key(key_id: str) -> None:
+    """Drop this process's view of an API key (after revoking it)."""
+    _key_states.pop(key_id, None)
 
 
 def current_identity() -> Identity | None:

@@ -112,7 +112,17 @@ class ApiKeyCreateSchema(Schema):
     role = fields.String(load_default="staff", validate=validate.OneOf(["staff", "admin"]))
 
 
+class ApiKeySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
+    createdAt = fields.DateTime(attribute="created_at")
+    revokedAt = fields.DateTime(attribute="revoked_at", allow_none=True)
+
+
 class ApiKeyCreatedSchema(Schema):
+    id = fields.String()
     name = fields.String()
     role = fields.String()
     apiKey = fields.String(metadata={"description": "Shown once; store it now."})
@@ -193,9 +203,26 @@ class TenantApiKeys(MethodView):
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data, org_id):
         """Create a staff or admin API key for the tenant (shown once)."""
-        org = service.get_tenant(org_id)
-        key = service.create_api_key(org, data["name"], data["role"])
-        return {"name": data["name"], "role": data["role"], "apiKey": key}
+        record, key = service.issue_api_key(service.get_tenant(org_id), data["name"], data["role"])
+        return {"id": record.id, "name": record.name, "role": record.role, "apiKey": key}
+
+    @operator_only
+    @names_a_tenant
+    @blp.response(200, ApiKeySchema(many=True))
+    def get(self, org_id):
+        """The tenant's API keys, newest first, revoked ones included (never the keys themselves)."""
+        return service.list_api_keys(org_id)
+
+
+@blp.route("/tenants/<org_id>/api-keys/<key_id>")
+class TenantApiKey(MethodView):
+    @operator_only
+    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="`unknown_org` or `unknown_api_key`")
+    @blp.response(200, ApiKeySchema)
+    def delete(self, org_id, key_id):
+        """Revoke an API key: it can no longer be exchanged for a token, and tokens already issued from it
+        are refused with 401 `api_key_revoked` (within 5 seconds on every worker). Repeating is harmless."""
+        return service.revoke_api_key(org_id, key_id)
 
 
 @blp.route("/tenants/<org_id>/plugins/<plugin>/enable")

@@ -144,6 +144,29 @@ def api_key(org_id, name, role):
     click.echo(key)
 
 
+@tenants_group.command("api-keys")
+@click.argument("org_id")
+def api_keys(org_id):
+    """List ORG_ID's API keys: id, name, role, prefix, created, revoked (never the keys)."""
+    from tenants import service
+
+    for key in _run(lambda app: service.list_api_keys(org_id)):
+        revoked = key.revoked_at.isoformat(timespec="seconds") + "Z" if key.revoked_at else "-"
+        click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.prefix}\t{key.created_at.isoformat(timespec='seconds')}Z"
+                   f"\t{revoked}")
+
+
+@tenants_group.command("revoke-key")
+@click.argument("org_id")
+@click.argument("key_id")
+def revoke_key(org_id, key_id):
+    """Revoke ORG_ID's API key KEY_ID; tokens issued from it stop working within seconds."""
+    from tenants import service
+
+    key = _run(lambda app: service.revoke_api_key(org_id, key_id))
+    click.echo(f"revoked {key.id} ({key.name})")
+
+
 @click.group("plugins")
 def plugins_group():
     """Installed plugins."""

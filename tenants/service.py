@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import IntegrityError
 
-from core.auth import hash_api_key, new_api_key
+from core.auth import forget_api_key, hash_api_key, new_api_key
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
-from core.models import ApiKey, Org, TenantPlugin
+from core.models import ApiKey, Org, TenantPlugin, utcnow
 from core.plugins import get_host
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.signing import generate_keypair
@@ -48,13 +48,39 @@ def new_org_id(name: str) -> str:
 
 def create_api_key(org: Org, name: str, role: str = "staff") -> str:
     """Create a staff/admin API key for `org`; returns the key itself (shown once, only its hash is kept)."""
+    return issue_api_key(org, name, role)[1]
+
+
+def issue_api_key(org: Org, name: str, role: str = "staff") -> tuple[ApiKey, str]:
+    """Create a staff/admin API key for `org`: its record and the key itself (shown once)."""
     if role not in ("staff", "admin"):
         raise Unprocessable("role must be staff or admin", type="invalid_role")
     if not (name or "").strip() or len(name) > 200:
         raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
     key = new_api_key()
-    ApiKey.create(org=org, name=name, role=role, prefix=key[:10], key_hash=hash_api_key(key))
-    return key
+    record = ApiKey.create(org=org, name=name, role=role, prefix=key[:10], key_hash=hash_api_key(key))
+    return record, key
+
+
+def list_api_keys(org_id: str) -> list[ApiKey]:
+    """The tenant's API keys, newest first, revoked ones included (never the key itself)."""
+    org = get_tenant(org_id)
+    return list(ApiKey.select().where(ApiKey.org == org.id).order_by(ApiKey.created_at.desc(), ApiKey.id))
+
+
+def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
+    """Revoke one of the tenant's API keys (idempotent): it can no longer be exchanged, and tokens already
+    issued from it are refused within seconds (`core.auth.api_key_revoked`). 404 `unknown_api_key`."""
+    org = get_tenant(org_id)
+    record = ApiKey.get_or_none((ApiKey.id == str(key_id)[:64]) & (ApiKey.org == org.id))
+    if record is None:
+        raise NotFound(f"The tenant {org.id!r} has no API key {key_id!r}.", type="unknown_api_key")
+    if record.revoked_at is None:
+        with write_transaction():
+            ApiKey.update(revoked_at=utcnow()).where((ApiKey.id == record.id) & ApiKey.revoked_at.is_null()).execute()
+        record = ApiKey.get_by_id(record.id)
+    forget_api_key(record.id)
+    return record
 
 
 def _check_timezone(timezone: str) -> str:

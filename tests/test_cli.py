@@ -85,11 +85,24 @@ def test_config_masks_secrets_and_errors_are_one_line(tenant):
     assert not_a_pair.returncode == 2 and "key=value" in not_a_pair.stderr
 
 
-def test_api_key_and_deactivate(app, tenant):
+def test_api_key_and_deactivate(app, tenant, monkeypatch):
     key = _ok("tenants", "api-key", tenant.orgid, "scanner").strip()
     client = app.test_client()
     exchange = client.post("/auth/token", json={"apiKey": key}, headers={"orgid": tenant.orgid})
     assert exchange.status_code == 200 and exchange.get_json()["role"] == "staff"
+
+    key_id, name, role = _ok("tenants", "api-keys", tenant.orgid).splitlines()[0].split("\t")[:3]
+    assert (name, role) == ("scanner", "staff")
+    token = exchange.get_json()["token"]
+    headers = {"orgid": tenant.orgid, "Authorization": f"Bearer {token}"}
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    assert f"revoked {key_id} (scanner)" in _ok("tenants", "revoke-key", tenant.orgid, key_id)
+    # the CLI revoked it in another process: this one sees it at its next re-read (every 5 s; now, here)
+    from core import auth
+
+    monkeypatch.setattr(auth, "_KEY_RECHECK_SECONDS", 0.0)
+    assert client.get("/auth/me", headers=headers).get_json()["type"] == "api_key_revoked"
+    assert _ok("tenants", "api-keys", tenant.orgid).splitlines()[0].split("\t")[-1] != "-"
 
     _ok("tenants", "deactivate", tenant.orgid)
     assert f"{tenant.orgid}\t{tenant.org.name}\tdisabled" in _ok("tenants", "list")

@@ -181,3 +181,31 @@ def test_deactivated_tenant_gets_404_until_reactivated(live_server, op, tenant):
     assert _api(live_server, "GET", "/auth/me", tenant.orgid, token=tenant.staff_token).status_code == 200
     empty = op("PATCH", f"/operator/tenants/{tenant.orgid}", json={})
     assert empty.status_code == 422
+
+
+def test_api_keys_are_listed_and_a_revoked_key_stops_its_tokens(live_server, op, tenant, other_tenant):
+    created = op("POST", f"/operator/tenants/{tenant.orgid}/api-keys", json={"name": "door 3"}).json()
+    token = _api(live_server, "POST", "/auth/token", tenant.orgid, json={"apiKey": created["apiKey"]}).json()["token"]
+    assert _api(live_server, "GET", "/auth/me", tenant.orgid, token=token).status_code == 200
+
+    listed = op("GET", f"/operator/tenants/{tenant.orgid}/api-keys").json()
+    mine = next(k for k in listed if k["id"] == created["id"])
+    assert mine["name"] == "door 3" and mine["revokedAt"] is None and created["apiKey"].startswith(mine["prefix"])
+    assert all("apiKey" not in k and "key_hash" not in k for k in listed)
+
+    # another tenant's key id is not this tenant's to revoke
+    foreign = op("DELETE", f"/operator/tenants/{other_tenant.orgid}/api-keys/{created['id']}")
+    assert foreign.status_code == 404 and foreign.json()["type"] == "unknown_api_key"
+    assert _api(live_server, "GET", "/auth/me", tenant.orgid, token=token).status_code == 200
+
+    revoked = op("DELETE", f"/operator/tenants/{tenant.orgid}/api-keys/{created['id']}")
+    assert revoked.status_code == 200 and revoked.json()["revokedAt"]
+    again = op("DELETE", f"/operator/tenants/{tenant.orgid}/api-keys/{created['id']}")
+    assert again.status_code == 200 and again.json()["revokedAt"] == revoked.json()["revokedAt"]
+
+    refused = _api(live_server, "GET", "/auth/me", tenant.orgid, token=token)
+    assert refused.status_code == 401 and refused.json()["type"] == "api_key_revoked"
+    exchange = _api(live_server, "POST", "/auth/token", tenant.orgid, json={"apiKey": created["apiKey"]})
+    assert exchange.status_code == 401 and exchange.json()["type"] == "invalid_api_key"
+    # the tenant's other staff keep working
+    assert _api(live_server, "GET", "/auth/me", tenant.orgid, token=tenant.staff_token).status_code == 200

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
-from core.auth import current_identity, require_role, token_for
+from core.auth import API_KEY_SUB, current_identity, require_role, token_for
 from core.services import accounts
 from core.tenancy import current_org
 
@@ -98,7 +98,7 @@ class StaffToken(MethodView):
         from flask import current_app
 
         key = accounts.authenticate_api_key(current_org(), data["apiKey"])
-        token = token_for(f"key:{key.id}", key.org_id, key.role, key.name)
+        token = token_for(f"{API_KEY_SUB}{key.id}", key.org_id, key.role, key.name)
         return {"token": token, "tokenType": "Bearer", "role": key.role,
                 "expiresIn": current_app.config["BOXOFFICE"].jwt_ttl_seconds}
 
