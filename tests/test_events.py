@@ -187,6 +187,35 @@ def test_publish_update_and_uneditable_while_syncing(tenant):
     assert tenant.staff.patch(f"/events/{event['id']}", json={"name": "Again"}).status_code == 200
 
 
+def test_a_job_whose_worker_died_is_failed_and_the_event_released(tenant):
+    """A job that reported nothing for 10 minutes is lost: the next edit fails it and goes through; a
+    worker that picks the lost job up later leaves it alone."""
+    import datetime as dt
+
+    from core.models import Event, Org, SyncJob
+    from core.services import sync_jobs
+
+    event = make_event(tenant.staff).get_json()["data"]
+    org = in_db(Org.get_by_id, tenant.orgid)
+    quiet = in_db(lambda: sync_jobs.start_sync_job(org, Event.get_by_id(event["id"]), "recurrence_fan_out"))
+    in_db(lambda: SyncJob.update(updated_at=utcnow() - dt.timedelta(minutes=9)).where(
+        SyncJob.id == quiet.id).execute())
+    busy = tenant.staff.patch(f"/events/{event['id']}", json={"name": "Too soon"})
+    assert busy.status_code == 409 and "10 minutes" in busy.get_json()["message"]
+
+    in_db(lambda: SyncJob.update(updated_at=utcnow() - dt.timedelta(minutes=11), status="queued").where(
+        SyncJob.id == quiet.id).execute())
+    edited = tenant.staff.patch(f"/events/{event['id']}", json={"name": "After the crash"})
+    assert edited.status_code == 200 and edited.get_json()["data"]["name"] == "After the crash"
+    lost = tenant.staff.get(f"/events/{event['id']}/sync_jobs/{quiet.id}").get_json()["data"]
+    assert lost["status"] == "failed" and "worker was lost" in lost["error"] and lost["finished_at"]
+
+    in_db(sync_jobs.fan_out_recurrences, tenant.orgid, quiet.id)  # the worker comes back with the old job
+    again = tenant.staff.get(f"/events/{event['id']}/sync_jobs/{quiet.id}").get_json()["data"]
+    assert again["status"] == "failed" and again["error"] == lost["error"]
+    assert tenant.staff.patch(f"/events/{event['id']}", json={"name": "Editable"}).status_code == 200
+
+
 def test_delete_and_archive(tenant):
     event = make_event(tenant.staff).get_json()["data"]
     assert tenant.staff.delete(f"/events/{event['id']}").status_code == 204

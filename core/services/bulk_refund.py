@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 
 from core.db import write_transaction
-from core.errors import ApiError, Conflict, Unprocessable
+from core.errors import ApiError, Unprocessable
 from core.jobs import enqueue, job
 from core.models import Event, Org, SyncJob, Ticket, utcnow
 from core.plugins import hooks_for
@@ -77,8 +77,11 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
         claimed = Event.update(syncing=True, updated_at=utcnow()).where(
             (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
         ).execute()
+        if claimed != 1 and sync_jobs.release_if_stale(org.id, event.id):
+            claimed = Event.update(syncing=True, updated_at=utcnow()).where(
+                (Event.id == event.id) & (Event.syncing == False)).execute()  # noqa: E712
         if claimed != 1:
-            raise Conflict("Event is currently syncing and cannot be edited until finished.", type="uneditable")
+            raise sync_jobs.still_syncing()
         job_row = sync_jobs.record_job(org, event, KIND)
         SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
     try:
@@ -172,7 +175,7 @@ def process(org: Org, job_row: SyncJob) -> dict:
     by_booking: dict[str | None, list[Ticket]] = {}
     for ticket in tickets:
         by_booking.setdefault(ticket.booking_id, []).append(ticket)
-    SyncJob.update(progress_total=len(tickets), progress_done=0).where(SyncJob.id == job_row.id).execute()
+    sync_jobs.report_progress(job_row.id, 0, len(tickets))
     work = _refund if tally.method == "original" else _cancel
     done = 0
     with _muted(not params.get("notify_customer", True)):
@@ -182,7 +185,7 @@ def process(org: Org, job_row: SyncJob) -> dict:
             if todo:
                 work(org, tally, todo, booking_id, whole=len(todo) == len(group) and _covers_booking(booking_id, todo))
             done += len(group)
-            SyncJob.update(progress_done=done).where(SyncJob.id == job_row.id).execute()
+            sync_jobs.report_progress(job_row.id, done)
     return tally.counts
 
 
@@ -194,10 +197,9 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
     unexpected error fails the job; provider refusals are counted in its `result`.
     """
     job_row = SyncJob.get_or_none((SyncJob.id == job_id) & (SyncJob.org == org_id))
-    if job_row is None or job_row.status != "queued":
+    if job_row is None or not sync_jobs.begin_job(job_id):
         return
     org = Org.get_by_id(org_id)
-    SyncJob.update(status="running", started_at=utcnow()).where(SyncJob.id == job_id).execute()
     try:
         counts = process(org, job_row)
     except Exception as exc:

@@ -259,12 +259,15 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
 
 
 def _claim_for_edit(org: Org, event: Event, syncing_after: bool) -> None:
-    """Conditional UPDATE: only an event that is not syncing may be edited (409 `uneditable`)."""
-    claimed = Event.update(updated_at=utcnow(), syncing=syncing_after).where(
-        (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
-    ).execute()
-    if not claimed:
-        raise Conflict("Event is currently syncing and cannot be edited until finished.", type="uneditable")
+    """Conditional UPDATE: only an event that is not syncing may be edited (409 `uneditable`); an event
+    held by a lost job is released first (`sync_jobs.release_if_stale`)."""
+    def claim() -> int:
+        return Event.update(updated_at=utcnow(), syncing=syncing_after).where(
+            (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
+        ).execute()
+
+    if not claim() and not (sync_jobs.release_if_stale(org.id, event.id) and claim()):
+        raise sync_jobs.still_syncing()
 
 
 def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:

@@ -1,7 +1,9 @@
 """Sync jobs (003): the lifecycle of background work on an event, and the recurrence fan-out job itself.
 
 While a job is queued or running the event is `syncing` and cannot be edited; a job never leaves an event
-syncing after it ends, whether it succeeded or failed.
+syncing after it ends, whether it succeeded or failed. A job whose worker died stops reporting progress
+(its heartbeat): after `STALE_AFTER` the next edit fails it as lost and releases the event
+(`release_if_stale`), and a lost job that a worker picks up later does nothing (`begin_job`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import datetime as dt
 import logging
 
 from core.db import write_transaction
-from core.errors import ApiError
+from core.errors import ApiError, Conflict
 from core.jobs import enqueue, job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.tenancy import get_scoped, scoped
@@ -20,6 +22,9 @@ log = logging.getLogger(__name__)
 FAN_OUT = "recurrence_fan_out"
 INSERT_CHUNK = 100
 ACTIVE_STATES = ("queued", "running")
+STALE_AFTER = dt.timedelta(minutes=10)
+LOST = ("stopped reporting progress for 10 minutes (its worker was lost); the event was released. "
+        "Save the event again (or start the refund again) to run it anew.")
 
 
 def record_job(org: Org | str, event: Event, kind: str, status: str = "queued", total: int = 0) -> SyncJob:
@@ -54,6 +59,46 @@ def finish_job(job_row: SyncJob, error: str | None = None) -> None:
         SyncJob.update(status="failed" if error else "succeeded", error=error, finished_at=utcnow()).where(
             SyncJob.id == job_row.id).execute()
         Event.update(syncing=False).where(Event.id == job_row.event_id).execute()
+
+
+def begin_job(job_id: str) -> bool:
+    """A worker takes a queued job: queued -> running, conditionally. False when it is no longer queued
+    (finished, or failed as lost meanwhile): the worker must then leave it alone."""
+    now = utcnow()
+    return SyncJob.update(status="running", started_at=now, updated_at=now, error=None).where(
+        (SyncJob.id == job_id) & (SyncJob.status == "queued")).execute() == 1
+
+
+def report_progress(job_id: str, done: int, total: int | None = None) -> None:
+    """Record a job's progress; this is also its heartbeat (`updated_at`)."""
+    values = {"progress_done": done, "updated_at": utcnow()}
+    if total is not None:
+        values["progress_total"] = total
+    SyncJob.update(**values).where(SyncJob.id == job_id).execute()
+
+
+def release_if_stale(org_id: str, event_id: str) -> bool:
+    """Release an event left `syncing` by jobs that reported nothing for `STALE_AFTER` (their worker died):
+    those jobs fail with `LOST` and the event is editable again. True if it released the event."""
+    cutoff = utcnow() - STALE_AFTER
+    with write_transaction():
+        active = list(scoped(SyncJob, org_id).where((SyncJob.event == event_id) & SyncJob.status.in_(ACTIVE_STATES)))
+        if any(row.updated_at > cutoff for row in active):
+            return False
+        for row in active:
+            log.warning("sync job %s on event %s lost (no progress since %s)", row.id, event_id, row.updated_at)
+            SyncJob.update(status="failed", error=LOST, finished_at=utcnow()).where(
+                (SyncJob.id == row.id) & SyncJob.status.in_(ACTIVE_STATES) & (SyncJob.updated_at <= cutoff)).execute()
+        released = Event.update(syncing=False).where(
+            (Event.id == event_id) & (Event.org == org_id) & (Event.syncing == True)).execute()  # noqa: E712
+    return released == 1
+
+
+def still_syncing() -> Conflict:
+    """409 `uneditable`: a job is working on the event."""
+    return Conflict("Event is currently syncing and cannot be edited until finished; follow the job at "
+                    "GET /events/{id}/sync_jobs/{jobId} (a job that stops reporting progress for 10 minutes "
+                    "is released).", type="uneditable")
 
 
 def dispatch(job_row: SyncJob) -> None:
@@ -112,7 +157,7 @@ def generate_dates(job_row: SyncJob) -> int:
         kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
             Event.parent == template.id)}
         todo = [(rule, occ) for rule, occ in occurrences if occ.starts_at not in kept and occ.ends_at > now]
-        SyncJob.update(progress_total=len(todo), progress_done=0).where(SyncJob.id == job_row.id).execute()
+        report_progress(job_row.id, 0, len(todo))
     base = {"org": org_id, "type": "date", "name": template.name, "description": template.description,
             "venue": template.venue_id, "parent": template.id, "tz": template.tz,
             "capacity": template.capacity, "published_at": template.published_at,
@@ -126,7 +171,7 @@ def generate_dates(job_row: SyncJob) -> int:
             Event.insert_many(rows).execute()
             _copy_ticket_types(org_id, template, [r["id"] for r in rows])
             done += len(rows)
-            SyncJob.update(progress_done=done).where(SyncJob.id == job_row.id).execute()
+            report_progress(job_row.id, done)
     return done
 
 
@@ -139,9 +184,8 @@ def fan_out_recurrences(org_id: str, job_id: str) -> None:
     regenerated, booked ones kept).
     """
     job_row = SyncJob.get_or_none((SyncJob.id == job_id) & (SyncJob.org == org_id))
-    if job_row is None:
+    if job_row is None or not begin_job(job_id):
         return
-    SyncJob.update(status="running", started_at=utcnow(), error=None).where(SyncJob.id == job_id).execute()
     try:
         created = generate_dates(job_row)
     except Exception as exc:
