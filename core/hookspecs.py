@@ -157,7 +157,8 @@ def tickets_issued(org, booking, tickets):
 
 @hookspec
 def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
-    """A ticket was transferred: `old_ticket` revoked, `new_ticket` waits to be claimed with `claim_token`."""
+    """A ticket was transferred: `old_ticket` revoked, `new_ticket` waits to be claimed with `claim_token`.
+    Fires again with a fresh `claim_token` when staff send a new claim link (the old one no longer works)."""
 
 
 @hookspec

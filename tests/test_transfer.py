@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ticket_factory import issue, make_event, recorded_hooks, reload, reload_model, set_status
 
+from core import db as database
 from core.models import Booking, TicketType, Transfer
 from core.services import qr
 
@@ -73,6 +74,54 @@ def test_staff_transfer_returns_claim_link(tenant):
     assert body["claimToken"] and body["claimUrl"].endswith(body["claimToken"])
     assert body["newTicket"]["holderEmail"] == "new@example.com"
     assert body["newTicket"]["transferredFrom"] == ticket.id
+
+
+def test_claim_links_expire_and_staff_can_send_a_new_one(tenant):
+    import datetime as dt
+
+    from core.models import utcnow
+
+    _, ticket_type = make_event(tenant, starts_in_days=60)
+    (ticket,) = issue(tenant, ticket_type)
+    sent = tenant.staff.post(f"/events/tickets/{ticket.id}/transfer", json={"toEmail": "late@example.com"}).get_json()
+    expires = dt.datetime.fromisoformat(sent["claimExpiresAt"].rstrip("Z"))
+    assert dt.timedelta(days=29) < expires - utcnow() <= dt.timedelta(days=30)  # 30 days: the event is later
+    new_id, old_token = sent["newTicket"]["id"], sent["claimToken"]
+    transfer_id = sent["transfer"]["id"]
+
+    with database.db.connection_context():  # the link ran out
+        Transfer.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(Transfer.id == transfer_id).execute()
+    late = tenant.customer(email="late@example.com")
+    expired = late.post("/client/events/tickets/claim", json={"token": old_token})
+    assert expired.status_code == 410 and expired.get_json()["type"] == "claim_expired"
+    assert expired.get_json()["expiredAt"].endswith("Z") and reload(new_id).customer_id is None
+
+    assert late.post(f"/events/tickets/{new_id}/claim-link").status_code == 403  # staff only
+    with recorded_hooks(tenant, "ticket_transferred") as calls:
+        renewed = tenant.staff.post(f"/events/tickets/{new_id}/claim-link")
+    assert renewed.status_code == 201, renewed.get_json()
+    fresh = renewed.get_json()["claimToken"]
+    assert fresh != old_token and calls[0][1]["claim_token"] == fresh  # the recipient is told again
+    assert late.post("/client/events/tickets/claim", json={"token": old_token}).status_code == 404
+    assert late.post("/client/events/tickets/claim", json={"token": fresh}).status_code == 200
+    assert reload(new_id).customer_id == late.customer_id
+
+    again = tenant.staff.post(f"/events/tickets/{new_id}/claim-link")
+    assert again.status_code == 409 and again.get_json()["type"] == "already_claimed"
+    (plain,) = issue(tenant, ticket_type)
+    missing = tenant.staff.post(f"/events/tickets/{plain.id}/claim-link")
+    assert missing.status_code == 404 and missing.get_json()["type"] == "transfer_not_found"
+
+
+def test_a_claim_link_ends_with_the_event(tenant):
+    import datetime as dt
+
+
+    event, ticket_type = make_event(tenant, starts_in_days=3)
+    (ticket,) = issue(tenant, ticket_type)
+    sent = tenant.staff.post(f"/events/tickets/{ticket.id}/transfer", json={"toEmail": "soon@example.com"}).get_json()
+    expires = dt.datetime.fromisoformat(sent["claimExpiresAt"].rstrip("Z"))
+    assert abs(expires - event.ends_at) < dt.timedelta(seconds=1)
 
 
 def test_refusals_are_409_not_transferable(tenant):

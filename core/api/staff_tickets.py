@@ -65,6 +65,8 @@ class TransferResult(Schema):
     newTicket = fields.Nested(StaffTicketSchema, metadata={"description": "Customers see only `id`"})
     claimToken = fields.String(metadata={"description": "Staff only: the one-time claim token"})
     claimUrl = fields.String(metadata={"description": "Staff only"})
+    claimExpiresAt = fields.String(metadata={"description": "Staff only: when the claim link stops working "
+                                                           "(30 days, or the end of the event if sooner)"})
 
 
 class BookingSummary(Schema):
@@ -236,7 +238,19 @@ def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
     if staff:
         body["claimToken"] = outcome.claim_token
         body["claimUrl"] = f"/client/events/tickets/claim?token={outcome.claim_token}"
+        body["claimExpiresAt"] = iso_utc(outcome.transfer.expires_at)
     return body
+
+
+@blp.route("/events/tickets/<ticket_id>/claim-link")
+class ReissueClaimLink(MethodView):
+    @require_role("staff")
+    @blp.response(201, TransferResult)
+    def post(self, ticket_id):
+        """A fresh claim link for a transferred ticket nobody claimed yet (`ticket_id` = the recipient's ticket):
+        the old link stops working and the recipient is told again. 404 `transfer_not_found`, 409
+        `already_claimed` / `ticket_revoked`."""
+        return transfer_view(transfers.reissue_claim_link(current_org(), ticket_id), staff=True)
 
 
 @blp.route("/events/tickets/<ticket_id>/cancel")

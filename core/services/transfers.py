@@ -2,17 +2,20 @@
 
 The revocation is one conditional UPDATE (one winner among concurrent transfers); money and capacity never
 move, and only a SHA-256 of the claim token is stored (the token itself goes to the recipient by hook).
+A claim link works for `CLAIM_DAYS` days, and not past the end of the event; staff can issue a fresh one
+(`reissue_claim_link`), which also voids the old one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
 
 from core.db import write_transaction
-from core.errors import Conflict, NotFound
-from core.models import Ticket, TicketType, Transfer, new_id, utcnow
+from core.errors import ApiError, Conflict, NotFound
+from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
 from core.services import participation
 from core.tenancy import get_scoped, scoped
@@ -25,6 +28,19 @@ _REFUSED = {
     "transferred": "it was already transferred",
     "pending_activation": "it has not been activated yet",
 }
+
+
+CLAIM_DAYS = 30
+
+
+def claim_deadline(event_id: str, now: dt.datetime) -> dt.datetime:
+    """When a claim link issued now stops working: after `CLAIM_DAYS`, or when the event ends if sooner
+    (but never less than a day from now, so a link sent during the event can still be used)."""
+    deadline = now + dt.timedelta(days=CLAIM_DAYS)
+    ends_at = Event.select(Event.ends_at).where(Event.id == event_id).scalar()
+    if ends_at is not None:
+        deadline = min(deadline, max(ends_at, now + dt.timedelta(days=1)))
+    return deadline
 
 
 @dataclass
@@ -74,7 +90,8 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             secret_version=1, scan_count=0, transferred_from=ticket.id, data={})
         transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
                                    from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
-                                   claim_token_hash=hash_token(token))
+                                   claim_token_hash=hash_token(token),
+                                   expires_at=claim_deadline(ticket.event_id, now))
     old = Ticket.get_by_id(ticket.id)
     outcome = TransferOutcome(old, new_ticket, transfer, token)
     hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
@@ -90,10 +107,16 @@ def claim(org, token: str, customer_id: str) -> Ticket:
     if transfer is None:
         raise NotFound("This claim link is not valid.", type="invalid_claim_token")
     now = utcnow()
+    if transfer.claimed_at is None and transfer.expires_at is not None and transfer.expires_at <= now:
+        raise _expired(transfer)
     with write_transaction():
         won = (Transfer.update(claimed_at=now, claimed_by=customer_id, updated_at=now)
-               .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
+               .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()
+                      & (Transfer.expires_at.is_null() | (Transfer.expires_at > now))).execute())
         if won != 1:
+            current = Transfer.get_by_id(transfer.id)
+            if current.claimed_at is None:
+                raise _expired(current)
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
         Ticket.update(customer=customer_id, updated_at=now).where(
             (Ticket.id == transfer.new_ticket_id) & Ticket.customer.is_null()).execute()
@@ -101,3 +124,37 @@ def claim(org, token: str, customer_id: str) -> Ticket:
     hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
                           transfer=get_scoped(Transfer, org, transfer.id, "transfer"))
     return ticket
+
+
+def _expired(transfer: Transfer) -> ApiError:
+    return ApiError(f"This claim link expired on {transfer.expires_at:%Y-%m-%d %H:%M} UTC; ask the organiser "
+                    "to send a new one.", status=410, type="claim_expired",
+                    expiredAt=transfer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
+    """Staff: a fresh claim link for the recipient's ticket of an unclaimed transfer; the old link stops
+    working. 404 `transfer_not_found` (the ticket did not come from a transfer), 409 `already_claimed`,
+    409 `ticket_revoked` (the ticket is no longer live). Fires `ticket_transferred` again, so the recipient
+    is told (by email, with the notifications plugin)."""
+    new_ticket = get_scoped(Ticket, org, ticket_id, "ticket")
+    transfer = scoped(Transfer, org).where(Transfer.new_ticket == new_ticket.id).first()
+    if transfer is None:
+        raise NotFound("This ticket was not transferred to anyone; there is no claim link to renew.",
+                       type="transfer_not_found")
+    if new_ticket.status != "valid":
+        raise Conflict(f"This ticket is {new_ticket.status}; it can no longer be claimed.", type="ticket_revoked",
+                       ticketStatus=new_ticket.status)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with write_transaction():
+        won = (Transfer.update(claim_token_hash=hash_token(token), expires_at=claim_deadline(new_ticket.event_id, now),
+                               updated_at=now)
+               .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
+    if won != 1:
+        raise Conflict("This ticket has already been claimed.", type="already_claimed")
+    transfer = Transfer.get_by_id(transfer.id)
+    old = Ticket.get_by_id(transfer.ticket_id)
+    hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket, transfer=transfer,
+                          claim_token=token)
+    return TransferOutcome(old, new_ticket, transfer, token)
