@@ -19,7 +19,7 @@ from core.errors import ApiError, NotFound
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
 from core.services.checkin_sql import ADMITTABLE, REVOKED, ScanShape, scan_sql
-from core.sqlcache import CompiledQuery, Slot, compile_query, instance, loaded
+from core.sqlcache import CompiledQuery, Slot, compile_query, insert_rows, instance, loaded
 from core.timefmt import iso_utc
 
 if TYPE_CHECKING:
@@ -291,13 +291,6 @@ def _read_sql(sqlite: bool) -> CompiledQuery:
     return compile_query(Ticket.select().where((Ticket.id == Slot("id")) & (Ticket.org == Slot("org"))).limit(1))
 
 
-@functools.lru_cache(maxsize=4)
-def _log_sql(sqlite: bool) -> CompiledQuery:
-    slots = {name: Slot(name) for name in ("id", "org", "ticket", "event", "scan_point", "result", "staff",
-                                            "created_at", "updated_at")}
-    return compile_query(CheckIn.insert(**slots))
-
-
 def _read_ticket(org, ticket_id: str) -> Ticket | None:
     """The ticket row by id within the tenant (SQL compiled once; its type from the short cache)."""
     rows = _read_sql(is_sqlite()).rows(Ticket, id=ticket_id, org=org.id)
@@ -317,11 +310,7 @@ def _log_refusal(org, ticket: Ticket, scan_point: str | None, reason: str, staff
 
 def _append_log(record: CheckIn) -> None:
     """INSERT one scan-log row (SQL compiled once)."""
-    query = _log_sql(is_sqlite())
-    values = dict(record.__data__)
-    for stamp in ("created_at", "updated_at"):
-        values[stamp] = CheckIn.created_at.db_value(values[stamp])
-    db.execute_sql(query.sql, query.params(values))
+    insert_rows(CheckIn, [record.__data__])
 
 
 def _fast_path_available() -> bool:
