@@ -113,6 +113,14 @@ def ticket_type_deleted(org, ticket_type):
     """A ticket type was deleted or archived."""
 
 
+@hookspec
+def event_deleting(org, event_ids):
+    """Events are being deleted (`event_ids`: an event with its sessions or dates), inside the deleting write
+    transaction; rows with a foreign key to them go with them. Release what the plugin keeps elsewhere
+    (quota, files); remove files with `core.db.after_commit`, so nothing goes if the deletion rolls back.
+    Runs in a savepoint: raising undoes only this plugin's changes."""
+
+
 # --- lifecycle (per tenant, after commit) -------------------------------------------------------
 
 @hookspec

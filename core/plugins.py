@@ -134,6 +134,18 @@ class TenantHooks:
 
         after_commit(call)
 
+    def within(self, hook_name: str, **kwargs) -> None:
+        """Call a hook now, inside the caller's write transaction, each plugin in its own savepoint: one that
+        raises has its changes rolled back and is logged, and stops neither the others nor the caller."""
+        from core.db import db
+
+        for impl in reversed(getattr(self, hook_name).get_hookimpls()):
+            try:
+                with db.atomic():
+                    impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception:  # noqa: BLE001 - a plugin must not block the core's own change
+                log.exception("plugin %s failed in hook %s", impl.plugin_name, hook_name)
+
 
 _host: PluginHost | None = None
 

@@ -425,3 +425,26 @@ def test_storage_path_setting_and_a_plugged_in_backend(gallery, tmp_path):
     assert MemoryStorage.blobs == {}
     gallery.configure("media", storage="nowhere")
     assert upload(gallery.staff, gallery.event.id, photo()).get_json()["type"] == "media_storage_unavailable"
+
+
+def test_deleting_an_event_removes_its_photos_and_gives_the_quota_back(gallery, config):
+    event = gallery.event
+    upload(gallery.staff, event.id, photo())
+    upload(gallery.staff, event.id, photo(fmt="PNG"), filename="b.png")
+    assert counts(gallery)[0] == 2 and len(stored_files(config, gallery)) == 4  # originals and thumbnails
+    assert counts(gallery)[1] > 0
+    assert gallery.staff.delete(f"/events/{event.id}").status_code == 204
+    assert_nothing_left(config, gallery)
+
+
+def test_a_failing_plugin_does_not_block_deleting_an_event(gallery, config, monkeypatch):
+    from plugins.media import service
+
+    def broken(org, event_ids):
+        raise RuntimeError("storage is down")
+
+    monkeypatch.setattr(service, "forget_events", broken)
+    upload(gallery.staff, gallery.event.id, photo())
+    assert gallery.staff.delete(f"/events/{gallery.event.id}").status_code == 204
+    assert gallery.staff.get(f"/events/{gallery.event.id}").status_code == 404
+    assert counts(gallery)[0] == 0  # the rows went with the event; the files are left, as logged

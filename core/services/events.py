@@ -341,5 +341,6 @@ def delete_event(org: Org, event_id: str) -> None:
                        "(PATCH `archived_at`).", type="event_has_sales")
     with write_transaction():
         _claim_for_edit(org, event, syncing_after=False)
-        Event.delete().where((Event.org == org.id) & ((Event.id == event.id) | (Event.parent == event.id))
-                             ).execute()
+        doomed = [event.id] + [row.id for row in scoped(Event, org, Event.id).where(Event.parent == event.id)]
+        hooks_for(org).within("event_deleting", org=org, event_ids=doomed)
+        Event.delete().where((Event.org == org.id) & Event.id.in_(doomed)).execute()

@@ -23,3 +23,9 @@ def register_routes(api, app):
 
     service.set_data_path(app.config["BOXOFFICE"].data_path)
     api.register_blueprint(blp)
+
+
+@hookimpl
+def event_deleting(org, event_ids):
+    """A deleted event's photos give their bytes back to the quota and leave storage once it commits."""
+    service.forget_events(org, event_ids)

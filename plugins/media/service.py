@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.db import write_transaction
+from core.db import after_commit, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
 from core.jobs import enqueue, job
 from core.models import Customer, Event, Org, Ticket, new_id, utcnow
@@ -304,6 +304,26 @@ def delete_item(org: Org, event: Event, media_id: str) -> None:
             storage.delete(key)
         except OSError:
             log.exception("could not delete media file %s of org %s", key, org.id)
+
+
+def forget_events(org: Org, event_ids: list[str]) -> None:
+    """Events are being deleted (inside that transaction): their photos' bytes go back to the quota now,
+    and their files leave storage once the deletion commits (the rows go with the events)."""
+    items = list(scoped(MediaItem, org).where(MediaItem.event.in_(event_ids)))
+    if not items:
+        return
+    release_bytes(org, sum(item.size_bytes for item in items))
+    keys = [key for item in items for key in (item.storage_key, item.thumb_key)]
+    storage = tenant_storage(org)
+
+    def remove_files() -> None:
+        for key in keys:
+            try:
+                storage.delete(key)
+            except OSError:
+                log.exception("could not delete media file %s of org %s", key, org.id)
+
+    after_commit(remove_files)
 
 
 def open_file(org: Org, media_id: str, *, thumbnail: bool, staff: bool) -> tuple[BinaryIO, str, MediaItem]:
