@@ -130,7 +130,7 @@ def test_attendee_upload_strips_gps_and_gets_a_thumbnail(gallery, config):
     item = response.get_json()["data"]
     assert item["width"] == 1200 and item["height"] == 900 and item["contentType"] == "image/jpeg"
     assert item["uploadedBy"] == "Ana Attendee" and item["caption"] == "First dance"
-    assert item["url"] == f"/media/files/{item['id']}"
+    assert item["url"] == f"/media/o/{gallery.orgid}/{item['id']}"  # no header needed: fit for <img src>
     assert "email" not in str(item).lower()
 
     files = stored_files(config, gallery)
@@ -141,7 +141,7 @@ def test_attendee_upload_strips_gps_and_gets_a_thumbnail(gallery, config):
 
     listed = customer.get(f"/client/events/{gallery.event.id}/media").get_json()
     [shown] = listed["data"]
-    assert shown["id"] == item["id"] and shown["thumbnailUrl"] == f"/media/files/{item['id']}/thumb"
+    assert shown["id"] == item["id"] and shown["thumbnailUrl"] == f"/media/o/{gallery.orgid}/{item['id']}/thumb"
     assert listed["meta"]["page"]["last"] is True
 
     full = customer.get(shown["url"])
@@ -311,8 +311,11 @@ def test_staff_hide_unhide_and_delete(gallery, config):
     assert customer.get(gallery_url).get_json()["data"] == []
     assert customer.get(item["url"]).get_json()["type"] == "media_not_found"
     assert customer.get(f"{item['url']}/thumb").status_code == 404
-    assert gallery.staff.get(item["url"]).status_code == 200
-    assert gallery.staff.get(f"/events/{event.id}/media").get_json()["data"][0]["hidden"] is True
+    assert customer.get(f"/media/files/{item['id']}").get_json()["type"] == "media_not_found"
+    assert gallery.staff.get(item["url"]).status_code == 404  # the header-free URL never serves a hidden photo
+    [moderated] = gallery.staff.get(f"/events/{event.id}/media").get_json()["data"]
+    assert moderated["hidden"] is True and moderated["url"] == f"/media/files/{item['id']}"
+    assert gallery.staff.get(moderated["url"]).status_code == 200  # staff, with the orgid header
     assert customer.post(f"/events/{event.id}/media/{item['id']}/hide").status_code == 403
 
     assert gallery.staff.post(f"/events/{event.id}/media/{item['id']}/unhide").get_json()["data"]["hidden"] is False
@@ -371,12 +374,32 @@ def test_other_tenants_media_is_not_found(gallery, other_tenant):
     other_tenant.enable("media")
     item = upload(gallery.staff, gallery.event.id, photo()).get_json()["data"]
     foreign = other_tenant.staff
-    assert foreign.get(item["url"]).get_json()["type"] == "media_not_found"
+    assert foreign.get(f"/media/files/{item['id']}").get_json()["type"] == "media_not_found"
+    assert foreign.get(f"/media/o/{other_tenant.orgid}/{item['id']}").get_json()["type"] == "media_not_found"
     assert foreign.get(f"/client/events/{gallery.event.id}/media").get_json()["type"] == "event_not_found"
     assert foreign.post(f"/events/{gallery.event.id}/media/{item['id']}/hide").status_code == 404
     own_event = make_event(other_tenant)
     assert foreign.delete(f"/events/{own_event.id}/media/{item['id']}").get_json()["type"] == "media_not_found"
     assert gallery.staff.get(item["url"]).status_code == 200
+
+
+def test_photo_urls_work_without_any_header_like_an_img_tag(gallery, app):
+    item = upload(gallery.staff, gallery.event.id, photo()).get_json()["data"]
+    browser = app.test_client()  # no orgid, no token
+    full = browser.get(item["url"])
+    assert full.status_code == 200 and full.mimetype == "image/jpeg"
+    assert full.headers["X-Content-Type-Options"] == "nosniff"
+    [listed] = gallery.staff.get(f"/events/{gallery.event.id}/media").get_json()["data"]
+    assert browser.get(listed["thumbnailUrl"]).status_code == 200
+    assert browser.get(f"/media/files/{item['id']}").get_json()["type"] == "missing_orgid"
+    assert browser.get(f"/media/o/no-such-org/{item['id']}").get_json()["type"] == "media_not_found"
+    assert browser.get(f"/media/o/{gallery.orgid}/not-a-photo").get_json()["type"] == "media_not_found"
+    from core import db as database
+    from tenants import service as tenants
+
+    with database.db.connection_context():
+        tenants.set_plugin_enabled(gallery.orgid, "media", False)
+    assert browser.get(item["url"]).get_json()["type"] == "media_not_found"
 
 
 def test_gallery_pages_newest_first(gallery):

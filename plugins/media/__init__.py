@@ -19,10 +19,11 @@ def register_models():
 @hookimpl
 def register_routes(api, app):
     """Mount the gallery routes and point the default local storage at ``<data_dir>/media/``."""
-    from plugins.media.api import blp
+    from plugins.media.api import blp, files_blp
 
     service.set_data_path(app.config["BOXOFFICE"].data_path)
     api.register_blueprint(blp)
+    api.register_blueprint(files_blp)
 
 
 @hookimpl

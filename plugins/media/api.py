@@ -12,17 +12,20 @@ from marshmallow import Schema, fields, validate
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
-from core.plugins import plugin_blueprint
-from core.tenancy import current_org, get_scoped
+from core.plugins import get_host, plugin_blueprint
+from core.tenancy import current_org, get_scoped, load_org, tenant_exempt
 from core.timefmt import iso_utc, to_utc_naive
 from plugins.media import service
 from plugins.media.models import MediaItem
 
 blp = plugin_blueprint("media", "media", __name__, description="Event photo galleries (media plugin)")
+# Files a browser can load as they are (`<img src>`): the tenant is in the path, so no `orgid` header.
+files_blp = tenant_exempt(Blueprint("media_files", __name__, description="Photo files by URL (media plugin)"))
 
 MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart headers and the caption around the file
 MAX_CAPTION = 2000
@@ -80,12 +83,21 @@ class GuestInvite(Schema):
     expiresAt = fields.String(allow_none=True)
 
 
+def _file_url(item: MediaItem, *, thumbnail: bool) -> str:
+    """A photo's file URL: the header-free one a browser can load, or (hidden photos, staff only) the one
+    that needs the `orgid` header and a staff token."""
+    if item.hidden:
+        return url_for("media.MediaThumb" if thumbnail else "media.MediaFile", media_id=item.id)
+    return url_for("media_files.PublicMediaThumb" if thumbnail else "media_files.PublicMediaFile",
+                   org_id=item.org_id, media_id=item.id)
+
+
 def media_view(item: MediaItem, *, staff: bool = False) -> dict:
     """The JSON shape of one gallery item; `staff=True` adds hidden, size and uploader kind."""
     view = {
         "id": item.id,
-        "url": url_for("media.MediaFile", media_id=item.id),
-        "thumbnailUrl": url_for("media.MediaThumb", media_id=item.id) if item.thumbnail_ready else None,
+        "url": _file_url(item, thumbnail=False),
+        "thumbnailUrl": _file_url(item, thumbnail=True) if item.thumbnail_ready else None,
         "thumbnailReady": item.thumbnail_ready,
         "width": item.width,
         "height": item.height,
@@ -248,10 +260,11 @@ def _binary(description: str, *content_types: str) -> dict:
     return {"description": description, "content": {ct: binary for ct in content_types}}
 
 
-def _send(media_id: str, thumbnail: bool):
+def _send(media_id: str, thumbnail: bool, org=None, *, staff: bool | None = None):
     identity = current_identity()
-    handle, content_type, item = service.open_file(current_org(), media_id, thumbnail=thumbnail,
-                                                   staff=bool(identity and identity.is_staff))
+    staff = bool(identity and identity.is_staff) if staff is None else staff
+    handle, content_type, item = service.open_file(org or current_org(), media_id, thumbnail=thumbnail,
+                                                   staff=staff)
     response = send_file(handle, mimetype=content_type, conditional=True, etag=f"{item.id}-{int(thumbnail)}",
                          max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
@@ -274,3 +287,28 @@ class MediaThumb(MethodView):
         """A photo's JPEG thumbnail (at most 400 px); 404 `thumbnail_not_ready` until the job made it."""
         return _send(media_id, thumbnail=True)
 
+
+
+def _public_org(org_id: str, media_id: str):
+    """The tenant named in a file URL, if it is active and uses the media plugin (else 404, as for a photo
+    that does not exist)."""
+    org = load_org(org_id) if len(org_id) <= 64 else None
+    if org is None or not get_host().is_enabled(org.id, "media"):
+        raise service.media_not_found(media_id)
+    return org
+
+
+@files_blp.route("/media/o/<org_id>/<media_id>")
+class PublicMediaFile(MethodView):
+    @files_blp.doc(responses={"200": _binary("The metadata-free photo.", "image/jpeg", "image/png", "image/webp")})
+    def get(self, org_id, media_id):
+        """A visible photo's file with no header needed (the gallery's `url`); hidden photos are 404 here."""
+        return _send(media_id, thumbnail=False, org=_public_org(org_id, media_id), staff=False)
+
+
+@files_blp.route("/media/o/<org_id>/<media_id>/thumb")
+class PublicMediaThumb(MethodView):
+    @files_blp.doc(responses={"200": _binary("The JPEG thumbnail.", "image/jpeg")})
+    def get(self, org_id, media_id):
+        """A visible photo's thumbnail with no header needed (the gallery's `thumbnailUrl`)."""
+        return _send(media_id, thumbnail=True, org=_public_org(org_id, media_id), staff=False)

@@ -272,7 +272,8 @@ def gallery_query(org: Org, event: Event, *, include_hidden: bool = False, guest
     return query
 
 
-def _media_not_found(media_id: str) -> NotFound:
+def media_not_found(media_id: str) -> NotFound:
+    """404 `media_not_found` (also for another tenant's photo, or a hidden one asked for by a non-staff)."""
     return NotFound(f"No media with id {media_id!r}.", type="media_not_found")
 
 
@@ -280,7 +281,7 @@ def event_item(org: Org, event: Event, media_id: str) -> MediaItem:
     """One item of `event`, or 404 `media_not_found` (also for another event's or tenant's)."""
     item = get_scoped(MediaItem, org, media_id, "media")
     if item.event_id != event.id:
-        raise _media_not_found(media_id)
+        raise media_not_found(media_id)
     return item
 
 
@@ -297,7 +298,7 @@ def delete_item(org: Org, event: Event, media_id: str) -> None:
     """Delete an item: the row and its quota first (once), then its files."""
     item = event_item(org, event, media_id)
     if not _forget(org, item):
-        raise _media_not_found(media_id)
+        raise media_not_found(media_id)
     storage = tenant_storage(org)
     for key in (item.storage_key, item.thumb_key):
         try:
@@ -330,7 +331,7 @@ def open_file(org: Org, media_id: str, *, thumbnail: bool, staff: bool) -> tuple
     """The original or thumbnail of an item as (file, content type, item); hidden items only for staff."""
     item = get_scoped(MediaItem, org, media_id, "media")
     if item.hidden and not staff:
-        raise _media_not_found(media_id)
+        raise media_not_found(media_id)
     if thumbnail and not item.thumbnail_ready:
         raise ApiError("The thumbnail is still being made; try again shortly.", status=404,
                        type="thumbnail_not_ready")
