@@ -98,7 +98,8 @@ def gateway_refund(gateway, org, booking, payment_ref, amount, settings):
 def price_booking(org, quote, promo_code, customer):
     """Adjust a booking's `quote` (a `core.services.pricing.Quote`) before it is held.
 
-    Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts).
+    Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts). The booking
+    keeps `promo_code` as sent unless you call ``quote.record_code(...)`` (do, when codes are secrets).
     Raise `core.errors.ApiError` to refuse (e.g. 422 `invalid_promo_code`).
     """
 

@@ -87,6 +87,10 @@ def test_percentage_promotion_then_exclusive_tax_then_gift_card(tenant):
     assert _row(Promotion, code_key="EARLY10").used == 1
     order = _row(Order, booking_id=body["bookingId"])
     assert order.status == "pending" and order.total == 6720 and order.paid_by_gift_card == 3000
+    # the gift card's code is a bearer secret: the booking keeps only the promotion code
+    from core.models import Booking
+
+    assert _row(Booking, id=body["bookingId"]).promo_code == "EARLY10"
 
 
 def test_inclusive_tax_is_shown_not_added_and_item_scope_fixed_discount(tenant):

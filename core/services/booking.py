@@ -303,7 +303,7 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
                       email=req.buyer.email, name=req.buyer.name, status="confirmed" if free else "pending",
                       source=req.source, gateway=gateway, currency=quote.currency, subtotal=quote.subtotal,
                       fees=quote.fees, adjustments=quote.adjustments_total, amount=quote.total, seats=quote.seats,
-                      promo_code=req.promo_code, expires_at=expires_at,
+                      promo_code=quote.recorded_code, expires_at=expires_at,
                       confirmed_at=now if free else None, created_at=now, updated_at=now, payment_data={})
     rows = _line_rows(org, booking.id, quote)
     lines = [BookingLine(**row) for row in rows]

@@ -51,6 +51,12 @@ class Quote:
     lines: list[QuoteLine] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     booked_callbacks: list[Callable] = field(default_factory=list, repr=False)
+    recorded_code: str | None = None  # what the booking keeps as its `promo_code`
+
+    def record_code(self, code: str | None) -> None:
+        """Say what the booking should keep of the codes the buyer sent (default: all of them, as sent). A
+        plugin that takes secret codes (gift cards) records only the public part, e.g. the promotion code."""
+        self.recorded_code = code
 
     def when_booked(self, callback: Callable) -> None:
         """Run `callback(booking)` inside the write transaction that creates the booking from this quote.
@@ -121,7 +127,7 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
     if len(currencies) > 1:
         raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
                             "buy these tickets in separate bookings.", type="mixed_currencies")
-    quote = Quote(org_id=org.id, currency=currencies.pop() if currencies else "USD")
+    quote = Quote(org_id=org.id, currency=currencies.pop() if currencies else "USD", recorded_code=promo_code)
     for ticket_type, units in items:
         quote.lines.append(QuoteLine(ticket_type, units, seats_for(ticket_type, units), ticket_type.price,
                                      unit_fee(ticket_type)))

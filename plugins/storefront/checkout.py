@@ -103,6 +103,7 @@ def _promotion(org: Org, quote: Quote, code: str, customer: Customer | None, lin
 def price_quote(org: Org, quote: Quote, promo_code: str | None, customer: Customer | None) -> OrderPlan:
     """The `price_booking` hook's work: add merch, discount, tax and gift-card lines; plan the claims."""
     promo, card_codes = offers.split_codes(promo_code)
+    quote.record_code(promo)  # gift-card codes are bearer secrets: the booking keeps only the promotion code
     ticket_lines = _ticket_lines(org, quote)
     merch_lines, names = _merch_lines(org, quote)
     lines = ticket_lines + merch_lines
