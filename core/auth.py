@@ -19,12 +19,12 @@ import jwt
 from flask import current_app, g, request
 
 from core.errors import ApiError, Forbidden, Unauthorized
+from core.memo import TimedMemo
 from core.tenancy import is_exempt
 
 JWT_ALGORITHM = "HS256"
 API_KEY_SUB = "key:"  # a staff token's `sub` names the API key it was exchanged for
-_KEY_RECHECK_SECONDS = 5.0  # how stale a worker's view of a revoked key may be
-_key_states: dict[str, tuple[float, bool]] = {}
+_API_KEYS = TimedMemo(5.0)  # key id -> revoked? (how stale a worker's view of a revoked key may be)
 ROLES = ("customer", "staff", "admin")
 STAFF_ROLES = ("staff", "admin")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -140,22 +140,20 @@ def load_identity() -> None:
 
 def api_key_revoked(key_id: str) -> bool:
     """True when the API key `key_id` was revoked or deleted. Each process re-reads a key at most every
-    few seconds, so a revocation reaches every worker within `_KEY_RECHECK_SECONDS` (at once in the
-    process that revoked it, through `forget_api_key`)."""
+    few seconds, so a revocation reaches every worker within `_API_KEYS.seconds` (at once in the process
+    that revoked it, through `forget_api_key`)."""
     from core.models import ApiKey
 
-    now = time.monotonic()
-    state = _key_states.get(key_id)
-    if state is None or now - state[0] > _KEY_RECHECK_SECONDS:
+    def load() -> bool:
         row = ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == key_id).first()
-        state = (now, row is None or row.revoked_at is not None)
-        _key_states[key_id] = state
-    return state[1]
+        return row is None or row.revoked_at is not None
+
+    return _API_KEYS.get(key_id, load)
 
 
 def forget_api_key(key_id: str) -> None:
     """Drop this process's view of an API key (after revoking it)."""
-    _key_states.pop(key_id, None)
+    _API_KEYS.forget(key_id)
 
 
 def current_identity() -> Identity | None:

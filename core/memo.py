@@ -1,11 +1,15 @@
-"""A bounded memo for pure functions of hashable inputs, shared by the threads of a process.
+"""Per-process memos shared by the threads of a process.
 
-When full it starts again empty instead of tracking recency: one dict operation per call, nothing for
-two threads to interleave badly, and a hot working set is back after one pass.
+`BoundedMemo` remembers pure functions of hashable inputs; when full it starts again empty instead of
+tracking recency: one dict operation per call, nothing for two threads to interleave badly, and a hot working
+set is back after one pass. `TimedMemo` keeps reads of rows that rarely change for a few seconds (tenants,
+enabled plugins, ticket type names, API key state): a change reaches other workers within that time.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -28,3 +32,32 @@ class BoundedMemo:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class TimedMemo:
+    """Loaded values kept for `seconds` per key."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._entries: dict = {}
+
+    def get(self, key, load: Callable[[], Any], *, keep_none: bool = True) -> Any:
+        """The value for `key`, from `load()` when there is none younger than `seconds`. With `keep_none`
+        False a None is returned but not kept (the next call loads again)."""
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+        value = load()
+        if value is None and not keep_none:
+            self._entries.pop(key, None)
+        else:
+            self._entries[key] = (now, value)
+        return value
+
+    def forget(self, key=None) -> None:
+        """Drop one key (every key when None), so its next read loads again."""
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from importlib.metadata import entry_points
 
 import pluggy
@@ -16,6 +15,7 @@ from core import hookspecs
 from core.api.blueprint import Blueprint
 from core.db import after_commit
 from core.errors import NotFound
+from core.memo import TimedMemo
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.allowed = set(allowed) if allowed else None
         self._subset_cache: dict[tuple[str, frozenset], object] = {}
-        self._enabled_cache: dict[str, tuple[float, frozenset]] = {}
+        self._enabled = TimedMemo(_ENABLED_CACHE_SECONDS)  # org id -> enabled plugin names
 
     def load_entry_points(self) -> None:
         """Register every plugin in the `boxoffice.plugins` entry-point group (limited by BOXOFFICE_PLUGINS)."""
@@ -66,23 +66,17 @@ class PluginHost:
         """The plugin names a tenant has enabled (cached a few seconds per process)."""
         from core.models import TenantPlugin
 
-        now = time.monotonic()
-        cached = self._enabled_cache.get(org_id)
-        if cached and now - cached[0] < _ENABLED_CACHE_SECONDS:
-            return cached[1]
-        rows = TenantPlugin.select(TenantPlugin.plugin).where(
-            (TenantPlugin.org == org_id) & (TenantPlugin.enabled == True)  # noqa: E712
-        )
-        enabled = frozenset(row.plugin for row in rows) & frozenset(self.names())
-        self._enabled_cache[org_id] = (now, enabled)
-        return enabled
+        def load() -> frozenset[str]:
+            rows = TenantPlugin.select(TenantPlugin.plugin).where(
+                (TenantPlugin.org == org_id) & (TenantPlugin.enabled == True)  # noqa: E712
+            )
+            return frozenset(row.plugin for row in rows) & frozenset(self.names())
+
+        return self._enabled.get(org_id, load)
 
     def forget(self, org_id: str | None = None) -> None:
         """Drop cached enablement (after `tenants enable|disable`)."""
-        if org_id is None:
-            self._enabled_cache.clear()
-        else:
-            self._enabled_cache.pop(org_id, None)
+        self._enabled.forget(org_id)
 
     def is_enabled(self, org_id: str, plugin: str) -> bool:
         """True if `plugin` is installed and enabled for the tenant."""

@@ -5,19 +5,18 @@ A record of another tenant is never found (404), so existence never leaks across
 
 from __future__ import annotations
 
-import time
 from typing import TypeVar
 
 from flask import g, request
 
 from core.errors import ApiError, NotFound
+from core.memo import TimedMemo
 from core.models import Org
 
 M = TypeVar("M")
 
 _exempt_blueprints: set[str] = {"api-docs"}  # flask-smorest's /openapi.json and /docs
-_ORG_CACHE_SECONDS = 5.0
-_org_cache: dict[str, tuple[float, Org]] = {}
+_ORGS = TimedMemo(5.0)  # active tenants by id
 
 
 def tenant_exempt(blueprint):
@@ -33,21 +32,13 @@ def is_exempt(blueprint_name: str | None) -> bool:
 
 def load_org(org_id: str) -> Org | None:
     """The active Org with this id, cached for a few seconds per process."""
-    now = time.monotonic()
-    cached = _org_cache.get(org_id)
-    if cached and now - cached[0] < _ORG_CACHE_SECONDS:
-        return cached[1]
-    org = Org.get_or_none((Org.id == org_id) & (Org.active == True))  # noqa: E712
-    if org is not None:
-        _org_cache[org_id] = (now, org)
-    else:
-        _org_cache.pop(org_id, None)
-    return org
+    return _ORGS.get(org_id, lambda: Org.get_or_none((Org.id == org_id) & (Org.active == True)),  # noqa: E712
+                     keep_none=False)
 
 
 def forget_org(org_id: str) -> None:
     """Drop a cached Org after it changed (disabled, renamed, plugins switched)."""
-    _org_cache.pop(org_id, None)
+    _ORGS.forget(org_id)
 
 
 def resolve_tenant() -> None:

@@ -100,7 +100,7 @@ def test_api_key_and_deactivate(app, tenant, monkeypatch):
     # the CLI revoked it in another process: this one sees it at its next re-read (every 5 s; now, here)
     from core import auth
 
-    monkeypatch.setattr(auth, "_KEY_RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(auth._API_KEYS, "seconds", 0.0)
     assert client.get("/auth/me", headers=headers).get_json()["type"] == "api_key_revoked"
     assert _ok("tenants", "api-keys", tenant.orgid).splitlines()[0].split("\t")[-1] != "-"
 

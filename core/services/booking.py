@@ -20,7 +20,7 @@ from core.plugins import get_host, hooks_for
 from core.services import capacity, holds
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
-from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance
+from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance, row_builder
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,11 @@ def _load_ticket_types(org: Org, ids: list[str]) -> list[TicketType]:
         return list(query)
     compiled = _ticket_types_sql(len(ids), is_sqlite())
     type_fields, split = TicketType._meta.sorted_fields, len(TicketType._meta.sorted_fields)
-    event_fields = list(_EVENT_COLUMNS)
+    event_row = row_builder(Event, _EVENT_COLUMNS)
     loaded = []
     for row in compiled.tuples(org=org.id, **{f"id{i}": value for i, value in enumerate(ids)}):
         ticket_type = instance(TicketType, type_fields, row[:split])
-        ticket_type.event = instance(Event, event_fields, row[split:])
+        ticket_type.event = event_row(row[split:])
         loaded.append(ticket_type)
     return loaded
 

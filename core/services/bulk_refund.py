@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from core.db import write_transaction
 from core.errors import ApiError, Unprocessable
 from core.jobs import enqueue, job
-from core.models import Event, Org, SyncJob, Ticket, utcnow
+from core.models import Event, Org, SyncJob, Ticket
 from core.plugins import hooks_for
 from core.services import cancellation, sync_jobs
 from core.tenancy import get_scoped, scoped
@@ -74,14 +74,7 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
     params = {"refund_method": refund_method, "event_ids": event_ids, "date_ids": date_ids,
               "refund_checked_in": refund_checked_in, "notify_customer": notify_customer, "note": note}
     with write_transaction():
-        claimed = Event.update(syncing=True, updated_at=utcnow()).where(
-            (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
-        ).execute()
-        if claimed != 1 and sync_jobs.release_if_stale(org.id, event.id):
-            claimed = Event.update(syncing=True, updated_at=utcnow()).where(
-                (Event.id == event.id) & (Event.syncing == False)).execute()  # noqa: E712
-        if claimed != 1:
-            raise sync_jobs.still_syncing()
+        sync_jobs.claim_event(org.id, event.id, syncing_after=True)
         job_row = sync_jobs.record_job(org, event, KIND)
         SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from peewee import fn
 
 from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
+from core.memo import TimedMemo
 from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
 from core.services import qr
 from core.services.checkin_sql import ADMITTABLE, REVOKED, ScanShape, scan_sql
@@ -25,8 +25,7 @@ from core.timefmt import iso_utc
 if TYPE_CHECKING:
     from core.services.participation import SessionVerdict
 
-_TYPE_CACHE: dict[str, tuple[float, TicketType]] = {}
-_TYPE_CACHE_SECONDS = 5.0  # the type's display name only; admission rules are always read in SQL
+_TYPES = TimedMemo(5.0)  # for the type's display name only; admission rules are always read in SQL
 _SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING (PostgreSQL: always)
 
 _REFUSALS = {
@@ -216,12 +215,7 @@ def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
 
 
 def _cached_type(ticket_type_id: str) -> TicketType:
-    now = time.monotonic()
-    hit = _TYPE_CACHE.get(ticket_type_id)
-    if hit is None or now - hit[0] > _TYPE_CACHE_SECONDS:
-        hit = (now, TicketType.get_by_id(ticket_type_id))
-        _TYPE_CACHE[ticket_type_id] = hit
-    return hit[1]
+    return _TYPES.get(ticket_type_id, lambda: TicketType.get_by_id(ticket_type_id))
 
 
 def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None, scan_point: str | None,

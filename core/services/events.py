@@ -258,18 +258,6 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
     return event, job_row
 
 
-def _claim_for_edit(org: Org, event: Event, syncing_after: bool) -> None:
-    """Conditional UPDATE: only an event that is not syncing may be edited (409 `uneditable`); an event
-    held by a lost job is released first (`sync_jobs.release_if_stale`)."""
-    def claim() -> int:
-        return Event.update(updated_at=utcnow(), syncing=syncing_after).where(
-            (Event.id == event.id) & (Event.org == org.id) & (Event.syncing == False)  # noqa: E712
-        ).execute()
-
-    if not claim() and not (sync_jobs.release_if_stale(org.id, event.id) and claim()):
-        raise sync_jobs.still_syncing()
-
-
 def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
     existing = scoped(Event, org, Event.id).where(Event.parent == parent.id).count()
     new = [s for s in sessions if not s.get("id")]
@@ -309,7 +297,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         _invalid({"recurrences": ["only recurring events have recurrences, and they need at least one"]})
     was_published = event.published_at is not None
     with write_transaction():
-        _claim_for_edit(org, event, syncing_after=rules is not None)
+        sync_jobs.claim_event(org.id, event.id, syncing_after=rules is not None)
         values = _event_values(org, data)
         _check_fields({"starts_at": values.get("starts_at", event.starts_at),
                        "ends_at": values.get("ends_at", event.ends_at)})
@@ -340,7 +328,7 @@ def delete_event(org: Org, event_id: str) -> None:
         raise Conflict("This event has bookings or tickets and cannot be deleted; archive it instead "
                        "(PATCH `archived_at`).", type="event_has_sales")
     with write_transaction():
-        _claim_for_edit(org, event, syncing_after=False)
+        sync_jobs.claim_event(org.id, event.id, syncing_after=False)
         doomed = [event.id] + [row.id for row in scoped(Event, org, Event.id).where(Event.parent == event.id)]
         hooks_for(org).within("event_deleting", org=org, event_ids=doomed)
         Event.delete().where((Event.org == org.id) & Event.id.in_(doomed)).execute()

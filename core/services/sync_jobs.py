@@ -94,6 +94,19 @@ def release_if_stale(org_id: str, event_id: str) -> bool:
     return released == 1
 
 
+def claim_event(org_id: str, event_id: str, *, syncing_after: bool) -> None:
+    """Take an event for an edit or a job: one conditional UPDATE that only an event not syncing passes
+    (leaving it `syncing_after`); an event held by a lost job is released first (`release_if_stale`).
+    409 `uneditable` otherwise. Call inside the caller's write transaction."""
+    def claim() -> int:
+        return Event.update(updated_at=utcnow(), syncing=syncing_after).where(
+            (Event.id == event_id) & (Event.org == org_id) & (Event.syncing == False)  # noqa: E712
+        ).execute()
+
+    if not claim() and not (release_if_stale(org_id, event_id) and claim()):
+        raise still_syncing()
+
+
 def still_syncing() -> Conflict:
     """409 `uneditable`: a job is working on the event."""
     return Conflict("Event is currently syncing and cannot be edited until finished; follow the job at "

@@ -107,8 +107,6 @@ def claim(org, token: str, customer_id: str) -> Ticket:
     if transfer is None:
         raise NotFound("This claim link is not valid.", type="invalid_claim_token")
     now = utcnow()
-    if transfer.claimed_at is None and transfer.expires_at is not None and transfer.expires_at <= now:
-        raise _expired(transfer)
     with write_transaction():
         won = (Transfer.update(claimed_at=now, claimed_by=customer_id, updated_at=now)
                .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()
