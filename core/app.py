@@ -10,14 +10,15 @@ from flask_smorest import Api
 
 from core import db as database
 from core.api import register_core_blueprints
-from core.auth import load_identity
+from core.api.checkin import LANE_ROUTES as DOOR_ROUTES
+from core.api.fastlane import FastLane
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.jobs import init_jobs
 from core.keys import resolve_secrets
 from core.plugins import init_host
+from core.request_guards import core_before_request
 from core.schema import upgrade_schema
-from core.tenancy import resolve_tenant
 
 
 class PrefixMiddleware:
@@ -33,20 +34,6 @@ class PrefixMiddleware:
             environ["PATH_INFO"] = path[len(self.prefix):] or "/"
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
         return self.wsgi_app(environ, start_response)
-
-
-def reject_nul_bytes() -> None:
-    """before_request: NUL characters in the path, query or a JSON body are refused (PostgreSQL can't store them)."""
-    from flask import request
-
-    from core.errors import BadRequest
-
-    found = "\x00" in request.path or "%00" in request.query_string.decode("latin-1")
-    if not found and request.mimetype == "application/json":
-        body = request.get_data(cache=True)
-        found = b"\x00" in body or b"\\u0000" in body
-    if found:
-        raise BadRequest("NUL characters are not allowed in requests.", type="invalid_characters")
 
 
 def _openapi_settings(app: Flask) -> None:
@@ -91,11 +78,10 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     api = Api(app)
     register_error_handlers(app)
 
-    app.before_request(reject_nul_bytes)
-    app.before_request(resolve_tenant)
-    app.before_request(load_identity)
+    for hook in core_before_request():
+        app.before_request(hook)
     # A connection is taken from the pool lazily on a request's first query and returned here.
-    app.teardown_request(lambda exc: database.close_connection())
+    app.teardown_request(database.close_connection)
 
     register_core_blueprints(api)
     host.pm.hook.register_routes(api=api, app=app)
@@ -104,5 +90,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         with database.db.connection_context():
             upgrade_schema(host)
 
+    if config.fast_lane:
+        app.wsgi_app = FastLane(app, DOOR_ROUTES)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app)
     return app

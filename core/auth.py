@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import jwt
 from flask import current_app, g, request
 
+from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
 from core.memo import TimedMemo
 from core.tenancy import is_exempt
@@ -118,24 +119,32 @@ def token_for(identity_sub: str, org: str, role: str, email: str = "") -> str:
                        ttl_seconds=config.jwt_ttl_seconds)
 
 
+def identity_for_header(authorization: str | None, org) -> Identity | None:
+    """The caller an `Authorization` header names (None when it is absent). The token must be a live
+    `Bearer` JWT of this app, from an API key that was not revoked, and of the tenant `org` (when the route
+    has one); otherwise 401 `invalid_token`/`token_expired`/`api_key_revoked` or 403 `org_mismatch`."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <token>`.", type="invalid_token")
+    identity = decode_token(current_config().secret_key, token.strip())
+    if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
+        raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
+                           type="api_key_revoked")
+    if org is not None and identity.org != org.id:
+        raise Forbidden("This token belongs to another organisation than the `orgid` header.",
+                        type="org_mismatch")
+    return identity
+
+
 def load_identity() -> None:
     """before_request: verify a Bearer token if one is sent; its `org` must equal the `orgid` header."""
     g.identity = None
     header = request.headers.get("Authorization", "")
     if not header or is_exempt(request.blueprint):
         return
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send `Authorization: Bearer <token>`.", type="invalid_token")
-    identity = decode_token(current_app.config["BOXOFFICE"].secret_key, token.strip())
-    if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
-        raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
-                           type="api_key_revoked")
-    org = getattr(g, "org", None)
-    if org is not None and identity.org != org.id:
-        raise Forbidden("This token belongs to another organisation than the `orgid` header.",
-                        type="org_mismatch")
-    g.identity = identity
+    g.identity = identity_for_header(header, getattr(g, "org", None))
 
 
 def api_key_revoked(key_id: str) -> bool:
@@ -161,22 +170,26 @@ def current_identity() -> Identity | None:
     return getattr(g, "identity", None)
 
 
+@functools.lru_cache(maxsize=64)
+def allowed_roles(roles: tuple[str, ...]) -> frozenset[str]:
+    """The roles that pass a check for `roles` (admin also passes any staff check)."""
+    return frozenset(roles) | ({"admin"} if "staff" in roles else frozenset())
+
+
+def check_role(identity: Identity | None, roles: tuple[str, ...]) -> None:
+    """401 `authentication_required` without a caller, 403 `forbidden_role` when it holds none of `roles`."""
+    if identity is None:
+        raise Unauthorized("This endpoint needs `Authorization: Bearer <token>`.", type="authentication_required")
+    if identity.role not in allowed_roles(roles):
+        raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403, type="forbidden_role")
+
+
 def require_role(*roles: str):
     """View decorator: the caller must hold one of `roles` (admin also passes any staff check)."""
-    allowed = set(roles)
-    if "staff" in allowed:
-        allowed.add("admin")
-
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            identity = current_identity()
-            if identity is None:
-                raise Unauthorized("This endpoint needs `Authorization: Bearer <token>`.",
-                                   type="authentication_required")
-            if identity.role not in allowed:
-                raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403,
-                               type="forbidden_role")
+            check_role(current_identity(), roles)
             return func(*args, **kwargs)
 
         apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))

@@ -130,7 +130,8 @@ def open_connection() -> None:
     db.connect(reuse_if_open=True)
 
 
-def close_connection() -> None:
-    """Close (or return to the pool) this thread's connection."""
+def close_connection(exc: BaseException | None = None) -> None:
+    """Close (or return to the pool) this thread's connection; also the app's teardown_request (`exc` is
+    the request's error, if any, which changes nothing here)."""
     if not db.is_closed():
         db.close()

@@ -133,9 +133,14 @@ def _api_error(error: ApiError):
     return response
 
 
-def _unexpected(error: Exception):
+def internal_error(error: Exception) -> dict:
+    """Log an unexpected exception and return the 500 envelope a client gets for it (no details leak)."""
     log.exception("unhandled error", exc_info=error)
-    response = jsonify(envelope(500, "internal_error", "Something went wrong on our side; try again."))
+    return envelope(500, "internal_error", "Something went wrong on our side; try again.")
+
+
+def _unexpected(error: Exception):
+    response = jsonify(internal_error(error))
     response.status_code = 500
     return response
 

@@ -41,18 +41,23 @@ def forget_org(org_id: str) -> None:
     _ORGS.forget(org_id)
 
 
-def resolve_tenant() -> None:
-    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`."""
-    if request.url_rule is None or request.method == "OPTIONS" or is_exempt(request.blueprint):
-        return
-    org_id = (request.headers.get("orgid") or "").strip()
+def org_for_header(value: str | None) -> Org:
+    """The active tenant an `orgid` header names; 400 `missing_orgid` or 404 `unknown_org` otherwise."""
+    org_id = (value or "").strip()
     if not org_id:
         raise ApiError("Send the tenant id in the `orgid` header.", status=400, type="missing_orgid")
     org = load_org(org_id)
     if org is None:
         raise ApiError(f"No organisation with id {org_id!r}; check the `orgid` header.", status=404,
                        type="unknown_org")
-    g.org = org
+    return org
+
+
+def resolve_tenant() -> None:
+    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`."""
+    if request.url_rule is None or request.method == "OPTIONS" or is_exempt(request.blueprint):
+        return
+    g.org = org_for_header(request.headers.get("orgid"))
 
 
 def current_org() -> Org:

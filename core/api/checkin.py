@@ -1,6 +1,7 @@
 """Staff door endpoints: scanner keys, validate a QR (no record), check in by QR payload or ticket id.
 
-Thin views over `core.services.checkin`; they never change ticket state themselves.
+Thin views over `core.services.checkin`; they never change ticket state themselves. Check-in and validate
+are also served by the fast lane (`core.api.fastlane`), from the same declarations (`LANE_ROUTES`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
-from core.auth import current_identity, require_role
+from core.api.fastlane import LaneRoute
+from core.auth import Identity, current_identity, require_role
 from core.plugins import hooks_for
 from core.services import checkin, qr
 from core.tenancy import current_org
@@ -80,22 +82,50 @@ class ScannerKeys(Schema):
     payloadFormat = fields.String()
 
 
-def _admitted(ticket, record):
-    """The check-in answer, serialised directly (hot path: no schema dump; CheckInResult documents it).
-    Every scan answer (validate, admitted, refused) describes the ticket with `checkin.ticket_summary`."""
-    org = current_org()
+def admitted_answer(org, ticket, record) -> dict:
+    """The check-in answer, built directly (hot path: no schema dump; CheckInResult documents it), after
+    announcing the admission (`ticket_checked_in`). Every scan answer (validate, admitted, refused)
+    describes the ticket with `checkin.ticket_summary`."""
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=ticket, checkin=record)
-    return current_app.json.response({
+    return {
         "admitted": True,
         "checkIn": {"id": record.id, "ticketId": ticket.id, "scanPoint": record.scan_point,
                     "result": record.result, "at": iso_utc(record.created_at)},
         "ticket": checkin.ticket_summary(ticket),
-    })
+    }
 
 
-def _staff_sub() -> str | None:
-    identity = current_identity()
-    return identity.sub if identity else None
+def check_in_by_qr(org, identity: Identity, data: dict) -> dict:
+    """Admit the ticket a scanned QR names; refusals raise (409 `already_checked_in` with when and where)."""
+    ticket, record = checkin.check_in_payload(org, data["qrPayload"], event_id=data["eventId"],
+                                              scan_point=data["scanPoint"], staff=identity.sub)
+    return admitted_answer(org, ticket, record)
+
+
+def check_in_by_id(org, identity: Identity, data: dict, ticket_id: str) -> dict:
+    """Admit a ticket looked up by id (manual entry at the door)."""
+    ticket, record = checkin.check_in_ticket(org, ticket_id, event_id=data["eventId"], scan_point=data["scanPoint"],
+                                             staff=identity.sub)
+    return admitted_answer(org, ticket, record)
+
+
+def validate_qr(org, identity: Identity, data: dict) -> dict:
+    """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
+    return checkin.validate(org, data["qrPayload"], event_id=data["eventId"], scan_point=data["scanPoint"])
+
+
+# The door endpoints, declared once: the Flask views below and the fast lane (`core.api.fastlane`) take
+# their rule, body schema, roles and answer from here, so both serve them identically.
+VALIDATE = LaneRoute("/events/tickets/validate", "checkin.Validate", ValidateSchema(), ("staff",), validate_qr)
+SCAN_QR = LaneRoute("/events/check-in", "checkin.CheckInByQr", CheckInByQrSchema(), ("staff",), check_in_by_qr)
+SCAN_ID = LaneRoute("/events/check-in/<ticket_id>", "checkin.CheckInById", CheckInByIdSchema(), ("staff",),
+                    check_in_by_id)
+LANE_ROUTES = (VALIDATE, SCAN_QR, SCAN_ID)
+
+
+def _answer(route: LaneRoute, data: dict, **path_args):
+    """A door view's response through Flask: the route's answer for this request's tenant and caller."""
+    return current_app.json.response(route.answer(current_org(), current_identity(), data, **path_args))
 
 
 @blp.route("/events/scanner/keys")
@@ -107,36 +137,31 @@ class ScannerKeysView(MethodView):
         return qr.public_key_info(current_org())
 
 
-@blp.route("/events/tickets/validate")
+@blp.route(VALIDATE.rule)
 class Validate(MethodView):
-    @require_role("staff")
-    @blp.arguments(ValidateSchema())
+    @require_role(*VALIDATE.roles)
+    @blp.arguments(VALIDATE.schema)
     @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
-        return checkin.validate(current_org(), data["qrPayload"], event_id=data["eventId"],
-                                scan_point=data["scanPoint"])
+        return _answer(VALIDATE, data)
 
 
-@blp.route("/events/check-in")
+@blp.route(SCAN_QR.rule)
 class CheckInByQr(MethodView):
-    @require_role("staff")
-    @blp.arguments(CheckInByQrSchema())
+    @require_role(*SCAN_QR.roles)
+    @blp.arguments(SCAN_QR.schema)
     @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
-        ticket, record = checkin.check_in_payload(current_org(), data["qrPayload"], event_id=data["eventId"],
-                                                  scan_point=data["scanPoint"], staff=_staff_sub())
-        return _admitted(ticket, record)
+        return _answer(SCAN_QR, data)
 
 
-@blp.route("/events/check-in/<ticket_id>")
+@blp.route(SCAN_ID.rule)
 class CheckInById(MethodView):
-    @require_role("staff")
-    @blp.arguments(CheckInByIdSchema())
+    @require_role(*SCAN_ID.roles)
+    @blp.arguments(SCAN_ID.schema)
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
-        ticket, record = checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],
-                                                 scan_point=data["scanPoint"], staff=_staff_sub())
-        return _admitted(ticket, record)
+        return _answer(SCAN_ID, data, ticket_id=ticket_id)
