@@ -305,6 +305,21 @@ def test_check_in_at_a_session_respects_the_selection(tenant):
     assert tenant.staff.post(f"/events/check-in/{guest_ticket}", json={"eventId": parent}).status_code == 200
 
 
+def test_deleting_a_session_removes_its_scan_log_rows_and_keeps_the_pass(tenant):
+    parent, (a, b, _c) = make_festival(tenant)
+    holder = tenant.customer()
+    pass_ticket = register(holder, parent, ticket_type(tenant, parent, isPass=True))
+    assert choose(holder, parent, [a, b]).status_code == 201
+    for session in (a, b):
+        assert tenant.staff.post(f"/events/check-in/{pass_ticket}", json={"eventId": session}).status_code == 200
+
+    assert tenant.staff.delete(f"/events/{a}").status_code == 204
+    with database.db.connection_context():
+        logged = [c.event_id for c in CheckIn.select().where(CheckIn.ticket == pass_ticket)]
+        assert logged == [b]
+        assert Ticket.get_by_id(pass_ticket).scan_count == 2
+
+
 def test_check_in_by_qr_at_a_session(tenant):
     parent, (a, b, _c) = make_festival(tenant)
     holder = tenant.customer()

@@ -133,7 +133,12 @@ class Ticket(TenantModel):
 
 
 class CheckIn(TenantModel):
-    """One scan at the door: which ticket, where, by whom, and the result (admitted or why not)."""
+    """One scan at the door: which ticket, where, by whom, and the result (admitted or why not).
+
+    An append-only log whose ids are copied from the ticket row by the statement that writes it; on
+    PostgreSQL it keeps no foreign-key constraints (migration 4), so a deleted event's rows are deleted with
+    it by `checkin.forget_scans`.
+    """
 
     ticket = ForeignKeyField(Ticket, backref="checkins", column_name="ticket_id", on_delete="CASCADE")
     event = ForeignKeyField(Event, column_name="event_id", on_delete="CASCADE")

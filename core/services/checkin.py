@@ -352,6 +352,12 @@ def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: 
     return _admit_or_explain(org, claims.ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
 
 
+def forget_scans(org_id: str, event_ids: list[str]) -> int:
+    """Delete the scan log rows recorded at `event_ids` (called with the events' own deletion, in its
+    transaction: on PostgreSQL the log keeps no foreign keys, see migration 4); returns how many."""
+    return CheckIn.delete().where((CheckIn.org == org_id) & CheckIn.event.in_(event_ids)).execute()
+
+
 def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,
                     staff: str | None) -> tuple[Ticket, CheckIn]:
     """Check in a ticket by id (manual entry); 404 if the tenant has no such ticket."""

@@ -15,7 +15,7 @@ from core.errors import Conflict, Unprocessable
 from core.models import Booking, Event, Org, Recurrence, SyncJob, Ticket, TicketType, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import sync_jobs
+from core.services import checkin, sync_jobs
 from core.services.recurrence import validate_rule
 from core.tenancy import get_scoped, scoped
 from core.timefmt import is_timezone, to_utc_naive
@@ -331,4 +331,5 @@ def delete_event(org: Org, event_id: str) -> None:
         sync_jobs.claim_event(org.id, event.id, syncing_after=False)
         doomed = [event.id] + [row.id for row in scoped(Event, org, Event.id).where(Event.parent == event.id)]
         hooks_for(org).within("event_deleting", org=org, event_ids=doomed)
+        checkin.forget_scans(org.id, doomed)
         Event.delete().where((Event.org == org.id) & Event.id.in_(doomed)).execute()

@@ -15,6 +15,7 @@ from core.db import write_transaction
 from core.errors import ApiError, Conflict
 from core.jobs import enqueue, job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
+from core.services import checkin
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,9 @@ def generate_dates(job_row: SyncJob) -> int:
     with write_transaction():
         removable = _removable_children(org_id, template, now)
         for start in range(0, len(removable), INSERT_CHUNK):
-            Event.delete().where(Event.id.in_(removable[start:start + INSERT_CHUNK])).execute()
+            chunk = removable[start:start + INSERT_CHUNK]
+            checkin.forget_scans(org_id, chunk)
+            Event.delete().where(Event.id.in_(chunk)).execute()
         kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
             Event.parent == template.id)}
         todo = [(rule, occ) for rule, occ in occurrences if occ.starts_at not in kept and occ.ends_at > now]
