@@ -27,6 +27,21 @@ def test_comp_tickets_count_against_capacity(tenant):
     assert counters(event, vip) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
 
 
+def test_comp_note_is_kept_where_staff_read_the_ticket(tenant):
+    event = make_event(tenant)
+    vip = make_type(tenant, event, name="VIP")
+    holders = [{"email": "pat@example.com", "name": "Pat Lee"}]
+    noted = tenant.staff.post(COMP, json={"eventId": event, "ticketTypeId": vip, "holders": holders,
+                                          "note": "Day-1 keynote speakers"}).get_json()["tickets"][0]
+    plain = tenant.staff.post(COMP, json={"eventId": event, "ticketTypeId": vip, "holders": holders}
+                              ).get_json()["tickets"][0]
+    shown = tenant.staff.get(f"/events/tickets/{noted['id']}").get_json()
+    assert (shown["note"], shown["source"], shown["bookingId"]) == ("Day-1 keynote speakers", "comp",
+                                                                    noted["bookingId"])
+    listed = tenant.staff.get(f"/events/{event}/tickets").get_json()["data"]
+    assert {t["id"]: t["note"] for t in listed} == {noted["id"]: "Day-1 keynote speakers", plain["id"]: ""}
+
+
 def test_comp_needs_staff_and_valid_input(tenant, other_tenant):
     event = make_event(tenant)
     tt = make_type(tenant, event)

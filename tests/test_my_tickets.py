@@ -59,3 +59,21 @@ def test_my_bookings_upcoming_first_with_counts(tenant):
         ("Near", 2, True), ("Far", 3, True), ("Past", 1, False)]
     assert bookings[0]["event"]["startsAt"].endswith("Z") and bookings[0]["amount"] == 5000
     assert tenant.customer().get("/client/events/booking").get_json() == {"bookings": []}
+
+
+def test_mine_shows_void_tickets_only_with_all_true(tenant):
+    fan = tenant.customer()
+    _, ticket_type = make_event(tenant)
+    live, moved, refunded = issue(tenant, ticket_type, 3, email=fan.email, customer_id=fan.customer_id)
+    assert fan.post(f"/client/events/tickets/{moved.id}/transfer", json={"toEmail": "pal@example.com"}
+                    ).status_code == 201
+    assert tenant.staff.post(f"/events/tickets/{refunded.id}/refund", json={}).status_code == 200
+
+    def mine(query: str = "") -> dict:
+        response = fan.get(f"/client/events/tickets/mine{query}")
+        assert response.status_code == 200
+        return {t["id"]: (t["status"], t["qrUrl"] is not None) for t in response.get_json()["tickets"]}
+
+    assert mine() == mine("?all=false") == {live.id: ("valid", True)}
+    assert mine("?all=true") == {live.id: ("valid", True), moved.id: ("transferred", False),
+                                 refunded.id: ("refunded", False)}

@@ -239,3 +239,51 @@ def test_staff_token_on_the_client_endpoint_still_needs_contact(tenant):
     walk_up = tenant.staff.post("/events/tickets/purchase", json={"eventId": event, "items": [
         {"ticketTypeId": tt, "quantity": 1}]})
     assert walk_up.status_code == 201 and walk_up.get_json()["email"] == ""
+
+
+REGISTER = "/client/events/tickets/register"
+BOX_OFFICE = "/events/tickets/purchase"
+NOTHING_SOLD = {"event_sold": 0, "event_held": 0, "tickets": 0, "sold": 0, "held": 0}
+
+
+def answer(client, path: str, body: dict) -> tuple[int, str | None]:
+    """The status and error `type` a POST gets."""
+    response = client.post(path, json=body)
+    return response.status_code, response.get_json().get("type")
+
+
+def test_ended_sale_or_event_is_refused_and_holds_nothing(tenant):
+    event = make_event(tenant)
+    closed = make_type(tenant, event, name="Early bird", saleEnd=iso(-dt.timedelta(minutes=1)))
+    paid_closed = make_type(tenant, event, name="Early bird paid", price=5, saleEnd=iso(-dt.timedelta(minutes=1)))
+    over = make_event(tenant, starts_at=iso(-dt.timedelta(days=2)), ends_at=iso(-dt.timedelta(minutes=1)))
+    over_type = make_type(tenant, over)
+    guest = tenant.guest
+    for path in (PURCHASE, REGISTER):
+        assert answer(guest, path, guest_purchase(tenant, event, [(closed, 1)])) == (422, "sale_ended"), path
+        assert answer(guest, path, guest_purchase(tenant, over, [(over_type, 1)])) == (422, "event_ended"), path
+    assert answer(guest, PURCHASE, guest_purchase(tenant, event, [(paid_closed, 1)])) == (422, "sale_ended")
+    assert answer(tenant.staff, BOX_OFFICE, guest_purchase(tenant, over, [(over_type, 1)])) == (422, "event_ended")
+    for event_id, type_id in ((event, closed), (event, paid_closed), (over, over_type)):
+        assert counters(event_id, type_id) == NOTHING_SOLD
+
+
+def test_another_tenants_ticket_type_cannot_be_bought(tenant, other_tenant):
+    mine = make_event(tenant)
+    my_type = make_type(tenant, mine)
+    theirs = make_event(other_tenant)
+    their_type = make_type(other_tenant, theirs)
+    comp = {"eventId": mine, "ticketTypeId": their_type, "holders": [{"email": "a@b.co", "name": "A"}]}
+    not_found = [
+        (tenant.guest, PURCHASE, guest_purchase(tenant, mine, [(their_type, 1)]), "ticket_type_not_found"),
+        (tenant.guest, PURCHASE, guest_purchase(tenant, mine, [(my_type, 1), (their_type, 1)]),
+         "ticket_type_not_found"),
+        (tenant.guest, PURCHASE, guest_purchase(tenant, theirs, [(their_type, 1)]), "event_not_found"),
+        (tenant.guest, REGISTER, guest_purchase(tenant, mine, [(their_type, 1)]), "ticket_type_not_found"),
+        (tenant.staff, BOX_OFFICE, guest_purchase(tenant, mine, [(their_type, 1)]), "ticket_type_not_found"),
+        (tenant.staff, "/events/tickets/comp", comp, "ticket_type_not_found"),
+        (other_tenant.guest, PURCHASE, guest_purchase(other_tenant, mine, [(their_type, 1)]), "event_not_found"),
+    ]
+    for client, path, body, type_ in not_found:
+        assert answer(client, path, body) == (404, type_), (path, body)
+    assert counters(mine, my_type) == counters(theirs, their_type) == NOTHING_SOLD

@@ -132,16 +132,34 @@ def test_refusals_are_409_not_transferable(tenant):
     assert refused.status_code == 409 and refused.get_json()["type"] == "not_transferable"
 
     _, ticket_type = make_event(tenant)
-    used, cancelled, pending, moved = issue(tenant, ticket_type, 4, customer_id=owner.customer_id)
+    used, cancelled, refunded, pending, moved = issue(tenant, ticket_type, 5, customer_id=owner.customer_id)
     tenant.staff.post(f"/events/check-in/{used.id}", json={})
     tenant.staff.post(f"/events/tickets/{cancelled.id}/cancel")
+    assert tenant.staff.post(f"/events/tickets/{refunded.id}/refund", json={}).status_code == 200
     set_status(pending.id, "pending_activation")
     first = owner.post(f"/client/events/tickets/{moved.id}/transfer", json={"toEmail": "a@example.com"})
     assert first.status_code == 201
-    for ticket in (used, cancelled, pending, moved):
-        response = owner.post(f"/client/events/tickets/{ticket.id}/transfer", json={"toEmail": "b@example.com"})
-        assert response.status_code == 409, ticket
-        assert response.get_json()["type"] == "not_transferable"
+    for ticket in (used, cancelled, refunded, pending, moved):
+        for client, path in ((owner, f"/client/events/tickets/{ticket.id}/transfer"),
+                             (tenant.staff, f"/events/tickets/{ticket.id}/transfer")):
+            response = client.post(path, json={"toEmail": "b@example.com"})
+            assert response.status_code == 409, (ticket, path)
+            assert response.get_json()["type"] == "not_transferable"
+    assert tenant.staff.get(f"/events/tickets/{refunded.id}").get_json()["status"] == "refunded"
+
+
+def test_the_old_ticket_id_no_longer_checks_in_after_a_transfer(tenant):
+    owner = tenant.customer()
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type, customer_id=owner.customer_id)
+    moved = owner.post(f"/client/events/tickets/{ticket.id}/transfer", json={"toEmail": "friend@example.com"})
+    new_id = moved.get_json()["newTicket"]["id"]
+    refused = tenant.staff.post(f"/events/check-in/{ticket.id}", json={})
+    assert refused.status_code == 409 and refused.get_json()["type"] == "ticket_revoked"
+    old = tenant.staff.get(f"/events/tickets/{ticket.id}").get_json()
+    assert (old["status"], old["scanCount"], old["attended"]) == ("transferred", 0, False)
+    admitted = tenant.staff.post(f"/events/check-in/{new_id}", json={})
+    assert admitted.status_code == 200 and admitted.get_json()["admitted"] is True
 
 
 def test_only_the_owner_transfers_and_bad_input_is_422(tenant, other_tenant):
