@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import pytest
+import ticket_factory as factory
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 
+from core.models import Booking
+
 PURCHASE = "/client/events/tickets/purchase"
+CONFIRM = "/client/events/tickets/confirm-order"
+COMP = "/events/tickets/comp"
+REGISTER = "/client/events/tickets/register"
+GATEWAY = "idempay"
 
 
 def test_same_key_replays_the_first_response(tenant):
@@ -110,3 +120,122 @@ def test_keys_are_forgotten_after_a_day(tenant):
     later = tenant.guest.post("/client/events/tickets/register", json=body, headers={"Idempotency-Key": "old"})
     assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
     assert later.get_json()["bookingId"] != first.get_json()["bookingId"]
+
+
+@pytest.fixture
+def paying(tenant):
+    """A gateway (`GATEWAY`) for `tenant` whose payments have all succeeded, so confirm-order issues tickets."""
+    with factory.fake_gateway(tenant, GATEWAY):
+        yield
+
+
+def pending_bookings(tenant, event_id: str, ticket_type_id: str, count: int, units: int = 1) -> list[str]:
+    """`count` paid-for but unconfirmed bookings of `units` tickets each, through the public purchase."""
+    body = guest_purchase(tenant, event_id, [(ticket_type_id, units)], paymentGateway=GATEWAY)
+    return [tenant.guest.post(PURCHASE, json=body).get_json()["bookingId"] for _ in range(count)]
+
+
+@dataclass
+class Reuse:
+    """A request that succeeds, another request sent with the same key, and what a user can see changed."""
+
+    client: object
+    path: str
+    body: dict
+    other_path: str
+    other_body: dict
+    state: Callable[[], object]
+
+
+def comp_case(tenant) -> Reuse:
+    """A comp, then the same key for other holders."""
+    event = make_event(tenant)
+    tt = make_type(tenant, event, capacity=10)
+    body = {"eventId": event, "ticketTypeId": tt, "holders": [{"email": "a@b.co", "name": "A"}]}
+    other = dict(body, holders=[{"email": "b@b.co", "name": "B"}, {"email": "c@b.co", "name": "C"}])
+    return Reuse(tenant.staff, COMP, body, COMP, other, lambda: counters(event, tt))
+
+
+def register_case(tenant) -> Reuse:
+    """A registration, then the same key for two tickets."""
+    event = make_event(tenant)
+    tt = make_type(tenant, event, capacity=10)
+    body = {"eventId": event, "ticketTypeId": tt, "email": "r@b.co", "name": "R"}
+    return Reuse(tenant.guest, REGISTER, body, REGISTER, dict(body, quantity=2), lambda: counters(event, tt))
+
+
+def refund_state(tenant, event, booking_id: str) -> Callable[[], object]:
+    """The event's ticket statuses (as staff list them) and the money refunded on the booking."""
+    def state():
+        tickets = tenant.staff.get(f"/events/{event.id}/tickets").get_json()["data"]
+        return sorted(t["status"] for t in tickets), factory.reload_model(Booking, booking_id).refunded_amount
+    return state
+
+
+def refund_ticket_case(tenant) -> Reuse:
+    """A ticket refund, then the same key on another ticket of the booking."""
+    event, tt = factory.make_event(tenant)
+    first, second = factory.issue(tenant, tt, 2)
+    return Reuse(tenant.staff, f"/events/tickets/{first.id}/refund", {}, f"/events/tickets/{second.id}/refund", {},
+                 refund_state(tenant, event, first.booking_id))
+
+
+def refund_booking_case(tenant) -> Reuse:
+    """A partial booking refund, then the same key for another amount."""
+    event, tt = factory.make_event(tenant)
+    (ticket, _) = factory.issue(tenant, tt, 2)
+    path = f"/events/bookings/{ticket.booking_id}/refund"
+    return Reuse(tenant.staff, path, {"amount": "10.00"}, path, {"amount": "5.00"},
+                 refund_state(tenant, event, ticket.booking_id))
+
+
+def confirm_case(tenant) -> Reuse:
+    """A confirm-order, then the same key for another paid booking."""
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=5, capacity=10)
+    mine, another = pending_bookings(tenant, event, tt, 2)
+    return Reuse(tenant.guest, CONFIRM, {"bookingId": mine}, CONFIRM, {"bookingId": another},
+                 lambda: counters(event, tt))
+
+
+@pytest.mark.parametrize("case", [comp_case, register_case, refund_ticket_case, refund_booking_case, confirm_case],
+                         ids=lambda case: case.__name__.removesuffix("_case"))
+def test_same_key_with_another_request_is_refused_and_changes_nothing(tenant, paying, case):
+    reuse = case(tenant)
+    key = {"Idempotency-Key": f"reuse-{case.__name__}"}
+    first = reuse.client.post(reuse.path, json=reuse.body, headers=key)
+    assert first.status_code in (200, 201), first.get_json()
+    after_first = reuse.state()
+    other = reuse.client.post(reuse.other_path, json=reuse.other_body, headers=key)
+    assert other.status_code == 422 and other.get_json()["type"] == "idempotency_mismatch", other.get_json()
+    assert reuse.state() == after_first
+    replay = reuse.client.post(reuse.path, json=reuse.body, headers=key)
+    assert (replay.status_code, replay.get_json()) == (first.status_code, first.get_json())
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_confirm_order_replays_its_answer_and_issues_tickets_once(tenant, paying):
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=5, capacity=10)
+    (booking_id,) = pending_bookings(tenant, event, tt, 1, units=2)
+    key = {"Idempotency-Key": "confirm-once"}
+    first = tenant.guest.post(CONFIRM, json={"bookingId": booking_id}, headers=key)
+    again = tenant.guest.post(CONFIRM, json={"bookingId": booking_id}, headers=key)
+    assert first.status_code == again.status_code == 200, first.get_json()
+    assert first.get_json()["status"] == "confirmed" and len(first.get_json()["tickets"]) == 2
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert counters(event, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+
+
+@pytest.mark.parametrize("kind", ["tickets", "bookings"])
+def test_a_refused_refund_is_replayed_with_its_error(tenant, kind):
+    _, tt = factory.make_event(tenant)
+    (ticket,) = factory.issue(tenant, tt)
+    path = f"/events/{kind}/{ticket.id if kind == 'tickets' else ticket.booking_id}/refund"
+    assert tenant.staff.post(path, json={}).status_code == 200
+    key = {"Idempotency-Key": "refund-after-refund"}
+    first = tenant.staff.post(path, json={}, headers=key)
+    again = tenant.staff.post(path, json={}, headers=key)
+    assert first.status_code in (409, 422) and first.get_json()["type"], first.get_json()
+    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 
 from core import db as database
 from core.models import Booking, Customer, Event, Ticket, TicketType, new_id, utcnow
@@ -133,14 +134,29 @@ def hold(tenant, ticket_type: TicketType, count: int = 1) -> Booking:
 
 
 @contextlib.contextmanager
-def fake_gateway(tenant, name: str, refund):
-    """Enable a plugin providing gateway `name` whose refunds answer `refund(amount)` (or raise)."""
+def fake_gateway(tenant, name: str, refund: Callable | None = None):
+    """Enable a plugin providing gateway `name`: every payment it starts counts as paid in full, and its refunds
+    answer `refund(amount)` (or raise; by default they succeed)."""
     from core.hookspecs import hookimpl
+    from core.payments import PaymentCheck, RefundResult
+
+    refund = refund or (lambda amount: RefundResult(True, f"re_{new_id()[:8]}", amount))
 
     class Gateway:
         @hookimpl
         def payment_gateways(self):
             return [name]
+
+        @hookimpl
+        def gateway_create_payment(self, gateway, booking):
+            if gateway == name:
+                return {"reference": f"{name}_{booking.id}", "client_secret": f"{name}_{booking.id}_secret"}
+
+        @hookimpl
+        def gateway_verify_payment(self, gateway, booking):
+            if gateway == name:
+                return PaymentCheck(paid=True, reference=f"{name}_{booking.id}", amount=booking.amount,
+                                    currency=booking.currency)
 
         @hookimpl
         def gateway_refund(self, gateway, amount):

@@ -10,12 +10,12 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
+from core.api.idempotency import idempotent
 from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
-from core.auth import current_identity, require_role
+from core.auth import require_role
 from core.models import Booking
 from core.pagination import InvalidParameter, page_body, paginate_block, parse_size
 from core.services import cancellation, qr, ticket_queries, transfers
-from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -127,19 +127,6 @@ def refund_view(outcome: cancellation.RefundOutcome) -> dict:
         "booking": booking_view(outcome.booking),
         "tickets": [ticket_view(t, staff=True) for t in outcome.tickets],
     }
-
-
-def idempotent(operation) -> tuple[dict, int, dict]:
-    """Run `operation` (returning a dict) once per Idempotency-Key when the header is sent."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return operation(), 200, {}
-    identity = current_identity()
-    fingerprint = request_fingerprint("POST", request.path, request.get_json(silent=True),
-                                      identity.sub if identity else "")
-    stored = run_once(current_org().id, request.path, key, fingerprint,
-                      lambda: StoredResponse(200, operation()))
-    return stored.body, stored.status, {"Idempotent-Replayed": "true"} if stored.replayed else {}
 
 
 def png_response(png: bytes) -> Response:
@@ -265,12 +252,12 @@ class CancelTicket(MethodView):
 @blp.route("/events/tickets/<ticket_id>/refund")
 class RefundTicket(MethodView):
     @require_role("staff")
+    @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
     def post(self, data, ticket_id):
         """Refund one ticket through its booking's gateway (optional partial `amount`); honours Idempotency-Key."""
-        org = current_org()
-        return idempotent(lambda: refund_view(cancellation.refund_ticket(org, ticket_id, data["amount"])))
+        return refund_view(cancellation.refund_ticket(current_org(), ticket_id, data["amount"]))
 
 
 @blp.route("/events/bookings/<booking_id>/cancel")
@@ -285,9 +272,9 @@ class CancelBooking(MethodView):
 @blp.route("/events/bookings/<booking_id>/refund")
 class RefundBooking(MethodView):
     @require_role("staff")
+    @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
     def post(self, data, booking_id):
         """Refund a booking's live tickets (default: the rest of the payment); honours Idempotency-Key."""
-        org = current_org()
-        return idempotent(lambda: refund_view(cancellation.refund_booking(org, booking_id, data["amount"])))
+        return refund_view(cancellation.refund_booking(current_org(), booking_id, data["amount"]))
