@@ -262,3 +262,11 @@ class CursorPageQuery(Schema):
 
     page_size = fields.Integer(data_key="page[size]", validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     page_cursor = fields.String(data_key="page[cursor]", validate=validate.Length(max=2048))
+
+
+class PageNumberQuery(Schema):
+    """002's page/limit query arguments: 1-based `page` and `limit` (1..MAX_PAGE_SIZE, default 20); bad values
+    are the usual 422 `validation_error`."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE_NUMBER))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))

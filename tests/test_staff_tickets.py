@@ -73,3 +73,37 @@ def test_participants_are_distinct_live_holders(tenant):
     assert second["paginate"] == {"hasNextPage": False, "nextPage": None}
     everyone = tenant.staff.get(f"/events/{event.id}/participants").get_json()["participants"]
     assert [p["email"] for p in everyone] == ["ana@example.com", "dee@example.com"]
+
+
+def test_partner_participants_path_answers_the_same_list(tenant, other_tenant):
+    registered = tenant.guest.post("/client/auth/register", json={
+        "email": "dee@example.com", "password": "correct-horse-9", "name": "Dee Doe", "phone": "+1234567890"})
+    event, general = make_event(tenant)
+    issue(tenant, general, 2, email="ana@example.com", name="Ana Lima")
+    issue(tenant, general, 1, email="dee@example.com", name="Dee Doe",
+          customer_id=registered.get_json()["customer"]["id"])
+    for query in ("", "&page=1&limit=1", "&page=2&limit=1"):
+        alias = tenant.staff.get(f"/participants?eventId={event.id}{query}")
+        assert alias.status_code == 200, alias.get_json()
+        assert alias.get_json() == tenant.staff.get(f"/events/{event.id}/participants?{query[1:]}").get_json()
+    body = tenant.staff.get(f"/api/participants?eventId={event.id}").get_json()
+    assert set(body) == {"participants", "paginate"} and body["paginate"] == {"hasNextPage": False, "nextPage": None}
+    assert [(p["email"], p["phone"], p["address"]) for p in body["participants"]] == [
+        ("ana@example.com", None, None), ("dee@example.com", "+1234567890", None)]
+
+    def refused(query: str) -> tuple[int, str, list]:
+        response = tenant.staff.get(f"/participants?{query}")
+        return response.status_code, response.get_json()["type"], list(response.get_json()["errors"]["query"])
+
+    bad = {"": "eventId", "eventId=": "eventId", f"eventId={'x' * 65}": "eventId", "page=2": "eventId",
+           "page=0": "page", "page=abc": "page", "limit=0": "limit", "limit=201": "limit", "limit=x": "limit"}
+    for query, field in bad.items():
+        with_event = query if field == "eventId" else f"eventId={event.id}&{query}"
+        assert refused(with_event) == (422, "validation_error", [field]), query
+        if field != "eventId":
+            assert tenant.staff.get(f"/events/{event.id}/participants?{query}").status_code == 422, query
+    theirs, _ = make_event(other_tenant)
+    for unknown in ("no-such-event", theirs.id):
+        assert refused(f"eventId={unknown}") == (422, "event_not_found", ["eventId"]), unknown
+    assert tenant.customer().get(f"/participants?eventId={event.id}").status_code == 403
+    assert tenant.guest.get(f"/participants?eventId={event.id}").status_code == 401

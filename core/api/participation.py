@@ -13,7 +13,7 @@ from core.api.staff_tickets import ParticipantSchema
 from core.api.ticket_schema import TicketEventSchema
 from core.auth import current_identity, require_role
 from core.models import Participation
-from core.pagination import MAX_PAGE_NUMBER, MAX_PAGE_SIZE, paginate_block
+from core.pagination import PageNumberQuery, paginate_block
 from core.services import participation
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -34,11 +34,6 @@ class Respond(Schema):
 class Invite(Schema):
     email = fields.Email(required=True)
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-
-
-class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE_NUMBER))
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PAGE_SIZE))
 
 
 class ParticipationSchema(Schema):
@@ -145,7 +140,7 @@ class RespondToInvite(MethodView):
 @blp.route("/client/events/<event_id>/participants")
 class PublicParticipants(MethodView):
     @require_role("customer", "staff")
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, PublicParticipantPage)
     def get(self, query, event_id):
         """Who attends a session (or any session of a parent event), as the tenant's
@@ -171,7 +166,7 @@ class InviteToSession(MethodView):
 @blp.route("/events/<event_id>/participation")
 class SessionParticipants(MethodView):
     @require_role("staff")
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, SessionParticipantPage)
     def get(self, query, event_id):
         """A session's participants (chosen, accepted or invited) in 002's shape plus `status`, page/limit."""

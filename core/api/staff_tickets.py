@@ -13,8 +13,9 @@ from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
 from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
 from core.auth import require_role
+from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Booking
-from core.pagination import InvalidParameter, page_body, paginate_block, parse_size
+from core.pagination import InvalidParameter, PageNumberQuery, page_body, paginate_block, parse_size
 from core.services import cancellation, qr, ticket_queries, transfers
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -156,16 +157,40 @@ class EventTickets(MethodView):
         return page_body(page, lambda ticket: ticket_view(ticket, staff=True))
 
 
+def participants_body(event_id: str, query: dict) -> dict:
+    """The 002 participants answer for both paths: `{participants, paginate: {hasNextPage, nextPage}}`."""
+    page = ticket_queries.participants(current_org(), event_id, page=query["page"], limit=query["limit"])
+    return {"participants": page.rows, "paginate": paginate_block(page)}
+
+
 @blp.route("/events/<event_id>/participants")
 class Participants(MethodView):
     @require_role("staff")
+    @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, ParticipantPage)
-    def get(self, event_id):
+    def get(self, query, event_id):
         """Distinct holders of the event's live tickets, 002 shape, with `paginate: {hasNextPage, nextPage}`."""
-        page_number = _int_arg("page") or 1
-        limit = parse_size(request.args.get("limit"), default=20, name="limit")
-        page = ticket_queries.participants(current_org(), event_id, page=page_number, limit=limit)
-        return {"participants": page.rows, "paginate": paginate_block(page)}
+        return participants_body(event_id, query)
+
+
+class PartnerParticipantsQuery(PageNumberQuery):
+    """002's `GET /participants` query: the event is a required parameter."""
+
+    eventId = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+@blp.route("/participants")
+class PartnerParticipants(MethodView):
+    @require_role("staff")
+    @blp.arguments(PartnerParticipantsQuery, location="query")
+    @blp.response(200, ParticipantPage)
+    def get(self, query):
+        """002's path `?eventId=&page=&limit=` for the same list; a missing or unknown `eventId` is a 422."""
+        try:
+            return participants_body(query["eventId"], query)
+        except NotFound as exc:
+            raise Unprocessable(f"No event with id {query['eventId']!r}.", type="event_not_found",
+                                errors={"query": {"eventId": ["no such event"]}}) from exc
 
 
 @blp.route("/events/tickets/<ticket_id>")
@@ -189,8 +214,6 @@ class StaffTicketQr(MethodView):
 
 def qr_png_or_409(ticket) -> bytes:
     """The PNG of a live ticket; a revoked ticket has no QR any more."""
-    from core.errors import Conflict
-
     if ticket.status not in ticket_queries.LIVE:
         raise Conflict(f"This ticket is {ticket.status}; its QR no longer scans.", type="ticket_revoked",
                        ticketStatus=ticket.status)
