@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from peewee import fn
-from test_purchase_support import counters, guest_purchase, make_event, make_type
+from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
 
 from core import db as database
 from core.models import Booking, Ticket
@@ -100,3 +101,27 @@ def test_concurrent_purchases_with_one_key_make_one_booking(live_server, tenant)
     with database.db.connection_context():
         assert Booking.select().where(Booking.event == event).count() == 1
     assert counters(event, tt)["held"] == 2
+
+
+def test_many_readers_of_an_overdue_hold_give_its_seats_back_once(live_server, tenant):
+    event = make_event(tenant, capacity=6)                  # the event's capacity binds the ticket type
+    tt = make_type(tenant, event, price=10, capacity=20)
+    overdue, live = (_post(live_server, tenant, PURCHASE, guest_purchase(tenant, event, [(tt, seats)]))
+                     .json()["bookingId"] for seats in (2, 3))
+    age_booking(overdue)
+    readers = 24
+    start = threading.Barrier(readers)
+
+    def read(i):
+        start.wait()
+        return requests.get(f"{live_server.url}/client/events/{event}/ticket-types",
+                            headers={"orgid": tenant.orgid}, timeout=60)
+
+    answers = _run(readers, read, workers=readers)
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["data"][0]["available"] for a in answers} == {3}    # nobody counted the overdue hold
+    assert counters(event, tt) == {"event_sold": 0, "event_held": 3, "tickets": 0, "sold": 0, "held": 3}
+    with database.db.connection_context():
+        assert counters_match_rows(event)
+        assert {b.id: b.status for b in Booking.select().where(Booking.event == event)} == {
+            overdue: "expired", live: "pending"}

@@ -28,12 +28,12 @@ from core.api.event_schemas import (
     list_response,
     sort_spec,
 )
-from core.api.events import parse_view_options
+from core.api.events import parse_view_options, release_shown_holds
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
 from core.memo import BoundedMemo
-from core.models import Event, TicketType, utcnow
+from core.models import Event, Org, TicketType, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, cursor_page, page_meta, request_links
-from core.services import event_queries
+from core.services import event_queries, holds
 from core.sqlcache import row_builder
 from core.tenancy import current_org, scoped
 from core.timefmt import as_utc
@@ -41,6 +41,11 @@ from core.timefmt import as_utc
 blp = Blueprint("client_events", __name__, description="Browse events (customers; no login needed)")
 
 _LIST_QUERY = ClientListQuery()
+
+
+def _release_shown_holds(org: Org, args: dict, event_ids: list[str] | None = None) -> bool:
+    """`release_shown_holds` for the customer view of `args` (call it before loading the events shown)."""
+    return release_shown_holds(org, *parse_view_options(args, CLIENT_INCLUDES, CLIENT_FIELDS), event_ids)
 
 
 def _render(org, rows: list[Event], args: dict) -> EventView:
@@ -100,8 +105,10 @@ def _list(args: dict, parent: Event | None = None):
     if _is_default_shape(args, filters, parent):
         if not args.get("fields") and not args.get("include"):
             return _default_list(size, args.get("page_cursor"))
+        _release_shown_holds(org, args)
         page = event_queries.public_top_level_page(org, size, args.get("page_cursor"))
         return list_response(page, _render(org, page.rows, args))
+    _release_shown_holds(org, args, None if parent is None else [parent.id])
     if parent is not None:
         filters.parent_event_id = parent.id
     filters.top_level = True
@@ -129,6 +136,8 @@ class ClientEvent(MethodView):
         """One published public event; `include=venue,sessions,registration_types`."""
         org = current_org()
         event = event_queries.get_public_event(org, event_id)
+        if _release_shown_holds(org, args, [event.id]):
+            event = event_queries.get_public_event(org, event.id)   # its counters after the release
         return {"data": _render(org, [event], args)(event)}
 
 
@@ -141,13 +150,15 @@ class ClientTicketTypes(MethodView):
     @blp.response(200, ClientTicketTypeList)
     def get(self, event_id):
         """Public ticket types of the event with price, currency, `available` (capacity minus sold and
-        held, bounded by the event), `saleStart`/`saleEnd` and `onSale`."""
+        held, bounded by the event), `saleStart`/`saleEnd` and `onSale`. Overdue holds are released first,
+        so `available` never counts them."""
         org = current_org()
         event = event_queries.get_public_event(org, event_id)
-        types = scoped(TicketType, org).where((TicketType.event == event.id) & (TicketType.visibility == "public")
-                                              & TicketType.archived_at.is_null())
-        return {"data": [ticket_type_view(tt, event=event) for tt in
-                         types.order_by(TicketType.position, TicketType.created_at)]}
+        holds.release_overdue_of_events(org.id, [event.id])
+        types = (scoped(TicketType, org, TicketType, Event).join(Event)   # the event's counters as of now
+                 .where((TicketType.event == event.id) & (TicketType.visibility == "public")
+                        & TicketType.archived_at.is_null()))
+        return {"data": [ticket_type_view(tt) for tt in types.order_by(TicketType.position, TicketType.created_at)]}
 
 
 @blp.route("/client/events/<event_id>/sessions")

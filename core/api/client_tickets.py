@@ -12,7 +12,7 @@ from core.api.blueprint import Blueprint
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.ticket_schema import PNG_DOC, TicketEventSchema, TicketSchema, ticket_view
 from core.auth import current_identity, require_role
-from core.services import ticket_queries, transfers
+from core.services import holds, ticket_queries, transfers
 from core.tenancy import current_org
 
 blp = Blueprint("client_tickets", __name__, description="Customer: my tickets, QR, perks, transfers, bookings")
@@ -126,5 +126,8 @@ class MyBookings(MethodView):
     @require_role("customer")
     @blp.response(200, MyBookingList)
     def get(self):
-        """My bookings across events, upcoming first, with event name/start and live ticket count."""
-        return {"bookings": ticket_queries.my_bookings(current_org(), _me())}
+        """My bookings across events, upcoming first, with event name/start and live ticket count (a pending
+        booking whose hold ran out is expired first, so it shows `expired`)."""
+        org = current_org()
+        holds.release_overdue_of_customer(org.id, _me())
+        return {"bookings": ticket_queries.my_bookings(org, _me())}

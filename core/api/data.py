@@ -37,6 +37,7 @@ class Collection:
 
     `create`/`update` get the loaded `data` object and report field errors nested at `json.data`, as
     flask-smorest does for the request's own schema errors. `delete` returns "deleted" or "archived".
+    `read` loads a record for the get endpoints (like `load`, with derived figures brought up to date).
     """
 
     name: str
@@ -52,6 +53,7 @@ class Collection:
     create: Callable[[Org, dict], Any]
     update: Callable[[Org, Any, dict], Any]
     delete: Callable[[Org, Any], str]
+    read: Callable[[Org, Any], Any]
 
 
 COLLECTIONS: tuple[Collection, ...] = (
@@ -62,6 +64,7 @@ COLLECTIONS: tuple[Collection, ...] = (
         load=ticket_types.load_ticket_type, query=ticket_types.query_ticket_types,
         view=ticket_types.staff_view, create=ticket_types.create_from_data,
         update=ticket_types.update_from_data, delete=ticket_types.delete_ticket_type,
+        read=ticket_types.read_ticket_type,
     ),
 )
 
@@ -144,10 +147,10 @@ def register_collection(c: Collection) -> None:
         return listing(args)
 
     def get_post(body):
-        return one(c.load(current_org(), body["id"]))
+        return one(c.read(current_org(), body["id"]))
 
     def get_by_path(record_id):
-        return one(c.load(current_org(), record_id))
+        return one(c.read(current_org(), record_id))
 
     def update(body):
         org = current_org()

@@ -28,9 +28,9 @@ from core.api.event_schemas import (
     sort_spec,
 )
 from core.auth import require_role
-from core.models import Event, utcnow
+from core.models import Event, Org, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE
-from core.services import event_queries, events, sync_jobs
+from core.services import event_queries, events, holds, sync_jobs
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -47,10 +47,24 @@ def parse_view_options(args: dict, allowed_includes: dict, default_fields) -> tu
     return field_list, include
 
 
+def release_shown_holds(org: Org, field_list: list[str], include: set[str],
+                        event_ids: list[str] | None = None) -> bool:
+    """Before rendering events with `field_list`/`include`: when the view shows seat figures (`counts`, or
+    ticket types with `available`), release the overdue holds it would count, of `event_ids` and their
+    sessions/dates (None: the whole tenant). True when the view shows seats; then load the events after this.
+    """
+    if "counts" not in field_list and "registration_types" not in include:
+        return False
+    holds.release_overdue_of_events(org.id, event_ids, with_sessions=True)
+    return True
+
+
 def render_one(event: Event, args: dict | None = None, status: int = 200, job=None):
     """`{"data": <event>}` with the request's fields/include, plus the sync job header when given."""
     org = current_org()
     field_list, include = parse_view_options(args or {}, INCLUDES, DEFAULT_FIELDS)
+    if release_shown_holds(org, field_list, include, [event.id]):
+        event = events.get_event(org, event.id)   # its counters as they are after the release
     related = event_queries.preload(org, [event], include, want_deletable="deletable" in field_list)
     response = jsonify({"data": EventView(field_list, include, related, utcnow(), staff=True)(event)})
     response.status_code = status
@@ -71,6 +85,7 @@ class EventCollection(MethodView):
         org = current_org()
         keys = event_queries.sort_keys(sort_spec())
         field_list, include = parse_view_options(args, INCLUDES, DEFAULT_FIELDS)
+        release_shown_holds(org, field_list, include)
         query = event_queries.staff_query(org, filters_from(args))
         size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
         page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))

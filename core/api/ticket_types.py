@@ -24,6 +24,7 @@ from core.auth import require_role
 from core.errors import NotFound
 from core.models import Event, Org, TicketType
 from core.pagination import SortKey
+from core.services import holds
 from core.services import ticket_types as service
 from core.tenancy import current_org, get_scoped
 
@@ -50,6 +51,14 @@ def load_event(org: Org, event_id) -> Event:
 def load_ticket_type(org: Org, ticket_type_id) -> TicketType:
     """The tenant's ticket type, or 404 `ticket_type_not_found`."""
     return _lookup(TicketType, org, ticket_type_id, "ticket_type")
+
+
+def read_ticket_type(org: Org, ticket_type_id) -> TicketType:
+    """The tenant's ticket type (404 as `load_ticket_type`) with its event, counted after the event's overdue
+    holds are released, so `held`/`available` leave them out."""
+    ticket_type = load_ticket_type(org, ticket_type_id)
+    holds.release_overdue_of_events(org.id, [ticket_type.event_id])
+    return TicketType.select(TicketType, Event).join(Event).where(TicketType.id == ticket_type.id).get()
 
 
 def staff_view(ticket_type: TicketType) -> dict:
@@ -86,8 +95,13 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
 
 
 def query_ticket_types(org: Org, filters: dict) -> Select:
-    """The tenant's ticket types matching `filters` (`event`, `include_archived`), events preloaded."""
+    """The tenant's ticket types matching `filters` (`event`, `include_archived`), events preloaded.
+
+    The overdue holds of the event (of the whole tenant without an `event` filter) are released first, so
+    the counters read by the query leave them out.
+    """
     event = load_event(org, filters["event"]) if filters.get("event") else None
+    holds.release_overdue_of_events(org.id, None if event is None else [event.id])
     query = service.list_ticket_types(org, event, include_archived=filters.get("include_archived", False))
     return query.select_extend(*Event._meta.sorted_fields).join(Event)
 
@@ -103,10 +117,8 @@ class EventTicketTypes(MethodView):
     @blp.response(200, TicketTypeListSchema)
     def get(self, args, event_id):
         """The event's ticket types, by position (`includeArchived=true` to see archived ones)."""
-        org = current_org()
-        event = load_event(org, event_id)
-        ticket_types = service.list_ticket_types(org, event, include_archived=args["include_archived"])
-        return {"data": [ticket_type_view(tt, event=event, staff=True) for tt in ticket_types]}
+        filters = {"event": event_id, "include_archived": args["include_archived"]}
+        return {"data": [staff_view(tt) for tt in query_ticket_types(current_org(), filters)]}
 
     @require_role("staff")
     @blp.arguments(TicketTypeFieldsSchema)
@@ -124,7 +136,7 @@ class TicketTypeItem(MethodView):
     @blp.response(200, TicketTypeEnvelopeSchema)
     def get(self, ticket_type_id):
         """One ticket type, with its counters (404 `ticket_type_not_found`)."""
-        return {"data": staff_view(load_ticket_type(current_org(), ticket_type_id))}
+        return {"data": staff_view(read_ticket_type(current_org(), ticket_type_id))}
 
     @require_role("staff")
     @blp.arguments(TicketTypeUpdateSchema)

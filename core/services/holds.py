@@ -7,10 +7,11 @@ conditional UPDATE pending -> expired.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from core.db import write_transaction
 from core.jobs import job
-from core.models import Booking, BookingLine, utcnow
+from core.models import Booking, BookingLine, Event, utcnow
 from core.plugins import hooks_for
 from core.services import capacity
 
@@ -78,3 +79,45 @@ def expire_holds_job() -> int:
         total += done
         if done < EXPIRY_BATCH:
             return total
+
+
+# --- lazy release before a read that shows seats or a customer's bookings ----------------------------
+
+
+def _expire_matching(condition, now: dt.datetime) -> int:
+    """Expire the overdue pending bookings matching `condition`, batch by batch, each through `expire_booking`.
+
+    Stops at a short batch, or at a full one this call won none of (concurrent readers are releasing them).
+    """
+    overdue_now = (Booking.status == "pending") & (Booking.expires_at < now) & condition
+    total = 0
+    while True:
+        batch = list(Booking.select().where(overdue_now).order_by(Booking.expires_at).limit(EXPIRY_BATCH))
+        won = sum(1 for booking in batch if expire_booking(booking, now))
+        total += won
+        if len(batch) < EXPIRY_BATCH or not won:
+            return total
+
+
+def release_overdue_of_events(org_id: str, event_ids: Iterable[str] | None = None, *,
+                              with_sessions: bool = False) -> int:
+    """Before a read shows seat figures: expire the overdue holds it would count; how many this call expired.
+
+    Covers the events `event_ids` (with `with_sessions`, their sessions and dates too), or every event of the
+    tenant when `event_ids` is None. Nothing overdue costs one query on the (org, status, expires_at) index;
+    each hold found is expired by `expire_booking`'s conditional UPDATE, so concurrent readers give it back
+    once. Run it before reading the counters, so the read sees the seats it gave back.
+    """
+    condition = Booking.org == org_id
+    if event_ids is not None:
+        ids = list(event_ids)
+        events = Booking.event.in_(ids)
+        if with_sessions:
+            events |= Booking.event.in_(Event.select(Event.id).where((Event.org == org_id) & Event.parent.in_(ids)))
+        condition &= events
+    return _expire_matching(condition, utcnow())
+
+
+def release_overdue_of_customer(org_id: str, customer_id: str) -> int:
+    """Before a customer's booking list: expire their overdue holds (shown as `expired`, seats back once)."""
+    return _expire_matching((Booking.org == org_id) & (Booking.customer == customer_id), utcnow())
