@@ -92,6 +92,24 @@ def gateway_refund(gateway, org, booking, payment_ref, amount, settings):
     """
 
 
+@hookspec(firstresult=True)
+def gateway_void_payment(gateway, org, booking, payment_ref, settings):
+    """Make sure nobody can still pay for `booking` through `gateway` (its cart is dead); None if not your gateway.
+
+    Cancel the provider's open payment unless it already completed, and never capture or charge here;
+    `payment_ref` may come from the client, so cancel only a payment of this org and booking. Return
+    a `core.payments.PaymentCheck` of the payment as it now stands, like `gateway_verify_payment`: paid=False
+    once nothing more can be charged (voided, never started, or left to expire at the provider), paid=True
+    with the amount and currency when the buyer had already paid (the core then refunds it once).
+    Raise `core.errors.GatewayUnavailable` when the provider fails. May be called more than once per booking.
+
+    Called after the commit, through the job queue, when a hold expires or a pending booking is cancelled (the
+    answer is ignored there and a failure is only logged), and by confirm-order on a stale cart (expired, seats
+    gone) instead of `gateway_verify_payment`. A gateway without it is asked `gateway_verify_payment` there:
+    implement this hook if your verify step captures money.
+    """
+
+
 # --- pricing and catalog (per tenant) ------------------------------------------------------------
 
 @hookspec

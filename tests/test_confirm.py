@@ -152,14 +152,45 @@ def test_paid_after_expiry_with_seats_gone_is_refunded(tenant, fakepay):
     assert taker["status"] == "pending"
 
 
-def test_unpaid_after_expiry_with_seats_gone(tenant, fakepay):
+def test_unpaid_after_expiry_with_seats_gone_is_409_and_changes_nothing(tenant, fakepay):
     event = make_event(tenant)
     tt = make_type(tenant, event, price=10, capacity=1)
     stale = _buy(tenant, event, tt)
     age_booking(stale["bookingId"])
-    _buy(tenant, event, tt, gateway="offline")
-    response = tenant.guest.post(CONFIRM, json={"bookingId": stale["bookingId"]})
-    assert response.status_code == 402 and response.get_json()["type"] == "payment_not_completed"
+    _buy(tenant, event, tt, gateway="offline")   # expires the stale hold lazily and takes the seat
+    before = counters(event, tt)
+    for _ in range(2):
+        response = tenant.guest.post(CONFIRM, json={"bookingId": stale["bookingId"]})
+        body = response.get_json()
+        assert response.status_code == 409, body
+        assert body["type"] == "hold_expired" and body["refunded"] is False
+        assert "nothing was issued" in body["message"]
+    # the buyer pays the dead cart anyway: the next confirm-order refunds it instead of issuing
+    fakepay.paid[stale["bookingId"]] = (1000, "USD")
+    late = tenant.guest.post(CONFIRM, json={"bookingId": stale["bookingId"]}).get_json()
+    assert late["type"] == "hold_expired" and late["refunded"] is True
+    assert fakepay.refunds == [(stale["bookingId"], 1000)]
+    assert counters(event, tt) == before == {"event_sold": 0, "event_held": 1, "tickets": 0, "sold": 0, "held": 1}
+
+
+def test_paid_confirm_fires_tickets_issued_once_with_the_tickets(tenant, fakepay):
+    from ticket_factory import recorded_hooks
+
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=5)
+    with recorded_hooks(tenant, "tickets_issued", "booking_confirmed") as calls:
+        order = _buy(tenant, event, tt, 2)
+        assert calls == []                       # a pending booking announces nothing
+        fakepay.paid[order["bookingId"]] = (2000, "USD")
+        first = tenant.guest.post(CONFIRM, json={"bookingId": order["bookingId"]})
+        assert first.status_code == 200, first.get_json()
+        again = tenant.guest.post(CONFIRM, json={"bookingId": order["bookingId"]})
+        assert again.status_code == 200
+    assert [name for name, _ in calls] == ["booking_confirmed", "tickets_issued"]
+    issued = calls[1][1]
+    assert issued["booking"].id == order["bookingId"] and issued["booking"].status == "confirmed"
+    assert sorted(t.id for t in issued["tickets"]) == sorted(t["id"] for t in first.get_json()["tickets"])
+    assert {t.holder_email for t in issued["tickets"]} == {first.get_json()["email"]}
 
 
 def test_offline_mark_paid_confirms_once(tenant):

@@ -31,10 +31,10 @@ def use_paypal(tenant, fake, **overrides) -> dict:
     return enable_gateway(tenant, "paypal", settings, overrides)
 
 
-def buy(tenant, *, price=19.99, currency="USD", quantity=2) -> tuple[dict, str, str]:
+def buy(tenant, *, price=19.99, currency="USD", quantity=2, capacity=10) -> tuple[dict, str, str]:
     """A guest purchase paid with paypal: (response JSON, event id, ticket type id)."""
     event_id = make_event(tenant)
-    tt = make_type(tenant, event_id, price=price, currency=currency, capacity=10)
+    tt = make_type(tenant, event_id, price=price, currency=currency, capacity=capacity)
     response = tenant.guest.post("/client/events/tickets/purchase",
                                  json=guest_purchase(tenant, event_id, [(tt, quantity)], paymentGateway="paypal"))
     assert response.status_code in (200, 201), response.get_json()
@@ -234,3 +234,58 @@ def test_settings_are_masked_and_never_returned(tenant, fake, operator):
     response = operator.get(f"/operator/tenants/{tenant.orgid}/plugins/paypal/settings")
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and settings["client_secret"] not in text
+
+
+def _expire_and_resell(tenant, data, event_id, tt, *, resell: bool) -> None:
+    """The hold runs out (expiry job); with `resell`, the next buyer takes every seat."""
+    from test_purchase_support import age_booking
+
+    from core.services import holds
+
+    age_booking(data["bookingId"])
+    with database.db.connection_context():
+        assert holds.expire_holds_job() >= 1
+    if resell:
+        taker = tenant.guest.post("/client/events/tickets/purchase",
+                                  json=guest_purchase(tenant, event_id, [(tt, 2)], paymentGateway="offline"))
+        assert taker.status_code == 201, taker.get_json()
+
+
+@pytest.mark.parametrize("seats_gone", [True, False])
+def test_an_approved_order_after_the_hold_expired_is_captured_only_if_the_seats_are_free(tenant, fake, seats_gone):
+    use_paypal(tenant, fake)
+    data, event_id, tt = buy(tenant, quantity=2, capacity=2)
+    fake.approve(data["paymentRef"])
+    _expire_and_resell(tenant, data, event_id, tt, resell=seats_gone)
+    assert [c.path for c in fake.requests if c.method == "POST" and c.path.startswith("/v2/")] == \
+        ["/v2/checkout/orders"]                      # expiring voided nothing at PayPal: the order just expires
+    response = confirm(tenant, data)
+    captures = fake.calls("POST", f"/v2/checkout/orders/{data['paymentRef']}/capture")
+    if seats_gone:
+        body = response.get_json()
+        assert response.status_code == 409 and body["type"] == "hold_expired" and body["refunded"] is False
+        assert captures == [] and fake.calls("POST", "/v2/payments/captures") == []   # nothing charged
+        assert booking_row(data["bookingId"]).status == "expired" and ticket_ids(data["bookingId"]) == []
+    else:
+        assert response.status_code == 200 and len(response.get_json()["tickets"]) == 2   # re-reserved
+        assert len(captures) == 1
+        assert counters(event_id, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+
+
+def test_a_captured_order_whose_hold_expired_with_the_seats_gone_is_refunded_once(tenant, fake):
+    settings = use_paypal(tenant, fake)
+    data, event_id, tt = buy(tenant, quantity=2, capacity=2)
+    fake.approve(data["paymentRef"])
+    from plugins.paypal.gateway import PayPalGateway
+
+    with database.db.connection_context():
+        captured, _, _ = PayPalGateway(settings).capture(data["paymentRef"])   # then the confirm never ran
+    assert captured["status"] == "COMPLETED"
+    _expire_and_resell(tenant, data, event_id, tt, resell=True)
+    for _ in range(2):
+        response = confirm(tenant, data)
+        assert response.status_code == 409 and response.get_json()["refunded"] is True
+    assert len(fake.calls("POST", f"/v2/checkout/orders/{data['paymentRef']}/capture")) == 1
+    [refund] = [c for c in fake.requests if c.method == "POST" and c.path.endswith("/refund")]
+    assert refund.json["amount"] == {"currency_code": "USD", "value": "39.98"}
+    assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []

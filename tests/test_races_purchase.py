@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from peewee import fn
 from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
@@ -125,3 +126,47 @@ def test_many_readers_of_an_overdue_hold_give_its_seats_back_once(live_server, t
         assert counters_match_rows(event)
         assert {b.id: b.status for b in Booking.select().where(Booking.event == event)} == {
             overdue: "expired", live: "pending"}
+
+
+@pytest.mark.parametrize("seats_gone", [False, True])
+def test_concurrent_confirms_and_expiry_of_a_paid_overdue_hold(live_server, tenant, seats_gone):
+    """Seats free: re-reserved and issued once; seats gone: every answer is 409 and it is refunded once."""
+    from test_purchase_support import age_booking
+
+    from core.models import Payment, Refund
+    from core.services import holds
+
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=3)
+    order = _post(live_server, tenant, PURCHASE, guest_purchase(tenant, event, [(tt, 3)])).json()
+    age_booking(order["bookingId"])
+    if seats_gone:   # the next buyer expires the overdue hold and takes every seat
+        assert _post(live_server, tenant, PURCHASE, guest_purchase(tenant, event, [(tt, 3)])).status_code == 201
+    with database.db.connection_context():
+        booking = Booking.get_by_id(order["bookingId"])
+        Booking.update(payment_data=dict(booking.payment_data, marked_paid={"reference": "cash"})).where(
+            Booking.id == booking.id).execute()
+
+    def attempt(i):
+        if i % 4 == 0:
+            with database.db.connection_context():
+                return holds.expire_holds_job()
+        return _post(live_server, tenant, "/client/events/tickets/confirm-order", {"bookingId": order["bookingId"]})
+
+    answers = [a for a in _run(16, attempt, workers=16) if not isinstance(a, int)]
+    with database.db.connection_context():
+        payments = Payment.select().where(Payment.booking == order["bookingId"]).count()
+        refunds = Refund.select().where(Refund.booking == order["bookingId"]).count()
+        tickets = Ticket.select().where(Ticket.booking == order["bookingId"]).count()
+        assert counters_match_rows(event)
+    assert payments == 1
+    if seats_gone:
+        assert {(a.status_code, a.json()["type"], a.json()["refunded"]) for a in answers} == \
+            {(409, "hold_expired", True)}
+        assert refunds == 1 and tickets == 0
+        assert counters(event, tt) == {"event_sold": 0, "event_held": 3, "tickets": 0, "sold": 0, "held": 3}
+    else:
+        assert {a.status_code for a in answers} == {200}
+        assert len({tuple(t["id"] for t in a.json()["tickets"]) for a in answers}) == 1
+        assert refunds == 0 and tickets == 3
+        assert counters(event, tt) == {"event_sold": 3, "event_held": 0, "tickets": 3, "sold": 3, "held": 0}

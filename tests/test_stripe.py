@@ -9,6 +9,7 @@ import secrets
 import time
 
 import pytest
+import stripe
 from fakes.checks import booking_row, enable_gateway, fake_fixtures, ticket_ids
 from fakes.stripe_server import FakeStripe, event_payload, sign_payload
 from test_purchase_support import counters, guest_purchase, make_event, make_type
@@ -311,7 +312,9 @@ def test_unhandled_event_types_are_acknowledged(tenant, fake):
     assert response.status_code == 200 and response.get_json()["handled"] is False
 
 
-def test_payment_after_the_hold_expired_and_seats_resold_is_refunded_automatically(tenant, fake):
+def paid_stale_cart(tenant, fake) -> tuple[dict, dict, str, str, dict]:
+    """(settings, purchase, event id, ticket type id, intent) of a 2-seat booking paid with stripe after its
+    hold ran out, the next buyer having taken both seats (lazily expiring the hold)."""
     from test_purchase_support import age_booking
 
     settings = use_stripe(tenant, fake)
@@ -320,9 +323,111 @@ def test_payment_after_the_hold_expired_and_seats_resold_is_refunded_automatical
     age_booking(data["bookingId"])
     response = tenant.guest.post("/client/events/tickets/purchase",
                                  json=guest_purchase(tenant, event_id, [(tt, 2)], paymentGateway="stripe"))
-    assert response.status_code in (200, 201), response.get_json()  # the seats went to someone else
+    assert response.status_code == 201, response.get_json()  # the seats went to someone else
+    return settings, data, event_id, tt, intent
+
+
+def test_payment_after_the_hold_expired_and_seats_resold_is_refunded_automatically(tenant, fake):
+    settings, data, _, _, intent = paid_stale_cart(tenant, fake)
     hook = send_webhook(tenant, settings, "payment_intent.succeeded", intent)
     assert hook.status_code == 200 and hook.get_json()["refused"] == "hold_expired"
+    again = confirm(tenant, data["bookingId"])
+    assert again.status_code == 409 and again.get_json()["refunded"] is True
     [call] = fake.calls("POST", "/v1/refunds")
     assert call.form["payment_intent"] == data["paymentRef"] and call.form["amount"] == "2000"
+    assert fake.calls("POST", f"/v1/payment_intents/{data['paymentRef']}/cancel") == []  # succeeded: kept
     assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []
+
+
+def _cancels(fake, intent_id: str) -> list:
+    return fake.calls("POST", f"/v1/payment_intents/{intent_id}/cancel")
+
+
+@pytest.mark.parametrize("expired_by", ["job", "next_purchase"])
+def test_an_expired_hold_cancels_the_intent_and_the_stale_cart_is_409(tenant, fake, expired_by):
+    from test_purchase_support import age_booking
+
+    from core.services import holds
+
+    settings = use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, price=10, quantity=2, capacity=2)
+    age_booking(data["bookingId"])
+    if expired_by == "job":
+        with database.db.connection_context():
+            assert holds.expire_holds_job() >= 1
+    # the next buyer takes the seats (lazily expiring the overdue hold first when the job has not run)
+    taker = tenant.guest.post("/client/events/tickets/purchase",
+                              json=guest_purchase(tenant, event_id, [(tt, 2)], paymentGateway="stripe"))
+    assert taker.status_code == 201, taker.get_json()
+    [cancel] = _cancels(fake, data["paymentRef"])
+    assert cancel.form["cancellation_reason"] == "abandoned"
+    assert fake.intents[data["paymentRef"]]["status"] == "canceled"
+    browser = stripe.StripeClient(settings["secret_key"], base_addresses={"api": fake.url}, max_network_retries=0)
+    with pytest.raises(stripe.InvalidRequestError) as refused:   # what Stripe.js gets for the dead cart
+        browser.v1.payment_intents.confirm(data["paymentRef"], params={"payment_method": "pm_card_visa"})
+    assert refused.value.code == "payment_intent_unexpected_state"
+    for _ in range(2):
+        response = confirm(tenant, data["bookingId"], data["paymentRef"])
+        body = response.get_json()
+        assert response.status_code == 409, body
+        assert body["type"] == "hold_expired" and body["refunded"] is False
+    assert fake.calls("POST", "/v1/refunds") == [] and len(_cancels(fake, data["paymentRef"])) == 1
+    assert booking_row(data["bookingId"]).status == "expired" and ticket_ids(data["bookingId"]) == []
+    assert counters(event_id, tt) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}
+
+
+def test_a_plugin_failing_in_the_void_hook_does_not_break_expiry(tenant, fake):
+    from test_purchase_support import age_booking
+    from ticket_factory import enabled_plugin
+
+    from core.hookspecs import hookimpl
+    from core.services import holds
+
+    class BrokenVoid:
+        @hookimpl
+        def gateway_void_payment(self, gateway):
+            raise RuntimeError("this plugin's provider SDK blew up")
+
+    use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, quantity=2)
+    age_booking(data["bookingId"])
+    with enabled_plugin(tenant, BrokenVoid(), "test-broken-void"), database.db.connection_context():
+        assert holds.expire_holds_job() >= 1
+    assert booking_row(data["bookingId"]).status == "expired" and counters(event_id, tt)["held"] == 0
+    assert len(_cancels(fake, data["paymentRef"])) == 1      # stripe still voided its intent
+
+
+def test_cancelling_a_pending_booking_cancels_its_intent(tenant, fake):
+    use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, quantity=2)
+    response = tenant.staff.post(f"/events/bookings/{data['bookingId']}/cancel")
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    assert len(_cancels(fake, data["paymentRef"])) == 1
+    assert fake.intents[data["paymentRef"]]["status"] == "canceled" and counters(event_id, tt)["held"] == 0
+    late = confirm(tenant, data["bookingId"])
+    assert late.status_code == 409 and late.get_json()["type"] == "booking_cancelled"
+
+
+def test_concurrent_confirms_and_webhooks_of_a_paid_stale_cart_refund_once(live_server, tenant, fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    settings, data, event_id, tt, intent = paid_stale_cart(tenant, fake)
+    payload = event_payload("payment_intent.succeeded", intent)
+
+    def attempt(i):
+        if i % 2:
+            return requests.post(f"{live_server.url}/webhooks/stripe/{tenant.orgid}", data=payload, timeout=60,
+                                 headers={"Stripe-Signature": sign_payload(payload, settings["webhook_secret"]),
+                                          "Content-Type": "application/json"})
+        return requests.post(f"{live_server.url}/client/events/tickets/confirm-order", timeout=60,
+                             json={"bookingId": data["bookingId"]}, headers={"orgid": tenant.orgid})
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = [a.json() for a in pool.map(attempt, range(12))]
+    assert {a.get("refused") for a in answers[1::2]} == {"hold_expired"}
+    assert {(a["type"], a["refunded"]) for a in answers[::2]} == {("hold_expired", True)}
+    assert len(fake.calls("POST", "/v1/refunds")) == 1 and _cancels(fake, data["paymentRef"]) == []
+    assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []
+    assert counters(event_id, tt) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}

@@ -16,8 +16,9 @@ from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
 from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
 from core.payments import PaymentCheck, RefundResult
-from core.plugins import get_host, hooks_for
+from core.plugins import hooks_for
 from core.services import capacity, holds
+from core.services.gateways import enabled_gateways, gateway_settings, void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
 from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance, row_builder
@@ -179,26 +180,6 @@ def resolve_items(org: Org, req: PurchaseRequest, now: dt.datetime) -> tuple[Eve
 
 # --- gateways -----------------------------------------------------------------------------------
 
-def enabled_gateways(org: Org | str) -> dict[str, str]:
-    """Gateway name -> providing plugin, for the plugins this tenant enabled."""
-    host = get_host()
-    enabled = host.enabled_for(org if isinstance(org, str) else org.id)
-    gateways: dict[str, str] = {}
-    for impl in host.pm.hook.payment_gateways.get_hookimpls():
-        if impl.plugin_name in enabled:
-            for name in impl.function() or []:
-                gateways.setdefault(name, impl.plugin_name)
-    return gateways
-
-
-def gateway_settings(org: Org, gateway: str) -> dict:
-    """The tenant's settings for the plugin that provides `gateway`."""
-    from tenants.service import plugin_settings
-
-    plugin = enabled_gateways(org).get(gateway)
-    return plugin_settings(org, plugin) if plugin else {}
-
-
 def choose_gateway(org: Org, requested: str | None, *, staff: bool = False) -> str:
     """The paying gateway for a booking that costs money (422 `gateway_not_enabled` / `payment_gateway_required`)."""
     gateways = enabled_gateways(org)
@@ -343,6 +324,7 @@ def cancel_pending(booking: Booking) -> bool:
                .where((Booking.id == booking.id) & (Booking.status == "pending")).execute())
         if won == 1:
             capacity.release_held_seats(holds.seat_requests(booking.id), booking.event_id)
+            void_payment_later(booking)
     return won == 1
 
 
@@ -416,7 +398,8 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
 
 # --- confirm ------------------------------------------------------------------------------------
 
-def _verify(org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+def _paid_check(org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+    """The gateway's verdict on the booking's payment (`gateway_verify_payment`); 422 if no plugin answers."""
     if booking.amount == 0:
         return PaymentCheck(paid=True, reference=f"free:{booking.id}", amount=0, currency=booking.currency)
     check = hooks_for(org).gateway_verify_payment(gateway=booking.gateway, org=org, booking=booking,
@@ -425,6 +408,11 @@ def _verify(org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck
     if check is None:
         raise Unprocessable(f"The payment gateway {booking.gateway!r} is not enabled for this organisation.",
                             type="gateway_not_enabled")
+    return check
+
+
+def _require_paid(booking: Booking, check: PaymentCheck) -> PaymentCheck:
+    """402 unless `check` says exactly the booking's amount and currency were paid."""
     if not check.paid:
         raise PaymentNotCompleted(check.reason or "The payment has not completed yet; try again once it has.",
                                   bookingId=booking.id)
@@ -465,10 +453,11 @@ def _hold_expired(booking: Booking, refunded: bool, reason: str = "") -> Conflic
                     bookingId=booking.id)
 
 
-def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> Conflict:
-    """Paid after the seats were gone: claim the booking (expired -> refunded) once, then refund through the gateway."""
+def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> BookingResult:
+    """Paid after the seats were gone: claim the booking (expired -> refunded) once, refund it through the gateway
+    and raise 409 `hold_expired`; a request that loses the claim answers what the winner settled."""
     if booking.amount == 0:
-        return _hold_expired(booking, refunded=False)
+        raise _hold_expired(booking, refunded=False) from None
     reference = check.reference or payment_ref or booking.payment_ref
     now = utcnow()
     data = dict(booking.payment_data or {}, auto_refund={"reason": "hold_expired", "at": now.isoformat() + "Z"})
@@ -479,7 +468,7 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
         if won == 1:
             _record_payment(org, booking, reference, check.data)
     if won != 1:
-        return _hold_expired(booking, refunded=Booking.get_by_id(booking.id).status == "refunded")
+        return _stale_answer(org, booking)
     try:
         result = hooks_for(org).gateway_refund(gateway=booking.gateway, org=org, booking=booking,
                                                payment_ref=reference, amount=booking.amount,
@@ -492,8 +481,8 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
                   status="succeeded" if result.succeeded else "failed", reason="hold_expired: " + result.reason)
     if not result.succeeded:
         log.error("automatic refund of booking %s failed: %s", booking.id, result.reason)
-    return _hold_expired(booking, refunded=result.succeeded,
-                         reason="" if result.succeeded else "the refund failed and staff were alerted")
+    raise _hold_expired(booking, refunded=result.succeeded,
+                        reason="" if result.succeeded else "the refund failed and staff were alerted") from None
 
 
 def _settled(org: Org, booking: Booking) -> BookingResult:
@@ -506,19 +495,51 @@ def _settled(org: Org, booking: Booking) -> BookingResult:
                    bookingId=booking.id)
 
 
+def _stale_answer(org: Org, booking: Booking) -> BookingResult:
+    """A stale cart this request did not change: 409 `hold_expired` while it stays expired, else what a
+    concurrent confirm-order or webhook settled it to (the same tickets, or the same 409)."""
+    current = Booking.get_by_id(booking.id)
+    if current.status == "expired":
+        raise _hold_expired(current, refunded=False) from None
+    return _settled(org, current)
+
+
+def _seats_gone(booking: Booking) -> bool:
+    """True for an expired booking whose seats no longer fit (a read that only picks the path: the UPDATE in
+    `_finalise` still decides). Seats taken by a concurrent confirm of this very booking look gone too: the
+    stale path then loses its claim and answers with that confirm's tickets."""
+    return booking.status == "expired" and not capacity.seats_free(holds.seat_requests(booking.id),
+                                                                   booking.event_id)
+
+
+def _stale_cart(org: Org, booking: Booking, payment_ref: str | None) -> BookingResult:
+    """Expired with the seats gone: void the payment first (nothing more can be charged, nothing is captured),
+    refund it once if the buyer had already paid, else 409 `hold_expired` with nothing changed."""
+    check = void_payment(org, booking, payment_ref) or _paid_check(org, booking, payment_ref)
+    if check.paid:
+        return _refund_stale(org, booking, _require_paid(booking, check), payment_ref)
+    return _stale_answer(org, booking)
+
+
 def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gateway: str | None = None) -> BookingResult:
-    """Confirm a paid booking: verify with the gateway, flip it once, issue tickets; repeats get the same tickets."""
+    """Confirm a paid booking: verify with the gateway, flip it once, issue tickets; repeats get the same tickets.
+
+    A stale cart (hold expired, seats gone) answers 409 `hold_expired` before the gateway is asked to verify
+    (which may capture), paid or not; a paid one is refunded once.
+    """
     booking = get_booking(org, booking_id)
     if gateway and gateway != booking.gateway:
         raise Unprocessable(f"This booking is paid through {booking.gateway!r}, not {gateway!r}.",
                             type="gateway_mismatch")
     if booking.status not in CONFIRMABLE:
         return _settled(org, booking)
-    check = _verify(org, booking, payment_ref)
+    if _seats_gone(booking):
+        return _stale_cart(org, booking, payment_ref)
+    check = _require_paid(booking, _paid_check(org, booking, payment_ref))
     try:
         result = _finalise(org, booking, check, payment_ref)
-    except capacity.SoldOut:
-        raise _refund_stale(org, booking, check, payment_ref) from None
+    except capacity.SoldOut:   # the seats went between the read and the UPDATE
+        return _refund_stale(org, booking, check, payment_ref)
     if result is None:
         return _settled(org, Booking.get_by_id(booking.id))
     _announce_confirmed(org, result)

@@ -45,14 +45,41 @@ def _fits(model, seats: int):
     return model.capacity.is_null() | (model.sold + model.held + seats <= model.capacity)
 
 
+def _room(row: TicketType | Event) -> int | None:
+    """Seats a ticket type or event row has left (None = unlimited; negative when over-held)."""
+    return None if row.capacity is None else row.capacity - row.sold - row.held
+
+
 def available_seats(ticket_type: TicketType, event: Event | None = None) -> int | None:
     """Seats still on sale for a ticket type (None = unlimited), bounded by its event's capacity too."""
-    left = None if ticket_type.capacity is None else ticket_type.capacity - ticket_type.sold - ticket_type.held
+    left = _room(ticket_type)
     event = event if event is not None else ticket_type.event
     if event is not None and event.capacity is not None:
-        event_left = event.capacity - event.sold - event.held
+        event_left = _room(event)
         left = event_left if left is None else min(left, event_left)
     return None if left is None else max(left, 0)
+
+
+def _has_room(row: TicketType | Event | None, seats: int) -> bool:
+    if row is None:
+        return False
+    room = _room(row)
+    return room is None or room >= seats
+
+
+def seats_free(requests: Iterable[SeatRequest], event_id: str) -> bool:
+    """True if these seats fit right now on their ticket types and their event.
+
+    A plain read, to choose a path (e.g. re-reserving an expired booking); only the conditional UPDATEs of
+    `hold_seats` / `sell_seats` actually claim seats.
+    """
+    merged = _merge(requests)
+    columns = (TicketType.id, TicketType.capacity, TicketType.sold, TicketType.held)
+    ids = [request.ticket_type_id for request in merged]
+    types = {tt.id: tt for tt in TicketType.select(*columns).where(TicketType.id.in_(ids))} if ids else {}
+    event = Event.select(Event.capacity, Event.sold, Event.held).where(Event.id == event_id).first()
+    return (all(_has_room(types.get(request.ticket_type_id), request.seats) for request in merged)
+            and _has_room(event, sum(request.seats for request in merged)))
 
 
 def _sold_out(ticket_type_id: str, event_id: str, wanted: int, by_event: bool) -> SoldOut:

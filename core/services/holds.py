@@ -1,7 +1,7 @@
 """Hold expiry: pending bookings past `expires_at` become `expired` and give their seats back exactly once.
 
 Run by a periodic job and lazily on read/confirm/sold-out; never releases seats without winning the
-conditional UPDATE pending -> expired.
+conditional UPDATE pending -> expired. The winner then has the open payment voided (through the job queue).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from core.jobs import job
 from core.models import Booking, BookingLine, Event, utcnow
 from core.plugins import hooks_for
 from core.services import capacity
+from core.services.gateways import void_payment_later
 
 EXPIRY_BATCH = 500
 
@@ -31,7 +32,8 @@ def hold_deadline(hold_minutes: int, now: dt.datetime | None = None) -> dt.datet
 
 
 def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
-    """Expire one overdue pending booking; True only for the caller whose UPDATE won (seats released once)."""
+    """Expire one overdue pending booking; True only for the caller whose UPDATE won (seats released once,
+    `booking_expired` fired and the payment's void queued, all after the commit)."""
     now = now or utcnow()
     with write_transaction():
         won = (Booking.update(status="expired", seats_released=True, updated_at=now)
@@ -39,6 +41,7 @@ def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
                .execute())
         if won == 1:
             capacity.release_held_seats(seat_requests(booking.id), booking.event_id)
+            void_payment_later(booking)
     if won == 1:
         booking.status, booking.seats_released = "expired", True
         hooks_for(booking.org_id).notify("booking_expired", org=booking.org, booking=booking)

@@ -56,3 +56,12 @@ def gateway_refund(gateway, org, booking, payment_ref, amount, settings) -> Refu
     if gateway != NAME:
         return None
     return PayPalGateway(settings).refund(org, booking, payment_ref, amount)
+
+
+@hookimpl
+def gateway_void_payment(gateway, org, booking, payment_ref, settings) -> PaymentCheck | None:
+    """Nothing to cancel at PayPal (an uncaptured order expires there; only confirm-order captures); a capture
+    that already happened is reported paid so the core refunds it."""
+    if gateway != NAME:
+        return None
+    return PayPalGateway(settings).void(org, booking, payment_ref)

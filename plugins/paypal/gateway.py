@@ -1,4 +1,4 @@
-"""PayPal calls for one tenant (Orders v2 through paypal-server-sdk): create, capture, verify, refund, webhooks.
+"""PayPal calls for one tenant (Orders v2 through paypal-server-sdk): create, capture, verify, void, refund, webhooks.
 
 Uses only the tenant's own credentials; never logs or returns them, never reads a `.env` file
 (`Configuration.from_environment` is not used), and never trusts an amount it did not read back from PayPal.
@@ -191,23 +191,39 @@ class PayPalGateway:
                 return None, issue, description
 
     # --- verification -----------------------------------------------------------------------------
-    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
-        """Capture the booking's approved order if needed, then check the captured amount and ids."""
+    def booking_order(self, org: Org, booking: Booking,
+                      payment_ref: str | None) -> tuple[dict | None, PaymentCheck | None]:
+        """(the booking's order as PayPal has it now, None) or (None, an unpaid check saying why not)."""
         reference = payment_ref or booking.payment_ref
         if not valid_reference(reference):
-            return PaymentCheck(paid=False, reason="No PayPal order id was given for this booking.")
+            return None, PaymentCheck(paid=False, reason="No PayPal order id was given for this booking.")
         order = self.get_order(reference)
         if order is None:
-            return PaymentCheck(paid=False, reason=f"PayPal knows no order {reference!r} for this account.")
+            return None, PaymentCheck(paid=False, reason=f"PayPal knows no order {reference!r} for this account.")
         if not order_belongs_to(order, org, booking.id):
-            return PaymentCheck(paid=False, reason="This PayPal order belongs to another booking.",
-                                reference=reference)
+            return None, PaymentCheck(paid=False, reason="This PayPal order belongs to another booking.",
+                                      reference=reference)
+        return order, None
+
+    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Capture the booking's approved order if needed, then check the captured amount and ids."""
+        order, unpaid = self.booking_order(org, booking, payment_ref)
+        if unpaid:
+            return unpaid
+        reference = payment_ref or booking.payment_ref
         if order.get("status") != "COMPLETED":
             order, issue, description = self.capture(reference)
             if order is None:
                 return PaymentCheck(paid=False, reference=reference, reason=f"PayPal did not capture the "
                                     f"payment ({issue}: {description}).", data={"issue": issue})
         return check_order(order, org, booking)
+
+    def void(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Never captures: read the order and report it. Orders v2 has no void for an intent-CAPTURE order (the
+        SDK's `payments.void_payment` is for authorizations); one that was not captured simply expires at
+        PayPal, and only confirm-order captures. Paid only if it had already been captured (the core refunds)."""
+        order, unpaid = self.booking_order(org, booking, payment_ref)
+        return unpaid or check_order(order, org, booking)
 
     # --- refunds ----------------------------------------------------------------------------------
     def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int) -> RefundResult:

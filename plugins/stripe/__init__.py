@@ -49,3 +49,11 @@ def gateway_refund(gateway, org, booking, payment_ref, amount, settings) -> Refu
     if gateway != NAME:
         return None
     return StripeGateway(settings).refund(org, booking, payment_ref, amount)
+
+
+@hookimpl
+def gateway_void_payment(gateway, org, booking, payment_ref, settings) -> PaymentCheck | None:
+    """Cancel the booking's PaymentIntent so a dead cart can no longer be paid; a succeeded one is reported paid."""
+    if gateway != NAME:
+        return None
+    return StripeGateway(settings).void(org, booking, payment_ref)

@@ -1,4 +1,4 @@
-"""Stripe calls for one tenant: PaymentIntents, Checkout Sessions, refunds, and the checks on a payment.
+"""Stripe calls for one tenant: PaymentIntents, Checkout Sessions, refunds, voids and the checks on a payment.
 
 Uses only the tenant's own keys; never logs or returns the secret key, and never trusts an amount it did
 not read back from Stripe.
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 NAME = "stripe"
 DEFAULT_API_BASE = "https://api.stripe.com"
 REQUIRED_SETTINGS = ("secret_key", "publishable_key")
+# the statuses in which Stripe lets a PaymentIntent be canceled (`processing` only in rare cases: left alone)
+CANCELABLE = ("requires_payment_method", "requires_confirmation", "requires_action", "requires_capture")
 
 
 @contextlib.contextmanager
@@ -124,16 +126,42 @@ class StripeGateway:
         except stripe.InvalidRequestError:
             return None
 
-    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
-        """Paid only if Stripe says the intent succeeded for this org, booking, amount and currency."""
+    def booking_intent(self, booking: Booking, payment_ref: str | None) -> tuple[dict | None, PaymentCheck | None]:
+        """(the PaymentIntent behind `payment_ref` or the booking's own, None) or (None, an unpaid check why not)."""
         reference = payment_ref or booking.payment_ref
         if not reference:
-            return PaymentCheck(paid=False, reason="No Stripe payment was started for this booking.")
+            return None, PaymentCheck(paid=False, reason="No Stripe payment was started for this booking.")
         if not valid_reference(reference):
-            return PaymentCheck(paid=False, reason="That is not a Stripe PaymentIntent or Checkout Session id.")
+            return None, PaymentCheck(paid=False, reason="That is not a Stripe PaymentIntent or Checkout Session id.")
         intent = self.intent_for_reference(reference)
         if intent is None:
-            return PaymentCheck(paid=False, reason=f"Stripe knows no payment {reference!r} for this account.")
+            return None, PaymentCheck(paid=False, reason=f"Stripe knows no payment {reference!r} for this account.")
+        return intent, None
+
+    def verify(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Paid only if Stripe says the intent succeeded for this org, booking, amount and currency."""
+        intent, unpaid = self.booking_intent(booking, payment_ref)
+        return unpaid or check_intent(intent, org, booking)
+
+    # --- voiding ----------------------------------------------------------------------------------
+    def cancel_intent(self, intent_id: str) -> dict:
+        """Cancel a PaymentIntent so it can no longer be paid; if Stripe refuses because it just finished
+        (succeeded, or already canceled), the intent as it is now."""
+        try:
+            with provider_errors():
+                return self.client.v1.payment_intents.cancel(
+                    intent_id, params={"cancellation_reason": "abandoned"}).to_dict()
+        except stripe.InvalidRequestError:
+            return self.retrieve_intent(intent_id)
+
+    def void(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
+        """Cancel the booking's open PaymentIntent (only one of this org and booking), then report it as
+        `verify` does: paid if it had already succeeded, which Stripe cannot cancel (the core refunds it)."""
+        intent, unpaid = self.booking_intent(booking, payment_ref)
+        if unpaid:
+            return unpaid
+        if intent.get("status") in CANCELABLE and intent_belongs_to(intent, org, booking.id):
+            intent = self.cancel_intent(intent["id"])
         return check_intent(intent, org, booking)
 
     # --- refunds ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A loopback Stripe API (payment intents, refunds, checkout sessions, charges) plus webhook signing.
+"""A loopback Stripe API (payment intents with confirm/capture/cancel, refunds, checkout sessions, charges)
+plus webhook signing.
 
 Test-only: answers the real `stripe` SDK with Stripe's JSON shapes and error bodies; never calls Stripe.
 """
@@ -30,6 +31,18 @@ def _error(status: int, type_: str, message: str, code: str | None = None, **ext
     return Reply(status, {"error": {"type": type_, "code": code, "message": message, **extra}})
 
 
+PAYABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+CANCELABLE = PAYABLE + ("requires_capture",)
+
+
+def _expect_status(intent: dict, action: str, allowed: tuple[str, ...]) -> None:
+    """Stripe's 400 `payment_intent_unexpected_state` unless the intent is in one of `allowed`."""
+    if intent["status"] not in allowed:
+        raise _error(400, "invalid_request_error", f"You cannot {action} this PaymentIntent because it has a "
+                     f"status of {intent['status']}; it must be one of: {', '.join(allowed)}.",
+                     "payment_intent_unexpected_state", payment_intent=dict(intent))
+
+
 def sign_payload(payload: bytes | str, secret: str, timestamp: int | None = None) -> str:
     """A `Stripe-Signature` header value: `t=<ts>,v1=HMAC-SHA256(secret, "<ts>.<payload>")`."""
     if isinstance(payload, str):
@@ -48,7 +61,8 @@ def event_payload(event_type: str, obj: dict) -> bytes:
 
 
 class FakeStripe(FakeProvider):
-    """Stripe's API for the calls Boxoffice makes; test helpers `pay`, `decline`, `complete_session`.
+    """Stripe's API for the calls Boxoffice makes (a canceled intent can never be paid again); test helpers
+    `pay`, `decline`, `complete_session`.
 
     `refund_mode`: "ok" or "rejected" (400 `charge_already_refunded`, as Stripe answers a second refund).
     """
@@ -63,6 +77,9 @@ class FakeStripe(FakeProvider):
         self.refund_mode = "ok"
         self.route("POST", r"/v1/payment_intents", self._create_intent)
         self.route("GET", r"/v1/payment_intents/([^/]+)", self._get_intent)
+        self.route("POST", r"/v1/payment_intents/([^/]+)/confirm", self._confirm_intent)
+        self.route("POST", r"/v1/payment_intents/([^/]+)/capture", self._capture_intent)
+        self.route("POST", r"/v1/payment_intents/([^/]+)/cancel", self._cancel_intent)
         self.route("POST", r"/v1/refunds", self._create_refund)
         self.route("POST", r"/v1/checkout/sessions", self._create_session)
         self.route("GET", r"/v1/checkout/sessions/([^/]+)", self._get_session)
@@ -81,7 +98,13 @@ class FakeStripe(FakeProvider):
 
     # --- test helpers ----------------------------------------------------------------------------
     def pay(self, intent_id: str) -> dict:
-        """The customer's card went through: the intent succeeds and gets a charge."""
+        """The customer's card went through: the intent succeeds and gets a charge (a Reply error, as Stripe
+        answers, if the intent was canceled or already succeeded)."""
+        with self.lock:
+            _expect_status(self.intents[intent_id], "confirm", PAYABLE)
+            return self._succeed(intent_id)
+
+    def _succeed(self, intent_id: str) -> dict:
         with self.lock:
             intent = self.intents[intent_id]
             charge_id = "ch_" + secrets.token_hex(12)
@@ -155,6 +178,29 @@ class FakeStripe(FakeProvider):
             raise _error(404, "invalid_request_error", f"No such payment_intent: '{intent_id}'",
                          "resource_missing", param="intent")
         return 200, self.intents[intent_id]
+
+    def _known_intent(self, request: Recorded, intent_id: str) -> dict:
+        self._get_intent(request, intent_id)
+        return self.intents[intent_id]
+
+    def _confirm_intent(self, request: Recorded, intent_id: str):
+        """What Stripe.js does with the client secret: pay the intent (a canceled one cannot be paid)."""
+        self._known_intent(request, intent_id)
+        return 200, self.pay(intent_id)
+
+    def _capture_intent(self, request: Recorded, intent_id: str):
+        """Capture an intent that was confirmed with manual capture; anything else is an unexpected state."""
+        intent = self._known_intent(request, intent_id)
+        _expect_status(intent, "capture", ("requires_capture",))
+        return 200, self._succeed(intent_id)
+
+    def _cancel_intent(self, request: Recorded, intent_id: str):
+        """Cancel an intent that has not succeeded: status `canceled`, never payable again."""
+        intent = self._known_intent(request, intent_id)
+        _expect_status(intent, "cancel", CANCELABLE)
+        reason = _unflatten(request.form).get("cancellation_reason")
+        intent.update(status="canceled", canceled_at=int(time.time()), cancellation_reason=reason)
+        return 200, intent
 
     def _get_charge(self, request: Recorded, charge_id: str):
         self._auth(request)
