@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=48, help="client threads")
     parser.add_argument("--worker-threads", type=int, default=1, help="> 1: gunicorn gthread workers")
     parser.add_argument("--attempts", type=int, default=2400)
-    parser.add_argument("--noop", type=int, default=2400, help="GET /health requests")
+    parser.add_argument("--noop", type=int, default=4800, help="GET /health requests (half before, half after)")
     parser.add_argument("--seats", type=int, default=500)
     parser.add_argument("--gateway", choices=("free", "offline"), default="free",
                         help="free: tickets issued at once; offline: seats held as pending bookings")
@@ -189,15 +189,20 @@ def main() -> None:
           f"{args.attempts} purchase attempts for {args.seats} seats ({args.gateway})")
     try:
         deadline = time.monotonic() + args.max_seconds
-        hammer(200, args.threads, lambda i: request(port, "GET", "/health"), deadline)  # warm-up
-        noop, noop_s = hammer(args.noop, args.threads, lambda i: request(port, "GET", "/health"), deadline)
+        def health(i):
+            return request(port, "GET", "/health")
 
         def buy(i):
             body = {"eventId": event_id, "email": f"fan{i}@example.com", "name": f"Fan {i}",
                     "items": [{"ticketTypeId": tt_id, "quantity": 1}]}
             return request(port, "POST", "/client/events/tickets/purchase", body, {"orgid": orgid})
 
+        hammer(200, args.threads, health, deadline)  # warm-up
+        # The no-op is measured half before and half after the sale, so both loads see the same machine.
+        before, before_s = hammer(args.noop // 2, args.threads, health, deadline)
         sales, sales_s = hammer(args.attempts, args.threads, buy, time.monotonic() + args.max_seconds)
+        after, after_s = hammer(args.noop - args.noop // 2, args.threads, health, time.monotonic() + args.max_seconds)
+        noop, noop_s = before + after, before_s + after_s
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -12,6 +12,7 @@ from core import db as database
 from core.api import register_core_blueprints
 from core.api.checkin import LANE_ROUTES as DOOR_ROUTES
 from core.api.fastlane import FastLane
+from core.api.purchase import LANE_ROUTES as PURCHASE_ROUTES
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.jobs import init_jobs
@@ -91,6 +92,6 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
             upgrade_schema(host)
 
     if config.fast_lane:
-        app.wsgi_app = FastLane(app, DOOR_ROUTES)
+        app.wsgi_app = FastLane(app, DOOR_ROUTES + PURCHASE_ROUTES)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app)
     return app

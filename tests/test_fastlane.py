@@ -22,7 +22,9 @@ from core.auth import issue_token
 from core.config import Config
 from core.services import checkin, qr
 
-GENERATED = {"id", "at", "firstScannedAt", "lastScannedAt"}  # ids and clock times differ between the twins
+# ids, links and clock times differ between the twins
+GENERATED = {"id", "at", "firstScannedAt", "lastScannedAt", "bookingId", "orderId", "qrUrl", "createdAt",
+             "confirmedAt", "expiresAt", "paymentRef"}
 
 
 def lane_of(app) -> FastLane:
@@ -54,16 +56,17 @@ class Twins:
 
     def send(self, path_for, body_for=None, *, headers=None, raw=None, content_type="application/json",
              names=None):
-        """`path_for(twin)`/`body_for(twin)` build each twin's request (twin 0 via the lane, 1 via Flask).
+        """`path_for(twin)`/`body_for(twin)` (and `headers`, a dict or a function of the twin) build each twin's
+        request (twin 0 via the lane, 1 via Flask).
         Checks both twins got the same answer; returns (status, masked answer, requests the lane answered)."""
-        headers = {"orgid": self.tenant.orgid, "Authorization": f"Bearer {self.tenant.staff_token}",
-                   **(headers or {})}
-        headers = {k: v for k, v in headers.items() if v is not None}
         answers, served = [], 0
         for twin, client in enumerate((self.through_lane, self.flask_only)):
+            sent = {"orgid": self.tenant.orgid, "Authorization": f"Bearer {self.tenant.staff_token}",
+                    **(headers(twin) if callable(headers) else headers or {})}
+            sent = {k: v for k, v in sent.items() if v is not None}
             data = raw if raw is not None else json.dumps(body_for(twin) if body_for else {})
             before = self.lane.served
-            answers.append(client.post(path_for(twin), data=data, headers=headers, content_type=content_type))
+            answers.append(client.post(path_for(twin), data=data, headers=sent, content_type=content_type))
             served += self.lane.served - before
         lane_answer, flask_answer = answers
         names = names or [{}, {}]
@@ -231,6 +234,66 @@ def test_the_lane_steps_aside_while_the_app_has_a_request_hook_it_does_not_repli
     finally:
         app.before_request_funcs[None].remove(hook)
     assert response.status_code == 200 and seen == ["before"] and lane.served == before
+
+
+PURCHASE = "/client/events/tickets/purchase"
+
+
+def twin_sales(tenant, **type_fields):
+    """Two events with one ticket type each, in the same state: what each twin buys from."""
+    twins = [make_event(tenant, **type_fields) for _ in range(2)]
+    names = [{event.id: "<event>", ticket_type.id: "<type>"} for event, ticket_type in twins]
+    body = lambda twin, **extra: {"eventId": twins[twin][0].id, "email": "fan@example.com", "name": "Fan",  # noqa: E731
+                                  "items": [{"ticketTypeId": twins[twin][1].id, "quantity": 2}], **extra}
+    return twins, names, body
+
+
+def held(ticket_type) -> tuple[int, int]:
+    from core.models import TicketType
+
+    with database.db.connection_context():
+        row = TicketType.get_by_id(ticket_type.id)
+        return row.sold, row.held
+
+
+def test_purchases_are_answered_by_the_lane_as_flask_would(twins, tenant):
+    sales, names, body = twin_sales(tenant, price=0, capacity=3)
+    status, answer, served = twins.send(lambda _: PURCHASE, body, headers={"Authorization": None}, names=names)
+    assert (status, served, answer["status"], len(answer["tickets"])) == (201, 1, "confirmed", 2)
+    status, answer, served = twins.send(lambda _: PURCHASE, body, headers={"Authorization": None}, names=names)
+    assert (status, served, answer["type"]) == (409, 1, "sold_out")
+    assert [held(ticket_type) for _, ticket_type in sales] == [(2, 0), (2, 0)]
+
+    paid, names, body = twin_sales(tenant, price=1500)
+    customer = tenant.customer()
+    status, answer, served = twins.send(lambda _: PURCHASE, lambda twin: body(twin, paymentGateway="offline"),
+                                        headers={"Authorization": f"Bearer {customer.token}"}, names=names)
+    assert (status, served, answer["status"], answer["amount"]) == (201, 1, "pending", 3000)
+    assert answer["email"] == "fan@example.com" and answer["expiresAt"]
+
+    status, answer, served = twins.send(lambda _: "/events/tickets/purchase", body, names=names)
+    assert (status, served, answer["source"], answer["paymentGateway"]) == (201, 1, "box_office", "offline")
+    assert [held(ticket_type) for _, ticket_type in paid] == [(0, 4), (0, 4)]
+
+
+def test_purchase_refusals_are_the_same_through_the_lane_and_unusual_ones_go_to_flask(twins, tenant):
+    sales, names, body = twin_sales(tenant, price=0)
+    guest = {"Authorization": None}
+    status, answer, served = twins.send(lambda _: PURCHASE, lambda twin: {**body(twin), "email": None}, headers=guest,
+                                        names=names)
+    assert (status, served) == (422, 0)  # the schema refuses a null email: Flask answers
+    status, answer, served = twins.send(lambda _: PURCHASE, lambda twin: {k: v for k, v in body(twin).items()
+                                                                          if k != "email"}, headers=guest, names=names)
+    assert (status, served, answer["errors"]["json"]) == (422, 1, {"email": ["Required for guests (or send a "
+                                                                              "customer token)."]})
+    status, answer, served = twins.send(lambda _: PURCHASE, body, headers=lambda twin: {**guest, "Idempotency-Key": f"k-{twin}"},
+                                        names=names)
+    assert (status, served) == (201, 0)  # replays are the Flask decorator's
+    customer = tenant.customer()
+    status, answer, served = twins.send(lambda _: "/events/tickets/purchase", body,
+                                        headers={"Authorization": f"Bearer {customer.token}"}, names=names)
+    assert (status, served, answer["type"]) == (403, 0, "forbidden_role")
+    assert [held(ticket_type) for _, ticket_type in sales] == [(2, 0), (2, 0)]
 
 
 def test_the_lane_can_be_turned_off():

@@ -6,13 +6,12 @@ are also served by the fast lane (`core.api.fastlane`), from the same declaratio
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.fastlane import LaneRoute
-from core.auth import Identity, current_identity, require_role
+from core.auth import Identity, require_role
 from core.plugins import hooks_for
 from core.services import checkin, qr
 from core.tenancy import current_org
@@ -123,11 +122,6 @@ SCAN_ID = LaneRoute("/events/check-in/<ticket_id>", "checkin.CheckInById", Check
 LANE_ROUTES = (VALIDATE, SCAN_QR, SCAN_ID)
 
 
-def _answer(route: LaneRoute, data: dict, **path_args):
-    """A door view's response through Flask: the route's answer for this request's tenant and caller."""
-    return current_app.json.response(route.answer(current_org(), current_identity(), data, **path_args))
-
-
 @blp.route("/events/scanner/keys")
 class ScannerKeysView(MethodView):
     @require_role("staff")
@@ -144,7 +138,7 @@ class Validate(MethodView):
     @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
-        return _answer(VALIDATE, data)
+        return VALIDATE.flask_response(data)
 
 
 @blp.route(SCAN_QR.rule)
@@ -154,7 +148,7 @@ class CheckInByQr(MethodView):
     @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
-        return _answer(SCAN_QR, data)
+        return SCAN_QR.flask_response(data)
 
 
 @blp.route(SCAN_ID.rule)
@@ -164,4 +158,4 @@ class CheckInById(MethodView):
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
-        return _answer(SCAN_ID, data, ticket_id=ticket_id)
+        return SCAN_ID.flask_response(data, ticket_id=ticket_id)

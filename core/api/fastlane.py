@@ -1,17 +1,20 @@
-"""The fast lane: a few hot JSON endpoints (the door's check-in and validate) answered in front of Flask.
+"""The fast lane: a few hot JSON endpoints (door check-in and validate, purchase) answered in front of Flask.
 
-At doors-open a venue's scanners send hundreds of scans a second, and Flask's per-request machinery (request
-context, routing, hooks, webargs, the response object) cost more CPU than the scan itself. The lane is a WSGI
+At doors-open a venue's scanners send hundreds of scans a second, and an on-sale opens with a rush of buyers;
+Flask's per-request machinery (request context, routing, hooks, webargs, the response object) cost more CPU
+than a scan itself. The lane is a WSGI
 middleware that answers a declared `LaneRoute` itself when the request is the plain, well-formed case, and
 hands every other request to Flask untouched (its body re-attached), so Flask still answers all bad input
 with its own error. What the lane checks, it checks with the functions Flask's hooks and decorators use:
 
 - the core request hooks, as pure functions: no NUL characters (`request_guards.contains_nul`), the
   `orgid` tenant (`tenancy.org_for_header`), the bearer token (`auth.identity_for_header`);
-- the route's roles (`auth.check_role`) and body schema (the very instance its `@blp.arguments` loads);
-- a body that is a small `application/json` document, no query string, and for `<var>` rules a plain id.
+- the route's roles (`auth.check_role`; a route without roles takes guests too) and body schema (the very
+  instance its `@blp.arguments` loads);
+- a body that is a small `application/json` document, no query string, and for `<var>` rules a plain id;
+- no `Idempotency-Key` header: replays are the Flask decorator's (`core.api.idempotency`).
 
-Any of those failing sends the request to Flask. What the lane writes itself is the route's answer (200) or
+Any of those failing sends the request to Flask. What the lane writes itself is the route's answer or
 the `ApiError` the service raised (a refused scan), in the envelope `core.errors` gives, as the same bytes
 and headers Flask would send; an unexpected exception is logged and answered 500 like Flask's handler.
 
@@ -30,14 +33,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import marshmallow as ma
-from flask import Flask, g
+from flask import Flask, current_app, g
 from werkzeug.http import HTTP_STATUS_CODES
 
-from core.auth import check_role, identity_for_header
+from core.auth import check_role, current_identity, identity_for_header
 from core.db import close_connection
 from core.errors import ApiError, internal_error
 from core.request_guards import contains_nul, core_before_request
-from core.tenancy import org_for_header
+from core.tenancy import current_org, org_for_header
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,16 @@ class LaneRoute:
     rule: str  # the Flask rule; at most one `<variable>`, at the end
     endpoint: str  # what Flask calls the view (checked against the app's URL map)
     schema: ma.Schema  # the body schema instance the view's `@blp.arguments` loads
-    roles: tuple[str, ...]  # the view's `@require_role`
-    answer: Callable[..., dict]  # answer(org, identity, data, **path_values) -> 200 body; raises ApiError
+    roles: tuple[str, ...]  # the view's `@require_role`; empty: guests too (a token, if sent, is checked)
+    answer: Callable[..., dict]  # answer(org, identity, data, **path_values) -> the body; raises ApiError
+    status: int = 200  # the status of a successful answer
+
+    def flask_response(self, data: dict, **path_values):
+        """The view's response when Flask serves the route: the same answer for this request's tenant and
+        caller, sent by the app's JSON provider with `status`."""
+        response = current_app.json.response(self.answer(current_org(), current_identity(), data, **path_values))
+        response.status_code = self.status
+        return response
 
     @property
     def prefix(self) -> str:
@@ -124,7 +135,7 @@ class FastLane:
 
     def _route_for(self, environ) -> tuple[LaneRoute, dict] | None:
         """The route a plain POST with a JSON body and no query string asks for, with its path values."""
-        if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING") or "HTTP_IDEMPOTENCY_KEY" in environ:
             return None
         if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
             return None
@@ -156,7 +167,8 @@ class FastLane:
             data = route.schema.load(json.loads(body.decode("utf-8")))
             org = org_for_header(environ.get("HTTP_ORGID"))
             identity = identity_for_header(environ.get("HTTP_AUTHORIZATION"), org)
-            check_role(identity, route.roles)
+            if route.roles:
+                check_role(identity, route.roles)
         except (ApiError, ValueError, ma.ValidationError):  # ValueError covers bad JSON and bad UTF-8
             return None
         finally:
@@ -168,7 +180,7 @@ class FastLane:
         with self.app.app_context():
             g.org, g.identity = call.org, call.identity
             try:
-                return 200, call.route.answer(call.org, call.identity, call.data, **call.path_values)
+                return call.route.status, call.route.answer(call.org, call.identity, call.data, **call.path_values)
             except ApiError as error:
                 return error.status, error.to_dict()
             except Exception as error:  # noqa: BLE001 - answered as Flask's handler would: logged, 500
