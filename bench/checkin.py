@@ -202,7 +202,8 @@ def main() -> None:
         over = sum(1 for t in rows if t.scan_count > 1)
         logged = CheckIn.select().where((CheckIn.event == seeded["event"]) & (CheckIn.result == "admitted")).count()
     print(f"admitted {len(admitted)}/{args.tickets} tickets; refusals {kinds}")
-    print(f"double admissions: {doubles} by responses, {over} by scan_count, admitted log rows {logged}")
+    print(f"oversold (double admissions): {max(doubles, over)} (must be 0): {doubles} by responses, {over} by "
+          f"scan_count; admitted log rows {logged}")
     print(f"check-in / no-op throughput: {scan_rate / noop_rate:.0%}   (target >= 60%)")
     if backend == "postgresql":
         _drop_pg()

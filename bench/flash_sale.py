@@ -217,6 +217,7 @@ def main() -> None:
     print(f"\nstatus codes: {dict(sorted(statuses.items()))}")
     result = audit(event_id, tt_id, args.seats)
     print(f"audit: {result}")
+    print(f"oversold: {result['oversold']} (must be 0)")
     print(f"purchase / no-op throughput: {sale_rate / noop_rate:.0%}  (target >= 40%)")
     database.drop()
     ok = result["oversold"] == 0 and result["counters_match_rows"] and statuses.get(500, 0) == 0
