@@ -212,6 +212,21 @@ def test_an_unexpected_error_is_logged_and_answered_500_as_flask_would(twins, te
     assert sum("unhandled error" in r.getMessage() for r in caplog.records) == 2  # lane and Flask both log
 
 
+def test_a_failure_in_the_lanes_own_checks_hands_the_request_to_flask(app, tenant, monkeypatch):
+    from core.api import fastlane
+
+    (ticket,) = issue(tenant, make_event(tenant)[1])
+    lane = lane_of(app)
+
+    def unavailable(value):
+        raise RuntimeError("tenant cache unavailable")
+
+    monkeypatch.setattr(fastlane, "org_for_header", unavailable)
+    before = lane.served
+    response = tenant.staff.post("/events/check-in", json={"qrPayload": code(tenant, ticket)})
+    assert response.status_code == 200 and response.get_json()["admitted"] is True and lane.served == before
+
+
 def test_plugins_hear_admissions_the_lane_answers(app, tenant):
     (ticket,) = issue(tenant, make_event(tenant)[1])
     lane = lane_of(app)

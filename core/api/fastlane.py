@@ -169,7 +169,7 @@ class FastLane:
             identity = identity_for_header(environ.get("HTTP_AUTHORIZATION"), org)
             if route.roles:
                 check_role(identity, route.roles)
-        except (ApiError, ValueError, ma.ValidationError):  # ValueError covers bad JSON and bad UTF-8
+        except Exception:  # noqa: BLE001 - bad JSON, a schema or auth refusal, a database error: Flask answers
             return None
         finally:
             close_connection()  # the checks may have read the database; Flask or `_run` opens its own
@@ -194,7 +194,7 @@ class FastLane:
         pretty = (provider.compact is None and self.app.debug) or provider.compact is False
         text = provider.dumps(payload, **({"indent": 2} if pretty else {"separators": (",", ":")})) + "\n"
         data = text.encode()
-        start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}",
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}",
                        [("Content-Type", provider.mimetype), ("Content-Length", str(len(data)))])
         return [data]
 
