@@ -397,6 +397,22 @@ def test_a_plugin_failing_in_the_void_hook_does_not_break_expiry(tenant, fake):
     assert len(_cancels(fake, data["paymentRef"])) == 1      # stripe still voided its intent
 
 
+def test_a_voided_intent_with_seats_still_free_says_to_start_a_new_purchase(tenant, fake):
+    from test_purchase_support import age_booking
+
+    from core.services import holds
+
+    use_stripe(tenant, fake)
+    data, event_id, tt = buy(tenant, price=10, quantity=2, capacity=10)
+    age_booking(data["bookingId"])
+    with database.db.connection_context():
+        assert holds.expire_holds_job() >= 1
+    response = confirm(tenant, data["bookingId"], data["paymentRef"])
+    assert response.status_code == 402 and response.get_json()["type"] == "payment_not_completed"
+    assert "start a new purchase" in response.get_json()["message"]
+    assert booking_row(data["bookingId"]).status == "expired" and counters(event_id, tt)["held"] == 0
+
+
 def test_cancelling_a_pending_booking_cancels_its_intent(tenant, fake):
     use_stripe(tenant, fake)
     data, event_id, tt = buy(tenant, quantity=2)

@@ -205,6 +205,8 @@ def check_intent(intent: dict, org: Org, booking: Booking) -> PaymentCheck:
     if status != "succeeded":
         error = intent.get("last_payment_error") or {}
         detail = f" ({error.get('code')}: {error.get('message')})" if error else ""
+        if status == "canceled":  # voided when the hold ran out or the booking was cancelled: it can't be paid
+            detail += "; it can no longer be paid, so start a new purchase"
         return PaymentCheck(paid=False, reason=f"The Stripe payment is {status}{detail}.",
                             data={"status": status, "declineCode": error.get("code")}, **base)
     if base["amount"] != booking.amount or base["currency"] != booking.currency.upper():
