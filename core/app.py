@@ -18,7 +18,7 @@ from core.errors import register_error_handlers
 from core.jobs import init_jobs
 from core.keys import resolve_secrets
 from core.plugins import init_host
-from core.request_guards import core_before_request
+from core.request_guards import CORE_BEFORE_REQUEST
 from core.schema import upgrade_schema
 
 
@@ -79,7 +79,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     api = Api(app)
     register_error_handlers(app)
 
-    for hook in core_before_request():
+    for hook in CORE_BEFORE_REQUEST:
         app.before_request(hook)
     # A connection is taken from the pool lazily on a request's first query and returned here.
     app.teardown_request(database.close_connection)

@@ -6,7 +6,9 @@ exactly the same ones without a Flask request.
 
 from __future__ import annotations
 
+from core.auth import load_identity
 from core.errors import BadRequest
+from core.tenancy import resolve_tenant
 
 NUL_IN_JSON = (b"\x00", b"\\u0000")  # a raw NUL byte, or one escaped inside a JSON string
 
@@ -29,9 +31,5 @@ def reject_nul_bytes() -> None:
         raise BadRequest("NUL characters are not allowed in requests.", type="invalid_characters")
 
 
-def core_before_request() -> tuple:
-    """The core's before_request hooks in the order `create_app` registers them: NUL check, tenant, caller."""
-    from core.auth import load_identity
-    from core.tenancy import resolve_tenant
-
-    return (reject_nul_bytes, resolve_tenant, load_identity)
+# The core's before_request hooks, in the order `create_app` registers them: NUL check, tenant, caller.
+CORE_BEFORE_REQUEST = (reject_nul_bytes, resolve_tenant, load_identity)

@@ -43,7 +43,7 @@ blp = Blueprint("client_events", __name__, description="Browse events (customers
 _LIST_QUERY = ClientListQuery()
 
 
-def _release_shown_holds(org: Org, args: dict, event_ids: list[str] | None = None) -> bool:
+def _release_shown_holds(org: Org, args: dict, event_ids: list[str] | None = None) -> int:
     """`release_shown_holds` for the customer view of `args` (call it before loading the events shown)."""
     return release_shown_holds(org, *parse_view_options(args, CLIENT_INCLUDES, CLIENT_FIELDS), event_ids)
 
@@ -137,7 +137,7 @@ class ClientEvent(MethodView):
         org = current_org()
         event = event_queries.get_public_event(org, event_id)
         if _release_shown_holds(org, args, [event.id]):
-            event = event_queries.get_public_event(org, event.id)   # its counters after the release
+            event = event_queries.get_public_event(org, event.id)   # its counters changed with the release
         return {"data": _render(org, [event], args)(event)}
 
 

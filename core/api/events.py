@@ -48,15 +48,14 @@ def parse_view_options(args: dict, allowed_includes: dict, default_fields) -> tu
 
 
 def release_shown_holds(org: Org, field_list: list[str], include: set[str],
-                        event_ids: list[str] | None = None) -> bool:
+                        event_ids: list[str] | None = None) -> int:
     """Before rendering events with `field_list`/`include`: when the view shows seat figures (`counts`, or
     ticket types with `available`), release the overdue holds it would count, of `event_ids` and their
-    sessions/dates (None: the whole tenant). True when the view shows seats; then load the events after this.
-    """
+    sessions/dates (None: the whole tenant). Returns how many it released: an event row loaded before a
+    release that returned more than 0 has stale counters."""
     if "counts" not in field_list and "registration_types" not in include:
-        return False
-    holds.release_overdue_of_events(org.id, event_ids, with_sessions=True)
-    return True
+        return 0
+    return holds.release_overdue_of_events(org.id, event_ids, with_sessions=True)
 
 
 def render_one(event: Event, args: dict | None = None, status: int = 200, job=None):
@@ -64,7 +63,7 @@ def render_one(event: Event, args: dict | None = None, status: int = 200, job=No
     org = current_org()
     field_list, include = parse_view_options(args or {}, INCLUDES, DEFAULT_FIELDS)
     if release_shown_holds(org, field_list, include, [event.id]):
-        event = events.get_event(org, event.id)   # its counters as they are after the release
+        event = events.get_event(org, event.id)   # its counters changed with the release
     related = event_queries.preload(org, [event], include, want_deletable="deletable" in field_list)
     response = jsonify({"data": EventView(field_list, include, related, utcnow(), staff=True)(event)})
     response.status_code = status

@@ -39,7 +39,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from core.auth import check_role, current_identity, identity_for_header
 from core.db import close_connection
 from core.errors import ApiError, internal_error
-from core.request_guards import contains_nul, core_before_request
+from core.request_guards import CORE_BEFORE_REQUEST, contains_nul
 from core.tenancy import current_org, org_for_header
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,6 @@ class FastLane:
         self._exact: dict[str, LaneRoute] = {}
         self._prefixed: list[LaneRoute] = []
         self._blueprints: set[str] = set()
-        self._core_hooks = core_before_request()  # what `_checked_call` replicates
         if getattr(self.flask_wsgi, "__func__", None) is not Flask.wsgi_app:
             log.info("fast lane off: the app's wsgi_app is wrapped, so every request must go through it")
             return
@@ -152,7 +151,7 @@ class FastLane:
     def _flask_adds_nothing(self) -> bool:
         """True while the app's request hooks are exactly the core ones the lane replicates."""
         app, names = self.app, (None, *self._blueprints)
-        return (tuple(app.before_request_funcs.get(None, ())) == self._core_hooks
+        return (tuple(app.before_request_funcs.get(None, ())) == CORE_BEFORE_REQUEST
                 and tuple(app.teardown_request_funcs.get(None, ())) == CORE_TEARDOWN
                 and not any(app.before_request_funcs.get(name) for name in self._blueprints)
                 and not any(app.teardown_request_funcs.get(name) for name in self._blueprints)

@@ -54,10 +54,11 @@ def load_ticket_type(org: Org, ticket_type_id) -> TicketType:
 
 
 def read_ticket_type(org: Org, ticket_type_id) -> TicketType:
-    """The tenant's ticket type (404 as `load_ticket_type`) with its event, counted after the event's overdue
-    holds are released, so `held`/`available` leave them out."""
+    """The tenant's ticket type (404 as `load_ticket_type`), counted after the event's overdue holds are
+    released (read again, with its event, only when one was), so `held`/`available` leave them out."""
     ticket_type = load_ticket_type(org, ticket_type_id)
-    holds.release_overdue_of_events(org.id, [ticket_type.event_id])
+    if not holds.release_overdue_of_events(org.id, [ticket_type.event_id]):
+        return ticket_type
     return TicketType.select(TicketType, Event).join(Event).where(TicketType.id == ticket_type.id).get()
 
 

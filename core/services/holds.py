@@ -48,21 +48,9 @@ def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
     return won == 1
 
 
-def overdue(org_id: str | None = None, event_id: str | None = None, now: dt.datetime | None = None,
-            limit: int = EXPIRY_BATCH) -> list[Booking]:
-    """Pending bookings whose hold has run out (uses the (org, status, expires_at) index)."""
-    query = Booking.select().where((Booking.status == "pending") & (Booking.expires_at < (now or utcnow())))
-    if org_id is not None:
-        query = query.where(Booking.org == org_id)
-    if event_id is not None:
-        query = query.where(Booking.event == event_id)
-    return list(query.order_by(Booking.expires_at).limit(limit))
-
-
-def expire_overdue(org_id: str | None = None, event_id: str | None = None) -> int:
-    """Expire overdue holds (of one tenant/event, or everywhere); returns how many this call expired."""
-    now = utcnow()
-    return sum(1 for booking in overdue(org_id, event_id, now) if expire_booking(booking, now))
+def expire_overdue(org_id: str, event_id: str | None = None) -> int:
+    """Expire a tenant's overdue holds (of one event when given); returns how many this call expired."""
+    return release_overdue_of_events(org_id, None if event_id is None else [event_id])
 
 
 def expire_if_overdue(booking: Booking) -> Booking:
@@ -76,23 +64,22 @@ def expire_if_overdue(booking: Booking) -> Booking:
 @job(every_minutes=1)
 def expire_holds_job() -> int:
     """Periodic job: release every overdue hold, in batches, across all tenants."""
-    total = 0
-    while True:
-        done = expire_overdue()
-        total += done
-        if done < EXPIRY_BATCH:
-            return total
+    return _expire_matching()
 
 
-# --- lazy release before a read that shows seats or a customer's bookings ----------------------------
+# --- one mechanism for the job, the lazy checks and the reads that show seats or a customer's bookings ---
 
 
-def _expire_matching(condition, now: dt.datetime) -> int:
-    """Expire the overdue pending bookings matching `condition`, batch by batch, each through `expire_booking`.
+def _expire_matching(condition=None) -> int:
+    """Expire the overdue pending bookings matching `condition` (every one when None), batch by batch, each
+    through `expire_booking`; how many this call expired. Uses the (org, status, expires_at) index.
 
-    Stops at a short batch, or at a full one this call won none of (concurrent readers are releasing them).
+    Stops at a short batch, or at a full one this call won none of (concurrent callers are releasing them).
     """
-    overdue_now = (Booking.status == "pending") & (Booking.expires_at < now) & condition
+    now = utcnow()
+    overdue_now = (Booking.status == "pending") & (Booking.expires_at < now)
+    if condition is not None:
+        overdue_now &= condition
     total = 0
     while True:
         batch = list(Booking.select().where(overdue_now).order_by(Booking.expires_at).limit(EXPIRY_BATCH))
@@ -118,9 +105,9 @@ def release_overdue_of_events(org_id: str, event_ids: Iterable[str] | None = Non
         if with_sessions:
             events |= Booking.event.in_(Event.select(Event.id).where((Event.org == org_id) & Event.parent.in_(ids)))
         condition &= events
-    return _expire_matching(condition, utcnow())
+    return _expire_matching(condition)
 
 
 def release_overdue_of_customer(org_id: str, customer_id: str) -> int:
     """Before a customer's booking list: expire their overdue holds (shown as `expired`, seats back once)."""
-    return _expire_matching((Booking.org == org_id) & (Booking.customer == customer_id), utcnow())
+    return _expire_matching((Booking.org == org_id) & (Booking.customer == customer_id))
