@@ -312,12 +312,12 @@ def test_unhandled_event_types_are_acknowledged(tenant, fake):
     assert response.status_code == 200 and response.get_json()["handled"] is False
 
 
-def paid_stale_cart(tenant, fake) -> tuple[dict, dict, str, str, dict]:
+def paid_stale_cart(tenant, fake, **settings_overrides) -> tuple[dict, dict, str, str, dict]:
     """(settings, purchase, event id, ticket type id, intent) of a 2-seat booking paid with stripe after its
     hold ran out, the next buyer having taken both seats (lazily expiring the hold)."""
     from test_purchase_support import age_booking
 
-    settings = use_stripe(tenant, fake)
+    settings = use_stripe(tenant, fake, **settings_overrides)
     data, event_id, tt = buy(tenant, price=10, quantity=2, capacity=2)
     intent = fake.pay(data["paymentRef"])
     age_booking(data["bookingId"])
@@ -429,7 +429,8 @@ def test_concurrent_confirms_and_webhooks_of_a_paid_stale_cart_refund_once(live_
 
     import requests
 
-    settings, data, event_id, tt, intent = paid_stale_cart(tenant, fake)
+    # twelve requests at once on a loaded machine: give Stripe calls longer than the 1 s the other tests use
+    settings, data, event_id, tt, intent = paid_stale_cart(tenant, fake, timeout="10")
     payload = event_payload("payment_intent.succeeded", intent)
 
     def attempt(i):
