@@ -11,6 +11,7 @@ from flask_smorest import Api
 from core import db as database
 from core.api import register_core_blueprints
 from core.api.checkin import LANE_ROUTES as DOOR_ROUTES
+from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.fastlane import FastLane
 from core.api.purchase import LANE_ROUTES as PURCHASE_ROUTES
 from core.config import Config, use_config
@@ -44,8 +45,7 @@ def _openapi_settings(app: Flask) -> None:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        **DOCS_UI_SETTINGS,  # Swagger UI and ReDoc from local files
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {
@@ -78,6 +78,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     _openapi_settings(app)
     api = Api(app)
     register_error_handlers(app)
+    register_docs_ui(app)
 
     for hook in CORE_BEFORE_REQUEST:
         app.before_request(hook)
