@@ -1,5 +1,5 @@
-"""Packaging and operations: README and CI agree, config is documented, `gunicorn wsgi:app` serves with two
-workers, the OpenAPI document is complete, and every error is the JSON envelope, never HTML.
+"""Packaging and operations: README and CI agree, `gunicorn wsgi:app` serves with two workers, the OpenAPI
+document is complete, and every error is the JSON envelope, never HTML (the docs themselves: test_docs.py).
 """
 
 from __future__ import annotations
@@ -12,24 +12,6 @@ import pytest
 from procs import ROOT, ServerProcess, free_port, gunicorn_command, operator_headers
 
 README = (ROOT / "README.md").read_text()
-DOCS_BEGIN = re.compile(r"^<!-- docs:begin.*-->$", re.MULTILINE)
-DOCS_END = "<!-- docs:end -->"
-DOCS_ORDER = ["events", "ticket_types", "purchase", "payments", "tickets", "storefront", "media", "notifications",
-              "automation"]  # others follow alphabetically
-
-
-def render_docs_section() -> str:
-    """The README's part between the docs markers: every docs/*.md file, in reading order."""
-    files = sorted((ROOT / "docs").glob("*.md"),
-                   key=lambda f: (DOCS_ORDER.index(f.stem) if f.stem in DOCS_ORDER else len(DOCS_ORDER), f.stem))
-    return "".join(f"\n{f.read_text().strip()}\n\n" for f in files)
-
-
-def readme_with_docs(readme: str) -> str:
-    """`readme` with the docs section replaced by the current docs/*.md."""
-    begin = DOCS_BEGIN.search(readme)
-    end = readme.index(DOCS_END)
-    return readme[:begin.end()] + "\n" + render_docs_section() + readme[end:]
 
 
 def _readme_command(marker: str) -> str:
@@ -53,27 +35,6 @@ def test_readme_has_exactly_two_setup_commands():
     assert run_command.startswith("python3 -m venv .venv && ") and run_command.endswith("boxoffice run")
     setup_lines = [line for line in README.splitlines() if line.startswith("python3 -m venv")]
     assert setup_lines == [run_command, _readme_command("test-command")]
-
-
-def test_readme_documents_every_config_variable():
-    from core.config import Config
-
-    missing = [var for var in Config.ENV.values() if f"| `{var}` |" not in README]
-    assert missing == []
-
-
-def test_readme_plugin_example_is_the_tested_sample_plugin():
-    sample = ROOT / "tests" / "sample_plugin"
-    assert (sample / "boxoffice_sample" / "__init__.py").read_text() in README
-    pyproject = "\n".join(line for line in (sample / "pyproject.toml").read_text().splitlines()
-                          if not line.startswith("#")).strip()
-    assert pyproject in README
-
-
-def test_readme_contains_every_doc_page():
-    """docs/*.md are the source of the README's API chapters; regenerate with `python tests/test_packaging.py`."""
-    assert DOCS_BEGIN.search(README) and DOCS_END in README
-    assert readme_with_docs(README) == README, "README is out of date with docs/: run python tests/test_packaging.py"
 
 
 def test_installed_package_declares_script_extras_and_plugins():
@@ -189,7 +150,3 @@ def test_every_error_status_is_the_json_envelope(app, tenant, other_tenant):
     _assert_envelope(client.post("/client/auth/login", data="{", headers={**org, "Content-Type": "application/json"}),
                      400, "invalid_json")
 
-
-if __name__ == "__main__":
-    (ROOT / "README.md").write_text(readme_with_docs(README))
-    print("README.md updated from docs/*.md")
