@@ -70,9 +70,11 @@ class Received:
 
 @dataclass
 class HttpReceiver:
-    """An HTTP server on 127.0.0.1 answering each POST with the next status of `statuses` (then 200)."""
+    """An HTTP server on 127.0.0.1 answering each POST with the next status of `statuses` (then 200), and with
+    a `Location` header when `location` is set (a redirect)."""
 
     statuses: list[int] = field(default_factory=list)
+    location: str | None = None
     received: list[Received] = field(default_factory=list)
 
     def start(self) -> HttpReceiver:
@@ -86,6 +88,8 @@ class HttpReceiver:
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 400 else b"nope")
 

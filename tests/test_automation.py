@@ -22,6 +22,44 @@ def receiver():
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def connections(monkeypatch):
+    """Every socket webhooks open, recorded; anything but loopback fails the test (the workplace's rule, and the
+    proof that refusals happen before connecting)."""
+    import ipaddress
+    import socket
+
+    from plugins.automation import transport
+
+    opened: list[str] = []
+
+    def loopback_only(address, *args, **kwargs):
+        opened.append(address[0])
+        assert ipaddress.ip_address(address[0]).is_loopback, f"webhook connected to {address[0]}"
+        return socket.create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "create_connection", loopback_only)
+    return opened
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """A stub resolver for webhook host names (`dns.names[host] = [...]`); literals resolve to themselves."""
+    from plugins.automation import urls
+
+    real = urls.resolve
+    names: dict[str, list[str]] = {}
+    lookups: list[str] = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        return names[host] if host in names else real(host, port)
+
+    monkeypatch.setattr(urls, "resolve", resolve)
+    resolve.names, resolve.lookups = names, lookups
+    return resolve
+
+
 @pytest.fixture
 def allow_loopback(config, monkeypatch):
     """The operator switch (BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE=1) the loopback receiver needs."""
@@ -156,6 +194,66 @@ def test_delivery_rechecks_the_url_when_the_switch_is_off(hooked, receiver, conf
     notify_published(hooked)
     [row] = deliveries(hooked)
     assert row["status"] == "retrying" and "loopback" in row["lastError"] and receiver.received == []
+
+
+TEREDO_LOOPBACK = "2001:0:4136:e378:8000:63bf:80ff:fffe"  # Teredo client = inverted low 32 bits = 127.0.0.1
+ALWAYS_REFUSED = ["http://192.88.99.1/", "http://[2002:a9fe:a9fe::]/", "http://169.254.169.254/latest/meta-data",
+                  "https://[64:ff9b::a9fe:a9fe]/"]
+
+
+@pytest.mark.parametrize("url", ["http://100.64.0.1/", "http://[::ffff:127.0.0.1]/x", "http://[64:ff9b::7f00:1]/",
+                                 f"http://[{TEREDO_LOOPBACK}]:8080/", *ALWAYS_REFUSED])
+def test_special_purpose_literals_are_refused_when_saved(tenant, url, connections):
+    tenant.enable("automation")
+    response = tenant.staff.post("/automation/endpoints", json={"url": url, "eventTypes": ["tickets.issued"]})
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["type"] == "url_not_allowed" and "Webhooks only go to public addresses" in body["message"]
+    assert tenant.staff.get("/automation/endpoints").get_json() == [] and connections == []
+
+
+@pytest.mark.parametrize("url", ALWAYS_REFUSED)
+def test_the_private_network_switch_never_opens_metadata_or_relay_ranges(tenant, url, allow_loopback):
+    tenant.enable("automation")
+    response = tenant.staff.post("/automation/endpoints", json={"url": url, "eventTypes": ["tickets.issued"]})
+    assert response.status_code == 422 and response.get_json()["type"] == "url_not_allowed"
+
+
+def test_a_name_that_resolves_to_loopback_at_delivery_fails_without_connecting(tenant, dns, connections):
+    tenant.enable("automation")
+    dns.names["hooks.example.test"] = ["93.184.215.14"]  # public when saved (checked only, never contacted)
+    saved = tenant.staff.post("/automation/endpoints", json={"url": "http://hooks.example.test/in",
+                                                             "eventTypes": ["event.published"]})
+    assert saved.status_code == 201, saved.get_json()
+    dns.names["hooks.example.test"] = ["127.0.0.1"]  # then rebound to loopback
+    notify_published(tenant)
+    [row] = deliveries(tenant)
+    assert (row["status"], row["attempts"], row["lastStatusCode"]) == ("retrying", 1, None)
+    assert "resolves to 127.0.0.1 (Loopback" in row["lastError"] and connections == []
+
+
+def test_delivery_connects_to_the_address_it_checked(hooked, receiver, dns, connections):
+    """One lookup per attempt; the socket goes to that address, the Host header keeps the name."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    dns.names["receiver.example.test"] = ["127.0.0.1"]
+    response = hooked.staff.post("/automation/endpoints", json={"url": f"http://receiver.example.test:{port}/named",
+                                                                "eventTypes": ["event.published"]})
+    assert response.status_code == 201, response.get_json()
+    dns.lookups.clear()
+    connections.clear()
+    notify_published(hooked)
+    named = [r for r in receiver.received if r.path == "/named"]
+    assert [r.headers["Host"] for r in named] == [f"receiver.example.test:{port}"]
+    assert dns.lookups.count("receiver.example.test") == 1 and connections.count("127.0.0.1") == 2
+
+
+def test_a_redirect_to_a_refused_address_is_not_followed(hooked, receiver, connections):
+    receiver.statuses, receiver.location = [302], "http://169.254.169.254/latest/meta-data/"
+    notify_published(hooked)
+    [row] = deliveries(hooked)
+    assert (row["status"], row["lastStatusCode"]) == ("retrying", 302)
+    assert row["lastError"].startswith("HTTP 302: redirects are not followed")
+    assert connections == ["127.0.0.1"] and len(receiver.received) == 1
 
 
 def test_bad_input_isolation_and_plugin_switch(hooked, other_tenant):

@@ -7,12 +7,11 @@ failed and replayable; a receiver that is down never costs a sale. Secrets are n
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 from core.api.ticket_schema import ticket_view
@@ -24,9 +23,9 @@ from core.models import Ticket, utcnow
 from core.pagination import Page, SortKey, paginate_cursor
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
-from plugins.automation import signing
+from plugins.automation import signing, transport
 from plugins.automation.models import Delivery, Endpoint
-from plugins.automation.urls import check_url
+from plugins.automation.urls import Destination, check_url
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def create_endpoint(org, *, url: str, event_types: list[str], description: str =
     if unknown or not event_types:
         raise Unprocessable(f"eventTypes must be a non-empty list of: {', '.join(EVENT_TYPES)}.",
                             type="invalid_event_types", errors={"eventTypes": unknown or ["empty"]})
-    url = check_url(url, allow_private=allow_private())
+    url = check_url(url, allow_private=allow_private()).url
     with write_transaction():
         if scoped(Endpoint, org).count() >= MAX_ENDPOINTS:
             raise Unprocessable(f"At most {MAX_ENDPOINTS} endpoints per organisation.", type="too_many_endpoints")
@@ -153,34 +152,23 @@ def event_data(event) -> dict:
 
 # --- delivery ------------------------------------------------------------------------------------
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a redirect is an answer (3xx), never followed to an unchecked host
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def post_signed(url: str, secret: str, body: bytes) -> int:
-    """POST `body` with the signature header; returns the HTTP status (raises OSError on no answer)."""
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": USER_AGENT, signing.HEADER: signing.sign(secret, body)})
-    try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            response.read(1024)
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+def post_signed(destination: Destination, secret: str, body: bytes) -> int:
+    """POST `body` with the signature header to the checked addresses; the HTTP status (OSError on no answer)."""
+    return transport.post(destination, {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                                        signing.HEADER: signing.sign(secret, body)}, body, TIMEOUT_SECONDS)
 
 
 def _attempt(endpoint: Endpoint, delivery: Delivery) -> tuple[int | None, str | None]:
+    """Resolve and check the URL now (DNS can change), then POST to exactly the addresses checked."""
     try:
-        check_url(endpoint.url, allow_private=allow_private())
-        code = post_signed(endpoint.url, endpoint.secret, delivery.body.encode())
+        code = post_signed(check_url(endpoint.url, allow_private=allow_private()), endpoint.secret,
+                           delivery.body.encode())
     except Unprocessable as exc:
         return None, exc.message
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
+    if 300 <= code < 400:
+        return code, f"HTTP {code}: redirects are not followed; register the final URL"
     return code, None if 200 <= code < 300 else f"HTTP {code}"
 
 
