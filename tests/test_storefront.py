@@ -243,3 +243,32 @@ def test_data_api_ticket_type_is_mirrored_as_001_says(tenant):
     product = _ticket_product(tenant, created.get_json()["data"]["id"])
     assert product["name"] == "General Admission" and product["eventId"] == event
     assert product["variants"][0]["price"]["amount"] == 19900 and product["variants"][0]["available"] == 800
+
+
+def test_promotion_ids_must_be_the_tenants_own_ticket_types_and_variants(tenant, other_tenant):
+    tenant.enable("storefront")
+    other_tenant.enable("storefront")
+    mine_type = make_type(tenant, make_event(tenant), name="Mine")
+    mine_variant = tenant.staff.post("/storefront/products", json={
+        "name": "Mug", "variants": [{"price": "9", "currency": "USD"}]}).get_json()["data"]["variants"][0]["id"]
+    theirs_type = make_type(other_tenant, make_event(other_tenant), name="Theirs")
+    theirs_variant = other_tenant.staff.post("/storefront/products", json={
+        "name": "Cap", "variants": [{"price": "5", "currency": "USD"}]}).get_json()["data"]["variants"][0]["id"]
+    base = {"code": "ITEMS", "kind": "percentage", "value": 10, "scope": "items"}
+    for field, bad, good in (("ticketTypeIds", theirs_type, mine_type), ("ticketTypeIds", "made-up", mine_type),
+                             ("variantIds", theirs_variant, mine_variant), ("variantIds", "made-up", mine_variant)):
+        refused = tenant.staff.post("/storefront/promotions", json={**base, field: [good, bad]})
+        assert refused.status_code == 422, refused.get_json()
+        body = refused.get_json()
+        assert body["type"] == "unknown_ids" and body["errors"] == {field: [bad]} and repr(bad) in body["message"]
+    assert tenant.staff.get("/storefront/promotions").get_json()["data"] == []  # nothing created
+
+    created = tenant.staff.post("/storefront/promotions", json={**base, "ticketTypeIds": [mine_type, mine_type],
+                                                                "variantIds": [mine_variant]})
+    assert created.status_code == 201, created.get_json()
+    promo = created.get_json()["data"]
+    assert (promo["ticketTypeIds"], promo["variantIds"]) == ([mine_type], [mine_variant])
+    patched = tenant.staff.patch(f"/storefront/promotions/{promo['id']}", json={"variantIds": [theirs_variant]})
+    assert patched.status_code == 422 and patched.get_json()["errors"] == {"variantIds": [theirs_variant]}
+    kept = tenant.staff.get(f"/storefront/promotions/{promo['id']}").get_json()["data"]
+    assert kept["variantIds"] == [mine_variant]  # the refused PATCH changed nothing

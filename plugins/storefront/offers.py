@@ -17,8 +17,8 @@ from peewee import IntegrityError
 
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, Unprocessable
-from core.models import Org, utcnow
-from core.tenancy import get_scoped, scoped
+from core.models import Org, TicketType, utcnow
+from core.tenancy import get_scoped, require_own_ids, scoped
 from plugins.storefront.catalog import minor_amount
 from plugins.storefront.models import (
     GiftCard,
@@ -27,6 +27,7 @@ from plugins.storefront.models import (
     PromotionCustomerCount,
     PromotionUse,
     TaxRate,
+    Variant,
 )
 from plugins.storefront.rules import BASIS_POINTS, PromotionRule, TaxRule
 
@@ -104,6 +105,13 @@ def _check_promotion(values: dict) -> None:
                             errors={"ticketTypeIds": ["Name at least one ticket type or variant."]})
 
 
+def _own_references(org: Org, values: dict) -> None:
+    """Every id a promotion names is one of the tenant's ticket types or variants (422 `unknown_ids`)."""
+    for key, model, field in (("ticket_type_ids", TicketType, "ticketTypeIds"), ("variant_ids", Variant, "variantIds")):
+        if values.get(key):
+            values[key] = require_own_ids(model, org, values[key], field)
+
+
 def create_promotion(org: Org, data: dict) -> Promotion:
     """A promo code (unique per tenant, case-insensitive; `GC-` is reserved for gift cards)."""
     code = normalise_code(data["code"])
@@ -112,6 +120,7 @@ def create_promotion(org: Org, data: dict) -> Promotion:
     currency = (data.get("currency") or "").upper() or None
     values = _promotion_values(data, data["kind"], currency)
     _check_promotion(values)
+    _own_references(org, values)
     try:
         with write_transaction():
             return Promotion.create(org=org.id, code=data["code"].strip(), code_key=code, **values)
@@ -128,6 +137,7 @@ def update_promotion(org: Org, promotion: Promotion, data: dict) -> Promotion:
     values = _promotion_values(data, kind, currency)
     merged = {k: getattr(promotion, k) for k in ("starts_at", "ends_at", "scope", "ticket_type_ids", "variant_ids")}
     _check_promotion({**merged, **values})
+    _own_references(org, values)
     condition = Promotion.id == promotion.id
     if values.get("usage_limit") is not None:
         condition &= Promotion.used <= values["usage_limit"]
