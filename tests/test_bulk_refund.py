@@ -154,7 +154,7 @@ def make_session(tenant, parent: Event) -> TicketType:
                                  capacity=10)
 
 
-def test_date_ids_scope_to_sessions_of_this_event(tenant):
+def test_date_ids_scope_to_sessions_of_this_event(tenant, other_tenant):
     parent, _ = make_event(tenant, name="Festival")
     first_type, second_type = make_session(tenant, parent), make_session(tenant, parent)
     first = issue(tenant, first_type, 2)
@@ -164,7 +164,8 @@ def test_date_ids_scope_to_sessions_of_this_event(tenant):
     assert {reload(t.id).status for t in first} == {"refunded"} and reload(second[0].id).status == "valid"
 
     other_event, _ = make_event(tenant)
-    for bad in ([other_event.id], [], [parent.id]):
+    theirs = make_session(other_tenant, make_event(other_tenant, name="Their festival")[0]).event_id
+    for bad in ([other_event.id], [], [parent.id], [first_type.event_id, theirs], ["made-up"]):
         response = bulk(tenant, parent.id, date_ids=bad)
         assert response.status_code == 422 and response.get_json()["type"] == "invalid_date_ids", bad
     assert reload_model(Event, parent.id).syncing is False

@@ -104,7 +104,7 @@ def test_put_replaces_the_selection_and_frees_seats(tenant):
     assert statuses(back) == {a: "selected", c: "selected"} and taken(a) == 1
 
 
-def test_bad_input_and_wrong_events(tenant):
+def test_bad_input_and_wrong_events(tenant, other_tenant):
     parent, (a, b, _c) = make_festival(tenant)
     holder = tenant.customer()
     register(holder, parent, ticket_type(tenant, parent, isPass=True))
@@ -112,8 +112,12 @@ def test_bad_input_and_wrong_events(tenant):
     assert holder.post(f"/client/events/{parent}/participation", json={"sessionIds": "x"}).status_code == 422
     assert holder.post(f"/client/events/{parent}/participation", data="{", content_type="application/json"
                        ).status_code == 400
-    missing = choose(holder, parent, [a, "nope"])
-    assert missing.status_code == 404 and missing.get_json()["type"] == "session_not_found"
+    _their_parent, (theirs, _, _) = make_festival(other_tenant)
+    for bad in ("nope", theirs):  # a made-up id and another tenant's session: refused alike, nothing chosen
+        missing = choose(holder, parent, [a, bad])
+        assert missing.status_code == 422 and missing.get_json()["type"] == "session_not_found"
+        assert missing.get_json()["errors"] == {"sessionIds": [bad]}
+    assert holder.get(MINE).get_json()["participation"] == []
     not_parent = choose(holder, a, [b])
     assert not_parent.status_code == 422 and not_parent.get_json()["type"] == "not_a_parent_event"
     assert tenant.guest.post(f"/client/events/{parent}/participation", json={"sessionIds": [a]}).status_code == 401

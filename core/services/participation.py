@@ -83,8 +83,8 @@ def _sessions(org, parent: Event, session_ids: Iterable[str]) -> list[Event]:
     found = {e.id: e for e in scoped(Event, org).where((Event.parent == parent.id) & Event.id.in_(wanted))}
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise NotFound(f"No session {missing[0]!r} under this event.", type="session_not_found",
-                       sessionIds=missing)
+        raise Unprocessable(f"No session {missing[0]!r} under this event.", type="session_not_found",
+                            errors={"sessionIds": missing}, sessionIds=missing)
     return sorted(found.values(), key=lambda e: e.id)
 
 

@@ -1,8 +1,8 @@
 """Automation: signed webhooks (`Boxoffice-Signature`, Stripe style) for the ticketing lifecycle.
 
 Hooks only record and queue deliveries; jobs POST them with exponential backoff, up to a bounded number of
-attempts, after which they are marked failed and can be replayed. Endpoints that resolve to loopback or
-private addresses are refused unless the operator sets BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE=1.
+attempts, after which they are marked failed and can be replayed. Endpoints that resolve to special-purpose
+addresses are refused (`addresses`); BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE=1 opens private networks only.
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ class Endpoints(MethodView):
     def post(self, data):
         """Register an endpoint; the response's `secret` (shown once) verifies `Boxoffice-Signature`.
 
-        422 `url_not_allowed` for non-http(s) URLs and hosts that resolve to internal addresses.
+        422 `url_not_allowed` for non-http(s) URLs and hosts that are, or resolve to, special-purpose addresses
+        (loopback, private, link-local, NAT64/6to4/Teredo wrapping one...; see docs/notifications.md).
         """
         endpoint = service.create_endpoint(current_org(), url=data["url"], event_types=data["eventTypes"],
                                            description=data["description"], active=data["active"])
