@@ -12,6 +12,7 @@ import email.policy
 import http.server
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -75,6 +76,7 @@ class HttpReceiver:
 
     statuses: list[int] = field(default_factory=list)
     location: str | None = None
+    tls: ssl.SSLContext | None = None  # a server context: serve https instead of http
     received: list[Received] = field(default_factory=list)
 
     def start(self) -> HttpReceiver:
@@ -97,7 +99,9 @@ class HttpReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.server_port}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -351,3 +351,62 @@ def test_a_plugin_that_raises_does_not_stop_the_other_plugins(hooked, receiver, 
     buy_free(hooked, 1)
     assert [r.json()["type"] for r in receiver.received] == ["event.published", "booking.confirmed",
                                                              "tickets.issued"]
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """An https receiver on 127.0.0.1 whose certificate names only `hooks.example.test`; webhooks trust it."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from plugins.automation import transport
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.example.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.example.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert_file, key_file)
+    sni: list[str | None] = []
+    server_side.sni_callback = lambda sock, server_name, context: sni.append(server_name)
+    monkeypatch.setattr(transport, "_TLS", ssl.create_default_context(cafile=str(cert_file)))
+    server = HttpReceiver(tls=server_side).start()
+    server.sni = sni
+    yield server
+    server.stop()
+
+
+def test_https_goes_to_the_checked_address_with_sni_and_a_verified_certificate(tenant, tls_receiver, dns,
+                                                                               allow_loopback, connections):
+    tenant.enable("automation")
+    port = tls_receiver.url.split(":")[2].split("/")[0]
+    dns.names.update({"hooks.example.test": ["127.0.0.1"], "other.example.test": ["127.0.0.1"]})
+    for host in ("hooks.example.test", "other.example.test"):
+        saved = tenant.staff.post("/automation/endpoints", json={"url": f"https://{host}:{port}/in",
+                                                                 "eventTypes": ["event.published"]})
+        assert saved.status_code == 201, saved.get_json()
+    notify_published(tenant)
+    outcome = {d["endpointId"]: d for d in deliveries(tenant)}
+    endpoints = {e["url"].split("//")[1].split(":")[0]: e["id"] for e in tenant.staff.get(
+        "/automation/endpoints").get_json()}
+    good, bad = outcome[endpoints["hooks.example.test"]], outcome[endpoints["other.example.test"]]
+    assert (good["status"], good["lastStatusCode"]) == ("succeeded", 200)
+    assert [r.headers["Host"] for r in tls_receiver.received] == [f"hooks.example.test:{port}"]
+    assert bad["status"] == "retrying" and "CERTIFICATE_VERIFY_FAILED" in bad["lastError"]
+    assert "other.example.test" in bad["lastError"]  # checked against the name, not the IP it connected to
+    assert sorted(tls_receiver.sni) == ["hooks.example.test", "other.example.test"]
+    assert set(connections) == {"127.0.0.1"}
