@@ -253,3 +253,25 @@ def test_openapi_documents_events(app):
         assert path in spec["paths"], path
     names = {p["name"] for p in spec["paths"]["/events"]["get"]["parameters"]}
     assert {"page[size]", "page[cursor]", "filter[status]", "sort[starts_at]", "filter[starts_at][from]"} <= names
+
+
+def test_session_ids_in_a_patch_must_be_this_events_own(tenant, other_tenant):
+    def festival(client) -> tuple[str, str]:
+        created = client.staff.post("/events", json={"type": "parent", "name": "Festival", "tz": "UTC", "sessions": [
+            {"name": "Day 1", "starts_at": "2030-09-01T17:00:00Z", "ends_at": "2030-09-01T19:00:00Z"}]})
+        assert created.status_code == 201, created.get_json()
+        parent = created.get_json()["data"]["id"]
+        full = client.staff.get(f"/events/{parent}?include=sessions").get_json()["data"]
+        return parent, full["sessions"][0]["id"]
+
+    parent, mine = festival(tenant)
+    _, theirs = festival(other_tenant)
+    for bad in (theirs, "made-up"):  # the other tenant's session and an id that names nothing: refused alike
+        response = tenant.staff.patch(f"/events/{parent}", json={"sessions": [
+            {"id": mine, "name": "Renamed"}, {"id": bad, "name": "Hijacked"}]})
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["type"] == "invalid_event" and "sessions[1].id" in response.get_json()["errors"]
+    names = [s["name"] for s in tenant.staff.get(f"/events/{parent}?include=sessions").get_json()["data"]["sessions"]]
+    assert names == ["Day 1"]  # the whole PATCH rolled back
+    theirs_now = other_tenant.staff.get(f"/events/{theirs}").get_json()["data"]
+    assert theirs_now["name"] == "Day 1"

@@ -240,14 +240,19 @@ def test_merch_beside_tickets_one_booking_one_payment_then_history_and_refund(te
     assert stranger.status_code == 404 and stranger.get_json()["type"] == "order_not_found"
 
 
-def test_merch_stock_and_window_are_checked(tenant):
+def test_merch_stock_and_window_are_checked(tenant, other_tenant):
     event, tt = _setup(tenant)
     tee = _tee(tenant, stock=1)
+    other_tenant.enable("storefront")
+    their_tee = _tee(other_tenant, stock=5)
     body = {"eventId": event, "email": "a@example.com", "name": "A", "items": [{"ticketTypeId": tt, "quantity": 1}]}
     too_many = tenant.guest.post(CHECKOUT, json={**body, "merch": [{"variantId": tee, "quantity": 2}]})
     assert too_many.status_code == 409 and too_many.get_json()["type"] == "sold_out"
     unknown = tenant.guest.post(CHECKOUT, json={**body, "merch": [{"variantId": "nope", "quantity": 1}]})
     assert unknown.status_code == 404 and unknown.get_json()["type"] == "variant_not_found"
+    theirs = tenant.guest.post(CHECKOUT, json={**body, "merch": [{"variantId": their_tee, "quantity": 1}]})
+    assert theirs.status_code == 404 and theirs.get_json()["type"] == "variant_not_found"
+    assert _row(Variant, id=their_tee).held == 0  # refused before anything was held
     ticket_variant = _row(Variant, ticket_type_id=tt).id
     as_merch = tenant.guest.post(CHECKOUT, json={**body, "merch": [{"variantId": ticket_variant, "quantity": 1}]})
     assert as_merch.status_code == 404
