@@ -96,3 +96,8 @@ def test_one_refused_address_among_several_refuses_the_name(resolver):
     with pytest.raises(urls.UrlNotAllowed) as refused:
         urls.check_url("http://mixed.example.test/")
     assert "127.0.0.1 (Loopback" in refused.value.message and refused.value.extra == {"address": "127.0.0.1"}
+
+
+def test_the_request_target_is_sent_percent_encoded(resolver):
+    checked = urls.check_url("http://93.184.215.14/hooks/café inbox?q=ü&x=%41")
+    assert checked.target == "/hooks/caf%C3%A9%20inbox?q=%C3%BC&x=%41" and checked.host == "93.184.215.14"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from core.errors import Unprocessable
 from plugins.automation.addresses import parse, refusal
@@ -75,6 +75,6 @@ def check_url(url: str, *, allow_private: bool = False) -> Destination:
         if reason:
             raise UrlNotAllowed(f"The host {host!r} resolves to {reason}: a loopback, private or reserved address. "
                                 "Webhooks only go to public addresses.", address=address)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="/?&=%:@!$'()*+,;~")
     return Destination(url=url, scheme=parts.scheme, host=host, port=port, target=target,
                        addresses=tuple(addresses))
