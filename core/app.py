@@ -16,6 +16,7 @@ from core.api.fastlane import FastLane
 from core.api.purchase import LANE_ROUTES as PURCHASE_ROUTES
 from core.config import Config, use_config
 from core.errors import register_error_handlers
+from core.extensions import extensions
 from core.jobs import init_jobs
 from core.keys import resolve_secrets
 from core.plugins import init_host
@@ -86,6 +87,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.teardown_request(database.close_connection)
 
     register_core_blueprints(api)
+    extensions().hook.register_routes(api=api, app=app)
     host.pm.hook.register_routes(api=api, app=app)
 
     if migrate:

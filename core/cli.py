@@ -11,6 +11,7 @@ import click
 
 from core.app import create_app
 from core.config import Config
+from core.extensions import extensions
 
 
 @click.group()
@@ -30,11 +31,7 @@ def run(host: str, port: int, demo: bool, worker: bool):
 
     app = create_app()
     if demo:
-        from tenants.demo import ensure_demo_tenant, print_demo
-
-        with app.app_context():
-            info = ensure_demo_tenant(app)
-        print_demo(info, f"http://{host}:{port}")
+        extensions().hook.serve_demo(app=app, base_url=f"http://{host}:{port}")
     if worker:
         _start_background_worker(workers=2)
     run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -86,10 +83,7 @@ def db_upgrade():
 
 
 def _register_extensions() -> None:
-    from tenants.cli import plugins_group, tenants_group
-
-    cli.add_command(tenants_group)
-    cli.add_command(plugins_group)
+    extensions().hook.register_commands(cli=cli)
 
 
 def main():

@@ -1,6 +1,7 @@
 """The plugin host: one pluggy PluginManager with built-in and third-party plugins from entry points.
 
-`hooks_for(org)` gives a tenant's hook relay that skips every plugin the tenant has not enabled.
+`hooks_for(org)` gives a tenant's hook relay that skips every plugin the tenant has not enabled, and
+`plugin_settings(org, name)` a tenant's settings for one plugin. Never imports the HTTP layer.
 """
 
 from __future__ import annotations
@@ -9,12 +10,9 @@ import logging
 from importlib.metadata import entry_points
 
 import pluggy
-from flask import g
 
 from core import hookspecs
-from core.api.blueprint import Blueprint
 from core.db import after_commit
-from core.errors import NotFound
 from core.memo import TimedMemo
 
 log = logging.getLogger(__name__)
@@ -167,15 +165,11 @@ def hooks_for(org) -> TenantHooks:
     return get_host().hooks_for(org if isinstance(org, str) else org.id)
 
 
-def plugin_blueprint(plugin_name: str, name: str, import_name: str, **kwargs) -> Blueprint:
-    """A flask-smorest Blueprint whose routes answer 404 `plugin_not_enabled` for tenants without it."""
-    blp = Blueprint(name, import_name, **kwargs)
+def plugin_settings(org, plugin: str) -> dict:
+    """A tenant's raw settings for one plugin (accepts an Org or its id); server side only, never sent to
+    clients. The operator sets them (`boxoffice tenants config`, `/operator/.../settings`)."""
+    from core.models import TenantPlugin
 
-    @blp.before_request
-    def _require_plugin_enabled():
-        org = getattr(g, "org", None)
-        if org is None or not get_host().is_enabled(org.id, plugin_name):
-            raise NotFound(f"The {plugin_name!r} plugin is not enabled for this organisation.",
-                           type="plugin_not_enabled")
-
-    return blp
+    org_id = org if isinstance(org, str) else org.id
+    row = TenantPlugin.get_or_none((TenantPlugin.org == org_id) & (TenantPlugin.plugin == plugin))
+    return dict(row.settings or {}) if row else {}

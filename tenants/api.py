@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.api.blueprint import Blueprint
 from core.errors import Unauthorized, Unprocessable
+from core.services import orgs, participation
 from core.tenancy import tenant_exempt
 from tenants import service
 
@@ -78,7 +79,7 @@ class TenantUpdateSchema(Schema):
     timezone = fields.String()
     holdMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1440),
                                  metadata={"description": "Seat hold TTL; null uses the deployment default."})
-    participantsVisibility = fields.String(validate=validate.OneOf(service.PARTICIPANTS_VISIBILITIES),
+    participantsVisibility = fields.String(validate=validate.OneOf(participation.VISIBILITIES),
                                            metadata={"description": "Who customers see attending sessions."})
 
     @validates_schema
@@ -181,7 +182,7 @@ class Tenant(MethodView):
     @blp.response(200, TenantSchema)
     def get(self, org_id):
         """One tenant (no secrets)."""
-        return service.get_tenant(org_id)
+        return orgs.get_org(org_id)
 
     @operator_only
     @names_a_tenant
@@ -189,7 +190,7 @@ class Tenant(MethodView):
     @blp.response(200, TenantSchema)
     def patch(self, data, org_id):
         """Rename, deactivate/reactivate, re-zone a tenant, set its hold TTL or its participantsVisibility."""
-        return service.update_tenant(org_id, name=data.get("name"), active=data.get("active"),
+        return orgs.update_org(org_id, name=data.get("name"), active=data.get("active"),
                                      timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
                                      clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
                                      participants_visibility=data.get("participantsVisibility"))
@@ -203,7 +204,7 @@ class TenantApiKeys(MethodView):
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data, org_id):
         """Create a staff or admin API key for the tenant (shown once)."""
-        record, key = service.issue_api_key(service.get_tenant(org_id), data["name"], data["role"])
+        record, key = service.issue_api_key(orgs.get_org(org_id), data["name"], data["role"])
         return {"id": record.id, "name": record.name, "role": record.role, "apiKey": key}
 
     @operator_only

@@ -87,9 +87,9 @@ def disable(org_id, plugin):
 
 
 def _set_active(org_id: str, active: bool) -> None:
-    from tenants import service
+    from core.services import orgs
 
-    _run(lambda app: service.update_tenant(org_id, active=active))
+    _run(lambda app: orgs.update_org(org_id, active=active))
     click.echo(f"{org_id} {'activated' if active else 'deactivated'}")
 
 
@@ -138,9 +138,10 @@ def config(org_id, plugin, pairs):
 @click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
 def api_key(org_id, name, role):
     """Create a staff/admin API key for ORG_ID (shown once)."""
+    from core.services import orgs
     from tenants import service
 
-    key = _run(lambda app: service.create_api_key(service.get_tenant(org_id), name, role))
+    key = _run(lambda app: service.create_api_key(orgs.get_org(org_id), name, role))
     click.echo(key)
 
 

@@ -9,7 +9,6 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import IntegrityError
 
@@ -17,8 +16,8 @@ from core.auth import forget_api_key, hash_api_key, new_api_key
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantPlugin, utcnow
-from core.plugins import get_host
-from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
+from core.plugins import get_host, plugin_settings
+from core.services.orgs import check_timezone, get_org
 from core.signing import generate_keypair
 from core.tenancy import forget_org
 
@@ -64,14 +63,14 @@ def issue_api_key(org: Org, name: str, role: str = "staff") -> tuple[ApiKey, str
 
 def list_api_keys(org_id: str) -> list[ApiKey]:
     """The tenant's API keys, newest first, revoked ones included (never the key itself)."""
-    org = get_tenant(org_id)
+    org = get_org(org_id)
     return list(ApiKey.select().where(ApiKey.org == org.id).order_by(ApiKey.created_at.desc(), ApiKey.id))
 
 
 def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
     """Revoke one of the tenant's API keys (idempotent): it can no longer be exchanged, and tokens already
     issued from it are refused within seconds (`core.auth.api_key_revoked`). 404 `unknown_api_key`."""
-    org = get_tenant(org_id)
+    org = get_org(org_id)
     record = ApiKey.get_or_none((ApiKey.id == str(key_id)[:64]) & (ApiKey.org == org.id))
     if record is None:
         raise NotFound(f"The tenant {org.id!r} has no API key {key_id!r}.", type="unknown_api_key")
@@ -81,21 +80,6 @@ def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
         record = ApiKey.get_by_id(record.id)
     forget_api_key(record.id)
     return record
-
-
-def _check_timezone(timezone: str) -> str:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Unprocessable(f"Unknown time zone {timezone!r}; use an IANA name such as Europe/Paris.",
-                            type="invalid_timezone") from exc
-    return timezone
-
-
-def _check_hold_minutes(hold_minutes: int | None) -> int | None:
-    if hold_minutes is not None and not 1 <= hold_minutes <= 24 * 60:
-        raise Unprocessable("holdMinutes must be between 1 and 1440.", type="invalid_hold_minutes")
-    return hold_minutes
 
 
 def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, ...] | None = None,
@@ -112,7 +96,7 @@ def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, .
         raise Unprocessable("An orgid is 2-63 lowercase letters, digits or dashes, starting with a letter "
                             "or digit.", type="invalid_orgid")
     org_id = org_id or new_org_id(name)
-    _check_timezone(timezone)
+    check_timezone(timezone)
     installed = set(get_host().names())
     if plugins is not None:
         unknown = sorted(set(plugins) - installed)
@@ -139,46 +123,6 @@ def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, .
     return CreatedTenant(org=org, admin_api_key=key)
 
 
-def update_tenant(org_id: str, *, name: str | None = None, active: bool | None = None,
-                  timezone: str | None = None, hold_minutes: int | None = None,
-                  clear_hold_minutes: bool = False, participants_visibility: str | None = None) -> Org:
-    """Rename, (de)activate or re-zone a tenant, set its hold TTL or who customers see attending sessions
-    (`participants_visibility` in Org.settings); a deactivated tenant's requests get 404.
-
-    Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
-    """
-    org = get_tenant(org_id)
-    if participants_visibility is not None:
-        if participants_visibility not in PARTICIPANTS_VISIBILITIES:
-            raise Unprocessable(f"participantsVisibility is one of {', '.join(PARTICIPANTS_VISIBILITIES)}.",
-                                type="invalid_participants_visibility")
-        org.settings = {**(org.settings or {}), "participants_visibility": participants_visibility}
-    if name is not None:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise Unprocessable("A tenant needs a name of 1 to 200 characters.", type="invalid_name")
-        org.name = name
-    if active is not None:
-        org.active = active
-    if timezone is not None:
-        org.timezone = _check_timezone(timezone)
-    if hold_minutes is not None or clear_hold_minutes:
-        org.hold_minutes = _check_hold_minutes(hold_minutes)
-    with write_transaction():
-        org.save()
-    forget_org(org.id)
-    get_host().forget(org.id)
-    return org
-
-
-def get_tenant(org_id: str) -> Org:
-    """The tenant with this id, or 404 `unknown_org`."""
-    org = Org.get_or_none(Org.id == org_id)
-    if org is None:
-        raise NotFound(f"No tenant {org_id!r}; `boxoffice tenants list` shows them.", type="unknown_org")
-    return org
-
-
 def list_tenants() -> list[Org]:
     """Every tenant, oldest first."""
     return list(Org.select().order_by(Org.created_at, Org.id))
@@ -198,7 +142,7 @@ def _require_installed(plugin: str) -> None:
 
 def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
     """Enable or disable a plugin for a tenant."""
-    org = get_tenant(org_id)
+    org = get_org(org_id)
     _require_installed(plugin)
     with write_transaction():
         row = _plugin_row(org, plugin, enabled)
@@ -221,7 +165,7 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) ->
 
     Configuring does not enable the plugin; `set_plugin_enabled` does.
     """
-    org = get_tenant(org_id)
+    org = get_org(org_id)
     _require_installed(plugin)
     bad = sorted(k for k in values if not SETTING_KEY_PATTERN.match(str(k)))
     if bad:
@@ -243,16 +187,9 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) ->
 
 def masked_plugin_settings(org_id: str, plugin: str) -> dict:
     """A tenant's settings for an installed plugin with secrets masked (404 for unknown org or plugin)."""
-    org = get_tenant(org_id)
+    org = get_org(org_id)
     _require_installed(plugin)
     return mask_settings(plugin_settings(org, plugin))
-
-
-def plugin_settings(org: Org | str, plugin: str) -> dict:
-    """A tenant's raw settings for one plugin (server side only; never send to clients)."""
-    org_id = org if isinstance(org, str) else org.id
-    row = TenantPlugin.get_or_none((TenantPlugin.org == org_id) & (TenantPlugin.plugin == plugin))
-    return dict(row.settings or {}) if row else {}
 
 
 def mask_settings(settings: dict) -> dict:

@@ -147,7 +147,7 @@ def test_plugin_settings_are_masked_on_read(op, tenant):
     assert read.json() == expected and secret not in read.text
     # The plugin itself sees the real value.
     from core import db as database
-    from tenants.service import plugin_settings
+    from core.plugins import plugin_settings
 
     with database.db.connection_context():
         assert plugin_settings(tenant.orgid, "offline")["secret_key"] == secret

@@ -16,7 +16,6 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",
-    "tenants.api",
     "core.api.purchase",
     "core.api.staff_issue",
     "core.api.ticket_types",
@@ -30,6 +29,6 @@ CORE_BLUEPRINT_MODULES = [
 
 
 def register_core_blueprints(api) -> None:
-    """Register every core blueprint (and the operator API from `tenants`) on the flask-smorest Api."""
+    """Register every core blueprint on the flask-smorest Api (extensions add theirs: `core.extensions`)."""
     for module_name in CORE_BLUEPRINT_MODULES:
         api.register_blueprint(import_module(module_name).blp)

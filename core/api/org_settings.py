@@ -1,6 +1,6 @@
 """The tenant's own settings over HTTP: staff read them, an admin changes them (`/org/settings`).
 
-Thin views over `tenants.service.update_tenant` (the operator's setter too); never writes an Org here.
+Thin views over `core.services.orgs.update_org` (the operator's setter too); never writes an Org here.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.api.blueprint import Blueprint
 from core.auth import require_role
 from core.models import Org
-from core.services import participation
+from core.services import orgs, participation
 from core.tenancy import current_org
 from core.timefmt import is_timezone
-from tenants import service
 
 blp = Blueprint("org_settings", __name__, description="The organisation's own settings (tenant admin)")
 
@@ -64,8 +63,8 @@ class OrgSettings(MethodView):
     @blp.response(200, OrgSettingsSchema)
     def patch(self, data):
         """Change the organisation's settings (admin only); answers all of them. Takes effect at once."""
-        org = service.update_tenant(current_org().id, name=data.get("name"), timezone=data.get("timezone"),
-                                    hold_minutes=data.get("holdMinutes"),
-                                    clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
-                                    participants_visibility=data.get("participantsVisibility"))
+        org = orgs.update_org(current_org().id, name=data.get("name"), timezone=data.get("timezone"),
+                              hold_minutes=data.get("holdMinutes"),
+                              clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
+                              participants_visibility=data.get("participantsVisibility"))
         return settings_view(org)

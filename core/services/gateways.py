@@ -34,7 +34,7 @@ def enabled_gateways(org: Org | str) -> dict[str, str]:
 
 def gateway_settings(org: Org, gateway: str) -> dict:
     """The tenant's settings for the plugin that provides `gateway`."""
-    from tenants.service import plugin_settings
+    from core.plugins import plugin_settings
 
     plugin = enabled_gateways(org).get(gateway)
     return plugin_settings(org, plugin) if plugin else {}

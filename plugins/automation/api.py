@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import plugin_blueprint
 from core.auth import require_role
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
-from core.plugins import plugin_blueprint
 from core.tenancy import current_org
 from plugins.automation import service
 

@@ -12,12 +12,12 @@ from marshmallow import Schema, fields, validate
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core.api.blueprint import Blueprint
+from core.api.blueprint import Blueprint, plugin_blueprint
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
-from core.plugins import get_host, plugin_blueprint
+from core.plugins import get_host
 from core.tenancy import current_org, get_scoped, load_org, tenant_exempt
 from core.timefmt import iso_utc, to_utc_naive
 from plugins.media import service

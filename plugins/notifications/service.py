@@ -18,6 +18,7 @@ from core.jobs import RetryPolicy, enqueue, job
 from core.models import Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
+from core.plugins import plugin_settings
 from core.services import qr
 from core.services.ticket_pdf import local_time_text, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
@@ -25,7 +26,6 @@ from core.timefmt import iso_utc
 from plugins.notifications import transport
 from plugins.notifications.models import Message
 from plugins.notifications.render import render_email
-from tenants.service import plugin_settings
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from flask import request
 
 from core.errors import ApiError
 from core.models import Org
+from core.plugins import plugin_settings
 from plugins._gateway_common import (
     WebhookAck,
     confirm_paid_booking,
@@ -22,7 +23,6 @@ from plugins._gateway_common import (
     webhook_org,
 )
 from plugins.paypal.gateway import NAME, PayPalGateway, order_belongs_to
-from tenants.service import plugin_settings
 
 webhook_blp = webhook_blueprint(NAME, __name__)
 

@@ -11,6 +11,7 @@ import datetime as dt
 from flask.views import MethodView
 from marshmallow import Schema, fields, post_load, validate
 
+from core.api.blueprint import plugin_blueprint
 from core.auth import require_role
 from core.db import write_transaction
 from core.errors import NotFound
@@ -23,7 +24,6 @@ from core.pagination import (
     paginate_cursor,
     request_links,
 )
-from core.plugins import plugin_blueprint
 from core.tenancy import current_org, get_scoped, scoped
 from core.timefmt import to_utc_naive
 from plugins.storefront import catalog, offers, views

@@ -9,13 +9,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import plugin_blueprint
 from core.api.booking_schema import BookingResponseSchema, booking_view
 from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema, _request, _validated
 from core.auth import current_identity, require_role
 from core.models import utcnow
 from core.pagination import CursorPageQuery
-from core.plugins import plugin_blueprint
 from core.services import booking as bookings
 from core.tenancy import current_org, scoped
 from plugins.storefront import catalog, offers, views

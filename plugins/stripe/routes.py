@@ -9,9 +9,10 @@ import stripe
 from flask import request
 from marshmallow import Schema, fields, validate
 
+from core.api.blueprint import plugin_blueprint
 from core.errors import ApiError
 from core.models import Org
-from core.plugins import plugin_blueprint
+from core.plugins import plugin_settings
 from core.tenancy import current_org
 from plugins._gateway_common import (
     WebhookAck,
@@ -25,7 +26,6 @@ from plugins._gateway_common import (
     webhook_org,
 )
 from plugins.stripe.gateway import NAME, StripeGateway, intent_belongs_to
-from tenants.service import plugin_settings
 
 client_blp = plugin_blueprint(NAME, "stripe_client", __name__, url_prefix="/client/events/stripe",
                               description="Stripe payments for a booking (publishable key, intents, checkout)")

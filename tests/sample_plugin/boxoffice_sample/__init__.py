@@ -9,10 +9,10 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 from peewee import CharField
 
+from core.api.blueprint import plugin_blueprint
 from core.hookspecs import hookimpl
 from core.migrations import Migration, ensure_columns
 from core.models import TenantModel
-from core.plugins import plugin_blueprint
 from core.tenancy import current_org, scoped
 
 

@@ -1,0 +1,70 @@
+"""An organisation's own settings: name, active flag, time zone, seat-hold time, who sees session attendees.
+
+The one setter used by the tenant admin (`/org/settings`) and the operator (`tenants`); never provisions an org.
+"""
+
+from __future__ import annotations
+
+from core.db import write_transaction
+from core.errors import NotFound, Unprocessable
+from core.models import Org
+from core.plugins import get_host
+from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
+from core.tenancy import forget_org
+from core.timefmt import is_timezone
+
+MAX_HOLD_MINUTES = 24 * 60
+
+
+def get_org(org_id: str) -> Org:
+    """The organisation with this id, active or not, or 404 `unknown_org`."""
+    org = Org.get_or_none(Org.id == org_id)
+    if org is None:
+        raise NotFound(f"No tenant {org_id!r}; `boxoffice tenants list` shows them.", type="unknown_org")
+    return org
+
+
+def check_timezone(timezone: str) -> str:
+    """`timezone` when it is an IANA name, else 422 `invalid_timezone`."""
+    if not is_timezone(timezone):
+        raise Unprocessable(f"Unknown time zone {timezone!r}; use an IANA name such as Europe/Paris.",
+                            type="invalid_timezone")
+    return timezone
+
+
+def _check_hold_minutes(hold_minutes: int | None) -> int | None:
+    if hold_minutes is not None and not 1 <= hold_minutes <= MAX_HOLD_MINUTES:
+        raise Unprocessable(f"holdMinutes must be between 1 and {MAX_HOLD_MINUTES}.", type="invalid_hold_minutes")
+    return hold_minutes
+
+
+def update_org(org_id: str, *, name: str | None = None, active: bool | None = None,
+               timezone: str | None = None, hold_minutes: int | None = None,
+               clear_hold_minutes: bool = False, participants_visibility: str | None = None) -> Org:
+    """Rename, (de)activate or re-zone an organisation, set its hold TTL or who customers see attending sessions
+    (`participants_visibility` in Org.settings); a deactivated organisation's requests get 404.
+
+    Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
+    """
+    org = get_org(org_id)
+    if participants_visibility is not None:
+        if participants_visibility not in PARTICIPANTS_VISIBILITIES:
+            raise Unprocessable(f"participantsVisibility is one of {', '.join(PARTICIPANTS_VISIBILITIES)}.",
+                                type="invalid_participants_visibility")
+        org.settings = {**(org.settings or {}), "participants_visibility": participants_visibility}
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise Unprocessable("A tenant needs a name of 1 to 200 characters.", type="invalid_name")
+        org.name = name
+    if active is not None:
+        org.active = active
+    if timezone is not None:
+        org.timezone = check_timezone(timezone)
+    if hold_minutes is not None or clear_hold_minutes:
+        org.hold_minutes = _check_hold_minutes(hold_minutes)
+    with write_transaction():
+        org.save()
+    forget_org(org.id)
+    get_host().forget(org.id)
+    return org
