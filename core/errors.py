@@ -29,6 +29,8 @@ DEFAULT_TYPES = {
     503: "service_unavailable",
 }
 
+INVALID_INPUT = "The request body or parameters are invalid; see `errors` for each field."
+
 
 class ApiError(Exception):
     """An error a client can act on: HTTP status, machine `type`, human `message`, optional details."""
@@ -115,7 +117,7 @@ def _http_error(error: HTTPException):
     message = data.get("message") or error.description or HTTP_STATUS_CODES.get(code, "Error")
     type_ = data.get("type") or DEFAULT_TYPES.get(code, "error")
     if code == 422 and errors and not data.get("message"):
-        message = "The request body or parameters are invalid; see `errors` for each field."
+        message = INVALID_INPUT
     if code == 400 and (errors == {"json": ["Invalid JSON body."]} or "decode JSON" in str(error.description)):
         type_, message = "invalid_json", "The request body is not valid JSON."
     response = jsonify(envelope(code, type_, message, errors))

@@ -113,8 +113,11 @@ def gateway_void_payment(gateway, org, booking, payment_ref, settings):
 # --- pricing and catalog (per tenant) ------------------------------------------------------------
 
 @hookspec
-def price_booking(org, quote, promo_code, customer):
+def price_booking(org, quote, promo_code, customer, extras):
     """Adjust a booking's `quote` (a `core.services.pricing.Quote`) before it is held.
+
+    `extras` is the purchase request's dict of plugin-specific parts (`PurchaseRequest.extras`, set by a
+    plugin's own checkout through `core.services.purchase_requests.purchase_request`); empty otherwise.
 
     Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts). The booking
     keeps `promo_code` as sent unless you call ``quote.record_code(...)`` (do, when codes are secrets).

@@ -5,9 +5,6 @@ Parses and serialises only; every rule (capacity, holds, pricing, payment checks
 
 from __future__ import annotations
 
-import functools
-
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -16,10 +13,9 @@ from core.api.booking_schema import BookingResponseSchema, booking_response, boo
 from core.api.fastlane import LaneRoute
 from core.api.idempotency import idempotent
 from core.auth import current_identity, require_role
-from core.errors import Unprocessable
-from core.models import Customer, Org
 from core.services import booking as bookings
-from core.tenancy import current_org, scoped
+from core.services.purchase_requests import purchase_request
+from core.tenancy import current_org
 
 blp = Blueprint("purchase", __name__, description="Buying tickets: purchase, confirm-order, register, box office")
 
@@ -81,61 +77,15 @@ class MarkPaidSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-def hold_minutes(org: Org) -> int:
-    """The tenant's hold time, else the deployment default."""
-    return org.hold_minutes or current_app.config["BOXOFFICE"].hold_minutes
-
-
-def _buyer(data: dict, *, guest_needs_contact: bool) -> bookings.Buyer:
-    """The buyer: a logged-in customer (email/name default to the account's), else the body's email and name."""
-    identity = current_identity()
-    customer = None
-    if identity is not None and identity.role == "customer":
-        customer = scoped(Customer, identity.org).where(Customer.id == identity.sub).first()
-    if guest_needs_contact and customer is None:
-        missing = {f: ["Required for guests (or send a customer token)."] for f in ("email", "name") if not data.get(f)}
-        if missing:
-            raise ValidationError(missing)
-    email = data.get("email") or (customer.email if customer else "")
-    name = data.get("name") or (customer.name if customer else "")
-    return bookings.Buyer(email=email.strip().lower(), name=name.strip(), customer=customer)
-
-
-def _request(data: dict, *, staff: bool, source: str, require_free: bool = False) -> bookings.PurchaseRequest:
-    items = (data.get("items") or []) + (data.get("tickets") or [])
-    if data.get("ticketTypeId"):
-        items.append({"ticketTypeId": data["ticketTypeId"], "quantity": data.get("quantity", 1)})
-    org = current_org()
-    return bookings.PurchaseRequest(
-        event_id=data["eventId"], items=[(i["ticketTypeId"], i["quantity"]) for i in items],
-        buyer=_buyer(data, guest_needs_contact=not staff), gateway=data.get("paymentGateway"),
-        promo_code=data.get("promoCode"), invite_code=data.get("inviteCode"), staff=staff, source=source,
-        hold_minutes=hold_minutes(org), require_free=require_free)
-
-
-def _validated(func):
-    """Turn a buyer ValidationError raised in the view into the usual 422 envelope."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ValidationError as exc:
-            raise Unprocessable("The request body or parameters are invalid; see `errors` for each field.",
-                                errors={"json": exc.messages}) from exc
-
-    return wrapper
-
-
-@_validated
 def client_purchase(org, identity, data: dict) -> dict:
     """A customer's or guest's purchase: hold seats and start a payment; a zero total confirms at once."""
-    return booking_view(bookings.purchase(org, _request(data, staff=False, source="online")))
+    return booking_view(bookings.purchase(org, purchase_request(org, identity, data, staff=False, source="online")))
 
 
 def box_office_purchase(org, identity, data: dict) -> dict:
     """A staff sale at the box office: private types and closed sale windows allowed; defaults to `offline`."""
-    return booking_view(bookings.purchase(org, _request(data, staff=True, source="box_office")), staff=True)
+    request = purchase_request(org, identity, data, staff=True, source="box_office")
+    return booking_view(bookings.purchase(org, request), staff=True)
 
 
 # Both purchases are declared once for their Flask views and the fast lane (`core.api.fastlane`): an on-sale's
@@ -193,10 +143,11 @@ class Register(MethodView):
     @idempotent
     @blp.arguments(RegistrationSchema())
     @blp.response(201, BookingResponseSchema)
-    @_validated
     def post(self, data):
         """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types."""
-        result = bookings.purchase(current_org(), _request(data, staff=False, source="register", require_free=True))
+        org = current_org()
+        request = purchase_request(org, current_identity(), data, staff=False, source="register", require_free=True)
+        result = bookings.purchase(org, request)
         return booking_response(result, 201)
 
 

@@ -58,6 +58,7 @@ class PurchaseRequest:
     source: str = "online"
     hold_minutes: int = 10
     require_free: bool = False
+    extras: dict = field(default_factory=dict)  # plugin-specific parts, passed to `price_booking` as `extras`
 
 
 @dataclass
@@ -378,7 +379,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once)."""
     event, items = resolve_items(org, req, utcnow())
     quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
-                          customer=req.buyer.customer)
+                          customer=req.buyer.customer, extras=req.extras)
     if req.require_free and not quote.is_free:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
     gateway = "free" if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)

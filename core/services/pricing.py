@@ -121,8 +121,10 @@ def unit_fee(ticket_type: TicketType) -> int:
 
 
 def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: str | None = None,
-                  customer: Customer | None = None, run_hooks: bool = True) -> Quote:
-    """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency."""
+                  customer: Customer | None = None, extras: dict | None = None, run_hooks: bool = True) -> Quote:
+    """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency.
+
+    `extras` (the purchase request's plugin-specific parts) reaches the `price_booking` hook unchanged."""
     currencies = {tt.currency for tt, _ in items}
     if len(currencies) > 1:
         raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
@@ -133,7 +135,8 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
                                      unit_fee(ticket_type)))
     if run_hooks:
         try:
-            hooks_for(org).price_booking(org=org, quote=quote, promo_code=promo_code, customer=customer)
+            hooks_for(org).price_booking(org=org, quote=quote, promo_code=promo_code, customer=customer,
+                                          extras=extras or {})
         except ApiError:
             raise
         except (TypeError, ValueError) as exc:

@@ -55,11 +55,12 @@ def register_commands(cli):
 
 
 @hookimpl
-def price_booking(org, quote, promo_code, customer):
-    """Merch lines, then the promotion, then taxes, then gift cards; 422 `invalid_promo_code` for a bad code."""
+def price_booking(org, quote, promo_code, customer, extras):
+    """Merch lines (from the checkout's `extras`), then the promotion, then taxes, then gift cards;
+    422 `invalid_promo_code` for a bad code."""
     from plugins.storefront.checkout import price_booking as price
 
-    price(org, quote, promo_code, customer)
+    price(org, quote, promo_code, customer, extras)
 
 
 @hookimpl

@@ -6,10 +6,7 @@ booking's own write transaction (`Quote.when_booked` -> `orders.open_order`).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
-from contextvars import ContextVar
 
 from core.errors import Unprocessable
 from core.models import Customer, Org, utcnow
@@ -22,26 +19,16 @@ from plugins.storefront.orders import MerchSoldOut, OrderPlan, open_order
 
 MAX_MERCH_UNITS = 1000
 
-# (org id, [(variant id, quantity)]) for the purchase being made in this context (set by /client/store/checkout)
-_merch_request: ContextVar[tuple[str, list[tuple[str, int]]] | None] = ContextVar("storefront_merch", default=None)
+MERCH = "storefront_merch"  # the purchase request's `extras` key for [(variant id, quantity)]
 
 
-@contextlib.contextmanager
-def merch_for_purchase(org_id: str, items: list[tuple[str, int]]) -> Iterator[None]:
-    """Within this block, the tenant's next priced booking also sells these merch variants."""
+def checkout_extras(merch: list[tuple[str, int]]) -> dict:
+    """The purchase request `extras` that make the booking also sell these merch variants (quantities of a
+    variant named twice are added up)."""
     merged: dict[str, int] = {}
-    for variant_id, quantity in items:
+    for variant_id, quantity in merch:
         merged[variant_id] = merged.get(variant_id, 0) + quantity
-    token = _merch_request.set((org_id, list(merged.items())))
-    try:
-        yield
-    finally:
-        _merch_request.reset(token)
-
-
-def _requested_merch(org_id: str) -> list[tuple[str, int]]:
-    request = _merch_request.get()
-    return request[1] if request and request[0] == org_id else []
+    return {MERCH: list(merged.items())} if merged else {}
 
 
 def _percent(rate_bp: int) -> str:
@@ -59,11 +46,11 @@ def _ticket_lines(org: Org, quote: Quote) -> list[rules.PriceLine]:
             for i, line in enumerate(quote.lines)]
 
 
-def _merch_lines(org: Org, quote: Quote) -> tuple[list[rules.PriceLine], dict[str, str]]:
+def _merch_lines(org: Org, quote: Quote, merch: list[tuple[str, int]]) -> tuple[list[rules.PriceLine], dict[str, str]]:
     """Price the requested merch (sale window, currency, stock checked now; stock claimed at booking)."""
     lines, names = [], {}
     now = utcnow()
-    for i, (variant_id, quantity) in enumerate(_requested_merch(org.id)):
+    for i, (variant_id, quantity) in enumerate(merch):
         variant = scoped(Variant, org).where(Variant.id == str(variant_id)[:64]).first()
         if variant is None or variant.ticket_type_id:
             raise catalog.not_found_variant(variant_id)
@@ -100,12 +87,14 @@ def _promotion(org: Org, quote: Quote, code: str, customer: Customer | None, lin
     return promotion, discounts
 
 
-def price_quote(org: Org, quote: Quote, promo_code: str | None, customer: Customer | None) -> OrderPlan:
-    """The `price_booking` hook's work: add merch, discount, tax and gift-card lines; plan the claims."""
+def price_quote(org: Org, quote: Quote, promo_code: str | None, customer: Customer | None,
+                extras: dict) -> OrderPlan:
+    """The `price_booking` hook's work: add merch (`extras` from `checkout_extras`), discount, tax and gift-card
+    lines; plan the claims."""
     promo, card_codes = offers.split_codes(promo_code)
     quote.record_code(promo)  # gift-card codes are bearer secrets: the booking keeps only the promotion code
     ticket_lines = _ticket_lines(org, quote)
-    merch_lines, names = _merch_lines(org, quote)
+    merch_lines, names = _merch_lines(org, quote, extras.get(MERCH) or [])
     lines = ticket_lines + merch_lines
     plan = OrderPlan(org_id=org.id, merch=[(m.variant_id, m.quantity) for m in merch_lines])
     for line, qline in zip(ticket_lines, quote.lines, strict=True):
@@ -152,7 +141,8 @@ def _gift_cards(org: Org, quote: Quote, plan: OrderPlan, codes: list[str]) -> No
             _adjust(quote, plan, "gift_card", f"Gift card ...{card.code_last4}", -take)
 
 
-def price_booking(org: Org, quote: Quote, promo_code: str | None, customer: Customer | None) -> None:
+def price_booking(org: Org, quote: Quote, promo_code: str | None, customer: Customer | None,
+                  extras: dict) -> None:
     """Price the quote and arrange for the claims to be made in the booking's own transaction."""
-    plan = price_quote(org, quote, promo_code, customer)
+    plan = price_quote(org, quote, promo_code, customer, extras)
     quote.when_booked(functools.partial(open_order, plan))

@@ -12,15 +12,16 @@ from marshmallow import Schema, fields, validate
 from core.api.blueprint import plugin_blueprint
 from core.api.booking_schema import BookingResponseSchema, booking_view
 from core.api.idempotency import idempotent
-from core.api.purchase import PurchaseSchema, _request, _validated
+from core.api.purchase import PurchaseSchema
 from core.auth import current_identity, require_role
 from core.models import utcnow
 from core.pagination import CursorPageQuery
 from core.services import booking as bookings
+from core.services.purchase_requests import purchase_request
 from core.tenancy import current_org, scoped
 from plugins.storefront import catalog, offers, views
 from plugins.storefront.api import find_order, paged, render_orders
-from plugins.storefront.checkout import MAX_MERCH_UNITS, merch_for_purchase
+from plugins.storefront.checkout import MAX_MERCH_UNITS, checkout_extras
 from plugins.storefront.models import Order, Product
 
 client_blp = plugin_blueprint("storefront", "storefront_client", __name__,
@@ -84,18 +85,16 @@ class Checkout(MethodView):
     @idempotent
     @client_blp.arguments(CheckoutSchema)
     @client_blp.response(201, BookingResponseSchema)
-    @_validated
     def post(self, data):
         """The ticket purchase plus `merch`: one booking, one payment; merch, discount, tax and gift-card lines.
 
         Same body and answer as /client/events/tickets/purchase. 409 `sold_out` (seats or stock),
         422 `invalid_promo_code`, `mixed_currencies`, 404 `variant_not_found`.
         """
-        merch = [(m["variantId"], m["quantity"]) for m in data.pop("merch", None) or []]
         org = current_org()
-        with merch_for_purchase(org.id, merch):
-            result = bookings.purchase(org, _request(data, staff=False, source="online"))
-        return booking_view(result)
+        extras = checkout_extras([(m["variantId"], m["quantity"]) for m in data.get("merch") or []])
+        request = purchase_request(org, current_identity(), data, staff=False, source="online", extras=extras)
+        return booking_view(bookings.purchase(org, request))
 
 
 @client_blp.route("/client/store/gift-cards/balance")
