@@ -13,7 +13,7 @@ from peewee import IntegrityError
 from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.jobs import job
-from core.models import Event, Org, TicketType, utcnow
+from core.models import Org, TicketType, utcnow
 from core.money import is_currency, to_minor
 from core.services.capacity import available_seats
 from core.tenancy import get_scoped, scoped
@@ -192,11 +192,6 @@ def archive_mirror(org_id: str, ticket_type_id: str) -> None:
             Product.update(archived=True, updated_at=now).where(Product.id == variant.product_id).execute()
 
 
-def ticket_variant(org_id: str, ticket_type_id: str) -> Variant | None:
-    """The variant mirroring a ticket type, if any."""
-    return scoped(Variant, org_id).where(Variant.ticket_type_id == ticket_type_id).first()
-
-
 # --- backfill ------------------------------------------------------------------------------------
 
 def start_backfill(org: Org) -> StorefrontJob:
@@ -250,13 +245,6 @@ def backfill_job(org_id: str, job_id: str) -> None:
 def get_job(org: Org, job_id: str) -> StorefrontJob:
     """A tenant's storefront job by id (404 `job_not_found`)."""
     return get_scoped(StorefrontJob, org, job_id, "job")
-
-
-def events_of(org: Org, event_ids: set[str]) -> dict[str, Event]:
-    """The tenant's events by id (for naming ticket products)."""
-    if not event_ids:
-        return {}
-    return {e.id: e for e in scoped(Event, org).where(Event.id.in_(list(event_ids)))}
 
 
 def require_on_sale(variant: Variant, product: Product, now: dt.datetime) -> None:
