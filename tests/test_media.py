@@ -223,7 +223,7 @@ def test_oversize_body_is_refused_before_it_is_read(gallery, monkeypatch):
 
 
 def test_too_many_pixels_is_refused(gallery, config, monkeypatch):
-    from plugins.media import images
+    from core.kits import images
 
     monkeypatch.setattr(images, "MAX_PIXELS", 10_000)
     response = upload(gallery.staff, gallery.event.id, photo(size=(200, 100)))
@@ -414,7 +414,7 @@ def test_gallery_pages_newest_first(gallery):
 
 
 def test_storage_path_setting_and_a_plugged_in_backend(gallery, tmp_path):
-    from plugins.media import storage
+    from core.kits import storage
 
     gallery.configure("media", storage_path=str(tmp_path / "elsewhere"))
     item = upload(gallery.staff, gallery.event.id, photo()).get_json()["data"]

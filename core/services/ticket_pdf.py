@@ -1,4 +1,4 @@
-"""Printable PDF tickets made with fpdf2: event, local start time, venue, holder, type, seats, QR, ticket id.
+"""Printable PDF tickets: event, local start time, venue, holder, type, seats, QR, ticket id (`core.kits.pdf`).
 
 Pure rendering of already-stored rows into bytes: it never changes a ticket, never writes files and never
 prints anything secret beyond the ticket's own signed QR payload (which is what the holder shows at the door).
@@ -7,20 +7,12 @@ prints anything secret beyond the ticket's own signed QR payload (which is what 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-
+from core.kits.pdf import Field, Gap, Image, Text, render_pdf
 from core.models import Event, Org, Ticket
 from core.services import qr
 from core.timefmt import as_utc
-
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-_FONT_FAMILY = "DejaVu"
-_INK = (33, 33, 33)
-_MUTED = (110, 110, 110)
 
 
 def local_time_text(value: dt.datetime | None, tz: str) -> str:
@@ -45,59 +37,6 @@ def ticket_pdf_filename(ticket: Ticket) -> str:
     return f"ticket-{ticket.id}.pdf"
 
 
-def _unicode_font_dir() -> Path | None:
-    for folder in _FONT_DIRS:
-        if (folder / "DejaVuSans.ttf").is_file() and (folder / "DejaVuSans-Bold.ttf").is_file():
-            return folder
-    return None
-
-
-class _TicketDocument:
-    """One A5 (148 x 210 mm) page laid out top to bottom; falls back to Helvetica (Latin-1) without a Unicode font."""
-
-    def __init__(self) -> None:
-        self.pdf = FPDF(orientation="P", unit="mm", format=(148, 210))
-        self.pdf.set_auto_page_break(auto=False)
-        self.pdf.set_margins(12, 12, 12)
-        self.pdf.add_page()
-        folder = _unicode_font_dir()
-        self.unicode = folder is not None
-        if folder is not None:
-            self.pdf.add_font(_FONT_FAMILY, "", str(folder / "DejaVuSans.ttf"))
-            self.pdf.add_font(_FONT_FAMILY, "B", str(folder / "DejaVuSans-Bold.ttf"))
-            self.family = _FONT_FAMILY
-        else:
-            self.family = "helvetica"
-
-    def _text(self, value: object) -> str:
-        text = str(value or "")
-        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
-
-    def line(self, value: object, size: float = 10, bold: bool = False, muted: bool = False) -> None:
-        """Write a wrapped paragraph."""
-        self.pdf.set_font(self.family, "B" if bold else "", size)
-        self.pdf.set_text_color(*(_MUTED if muted else _INK))
-        self.pdf.multi_cell(0, size * 0.5, self._text(value), new_x="LMARGIN", new_y="NEXT")
-
-    def field(self, label: str, value: object) -> None:
-        """A small muted label above its value."""
-        if value in (None, ""):
-            return
-        self.line(label.upper(), size=7, muted=True)
-        self.line(value, size=11)
-        self.pdf.ln(1.5)
-
-    def image(self, png: bytes, size_mm: float) -> None:
-        """Centre a square PNG on the page."""
-        x = (self.pdf.w - size_mm) / 2
-        self.pdf.image(io.BytesIO(png), x=x, y=self.pdf.get_y(), w=size_mm, h=size_mm)
-        self.pdf.set_y(self.pdf.get_y() + size_mm + 2)
-
-    def output(self) -> bytes:
-        """The finished PDF."""
-        return bytes(self.pdf.output())
-
-
 def ticket_card(org: Org, ticket: Ticket) -> dict:
     """What a printed ticket shows, as text: the PDF lays out exactly these values."""
     event = ticket.event
@@ -117,19 +56,19 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
     }
 
 
+TICKET_TEMPLATE = (
+    Text("{organiser}", size=9, muted=True), Text("{event}", size=18, bold=True), Gap(2),
+    Field("When", "when"), Field("Where", "where"), Field("Holder", "holder"), Field("Ticket type", "ticketType"),
+    Field("Seats", "seats"),
+)
+_TICKET_ID = Text("Ticket {ticketId}", size=8, muted=True)
+VALID_TAIL = (Image("qr", 70), _TICKET_ID)
+VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
+
+
 def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:
-    """A one-page PDF for `ticket`; a ticket whose QR no longer scans is marked VOID and has no QR."""
+    """A one-page A5 PDF for `ticket`; a ticket whose QR no longer scans is marked VOID and has no QR."""
     card = ticket_card(org, ticket)
-    doc = _TicketDocument()
-    doc.line(card["organiser"], size=9, muted=True)
-    doc.line(card["event"], size=18, bold=True)
-    doc.pdf.ln(2)
-    for label, key in (("When", "when"), ("Where", "where"), ("Holder", "holder"),
-                       ("Ticket type", "ticketType"), ("Seats", "seats")):
-        doc.field(label, card[key])
     if card["void"]:
-        doc.line(f"VOID: this ticket is {card['status'].replace('_', ' ')}", size=14, bold=True)
-    else:
-        doc.image(qr.png_for(org, ticket), 70)
-    doc.line(f"Ticket {card['ticketId']}", size=8, muted=True)
-    return doc.output()
+        return render_pdf(TICKET_TEMPLATE + VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
+    return render_pdf(TICKET_TEMPLATE + VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})

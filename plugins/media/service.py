@@ -18,12 +18,12 @@ from typing import BinaryIO
 from core.db import after_commit, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
 from core.jobs import enqueue, job
+from core.kits import images
+from core.kits.storage import MediaStorage, storage_for
 from core.models import Customer, Event, Org, Ticket, new_id, utcnow
 from core.plugins import plugin_settings
 from core.tenancy import get_scoped, scoped
-from plugins.media import images
 from plugins.media.models import MediaGuest, MediaItem, MediaUsage
-from plugins.media.storage import MediaStorage, storage_for
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Image checks and re-encoding with Pillow: what a file really is, a clean copy, a thumbnail.
+"""The image-upload kit: what an uploaded file really is, a clean re-encoded copy, renditions (thumbnails).
 
-Judges files by their content, never by name or declared type; never keeps EXIF (GPS) metadata.
+Public for the core and every plugin (the media plugin uses it); judges files by their content, never by name
+or declared type, and never keeps EXIF (GPS) metadata.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Where media files live: the small `MediaStorage` interface and the default local-folder backend.
+"""The file-storage kit: the small `MediaStorage` interface, the local-folder backend and pluggable backends
+(`register_backend`, entry-point group `boxoffice.media_storage`), public for the core and every plugin.
 
 Storage only moves bytes under opaque keys; it never decides who may see a file or touches the database.
 """
