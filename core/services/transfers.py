@@ -9,12 +9,11 @@ A claim link works for `CLAIM_DAYS` days, and not past the end of the event; sta
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, NotFound
+from core.kits.links import new_link_token, token_hash
 from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
 from core.services import participation
@@ -53,11 +52,6 @@ class TransferOutcome:
     claim_token: str
 
 
-def hash_token(token: str) -> str:
-    """How a claim token is stored and looked up."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _not_transferable(ticket: Ticket, status: str | None = None) -> Conflict:
     why = _REFUSED.get(status or ticket.status, f"its status is {status or ticket.status!r}")
     return Conflict(f"This ticket cannot be transferred: {why}.", type="not_transferable",
@@ -72,7 +66,7 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
                        ticketStatus=ticket.status)
     if ticket.status != "valid":
         raise _not_transferable(ticket)
-    token = secrets.token_urlsafe(32)
+    token, token_digest = new_link_token()
     now = utcnow()
     with write_transaction():
         won = (Ticket.update(status="transferred", secret_version=Ticket.secret_version + 1, updated_at=now)
@@ -90,7 +84,7 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             secret_version=1, scan_count=0, transferred_from=ticket.id, data={})
         transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
                                    from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
-                                   claim_token_hash=hash_token(token),
+                                   claim_token_hash=token_digest,
                                    expires_at=claim_deadline(ticket.event_id, now))
     old = Ticket.get_by_id(ticket.id)
     outcome = TransferOutcome(old, new_ticket, transfer, token)
@@ -103,7 +97,7 @@ def claim(org, token: str, customer_id: str) -> Ticket:
     """Move a transferred ticket into the claimer's account, once (404 invalid token, 409 already claimed)."""
     transfer = None
     if isinstance(token, str) and 10 <= len(token) <= 200:
-        transfer = scoped(Transfer, org).where(Transfer.claim_token_hash == hash_token(token)).first()
+        transfer = scoped(Transfer, org).where(Transfer.claim_token_hash == token_hash(token)).first()
     if transfer is None:
         raise NotFound("This claim link is not valid.", type="invalid_claim_token")
     now = utcnow()
@@ -143,10 +137,10 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
     if new_ticket.status != "valid":
         raise Conflict(f"This ticket is {new_ticket.status}; it can no longer be claimed.", type="ticket_revoked",
                        ticketStatus=new_ticket.status)
-    token = secrets.token_urlsafe(32)
+    token, token_digest = new_link_token()
     now = utcnow()
     with write_transaction():
-        won = (Transfer.update(claim_token_hash=hash_token(token), expires_at=claim_deadline(new_ticket.event_id, now),
+        won = (Transfer.update(claim_token_hash=token_digest, expires_at=claim_deadline(new_ticket.event_id, now),
                                updated_at=now)
                .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
     if won != 1:

@@ -7,10 +7,7 @@ checked, committed, and only then moved into place; on any failure the staged fi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +16,7 @@ from core.db import after_commit, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
 from core.jobs import enqueue, job
 from core.kits import images
+from core.kits.links import new_link_token, token_matches
 from core.kits.storage import MediaStorage, storage_for
 from core.models import Customer, Event, Org, Ticket, new_id, utcnow
 from core.plugins import plugin_settings
@@ -107,18 +105,13 @@ def account_uploader(org: Org, event: Event, identity) -> Uploader:
     return Uploader(kind="customer", name=customer.name if customer else "", customer_id=identity.sub)
 
 
-def hash_token(token: str) -> str:
-    """The SHA-256 hex digest under which a guest token is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_guest(org: Org, event: Event, *, name: str, email: str = "", expires_at: dt.datetime | None = None,
                  created_by: str = "") -> tuple[MediaGuest, str]:
     """Invite a guest to `event`'s gallery; returns the row and the token (shown once, stored hashed)."""
-    token = secrets.token_urlsafe(32)
+    token, token_digest = new_link_token()
     with write_transaction():
         guest = MediaGuest.create(org=org, event=event, name=name, email=email or "",
-                                  token_hash=hash_token(token), expires_at=expires_at, created_by=created_by)
+                                  token_hash=token_digest, expires_at=expires_at, created_by=created_by)
     return guest, token
 
 
@@ -142,7 +135,7 @@ def guest_uploader(org: Org, event: Event, guest_id: str, token: str | None) -> 
                            type="guest_token_required")
     guest = scoped(MediaGuest, org).where((MediaGuest.id == str(guest_id)[:64])
                                           & (MediaGuest.event == event.id)).first()
-    if guest is None or not hmac.compare_digest(guest.token_hash, hash_token(token)):
+    if guest is None or not token_matches(guest.token_hash, token):
         raise Forbidden("This invite link is not valid for this gallery.", type="invalid_guest_token")
     if guest.expires_at is not None and guest.expires_at <= utcnow():
         raise Forbidden("This invite link has expired; ask the organiser for a new one.",
