@@ -6,6 +6,7 @@ Reads the source with `ast` (imports inside functions count); it never imports t
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,18 @@ def _package_of(path: Path) -> str:
     return module if path.name == "__init__.py" else module.rpartition(".")[0]
 
 
+MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.\w+)+$")
+
+
 def imported_names(path: Path) -> list[str]:
     """Every dotted name `path` imports: `a.b` for `import a.b`, `a.b.c` for `from a.b import c` (relative
-    imports resolved), anywhere in the file."""
+    imports resolved), and every dotted string literal (`import_module("a.b")`, a list of module names),
+    anywhere in the file."""
     names = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_PATH.match(node.value):
+            names.append(node.value)
+        elif isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -69,14 +76,24 @@ def layering_violations() -> list[str]:
     return found
 
 
+# Known breaches another part of issue 12 is removing: delete an entry once its module is gone (this test
+# then fails to say so), never add one.
+PENDING = {"plugins._gateway_common": "moves into the core as the public payment kit (issue 12, item 4)"}
+
+
 def test_the_layering_holds():
-    assert layering_violations() == []
+    found = layering_violations()
+    pending = [v for v in found if any(f": {module}." in v for module in PENDING)]
+    assert [v for v in found if v not in pending] == []
+    for module in PENDING:
+        assert (ROOT / (module.replace(".", "/") + ".py")).exists(), f"{module} is gone: remove it from PENDING"
 
 
 @pytest.mark.parametrize(("folder", "relative", "source"), [
     ("core", "services/x.py", "from tenants.service import get_tenant\n"),
     ("core", "api/x.py", "def f():\n    import plugins.storefront\n"),
     ("core", "x.py", "from plugins import media\n"),
+    ("core", "api/x.py", "MODULES = ['core.api.health', 'tenants.api']\n"),
     ("plugins", "shop/x.py", "from core.api.purchase import PurchaseSchema, _request\n"),
     ("plugins", "shop/x.py", "import core._secret\n"),
     ("plugins", "shop/x.py", "def f():\n    from core.services._kit import helper\n"),
