@@ -1,6 +1,7 @@
 """Tenant provisioning: create orgs (signing keypair, first admin key), switch plugins, set plugin settings.
 
 Used by both the `boxoffice tenants` CLI and the `/operator` API; returns plain records, never Flask objects.
+An org's own settings change through `core.services.orgs`, and plugins read their settings through `core.plugins`.
 """
 
 from __future__ import annotations
