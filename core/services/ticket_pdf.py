@@ -56,19 +56,19 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
     }
 
 
-TICKET_TEMPLATE = (
+_TICKET = (
     Text("{organiser}", size=9, muted=True), Text("{event}", size=18, bold=True), Gap(2),
     Field("When", "when"), Field("Where", "where"), Field("Holder", "holder"), Field("Ticket type", "ticketType"),
     Field("Seats", "seats"),
 )
 _TICKET_ID = Text("Ticket {ticketId}", size=8, muted=True)
-VALID_TAIL = (Image("qr", 70), _TICKET_ID)
-VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
+_VALID_TAIL = (Image("qr", 70), _TICKET_ID)
+_VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
 
 
 def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:
     """A one-page A5 PDF for `ticket`; a ticket whose QR no longer scans is marked VOID and has no QR."""
     card = ticket_card(org, ticket)
     if card["void"]:
-        return render_pdf(TICKET_TEMPLATE + VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
-    return render_pdf(TICKET_TEMPLATE + VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
+        return render_pdf(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
+    return render_pdf(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
