@@ -13,6 +13,7 @@ from core.api import register_core_blueprints
 from core.api.checkin import LANE_ROUTES as DOOR_ROUTES
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.fastlane import FastLane
+from core.api.http_headers import register_http_headers
 from core.api.purchase import LANE_ROUTES as PURCHASE_ROUTES
 from core.config import Config, use_config
 from core.errors import register_error_handlers
@@ -80,6 +81,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     api = Api(app)
     register_error_handlers(app)
     register_docs_ui(app)
+    register_http_headers(app, config.trusted_proxies)
 
     for hook in CORE_BEFORE_REQUEST:
         app.before_request(hook)

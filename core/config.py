@@ -36,6 +36,7 @@ class Config:
     webhooks_allow_private: bool = False
     pg_prepare: bool = True
     fast_lane: bool = True
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -55,6 +56,7 @@ class Config:
         "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
         "pg_prepare": "BOXOFFICE_PG_PREPARE",
         "fast_lane": "BOXOFFICE_FAST_LANE",
+        "trusted_proxies": "BOXOFFICE_TRUSTED_PROXIES",
     }
 
     @classmethod
@@ -69,7 +71,7 @@ class Config:
             raw = environ[var]
             if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare", "fast_lane"}:
                 values[f.name] = _env_bool(raw, f.default)
-            elif f.name in {"jwt_ttl_seconds", "hold_minutes"}:
+            elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())

@@ -17,6 +17,7 @@ M = TypeVar("M")
 
 _exempt_blueprints: set[str] = {"api-docs"}  # flask-smorest's /openapi.json and /docs
 _ORGS = TimedMemo(5.0)  # active tenants by id
+ORG_ID_MAX = 64  # Org.id's column length: a longer header names no tenant and is shown cut to this
 
 
 def tenant_exempt(blueprint):
@@ -46,9 +47,10 @@ def org_for_header(value: str | None) -> Org:
     org_id = (value or "").strip()
     if not org_id:
         raise ApiError("Send the tenant id in the `orgid` header.", status=400, type="missing_orgid")
-    org = load_org(org_id)
+    org = load_org(org_id) if len(org_id) <= ORG_ID_MAX else None
     if org is None:
-        raise ApiError(f"No organisation with id {org_id!r}; check the `orgid` header.", status=404,
+        shown = org_id if len(org_id) <= ORG_ID_MAX else org_id[:ORG_ID_MAX] + "..."
+        raise ApiError(f"No organisation with id {shown!r}; check the `orgid` header.", status=404,
                        type="unknown_org")
     return org
 

@@ -13,9 +13,11 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
+from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.errors import Unauthorized, Unprocessable
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt
+from core.web_origins import cors_origins, embed_origins
 from tenants import service
 
 blp = tenant_exempt(Blueprint("operator", __name__, url_prefix="/operator",
@@ -81,12 +83,14 @@ class TenantUpdateSchema(Schema):
                                  metadata={"description": "Seat hold TTL; null uses the deployment default."})
     participantsVisibility = fields.String(validate=validate.OneOf(participation.VISIBILITIES),
                                            metadata={"description": "Who customers see attending sessions."})
+    corsOrigins = origins_field(CORS_ORIGINS_DOC)
+    embedOrigins = origins_field(EMBED_ORIGINS_DOC)
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, active, timezone, holdMinutes, "
-                                  "participantsVisibility.")
+                                  "participantsVisibility, corsOrigins, embedOrigins.")
 
 
 class TenantSchema(Schema):
@@ -97,6 +101,8 @@ class TenantSchema(Schema):
     holdMinutes = fields.Integer(attribute="hold_minutes", allow_none=True)
     publicKey = fields.String(attribute="signing_public_key",
                               metadata={"description": "Ed25519 key (base64) that verifies ticket QR codes."})
+    corsOrigins = origins_field(CORS_ORIGINS_DOC, cors_origins)
+    embedOrigins = origins_field(EMBED_ORIGINS_DOC, embed_origins)
     plugins = fields.Method("_plugins")
     createdAt = fields.DateTime(attribute="created_at")
 
@@ -189,11 +195,13 @@ class Tenant(MethodView):
     @blp.arguments(TenantUpdateSchema)
     @blp.response(200, TenantSchema)
     def patch(self, data, org_id):
-        """Rename, deactivate/reactivate, re-zone a tenant, set its hold TTL or its participantsVisibility."""
+        """Rename, deactivate/reactivate, re-zone a tenant, set its hold TTL, participantsVisibility,
+        corsOrigins or embedOrigins."""
         return orgs.update_org(org_id, name=data.get("name"), active=data.get("active"),
-                                     timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
-                                     clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
-                                     participants_visibility=data.get("participantsVisibility"))
+                               timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
+                               clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
+                               participants_visibility=data.get("participantsVisibility"),
+                               cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"))
 
 
 @blp.route("/tenants/<org_id>/api-keys")

@@ -9,11 +9,13 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
+from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.auth import require_role
 from core.models import Org
 from core.services import orgs, participation
 from core.tenancy import current_org
 from core.timefmt import is_timezone
+from core.web_origins import cors_origins, embed_origins
 
 blp = Blueprint("org_settings", __name__, description="The organisation's own settings (tenant admin)")
 
@@ -25,6 +27,8 @@ class OrgSettingsSchema(Schema):
                                  metadata={"description": "Seat hold TTL; null uses the deployment default"})
     participantsVisibility = fields.String(metadata={
         "description": "Who customers see attending sessions: none | names | full"})
+    corsOrigins = origins_field(CORS_ORIGINS_DOC)
+    embedOrigins = origins_field(EMBED_ORIGINS_DOC)
 
 
 class OrgSettingsUpdate(Schema):
@@ -35,11 +39,14 @@ class OrgSettingsUpdate(Schema):
     holdMinutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1440),
                                  metadata={"description": "1..1440 minutes; null: the deployment default"})
     participantsVisibility = fields.String(validate=validate.OneOf(participation.VISIBILITIES))
+    corsOrigins = origins_field(CORS_ORIGINS_DOC)
+    embedOrigins = origins_field(EMBED_ORIGINS_DOC)
 
     @validates_schema
     def _check(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility.")
+            raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility, "
+                                  "corsOrigins, embedOrigins.")
         if "timezone" in data and not is_timezone(data["timezone"]):
             raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
 
@@ -47,7 +54,8 @@ class OrgSettingsUpdate(Schema):
 def settings_view(org: Org) -> dict:
     """The organisation's settings as the API shows them."""
     return {"name": org.name, "timezone": org.timezone, "holdMinutes": org.hold_minutes,
-            "participantsVisibility": participation.participants_visibility(org)}
+            "participantsVisibility": participation.participants_visibility(org),
+            "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org)}
 
 
 @blp.route("/org/settings")
@@ -66,5 +74,6 @@ class OrgSettings(MethodView):
         org = orgs.update_org(current_org().id, name=data.get("name"), timezone=data.get("timezone"),
                               hold_minutes=data.get("holdMinutes"),
                               clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
-                              participants_visibility=data.get("participantsVisibility"))
+                              participants_visibility=data.get("participantsVisibility"),
+                              cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"))
         return settings_view(org)

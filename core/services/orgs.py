@@ -1,4 +1,5 @@
-"""An organisation's own settings: name, active flag, time zone, seat-hold time, who sees session attendees.
+"""An organisation's own settings: name, active flag, time zone, seat-hold time, who sees session attendees,
+the web origins allowed to call its API from a browser or frame its pages.
 
 The one setter used by the tenant admin (`/org/settings`) and the operator (`tenants`); never provisions an org.
 """
@@ -12,6 +13,7 @@ from core.plugins import get_host
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.tenancy import forget_org
 from core.timefmt import is_timezone
+from core.web_origins import CORS_SETTING, EMBED_SETTING, check_origins, forget_origins
 
 MAX_HOLD_MINUTES = 24 * 60
 
@@ -40,9 +42,12 @@ def _check_hold_minutes(hold_minutes: int | None) -> int | None:
 
 def update_org(org_id: str, *, name: str | None = None, active: bool | None = None,
                timezone: str | None = None, hold_minutes: int | None = None,
-               clear_hold_minutes: bool = False, participants_visibility: str | None = None) -> Org:
-    """Rename, (de)activate or re-zone an organisation, set its hold TTL or who customers see attending sessions
-    (`participants_visibility` in Org.settings); a deactivated organisation's requests get 404.
+               clear_hold_minutes: bool = False, participants_visibility: str | None = None,
+               cors_origins: list[str] | None = None, embed_origins: list[str] | None = None) -> Org:
+    """Rename, (de)activate or re-zone an organisation, set its hold TTL, who customers see attending sessions
+    (`participants_visibility` in Org.settings), the origins whose web apps may call its API from a browser
+    (`cors_origins`) or frame its embeddable pages (`embed_origins`; an empty list clears either); a
+    deactivated organisation's requests get 404.
 
     Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
     """
@@ -52,6 +57,10 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
             raise Unprocessable(f"participantsVisibility is one of {', '.join(PARTICIPANTS_VISIBILITIES)}.",
                                 type="invalid_participants_visibility")
         org.settings = {**(org.settings or {}), "participants_visibility": participants_visibility}
+    for key, origins, field in ((CORS_SETTING, cors_origins, "corsOrigins"),
+                                (EMBED_SETTING, embed_origins, "embedOrigins")):
+        if origins is not None:
+            org.settings = {**(org.settings or {}), key: check_origins(origins, field)}
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:
@@ -66,5 +75,6 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
     with write_transaction():
         org.save()
     forget_org(org.id)
+    forget_origins()
     get_host().forget(org.id)
     return org
