@@ -9,6 +9,7 @@ import threading
 
 import click
 
+from core import serving
 from core.app import create_app
 from core.config import Config
 from core.extensions import extensions
@@ -35,6 +36,28 @@ def run(host: str, port: int, demo: bool, worker: bool):
     if worker:
         _start_background_worker(workers=2)
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=serving.DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256),
+              help="Worker threads running requests (bodies are read before a thread is taken).")
+@click.option("--connection-limit", default=serving.DEFAULT_CONNECTION_LIMIT, show_default=True,
+              type=click.IntRange(1, 100000), help="Open client connections at most.")
+@click.option("--max-request-body", default=serving.DEFAULT_MAX_REQUEST_BODY, show_default=True,
+              type=click.IntRange(1024), help="Bytes; a larger body is refused before the app sees it.")
+@click.option("--reuse-port", is_flag=True, help="Share the port with other `boxoffice serve` processes "
+                                                 "(Linux SO_REUSEPORT): run one per core.")
+def serve(host: str, port: int, threads: int, connection_limit: int, max_request_body: int, reuse_port: bool):
+    """Serve the API in production with waitress: a request is read whole before a thread runs it, so slow
+    clients cannot tie up workers. Run one process per core with --reuse-port."""
+    app = create_app()
+    trusted = app.config["BOXOFFICE"].trusted_proxies
+    serving.serve(app, serving.ServeOptions(host=host, port=port, threads=threads,
+                                            connection_limit=connection_limit,
+                                            max_request_body=max_request_body, trusted_proxies=trusted,
+                                            reuse_port=reuse_port))
 
 
 def _start_background_worker(workers: int) -> None:
