@@ -8,11 +8,12 @@ import threading
 import time
 
 import requests
-from procs import ServerProcess, boxoffice_command, free_port
+from procs import ServerProcess, boxoffice_command, boxoffice_env, free_port
 
 SLOW_CLIENTS = 50
 TRICKLE_SECONDS = 5.0
 DECLARED_BODY = 100_000  # bytes each slow client announces; it sends only a few of them
+FORWARDED_HTTPS = {"X-Forwarded-Proto": "https"}  # ignored unless BOXOFFICE_TRUSTED_PROXIES says a proxy sends it
 
 
 class Trickler(threading.Thread):
@@ -53,10 +54,11 @@ def test_health_answers_within_a_second_while_50_clients_trickle_bodies():
             timings = []
             for _ in range(5):
                 started = time.monotonic()
-                response = requests.get(server.url + "/health", timeout=5)
+                response = requests.get(server.url + "/health", timeout=5, headers=FORWARDED_HTTPS)
                 timings.append(time.monotonic() - started)
                 assert response.status_code == 200 and response.json() == {"ok": True}
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
+                assert "Strict-Transport-Security" not in response.headers
                 time.sleep(0.3)
             assert max(timings) < 1.0, timings
             assert all(client.is_alive() for client in slow)  # still trickling: nobody was dropped to cope
@@ -75,3 +77,13 @@ def test_serve_processes_share_a_port_with_reuse_port():
     with ServerProcess(argv, port) as first, ServerProcess(argv, port) as second:
         assert first.proc.poll() is None and second.proc.poll() is None
         assert second.request("GET", "/health").status_code == 200
+
+
+def test_serve_behind_a_trusted_proxy_sends_hsts_for_forwarded_https():
+    port = free_port()
+    argv = boxoffice_command("serve", "--port", str(port), "--threads", "2")
+    with ServerProcess(argv, port, env=boxoffice_env(BOXOFFICE_TRUSTED_PROXIES="1")) as server:
+        secure = server.request("GET", "/health", headers=FORWARDED_HTTPS)
+        assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+        plain = server.request("GET", "/health", headers={"X-Forwarded-Proto": "http"})
+        assert "Strict-Transport-Security" not in plain.headers
