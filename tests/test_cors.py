@@ -110,6 +110,10 @@ def test_operator_sets_and_reads_a_tenants_origins(app, operator, tenant):
     assert changed.get_json()["embedOrigins"] == ["https://blog.example"]
     assert operator.get(f"/operator/tenants/{tenant.orgid}").get_json()["corsOrigins"] == [origin]
     assert preflight(app.test_client(), "/auth/me", origin, "GET").status_code == 204
+    no_tenant = preflight(app.test_client(), f"/operator/tenants/{tenant.orgid}", origin)  # never cross-origin
+    assert no_tenant.status_code == 403 and "Access-Control-Allow-Origin" not in no_tenant.headers
+    assert "Access-Control-Allow-Origin" not in operator.get(f"/operator/tenants/{tenant.orgid}",
+                                                              headers={"Origin": origin}).headers
     assert tenant.staff.get(SETTINGS, headers={"Origin": origin}).headers["Access-Control-Allow-Origin"] == origin
     bad = operator.patch(f"/operator/tenants/{tenant.orgid}", json={"corsOrigins": ["https://x.example/"]})
     assert bad.status_code == 422 and bad.get_json()["type"] == "invalid_origin"

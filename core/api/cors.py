@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from core import web_origins
 from core.errors import Forbidden
 from core.models import Org
+from core.tenancy import is_exempt
 
 ALLOWED_REQUEST_HEADERS = "orgid, Authorization, Content-Type, Idempotency-Key"
 EXPOSED_HEADERS = "Retry-After, Location, Content-Disposition"
@@ -26,15 +27,16 @@ def answer_preflight() -> Response | None:
     """before_request: answer a browser preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`).
 
     A preflight carries no `orgid`, so the origin is checked against the origins ANY active tenant allows:
-    204 with the route's methods and the request headers the API reads, or 403 `origin_not_allowed`. The
-    tenant's own list is checked on the real request (`allow_tenant_origin`). Other requests pass through.
+    204 with the route's methods and the request headers the API reads, or 403 `origin_not_allowed` (always
+    on routes without a tenant: operator API, docs, provider webhooks). The tenant's own list is checked on
+    the real request (`allow_tenant_origin`). Other requests pass through.
     """
     if request.method != "OPTIONS" or request.url_rule is None:
         return None
     origin = request.headers.get("Origin")
     if not origin or not request.headers.get("Access-Control-Request-Method"):
         return None
-    if not web_origins.any_tenant_allows(origin):
+    if is_exempt(request.blueprint) or not web_origins.any_tenant_allows(origin):
         raise Forbidden(f"No organisation lets the origin {origin[:100]!r} call this API from a browser; an admin "
                         "adds it to `corsOrigins` in /org/settings.", type="origin_not_allowed")
     response = current_app.response_class(status=204)
