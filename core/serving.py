@@ -18,7 +18,7 @@ DEFAULT_MAX_REQUEST_BODY = 100 * 1024 * 1024  # above every app limit (JSON 1 Mi
 
 @dataclass
 class ServeOptions:
-    """How `boxoffice serve` listens; each field is one command-line option."""
+    """How `boxoffice serve` listens: its command-line options, and `trusted_proxies` from the config."""
 
     host: str = "127.0.0.1"
     port: int = 8000
