@@ -29,7 +29,7 @@ class Config:
     jobs_immediate: bool = False
     jwt_ttl_seconds: int = 60 * 60 * 12
     hold_minutes: int = 10
-    default_plugins: tuple[str, ...] = ("free", "offline")
+    default_plugins: tuple[str, ...] | None = None   # None: the provisioning default (tenants.DEFAULT_PLUGINS)
     enabled_plugin_names: tuple[str, ...] | None = None
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: str = ""

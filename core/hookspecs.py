@@ -62,51 +62,13 @@ def tenant_created(org):
 
 @hookspec
 def payment_gateways():
-    """Return the names of the payment gateways this plugin provides (e.g. ``["stripe"]``)."""
+    """Return the payment providers this plugin offers: a list of `core.payments.PaymentProvider` objects.
 
-
-@hookspec(firstresult=True)
-def gateway_create_payment(gateway, org, booking, settings):
-    """Start paying `booking` through `gateway` if it is yours; else return None.
-
-    Return a dict: ``reference`` (provider id), ``client_secret`` or ``approval_url`` and any
-    ``data`` the client needs. Amounts are ``booking.amount`` minor units of ``booking.currency``.
-    Raise `core.errors.GatewayUnavailable` when the provider fails.
-    """
-
-
-@hookspec(firstresult=True)
-def gateway_verify_payment(gateway, org, booking, payment_ref, settings):
-    """Ask the provider whether `booking` was paid through `gateway`; None if not your gateway.
-
-    Return a `core.payments.PaymentCheck` (paid, reference, amount, currency, reason). Never trust the
-    client: compare the provider's amount and currency with the booking's.
-    """
-
-
-@hookspec(firstresult=True)
-def gateway_refund(gateway, org, booking, payment_ref, amount, settings):
-    """Refund `amount` minor units of `booking` through `gateway`; None if not your gateway.
-
-    Return a `core.payments.RefundResult`; raise `core.errors.ApiError` if the provider refuses.
-    """
-
-
-@hookspec(firstresult=True)
-def gateway_void_payment(gateway, org, booking, payment_ref, settings):
-    """Make sure nobody can still pay for `booking` through `gateway` (its cart is dead); None if not your gateway.
-
-    Cancel the provider's open payment unless it already completed, and never capture or charge here;
-    `payment_ref` may come from the client, so cancel only a payment of this org and booking. Return
-    a `core.payments.PaymentCheck` of the payment as it now stands, like `gateway_verify_payment`: paid=False
-    once nothing more can be charged (voided, never started, or left to expire at the provider), paid=True
-    with the amount and currency when the buyer had already paid (the core then refunds it once).
-    Raise `core.errors.GatewayUnavailable` when the provider fails. May be called more than once per booking.
-
-    Called after the commit, through the job queue, when a hold expires or a pending booking is cancelled (the
-    answer is ignored there and a failure is only logged), and by confirm-order on a stale cart (expired, seats
-    gone) instead of `gateway_verify_payment`. A gateway without it is asked `gateway_verify_payment` there:
-    implement this hook if your verify step captures money.
+    Each has an `identifier` (what `paymentGateway` names and bookings store), a display `name`, a marshmallow
+    `settings_schema` for the tenant's settings of this plugin, and the `capabilities` (steps) it implements;
+    the core picks one by identifier and checks a step is declared before calling it (422
+    `payment_step_unsupported` otherwise). Called per tenant, only for plugins the tenant enabled; return the
+    same objects every time (no per-tenant state). See docs/payments.md.
     """
 
 

@@ -85,12 +85,14 @@ class TenantUpdateSchema(Schema):
                                            metadata={"description": "Who customers see attending sessions."})
     corsOrigins = origins_field(CORS_ORIGINS_DOC)
     embedOrigins = origins_field(EMBED_ORIGINS_DOC)
+    defaultGateway = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "Payment gateway for purchases that name none; \"\" clears it (see docs/payments.md)."})
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, active, timezone, holdMinutes, "
-                                  "participantsVisibility, corsOrigins, embedOrigins.")
+                                  "participantsVisibility, corsOrigins, embedOrigins, defaultGateway.")
 
 
 class TenantSchema(Schema):
@@ -99,6 +101,7 @@ class TenantSchema(Schema):
     active = fields.Boolean()
     timezone = fields.String()
     holdMinutes = fields.Integer(attribute="hold_minutes", allow_none=True)
+    defaultGateway = fields.Function(lambda org: (org.settings or {}).get("default_gateway"), allow_none=True)
     publicKey = fields.String(attribute="signing_public_key",
                               metadata={"description": "Ed25519 key (base64) that verifies ticket QR codes."})
     corsOrigins = origins_field(CORS_ORIGINS_DOC, cors_origins)
@@ -201,7 +204,8 @@ class Tenant(MethodView):
                                timezone=data.get("timezone"), hold_minutes=data.get("holdMinutes"),
                                clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
                                participants_visibility=data.get("participantsVisibility"),
-                               cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"))
+                               cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"),
+                               default_gateway=data.get("defaultGateway"))
 
 
 @blp.route("/tenants/<org_id>/api-keys")

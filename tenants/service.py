@@ -23,6 +23,7 @@ from core.signing import generate_keypair
 from core.tenancy import forget_org
 
 SECRET_SETTING_WORDS = ("secret", "password", "private", "token", "key", "credential")
+DEFAULT_PLUGINS = ("offline",)   # what a new tenant gets unless BOXOFFICE_DEFAULT_PLUGINS says otherwise
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 SETTING_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -84,10 +85,11 @@ def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
 
 
 def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, ...] | None = None,
-                  timezone: str = "UTC", default_plugins: tuple[str, ...] = ("free", "offline")) -> CreatedTenant:
+                  timezone: str = "UTC", default_plugins: tuple[str, ...] | None = None) -> CreatedTenant:
     """Provision a tenant: org row, Ed25519 signing keypair, plugins, first admin API key.
 
-    `plugins` (when given) replaces `default_plugins`; every name must be installed (422 `unknown_plugin`).
+    `plugins` (when given) replaces `default_plugins` (None: `DEFAULT_PLUGINS`, the installed ones of them);
+    every name must be installed (422 `unknown_plugin`).
     Afterwards the `tenant_created` hook runs for the plugins the tenant enabled.
     """
     name = (name or "").strip()
@@ -106,7 +108,8 @@ def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, .
                                 "shows them.", type="unknown_plugin")
         chosen = list(dict.fromkeys(plugins))
     else:
-        chosen = [p for p in default_plugins if p in installed]
+        defaults = DEFAULT_PLUGINS if default_plugins is None else default_plugins
+        chosen = [p for p in defaults if p in installed]
     private, public = generate_keypair()
     try:
         with write_transaction():

@@ -34,7 +34,7 @@ def test_tenants_create_shows_the_key_once_and_list_never_does(app):
     out = _ok("tenants", "create", name, "--timezone", "Europe/Paris")
     orgid, key = _field(out, "orgid"), _field(out, "admin API key")
     assert orgid.startswith("cli-club-") and key.startswith("bo_")
-    assert "free, offline" in out and "shown once" in out
+    assert "plugins:        offline" in out and "shown once" in out
 
     # The printed key really is this tenant's admin key.
     client = app.test_client()
@@ -43,7 +43,7 @@ def test_tenants_create_shows_the_key_once_and_list_never_does(app):
 
     listing = _ok("tenants", "list")
     line = next(line for line in listing.splitlines() if line.startswith(orgid))
-    assert line.split("\t")[1:] == [name, "active", "free,offline"]
+    assert line.split("\t")[1:] == [name, "active", "offline"]
     assert key not in listing
 
 
@@ -60,8 +60,8 @@ def test_enable_disable_and_plugins_list(tenant):
     assert _ok("tenants", "disable", tenant.orgid, "offline").strip() == f"offline disabled for {tenant.orgid}"
     overview = _ok("plugins", "list")
     blocks = dict(re.findall(r"^(\w+)\s.*\n\s+enabled for: (.*)$", overview, re.MULTILINE))
-    assert {"free", "offline"} <= set(blocks)
-    assert tenant.orgid in blocks["free"] and tenant.orgid not in blocks["offline"]
+    assert {"offline", "stripe"} <= set(blocks)
+    assert tenant.orgid not in blocks["offline"]
     _ok("tenants", "enable", tenant.orgid, "offline")
     overview = _ok("plugins", "list")
     assert tenant.orgid in dict(re.findall(r"^(\w+)\s.*\n\s+enabled for: (.*)$", overview, re.MULTILINE))["offline"]

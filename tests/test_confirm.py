@@ -6,14 +6,17 @@ import pytest
 from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
 
 from core.hookspecs import hookimpl
-from core.payments import PaymentCheck, RefundResult
+from core.payments import PaymentCheck, PaymentProvider, RefundResult, Step
 
 PURCHASE = "/client/events/tickets/purchase"
 CONFIRM = "/client/events/tickets/confirm-order"
 
 
-class FakePay:
+class FakePay(PaymentProvider):
     """A paying gateway under the test's control: `paid[booking_id] = (amount, currency)`."""
+
+    identifier = "fakepay"
+    capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND})
 
     def __init__(self):
         self.paid: dict[str, tuple[int, str]] = {}
@@ -21,26 +24,18 @@ class FakePay:
 
     @hookimpl
     def payment_gateways(self):
-        return ["fakepay"]
+        return [self]
 
-    @hookimpl
-    def gateway_create_payment(self, gateway, org, booking, settings):
-        if gateway == "fakepay":
-            return {"reference": f"fp_{booking.id}", "client_secret": f"fp_{booking.id}_secret", "data": {}}
+    def create_payment(self, org, booking, settings):
+        return {"reference": f"fp_{booking.id}", "client_secret": f"fp_{booking.id}_secret", "data": {}}
 
-    @hookimpl
-    def gateway_verify_payment(self, gateway, org, booking, payment_ref, settings):
-        if gateway != "fakepay":
-            return None
+    def verify_payment(self, org, booking, payment_ref, settings):
         if booking.id not in self.paid:
             return PaymentCheck(paid=False, reason="Card not charged yet.")
         amount, currency = self.paid[booking.id]
         return PaymentCheck(paid=True, reference=f"fp_{booking.id}", amount=amount, currency=currency)
 
-    @hookimpl
-    def gateway_refund(self, gateway, org, booking, payment_ref, amount, settings):
-        if gateway != "fakepay":
-            return None
+    def refund(self, org, booking, payment_ref, amount, settings):
         self.refunds.append((booking.id, amount))
         return RefundResult(succeeded=True, reference=f"re_{booking.id}", amount=amount)
 

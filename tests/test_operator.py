@@ -65,7 +65,7 @@ def test_create_tenant_shows_the_admin_key_once(live_server, op):
     body = created.json()
     orgid, key = body["orgid"], body["adminApiKey"]
     assert orgid.startswith("jazz-club-") and key.startswith("bo_")
-    assert body["plugins"] == ["free", "offline"] and body["timezone"] == "Europe/Paris"
+    assert body["plugins"] == ["offline"] and body["timezone"] == "Europe/Paris"
     assert body["publicKey"] and "private" not in created.text.lower()
 
     # The key works (exchanged for an admin JWT bound to this org)...
@@ -92,7 +92,7 @@ def test_create_tenant_rejects_bad_input(op):
         ({"name": "Bad id", "orgId": "Not An Id!"}, 422, "validation_error"),
         ({"name": ""}, 422, "validation_error"),
         ({"name": "Zoned", "timezone": "Mars/Olympus"}, 422, "invalid_timezone"),
-        ({"name": "Plugged", "plugins": ["free", "no-such-plugin"]}, 422, "unknown_plugin"),
+        ({"name": "Plugged", "plugins": ["offline", "no-such-plugin"]}, 422, "unknown_plugin"),
         ({"name": "Extra", "evil": True}, 422, "validation_error"),
     ]
     for body, status, type_ in cases:
@@ -126,13 +126,12 @@ def test_unknown_org_and_unknown_plugin_are_404(op, tenant):
 def test_enable_and_disable_a_plugin(op, tenant):
     off = op("POST", f"/operator/tenants/{tenant.orgid}/plugins/offline/disable")
     assert off.json() == {"plugin": "offline", "enabled": False}
-    assert op("GET", f"/operator/tenants/{tenant.orgid}").json()["plugins"] == ["free"]
+    assert op("GET", f"/operator/tenants/{tenant.orgid}").json()["plugins"] == []
     overview = {p["name"]: p for p in op("GET", "/operator/plugins").json()}
-    assert tenant.orgid in overview["free"]["tenants"]
     assert tenant.orgid not in overview["offline"]["tenants"]
     on = op("POST", f"/operator/tenants/{tenant.orgid}/plugins/offline/enable")
     assert on.json() == {"plugin": "offline", "enabled": True}
-    assert op("GET", f"/operator/tenants/{tenant.orgid}").json()["plugins"] == ["free", "offline"]
+    assert op("GET", f"/operator/tenants/{tenant.orgid}").json()["plugins"] == ["offline"]
 
 
 def test_plugin_settings_are_masked_on_read(op, tenant):

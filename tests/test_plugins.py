@@ -47,7 +47,7 @@ def test_built_in_plugins_come_from_the_entry_point_group(app):
     from core.plugins import ENTRY_POINT_GROUP, get_host
 
     declared = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    assert {"free", "offline"} <= declared
+    assert {"offline", "stripe", "paypal"} <= declared
     assert declared <= set(get_host().names())
 
 
@@ -102,7 +102,7 @@ def test_third_party_plugin_runs_only_for_tenants_that_enabled_it(server_with_sa
     sample = next(p for p in plugins if p["name"] == "sample")
     assert sample["description"].startswith("Sample notes")
 
-    with_sample = _create_tenant(srv, "With Sample", plugins=["free", "sample"])
+    with_sample = _create_tenant(srv, "With Sample", plugins=["offline", "sample"])
     without = _create_tenant(srv, "Without Sample")
     assert "sample" in with_sample["plugins"] and "sample" not in without["plugins"]
 

@@ -8,6 +8,7 @@ from test_purchase_support import counters, guest_purchase, iso, make_event, mak
 
 from core.errors import GatewayUnavailable
 from core.hookspecs import hookimpl
+from core.payments import PaymentProvider, Step
 
 PURCHASE = "/client/events/tickets/purchase"
 
@@ -186,17 +187,22 @@ def test_price_booking_hook_adjusts_and_total_never_below_zero(app, tenant):
     assert bad.status_code == 422 and bad.get_json()["type"] == "invalid_promo_code"
 
 
-class FlakyGateway:
+class FlakyProvider(PaymentProvider):
     """A paying gateway whose provider is down."""
+
+    identifier = "flaky"
+    capabilities = frozenset({Step.CREATE})
+
+    def create_payment(self, org, booking, settings):
+        raise GatewayUnavailable("The provider did not answer.")
+
+
+class FlakyGateway:
+    """The plugin offering it."""
 
     @hookimpl
     def payment_gateways(self):
-        return ["flaky"]
-
-    @hookimpl
-    def gateway_create_payment(self, gateway, org, booking, settings):
-        if gateway == "flaky":
-            raise GatewayUnavailable("The provider did not answer.")
+        return [FlakyProvider()]
 
 
 def test_gateway_down_is_502_and_keeps_the_hold(app, tenant, other_tenant):
@@ -212,10 +218,9 @@ def test_gateway_down_is_502_and_keeps_the_hold(app, tenant, other_tenant):
     assert response.status_code == 502 and response.get_json()["type"] == "gateway_unavailable"
     assert response.get_json()["bookingId"]
     assert counters(event, tt)["held"] == 1
-    # several paying gateways and none chosen: the client must pick
-    choose = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
-    assert choose.status_code == 422 and choose.get_json()["type"] == "payment_gateway_required"
-    assert choose.get_json()["gateways"] == ["flaky", "offline"]
+    # none chosen: flaky is the only gateway that takes money itself (offline is settled by staff), so the default
+    default = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert default.status_code == 502 and default.get_json()["type"] == "gateway_unavailable"
     # a tenant without the plugin cannot use it
     other_event = make_event(other_tenant)
     other_tt = make_type(other_tenant, other_event, price=30)

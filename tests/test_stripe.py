@@ -376,25 +376,19 @@ def test_an_expired_hold_cancels_the_intent_and_the_stale_cart_is_409(tenant, fa
     assert counters(event_id, tt) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}
 
 
-def test_a_plugin_failing_in_the_void_hook_does_not_break_expiry(tenant, fake):
+def test_a_provider_failing_to_void_does_not_break_expiry(tenant, fake):
     from test_purchase_support import age_booking
-    from ticket_factory import enabled_plugin
 
-    from core.hookspecs import hookimpl
     from core.services import holds
-
-    class BrokenVoid:
-        @hookimpl
-        def gateway_void_payment(self, gateway):
-            raise RuntimeError("this plugin's provider SDK blew up")
 
     use_stripe(tenant, fake)
     data, event_id, tt = buy(tenant, quantity=2)
     age_booking(data["bookingId"])
-    with enabled_plugin(tenant, BrokenVoid(), "test-broken-void"), database.db.connection_context():
+    tenant.configure("stripe", api_base="http://127.0.0.1:9")     # Stripe unreachable from now on
+    with database.db.connection_context():
         assert holds.expire_holds_job() >= 1
     assert booking_row(data["bookingId"]).status == "expired" and counters(event_id, tt)["held"] == 0
-    assert len(_cancels(fake, data["paymentRef"])) == 1      # stripe still voided its intent
+    assert _cancels(fake, data["paymentRef"]) == []              # the void failed and was only logged
 
 
 def test_a_voided_intent_with_seats_still_free_says_to_start_a_new_purchase(tenant, fake):

@@ -138,29 +138,28 @@ def fake_gateway(tenant, name: str, refund: Callable | None = None):
     """Enable a plugin providing gateway `name`: every payment it starts counts as paid in full, and its refunds
     answer `refund(amount)` (or raise; by default they succeed)."""
     from core.hookspecs import hookimpl
-    from core.payments import PaymentCheck, RefundResult
+    from core.payments import PaymentCheck, PaymentProvider, RefundResult, Step
 
     refund = refund or (lambda amount: RefundResult(True, f"re_{new_id()[:8]}", amount))
+
+    class Provider(PaymentProvider):
+        identifier = name
+        capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND})
+
+        def create_payment(self, org, booking, settings):
+            return {"reference": f"{name}_{booking.id}", "client_secret": f"{name}_{booking.id}_secret"}
+
+        def verify_payment(self, org, booking, payment_ref, settings):
+            return PaymentCheck(paid=True, reference=f"{name}_{booking.id}", amount=booking.amount,
+                                currency=booking.currency)
+
+        def refund(self, org, booking, payment_ref, amount, settings):
+            return refund(amount)
 
     class Gateway:
         @hookimpl
         def payment_gateways(self):
-            return [name]
-
-        @hookimpl
-        def gateway_create_payment(self, gateway, booking):
-            if gateway == name:
-                return {"reference": f"{name}_{booking.id}", "client_secret": f"{name}_{booking.id}_secret"}
-
-        @hookimpl
-        def gateway_verify_payment(self, gateway, booking):
-            if gateway == name:
-                return PaymentCheck(paid=True, reference=f"{name}_{booking.id}", amount=booking.amount,
-                                    currency=booking.currency)
-
-        @hookimpl
-        def gateway_refund(self, gateway, amount):
-            return refund(amount) if gateway == name else None
+            return [Provider()]
 
     with enabled_plugin(tenant, Gateway(), name):
         yield

@@ -25,6 +25,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.client_tickets",
     "core.api.participation",
     "core.api.org_settings",
+    "core.api.payment_webhooks",
 ]
 
 

@@ -13,6 +13,7 @@ from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.auth import require_role
 from core.models import Org
 from core.services import orgs, participation
+from core.services.gateways import DEFAULT_GATEWAY_SETTING
 from core.tenancy import current_org
 from core.timefmt import is_timezone
 from core.web_origins import cors_origins, embed_origins
@@ -29,6 +30,8 @@ class OrgSettingsSchema(Schema):
         "description": "Who customers see attending sessions: none | names | full"})
     corsOrigins = origins_field(CORS_ORIGINS_DOC)
     embedOrigins = origins_field(EMBED_ORIGINS_DOC)
+    defaultGateway = fields.String(allow_none=True, metadata={
+        "description": "The payment gateway a purchase naming none uses; null: the single paying gateway"})
 
 
 class OrgSettingsUpdate(Schema):
@@ -41,12 +44,14 @@ class OrgSettingsUpdate(Schema):
     participantsVisibility = fields.String(validate=validate.OneOf(participation.VISIBILITIES))
     corsOrigins = origins_field(CORS_ORIGINS_DOC)
     embedOrigins = origins_field(EMBED_ORIGINS_DOC)
+    defaultGateway = fields.String(allow_none=True, validate=validate.Length(max=64), metadata={
+        "description": "An enabled gateway buyers can use (e.g. stripe); null clears the setting"})
 
     @validates_schema
     def _check(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility, "
-                                  "corsOrigins, embedOrigins.")
+                                  "corsOrigins, embedOrigins, defaultGateway.")
         if "timezone" in data and not is_timezone(data["timezone"]):
             raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
 
@@ -55,7 +60,8 @@ def settings_view(org: Org) -> dict:
     """The organisation's settings as the API shows them."""
     return {"name": org.name, "timezone": org.timezone, "holdMinutes": org.hold_minutes,
             "participantsVisibility": participation.participants_visibility(org),
-            "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org)}
+            "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org),
+            "defaultGateway": (org.settings or {}).get(DEFAULT_GATEWAY_SETTING)}
 
 
 @blp.route("/org/settings")
@@ -75,5 +81,7 @@ class OrgSettings(MethodView):
                               hold_minutes=data.get("holdMinutes"),
                               clear_hold_minutes="holdMinutes" in data and data["holdMinutes"] is None,
                               participants_visibility=data.get("participantsVisibility"),
-                              cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"))
+                              cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"),
+                              default_gateway=None if "defaultGateway" not in data
+                              else data["defaultGateway"] or "")
         return settings_view(org)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
 from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
-from core.payments import PaymentCheck, RefundResult
+from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
-from core.services import capacity, holds
-from core.services.gateways import enabled_gateways, gateway_settings, void_payment, void_payment_later
+from core.services import capacity, gateways, holds
+from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
 from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance, row_builder
@@ -182,25 +182,25 @@ def resolve_items(org: Org, req: PurchaseRequest, now: dt.datetime) -> tuple[Eve
 # --- gateways -----------------------------------------------------------------------------------
 
 def choose_gateway(org: Org, requested: str | None, *, staff: bool = False) -> str:
-    """The paying gateway for a booking that costs money (422 `gateway_not_enabled` / `payment_gateway_required`)."""
-    gateways = enabled_gateways(org)
-    paying = sorted(name for name in gateways if name != "free")
+    """The provider for a booking that costs money: the one requested, else (staff) the box office, else the
+    tenant's default (422 `payment_required` / `gateway_not_enabled` / `payment_gateway_required`)."""
+    offered = gateways.offered(org, staff=staff)
     if requested:
-        if requested == "free":
+        if requested == ZeroTotal.identifier:
             raise Unprocessable("This booking costs money; the `free` gateway only confirms free bookings.",
                                 type="payment_required")
-        if requested not in gateways:
+        if requested not in offered:
             raise Unprocessable(f"The payment gateway {requested!r} is not enabled for this organisation.",
-                                type="gateway_not_enabled", gateways=paying)
+                                type="gateway_not_enabled", gateways=sorted(offered))
         return requested
-    if staff and "offline" in paying:
-        return "offline"
-    if len(paying) == 1:
-        return paying[0]
-    if not paying:
+    chosen = ManualPayment.identifier if staff else gateways.default_gateway(org)
+    if chosen:
+        return chosen
+    if not offered:
         raise Unprocessable("This organisation has no paying gateway enabled.", type="gateway_not_enabled",
                             gateways=[])
-    raise Unprocessable("Choose a `paymentGateway`.", type="payment_gateway_required", gateways=paying)
+    raise Unprocessable("Choose a `paymentGateway` (this organisation has no default gateway).",
+                        type="payment_gateway_required", gateways=sorted(offered))
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -332,8 +332,9 @@ def cancel_pending(booking: Booking) -> bool:
 def _start_payment(org: Org, result: BookingResult) -> None:
     booking = result.booking
     try:
-        answer = hooks_for(org).gateway_create_payment(gateway=booking.gateway, org=org, booking=booking,
-                                                        settings=gateway_settings(org, booking.gateway))
+        gateway = gateways.gateway_for(org, booking.gateway)
+        gateway.provider.require(Step.CREATE)
+        answer = gateway.provider.create_payment(org, booking, gateway.settings)
     except GatewayUnavailable as exc:
         raise GatewayUnavailable(f"{exc.message} Your seats stay held until the hold expires; retry the "
                                  "purchase or confirm-order later.", type=exc.type, bookingId=booking.id,
@@ -341,10 +342,6 @@ def _start_payment(org: Org, result: BookingResult) -> None:
     except ApiError:
         cancel_pending(booking)
         raise
-    if answer is None:
-        cancel_pending(booking)
-        raise Unprocessable(f"The payment gateway {booking.gateway!r} is not enabled for this organisation.",
-                            type="gateway_not_enabled")
     result.payment = _store_payment_answer(booking, answer)
 
 
@@ -382,7 +379,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
                           customer=req.buyer.customer, extras=req.extras)
     if req.require_free and not quote.is_free:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
-    gateway = "free" if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
+    gateway = ZeroTotal.identifier if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
     _fail_fast_if_sold_out(org, event, quote)
     try:
         result = _create_booking(org, event, quote, req, gateway)
@@ -400,16 +397,10 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
 # --- confirm ------------------------------------------------------------------------------------
 
 def _paid_check(org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
-    """The gateway's verdict on the booking's payment (`gateway_verify_payment`); 422 if no plugin answers."""
-    if booking.amount == 0:
-        return PaymentCheck(paid=True, reference=f"free:{booking.id}", amount=0, currency=booking.currency)
-    check = hooks_for(org).gateway_verify_payment(gateway=booking.gateway, org=org, booking=booking,
-                                                  payment_ref=payment_ref or booking.payment_ref,
-                                                  settings=gateway_settings(org, booking.gateway))
-    if check is None:
-        raise Unprocessable(f"The payment gateway {booking.gateway!r} is not enabled for this organisation.",
-                            type="gateway_not_enabled")
-    return check
+    """The provider's verdict on the booking's payment (422 if it is not enabled or cannot verify)."""
+    gateway = gateways.gateway_for(org, booking.gateway)
+    gateway.provider.require(Step.VERIFY)
+    return gateway.provider.verify_payment(org, booking, payment_ref or booking.payment_ref, gateway.settings)
 
 
 def _require_paid(booking: Booking, check: PaymentCheck) -> PaymentCheck:
@@ -471,12 +462,9 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
     if won != 1:
         return _stale_answer(org, booking)
     try:
-        result = hooks_for(org).gateway_refund(gateway=booking.gateway, org=org, booking=booking,
-                                               payment_ref=reference, amount=booking.amount,
-                                               settings=gateway_settings(org, booking.gateway))
+        result = refund_through_gateway(org, booking, reference, booking.amount)
     except ApiError as exc:
         result = RefundResult(succeeded=False, reason=exc.message)
-    result = result or RefundResult(succeeded=False, reason="No gateway answered the refund.")
     Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=result.reference,
                   amount=booking.amount, currency=booking.currency,
                   status="succeeded" if result.succeeded else "failed", reason="hold_expired: " + result.reason)
@@ -484,6 +472,16 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
         log.error("automatic refund of booking %s failed: %s", booking.id, result.reason)
     raise _hold_expired(booking, refunded=result.succeeded,
                         reason="" if result.succeeded else "the refund failed and staff were alerted") from None
+
+
+def refund_through_gateway(org: Org, booking: Booking, payment_ref: str | None, amount: int) -> RefundResult:
+    """Ask the booking's provider to pay `amount` back: 422 `gateway_not_enabled`, or `payment_step_unsupported`
+    when it cannot refund (or cannot refund part of a booking); its own refusal or outage propagates."""
+    gateway = gateways.gateway_for(org, booking.gateway)
+    gateway.provider.require(Step.REFUND)
+    if amount < booking.amount:
+        gateway.provider.require(Step.PARTIAL_REFUND)
+    return gateway.provider.refund(org, booking, payment_ref, amount, gateway.settings)
 
 
 def _settled(org: Org, booking: Booking) -> BookingResult:
@@ -548,11 +546,15 @@ def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gatewa
 
 
 def mark_paid(org: Org, booking_id: str, *, reference: str, note: str = "", by: str = "") -> BookingResult:
-    """Staff record an offline payment (first record wins), then the booking is confirmed as usual."""
+    """Staff record a payment taken outside Boxoffice (first record wins), then the booking is confirmed as usual.
+
+    Only for bookings whose provider is settled by staff (the core's box office, or a plugin's bank transfer).
+    """
     booking = get_scoped(Booking, org, booking_id, "booking")
-    if booking.gateway != "offline":
-        raise Unprocessable(f"Only offline bookings are marked paid by staff; this one uses {booking.gateway!r}.",
-                            type="not_offline_booking")
+    provider = gateways.gateways(org).get(booking.gateway)
+    if provider is None or not provider.provider.settled_by_staff:
+        raise Unprocessable(f"Only bookings paid outside Boxoffice are marked paid by staff; this one uses "
+                            f"{booking.gateway!r}.", type="not_offline_booking")
     if booking.status in CONFIRMABLE and not (booking.payment_data or {}).get("marked_paid"):
         marked = {"reference": reference, "note": note, "by": by, "at": utcnow().isoformat() + "Z"}
         data = dict(booking.payment_data or {}, marked_paid=marked)

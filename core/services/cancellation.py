@@ -183,16 +183,11 @@ def _call_gateway(org, booking: Booking, minor: int):
     if minor == 0:
         return None
     try:
-        result = hooks_for(org).gateway_refund(gateway=booking.gateway, org=org, booking=booking,
-                                               payment_ref=booking.payment_ref, amount=minor,
-                                               settings=bookings.gateway_settings(org, booking.gateway))
+        result = bookings.refund_through_gateway(org, booking, booking.payment_ref, minor)
     except ApiError:
         raise
     except Exception as exc:  # noqa: BLE001 - any provider failure must restore the tickets
         raise GatewayUnavailable(f"The {booking.gateway} gateway failed: {exc}", type="refund_failed") from exc
-    if result is None:
-        raise Unprocessable(f"The {booking.gateway!r} gateway is not enabled, so it cannot refund.",
-                            type="gateway_not_enabled")
     if not result.succeeded:
         raise ApiError(f"The payment provider refused the refund: {result.reason or 'no reason given'}",
                        status=402, type="refund_declined", providerReason=result.reason)

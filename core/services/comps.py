@@ -12,6 +12,7 @@ from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
 from core.models import Booking, BookingLine, Event, Org, Payment, Ticket, TicketType, new_id, utcnow
 from core.money import to_minor
+from core.payments import ManualPayment, ZeroTotal
 from core.plugins import hooks_for
 from core.services import capacity
 from core.services.booking import issue_units
@@ -62,7 +63,8 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
         raise Unprocessable(f"Send 1 to {MAX_BATCH} holders.", type="invalid_holders")
     with write_transaction():
         booking = _booking_row(org, ticket_type, source="comp", email=by, name="", amount=0, units=len(holders),
-                               seats=seats_for(ticket_type, len(holders)), note=note, gateway="free")
+                               seats=seats_for(ticket_type, len(holders)), note=note,
+                               gateway=ZeroTotal.identifier)
         tickets: list[Ticket] = []
         for holder in holders:
             tickets += issue_tickets(org, ticket_type, 1, holder=holder, booking=booking, source="comp", note=note)
@@ -107,11 +109,12 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
             raise Conflict("This ticket is not waiting for activation (already activated or voided).",
                            type="ticket_not_activatable", ticketId=ticket.id)
         booking = _booking_row(org, ticket_type, source="door", email=holder.email, name=holder.name, amount=paid,
-                               units=1, seats=ticket.seats, note=f"activated by {by}" if by else "", gateway="offline",
-                               reference=reference or None)
+                               units=1, seats=ticket.seats, note=f"activated by {by}" if by else "",
+                               gateway=ManualPayment.identifier, reference=reference or None)
         Ticket.update(booking=booking.id).where(Ticket.id == ticket.id).execute()
-        Payment.create(org=org.id, booking=booking.id, gateway="offline", reference=reference or None, amount=paid,
-                       currency=ticket_type.currency, status="succeeded", data={"method": method, "by": by})
+        Payment.create(org=org.id, booking=booking.id, gateway=ManualPayment.identifier, reference=reference or None,
+                       amount=paid, currency=ticket_type.currency, status="succeeded",
+                       data={"method": method, "by": by})
     ticket = Ticket.get_by_id(ticket.id)
     hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=[ticket])
     return StaffIssue(ticket_type, [ticket], booking)

@@ -1,5 +1,5 @@
 """An organisation's own settings: name, active flag, time zone, seat-hold time, who sees session attendees,
-the web origins allowed to call its API from a browser or frame its pages.
+the web origins allowed to call its API from a browser or frame its pages, and the default payment gateway.
 
 The one setter used by the tenant admin (`/org/settings`) and the operator (`tenants`); never provisions an org.
 """
@@ -10,6 +10,7 @@ from core.db import write_transaction
 from core.errors import NotFound, Unprocessable
 from core.models import Org
 from core.plugins import get_host
+from core.services import gateways
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.tenancy import forget_org
 from core.timefmt import is_timezone
@@ -40,13 +41,30 @@ def _check_hold_minutes(hold_minutes: int | None) -> int | None:
     return hold_minutes
 
 
+def _with_default_gateway(org: Org, identifier: str) -> dict:
+    """The org's settings with `default_gateway` set ("" removes it); 422 unless buyers can pay with it."""
+    settings = dict(org.settings or {})
+    if not identifier:
+        settings.pop(gateways.DEFAULT_GATEWAY_SETTING, None)
+        return settings
+    offered = sorted(gateways.offered(org))
+    if identifier not in offered:
+        raise Unprocessable(f"{identifier!r} is not a payment gateway buyers can use here; enable its plugin "
+                            f"first (offered: {', '.join(offered) or 'none'}).", type="invalid_default_gateway",
+                            gateways=offered)
+    settings[gateways.DEFAULT_GATEWAY_SETTING] = identifier
+    return settings
+
+
 def update_org(org_id: str, *, name: str | None = None, active: bool | None = None,
                timezone: str | None = None, hold_minutes: int | None = None,
                clear_hold_minutes: bool = False, participants_visibility: str | None = None,
-               cors_origins: list[str] | None = None, embed_origins: list[str] | None = None) -> Org:
+               cors_origins: list[str] | None = None, embed_origins: list[str] | None = None,
+               default_gateway: str | None = None) -> Org:
     """Rename, (de)activate or re-zone an organisation, set its hold TTL, who customers see attending sessions
     (`participants_visibility` in Org.settings), the origins whose web apps may call its API from a browser
-    (`cors_origins`) or frame its embeddable pages (`embed_origins`; an empty list clears either); a
+    (`cors_origins`) or frame its embeddable pages (`embed_origins`; an empty list clears either), or the
+    payment gateway a purchase naming none uses (`default_gateway` in Org.settings; "" clears it); a
     deactivated organisation's requests get 404.
 
     Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
@@ -61,6 +79,8 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
                                 (EMBED_SETTING, embed_origins, "embedOrigins")):
         if origins is not None:
             org.settings = {**(org.settings or {}), key: check_origins(origins, field)}
+    if default_gateway is not None:
+        org.settings = _with_default_gateway(org, default_gateway)
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:

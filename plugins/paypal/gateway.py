@@ -31,7 +31,7 @@ from core.errors import ApiError
 from core.models import Booking, Org
 from core.money import to_major, to_minor
 from core.payments import PaymentCheck, RefundResult
-from plugins._gateway_common import (
+from core.payments.kit import (
     refund_rejected,
     require_settings,
     timeout_seconds,

@@ -16,7 +16,7 @@ import stripe
 from core.errors import ApiError
 from core.models import Booking, Org
 from core.payments import PaymentCheck, RefundResult
-from plugins._gateway_common import (
+from core.payments.kit import (
     refund_rejected,
     require_settings,
     timeout_seconds,

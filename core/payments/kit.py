@@ -1,4 +1,5 @@
-"""Small helpers shared by the card/wallet gateway plugins (stripe, paypal): settings, bookings, webhooks.
+"""The payment kit: the public helpers every gateway plugin uses (settings checks, timeouts, provider errors,
+payable bookings, webhook answers and records, confirming a booking a webhook reported paid).
 
 Never talks to a provider and never logs or returns a tenant's secret settings.
 """
@@ -11,12 +12,12 @@ from collections.abc import Iterable
 
 from marshmallow import Schema, fields
 
-from core.api.blueprint import Blueprint
 from core.db import write_transaction
-from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound
+from core.errors import ApiError, Conflict, GatewayUnavailable
 from core.models import Booking, Org
-from core.plugins import get_host
-from core.tenancy import get_scoped, load_org, scoped, tenant_exempt
+from core.payments.provider import PaymentProvider
+from core.payments.values import PaymentCheck, RefundResult
+from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +91,6 @@ class WebhookAck(Schema):
     ignored = fields.String(metadata={"description": "why nothing was done"})
 
 
-def webhook_blueprint(gateway: str, import_name: str) -> Blueprint:
-    """A tenant-exempt blueprint for `/webhooks/<gateway>/<orgid>` (the org comes from the path)."""
-    return tenant_exempt(Blueprint(f"{gateway}_webhooks", import_name,
-                                   description=f"{gateway} webhooks (signed; org in the path)"))
-
-
-def webhook_org(org_id: str, gateway: str) -> Org:
-    """The active org named in a webhook path that enabled `gateway`, else 404."""
-    org = load_org(org_id) if isinstance(org_id, str) and len(org_id) <= 64 else None
-    if org is None:
-        raise NotFound(f"No organisation with id {org_id!r}.", type="unknown_org")
-    if not get_host().is_enabled(org.id, gateway):
-        raise NotFound(f"The {gateway!r} plugin is not enabled for this organisation.", type="plugin_not_enabled")
-    return org
-
-
 def record_gateway_event(org: Org, booking_id: str, gateway: str, entry: dict) -> bool:
     """Append `entry` to the booking's `payment_data["<gateway>_events"]` (last 20 kept); False if no booking."""
     with write_transaction():
@@ -118,6 +103,14 @@ def record_gateway_event(org: Org, booking_id: str, gateway: str, entry: dict) -
         data[f"{gateway}_events"] = events
         Booking.update(payment_data=data).where((Booking.id == booking.id) & (Booking.org == org.id)).execute()
     return True
+
+
+def note_webhook_event(org: Org, booking_id: str | None, gateway: str, entry: dict, *, belongs: bool = True) -> dict:
+    """Record a verified webhook's `entry` (its `event` names it) on the tenant's booking and answer the
+    `WebhookAck` fields: recorded, or ignored when `belongs` is False or the org has no such booking."""
+    if not belongs or not record_gateway_event(org, booking_id, gateway, entry):
+        return {"ignored": f"The {gateway} object does not belong to a booking of this organisation."}
+    return {"bookingId": booking_id, "recorded": entry["event"]}
 
 
 def confirm_paid_booking(org: Org, booking: Booking, payment_ref: str, gateway: str) -> dict:
@@ -136,3 +129,32 @@ def confirm_paid_booking(org: Org, booking: Booking, payment_ref: str, gateway: 
         log.info("webhook confirm of booking %s refused: %s", booking.id, exc.type)
         return {"bookingId": booking.id, "refused": exc.type}
     return {"bookingId": booking.id, "status": result.booking.status}
+
+
+def invalid_signature(gateway: str, detail: str) -> ApiError:
+    """400 `invalid_signature`: a webhook delivery the provider did not vouch for; nothing was changed."""
+    return ApiError(f"The {gateway} webhook delivery was refused: {detail}.", status=400, type="invalid_signature",
+                    gateway=gateway)
+
+
+class AccountProvider(PaymentProvider):
+    """A provider whose work is done by one tenant's account object, `account(settings)`, which has
+    `verify(org, booking, payment_ref)`, `refund(org, booking, payment_ref, amount)` and
+    `void(org, booking, payment_ref)`. Still declare in `capabilities` which of them the provider offers."""
+
+    def account(self, settings: dict):
+        """The tenant's account at the provider (an API client built from `settings`)."""
+        raise NotImplementedError
+
+    def verify_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
+        """The account's verdict on the booking's payment."""
+        return self.account(settings).verify(org, booking, payment_ref)
+
+    def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int,
+               settings: dict) -> RefundResult:
+        """The account pays `amount` back."""
+        return self.account(settings).refund(org, booking, payment_ref, amount)
+
+    def void_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
+        """The account voids the open payment and reports it."""
+        return self.account(settings).void(org, booking, payment_ref)

@@ -1,0 +1,40 @@
+"""Value types exchanged between the core and payment providers: payment verdicts, refunds, webhook deliveries.
+
+Plain data only: never talks to a provider or the database. Amounts are integer minor units (cents; yen for JPY).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PaymentCheck:
+    """A provider's verdict on whether a booking was paid."""
+
+    paid: bool
+    reference: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class RefundResult:
+    """A provider's answer to a refund request."""
+
+    succeeded: bool
+    reference: str | None = None
+    amount: int = 0
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook request as the provider sent it: the raw body (verify signatures on these bytes) and headers."""
+
+    body: bytes
+    headers: Mapping[str, str]
