@@ -18,6 +18,7 @@ from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantPlugin, utcnow
 from core.plugins import get_host, plugin_settings
+from core.services import gateways
 from core.services.orgs import check_timezone, get_org
 from core.signing import generate_keypair
 from core.tenancy import forget_org
@@ -183,24 +184,26 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) ->
                 settings.pop(key, None)
             else:
                 settings[key] = value
+        gateways.check_settings(plugin, settings)
         row.settings = settings
         row.save()
     get_host().forget(org.id)
-    return mask_settings(settings)
+    return mask_settings(settings, gateways.secret_settings(plugin))
 
 
 def masked_plugin_settings(org_id: str, plugin: str) -> dict:
     """A tenant's settings for an installed plugin with secrets masked (404 for unknown org or plugin)."""
     org = get_org(org_id)
     _require_installed(plugin)
-    return mask_settings(plugin_settings(org, plugin))
+    return mask_settings(plugin_settings(org, plugin), gateways.secret_settings(plugin))
 
 
-def mask_settings(settings: dict) -> dict:
-    """Settings safe to show: values whose key looks secret are replaced by a mask."""
+def mask_settings(settings: dict, secret: set[str] | frozenset[str] = frozenset()) -> dict:
+    """Settings safe to show: values whose key is in `secret` (a provider's settings schema marks them) or looks
+    secret are replaced by a mask."""
     masked = {}
     for key, value in settings.items():
-        if any(word in key.lower() for word in SECRET_SETTING_WORDS):
+        if key in secret or any(word in key.lower() for word in SECRET_SETTING_WORDS):
             text = str(value)
             masked[key] = "****" + text[-4:] if len(text) >= 16 else "****"
         else:

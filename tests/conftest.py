@@ -195,7 +195,7 @@ def make_tenant(app, name: str = "Test Org", plugins: tuple[str, ...] | None = N
 
 @pytest.fixture
 def tenant(app) -> Tenant:
-    """A new tenant for this test (default plugins: free, offline)."""
+    """A new tenant for this test (default plugins: offline)."""
     return make_tenant(app, "Tenant A")
 
 

@@ -14,6 +14,7 @@ import secrets
 import pytest
 from fakes.checks import booking_row, fake_fixtures, ticket_ids
 from fakes.stripe_server import FakeStripe
+from marshmallow import Schema, fields
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 from ticket_factory import enabled_plugin, fake_gateway
 
@@ -285,3 +286,32 @@ def test_a_partner_provider_takes_a_paid_order_end_to_end(tenant, other_tenant):
         other = other_tenant.guest.flask.post(f"/webhooks/partnerpay/{other_tenant.orgid}", data=body,
                                               headers=headers)
         assert other.status_code == 404 and other.get_json()["type"] == "plugin_not_enabled"
+
+
+class MerchantSettings(Schema):
+    merchant_code = fields.String(metadata={"secret": True})
+    fee = fields.Float()
+
+
+class MerchantPay(WholeRefundsOnly):
+    identifier = "merchantpay"
+    settings_schema = MerchantSettings
+
+
+class MerchantPlugin:
+    @hookimpl
+    def payment_gateways(self):
+        return [MerchantPay()]
+
+
+def test_a_providers_settings_schema_checks_and_masks_its_settings(operator, tenant):
+    path = f"/operator/tenants/{tenant.orgid}/plugins/test-merchantpay/settings"
+    with enabled_plugin(tenant, MerchantPlugin(), "test-merchantpay"):
+        bad = operator.patch(path, json={"fee": "lots", "merchant_code": "M-0001-PRIVATE"})
+        assert bad.status_code == 422 and bad.get_json()["type"] == "invalid_setting"
+        assert set(bad.get_json()["errors"]) == {"fee"}
+        assert operator.get(path).get_json() == {}                  # nothing was stored
+        good = operator.patch(path, json={"fee": 2.5, "merchant_code": "M-0001-PRIVATE", "note": "kept"})
+        assert good.status_code == 200, good.get_json()
+        shown = operator.get(path).get_json()
+    assert shown == {"fee": "2.5", "merchant_code": "****", "note": "kept"}

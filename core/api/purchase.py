@@ -50,8 +50,8 @@ class BuyerSchema(Schema):
 
 class PurchaseSchema(BuyerSchema):
     paymentGateway = fields.String(validate=validate.Length(min=1, max=64),
-                                   metadata={"description": "defaults to `free` for a zero total, else the "
-                                                            "tenant's only paying gateway"})
+                                   metadata={"description": "ignored for a zero total (`free`); else defaults "
+                                                            "to the tenant's default gateway (staff: `offline`)"})
     promoCode = fields.String(validate=validate.Length(max=100))
 
 

@@ -10,6 +10,8 @@ import functools
 import logging
 from dataclasses import dataclass
 
+from marshmallow import INCLUDE, Schema
+
 from core.db import after_commit
 from core.errors import Unprocessable
 from core.jobs import enqueue, job
@@ -55,6 +57,31 @@ def _plugin_providers(org_id: str) -> list[tuple[PaymentProvider, str]]:
                                 f"objects with an identifier, not {provider!r}")
             found.append((provider, impl.plugin_name))
     return found
+
+
+def settings_schemas(plugin: str) -> list[type[Schema]]:
+    """The settings schemas of the payment providers `plugin` offers (empty for other plugins)."""
+    schemas = []
+    for impl in get_host().pm.hook.payment_gateways.get_hookimpls():
+        if impl.plugin_name == plugin:
+            schemas += [p.settings_schema for p in impl.function() or [] if p.settings_schema is not None]
+    return schemas
+
+
+def check_settings(plugin: str, settings: dict) -> None:
+    """Validate a plugin's settings with its providers' schemas (keys they do not declare are left alone);
+    422 `invalid_setting` with the field errors."""
+    for schema in settings_schemas(plugin):
+        errors = schema(unknown=INCLUDE).validate(settings)
+        if errors:
+            raise Unprocessable(f"Invalid settings for {plugin}: {', '.join(sorted(errors))}.",
+                                type="invalid_setting", errors=errors)
+
+
+def secret_settings(plugin: str) -> set[str]:
+    """The setting keys the plugin's provider schemas mark secret (`metadata={"secret": True}`): never shown."""
+    return {name for schema in settings_schemas(plugin) for name, f in schema().fields.items()
+            if f.metadata.get("secret")}
 
 
 def gateways(org: Org) -> dict[str, Gateway]:

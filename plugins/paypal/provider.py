@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from core.models import Booking, Org
 from core.payments import Step, WebhookDelivery, kit
@@ -20,9 +20,10 @@ class PayPalSettings(Schema):
     client_id = fields.String(metadata={"description": "the REST app's client id"})
     client_secret = fields.String(metadata={"secret": True, "description": "the REST app's secret"})
     webhook_id = fields.String(metadata={"description": "the id PayPal shows for the tenant's webhook"})
-    environment = fields.String(metadata={"description": "sandbox (default) or live"})
+    environment = fields.String(validate=validate.OneOf(("sandbox", "live", "production")),
+                                metadata={"description": "sandbox (default) or live"})
     api_base = fields.String(metadata={"description": "another API base URL (tests, proxies)"})
-    timeout = fields.String(metadata={"description": "seconds to wait for PayPal (0.1-30, default 10)"})
+    timeout = fields.Float(metadata={"description": "seconds to wait for PayPal (clamped to 0.1-30; default 10)"})
 
 
 def _approval_url(order: dict) -> str | None:

@@ -29,7 +29,7 @@ class StripeSettings(Schema):
     publishable_key = fields.String(metadata={"description": "pk_live_... / pk_test_... (sent to browsers)"})
     webhook_secret = fields.String(metadata={"secret": True, "description": "whsec_... of the tenant's endpoint"})
     api_base = fields.String(metadata={"description": "another API base URL (tests, proxies)"})
-    timeout = fields.String(metadata={"description": "seconds to wait for Stripe (0.1-30, default 10)"})
+    timeout = fields.Float(metadata={"description": "seconds to wait for Stripe (clamped to 0.1-30; default 10)"})
 
 
 class StripeProvider(AccountProvider):
