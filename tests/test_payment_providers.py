@@ -315,3 +315,55 @@ def test_a_providers_settings_schema_checks_and_masks_its_settings(operator, ten
         assert good.status_code == 200, good.get_json()
         shown = operator.get(path).get_json()
     assert shown == {"fee": "2.5", "merchant_code": "****", "note": "kept"}
+
+
+# --- redirect flows --------------------------------------------------------------------------------
+
+def _stripe_order(tenant, fake, price="20.00"):
+    tenant.enable("stripe")
+    tenant.configure("stripe", secret_key="sk_test_" + secrets.token_hex(8), publishable_key="pk_test_x",
+                     api_base=fake.url, timeout="5")
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=price, capacity=3)
+    return buy(tenant, event, tt, paymentGateway="stripe").get_json(), event, tt
+
+
+def _follow_back(tenant, url: str, session_id: str):
+    """What the buyer's browser does when Stripe sends it back: no orgid header, no token."""
+    path = url.split("127.0.0.1:8000", 1)[1].replace("{CHECKOUT_SESSION_ID}", session_id)
+    return tenant.guest.flask.get(path)
+
+
+def test_a_redirect_payment_comes_back_without_our_headers_and_confirms_once(tenant, fake):
+    order, event, tt = _stripe_order(tenant, fake)
+    started = tenant.guest.post("/client/events/payments/redirect",
+                                json={"bookingId": order["bookingId"], "returnUrl": "https://shop.example/done?x=1"})
+    assert started.status_code == 200, started.get_json()
+    session_id = started.get_json()["url"].rsplit("/", 1)[1]
+    session = fake.sessions[session_id]
+    # back before paying (or cancelled at Stripe): still pending, told so
+    early = _follow_back(tenant, session["cancel_url"], session_id)
+    location = early.headers["Location"]
+    assert early.status_code == 303 and location.startswith("https://shop.example/done?x=1&")
+    assert f"bookingId={order['bookingId']}" in location and "status=pending" in location
+    fake.complete_session(session_id)
+    back = _follow_back(tenant, session["success_url"], session_id)
+    assert back.status_code == 303 and "status=confirmed" in back.headers["Location"]
+    again = _follow_back(tenant, session["success_url"], session_id)       # a reload confirms nothing twice
+    assert "status=confirmed" in again.headers["Location"]
+    assert booking_row(order["bookingId"]).status == "confirmed" and len(ticket_ids(order["bookingId"])) == 1
+    assert counters(event, tt)["sold"] == 1
+    forged = _follow_back(tenant, session["success_url"].replace("/return/", "/return/x"), session_id)
+    assert forged.status_code == 400 and forged.get_json()["type"] == "invalid_callback"
+
+
+def test_a_provider_without_redirects_answers_422(tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10)
+    with fake_gateway(tenant, "alpha"):
+        order = buy(tenant, event, tt, paymentGateway="alpha").get_json()
+        refused = tenant.guest.post("/client/events/payments/redirect",
+                                    json={"bookingId": order["bookingId"], "returnUrl": "https://shop.example/"})
+    assert refused.status_code == 422 and refused.get_json()["type"] == "payment_step_unsupported"
+    assert refused.get_json()["step"] == "redirect"
+    assert booking_row(order["bookingId"]).status == "pending"

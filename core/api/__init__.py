@@ -26,6 +26,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.participation",
     "core.api.org_settings",
     "core.api.payment_webhooks",
+    "core.api.payment_redirects",
 ]
 
 

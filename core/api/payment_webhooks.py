@@ -1,22 +1,23 @@
-"""Provider webhooks for every gateway: `POST /webhooks/<gateway>/<orgid>`, handed to that provider's step.
+"""What payment providers call without our headers: webhooks (`POST /webhooks/<gateway>/<orgid>`) and the
+signed way back from a provider's payment page (`/payments/return/<token>`).
 
-The org comes from the path (providers send no `orgid` header); never acts itself: the provider verifies the
-delivery's signature and re-fetches what it reports before anything changes.
+The org comes from the path or the signed token; never acts itself: the provider verifies what it is sent and
+re-fetches what it reports, and the core confirms through confirm-order's path, before anything changes.
 """
 
 from __future__ import annotations
 
-from flask import request
+from flask import redirect, request
 
 from core.api.blueprint import Blueprint
 from core.errors import NotFound
 from core.payments import Step, WebhookDelivery
 from core.payments.kit import WebhookAck
-from core.services import gateways
+from core.services import gateways, payment_redirects
 from core.tenancy import load_org, tenant_exempt
 
 blp = tenant_exempt(Blueprint("payment_webhooks", __name__,
-                              description="Payment provider webhooks (signed; gateway and org in the path)"))
+                              description="Payment provider webhooks and returns (signed; no orgid header)"))
 
 
 @blp.route("/webhooks/<gateway>/<org_id>", methods=["POST"])
@@ -33,3 +34,13 @@ def provider_webhook(gateway: str, org_id: str):
                        type="plugin_not_enabled")
     delivery = WebhookDelivery(body=request.get_data(), headers=request.headers)
     return found.provider.handle_webhook(org, found.settings, delivery)
+
+
+@blp.route(payment_redirects.CALLBACK_PATH + "<token>", methods=["GET", "POST"])
+@blp.doc(responses={"303": {"description": "to the returnUrl given when the redirect started"}})
+def payment_return(token: str):
+    """The provider sends the buyer back here: the booking is confirmed once if paid, then the buyer goes on to
+    the return URL (`status`: confirmed, pending or failed, with `reason`). 400 `invalid_callback` for a forged
+    or expired link."""
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    return redirect(payment_redirects.finish(token, params).location(), code=303)

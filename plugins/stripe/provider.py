@@ -9,7 +9,7 @@ import stripe
 from marshmallow import Schema, fields
 
 from core.models import Booking, Org
-from core.payments import Step, WebhookDelivery
+from core.payments import PaymentCheck, Step, WebhookDelivery
 from core.payments.kit import (
     AccountProvider,
     confirm_paid_booking,
@@ -39,7 +39,7 @@ class StripeProvider(AccountProvider):
     name = "Stripe"
     settings_schema = StripeSettings
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.VOID,
-                              Step.WIDGET, Step.WEBHOOK})
+                              Step.WIDGET, Step.WEBHOOK, Step.REDIRECT})
 
     def account(self, settings: dict) -> StripeGateway:
         """The tenant's Stripe account (409 `gateway_not_configured` without its credentials)."""
@@ -50,6 +50,21 @@ class StripeProvider(AccountProvider):
         intent = self.account(settings).create_intent(org, booking)
         return {"reference": intent["id"], "client_secret": intent["client_secret"], "approval_url": None,
                 "data": {"paymentIntentId": intent["id"], "clientSecret": intent["client_secret"]}}
+
+    def start_redirect(self, org: Org, booking: Booking, settings: dict, *, return_url: str,
+                       callback_url: str) -> dict:
+        """A hosted Checkout Session for the booking's total; Stripe sends the buyer back to `callback_url` with
+        the session id (paid or cancelled alike)."""
+        separator = "&" if "?" in callback_url else "?"
+        session = self.account(settings).create_checkout_session(
+            org, booking, callback_url + separator + "session_id={CHECKOUT_SESSION_ID}", callback_url)
+        return {"url": session.get("url"), "reference": session["id"]}
+
+    def handle_callback(self, org: Org, booking: Booking, settings: dict, params: dict) -> PaymentCheck:
+        """Re-fetch the session named in the return (else the booking's own intent) and check it like verify."""
+        session_id = params.get("session_id")
+        reference = session_id if valid_reference(session_id) else None
+        return self.account(settings).verify(org, booking, reference)
 
     def widget_config(self, org: Org, settings: dict) -> dict:
         """The publishable key Stripe.js needs (never the secret key)."""
