@@ -37,7 +37,8 @@ def provider_webhook(gateway: str, org_id: str):
 
 
 @blp.route(payment_redirects.CALLBACK_PATH + "<token>", methods=["GET", "POST"])
-@blp.doc(responses={"303": {"description": "to the returnUrl given when the redirect started"}})
+@blp.doc(responses={"303": {"description": "to the returnUrl given when the redirect started (Location header)",
+                            "content": {"text/html": {"schema": {"type": "string"}}}}})
 def payment_return(token: str):
     """The provider sends the buyer back here: the booking is confirmed once if paid, then the buyer goes on to
     the return URL (`status`: confirmed, pending or failed, with `reason`). 400 `invalid_callback` for a forged
