@@ -10,11 +10,8 @@ from flask_smorest import Api
 
 from core import db as database
 from core.api import register_core_blueprints
-from core.api.checkin import LANE_ROUTES as DOOR_ROUTES
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
-from core.api.fastlane import FastLane
 from core.api.http_headers import register_http_headers
-from core.api.purchase import LANE_ROUTES as PURCHASE_ROUTES
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
@@ -96,7 +93,5 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         with database.db.connection_context():
             upgrade_schema(host)
 
-    if config.fast_lane:
-        app.wsgi_app = FastLane(app, DOOR_ROUTES + PURCHASE_ROUTES)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app)
     return app

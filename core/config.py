@@ -35,7 +35,6 @@ class Config:
     smtp_url: str = ""
     webhooks_allow_private: bool = False
     pg_prepare: bool = True
-    fast_lane: bool = True
     trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -55,7 +54,6 @@ class Config:
         "smtp_url": "BOXOFFICE_SMTP_URL",
         "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
         "pg_prepare": "BOXOFFICE_PG_PREPARE",
-        "fast_lane": "BOXOFFICE_FAST_LANE",
         "trusted_proxies": "BOXOFFICE_TRUSTED_PROXIES",
     }
 
@@ -69,7 +67,7 @@ class Config:
             if not var or var not in environ:
                 continue
             raw = environ[var]
-            if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare", "fast_lane"}:
+            if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare"}:
                 values[f.name] = _env_bool(raw, f.default)
             elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies"}:
                 values[f.name] = int(raw)

@@ -150,10 +150,7 @@ def test_bad_input_is_422(tenant):
     assert long_point.status_code == 422 and long_point.get_json()["type"] == "validation_error"
 
 
-def test_admission_without_update_returning(tenant, monkeypatch):
-    from core.services import checkin
-
-    monkeypatch.setattr(checkin, "_SQLITE_RETURNING", False)
+def test_admission_answers_with_the_updated_ticket(tenant):
     _, ticket_type = make_event(tenant)
     (ticket,) = issue(tenant, ticket_type)
     ok = scan(tenant, ticket, scanPoint="gate")
@@ -166,9 +163,9 @@ def test_plain_admission_takes_the_single_statement_path(tenant, monkeypatch):
     from core.services import checkin
 
     def careful_path(*args, **kwargs):
-        raise AssertionError("the fast path should have admitted this ticket")
+        raise AssertionError("the admitting UPDATE alone should have admitted this ticket (no read)")
 
-    monkeypatch.setattr(checkin, "_admit", careful_path)
+    monkeypatch.setattr(checkin, "_load", careful_path)
     _, ticket_type = make_event(tenant, allow_reentry=True, reentry_limit=2, accepted_scan_points=["a", "b"])
     (ticket,) = issue(tenant, ticket_type)
     assert scan(tenant, ticket, scanPoint="a").status_code == 200
@@ -187,8 +184,6 @@ def test_every_refusal_reason_agrees_between_check_in_and_validate(tenant, monke
     def explain_in_python(*args, **kwargs):
         raise AssertionError("PostgreSQL should have explained this refusal in the scanning statement")
 
-    if not database.is_sqlite():  # SQLite explains every refusal in Python (no data-modifying CTEs)
-        monkeypatch.setattr(checkin, "_read_ticket", explain_in_python)
     event, plain = make_event(tenant)
     other_event, _ = make_event(tenant, name="Other")
     _, vip = make_event(tenant, accepted_scan_points=["vip-door"])
@@ -219,9 +214,31 @@ def test_every_refusal_reason_agrees_between_check_in_and_validate(tenant, monke
         check = tenant.staff.post("/events/tickets/validate", json={"qrPayload": text, **body}).get_json()
         assert check["valid"] is False and check["reason"] == reason, (reason, check)
         before = len(checkins(ticket.id))
-        refused = tenant.staff.post("/events/check-in", json={"qrPayload": text, **body})
+        with monkeypatch.context() as patched:
+            if not database.is_sqlite():  # SQLite explains every refusal in Python (no data-modifying CTEs)
+                patched.setattr(checkin, "_load", explain_in_python)
+            refused = tenant.staff.post("/events/check-in", json={"qrPayload": text, **body})
         assert refused.status_code == status and refused.get_json()["type"] == error_type, refused.get_json()
         assert refused.get_json()["reason"] == reason
         log = checkins(ticket.id)
         assert len(log) == before + 1 and log[-1].result == reason
         assert reload(ticket.id).scan_count == (1 if ticket is used else 0)
+
+
+def test_the_door_rules_are_served_as_data_and_are_the_rules_refusals_answer_with(tenant):
+    """The table an offline scanner runs is the one the server admits by: every refusal a scan answers is a
+    row of it, with that row's type and status."""
+    rules = tenant.staff.get("/events/scanner/rules")
+    assert rules.status_code == 200
+    table = rules.get_json()
+    assert [r["name"] for r in table["ticket"]] == ["wrong_event", "revoked", "not_activated",
+                                                     "scan_point_not_accepted", "already_used"]
+    assert table["session"]["name"] == "not_registered_for_session" and table["admittableStatuses"]
+    by_name = {r["name"]: r for r in table["code"] + table["ticket"] + [table["session"]]}
+    assert by_name["revoked"]["params"]["statuses"] == ["cancelled", "refunded", "transferred", "refunding"]
+    _, ticket_type = make_event(tenant, accepted_scan_points=["vip"])
+    (ticket,) = issue(tenant, ticket_type)
+    refused = scan(tenant, ticket, scanPoint="main")
+    rule = by_name[refused.get_json()["reason"]]
+    assert (refused.status_code, refused.get_json()["type"]) == (rule["status"], rule["type"])
+    assert tenant.customer().get("/events/scanner/rules").status_code == 403

@@ -1,7 +1,6 @@
-"""Staff door endpoints: scanner keys, validate a QR (no record), check in by QR payload or ticket id.
+"""Staff door endpoints: scanner keys, the door rules, validate a QR (no record), check in by QR or ticket id.
 
-Thin views over `core.services.checkin`; they never change ticket state themselves. Check-in and validate
-are also served by the fast lane (`core.api.fastlane`), from the same declarations (`LANE_ROUTES`).
+Thin views over `core.services.checkin`: parse, one service call, dump; they never change ticket state.
 """
 
 from __future__ import annotations
@@ -10,12 +9,10 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
-from core.api.fastlane import LaneRoute
-from core.auth import Identity, require_role
-from core.plugins import hooks_for
-from core.services import checkin, qr
+from core.api.fields import UtcTime
+from core.auth import current_identity, require_role
+from core.services import checkin, door_rules, qr
 from core.tenancy import current_org
-from core.timefmt import iso_utc
 
 blp = Blueprint("checkin", __name__, description="Door scanning: validate and check in tickets")
 
@@ -61,16 +58,32 @@ class ValidationResult(Schema):
 
 class CheckInRecord(Schema):
     id = fields.String()
-    ticketId = fields.String()
-    scanPoint = fields.String(allow_none=True)
+    ticketId = fields.String(attribute="ticket_id")
+    scanPoint = fields.String(attribute="scan_point", allow_none=True)
     result = fields.String()
-    at = fields.String()
+    at = UtcTime(attribute="created_at")
 
 
 class CheckInResult(Schema):
     admitted = fields.Boolean()
-    checkIn = fields.Nested(CheckInRecord)
-    ticket = fields.Nested(ScanTicket, metadata={"description": "The same ticket block as validate and refusals."})
+    checkIn = fields.Nested(CheckInRecord, attribute="check_in")
+    ticket = fields.Nested(ScanTicket, attribute="ticket_block",
+                           metadata={"description": "The same ticket block as validate and refusals."})
+
+
+class DoorRule(Schema):
+    name = fields.String(metadata={"description": "the refusal `reason`"})
+    status = fields.Integer()
+    type = fields.String()
+    message = fields.String()
+    params = fields.Dict()
+
+
+class DoorRules(Schema):
+    admittableStatuses = fields.List(fields.String())
+    code = fields.List(fields.Nested(DoorRule), metadata={"description": "what the scanned code must be"})
+    ticket = fields.List(fields.Nested(DoorRule), metadata={"description": "in order: the first broken is the reason"})
+    session = fields.Nested(DoorRule, metadata={"description": "a pass scanned at one of its event's sessions"})
 
 
 class ScannerKeys(Schema):
@@ -79,47 +92,6 @@ class ScannerKeys(Schema):
     publicKey = fields.Dict(metadata={"description": "`{raw: base64 of the 32-byte key, pem: SPKI PEM}`"})
     payloadPrefix = fields.String()
     payloadFormat = fields.String()
-
-
-def admitted_answer(org, ticket, record) -> dict:
-    """The check-in answer, built directly (hot path: no schema dump; CheckInResult documents it), after
-    announcing the admission (`ticket_checked_in`). Every scan answer (validate, admitted, refused)
-    describes the ticket with `checkin.ticket_summary`."""
-    hooks_for(org).notify("ticket_checked_in", org=org, ticket=ticket, checkin=record)
-    return {
-        "admitted": True,
-        "checkIn": {"id": record.id, "ticketId": ticket.id, "scanPoint": record.scan_point,
-                    "result": record.result, "at": iso_utc(record.created_at)},
-        "ticket": checkin.ticket_summary(ticket),
-    }
-
-
-def check_in_by_qr(org, identity: Identity, data: dict) -> dict:
-    """Admit the ticket a scanned QR names; refusals raise (409 `already_checked_in` with when and where)."""
-    ticket, record = checkin.check_in_payload(org, data["qrPayload"], event_id=data["eventId"],
-                                              scan_point=data["scanPoint"], staff=identity.sub)
-    return admitted_answer(org, ticket, record)
-
-
-def check_in_by_id(org, identity: Identity, data: dict, ticket_id: str) -> dict:
-    """Admit a ticket looked up by id (manual entry at the door)."""
-    ticket, record = checkin.check_in_ticket(org, ticket_id, event_id=data["eventId"], scan_point=data["scanPoint"],
-                                             staff=identity.sub)
-    return admitted_answer(org, ticket, record)
-
-
-def validate_qr(org, identity: Identity, data: dict) -> dict:
-    """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
-    return checkin.validate(org, data["qrPayload"], event_id=data["eventId"], scan_point=data["scanPoint"])
-
-
-# The door endpoints, declared once: the Flask views below and the fast lane (`core.api.fastlane`) take
-# their rule, body schema, roles and answer from here, so both serve them identically.
-VALIDATE = LaneRoute("/events/tickets/validate", "checkin.Validate", ValidateSchema(), ("staff",), validate_qr)
-SCAN_QR = LaneRoute("/events/check-in", "checkin.CheckInByQr", CheckInByQrSchema(), ("staff",), check_in_by_qr)
-SCAN_ID = LaneRoute("/events/check-in/<ticket_id>", "checkin.CheckInById", CheckInByIdSchema(), ("staff",),
-                    check_in_by_id)
-LANE_ROUTES = (VALIDATE, SCAN_QR, SCAN_ID)
 
 
 @blp.route("/events/scanner/keys")
@@ -131,31 +103,43 @@ class ScannerKeysView(MethodView):
         return qr.public_key_info(current_org())
 
 
-@blp.route(VALIDATE.rule)
+@blp.route("/events/scanner/rules")
+class ScannerRulesView(MethodView):
+    @require_role("staff")
+    @blp.response(200, DoorRules)
+    def get(self):
+        """The door's admission rules as data, the table the server admits by, for offline door devices."""
+        return door_rules.as_json()
+
+
+@blp.route("/events/tickets/validate")
 class Validate(MethodView):
-    @require_role(*VALIDATE.roles)
-    @blp.arguments(VALIDATE.schema)
+    @require_role("staff")
+    @blp.arguments(ValidateSchema)
     @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
-        return VALIDATE.flask_response(data)
+        return checkin.validate(current_org(), data["qrPayload"], event_id=data["eventId"],
+                                scan_point=data["scanPoint"])
 
 
-@blp.route(SCAN_QR.rule)
+@blp.route("/events/check-in")
 class CheckInByQr(MethodView):
-    @require_role(*SCAN_QR.roles)
-    @blp.arguments(SCAN_QR.schema)
+    @require_role("staff")
+    @blp.arguments(CheckInByQrSchema)
     @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
-        return SCAN_QR.flask_response(data)
+        return checkin.check_in_payload(current_org(), data["qrPayload"], event_id=data["eventId"],
+                                        scan_point=data["scanPoint"], staff=current_identity().sub)
 
 
-@blp.route(SCAN_ID.rule)
+@blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
-    @require_role(*SCAN_ID.roles)
-    @blp.arguments(SCAN_ID.schema)
+    @require_role("staff")
+    @blp.arguments(CheckInByIdSchema)
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
-        return SCAN_ID.flask_response(data, ticket_id=ticket_id)
+        return checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],
+                                       scan_point=data["scanPoint"], staff=current_identity().sub)

@@ -9,8 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
-from core.api.booking_schema import BookingResponseSchema, booking_response, booking_view
-from core.api.fastlane import LaneRoute
+from core.api.booking_schema import BookingResponseSchema, StaffBookingResponseSchema
 from core.api.idempotency import idempotent
 from core.auth import current_identity, require_role
 from core.services import booking as bookings
@@ -77,30 +76,10 @@ class MarkPaidSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-def client_purchase(org, identity, data: dict) -> dict:
-    """A customer's or guest's purchase: hold seats and start a payment; a zero total confirms at once."""
-    return booking_view(bookings.purchase(org, purchase_request(org, identity, data, staff=False, source="online")))
-
-
-def box_office_purchase(org, identity, data: dict) -> dict:
-    """A staff sale at the box office: private types and closed sale windows allowed; defaults to `offline`."""
-    request = purchase_request(org, identity, data, staff=True, source="box_office")
-    return booking_view(bookings.purchase(org, request), staff=True)
-
-
-# Both purchases are declared once for their Flask views and the fast lane (`core.api.fastlane`): an on-sale's
-# rush of buyers skips Flask's per-request machinery; an `Idempotency-Key` request always takes Flask.
-CLIENT_PURCHASE = LaneRoute("/client/events/tickets/purchase", "purchase.ClientPurchase", PurchaseSchema(), (),
-                            client_purchase, status=201)
-BOX_OFFICE_PURCHASE = LaneRoute("/events/tickets/purchase", "purchase.BoxOfficePurchase", PurchaseSchema(),
-                                ("staff",), box_office_purchase, status=201)
-LANE_ROUTES = (CLIENT_PURCHASE, BOX_OFFICE_PURCHASE)
-
-
-@blp.route(CLIENT_PURCHASE.rule)
+@blp.route("/client/events/tickets/purchase")
 class ClientPurchase(MethodView):
     @idempotent
-    @blp.arguments(CLIENT_PURCHASE.schema)
+    @blp.arguments(PurchaseSchema)
     @blp.response(201, BookingResponseSchema)
     def post(self, data):
         """Hold seats and start a payment (guest: send `email` and `name`); a zero total confirms at once.
@@ -108,18 +87,20 @@ class ClientPurchase(MethodView):
         Errors: 409 `sold_out`, 422 `gateway_not_enabled` / `mixed_currencies` / `sale_ended` / `below_order_min`
         / `above_order_max`, 403 `invite_code_required`, 502 `gateway_unavailable` (seats stay held).
         """
-        return CLIENT_PURCHASE.flask_response(data)
+        org = current_org()
+        return bookings.purchase(org, purchase_request(org, current_identity(), data, staff=False, source="online"))
 
 
-@blp.route(BOX_OFFICE_PURCHASE.rule)
+@blp.route("/events/tickets/purchase")
 class BoxOfficePurchase(MethodView):
-    @require_role(*BOX_OFFICE_PURCHASE.roles)
+    @require_role("staff")
     @idempotent
-    @blp.arguments(BOX_OFFICE_PURCHASE.schema)
-    @blp.response(201, BookingResponseSchema)
+    @blp.arguments(PurchaseSchema)
+    @blp.response(201, StaffBookingResponseSchema)
     def post(self, data):
         """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
-        return BOX_OFFICE_PURCHASE.flask_response(data)
+        org = current_org()
+        return bookings.purchase(org, purchase_request(org, current_identity(), data, staff=True, source="box_office"))
 
 
 @blp.route("/client/events/tickets/confirm-order")
@@ -133,9 +114,8 @@ class ConfirmOrder(MethodView):
         402 `payment_not_completed` (booking stays retryable), 409 `hold_expired` (with `refunded`) when the
         hold ran out and its seats were sold, 422 `gateway_mismatch`.
         """
-        result = bookings.confirm(current_org(), data.get("bookingId") or data["orderId"],
-                                  payment_ref=data.get("paymentRef"), gateway=data.get("paymentGateway"))
-        return booking_response(result, 200)
+        return bookings.confirm(current_org(), data.get("bookingId") or data["orderId"],
+                                payment_ref=data.get("paymentRef"), gateway=data.get("paymentGateway"))
 
 
 @blp.route("/client/events/tickets/register")
@@ -147,8 +127,7 @@ class Register(MethodView):
         """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types."""
         org = current_org()
         request = purchase_request(org, current_identity(), data, staff=False, source="register", require_free=True)
-        result = bookings.purchase(org, request)
-        return booking_response(result, 201)
+        return bookings.purchase(org, request)
 
 
 @blp.route("/events/bookings/<booking_id>/mark-paid")
@@ -156,10 +135,9 @@ class MarkPaid(MethodView):
     @require_role("staff")
     @idempotent
     @blp.arguments(MarkPaidSchema())
-    @blp.response(200, BookingResponseSchema)
+    @blp.response(200, StaffBookingResponseSchema)
     def post(self, data, booking_id):
         """Record an offline payment (cash, transfer) and confirm the booking; tickets are issued once."""
         identity = current_identity()
-        result = bookings.mark_paid(current_org(), booking_id, reference=data["reference"], note=data["note"],
-                                    by=identity.email or identity.sub)
-        return booking_response(result, 200, staff=True)
+        return bookings.mark_paid(current_org(), booking_id, reference=data["reference"], note=data["note"],
+                                  by=identity.email or identity.sub)

@@ -1,109 +1,70 @@
-"""Door scanning: validate a QR (records nothing) and check a ticket in (one conditional UPDATE + a scan log row).
+"""Door scanning: validate a QR (records nothing) and check a ticket in, by the rules of `door_rules`.
 
-Never admits on a read-then-write: the UPDATE's WHERE (status, scan_count < limit, secret_version) decides,
-so concurrent scans of one ticket admit it at most `limit` times. Knows nothing of HTTP.
+Never admits on a read-then-write: the conditional UPDATE built from the rule table decides, so concurrent scans
+of one ticket admit it at most its limit; every scan is logged by `_log_insert`. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
-import functools
-import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from peewee import fn
+from peewee import Select, Value, fn
 
 from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.memo import TimedMemo
-from core.models import CheckIn, Ticket, TicketType, new_id, utcnow
-from core.services import qr
-from core.services.checkin_sql import ADMITTABLE, REVOKED, ScanShape, scan_sql
-from core.sqlcache import CompiledQuery, Slot, compile_query, insert_rows, instance, loaded
+from core.models import CheckIn, Event, Ticket, TicketType, new_id, utcnow
+from core.models.participation import Participation
+from core.plugins import hooks_for
+from core.services import door_rules, qr
+from core.services.door_rules import RULES, Door
+from core.sqlcache import instance
+from core.tenancy import scoped
 from core.timefmt import iso_utc
 
-if TYPE_CHECKING:
-    from core.services.participation import SessionVerdict
-
 _TYPES = TimedMemo(5.0)  # for the type's display name only; admission rules are always read in SQL
-_SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING (PostgreSQL: always)
-
-_REFUSALS = {
-    "unknown": (422, "invalid_qr", "This code is not a ticket of this organisation."),
-    "forged": (422, "invalid_qr", "This ticket code's signature is not valid for this organisation."),
-    "wrong_event": (409, "wrong_event", "This ticket is for another event."),
-    "revoked": (409, "ticket_revoked", "This ticket was cancelled, refunded or transferred; its QR is void."),
-    "not_activated": (409, "not_activated", "This ticket has not been activated yet."),
-    "scan_point_not_accepted": (409, "scan_point_not_accepted", "This ticket is not accepted at this scan point."),
-    "already_used": (409, "already_checked_in", "This ticket has already been checked in."),
-}
+_SIGNED_EVENTS = TimedMemo(300.0)  # (org, QR event hash) -> the tenant's events with that hash
+_PARENTS = TimedMemo(60.0)  # (org, event) -> its parent event id; a session never moves to another parent
+LOG_FIELDS = (CheckIn.id, CheckIn.org, CheckIn.ticket, CheckIn.event, CheckIn.scan_point, CheckIn.result,
+              CheckIn.staff, CheckIn.created_at, CheckIn.updated_at)
+TICKET_FIELDS = tuple(Ticket._meta.sorted_fields)
 
 
-@dataclass
-class Scan:
-    """A resolved ticket (with its type) and what the QR claimed, if it came from a QR."""
+@dataclass(frozen=True)
+class Admission:
+    """An admitted scan: the ticket as the admission left it and its scan-log row."""
 
     ticket: Ticket
-    claims: qr.QrClaims | None = None
+    check_in: CheckIn
+    admitted: bool = True
+
+    @property
+    def ticket_block(self) -> dict:
+        """The ticket block of the answer (`ticket_summary`)."""
+        return ticket_summary(self.ticket)
 
 
-def scan_limit(ticket_type: TicketType) -> int | None:
-    """Total admissions allowed: 1 without re-entry, else `reentry_limit` (None = unlimited)."""
-    if not ticket_type.allow_reentry:
-        return 1
-    return ticket_type.reentry_limit
+@dataclass(frozen=True)
+class Outcome:
+    """What one scan statement did: `reason` is 'admitted' (with the log row), the rule broken, or None (the
+    ticket changed meanwhile: look again)."""
+
+    reason: str | None
+    ticket: Ticket
+    check_in: CheckIn | None = None
 
 
-def _load(org, ticket_id: str) -> Ticket | None:
-    org_id = org if isinstance(org, str) else org.id
-    return (Ticket.select(Ticket, TicketType).join(TicketType)
-            .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
+@dataclass(frozen=True)
+class Validation:
+    """Would a QR be admitted now: `reason` is None when it would, else the rule it breaks."""
 
-
-def resolve_payload(org, payload: object) -> tuple[Scan | None, str | None]:
-    """Verify a QR text offline, then find its ticket; returns (scan, None) or (scan-or-None, reason)."""
-    try:
-        claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
-    except qr.QrDecodeError as exc:
-        return None, exc.reason
-    ticket = _load(org, claims.ticket_id)
-    if ticket is None:
-        return None, "unknown"
-    if not claims.matches_event(ticket.event_id):
-        return None, "forged"
-    return Scan(ticket, claims), None
-
-
-def resolve_ticket(org, ticket_id: str) -> Scan:
-    """The ticket named by id for a manual check-in, or 404 `ticket_not_found`."""
-    ticket = _load(org, ticket_id) if isinstance(ticket_id, str) and len(ticket_id) <= 64 else None
-    if ticket is None:
-        raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
-    return Scan(ticket)
-
-
-def refusal(scan: Scan, *, event_id: str | None, scan_point: str | None) -> str | None:
-    """Why this ticket cannot be admitted now (a reason string), or None if it can."""
-    ticket, ticket_type = scan.ticket, scan.ticket.ticket_type
-    if event_id and ticket.event_id != event_id:
-        return "wrong_event"
-    if ticket.status in REVOKED:
-        return "revoked"
-    if scan.claims is not None and scan.claims.secret_version != ticket.secret_version:
-        return "revoked"
-    if ticket.status == "pending_activation":
-        return "not_activated"
-    accepted = ticket_type.accepted_scan_points or []
-    if accepted and scan_point not in accepted:
-        return "scan_point_not_accepted"
-    limit = scan_limit(ticket_type)
-    if limit is not None and ticket.scan_count >= limit:
-        return "already_used"
-    return None
+    valid: bool
+    reason: str | None
+    ticket: dict | None  # `ticket_summary` of the code's ticket, when it names one
 
 
 def ticket_summary(ticket: Ticket) -> dict:
-    """The ticket block of a validation or scan answer."""
+    """The ticket block of a validation, admission or refusal."""
     return {
         "id": ticket.id,
         "eventId": ticket.event_id,
@@ -119,237 +80,206 @@ def ticket_summary(ticket: Ticket) -> dict:
     }
 
 
-def validate(org, payload: object, *, event_id: str | None = None, scan_point: str | None = None) -> dict:
-    """Would this QR be admitted now? {valid, reason, ticket}. Writes nothing."""
-    scan, reason = resolve_payload(org, payload)
-    if scan is not None and reason is None:
-        verdict = _session_verdict(org, scan, event_id=event_id, scan_point=scan_point)
-        reason = verdict.reason if verdict else refusal(scan, event_id=event_id, scan_point=scan_point)
-    return {"valid": reason is None, "reason": reason,
-            "ticket": ticket_summary(scan.ticket) if scan else None}
-
-
-def refused_error(reason: str, ticket: Ticket | None) -> ApiError:
-    """The 4xx a refused scan answers; a duplicate scan says when and where the ticket was first used."""
-    status, type_, message = _REFUSALS[reason]
-    extra: dict = {"reason": reason}
+def refused_error(reason: str, ticket: Ticket | None, **extra) -> ApiError:
+    """The 4xx a refused scan answers (the rule's status, type and message); a duplicate scan says when and
+    where the ticket was first used."""
+    rule = RULES[reason]
+    message = rule.message
+    extra["reason"] = reason
     if ticket is not None:
         extra["ticket"] = ticket_summary(ticket)
-    if reason == "already_used" and ticket is not None:
+    if reason == "already_used" and ticket is not None and "sessionId" not in extra:
         extra.update(firstScannedAt=iso_utc(ticket.first_scanned_at), lastScannedAt=iso_utc(ticket.last_scanned_at),
                      lastScanPoint=ticket.last_scan_point, scanCount=ticket.scan_count)
         where = f" at {ticket.last_scan_point}" if ticket.last_scan_point else ""
         message = f"Already checked in{where} at {iso_utc(ticket.last_scanned_at)}."
-    return ApiError(message, status=status, type=type_, **extra)
+    return ApiError(message, status=rule.status, type=rule.type, **extra)
 
 
-def _admit(scan: Scan, scan_point: str | None) -> Ticket | None:
-    """The conditional UPDATE that admits the ticket; returns the ticket as updated, or None if it lost."""
-    ticket = scan.ticket
-    limit = scan_limit(ticket.ticket_type)
-    version = scan.claims.secret_version if scan.claims else ticket.secret_version
-    condition = ((Ticket.id == ticket.id) & (Ticket.org == ticket.org_id) & Ticket.status.in_(ADMITTABLE)
-                 & (Ticket.secret_version == version))
-    if limit is not None:
-        condition &= Ticket.scan_count < limit
-    now = utcnow()
-    update = (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
-                            first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
-                            last_scan_point=scan_point, updated_at=now)
-              .where(condition))
-    if is_sqlite() and not _SQLITE_RETURNING:
-        return _load(ticket.org_id, ticket.id) if update.execute() == 1 else None
-    rows = list(update.returning(Ticket.scan_count, Ticket.first_scanned_at, Ticket.secret_version).execute())
-    if not rows:
+# --- reading ---------------------------------------------------------------------------------------------
+
+def _load(org_id: str, ticket_id: str) -> Ticket | None:
+    if not isinstance(ticket_id, str) or len(ticket_id) > 64:
         return None
-    ticket.status, ticket.last_scan_point = "checked_in", scan_point
-    ticket.last_scanned_at = ticket.updated_at = now
-    ticket.scan_count, ticket.first_scanned_at = rows[0].scan_count, rows[0].first_scanned_at
-    ticket.secret_version = rows[0].secret_version
+    return (Ticket.select(Ticket, TicketType).join(TicketType)
+            .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
+
+
+def _claims(org, payload: object) -> qr.QrClaims:
+    """The verified claims of a QR text, or the `unknown`/`forged` refusal."""
+    try:
+        return qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
+    except qr.QrDecodeError as exc:
+        raise refused_error(exc.reason, None) from exc
+
+
+def _signed_events(org_id: str, claims: qr.QrClaims) -> tuple[str, ...]:
+    """The tenant's events a QR's event hash names (`qr.event_hash` is the one place the hash is computed)."""
+    def load() -> tuple[str, ...]:
+        ids = (row.id for row in Event.select(Event.id).where(Event.org == org_id))
+        return tuple(event_id for event_id in ids if claims.matches_event(event_id))
+
+    return _SIGNED_EVENTS.get((org_id, claims.event_hash), load)
+
+
+def _not_found(door: Door, ticket_id: object) -> ApiError:
+    if door.claims is None:
+        return NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+    return refused_error("unknown", None)
+
+
+def validate(org, payload: object, *, event_id: str | None = None, scan_point: str | None = None) -> Validation:
+    """Would this QR be admitted now? Writes nothing."""
+    try:
+        claims = _claims(org, payload)
+    except ApiError as refused:
+        return Validation(False, refused.extra["reason"], None)
+    door = Door(event_id, scan_point, claims)
+    ticket = _load(org.id, claims.ticket_id)
+    if ticket is None or door_rules.is_forged(ticket, door):
+        return Validation(False, "forged" if ticket else "unknown", None)
+    verdict = _session_verdict(org.id, ticket, door)
+    reason = verdict[0] if verdict else door_rules.refusal(ticket, door)
+    return Validation(reason is None, reason, ticket_summary(ticket))
+
+
+# --- the scan log ----------------------------------------------------------------------------------------
+
+def _log_insert(rows: Select):
+    """The one way scan-log rows are written: INSERT of `LOG_FIELDS` from `rows` (a query or constants)."""
+    return CheckIn.insert_from(rows, list(LOG_FIELDS))
+
+
+def _log_row(org_id: str, ticket_id, event_id, scan_point, result, staff, now) -> list:
+    """The `LOG_FIELDS` columns of one log row; ticket, event and result may be columns of a query."""
+    stamp = Value(now, converter=CheckIn.created_at.db_value)
+    return [Value(new_id()), Value(org_id), ticket_id, event_id, Value(scan_point), result, Value(staff), stamp,
+            stamp]
+
+
+def _log(org_id: str, ticket: Ticket, event_id: str, scan_point: str | None, result: str,
+         staff: str | None) -> CheckIn:
+    """Log one scan of `ticket` at `event_id` and return the row."""
+    now = utcnow()
+    columns = _log_row(org_id, Value(ticket.id), Value(event_id), scan_point, Value(result), staff, now)
+    _log_insert(Select(columns=columns)).execute()
+    return CheckIn(id=columns[0].value, org=org_id, ticket=ticket.id, event=event_id, scan_point=scan_point,
+                   result=result, staff=staff, created_at=now, updated_at=now)
+
+
+# --- admitting -------------------------------------------------------------------------------------------
+
+def _admit_update(org_id: str, ticket_id: str, door: Door, now, *, skip: tuple[str, ...] = ()):
+    """The conditional UPDATE that admits: the ticket keeps every door rule but `skip` (and a QR's event
+    binding); it returns the ticket's columns as updated."""
+    condition = ((Ticket.id == ticket_id) & (Ticket.org == org_id) & (TicketType.id == Ticket.ticket_type)
+                 & door_rules.admission_condition(door, skip=skip))
+    if door.claims is not None:
+        condition &= Ticket.event.in_(_signed_events(org_id, door.claims))
+    return (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
+                          first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
+                          last_scan_point=door.scan_point, updated_at=now)
+            .from_(TicketType).where(condition).returning(*TICKET_FIELDS))
+
+
+def _with_type(ticket: Ticket) -> Ticket:
+    """`ticket` with its type (for the display name; the rules read it in SQL) from the short cache."""
+    ticket.ticket_type = _TYPES.get(ticket.ticket_type_id, lambda: TicketType.get_by_id(ticket.ticket_type_id))
     return ticket
 
 
-def _session_verdict(org, scan: Scan, *, event_id: str | None, scan_point: str | None) -> SessionVerdict | None:
-    """The session door rule (`participation.session_verdict`) for a parent's ticket scanned at one of its
-    sessions, or None for every other scan (then `refusal` decides)."""
-    if not event_id:
-        return None
-    from core.services import participation  # participation builds on this module
-
-    return participation.session_verdict(org, scan.ticket, scan.claims, session_id=event_id, scan_point=scan_point)
-
-
-def _check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None,
-                         scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """A pass or parent-level ticket scanned at one of the parent's sessions is admitted by the holder's
-    session participation, by the same rule `validate` answers with (`participation.session_verdict`);
-    None for every other scan."""
-    if not event_id:
-        return None
-    from core.services import participation  # participation builds on this module
-
-    return participation.check_in_at_session(org, ticket_id, claims, session_id=event_id, scan_point=scan_point,
-                                             staff=staff)
-
-
-def check_in(org, scan: Scan, *, event_id: str | None, scan_point: str | None,
-             staff: str | None) -> tuple[Ticket, CheckIn]:
-    """Admit `scan.ticket` once and log the scan; refused scans are logged too and raise a 409/422."""
-    at_session = _check_in_at_session(org, scan.ticket.id, scan.claims, event_id=event_id, scan_point=scan_point,
-                                      staff=staff)
-    if at_session is not None:
-        return at_session
-    reason = refusal(scan, event_id=event_id, scan_point=scan_point)
-    ticket = scan.ticket
-    if reason is None:
-        with write_transaction():
-            admitted = _admit(scan, scan_point)
-            if admitted is not None:
-                return admitted, CheckIn.create(org=org.id, ticket=ticket.id, event=ticket.event_id,
-                                                scan_point=scan_point, result="admitted", staff=staff)
-        ticket = _load(org, ticket.id)
-        reason = refusal(Scan(ticket, scan.claims), event_id=event_id, scan_point=scan_point) or "already_used"
-    CheckIn.create(org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=scan_point, result=reason,
-                   staff=staff)
-    raise refused_error(reason, ticket)
-
-
-def _cached_type(ticket_type_id: str) -> TicketType:
-    return _TYPES.get(ticket_type_id, lambda: TicketType.get_by_id(ticket_type_id))
-
-
-def _fast_scan(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None, scan_point: str | None,
-               staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """The common case: one statement decides (`checkin_sql`) and the scan is logged with it.
-
-    Returns the admission, raises the refusal, or returns None (nothing written) when the caller must look
-    at the ticket itself: on PostgreSQL when a concurrent change made the statement's view of the ticket
-    stale. SQLite explains a refusal in the same write transaction (`_scan_in_sqlite`).
-    """
-    shape = ScanShape(is_sqlite(), claims is not None, bool(event_id), scan_point is not None)
+def _scan_in_one_statement(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Outcome:
+    """PostgreSQL: admit and log, or find the reason and log the refusal, in one statement (data-modifying
+    CTEs). Raises when the tenant has no such ticket."""
     now = utcnow()
-    stamp = Ticket.updated_at.db_value(now)
-    params = shape.params(ticket_id=ticket_id, org_id=org.id, stamp=stamp, event_id=event_id, scan_point=scan_point,
-                          version=claims.secret_version if claims else None,
-                          event_hash=claims.event_hash if claims else None)
-    log = {"id": new_id(), "org": org.id, "scan_point": scan_point, "result": "admitted", "staff": staff,
-           "created_at": now, "updated_at": now}
-    if shape.sqlite:
-        return _scan_in_sqlite(org, ticket_id, claims, scan_sql(shape), params, log, event_id=event_id)
-    params.update(log_id=log["id"], staff=staff)
-    row = db.execute_sql(scan_sql(shape), params).fetchone()
+    admitted = _admit_update(org_id, ticket_id, door, now).cte("admitted")
+    forged = Ticket.event.in_(_signed_events(org_id, door.claims)) if door.claims else None
+    refused = (Ticket.select(door_rules.refusal_case(door, forged=forged).alias("reason"), *TICKET_FIELDS)
+               .join(TicketType)
+               .where((Ticket.id == ticket_id) & (Ticket.org == org_id) & ~fn.EXISTS(Select([admitted], [Value(1)])))
+               .cte("refused"))
+    log_id = new_id()
+
+    def logged_from(source, result):
+        row = _log_row(org_id, source.c.id, source.c.event_id, door.scan_point, result, staff, now)
+        return Select([source], [Value(log_id), *row[1:]])
+
+    logged = _log_insert(logged_from(admitted, Value("admitted")).union_all(
+        logged_from(refused, refused.c.reason).where(refused.c.reason.is_null(False) & (refused.c.reason != "forged"))
+    )).cte("logged")
+    columns = [getattr(admitted.c, f.column_name) for f in TICKET_FIELDS]
+    outcome = (Select([admitted], [Value("admitted"), *columns])
+               .union_all(Select([refused], [refused.c.reason, *[getattr(refused.c, f.column_name)
+                                                                 for f in TICKET_FIELDS]]))
+               .with_cte(admitted, refused, logged))
+    row = db.execute(outcome).fetchone()
     if row is None:
-        if claims is None:
-            raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
-        raise refused_error("unknown", None)
-    outcome, ticket = row[0], _ticket_from(row[1:])
-    if outcome == "admitted":
-        return ticket, loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
-    if outcome is None:
-        return None
-    raise refused_error(outcome, None if outcome == "forged" else ticket)
+        raise _not_found(door, ticket_id)
+    ticket = _with_type(instance(Ticket, TICKET_FIELDS, row[1:]))
+    if row[0] != "admitted":
+        return Outcome(row[0], ticket)
+    return Outcome("admitted", ticket, CheckIn(id=log_id, org=org_id, ticket=ticket.id, event=ticket.event_id,
+                                               scan_point=door.scan_point, result="admitted", staff=staff,
+                                               created_at=now, updated_at=now))
 
 
-def _scan_in_sqlite(org, ticket_id: str, claims: qr.QrClaims | None, sql: str, params: dict, log: dict, *,
-                    event_id: str | None) -> tuple[Ticket, CheckIn]:
-    """SQLite has no data-modifying CTEs: the UPDATE, then (when it admitted nothing) the read that says why
-    and the refusal's log row, all in one write transaction, which holds SQLite's write lock throughout."""
+def _scan_in_transaction(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Outcome:
+    """SQLite (no data-modifying CTEs): the UPDATE, then, when it admitted nothing, the read that says why, and
+    the log row, in one write transaction (which holds SQLite's write lock throughout)."""
     with write_transaction():
-        row = db.execute_sql(sql, params).fetchone()
-        if row is not None:
-            ticket = _ticket_from(row)
-            if claims is not None and not claims.matches_event(ticket.event_id):
-                raise refused_error("forged", None)  # rolls the admission back
-            record = loaded(CheckIn, {**log, "ticket": ticket.id, "event": ticket.event_id})
-            _append_log(record)
-            return ticket, record
-        ticket = _read_ticket(org, ticket_id)
-        if ticket is None or (claims is not None and not claims.matches_event(ticket.event_id)):
-            if claims is None:
-                raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
-            raise refused_error("forged" if ticket else "unknown", None)
-        reason = refusal(Scan(ticket, claims), event_id=event_id, scan_point=log["scan_point"]) or "already_used"
-        _log_refusal(org, ticket, log["scan_point"], reason, log["staff"])
-    raise refused_error(reason, ticket)
+        rows = list(_admit_update(org_id, ticket_id, door, utcnow()).execute())
+        if rows:
+            ticket = _with_type(rows[0])
+            return Outcome("admitted", ticket, _log(org_id, ticket, ticket.event_id, door.scan_point, "admitted",
+                                                    staff))
+        ticket = _load(org_id, ticket_id)
+        if ticket is None:
+            raise _not_found(door, ticket_id)
+        if door_rules.is_forged(ticket, door):
+            return Outcome("forged", ticket)
+        reason = door_rules.refusal(ticket, door) or "already_used"
+        _log(org_id, ticket, ticket.event_id, door.scan_point, reason, staff)
+    return Outcome(reason, ticket)
 
 
-def _ticket_from(columns: tuple) -> Ticket:
-    """A Ticket from the statement's ticket columns, with its type (for the display name) from the cache."""
-    ticket = instance(Ticket, Ticket._meta.sorted_fields, columns)
-    ticket.ticket_type = _cached_type(ticket.ticket_type_id)
-    return ticket
-
-
-@functools.lru_cache(maxsize=4)
-def _read_sql(sqlite: bool) -> CompiledQuery:
-    return compile_query(Ticket.select().where((Ticket.id == Slot("id")) & (Ticket.org == Slot("org"))).limit(1))
-
-
-def _read_ticket(org, ticket_id: str) -> Ticket | None:
-    """The ticket row by id within the tenant (SQL compiled once; its type from the short cache)."""
-    rows = _read_sql(is_sqlite()).rows(Ticket, id=ticket_id, org=org.id)
-    if not rows:
-        return None
-    rows[0].ticket_type = _cached_type(rows[0].ticket_type_id)
-    return rows[0]
-
-
-def _log_refusal(org, ticket: Ticket, scan_point: str | None, reason: str, staff: str | None) -> None:
-    """Append a refused scan to the log (a single INSERT: its own atomic statement)."""
-    now = utcnow()
-    _append_log(loaded(CheckIn, {"id": new_id(), "org": org.id, "ticket": ticket.id, "event": ticket.event_id,
-                                 "scan_point": scan_point, "result": reason, "staff": staff, "created_at": now,
-                                 "updated_at": now}))
-
-
-def _append_log(record: CheckIn) -> None:
-    """INSERT one scan-log row (SQL compiled once)."""
-    insert_rows(CheckIn, [record.__data__])
-
-
-def _fast_path_available() -> bool:
-    return not db.in_transaction() and (_SQLITE_RETURNING or not is_sqlite())
-
-
-def _admit_or_explain(org, ticket_id: str, claims: qr.QrClaims | None, *, event_id: str | None,
-                      scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn]:
-    """Admit by the single UPDATE; when it refuses, read the ticket only to say why and log the refusal.
-
-    The UPDATE is authoritative, so this path never admits on a read. If the read finds nothing wrong (the
-    state moved in between, e.g. a failed refund restored the ticket), the UPDATE is tried once more.
-    """
-    at_session = _check_in_at_session(org, ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
+def _check_in(org, ticket_id: str, door: Door, staff: str | None) -> Admission:
+    """Admit the ticket once and log the scan; refused scans are logged too (except forged codes) and raise."""
+    at_session = _check_in_at_session(org.id, ticket_id, door, staff)
     if at_session is not None:
-        return at_session
-    for _ in range(2):
-        fast = _fast_scan(org, ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
-        if fast is not None:
-            return fast
-        ticket = _read_ticket(org, ticket_id)
-        if ticket is None or (claims is not None and not claims.matches_event(ticket.event_id)):
-            if claims is None:
-                raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
-            raise refused_error("forged" if ticket else "unknown", None)
-        reason = refusal(Scan(ticket, claims), event_id=event_id, scan_point=scan_point)
-        if reason is not None:
+        return _announced(org, at_session)
+    if not isinstance(ticket_id, str) or len(ticket_id) > 64:
+        raise _not_found(door, ticket_id)
+    scan = _scan_in_transaction if is_sqlite() else _scan_in_one_statement
+    for _ in range(2):  # no reason: the ticket changed between the UPDATE and the read; the UPDATE runs again
+        outcome = scan(org.id, ticket_id, door, staff)
+        if outcome.reason is not None:
             break
-    _log_refusal(org, ticket, scan_point, reason or "already_used", staff)
-    raise refused_error(reason or "already_used", ticket)
+    if outcome.check_in is not None:
+        return _announced(org, Admission(outcome.ticket, outcome.check_in))
+    reason = outcome.reason
+    if reason is None:
+        reason = "already_used"
+        _log(org.id, outcome.ticket, outcome.ticket.event_id, door.scan_point, reason, staff)
+    raise refused_error(reason, None if reason == "forged" else outcome.ticket)
+
+
+def _announced(org, admission: Admission) -> Admission:
+    """Tell the tenant's plugins about the admission (`ticket_checked_in`)."""
+    hooks_for(org).notify("ticket_checked_in", org=org, ticket=admission.ticket, checkin=admission.check_in)
+    return admission
 
 
 def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
-                     staff: str | None) -> tuple[Ticket, CheckIn]:
+                     staff: str | None) -> Admission:
     """Check in the ticket a QR names; forged or unknown codes are 422 `invalid_qr`, nothing logged."""
-    if not _fast_path_available():
-        scan, reason = resolve_payload(org, payload)
-        if scan is None:
-            raise refused_error(reason or "unknown", None)
-        return check_in(org, scan, event_id=event_id, scan_point=scan_point, staff=staff)
-    try:
-        claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
-    except qr.QrDecodeError as exc:
-        raise refused_error(exc.reason, None) from exc
-    return _admit_or_explain(org, claims.ticket_id, claims, event_id=event_id, scan_point=scan_point, staff=staff)
+    claims = _claims(org, payload)
+    return _check_in(org, claims.ticket_id, Door(event_id, scan_point, claims), staff)
+
+
+def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,
+                    staff: str | None) -> Admission:
+    """Check in a ticket by id (manual entry); 404 `ticket_not_found` if the tenant has no such ticket."""
+    return _check_in(org, ticket_id, Door(event_id, scan_point), staff)
 
 
 def forget_scans(org_id: str, event_ids: list[str]) -> int:
@@ -358,9 +288,83 @@ def forget_scans(org_id: str, event_ids: list[str]) -> int:
     return CheckIn.delete().where((CheckIn.org == org_id) & CheckIn.event.in_(event_ids)).execute()
 
 
-def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,
-                    staff: str | None) -> tuple[Ticket, CheckIn]:
-    """Check in a ticket by id (manual entry); 404 if the tenant has no such ticket."""
-    if not _fast_path_available() or not isinstance(ticket_id, str) or len(ticket_id) > 64:
-        return check_in(org, resolve_ticket(org, ticket_id), event_id=event_id, scan_point=scan_point, staff=staff)
-    return _admit_or_explain(org, ticket_id, None, event_id=event_id, scan_point=scan_point, staff=staff)
+# --- sessions: a parent event's ticket (a pass) scanned at one of its sessions -------------------------------
+
+def _parent_of_session(org_id: str, event_id: str) -> str | None:
+    """The parent event id when `event_id` is one of the tenant's sessions, else None."""
+    def load() -> str | None:
+        event = (Event.select(Event.parent).where((Event.id == event_id) & (Event.org == org_id)).first()
+                 if len(event_id) <= 64 else None)
+        return event.parent_event_id if event else None
+
+    return _PARENTS.get((org_id, event_id), load)
+
+
+def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | None, Participation | None] | None:
+    """(reason or None, the holder's participation) for a parent event's ticket scanned at one of its sessions;
+    None for every other scan (the ticket rules alone decide).
+
+    The ticket's rules apply with the door's session as the event and the admissions counted on the holder's
+    participation, which must attend the session (`SESSION_RULE`). Reads only; the UPDATE stays authoritative.
+    """
+    if not isinstance(door.event_id, str) or door_rules.is_forged(ticket, door):
+        return None
+    parent_id = _parent_of_session(org_id, door.event_id)
+    if parent_id is None or ticket.event_id != parent_id:
+        return None
+    at_parent = Door(None, door.scan_point, door.claims)
+    reason = door_rules.refusal(ticket, at_parent, skip=("already_used",))
+    if reason is not None:
+        return reason, None
+    row = (scoped(Participation, org_id)
+           .where((Participation.session == door.event_id) & (Participation.customer == ticket.customer_id)
+                  & Participation.status.in_(door_rules.SESSION_RULE.params["participationStatuses"])).first()
+           ) if ticket.customer_id else None
+    if row is None:
+        return door_rules.SESSION_RULE.name, None
+    return door_rules.refusal(ticket, at_parent, scans=row.scan_count), row
+
+
+def _check_in_at_session(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Admission | None:
+    """Admit a pass at a session its holder attends: the participation's conditional UPDATE (`scan_count <
+    limit` while attending) and the ticket's admit together. None when this is no such scan."""
+    if not door.event_id or _parent_of_session(org_id, door.event_id) is None:
+        return None
+    ticket = _load(org_id, ticket_id)
+    verdict = _session_verdict(org_id, ticket, door) if ticket else None
+    if verdict is None:
+        return None
+    reason, row = verdict
+    if reason is None:
+        admission = _admit_at_session(org_id, ticket, row, door, staff)
+        if admission is not None:
+            return admission
+        reason = "already_used"
+    _log(org_id, ticket, door.event_id, door.scan_point, reason, staff)
+    if reason == "already_used":
+        raise ApiError("This ticket has already been checked in to this session.", status=409,
+                       type=RULES[reason].type, reason=reason, sessionId=door.event_id, ticket=ticket_summary(ticket))
+    if reason == door_rules.SESSION_RULE.name:
+        raise refused_error(reason, ticket, sessionId=door.event_id)
+    raise refused_error(reason, ticket)
+
+
+def _admit_at_session(org_id: str, ticket: Ticket, row: Participation, door: Door,
+                      staff: str | None) -> Admission | None:
+    limit = door_rules.scan_limit(ticket.ticket_type)
+    now = utcnow()
+    with write_transaction():
+        seat = (Participation.id == row.id) & Participation.status.in_(
+            door_rules.SESSION_RULE.params["participationStatuses"])
+        if limit is not None:
+            seat &= Participation.scan_count < limit
+        if Participation.update(scan_count=Participation.scan_count + 1, updated_at=now,
+                                first_scanned_at=fn.COALESCE(Participation.first_scanned_at, now)
+                                ).where(seat).execute() != 1:
+            return None
+        rows = list(_admit_update(org_id, ticket.id, Door(None, door.scan_point, door.claims), now,
+                                  skip=("already_used",)).execute())
+        if not rows:
+            raise refused_error("revoked", ticket)  # rolls the session's count back
+        record = _log(org_id, ticket, door.event_id, door.scan_point, "admitted", staff)
+    return Admission(_with_type(rows[0]), record)

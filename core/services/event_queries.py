@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from core.db import is_sqlite
-from core.models import Event, Recurrence, TicketType, Venue, utcnow
+from core.models import Booking, Event, Org, Recurrence, Ticket, TicketType, Venue, utcnow
 from core.pagination import (
     InvalidParameter,
     Page,
@@ -59,6 +59,19 @@ class EventFilters:
     published: bool | None = None
     top_level: bool = False
     extra: dict = field(default_factory=dict)
+
+
+def events_with_sales(org: Org | str, event_ids: list[str]) -> set[str]:
+    """Which of `event_ids` have a booking or a ticket (and so may not be deleted)."""
+    if not event_ids:
+        return set()
+    found = {r.event_id for r in scoped(Booking, org, Booking.event).where(Booking.event.in_(event_ids))
+             .distinct()}
+    rest = [i for i in event_ids if i not in found]
+    if rest:
+        found |= {r.event_id for r in scoped(Ticket, org, Ticket.event).where(Ticket.event.in_(rest))
+                  .distinct()}
+    return found
 
 
 def sort_keys(spec: list[tuple[str, bool]] | None) -> list[SortKey]:
@@ -230,8 +243,6 @@ class Related:
 
 def _families_with_sales(org, events: list[Event]) -> set[str]:
     """Ids of `events` that have sales themselves or through one of their sessions/dates."""
-    from core.services.events import events_with_sales
-
     ids = [e.id for e in events]
     owners = {i: i for i in ids}
     containers = [e.id for e in events if e.type != "date"]

@@ -12,10 +12,11 @@ import unicodedata
 
 from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
-from core.models import Booking, Event, Org, Recurrence, SyncJob, Ticket, TicketType, Venue, utcnow
+from core.models import Event, Org, Recurrence, SyncJob, TicketType, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
 from core.services import checkin, sync_jobs
+from core.services.event_queries import events_with_sales
 from core.services.recurrence import validate_rule
 from core.tenancy import get_scoped, scoped
 from core.timefmt import is_timezone, to_utc_naive
@@ -37,19 +38,6 @@ def slugify(text: str) -> str:
 def get_event(org: Org, event_id: str) -> Event:
     """The tenant's event, or 404 `event_not_found` (also for another tenant's event)."""
     return get_scoped(Event, org, event_id, "event")
-
-
-def events_with_sales(org: Org | str, event_ids: list[str]) -> set[str]:
-    """Which of `event_ids` have a booking or a ticket (and so may not be deleted)."""
-    if not event_ids:
-        return set()
-    found = {r.event_id for r in scoped(Booking, org, Booking.event).where(Booking.event.in_(event_ids))
-             .distinct()}
-    rest = [i for i in event_ids if i not in found]
-    if rest:
-        found |= {r.event_id for r in scoped(Ticket, org, Ticket.event).where(Ticket.event.in_(rest))
-                  .distinct()}
-    return found
 
 
 def _family_ids(org: Org, event: Event) -> list[str]:

@@ -1,12 +1,11 @@
-"""Session participation: customers choose the sessions of a parent event they will attend, staff invite them,
-and a pass or parent-level ticket scanned at a session is admitted only by that choice.
+"""Session participation: customers choose the sessions of a parent event they will attend and staff invite
+them; the door admits a pass at a session only by that choice (`checkin`, by `door_rules.SESSION_RULE`).
 
 Never counts a seat on a read: every seat and status change is a conditional UPDATE. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,10 +13,10 @@ from peewee import IntegrityError, fn
 
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
-from core.models import CheckIn, Customer, Event, Ticket, TicketType, utcnow
+from core.models import Customer, Event, Ticket, utcnow
 from core.models.participation import ATTENDING, SEAT_HOLDING, Participation, SessionSeats
 from core.pagination import Page, SortKey, paginate_offset
-from core.services import checkin, qr, ticket_queries
+from core.services import ticket_queries
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
@@ -28,8 +27,6 @@ VISIBILITIES = ("none", "names", "full")
 PUBLIC_KEYS = (SortKey("name", fn.MAX(Participation.name)), SortKey("customer", Participation.customer))
 STAFF_KEYS = (SortKey("created", Participation.created_at, "datetime", attr="created_at"),
               SortKey("id", Participation.id))
-_PARENT_CACHE: dict[tuple[str, str], tuple[float, str | None]] = {}
-_PARENT_CACHE_SECONDS = 60.0  # a session never moves to another parent
 
 
 class SessionsOverlap(Conflict):
@@ -394,126 +391,3 @@ def release_uncovered(tickets: Iterable[Ticket]) -> int:
                 _release_seat(row.session_id)
                 released += 1
     return released
-
-
-# --- the door ----------------------------------------------------------------------------------------------
-
-def parent_of_session(org_id: str, event_id: str) -> str | None:
-    """The parent event id when `event_id` is one of the tenant's sessions, else None (cached per process)."""
-    key = (org_id, event_id)
-    now = time.monotonic()
-    hit = _PARENT_CACHE.get(key)
-    if hit is None or now - hit[0] > _PARENT_CACHE_SECONDS:
-        if len(_PARENT_CACHE) > 4096:
-            _PARENT_CACHE.clear()
-        event = (Event.select(Event.parent).where((Event.id == event_id) & (Event.org == org_id)).first()
-                 if len(event_id) <= 64 else None)
-        hit = (now, event.parent_event_id if event else None)
-        _PARENT_CACHE[key] = hit
-    return hit[1]
-
-
-def _session_refusal(org_id: str, ticket: Ticket, session_id: str, scan_point: str | None, staff: str | None,
-                     reason: str, type_: str, message: str) -> ApiError:
-    CheckIn.insert(org=org_id, ticket=ticket.id, event=session_id, scan_point=scan_point, result=reason,
-                   staff=staff).execute()
-    return ApiError(message, status=409, type=type_, reason=reason, sessionId=session_id,
-                    ticket=checkin.ticket_summary(ticket))
-
-
-@dataclass(frozen=True)
-class SessionVerdict:
-    """Whether a parent event's ticket would be admitted at one of its sessions, and by which participation."""
-
-    ticket: Ticket
-    reason: str | None  # None: admissible; a checkin refusal reason, or `not_registered_for_session`
-    row: Participation | None
-
-
-def session_verdict(org, ticket: Ticket, claims: qr.QrClaims | None, *, session_id: str,
-                    scan_point: str | None) -> SessionVerdict | None:
-    """The door rule for a pass or parent-level ticket scanned at a session; shared by validate and check-in.
-
-    None when it is not such a scan (the ticket is not of the session's parent, or `session_id` is no
-    session): the ordinary rules decide. Otherwise the ticket's usual rules apply except the ticket-wide
-    admission count; the holder must attend the session (`selected`/`accepted`), and the re-entry limit is
-    counted on that participation. Reads only; the admitting UPDATE stays authoritative.
-    """
-    org_id = org if isinstance(org, str) else org.id
-    parent_id = parent_of_session(org_id, session_id) if isinstance(session_id, str) else None
-    if parent_id is None or ticket.event_id != parent_id:
-        return None
-    if claims is not None and not claims.matches_event(ticket.event_id):
-        return None
-    reason = checkin.refusal(checkin.Scan(ticket, claims), event_id=None, scan_point=scan_point)
-    if reason not in (None, "already_used"):  # the ticket-wide count does not bound sessions
-        return SessionVerdict(ticket, reason, None)
-    row = (scoped(Participation, org_id)
-           .where((Participation.session == session_id) & (Participation.customer == ticket.customer_id)
-                  & Participation.status.in_(ATTENDING)).first()) if ticket.customer_id else None
-    if row is None:
-        return SessionVerdict(ticket, "not_registered_for_session", None)
-    limit = checkin.scan_limit(ticket.ticket_type)
-    if limit is not None and row.scan_count >= limit:
-        return SessionVerdict(ticket, "already_used", row)
-    return SessionVerdict(ticket, None, row)
-
-
-def check_in_at_session(org, ticket_id: str, claims: qr.QrClaims | None, *, session_id: str,
-                        scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    """Admit a parent event's ticket (pass or parent-level) at one of its sessions, if its holder attends it.
-
-    None when this is not such a scan (the ordinary check-in decides); `session_verdict` is the rule. The
-    holder's participation row is the conditional UPDATE that admits (`scan_count < limit` while selected
-    or accepted). A holder who did not choose the session is refused with 409 `not_registered_for_session`;
-    every scan is logged.
-    """
-    org_id = org if isinstance(org, str) else org.id
-    if not isinstance(ticket_id, str) or len(ticket_id) > 64 or parent_of_session(org_id, session_id) is None:
-        return None
-    ticket = (Ticket.select(Ticket, TicketType).join(TicketType)
-              .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
-    verdict = session_verdict(org_id, ticket, claims, session_id=session_id, scan_point=scan_point) if ticket else None
-    if verdict is None:
-        return None
-    if verdict.reason == "not_registered_for_session":
-        raise _session_refusal(org_id, ticket, session_id, scan_point, staff, "not_registered_for_session",
-                               "not_registered_for_session",
-                               "This pass holder has not chosen this session (or accepted an invitation to it).")
-    if verdict.reason not in (None, "already_used"):
-        CheckIn.insert(org=org_id, ticket=ticket.id, event=session_id, scan_point=scan_point,
-                       result=verdict.reason, staff=staff).execute()
-        raise checkin.refused_error(verdict.reason, ticket)
-    admitted = None
-    if verdict.reason is None:
-        admitted = _admit_at_session(org_id, ticket, verdict.row, claims, session_id, scan_point, staff)
-    if admitted is None:
-        raise _session_refusal(org_id, ticket, session_id, scan_point, staff, "already_used", "already_checked_in",
-                               "This ticket has already been checked in to this session.")
-    return admitted
-
-
-def _admit_at_session(org_id: str, ticket: Ticket, row: Participation, claims: qr.QrClaims | None,
-                      session_id: str, scan_point: str | None, staff: str | None) -> tuple[Ticket, CheckIn] | None:
-    limit = checkin.scan_limit(ticket.ticket_type)
-    version = claims.secret_version if claims else ticket.secret_version
-    now = utcnow()
-    with write_transaction():
-        seat = (Participation.id == row.id) & Participation.status.in_(ATTENDING)
-        if limit is not None:
-            seat &= Participation.scan_count < limit
-        if Participation.update(scan_count=Participation.scan_count + 1, updated_at=now,
-                                first_scanned_at=fn.COALESCE(Participation.first_scanned_at, now)
-                                ).where(seat).execute() != 1:
-            return None
-        won = (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
-                             first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
-                             last_scan_point=scan_point, updated_at=now)
-               .where((Ticket.id == ticket.id) & Ticket.status.in_(checkin.ADMITTABLE)
-                      & (Ticket.secret_version == version)).execute())
-        if won != 1:
-            raise checkin.refused_error("revoked", ticket)
-        record = CheckIn.create(org=org_id, ticket=ticket.id, event=session_id, scan_point=scan_point,
-                                result="admitted", staff=staff)
-    fresh = Ticket.select(Ticket, TicketType).join(TicketType).where(Ticket.id == ticket.id).first()
-    return fresh, record

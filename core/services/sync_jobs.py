@@ -16,6 +16,7 @@ from core.errors import ApiError, Conflict
 from core.jobs import enqueue, job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.services import checkin
+from core.services.event_queries import events_with_sales
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -126,17 +127,11 @@ def dispatch(job_row: SyncJob) -> None:
                        "generated. Try the update again.", status=503, type="queue_unavailable") from exc
 
 
-def _sold_event_ids(org_id: str, event_ids: list[str]) -> set[str]:
-    from core.services.events import events_with_sales
-
-    return events_with_sales(org_id, event_ids)
-
-
 def _removable_children(org_id: str, template: Event, now: dt.datetime) -> list[str]:
     """Generated future dates of `template` that nobody booked: safe to delete and regenerate."""
     ids = [row.id for row in scoped(Event, org_id, Event.id).where(
         (Event.parent == template.id) & (Event.recurrence_id.is_null(False)) & (Event.starts_at >= now))]
-    sold = _sold_event_ids(org_id, ids)
+    sold = events_with_sales(org_id, ids)
     return [i for i in ids if i not in sold]
 
 

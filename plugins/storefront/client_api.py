@@ -10,7 +10,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import plugin_blueprint
-from core.api.booking_schema import BookingResponseSchema, booking_view
+from core.api.booking_schema import BookingResponseSchema
 from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema
 from core.auth import current_identity, require_role
@@ -94,7 +94,7 @@ class Checkout(MethodView):
         org = current_org()
         extras = checkout_extras([(m["variantId"], m["quantity"]) for m in data.get("merch") or []])
         request = purchase_request(org, current_identity(), data, staff=False, source="online", extras=extras)
-        return booking_view(bookings.purchase(org, request))
+        return bookings.purchase(org, request)
 
 
 @client_blp.route("/client/store/gift-cards/balance")
