@@ -6,6 +6,7 @@ of one ticket admit it at most its limit; every scan is logged by `_log_insert`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from peewee import Select, Value, fn
@@ -18,7 +19,7 @@ from core.models.participation import Participation
 from core.plugins import hooks_for
 from core.services import door_rules, qr
 from core.services.door_rules import RULES, Door
-from core.sqlcache import instance
+from core.sqlcache import CompiledQuery, compile_query, instance, raw_slot
 from core.tenancy import scoped
 from core.timefmt import iso_utc
 
@@ -143,43 +144,112 @@ def validate(org, payload: object, *, event_id: str | None = None, scan_point: s
     return Validation(reason is None, reason, ticket_summary(ticket))
 
 
-# --- the scan log ----------------------------------------------------------------------------------------
+# --- the statements: built with peewee from the rule table, compiled once per shape ----------------------
+
+@dataclass(frozen=True)
+class Shape:
+    """What changes a scan statement's SQL (its values are bound at run time)."""
+
+    sqlite: bool
+    qr: bool  # a QR: its secret version and event binding are checked
+    event: bool  # the door names an event
+    point: bool  # the door names its scan point
+    signed: int = 0  # how many of the tenant's events carry the QR's event hash (almost always 1)
+    skip: tuple[str, ...] = ()  # rules left out (a session counts admissions itself)
+
+    @classmethod
+    def of(cls, door: Door, signed: tuple[str, ...], skip: tuple[str, ...] = ()) -> Shape:
+        """The shape of a scan by `door`."""
+        return cls(is_sqlite(), door.secret_version is not None, bool(door.event_id),
+                   door.scan_point is not None, len(signed), skip)
+
+    @property
+    def door(self) -> Door:
+        """The door with placeholders for the values this shape binds."""
+        return Door(raw_slot("event") if self.event else None, raw_slot("point") if self.point else None,
+                    secret_version=raw_slot("version") if self.qr else None)
+
+    @property
+    def signed_events(self) -> list:
+        return [raw_slot(f"signed{i}") for i in range(self.signed)]
+
+
+def _values(org_id: str, ticket_id: str, door: Door, signed: tuple[str, ...], now, **extra) -> dict:
+    """The values a scan statement binds."""
+    stamp = Ticket.updated_at.db_value(now)
+    values = {"id": ticket_id, "org": org_id, "now": stamp, "event": door.event_id, "point": door.scan_point,
+              "version": door.secret_version, **extra}
+    values.update((f"signed{i}", event_id) for i, event_id in enumerate(signed))
+    return values
+
+
+def _log_columns(ticket_id, event_id, result) -> list:
+    """The `LOG_FIELDS` columns of a scan-log row; ticket, event and result may be columns of a query."""
+    return [raw_slot("log_id"), raw_slot("org"), ticket_id, event_id, raw_slot("point"), result, raw_slot("staff"),
+            raw_slot("now"), raw_slot("now")]
+
 
 def _log_insert(rows: Select):
-    """The one way scan-log rows are written: INSERT of `LOG_FIELDS` from `rows` (a query or constants)."""
+    """The one way scan-log rows are written: INSERT of `LOG_FIELDS` from `rows` (`_log_columns`)."""
     return CheckIn.insert_from(rows, list(LOG_FIELDS))
 
 
-def _log_row(org_id: str, ticket_id, event_id, scan_point, result, staff, now) -> list:
-    """The `LOG_FIELDS` columns of one log row; ticket, event and result may be columns of a query."""
-    stamp = Value(now, converter=CheckIn.created_at.db_value)
-    return [Value(new_id()), Value(org_id), ticket_id, event_id, Value(scan_point), result, Value(staff), stamp,
-            stamp]
+@functools.lru_cache(maxsize=4)
+def _log_sql(sqlite: bool) -> CompiledQuery:
+    return compile_query(_log_insert(Select(columns=_log_columns(raw_slot("ticket"), raw_slot("event"),
+                                                                 raw_slot("result")))))
 
 
 def _log(org_id: str, ticket: Ticket, event_id: str, scan_point: str | None, result: str,
          staff: str | None) -> CheckIn:
     """Log one scan of `ticket` at `event_id` and return the row."""
     now = utcnow()
-    columns = _log_row(org_id, Value(ticket.id), Value(event_id), scan_point, Value(result), staff, now)
-    _log_insert(Select(columns=columns)).execute()
-    return CheckIn(id=columns[0].value, org=org_id, ticket=ticket.id, event=event_id, scan_point=scan_point,
-                   result=result, staff=staff, created_at=now, updated_at=now)
+    record = CheckIn(id=new_id(), org=org_id, ticket=ticket.id, event=event_id, scan_point=scan_point,
+                     result=result, staff=staff, created_at=now, updated_at=now)
+    db.execute_sql(_log_sql(is_sqlite()).sql, _log_sql(is_sqlite()).params(
+        {"log_id": record.id, "org": org_id, "ticket": ticket.id, "event": event_id, "point": scan_point,
+         "result": result, "staff": staff, "now": CheckIn.created_at.db_value(now)}))
+    return record
 
 
-# --- admitting -------------------------------------------------------------------------------------------
-
-def _admit_update(org_id: str, ticket_id: str, door: Door, now, *, skip: tuple[str, ...] = ()):
-    """The conditional UPDATE that admits: the ticket keeps every door rule but `skip` (and a QR's event
-    binding); it returns the ticket's columns as updated."""
-    condition = ((Ticket.id == ticket_id) & (Ticket.org == org_id) & (TicketType.id == Ticket.ticket_type)
-                 & door_rules.admission_condition(door, skip=skip))
-    if door.claims is not None:
-        condition &= Ticket.event.in_(_signed_events(org_id, door.claims))
+def _admit_update(shape: Shape):
+    """The conditional UPDATE that admits: the ticket keeps every door rule (but `shape.skip`) and, for a QR,
+    is of an event its hash names; it returns the ticket's columns as updated."""
+    door = shape.door
+    condition = ((Ticket.id == raw_slot("id")) & (Ticket.org == raw_slot("org"))
+                 & (TicketType.id == Ticket.ticket_type) & door_rules.admission_condition(door, skip=shape.skip))
+    if shape.qr:
+        condition &= Ticket.event.in_(shape.signed_events)
+    now = raw_slot("now")
     return (Ticket.update(status="checked_in", scan_count=Ticket.scan_count + 1, last_scanned_at=now,
                           first_scanned_at=fn.COALESCE(Ticket.first_scanned_at, now),
                           last_scan_point=door.scan_point, updated_at=now)
             .from_(TicketType).where(condition).returning(*TICKET_FIELDS))
+
+
+@functools.lru_cache(maxsize=256)
+def _admit_sql(shape: Shape) -> CompiledQuery:
+    return compile_query(_admit_update(shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _scan_sql(shape: Shape) -> CompiledQuery:
+    """PostgreSQL's whole scan as one statement (data-modifying CTEs): admit and log, or say why not (the
+    rule table as a CASE) and log the refusal. Rows: (outcome, *ticket columns)."""
+    admitted = _admit_update(shape).cte("admitted")
+    forged = Ticket.event.in_(shape.signed_events) if shape.qr else None
+    key = (Ticket.id == raw_slot("id")) & (Ticket.org == raw_slot("org"))
+    refused = (Ticket.select(door_rules.refusal_case(shape.door, forged=forged).alias("reason"), *TICKET_FIELDS)
+               .join(TicketType).where(key & ~fn.EXISTS(Select([admitted], [Value(1)]))).cte("refused"))
+    logged = _log_insert(
+        Select([admitted], _log_columns(admitted.c.id, admitted.c.event_id, Value("admitted"))).union_all(
+            Select([refused], _log_columns(refused.c.id, refused.c.event_id, refused.c.reason))
+            .where(refused.c.reason.is_null(False) & (refused.c.reason != "forged")))).cte("logged")
+    columns = [f.column_name for f in TICKET_FIELDS]
+    outcome = (Select([admitted], [Value("admitted"), *[getattr(admitted.c, c) for c in columns]])
+               .union_all(Select([refused], [refused.c.reason, *[getattr(refused.c, c) for c in columns]]))
+               .with_cte(admitted, refused, logged))
+    return compile_query(outcome.bind(db))
 
 
 def _with_type(ticket: Ticket) -> Ticket:
@@ -188,31 +258,16 @@ def _with_type(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def _signed(org_id: str, door: Door) -> tuple[str, ...]:
+    return _signed_events(org_id, door.claims) if door.claims is not None else ()
+
+
 def _scan_in_one_statement(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Outcome:
-    """PostgreSQL: admit and log, or find the reason and log the refusal, in one statement (data-modifying
-    CTEs). Raises when the tenant has no such ticket."""
-    now = utcnow()
-    admitted = _admit_update(org_id, ticket_id, door, now).cte("admitted")
-    forged = Ticket.event.in_(_signed_events(org_id, door.claims)) if door.claims else None
-    refused = (Ticket.select(door_rules.refusal_case(door, forged=forged).alias("reason"), *TICKET_FIELDS)
-               .join(TicketType)
-               .where((Ticket.id == ticket_id) & (Ticket.org == org_id) & ~fn.EXISTS(Select([admitted], [Value(1)])))
-               .cte("refused"))
-    log_id = new_id()
-
-    def logged_from(source, result):
-        row = _log_row(org_id, source.c.id, source.c.event_id, door.scan_point, result, staff, now)
-        return Select([source], [Value(log_id), *row[1:]])
-
-    logged = _log_insert(logged_from(admitted, Value("admitted")).union_all(
-        logged_from(refused, refused.c.reason).where(refused.c.reason.is_null(False) & (refused.c.reason != "forged"))
-    )).cte("logged")
-    columns = [getattr(admitted.c, f.column_name) for f in TICKET_FIELDS]
-    outcome = (Select([admitted], [Value("admitted"), *columns])
-               .union_all(Select([refused], [refused.c.reason, *[getattr(refused.c, f.column_name)
-                                                                 for f in TICKET_FIELDS]]))
-               .with_cte(admitted, refused, logged))
-    row = db.execute(outcome).fetchone()
+    """PostgreSQL: the whole scan in one round trip (`_scan_sql`). Raises when the tenant has no such ticket."""
+    now, log_id, signed = utcnow(), new_id(), _signed(org_id, door)
+    compiled = _scan_sql(Shape.of(door, signed))
+    row = db.execute_sql(compiled.sql, compiled.params(
+        _values(org_id, ticket_id, door, signed, now, log_id=log_id, staff=staff))).fetchone()
     if row is None:
         raise _not_found(door, ticket_id)
     ticket = _with_type(instance(Ticket, TICKET_FIELDS, row[1:]))
@@ -223,13 +278,21 @@ def _scan_in_one_statement(org_id: str, ticket_id: str, door: Door, staff: str |
                                                created_at=now, updated_at=now))
 
 
+def _admit(org_id: str, ticket_id: str, door: Door, *, skip: tuple[str, ...] = ()) -> Ticket | None:
+    """Run the admitting UPDATE alone; the ticket as admitted, or None when a rule refused it."""
+    signed = _signed(org_id, door)
+    compiled = _admit_sql(Shape.of(door, signed, skip))
+    rows = db.execute_sql(compiled.sql, compiled.params(_values(org_id, ticket_id, door, signed, utcnow()))
+                          ).fetchall()
+    return _with_type(instance(Ticket, TICKET_FIELDS, rows[0])) if rows else None
+
+
 def _scan_in_transaction(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Outcome:
     """SQLite (no data-modifying CTEs): the UPDATE, then, when it admitted nothing, the read that says why, and
     the log row, in one write transaction (which holds SQLite's write lock throughout)."""
     with write_transaction():
-        rows = list(_admit_update(org_id, ticket_id, door, utcnow()).execute())
-        if rows:
-            ticket = _with_type(rows[0])
+        ticket = _admit(org_id, ticket_id, door)
+        if ticket is not None:
             return Outcome("admitted", ticket, _log(org_id, ticket, ticket.event_id, door.scan_point, "admitted",
                                                     staff))
         ticket = _load(org_id, ticket_id)
@@ -312,7 +375,7 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
     parent_id = _parent_of_session(org_id, door.event_id)
     if parent_id is None or ticket.event_id != parent_id:
         return None
-    at_parent = Door(None, door.scan_point, door.claims)
+    at_parent = door.at_event(None)
     reason = door_rules.refusal(ticket, at_parent, skip=("already_used",))
     if reason is not None:
         return reason, None
@@ -362,9 +425,8 @@ def _admit_at_session(org_id: str, ticket: Ticket, row: Participation, door: Doo
                                 first_scanned_at=fn.COALESCE(Participation.first_scanned_at, now)
                                 ).where(seat).execute() != 1:
             return None
-        rows = list(_admit_update(org_id, ticket.id, Door(None, door.scan_point, door.claims), now,
-                                  skip=("already_used",)).execute())
-        if not rows:
+        admitted = _admit(org_id, ticket.id, door.at_event(None), skip=("already_used",))
+        if admitted is None:
             raise refused_error("revoked", ticket)  # rolls the session's count back
         record = _log(org_id, ticket, door.event_id, door.scan_point, "admitted", staff)
-    return Admission(_with_type(rows[0]), record)
+    return Admission(admitted, record)

@@ -80,11 +80,20 @@ def as_json() -> dict:
 @dataclass(frozen=True)
 class Door:
     """What a scan asks: the event and scan point the door names (if any), and the QR's claims (None when the
-    ticket was looked up by id)."""
+    ticket was looked up by id). In a statement template the values may be placeholders."""
 
-    event_id: str | None = None
-    scan_point: str | None = None
+    event_id: Any = None
+    scan_point: Any = None
     claims: qr.QrClaims | None = None
+    secret_version: Any = None  # the version a QR carries; set from `claims` when not given
+
+    def __post_init__(self):
+        if self.secret_version is None and self.claims is not None:
+            object.__setattr__(self, "secret_version", self.claims.secret_version)
+
+    def at_event(self, event_id) -> Door:
+        """The same scan for another event (None: any event)."""
+        return Door(event_id, self.scan_point, self.claims, self.secret_version)
 
 
 def scan_limit(ticket_type: TicketType) -> int | None:
@@ -98,7 +107,7 @@ def scan_limit(ticket_type: TicketType) -> int | None:
 
 def _breaks_revoked(ticket: Ticket, door: Door, params: Mapping) -> bool:
     return ticket.status in params["statuses"] or (
-        door.claims is not None and door.claims.secret_version != ticket.secret_version)
+        door.secret_version is not None and door.secret_version != ticket.secret_version)
 
 
 def _breaks_limit(ticket: Ticket, door: Door, params: Mapping, scans: int | None) -> bool:
@@ -150,7 +159,7 @@ def _accepts_point(column, scan_point: str | None):
 
 def _not_revoked(door: Door, params: Mapping):
     live = Ticket.status.not_in(params["statuses"])
-    return live if door.claims is None else live & (Ticket.secret_version == door.claims.secret_version)
+    return live if door.secret_version is None else live & (Ticket.secret_version == door.secret_version)
 
 
 def _limit_of_type():
