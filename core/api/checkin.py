@@ -115,7 +115,7 @@ class ScannerRulesView(MethodView):
 @blp.route("/events/tickets/validate")
 class Validate(MethodView):
     @require_role("staff")
-    @blp.arguments(ValidateSchema)
+    @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
@@ -126,7 +126,7 @@ class Validate(MethodView):
 @blp.route("/events/check-in")
 class CheckInByQr(MethodView):
     @require_role("staff")
-    @blp.arguments(CheckInByQrSchema)
+    @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
@@ -137,7 +137,7 @@ class CheckInByQr(MethodView):
 @blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
     @require_role("staff")
-    @blp.arguments(CheckInByIdSchema)
+    @blp.arguments(CheckInByIdSchema())
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""

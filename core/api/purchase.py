@@ -79,7 +79,7 @@ class MarkPaidSchema(Schema):
 @blp.route("/client/events/tickets/purchase")
 class ClientPurchase(MethodView):
     @idempotent
-    @blp.arguments(PurchaseSchema)
+    @blp.arguments(PurchaseSchema())
     @blp.response(201, BookingResponseSchema)
     def post(self, data):
         """Hold seats and start a payment (guest: send `email` and `name`); a zero total confirms at once.
@@ -95,7 +95,7 @@ class ClientPurchase(MethodView):
 class BoxOfficePurchase(MethodView):
     @require_role("staff")
     @idempotent
-    @blp.arguments(PurchaseSchema)
+    @blp.arguments(PurchaseSchema())
     @blp.response(201, StaffBookingResponseSchema)
     def post(self, data):
         """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
