@@ -12,12 +12,9 @@ PostgreSQL when BOXOFFICE_DATABASE_URL points at a server (a fresh database is c
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -25,9 +22,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from list_events import _drop_pg, _fresh_pg, percentile  # noqa: E402 - bench/ helpers shared with list_events
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402 - bench/ helpers
+from harness import percentile  # noqa: E402
 
 
 def seed(n_tickets: int) -> dict:
@@ -112,19 +109,6 @@ def report(name: str, wall: float, results: list) -> float:
     return rate
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("gunicorn exited during start-up")
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /health in time")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=5000)
@@ -133,20 +117,16 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per client process")
     parser.add_argument("--rounds", type=int, default=5, help="alternate no-op and scan loads this many times")
-    parser.add_argument("--port", type=int, default=0)
+    harness.add_target_args(parser)
     args = parser.parse_args()
     if not 1 <= args.tickets <= 100_000 or not 1 <= args.scans_per_ticket <= 10:
         raise SystemExit("--tickets must be 1..100000 and --scans-per-ticket 1..10")
+    with harness.fresh_run(args, "boxoffice_door") as (database, env):
+        run(args, database, env)
 
-    data_dir = tempfile.mkdtemp(prefix="boxoffice-bench-")
-    os.environ["BOXOFFICE_DATA_DIR"] = data_dir
-    os.environ.setdefault("BOXOFFICE_SECRET_KEY", secrets.token_urlsafe(32))
-    os.environ.setdefault("BOXOFFICE_OPERATOR_TOKEN", "op-" + secrets.token_urlsafe(16))
-    os.environ.pop("BOXOFFICE_JOBS_IMMEDIATE", None)
-    url_env = os.environ.get("BOXOFFICE_DATABASE_URL", "")
-    backend = "postgresql" if url_env.startswith("postgres") else "sqlite"
-    os.environ["BOXOFFICE_DATABASE_URL"] = (_fresh_pg(url_env) if backend == "postgresql"
-                                            else f"sqlite:///{data_dir}/bench.db")
+
+def run(args: argparse.Namespace, database: harness.Database, env: dict) -> None:
+    """Seed, serve, storm and audit (the database is made and dropped by `main`)."""
     from core.app import create_app
     from core.db import db
 
@@ -154,17 +134,14 @@ def main() -> None:
     t0 = time.perf_counter()
     with db.connection_context():
         seeded = seed(args.tickets)
-    print(f"backend {backend}; seeded {args.tickets} tickets in {time.perf_counter() - t0:.1f}s; "
-          f"{args.workers} gunicorn workers, {args.processes}x{args.threads} client threads")
-    if backend == "postgresql":
-        db.obj.close_all()
+    print(f"backend {database.backend}; app {args.app_dir}; seeded {args.tickets} tickets in "
+          f"{time.perf_counter() - t0:.1f}s; {args.workers} gunicorn workers, {args.processes}x{args.threads} "
+          "client threads")
+    database.release()
 
-    port = args.port or _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                               "--timeout", "60", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=os.environ)
+    server = harness.Server(args.app_dir, args.python, args.workers, env)
+    base = f"http://127.0.0.1:{server.port}"
     try:
-        wait_until_up(base, server)
         token = requests.post(base + "/auth/token", json={"apiKey": seeded["api_key"]},
                               headers={"orgid": seeded["org"]}, timeout=10).json()["token"]
         headers = {"orgid": seeded["org"], "Authorization": f"Bearer {token}"}
@@ -174,18 +151,19 @@ def main() -> None:
         noop = [(0, "GET", "/health", None)] * len(scans)
         storm(base, noop[:400], args.processes, args.threads, {})  # warm-up: connections, imports, caches
         # Interleave the two loads in rounds so both see the same background load on a shared machine.
-        noop_wall = scan_wall = 0.0
+        noop_wall = scan_wall = scan_cpu = 0.0
         noop_results, results = [], []
         for r in range(args.rounds):
             wall, part = storm(base, noop[r::args.rounds], args.processes, args.threads, {})
             noop_wall, noop_results = noop_wall + wall, noop_results + part
+            cpu = server.cpu_seconds()
             wall, part = storm(base, scans[r::args.rounds], args.processes, args.threads, headers)
+            scan_cpu += server.cpu_seconds() - cpu
             scan_wall, results = scan_wall + wall, results + part
         noop_rate = report("no-op GET /health", noop_wall, noop_results)
         scan_rate = report("POST /events/check-in (QR)", scan_wall, results)
     finally:
-        server.terminate()
-        server.wait(15)
+        server.stop()
 
     admitted: dict[int, int] = {}
     kinds: dict[str, int] = {}
@@ -204,20 +182,17 @@ def main() -> None:
     print(f"admitted {len(admitted)}/{args.tickets} tickets; refusals {kinds}")
     print(f"oversold (double admissions): {max(doubles, over)} (must be 0): {doubles} by responses, {over} by "
           f"scan_count; admitted log rows {logged}")
+    scan_cpu_ms = 1000 * scan_cpu / max(1, len(results))
+    print(f"server CPU per scan: {scan_cpu_ms:.2f} ms (gunicorn workers)")
     print(f"check-in / no-op throughput: {scan_rate / noop_rate:.0%}   (target >= 60%)")
-    if backend == "postgresql":
-        _drop_pg()
-    if doubles or over or logged != len(admitted):
+    ok = not (doubles or over or logged != len(admitted))
+    harness.emit_result("checkin", {"health_per_s": round(noop_rate, 1), "checkin_per_s": round(scan_rate, 1),
+                                    "checkin_vs_health": round(scan_rate / noop_rate, 4),
+                                    "checkin_cpu_ms": round(scan_cpu_ms, 2),
+                                    "checkin_p50_ms": round(percentile([r[2] for r in results], 50), 2),
+                                    "audit_ok": ok})
+    if not ok:
         raise SystemExit("DOUBLE ADMISSION DETECTED")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 if __name__ == "__main__":
     main()

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402 - bench/ helpers
+from harness import percentile  # noqa: E402
 
 CHUNK = 1000
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def seed(n_events: int, n_tenants: int) -> list[str]:
@@ -77,13 +73,12 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=1000, help="page number reached by cursor")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="boxoffice-bench-")
-    os.environ.setdefault("BOXOFFICE_DATA_DIR", data_dir)
-    os.environ["BOXOFFICE_JOBS_IMMEDIATE"] = "1"
-    url = os.environ.get("BOXOFFICE_DATABASE_URL", "")
-    backend = "postgresql" if url.startswith("postgres") else "sqlite"
-    if backend == "postgresql":
-        os.environ["BOXOFFICE_DATABASE_URL"] = _fresh_pg(url)
+    with harness.fresh_run(None, "boxoffice_list", jobs_immediate=True) as (database, _):
+        measure(args, database.backend)
+
+
+def measure(args: argparse.Namespace, backend: str) -> None:
+    """Seed, walk to the deep page and time the three requests in process."""
     from core.app import create_app
     from core.db import db
 
@@ -120,38 +115,6 @@ def main() -> None:
     noop, page1, deep_p50 = list(p50.values())
     print(f"\npage {args.depth:,} / page 1 (p50): {deep_p50 / page1:.2f}x   (target <= 1.5x)")
     print(f"page 1 / no-op (p50):     {page1 / noop:.2f}x   (target <= 4x)")
-    if backend == "postgresql":
-        _drop_pg()
-
-
-_PG = {}
-
-
-def _fresh_pg(url: str) -> str:
-    import secrets
-    from urllib.parse import urlparse, urlunparse
-
-    import psycopg2
-
-    name = f"boxoffice_bench_{secrets.token_hex(3)}"
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    conn.cursor().execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    _PG.update(admin=url, name=name)
-    return urlunparse(urlparse(url)._replace(path="/" + name))
-
-
-def _drop_pg() -> None:
-    import psycopg2
-
-    from core.db import db
-
-    db.obj.close_all()
-    conn = psycopg2.connect(_PG["admin"])
-    conn.autocommit = True
-    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{_PG["name"]}" WITH (FORCE)')
-    conn.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""In-process cost of one Flask request: GET /health, GET /auth/me, a QR check-in, a free box-office sale and a
+paid box-office order (purchase + mark-paid), timed with Flask's test client and optionally profiled.
+
+Prints ms per request (median of several batches, so a busy machine shows less) and, with `--profile`, the
+functions where the time goes (cProfile, by own time and by cumulative time). Never opens a socket; the database
+is a fresh SQLite temp file, or a fresh PostgreSQL database (dropped at the end) with BOXOFFICE_DATABASE_URL.
+
+    .venv/bin/python bench/requests_profile.py [--requests 300] [--profile me,checkin,free,paid] [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402 - bench/ helpers
+
+BATCHES = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per load (split in batches)")
+    parser.add_argument("--profile", default="", help="comma-separated loads to profile: health,me,checkin,free,paid")
+    parser.add_argument("--top", type=int, default=25)
+    harness.add_target_args(parser)
+    args = parser.parse_args()
+    if not 10 <= args.requests <= 20_000:
+        raise SystemExit("--requests must be 10..20000")
+    with harness.fresh_run(args, "boxoffice_profile") as (database, _):
+        measure(args, database.backend)
+
+
+def measure(args: argparse.Namespace, backend: str) -> None:
+    """Seed, warm up, time each load and profile the chosen ones."""
+    import checkin
+    import orders
+
+    from core.app import create_app
+    from core.db import db
+
+    app = create_app()
+    n = args.requests
+    seeded = orders.seed()
+    with db.connection_context():
+        door = checkin.seed(n * 2 + 100)
+    client = app.test_client()
+    token = client.post("/auth/token", json={"apiKey": seeded["api_key"]}, headers={"orgid": seeded["org"]}).json
+    staff = {"orgid": seeded["org"], "Authorization": f"Bearer {token['token']}"}
+    door_token = client.post("/auth/token", json={"apiKey": door["api_key"]}, headers={"orgid": door["org"]}).json
+    door_staff = {"orgid": door["org"], "Authorization": f"Bearer {door_token['token']}"}
+    scans = iter(door["payloads"])
+
+    def sale(ticket_type: str, expect: int = 201):
+        body = {"eventId": seeded["event"], "email": "guest@example.com", "name": "Guest",
+                "items": [{"ticketTypeId": ticket_type, "quantity": 1}]}
+        response = client.post("/events/tickets/purchase", json=body, headers=staff)
+        assert response.status_code == expect, response.get_data(as_text=True)
+        return response.json
+
+    def paid():
+        booking = sale(seeded["paid"])["bookingId"]
+        response = client.post(f"/events/bookings/{booking}/mark-paid", json={"reference": "till"}, headers=staff)
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+    def scan():
+        response = client.post("/events/check-in", json={"qrPayload": next(scans), "scanPoint": "door"},
+                               headers=door_staff)
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+    def ok(path: str, headers: dict | None = None):
+        response = client.get(path, headers=headers or {})
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+    loads = {"health": lambda: ok("/health"), "me": lambda: ok("/auth/me", staff), "checkin": scan,
+             "free": lambda: sale(seeded["free"]), "paid": paid}
+    for call in loads.values():
+        for _ in range(min(20, n // 10)):
+            call()
+    print(f"backend {backend}; app {args.app_dir}; fast lane {os.environ.get('BOXOFFICE_FAST_LANE', '(default)')}")
+    print(f"{'load':10} {'ms/request (median of batches)':>32} {'best batch':>11}")
+    for name, call in loads.items():
+        per = []
+        for _ in range(BATCHES):
+            begin = time.perf_counter()
+            for _ in range(n // BATCHES):
+                call()
+            per.append((time.perf_counter() - begin) * 1000 / (n // BATCHES))
+        print(f"{name:10} {statistics.median(per):32.3f} {min(per):11.3f}")
+    for name in [p for p in args.profile.split(",") if p]:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(n // BATCHES):
+            loads[name]()
+        profiler.disable()
+        stats = pstats.Stats(profiler).strip_dirs()
+        print(f"\n=== profile: {name}, {n // BATCHES} requests; by own time ===")
+        stats.sort_stats("tottime").print_stats(args.top)
+        print(f"=== profile: {name}; by cumulative time ===")
+        stats.sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
