@@ -1,11 +1,13 @@
 """In-process cost of one Flask request: GET /health, GET /auth/me, a QR check-in, a free box-office sale and a
 paid box-office order (purchase + mark-paid), timed with Flask's test client and optionally profiled.
 
-Prints ms per request (median of several batches, so a busy machine shows less) and, with `--profile`, the
-functions where the time goes (cProfile, by own time and by cumulative time). Never opens a socket; the database
-is a fresh SQLite temp file, or a fresh PostgreSQL database (dropped at the end) with BOXOFFICE_DATABASE_URL.
+Prints CPU ms per request of this process (client + server: the test client's share is about that of
+`health`), the median of several batches, so a busy machine shows less; with `--queries` the SQL statements of
+one request per load; with `--profile` where the CPU time goes (cProfile on process time, by own and by
+cumulative time). Never opens a socket; the database is a fresh SQLite temp file, or a fresh PostgreSQL
+database (dropped at the end) with BOXOFFICE_DATABASE_URL.
 
-    .venv/bin/python bench/requests_profile.py [--requests 300] [--profile me,checkin,free,paid] [--top 25]
+    .venv/bin/python bench/requests_profile.py [--requests 300] [--queries] [--profile me,checkin,free,paid]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="requests per load (split in batches)")
     parser.add_argument("--profile", default="", help="comma-separated loads to profile: health,me,checkin,free,paid")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--queries", action="store_true", help="also list the SQL statements of one request per load")
+    parser.add_argument("--dump", default="", help="also write each profile to DUMP.<load>.prof (pstats format)")
     harness.add_target_args(parser)
     args = parser.parse_args()
     if not 10 <= args.requests <= 20_000:
@@ -85,26 +89,58 @@ def measure(args: argparse.Namespace, backend: str) -> None:
         for _ in range(min(20, n // 10)):
             call()
     print(f"backend {backend}; app {args.app_dir}; fast lane {os.environ.get('BOXOFFICE_FAST_LANE', '(default)')}")
-    print(f"{'load':10} {'ms/request (median of batches)':>32} {'best batch':>11}")
+    print(f"{'load':10} {'CPU ms/request (median of batches)':>36} {'best batch':>11}")
     for name, call in loads.items():
         per = []
         for _ in range(BATCHES):
-            begin = time.perf_counter()
+            begin = time.process_time()
             for _ in range(n // BATCHES):
                 call()
-            per.append((time.perf_counter() - begin) * 1000 / (n // BATCHES))
-        print(f"{name:10} {statistics.median(per):32.3f} {min(per):11.3f}")
+            per.append((time.process_time() - begin) * 1000 / (n // BATCHES))
+        print(f"{name:10} {statistics.median(per):36.3f} {min(per):11.3f}")
+    if args.queries:
+        for name, call in loads.items():
+            statements = statements_of(call)
+            print(f"\n--- {name}: {len(statements)} SQL statements ---")
+            for sql in statements:
+                print("   ", sql[:160])
     for name in [p for p in args.profile.split(",") if p]:
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for _ in range(n // BATCHES):
             loads[name]()
         profiler.disable()
+        if args.dump:
+            profiler.dump_stats(f"{args.dump}.{name}.prof")
         stats = pstats.Stats(profiler).strip_dirs()
         print(f"\n=== profile: {name}, {n // BATCHES} requests; by own time ===")
         stats.sort_stats("tottime").print_stats(args.top)
         print(f"=== profile: {name}; by cumulative time ===")
         stats.sort_stats("cumulative").print_stats(args.top)
+
+
+def statements_of(call) -> list[str]:
+    """The SQL statements peewee logs while `call()` runs."""
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.sql: list[str] = []
+
+        def emit(self, record):
+            self.sql.append(str(record.msg[0]) if isinstance(record.msg, tuple) else record.getMessage())
+
+    logger, handler = logging.getLogger("peewee"), Collect()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        call()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return handler.sql
 
 
 if __name__ == "__main__":
