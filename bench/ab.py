@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,8 +45,11 @@ def git(*args: str, cwd: Path = HERE) -> str:
 def build(rev: str, into: Path) -> Path:
     """Check REV out as a detached temporary worktree at `into` and install it into its own .venv."""
     git("worktree", "add", "--detach", str(into), rev)
-    subprocess.run([sys.executable, "-m", "venv", str(into / ".venv")], check=True)
-    subprocess.run([str(into / ".venv" / "bin" / "pip"), "install", "-q", "-e", f"{into}[test]"], check=True)
+    for step in ([sys.executable, "-m", "venv", str(into / ".venv")],
+                 [str(into / ".venv" / "bin" / "pip"), "install", "-q", "-e", f"{into}[test]"]):
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{' '.join(step)} failed:\n{done.stdout}{done.stderr}")
     return into
 
 
@@ -132,6 +136,7 @@ def main() -> None:
     finally:
         if temp is not None:
             git("worktree", "remove", "--force", str(temp))
+            shutil.rmtree(temp.parent, ignore_errors=True)
     ok = table(results, benches)
     print("\nall floors hold" if ok else "\nSOME FLOOR MISSED (or a run failed)")
     sys.exit(0 if ok else 1)
