@@ -6,10 +6,10 @@ Importing this module has no side effects; call `create_app()`.
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
 
 from core import db as database
 from core.api import register_core_blueprints
+from core.api.blueprint import Api
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.http_headers import register_http_headers
 from core.config import Config, use_config

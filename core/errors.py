@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -30,6 +31,20 @@ DEFAULT_TYPES = {
 }
 
 INVALID_INPUT = "The request body or parameters are invalid; see `errors` for each field."
+
+
+class ErrorSchema(Schema):
+    """The documented error envelope (the OpenAPI `Error` schema every operation's error answers refer to)."""
+
+    class Meta:
+        # Some errors add details next to the envelope (`ticketTypeId`, `bookingStatus`, `gateway`...).
+        unknown = INCLUDE
+
+    code = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "The HTTP status name"})
+    type = fields.String(required=True, metadata={"description": "Machine-readable error type, e.g. `sold_out`"})
+    message = fields.String(required=True, metadata={"description": "What went wrong, for a human"})
+    errors = fields.Dict(metadata={"description": "Per-location, per-field messages (e.g. `json` -> field)"})
 
 
 class ApiError(Exception):

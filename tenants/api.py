@@ -17,6 +17,7 @@ from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.errors import Unauthorized, Unprocessable
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt
+from core.timefmt import iso_utc
 from core.web_origins import cors_origins, embed_origins
 from tenants import service
 
@@ -35,25 +36,15 @@ def _require_operator_token():
                            type="invalid_operator_token")
 
 
-class ErrorEnvelopeSchema(Schema):
-    """The JSON error envelope every 4xx/5xx carries."""
-
-    code = fields.Integer()
-    status = fields.String()
-    type = fields.String(metadata={"description": "Machine-readable error type"})
-    message = fields.String()
-    errors = fields.Dict()
-
-
 def operator_only(func):
     """Document a view as needing the operator token (its security scheme and 401 answer)."""
-    func = blp.alt_response(401, schema=ErrorEnvelopeSchema, description="Missing or wrong operator token")(func)
+    func = blp.error_responses({401: "Missing or wrong operator token"})(func)
     return blp.doc(security=[{"operatorToken": []}])(func)
 
 
 def names_a_tenant(func):
     """Document the 404 of a view whose path names a tenant (and maybe a plugin)."""
-    return blp.alt_response(404, schema=ErrorEnvelopeSchema, description="`unknown_org` or `unknown_plugin`")(func)
+    return blp.error_responses({404: "`unknown_org` or `unknown_plugin`"})(func)
 
 
 def _setting_value(key: str, value) -> str | None:
@@ -95,6 +86,12 @@ class TenantUpdateSchema(Schema):
                                   "participantsVisibility, corsOrigins, embedOrigins, defaultGateway.")
 
 
+def _utc_time(attribute: str, **kwargs) -> fields.Function:
+    """A stored (naive UTC) time written like every API time: ISO 8601 to the second with `Z`."""
+    return fields.Function(lambda row: iso_utc(getattr(row, attribute)),
+                           metadata={"type": "string", "format": "date-time"}, **kwargs)
+
+
 class TenantSchema(Schema):
     orgid = fields.String(attribute="id")
     name = fields.String()
@@ -106,8 +103,9 @@ class TenantSchema(Schema):
                               metadata={"description": "Ed25519 key (base64) that verifies ticket QR codes."})
     corsOrigins = origins_field(CORS_ORIGINS_DOC, cors_origins)
     embedOrigins = origins_field(EMBED_ORIGINS_DOC, embed_origins)
-    plugins = fields.Method("_plugins")
-    createdAt = fields.DateTime(attribute="created_at")
+    plugins = fields.Method("_plugins", metadata={"type": "array", "items": {"type": "string"},
+                                                  "description": "The plugins enabled for this tenant."})
+    createdAt = _utc_time("created_at")
 
     def _plugins(self, org):
         return service.enabled_plugins(org)
@@ -127,8 +125,8 @@ class ApiKeySchema(Schema):
     name = fields.String()
     role = fields.String()
     prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
-    createdAt = fields.DateTime(attribute="created_at")
-    revokedAt = fields.DateTime(attribute="revoked_at", allow_none=True)
+    createdAt = _utc_time("created_at")
+    revokedAt = _utc_time("revoked_at", allow_none=True)
 
 
 class ApiKeyCreatedSchema(Schema):
@@ -174,7 +172,7 @@ class Tenants(MethodView):
     @operator_only
     @blp.arguments(TenantCreateSchema)
     @blp.response(201, CreatedTenantSchema)
-    @blp.alt_response(409, schema=ErrorEnvelopeSchema, description="`tenant_exists`")
+    @blp.error_responses({409: "`tenant_exists`"})
     def post(self, data):
         """Create a tenant; the response carries its first admin API key, shown only this once."""
         created = service.create_tenant(data["name"], org_id=data["orgId"], timezone=data["timezone"],
@@ -230,7 +228,7 @@ class TenantApiKeys(MethodView):
 @blp.route("/tenants/<org_id>/api-keys/<key_id>")
 class TenantApiKey(MethodView):
     @operator_only
-    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="`unknown_org` or `unknown_api_key`")
+    @blp.error_responses({404: "`unknown_org` or `unknown_api_key`"})
     @blp.response(200, ApiKeySchema)
     def delete(self, org_id, key_id):
         """Revoke an API key: it can no longer be exchanged for a token, and tokens already issued from it

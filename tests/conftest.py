@@ -19,6 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# Every answer a test receives is checked against its route's documented response (tests/response_contract.py).
+pytest_plugins = ["response_contract"]
+
 _DATA_DIR = tempfile.mkdtemp(prefix="boxoffice-test-")
 os.environ["BOXOFFICE_DATA_DIR"] = _DATA_DIR
 os.environ["BOXOFFICE_JOBS_IMMEDIATE"] = "1"

@@ -20,6 +20,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# Loaded by every gunicorn the tests start: answers are checked against /openapi.json like in process.
+CONTRACT_CHECK = Path(__file__).resolve().parent / "contract_gunicorn.py"
 
 
 def free_port() -> int:
@@ -57,7 +59,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 120) -> subproce
 def gunicorn_command(port: int, workers: int = 2) -> list[str]:
     """Argv for `gunicorn wsgi:app` on a loopback port."""
     return [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-            "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"]
+            "--graceful-timeout", "5", "--timeout", "60", "-c", str(CONTRACT_CHECK), "wsgi:app"]
 
 
 class ServerProcess:

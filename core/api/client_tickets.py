@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
-from core.api.ticket_schema import PNG_DOC, TicketEventSchema, TicketSchema, ticket_view
+from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.services import holds, ticket_queries, transfers
 from core.tenancy import current_org
@@ -95,6 +95,7 @@ class MyTicket(MethodView):
 class MyTicketQr(MethodView):
     @require_role("customer")
     @blp.doc(**PNG_DOC)
+    @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
         """My ticket's entry QR as a PNG (signed payload; 409 `ticket_revoked` once void)."""
         return png_response(qr_png_or_409(ticket_queries.owned_ticket(current_org(), ticket_id, _me())))

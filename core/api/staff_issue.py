@@ -48,7 +48,8 @@ class DoorPaymentSchema(Schema):
 
 
 class ActivateSchema(Schema):
-    holderEmail = fields.Email(load_default="", validate=validate.Length(max=254))
+    # No email is "" (a callable default: the document shows no "" default, which is not an email).
+    holderEmail = fields.Email(load_default=str, validate=validate.Length(max=254))
     holderName = fields.String(load_default="", validate=validate.Length(max=200))
     payment = fields.Nested(DoorPaymentSchema, load_default=None)
 

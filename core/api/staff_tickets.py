@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
-from core.api.ticket_schema import PNG_DOC, StaffTicketSchema, ticket_view
+from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view
 from core.auth import require_role
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Booking
@@ -206,6 +206,7 @@ class StaffTicket(MethodView):
 class StaffTicketQr(MethodView):
     @require_role("staff")
     @blp.doc(**PNG_DOC)
+    @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
         """The ticket's QR as PNG (409 `ticket_revoked` once it no longer scans)."""
         ticket = ticket_queries.staff_ticket(current_org(), ticket_id)

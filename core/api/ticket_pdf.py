@@ -20,8 +20,8 @@ blp = Blueprint("ticket_pdf", __name__, description="Printable PDF tickets")
 
 _PDF_DOC = {"responses": {"200": {"description": "The ticket as a one-page PDF",
                                   "content": {"application/pdf": {"schema": {"type": "string",
-                                                                             "format": "binary"}}}},
-                          "404": {"description": "`ticket_not_found`"}}}
+                                                                             "format": "binary"}}}}}}
+_PDF_ERRORS = {404: "`ticket_not_found`"}
 
 
 def _pdf_response(ticket: Ticket) -> Response:
@@ -36,6 +36,7 @@ def _pdf_response(ticket: Ticket) -> Response:
 class CustomerTicketPdf(MethodView):
     @require_role("customer")
     @blp.doc(**_PDF_DOC)
+    @blp.error_responses(_PDF_ERRORS)
     def get(self, ticket_id: str):
         """Download one of my tickets as a PDF (404 for tickets that are not mine)."""
         return _pdf_response(ticket_queries.owned_ticket(current_org(), ticket_id, current_identity().sub))
@@ -45,6 +46,7 @@ class CustomerTicketPdf(MethodView):
 class StaffTicketPdf(MethodView):
     @require_role("staff")
     @blp.doc(**_PDF_DOC)
+    @blp.error_responses(_PDF_ERRORS)
     def get(self, ticket_id: str):
         """Download any ticket of this organisation as a PDF (to print at the box office)."""
         return _pdf_response(ticket_queries.staff_ticket(current_org(), ticket_id))

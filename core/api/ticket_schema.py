@@ -113,6 +113,5 @@ class StaffTicketSchema(TicketSchema):
 
 
 PNG_DOC = {"responses": {"200": {"description": "The ticket's signed QR code as a PNG image",
-                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
-                         "404": {"description": "`ticket_not_found`"},
-                         "409": {"description": "`ticket_revoked`: the ticket is void"}}}
+                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}}
+PNG_ERRORS = {404: "`ticket_not_found`", 409: "`ticket_revoked`: the ticket is void"}

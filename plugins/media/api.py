@@ -69,7 +69,7 @@ class MediaList(Schema):
 
 class GuestInput(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(load_default="")
+    email = fields.Email(load_default=str)  # "" when absent; callable so "" is not documented as an email
     expiresAt = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
 
 
