@@ -184,17 +184,19 @@ def _on_request_finished(sender, response, **extra) -> None:
     RECORDER.check(sender, response)
 
 
-def _subprocess_log() -> Path:
+def _subprocess_log() -> tuple[Path, bool]:
+    """The file server subprocesses append to, and whether this process made it (and so removes it)."""
     existing = os.environ.get(SUBPROCESS_LOG_VARIABLE)
     if existing:
-        return Path(existing)
+        return Path(existing), False
     handle, name = tempfile.mkstemp(prefix="boxoffice-contract-", suffix=".log")
     os.close(handle)
     os.environ[SUBPROCESS_LOG_VARIABLE] = name  # inherited by every server subprocess the tests start
-    return Path(name)
+    return Path(name), True
 
 
-RECORDER = Recorder(_subprocess_log())
+_LOG, _LOG_IS_OURS = _subprocess_log()
+RECORDER = Recorder(_LOG)
 
 
 def install() -> None:
@@ -205,6 +207,23 @@ def install() -> None:
 def pytest_configure(config) -> None:
     """Start checking before any app exists."""
     install()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Answers received after the last test (session fixtures' teardown) fail the run too."""
+    found = RECORDER.take()
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("answers contradict their documented OpenAPI responses (after the last test):\n  "
+                                + "\n  ".join(found), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove the subprocess findings file this run made."""
+    if _LOG_IS_OURS:
+        _LOG.unlink(missing_ok=True)
 
 
 @pytest.hookimpl(wrapper=True)
