@@ -5,7 +5,8 @@ It only records and reports (as a test failure); it never changes an answer or r
 How: Flask's `request_finished` signal fires for every response of every app in this process (test client
 and the live server's threads alike, error answers included). The answer's route, method and status pick
 the documented response of that operation (an undocumented 2xx is a violation; a 4xx/5xx falls back to the
-operation's `default`, the shared error response). A JSON body is validated with an OpenAPI 3.0 schema
+operation's `default`, the shared error response). A route outside the document (docs pages, their assets)
+may answer anything but JSON, and JSON only as the shared error. A JSON body is validated with an OpenAPI 3.0 schema
 validator compiled once per (document, path, method, status). Servers run as subprocesses (gunicorn) load
 the same check through `tests/contract_gunicorn.py` and append their findings to a file this process reads.
 """
@@ -16,6 +17,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -80,9 +82,12 @@ class ResponseContract:
         """What is wrong with this answer against the document (empty when it agrees)."""
         path = openapi_path(rule) if rule else None
         if path is None or path not in self.document.get("paths", {}):
-            # No route matched, or a route kept out of the document: it may only answer the shared error.
+            # No route matched, or a route kept out of the document (docs pages and their assets): it may
+            # answer anything but JSON, and JSON only as the shared error.
+            if mimetype != "application/json":
+                return []
             if status < 400:
-                return [f"status {status} from a route that is not documented in /openapi.json"]
+                return [f"JSON status {status} from a route that is not documented in /openapi.json"]
             path, response, problem = None, SHARED_ERROR_RESPONSE, None
         else:
             response, problem = self._response(path, method, status)
@@ -117,20 +122,20 @@ class Recorder:
         self.subprocess_log = subprocess_log
         self._found: list[str] = []
         self.forward = False  # in a server subprocess: append to `subprocess_log` for the test process
-        self._contracts: dict[int, ResponseContract] = {}
+        self._contracts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> its contract
         self._lock = threading.Lock()
 
     def contract(self, app) -> ResponseContract:
         """The contract of `app`, read once from its own /openapi.json."""
-        contract = self._contracts.get(id(app))
+        contract = self._contracts.get(app)
         if contract is None:
             with self._lock:
-                contract = self._contracts.get(id(app))
+                contract = self._contracts.get(app)
                 if contract is None:
                     path = "/" + app.config["OPENAPI_JSON_PATH"].lstrip("/")
                     prefix = (app.config.get("OPENAPI_URL_PREFIX") or "/").rstrip("/")
                     document = app.test_client().get(prefix + path).get_json()
-                    contract = self._contracts[id(app)] = ResponseContract(document)
+                    contract = self._contracts[app] = ResponseContract(document)
         return contract
 
     def check(self, app, response) -> None:

@@ -92,3 +92,13 @@ def test_an_answer_contradicting_its_documentation_is_reported(liar, response_co
     liar.get(f"/count/{kind}")
     found = response_contract.take()  # taken here, so this test itself does not fail on them
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_json_success_from_a_route_outside_the_document_is_reported(liar, response_contract):
+    liar.application.add_url_rule("/hidden", "hidden", lambda: {"count": 3})
+    liar.application.add_url_rule("/page", "page", lambda: "<html></html>")
+    liar.get("/page")
+    assert response_contract.take() == []
+    liar.get("/hidden")
+    assert response_contract.take() == [
+        "GET /hidden -> 200: JSON status 200 from a route that is not documented in /openapi.json"]
