@@ -128,7 +128,10 @@ class Recorder:
         self._loading = threading.local()  # `active` while this thread reads an app's /openapi.json
 
     def contract(self, app) -> ResponseContract | None:
-        """The contract of `app`, read once from its own /openapi.json (None while that read is under way)."""
+        """The contract of `app`, read once from its own /openapi.json (None while that read is under way,
+        and for an app that serves no OpenAPI document: a bare Flask app some test builds documents nothing)."""
+        if "OPENAPI_JSON_PATH" not in app.config:
+            return None
         contract = self._contracts.get(app)
         if contract is None:
             with self._loading_lock:
