@@ -12,6 +12,7 @@ from core.api import register_core_blueprints
 from core.api.blueprint import Api
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.http_headers import register_http_headers
+from core.api.throttle import register_throttling
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
@@ -88,6 +89,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     register_core_blueprints(api)
     extensions().hook.register_routes(api=api, app=app)
     host.pm.hook.register_routes(api=api, app=app)
+    register_throttling(app)
 
     if migrate:
         with database.db.connection_context():

@@ -66,6 +66,9 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+API_KEY_PREFIX_LENGTH = 10  # the leading characters of a key stored in clear (ApiKey.prefix) to tell keys apart
+
+
 def new_api_key() -> str:
     """A fresh staff API key (shown once; only its hash is stored)."""
     return "bo_" + secrets.token_urlsafe(32)

@@ -36,6 +36,8 @@ class Config:
     webhooks_allow_private: bool = False
     pg_prepare: bool = True
     trusted_proxies: int = 0
+    throttle_per_address: str = "30/minute"  # failed attempts per client address (Flask-Limiter syntax)
+    throttle_per_account: str = "10/minute"  # failed attempts per account (e-mail, key prefix, guest...)
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -55,6 +57,8 @@ class Config:
         "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
         "pg_prepare": "BOXOFFICE_PG_PREPARE",
         "trusted_proxies": "BOXOFFICE_TRUSTED_PROXIES",
+        "throttle_per_address": "BOXOFFICE_THROTTLE_PER_ADDRESS",
+        "throttle_per_account": "BOXOFFICE_THROTTLE_PER_ACCOUNT",
     }
 
     @classmethod

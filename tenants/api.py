@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
+from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.errors import Unauthorized, Unprocessable
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt
@@ -24,6 +25,8 @@ from tenants import service
 blp = tenant_exempt(Blueprint("operator", __name__, url_prefix="/operator",
                               description="Hosting operator: tenants and their plugins. Every route needs "
                                           "`Authorization: Bearer <BOXOFFICE_OPERATOR_TOKEN>`."))
+# A wrong operator token is counted per client address (one token, so no account to count it under).
+throttle_blueprint(blp, Guard("operator", frozenset({401})))
 
 
 @blp.before_request
@@ -39,6 +42,7 @@ def _require_operator_token():
 def operator_only(func):
     """Document a view as needing the operator token (its security scheme and 401 answer)."""
     func = blp.error_responses({401: "Missing or wrong operator token"})(func)
+    func = document_429(blp, func)
     return blp.doc(security=[{"operatorToken": []}])(func)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from core.auth import forget_api_key, hash_api_key, new_api_key
+from core.auth import API_KEY_PREFIX_LENGTH, forget_api_key, hash_api_key, new_api_key
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantPlugin, utcnow
@@ -60,7 +60,8 @@ def issue_api_key(org: Org, name: str, role: str = "staff") -> tuple[ApiKey, str
     if not (name or "").strip() or len(name) > 200:
         raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
     key = new_api_key()
-    record = ApiKey.create(org=org, name=name, role=role, prefix=key[:10], key_hash=hash_api_key(key))
+    record = ApiKey.create(org=org, name=name, role=role, prefix=key[:API_KEY_PREFIX_LENGTH],
+                           key_hash=hash_api_key(key))
     return record, key
 
 

@@ -28,6 +28,9 @@ os.environ["BOXOFFICE_JOBS_IMMEDIATE"] = "1"
 os.environ.pop("BOXOFFICE_REDIS_URL", None)
 os.environ.setdefault("BOXOFFICE_SECRET_KEY", secrets.token_urlsafe(32))
 os.environ.setdefault("BOXOFFICE_OPERATOR_TOKEN", "op-" + secrets.token_urlsafe(16))
+# Throttling tests lower these on the session app; the rest of the suite must never meet them.
+os.environ.setdefault("BOXOFFICE_THROTTLE_PER_ADDRESS", "100000/minute")
+os.environ.setdefault("BOXOFFICE_THROTTLE_PER_ACCOUNT", "100000/minute")
 
 _PG_ADMIN_URL = None
 _PG_TEST_DB = None

@@ -9,11 +9,17 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
+from core.api.throttle import Guard, api_key_account, email_account, throttled
 from core.auth import API_KEY_SUB, current_identity, require_role, token_for
 from core.services import accounts
 from core.tenancy import current_org
 
 blp = Blueprint("auth", __name__, description="Customer accounts and staff tokens")
+
+# Failed attempts that are throttled: a wrong password, an e-mail that has an account, a wrong API key.
+LOGIN = Guard("login", frozenset({401}), email_account)
+REGISTER = Guard("register", frozenset({409}), email_account)
+API_KEY = Guard("api-key", frozenset({401}), api_key_account)
 
 
 class RegisterSchema(Schema):
@@ -70,6 +76,7 @@ def _customer_session(customer) -> dict:
 
 
 @blp.route("/client/auth/register")
+@throttled(blp, REGISTER)
 class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, SessionSchema)
@@ -80,6 +87,7 @@ class Register(MethodView):
 
 
 @blp.route("/client/auth/login")
+@throttled(blp, LOGIN)
 class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
@@ -90,6 +98,7 @@ class Login(MethodView):
 
 
 @blp.route("/auth/token")
+@throttled(blp, API_KEY)
 class StaffToken(MethodView):
     @blp.arguments(ApiKeyExchangeSchema)
     @blp.response(200, StaffTokenSchema)

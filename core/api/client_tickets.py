@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
+from core.api.throttle import Guard, caller_account, throttled
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
 from core.auth import current_identity, require_role
 from core.services import holds, ticket_queries, transfers
@@ -72,6 +73,7 @@ class MyTickets(MethodView):
 
 
 @blp.route("/client/events/tickets/claim")
+@throttled(blp, Guard("claim", frozenset({404}), caller_account))  # guessing claim tokens
 class ClaimTicket(MethodView):
     @require_role("customer")
     @blp.arguments(ClaimSchema)

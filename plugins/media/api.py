@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.api.blueprint import Blueprint, plugin_blueprint
+from core.api.throttle import Guard, path_account, throttled
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
@@ -27,6 +28,8 @@ blp = plugin_blueprint("media", "media", __name__, description="Event photo gall
 # Files a browser can load as they are (`<img src>`): the tenant is in the path, so no `orgid` header.
 files_blp = tenant_exempt(Blueprint("media_files", __name__, description="Photo files by URL (media plugin)"))
 
+# Wrong or expired invite tokens, counted per address and per invited guest.
+GUEST_TOKEN = Guard("guest-token", frozenset({401, 403}), path_account("guest_id"))
 MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart headers and the caption around the file
 MAX_CAPTION = 2000
 _KEYS = [SortKey("createdAt", MediaItem.created_at, kind="datetime", descending=True, attr="created_at"),
@@ -174,6 +177,7 @@ class Upload(MethodView):
 
 
 @blp.route("/client/events/<event_id>/media/guest/<guest_id>")
+@throttled(blp, GUEST_TOKEN)
 class GuestGallery(MethodView):
     @blp.doc(**_GUEST_TOKEN_DOC)
     @blp.arguments(CursorPageQuery, location="query", unknown="exclude")
@@ -186,6 +190,7 @@ class GuestGallery(MethodView):
 
 
 @blp.route("/client/events/<event_id>/media/upload/<guest_id>")
+@throttled(blp, GUEST_TOKEN)
 class GuestUpload(MethodView):
     @blp.doc(**_UPLOAD_DOC, **_GUEST_TOKEN_DOC)
     @blp.response(201, MediaEnvelope)

@@ -13,6 +13,7 @@ from core.api.blueprint import plugin_blueprint
 from core.api.booking_schema import BookingResponseSchema
 from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema
+from core.api.throttle import Guard, throttled
 from core.auth import current_identity, require_role
 from core.models import utcnow
 from core.pagination import CursorPageQuery
@@ -98,6 +99,7 @@ class Checkout(MethodView):
 
 
 @client_blp.route("/client/store/gift-cards/balance")
+@throttled(client_blp, Guard("gift-card", frozenset({422})))  # guessing gift-card codes
 class GiftCardBalance(MethodView):
     @client_blp.arguments(BalanceIn)
     @client_blp.response(200, BalanceOut)

@@ -1,0 +1,159 @@
+"""Throttling of secret guessing with Flask-Limiter: the routes that check a password, API key, operator token or
+guest token count failed attempts per client address and per account, and answer 429 `rate_limited` past a limit.
+
+Never counts an attempt that succeeded and never does limiter work on a route that has no `throttled` guard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, g, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded
+from marshmallow import fields
+
+from core.auth import API_KEY_PREFIX_LENGTH
+from core.errors import ErrorSchema, envelope
+
+STRATEGY = "moving-window"  # a burst at a window's edge cannot double the allowance
+RATE_LIMITED_DOC = "Too many failed attempts from this address or for this account (`rate_limited`)."
+
+
+class RateLimitedSchema(ErrorSchema):
+    """The 429 envelope: the usual error fields and how many seconds to wait."""
+
+    retryAfter = fields.Integer(metadata={"description": "Seconds until a new attempt is counted again "
+                                                         "(also the `Retry-After` header)."})
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a throttled route counts: its `scope` (routes sharing one share their counters), the HTTP statuses
+    that are failed attempts, and the account an attempt is for (None: counted per address only)."""
+
+    scope: str
+    failures: frozenset[int]
+    account: Callable[[], str] | None = None
+
+    def failed(self, response: Response) -> bool:
+        """True when this answer is a failed attempt (Flask-Limiter's `deduct_when`)."""
+        return response.status_code in self.failures
+
+
+def _hashed(*parts: str) -> str:
+    """A fixed-length key for an account name (no e-mail or key prefix is kept in the limiter storage)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _body_field(name: str) -> str:
+    body = request.get_json(silent=True)
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def email_account() -> str:
+    """The account a login or registration tries: the tenant and the normalised `email` of the body."""
+    return _hashed(request.headers.get("orgid", ""), _body_field("email").strip().lower())
+
+
+def api_key_account() -> str:
+    """The staff key an exchange tries: the tenant and the key's prefix (the part stored in clear)."""
+    return _hashed(request.headers.get("orgid", ""), _body_field("apiKey")[:API_KEY_PREFIX_LENGTH])
+
+
+def path_account(argument: str) -> Callable[[], str]:
+    """The account named by the URL argument `argument` (an invited guest's id...), within the tenant."""
+    def account() -> str:
+        return _hashed(request.headers.get("orgid", ""), str((request.view_args or {}).get(argument, "")))
+
+    return account
+
+
+def caller_account() -> str:
+    """The signed-in caller (a customer claiming a transfer), or their address when there is none."""
+    identity = getattr(g, "identity", None)
+    return _hashed(identity.org, identity.sub) if identity else client_address()
+
+
+def client_address() -> str:
+    """The client's address (the real one: the app applies ProxyFix for BOXOFFICE_TRUSTED_PROXIES)."""
+    return request.remote_addr or "unknown"
+
+
+def throttled(blp, guard: Guard):
+    """Class decorator for a MethodView of `blp`: its failed attempts are counted under `guard` (in the view,
+    after the tenant and caller are known), and its 429 answer is documented."""
+    def decorator(view_class):
+        for method in ("get", "post", "put", "patch", "delete"):
+            func = getattr(view_class, method, None)
+            if func is not None:
+                setattr(view_class, method, document_429(blp, func))
+        view_class.throttle_guard = guard
+        return view_class
+
+    return decorator
+
+
+def throttle_blueprint(blp, guard: Guard):
+    """Count failed attempts on every route of `blp` under `guard`, checked before the blueprint's own
+    `before_request` hooks (so a token those refuse is counted too). Document each view with `document_429`."""
+    blp.throttle_guard = guard
+    return blp
+
+
+def document_429(blp, func):
+    """Declare a view's 429 `rate_limited` answer and its `Retry-After` header in the OpenAPI document."""
+    return blp.alt_response(429, schema=RateLimitedSchema, description=RATE_LIMITED_DOC,
+                            headers={"Retry-After": {"description": "Seconds to wait",
+                                                     "schema": {"type": "integer"}}})(func)
+
+
+def _limits(limiter: Limiter, guard: Guard, config) -> list:
+    """The two Flask-Limiter limits of a guard: failures per address, and per account when it has one."""
+    limits = [limiter.shared_limit(lambda: config.throttle_per_address, scope=f"{guard.scope}:address",
+                                   key_func=client_address, deduct_when=guard.failed)]
+    if guard.account is not None:
+        limits.append(limiter.shared_limit(lambda: config.throttle_per_account, scope=f"{guard.scope}:account",
+                                           key_func=guard.account, deduct_when=guard.failed))
+    return limits
+
+
+def register_throttling(app: Flask) -> Limiter:
+    """Install Flask-Limiter on `app` (after every route is registered): Redis storage when
+    BOXOFFICE_REDIS_URL is set (shared by every worker), memory otherwise; limits on the guarded routes only."""
+    config = app.config["BOXOFFICE"]
+    limiter = Limiter(client_address, strategy=STRATEGY, storage_uri=config.redis_url or "memory://",
+                      key_prefix=f"{config.queue_name}:throttle")
+    limiter.init_app(app)
+    guarded: set[str] = set()
+    for name, blueprint in app.blueprints.items():
+        guard = getattr(blueprint, "throttle_guard", None)
+        if guard is not None:
+            for limit in _limits(limiter, guard, config):
+                limit(blueprint)
+            guarded.update(e for e in app.view_functions if e.startswith(name + "."))
+    for endpoint, view in list(app.view_functions.items()):
+        guard = getattr(getattr(view, "view_class", None), "throttle_guard", None)
+        if guard is not None and endpoint not in guarded:
+            for limit in _limits(limiter, guard, config):
+                view = limit(view)
+            app.view_functions[endpoint] = view
+            guarded.add(endpoint)
+    limiter.request_filter(lambda: request.endpoint not in guarded)
+    app.register_error_handler(RateLimitExceeded, lambda error: _too_many(limiter))
+    return limiter
+
+
+def _too_many(limiter: Limiter) -> Response:
+    """The 429 envelope with `Retry-After` (seconds until the breached limit counts again)."""
+    breached = limiter.current_limit
+    wait = max(1, int(breached.reset_at - time.time())) if breached else 60
+    body = envelope(429, "rate_limited", f"Too many failed attempts; try again in {wait} seconds.",
+                    retryAfter=wait)
+    response = jsonify(body)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return response
