@@ -67,5 +67,6 @@ class Resend(MethodView):
     @require_role("staff")
     @blp.response(202, MessageEnvelope)
     def post(self, message_id: str):
-        """Send a logged email again (a new log entry, `resentFrom` = this id); 404 `message_not_found`."""
+        """Send a logged email again (a new log entry, `resentFrom` = this id); 404 `message_not_found`,
+        409 `claim_link_not_kept` for a claim e-mail already sent (its token is not kept: send a new claim link)."""
         return {"data": service.message_view(service.resend(current_org(), message_id))}

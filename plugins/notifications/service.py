@@ -1,7 +1,8 @@
 """Notification emails: render from the tenant's templates, log each one, deliver by job with retries.
 
 Knows nothing of Flask. A failing delivery is recorded and retried with backoff, never raised into a sale;
-claim tokens and SMTP passwords are never logged.
+claim tokens and SMTP passwords are never logged, and a claim token is never stored in clear: the log row keeps
+`SECRET_SLOT` in its bodies and the token sealed under the deployment key, put in at send time and then dropped.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from urllib.parse import urlencode, urlparse
 
 from core.config import current_config
 from core.db import write_transaction
+from core.errors import Conflict
 from core.jobs import RetryPolicy, enqueue, job
 from core.models import Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import plugin_settings
+from core.sealed import seal, unseal
 from core.services import qr
 from core.services.ticket_pdf import local_time_text, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
@@ -35,6 +38,8 @@ MAX_ATTEMPTS = RETRY.max_attempts
 retry_delay_after = RETRY.delay_after
 LIVE = ("valid", "checked_in", "pending_activation")
 WITH_TICKETS = ("tickets_issued", "ticket_received")
+SECRET_SLOT = "SECRET-SLOT-9f3c2a7e"  # stands for the sealed secret in a stored body (URL- and HTML-safe)
+SEALED = "sealed_secret"  # the context key of a message's sealed secret, present until it is sent
 LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
              SortKey("id", Message.id, descending=True))
 
@@ -99,8 +104,11 @@ def sender_for(org: Org, settings: dict) -> str:
 # --- queueing ------------------------------------------------------------------------------------
 
 def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, recipient_name: str = "",
-                **extra) -> Message | None:
-    """Render `kind` for `recipient`, log it as queued and hand it to the job queue; None without recipient."""
+                secret: str | None = None, **extra) -> Message | None:
+    """Render `kind` for `recipient`, log it as queued and hand it to the job queue; None without recipient.
+
+    A `secret` (a claim token) is rendered as `SECRET_SLOT` and kept sealed until the e-mail is sent.
+    """
     recipient = (recipient or "").strip()
     if not recipient or "@" not in recipient or not tickets:
         return None
@@ -111,7 +119,8 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
     with write_transaction():
         message = Message.create(org=org.id, kind=kind, recipient=recipient, subject=rendered.subject,
                                  body_text=rendered.text, body_html=rendered.html,
-                                 context={"ticket_ids": [t.id for t in tickets], "event_id": event.id})
+                                 context={"ticket_ids": [t.id for t in tickets], "event_id": event.id,
+                                          **({SEALED: seal(secret)} if secret else {})})
     _enqueue(message)
     return message
 
@@ -145,8 +154,8 @@ def transfer_claim(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer, c
     """Tell the recipient a ticket waits for them, with the claim link and the API call."""
     settings = plugin_settings(org, PLUGIN)
     return queue_email(org, "transfer_claim", transfer.to_email, [new_ticket], recipient_name=transfer.to_name,
-                       from_name=old_ticket.holder_name or transfer.from_email, claim_token=claim_token,
-                       claim_url=claim_url(settings, claim_token),
+                       from_name=old_ticket.holder_name or transfer.from_email, secret=claim_token,
+                       claim_token=SECRET_SLOT, claim_url=claim_url(settings, SECRET_SLOT),
                        claim_api="POST /client/events/tickets/claim")
 
 
@@ -180,8 +189,9 @@ def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
     mime["To"] = message.recipient
     mime["Message-ID"] = make_msgid(idstring=message.id.replace("-", ""), domain="boxoffice")
     mime["X-Boxoffice-Kind"] = message.kind
-    mime.set_content(message.body_text)
-    mime.add_alternative(message.body_html, subtype="html")
+    text, html = _with_secret(message)
+    mime.set_content(text)
+    mime.add_alternative(html, subtype="html")
     if message.kind not in WITH_TICKETS:
         return mime
     ids = list((message.context or {}).get("ticket_ids") or [])
@@ -195,6 +205,21 @@ def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
         mime.add_attachment(render_ticket_pdf(org, ticket), "application", "pdf",
                             filename=ticket_pdf_filename(ticket))
     return mime
+
+
+def _with_secret(message: Message) -> tuple[str, str]:
+    """The text and HTML bodies with the sealed secret put back in place of `SECRET_SLOT`."""
+    sealed = (message.context or {}).get(SEALED)
+    if not sealed:
+        return message.body_text, message.body_html
+    secret = unseal(sealed)
+    if secret is None:
+        raise DeliveryFailed("the sealed claim token does not open under this deployment's secret key")
+    return message.body_text.replace(SECRET_SLOT, secret), message.body_html.replace(SECRET_SLOT, secret)
+
+
+def _without_secret(message: Message) -> dict:
+    return {k: v for k, v in (message.context or {}).items() if k != SEALED}
 
 
 def _send(org: Org, message: Message, settings: dict) -> tuple[str, str | None]:
@@ -231,7 +256,7 @@ def deliver(org_id: str, message_id: str) -> Message:
             return Message.get_by_id(message.id)
         raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s") from exc
     Message.update(status="sent", transport=used, outbox_file=path, sent_at=utcnow(), last_error=None,
-                   updated_at=utcnow()).where(Message.id == message.id).execute()
+                   context=_without_secret(message), updated_at=utcnow()).where(Message.id == message.id).execute()
     return Message.get_by_id(message.id)
 
 
@@ -255,12 +280,20 @@ def list_messages(org: Org, *, size: int, cursor: str | None = None, kind: str |
 
 
 def resend(org: Org, message_id: str) -> Message:
-    """Send a logged message again, as a new log entry (404 `message_not_found` for others' messages)."""
+    """Send a logged message again, as a new log entry (404 `message_not_found` for others' messages).
+
+    A claim e-mail that was sent no longer holds its token: 409 `claim_link_not_kept` (send a new claim link).
+    One that was never sent hands its sealed token over to the new entry.
+    """
     original = get_scoped(Message, org, message_id, "message")
+    if SECRET_SLOT in original.body_text and SEALED not in (original.context or {}):
+        raise Conflict("This claim e-mail was sent and its claim link is not kept; send a new claim link "
+                       "(POST /events/tickets/{ticketId}/claim-link) instead.", type="claim_link_not_kept")
     with write_transaction():
         copy = Message.create(org=org.id, kind=original.kind, recipient=original.recipient,
                               subject=original.subject, body_text=original.body_text,
                               body_html=original.body_html, context=original.context, resent_from=original.id)
+        Message.update(context=_without_secret(original)).where(Message.id == original.id).execute()
     _enqueue(copy)
     return Message.get_by_id(copy.id)
 
