@@ -26,6 +26,7 @@ from core.tenancy import is_exempt
 JWT_ALGORITHM = "HS256"
 API_KEY_SUB = "key:"  # a staff token's `sub` names the API key it was exchanged for
 _API_KEYS = TimedMemo(5.0)  # key id -> revoked? (how stale a worker's view of a revoked key may be)
+_SESSIONS = TimedMemo(5.0)  # customer id -> epoch seconds before which their tokens are refused (same staleness)
 ROLES = ("customer", "staff", "admin")
 STAFF_ROLES = ("staff", "admin")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -39,6 +40,7 @@ class Identity:
     org: str
     role: str
     email: str = ""
+    issued_at: float = 0.0  # the token's `iat` (epoch seconds, fractional)
 
     @property
     def is_staff(self) -> bool:
@@ -82,7 +84,7 @@ def hash_api_key(key: str) -> str:
 def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", ttl_seconds: int = 43200) -> str:
     """A signed JWT for this identity, valid for `ttl_seconds`."""
     now = dt.datetime.now(dt.UTC)
-    claims = {"sub": sub, "org": org, "role": role, "email": email, "iat": now,
+    claims = {"sub": sub, "org": org, "role": role, "email": email, "iat": now.timestamp(),
               "exp": now + dt.timedelta(seconds=ttl_seconds)}
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
@@ -100,7 +102,7 @@ def _verified(secret: str, token: str) -> tuple[Identity, float]:
     if claims.get("role") not in ROLES:
         raise Unauthorized("The bearer token is not valid.", type="invalid_token")
     identity = Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
-                        email=str(claims.get("email") or ""))
+                        email=str(claims.get("email") or ""), issued_at=float(claims.get("iat") or 0))
     return identity, float(claims["exp"])
 
 
@@ -124,8 +126,9 @@ def token_for(identity_sub: str, org: str, role: str, email: str = "") -> str:
 
 def identity_for_header(authorization: str | None, org) -> Identity | None:
     """The caller an `Authorization` header names (None when it is absent). The token must be a live
-    `Bearer` JWT of this app, from an API key that was not revoked, and of the tenant `org` (when the route
-    has one); otherwise 401 `invalid_token`/`token_expired`/`api_key_revoked` or 403 `org_mismatch`."""
+    `Bearer` JWT of this app, from an API key that was not revoked or a customer session that was not ended, and
+    of the tenant `org` (when the route has one); otherwise 401 `invalid_token`/`token_expired`/`api_key_revoked`/
+    `session_revoked` or 403 `org_mismatch`."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
@@ -135,6 +138,9 @@ def identity_for_header(authorization: str | None, org) -> Identity | None:
     if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
         raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
                            type="api_key_revoked")
+    if identity.role == "customer" and identity.issued_at < sessions_valid_after(identity.sub):
+        raise Unauthorized("This session was ended (logged out everywhere or the password changed); log in again.",
+                           type="session_revoked")
     if org is not None and identity.org != org.id:
         raise Forbidden("This token belongs to another organisation than the `orgid` header.",
                         type="org_mismatch")
@@ -161,6 +167,24 @@ def api_key_revoked(key_id: str) -> bool:
         return row is None or row.revoked_at is not None
 
     return _API_KEYS.get(key_id, load)
+
+
+def sessions_valid_after(customer_id: str) -> float:
+    """The epoch seconds before which the customer's tokens are refused (0: none are). Each process re-reads
+    it at most every few seconds, like `api_key_revoked` (at once where it changed, through `forget_sessions`)."""
+    from core.models import Customer
+
+    def load() -> float:
+        row = Customer.select(Customer.sessions_valid_after).where(Customer.id == customer_id).first()
+        moment = row.sessions_valid_after if row is not None else None
+        return moment.replace(tzinfo=dt.UTC).timestamp() if moment is not None else 0.0
+
+    return _SESSIONS.get(customer_id, load)
+
+
+def forget_sessions(customer_id: str) -> None:
+    """Drop this process's view of a customer's sessions (after ending them)."""
+    _SESSIONS.forget(customer_id)
 
 
 def forget_api_key(key_id: str) -> None:

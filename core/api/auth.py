@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.blueprint import Blueprint
-from core.api.throttle import Guard, api_key_account, email_account, throttled
+from core.api.throttle import Guard, api_key_account, caller_account, email_account, throttled
 from core.auth import API_KEY_SUB, current_identity, require_role, token_for
 from core.services import accounts
 from core.tenancy import current_org
@@ -18,6 +18,7 @@ blp = Blueprint("auth", __name__, description="Customer accounts and staff token
 
 # Failed attempts that are throttled: a wrong password, an e-mail that has an account, a wrong API key.
 LOGIN = Guard("login", frozenset({401}), email_account)
+PASSWORD_CHANGE = Guard("password-change", frozenset({403}), caller_account)
 REGISTER = Guard("register", frozenset({409}), email_account)
 API_KEY = Guard("api-key", frozenset({401}), api_key_account)
 
@@ -33,6 +34,11 @@ class RegisterSchema(Schema):
 class LoginSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(max=256), load_only=True)
+
+
+class PasswordChangeSchema(Schema):
+    currentPassword = fields.String(required=True, validate=validate.Length(max=256), load_only=True)
+    newPassword = fields.String(required=True, validate=validate.Length(min=8, max=256), load_only=True)
 
 
 class CustomerSchema(Schema):
@@ -94,6 +100,31 @@ class Login(MethodView):
     def post(self, data):
         """Log a customer in (401 `invalid_credentials` without saying which part was wrong)."""
         customer = accounts.authenticate_customer(current_org(), **data)
+        return _customer_session(customer)
+
+
+@blp.route("/client/auth/logout-all")
+class LogoutEverywhere(MethodView):
+    @require_role("customer")
+    @blp.response(204)
+    def post(self):
+        """End every session of my account, this one included: each token issued so far answers 401
+        `session_revoked` (within a few seconds on every worker). Log in again for a new token."""
+        accounts.end_sessions(current_org(), current_identity().sub)
+
+
+@blp.route("/client/auth/password")
+@throttled(blp, PASSWORD_CHANGE)
+class ChangePassword(MethodView):
+    @require_role("customer")
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(200, SessionSchema)
+    def post(self, data):
+        """Change my password (403 `wrong_password` if `currentPassword` is wrong). Every other session ends
+        (401 `session_revoked`); the answer carries a new token for this one."""
+        customer = accounts.change_password(current_org(), current_identity().sub,
+                                            current_password=data["currentPassword"],
+                                            new_password=data["newPassword"])
         return _customer_session(customer)
 
 

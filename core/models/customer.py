@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from peewee import CharField
 
+from core.models.base import DateTimeField
 from core.models.tenant import TenantModel
 
 
@@ -17,6 +18,8 @@ class Customer(TenantModel):
     name = CharField(max_length=200, default="")
     phone = CharField(max_length=40, null=True)
     password_hash = CharField(max_length=255)
+    # Tokens issued before this moment are refused (log out everywhere, password change); None: all are live.
+    sessions_valid_after = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("org", "email"), True),)

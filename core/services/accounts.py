@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from peewee import IntegrityError
 
-from core.auth import hash_api_key, hash_password, verify_password
+from core.auth import forget_sessions, hash_api_key, hash_password, verify_password
 from core.db import write_transaction
-from core.errors import Conflict, Unauthorized
-from core.models import ApiKey, Customer, Org
-from core.tenancy import scoped
+from core.errors import Conflict, Forbidden, Unauthorized
+from core.models import ApiKey, Customer, Org, utcnow
+from core.tenancy import get_scoped, scoped
 
 _DUMMY_HASH = hash_password("timing-equaliser")
 
@@ -42,6 +42,26 @@ def authenticate_customer(org: Org, *, email: str, password: str) -> Customer:
     if not verify_password(password, stored) or customer is None:
         raise Unauthorized("Email or password is incorrect.", type="invalid_credentials")
     return customer
+
+
+def end_sessions(org: Org, customer_id: str, *, password_hash: str | None = None) -> Customer:
+    """Refuse every token the customer holds so far (log out everywhere), optionally setting a new password
+    hash in the same write. A token issued after this call is live."""
+    changes = {Customer.sessions_valid_after: utcnow(), Customer.updated_at: utcnow()}
+    if password_hash is not None:
+        changes[Customer.password_hash] = password_hash
+    with write_transaction():
+        Customer.update(changes).where((Customer.id == customer_id) & (Customer.org == org.id)).execute()
+    forget_sessions(customer_id)
+    return get_scoped(Customer, org, customer_id, "customer")
+
+
+def change_password(org: Org, customer_id: str, *, current_password: str, new_password: str) -> Customer:
+    """Set a new password after checking the current one (403 `wrong_password`); every other session ends."""
+    customer = get_scoped(Customer, org, customer_id, "customer")
+    if not verify_password(current_password, customer.password_hash):
+        raise Forbidden("The current password is not correct.", type="wrong_password")
+    return end_sessions(org, customer.id, password_hash=hash_password(new_password))
 
 
 def authenticate_api_key(org: Org, key: str) -> ApiKey:
