@@ -131,6 +131,16 @@ def server(env) -> ServerProcess:
     return ServerProcess(gunicorn_command(port, workers=1), port, env=env)
 
 
+def test_unreachable_redis_falls_back_to_counting_in_memory(tenant):
+    env = boxoffice_env(BOXOFFICE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                        BOXOFFICE_THROTTLE_PER_ACCOUNT=f"{PER_ACCOUNT}/minute")
+    body = {"email": "target@example.com", "password": "wrong-password"}
+    with server(env) as alone:
+        answers = [requests.post(alone.url + "/client/auth/login", json=body, headers={"orgid": tenant.orgid},
+                                 timeout=30) for _ in range(PER_ACCOUNT + 1)]
+    assert [a.status_code for a in answers] == [401] * PER_ACCOUNT + [429]
+
+
 def test_redis_counts_are_shared_by_two_servers(tenant):
     """Two server processes on one Redis (a key prefix of their own): failures at either count for both."""
     import redis

@@ -123,10 +123,13 @@ def _limits(limiter: Limiter, guard: Guard, config) -> list:
 
 def register_throttling(app: Flask) -> Limiter:
     """Install Flask-Limiter on `app` (after every route is registered): Redis storage when
-    BOXOFFICE_REDIS_URL is set (shared by every worker), memory otherwise; limits on the guarded routes only."""
+    BOXOFFICE_REDIS_URL is set (shared by every worker; while it is unreachable each process counts in memory),
+    memory otherwise; limits on the guarded routes only."""
     config = app.config["BOXOFFICE"]
+    # Redis down: count in this process's memory meanwhile (and never fail a login over the limiter).
     limiter = Limiter(client_address, strategy=STRATEGY, storage_uri=config.redis_url or "memory://",
-                      key_prefix=f"{config.queue_name}:throttle")
+                      key_prefix=f"{config.queue_name}:throttle", in_memory_fallback_enabled=True,
+                      swallow_errors=True)
     guarded: set[str] = set()
     _init_for(app, limiter, guarded)
     for name, blueprint in app.blueprints.items():
