@@ -11,11 +11,10 @@ import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, SqliteDatabase, __exception_wrapper__
+from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect, parse
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
-
-from core.pgstatements import StatementCache
+from playhouse.pool import PooledSqliteDatabase
+from playhouse.postgres_ext import PooledPsycopg3Database
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -30,38 +29,18 @@ SQLITE_PRAGMAS = {
 }
 
 
-class PooledPostgres(PooledPostgresqlDatabase):
-    """peewee's PostgreSQL pool without the `SELECT 1` round trip on every checkout.
-
-    A connection the server dropped is noticed by psycopg2 (`closed`, or an unknown transaction state)
-    and discarded; one that dies unnoticed fails its next query, like any connection would.
-    """
-
-    def _is_closed(self, conn) -> bool:
-        import psycopg2.extensions as ext
-
-        return bool(conn.closed) or conn.get_transaction_status() == ext.TRANSACTION_STATUS_UNKNOWN
-
-    def __init__(self, *args, prepare: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.statements = StatementCache() if prepare else None
-
-    def execute_sql(self, sql, params=None):
-        """Run `sql`; repeated statements run prepared (`core.pgstatements`) unless that is turned off."""
-        if self.statements is None:
-            return super().execute_sql(sql, params)
-        self._log_query(sql, params)
-        with __exception_wrapper__:
-            cursor = self.cursor()
-            self.statements.execute(cursor, sql, params)
-        return cursor
+PG_PREPARE_THRESHOLD = 2
+"""A statement text run this many times on a connection is prepared there by psycopg 3 (parsed and planned
+once per connection instead of on every call)."""
 
 
 def make_database(url: str, prepare: bool = True) -> Database:
-    """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL (with
-    server-side prepared statements unless `prepare` is False).
+    """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL on psycopg 3.
 
-    Connections are taken from the pool on first use in a request and returned at its end.
+    On PostgreSQL a statement run `PG_PREPARE_THRESHOLD` times on a connection becomes a server-side prepared
+    statement; `prepare=False` turns that off (PgBouncer in transaction pooling mode does not keep sessions).
+    Connections are taken from the pool on first use in a request and returned at its end; peewee's pool
+    checks a pooled connection before handing it out and discards one the server dropped.
     """
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
@@ -69,7 +48,8 @@ def make_database(url: str, prepare: bool = True) -> Database:
         return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=64,
                                     stale_timeout=600, autoconnect=True, check_same_thread=False)
     if scheme in {"postgres", "postgresql"}:
-        return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600, prepare=prepare, **parse(url))
+        return PooledPsycopg3Database(autoconnect=True, max_connections=64, stale_timeout=600,
+                                      prepare_threshold=PG_PREPARE_THRESHOLD if prepare else None, **parse(url))
     return connect(url, autoconnect=True)
 
 
@@ -123,11 +103,6 @@ def after_commit(callback: Callable[[], None]) -> None:
         callbacks.append(callback)
     else:
         callback()
-
-
-def open_connection() -> None:
-    """Open this thread's connection if it is not open yet (one per request)."""
-    db.connect(reuse_if_open=True)
 
 
 def close_connection(exc: BaseException | None = None) -> None:

@@ -38,13 +38,12 @@ _PG_TEST_DB = None
 
 def _create_postgres_database(url: str) -> str:
     """Make a fresh database next to the one `url` names; return its URL."""
-    import psycopg2
+    import psycopg
 
     global _PG_ADMIN_URL, _PG_TEST_DB
     _PG_ADMIN_URL = url
     _PG_TEST_DB = f"boxoffice_test_{os.getpid()}_{secrets.token_hex(3)}"
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
+    conn = psycopg.connect(url, autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{_PG_TEST_DB}"')
     conn.close()
@@ -53,7 +52,7 @@ def _create_postgres_database(url: str) -> str:
 
 
 def _drop_postgres_database() -> None:
-    import psycopg2
+    import psycopg
 
     from core import db as database
 
@@ -62,8 +61,7 @@ def _drop_postgres_database() -> None:
             database.db.obj.close_all()
         except AttributeError:
             database.db.close()
-    conn = psycopg2.connect(_PG_ADMIN_URL)
-    conn.autocommit = True
+    conn = psycopg.connect(_PG_ADMIN_URL, autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{_PG_TEST_DB}" WITH (FORCE)')
     conn.close()

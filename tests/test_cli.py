@@ -117,11 +117,10 @@ def fresh_database_url(tmp_path):
     if not url.startswith("postgres"):
         yield f"sqlite:///{tmp_path}/fresh.db"
         return
-    import psycopg2
+    import psycopg
 
     name = f"boxoffice_cli_{secrets.token_hex(4)}"
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
+    conn = psycopg.connect(url, autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     yield urlunparse(urlparse(url)._replace(path="/" + name))
