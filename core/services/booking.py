@@ -12,6 +12,8 @@ import hmac
 import logging
 from dataclasses import dataclass, field
 
+from peewee import JOIN
+
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
 from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
@@ -272,8 +274,9 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
 
 
 def _record_payment(org: Org, booking: Booking, reference: str | None, data: dict | None = None) -> None:
-    Payment.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=reference,
-                   amount=booking.amount, currency=booking.currency, status="succeeded", data=data or {})
+    insert_rows(Payment, [{"id": new_id(), "org": org.id, "booking": booking.id, "gateway": booking.gateway,
+                           "reference": reference, "amount": booking.amount, "currency": booking.currency,
+                           "status": "succeeded", "data": data or {}}])
 
 
 def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, gateway: str) -> BookingResult:
@@ -415,25 +418,51 @@ def _require_paid(booking: Booking, check: PaymentCheck) -> PaymentCheck:
     return check
 
 
+@functools.lru_cache(maxsize=2)
+def _lines_with_types_sql(sqlite: bool) -> CompiledQuery:
+    return compile_query(BookingLine.select(BookingLine, TicketType).join(TicketType, JOIN.LEFT_OUTER)
+                         .where(BookingLine.booking == Slot("booking")))
+
+
+def _lines_with_types(booking_id: str) -> list[BookingLine]:
+    """A booking's lines (in `booking_lines` order), each ticket line with its ticket type: one compiled query."""
+    line_fields, type_fields = BookingLine._meta.sorted_fields, TicketType._meta.sorted_fields
+    split, lines = len(line_fields), []
+    for row in _lines_with_types_sql(is_sqlite()).tuples(booking=booking_id):
+        line = instance(BookingLine, line_fields, row[:split])
+        if line.ticket_type_id is not None:
+            line.ticket_type = instance(TicketType, type_fields, row[split:])
+        lines.append(line)
+    return sorted(lines, key=lambda line: (line.kind != "ticket", line.data.get("position", 0)))
+
+
 def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> BookingResult | None:
-    """pending|expired -> confirmed exactly once; None when another request won the UPDATE."""
+    """pending|expired -> confirmed exactly once, in one write transaction; None when another request won.
+
+    The lines (with their ticket types) are read once, before the transaction: they never change after the
+    purchase wrote them. The winning conditional UPDATE says what the row now holds, so it is not read back.
+    """
     now = utcnow()
     reference = check.reference or payment_ref or booking.payment_ref
     values = {"status": "confirmed", "confirmed_at": now, "payment_ref": reference, "updated_at": now}
-    seats = holds.seat_requests(booking.id)
+    lines = _lines_with_types(booking.id)
+    seats = [capacity.SeatRequest(line.ticket_type_id, line.seats) for line in lines
+             if line.kind == "ticket" and line.ticket_type_id]
     with write_transaction():
         won = Booking.update(values).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
         if won == 1:
             capacity.confirm_held_seats(seats, booking.event_id)
         else:
-            won = (Booking.update(dict(values, seats_released=False))
+            values["seats_released"] = False
+            won = (Booking.update(values)
                    .where((Booking.id == booking.id) & (Booking.status == "expired")).execute())
             if won != 1:
                 return None
             capacity.sell_seats(seats, booking.event_id)
-        booking = Booking.get_by_id(booking.id)
-        lines = booking_lines(booking.id)
-        tickets = _issue_for_booking(org, booking, lines)
+        for name, value in values.items():
+            setattr(booking, name, value)
+        tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines
+                                                          if line.kind == "ticket" and line.ticket_type_id})
         _record_payment(org, booking, reference, check.data)
     return BookingResult(booking, lines, tickets, dict((booking.payment_data or {}).get("payment") or {}))
 
@@ -530,6 +559,11 @@ def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gatewa
     if gateway and gateway != booking.gateway:
         raise Unprocessable(f"This booking is paid through {booking.gateway!r}, not {gateway!r}.",
                             type="gateway_mismatch")
+    return _confirm_loaded(org, booking, payment_ref)
+
+
+def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None) -> BookingResult:
+    """`confirm` for a booking row already read (and expired if overdue) by the caller."""
     if booking.status not in CONFIRMABLE:
         return _settled(org, booking)
     if _seats_gone(booking):
@@ -550,7 +584,7 @@ def mark_paid(org: Org, booking_id: str, *, reference: str, note: str = "", by: 
 
     Only for bookings whose provider is settled by staff (the core's box office, or a plugin's bank transfer).
     """
-    booking = get_scoped(Booking, org, booking_id, "booking")
+    booking = get_booking(org, booking_id)
     provider = gateways.gateways(org).get(booking.gateway)
     if provider is None or not provider.provider.settled_by_staff:
         raise Unprocessable(f"Only bookings paid outside Boxoffice are marked paid by staff; this one uses "
@@ -559,6 +593,9 @@ def mark_paid(org: Org, booking_id: str, *, reference: str, note: str = "", by: 
         marked = {"reference": reference, "note": note, "by": by, "at": utcnow().isoformat() + "Z"}
         data = dict(booking.payment_data or {}, marked_paid=marked)
         with write_transaction():
-            Booking.update(payment_data=data, updated_at=utcnow()).where(
+            won = Booking.update(payment_data=data, updated_at=utcnow()).where(
                 (Booking.id == booking.id) & Booking.status.in_(CONFIRMABLE)).execute()
-    return confirm(org, booking_id, payment_ref=reference)
+        if won != 1:   # confirmed (or cancelled) meanwhile: answer what it is now
+            return _settled(org, Booking.get_by_id(booking.id))
+        booking.payment_data = data
+    return _confirm_loaded(org, booking, reference)
