@@ -21,14 +21,6 @@ def plugin_migrations(host: PluginHost) -> list[Migration]:
     return found
 
 
-def plugin_models(host: PluginHost) -> list:
-    """Every model a plugin registered."""
-    models = []
-    for result in host.pm.hook.register_models():
-        models.extend(result or [])
-    return models
-
-
 def all_migrations(host: PluginHost) -> list[Migration]:
     """Core migrations followed by plugin migrations."""
     return core_migrations() + plugin_migrations(host)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from core.api.fields import UtcTime
+from core.api.ticket_schema import ticket_view
 from core.models import Ticket
 
 
@@ -97,10 +98,5 @@ class TicketListSchema(Schema):
 
 
 def ticket_summary(ticket: Ticket, *, staff: bool = False) -> dict:
-    """A ticket as the ticket-operations API shows it (falls back to a summary until that module exists)."""
-    try:
-        from core.api.ticket_schema import ticket_view
-    except ImportError:
-        return {"id": ticket.id, "eventId": ticket.event_id, "ticketTypeId": ticket.ticket_type_id,
-                "status": ticket.status, "holderEmail": ticket.holder_email, "holderName": ticket.holder_name}
+    """A ticket as the ticket-operations API shows it."""
     return ticket_view(ticket, staff=staff)

@@ -34,7 +34,6 @@ from core.memo import BoundedMemo
 from core.models import Event, Org, TicketType, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, cursor_page, page_meta, request_links
 from core.services import event_queries, holds
-from core.sqlcache import row_builder
 from core.tenancy import current_org, scoped
 from core.timefmt import as_utc
 
@@ -68,7 +67,7 @@ def _default_list(size: int, cursor: str | None):
     """The customer list in its default shape and view: the hottest read of a sale, so it reads only the
     columns it shows, renders and serialises each distinct row once per process, and joins the texts."""
     rows = event_queries.public_top_level_rows(current_org(), size, cursor, _DEFAULT_VIEW_COLUMNS)
-    build = row_builder(Event, _DEFAULT_VIEW_COLUMNS)
+    build = event_queries.event_builder(_DEFAULT_VIEW_COLUMNS)
     page = cursor_page(event_queries.sort_keys(None), rows, size, first=not cursor, cursor_row=build)
     now = utcnow()
     view = EventView(CLIENT_FIELDS, set(), event_queries.Related(), now, staff=False)

@@ -23,7 +23,7 @@ from core.services import capacity, gateways, holds
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
-from core.sqlcache import CompiledQuery, Slot, compile_query, insert_instance, insert_rows, instance, row_builder
+from core.services.statements import CompiledQuery, Slot, compile_query, insert_rows, instance, row_builder
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -284,19 +284,20 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
     now = utcnow()
     free = quote.is_free
     expires_at = None if free else holds.hold_deadline(req.hold_minutes, now)
-    booking = Booking(id=new_id(), org=org.id, event=event.id, customer=req.buyer.customer,
-                      email=req.buyer.email, name=req.buyer.name, status="confirmed" if free else "pending",
-                      source=req.source, gateway=gateway, currency=quote.currency, subtotal=quote.subtotal,
-                      fees=quote.fees, adjustments=quote.adjustments_total, amount=quote.total, seats=quote.seats,
-                      promo_code=quote.recorded_code, expires_at=expires_at,
-                      confirmed_at=now if free else None, created_at=now, updated_at=now, payment_data={})
+    booking_row = {"id": new_id(), "org": org.id, "event": event.id, "customer": req.buyer.customer,
+                   "email": req.buyer.email, "name": req.buyer.name, "status": "confirmed" if free else "pending",
+                   "source": req.source, "gateway": gateway, "currency": quote.currency, "subtotal": quote.subtotal,
+                   "fees": quote.fees, "adjustments": quote.adjustments_total, "amount": quote.total,
+                   "seats": quote.seats, "promo_code": quote.recorded_code, "expires_at": expires_at,
+                   "confirmed_at": now if free else None, "created_at": now, "updated_at": now, "payment_data": {}}
+    booking = Booking(**booking_row)
     rows = _line_rows(org, booking.id, quote)
     lines = [BookingLine(**row) for row in rows]
     seats = [capacity.SeatRequest(line.ticket_type.id, line.seats) for line in quote.lines]
     types = {line.ticket_type.id: line.ticket_type for line in quote.lines}
     tickets: list[Ticket] = []
     with write_transaction():
-        insert_instance(booking)
+        insert_rows(Booking, [booking_row])
         insert_rows(BookingLine, rows)
         quote.run_booked(booking)  # plugins claim their own resources here (see Quote.when_booked)
         if free:   # nothing to pay: no Payment row, tickets at once

@@ -16,7 +16,7 @@ from peewee import fn
 from core.db import db, is_sqlite
 from core.errors import Conflict
 from core.models import Event, TicketType
-from core.sqlcache import CompiledQuery, Slot, compile_query, raw_slot
+from core.services.statements import CompiledQuery, Slot, compile_query, raw_slot
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from core.models.participation import Participation
 from core.plugins import hooks_for
 from core.services import door_rules, qr
 from core.services.door_rules import RULES, Door
-from core.sqlcache import CompiledQuery, compile_query, instance, raw_slot
+from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
 from core.tenancy import scoped
 from core.timefmt import iso_utc
 

@@ -24,7 +24,7 @@ from core.pagination import (
     paginate_cursor,
     paginate_offset,
 )
-from core.sqlcache import CompiledQuery, Slot, compile_query, row_builder
+from core.services.statements import CompiledQuery, Slot, compile_query, row_builder
 from core.tenancy import scoped
 
 SORT_FIELDS = {
@@ -208,6 +208,11 @@ def public_top_level_rows(org, size: int, cursor: str | None, columns: tuple) ->
         after_start, after_id = decode_cursor(keys, cursor)
         values.update(after_start=Event.starts_at.db_value(after_start), after_id=after_id)
     return _public_top_level_sql(bool(cursor), is_sqlite(), columns).tuples(**values)
+
+
+def event_builder(columns: tuple):
+    """The function turning a raw row of `columns` (as `public_top_level_rows` returns) into an Event."""
+    return row_builder(Event, columns)
 
 
 def public_top_level_page(org, size: int, cursor: str | None = None) -> Page:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
-from core.sqlcache import insert_rows
+from core.services.statements import insert_rows
 
 
 @dataclass

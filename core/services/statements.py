@@ -1,8 +1,8 @@
-"""Queries compiled once per shape: peewee builds the SQL with named `Slot` placeholders, later calls only
-bind values. For hot paths, where building the SQL costs more than running it (peewee spends ~0.2 ms of
-Python on an INSERT of one row): the event list, purchase, check-in.
+"""Compiled statements for the services' hot paths: peewee builds a query's SQL once per shape with named
+`Slot` placeholders, later calls only bind values (peewee spends ~0.2 ms of Python building one INSERT).
 
-A compiled query is only as general as its shape: callers key the cache by everything that changes the SQL.
+Services only (never imported by `core/api`); public peewee API only; inserts stamp `created_at`/`updated_at`
+as `save()` does. A compiled query is only as general as its shape: callers key it by what changes the SQL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import peewee
 
 from core.db import db, is_sqlite
+from core.models import utcnow
 
 
 class Slot(str):
@@ -49,18 +50,21 @@ class CompiledQuery:
         return [build(row) for row in self.tuples(**values)]
 
 
+_DRIVER_NATIVE = (peewee.CharField, peewee.TextField, peewee.FixedCharField, peewee.IntegerField)
+
+
 def _needs_conversion(field) -> bool:
     """False when the driver already returns the field's Python value (text and integer columns)."""
     if isinstance(field, peewee.ForeignKeyField):
         return _needs_conversion(field.rel_field)
     plain = type(field).python_value is peewee.Field.python_value
-    return not (plain and isinstance(field, peewee._StringField | peewee.IntegerField))
+    return not (plain and isinstance(field, _DRIVER_NATIVE))
 
 
 @functools.lru_cache(maxsize=256)
 def row_builder(model, fields: tuple) -> Callable[[tuple], peewee.Model]:
     """A function turning a row of `fields` columns into a `model` instance, as peewee's own row reader
-    does (nothing marked dirty, no defaults computed) but converting only the columns that need it."""
+    does (no defaults computed) but converting only the columns that need it."""
     names = tuple(f.name for f in fields)
     conversions = tuple((f.name, f.python_value) for f in fields if _needs_conversion(f))
 
@@ -81,18 +85,16 @@ def _whole_row_builder(model) -> Callable[[tuple], peewee.Model]:
 
 
 def instance(model, fields, values):
-    """A `model` instance from column values in `fields` order (no defaults computed, nothing marked dirty)."""
+    """A `model` instance from column values in `fields` order (no defaults computed)."""
     if fields is model._meta.sorted_fields:
         return _whole_row_builder(model)(values)
     return row_builder(model, tuple(fields))(values)
 
 
 def loaded(model, data: dict) -> peewee.Model:
-    """A `model` instance holding `data` (field name -> Python value) as a row already stored: nothing
-    marked dirty and no defaults computed, as peewee's own row reader builds them."""
-    obj = model.__new__(model)
-    obj.__data__, obj._dirty, obj.__rel__ = data, set(), {}
-    return obj
+    """A `model` instance holding `data` (field name -> Python value) as a row already stored (no defaults
+    computed)."""
+    return model(__no_default__=True, **data)
 
 
 def compile_query(query) -> CompiledQuery:
@@ -116,22 +118,26 @@ def _field_default(field):
     return default() if callable(default) else default
 
 
+def _stamp(model, row: dict, now) -> None:
+    """Give `row` the timestamps an INSERT through `save()` writes: `created_at` and `updated_at` now, unless
+    the caller set them."""
+    for name in ("created_at", "updated_at"):
+        if name in model._meta.fields and row.get(name) is None:
+            row[name] = now
+
+
 def insert_rows(model, rows: list[dict]) -> None:
     """INSERT `rows` (field name -> Python value; a field left out takes its default, as in peewee), with SQL
-    compiled once per model and batch size. Nothing is returned: ids are made by the caller."""
+    compiled once per model and batch size. Missing `created_at`/`updated_at` are stamped now, in the
+    caller's dicts too (so instances built from them match the stored rows). Ids are made by the caller."""
     fields = model._meta.sorted_fields
+    now = utcnow()
     for start in range(0, len(rows), _INSERT_BATCH):
         batch = rows[start:start + _INSERT_BATCH]
         values = {}
         for i, row in enumerate(batch):
+            _stamp(model, row, now)
             for f in fields:
                 values[f"{f.name}_{i}"] = f.db_value(row[f.name] if f.name in row else _field_default(f))
         compiled = _insert_sql(model, len(batch), is_sqlite())
         db.execute_sql(compiled.sql, compiled.params(values))
-
-
-def insert_instance(obj: peewee.Model) -> None:
-    """INSERT a model instance built in memory (every field of `obj.__data__`), like `save(force_insert=True)`
-    with compiled SQL; the instance is then clean."""
-    insert_rows(type(obj), [obj.__data__])
-    obj._dirty.clear()
