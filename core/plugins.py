@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from importlib.metadata import entry_points
 
 import pluggy
 
 from core import hookspecs
-from core.db import after_commit
+from core.db import after_commit, is_sqlite
 from core.memo import TimedMemo
+from core.models import TenantPlugin
+from core.services.statements import CompiledQuery, Slot, compile_query
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +168,16 @@ def hooks_for(org) -> TenantHooks:
     return get_host().hooks_for(org if isinstance(org, str) else org.id)
 
 
+@functools.lru_cache(maxsize=2)
+def _settings_sql(sqlite: bool) -> CompiledQuery:
+    return compile_query(TenantPlugin.select(TenantPlugin.settings)
+                         .where((TenantPlugin.org == Slot("org")) & (TenantPlugin.plugin == Slot("plugin"))))
+
+
 def plugin_settings(org, plugin: str) -> dict:
     """A tenant's raw settings for one plugin (accepts an Org or its id); server side only, never sent to
-    clients. The operator sets them (`boxoffice tenants config`, `/operator/.../settings`)."""
-    from core.models import TenantPlugin
-
+    clients. The operator sets them (`boxoffice tenants config`, `/operator/.../settings`). Read on every
+    payment step, so its SELECT is compiled once."""
     org_id = org if isinstance(org, str) else org.id
-    row = TenantPlugin.get_or_none((TenantPlugin.org == org_id) & (TenantPlugin.plugin == plugin))
-    return dict(row.settings or {}) if row else {}
+    rows = _settings_sql(is_sqlite()).rows(TenantPlugin, (TenantPlugin.settings,), org=org_id, plugin=plugin)
+    return dict(rows[0].settings or {}) if rows else {}

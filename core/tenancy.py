@@ -5,13 +5,16 @@ A record of another tenant is never found (404), so existence never leaks across
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 from flask import g, request
 
+from core.db import is_sqlite
 from core.errors import ApiError, NotFound, Unprocessable
 from core.memo import TimedMemo
 from core.models import Org
+from core.services.statements import CompiledQuery, Slot, compile_query
 
 M = TypeVar("M")
 
@@ -73,15 +76,24 @@ def scoped(model: type[M], org: Org | str, *fields) -> M:
     return model.select(*fields).where(model.org == org_id)
 
 
+@functools.lru_cache(maxsize=64)
+def _by_id_sql(model, sqlite: bool) -> CompiledQuery:
+    return compile_query(scoped(model, Slot("org")).where(model.id == Slot("id")).limit(1))
+
+
 def get_scoped(model: type[M], org: Org | str, record_id, what: str | None = None) -> M:
-    """One tenant-owned record by id, or NotFound (`<what>_not_found`) whether absent or another tenant's."""
+    """One tenant-owned record by id, or NotFound (`<what>_not_found`) whether absent or another tenant's.
+
+    The SELECT is compiled once per model (`core.services.statements`): most requests read a record this way.
+    """
     label = what or model.__name__.lower()
-    record = None
+    rows = []
     if record_id is not None and isinstance(record_id, str | int) and len(str(record_id)) <= 64:
-        record = scoped(model, org).where(model.id == str(record_id)).first()
-    if record is None:
+        org_id = org if isinstance(org, str) else org.id
+        rows = _by_id_sql(model, is_sqlite()).rows(model, org=org_id, id=str(record_id))
+    if not rows:
         raise NotFound(f"No {label.replace('_', ' ')} with id {record_id!r}.", type=f"{label}_not_found")
-    return record
+    return rows[0]
 
 
 def require_own_ids(model: type, org: Org | str, ids, field: str) -> list[str]:

@@ -23,7 +23,15 @@ from core.services import capacity, gateways, holds
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
-from core.services.statements import CompiledQuery, Slot, compile_query, insert_rows, instance, row_builder
+from core.services.statements import (
+    CompiledQuery,
+    Slot,
+    compile_query,
+    insert_rows,
+    instance,
+    row_builder,
+    update_row,
+)
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -437,8 +445,10 @@ def _lines_with_types(booking_id: str) -> list[BookingLine]:
     return sorted(lines, key=lambda line: (line.kind != "ticket", line.data.get("position", 0)))
 
 
-def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None) -> BookingResult | None:
-    """pending|expired -> confirmed exactly once, in one write transaction; None when another request won.
+def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str | None,
+              payment_data: dict | None = None) -> BookingResult | None:
+    """pending|expired -> confirmed exactly once, in one write transaction (storing `payment_data` too when
+    given); None when another request won.
 
     The lines (with their ticket types) are read once, before the transaction: they never change after the
     purchase wrote them. The winning conditional UPDATE says what the row now holds, so it is not read back.
@@ -446,17 +456,18 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
     now = utcnow()
     reference = check.reference or payment_ref or booking.payment_ref
     values = {"status": "confirmed", "confirmed_at": now, "payment_ref": reference, "updated_at": now}
+    if payment_data is not None:
+        values["payment_data"] = payment_data
     lines = _lines_with_types(booking.id)
     seats = [capacity.SeatRequest(line.ticket_type_id, line.seats) for line in lines
              if line.kind == "ticket" and line.ticket_type_id]
     with write_transaction():
-        won = Booking.update(values).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
+        won = update_row(Booking, booking.id, values, status="pending")
         if won == 1:
             capacity.confirm_held_seats(seats, booking.event_id)
         else:
             values["seats_released"] = False
-            won = (Booking.update(values)
-                   .where((Booking.id == booking.id) & (Booking.status == "expired")).execute())
+            won = update_row(Booking, booking.id, values, status="expired")
             if won != 1:
                 return None
             capacity.sell_seats(seats, booking.event_id)
@@ -563,15 +574,17 @@ def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gatewa
     return _confirm_loaded(org, booking, payment_ref)
 
 
-def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None) -> BookingResult:
-    """`confirm` for a booking row already read (and expired if overdue) by the caller."""
+def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
+                    payment_data: dict | None = None) -> BookingResult:
+    """`confirm` for a booking row already read (and expired if overdue) by the caller; `payment_data`, when
+    given, is what the caller changed in memory and is stored with the confirmation."""
     if booking.status not in CONFIRMABLE:
         return _settled(org, booking)
     if _seats_gone(booking):
         return _stale_cart(org, booking, payment_ref)
     check = _require_paid(booking, _paid_check(org, booking, payment_ref))
     try:
-        result = _finalise(org, booking, check, payment_ref)
+        result = _finalise(org, booking, check, payment_ref, payment_data)
     except capacity.SoldOut:   # the seats went between the read and the UPDATE
         return _refund_stale(org, booking, check, payment_ref)
     if result is None:
@@ -584,19 +597,16 @@ def mark_paid(org: Org, booking_id: str, *, reference: str, note: str = "", by: 
     """Staff record a payment taken outside Boxoffice (first record wins), then the booking is confirmed as usual.
 
     Only for bookings whose provider is settled by staff (the core's box office, or a plugin's bank transfer).
+    The record is stored by the write that confirms the booking (or refunds a stale cart), so a paid box-office
+    order is one write transaction; a request that loses the confirmation answers what the winner settled.
     """
     booking = get_booking(org, booking_id)
     provider = gateways.gateways(org).get(booking.gateway)
     if provider is None or not provider.provider.settled_by_staff:
         raise Unprocessable(f"Only bookings paid outside Boxoffice are marked paid by staff; this one uses "
                             f"{booking.gateway!r}.", type="not_offline_booking")
-    if booking.status in CONFIRMABLE and not (booking.payment_data or {}).get("marked_paid"):
-        marked = {"reference": reference, "note": note, "by": by, "at": utcnow().isoformat() + "Z"}
-        data = dict(booking.payment_data or {}, marked_paid=marked)
-        with write_transaction():
-            won = Booking.update(payment_data=data, updated_at=utcnow()).where(
-                (Booking.id == booking.id) & Booking.status.in_(CONFIRMABLE)).execute()
-        if won != 1:   # confirmed (or cancelled) meanwhile: answer what it is now
-            return _settled(org, Booking.get_by_id(booking.id))
-        booking.payment_data = data
-    return _confirm_loaded(org, booking, reference)
+    if booking.status not in CONFIRMABLE or (booking.payment_data or {}).get("marked_paid"):
+        return _confirm_loaded(org, booking, reference)
+    marked = {"reference": reference, "note": note, "by": by, "at": utcnow().isoformat() + "Z"}
+    booking.payment_data = dict(booking.payment_data or {}, marked_paid=marked)
+    return _confirm_loaded(org, booking, reference, booking.payment_data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from core.db import db, is_sqlite
+from core.db import is_sqlite
 from core.errors import Conflict
 from core.models import Event, TicketType
 from core.services.statements import CompiledQuery, Slot, compile_query, raw_slot
@@ -100,8 +100,7 @@ def _claim_sql(model, column: str, sqlite: bool) -> CompiledQuery:
 
 
 def _claimed(model, column: str, row_id: str, seats: int) -> bool:
-    query = _claim_sql(model, column, is_sqlite())
-    return db.execute_sql(query.sql, query.params({"id": row_id, "seats": seats})).rowcount == 1
+    return _claim_sql(model, column, is_sqlite()).run(id=row_id, seats=seats) == 1
 
 
 def _claim(requests: list[SeatRequest], event_id: str, column: str) -> None:
@@ -124,25 +123,30 @@ def sell_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
     _claim(_merge(requests), event_id, "sold")
 
 
+@functools.lru_cache(maxsize=16)
+def _shift_sql(model, held: int, sold: int, sqlite: bool) -> CompiledQuery:
+    """`held -= seats * held`, `sold += seats * sold` on one row, guarded so no counter goes below zero
+    (compiled once per table and direction)."""
+    seats = raw_slot("seats")
+    changes, condition = {}, model.id == Slot("id")
+    if held:
+        changes[model.held] = model.held - seats
+        condition &= model.held >= seats
+    if sold:
+        changes[model.sold] = model.sold + seats if sold > 0 else model.sold - seats
+    if sold < 0:
+        condition &= model.sold >= seats
+    return compile_query(model.update(changes).where(condition))
+
+
 def _shift(requests: list[SeatRequest], event_id: str, *, held: int, sold: int) -> None:
     """Move counters by -seats*held / +seats*sold, guarded so no counter goes below zero."""
     total = 0
     for request in requests:
-        n = request.seats
-        condition = (TicketType.id == request.ticket_type_id)
-        if held:
-            condition &= TicketType.held >= n
-        if sold < 0:
-            condition &= TicketType.sold >= n
-        TicketType.update(held=TicketType.held - n * held, sold=TicketType.sold + n * sold).where(condition).execute()
-        total += n
+        _shift_sql(TicketType, held, sold, is_sqlite()).run(id=request.ticket_type_id, seats=request.seats)
+        total += request.seats
     if total:
-        condition = Event.id == event_id
-        if held:
-            condition &= Event.held >= total
-        if sold < 0:
-            condition &= Event.sold >= total
-        Event.update(held=Event.held - total * held, sold=Event.sold + total * sold).where(condition).execute()
+        _shift_sql(Event, held, sold, is_sqlite()).run(id=event_id, seats=total)
 
 
 def confirm_held_seats(requests: Iterable[SeatRequest], event_id: str) -> None:

@@ -43,6 +43,10 @@ class CompiledQuery:
         """Run it and return the raw rows."""
         return db.execute_sql(self.sql, self.params(values)).fetchall()
 
+    def run(self, **values) -> int:
+        """Run it (an UPDATE or DELETE) and return how many rows it changed."""
+        return db.execute_sql(self.sql, self.params(values)).rowcount
+
     def rows(self, model, fields: tuple | None = None, **values) -> list:
         """Run it and build `model` instances from the rows; the query selects `fields` (default: all the
         model's fields, in order). Fields not selected read as None."""
@@ -141,3 +145,25 @@ def insert_rows(model, rows: list[dict]) -> None:
                 values[f"{f.name}_{i}"] = f.db_value(row[f.name] if f.name in row else _field_default(f))
         compiled = _insert_sql(model, len(batch), is_sqlite())
         db.execute_sql(compiled.sql, compiled.params(values))
+
+
+@functools.lru_cache(maxsize=128)
+def _update_sql(model, names: tuple[str, ...], guards: tuple[str, ...], sqlite: bool) -> CompiledQuery:
+    fields = model._meta.fields
+    condition = model.id == raw_slot("where id")
+    for name in guards:
+        condition &= fields[name] == raw_slot(f"where {name}")
+    return compile_query(model.update({fields[name]: raw_slot(name) for name in names}).where(condition))
+
+
+def update_row(model, row_id: str, values: dict, **guards) -> int:
+    """UPDATE the row `row_id` to `values` (field name -> Python value; `updated_at` stamped now unless given,
+    as `save()` does) only while each field named in `guards` still holds the value given; returns the
+    number of rows changed (0 or 1). SQL compiled once per model and set of field names."""
+    fields = model._meta.fields
+    if "updated_at" in fields and values.get("updated_at") is None:
+        values = {**values, "updated_at": utcnow()}
+    params = {name: fields[name].db_value(value) for name, value in values.items()}
+    params.update({f"where {name}": fields[name].db_value(value) for name, value in guards.items()})
+    params["where id"] = row_id
+    return _update_sql(model, tuple(sorted(values)), tuple(sorted(guards)), is_sqlite()).run(**params)
