@@ -122,7 +122,7 @@ def test_default_list_reads_only_the_columns_it_shows_and_answers_the_same(tenan
     assert [e["name"] for e in default["data"]] == ["Now on", "At the hall", "Later"]
     assert default["data"] == explicit["data"]
     assert default["meta"]["page"] == explicit["meta"]["page"] and default["meta"]["count"] == 3
-    again = tenant.guest.get("/client/events")  # served from the per-row memo this time
+    again = tenant.guest.get("/client/events")
     assert again.mimetype == "application/json" and again.get_json() == default
     assert default["data"][0]["status"] == "active" and default["data"][1]["venue_id"] == venue["id"]
     assert default["data"][1]["description"] == "Doors 19:00"

@@ -103,8 +103,7 @@ def query_ticket_types(org: Org, filters: dict) -> Select:
     """
     event = load_event(org, filters["event"]) if filters.get("event") else None
     holds.release_overdue_of_events(org.id, None if event is None else [event.id])
-    query = service.list_ticket_types(org, event, include_archived=filters.get("include_archived", False))
-    return query.select_extend(*Event._meta.sorted_fields).join(Event)
+    return service.list_ticket_types(org, event, include_archived=filters.get("include_archived", False))
 
 
 def _deleted(ticket_type_id: str, outcome: str) -> dict:

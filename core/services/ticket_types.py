@@ -255,11 +255,18 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
     return outcome
 
 
-def list_ticket_types(org: Org, event: Event | None = None, include_archived: bool = False) -> Select:
-    """A tenant's ticket types (of one event if given), by position then creation; archived ones on request."""
-    query = scoped(TicketType, org)
+def list_ticket_types(org: Org, event: Event | None = None, include_archived: bool = False, *,
+                      event_ids: list[str] | None = None, public_only: bool = False) -> Select:
+    """The one way ticket types are listed: a tenant's ticket types, each with its event (one join, for the
+    seat figures), by position then creation; of one `event` or of `event_ids` when given; archived ones on
+    request; `public_only` keeps the public, unarchived ones a customer may see."""
+    query = scoped(TicketType, org, TicketType, Event).join(Event)
     if event is not None:
         query = query.where(TicketType.event == event.id)
-    if not include_archived:
+    if event_ids is not None:
+        query = query.where(TicketType.event.in_(event_ids))
+    if public_only:
+        query = query.where(TicketType.visibility == "public")
+    if public_only or not include_archived:
         query = query.where(TicketType.archived_at.is_null())
     return query.order_by(TicketType.position, TicketType.created_at, TicketType.id)
