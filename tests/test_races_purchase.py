@@ -11,7 +11,7 @@ from peewee import fn
 from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
 
 from core import db as database
-from core.models import Booking, Ticket
+from core.models import Booking, Payment, Ticket
 from core.services.capacity import counters_match_rows
 
 PURCHASE = "/client/events/tickets/purchase"
@@ -88,6 +88,25 @@ def test_concurrent_confirms_issue_tickets_once(live_server, tenant):
     with database.db.connection_context():
         assert Ticket.select().where(Ticket.booking == order["bookingId"]).count() == 3
     assert counters(event, tt) == {"event_sold": 3, "event_held": 0, "tickets": 3, "sold": 3, "held": 0}
+
+
+def test_concurrent_mark_paid_records_one_payment_and_issues_once(live_server, tenant):
+    """Twelve staff mark one box-office order paid with different references at once: one record wins, and
+    the booking, its payment row and every answer agree on it."""
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=10)
+    order = _post(live_server, tenant, "/events/tickets/purchase", guest_purchase(tenant, event, [(tt, 2)]),
+                  staff=True).json()
+    answers = _run(12, lambda i: _post(live_server, tenant, f"/events/bookings/{order['bookingId']}/mark-paid",
+                                       {"reference": f"cash-{i}"}, staff=True), workers=12)
+    assert {a.status_code for a in answers} == {200}
+    assert len({tuple(t["id"] for t in a.json()["tickets"]) for a in answers}) == 1
+    with database.db.connection_context():
+        booking = Booking.get_by_id(order["bookingId"])
+        [payment] = list(Payment.select().where(Payment.booking == booking.id))
+        assert booking.payment_data["marked_paid"]["reference"] == booking.payment_ref == payment.reference
+        assert Ticket.select().where(Ticket.booking == booking.id).count() == 2
+    assert counters(event, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
 
 
 def test_concurrent_purchases_with_one_key_make_one_booking(live_server, tenant):
