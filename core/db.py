@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, SqliteDatabase, __exception_wrapper__
 from playhouse.db_url import connect, parse
 from playhouse.pool import PooledSqliteDatabase
-from playhouse.postgres_ext import PooledPsycopg3Database
+from playhouse.postgres_ext import PooledPsycopg3Database, Psycopg3ExtAdapter
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
@@ -34,13 +35,37 @@ PG_PREPARE_THRESHOLD = 2
 once per connection instead of on every call)."""
 
 
+class IdleCheckAdapter(Psycopg3ExtAdapter):
+    """peewee's psycopg 3 adapter with a pool check that costs no round trip for a healthy idle connection."""
+
+    def is_connection_closed(self, conn) -> bool:
+        """Whether a pooled connection is dead. An idle connection's server sends nothing unasked except when it
+        goes away (a terminated backend writes its FATAL message and closes), so a socket with nothing to read
+        is alive; peewee's `SELECT 1` runs only when there is something to read or the connection is not
+        idle, where it reads the news or rolls back."""
+        if conn.closed or conn.broken:
+            return True
+        if self.txn_status(conn) == self.txn_idle:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+            if not readable:
+                return False
+        return super().is_connection_closed(conn)
+
+
+class PooledPostgres(PooledPsycopg3Database):
+    """peewee's psycopg 3 pool with `IdleCheckAdapter`'s check on checkout."""
+
+    psycopg3_adapter = IdleCheckAdapter
+
+
 def make_database(url: str, prepare: bool = True) -> Database:
     """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL on psycopg 3.
 
     On PostgreSQL a statement run `PG_PREPARE_THRESHOLD` times on a connection becomes a server-side prepared
     statement; `prepare=False` turns that off (PgBouncer in transaction pooling mode does not keep sessions).
     Connections are taken from the pool on first use in a request and returned at its end; peewee's pool
-    checks a pooled connection before handing it out and discards one the server dropped.
+    checks a pooled connection before handing it out (without a round trip, `IdleCheckAdapter`) and discards
+    one the server dropped.
     """
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
@@ -48,8 +73,8 @@ def make_database(url: str, prepare: bool = True) -> Database:
         return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, max_connections=64,
                                     stale_timeout=600, autoconnect=True, check_same_thread=False)
     if scheme in {"postgres", "postgresql"}:
-        return PooledPsycopg3Database(autoconnect=True, max_connections=64, stale_timeout=600,
-                                      prepare_threshold=PG_PREPARE_THRESHOLD if prepare else None, **parse(url))
+        return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600,
+                              prepare_threshold=PG_PREPARE_THRESHOLD if prepare else None, **parse(url))
     return connect(url, autoconnect=True)
 
 
@@ -61,6 +86,18 @@ def bind_database(database: Database) -> None:
 def is_sqlite() -> bool:
     """True when the bound database is SQLite."""
     return isinstance(db.obj, SqliteDatabase)
+
+
+def execute_numbered(sql: str, params: list):
+    """PostgreSQL: run `sql` written with `$1, $2, ...` placeholders on this thread's connection, sent as it
+    is (psycopg's raw cursor; prepared like any statement once seen `PG_PREPARE_THRESHOLD` times), with
+    peewee's error types. Returns the cursor."""
+    from psycopg import RawCursor
+
+    with __exception_wrapper__:
+        cursor = RawCursor(db.connection())
+        cursor.execute(sql, params)
+    return cursor
 
 
 @contextlib.contextmanager

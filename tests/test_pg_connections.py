@@ -8,6 +8,7 @@ connections, so it touches nothing else.
 from __future__ import annotations
 
 import os
+import time
 
 import psycopg
 import pytest
@@ -62,8 +63,23 @@ def test_a_connection_the_server_dropped_is_replaced():
         database.close()  # back to the pool
         with psycopg.connect(PG_URL, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [first])
+            for _ in range(100):  # until the backend has gone (terminating is asynchronous)
+                if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [first]).fetchone():
+                    break
+                time.sleep(0.05)
         database.connect()
         second = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
         assert second != first
+    finally:
+        database.close_all()
+
+
+def test_a_healthy_pooled_connection_is_reused():
+    database = _database(prepare=True)
+    try:
+        first = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        database.close()  # back to the pool
+        database.connect()
+        assert database.execute_sql("SELECT pg_backend_pid()").fetchone()[0] == first
     finally:
         database.close_all()

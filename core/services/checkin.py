@@ -206,9 +206,9 @@ def _log(org_id: str, ticket: Ticket, event_id: str, scan_point: str | None, res
     now = utcnow()
     record = CheckIn(id=new_id(), org=org_id, ticket=ticket.id, event=event_id, scan_point=scan_point,
                      result=result, staff=staff, created_at=now, updated_at=now)
-    db.execute_sql(_log_sql(is_sqlite()).sql, _log_sql(is_sqlite()).params(
+    _log_sql(is_sqlite()).execute(
         {"log_id": record.id, "org": org_id, "ticket": ticket.id, "event": event_id, "point": scan_point,
-         "result": result, "staff": staff, "now": CheckIn.created_at.db_value(now)}))
+         "result": result, "staff": staff, "now": CheckIn.created_at.db_value(now)})
     return record
 
 
@@ -266,8 +266,7 @@ def _scan_in_one_statement(org_id: str, ticket_id: str, door: Door, staff: str |
     """PostgreSQL: the whole scan in one round trip (`_scan_sql`). Raises when the tenant has no such ticket."""
     now, log_id, signed = utcnow(), new_id(), _signed(org_id, door)
     compiled = _scan_sql(Shape.of(door, signed))
-    row = db.execute_sql(compiled.sql, compiled.params(
-        _values(org_id, ticket_id, door, signed, now, log_id=log_id, staff=staff))).fetchone()
+    row = compiled.execute(_values(org_id, ticket_id, door, signed, now, log_id=log_id, staff=staff)).fetchone()
     if row is None:
         raise _not_found(door, ticket_id)
     ticket = _with_type(instance(Ticket, TICKET_FIELDS, row[1:]))
@@ -282,8 +281,7 @@ def _admit(org_id: str, ticket_id: str, door: Door, *, skip: tuple[str, ...] = (
     """Run the admitting UPDATE alone; the ticket as admitted, or None when a rule refused it."""
     signed = _signed(org_id, door)
     compiled = _admit_sql(Shape.of(door, signed, skip))
-    rows = db.execute_sql(compiled.sql, compiled.params(_values(org_id, ticket_id, door, signed, utcnow()))
-                          ).fetchall()
+    rows = compiled.execute(_values(org_id, ticket_id, door, signed, utcnow())).fetchall()
     return _with_type(instance(Ticket, TICKET_FIELDS, rows[0])) if rows else None
 
 

@@ -8,13 +8,16 @@ as `save()` does. A compiled query is only as general as its shape: callers key 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import peewee
 
-from core.db import db, is_sqlite
+from core.db import db, execute_numbered, is_sqlite
 from core.models import utcnow
+
+_PLACEHOLDER = re.compile(r"%%|%s")  # peewee's placeholders for psycopg, and an escaped percent sign
 
 
 class Slot(str):
@@ -39,13 +42,27 @@ class CompiledQuery:
         """The parameter list for `values` (every Slot name must be given)."""
         return [values[p] if isinstance(p, Slot) else p for p in self.template]
 
+    @functools.cached_property
+    def numbered_sql(self) -> str:
+        """The PostgreSQL text with `$1, $2, ...` placeholders, which psycopg sends as it is: its own
+        `%s` conversion is cached only for statements under 4 kB and 50 parameters, and re-parsing a
+        longer one (the one-statement scan, a batch insert) cost ~0.5 ms a run."""
+        numbers = iter(range(1, len(self.template) + 1))
+        return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", self.sql)
+
+    def execute(self, values: dict):
+        """Run it with `values` (Slot name -> value) and return the cursor."""
+        if is_sqlite():
+            return db.execute_sql(self.sql, self.params(values))
+        return execute_numbered(self.numbered_sql, self.params(values))
+
     def tuples(self, **values) -> list[tuple]:
         """Run it and return the raw rows."""
-        return db.execute_sql(self.sql, self.params(values)).fetchall()
+        return self.execute(values).fetchall()
 
     def run(self, **values) -> int:
         """Run it (an UPDATE or DELETE) and return how many rows it changed."""
-        return db.execute_sql(self.sql, self.params(values)).rowcount
+        return self.execute(values).rowcount
 
     def rows(self, model, fields: tuple | None = None, **values) -> list:
         """Run it and build `model` instances from the rows; the query selects `fields` (default: all the
@@ -143,8 +160,7 @@ def insert_rows(model, rows: list[dict]) -> None:
             _stamp(model, row, now)
             for f in fields:
                 values[f"{f.name}_{i}"] = f.db_value(row[f.name] if f.name in row else _field_default(f))
-        compiled = _insert_sql(model, len(batch), is_sqlite())
-        db.execute_sql(compiled.sql, compiled.params(values))
+        _insert_sql(model, len(batch), is_sqlite()).execute(values)
 
 
 @functools.lru_cache(maxsize=128)
