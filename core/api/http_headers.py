@@ -40,8 +40,10 @@ def frame_headers() -> tuple[tuple[str, str], ...]:
     """The frame protection for the current request: `frame-ancestors <origins>` on an embeddable view of a
     tenant that lists embed origins, otherwise no framing at all."""
     org = g.get("org")
-    origins = web_origins.embed_origins(org) if org is not None else ()
-    if origins and _is_embeddable():
+    if org is None or not _is_embeddable():
+        return NO_FRAMES
+    origins = web_origins.embed_origins(org)
+    if origins:
         return (("Content-Security-Policy", "frame-ancestors " + " ".join(origins)),)
     return NO_FRAMES
 
@@ -50,8 +52,8 @@ def set_security_headers(response: Response) -> Response:
     """after_request: the security headers on every answer (JSON, errors, files, docs pages, routing 404s);
     a header a view set itself is kept."""
     headers = response.headers
-    for name, value in ALWAYS + frame_headers():
-        headers.setdefault(name, value)
+    present = {name.lower() for name, _ in headers.items()}
+    headers.extend([(name, value) for name, value in ALWAYS + frame_headers() if name.lower() not in present])
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
