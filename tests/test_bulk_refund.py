@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import audits
 from test_automation import allow_loopback, hooked, receiver  # noqa: F401 - fixtures
 from ticket_factory import (
     enabled_plugin,
@@ -117,7 +118,6 @@ def test_provider_refusals_are_counted_and_do_not_stop_the_job(tenant):
 
 
 def test_event_is_syncing_while_the_job_runs(tenant):
-    from core.services import sync_jobs
 
     event, ticket_type = make_event(tenant)
     issue(tenant, ticket_type, 2)
@@ -136,7 +136,7 @@ def test_event_is_syncing_while_the_job_runs(tenant):
     assert seen == [(True, "running", True)] * 2
 
     with database.db.connection_context():
-        sync_jobs.start_sync_job(tenant.org, reload_model(Event, event.id), "build")
+        audits.start_sync_job(tenant.org, reload_model(Event, event.id), "build")
     busy = bulk(tenant, event.id)
     assert busy.status_code == 409 and busy.get_json()["type"] == "uneditable"
     edit = tenant.staff.patch(f"/events/{event.id}", json={"name": "Renamed"})

@@ -78,9 +78,10 @@ def test_confirm_after_payment_issues_tickets_once(tenant, fakepay):
     assert again.status_code == 200
     assert [t["id"] for t in again.get_json()["tickets"]] == [t["id"] for t in body["tickets"]]
     assert counters(event, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+    from audits import counters_match_rows
+
     from core import db as database
     from core.models import Payment
-    from core.services.capacity import counters_match_rows
 
     with database.db.connection_context():
         payments = list(Payment.select().where(Payment.booking == order["bookingId"]))

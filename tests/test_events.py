@@ -172,8 +172,10 @@ def test_publish_update_and_uneditable_while_syncing(tenant):
     bad = tenant.staff.patch(f"/events/{event['id']}", json={"ends_at": "2000-01-01T00:00:00Z"})
     assert bad.status_code == 422
 
+    from audits import start_sync_job
+
     from core.models import Event, Org
-    from core.services.sync_jobs import finish_job, start_sync_job
+    from core.services.sync_jobs import finish_job
 
     job = in_db(lambda: start_sync_job(Org.get_by_id(tenant.orgid), Event.get_by_id(event["id"]),
                                        "storefront_mirror"))
@@ -192,12 +194,14 @@ def test_a_job_whose_worker_died_is_failed_and_the_event_released(tenant):
     worker that picks the lost job up later leaves it alone."""
     import datetime as dt
 
+    from audits import start_sync_job
+
     from core.models import Event, Org, SyncJob
     from core.services import sync_jobs
 
     event = make_event(tenant.staff).get_json()["data"]
     org = in_db(Org.get_by_id, tenant.orgid)
-    quiet = in_db(lambda: sync_jobs.start_sync_job(org, Event.get_by_id(event["id"]), "recurrence_fan_out"))
+    quiet = in_db(lambda: start_sync_job(org, Event.get_by_id(event["id"]), "recurrence_fan_out"))
     in_db(lambda: SyncJob.update(updated_at=utcnow() - dt.timedelta(minutes=9)).where(
         SyncJob.id == quiet.id).execute())
     busy = tenant.staff.patch(f"/events/{event['id']}", json={"name": "Too soon"})

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 
+import audits
 import requests
 from test_purchase_support import iso
 
 from core import db as database
 from core.models import CheckIn, Event, Org, Participation, Ticket
-from core.services import participation, qr
+from core.services import qr
 
 REGISTER = "/client/events/tickets/register"
 MINE = "/client/events/participation/mine"
@@ -57,7 +58,7 @@ def statuses(response) -> dict[str, str]:
 def taken(session_id: str) -> int:
     with database.db.connection_context():
         org = Event.get_by_id(session_id).org_id
-        return participation.seats_taken(org, session_id)
+        return audits.seats_taken(org, session_id)
 
 
 def set_visibility(tenant, value: str) -> None:

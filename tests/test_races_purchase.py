@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from audits import counters_match_rows
 from peewee import fn
 from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
 
 from core import db as database
 from core.models import Booking, Payment, Ticket
-from core.services.capacity import counters_match_rows
 
 PURCHASE = "/client/events/tickets/purchase"
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import audits
 import requests
 from ticket_factory import issue, make_event, reload
 
 from core import db as database
 from core.models import CheckIn, Ticket, Transfer
-from core.services import capacity, qr
+from core.services import qr
 
 
 def storm(calls: list) -> list[requests.Response]:
@@ -78,7 +79,7 @@ def test_refund_racing_check_in_ends_consistent(live_server, tenant):
         admitted = 1 if scan.status_code == 200 else 0
         assert final.scan_count == admitted == admitted_rows(ticket.id)
     with database.db.connection_context():
-        assert capacity.counters_match_rows(event.id)
+        assert audits.counters_match_rows(event.id)
 
 
 def test_concurrent_transfers_one_winner(live_server, tenant):
@@ -103,5 +104,5 @@ def test_concurrent_refunds_and_cancels_one_winner(live_server, tenant):
     cancels = storm([poster(live_server, tenant, f"/events/tickets/{second.id}/cancel", {}) for _ in range(8)])
     assert sorted(r.status_code for r in cancels) == [200] + [409] * 7
     with database.db.connection_context():
-        assert capacity.counters_match_rows(event.id)
+        assert audits.counters_match_rows(event.id)
         assert reload(first.id).status == "refunded" and reload(second.id).status == "cancelled"

@@ -11,8 +11,6 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peewee import fn
-
 from core.db import is_sqlite
 from core.errors import Conflict
 from core.models import Event, TicketType
@@ -162,14 +160,3 @@ def release_held_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
 def release_sold_seats(requests: Iterable[SeatRequest], event_id: str) -> None:
     """Tickets were cancelled or refunded: their sold seats go back on sale."""
     _shift(_merge(requests), event_id, held=0, sold=-1)
-
-
-def counters_match_rows(event_id: str) -> bool:
-    """Audit helper: the event's `sold` equals the seats of its live tickets (used by tests and benches)."""
-    from core.models import Ticket
-
-    live = ("valid", "checked_in", "pending_activation")
-    seats = (Ticket.select(fn.COALESCE(fn.SUM(Ticket.seats), 0))
-             .where((Ticket.event == event_id) & Ticket.status.in_(live)).scalar())
-    event = Event.get_by_id(event_id)
-    return event.sold == seats

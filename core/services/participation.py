@@ -150,12 +150,6 @@ def _lock_customer(customer_id: str) -> None:
         Customer.select(Customer.id).where(Customer.id == customer_id).for_update().execute()
 
 
-def seats_taken(org, session_id: str) -> int:
-    """Participation seats currently taken in a session."""
-    row = scoped(SessionSeats, org).where(SessionSeats.session == session_id).first()
-    return row.taken if row else 0
-
-
 # --- customers choose --------------------------------------------------------------------------------------
 
 def _rows(org, customer_id: str, parent_id: str) -> list[Participation]:

@@ -39,13 +39,6 @@ def record_job(org: Org | str, event: Event, kind: str, status: str = "queued", 
                           finished_at=now if finished else None)
 
 
-def start_sync_job(org: Org, event: Event, kind: str) -> SyncJob:
-    """Open a running job on `event` and mark it syncing (edits get 409 `uneditable` until it ends)."""
-    with write_transaction():
-        Event.update(syncing=True).where((Event.id == event.id) & (Event.org == org.id)).execute()
-        return record_job(org, event, kind, status="running")
-
-
 def get_sync_job(org: Org, event_id: str, job_id: str) -> SyncJob:
     """A job of one of the tenant's events, or 404 (`event_not_found` / `sync_job_not_found`)."""
     event = get_scoped(Event, org, event_id, "event")
