@@ -24,6 +24,17 @@ def test_link_tokens_are_kept_only_as_a_hash_and_match_only_themselves():
     assert not token_matches(stored, other) and not token_matches(None, token) and not token_matches("", token)
 
 
+def test_signed_links_carry_their_data_for_their_purpose_until_they_expire(app):
+    from core.kits.links import read_signed_link_token, signed_link_token
+
+    with app.app_context():
+        token = signed_link_token("download", {"ticket": "t-1"})
+        assert read_signed_link_token("download", token, 60) == {"ticket": "t-1"}
+        assert read_signed_link_token("payment-callback", token, 60) is None  # another purpose
+        assert read_signed_link_token("download", token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), 60) is None
+        assert read_signed_link_token("download", token, -1) is None  # expired
+
+
 def _jpeg_with_location() -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "TestCam"

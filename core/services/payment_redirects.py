@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-
 from core.config import current_config
 from core.errors import ApiError, BadRequest
+from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Booking, Org
 from core.payments import Step
 from core.payments.kit import payable_booking
@@ -23,7 +22,7 @@ from core.tenancy import get_scoped, load_org
 
 CALLBACK_PATH = "/payments/return/"
 CALLBACK_MAX_AGE_SECONDS = 2 * 24 * 3600   # longer than any hold (at most 24 h)
-_SALT = "boxoffice.payment-callback"
+_PURPOSE = "payment-callback"
 
 
 @dataclass
@@ -42,13 +41,9 @@ class Return:
         return self.url + ("&" if "?" in self.url else "?") + urlencode(query)
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_config().secret_key, salt=_SALT)
-
-
 def callback_url(org: Org, booking: Booking, return_url: str) -> str:
     """The core's signed URL the provider sends the buyer (or posts) back to for this booking."""
-    token = _serializer().dumps({"o": org.id, "b": booking.id, "r": return_url})
+    token = signed_link_token(_PURPOSE, {"o": org.id, "b": booking.id, "r": return_url})
     return current_config().public_url.rstrip("/") + CALLBACK_PATH + token
 
 
@@ -67,11 +62,11 @@ def start(org: Org, booking_id: str, return_url: str) -> dict:
 def finish(token: str, params: dict) -> Return:
     """The provider's callback: check the token (400 `invalid_callback`), let the provider read its parameters,
     and confirm a paid booking once (confirm-order's path re-verifies). Refusals become the return's status."""
+    claims = read_signed_link_token(_PURPOSE, token, CALLBACK_MAX_AGE_SECONDS) or {}
     try:
-        claims = _serializer().loads(token, max_age=CALLBACK_MAX_AGE_SECONDS)
         org = load_org(claims["o"])
         booking = get_scoped(Booking, org, claims["b"], "booking") if org else None
-    except (BadSignature, KeyError, TypeError, ApiError) as exc:
+    except (KeyError, TypeError, ApiError) as exc:
         raise BadRequest("This payment return link is invalid or expired.", type="invalid_callback") from exc
     if booking is None:
         raise BadRequest("This payment return link is invalid or expired.", type="invalid_callback")
