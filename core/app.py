@@ -20,6 +20,7 @@ from core.jobs import init_jobs
 from core.keys import resolve_secrets
 from core.plugins import init_host
 from core.request_guards import CORE_BEFORE_REQUEST
+from core.request_id import register_request_id
 from core.schema import upgrade_schema
 
 
@@ -67,7 +68,8 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     resolve_secrets(config)
     use_config(config)
 
-    database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare))
+    database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare,
+                                                  connect_timeout=config.db_connect_timeout))
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
 
@@ -77,6 +79,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.json.sort_keys = False
     _openapi_settings(app)
     api = Api(app)
+    register_request_id(app)
     register_error_handlers(app)
     register_docs_ui(app)
     register_http_headers(app, config.trusted_proxies)

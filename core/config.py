@@ -35,6 +35,7 @@ class Config:
     smtp_url: str = ""
     webhooks_allow_private: bool = False
     pg_prepare: bool = True
+    db_connect_timeout: int = 5  # seconds to open a PostgreSQL connection before the database counts as down
     trusted_proxies: int = 0
     throttle_per_address: str = "30/minute"  # failed attempts per client address (Flask-Limiter syntax)
     throttle_per_account: str = "10/minute"  # failed attempts per account (e-mail, key prefix, guest...)
@@ -56,6 +57,7 @@ class Config:
         "smtp_url": "BOXOFFICE_SMTP_URL",
         "webhooks_allow_private": "BOXOFFICE_WEBHOOKS_ALLOW_PRIVATE",
         "pg_prepare": "BOXOFFICE_PG_PREPARE",
+        "db_connect_timeout": "BOXOFFICE_DB_CONNECT_TIMEOUT",
         "trusted_proxies": "BOXOFFICE_TRUSTED_PROXIES",
         "throttle_per_address": "BOXOFFICE_THROTTLE_PER_ADDRESS",
         "throttle_per_account": "BOXOFFICE_THROTTLE_PER_ACCOUNT",
@@ -73,7 +75,7 @@ class Config:
             raw = environ[var]
             if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare"}:
                 values[f.name] = _env_bool(raw, f.default)
-            elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies"}:
+            elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies", "db_connect_timeout"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, SqliteDatabase, __exception_wrapper__
+from peewee import Database, DatabaseProxy, InterfaceError, OperationalError, SqliteDatabase, __exception_wrapper__
 from playhouse.db_url import connect, parse
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
 from playhouse.postgres_ext import PooledPsycopg3Database, Psycopg3ExtAdapter
 
 db = DatabaseProxy()
@@ -28,6 +28,45 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -32000,
 }
+
+
+CONNECT_TIMEOUT_SECONDS = 5
+"""How long opening a PostgreSQL connection may take before the database counts as down (the default of the
+`BOXOFFICE_DB_CONNECT_TIMEOUT` setting)."""
+
+SERVER_GONE_STATES = ("08", "57P", "53300")
+"""SQLSTATE prefixes of a server that cannot serve now: connection exceptions, a shutdown or a terminated
+backend, too many connections."""
+
+SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy")
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's exception behind peewee's wrappers (`orig`; peewee wraps again when an error passes two of
+    its `__exception_wrapper__` blocks)."""
+    while getattr(error, "orig", None) is not None:
+        error = error.orig
+    return error
+
+
+def connection_lost(error: BaseException) -> bool:
+    """True when `error` says the connection or the server went away (a terminated backend, a refused or timed
+    out connect, a server shutting down), as opposed to a statement the server refused."""
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    inner = _driver_error(error)
+    sqlstate = getattr(inner, "sqlstate", "")
+    if sqlstate is None:  # psycopg: an error on the client side of the connection (closed, refused, timed out)
+        return True
+    return bool(sqlstate) and sqlstate.startswith(SERVER_GONE_STATES)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot serve for now (down, unreachable, every pooled connection
+    taken, SQLite locked beyond its busy timeout): worth a retry later, not a bug."""
+    if isinstance(error, MaxConnectionsExceeded) or connection_lost(error):
+        return True
+    return isinstance(error, OperationalError) and str(_driver_error(error)).startswith(SQLITE_BUSY_MESSAGES)
 
 
 PG_PREPARE_THRESHOLD = 2
@@ -53,19 +92,70 @@ class IdleCheckAdapter(Psycopg3ExtAdapter):
 
 
 class PooledPostgres(PooledPsycopg3Database):
-    """peewee's psycopg 3 pool with `IdleCheckAdapter`'s check on checkout."""
+    """peewee's psycopg 3 pool with `IdleCheckAdapter`'s check on checkout, and one retry on a fresh connection
+    when a checked-out connection turns out dead on its first statement (nothing was sent on it yet)."""
 
     psycopg3_adapter = IdleCheckAdapter
 
+    def connect(self, reuse_if_open: bool = False) -> bool:
+        """Check a connection out of the pool (peewee's `connect`) and mark it unused."""
+        opened = super().connect(reuse_if_open)
+        if opened:
+            self._state.unused = True
+        return opened
 
-def make_database(url: str, prepare: bool = True) -> Database:
+    def _first_statement(self, run: Callable):
+        """Run one statement; if it is the first on this checkout, outside any transaction, and the connection
+        is found dead, discard it and run the statement once more on a fresh one. Anything later (a second
+        statement, one inside a transaction) fails as it is: what came before may have been written."""
+        state = self._state
+        if state.closed and self.autoconnect:  # check out here, not inside `run`, so the flag is current
+            self.connect()
+        if not getattr(state, "unused", False):
+            return run()
+        state.unused = False
+        try:
+            return run()
+        except (OperationalError, InterfaceError) as error:
+            if self.in_transaction() or not connection_lost(error):
+                raise
+            log.warning("database connection lost before its first statement; retrying on a new one: %s", error)
+            self.manual_close()
+            self.connect()
+            self._state.unused = False
+            return run()
+
+    def execute_sql(self, sql, params=None, **options):
+        """peewee's `execute_sql` through `_first_statement`."""
+        return self._first_statement(lambda: super(PooledPostgres, self).execute_sql(sql, params, **options))
+
+    def begin(self, isolation_level=None):
+        """peewee's BEGIN through `_first_statement` (a transaction's BEGIN may be a request's first
+        statement; nothing is written yet when it fails)."""
+        return self._first_statement(lambda: super(PooledPostgres, self).begin(isolation_level))
+
+    def execute_numbered(self, sql: str, params: list):
+        """Run `$n` text through psycopg's raw cursor (see the module's `execute_numbered`)."""
+        from psycopg import RawCursor
+
+        def run():
+            with __exception_wrapper__:
+                cursor = RawCursor(self.connection())
+                cursor.execute(sql, params)
+            return cursor
+
+        return self._first_statement(run)
+
+
+def make_database(url: str, prepare: bool = True, connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> Database:
     """Open (lazily) the database named by `url`: pooled SQLite in WAL mode or pooled PostgreSQL on psycopg 3.
 
     On PostgreSQL a statement run `PG_PREPARE_THRESHOLD` times on a connection becomes a server-side prepared
     statement; `prepare=False` turns that off (PgBouncer in transaction pooling mode does not keep sessions).
     Connections are taken from the pool on first use in a request and returned at its end; peewee's pool
     checks a pooled connection before handing it out (without a round trip, `IdleCheckAdapter`) and discards
-    one the server dropped.
+    one the server dropped; a connection that dies before its first statement is replaced and the statement
+    retried once (`PooledPostgres`). Opening a PostgreSQL connection gives up after `connect_timeout` seconds.
     """
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
@@ -74,7 +164,8 @@ def make_database(url: str, prepare: bool = True) -> Database:
                                     stale_timeout=600, autoconnect=True, check_same_thread=False)
     if scheme in {"postgres", "postgresql"}:
         return PooledPostgres(autoconnect=True, max_connections=64, stale_timeout=600,
-                              prepare_threshold=PG_PREPARE_THRESHOLD if prepare else None, **parse(url))
+                              prepare_threshold=PG_PREPARE_THRESHOLD if prepare else None,
+                              **{"connect_timeout": connect_timeout, **parse(url)})
     return connect(url, autoconnect=True)
 
 
@@ -92,12 +183,7 @@ def execute_numbered(sql: str, params: list):
     """PostgreSQL: run `sql` written with `$1, $2, ...` placeholders on this thread's connection, sent as it
     is (psycopg's raw cursor; prepared like any statement once seen `PG_PREPARE_THRESHOLD` times), with
     peewee's error types. Returns the cursor."""
-    from psycopg import RawCursor
-
-    with __exception_wrapper__:
-        cursor = RawCursor(db.connection())
-        cursor.execute(sql, params)
-    return cursor
+    return db.obj.execute_numbered(sql, params)
 
 
 @contextlib.contextmanager

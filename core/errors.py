@@ -9,8 +9,13 @@ import logging
 
 from flask import Flask, jsonify
 from marshmallow import INCLUDE, Schema, fields
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
+
+from core.db import database_unavailable
+from core.request_id import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,9 @@ DEFAULT_TYPES = {
     503: "service_unavailable",
 }
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+"""The `Retry-After` of a 503 `database_unavailable` answer."""
+
 INVALID_INPUT = "The request body or parameters are invalid; see `errors` for each field."
 
 
@@ -45,6 +53,8 @@ class ErrorSchema(Schema):
     type = fields.String(required=True, metadata={"description": "Machine-readable error type, e.g. `sold_out`"})
     message = fields.String(required=True, metadata={"description": "What went wrong, for a human"})
     errors = fields.Dict(metadata={"description": "Per-location, per-field messages (e.g. `json` -> field)"})
+    requestId = fields.String(metadata={"description": "On 5xx answers: the request's `X-Request-ID`, also "
+                                                       "in the server's log lines for it"})
 
 
 class ApiError(Exception):
@@ -121,6 +131,8 @@ def envelope(code: int, type_: str, message: str, errors: dict | None = None, **
     }
     if errors:
         body["errors"] = errors
+    if code >= 500:
+        body["requestId"] = current_request_id()
     body.update(extra)
     return body
 
@@ -162,8 +174,23 @@ def _unexpected(error: Exception):
     return response
 
 
+def _database_error(error: Exception):
+    """503 `database_unavailable` with `Retry-After` when the database is down, unreachable, out of
+    connections or locked; any other database error is a 500."""
+    if not database_unavailable(error):
+        return _unexpected(error)
+    log.warning("database unavailable: %s", error, exc_info=error)
+    response = jsonify(envelope(503, "database_unavailable", "The database is not available right now; retry "
+                                "in a few seconds.", retryAfter=DATABASE_RETRY_AFTER_SECONDS))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render ApiError, HTTP errors and unexpected exceptions as the JSON envelope, never HTML."""
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
+    for database_error in (OperationalError, InterfaceError, MaxConnectionsExceeded):
+        app.register_error_handler(database_error, _database_error)
     app.register_error_handler(Exception, _unexpected)

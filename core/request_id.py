@@ -1,0 +1,78 @@
+"""Request ids: every answer carries `X-Request-ID` (the client's if it is sane, else a new one), and the same id
+is on the app's log records for that request (`request_id`) and in 5xx bodies (`requestId`).
+
+Never trusts a client's id beyond its shape, and never does more per request than one regex match and a counter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+
+from flask import Flask, Response, g, has_request_context, request
+
+HEADER = "X-Request-ID"
+SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+"""The documented log line format: the request id in brackets (`-` outside a request)."""
+
+
+class _IdSource:
+    """Unique ids without a uuid4 per request: a random per-process prefix and a counter (renewed in a forked
+    worker, so two workers never share a prefix)."""
+
+    def __init__(self):
+        self.renew()
+
+    def renew(self) -> None:
+        """A new random prefix and a counter from 1 (at start-up and in every forked child)."""
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def next_id(self) -> str:
+        """The next id, e.g. `3f9c0a1be27d4c55-1a`."""
+        return f"{self.prefix}-{next(self.counter):x}"
+
+
+_ids = _IdSource()
+os.register_at_fork(after_in_child=_ids.renew)
+
+
+def current_request_id() -> str:
+    """This request's id (the client's sane `X-Request-ID`, else a new one, chosen once per request); `-`
+    outside a request."""
+    if not has_request_context():
+        return "-"
+    rid = g.get("request_id")
+    if rid is None:
+        sent = request.headers.get(HEADER)
+        rid = g.request_id = sent if sent and SANE_ID.fullmatch(sent) else _ids.next_id()
+    return rid
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record it sees (attach it to a handler; `LOG_FORMAT` prints it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Set `record.request_id` and keep the record."""
+        record.request_id = current_request_id()
+        return True
+
+
+def _add_header(response: Response) -> Response:
+    response.headers[HEADER] = current_request_id()
+    return response
+
+
+def register_request_id(app: Flask) -> None:
+    """Send `X-Request-ID` on every answer and put `request_id` on log records: the root logger's handlers get
+    `RequestIdFilter` (with none configured, Python's default one on stderr, printing `LOG_FORMAT`)."""
+    app.after_request(_add_header)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format=LOG_FORMAT)
+    for handler in root.handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
