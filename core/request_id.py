@@ -11,6 +11,7 @@ import logging
 import os
 import re
 
+from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, has_request_context, request
 
 HEADER = "X-Request-ID"
@@ -59,6 +60,32 @@ class RequestIdFilter(logging.Filter):
         """Set `record.request_id` and keep the record."""
         record.request_id = current_request_id()
         return True
+
+
+HEADER_DOC = {"description": "The request's id: the client's `X-Request-ID` if it was 1-128 characters of "
+                             "`A-Za-z0-9._-`, else a new one. Also in the server's log lines for the request and "
+                             "in 5xx bodies (`requestId`).",
+              "schema": {"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._-]+$"}}
+HEADER_REF = {"$ref": f"#/components/headers/{HEADER}"}
+
+
+class RequestIdHeaderPlugin(BasePlugin):
+    """apispec plugin: the shared `X-Request-ID` header component, referenced by every documented response."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        """Register the header component."""
+        spec.components.header(HEADER, HEADER_DOC)
+
+    def response_helper(self, response: dict, **kwargs) -> dict:
+        """A shared (component) response sends the header."""
+        return {"headers": {**response.get("headers", {}), HEADER: HEADER_REF}}
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        """Every response an operation documents itself sends the header (shared ones get it as components)."""
+        for operation in (operations or {}).values():
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("headers", {})[HEADER] = HEADER_REF
 
 
 def _add_header(response: Response) -> Response:

@@ -51,3 +51,19 @@ def test_a_5xx_body_and_its_log_lines_carry_the_id(tenant):
     outside = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
     RequestIdFilter().filter(outside)
     assert outside.request_id == "-"
+
+
+def test_the_openapi_document_declares_the_header_on_every_response(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    assert spec["components"]["headers"][HEADER]["schema"]["maxLength"] == 128
+    missing = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):  # a path's shared `parameters`
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" in response:
+                    response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                if response.get("headers", {}).get(HEADER) != {"$ref": f"#/components/headers/{HEADER}"}:
+                    missing.append(f"{method.upper()} {path} {status}")
+    assert not missing

@@ -24,6 +24,7 @@ from webargs.flaskparser import FlaskParser
 from core.errors import ErrorSchema, NotFound
 from core.memo import BoundedMemo
 from core.plugins import get_host
+from core.request_id import RequestIdHeaderPlugin
 
 QUERY_LOCATIONS = ("query", "querystring")
 
@@ -85,9 +86,16 @@ def plugin_blueprint(plugin_name: str, name: str, import_name: str, **kwargs) ->
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api documenting Boxoffice's error envelope as every operation's error response."""
+    """flask-smorest's Api documenting Boxoffice's error envelope as every operation's error response and the
+    `X-Request-ID` header on every response."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, *, spec_kwargs: dict | None = None, **kwargs):
+        """flask-smorest's Api, its spec also documenting the `X-Request-ID` header of every response."""
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), RequestIdHeaderPlugin()]
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
 
     def init_app(self, app, *args, **kwargs) -> None:
         """Set up like flask-smorest, then document Decimal bounds and defaults as numbers."""
