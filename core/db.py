@@ -57,7 +57,7 @@ def connection_lost(error: BaseException) -> bool:
     inner = _driver_error(error)
     sqlstate = getattr(inner, "sqlstate", "")
     if sqlstate is None:  # psycopg: an error on the client side of the connection (closed, refused, timed out)
-        return True
+        return isinstance(error, OperationalError)
     return bool(sqlstate) and sqlstate.startswith(SERVER_GONE_STATES)
 
 
