@@ -70,7 +70,7 @@ def test_refund_ticket_then_rest_of_booking(tenant):
         response = tenant.staff.post(f"/events/tickets/{first.id}/refund", json={})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert body["refund"]["amount"] == 2500 and body["refund"]["status"] == "succeeded"
+    assert body["refund"]["amount"] == 2500 and body["refund"]["status"] == "owed"  # box office: paid out by hand
     assert body["booking"] == {**body["booking"], "status": "partially_refunded", "refundedAmount": 2500}
     assert body["tickets"][0]["status"] == "refunded" and body["tickets"][0]["qrUrl"] is None
     assert [(kw["ticket"].id, kw["refund"].amount) for _, kw in calls] == [(first.id, 2500)]

@@ -14,9 +14,9 @@ from core.api.idempotency import idempotent
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view
 from core.auth import require_role
 from core.errors import Conflict, NotFound, Unprocessable
-from core.models import Booking
+from core.models import Booking, Refund
 from core.pagination import InvalidParameter, PageNumberQuery, page_body, paginate_block, parse_size
-from core.services import cancellation, qr, ticket_queries, transfers
+from core.services import cancellation, qr, refund_payouts, ticket_queries, transfers
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -81,12 +81,18 @@ class BookingSummary(Schema):
 
 class RefundInfo(Schema):
     id = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={
+        "enum": ["succeeded", "owed", "paid_out"],
+        "description": "succeeded: the gateway paid it back; owed: no money moved (e.g. the box office), staff "
+                       "pay it out by hand and record it with POST /events/refunds/{id}/paid-out; paid_out: "
+                       "staff recorded that payout"})
     amount = fields.Integer(metadata={"description": "Minor units"})
     currency = fields.String()
     gateway = fields.String()
     reference = fields.String(allow_none=True)
     ticketIds = fields.List(fields.String())
+    reason = fields.String(metadata={"description": "the staff's reason given with the refund"})
+    paidOutAt = fields.String(allow_none=True, metadata={"description": "when staff recorded an owed refund paid"})
     createdAt = fields.String()
 
 
@@ -99,7 +105,13 @@ class RefundResultSchema(Schema):
 class RefundSchema(Schema):
     amount = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
                             metadata={"description": "Major units (e.g. 12.50); default: what was paid"})
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = fields.String(load_default="", validate=validate.Length(max=500),
+                           metadata={"description": "kept on the refund record and shown with it"})
+
+
+class PaidOutSchema(Schema):
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255),
+                              metadata={"description": "the payout's own reference (e.g. a bank transfer id)"})
 
 
 def _int_arg(name: str) -> int | None:
@@ -118,13 +130,18 @@ def booking_view(booking: Booking) -> dict:
             "refundedAmount": booking.refunded_amount, "currency": booking.currency}
 
 
+def refund_info(refund: Refund) -> dict:
+    """A Refund record as staff see it (`RefundInfo`)."""
+    return {"id": refund.id, "status": refund.status, "amount": refund.amount, "currency": refund.currency,
+            "gateway": refund.gateway, "reference": refund.reference, "ticketIds": refund.ticket_ids,
+            "reason": refund.reason, "paidOutAt": (refund.data or {}).get("paidOutAt"),
+            "createdAt": iso_utc(refund.created_at)}
+
+
 def refund_view(outcome: cancellation.RefundOutcome) -> dict:
     """The answer to a refund: the Refund record, the booking and the voided tickets."""
-    refund = outcome.refund
     return {
-        "refund": {"id": refund.id, "status": refund.status, "amount": refund.amount, "currency": refund.currency,
-                   "gateway": refund.gateway, "reference": refund.reference, "ticketIds": refund.ticket_ids,
-                   "createdAt": iso_utc(refund.created_at)},
+        "refund": refund_info(outcome.refund),
         "booking": booking_view(outcome.booking),
         "tickets": [ticket_view(t, staff=True) for t in outcome.tickets],
     }
@@ -281,7 +298,7 @@ class RefundTicket(MethodView):
     @blp.response(200, RefundResultSchema)
     def post(self, data, ticket_id):
         """Refund one ticket through its booking's gateway (optional partial `amount`); honours Idempotency-Key."""
-        return refund_view(cancellation.refund_ticket(current_org(), ticket_id, data["amount"]))
+        return refund_view(cancellation.refund_ticket(current_org(), ticket_id, data["amount"], data["reason"]))
 
 
 @blp.route("/events/bookings/<booking_id>/cancel")
@@ -301,4 +318,15 @@ class RefundBooking(MethodView):
     @blp.response(200, RefundResultSchema)
     def post(self, data, booking_id):
         """Refund a booking's live tickets (default: the rest of the payment); honours Idempotency-Key."""
-        return refund_view(cancellation.refund_booking(current_org(), booking_id, data["amount"]))
+        return refund_view(cancellation.refund_booking(current_org(), booking_id, data["amount"], data["reason"]))
+
+
+@blp.route("/events/refunds/<refund_id>/paid-out")
+class RefundPaidOut(MethodView):
+    @require_role("staff")
+    @blp.arguments(PaidOutSchema)
+    @blp.response(200, RefundInfo)
+    def post(self, data, refund_id):
+        """Record that an `owed` refund (no money moved, e.g. the box office) was paid out by hand: status
+        `paid_out`. Idempotent (a repeat answers the same record); 409 `refund_not_owed` for any other refund."""
+        return refund_info(refund_payouts.mark_paid_out(current_org(), refund_id, data["reference"]))

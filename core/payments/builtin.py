@@ -66,8 +66,9 @@ class ManualPayment(PaymentProvider):
 
     def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int,
                settings: dict) -> RefundResult:
-        """Paid back by hand: recorded as done."""
-        return RefundResult(succeeded=True, reference=None, amount=amount, reason="Refund paid out offline.")
+        """Paid back by hand: recorded as owed until staff record the payout."""
+        return RefundResult(succeeded=True, reference=None, amount=amount, owed=True,
+                            reason="To be paid out by hand, outside Boxoffice.")
 
 
 BUILTIN_PROVIDERS: tuple[PaymentProvider, ...] = (ZeroTotal(), ManualPayment())

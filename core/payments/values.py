@@ -30,6 +30,9 @@ class RefundResult:
     amount: int = 0
     reason: str = ""
     data: dict = field(default_factory=dict)
+    owed: bool = False
+    """True when the provider accepted the refund but moved no money: staff pay it out by hand and record it
+    (`POST /events/refunds/{id}/paid-out`); the refund is kept as `owed` until then."""
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,8 @@ def _amount_minor(amount, booking: Booking, default: int) -> int:
     return minor
 
 
-def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount,
-                  whole_booking: bool) -> tuple[Refund, list[Ticket], int]:
+def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_booking: bool,
+                  reason: str) -> tuple[Refund, list[Ticket], int]:
     """Transaction 1: tickets -> refunding, money reserved on the booking, a pending Refund row."""
     with write_transaction():
         claimed = []
@@ -145,28 +145,32 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount,
         if won != 1:
             raise Unprocessable("The refund would exceed what was paid.", type="refund_exceeds_paid")
         refund = Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, amount=minor,
-                               currency=booking.currency, status="pending", ticket_ids=[t.id for t in claimed])
+                               currency=booking.currency, status="pending", reason=reason,
+                               ticket_ids=[t.id for t in claimed])
     return refund, claimed, minor
 
 
-def _restore(refund: Refund, claimed: list[Ticket], minor: int, reason: str) -> None:
-    """The provider refused: tickets back to their state before the claim, money reservation undone."""
+def _restore(refund: Refund, claimed: list[Ticket], minor: int, failure: str) -> None:
+    """The provider refused: tickets back to their state before the claim, money reservation undone; the
+    provider's words are kept in the refund's `data["failure"]` (its `reason` is the staff's)."""
     ids = [t.id for t in claimed]
     with write_transaction():
         refunding = (Ticket.id.in_(ids)) & (Ticket.status == "refunding")
         Ticket.update(status="checked_in").where(refunding & (Ticket.scan_count > 0)).execute()
         Ticket.update(status="valid").where(refunding & (Ticket.scan_count == 0)).execute()
         Booking.update(refunded_amount=Booking.refunded_amount - minor).where(Booking.id == refund.booking_id).execute()
-        (Refund.update(status="failed", reason=reason[:2000], updated_at=utcnow())
+        (Refund.update(status="failed", data={"failure": failure[:2000]}, updated_at=utcnow())
          .where(Refund.id == refund.id).execute())
 
 
 def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
-    """The provider paid out: tickets refunded (QR void), seats back on sale, booking status updated."""
+    """The provider accepted: tickets refunded (QR void), seats back on sale, booking status updated; the refund
+    is `succeeded`, or `owed` when the provider moved no money (`result.owed`) and staff still pay it out."""
     with write_transaction():
         voided = _void(claimed, "refunded", ("refunding",))
         capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
-        (Refund.update(status="succeeded", reference=getattr(result, "reference", None),
+        status = "owed" if getattr(result, "owed", False) else "succeeded"
+        (Refund.update(status=status, reference=getattr(result, "reference", None),
                        data=getattr(result, "data", None) or {}, updated_at=utcnow())
          .where(Refund.id == refund.id).execute())
         live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
@@ -194,10 +198,11 @@ def _call_gateway(org, booking: Booking, minor: int):
     return result
 
 
-def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, whole_booking: bool = False) -> RefundOutcome:
+def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, reason: str,
+            whole_booking: bool = False) -> RefundOutcome:
     if booking is None:
         raise Conflict("This ticket was not paid through a booking; cancel it instead.", type="not_refundable")
-    refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking)
+    refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking, reason)
     try:
         result = _call_gateway(org, booking, minor)
     except ApiError as error:
@@ -209,16 +214,17 @@ def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, whole_b
     return RefundOutcome(refund, [Ticket.get_by_id(t.id) for t in claimed], Booking.get_by_id(booking.id))
 
 
-def refund_ticket(org, ticket_id: str, amount=None) -> RefundOutcome:
-    """Refund one ticket (default: what was paid for it) and void its QR; 409 `already_refunded` on repeat."""
+def refund_ticket(org, ticket_id: str, amount=None, reason: str = "") -> RefundOutcome:
+    """Refund one ticket (default: what was paid for it) and void its QR; 409 `already_refunded` on repeat.
+    `reason` (the staff's words) is kept on the Refund record."""
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
     booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
     if ticket.status not in REFUNDABLE:
         raise _state_conflict(ticket, "refunded")
-    return _refund(org, booking, [ticket], amount)
+    return _refund(org, booking, [ticket], amount, reason)
 
 
-def refund_booking(org, booking_id: str, amount=None) -> RefundOutcome:
+def refund_booking(org, booking_id: str, amount=None, reason: str = "") -> RefundOutcome:
     """Refund a booking's live tickets (default: what is left of the payment) and void their QRs.
 
     With no live ticket left, a booking that still holds money (after a partial refund) refunds money only.
@@ -229,4 +235,4 @@ def refund_booking(org, booking_id: str, amount=None) -> RefundOutcome:
     tickets = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(REFUNDABLE)))
     if not tickets and booking.refunded_amount >= booking.amount:
         raise Conflict("This booking has nothing left to refund.", type="already_refunded")
-    return _refund(org, booking, tickets, amount, whole_booking=True)
+    return _refund(org, booking, tickets, amount, reason, whole_booking=True)

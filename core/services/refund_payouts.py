@@ -1,0 +1,37 @@
+"""Refunds owed by hand: staff record that money a provider could not move (the box office's) was paid out.
+
+Only flips an `owed` refund to `paid_out` (once; a repeat answers the same record); never moves money,
+never touches tickets or seats (those were settled when the refund was recorded). Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from core.db import write_transaction
+from core.errors import Conflict
+from core.models import Org, Refund, utcnow
+from core.tenancy import get_scoped
+from core.timefmt import iso_utc
+
+OWED = "owed"
+PAID_OUT = "paid_out"
+
+
+def mark_paid_out(org: Org, refund_id: str, reference: str | None = None) -> Refund:
+    """Record that the owed refund `refund_id` was paid out (optional payout `reference`, e.g. a transfer id).
+
+    Idempotent: a refund already paid out is returned unchanged. 404 for another tenant's or no refund;
+    409 `refund_not_owed` for a refund a provider settled itself (or that failed).
+    """
+    refund = get_scoped(Refund, org, refund_id, "refund")
+    with write_transaction():
+        data = {**(refund.data or {}), "paidOutAt": iso_utc(utcnow())}
+        changes = {"status": PAID_OUT, "data": data, "updated_at": utcnow()}
+        if reference:
+            changes["reference"] = reference
+        (Refund.update(**changes)
+         .where((Refund.id == refund.id) & (Refund.org == org.id) & (Refund.status == OWED)).execute())
+    refund = Refund.get_by_id(refund.id)
+    if refund.status != PAID_OUT:
+        raise Conflict(f"This refund is {refund.status}; only an owed refund is paid out by hand.",
+                       type="refund_not_owed", refundStatus=refund.status)
+    return refund

@@ -1,0 +1,47 @@
+"""Refund records: the staff's reason is kept and shown; box-office refunds are owed until staff pay them out."""
+
+from __future__ import annotations
+
+from test_cancel_refund import refunds_of
+from ticket_factory import fake_gateway, issue, make_event, reload
+
+
+def test_staff_reason_reaches_refund_record_and_answer(tenant):
+    _, ticket_type = make_event(tenant)
+    first, second = issue(tenant, ticket_type, 2)
+    one = tenant.staff.post(f"/events/tickets/{first.id}/refund", json={"reason": "Customer ill"})
+    assert one.status_code == 200 and one.get_json()["refund"]["reason"] == "Customer ill"
+    rest = tenant.staff.post(f"/events/bookings/{first.booking_id}/refund", json={"reason": "Event moved"})
+    assert rest.status_code == 200 and rest.get_json()["refund"]["reason"] == "Event moved"
+    assert [r.reason for r in refunds_of(first.booking_id)] == ["Customer ill", "Event moved"]
+
+
+def test_gateway_refund_succeeds_and_cannot_be_paid_out(tenant):
+    _, ticket_type = make_event(tenant)
+    with fake_gateway(tenant, "fakepay"):
+        (ticket,) = issue(tenant, ticket_type, 1, gateway="fakepay")
+        body = tenant.staff.post(f"/events/tickets/{ticket.id}/refund", json={}).get_json()
+    assert body["refund"]["status"] == "succeeded" and body["refund"]["paidOutAt"] is None
+    again = tenant.staff.post(f"/events/refunds/{body['refund']['id']}/paid-out", json={})
+    assert again.status_code == 409 and again.get_json()["type"] == "refund_not_owed"
+
+
+def test_offline_refund_is_owed_until_paid_out_once(tenant, other_tenant):
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type, 1)
+    body = tenant.staff.post(f"/events/tickets/{ticket.id}/refund", json={}).get_json()
+    refund = body["refund"]
+    assert refund["status"] == "owed" and refund["gateway"] == "offline" and refund["paidOutAt"] is None
+    assert body["tickets"][0]["status"] == "refunded" and reload(ticket.id).status == "refunded"
+
+    foreign = other_tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={})
+    assert foreign.status_code == 404
+    assert [r.status for r in refunds_of(ticket.booking_id)] == ["owed"]
+
+    paid = tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={"reference": "bank-77"})
+    assert paid.status_code == 200, paid.get_json()
+    assert paid.get_json() == {**paid.get_json(), "status": "paid_out", "reference": "bank-77"}
+    assert paid.get_json()["paidOutAt"]
+    repeat = tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={"reference": "other"})
+    assert repeat.status_code == 200 and repeat.get_json() == paid.get_json()
+    assert tenant.staff.post("/events/refunds/nope/paid-out", json={}).status_code == 404
