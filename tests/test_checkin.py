@@ -242,3 +242,19 @@ def test_the_door_rules_are_served_as_data_and_are_the_rules_refusals_answer_wit
     rule = by_name[refused.get_json()["reason"]]
     assert (refused.status_code, refused.get_json()["type"]) == (rule["status"], rule["type"])
     assert tenant.customer().get("/events/scanner/rules").status_code == 403
+
+
+def test_validate_without_scan_point_lists_accepting_points(tenant):
+    _, ticket_type = make_event(tenant, accepted_scan_points=["vip-door", "side-door"])
+    (ticket,) = issue(tenant, ticket_type)
+    check = tenant.staff.post("/events/tickets/validate", json={"qrPayload": payload(tenant, ticket)}).get_json()
+    assert check["valid"] is True and check["reason"] is None
+    assert check["acceptedScanPoints"] == ["vip-door", "side-door"]
+    named = tenant.staff.post("/events/tickets/validate",
+                              json={"qrPayload": payload(tenant, ticket), "scanPoint": "main"}).get_json()
+    assert (named["valid"], named["reason"]) == (False, "scan_point_not_accepted")
+    assert scan(tenant, ticket).get_json()["type"] == "scan_point_not_accepted"  # check-in still needs a point
+    assert reload(ticket.id).scan_count == 0
+    rules = tenant.staff.get("/events/scanner/rules").get_json()["ticket"]
+    point_rule = next(rule for rule in rules if rule["name"] == "scan_point_not_accepted")
+    assert point_rule["params"]["unnamedPointRefusedBy"] == ["check_in"]

@@ -54,6 +54,10 @@ class ValidationResult(Schema):
         "description": "null | unknown | forged | wrong_event | revoked | not_activated | already_used | "
                        "scan_point_not_accepted | not_registered_for_session"})
     ticket = fields.Nested(ScanTicket, allow_none=True)
+    acceptedScanPoints = fields.List(fields.String(), attribute="accepted_scan_points", allow_none=True, metadata={
+        "description": "the scan points the ticket's type is accepted at ([]: every point; null when the code "
+                       "names no ticket). Without `scanPoint` validate does not refuse for the point: it lists "
+                       "them here (check-in does refuse)"})
 
 
 class CheckInRecord(Schema):
@@ -118,7 +122,7 @@ class Validate(MethodView):
     @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
-        """Would this QR be admitted now? `{valid, reason, ticket}`; records nothing."""
+        """Would this QR be admitted now? `{valid, reason, ticket, acceptedScanPoints}`; records nothing."""
         return checkin.validate(current_org(), data["qrPayload"], event_id=data["eventId"],
                                 scan_point=data["scanPoint"])
 

@@ -62,6 +62,7 @@ class Validation:
     valid: bool
     reason: str | None
     ticket: dict | None  # `ticket_summary` of the code's ticket, when it names one
+    accepted_scan_points: list[str] | None = None  # the points its type is accepted at ([]: every point)
 
 
 def ticket_summary(ticket: Ticket) -> dict:
@@ -135,13 +136,14 @@ def validate(org, payload: object, *, event_id: str | None = None, scan_point: s
         claims = _claims(org, payload)
     except ApiError as refused:
         return Validation(False, refused.extra["reason"], None)
-    door = Door(event_id, scan_point, claims)
+    door = Door(event_id, scan_point, claims, purpose="validate")
     ticket = _load(org.id, claims.ticket_id)
     if ticket is None or door_rules.is_forged(ticket, door):
         return Validation(False, "forged" if ticket else "unknown", None)
     verdict = _session_verdict(org.id, ticket, door)
     reason = verdict[0] if verdict else door_rules.refusal(ticket, door)
-    return Validation(reason is None, reason, ticket_summary(ticket))
+    return Validation(reason is None, reason, ticket_summary(ticket),
+                      list(ticket.ticket_type.accepted_scan_points or []))
 
 
 # --- the statements: built with peewee from the rule table, compiled once per shape ----------------------

@@ -57,7 +57,10 @@ TICKET_RULES = (
              {"statuses": ("pending_activation",)}),
     DoorRule("scan_point_not_accepted", 409, "scan_point_not_accepted",
              "This ticket is not accepted at this scan point.",
-             {"typeField": "acceptedScanPoints", "empty": "every scan point"}),
+             {"typeField": "acceptedScanPoints", "empty": "every scan point",
+              "unnamedPointRefusedBy": ("check_in",),
+              "unnamedPoint": "a door that names no scan point is refused at check-in; validate does not refuse "
+                              "and answers the type's acceptedScanPoints"}),
     DoorRule("already_used", 409, "already_checked_in", "This ticket has already been checked in.",
              {"limitWithoutReentry": 1, "limitWithReentry": "reentryLimit", "noLimit": None,
               "counts": "ticket scans; a session's scans at a session"}),
@@ -80,12 +83,14 @@ def as_json() -> dict:
 @dataclass(frozen=True)
 class Door:
     """What a scan asks: the event and scan point the door names (if any), and the QR's claims (None when the
-    ticket was looked up by id). In a statement template the values may be placeholders."""
+    ticket was looked up by id), and its `purpose`: `check_in` (admits) or `validate` (only asks). In a statement
+    template the values may be placeholders."""
 
     event_id: Any = None
     scan_point: Any = None
     claims: qr.QrClaims | None = None
     secret_version: Any = None  # the version a QR carries; set from `claims` when not given
+    purpose: str = "check_in"
 
     def __post_init__(self):
         if self.secret_version is None and self.claims is not None:
@@ -93,7 +98,7 @@ class Door:
 
     def at_event(self, event_id) -> Door:
         """The same scan for another event (None: any event)."""
-        return Door(event_id, self.scan_point, self.claims, self.secret_version)
+        return Door(event_id, self.scan_point, self.claims, self.secret_version, self.purpose)
 
 
 def scan_limit(ticket_type: TicketType) -> int | None:
@@ -115,12 +120,18 @@ def _breaks_limit(ticket: Ticket, door: Door, params: Mapping, scans: int | None
     return limit is not None and (ticket.scan_count if scans is None else scans) >= limit
 
 
+def _breaks_scan_point(ticket: Ticket, door: Door, params: Mapping) -> bool:
+    points = ticket.ticket_type.accepted_scan_points
+    if not points or door.scan_point in points:
+        return False
+    return door.scan_point is not None or door.purpose in params["unnamedPointRefusedBy"]
+
+
 _BROKEN: dict[str, Callable[[Ticket, Door, Mapping, int | None], bool]] = {
     "wrong_event": lambda t, door, p, scans: bool(door.event_id) and t.event_id != door.event_id,
     "revoked": lambda t, door, p, scans: _breaks_revoked(t, door, p),
     "not_activated": lambda t, door, p, scans: t.status in p["statuses"],
-    "scan_point_not_accepted": lambda t, door, p, scans: bool(t.ticket_type.accepted_scan_points)
-    and door.scan_point not in t.ticket_type.accepted_scan_points,
+    "scan_point_not_accepted": lambda t, door, p, scans: _breaks_scan_point(t, door, p),
     "already_used": _breaks_limit,
 }
 
@@ -151,10 +162,13 @@ def _listed(column, item):
     return fn.jsonb_exists(column.cast("jsonb"), item)
 
 
-def _accepts_point(column, scan_point: str | None):
-    """The JSON list in `column` is empty (every point) or lists `scan_point`."""
+def _accepts_point(column, door: Door, params: Mapping):
+    """The JSON list in `column` is empty (every point) or lists the door's scan point (or the door names none
+    and its purpose does not refuse that)."""
+    if door.scan_point is None and door.purpose not in params["unnamedPointRefusedBy"]:
+        return None
     empty = column.is_null() | (column == Value([], converter=column.db_value, unpack=False))
-    return empty if scan_point is None else empty | _listed(column, scan_point)
+    return empty if door.scan_point is None else empty | _listed(column, door.scan_point)
 
 
 def _not_revoked(door: Door, params: Mapping):
@@ -172,7 +186,7 @@ _HOLDS: dict[str, Callable[[Door, Mapping], Expression | None]] = {
     "wrong_event": lambda door, p: (Ticket.event == door.event_id) if door.event_id else None,
     "revoked": lambda door, p: _not_revoked(door, p),
     "not_activated": lambda door, p: Ticket.status.not_in(p["statuses"]),
-    "scan_point_not_accepted": lambda door, p: _accepts_point(TicketType.accepted_scan_points, door.scan_point),
+    "scan_point_not_accepted": lambda door, p: _accepts_point(TicketType.accepted_scan_points, door, p),
     "already_used": lambda door, p: Ticket.scan_count < _limit_of_type(),
 }
 
