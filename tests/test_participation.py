@@ -138,9 +138,31 @@ def test_overlap_is_refused_unless_the_parent_allows_it(tenant):
     assert later.status_code == 409 and later.get_json()["type"] == "sessions_overlap"
     assert choose(holder, parent, [a, c], method="put").status_code == 200  # b dropped, so c fits
     assert (taken(a), taken(b), taken(c)) == (1, 0, 1)
-    with database.db.connection_context():
-        Event.update(settings={"allow_overlap": True}).where(Event.id == parent).execute()
+    assert tenant.staff.get(f"/events/{parent}").get_json()["data"]["allow_overlap"] is False
+    allowed = tenant.staff.patch(f"/events/{parent}", json={"event": {"allow_overlap": True}})
+    assert allowed.status_code == 200 and allowed.get_json()["data"]["allow_overlap"] is True
     assert statuses(choose(holder, parent, [b])) == {a: "selected", b: "selected", c: "selected"}
+    tenant.staff.patch(f"/events/{parent}", json={"allow_overlap": False})
+    assert choose(holder, parent, [a, b, c], method="put").get_json()["type"] == "sessions_overlap"
+
+
+def test_allow_overlap_is_set_on_create_and_only_for_parent_events(tenant):
+    import datetime as dt
+
+    day = dt.timedelta(days=20)
+    sessions = [{"name": name, "starts_at": iso(day), "ends_at": iso(day + dt.timedelta(hours=2)),
+                 "published_at": iso(-dt.timedelta(minutes=5))} for name in ("Stage 1", "Stage 2")]
+    created = tenant.staff.post("/events", json={"type": "parent", "name": "Fest", "tz": "UTC",
+                                                 "allow_overlap": True, "sessions": sessions})
+    assert created.status_code == 201 and created.get_json()["data"]["allow_overlap"] is True
+    parent = created.get_json()["data"]["id"]
+    one, two = [s["id"] for s in tenant.staff.get(f"/events/{parent}?include=sessions").get_json()["data"]["sessions"]]
+    holder = tenant.customer()
+    register(holder, parent, ticket_type(tenant, parent, isPass=True))
+    assert statuses(choose(holder, parent, [one, two])) == {one: "selected", two: "selected"}
+    plain = tenant.staff.post("/events", json={"name": "Gig", "starts_at": iso(day), "allow_overlap": True,
+                                               "ends_at": iso(day + dt.timedelta(hours=2))})
+    assert plain.status_code == 422 and "allow_overlap" in plain.get_json()["errors"]
 
 
 def test_session_capacity_and_concurrent_selections(tenant, live_server):

@@ -15,6 +15,7 @@ from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
 from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Related, event_status
+from core.services.participation import allows_overlap
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
 from core.timefmt import iso_utc, local_view, to_utc_naive
 
@@ -85,6 +86,9 @@ class EventInput(_EventFieldsInput):
 
     type = fields.String(validate=validate.OneOf(EVENT_TYPES), metadata={"description": "Default date."})
     archived_at = fields.DateTime(allow_none=True, metadata={"description": "Set to archive; null to restore."})
+    allow_overlap = fields.Boolean(metadata={"description": "Parent events: customers may choose sessions that "
+                                                            "run at the same time (default false: 409 "
+                                                            "`sessions_overlap`)."})
     sessions = fields.List(fields.Nested(SessionInput))
     recurrences = fields.List(fields.Nested(RecurrenceInput))
 
@@ -211,7 +215,7 @@ def comma_set(raw: str | None, allowed: set[str], param: str) -> set[str]:
 # --- output ---------------------------------------------------------------------------------------------
 
 DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
-                  "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
+                  "calendar_id", "published_at", "capacity", "type", "start", "end", "allow_overlap", "deletable")
 CLIENT_FIELDS = ("id", "name", "slug", "description", "status", "type", "venue_id", "parent_event_id",
                  "published_at", "start", "end", "tz")
 EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts")
@@ -263,6 +267,7 @@ _FIELD_GETTERS = {
     "position": lambda e, now: e.position,
     "syncing": lambda e, now: e.syncing,
     "counts": lambda e, now: _counts(e),
+    "allow_overlap": lambda e, now: allows_overlap(e),
 }
 ALL_FIELDS = set(_FIELD_GETTERS) | {"deletable"}
 
@@ -372,6 +377,7 @@ class EventSchema(Schema):
     visibility = fields.String()
     archived_at = fields.String(allow_none=True)
     position = fields.Integer()
+    allow_overlap = fields.Boolean(metadata={"description": "Parent events: overlapping sessions may be chosen."})
     syncing = fields.Boolean()
     counts = fields.Nested(CountsView)
     venue = fields.Nested(VenueView, allow_none=True)

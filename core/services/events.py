@@ -173,6 +173,17 @@ def _unique_slug(org: Org, name: str, event_id: str) -> str:
     return slug
 
 
+def _with_overlap_setting(kind: str, settings: dict | None, data: dict) -> dict:
+    """The event's settings with the body's `allow_overlap` applied (read by participation); 422 on an event
+    that has no sessions to overlap."""
+    settings = dict(settings or {})
+    if "allow_overlap" in data:
+        if kind != "parent":
+            _invalid({"allow_overlap": ["only parent events have sessions that can overlap"]})
+        settings["allow_overlap"] = bool(data["allow_overlap"])
+    return settings
+
+
 def _new_event(org: Org, values: dict, **extra) -> Event:
     event = Event(org=org, **values, **extra)
     event.slug = _unique_slug(org, event.name, event.id)
@@ -233,7 +244,8 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
             data["published_at"] = utcnow()
     with write_transaction():
         values = _event_values(org, data, defaults={})
-        event = _new_event(org, values, type=kind, syncing=kind == "recurring")
+        event = _new_event(org, values, type=kind, syncing=kind == "recurring",
+                           settings=_with_overlap_setting(kind, None, data))
         _create_sessions(org, event, sessions)
         _add_rules(org, event, rules)
         _add_registration_types(org, event, data.get("registration_types") or [])
@@ -291,6 +303,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
                        "ends_at": values.get("ends_at", event.ends_at)})
         for key, value in values.items():
             setattr(event, key, value)
+        event.settings = _with_overlap_setting(event.type, event.settings, data)
         event.syncing = rules is not None
         event.save()
         if sessions is not None:

@@ -102,8 +102,14 @@ def _overlapping(sessions: list[Event]) -> tuple[Event, Event] | None:
     return None
 
 
+def allows_overlap(parent: Event) -> bool:
+    """True when the parent event lets a customer choose sessions that run at the same time
+    (`settings["allow_overlap"]`, set through the event's `allow_overlap` field)."""
+    return bool((parent.settings or {}).get("allow_overlap"))
+
+
 def _refuse_overlap(parent: Event, sessions: list[Event]) -> None:
-    if (parent.settings or {}).get("allow_overlap"):
+    if allows_overlap(parent):
         return
     clash = _overlapping(sessions)
     if clash:
