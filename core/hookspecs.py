@@ -81,9 +81,10 @@ def price_booking(org, quote, promo_code, customer, extras):
     `extras` is the purchase request's dict of plugin-specific parts (`PurchaseRequest.extras`, set by a
     plugin's own checkout through `core.services.purchase_requests.purchase_request`); empty otherwise.
 
-    Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts). The booking
-    keeps `promo_code` as sent unless you call ``quote.record_code(...)`` (do, when codes are secrets).
-    Raise `core.errors.ApiError` to refuse (e.g. 422 `invalid_promo_code`).
+    Add lines with ``quote.add_adjustment(kind, description, amount)`` (negative for discounts). A plugin that
+    handles `promo_code` calls ``quote.record_code(...)`` with what the booking keeps (the code as sent, or
+    only its public part when codes are secrets); a code no plugin took is refused with 422
+    `promo_codes_unavailable`. Raise `core.errors.ApiError` to refuse (e.g. 422 `invalid_promo_code`).
     """
 
 

@@ -160,6 +160,7 @@ class PromoPlugin:
     def price_booking(self, org, quote, promo_code, customer):
         from core.errors import Unprocessable
 
+        quote.record_code(promo_code)
         if promo_code == "EARLY10":
             quote.add_adjustment("discount", "Early bird", -1000)
         elif promo_code == "ALLFREE":
@@ -187,7 +188,18 @@ def test_price_booking_hook_adjusts_and_total_never_below_zero(app, tenant):
     assert bad.status_code == 422 and bad.get_json()["type"] == "invalid_promo_code"
 
 
+def test_promo_code_without_a_plugin_that_takes_codes_is_refused_and_holds_nothing(tenant):
+    event = make_event(tenant)
+    tt = make_type(tenant, event, price=30)
+    refused = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 2)], promoCode="EARLY10"))
+    assert refused.status_code == 422 and refused.get_json()["type"] == "promo_codes_unavailable"
+    assert "promoCode" in refused.get_json()["errors"]
+    assert counters(event, tt) == {"event_sold": 0, "event_held": 0, "tickets": 0, "sold": 0, "held": 0}
+    plain = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 2)]))
+    assert plain.status_code == 201 and plain.get_json()["amount"] == 6000
+
 class FlakyProvider(PaymentProvider):
+
     """A paying gateway whose provider is down."""
 
     identifier = "flaky"

@@ -52,11 +52,14 @@ class Quote:
     adjustments: list[Adjustment] = field(default_factory=list)
     booked_callbacks: list[Callable] = field(default_factory=list, repr=False)
     recorded_code: str | None = None  # what the booking keeps as its `promo_code`
+    code_taken: bool = False  # a plugin handled the buyer's code (called `record_code`)
 
     def record_code(self, code: str | None) -> None:
-        """Say what the booking should keep of the codes the buyer sent (default: all of them, as sent). A
-        plugin that takes secret codes (gift cards) records only the public part, e.g. the promotion code."""
+        """Take the buyer's codes and say what the booking keeps of them (e.g. `code` as sent). A plugin that
+        handles codes must call it: a code no plugin took is refused (422 `promo_codes_unavailable`). A plugin
+        that takes secret codes (gift cards) records only the public part, e.g. the promotion code."""
         self.recorded_code = code
+        self.code_taken = True
 
     def when_booked(self, callback: Callable) -> None:
         """Run `callback(booking)` inside the write transaction that creates the booking from this quote.
@@ -124,7 +127,8 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
                   customer: Customer | None = None, extras: dict | None = None, run_hooks: bool = True) -> Quote:
     """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency.
 
-    `extras` (the purchase request's plugin-specific parts) reaches the `price_booking` hook unchanged."""
+    `extras` (the purchase request's plugin-specific parts) reaches the `price_booking` hook unchanged. A
+    `promo_code` that no enabled plugin took (`Quote.record_code`) is 422 `promo_codes_unavailable`."""
     currencies = {tt.currency for tt, _ in items}
     if len(currencies) > 1:
         raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
@@ -142,4 +146,8 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
         except (TypeError, ValueError) as exc:
             raise Unprocessable(f"A pricing plugin returned an invalid adjustment: {exc}",
                                 type="pricing_error") from exc
+        if promo_code and not quote.code_taken:
+            raise Unprocessable("This organisation takes no promotion codes: no enabled plugin handles them. "
+                                "Buy without `promoCode`.", type="promo_codes_unavailable",
+                                errors={"promoCode": ["no enabled plugin handles promotion codes"]})
     return quote
