@@ -198,8 +198,8 @@ def test_promo_code_without_a_plugin_that_takes_codes_is_refused_and_holds_nothi
     plain = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 2)]))
     assert plain.status_code == 201 and plain.get_json()["amount"] == 6000
 
-class FlakyProvider(PaymentProvider):
 
+class FlakyProvider(PaymentProvider):
     """A paying gateway whose provider is down."""
 
     identifier = "flaky"
