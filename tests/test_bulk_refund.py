@@ -72,6 +72,7 @@ def test_bulk_refund_refunds_each_booking_once_and_skips_checked_in(tenant):
     [(_, fired)] = [c for c in calls if c[0] == "event_refunded"]
     assert fired["event"].id == event.id and fired["job"].id == job["id"]
     assert fired["summary"]["refunded"] == 4 and fired["summary"]["note"] == "storm"
+    assert {kw["refund"].reason for name, kw in calls if name == "ticket_refunded"} == {"storm"}
     assert {reload(t.id).status for t in (*pair, *single, valid)} == {"refunded"}
     assert reload(used.id).status == "checked_in"
     assert reload_model(Booking, pair[0].booking_id).status == "refunded"

@@ -90,8 +90,9 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
 class _Tally:
     """The job's running counts, saved as its `result`."""
 
-    def __init__(self, method: str):
+    def __init__(self, method: str, reason: str = ""):
         self.method = method
+        self.reason = reason  # the job's `note`, kept as each Refund's reason
         self.counts = {"refunded": 0, "cancelled": 0, "skipped_checked_in": 0, "skipped_already": 0,
                        "failed": 0, "bookings_refunded": 0, "refunded_amount": 0, "failures": []}
 
@@ -140,11 +141,11 @@ def _refund(org: Org, tally: _Tally, tickets: list[Ticket], booking_id: str | No
     rest = [t for t in tickets if t not in refundable]
     if whole and refundable:
         _attempt(tally, refundable, booking_id,
-                 lambda: tally.refunded(cancellation.refund_booking(org, booking_id), whole=True))
+                 lambda: tally.refunded(cancellation.refund_booking(org, booking_id, reason=tally.reason), whole=True))
     else:
         for ticket in refundable:
-            _attempt(tally, [ticket], booking_id,
-                     lambda ticket=ticket: tally.refunded(cancellation.refund_ticket(org, ticket.id), whole=False))
+            _attempt(tally, [ticket], booking_id, lambda ticket=ticket: tally.refunded(
+                cancellation.refund_ticket(org, ticket.id, reason=tally.reason), whole=False))
     if rest:
         _cancel(org, tally, rest, booking_id, whole=False)
 
@@ -161,7 +162,7 @@ def _covers_booking(booking_id: str | None, tickets: list[Ticket]) -> bool:
 def process(org: Org, job_row: SyncJob) -> dict:
     """Refund or cancel every live ticket in the job's scope, booking by booking, reporting progress."""
     params = job_row.params or {}
-    tally = _Tally(params.get("refund_method", "original"))
+    tally = _Tally(params.get("refund_method", "original"), params.get("note") or "")
     tickets = list(scoped(Ticket, org).where(Ticket.event.in_(params.get("event_ids") or [])
                                              & Ticket.status.in_(cancellation.LIVE))
                    .order_by(Ticket.booking, Ticket.id))
