@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from test_cancel_refund import refunds_of
+from test_confirm import _buy
+from test_purchase_support import age_booking, make_type
+from test_purchase_support import make_event as make_bare_event
 from ticket_factory import fake_gateway, issue, make_event, reload
 
 
@@ -45,3 +48,17 @@ def test_offline_refund_is_owed_until_paid_out_once(tenant, other_tenant):
     repeat = tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={"reference": "other"})
     assert repeat.status_code == 200 and repeat.get_json() == paid.get_json()
     assert tenant.staff.post("/events/refunds/nope/paid-out", json={}).status_code == 404
+
+
+def test_box_office_payment_for_a_dead_cart_is_refunded_as_owed(tenant):
+    event = make_bare_event(tenant)
+    tt = make_type(tenant, event, price=10, capacity=1)
+    stale = _buy(tenant, event, tt, gateway="offline")
+    age_booking(stale["bookingId"])
+    _buy(tenant, event, tt, gateway="offline")  # expires the stale hold lazily and takes the seat
+    late = tenant.staff.post(f"/events/bookings/{stale['bookingId']}/mark-paid", json={"reference": "cash-9"})
+    assert late.status_code == 409 and late.get_json()["refunded"] is True
+    [refund] = refunds_of(stale["bookingId"])
+    assert (refund.status, refund.amount) == ("owed", 1000)
+    paid = tenant.staff.post(f"/events/refunds/{refund.id}/paid-out", json={})
+    assert paid.status_code == 200 and paid.get_json()["status"] == "paid_out"

@@ -34,6 +34,13 @@ class RefundResult:
     """True when the provider accepted the refund but moved no money: staff pay it out by hand and record it
     (`POST /events/refunds/{id}/paid-out`); the refund is kept as `owed` until then."""
 
+    @property
+    def status(self) -> str:
+        """The Refund record's status for this answer: `owed`, `succeeded` or `failed`."""
+        if not self.succeeded:
+            return "failed"
+        return "owed" if self.owed else "succeeded"
+
 
 @dataclass(frozen=True)
 class WebhookDelivery:

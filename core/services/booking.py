@@ -506,7 +506,7 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
         result = RefundResult(succeeded=False, reason=exc.message)
     Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=result.reference,
                   amount=booking.amount, currency=booking.currency,
-                  status="succeeded" if result.succeeded else "failed", reason="hold_expired: " + result.reason)
+                  status=result.status, reason="hold_expired: " + result.reason)
     if not result.succeeded:
         log.error("automatic refund of booking %s failed: %s", booking.id, result.reason)
     raise _hold_expired(booking, refunded=result.succeeded,

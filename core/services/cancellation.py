@@ -169,7 +169,7 @@ def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
     with write_transaction():
         voided = _void(claimed, "refunded", ("refunding",))
         capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
-        status = "owed" if getattr(result, "owed", False) else "succeeded"
+        status = result.status if result is not None else "succeeded"
         (Refund.update(status=status, reference=getattr(result, "reference", None),
                        data=getattr(result, "data", None) or {}, updated_at=utcnow())
          .where(Refund.id == refund.id).execute())
