@@ -37,6 +37,9 @@ def test_offline_refund_is_owed_until_paid_out_once(tenant, other_tenant):
     assert refund["status"] == "owed" and refund["gateway"] == "offline" and refund["paidOutAt"] is None
     assert body["tickets"][0]["status"] == "refunded" and reload(ticket.id).status == "refunded"
 
+    owed = tenant.staff.get("/events/refunds?status=owed").get_json()["data"]
+    assert [r["id"] for r in owed] == [refund["id"]]
+    assert other_tenant.staff.get("/events/refunds").get_json()["data"] == []
     foreign = other_tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={})
     assert foreign.status_code == 404
     assert [r.status for r in refunds_of(ticket.booking_id)] == ["owed"]
@@ -46,6 +49,9 @@ def test_offline_refund_is_owed_until_paid_out_once(tenant, other_tenant):
     assert paid.get_json() == {**paid.get_json(), "status": "paid_out", "reference": "bank-77"}
     assert paid.get_json()["paidOutAt"]
     repeat = tenant.staff.post(f"/events/refunds/{refund['id']}/paid-out", json={"reference": "other"})
+    assert tenant.staff.get("/events/refunds?status=owed").get_json()["data"] == []
+    assert [r["status"] for r in tenant.staff.get("/events/refunds").get_json()["data"]] == ["paid_out"]
+    assert tenant.staff.get("/events/refunds?status=nope").status_code == 422
     assert repeat.status_code == 200 and repeat.get_json() == paid.get_json()
     assert tenant.staff.post("/events/refunds/nope/paid-out", json={}).status_code == 404
 

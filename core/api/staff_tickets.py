@@ -15,7 +15,15 @@ from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticke
 from core.auth import require_role
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Booking, Refund
-from core.pagination import InvalidParameter, PageNumberQuery, page_body, paginate_block, parse_size
+from core.pagination import (
+    DEFAULT_PAGE_SIZE,
+    CursorPageQuery,
+    InvalidParameter,
+    PageNumberQuery,
+    page_body,
+    paginate_block,
+    parse_size,
+)
 from core.services import cancellation, qr, refund_payouts, ticket_queries, transfers
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -82,10 +90,10 @@ class BookingSummary(Schema):
 class RefundInfo(Schema):
     id = fields.String()
     status = fields.String(metadata={
-        "enum": ["succeeded", "owed", "paid_out"],
+        "enum": list(refund_payouts.STATUSES),
         "description": "succeeded: the gateway paid it back; owed: no money moved (e.g. the box office), staff "
                        "pay it out by hand and record it with POST /events/refunds/{id}/paid-out; paid_out: "
-                       "staff recorded that payout"})
+                       "staff recorded that payout; pending: the gateway is being asked; failed: it refused"})
     amount = fields.Integer(metadata={"description": "Minor units"})
     currency = fields.String()
     gateway = fields.String()
@@ -107,6 +115,16 @@ class RefundSchema(Schema):
                             metadata={"description": "Major units (e.g. 12.50); default: what was paid"})
     reason = fields.String(load_default="", validate=validate.Length(max=500),
                            metadata={"description": "kept on the refund record and shown with it"})
+
+
+class RefundQuery(CursorPageQuery):
+    status = fields.String(validate=validate.OneOf(refund_payouts.STATUSES),
+                           metadata={"description": "only refunds in this status, e.g. `owed` (to pay out)"})
+
+
+class RefundList(Schema):
+    data = fields.List(fields.Nested(RefundInfo))
+    meta = fields.Dict(metadata={"description": "003 `{count, page: {size, next_cursor, first, last}, links}`"})
 
 
 class PaidOutSchema(Schema):
@@ -319,6 +337,18 @@ class RefundBooking(MethodView):
     def post(self, data, booking_id):
         """Refund a booking's live tickets (default: the rest of the payment); honours Idempotency-Key."""
         return refund_view(cancellation.refund_booking(current_org(), booking_id, data["amount"], data["reason"]))
+
+
+@blp.route("/events/refunds")
+class Refunds(MethodView):
+    @require_role("staff")
+    @blp.arguments(RefundQuery, location="query")
+    @blp.response(200, RefundList)
+    def get(self, args):
+        """The tenant's refunds, oldest first, cursor-paginated; `?status=owed` lists those staff still pay out."""
+        page = refund_payouts.list_refunds(current_org(), status=args.get("status"), cursor=args.get("page_cursor"),
+                                           size=args.get("page_size", DEFAULT_PAGE_SIZE))
+        return page_body(page, refund_info)
 
 
 @blp.route("/events/refunds/<refund_id>/paid-out")

@@ -1,4 +1,4 @@
-"""Refunds owed by hand: staff record that money a provider could not move (the box office's) was paid out.
+"""Refunds owed by hand: staff list refunds and record that money a provider could not move was paid out.
 
 Only flips an `owed` refund to `paid_out` (once; a repeat answers the same record); never moves money,
 never touches tickets or seats (those were settled when the refund was recorded). Knows nothing of HTTP.
@@ -9,11 +9,22 @@ from __future__ import annotations
 from core.db import write_transaction
 from core.errors import Conflict
 from core.models import Org, Refund, utcnow
-from core.tenancy import get_scoped
+from core.pagination import Page, SortKey, paginate_cursor
+from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
 OWED = "owed"
 PAID_OUT = "paid_out"
+STATUSES = ("pending", "succeeded", "owed", "paid_out", "failed")
+REFUND_KEYS = (SortKey("created", Refund.created_at, "datetime", attr="created_at"), SortKey("id", Refund.id))
+
+
+def list_refunds(org: Org, *, status: str | None, size: int, cursor: str | None) -> Page:
+    """A page of the tenant's refunds, oldest first, optionally of one `status` (e.g. `owed`: still to pay out)."""
+    query = scoped(Refund, org)
+    if status:
+        query = query.where(Refund.status == status)
+    return paginate_cursor(query, REFUND_KEYS, size, cursor)
 
 
 def mark_paid_out(org: Org, refund_id: str, reference: str | None = None) -> Refund:
