@@ -77,6 +77,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.config["BOXOFFICE"] = config
     app.config["PLUGIN_HOST"] = host
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes  # 413 body_too_large; uploads raise it per request
     _openapi_settings(app)
     api = Api(app)
     register_request_id(app)

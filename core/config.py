@@ -39,6 +39,7 @@ class Config:
     trusted_proxies: int = 0
     throttle_per_address: str = "30/minute"  # failed attempts per client address (Flask-Limiter syntax)
     throttle_per_account: str = "10/minute"  # failed attempts per account (e-mail, key prefix, guest...)
+    max_body_bytes: int = 1024 * 1024  # request bodies above this answer 413 (media uploads set their own)
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -61,6 +62,7 @@ class Config:
         "trusted_proxies": "BOXOFFICE_TRUSTED_PROXIES",
         "throttle_per_address": "BOXOFFICE_THROTTLE_PER_ADDRESS",
         "throttle_per_account": "BOXOFFICE_THROTTLE_PER_ACCOUNT",
+        "max_body_bytes": "BOXOFFICE_MAX_BODY_BYTES",
     }
 
     @classmethod
@@ -75,7 +77,8 @@ class Config:
             raw = environ[var]
             if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare"}:
                 values[f.name] = _env_bool(raw, f.default)
-            elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies", "db_connect_timeout"}:
+            elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies", "db_connect_timeout",
+                            "max_body_bytes"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())

@@ -6,14 +6,16 @@ Services raise `ApiError` subclasses (no Flask inside services); `register_error
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Flask, jsonify
-from marshmallow import INCLUDE, Schema, fields
+from flask import Flask, has_request_context, jsonify, request
+from marshmallow import INCLUDE, fields
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
+from core.api_schema import Schema
 from core.db import database_unavailable
 from core.request_id import current_request_id
 
@@ -26,10 +28,12 @@ DEFAULT_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
-    413: "payload_too_large",
+    413: "body_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    431: "headers_too_large",
     500: "internal_error",
     502: "gateway_unavailable",
     503: "service_unavailable",
@@ -137,12 +141,19 @@ def envelope(code: int, type_: str, message: str, errors: dict | None = None, **
     return body
 
 
+def default_type(code: int) -> str:
+    """The machine `type` of an HTTP error nobody named: ours, else the status name in snake case."""
+    return DEFAULT_TYPES.get(code) or re.sub(r"\W+", "_", HTTP_STATUS_CODES.get(code, "error")).strip("_").lower()
+
+
 def _http_error(error: HTTPException):
     data = getattr(error, "data", None) or {}
     code = error.code or 500
     errors = data.get("errors") or data.get("messages")
     message = data.get("message") or error.description or HTTP_STATUS_CODES.get(code, "Error")
-    type_ = data.get("type") or DEFAULT_TYPES.get(code, "error")
+    type_ = data.get("type") or default_type(code)
+    if isinstance(error, RequestEntityTooLarge) and has_request_context() and request.max_content_length:
+        message = f"The request body may be at most {request.max_content_length:,} bytes."
     if code == 422 and errors and not data.get("message"):
         message = INVALID_INPUT
     if code == 400 and (errors == {"json": ["Invalid JSON body."]} or "decode JSON" in str(error.description)):

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import and_, or_
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from peewee import Node, Query
 
+from core.api_schema import Schema
 from core.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 10

@@ -8,10 +8,12 @@ from __future__ import annotations
 from flask import request
 
 from core.auth import load_identity
-from core.errors import BadRequest
+from core.errors import BadRequest, Unprocessable
+from core.json_body import MAX_JSON_DEPTH, lone_surrogates, too_deep
 from core.tenancy import resolve_tenant
 
 NUL_IN_JSON = (b"\x00", b"\\u0000")  # a raw NUL byte, or one escaped inside a JSON string
+LONE_SURROGATE = "Contains an unpaired UTF-16 surrogate, which cannot be stored."
 
 
 def reject_nul_bytes() -> None:
@@ -25,5 +27,21 @@ def reject_nul_bytes() -> None:
         raise BadRequest("NUL characters are not allowed in requests.", type="invalid_characters")
 
 
+def check_json_body() -> None:
+    """before_request: a JSON body over the size limit is a 413 `body_too_large` (reading it raises),
+    one nested deeper than MAX_JSON_DEPTH a 400 `json_too_deep` (before a parser recurses), and one whose
+    strings hold an unpaired surrogate a 422 `invalid_characters` naming the fields."""
+    if not request.is_json:
+        return
+    body = request.get_data(cache=True)
+    if too_deep(body):
+        raise BadRequest(f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep.",
+                         type="json_too_deep")
+    errors = lone_surrogates(body, LONE_SURROGATE)
+    if errors:
+        raise Unprocessable("The request body holds text that cannot be stored; see `errors`.",
+                            type="invalid_characters", errors={"json": errors})
+
+
 # The core's before_request hooks, in the order `create_app` registers them.
-CORE_BEFORE_REQUEST = (reject_nul_bytes, resolve_tenant, load_identity)
+CORE_BEFORE_REQUEST = (reject_nul_bytes, check_json_body, resolve_tenant, load_identity)

@@ -10,11 +10,12 @@ import hmac
 
 from flask import current_app, request
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api.throttle import Guard, document_429, throttle_blueprint
+from core.api_schema import Schema
 from core.errors import Unauthorized, Unprocessable
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt

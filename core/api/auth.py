@@ -6,10 +6,11 @@ Tokens are JWTs bound to the tenant of the `orgid` header.
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.throttle import Guard, api_key_account, caller_account, email_account, throttled
+from core.api_schema import Schema
 from core.auth import API_KEY_SUB, current_identity, require_role, token_for
 from core.services import accounts
 from core.tenancy import current_org

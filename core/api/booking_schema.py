@@ -5,10 +5,11 @@ Only shapes data for HTTP; never changes state and never exposes gateway secrets
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from core.api.fields import UtcTime
 from core.api.ticket_schema import ticket_view
+from core.api_schema import Schema
 from core.models import Ticket
 
 

@@ -6,10 +6,11 @@ Thin views over `core.services.checkin`: parse, one service call, dump; they nev
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.fields import UtcTime
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.services import checkin, door_rules, qr
 from core.tenancy import current_org

@@ -9,7 +9,7 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import (
@@ -28,6 +28,7 @@ from core.api.event_schemas import (
 )
 from core.api.events import parse_view_options, release_shown_holds
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
+from core.api_schema import Schema
 from core.models import Event, Org, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE
 from core.services import event_queries, holds, ticket_types

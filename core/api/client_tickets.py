@@ -6,12 +6,13 @@ A customer only ever sees tickets whose `customer` is them (others get 404); no 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.throttle import Guard, caller_account, throttled
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.services import holds, ticket_queries, transfers
 from core.tenancy import current_org

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from peewee import Select
 
 from core.api import ticket_types
@@ -22,6 +22,7 @@ from core.api.ticket_type_schema import (
     TicketTypeSchema,
     TicketTypeUpdateSchema,
 )
+from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import NotFound
 from core.models import Org

@@ -6,10 +6,11 @@ Thin view: parses and calls `core.services.bulk_refund`; never refunds or cancel
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import fields, pre_load, validate
 
 from core.api.blueprint import Blueprint
 from core.api.events import SYNC_HEADER
+from core.api_schema import Schema
 from core.auth import require_role
 from core.services import bulk_refund
 from core.tenancy import current_org

@@ -8,9 +8,10 @@ import datetime as dt
 
 from dateutil import parser as date_parser
 from flask import jsonify, request
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
+from core.api_schema import Schema
 from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
@@ -67,7 +68,7 @@ class _EventFieldsInput(Schema):
     starts_at = fields.DateTime(metadata={"description": "ISO 8601; UTC when no offset is given."})
     ends_at = fields.DateTime()
     tz = fields.String(metadata={"description": "IANA timezone (default: the venue's, else the org's)."})
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     published_at = fields.DateTime(allow_none=True, metadata={"description": "Set to publish; null = draft."})
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     position = fields.Integer()
@@ -325,7 +326,7 @@ class VenueView(Schema):
     city = fields.String()
     country = fields.String()
     tz = fields.String()
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -348,7 +349,7 @@ class RecurrenceView(Schema):
 class CountsView(Schema):
     """Seat counters (`fields=...,counts`)."""
 
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     sold = fields.Integer()
     held = fields.Integer()
     available = fields.Integer(allow_none=True)
@@ -367,7 +368,7 @@ class EventSchema(Schema):
     parent_event_id = fields.String(allow_none=True)
     calendar_id = fields.String(allow_none=True)
     published_at = fields.String(allow_none=True)
-    capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     type = fields.String(metadata={"enum": list(EVENT_TYPES)})
     start = fields.Nested(TimeView)
     end = fields.Nested(TimeView)

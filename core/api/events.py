@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import (
@@ -27,6 +27,7 @@ from core.api.event_schemas import (
     list_response,
     sort_spec,
 )
+from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Event, Org, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE

@@ -3,9 +3,10 @@
 Needs no tenant and touches no table.
 """
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from core.api.blueprint import Blueprint
+from core.api_schema import Schema
 from core.tenancy import tenant_exempt
 
 blp = tenant_exempt(Blueprint("health", __name__, description="Liveness"))

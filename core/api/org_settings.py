@@ -6,10 +6,11 @@ Thin views over `core.services.orgs.update_org` (the operator's setter too); nev
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
+from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
 from core.services import orgs, participation

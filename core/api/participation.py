@@ -6,11 +6,12 @@ Thin views over `core.services.participation`; no seat or status changes happen 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.staff_tickets import ParticipantSchema
 from core.api.ticket_schema import TicketEventSchema
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import Participation
 from core.pagination import PageNumberQuery, paginate_block

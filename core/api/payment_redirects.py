@@ -5,9 +5,10 @@ Parses and answers only; the token checks and the confirmation live in `core.ser
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
+from core.api_schema import Schema
 from core.services import payment_redirects
 from core.tenancy import current_org
 

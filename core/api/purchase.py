@@ -6,11 +6,12 @@ Parses and serialises only; every rule (capacity, holds, pricing, payment checks
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
 from core.api.booking_schema import BookingResponseSchema, StaffBookingResponseSchema
 from core.api.idempotency import idempotent
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.services import booking as bookings
 from core.services.purchase_requests import purchase_request

@@ -6,11 +6,12 @@ Parses and serialises only; capacity and state rules live in `core.services.comp
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.booking_schema import TicketListSchema, ticket_summary
 from core.api.idempotency import idempotent
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.services import comps
 from core.services.issuing import Holder

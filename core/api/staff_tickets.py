@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view
+from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Booking, Refund

@@ -6,8 +6,9 @@ exposes the QR payload, the secret version or a transfer claim token.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from core.api_schema import Schema
 from core.models import Ticket
 from core.timefmt import iso_utc
 

@@ -10,8 +10,9 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError, fields, post_load
+from marshmallow import ValidationError, fields, post_load
 
+from core.api_schema import Schema
 from core.errors import Unprocessable
 from core.models import Event, TicketType, utcnow
 from core.models.catalog import VISIBILITIES

@@ -6,10 +6,11 @@ Staff only; another tenant's venue is a 404, never a 403.
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventListMeta, VenueView, venue_view
+from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Venue
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor

@@ -10,8 +10,9 @@ import logging
 import re
 from collections.abc import Iterable
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from core.api_schema import Schema
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable
 from core.models import Booking, Org

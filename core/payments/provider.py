@@ -9,8 +9,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, ClassVar
 
-from marshmallow import Schema
-
+from core.api_schema import Schema
 from core.errors import Unprocessable
 from core.payments.values import PaymentCheck, RefundResult, WebhookDelivery
 

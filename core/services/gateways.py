@@ -10,8 +10,9 @@ import functools
 import logging
 from dataclasses import dataclass
 
-from marshmallow import INCLUDE, Schema
+from marshmallow import INCLUDE
 
+from core.api_schema import Schema
 from core.db import after_commit
 from core.errors import Unprocessable
 from core.jobs import enqueue, job

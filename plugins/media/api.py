@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import request, send_file, url_for
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.api.blueprint import Blueprint, plugin_blueprint
 from core.api.throttle import Guard, path_account, throttled
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.errors import Unprocessable
 from core.models import Event, utcnow
@@ -57,7 +58,7 @@ class MediaView(Schema):
     uploadedBy = fields.String(metadata={"description": "The uploader's name only."})
     createdAt = fields.String()
     hidden = fields.Boolean(metadata={"description": "Staff views only."})
-    sizeBytes = fields.Integer(metadata={"description": "Staff views only."})
+    sizeBytes = fields.Integer(metadata={"description": "Staff views only.", "column": "bigint"})
     uploaderKind = fields.String(metadata={"description": "Staff views only: customer, staff or guest."})
 
 

@@ -6,9 +6,10 @@ Staff only; answers 404 `plugin_not_enabled` for tenants without the plugin and 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
+from core.api_schema import Schema
 from core.auth import require_role
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
 from core.tenancy import current_org

@@ -5,8 +5,9 @@ The booking stays pending (seats held) until staff record the payment; never con
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from core.api_schema import Schema
 from core.hookspecs import hookimpl
 from core.payments import ManualPayment, PaymentProvider
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from core.api_schema import Schema
 from core.models import Booking, Org
 from core.payments import Step, WebhookDelivery, kit
 from plugins.paypal.gateway import NAME, PayPalGateway, order_belongs_to

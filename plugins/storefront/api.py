@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import fields, post_load, validate
 
 from core.api.blueprint import plugin_blueprint
+from core.api_schema import Schema
 from core.auth import require_role
 from core.db import write_transaction
 from core.errors import NotFound

@@ -7,13 +7,14 @@ orders, and a gift-card code is only ever compared by its hash.
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
 from core.api.booking_schema import BookingResponseSchema
 from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema
 from core.api.throttle import Guard, throttled
+from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import utcnow
 from core.pagination import CursorPageQuery

@@ -5,8 +5,9 @@ Only shapes data for HTTP; never changes state and never shows a gift-card code 
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from core.api_schema import Schema
 from core.money import price_view
 from core.timefmt import iso_utc
 from plugins.storefront import catalog

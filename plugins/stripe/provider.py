@@ -6,8 +6,9 @@ Never trusts the client or a webhook payload about money (always re-fetches from
 from __future__ import annotations
 
 import stripe
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from core.api_schema import Schema
 from core.models import Booking, Org
 from core.payments import PaymentCheck, Step, WebhookDelivery
 from core.payments.kit import (

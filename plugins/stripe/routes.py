@@ -5,9 +5,10 @@ Never returns the secret key or webhook secret; never changes a booking (confirm
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
+from core.api_schema import Schema
 from core.models import Org
 from core.payments.kit import payable_booking
 from core.plugins import plugin_settings
