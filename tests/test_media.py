@@ -222,6 +222,15 @@ def test_oversize_body_is_refused_before_it_is_read(gallery, monkeypatch):
     assert response.status_code == 413 and response.get_json()["type"] == "file_too_large"
 
 
+def test_a_photo_over_the_json_body_limit_uploads_within_the_tenants_photo_limit(gallery, config):
+    noise = Image.frombytes("RGB", (1000, 800), secrets.token_bytes(1000 * 800 * 3))
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=98)
+    assert config.max_body_bytes < len(out.getvalue()) < 10 * 1024 * 1024
+    response = upload(gallery.staff, gallery.event.id, out.getvalue())
+    assert response.status_code == 201, response.get_json()
+
+
 def test_too_many_pixels_is_refused(gallery, config, monkeypatch):
     from core.kits import images
 
