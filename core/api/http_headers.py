@@ -59,6 +59,12 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def finish_response(response: Response) -> Response:
+    """after_request: the tenant's CORS answer (`cors.allow_tenant_origin`) and the security headers
+    (`set_security_headers`), in one hook (each hook costs Flask a dispatch per request)."""
+    return set_security_headers(cors.allow_tenant_origin(response))
+
+
 def register_http_headers(app: Flask, trusted_proxies: int = 0) -> None:
     """Install the preflight answer (before every other hook), the security headers and the tenant's CORS.
 
@@ -68,5 +74,4 @@ def register_http_headers(app: Flask, trusted_proxies: int = 0) -> None:
     if trusted_proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies)
     app.before_request_funcs.setdefault(None, []).insert(0, cors.answer_preflight)
-    app.after_request(cors.allow_tenant_origin)
-    app.after_request(set_security_headers)
+    app.after_request(finish_response)
