@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
 from peewee import OperationalError
+from pg_admin import PG_URL, terminate
 from procs import ServerProcess, boxoffice_env, free_port, gunicorn_command, operator_headers, run_cli
 
 from core.db import PooledPostgres, database_unavailable, make_database
-
-PG_URL = os.environ.get("BOXOFFICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def terminate(*pids: int) -> None:
-    """End these backends and wait until they are gone (terminating is asynchronous)."""
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        for pid in pids:
-            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-        for _ in range(100):
-            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)]).fetchone():
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"backends {pids} still alive")
 
 
 @pytest.fixture
