@@ -10,6 +10,7 @@ from flask import Flask
 from core import db as database
 from core.api import register_core_blueprints
 from core.api.blueprint import Api
+from core.api.cors import answer_preflight
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.http_headers import register_http_headers
 from core.api.throttle import register_throttling
@@ -19,8 +20,8 @@ from core.extensions import extensions
 from core.jobs import init_jobs
 from core.keys import resolve_secrets
 from core.plugins import init_host
-from core.request_guards import CORE_BEFORE_REQUEST
-from core.request_id import register_request_id
+from core.request_guards import CORE_BEFORE_REQUEST, in_order
+from core.request_id import install_log_filter
 from core.schema import upgrade_schema
 
 
@@ -80,13 +81,13 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes  # 413 body_too_large; uploads raise it per request
     _openapi_settings(app)
     api = Api(app)
-    register_request_id(app)
+    install_log_filter()
     register_error_handlers(app)
     register_docs_ui(app)
     register_http_headers(app, config.trusted_proxies)
 
-    for hook in CORE_BEFORE_REQUEST:
-        app.before_request(hook)
+    # A browser's CORS preflight is answered first (it carries no `orgid`), then the core's steps run.
+    app.before_request(in_order(answer_preflight, *CORE_BEFORE_REQUEST))
     # A connection is taken from the pool lazily on a request's first query and returned here.
     app.teardown_request(database.close_connection)
 

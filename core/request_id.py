@@ -12,7 +12,7 @@ import os
 import re
 
 from apispec import APISpec, BasePlugin
-from flask import Flask, Response, g, has_request_context, request
+from flask import Response, g, has_request_context, request
 
 HEADER = "X-Request-ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -88,15 +88,16 @@ class RequestIdHeaderPlugin(BasePlugin):
                     response.setdefault("headers", {})[HEADER] = HEADER_REF
 
 
-def _add_header(response: Response) -> Response:
+def stamp(response: Response) -> Response:
+    """Put this request's id on its answer (`X-Request-ID`); called by the app's one after_request hook
+    (`core.api.http_headers.finish_response`)."""
     response.headers[HEADER] = current_request_id()
     return response
 
 
-def register_request_id(app: Flask) -> None:
-    """Send `X-Request-ID` on every answer and put `request_id` on log records: the root logger's handlers get
-    `RequestIdFilter` (with none configured, Python's default one on stderr, printing `LOG_FORMAT`)."""
-    app.after_request(_add_header)
+def install_log_filter() -> None:
+    """Put `request_id` on log records: the root logger's handlers get `RequestIdFilter` (with none configured,
+    Python's default one on stderr, printing `LOG_FORMAT`). The answer's header is set by `stamp`."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format=LOG_FORMAT)

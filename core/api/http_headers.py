@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from core import web_origins
+from core import request_id, web_origins
 from core.api import cors
 
 ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
@@ -52,7 +52,7 @@ def set_security_headers(response: Response) -> Response:
     """after_request: the security headers on every answer (JSON, errors, files, docs pages, routing 404s);
     a header a view set itself is kept."""
     headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - Headers iterate as (name, value)
     headers.extend([(name, value) for name, value in ALWAYS + frame_headers() if name.lower() not in present])
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
@@ -60,18 +60,18 @@ def set_security_headers(response: Response) -> Response:
 
 
 def finish_response(response: Response) -> Response:
-    """after_request: the tenant's CORS answer (`cors.allow_tenant_origin`) and the security headers
-    (`set_security_headers`), in one hook (each hook costs Flask a dispatch per request)."""
-    return set_security_headers(cors.allow_tenant_origin(response))
+    """after_request: the request id (`request_id.stamp`), the tenant's CORS answer (`cors.allow_tenant_origin`)
+    and the security headers (`set_security_headers`), in one hook (Flask costs a dispatch per hook and request)."""
+    return set_security_headers(cors.allow_tenant_origin(request_id.stamp(response)))
 
 
 def register_http_headers(app: Flask, trusted_proxies: int = 0) -> None:
-    """Install the preflight answer (before every other hook), the security headers and the tenant's CORS.
+    """Install the headers every answer carries: its request id, the security headers and the tenant's CORS
+    (the preflight answer is the first step of the app's `before_request` hook, see `create_app`).
 
     With `trusted_proxies` > 0 (BOXOFFICE_TRUSTED_PROXIES) werkzeug's ProxyFix takes the client address and
     the scheme from that many `X-Forwarded-For`/`X-Forwarded-Proto` hops, so HSTS follows the proxy's TLS.
     """
     if trusted_proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies)
-    app.before_request_funcs.setdefault(None, []).insert(0, cors.answer_preflight)
     app.after_request(finish_response)

@@ -130,8 +130,8 @@ def register_throttling(app: Flask) -> Limiter:
     limiter = Limiter(client_address, strategy=STRATEGY, storage_uri=config.redis_url or "memory://",
                       key_prefix=f"{config.queue_name}:throttle", in_memory_fallback_enabled=True,
                       swallow_errors=True)
+    hooks = _init_without_hooks(app, limiter)
     guarded: set[str] = set()
-    _init_for(app, limiter, guarded)
     for name, blueprint in app.blueprints.items():
         guard = getattr(blueprint, "throttle_guard", None)
         if guard is not None:
@@ -145,20 +145,35 @@ def register_throttling(app: Flask) -> Limiter:
                 view = limit(view)
             app.view_functions[endpoint] = view
             guarded.add(endpoint)
+    _hook_into_blueprints(app, hooks, guarded)
     app.register_error_handler(RateLimitExceeded, lambda error: _too_many(limiter))
     return limiter
 
 
-def _init_for(app: Flask, limiter: Limiter, endpoints: set[str]) -> None:
-    """`limiter.init_app(app)`, with the request hooks it installs run for `endpoints` only: on every other
-    route they cost about 50 us a request (measured on GET /auth/me) for no limit, so they are gated."""
+def _init_without_hooks(app: Flask, limiter: Limiter) -> tuple[list, list, list]:
+    """`limiter.init_app(app)`, taking back the app-wide request hooks it installs (before, after, teardown):
+    `_hook_into_blueprints` gives them to the guarded routes' blueprints only, as on every other route they cost
+    a dispatch per request (about 50 us on GET /auth/me when they ran everywhere) for no limit."""
     registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
-    hooks = [registry.setdefault(None, []) for registry in registries]
-    before = [len(funcs) for funcs in hooks]
+    app_wide = [registry.setdefault(None, []) for registry in registries]
+    before = [len(funcs) for funcs in app_wide]
     limiter.init_app(app)
-    for funcs, count in zip(hooks, before, strict=True):
-        installed, funcs[count:] = funcs[count:], []
-        funcs.extend(_gated(hook, endpoints) for hook in installed)
+    taken = []
+    for funcs, count in zip(app_wide, before, strict=True):
+        taken.append(funcs[count:])
+        del funcs[count:]
+    return tuple(taken)
+
+
+def _hook_into_blueprints(app: Flask, hooks: tuple[list, list, list], endpoints: set[str]) -> None:
+    """Register the limiter's hooks on each blueprint that holds a guarded endpoint, run there only for
+    `endpoints` (a blueprint may mix guarded and free routes); its before hooks go first, ahead of the
+    blueprint's own (so a token those refuse is counted too)."""
+    before, after, teardown = ([_gated(hook, endpoints) for hook in kind] for kind in hooks)
+    for blueprint in sorted({endpoint.rpartition(".")[0] for endpoint in endpoints}):
+        app.before_request_funcs.setdefault(blueprint, [])[:0] = before
+        app.after_request_funcs.setdefault(blueprint, []).extend(after)
+        app.teardown_request_funcs.setdefault(blueprint, []).extend(teardown)
 
 
 def _gated(hook: Callable, endpoints: set[str]) -> Callable:
