@@ -18,6 +18,7 @@ from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
 from core.jobs import init_jobs
+from core.json_provider import OrjsonProvider
 from core.keys import resolve_secrets
 from core.plugins import init_host
 from core.request_guards import CORE_BEFORE_REQUEST, in_order
@@ -75,6 +76,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     init_jobs(config)
 
     app = Flask("boxoffice")
+    app.json = OrjsonProvider(app)
     app.config["BOXOFFICE"] = config
     app.config["PLUGIN_HOST"] = host
     app.json.sort_keys = False

@@ -20,3 +20,18 @@ def test_venue_crud_and_isolation(tenant, other_tenant):
     assert staff.delete(f"/venues/{venue['id']}").status_code == 204
     assert staff.get(f"/events/{event['id']}").get_json()["data"]["venue_id"] is None
     assert tenant.guest.get("/venues").status_code == 401
+
+
+def test_answers_are_utf8_json_with_validation_errors_keyed_by_position(tenant):
+    """What a client parses: non-ASCII names come back as sent (UTF-8 JSON), and a nested validation error names
+    the list position as a string key, as JSON object keys must be."""
+    staff = tenant.staff
+    created = staff.post("/venues", json={"name": "Zürich Hallenstadion ☃", "tz": "Europe/Zurich"})
+    assert created.status_code == 201 and created.mimetype == "application/json"
+    assert created.get_data().decode("utf-8").count("Zürich Hallenstadion ☃") == 1
+    assert staff.get(f"/venues/{created.get_json()['data']['id']}").get_json()["data"]["name"] == (
+        "Zürich Hallenstadion ☃")
+    refused = staff.post("/events/tickets/purchase", json={"eventId": "x", "email": "a@example.com",
+                                                           "items": [{"ticketTypeId": "t", "quantity": "many"}]})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["json"]["items"]["0"]["quantity"]
