@@ -11,35 +11,42 @@ parameter is called with B's ids:
 3. for a path with two ids, with A's own parent id and B's child id (A's staff and customer).
 
 Every call must answer 401, 403 or 404 with the JSON error envelope (or 422 when a body-level id check
-refuses it), and B's rows in every table that carries an `org_id`, its `org` row and its files must be the
-same after the whole matrix as before. Each GET is also called once with A's own ids by A's staff, customer
-or the operator, and must succeed: the proof that the ids were the right kind and the route was reachable, so
-the 404s above come from tenant scoping and not from a wrong id.
+refuses it), and for A's own staff and customer exactly what the same call naming made-up ids gets (so a
+record's existence never shows across tenants). B's rows in every table that carries an `org_id`, its `org`
+row and its files must be the same after the whole matrix as before. Each GET is also called with A's own ids
+by A's staff, customer or the operator, and must succeed: the proof that the ids were the right kind and the
+route reachable, so the 404s above come from tenant scoping and not from a wrong id. A body is the minimal
+valid one its request schema allows (or a fixed one, `BODY_OVERRIDES`), so a call reaches the id lookup.
 
-A new route is covered without editing this file when its path parameters are named like the existing ones
-(`PATH_KINDS`); an operation the matrix cannot build a call for fails the test naming it.
+A second pass does the same for ids inside JSON bodies, on every route: each id field (`eventId`,
+`ticketTypeIds`, `sessions[].venue_id`...) set to B's record, the rest A's own, must be answered exactly like
+a made-up id, and A's own id must get further (the proof that the call reached the check).
+
+A new route is covered without editing this file when its path parameters and body id fields are named like
+the existing ones (`PATH_KINDS`, `BODY_ID_KINDS`); an operation or field the matrix cannot aim fails the test
+naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import re
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
-from PIL import Image
+from fakes.base import running
+from fakes.stripe_server import FakeStripe
+from isolation_world import UNMADE, World, build_world, differences, photo, snapshot
 from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import iso
 
-from core import db as database
-
 METHODS = ("get", "post", "patch", "put", "delete")
 REFUSED = {401, 403, 404}
+MADE_UP_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed id no tenant has
 BODY_ID_REFUSALS = {"unknown_ids"}  # 422 types of a body-level id check (core.tenancy.require_own_ids)
-PLUGINS = ("offline", "storefront", "media", "notifications", "automation")
 
 # Path parameter -> the kind of record it names (keys of World.ids). A path whose parameter means another kind
 # than its name usually does is listed in PATH_KINDS_BY_PATH.
@@ -53,6 +60,8 @@ PATH_KINDS = {
 }
 PATH_KINDS_BY_PATH = {
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
+    ("/events/{event_id}", "event_id"): "parent_event",
+    ("/events/{event_id}/refund", "event_id"): "parent_event",
     ("/events/tickets/{ticket_id}/activate", "ticket_id"): "pending_ticket",
     ("/client/events/{event_id}/participation", "event_id"): "parent_event",
     ("/client/events/{event_id}/sessions", "event_id"): "parent_event",
@@ -68,9 +77,39 @@ PATH_KINDS_BY_PATH = {
     ("/media/o/{org_id}/{media_id}/thumb", "org_id"): "caller_org",
 }
 # Path parameters that are not record ids: a fixed value each.
-PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "offline"}
+PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
 # Query parameters that carry a credential of the owner's (a media guest's link token).
 QUERY_KINDS = {"token": "media_guest_token"}
+# Body fields (dotted paths) that name a record -> its kind; and id-like fields that name no existing record.
+BODY_ID_KINDS = {
+    "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
+    "eventId": "event",
+    "ticketTypeId": "ticket_type", "items[].ticketTypeId": "ticket_type", "tickets[].ticketTypeId": "ticket_type",
+    "merch[].variantId": "variant", "bookingId": "pending_booking", "orderId": "pending_booking",
+    "id": "spare_ticket_type", "sessionIds": "session", "ticketTypeIds": "ticket_type", "variantIds": "variant",
+}
+NOT_RECORD_IDS = {
+    "orgId": "POST /operator/tenants: the new tenant's own id",
+    "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",
+    "registration_types[].ticket_type_id": "documented as accepted and ignored (003 compatibility)",
+    "sessions[].registration_types[].ticket_type_id": "documented as accepted and ignored (003 compatibility)",
+    ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
+}
+# Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
+BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
+# Optional body fields a call needs to get as far as its id checks (a sale names its items and, for a guest
+# or the box office, its buyer); ALTERNATIVES: fields left out when the id under test is in one of these.
+_SALE = {"items": None, "email": None, "name": None}
+_SESSION = {"sessions": None, "sessions[].name": "Talk", "sessions[].starts_at": None, "sessions[].ends_at": None}
+BODY_EXTRAS = {  # field -> its value (None: made from its schema)
+    ("post", "/client/events/tickets/purchase"): _SALE,
+    ("post", "/events/tickets/purchase"): _SALE,
+    ("post", "/client/events/tickets/register"): _SALE,
+    ("post", "/client/store/checkout"): _SALE,
+    ("post", "/events"): {"name": "Fest", "type": "parent", **_SESSION},
+    ("patch", "/events/{event_id}"): _SESSION,
+}
+ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
 # Bodies the request schema alone cannot make valid enough to reach the id lookup.
 BODY_OVERRIDES = {
     ("put", "/client/events/participation/{participant_id}/respond"): {"response": "accept"},
@@ -81,162 +120,6 @@ BODY_OVERRIDES = {
     ("post", "/events/{event_id}/ticket-types"): {"name": "Sneaky", "price": 0, "currency": "USD"},
     ("post", "/events/{event_id}/media/guests"): {"name": "Sneaky guest"},
 }
-
-
-# --- the two tenants' records ---------------------------------------------------------------------
-
-@dataclass
-class World:
-    """One tenant's clients and the ids of its records, by kind."""
-
-    tenant: object
-    customer: object
-    ids: dict[str, str] = field(default_factory=dict)
-
-
-def _ok(response) -> dict:
-    """The JSON of a successful answer (a set-up step that fails stops the test with the error)."""
-    assert 200 <= response.status_code < 300, (response.request.path, response.status_code, response.get_json())
-    return response.get_json()
-
-
-def _photo() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (20, 120, 200)).save(out, "JPEG")
-    return out.getvalue()
-
-
-def _events(world: World) -> None:
-    staff, ids = world.tenant.staff, world.ids
-    ids["venue"] = _ok(staff.post("/venues", json={"name": "Hall", "tz": "UTC", "capacity": 500}))["data"]["id"]
-    start = dt.timedelta(days=30)
-    created = staff.post("/events", json={"event": {
-        "name": "Gala", "venue_id": ids["venue"], "starts_at": iso(start),
-        "ends_at": iso(start + dt.timedelta(hours=4)), "published_at": iso(-dt.timedelta(minutes=5))}})
-    ids["event"] = _ok(created)["data"]["id"]
-    ids["sync_job"] = created.headers["X-Event-Sync-Job-ID"]
-    sessions = [{"name": f"Talk {n}", "starts_at": iso(start + dt.timedelta(hours=n)),
-                 "ends_at": iso(start + dt.timedelta(hours=n, minutes=50)),
-                 "published_at": iso(-dt.timedelta(minutes=5))} for n in (1, 2)]
-    parent = _ok(staff.post("/events", json={"event": {"type": "parent", "name": "Fest", "tz": "UTC",
-                                                        "sessions": sessions}}))["data"]["id"]
-    ids["parent_event"] = parent
-    ids["session"] = _ok(staff.get(f"/events/{parent}?include=sessions"))["data"]["sessions"][0]["id"]
-    ticket_type = {"name": "General", "price": 0, "currency": "USD", "capacity": 100}
-    ids["ticket_type"] = _ok(staff.post(f"/events/{ids['event']}/ticket-types", json=ticket_type))["data"]["id"]
-    ids["paid_type"] = _ok(staff.post(f"/events/{ids['event']}/ticket-types",
-                                      json={**ticket_type, "name": "Paid", "price": "20.00"}))["data"]["id"]
-    ids["pass_type"] = _ok(staff.post(f"/events/{parent}/ticket-types",
-                                      json={**ticket_type, "name": "Pass", "isPass": True}))["data"]["id"]
-
-
-def _sales(world: World) -> None:
-    staff, fan, ids = world.tenant.staff, world.customer, world.ids
-    bought = _ok(fan.post("/client/events/tickets/purchase", json={
-        "eventId": ids["event"], "tickets": [{"ticketTypeId": ids["ticket_type"], "quantity": 3}]}))
-    ids["booking"] = bought["bookingId"]
-    ids["ticket"], ids["transferred_ticket"], spare = (t["id"] for t in bought["tickets"])
-    _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
-                   json={"toEmail": "friend@example.com"}))
-    paid_order = {"eventId": ids["event"], "tickets": [{"ticketTypeId": ids["paid_type"], "quantity": 1}],
-                  "paymentGateway": "offline"}
-    ids["pending_booking"] = _ok(fan.post("/client/events/tickets/purchase", json=paid_order))["bookingId"]
-    paid = _ok(fan.post("/client/events/tickets/purchase", json=paid_order))["bookingId"]
-    paid = _ok(staff.post(f"/events/bookings/{paid}/mark-paid", json={"reference": "cash"}))
-    refunded = _ok(staff.post(f"/events/tickets/{paid['tickets'][0]['id']}/refund", json={}))
-    ids["refund"] = refunded["refund"]["id"]
-    pregenerated = _ok(staff.post("/events/tickets/pre-generate", json={
-        "eventId": ids["event"], "ticketTypeId": ids["ticket_type"], "quantity": 1}))
-    ids["pending_ticket"] = pregenerated["tickets"][0]["id"]
-    _ok(fan.post("/client/events/tickets/register", json={"eventId": ids["parent_event"],
-                                                         "ticketTypeId": ids["pass_type"]}))
-    invited = _ok(staff.post(f"/events/{ids['session']}/participants/invite", json={"email": fan.email}))
-    ids["participant"] = invited["id"]
-    del spare
-
-
-def _plugins(world: World, receiver: HttpReceiver) -> None:
-    staff, fan, ids = world.tenant.staff, world.customer, world.ids
-    product = _ok(staff.post("/storefront/products", json={
-        "name": "Tee", "productClass": "apparel",
-        "variants": [{"name": "M", "price": "20.00", "currency": "USD", "stock": 10}]}))["data"]
-    ids["product"], ids["variant"] = product["id"], product["variants"][0]["id"]
-    ids["promotion"] = _ok(staff.post("/storefront/promotions", json={
-        "code": "SAVE10", "kind": "percentage", "value": 10}))["data"]["id"]
-    ids["tax_rate"] = _ok(staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}))["data"]["id"]
-    ids["gift_card"] = _ok(staff.post("/storefront/gift-cards", json={"amount": "30.00",
-                                                                      "currency": "USD"}))["data"]["id"]
-    ids["storefront_job"] = _ok(staff.post("/storefront/backfill"))["jobId"]
-    checkout = _ok(fan.post("/client/store/checkout", json={
-        "eventId": ids["event"], "items": [{"ticketTypeId": ids["ticket_type"], "quantity": 1}],
-        "merch": [{"variantId": ids["variant"], "quantity": 1}], "paymentGateway": "offline"}))
-    ids["order_booking"] = checkout["bookingId"]
-    ids["order"] = _ok(fan.get("/client/store/orders"))["data"][0]["id"]
-    form = {"file": (io.BytesIO(_photo()), "photo.jpg")}
-    uploaded = _ok(fan.post(f"/client/events/{ids['event']}/media/upload", data=form,
-                            content_type="multipart/form-data"))
-    ids["media"] = uploaded["data"]["id"]
-    guest = _ok(staff.post(f"/events/{ids['event']}/media/guests", json={"name": "Aunt May"}))
-    ids["media_guest"], ids["media_guest_token"] = guest["guestId"], guest["token"]
-    ids["message"] = _ok(staff.get("/notifications/messages"))["data"][0]["id"]
-    ids["delivery"] = _ok(staff.get("/automation/deliveries"))["data"][0]["id"]
-
-
-def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer) -> World:
-    """Enable the plugins and make one record of every kind over HTTP; return the ids."""
-    for plugin in PLUGINS:
-        tenant.enable(plugin)
-    tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port),
-                     sender="Tickets <tickets@example.com>")
-    world = World(tenant, tenant.customer(name="Ana Fan"))
-    _ok(tenant.staff.patch("/org/settings", json={"participantsVisibility": "names"}))
-    world.ids["endpoint"] = _ok(tenant.staff.post("/automation/endpoints", json={
-        "url": receiver.url, "eventTypes": ["booking.confirmed", "tickets.issued"]}))["id"]
-    _events(world)
-    _sales(world)
-    _plugins(world, receiver)
-    world.ids["org"] = tenant.orgid
-    from core.models import ApiKey
-
-    with database.db.connection_context():
-        world.ids["api_key"] = ApiKey.select(ApiKey.id).where(ApiKey.org == tenant.orgid).first().id
-    return world
-
-
-# --- what B owns, before and after ------------------------------------------------------------------
-
-def snapshot(org_id: str, data_path) -> dict:
-    """Every row of every table that carries `org_id`, the org row itself, and B's files with their digests."""
-    rows = {}
-    with database.db.connection_context():
-        for table in database.db.get_tables():
-            columns = [c.name for c in database.db.get_columns(table)]
-            key = "org_id" if "org_id" in columns else "id" if table == "org" else None
-            if key is None:
-                continue
-            cursor = database.db.execute_sql(f'SELECT * FROM "{table}" WHERE "{key}" = %s ORDER BY 1'
-                                             .replace("%s", database.db.param), (org_id,))
-            rows[table] = [tuple(map(str, row)) for row in cursor.fetchall()]
-    files = {}
-    for folder in ("media", "outbox"):
-        root = data_path / folder / org_id
-        for path in sorted(root.rglob("*")) if root.exists() else ():
-            if path.is_file():
-                files[str(path.relative_to(data_path))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"rows": rows, "files": files}
-
-
-def differences(before: dict, after: dict) -> list[str]:
-    """What changed between two snapshots, one line per table or file."""
-    out = []
-    for table in sorted(set(before["rows"]) | set(after["rows"])):
-        old, new = set(before["rows"].get(table, ())), set(after["rows"].get(table, ()))
-        if old != new:
-            out.append(f"{table}: {len(old - new)} row(s) gone or changed, {len(new - old)} new or changed: "
-                       f"{sorted(new - old)[:2]}")
-    if before["files"] != after["files"]:
-        out.append(f"files: {sorted(set(before['files'].items()) ^ set(after['files'].items()))[:4]}")
-    return out
 
 
 # --- building a call from the document --------------------------------------------------------------
@@ -257,10 +140,10 @@ class Operation:
         return re.findall(r"{([^{}]+)}", self.path)
 
 
-def operations(document: dict) -> list[Operation]:
-    """Every GET/POST/PATCH/PUT/DELETE whose path has a `{...}` parameter, in document order."""
-    return [Operation(method, path, spec) for path, item in document["paths"].items() if "{" in path
-            for method, spec in item.items() if method in METHODS]
+def operations(document: dict, *, with_path_id: bool = True) -> list[Operation]:
+    """Every GET/POST/PATCH/PUT/DELETE (by default: whose path has a `{...}` parameter), in document order."""
+    return [Operation(method, path, spec) for path, item in document["paths"].items()
+            if "{" in path or not with_path_id for method, spec in item.items() if method in METHODS]
 
 
 def _resolve(document: dict, schema: dict) -> dict:
@@ -272,26 +155,72 @@ def _resolve(document: dict, schema: dict) -> dict:
     return schema
 
 
-def example(document: dict, schema: dict, name: str = ""):
-    """A minimal valid value for a JSON schema: its required properties only, each the simplest it allows."""
-    schema = _resolve(document, schema)
-    if "enum" in schema:
-        return schema["enum"][0]
+@dataclass
+class BodyMaker:
+    """Minimal valid request bodies from the document's schemas: required properties only, each the simplest
+    value it allows; a record id field names one of `own`'s records, and the `target` field (a dotted path such
+    as `items[].ticketTypeId`, included even when optional) one of `foreign`'s."""
+
+    document: dict
+    own: dict[str, str]
+    foreign: dict[str, str] | None = None
+    target: str | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def value(self, schema: dict, path: str = ""):
+        schema = _resolve(self.document, schema)
+        name = path.rsplit(".", 1)[-1].removesuffix("[]")
+        if path in BODY_VALUE_KINDS:
+            return self.own[BODY_VALUE_KINDS[path]]
+        if self.extras.get(path) is not None:
+            return self.extras[path]
+        kind = BODY_ID_KINDS.get(path)
+        if kind is not None:
+            value = (self.foreign if path == self.target else self.own)[kind]
+            return [value] if schema.get("type") == "array" else value
+        if "enum" in schema:
+            return schema["enum"][0]
+        if schema.get("type") == "object" or "properties" in schema:
+            props = schema.get("properties", {})
+            top = (self.target or "").split(".")[0].removesuffix("[]")
+            extras = {extra for extra in self.extras if top not in ALTERNATIVES.get(extra, ())}
+            wanted = [key for key in props if key in schema.get("required", ())
+                      or f"{path}.{key}".lstrip(".") in extras
+                      or (self.target or "").startswith(f"{path}.{key}".lstrip("."))]
+            return {key: self.value(props[key], f"{path}.{key}".lstrip(".")) for key in wanted}
+        if schema.get("type") == "array":
+            return [self.value(schema.get("items", {}), path + "[]")] * max(1, schema.get("minItems", 1))
+        return _scalar(schema, name)
+
+
+def _scalar(schema: dict, name: str):
     kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties", {})
-        return {key: example(document, props[key], key) for key in schema.get("required", ())}
-    if kind == "array":
-        return [example(document, schema.get("items", {}), name)] * max(1, schema.get("minItems", 1))
     if kind in ("integer", "number"):
         return max(1, schema.get("minimum", 1))
     if kind == "boolean":
         return False
     if schema.get("format") == "email" or name.lower().endswith("email"):
         return "someone@example.com"
-    if schema.get("format") == "date-time":
-        return iso(dt.timedelta(days=1))
+    if schema.get("format") in ("uri", "url") or name.endswith("Url"):
+        return "https://shop.example/back"
+    if schema.get("format") == "date-time":  # an end comes after its start
+        return iso(dt.timedelta(days=2 if name.lower().endswith(("end", "ends_at", "endsat")) else 1))
     return "x" * max(1, schema.get("minLength", 1))
+
+
+def id_fields(document: dict, schema: dict, path: str = "") -> list[str]:
+    """The dotted paths of a body's fields that look like record ids (`eventId`, `venue_id`, `sessionIds`...)."""
+    schema = _resolve(document, schema)
+    if schema.get("type") == "array":
+        return id_fields(document, schema.get("items", {}), path + "[]")
+    found = []
+    for key, sub in schema.get("properties", {}).items():
+        dotted = f"{path}.{key}".lstrip(".")
+        if re.search(r"(^id|Id|_id)s?$", key):
+            found.append(dotted)
+        else:
+            found += id_fields(document, sub, dotted)
+    return found
 
 
 @dataclass
@@ -322,7 +251,8 @@ def _path_value(op: Operation, param: str, owner: World, caller: World) -> str:
         raise Unbuildable(f"{op.name}: no record kind for path parameter {param!r} (add it to PATH_KINDS)")
     if kind == "caller_org":
         return caller.ids["org"]
-    value = caller.ids.get(f"{kind}:{owner.ids['org']}") if kind == "payment_return_token" else owner.ids.get(kind)
+    value = (caller.ids.get(f"{kind}:{owner.ids['pending_booking']}") if kind == "payment_return_token"
+             else owner.ids.get(kind))
     if value is None:
         raise Unbuildable(f"{op.name}: the world has no {kind!r} record for {param!r}")
     return value
@@ -334,9 +264,11 @@ def id_params(op: Operation) -> list[str]:
             and (PATH_KINDS_BY_PATH.get((op.path, p)) or PATH_KINDS.get(p)) != "caller_org"]
 
 
-def build_call(document: dict, op: Operation, owner: World, caller: World, *, callers_parent: bool = False) -> Call:
+def build_call(document: dict, op: Operation, owner: World, caller: World, *, callers_parent: bool = False,
+               body: BodyMaker | None = None) -> Call:
     """`op` aimed at `owner`'s records (`caller` fills the path's tenant slot where the path names one); with
-    `callers_parent`, the first id of the path is the caller's own record and the others are the owner's."""
+    `callers_parent`, the first id of the path is the caller's own record and the others are the owner's.
+    `body` makes the JSON body (by default: minimal, its ids the owner's)."""
     url = op.path
     parent = id_params(op)[0] if callers_parent else None
     for param in op.path_params():
@@ -346,14 +278,15 @@ def build_call(document: dict, op: Operation, owner: World, caller: World, *, ca
     if query:
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     content = op.spec.get("requestBody", {}).get("content", {})
-    if (op.method, op.path) in BODY_OVERRIDES:
+    if (op.method, op.path) in BODY_OVERRIDES and body is None:
         return Call(op.method, url, json=BODY_OVERRIDES[(op.method, op.path)])
     if "application/json" in content:
-        return Call(op.method, url, json=example(document, content["application/json"]["schema"]))
+        maker = body or BodyMaker(document, owner.ids)
+        return Call(op.method, url, json=maker.value(content["application/json"]["schema"]))
     if "multipart/form-data" in content:
         schema = _resolve(document, content["multipart/form-data"]["schema"])
-        form = {key: _photo() if _resolve(document, schema["properties"][key]).get("format") == "binary"
-                else example(document, schema["properties"][key], key) for key in schema.get("required", ())}
+        form = {key: photo() if _resolve(document, schema["properties"][key]).get("format") == "binary"
+                else _scalar(schema["properties"][key], key) for key in schema.get("required", ())}
         return Call(op.method, url, data=form)
     if content:
         raise Unbuildable(f"{op.name}: no body builder for {sorted(content)}")
@@ -362,19 +295,26 @@ def build_call(document: dict, op: Operation, owner: World, caller: World, *, ca
 
 def payment_return_token(app, path_org: str, booking_id: str) -> str:
     """The signed way back from a provider's page, as the app makes it for `path_org`, naming `booking_id`."""
-    from core.models import Booking, Org
     from core.services.payment_redirects import CALLBACK_PATH, callback_url
 
-    with app.app_context(), database.db.connection_context():
-        url = callback_url(Org.get_by_id(path_org), Booking.get_by_id(booking_id), "https://shop.example/back")
+    with app.app_context():  # callback_url reads only the ids of the org and booking it is given
+        url = callback_url(SimpleNamespace(id=path_org), SimpleNamespace(id=booking_id), "https://shop.example/back")
     return url.split(CALLBACK_PATH, 1)[1]
+
+
+def made_up_world(like: World) -> World:
+    """`like`'s tenant with a made-up id for every kind of record (a tenant id is no secret: any `orgid` header
+    tells a real one from a made-up one)."""
+    return World(None, None, {kind: MADE_UP_ID for kind in like.ids} | {"org": like.ids["org"]})
 
 
 # --- the matrix --------------------------------------------------------------------------------------------
 
-# Refusals a route documents instead of 401/403/404: a forged payment return link is 400 `invalid_callback`.
+# Refusals a route documents instead of 401/403/404: a forged payment return link is 400 `invalid_callback`,
+# a provider webhook for B's tenant without B's signature 400 `invalid_signature`.
 OTHER_REFUSALS = {("get", "/payments/return/{token}"): {(400, "invalid_callback")},
-                  ("post", "/payments/return/{token}"): {(400, "invalid_callback")}}
+                  ("post", "/payments/return/{token}"): {(400, "invalid_callback")},
+                  ("post", "/webhooks/{gateway}/{org_id}"): {(400, "invalid_signature")}}
 
 
 @dataclass
@@ -384,10 +324,15 @@ class Matrix:
     calls: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def attack(self, op: Operation, call: Call, label: str, client) -> None:
-        """Send one cross-tenant call and record it if the answer is not a refusal."""
+    def attack(self, op: Operation, call: Call, label: str, client, control: Call | None = None) -> None:
+        """Send one cross-tenant call and record it if the answer is not a refusal, or (with `control`, the
+        same call naming made-up records) if it is not the answer a made-up id gets."""
         self.calls += 1
-        problem = refusal_problem(op, call.send(client))
+        response = call.send(client)
+        problem = refusal_problem(op, response)
+        made_up = outcome(control.send(client)) if problem is None and control is not None else None
+        if made_up is not None and made_up != outcome(response):
+            problem = f"answered {outcome(response)}, made-up ids {made_up}: another tenant's record is told apart"
         if problem:
             self.problems.append(f"{op.name} as {label} ({call.url}): {problem}")
 
@@ -426,40 +371,48 @@ def worlds(app):
     from conftest import make_tenant
 
     config = app.config["BOXOFFICE"]
-    receiver, smtp = HttpReceiver().start(), SmtpServer().start()
     allow_private, config.webhooks_allow_private = config.webhooks_allow_private, True  # the loopback receiver
+    receiver, smtp = HttpReceiver().start(), SmtpServer().start()
     try:
-        started = time.perf_counter()
-        a, b = (build_world(make_tenant(app, name), receiver, smtp) for name in ("Tenant A", "Tenant B"))
-        for caller, owner in ((a, b), (a, a)):
-            caller.ids[f"payment_return_token:{owner.ids['org']}"] = payment_return_token(
-                app, caller.ids["org"], owner.ids["pending_booking"])
-        document = a.tenant.guest.get("/openapi.json").get_json()
-        yield a, b, document, time.perf_counter() - started
+        with running(FakeStripe()) as stripe:
+            started = time.perf_counter()
+            a, b = (build_world(make_tenant(app, name), receiver, smtp, stripe) for name in ("Tenant A", "Tenant B"))
+            for caller, owner in ((a, b), (a, a)):
+                caller.ids[f"payment_return_token:{owner.ids['pending_booking']}"] = payment_return_token(
+                    app, caller.ids["org"], owner.ids["pending_booking"])
+            document = a.tenant.guest.get("/openapi.json").get_json()
+            yield a, b, document, time.perf_counter() - started
     finally:
         config.webhooks_allow_private = allow_private
         receiver.stop()
         smtp.stop()
 
 
-def test_every_path_id_route_refuses_another_tenants_ids(worlds, config, operator):
+def test_every_path_id_route_refuses_another_tenants_ids(app, worlds, config, operator):
     a, b, document, setup_seconds = worlds
     ops = operations(document)
     started = time.perf_counter()
     before = snapshot(b.ids["org"], config.data_path)
-    matrix = Matrix()
+    empty = {table for table, rows in before["rows"].items() if not rows}
+    assert empty <= UNMADE and before["files"], f"B has no rows in {sorted(empty - UNMADE)}: make them in build_world"
+    print(f"\nB's snapshot: {sum(map(len, before['rows'].values()))} rows in "
+          f"{len(before['rows']) - len(empty)} tables, {len(before['files'])} files")
+    matrix, nobody = Matrix(), made_up_world(b)
+    a.ids[f"payment_return_token:{MADE_UP_ID}"] = payment_return_token(app, a.ids["org"], MADE_UP_ID)
     for op in ops:
         try:
             attack = build_call(document, op, owner=b, caller=a)
         except Unbuildable as exc:
             matrix.problems.append(str(exc))
             continue
-        for label, client in callers(a, b):
-            matrix.attack(op, attack, label, client)
+        control = build_call(document, op, owner=nobody, caller=a)
+        for index, (label, client) in enumerate(callers(a, b)):
+            matrix.attack(op, attack, label, client, control if index < 2 else None)
         if len(id_params(op)) > 1:  # A's own event (or tenant) in the path, B's photo, guest, job or key
             mixed = build_call(document, op, owner=b, caller=a, callers_parent=True)
+            control = build_call(document, op, owner=nobody, caller=a, callers_parent=True)
             for label, client in callers(a, b)[:2]:
-                matrix.attack(op, mixed, f"{label} with A's parent id", client)
+                matrix.attack(op, mixed, f"{label} with A's parent id", client, control)
     changed = differences(before, snapshot(b.ids["org"], config.data_path))
     elapsed = time.perf_counter() - started
 
@@ -485,3 +438,59 @@ def test_an_operation_the_matrix_cannot_aim_fails_naming_it(worlds):
     new_route = Operation("get", "/gadgets/{gadget_id}", {"responses": {}})
     with pytest.raises(Unbuildable, match=r"GET /gadgets/\{gadget_id\}: no record kind for path parameter 'gadget_id'"):
         build_call(document, new_route, owner=b, caller=a)
+
+
+VERDICT_ROUTES = {("post", "/events/tickets/validate")}  # answer 200 with a verdict (`reason`) for any QR
+
+
+def outcome(response) -> tuple[int, str | None]:
+    """An answer as status and machine type (or a verdict's `reason`)."""
+    body = response.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    return response.status_code, body.get("type") or body.get("reason")
+
+
+def body_id_problems(document: dict, op: Operation, target: str, a: World, b: World) -> list[str]:
+    """Send `op` with its body field `target` naming B's record, a made-up id and A's own (A's staff, then A's
+    customer); B's must be refused exactly like the made-up one, and A's own must get further."""
+    problems, reached = [], False
+    made_up = {kind: MADE_UP_ID for kind in set(BODY_ID_KINDS.values())}
+    extras = BODY_EXTRAS.get((op.method, op.path), {})
+    for label, client in callers(a, b)[:2]:
+        theirs, unknown, own = (build_call(document, op, owner=a, caller=a,
+                                           body=BodyMaker(document, a.ids, ids, target, extras)).send(client)
+                                for ids in (b.ids, made_up, a.ids))
+        if outcome(theirs) != outcome(unknown):
+            problems.append(f"{op.name} {target}=B's as {label}: answered {outcome(theirs)}, a made-up id "
+                            f"{outcome(unknown)}: another tenant's record is told apart")
+        elif theirs.status_code < 400 and (op.method, op.path) not in VERDICT_ROUTES:
+            problems.append(f"{op.name} {target}=B's as {label}: accepted ({theirs.status_code})")
+        elif outcome(theirs)[1] == "validation_error":
+            problems.append(f"{op.name} {target} as {label}: 422 validation_error "
+                            f"{theirs.get_json().get('errors')}: give it BODY_EXTRAS")
+        reached = reached or outcome(own) != outcome(theirs)
+    if not reached:
+        problems.append(f"{op.name} {target}: A's own id is answered like B's ({outcome(theirs)}): the call never "
+                        "reaches the id check")
+    return problems
+
+
+def test_body_ids_naming_another_tenants_records_are_refused(worlds, config):
+    """Every record id a JSON body carries (on any route), set to one of B's records with the rest A's own,
+    is refused exactly like a made-up id, and changes nothing of B's."""
+    a, b, document, _ = worlds
+    before = snapshot(b.ids["org"], config.data_path)
+    problems, targets = [], 0
+    for op in operations(document, with_path_id=False):
+        content = op.spec.get("requestBody", {}).get("content", {}).get("application/json")
+        for target in id_fields(document, content["schema"]) if content else ():
+            if target in NOT_RECORD_IDS or (op.method, op.path, target) in NOT_RECORD_IDS:
+                continue
+            if target not in BODY_ID_KINDS:
+                problems.append(f"{op.name}: no record kind for body field {target!r} (add it to BODY_ID_KINDS)")
+                continue
+            targets += 1
+            problems += body_id_problems(document, op, target, a, b)
+    changed = differences(before, snapshot(b.ids["org"], config.data_path))
+    print(f"\nbody ids: {targets} id fields, {targets * 2} cross-tenant calls")
+    assert problems + changed == [], "\n".join(problems + changed)

@@ -1,0 +1,195 @@
+"""Two tenants with a record of every kind, made over HTTP, and what a tenant owns as a comparable snapshot.
+
+For the tenant-isolation matrix (tests/test_isolation_matrix.py): `build_world` enables the plugins and makes,
+like an organiser and a fan would, venues, events with sessions, ticket types, bookings (confirmed, pending,
+paid and refunded), tickets (scanned, transferred, pre-generated), participation, photos and a media guest,
+storefront products, promotions, tax rates, gift cards, orders and jobs, e-mails and webhook deliveries.
+`snapshot` reads every row of every table that carries a tenant's `org_id`, its `org` row and its files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+from fakes.stripe_server import FakeStripe
+from PIL import Image
+from smtp_server import HttpReceiver, SmtpServer
+from test_purchase_support import iso
+
+from core import db as database
+
+PLUGINS = ("offline", "stripe", "storefront", "media", "notifications", "automation")
+
+
+# --- the two tenants' records ---------------------------------------------------------------------
+
+@dataclass
+class World:
+    """One tenant's clients and the ids of its records, by kind."""
+
+    tenant: object
+    customer: object
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def _ok(response) -> dict:
+    """The JSON of a successful answer (a set-up step that fails stops the test with the error)."""
+    assert 200 <= response.status_code < 300, (response.request.path, response.status_code, response.get_json())
+    return response.get_json()
+
+
+def photo() -> bytes:
+    """A small real JPEG."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _events(world: World) -> None:
+    staff, ids = world.tenant.staff, world.ids
+    ids["venue"] = _ok(staff.post("/venues", json={"name": "Hall", "tz": "UTC", "capacity": 500}))["data"]["id"]
+    start = dt.timedelta(days=30)
+    created = staff.post("/events", json={"event": {
+        "name": "Gala", "venue_id": ids["venue"], "starts_at": iso(start),
+        "ends_at": iso(start + dt.timedelta(hours=4)), "published_at": iso(-dt.timedelta(minutes=5))}})
+    ids["event"] = _ok(created)["data"]["id"]
+    ids["sync_job"] = created.headers["X-Event-Sync-Job-ID"]
+    sessions = [{"name": f"Talk {n}", "starts_at": iso(start + dt.timedelta(hours=n)),
+                 "ends_at": iso(start + dt.timedelta(hours=n, minutes=50)),
+                 "published_at": iso(-dt.timedelta(minutes=5))} for n in (1, 2)]
+    parent = _ok(staff.post("/events", json={"event": {"type": "parent", "name": "Fest", "tz": "UTC",
+                                                        "sessions": sessions}}))["data"]["id"]
+    ids["parent_event"] = parent
+    ids["session"] = _ok(staff.get(f"/events/{parent}?include=sessions"))["data"]["sessions"][0]["id"]
+    ticket_type = {"name": "General", "price": 0, "currency": "USD", "capacity": 100}
+    ids["ticket_type"] = _ok(staff.post(f"/events/{ids['event']}/ticket-types", json=ticket_type))["data"]["id"]
+    ids["paid_type"] = _ok(staff.post(f"/events/{ids['event']}/ticket-types",
+                                      json={**ticket_type, "name": "Paid", "price": "20.00"}))["data"]["id"]
+    ids["spare_ticket_type"] = _ok(staff.post(f"/events/{ids['event']}/ticket-types",
+                                              json={**ticket_type, "name": "Spare"}))["data"]["id"]
+    ids["pass_type"] = _ok(staff.post(f"/events/{parent}/ticket-types",
+                                      json={**ticket_type, "name": "Pass", "isPass": True}))["data"]["id"]
+
+
+def _sales(world: World) -> None:
+    staff, fan, ids = world.tenant.staff, world.customer, world.ids
+    bought = _ok(fan.post("/client/events/tickets/purchase", headers={"Idempotency-Key": "first-sale"}, json={
+        "eventId": ids["event"], "tickets": [{"ticketTypeId": ids["ticket_type"], "quantity": 3}]}))
+    ids["booking"] = bought["bookingId"]
+    ids["ticket"], ids["transferred_ticket"], scanned = (t["id"] for t in bought["tickets"])
+    _ok(staff.post(f"/events/check-in/{scanned}", json={}))
+    _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
+                   json={"toEmail": "friend@example.com"}))
+    paid_order = {"eventId": ids["event"], "tickets": [{"ticketTypeId": ids["paid_type"], "quantity": 1}],
+                  "paymentGateway": "offline"}
+    ids["pending_booking"] = _ok(fan.post("/client/events/tickets/purchase", json=paid_order))["bookingId"]
+    paid = _ok(fan.post("/client/events/tickets/purchase", json=paid_order))["bookingId"]
+    paid = _ok(staff.post(f"/events/bookings/{paid}/mark-paid", json={"reference": "cash"}))
+    refunded = _ok(staff.post(f"/events/tickets/{paid['tickets'][0]['id']}/refund", json={}))
+    ids["refund"] = refunded["refund"]["id"]
+    pregenerated = _ok(staff.post("/events/tickets/pre-generate", json={
+        "eventId": ids["event"], "ticketTypeId": ids["ticket_type"], "quantity": 1}))
+    ids["pending_ticket"] = pregenerated["tickets"][0]["id"]
+    from core.models import Org, Ticket
+    from core.services import qr
+
+    with database.db.connection_context():
+        ids["qr_payload"] = qr.payload_for(Org.get_by_id(world.tenant.orgid), Ticket.get_by_id(ids["ticket"]))
+    _ok(fan.post("/client/events/tickets/register", json={"eventId": ids["parent_event"],
+                                                         "ticketTypeId": ids["pass_type"]}))
+    invited = _ok(staff.post(f"/events/{ids['session']}/participants/invite", json={"email": fan.email}))
+    ids["participant"] = invited["id"]
+
+
+def _plugins(world: World, receiver: HttpReceiver) -> None:
+    staff, fan, ids = world.tenant.staff, world.customer, world.ids
+    product = _ok(staff.post("/storefront/products", json={
+        "name": "Tee", "productClass": "apparel",
+        "variants": [{"name": "M", "price": "20.00", "currency": "USD", "stock": 10}]}))["data"]
+    ids["product"], ids["variant"] = product["id"], product["variants"][0]["id"]
+    ids["promotion"] = _ok(staff.post("/storefront/promotions", json={
+        "code": "SAVE10", "kind": "percentage", "value": 10}))["data"]["id"]
+    ids["tax_rate"] = _ok(staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}))["data"]["id"]
+    ids["gift_card"] = _ok(staff.post("/storefront/gift-cards", json={"amount": "30.00",
+                                                                      "currency": "USD"}))["data"]["id"]
+    ids["storefront_job"] = _ok(staff.post("/storefront/backfill"))["jobId"]
+    checkout = _ok(fan.post("/client/store/checkout", json={
+        "eventId": ids["event"], "items": [{"ticketTypeId": ids["ticket_type"], "quantity": 1}],
+        "merch": [{"variantId": ids["variant"], "quantity": 1}], "paymentGateway": "offline"}))
+    ids["order_booking"] = checkout["bookingId"]
+    ids["order"] = _ok(fan.get("/client/store/orders"))["data"][0]["id"]
+    form = {"file": (io.BytesIO(photo()), "photo.jpg")}
+    uploaded = _ok(fan.post(f"/client/events/{ids['event']}/media/upload", data=form,
+                            content_type="multipart/form-data"))
+    ids["media"] = uploaded["data"]["id"]
+    guest = _ok(staff.post(f"/events/{ids['event']}/media/guests", json={"name": "Aunt May"}))
+    ids["media_guest"], ids["media_guest_token"] = guest["guestId"], guest["token"]
+    ids["message"] = _ok(staff.get("/notifications/messages"))["data"][0]["id"]
+    ids["delivery"] = _ok(staff.get("/automation/deliveries"))["data"][0]["id"]
+
+
+def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeStripe) -> World:
+    """Enable the plugins and make one record of every kind over HTTP; return the ids."""
+    for plugin in PLUGINS:
+        tenant.enable(plugin)
+    tenant.configure("stripe", secret_key="sk_test_" + tenant.orgid, publishable_key="pk_test_" + tenant.orgid,
+                     webhook_secret="whsec_" + tenant.orgid, api_base=stripe.url, timeout="1")
+    tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port),
+                     sender="Tickets <tickets@example.com>")
+    world = World(tenant, tenant.customer(name="Ana Fan"))
+    _ok(tenant.staff.patch("/org/settings", json={"participantsVisibility": "names"}))
+    world.ids["endpoint"] = _ok(tenant.staff.post("/automation/endpoints", json={
+        "url": receiver.url, "eventTypes": ["booking.confirmed", "tickets.issued"]}))["id"]
+    _events(world)
+    _sales(world)
+    _plugins(world, receiver)
+    world.ids["org"] = tenant.orgid
+    from core.models import ApiKey
+
+    with database.db.connection_context():
+        world.ids["api_key"] = ApiKey.select(ApiKey.id).where(ApiKey.org == tenant.orgid).first().id
+    return world
+
+
+# --- what B owns, before and after ------------------------------------------------------------------
+
+# Tables build_world leaves empty: rows that only a checkout paying with a promotion or gift card, or a
+# recurring event, would make, which no route with a path id reads or writes.
+UNMADE = {"recurrence", "storefront_gift_card_redemption", "storefront_promotion_customer",
+          "storefront_promotion_use"}
+
+def snapshot(org_id: str, data_path) -> dict:
+    """Every row of every table that carries `org_id`, the org row itself, and B's files with their digests."""
+    rows = {}
+    with database.db.connection_context():
+        for table in database.db.get_tables():
+            columns = [c.name for c in database.db.get_columns(table)]
+            key = "org_id" if "org_id" in columns else "id" if table == "org" else None
+            if key is None:
+                continue
+            cursor = database.db.execute_sql(f'SELECT * FROM "{table}" WHERE "{key}" = %s ORDER BY 1'
+                                             .replace("%s", database.db.param), (org_id,))
+            rows[table] = [tuple(map(str, row)) for row in cursor.fetchall()]
+    files = {}
+    for folder in ("media", "outbox"):
+        root = data_path / folder / org_id
+        for path in sorted(root.rglob("*")) if root.exists() else ():
+            if path.is_file():
+                files[str(path.relative_to(data_path))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"rows": rows, "files": files}
+
+
+def differences(before: dict, after: dict) -> list[str]:
+    """What changed between two snapshots, one line per table or file."""
+    out = []
+    for table in sorted(set(before["rows"]) | set(after["rows"])):
+        old, new = set(before["rows"].get(table, ())), set(after["rows"].get(table, ()))
+        if old != new:
+            out.append(f"{table}: {len(old - new)} row(s) gone or changed, {len(new - old)} new or changed: "
+                       f"{sorted(new - old)[:2]}")
+    if before["files"] != after["files"]:
+        out.append(f"files: {sorted(set(before['files'].items()) ^ set(after['files'].items()))[:4]}")
+    return out
