@@ -57,7 +57,7 @@ def _events(world: World) -> None:
         "ends_at": iso(start + dt.timedelta(hours=4)), "published_at": iso(-dt.timedelta(minutes=5))}})
     ids["event"] = _ok(created)["data"]["id"]
     ids["sync_job"] = created.headers["X-Event-Sync-Job-ID"]
-    sessions = [{"name": f"Talk {n}", "starts_at": iso(start + dt.timedelta(hours=n)),
+    sessions = [{"name": f"Talk {n}", "venue_id": ids["venue"], "starts_at": iso(start + dt.timedelta(hours=n)),
                  "ends_at": iso(start + dt.timedelta(hours=n, minutes=50)),
                  "published_at": iso(-dt.timedelta(minutes=5))} for n in (1, 2)]
     parent = _ok(staff.post("/events", json={"event": {"type": "parent", "name": "Fest", "tz": "UTC",
@@ -146,7 +146,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _events(world)
     _sales(world)
     _plugins(world, receiver)
-    world.ids["org"] = tenant.orgid
+    world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
     from core.models import ApiKey
 
     with database.db.connection_context():

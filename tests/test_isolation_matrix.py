@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ PATH_KINDS_BY_PATH = {
 PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
 # Query parameters that carry a credential of the owner's (a media guest's link token).
 QUERY_KINDS = {"token": "media_guest_token"}
+# Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
+QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "parent_event", "eventId": "event",
+                  "customerId": "customer", "endpointId": "endpoint"}
 # Body fields (dotted paths) that name a record -> its kind; and id-like fields that name no existing record.
 BODY_ID_KINDS = {
     "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
@@ -324,7 +328,7 @@ class Matrix:
     calls: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def attack(self, op: Operation, call: Call, label: str, client, control: Call | None = None) -> None:
+    def attack(self, op: Operation, call: Call, label: str, client, control: Call | None = None):
         """Send one cross-tenant call and record it if the answer is not a refusal, or (with `control`, the
         same call naming made-up records) if it is not the answer a made-up id gets."""
         self.calls += 1
@@ -335,6 +339,7 @@ class Matrix:
             problem = f"answered {outcome(response)}, made-up ids {made_up}: another tenant's record is told apart"
         if problem:
             self.problems.append(f"{op.name} as {label} ({call.url}): {problem}")
+        return response
 
 
 def refusal_problem(op: Operation, response) -> str | None:
@@ -412,7 +417,9 @@ def test_every_path_id_route_refuses_another_tenants_ids(app, worlds, config, op
             mixed = build_call(document, op, owner=b, caller=a, callers_parent=True)
             control = build_call(document, op, owner=nobody, caller=a, callers_parent=True)
             for label, client in callers(a, b)[:2]:
-                matrix.attack(op, mixed, f"{label} with A's parent id", client, control)
+                answer = matrix.attack(op, mixed, f"{label} with A's parent id", client, control)
+            if outcome(answer) == (401, "invalid_operator_token"):  # the operator's own route: A's tenant, B's key
+                matrix.attack(op, mixed, "the operator with A's tenant id", operator, control)
     changed = differences(before, snapshot(b.ids["org"], config.data_path))
     elapsed = time.perf_counter() - started
 
@@ -494,3 +501,38 @@ def test_body_ids_naming_another_tenants_records_are_refused(worlds, config):
     changed = differences(before, snapshot(b.ids["org"], config.data_path))
     print(f"\nbody ids: {targets} id fields, {targets * 2} cross-tenant calls")
     assert problems + changed == [], "\n".join(problems + changed)
+
+
+def answer_text(response, named_id: str) -> str:
+    """Status and JSON of an answer, with the id the request named written as `<id>` (links echo it)."""
+    return f"{response.status_code} {json.dumps(response.get_json(silent=True))}".replace(named_id, "<id>")
+
+
+def test_list_filters_naming_another_tenants_records_find_nothing(worlds):
+    """A list filtered by one of B's records (`?filter[venue_id]=`, `?customerId=`...) answers exactly what a
+    made-up id gets, while A's own record finds something (the proof that the filter is applied)."""
+    a, b, document, _ = worlds
+    made_up = made_up_world(b)
+    problems, calls = [], 0
+    for op in operations(document, with_path_id=False):
+        for param in op.spec.get("parameters", ()) if op.method == "get" else ():
+            name = param["name"]
+            if param["in"] != "query" or name.startswith("sort[") or not re.search(r"(_id\]|Id)$", name):
+                continue
+            if name not in QUERY_ID_KINDS:
+                problems.append(f"{op.name}: no record kind for query parameter {name!r} (add it to QUERY_ID_KINDS)")
+                continue
+            url = build_call(document, op, owner=a, caller=a).url
+            kind, filtered = QUERY_ID_KINDS[name], False
+            for label, client in callers(a, b)[:2]:
+                theirs, unknown, own = (
+                    answer_text(client.get(f"{url}{'&' if '?' in url else '?'}{name}={owner.ids[kind]}"),
+                                owner.ids[kind]) for owner in (b, made_up, a))
+                calls += 1
+                if theirs != unknown:
+                    problems.append(f"{op.name}?{name}=B's as {label}: {theirs[:300]}; a made-up id: {unknown[:300]}")
+                filtered = filtered or own != theirs
+            if not filtered:
+                problems.append(f"{op.name}?{name}: A's own record finds what B's does: the filter is not applied")
+    print(f"\nlist filters: {calls} cross-tenant calls")
+    assert problems == [], "\n".join(problems)
