@@ -76,8 +76,10 @@ def _events(world: World) -> None:
 
 def _sales(world: World) -> None:
     staff, fan, ids = world.tenant.staff, world.customer, world.ids
-    bought = _ok(fan.post("/client/events/tickets/purchase", headers={"Idempotency-Key": "first-sale"}, json={
-        "eventId": ids["event"], "tickets": [{"ticketTypeId": ids["ticket_type"], "quantity": 3}]}))
+    ids["idempotency_key"] = "first-sale-" + world.tenant.orgid
+    bought = _ok(fan.post("/client/events/tickets/purchase", headers={"Idempotency-Key": ids["idempotency_key"]},
+                          json={"eventId": ids["event"],
+                                "tickets": [{"ticketTypeId": ids["ticket_type"], "quantity": 3}]}))
     ids["booking"] = bought["bookingId"]
     ids["ticket"], ids["transferred_ticket"], scanned = (t["id"] for t in bought["tickets"])
     _ok(staff.post(f"/events/check-in/{scanned}", json={}))
@@ -102,8 +104,9 @@ def _sales(world: World) -> None:
     ids["participant"] = invited["id"]
     # E-mails from here on: one claim link (rendering a ticket PDF for every sale above costs seconds).
     world.tenant.enable("notifications")
-    _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
-                   json={"toEmail": "friend@example.com"}))
+    transfer = _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
+                              json={"toEmail": "friend@example.com"}))
+    ids["claim_token"] = transfer["claimToken"]
 
 
 def _plugins(world: World, receiver: HttpReceiver) -> None:
@@ -112,11 +115,12 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
         "name": "Tee", "productClass": "apparel",
         "variants": [{"name": "M", "price": "20.00", "currency": "USD", "stock": 10}]}))["data"]
     ids["product"], ids["variant"] = product["id"], product["variants"][0]["id"]
+    ids["promo_code"] = "SAVE" + world.tenant.orgid.rsplit("-", 1)[-1].upper()
     ids["promotion"] = _ok(staff.post("/storefront/promotions", json={
-        "code": "SAVE10", "kind": "percentage", "value": 10}))["data"]["id"]
+        "code": ids["promo_code"], "kind": "percentage", "value": 10}))["data"]["id"]
     ids["tax_rate"] = _ok(staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}))["data"]["id"]
-    ids["gift_card"] = _ok(staff.post("/storefront/gift-cards", json={"amount": "30.00",
-                                                                      "currency": "USD"}))["data"]["id"]
+    card = _ok(staff.post("/storefront/gift-cards", json={"amount": "30.00", "currency": "USD"}))["data"]
+    ids["gift_card"], ids["gift_card_code"] = card["id"], card["code"]
     ids["storefront_job"] = _ok(staff.post("/storefront/backfill"))["jobId"]
     checkout = _ok(fan.post("/client/store/checkout", json={
         "eventId": ids["event"], "items": [{"ticketTypeId": ids["ticket_type"], "quantity": 1}],
@@ -149,6 +153,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _sales(world)
     _plugins(world, receiver)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
+    world.ids["api_key_secret"] = tenant.admin_api_key
     from core.models import ApiKey
 
     with database.db.connection_context():

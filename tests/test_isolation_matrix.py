@@ -33,6 +33,7 @@ import datetime as dt
 import io
 import json
 import re
+import string
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -538,3 +539,67 @@ def test_list_filters_naming_another_tenants_records_find_nothing(worlds):
                 problems.append(f"{op.name}?{name}: A's own record finds what B's does: the filter is not applied")
     print(f"\nlist filters: {calls} cross-tenant calls")
     assert problems == [], "\n".join(problems)
+
+
+def _lookalike(kind: str, secret: str) -> str:
+    """A made-up secret of the same shape (every letter and digit moved on by 13): no tenant has it. A QR
+    payload keeps its format: the same ticket fields signed with a key no tenant has."""
+    if kind == "qr_payload":
+        from core.services import qr
+        from core.signing import generate_keypair
+
+        return qr.payload_from_parts(generate_keypair()[0], MADE_UP_ID, MADE_UP_ID, 1)
+    letters, digits = string.ascii_letters, string.digits
+    table = str.maketrans(letters + digits, "".join(letters[(letters.index(c) + 13) % 52] for c in letters)
+                          + "".join(digits[(int(c) + 5) % 10] for c in digits))
+    return secret.translate(table)
+
+
+# Secrets a request carries that are not ids: (method, path, where, kind, body with `{}` for the secret).
+# A sale's body names A's own paid ticket type, so a good secret would get it further than a bad one.
+SECRETS = [
+    ("post", "/auth/token", "apiKey", "api_key_secret", {"apiKey": "{}"}),
+    ("post", "/client/events/tickets/claim", "token", "claim_token", {"token": "{}"}),
+    ("post", "/client/store/gift-cards/balance", "code", "gift_card_code", {"code": "{}"}),
+    ("post", "/events/check-in", "qrPayload", "qr_payload", {"qrPayload": "{}"}),
+    ("post", "/events/tickets/validate", "qrPayload", "qr_payload", {"qrPayload": "{}"}),
+    ("post", "/client/events/tickets/purchase", "promoCode", "promo_code", {"promoCode": "{}"}),
+    ("post", "/client/store/checkout", "promoCode", "promo_code", {"promoCode": "{}"}),
+    ("post", "/client/store/checkout", "promoCode", "gift_card_code", {"promoCode": "{}"}),
+    ("post", "/client/events/tickets/purchase", "Idempotency-Key", "idempotency_key", {}),
+]
+
+
+def send_secret(client, case: tuple, secret: str, sale: dict) -> tuple[int, str | None]:
+    """One SECRETS case sent with `secret` in its body field or header (a sale's body completed by `sale`)."""
+    method, path, where, _, template = case
+    body = {key: secret if value == "{}" else value for key, value in template.items()}
+    body = {**sale, **body} if path.endswith(("/purchase", "/checkout")) else body
+    headers = {where: secret} if where[0].isupper() else {}
+    return outcome(client.request(method.upper(), path, json=body, headers=headers))
+
+
+def test_another_tenants_secrets_open_nothing(worlds, config):
+    """B's API key, claim token, gift card code, promotion code, QR payload and Idempotency-Key, sent under
+    A's `orgid` by A's guest, customer and staff, are answered exactly like a made-up secret of the same shape,
+    and A's own secret gets another answer (the proof that the call reached the check)."""
+    a, b, document, _ = worlds
+    before = snapshot(b.ids["org"], config.data_path)
+    problems, calls = [], 0
+    sale = {"eventId": a.ids["event"], "items": [{"ticketTypeId": a.ids["paid_type"], "quantity": 1}],
+            "email": "buyer@example.com", "name": "Buyer", "paymentGateway": "offline"}
+    for case in SECRETS:
+        method, path, _, kind, _ = case
+        reached = False
+        for label, client in [("A guest", a.tenant.guest), *callers(a, b)[:2]]:
+            theirs = send_secret(client, case, b.ids[kind], sale)
+            made_up = send_secret(client, case, _lookalike(kind, b.ids[kind]), sale)
+            calls += 1
+            if theirs != made_up:
+                problems.append(f"{method.upper()} {path} with B's {kind} as {label}: {theirs}, made-up {made_up}")
+            reached = reached or send_secret(client, case, a.ids[kind], sale) != theirs
+        if not reached:
+            problems.append(f"{method.upper()} {path}: A's own {kind} is answered like B's: the check is not reached")
+    changed = differences(before, snapshot(b.ids["org"], config.data_path))
+    print(f"\nsecrets: {calls} cross-tenant calls")
+    assert problems + changed == [], "\n".join(problems + changed)
