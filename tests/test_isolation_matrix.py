@@ -603,3 +603,25 @@ def test_another_tenants_secrets_open_nothing(worlds, config):
     changed = differences(before, snapshot(b.ids["org"], config.data_path))
     print(f"\nsecrets: {calls} cross-tenant calls")
     assert problems + changed == [], "\n".join(problems + changed)
+
+
+def test_no_answer_to_a_shows_anything_of_b(worlds, operator):
+    """Every GET in the document, aimed at A's own records (lists included), answered to A's guest, customer
+    and staff, contains no id, code or token of B's; the lists do show A's own records."""
+    a, b, document, _ = worlds
+    secrets_of_b = {value.encode() for value in b.ids.values() if len(value) >= 8}
+    own = {value.encode() for kind, value in a.ids.items() if len(value) >= 8 and kind != "org"}
+    problems, shown_own, gets = [], 0, 0
+    for op in operations(document, with_path_id=False):
+        if op.method != "get":
+            continue
+        url = build_call(document, op, owner=a, caller=a).url
+        for label, client in [("A guest", a.tenant.guest), *callers(a, b)[:2]]:
+            gets += 1
+            text = client.get(url).get_data()
+            leaked = sorted(value for value in secrets_of_b if value in text)
+            if leaked:
+                problems.append(f"GET {url} as {label} shows B's {leaked[:3]}")
+            shown_own += any(value in text for value in own)
+    print(f"\nanswers to A: {gets} GETs, {shown_own} of them showing A's own records, none of B's")
+    assert shown_own >= 40 and problems == [], "\n".join(problems)
