@@ -18,9 +18,11 @@ by A's staff, customer or the operator, and must succeed: the proof that the ids
 route reachable, so the 404s above come from tenant scoping and not from a wrong id. A body is the minimal
 valid one its request schema allows (or a fixed one, `BODY_OVERRIDES`), so a call reaches the id lookup.
 
-A second pass does the same for ids inside JSON bodies, on every route: each id field (`eventId`,
-`ticketTypeIds`, `sessions[].venue_id`...) set to B's record, the rest A's own, must be answered exactly like
-a made-up id, and A's own id must get further (the proof that the call reached the check).
+Further passes, on every route: each id field of a JSON body (`eventId`, `ticketTypeIds`,
+`sessions[].venue_id`...) and each id filter of a list (`?filter[venue_id]=`) set to B's record, the rest A's
+own, must be answered exactly like a made-up id, and A's own must get further (the proof that the call reached
+the check); B's secrets (API key, claim token, codes, QR payload, Idempotency-Key) under A's `orgid` open
+nothing a made-up one would not; and no answer to a GET aimed at A's own records carries anything of B's.
 
 A new route is covered without editing this file when its path parameters and body id fields are named like
 the existing ones (`PATH_KINDS`, `BODY_ID_KINDS`); an operation or field the matrix cannot aim fails the test
