@@ -16,7 +16,8 @@ record's existence never shows across tenants). B's rows in every table that car
 row and its files must be the same after the whole matrix as before. Each GET is also called with A's own ids
 by A's staff, customer or the operator, and must succeed: the proof that the ids were the right kind and the
 route reachable, so the 404s above come from tenant scoping and not from a wrong id. A body is the minimal
-valid one its request schema allows (or a fixed one, `BODY_OVERRIDES`), so a call reaches the id lookup.
+valid one its request schema allows (plus `BODY_EXTRAS` where a route needs more), so a call reaches the id
+lookup.
 
 Further passes, on every route: each id field of a JSON body (`eventId`, `ticketTypeIds`,
 `sessions[].venue_id`...) and each id filter of a list (`?filter[venue_id]=`) set to B's record, the rest A's
@@ -117,16 +118,6 @@ BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("patch", "/events/{event_id}"): _SESSION,
 }
 ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
-# Bodies the request schema alone cannot make valid enough to reach the id lookup.
-BODY_OVERRIDES = {
-    ("put", "/client/events/participation/{participant_id}/respond"): {"response": "accept"},
-    ("post", "/events/tickets/{ticket_id}/transfer"): {"toEmail": "new-holder@example.com"},
-    ("post", "/client/events/tickets/{ticket_id}/transfer"): {"toEmail": "new-holder@example.com"},
-    ("post", "/events/{event_id}/participants/invite"): {"email": "invitee@example.com"},
-    ("post", "/storefront/products/{product_id}/variants"): {"name": "XL", "price": "10.00", "currency": "USD"},
-    ("post", "/events/{event_id}/ticket-types"): {"name": "Sneaky", "price": 0, "currency": "USD"},
-    ("post", "/events/{event_id}/media/guests"): {"name": "Sneaky guest"},
-}
 
 
 # --- building a call from the document --------------------------------------------------------------
@@ -285,10 +276,8 @@ def build_call(document: dict, op: Operation, owner: World, caller: World, *, ca
     if query:
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     content = op.spec.get("requestBody", {}).get("content", {})
-    if (op.method, op.path) in BODY_OVERRIDES and body is None:
-        return Call(op.method, url, json=BODY_OVERRIDES[(op.method, op.path)])
     if "application/json" in content:
-        maker = body or BodyMaker(document, owner.ids)
+        maker = body or BodyMaker(document, owner.ids, extras=BODY_EXTRAS.get((op.method, op.path), {}))
         return Call(op.method, url, json=maker.value(content["application/json"]["schema"]))
     if "multipart/form-data" in content:
         schema = _resolve(document, content["multipart/form-data"]["schema"])
@@ -354,7 +343,7 @@ def refusal_problem(op: Operation, response) -> str | None:
     if kind is None:
         return f"answered {response.status_code} without the JSON error envelope"
     if response.status_code == 422 and kind == "validation_error":
-        return f"422 validation_error before the id lookup ({body.get('errors')}): fix its body in BODY_OVERRIDES"
+        return f"422 validation_error before the id lookup ({body.get('errors')}): give it BODY_EXTRAS"
     if response.status_code == 404 and kind == "not_found":
         return "404 not_found: the URL matched no route (a path value is wrong)"
     if response.status_code in REFUSED or (response.status_code == 422 and kind in BODY_ID_REFUSALS):
