@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from core import serving
+from core import outbox, serving
 from core.app import create_app
 from core.config import Config
 from core.extensions import extensions
@@ -68,6 +68,7 @@ def _start_background_worker(workers: int) -> None:
                                           check_worker_health=True)
     consumer._set_signal_handlers = lambda: None  # only the main thread may install signal handlers
     threading.Thread(target=consumer.run, daemon=True, name="jobs").start()
+    outbox.start_sweeper()
 
 
 @cli.command()
@@ -77,6 +78,7 @@ def worker(workers: int):
     from core.jobs import run_consumer
 
     create_app()
+    outbox.start_sweeper()
     run_consumer(workers=workers)
 
 

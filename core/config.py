@@ -40,6 +40,9 @@ class Config:
     throttle_per_address: str = "30/minute"  # failed attempts per client address (Flask-Limiter syntax)
     throttle_per_account: str = "10/minute"  # failed attempts per account (e-mail, key prefix, guest...)
     max_body_bytes: int = 1024 * 1024  # request bodies above this answer 413 (media uploads set their own)
+    outbox_redispatch_seconds: int = 60  # an outbox entry not done this long after it fell due is sent again
+    outbox_lease_seconds: int = 600  # a job entry a worker took and did not finish is free again after this
+    outbox_sweep_seconds: int = 10  # how often each worker process sweeps the outbox for such entries
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -63,6 +66,9 @@ class Config:
         "throttle_per_address": "BOXOFFICE_THROTTLE_PER_ADDRESS",
         "throttle_per_account": "BOXOFFICE_THROTTLE_PER_ACCOUNT",
         "max_body_bytes": "BOXOFFICE_MAX_BODY_BYTES",
+        "outbox_redispatch_seconds": "BOXOFFICE_OUTBOX_REDISPATCH_SECONDS",
+        "outbox_lease_seconds": "BOXOFFICE_OUTBOX_LEASE_SECONDS",
+        "outbox_sweep_seconds": "BOXOFFICE_OUTBOX_SWEEP_SECONDS",
     }
 
     @classmethod
@@ -78,7 +84,8 @@ class Config:
             if f.name in {"jobs_immediate", "webhooks_allow_private", "pg_prepare"}:
                 values[f.name] = _env_bool(raw, f.default)
             elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies", "db_connect_timeout",
-                            "max_body_bytes"}:
+                            "max_body_bytes", "outbox_redispatch_seconds", "outbox_lease_seconds",
+                            "outbox_sweep_seconds"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())

@@ -200,21 +200,25 @@ def _begin():
 def write_transaction() -> Iterator[None]:
     """A write transaction: BEGIN IMMEDIATE on SQLite (no lock upgrade failures), plain on PostgreSQL.
 
-    Nested calls become savepoints. Callbacks registered with `after_commit` inside the outermost one run
-    once it has committed, and are dropped if it rolls back.
+    Nested calls become savepoints. Callbacks registered with `before_commit` inside the outermost one run
+    last inside it (their writes commit with it); those registered with `after_commit` run once it has
+    committed. Both are dropped if it rolls back, and so are its `transaction_value`s.
     """
     outermost = not db.in_transaction()
     if outermost:
-        _pending.callbacks = []
+        _pending.callbacks, _pending.before, _pending.values = [], [], {}
     try:
         with _begin():
             yield
+            if outermost:
+                while _pending.before:
+                    _pending.before.pop(0)()
     except BaseException:
         if outermost:
-            _pending.callbacks = []
+            _pending.callbacks, _pending.before, _pending.values = [], [], None
         raise
     if outermost:
-        callbacks, _pending.callbacks = _pending.callbacks, []
+        callbacks, _pending.callbacks, _pending.values = _pending.callbacks, [], None
         for callback in callbacks:
             callback()
 
@@ -226,6 +230,26 @@ def after_commit(callback: Callable[[], None]) -> None:
         callbacks.append(callback)
     else:
         callback()
+
+
+def before_commit(callback: Callable[[], None]) -> bool:
+    """Run `callback` at the end of the current outermost write transaction, inside it, just before its
+    COMMIT; False (and nothing registered) when no `write_transaction` is open."""
+    if not db.in_transaction() or getattr(_pending, "values", None) is None:
+        return False
+    _pending.before.append(callback)
+    return True
+
+
+def transaction_value(key: str, factory: Callable[[], object]) -> object | None:
+    """A value that lives as long as the current outermost write transaction (made by `factory` on first
+    use); None when no `write_transaction` is open."""
+    values = getattr(_pending, "values", None)
+    if not db.in_transaction() or values is None:
+        return None
+    if key not in values:
+        values[key] = factory()
+    return values[key]
 
 
 def close_connection(exc: BaseException | None = None) -> None:

@@ -17,18 +17,6 @@ from core.db import db
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class JobSpec:
-    """A declared job: the function, its retry policy and, for periodic jobs, its crontab."""
-
-    fn: Callable
-    retries: int = 0
-    retry_delay: int = 0
-    retry_backoff: float = 0
-    every_minutes: int | None = None
-    task: object = field(default=None, repr=False)
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How a failing job is retried: at most `max_attempts` runs, waiting `delay_seconds * backoff ** (n - 1)`
@@ -41,6 +29,23 @@ class RetryPolicy:
     def delay_after(self, attempts: int) -> int:
         """Seconds before the next attempt once `attempts` have failed."""
         return int(self.delay_seconds * self.backoff ** max(attempts - 1, 0))
+
+
+@dataclass
+class JobSpec:
+    """A declared job: the function, its retry policy and, for periodic jobs, its crontab."""
+
+    fn: Callable
+    retries: int = 0
+    retry_delay: int = 0
+    retry_backoff: float = 0
+    every_minutes: int | None = None
+    task: object = field(default=None, repr=False)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The job's retries as a `RetryPolicy` (what the outbox applies when it runs the job)."""
+        return RetryPolicy(self.retries + 1, self.retry_delay, self.retry_backoff or 1)
 
 
 _specs: dict[str, JobSpec] = {}
@@ -122,12 +127,27 @@ def get_huey() -> Huey:
     return _huey
 
 
-def enqueue(fn: Callable, *args, **kwargs):
-    """Queue a declared job (runs inline when BOXOFFICE_JOBS_IMMEDIATE is set)."""
+def declared(name: str) -> JobSpec:
+    """The declared job named `name` (`module.function`); KeyError if no module declared it."""
+    return _specs[name]
+
+
+def _task(fn: Callable):
     spec = _specs[fn.job_name]
     if spec.task is None:
         raise RuntimeError("Jobs are not initialised; call core.app.create_app() first.")
-    return spec.task(*args, **kwargs)
+    return spec.task
+
+
+def enqueue(fn: Callable, *args, **kwargs):
+    """Hand a declared job to the queue now (runs inline when BOXOFFICE_JOBS_IMMEDIATE is set). Work a
+    state change causes goes through `core.outbox.enqueue` instead, which survives a queue outage."""
+    return _task(fn)(*args, **kwargs)
+
+
+def enqueue_in(delay_seconds: int, fn: Callable, *args):
+    """Hand a declared job to the queue to run in `delay_seconds` (kept by the queue's schedule)."""
+    return _task(fn).schedule(args=args, delay=delay_seconds)
 
 
 def run_consumer(workers: int = 2, worker_type: str = "thread"):

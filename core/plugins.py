@@ -12,8 +12,8 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from core import hookspecs
-from core.db import after_commit, is_sqlite
+from core import hookspecs, outbox
+from core.db import is_sqlite
 from core.memo import TimedMemo
 from core.models import TenantPlugin
 from core.services.statements import CompiledQuery, Slot, compile_query
@@ -85,7 +85,7 @@ class PluginHost:
 
     def hooks_for(self, org_id: str) -> TenantHooks:
         """The tenant's hook relay: only plugins it enabled run."""
-        return TenantHooks(self, self.enabled_for(org_id))
+        return TenantHooks(self, self.enabled_for(org_id), org_id)
 
     def subset_caller(self, hook_name: str, enabled: frozenset[str]):
         """A cached `subset_hook_caller` for one hook, without the plugins not in `enabled`."""
@@ -101,9 +101,10 @@ class PluginHost:
 class TenantHooks:
     """Attribute access to hooks, filtered to one tenant's enabled plugins."""
 
-    def __init__(self, host: PluginHost, enabled: frozenset[str]):
+    def __init__(self, host: PluginHost, enabled: frozenset[str], org_id: str | None = None):
         self._host = host
         self.enabled = enabled
+        self.org_id = org_id
 
     def __getattr__(self, hook_name: str):
         if not hook_name.startswith("_") and hasattr(self._host.pm.hook, hook_name):
@@ -111,23 +112,15 @@ class TenantHooks:
         raise AttributeError(hook_name)
 
     def notify(self, hook_name: str, **kwargs) -> None:
-        """Call a lifecycle hook after the current transaction commits (at once outside one).
+        """Record a lifecycle hook in the outbox, one entry per plugin that implements it, in the current write
+        transaction (its own, outside one); each runs once it has committed (`core.outbox`).
 
-        Each plugin is called on its own: one that raises is logged and neither stops the others nor
-        breaks the caller, so no plugin can undo a committed sale.
+        Each plugin runs on its own, in a transaction that marks its entry done: one that raises has its writes
+        rolled back and is retried later, and neither stops the others nor undoes the committed change.
         """
         impls = getattr(self, hook_name).get_hookimpls()
-        if not impls:
-            return
-
-        def call() -> None:
-            for impl in reversed(impls):
-                try:
-                    impl.function(**{name: kwargs[name] for name in impl.argnames})
-                except Exception:  # noqa: BLE001 - a plugin must not undo a committed sale
-                    log.exception("plugin %s failed in hook %s", impl.plugin_name, hook_name)
-
-        after_commit(call)
+        if impls:
+            outbox.record_hooks(self.org_id, hook_name, [impl.plugin_name for impl in reversed(impls)], kwargs)
 
     def within(self, hook_name: str, **kwargs) -> None:
         """Call a hook now, inside the caller's write transaction, each plugin in its own savepoint: one that
@@ -143,6 +136,18 @@ class TenantHooks:
 
 
 _host: PluginHost | None = None
+
+
+def run_hook_entry(entry, arguments: dict) -> None:
+    """Run one outbox hook entry: the named plugin's implementation of the hook, if it is still installed."""
+    for impl in getattr(get_host().pm.hook, entry.name).get_hookimpls():
+        if impl.plugin_name == entry.plugin:
+            impl.function(**{name: arguments[name] for name in impl.argnames})
+            return
+    log.warning("outbox: plugin %s no longer implements %s; entry %s skipped", entry.plugin, entry.name, entry.id)
+
+
+outbox.register_runner("hook", run_hook_entry)
 
 
 def init_host(allowed: tuple[str, ...] | None = None, extra: list | None = None) -> PluginHost:

@@ -6,6 +6,7 @@
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
 from core.models.catalog import Event, Recurrence, SyncJob, TicketType, Venue
 from core.models.customer import Customer
+from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
 from core.models.sales import (
     Booking,
@@ -22,11 +23,13 @@ from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
+    OutboxEntry,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
-    "IdempotencyRecord", "JSONField", "Org", "Participation", "Payment", "Recurrence", "Refund", "SessionSeats",
+    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "Recurrence", "Refund",
+    "SessionSeats",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow",
 ]

@@ -309,8 +309,10 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
         if free:   # nothing to pay: no Payment row, tickets at once
             tickets = _issue_for_booking(org, booking, lines, types)
             capacity.sell_seats(seats, event.id)
-        else:
-            capacity.hold_seats(seats, event.id)
+            result = BookingResult(booking, lines, tickets)
+            _announce_confirmed(org, result)
+            return result
+        capacity.hold_seats(seats, event.id)
     return BookingResult(booking, lines, tickets)
 
 
@@ -356,6 +358,7 @@ def _start_payment(org: Org, result: BookingResult) -> None:
 
 
 def _announce_confirmed(org: Org, result: BookingResult) -> None:
+    """Record `booking_confirmed` and `tickets_issued` in the confirming write transaction."""
     relay = hooks_for(org)
     relay.notify("booking_confirmed", org=org, booking=result.booking)
     relay.notify("tickets_issued", org=org, booking=result.booking, tickets=result.tickets)
@@ -397,9 +400,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
         if not holds.expire_overdue(org.id, event.id):
             raise
         result = _create_booking(org, event, quote, req, gateway)
-    if quote.is_free:
-        _announce_confirmed(org, result)
-    else:
+    if not quote.is_free:
         _start_payment(org, result)
     return result
 
@@ -474,7 +475,9 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
         tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines
                                                           if line.kind == "ticket" and line.ticket_type_id})
         _record_payment(org, booking, reference, check.data)
-    return BookingResult(booking, lines, tickets, dict((booking.payment_data or {}).get("payment") or {}))
+        result = BookingResult(booking, lines, tickets, dict((booking.payment_data or {}).get("payment") or {}))
+        _announce_confirmed(org, result)
+    return result
 
 
 def _hold_expired(booking: Booking, refunded: bool, reason: str = "") -> Conflict:
@@ -587,7 +590,6 @@ def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
         return _refund_stale(org, booking, check, payment_ref)
     if result is None:
         return _settled(org, Booking.get_by_id(booking.id))
-    _announce_confirmed(org, result)
     return result
 
 

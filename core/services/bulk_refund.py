@@ -10,9 +10,10 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+from core import outbox
 from core.db import write_transaction
 from core.errors import ApiError, Unprocessable
-from core.jobs import enqueue, job
+from core.jobs import job
 from core.models import Event, Org, SyncJob, Ticket
 from core.plugins import hooks_for
 from core.services import cancellation, sync_jobs
@@ -27,6 +28,7 @@ ALREADY_VOID = ("already_refunded", "already_cancelled")
 MAX_FAILURES_LISTED = 200
 
 _emails_muted: ContextVar[bool] = ContextVar("bulk_refund_emails_muted", default=False)
+outbox.carry(_emails_muted)  # the per-ticket hooks a muted job records run muted too
 
 
 def customer_emails_muted() -> bool:
@@ -77,13 +79,7 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
         sync_jobs.claim_event(org.id, event.id, syncing_after=True)
         job_row = sync_jobs.record_job(org, event, KIND)
         SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
-    try:
-        enqueue(run_bulk_refund, org.id, job_row.id)
-    except Exception as exc:  # noqa: BLE001 - the queue is down: do not leave the event stuck syncing
-        log.exception("could not queue bulk refund %s", job_row.id)
-        sync_jobs.finish_job(job_row, error=f"could not be queued: {exc}")
-        raise ApiError("The job queue is unavailable; nothing was refunded. Try again.", status=503,
-                       type="queue_unavailable") from exc
+        outbox.enqueue(run_bulk_refund, org.id, job_row.id)
     return SyncJob.get_by_id(job_row.id)
 
 
@@ -202,11 +198,11 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
         return
     with write_transaction():
         SyncJob.update(result=counts).where(SyncJob.id == job_id).execute()
-    sync_jobs.finish_job(job_row)
-    if counts["refunded"] or counts["cancelled"]:
-        params = job_row.params or {}
-        summary = {**counts, **{k: params.get(k) for k in ("refund_method", "date_ids", "refund_checked_in",
-                                                          "notify_customer", "note")}}
-        hook = "event_refunded" if params.get("refund_method") == "original" else "event_cancelled"
-        hooks_for(org).notify(hook, org=org, event=Event.get_by_id(job_row.event_id),
-                              job=SyncJob.get_by_id(job_id), summary=summary)
+        sync_jobs.finish_job(job_row)
+        if counts["refunded"] or counts["cancelled"]:
+            params = job_row.params or {}
+            summary = {**counts, **{k: params.get(k) for k in ("refund_method", "date_ids", "refund_checked_in",
+                                                              "notify_customer", "note")}}
+            hook = "event_refunded" if params.get("refund_method") == "original" else "event_cancelled"
+            hooks_for(org).notify(hook, org=org, event=Event.get_by_id(job_row.event_id),
+                                  job=SyncJob.get_by_id(job_id), summary=summary)

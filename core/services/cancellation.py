@@ -75,7 +75,7 @@ def cancel_ticket(org, ticket_id: str) -> Ticket:
         if not _void([ticket], "cancelled", LIVE):
             raise _state_conflict(Ticket.get_by_id(ticket.id), "cancelled")
         capacity.release_sold_seats(_seats([ticket]), ticket.event_id)
-    _notify_each(org, "ticket_cancelled", [ticket])
+        _notify_each(org, "ticket_cancelled", [ticket])
     return Ticket.get_by_id(ticket.id)
 
 
@@ -94,7 +94,7 @@ def cancel_booking(org, booking_id: str) -> Booking:
         live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
         voided = _void(live, "cancelled", LIVE)
         capacity.release_sold_seats(_seats(voided), booking.event_id)
-    _notify_each(org, "ticket_cancelled", voided)
+        _notify_each(org, "ticket_cancelled", voided)
     return Booking.get_by_id(booking.id)
 
 
@@ -163,9 +163,10 @@ def _restore(refund: Refund, claimed: list[Ticket], minor: int, failure: str) ->
          .where(Refund.id == refund.id).execute())
 
 
-def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
+def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
     """The provider accepted: tickets refunded (QR void), seats back on sale, booking status updated; the refund
-    is `succeeded`, or `owed` when the provider moved no money (`result.owed`) and staff still pay it out."""
+    is `succeeded`, or `owed` when the provider moved no money (`result.owed`) and staff still pay it out;
+    `ticket_refunded` recorded for each ticket in the same transaction."""
     with write_transaction():
         voided = _void(claimed, "refunded", ("refunding",))
         capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
@@ -180,6 +181,7 @@ def _settle(refund: Refund, claimed: list[Ticket], result) -> None:
         status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
             (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
+        _notify_each(org, "ticket_refunded", claimed, refund=Refund.get_by_id(refund.id))
 
 
 def _call_gateway(org, booking: Booking, minor: int):
@@ -208,9 +210,8 @@ def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, reason:
     except ApiError as error:
         _restore(refund, claimed, minor, error.message)
         raise
-    _settle(refund, claimed, result)
+    _settle(org, refund, claimed, result)
     refund = Refund.get_by_id(refund.id)
-    _notify_each(org, "ticket_refunded", claimed, refund=refund)
     return RefundOutcome(refund, [Ticket.get_by_id(t.id) for t in claimed], Booking.get_by_id(booking.id))
 
 

@@ -70,7 +70,7 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
             tickets += issue_tickets(org, ticket_type, 1, holder=holder, booking=booking, source="comp", note=note)
         capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, len(holders)))],
                             ticket_type.event_id)
-    hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=tickets)
+        hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=tickets)
     return StaffIssue(ticket_type, tickets, booking)
 
 
@@ -115,6 +115,6 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
         Payment.create(org=org.id, booking=booking.id, gateway=ManualPayment.identifier, reference=reference or None,
                        amount=paid, currency=ticket_type.currency, status="succeeded",
                        data={"method": method, "by": by})
-    ticket = Ticket.get_by_id(ticket.id)
-    hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=[ticket])
+        ticket = Ticket.get_by_id(ticket.id)
+        hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=[ticket])
     return StaffIssue(ticket_type, [ticket], booking)

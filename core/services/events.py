@@ -251,10 +251,11 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
         _add_registration_types(org, event, data.get("registration_types") or [])
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
                                        status="queued" if rules else "succeeded")
+        if rules:
+            sync_jobs.queue_fan_out(job_row)
+        _notify_published(org, event, was_published=False)
     if rules:
-        sync_jobs.dispatch(job_row)
         event = Event.get_by_id(event.id)
-    _notify_published(org, event, was_published=False)
     return event, job_row
 
 
@@ -314,10 +315,11 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         _add_registration_types(org, event, data.get("registration_types") or [])
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules is not None else "update",
                                        status="queued" if rules is not None else "succeeded")
+        if rules is not None:
+            sync_jobs.queue_fan_out(job_row)
+        _notify_published(org, event, was_published)
     if rules is not None:
-        sync_jobs.dispatch(job_row)
         event = Event.get_by_id(event.id)
-    _notify_published(org, event, was_published)
     return event, job_row
 
 

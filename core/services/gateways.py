@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from marshmallow import INCLUDE
 
+from core import outbox
 from core.api_schema import Schema
-from core.db import after_commit
 from core.errors import Unprocessable
-from core.jobs import enqueue, job
+from core.jobs import job
 from core.models import Booking, Org
 from core.payments import BUILTIN_PROVIDERS, PaymentCheck, PaymentProvider, Step
 from core.plugins import get_host, plugin_settings
@@ -153,15 +153,9 @@ def void_payment_job(org_id: str, booking_id: str) -> None:
         log.exception("could not void the payment of booking %s at %s", booking_id, booking.gateway)
 
 
-def _enqueue_void(org_id: str, booking_id: str) -> None:
-    try:
-        enqueue(void_payment_job, org_id, booking_id)
-    except Exception:  # noqa: BLE001 - a queue outage must not break the expiry; the payment stays open
-        log.exception("could not queue the void of booking %s's payment", booking_id)
-
-
 def void_payment_later(booking: Booking) -> None:
-    """Once the current transaction commits, queue the void of a dead cart's payment at its provider (so the
-    buyer can no longer pay for it). Bookings without a provider reference (offline) have nothing to void."""
+    """Record in the outbox, inside the current write transaction, the void of a dead cart's payment at its
+    provider (so the buyer can no longer pay for it); it runs once that commits. Bookings without a provider
+    reference (offline) have nothing to void."""
     if booking.payment_ref and booking.amount > 0:
-        after_commit(functools.partial(_enqueue_void, booking.org_id, booking.id))
+        outbox.enqueue(void_payment_job, booking.org_id, booking.id)

@@ -42,9 +42,8 @@ def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
         if won == 1:
             capacity.release_held_seats(seat_requests(booking.id), booking.event_id)
             void_payment_later(booking)
-    if won == 1:
-        booking.status, booking.seats_released = "expired", True
-        hooks_for(booking.org_id).notify("booking_expired", org=booking.org, booking=booking)
+            booking.status, booking.seats_released = "expired", True
+            hooks_for(booking.org_id).notify("booking_expired", org=booking.org, booking=booking)
     return won == 1
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from core import outbox
 from core.db import write_transaction
 from core.errors import ApiError, Conflict
-from core.jobs import enqueue, job
+from core.jobs import job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.services import checkin
 from core.services.event_queries import events_with_sales
@@ -109,15 +110,10 @@ def still_syncing() -> Conflict:
                     "is released).", type="uneditable")
 
 
-def dispatch(job_row: SyncJob) -> None:
-    """Queue the fan-out for a recorded job (after its transaction committed); a queue failure is a 503."""
-    try:
-        enqueue(fan_out_recurrences, job_row.org_id, job_row.id)
-    except Exception as exc:  # noqa: BLE001 - the queue is down: do not leave the event stuck syncing
-        log.exception("could not queue sync job %s", job_row.id)
-        finish_job(job_row, error=f"could not be queued: {exc}")
-        raise ApiError("The job queue is unavailable; the event was saved but its dates were not "
-                       "generated. Try the update again.", status=503, type="queue_unavailable") from exc
+def queue_fan_out(job_row: SyncJob) -> None:
+    """Record the fan-out of a job in the outbox, inside the write transaction that records the job: it runs
+    once that commits, and later (swept) if the queue is down meanwhile."""
+    outbox.enqueue(fan_out_recurrences, job_row.org_id, job_row.id)
 
 
 def _removable_children(org_id: str, template: Event, now: dt.datetime) -> list[str]:

@@ -190,7 +190,7 @@ def create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
     _check(event, values)
     with write_transaction():
         ticket_type = TicketType.create(org=org, event=event, **values)
-    hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=True)
+        hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=True)
     return ticket_type
 
 
@@ -215,18 +215,16 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict) -> Ticke
     event = ticket_type.event
     _check(event, values)
     changed = {name: value for name, value in changes.items() if value != getattr(ticket_type, name)}
-    if changed:
-        condition = TicketType.id == ticket_type.id
-        if "capacity" in changed and changed["capacity"] is not None:
-            condition &= TicketType.sold + TicketType.held <= changed["capacity"]
-        with write_transaction():
-            won = TicketType.update(**changed, updated_at=utcnow()).where(condition).execute()
-        if won != 1:
+    condition = TicketType.id == ticket_type.id
+    if "capacity" in changed and changed["capacity"] is not None:
+        condition &= TicketType.sold + TicketType.held <= changed["capacity"]
+    with write_transaction():
+        if changed and TicketType.update(**changed, updated_at=utcnow()).where(condition).execute() != 1:
             fresh = TicketType.get_by_id(ticket_type.id)
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
                            type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
-    ticket_type = TicketType.get_by_id(ticket_type.id)
-    hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
+        ticket_type = TicketType.get_by_id(ticket_type.id)
+        hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
     return ticket_type
 
 
@@ -248,10 +246,9 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
         if not deleted:
             now = utcnow()
             TicketType.update(archived_at=now, updated_at=now).where(TicketType.id == ticket_type.id).execute()
+            ticket_type = TicketType.get_by_id(ticket_type.id)
+        hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
     outcome = "deleted" if deleted else "archived"
-    if not deleted:
-        ticket_type = TicketType.get_by_id(ticket_type.id)
-    hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
     return outcome
 
 

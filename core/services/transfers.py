@@ -86,11 +86,10 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
                                    from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
                                    claim_token_hash=token_digest,
                                    expires_at=claim_deadline(ticket.event_id, now))
-    old = Ticket.get_by_id(ticket.id)
-    outcome = TransferOutcome(old, new_ticket, transfer, token)
-    hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
-                          transfer=transfer, claim_token=token)
-    return outcome
+        old = Ticket.get_by_id(ticket.id)
+        hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
+                              transfer=transfer, claim_token=token)
+    return TransferOutcome(old, new_ticket, transfer, token)
 
 
 def claim(org, token: str, customer_id: str) -> Ticket:
@@ -112,9 +111,9 @@ def claim(org, token: str, customer_id: str) -> Ticket:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
         Ticket.update(customer=customer_id, updated_at=now).where(
             (Ticket.id == transfer.new_ticket_id) & Ticket.customer.is_null()).execute()
-    ticket = get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
-    hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
-                          transfer=get_scoped(Transfer, org, transfer.id, "transfer"))
+        ticket = get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
+        hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
+                              transfer=get_scoped(Transfer, org, transfer.id, "transfer"))
     return ticket
 
 
@@ -143,10 +142,10 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
         won = (Transfer.update(claim_token_hash=token_digest, expires_at=claim_deadline(new_ticket.event_id, now),
                                updated_at=now)
                .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
-    if won != 1:
-        raise Conflict("This ticket has already been claimed.", type="already_claimed")
-    transfer = Transfer.get_by_id(transfer.id)
-    old = Ticket.get_by_id(transfer.ticket_id)
-    hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket, transfer=transfer,
-                          claim_token=token)
+        if won != 1:
+            raise Conflict("This ticket has already been claimed.", type="already_claimed")
+        transfer = Transfer.get_by_id(transfer.id)
+        old = Ticket.get_by_id(transfer.ticket_id)
+        hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
+                              transfer=transfer, claim_token=token)
     return TransferOutcome(old, new_ticket, transfer, token)

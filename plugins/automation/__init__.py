@@ -16,18 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def _emits(event_type: str):
-    """Turn a function building an event's `data` into a hook that emits it and never raises."""
+    """Turn a function building an event's `data` into a hook that emits it (the core's outbox runs it after
+    the commit and retries it if it raises, so a failure here never breaks a sale)."""
 
     def decorator(build):
         @functools.wraps(build)
         def hook(*args, **kwargs):
             from plugins.automation import service  # noqa: F401 - declares the plugin's jobs
 
-            try:  # pluggy passes arguments positionally, in the spec's order: `org` comes first
-                org = args[0] if args else kwargs["org"]
-                service.emit(org, event_type, build(*args, **kwargs))
-            except Exception:  # noqa: BLE001 - a webhook must never break a sale
-                log.exception("automation: could not emit %s", event_type)
+            org = args[0] if args else kwargs["org"]  # pluggy may pass arguments positionally, `org` first
+            service.emit(org, event_type, build(*args, **kwargs))
 
         return hookimpl(hook)
 

@@ -14,11 +14,12 @@ import secrets
 import time
 import uuid
 
+from core import outbox
 from core.api.ticket_schema import ticket_view
 from core.config import current_config
 from core.db import write_transaction
 from core.errors import Unprocessable
-from core.jobs import RetryPolicy, enqueue, job
+from core.jobs import RetryPolicy, job
 from core.models import Ticket, utcnow
 from core.pagination import Page, SortKey, paginate_cursor
 from core.tenancy import get_scoped, scoped
@@ -38,6 +39,7 @@ retry_delay_after = RETRY.delay_after
 TIMEOUT_SECONDS = 10
 MAX_ENDPOINTS = 20
 USER_AGENT = "Boxoffice-Webhooks/1"
+EVENT_ID_HEADER = "Boxoffice-Event-Id"
 DELIVERY_KEYS = (SortKey("created", Delivery.created_at, "datetime", descending=True, attr="created_at"),
                  SortKey("id", Delivery.id, descending=True))
 
@@ -117,16 +119,14 @@ def emit(org, event_type: str, data: dict) -> list[Delivery]:
     with write_transaction():
         deliveries = [Delivery.create(org=_org_id(org), endpoint=e.id, event_id=event["id"], event_type=event_type,
                                       body=body, next_attempt_at=utcnow()) for e in endpoints]
-    for delivery in deliveries:
-        _enqueue(delivery)
+        for delivery in deliveries:
+            _enqueue(delivery)
     return deliveries
 
 
 def _enqueue(delivery: Delivery) -> None:
-    try:
-        enqueue(deliver_job, delivery.org_id, delivery.id)
-    except Exception:  # noqa: BLE001 - the queue being down must not break the caller; replay later
-        log.exception("could not queue webhook delivery %s", delivery.id)
+    """Record the delivery's attempt in the outbox (with the transaction that logs it, when one is open)."""
+    outbox.enqueue(deliver_job, delivery.org_id, delivery.id)
 
 
 def ticket_data(ticket: Ticket) -> dict:
@@ -152,17 +152,19 @@ def event_data(event) -> dict:
 
 # --- delivery ------------------------------------------------------------------------------------
 
-def post_signed(destination: Destination, secret: str, body: bytes) -> int:
-    """POST `body` with the signature header to the checked addresses; the HTTP status (OSError on no answer)."""
+def post_signed(destination: Destination, secret: str, body: bytes, event_id: str) -> int:
+    """POST `body` with the signature header and the event id (`EVENT_ID_HEADER`, the same on every attempt,
+    so a receiver drops repeats) to the checked addresses; the HTTP status (OSError on no answer)."""
     return transport.post(destination, {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                                        signing.HEADER: signing.sign(secret, body)}, body, TIMEOUT_SECONDS)
+                                        signing.HEADER: signing.sign(secret, body), EVENT_ID_HEADER: event_id},
+                          body, TIMEOUT_SECONDS)
 
 
 def _attempt(endpoint: Endpoint, delivery: Delivery) -> tuple[int | None, str | None]:
     """Resolve and check the URL now (DNS can change), then POST to exactly the addresses checked."""
     try:
         code = post_signed(check_url(endpoint.url, allow_private=allow_private()), endpoint.secret,
-                           delivery.body.encode())
+                           delivery.body.encode(), delivery.event_id)
     except Unprocessable as exc:
         return None, exc.message
     except (OSError, ValueError, http.client.HTTPException) as exc:
@@ -214,7 +216,7 @@ def replay(org, delivery_id: str) -> Delivery:
     with write_transaction():
         Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow()).where(
             Delivery.id == delivery.id).execute()
-    _enqueue(delivery)
+        _enqueue(delivery)
     return Delivery.get_by_id(delivery.id)
 
 

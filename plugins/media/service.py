@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from core import outbox
 from core.db import after_commit, write_transaction
 from core.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
-from core.jobs import enqueue, job
+from core.jobs import job
 from core.kits import images
 from core.kits.links import new_link_token, token_matches
 from core.kits.storage import MediaStorage, storage_for
@@ -216,10 +217,7 @@ def upload(org: Org, event: Event, uploader: Uploader, stream: BinaryIO, caption
         except Exception:
             _forget(org, item)
             raise
-    try:
-        enqueue(build_thumbnail, org.id, item.id)
-    except Exception:  # noqa: BLE001 - the photo is stored; a missing thumbnail is retried by staff tools
-        log.exception("could not queue the thumbnail of media %s", item.id)
+    outbox.enqueue(build_thumbnail, org.id, item.id)
     return item
 
 

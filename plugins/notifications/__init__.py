@@ -1,7 +1,8 @@
 """Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations).
 
-Hooks only queue work: rendering and delivery run in background jobs with retries, so a mail server that is
-down never costs a sale. Templates are the package's files unless the tenant overrides them in its settings
+Hooks run from the core's outbox after the sale commits (a hook that raises is retried, its writes rolled
+back); they only log the e-mail and record its delivery job, so a mail server that is down never costs a sale.
+Templates are the package's files unless the tenant overrides them in its settings
 (`template.<kind>.subject|text|html`); transport is the tenant's SMTP (`smtp_host`...), else
 BOXOFFICE_SMTP_URL, else `.eml` files in `<data_dir>/outbox/<org>/` (see `boxoffice outbox`).
 """
@@ -14,19 +15,6 @@ import logging
 from core.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
-
-
-def _never_raises(fn):
-    """A lifecycle hook that logs its own failure, so the other plugins' hooks still run."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            fn(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - a notification must never break a sale
-            log.exception("notifications: %s hook failed", fn.__name__)
-
-    return wrapper
 
 
 def _unless_customers_muted(fn):
@@ -68,7 +56,6 @@ def register_commands(cli):
 
 
 @hookimpl
-@_never_raises
 def tickets_issued(org, booking, tickets):
     """Email the tickets (QR inline, one PDF each) to the buyer, or to each holder when there is no booking."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
@@ -77,7 +64,6 @@ def tickets_issued(org, booking, tickets):
 
 
 @hookimpl
-@_never_raises
 def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
     """Email the recipient a claim link (`<public_url>/claim?token=...`) and the claim API call."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
@@ -86,7 +72,6 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
 
 
 @hookimpl
-@_never_raises
 def ticket_claimed(org, ticket, transfer):
     """Email the new holder their ticket once they claimed it."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
@@ -95,7 +80,6 @@ def ticket_claimed(org, ticket, transfer):
 
 
 @hookimpl
-@_never_raises
 @_unless_customers_muted
 def ticket_refunded(org, ticket, refund):
     """Tell the holder about the refund (also once per ticket of a bulk event refund; the event-level
@@ -106,7 +90,6 @@ def ticket_refunded(org, ticket, refund):
 
 
 @hookimpl
-@_never_raises
 @_unless_customers_muted
 def ticket_cancelled(org, ticket):
     """Tell the holder the ticket was cancelled."""

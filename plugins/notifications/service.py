@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+from core import outbox
 from core.config import current_config
 from core.db import write_transaction
 from core.errors import Conflict
-from core.jobs import RetryPolicy, enqueue, job
+from core.jobs import RetryPolicy, job
 from core.models import Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
@@ -121,15 +122,13 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
                                  body_text=rendered.text, body_html=rendered.html,
                                  context={"ticket_ids": [t.id for t in tickets], "event_id": event.id,
                                           **({SEALED: seal(secret)} if secret else {})})
-    _enqueue(message)
+        _enqueue(message)
     return message
 
 
 def _enqueue(message: Message) -> None:
-    try:
-        enqueue(send_message, message.org_id, message.id)
-    except Exception:  # noqa: BLE001 - the queue being down must not break the caller; the row stays queued
-        log.exception("could not queue notification %s", message.id)
+    """Record the message's delivery in the outbox (with the transaction that logs it, when one is open)."""
+    outbox.enqueue(send_message, message.org_id, message.id)
 
 
 def tickets_issued(org: Org, booking, tickets: list[Ticket]) -> list[Message]:
@@ -181,13 +180,18 @@ def ticket_cancelled(org: Org, ticket: Ticket) -> Message | None:
 
 # --- delivery ------------------------------------------------------------------------------------
 
+def message_id_header(message: Message) -> str:
+    """The e-mail's Message-ID, the same on every attempt to send one log entry (a receiver drops repeats)."""
+    return f"<{message.id.replace('-', '')}@boxoffice>"
+
+
 def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
     """The MIME message: text + HTML, inline QR PNGs (CID) and one PDF per live ticket for ticket emails."""
     mime = EmailMessage()
     mime["Subject"] = message.subject
     mime["From"] = sender_for(org, settings)
     mime["To"] = message.recipient
-    mime["Message-ID"] = make_msgid(idstring=message.id.replace("-", ""), domain="boxoffice")
+    mime["Message-ID"] = message_id_header(message)
     mime["X-Boxoffice-Kind"] = message.kind
     text, html = _with_secret(message)
     mime.set_content(text)
@@ -294,7 +298,7 @@ def resend(org: Org, message_id: str) -> Message:
                               subject=original.subject, body_text=original.body_text,
                               body_html=original.body_html, context=original.context, resent_from=original.id)
         Message.update(context=_without_secret(original)).where(Message.id == original.id).execute()
-    _enqueue(copy)
+        _enqueue(copy)
     return Message.get_by_id(copy.id)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from peewee import IntegrityError
 
+from core import outbox
 from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.jobs import job
@@ -199,9 +200,7 @@ def start_backfill(org: Org) -> StorefrontJob:
     total = scoped(TicketType, org).count()
     with write_transaction():
         record = StorefrontJob.create(org=org.id, kind="backfill", status="queued", total=total)
-    from core.jobs import enqueue
-
-    enqueue(backfill_job, org.id, record.id)
+        outbox.enqueue(backfill_job, org.id, record.id)
     return StorefrontJob.get_by_id(record.id)
 
 
