@@ -78,6 +78,8 @@ class HttpReceiver:
     location: str | None = None
     tls: ssl.SSLContext | None = None  # a server context: serve https instead of http
     received: list[Received] = field(default_factory=list)
+    hold: threading.Event | None = None  # when set: the first POST waits for it before answering
+    arrived: threading.Event = field(default_factory=threading.Event)  # set once a held POST is waiting
 
     def start(self) -> HttpReceiver:
         receiver = self
@@ -87,6 +89,9 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                if receiver.hold is not None and not receiver.arrived.is_set():
+                    receiver.arrived.set()
+                    receiver.hold.wait(60)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
