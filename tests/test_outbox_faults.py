@@ -209,7 +209,8 @@ def test_worker_killed_mid_delivery_redoes_it_and_the_receiver_drops_the_repeat(
             time.sleep(0.2)
         message_ids, events = _wait_for(stack, shop.orgid, 1)
         keys = Counter(e["id"] for e in events)
-        assert len(keys) == 2 and sorted(keys.values()) == [1, 2]  # the interrupted one came again, same id
+        held = events[0]["id"]  # the POST the worker died waiting on
+        assert len(keys) == 2 and keys[held] >= 2  # redone with the same event id: the receiver drops it
         unique = [e for i, e in enumerate(events) if e["id"] not in {x["id"] for x in events[:i]}]
         _exactly_once(sorted(set(message_ids)), unique, [booking])
         _audit(shop.orgid, shop.event_id, [booking])
