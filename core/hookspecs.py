@@ -3,7 +3,8 @@
 Declarations only: never put behaviour here. Hooks are called with keyword arguments, and an implementation
 may accept any subset of them. Per-tenant hooks run only for plugins the tenant enabled
 (`core.plugins.hooks_for`); app-wide hooks (`register_*`) run once at start-up for every installed plugin.
-Lifecycle hooks run after the transaction commits; an exception in one is logged and never undoes a sale.
+Lifecycle hooks are recorded in the core's outbox with the change and run after it commits, at least once,
+each plugin in a transaction of its own (`core.outbox`); one that raises is retried and never undoes a sale.
 """
 
 from __future__ import annotations

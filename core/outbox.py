@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 HOOK_RETRY = RetryPolicy(max_attempts=5, delay_seconds=30, backoff=2)
 """How a plugin's lifecycle hook that raises is retried (its writes are rolled back each time)."""
 SWEEP_BATCH = 500
+KEEP_DONE = dt.timedelta(days=7)
+"""How long a done entry is kept (to look into) before the periodic sweep deletes it."""
 
 _runners: dict[str, Callable[[OutboxEntry, dict], None]] = {}
 _carried: dict[str, ContextVar] = {}
@@ -142,10 +144,18 @@ def sweep(now: dt.datetime | None = None) -> int:
     return len(ids)
 
 
+def purge_done(now: dt.datetime | None = None) -> int:
+    """Delete the entries done more than `KEEP_DONE` ago; returns how many."""
+    cutoff = (now or utcnow()) - KEEP_DONE
+    return OutboxEntry.delete().where(OutboxEntry.done_at < cutoff).execute()
+
+
 @job(every_minutes=1)
 def sweep_job() -> None:
-    """Job: the periodic outbox sweep (worker processes also sweep every `outbox_sweep_seconds`)."""
+    """Job: the periodic outbox sweep and purge of old done entries (worker processes also sweep every
+    `outbox_sweep_seconds`)."""
     sweep()
+    purge_done()
 
 
 def run_sweeper(stop: threading.Event) -> None:
