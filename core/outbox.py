@@ -227,7 +227,8 @@ def _run_job(entry: OutboxEntry) -> None:
     now = utcnow()
     lease = now + dt.timedelta(seconds=current_config().outbox_lease_seconds)
     won = (OutboxEntry.update(leased_until=lease, attempts=OutboxEntry.attempts + 1)
-           .where((OutboxEntry.id == entry.id) & _free(now) & (OutboxEntry.due_at <= now)).execute())
+           .where((OutboxEntry.id == entry.id) & _free(now)
+                  & (OutboxEntry.due_at <= now + dt.timedelta(seconds=1))).execute())  # a queue's eta may be early
     if won != 1:
         return
     try:

@@ -1,9 +1,10 @@
 """How an outbox entry keeps a call's arguments: JSON that decodes back to the values the caller passed.
 
 A model instance is kept as a snapshot of its columns (the state the committed change left it in, even if
-the row is deleted later) and comes back as an instance of its class; datetimes, dates and decimals keep their
-types; an argument named in `SECRET_ARGUMENTS` (a transfer's claim token) is sealed under the deployment key
-(`core.sealed`) and never stored in clear.
+the row is deleted later) and comes back as an instance of its class, except the tables in `BY_REFERENCE`
+(an org row holds the tenant's private signing key), kept as their id and read again when the entry runs;
+datetimes, dates and decimals keep their types; an argument named in `SECRET_ARGUMENTS` (a transfer's claim
+token) is sealed under the deployment key (`core.sealed`) and never stored in clear.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from peewee import Model
 from core.sealed import seal, unseal
 
 SECRET_ARGUMENTS = frozenset({"claim_token"})
+BY_REFERENCE = frozenset({"org"})
 
 
 def _model_classes() -> dict[str, type[Model]]:
@@ -26,13 +28,15 @@ def _model_classes() -> dict[str, type[Model]]:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         table = getattr(cls._meta, "table_name", None)
-        if table and "Meta" in cls.__dict__ or table not in found:
+        if table:
             found.setdefault(table, cls)
     return found
 
 
 def encode_value(value: Any) -> Any:
     """`value` as JSON-ready data that `decode_value` turns back into it."""
+    if isinstance(value, Model) and value._meta.table_name in BY_REFERENCE:
+        return {"$ref": value._meta.table_name, "id": value.get_id()}
     if isinstance(value, Model):
         return {"$model": value._meta.table_name,
                 "row": {name: encode_value(v) for name, v in value.__data__.items()}}
@@ -55,6 +59,8 @@ def decode_value(data: Any) -> Any:
         return [decode_value(v) for v in data]
     if not isinstance(data, dict):
         return data
+    if "$ref" in data:
+        return _model_classes()[data["$ref"]].get_by_id(data["id"])
     if "$model" in data:
         cls = _model_classes()[data["$model"]]
         instance = cls(**{name: decode_value(v) for name, v in data["row"].items()})

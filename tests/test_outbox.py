@@ -15,7 +15,7 @@ from test_purchase_support import make_event, make_type
 from core import db as database
 from core import outbox
 from core.hookspecs import hookimpl
-from core.models import Booking, OutboxEntry
+from core.models import Booking, Org, OutboxEntry
 from core.plugins import get_host
 
 PURCHASE = "/client/events/tickets/purchase"
@@ -149,6 +149,9 @@ def test_the_claim_token_is_sealed_in_the_outbox(shop, loopback):
     token = re.search(r"claim\?token=([\w-]+)", claim.get_body(("plain",)).get_content()).group(1)
     rows = [r for r in entries(shop.orgid) if r.name == "ticket_transferred"]
     assert rows and all("$sealed" in json.dumps(r.payload) and token not in json.dumps(r.payload) for r in rows)
+    with database.db.connection_context():
+        private_key = Org.get_by_id(shop.orgid).signing_private_key
+    assert not [r for r in entries(shop.orgid) if private_key in json.dumps(r.payload)]  # orgs go by reference
 
 
 def test_the_message_id_is_the_same_on_every_attempt(shop, loopback):
