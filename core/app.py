@@ -14,6 +14,8 @@ from core.api.cors import answer_preflight
 from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.http_headers import register_http_headers
 from core.api.throttle import register_throttling
+from core.api_keys import SCOPE_DOCS
+from core.auth import key_security_scheme
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
@@ -41,6 +43,16 @@ class PrefixMiddleware:
         return self.wsgi_app(environ, start_response)
 
 
+def api_key_security_schemes() -> dict:
+    """One OpenAPI security scheme per API key scope (`apiKey.<scope>`): a staff operation names the one it
+    needs next to `bearerAuth` (OpenAPI 3.0 lists scopes in a security requirement for OAuth2 only)."""
+    return {key_security_scheme(scope): {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": f"A staff API key holding the `{scope}` scope ({doc}), sent as `Token <key>` or "
+                       "`Bearer <key>`; it names its tenant, so `orgid` may be left out (when sent it must match)."}
+        for scope, doc in SCOPE_DOCS.items()}
+
+
 def _openapi_settings(app: Flask) -> None:
     app.config.update(
         API_TITLE="Boxoffice",
@@ -52,7 +64,10 @@ def _openapi_settings(app: Flask) -> None:
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                   "description": "A JWT (from /auth/token or a customer login) plus the `orgid` "
+                                                  "header. One exchanged from an API key holds the key's scopes."},
+                    **api_key_security_schemes(),
                     "operatorToken": {"type": "http", "scheme": "bearer"},
                 },
                 "parameters": {},

@@ -1,6 +1,8 @@
-"""Authentication and roles: scrypt password hashes, staff API keys, JWTs (HS256 pinned, exp required).
+"""Authentication and roles: scrypt password hashes, JWTs (HS256 pinned, exp required), staff API keys sent
+directly (`core.api_keys`).
 
-Views declare who may call them with `require_role`; the identity of a request lives on `g.identity`.
+Views declare who may call them, and the scope a staff route needs, with `require_role`; the identity of a
+request lives on `g.identity`.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from dataclasses import dataclass
 import jwt
 from flask import current_app, g, request
 
+from core.api_keys import SCOPES, api_key_in, api_key_revoked, grant_for_key
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
 from core.memo import TimedMemo
-from core.tenancy import is_exempt
+from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
 API_KEY_SUB = "key:"  # a staff token's `sub` names the API key it was exchanged for
-_API_KEYS = TimedMemo(5.0)  # key id -> revoked? (how stale a worker's view of a revoked key may be)
 _SESSIONS = TimedMemo(5.0)  # customer id -> epoch seconds before which their tokens are refused (same staleness)
 ROLES = ("customer", "staff", "admin")
 STAFF_ROLES = ("staff", "admin")
@@ -34,13 +36,15 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is calling: subject id, tenant, role and email, from a verified JWT."""
+    """Who is calling: subject id, tenant, role and email, from a verified JWT or API key. `scopes`: what a
+    key (or a JWT exchanged from one) may do; None for callers without scopes (customers, other staff tokens)."""
 
     sub: str
     org: str
     role: str
     email: str = ""
     issued_at: float = 0.0  # the token's `iat` (epoch seconds, fractional)
+    scopes: frozenset[str] | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -68,24 +72,14 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-API_KEY_PREFIX_LENGTH = 10  # the leading characters of a key stored in clear (ApiKey.prefix) to tell keys apart
-
-
-def new_api_key() -> str:
-    """A fresh staff API key (shown once; only its hash is stored)."""
-    return "bo_" + secrets.token_urlsafe(32)
-
-
-def hash_api_key(key: str) -> str:
-    """The SHA-256 hex digest under which an API key is stored and looked up."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", ttl_seconds: int = 43200) -> str:
-    """A signed JWT for this identity, valid for `ttl_seconds`."""
+def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", ttl_seconds: int = 43200,
+                scopes: frozenset[str] | None = None) -> str:
+    """A signed JWT for this identity, valid for `ttl_seconds`; `scopes` (when given) limit what it may do."""
     now = dt.datetime.now(dt.UTC)
     claims = {"sub": sub, "org": org, "role": role, "email": email, "iat": now.timestamp(),
               "exp": now + dt.timedelta(seconds=ttl_seconds)}
+    if scopes is not None:
+        claims["scopes"] = [scope for scope in SCOPES if scope in scopes]
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
@@ -99,10 +93,12 @@ def _verified(secret: str, token: str) -> tuple[Identity, float]:
         raise Unauthorized("The token has expired; log in again.", type="token_expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("The bearer token is not valid.", type="invalid_token") from exc
-    if claims.get("role") not in ROLES:
+    scopes = claims.get("scopes")
+    if claims.get("role") not in ROLES or not (scopes is None or isinstance(scopes, list)):
         raise Unauthorized("The bearer token is not valid.", type="invalid_token")
     identity = Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
-                        email=str(claims.get("email") or ""), issued_at=float(claims.get("iat") or 0))
+                        email=str(claims.get("email") or ""), issued_at=float(claims.get("iat") or 0),
+                        scopes=None if scopes is None else frozenset(map(str, scopes)))
     return identity, float(claims["exp"])
 
 
@@ -117,23 +113,41 @@ def decode_token(secret: str, token: str) -> Identity:
     return identity
 
 
-def token_for(identity_sub: str, org: str, role: str, email: str = "") -> str:
+def token_for(identity_sub: str, org: str, role: str, email: str = "",
+              scopes: frozenset[str] | None = None) -> str:
     """Issue a JWT with the running app's secret and TTL."""
     config = current_app.config["BOXOFFICE"]
     return issue_token(config.secret_key, sub=identity_sub, org=org, role=role, email=email,
-                       ttl_seconds=config.jwt_ttl_seconds)
+                       ttl_seconds=config.jwt_ttl_seconds, scopes=scopes)
+
+
+def identity_for_key(key: str) -> Identity:
+    """The caller a staff API key sent directly names (its tenant, role and scopes), or 401 (`grant_for_key`)."""
+    grant = grant_for_key(key)
+    return Identity(sub=API_KEY_SUB + grant.id, org=grant.org, role=grant.role, email=grant.name,
+                    scopes=grant.scopes)
 
 
 def identity_for_header(authorization: str | None, org) -> Identity | None:
-    """The caller an `Authorization` header names (None when it is absent). The token must be a live
-    `Bearer` JWT of this app, from an API key that was not revoked or a customer session that was not ended, and
-    of the tenant `org` (when the route has one); otherwise 401 `invalid_token`/`token_expired`/`api_key_revoked`/
-    `session_revoked` or 403 `org_mismatch`."""
+    """The caller an `Authorization` header names (None when it is absent): a live staff API key
+    (`Token <key>` or `Bearer <key>`), or a live `Bearer` JWT of this app, from an API key that was not revoked or
+    a customer session that was not ended; of the tenant `org` when the route has one. Otherwise 401
+    `invalid_token`/`token_expired`/`api_key_revoked`/`session_revoked` or 403 `org_mismatch`."""
     if not authorization:
         return None
+    key = api_key_in(authorization)
+    identity = identity_for_key(key) if key is not None else _identity_for_jwt(authorization)
+    if org is not None and identity.org != org.id:
+        raise Forbidden("This token belongs to another organisation than the `orgid` header.",
+                        type="org_mismatch")
+    return identity
+
+
+def _identity_for_jwt(authorization: str) -> Identity:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send `Authorization: Bearer <token>`.", type="invalid_token")
+        raise Unauthorized("Send `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
+                           type="invalid_token")
     identity = decode_token(current_config().secret_key, token.strip())
     if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
         raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
@@ -141,32 +155,20 @@ def identity_for_header(authorization: str | None, org) -> Identity | None:
     if identity.role == "customer" and identity.issued_at < sessions_valid_after(identity.sub):
         raise Unauthorized("This session was ended (logged out everywhere or the password changed); log in again.",
                            type="session_revoked")
-    if org is not None and identity.org != org.id:
-        raise Forbidden("This token belongs to another organisation than the `orgid` header.",
-                        type="org_mismatch")
     return identity
 
 
 def load_identity() -> None:
-    """before_request: verify a Bearer token if one is sent; its `org` must equal the `orgid` header."""
+    """before_request: verify the `Authorization` header if one is sent. Its tenant must equal the `orgid`
+    header's; without that header (`resolve_tenant` lets an API key through) the key's tenant is the request's."""
     g.identity = None
     header = request.headers.get("Authorization", "")
     if not header or is_exempt(request.blueprint):
         return
-    g.identity = identity_for_header(header, getattr(g, "org", None))
-
-
-def api_key_revoked(key_id: str) -> bool:
-    """True when the API key `key_id` was revoked or deleted. Each process re-reads a key at most every
-    few seconds, so a revocation reaches every worker within `_API_KEYS.seconds` (at once in the process
-    that revoked it, through `forget_api_key`)."""
-    from core.models import ApiKey
-
-    def load() -> bool:
-        row = ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == key_id).first()
-        return row is None or row.revoked_at is not None
-
-    return _API_KEYS.get(key_id, load)
+    org = g.get("org", False)
+    g.identity = identity_for_header(header, org or None)
+    if org is None:  # a tenant route called with an API key and no `orgid`
+        g.org = adopt_tenant(g.identity.org)
 
 
 def sessions_valid_after(customer_id: str) -> float:
@@ -187,11 +189,6 @@ def forget_sessions(customer_id: str) -> None:
     _SESSIONS.forget(customer_id)
 
 
-def forget_api_key(key_id: str) -> None:
-    """Drop this process's view of an API key (after revoking it)."""
-    _API_KEYS.forget(key_id)
-
-
 def current_identity() -> Identity | None:
     """The verified caller of this request, or None for a guest."""
     return getattr(g, "identity", None)
@@ -203,25 +200,45 @@ def allowed_roles(roles: tuple[str, ...]) -> frozenset[str]:
     return frozenset(roles) | ({"admin"} if "staff" in roles else frozenset())
 
 
-def check_role(identity: Identity | None, roles: tuple[str, ...]) -> None:
-    """401 `authentication_required` without a caller, 403 `forbidden_role` when it holds none of `roles`."""
+def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | None = None) -> None:
+    """401 `authentication_required` without a caller, 403 `forbidden_role` when it holds none of `roles`, 403
+    `insufficient_scope` when it is limited to scopes (an API key, or a JWT exchanged from one) without `scope`."""
     if identity is None:
-        raise Unauthorized("This endpoint needs `Authorization: Bearer <token>`.", type="authentication_required")
+        raise Unauthorized("This endpoint needs `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
+                           type="authentication_required")
     if identity.role not in allowed_roles(roles):
         raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403, type="forbidden_role")
+    if scope is not None and identity.scopes is not None and scope not in identity.scopes:
+        raise ApiError(f"This endpoint needs an API key with the `{scope}` scope.", status=403,
+                       type="insufficient_scope", scope=scope)
 
 
-def require_role(*roles: str):
-    """View decorator: the caller must hold one of `roles` (admin also passes any staff check)."""
+def key_security_scheme(scope: str) -> str:
+    """The OpenAPI security scheme of an API key holding `scope` (one per scope: OpenAPI 3.0 lists scopes in a
+    security requirement for OAuth2 only)."""
+    return f"apiKey.{scope}"
+
+
+def require_role(*roles: str, scope: str | None = None):
+    """View decorator: the caller must hold one of `roles` (admin also passes any staff check) and, when it is
+    limited to scopes, `scope`. A route staff may call must name its scope (one of `core.api_keys.SCOPES`);
+    the OpenAPI document lists it as the operation's API key security scheme."""
+    if scope is not None and scope not in SCOPES:
+        raise ValueError(f"Unknown API key scope {scope!r}; one of {', '.join(SCOPES)}.")
+    if allowed_roles(roles) & set(STAFF_ROLES) and scope is None:
+        raise TypeError(f"require_role{roles}: a staff route declares the API key scope it needs (`scope=`).")
+
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            check_role(current_identity(), roles)
+            check_role(current_identity(), roles, scope)
             return func(*args, **kwargs)
 
+        security = [{"bearerAuth": []}] + ([{key_security_scheme(scope): []}] if scope else [])
         apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
-        apidoc.setdefault("manual_doc", {}).setdefault("security", [{"bearerAuth": []}])
+        apidoc.setdefault("manual_doc", {}).setdefault("security", security)
         wrapper._apidoc = apidoc
+        wrapper.required_scope = scope
         return wrapper
 
     return decorator

@@ -68,9 +68,10 @@ class ApiError(Exception):
     type = "bad_request"
 
     def __init__(self, message: str, *, type: str | None = None, status: int | None = None,
-                 errors: dict | None = None, **extra):
+                 errors: dict | None = None, headers: dict[str, str] | None = None, **extra):
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
         if type:
             self.type = type
         if status:
@@ -167,9 +168,11 @@ def _http_error(error: HTTPException):
     return response
 
 
-def _api_error(error: ApiError):
+def api_error_response(error: ApiError):
+    """The JSON answer for an ApiError: its envelope, status and headers."""
     response = jsonify(error.to_dict())
     response.status_code = error.status
+    response.headers.update(error.headers)
     return response
 
 
@@ -200,7 +203,7 @@ def _database_error(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     """Render ApiError, HTTP errors and unexpected exceptions as the JSON envelope, never HTML."""
-    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ApiError, api_error_response)
     app.register_error_handler(HTTPException, _http_error)
     for database_error in (OperationalError, InterfaceError, MaxConnectionsExceeded):
         app.register_error_handler(database_error, _database_error)

@@ -1,4 +1,5 @@
-"""Tenancy: the `orgid` header picks the tenant; every tenant-owned query goes through `scoped`.
+"""Tenancy: the `orgid` header (or the staff API key a caller sends) picks the tenant; every tenant-owned query
+goes through `scoped`.
 
 A record of another tenant is never found (404), so existence never leaks across tenants.
 """
@@ -10,6 +11,7 @@ from typing import TypeVar
 
 from flask import g, request
 
+from core.api_keys import api_key_in
 from core.db import is_sqlite
 from core.errors import ApiError, NotFound, Unprocessable
 from core.memo import TimedMemo
@@ -59,10 +61,24 @@ def org_for_header(value: str | None) -> Org:
 
 
 def resolve_tenant() -> None:
-    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`."""
+    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`. A
+    request without one that sends a staff API key is let through: `load_identity` takes the key's tenant."""
     if request.url_rule is None or request.method == "OPTIONS" or is_exempt(request.blueprint):
         return
-    g.org = org_for_header(request.headers.get("orgid"))
+    header = request.headers.get("orgid")
+    if not (header or "").strip() and api_key_in(request.headers.get("Authorization")) is not None:
+        g.org = None
+        return
+    g.org = org_for_header(header)
+
+
+def adopt_tenant(org_id: str) -> Org:
+    """The tenant of the API key a request sent without `orgid` (`load_identity`); 404 `unknown_org` when it
+    is no longer active."""
+    org = load_org(org_id)
+    if org is None:
+        raise ApiError("The organisation of this API key is not active.", status=404, type="unknown_org")
+    return org
 
 
 def current_org() -> Org:

@@ -15,6 +15,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api.throttle import Guard, document_429, throttle_blueprint
+from core.api_keys import SCOPE_DOCS, SCOPES
 from core.api_schema import Schema
 from core.errors import Unauthorized, Unprocessable
 from core.services import orgs, participation
@@ -91,10 +92,10 @@ class TenantUpdateSchema(Schema):
                                   "participantsVisibility, corsOrigins, embedOrigins, defaultGateway.")
 
 
-def _utc_time(attribute: str, **kwargs) -> fields.Function:
+def _utc_time(attribute: str, description: str | None = None, **kwargs) -> fields.Function:
     """A stored (naive UTC) time written like every API time: ISO 8601 to the second with `Z`."""
-    return fields.Function(lambda row: iso_utc(getattr(row, attribute)),
-                           metadata={"type": "string", "format": "date-time"}, **kwargs)
+    metadata = {"type": "string", "format": "date-time"} | ({"description": description} if description else {})
+    return fields.Function(lambda row: iso_utc(getattr(row, attribute)), metadata=metadata, **kwargs)
 
 
 class TenantSchema(Schema):
@@ -120,17 +121,31 @@ class CreatedTenantSchema(TenantSchema):
     adminApiKey = fields.String(metadata={"description": "Shown once; store it now."})
 
 
+SCOPES_DOC = "What the key may do: " + "; ".join(f"`{name}`: {doc}" for name, doc in SCOPE_DOCS.items())
+
+
 class ApiKeyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(load_default="staff", validate=validate.OneOf(["staff", "admin"]))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
+                         validate=validate.Length(min=1, max=len(SCOPES)),
+                         metadata={"description": SCOPES_DOC + " Default: every scope."})
+
+
+def _scopes_field():
+    return fields.Function(lambda key: key.scopes.split(), metadata={
+        "type": "array", "items": {"type": "string", "enum": list(SCOPES)}, "description": SCOPES_DOC})
 
 
 class ApiKeySchema(Schema):
     id = fields.String()
     name = fields.String()
     role = fields.String()
+    scopes = _scopes_field()
     prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
     createdAt = _utc_time("created_at")
+    lastUsedAt = _utc_time("last_used_at", "When the key was last sent (directly or to /auth/token), to the "
+                                           "minute; null when never.", allow_none=True)
     revokedAt = _utc_time("revoked_at", allow_none=True)
 
 
@@ -138,7 +153,9 @@ class ApiKeyCreatedSchema(Schema):
     id = fields.String()
     name = fields.String()
     role = fields.String()
-    apiKey = fields.String(metadata={"description": "Shown once; store it now."})
+    scopes = _scopes_field()
+    apiKey = fields.String(metadata={"description": "Shown once; store it now. Send it as `Authorization: Token "
+                                                    "<key>` (or `Bearer <key>`), or exchange it at /auth/token."})
 
 
 class PluginStateSchema(Schema):
@@ -218,9 +235,10 @@ class TenantApiKeys(MethodView):
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data, org_id):
-        """Create a staff or admin API key for the tenant (shown once)."""
-        record, key = service.issue_api_key(orgs.get_org(org_id), data["name"], data["role"])
-        return {"id": record.id, "name": record.name, "role": record.role, "apiKey": key}
+        """Create a staff or admin API key for the tenant holding `scopes` (default: every scope; shown once)."""
+        record, key = service.issue_api_key(orgs.get_org(org_id), data["name"], data["role"], data["scopes"])
+        record.apiKey = key  # dumped by this response only
+        return record
 
     @operator_only
     @names_a_tenant

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from core.api_keys import SCOPES
 from core.errors import ApiError
 
 
@@ -136,25 +137,29 @@ def config(org_id, plugin, pairs):
 @click.argument("org_id")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
-def api_key(org_id, name, role):
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(list(SCOPES)),
+              help="A scope the key holds (repeat for several; default: all).")
+def api_key(org_id, name, role, scopes):
     """Create a staff/admin API key for ORG_ID (shown once)."""
     from core.services import orgs
     from tenants import service
 
-    key = _run(lambda app: service.create_api_key(orgs.get_org(org_id), name, role))
+    key = _run(lambda app: service.create_api_key(orgs.get_org(org_id), name, role, scopes or None))
     click.echo(key)
 
 
 @tenants_group.command("api-keys")
 @click.argument("org_id")
 def api_keys(org_id):
-    """List ORG_ID's API keys: id, name, role, prefix, created, revoked (never the keys)."""
+    """List ORG_ID's API keys: id, name, role, prefix, scopes, created, last used, revoked (never the keys)."""
     from tenants import service
 
+    def moment(value) -> str:
+        return value.isoformat(timespec="seconds") + "Z" if value else "-"
+
     for key in _run(lambda app: service.list_api_keys(org_id)):
-        revoked = key.revoked_at.isoformat(timespec="seconds") + "Z" if key.revoked_at else "-"
-        click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.prefix}\t{key.created_at.isoformat(timespec='seconds')}Z"
-                   f"\t{revoked}")
+        click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.prefix}\t{key.scopes.replace(' ', ',')}"
+                   f"\t{moment(key.created_at)}\t{moment(key.last_used_at)}\t{moment(key.revoked_at)}")
 
 
 @tenants_group.command("revoke-key")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from core.auth import API_KEY_PREFIX_LENGTH, forget_api_key, hash_api_key, new_api_key
+from core.api_keys import API_KEY_PREFIX_LENGTH, SCOPES, forget_api_key, hash_api_key, new_api_key, scopes_text
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantPlugin, utcnow
@@ -48,20 +49,26 @@ def new_org_id(name: str) -> str:
     return f"{_slugify(name)}-{secrets.token_hex(4)}"
 
 
-def create_api_key(org: Org, name: str, role: str = "staff") -> str:
+def create_api_key(org: Org, name: str, role: str = "staff", scopes: Iterable[str] | None = None) -> str:
     """Create a staff/admin API key for `org`; returns the key itself (shown once, only its hash is kept)."""
-    return issue_api_key(org, name, role)[1]
+    return issue_api_key(org, name, role, scopes)[1]
 
 
-def issue_api_key(org: Org, name: str, role: str = "staff") -> tuple[ApiKey, str]:
-    """Create a staff/admin API key for `org`: its record and the key itself (shown once)."""
+def issue_api_key(org: Org, name: str, role: str = "staff",
+                  scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
+    """Create a staff/admin API key for `org` holding `scopes` (None: every scope): its record and the key
+    itself (shown once). 422 `invalid_role`, `invalid_name` or `invalid_scopes`."""
     if role not in ("staff", "admin"):
         raise Unprocessable("role must be staff or admin", type="invalid_role")
     if not (name or "").strip() or len(name) > 200:
         raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
+    wanted = set(SCOPES if scopes is None else scopes)
+    if not wanted or not wanted <= set(SCOPES):
+        raise Unprocessable(f"An API key holds one or more of the scopes {', '.join(SCOPES)}.",
+                            type="invalid_scopes")
     key = new_api_key()
     record = ApiKey.create(org=org, name=name, role=role, prefix=key[:API_KEY_PREFIX_LENGTH],
-                           key_hash=hash_api_key(key))
+                           key_hash=hash_api_key(key), scopes=scopes_text(wanted))
     return record, key
 
 
@@ -73,7 +80,7 @@ def list_api_keys(org_id: str) -> list[ApiKey]:
 
 def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
     """Revoke one of the tenant's API keys (idempotent): it can no longer be exchanged, and tokens already
-    issued from it are refused within seconds (`core.auth.api_key_revoked`). 404 `unknown_api_key`."""
+    issued from it are refused within seconds (`core.api_keys.api_key_revoked`). 404 `unknown_api_key`."""
     org = get_org(org_id)
     record = ApiKey.get_or_none((ApiKey.id == str(key_id)[:64]) & (ApiKey.org == org.id))
     if record is None:

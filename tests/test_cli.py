@@ -98,9 +98,9 @@ def test_api_key_and_deactivate(app, tenant, monkeypatch):
     assert client.get("/auth/me", headers=headers).status_code == 200
     assert f"revoked {key_id} (scanner)" in _ok("tenants", "revoke-key", tenant.orgid, key_id)
     # the CLI revoked it in another process: this one sees it at its next re-read (every 5 s; now, here)
-    from core import auth
+    from core import api_keys
 
-    monkeypatch.setattr(auth._API_KEYS, "seconds", 0.0)
+    monkeypatch.setattr(api_keys._REVOKED, "seconds", 0.0)
     assert client.get("/auth/me", headers=headers).get_json()["type"] == "api_key_revoked"
     assert _ok("tenants", "api-keys", tenant.orgid).splitlines()[0].split("\t")[-1] != "-"
 

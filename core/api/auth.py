@@ -9,7 +9,8 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
-from core.api.throttle import Guard, api_key_account, caller_account, email_account, throttled
+from core.api.throttle import API_KEY, Guard, caller_account, email_account, throttled
+from core.api_keys import SCOPES
 from core.api_schema import Schema
 from core.auth import API_KEY_SUB, current_identity, require_role, token_for
 from core.services import accounts
@@ -21,7 +22,6 @@ blp = Blueprint("auth", __name__, description="Customer accounts and staff token
 LOGIN = Guard("login", frozenset({401}), email_account)
 PASSWORD_CHANGE = Guard("password-change", frozenset({403}), caller_account)
 REGISTER = Guard("register", frozenset({409}), email_account)
-API_KEY = Guard("api-key", frozenset({401}), api_key_account)
 
 
 class RegisterSchema(Schema):
@@ -65,6 +65,7 @@ class StaffTokenSchema(Schema):
     tokenType = fields.String()
     expiresIn = fields.Integer()
     role = fields.String()
+    scopes = fields.List(fields.String(), metadata={"description": "The key's scopes, which the token holds."})
 
 
 class MeSchema(Schema):
@@ -72,6 +73,9 @@ class MeSchema(Schema):
     org = fields.String()
     role = fields.String()
     email = fields.String()
+    scopes = fields.List(fields.String(), allow_none=True,
+                         metadata={"description": "The scopes of an API key caller (or of a token exchanged "
+                                                  "from a key); null when the caller is not limited by scopes."})
 
 
 def _customer_session(customer) -> dict:
@@ -139,16 +143,19 @@ class StaffToken(MethodView):
         from flask import current_app
 
         key = accounts.authenticate_api_key(current_org(), data["apiKey"])
-        token = token_for(f"{API_KEY_SUB}{key.id}", key.org_id, key.role, key.name)
-        return {"token": token, "tokenType": "Bearer", "role": key.role,
+        scopes = key.scopes.split()
+        token = token_for(f"{API_KEY_SUB}{key.id}", key.org_id, key.role, key.name, scopes=frozenset(scopes))
+        return {"token": token, "tokenType": "Bearer", "role": key.role, "scopes": scopes,
                 "expiresIn": current_app.config["BOXOFFICE"].jwt_ttl_seconds}
 
 
 @blp.route("/auth/me")
 class Me(MethodView):
-    @require_role("customer", "staff")
+    @require_role("customer", "staff", scope="read")
     @blp.response(200, MeSchema)
     def get(self):
-        """Who the bearer token belongs to."""
+        """Who the bearer token or API key belongs to, and the scopes it holds."""
         identity = current_identity()
-        return {"sub": identity.sub, "org": identity.org, "role": identity.role, "email": identity.email}
+        scopes = None if identity.scopes is None else [s for s in SCOPES if s in identity.scopes]
+        return {"sub": identity.sub, "org": identity.org, "role": identity.role, "email": identity.email,
+                "scopes": scopes}

@@ -101,7 +101,7 @@ class ScannerKeys(Schema):
 
 @blp.route("/events/scanner/keys")
 class ScannerKeysView(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @blp.response(200, ScannerKeys)
     def get(self):
         """The tenant's Ed25519 public key and QR payload format, for offline door devices."""
@@ -110,7 +110,7 @@ class ScannerKeysView(MethodView):
 
 @blp.route("/events/scanner/rules")
 class ScannerRulesView(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @blp.response(200, DoorRules)
     def get(self):
         """The door's admission rules as data, the table the server admits by, for offline door devices."""
@@ -119,7 +119,7 @@ class ScannerRulesView(MethodView):
 
 @blp.route("/events/tickets/validate")
 class Validate(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
@@ -130,7 +130,7 @@ class Validate(MethodView):
 
 @blp.route("/events/check-in")
 class CheckInByQr(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
@@ -141,7 +141,7 @@ class CheckInByQr(MethodView):
 
 @blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @blp.arguments(CheckInByIdSchema())
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):

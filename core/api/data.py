@@ -105,14 +105,15 @@ def _camel(name: str) -> str:
 
 
 def _route(rule: str, endpoint: str, methods: list[str], doc: str, view: Callable,
-           args: tuple = (), response: tuple = (200, None)) -> None:
-    """Register one documented, staff-only route (arguments parsed before the view, after the role check)."""
+           args: tuple = (), response: tuple = (200, None), scope: str = "read") -> None:
+    """Register one documented, staff-only route needing the API key `scope` (arguments parsed before the view,
+    after the role check)."""
     view.__doc__ = doc
     view.__name__ = endpoint
     for schema, location in reversed(args):
         view = blp.arguments(schema, location=location)(view)
     view = blp.response(*response)(view)
-    blp.route(rule, endpoint=endpoint, methods=methods)(require_role("staff")(view))
+    blp.route(rule, endpoint=endpoint, methods=methods)(require_role("staff", scope=scope)(view))
 
 
 def register_collection(c: Collection) -> None:
@@ -164,16 +165,16 @@ def register_collection(c: Collection) -> None:
 
     n, t = c.name, c.title
     _route(f"{base}/create", f"{n}_create", ["POST"], f"Create a {t} from `data`.", create,
-           ((create_body, "json"),), (201, item))
+           ((create_body, "json"),), (201, item), "events")
     _route(f"{base}/list", f"{n}_list", ["POST"], f"List {t}s: `filter`, `page`, `limit`.", list_post,
            ((list_body, "json"),), (200, items))
     _route(f"{base}/list", f"{n}_list_get", ["GET"], f"List {t}s (filters as query parameters).", list_get,
            ((list_query, "query"),), (200, items))
     _route(f"{base}/get", f"{n}_get", ["POST"], f"One {t} by `id`.", get_post, ((IdSchema, "json"),), (200, item))
     _route(f"{base}/update", f"{n}_update", ["POST"], f"Change fields of a {t}: `id` and `data`.", update,
-           ((update_body, "json"),), (200, item))
+           ((update_body, "json"),), (200, item), "events")
     _route(f"{base}/delete", f"{n}_delete", ["POST"], f"Delete a {t} (archived instead when in use).", delete,
-           ((IdSchema, "json"),), (200, DeletedEnvelopeSchema))
+           ((IdSchema, "json"),), (200, DeletedEnvelopeSchema), "events")
     _route(f"{base}/<record_id>", f"{n}_get_by_path", ["GET"], f"One {t} by id.", get_by_path,
            response=(200, item))
 
@@ -190,5 +191,5 @@ def unknown(collection: str, action: str):
 for _collection in COLLECTIONS:
     register_collection(_collection)
 # Not part of the documented API: registered on Flask's Blueprint directly so OpenAPI does not list it.
-flask.Blueprint.add_url_rule(blp, "/<collection>/<action>", "unknown", require_role("staff")(unknown),
+flask.Blueprint.add_url_rule(blp, "/<collection>/<action>", "unknown", require_role("staff", scope="read")(unknown),
                              methods=["GET", "POST"])

@@ -51,7 +51,7 @@ class AcceptedEnvelope(Schema):
 
 @blp.route("/events/<event_id>/refund")
 class EventRefund(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.arguments(RefundInput)
     @blp.response(202, AcceptedEnvelope, headers={SYNC_HEADER: {"description": "Poll GET /events/{id}/sync_jobs/"
                                                                                "{jobId}",

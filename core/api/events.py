@@ -75,7 +75,7 @@ def render_one(event: Event, args: dict | None = None, status: int = 200, job=No
 
 @blp.route("/events")
 class EventCollection(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(StaffListQuery, location="query")
     @blp.response(200, EventList)
     def get(self, args):
@@ -92,7 +92,7 @@ class EventCollection(MethodView):
         related = event_queries.preload(org, page.rows, include, want_deletable="deletable" in field_list)
         return list_response(page, EventView(field_list, include, related, utcnow(), staff=True))
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(EventInput)
     @blp.response(201, EventEnvelope, headers={SYNC_HEADER: {"description": "Poll GET /events/{id}/sync_jobs/{jobId}",
                                                              "schema": {"type": "string"}}})
@@ -105,14 +105,14 @@ class EventCollection(MethodView):
 
 @blp.route("/events/<event_id>")
 class EventItem(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(IncludeQuery, location="query")
     @blp.response(200, EventEnvelope)
     def get(self, args, event_id):
         """One event; `include=` venue, sessions, recurrences, registration_types; `fields=` to pick fields."""
         return render_one(events.get_event(current_org(), event_id), args)
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(EventPatch(partial=True))
     @blp.response(200, EventEnvelope)
     def patch(self, data, event_id):
@@ -122,7 +122,7 @@ class EventItem(MethodView):
         event, job = events.update_event(current_org(), event_id, data)
         return render_one(event, job=job)
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.response(204)
     def delete(self, event_id):
         """Delete an event with its sessions/dates; 409 `event_has_sales` if it has bookings or tickets."""
@@ -154,7 +154,7 @@ class SyncJobEnvelope(Schema):
 
 @blp.route("/events/<event_id>/sync_jobs/<job_id>")
 class SyncJobItem(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.response(200, SyncJobEnvelope)
     def get(self, event_id, job_id):
         """Status and progress of a sync job (id from the `X-Event-Sync-Job-ID` header)."""

@@ -67,13 +67,13 @@ def settings_view(org: Org) -> dict:
 
 @blp.route("/org/settings")
 class OrgSettings(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.response(200, OrgSettingsSchema)
     def get(self):
         """The organisation's settings (staff and admins may read them)."""
         return settings_view(current_org())
 
-    @require_role("admin")
+    @require_role("admin", scope="admin")
     @blp.arguments(OrgSettingsUpdate)
     @blp.response(200, OrgSettingsSchema)
     def patch(self, data):

@@ -140,7 +140,7 @@ class RespondToInvite(MethodView):
 
 @blp.route("/client/events/<event_id>/participants")
 class PublicParticipants(MethodView):
-    @require_role("customer", "staff")
+    @require_role("customer", "staff", scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, PublicParticipantPage)
     def get(self, query, event_id):
@@ -153,7 +153,7 @@ class PublicParticipants(MethodView):
 
 @blp.route("/events/<event_id>/participants/invite")
 class InviteToSession(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(Invite)
     @blp.response(201, ParticipationSchema)
     def post(self, data, event_id):
@@ -166,7 +166,7 @@ class InviteToSession(MethodView):
 
 @blp.route("/events/<event_id>/participation")
 class SessionParticipants(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, SessionParticipantPage)
     def get(self, query, event_id):

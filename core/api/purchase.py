@@ -94,7 +94,7 @@ class ClientPurchase(MethodView):
 
 @blp.route("/events/tickets/purchase")
 class BoxOfficePurchase(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(PurchaseSchema())
     @blp.response(201, StaffBookingResponseSchema)
@@ -133,7 +133,7 @@ class Register(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/mark-paid")
 class MarkPaid(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(MarkPaidSchema())
     @blp.response(200, StaffBookingResponseSchema)

@@ -68,7 +68,7 @@ def _staff_name() -> str:
 
 @blp.route("/events/tickets/comp")
 class Comp(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(CompSchema())
     @blp.response(201, TicketListSchema)
@@ -81,7 +81,7 @@ class Comp(MethodView):
 
 @blp.route("/events/tickets/pre-generate")
 class PreGenerate(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(PreGenerateSchema())
     @blp.response(201, TicketListSchema)
@@ -92,7 +92,7 @@ class PreGenerate(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/activate")
 class Activate(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="checkin")
     @idempotent
     @blp.arguments(ActivateSchema())
     @blp.response(200, TicketListSchema)

@@ -175,7 +175,7 @@ def png_response(png: bytes) -> Response:
 
 @blp.route("/events/<event_id>/tickets")
 class EventTickets(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.response(200, TicketPage)
     def get(self, event_id):
         """An event's tickets: `status`, `ticketTypeId`, `search` (holder email/name); cursor or page/limit."""
@@ -201,7 +201,7 @@ def participants_body(event_id: str, query: dict) -> dict:
 
 @blp.route("/events/<event_id>/participants")
 class Participants(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, ParticipantPage)
     def get(self, query, event_id):
@@ -217,7 +217,7 @@ class PartnerParticipantsQuery(PageNumberQuery):
 
 @blp.route("/participants")
 class PartnerParticipants(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(PartnerParticipantsQuery, location="query")
     @blp.response(200, ParticipantPage)
     def get(self, query):
@@ -231,7 +231,7 @@ class PartnerParticipants(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>")
 class StaffTicket(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.response(200, StaffTicketSchema)
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
@@ -240,7 +240,7 @@ class StaffTicket(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/qr")
 class StaffTicketQr(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.doc(**PNG_DOC)
     @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
@@ -259,7 +259,7 @@ def qr_png_or_409(ticket) -> bytes:
 
 @blp.route("/events/tickets/<ticket_id>/transfer")
 class StaffTransfer(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.arguments(TransferSchema)
     @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
@@ -291,7 +291,7 @@ def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
 
 @blp.route("/events/tickets/<ticket_id>/claim-link")
 class ReissueClaimLink(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.response(201, TransferResult)
     def post(self, ticket_id):
         """A fresh claim link for a transferred ticket nobody claimed yet (`ticket_id` = the recipient's ticket):
@@ -302,7 +302,7 @@ class ReissueClaimLink(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/cancel")
 class CancelTicket(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.response(200, StaffTicketSchema)
     def post(self, ticket_id):
         """Void a ticket without refund (QR stops scanning, seat back on sale); 409 `already_cancelled`."""
@@ -311,7 +311,7 @@ class CancelTicket(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/refund")
 class RefundTicket(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
@@ -322,7 +322,7 @@ class RefundTicket(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/cancel")
 class CancelBooking(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.response(200, BookingSummary)
     def post(self, booking_id):
         """Cancel a booking: pending ones release their hold; paid ones void every live ticket (no refund)."""
@@ -331,7 +331,7 @@ class CancelBooking(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/refund")
 class RefundBooking(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
@@ -342,7 +342,7 @@ class RefundBooking(MethodView):
 
 @blp.route("/events/refunds")
 class Refunds(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(RefundQuery, location="query")
     @blp.response(200, RefundList)
     def get(self, args):
@@ -354,7 +354,7 @@ class Refunds(MethodView):
 
 @blp.route("/events/refunds/<refund_id>/paid-out")
 class RefundPaidOut(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.arguments(PaidOutSchema)
     @blp.response(200, RefundInfo)
     def post(self, data, refund_id):

@@ -1,22 +1,29 @@
 """Throttling of secret guessing with Flask-Limiter: the routes that check a password, API key, operator token or
 guest token count failed attempts per client address and per account, and answer 429 `rate_limited` past a limit.
+An API key sent in the `Authorization` header of any route is counted with the /auth/token attempts
+(`KeyAttempts`, the same counters).
 
-Never counts an attempt that succeeded and never does limiter work on a route that has no `throttled` guard.
+Never counts an attempt that succeeded and never does limiter work on a route that has no `throttled` guard
+(nor for a key that this process verified before).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse
 from marshmallow import fields
 
-from core.auth import API_KEY_PREFIX_LENGTH
-from core.errors import ErrorSchema, envelope
+from core.api_keys import API_KEY_PREFIX_LENGTH, ATTEMPTS_EXTENSION, api_key_in
+from core.errors import ApiError, ErrorSchema, api_error_response
+
+log = logging.getLogger(__name__)
 
 STRATEGY = "moving-window"  # a burst at a window's edge cannot double the allowance
 RATE_LIMITED_DOC = "Too many failed attempts from this address or for this account (`rate_limited`)."
@@ -60,8 +67,10 @@ def email_account() -> str:
 
 
 def api_key_account() -> str:
-    """The staff key an exchange tries: the tenant and the key's prefix (the part stored in clear)."""
-    return _hashed(request.headers.get("orgid", ""), _body_field("apiKey")[:API_KEY_PREFIX_LENGTH])
+    """The staff key a request tries (in its `Authorization` header, else the `apiKey` of an exchange): the
+    `orgid` header and the key's prefix (the part stored in clear)."""
+    key = api_key_in(request.headers.get("Authorization")) or _body_field("apiKey")
+    return _hashed(request.headers.get("orgid", ""), key[:API_KEY_PREFIX_LENGTH])
 
 
 def path_account(argument: str) -> Callable[[], str]:
@@ -81,6 +90,10 @@ def caller_account() -> str:
 def client_address() -> str:
     """The client's address (the real one: the app applies ProxyFix for BOXOFFICE_TRUSTED_PROXIES)."""
     return request.remote_addr or "unknown"
+
+
+# A wrong or revoked API key, at /auth/token or in the `Authorization` header of any route.
+API_KEY = Guard("api-key", frozenset({401}), api_key_account)
 
 
 def throttled(blp, guard: Guard):
@@ -111,14 +124,58 @@ def document_429(blp, func):
                                                      "schema": {"type": "integer"}}})(func)
 
 
-def _limits(limiter: Limiter, guard: Guard, config) -> list:
-    """The two Flask-Limiter limits of a guard: failures per address, and per account when it has one."""
-    limits = [limiter.shared_limit(lambda: config.throttle_per_address, scope=f"{guard.scope}:address",
-                                   key_func=client_address, deduct_when=guard.failed)]
+def _counters(guard: Guard, config) -> list[tuple[Callable[[], str], str, Callable[[], str]]]:
+    """A guard's counters as (limit, Flask-Limiter scope, key function): failures per address, and per account
+    when it has one."""
+    counters = [(lambda: config.throttle_per_address, f"{guard.scope}:address", client_address)]
     if guard.account is not None:
-        limits.append(limiter.shared_limit(lambda: config.throttle_per_account, scope=f"{guard.scope}:account",
-                                           key_func=guard.account, deduct_when=guard.failed))
-    return limits
+        counters.append((lambda: config.throttle_per_account, f"{guard.scope}:account", guard.account))
+    return counters
+
+
+def _limits(limiter: Limiter, guard: Guard, config) -> list:
+    """The Flask-Limiter limits of a guard's counters (shared by every route the guard is on)."""
+    return [limiter.shared_limit(limit, scope=scope, key_func=key, deduct_when=guard.failed)
+            for limit, scope, key in _counters(guard, config)]
+
+
+class KeyAttempts:
+    """A guard's counters for attempts made outside its routes (an API key sent in the `Authorization` header
+    of any route): the same Flask-Limiter storage keys as the guard's shared limits, so both count together.
+    A storage failure is logged and lets the attempt through, as Flask-Limiter does (`swallow_errors`)."""
+
+    def __init__(self, limiter: Limiter, guard: Guard, config):
+        self.limiter = limiter
+        self.counters = _counters(guard, config)
+        self.prefix = _key_prefix(config)
+
+    def _items(self):
+        for limit, scope, key in self.counters:
+            yield parse(limit()), (self.prefix, key(), scope)
+
+    def check(self) -> None:
+        """429 `rate_limited` when one of the counters is past its limit."""
+        try:
+            for item, args in self._items():
+                if not self.limiter.limiter.test(item, *args):
+                    reset = self.limiter.limiter.get_window_stats(item, *args).reset_time
+                    raise rate_limited(max(1, int(reset - time.time())))
+        except ApiError:
+            raise
+        except Exception:  # noqa: BLE001 - the limiter's storage is down: never refuse a key over it
+            log.exception("API key throttle check failed; letting the attempt through")
+
+    def failed(self) -> None:
+        """Count one failed attempt on every counter."""
+        try:
+            for item, args in self._items():
+                self.limiter.limiter.hit(item, *args)
+        except Exception:  # noqa: BLE001
+            log.exception("API key throttle could not count a failed attempt")
+
+
+def _key_prefix(config) -> str:
+    return f"{config.queue_name}:throttle"
 
 
 def register_throttling(app: Flask) -> Limiter:
@@ -128,7 +185,7 @@ def register_throttling(app: Flask) -> Limiter:
     config = app.config["BOXOFFICE"]
     # Redis down: count in this process's memory meanwhile (and never fail a login over the limiter).
     limiter = Limiter(client_address, strategy=STRATEGY, storage_uri=config.redis_url or "memory://",
-                      key_prefix=f"{config.queue_name}:throttle", in_memory_fallback_enabled=True,
+                      key_prefix=_key_prefix(config), in_memory_fallback_enabled=True,
                       swallow_errors=True)
     hooks = _init_without_hooks(app, limiter)
     guarded: set[str] = set()
@@ -147,6 +204,7 @@ def register_throttling(app: Flask) -> Limiter:
             guarded.add(endpoint)
     _hook_into_blueprints(app, hooks, guarded)
     app.register_error_handler(RateLimitExceeded, lambda error: _too_many(limiter))
+    app.extensions[ATTEMPTS_EXTENSION] = KeyAttempts(limiter, API_KEY, config)
     return limiter
 
 
@@ -187,13 +245,13 @@ def _gated(hook: Callable, endpoints: set[str]) -> Callable:
     return gate
 
 
+def rate_limited(wait: int) -> ApiError:
+    """The 429 `rate_limited` error, with `retryAfter` and `Retry-After`: try again in `wait` seconds."""
+    return ApiError(f"Too many failed attempts; try again in {wait} seconds.", status=429, type="rate_limited",
+                    retryAfter=wait, headers={"Retry-After": str(wait)})
+
+
 def _too_many(limiter: Limiter) -> Response:
-    """The 429 envelope with `Retry-After` (seconds until the breached limit counts again)."""
+    """The 429 answer (seconds until the breached limit counts again)."""
     breached = limiter.current_limit
-    wait = max(1, int(breached.reset_at - time.time())) if breached else 60
-    body = envelope(429, "rate_limited", f"Too many failed attempts; try again in {wait} seconds.",
-                    retryAfter=wait)
-    response = jsonify(body)
-    response.status_code = 429
-    response.headers["Retry-After"] = str(wait)
-    return response
+    return api_error_response(rate_limited(max(1, int(breached.reset_at - time.time())) if breached else 60))

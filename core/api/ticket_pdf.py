@@ -44,7 +44,7 @@ class CustomerTicketPdf(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/pdf")
 class StaffTicketPdf(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.doc(**_PDF_DOC)
     @blp.error_responses(_PDF_ERRORS)
     def get(self, ticket_id: str):

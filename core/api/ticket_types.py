@@ -112,7 +112,7 @@ def _deleted(ticket_type_id: str, outcome: str) -> dict:
 
 @blp.route("/events/<event_id>/ticket-types")
 class EventTicketTypes(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(IncludeArchivedSchema, location="query")
     @blp.response(200, TicketTypeListSchema)
     def get(self, args, event_id):
@@ -120,7 +120,7 @@ class EventTicketTypes(MethodView):
         filters = {"event": event_id, "include_archived": args["include_archived"]}
         return {"data": [staff_view(tt) for tt in query_ticket_types(current_org(), filters)]}
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(TicketTypeFieldsSchema)
     @blp.response(201, TicketTypeEnvelopeSchema)
     def post(self, data, event_id):
@@ -132,13 +132,13 @@ class EventTicketTypes(MethodView):
 
 @blp.route("/events/ticket-types/<ticket_type_id>")
 class TicketTypeItem(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.response(200, TicketTypeEnvelopeSchema)
     def get(self, ticket_type_id):
         """One ticket type, with its counters (404 `ticket_type_not_found`)."""
         return {"data": staff_view(read_ticket_type(current_org(), ticket_type_id))}
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(TicketTypeUpdateSchema)
     @blp.response(200, TicketTypeEnvelopeSchema)
     def patch(self, data, ticket_type_id):
@@ -146,7 +146,7 @@ class TicketTypeItem(MethodView):
         org = current_org()
         return {"data": staff_view(update_from_api(org, load_ticket_type(org, ticket_type_id), data, "json"))}
 
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.response(200, DeletedEnvelopeSchema)
     def delete(self, ticket_type_id):
         """Delete the ticket type, or archive it if it has sales, holds or tickets."""

@@ -9,6 +9,8 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextF
 
 from core.models.base import BaseModel, DateTimeField, JSONField, TimestampedModel, utcnow
 
+API_KEY_SCOPES = ("read", "events", "orders", "checkin", "admin")  # what an API key may hold, in display order
+
 
 class Org(BaseModel):
     """A tenant: one organiser on the deployment, addressed by the `orgid` header."""
@@ -31,13 +33,16 @@ class TenantModel(TimestampedModel):
 
 
 class ApiKey(TenantModel):
-    """A staff or admin API key, stored as a SHA-256 hash; exchanged for a JWT at POST /auth/token."""
+    """A staff or admin API key, stored as a SHA-256 hash; sent as `Authorization: Token <key>` or exchanged for
+    a JWT at POST /auth/token. `scopes`: the space-separated scopes it holds (`core.api_keys.SCOPES`)."""
 
     name = CharField(max_length=200)
     role = CharField(max_length=16, default="staff")
     prefix = CharField(max_length=16, index=True)
     key_hash = CharField(max_length=64, unique=True)
+    scopes = CharField(max_length=64, default=" ".join(API_KEY_SCOPES))
     revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
 
 
 class TenantPlugin(TenantModel):

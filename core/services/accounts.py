@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from peewee import IntegrityError
 
-from core.auth import forget_sessions, hash_api_key, hash_password, verify_password
+from core.api_keys import hash_api_key, note_use
+from core.auth import forget_sessions, hash_password, verify_password
 from core.db import write_transaction
 from core.errors import Conflict, Forbidden, Unauthorized
 from core.models import ApiKey, Customer, Org, utcnow
@@ -65,10 +66,11 @@ def change_password(org: Org, customer_id: str, *, current_password: str, new_pa
 
 
 def authenticate_api_key(org: Org, key: str) -> ApiKey:
-    """The live staff API key of this tenant matching `key`, or 401 `invalid_api_key`."""
+    """The live staff API key of this tenant matching `key` (its use is recorded), or 401 `invalid_api_key`."""
     record = scoped(ApiKey, org).where(
         (ApiKey.key_hash == hash_api_key(key)) & ApiKey.revoked_at.is_null()
     ).first()
     if record is None:
         raise Unauthorized("The API key is not valid for this organisation.", type="invalid_api_key")
+    note_use(record.id)
     return record

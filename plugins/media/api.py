@@ -203,7 +203,7 @@ class GuestUpload(MethodView):
 
 @blp.route("/events/<event_id>/media")
 class StaffGallery(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, MediaList)
     def get(self, args, event_id):
@@ -214,7 +214,7 @@ class StaffGallery(MethodView):
 
 @blp.route("/events/<event_id>/media/guests")
 class GuestInvites(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.arguments(GuestInput)
     @blp.response(201, GuestInvite)
     def post(self, data, event_id):
@@ -234,7 +234,7 @@ class GuestInvites(MethodView):
 
 @blp.route("/events/<event_id>/media/guests/<guest_id>")
 class GuestInviteItem(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.response(204)
     def delete(self, event_id, guest_id):
         """Revoke a guest's invite: their token stops working at once (their photos stay)."""
@@ -243,7 +243,7 @@ class GuestInviteItem(MethodView):
 
 @blp.route("/events/<event_id>/media/<media_id>")
 class StaffMediaItem(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.response(204)
     def delete(self, event_id, media_id):
         """Delete a photo and its files; its bytes go back to the tenant's quota."""
@@ -252,7 +252,7 @@ class StaffMediaItem(MethodView):
 
 @blp.route("/events/<event_id>/media/<media_id>/<any(hide, unhide):action>")
 class MediaVisibility(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="events")
     @blp.response(200, MediaEnvelope)
     def post(self, event_id, media_id, action):
         """`hide` a photo from the gallery (and its file from non-staff), or `unhide` it; repeating is harmless."""

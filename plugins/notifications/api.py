@@ -52,7 +52,7 @@ class MessageEnvelope(Schema):
 
 @blp.route("/messages")
 class Messages(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="read")
     @blp.arguments(MessageListQuery, location="query")
     @blp.response(200, MessageList)
     def get(self, args):
@@ -65,7 +65,7 @@ class Messages(MethodView):
 
 @blp.route("/messages/<message_id>/resend")
 class Resend(MethodView):
-    @require_role("staff")
+    @require_role("staff", scope="orders")
     @blp.response(202, MessageEnvelope)
     def post(self, message_id: str):
         """Send a logged email again (a new log entry, `resentFrom` = this id); 404 `message_not_found`,

@@ -1,0 +1,154 @@
+"""Staff API keys: how they are made and stored, their scopes, and their use straight from a request header.
+
+A key is sent as `Authorization: Token <key>` or `Authorization: Bearer <key>` (a JWT has dots, a key never
+does) and names its tenant, so no `orgid` header is needed. Keys are stored as SHA-256 digests, so checking one
+is a single lookup; a key's state is kept per process for `REVOCATION_SECONDS` (a revocation reaches every
+worker within that time, as for JWTs exchanged from a key), and its last use is written at most once a
+`LAST_USE_SECONDS` per key and process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import current_app
+
+from core.db import write_transaction
+from core.errors import Unauthorized
+from core.memo import BoundedMemo, TimedMemo
+from core.models import ApiKey, utcnow
+from core.models.tenant import API_KEY_SCOPES
+
+SCOPES = API_KEY_SCOPES
+SCOPE_DOCS = {
+    "read": "Read staff data (events, venues, tickets, bookings, refunds, settings).",
+    "events": "Create, change and delete events, venues, ticket types and catalog records.",
+    "orders": "Sell, issue, transfer, cancel and refund tickets and bookings.",
+    "checkin": "Scan, validate, activate and check in tickets at the door.",
+    "admin": "Change the organisation's settings, webhooks and integrations.",
+}
+API_KEY_PREFIX_LENGTH = 10  # the leading characters of a key stored in clear (ApiKey.prefix) to tell keys apart
+REVOCATION_SECONDS = 5.0  # how stale a worker's view of a key (revoked or not) may be
+LAST_USE_SECONDS = 60  # a key's `last_used_at` is written at most this often per key and process
+ATTEMPTS_EXTENSION = "boxoffice.api_key_attempts"  # app.extensions: the KeyAttempts that throttles bad keys
+
+_REVOKED = TimedMemo(REVOCATION_SECONDS)  # key id -> revoked? (for JWTs exchanged from a key)
+_GRANTS = TimedMemo(REVOCATION_SECONDS)  # key digest -> KeyGrant (keys sent directly; unknown ones not kept)
+_KNOWN = BoundedMemo(4096)  # digests this process verified before: their re-reads are not throttled
+_LAST_USE: dict[str, float] = {}  # key id -> monotonic time this process last wrote its `last_used_at`
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What a stored key grants: its id, tenant, role, name, scopes, and whether it was revoked."""
+
+    id: str
+    org: str
+    role: str
+    name: str
+    scopes: frozenset[str]
+    revoked: bool
+
+
+class KeyAttempts(Protocol):
+    """Counts failed key attempts (the throttle installs one under ATTEMPTS_EXTENSION)."""
+
+    def check(self) -> None:
+        """Raise (429) when this caller made too many failed attempts already."""
+
+    def failed(self) -> None:
+        """Count one failed attempt of this caller."""
+
+
+def new_api_key() -> str:
+    """A fresh staff API key (shown once; only its hash is stored)."""
+    return "bo_" + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """The SHA-256 hex digest under which an API key is stored and looked up."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def scopes_text(scopes) -> str:
+    """The stored form of a set of scopes: their names in SCOPES order, space-separated."""
+    return " ".join(scope for scope in SCOPES if scope in set(scopes))
+
+
+ALL_SCOPES_TEXT = scopes_text(SCOPES)
+
+
+def api_key_in(authorization: str | None) -> str | None:
+    """The API key an `Authorization` header carries (`Token <key>`, or `Bearer <key>` that is no JWT), else
+    None (no header, a JWT, or a malformed header)."""
+    scheme, _, credential = (authorization or "").partition(" ")
+    credential = credential.strip()
+    scheme = scheme.lower()
+    if not credential or scheme not in ("token", "bearer") or (scheme == "bearer" and "." in credential):
+        return None
+    return credential
+
+
+def grant_for_key(key: str) -> KeyGrant:
+    """The live key `key` names, or 401 `invalid_token` / `api_key_revoked`. A key not verified before in this
+    process is refused while its caller is throttled (429), and every refusal counts as a failed attempt."""
+    digest = hash_api_key(key)
+    attempts: KeyAttempts | None = current_app.extensions.get(ATTEMPTS_EXTENSION)
+
+    def load() -> KeyGrant | None:
+        if attempts is not None and _KNOWN.get(digest) is None:
+            attempts.check()
+        row = ApiKey.select(ApiKey.id, ApiKey.org, ApiKey.role, ApiKey.name, ApiKey.scopes,
+                            ApiKey.revoked_at).where(ApiKey.key_hash == digest).first()
+        if row is None:
+            return None
+        return KeyGrant(id=row.id, org=row.org_id, role=row.role, name=row.name,
+                        scopes=frozenset((row.scopes or "").split()), revoked=row.revoked_at is not None)
+
+    grant = _GRANTS.get(digest, load, keep_none=False)
+    if grant is None or grant.revoked:
+        if attempts is not None:
+            attempts.failed()
+        if grant is None:
+            raise Unauthorized("The API key is not valid.", type="invalid_token")
+        raise Unauthorized("This API key was revoked.", type="api_key_revoked")
+    _KNOWN.put(digest, True)
+    note_use(grant.id)
+    return grant
+
+
+def note_use(key_id: str) -> None:
+    """Record that the key was used: at most one conditional UPDATE of `last_used_at` per LAST_USE_SECONDS,
+    key and process (other workers' writes within that time change no row)."""
+    now = time.monotonic()
+    if now - _LAST_USE.get(key_id, -LAST_USE_SECONDS) < LAST_USE_SECONDS:
+        return
+    _LAST_USE[key_id] = now
+    moment = utcnow()
+    with write_transaction():
+        ApiKey.update(last_used_at=moment).where(
+            (ApiKey.id == key_id)
+            & (ApiKey.last_used_at.is_null()
+               | (ApiKey.last_used_at < moment - dt.timedelta(seconds=LAST_USE_SECONDS)))).execute()
+
+
+def api_key_revoked(key_id: str) -> bool:
+    """True when the API key `key_id` was revoked or deleted. Each process re-reads a key at most every
+    REVOCATION_SECONDS, so a revocation reaches every worker within that time (at once in the process that
+    revoked it, through `forget_api_key`)."""
+    def load() -> bool:
+        row = ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == key_id).first()
+        return row is None or row.revoked_at is not None
+
+    return _REVOKED.get(key_id, load)
+
+
+def forget_api_key(key_id: str) -> None:
+    """Drop this process's view of an API key (after revoking it)."""
+    _REVOKED.forget(key_id)
+    _GRANTS.forget()
