@@ -1,5 +1,6 @@
-"""In-process cost of one Flask request: GET /health, GET /auth/me, a QR check-in, a free box-office sale and a
-paid box-office order (purchase + mark-paid), timed with Flask's test client and optionally profiled.
+"""In-process cost of one Flask request: GET /health, GET /auth/me (with a JWT and `orgid`, and with
+`Authorization: Token <api key>` alone), a QR check-in, a free box-office sale and a paid box-office order
+(purchase + mark-paid), timed with Flask's test client and optionally profiled.
 
 Prints CPU ms per request of this process (client + server: the test client's share is about that of
 `health`), the median of several batches, so a busy machine shows less; with `--queries` the SQL statements of
@@ -30,7 +31,8 @@ BATCHES = 5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per load (split in batches)")
-    parser.add_argument("--profile", default="", help="comma-separated loads to profile: health,me,checkin,free,paid")
+    parser.add_argument("--profile", default="",
+                        help="comma-separated loads to profile: health,me,key,checkin,free,paid")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--queries", action="store_true", help="also list the SQL statements of one request per load")
     parser.add_argument("--dump", default="", help="also write each profile to DUMP.<load>.prof (pstats format)")
@@ -83,7 +85,9 @@ def measure(args: argparse.Namespace, backend: str) -> None:
         response = client.get(path, headers=headers or {})
         assert response.status_code == 200, response.get_data(as_text=True)
 
-    loads = {"health": lambda: ok("/health"), "me": lambda: ok("/auth/me", staff), "checkin": scan,
+    key = {"Authorization": f"Token {seeded['api_key']}"}
+    loads = {"health": lambda: ok("/health"), "me": lambda: ok("/auth/me", staff), "key": lambda: ok("/auth/me", key),
+             "checkin": scan,
              "free": lambda: sale(seeded["free"]), "paid": paid}
     for call in loads.values():
         for _ in range(min(20, n // 10)):

@@ -13,13 +13,13 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
 from flask import current_app
 
 from core.db import write_transaction
 from core.errors import Unauthorized
+from core.identity import API_KEY_SUB, Identity
 from core.memo import BoundedMemo, TimedMemo
 from core.models import ApiKey, utcnow
 from core.models.tenant import API_KEY_SCOPES
@@ -38,21 +38,12 @@ LAST_USE_SECONDS = 60  # a key's `last_used_at` is written at most this often pe
 ATTEMPTS_EXTENSION = "boxoffice.api_key_attempts"  # app.extensions: the KeyAttempts that throttles bad keys
 
 _REVOKED = TimedMemo(REVOCATION_SECONDS)  # key id -> revoked? (for JWTs exchanged from a key)
-_GRANTS = TimedMemo(REVOCATION_SECONDS)  # key digest -> KeyGrant (keys sent directly; unknown ones not kept)
+_GRANTS = TimedMemo(REVOCATION_SECONDS)  # key digest -> its caller, or REVOKED (keys sent directly; unknown: not kept)
 _KNOWN = BoundedMemo(4096)  # digests this process verified before: their re-reads are not throttled
 _LAST_USE: dict[str, float] = {}  # key id -> monotonic time this process last wrote its `last_used_at`
 
 
-@dataclass(frozen=True)
-class KeyGrant:
-    """What a stored key grants: its id, tenant, role, name, scopes, and whether it was revoked."""
-
-    id: str
-    org: str
-    role: str
-    name: str
-    scopes: frozenset[str]
-    revoked: bool
+REVOKED = "revoked"
 
 
 class KeyAttempts(Protocol):
@@ -94,41 +85,50 @@ def api_key_in(authorization: str | None) -> str | None:
     return credential
 
 
-def grant_for_key(key: str) -> KeyGrant:
-    """The live key `key` names, or 401 `invalid_token` / `api_key_revoked`. A key not verified before in this
-    process is refused while its caller is throttled (429), and every refusal counts as a failed attempt."""
-    digest = hash_api_key(key)
-    attempts: KeyAttempts | None = current_app.extensions.get(ATTEMPTS_EXTENSION)
+def _attempts() -> KeyAttempts | None:
+    return current_app.extensions.get(ATTEMPTS_EXTENSION)
 
-    def load() -> KeyGrant | None:
+
+def identity_for_key(key: str) -> Identity:
+    """The caller a live staff API key names (its tenant, role, name and scopes), or 401 `invalid_token` /
+    `api_key_revoked`. A key not verified before in this process is refused while its caller is throttled
+    (429), and every refusal counts as a failed attempt. Warm, this reads no row and writes none (but the
+    last use, once a LAST_USE_SECONDS)."""
+    digest = hash_api_key(key)
+
+    def load() -> Identity | str | None:
+        attempts = _attempts()
         if attempts is not None and _KNOWN.get(digest) is None:
             attempts.check()
         row = ApiKey.select(ApiKey.id, ApiKey.org, ApiKey.role, ApiKey.name, ApiKey.scopes,
                             ApiKey.revoked_at).where(ApiKey.key_hash == digest).first()
-        if row is None:
-            return None
-        return KeyGrant(id=row.id, org=row.org_id, role=row.role, name=row.name,
-                        scopes=frozenset((row.scopes or "").split()), revoked=row.revoked_at is not None)
+        if row is None or row.revoked_at is not None:
+            return None if row is None else REVOKED
+        _KNOWN.put(digest, True)
+        return Identity(sub=API_KEY_SUB + row.id, org=row.org_id, role=row.role, email=row.name,
+                        scopes=frozenset((row.scopes or "").split()))
 
-    grant = _GRANTS.get(digest, load, keep_none=False)
-    if grant is None or grant.revoked:
+    identity = _GRANTS.get(digest, load, keep_none=False)
+    if identity is None or identity is REVOKED:
+        attempts = _attempts()
         if attempts is not None:
             attempts.failed()
-        if grant is None:
+        if identity is None:
             raise Unauthorized("The API key is not valid.", type="invalid_token")
         raise Unauthorized("This API key was revoked.", type="api_key_revoked")
-    _KNOWN.put(digest, True)
-    note_use(grant.id)
-    return grant
+    note_use(identity.sub)
+    return identity
 
 
-def note_use(key_id: str) -> None:
-    """Record that the key was used: at most one conditional UPDATE of `last_used_at` per LAST_USE_SECONDS,
-    key and process (other workers' writes within that time change no row)."""
+def note_use(sub: str) -> None:
+    """Record that the key `sub` names (`key:<id>`) was used: at most one conditional UPDATE of its
+    `last_used_at` per LAST_USE_SECONDS, key and process (other workers' writes within that time change no
+    row)."""
     now = time.monotonic()
-    if now - _LAST_USE.get(key_id, -LAST_USE_SECONDS) < LAST_USE_SECONDS:
+    if now - _LAST_USE.get(sub, -LAST_USE_SECONDS) < LAST_USE_SECONDS:
         return
-    _LAST_USE[key_id] = now
+    _LAST_USE[sub] = now
+    key_id = sub[len(API_KEY_SUB):]
     moment = utcnow()
     with write_transaction():
         ApiKey.update(last_used_at=moment).where(

@@ -15,41 +15,21 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 
 import jwt
 from flask import current_app, g, request
 
-from core.api_keys import SCOPES, api_key_in, api_key_revoked, grant_for_key
+from core.api_keys import SCOPES, api_key_in, api_key_revoked, identity_for_key
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
+from core.identity import API_KEY_SUB, STAFF_ROLES, Identity
 from core.memo import TimedMemo
 from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
-API_KEY_SUB = "key:"  # a staff token's `sub` names the API key it was exchanged for
 _SESSIONS = TimedMemo(5.0)  # customer id -> epoch seconds before which their tokens are refused (same staleness)
 ROLES = ("customer", "staff", "admin")
-STAFF_ROLES = ("staff", "admin")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is calling: subject id, tenant, role and email, from a verified JWT or API key. `scopes`: what a
-    key (or a JWT exchanged from one) may do; None for callers without scopes (customers, other staff tokens)."""
-
-    sub: str
-    org: str
-    role: str
-    email: str = ""
-    issued_at: float = 0.0  # the token's `iat` (epoch seconds, fractional)
-    scopes: frozenset[str] | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        """Staff or admin."""
-        return self.role in STAFF_ROLES
 
 
 def hash_password(password: str) -> str:
@@ -119,13 +99,6 @@ def token_for(identity_sub: str, org: str, role: str, email: str = "",
     config = current_app.config["BOXOFFICE"]
     return issue_token(config.secret_key, sub=identity_sub, org=org, role=role, email=email,
                        ttl_seconds=config.jwt_ttl_seconds, scopes=scopes)
-
-
-def identity_for_key(key: str) -> Identity:
-    """The caller a staff API key sent directly names (its tenant, role and scopes), or 401 (`grant_for_key`)."""
-    grant = grant_for_key(key)
-    return Identity(sub=API_KEY_SUB + grant.id, org=grant.org, role=grant.role, email=grant.name,
-                    scopes=grant.scopes)
 
 
 def identity_for_header(authorization: str | None, org) -> Identity | None:

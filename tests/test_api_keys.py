@@ -161,13 +161,13 @@ def test_last_use_written_at_most_once_a_minute(app, tenant, operator, monkeypat
     # A minute later in this process: written again, unless another worker wrote it within the minute.
     with app.app_context():
         ApiKey.update(last_used_at=utcnow() - dt.timedelta(seconds=30)).where(ApiKey.id == key["id"]).execute()
-    api_keys._LAST_USE[key["id"]] -= api_keys.LAST_USE_SECONDS
+    api_keys._LAST_USE["key:" + key["id"]] -= api_keys.LAST_USE_SECONDS
     assert call(app, "GET", "/venues", f"Token {key['apiKey']}").status_code == 200
     assert len(writes) == 2 and listed()["lastUsedAt"] != first  # the UPDATE matched no row
     old = utcnow() - dt.timedelta(minutes=5)
     with app.app_context():
         ApiKey.update(last_used_at=old).where(ApiKey.id == key["id"]).execute()
-    api_keys._LAST_USE[key["id"]] -= api_keys.LAST_USE_SECONDS
+    api_keys._LAST_USE["key:" + key["id"]] -= api_keys.LAST_USE_SECONDS
     assert tenant.guest.post("/auth/token", json={"apiKey": key["apiKey"]}).status_code == 200
     assert len(writes) == 3 and listed()["lastUsedAt"] > old.isoformat()
 

@@ -12,7 +12,8 @@ from core.api.blueprint import Blueprint
 from core.api.throttle import API_KEY, Guard, caller_account, email_account, throttled
 from core.api_keys import SCOPES
 from core.api_schema import Schema
-from core.auth import API_KEY_SUB, current_identity, require_role, token_for
+from core.auth import current_identity, require_role, token_for
+from core.identity import API_KEY_SUB
 from core.services import accounts
 from core.tenancy import current_org
 

@@ -11,6 +11,7 @@ from core.api_keys import hash_api_key, note_use
 from core.auth import forget_sessions, hash_password, verify_password
 from core.db import write_transaction
 from core.errors import Conflict, Forbidden, Unauthorized
+from core.identity import API_KEY_SUB
 from core.models import ApiKey, Customer, Org, utcnow
 from core.tenancy import get_scoped, scoped
 
@@ -72,5 +73,5 @@ def authenticate_api_key(org: Org, key: str) -> ApiKey:
     ).first()
     if record is None:
         raise Unauthorized("The API key is not valid for this organisation.", type="invalid_api_key")
-    note_use(record.id)
+    note_use(API_KEY_SUB + record.id)
     return record

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.auth import Identity
 from core.config import current_config
 from core.errors import INVALID_INPUT, Unprocessable
+from core.identity import Identity
 from core.models import Customer, Org
 from core.services.booking import Buyer, PurchaseRequest
 from core.tenancy import scoped
