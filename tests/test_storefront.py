@@ -158,6 +158,20 @@ def test_bad_input_is_4xx_json_never_500(tenant):
     assert tenant.staff.get("/storefront/products/nope").get_json()["type"] == "product_not_found"
 
 
+def test_a_tax_rate_out_of_range_is_refused_naming_rate(tenant):
+    """Found by the OpenAPI fuzzer: the 422 named `value` (the promotion field), not the tax rate's `rate`."""
+    tenant.enable("storefront")
+    refused = tenant.staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 415})
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]) == ["rate"]
+    rate = tenant.staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}).get_json()["data"]
+    patched = tenant.staff.patch(f"/storefront/tax-rates/{rate['id']}", json={"rate": "7.255"})
+    assert patched.status_code == 422
+    assert list(patched.get_json()["errors"]) == ["rate"]
+    promotion = tenant.staff.post("/storefront/promotions", json={"code": "X", "kind": "percentage", "value": 150})
+    assert list(promotion.get_json()["errors"]) == ["value"]
+
+
 def test_other_tenants_records_are_404(tenant, other_tenant):
     tenant.enable("storefront")
     other_tenant.enable("storefront")

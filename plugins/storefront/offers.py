@@ -61,14 +61,15 @@ def split_codes(promo_code: str | None) -> tuple[str | None, list[str]]:
     return (promos[0] if promos else None), cards
 
 
-def _percent_to_bp(value) -> int:
+def _percent_to_bp(value, field: str) -> int:
+    """`value` (a percentage in (0, 100], two decimals at most) in basis points; a 422 names `field` if not."""
     try:
         scaled = Decimal(str(value)) * 100
     except InvalidOperation as exc:
-        raise Unprocessable("`value` is not a number.", errors={"value": ["Not a number."]}) from exc
+        raise Unprocessable(f"`{field}` is not a number.", errors={field: ["Not a number."]}) from exc
     if scaled != scaled.to_integral_value() or not 0 < scaled <= BASIS_POINTS:
         raise Unprocessable("A percentage is above 0 and at most 100, with at most two decimals.",
-                            errors={"value": ["Must be in (0, 100] with at most two decimals."]})
+                            errors={field: ["Must be in (0, 100] with at most two decimals."]})
     return int(scaled)
 
 
@@ -85,7 +86,7 @@ def _promotion_values(data: dict, kind: str, currency: str | None) -> dict:
               if k in data}
     if "value" in data:
         if kind == "percentage":
-            values["value"] = _percent_to_bp(data["value"])
+            values["value"] = _percent_to_bp(data["value"], "value")
         else:
             if not currency:
                 raise Unprocessable("A fixed promotion needs a `currency`.", errors={"currency": ["Required."]})
@@ -223,7 +224,7 @@ def tax_values(data: dict) -> dict:
     """Model values of a tax rate from parsed input (`rate` as a percentage, up to two decimals)."""
     values = {k: data[k] for k in ("name", "inclusive", "product_class", "active") if k in data}
     if "rate" in data:
-        values["rate"] = _percent_to_bp(data["rate"])
+        values["rate"] = _percent_to_bp(data["rate"], "rate")
     return values
 
 
