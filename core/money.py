@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from core.api_schema import INT32
+
+# Every money column is a peewee IntegerField (32-bit INTEGER on PostgreSQL): no amount may leave its range.
+MINOR_UNITS_RANGE = INT32
+
 # ISO 4217 active codes -> number of decimal places (minor unit exponent).
 _ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
                  "VND", "VUV", "XAF", "XOF", "XPF"}
@@ -41,12 +46,18 @@ def exponent(currency: str) -> int:
 
 
 def to_minor(amount, currency: str) -> int:
-    """Major units (e.g. 19.99 or "19.99") to integer minor units; refuses finer precision than the currency."""
+    """Major units (e.g. 19.99 or "19.99") to integer minor units; ValueError for finer precision than the
+    currency has, and for an amount a money column cannot hold (`MINOR_UNITS_RANGE`)."""
     try:
         value = Decimal(str(amount))
     except InvalidOperation as exc:
         raise ValueError(f"{amount!r} is not a number") from exc
+    if not value.is_finite():
+        raise ValueError(f"{amount!r} is not a number")
     scaled = value.scaleb(exponent(currency))
+    low, high = MINOR_UNITS_RANGE
+    if not low <= scaled <= high:
+        raise ValueError(f"{amount} is out of range (at most {to_major(high, currency)} {currency})")
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
     return int(scaled)

@@ -14,9 +14,12 @@ reaches the code behind a found record, not only the 404 for a random id.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 import schemathesis
 from conftest import make_tenant
+from flask import Flask, request
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -34,47 +37,65 @@ ALL_PLUGINS = ("offline", "media", "notifications", "automation", "stripe", "pay
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
                          print_blob=False)
+# The token is ours to send: without this the fuzzer would drop or garble the Authorization header.
+FUZZ_CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
 
 
 class Seeded:
-    """Records made for the fuzz tenant, by the path parameter names that take their ids."""
+    """A tenant with every plugin on and a record of each kind a path names, made through the API where one
+    exists; `ids` maps a path parameter's name to the ids it may take."""
 
     def __init__(self, app):
+        from core import db as database
         from core.models import Venue
 
-        self.tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
-        self.customer = self.tenant.customer()
-        event, ticket_type = make_event(self.tenant)
-        tickets = issue(self.tenant, ticket_type, 2) + issue(self.tenant, ticket_type, 1, email=self.customer.email,
-                                                             customer_id=self.customer.customer_id)
-        from core import db as database
-
+        self.tenant = tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
+        self.customer = tenant.customer()
+        event, ticket_type = make_event(tenant)
+        tickets = issue(tenant, ticket_type, 3) + issue(tenant, ticket_type, 1, email=self.customer.email,
+                                                        customer_id=self.customer.customer_id)
         with database.db.connection_context():
-            venue = Venue.create(org=self.tenant.orgid, name="Fuzz Hall", capacity=100)
+            venue = Venue.create(org=tenant.orgid, name="Fuzz Hall", capacity=100)
+        staff = tenant.staff
+        refund = staff.post(f"/events/tickets/{tickets[2].id}/refund", json={}).get_json()["refund"]
+        product = staff.post("/storefront/products", json={
+            "name": "Mug", "variants": [{"price": "9", "currency": "USD"}]}).get_json()["data"]
+        promotion = staff.post("/storefront/promotions",
+                               json={"code": "FUZZ", "kind": "percentage", "value": 10}).get_json()["data"]
+        card = staff.post("/storefront/gift-cards", json={"amount": 10, "currency": "USD"}).get_json()["data"]
+        rate = staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}).get_json()["data"]
+        job = staff.post("/storefront/backfill").get_json()
+        guest = staff.post(f"/events/{event.id}/media/guests", json={"name": "Aunt May"}).get_json()
         self.ids = {
             "event_id": [event.id],
             "ticket_type_id": [ticket_type.id],
             "record_id": [ticket_type.id],
             "ticket_id": [ticket.id for ticket in tickets],
-            "booking_id": [tickets[0].booking_id],
+            "booking_id": [tickets[0].booking_id, tickets[-1].booking_id],
+            "refund_id": [refund["id"]],
             "venue_id": [venue.id],
-            "org_id": [self.tenant.orgid],
+            "product_id": [product["id"]],
+            "variant_id": [product["variants"][0]["id"]],
+            "promotion_id": [promotion["id"]],
+            "card_id": [card["id"]],
+            "rate_id": [rate["id"]],
+            "job_id": [job["jobId"]],
+            "guest_id": [guest["guestId"]],
+            "org_id": [tenant.orgid],
             "plugin": list(ALL_PLUGINS),
         }
 
 
 @pytest.fixture(scope="module")
 def seeded(app) -> Seeded:
-    """A tenant with every plugin on and a few records for path ids to name."""
+    """The fuzz tenant and its records (one per module: each token's pass sees what the last one left)."""
     return Seeded(app)
 
 
 @pytest.fixture(scope="module")
 def fuzz_schema(app):
     """The app's /openapi.json as Schemathesis sees it, bound to the in-process WSGI app."""
-    # The token is ours to send (the fuzzer would otherwise drop or garble the Authorization header).
-    config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=config)
+    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=FUZZ_CONFIG)
 
 
 def _operations(schema) -> list:
@@ -89,8 +110,25 @@ def _strategy(operation):
     return st.one_of(modes)
 
 
+@dataclass
+class FuzzReport:
+    """What one pass sent and what failed, by operation label (`GET /venues/{venue_id}`)."""
+
+    operations: int = 0
+    cases: int = 0
+    failing: dict[str, list[str]] = field(default_factory=dict)
+
+    def problems(self) -> str:
+        """Each failing operation with its first cases (what failed, the answer, a curl command to replay)."""
+        return "\n\n".join(f"{label}: {len(cases)} failing case(s)\n" + "\n".join(cases[:CASES_SHOWN_PER_OPERATION])
+                           for label, cases in self.failing.items())
+
+
 def fuzz_operation(operation, headers: dict, ids: dict) -> tuple[int, list[str]]:
-    """Send `EXAMPLES_PER_OPERATION` generated cases of `operation`; return how many ran and what failed."""
+    """Send `EXAMPLES_PER_OPERATION` generated cases of `operation`; return how many ran and what failed.
+
+    Every case runs (a failure is recorded, not raised, so hypothesis neither stops nor shrinks): the report
+    lists all failing cases, and derandomized generation sends the same ones again on the next run."""
     failures: list[str] = []
     count = 0
 
@@ -102,7 +140,11 @@ def fuzz_operation(operation, headers: dict, ids: dict) -> tuple[int, list[str]]
         for name in list(case.path_parameters or {}):
             if name in ids and data.draw(st.booleans()):
                 case.path_parameters[name] = data.draw(st.sampled_from(ids[name]))
-        response = case.call(headers=headers)
+        try:
+            response = case.call(headers=headers)
+        except Exception as exc:  # raised out of the app: a 500 from any server; the note has the curl command
+            failures.append(f"Server error: the app raised {exc!r}\n" + "\n".join(getattr(exc, "__notes__", [])))
+            return
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
@@ -112,22 +154,83 @@ def fuzz_operation(operation, headers: dict, ids: dict) -> tuple[int, list[str]]
     return count, failures
 
 
-@pytest.mark.parametrize("who", ["staff", "customer"])
-def test_no_server_error_and_every_answer_as_documented(seeded, fuzz_schema, who):
-    tenant = seeded.tenant
-    token = tenant.staff_token if who == "staff" else seeded.customer.token
-    headers = {"orgid": tenant.orgid, "Authorization": f"Bearer {token}"}
-    found: dict[str, list[str]] = {}
-    total = 0
-    operations = _operations(fuzz_schema)
+def fuzz(operations: list, headers: dict, ids: dict) -> FuzzReport:
+    """Fuzz each operation in turn with the same caller `headers`."""
+    report = FuzzReport(operations=len(operations))
     for operation in operations:
-        count, failures = fuzz_operation(operation, headers, seeded.ids)
-        total += count
+        count, failures = fuzz_operation(operation, headers, ids)
+        report.cases += count
         if failures:
-            found[operation.label] = failures
-    print(f"\nfuzzed {len(operations)} operations as {who}: {total} cases, {len(found)} failing")
-    if found:
-        report = [f"{label}: {len(cases)} failing case(s)\n" + "\n".join(cases[:CASES_SHOWN_PER_OPERATION])
-                  for label, cases in found.items()]
-        pytest.fail(f"{len(found)} of {len(operations)} operations failed as {who}:\n\n" + "\n\n".join(report),
-                    pytrace=False)
+            report.failing[operation.label] = failures
+    return report
+
+
+def _is_operator_route(operation) -> bool:
+    return any("operatorToken" in requirement for requirement in operation.definition.raw.get("security", []))
+
+
+@pytest.mark.parametrize("who", ["staff", "customer", "operator"])
+def test_no_server_error_and_every_answer_as_documented(app, seeded, fuzz_schema, who):
+    tenant = seeded.tenant
+    operations = _operations(fuzz_schema)
+    if who == "operator":
+        # The operator token opens the /operator routes only; elsewhere it is no tenant's token (401, which
+        # the staff and customer passes already meet on every operator route).
+        operations = [operation for operation in operations if _is_operator_route(operation)]
+        headers = {"Authorization": f"Bearer {app.config['BOXOFFICE'].operator_token}"}
+    else:
+        token = tenant.staff_token if who == "staff" else seeded.customer.token
+        headers = {"orgid": tenant.orgid, "Authorization": f"Bearer {token}"}
+    report = fuzz(operations, headers, seeded.ids)
+    print(f"\nfuzzed {report.operations} operations as {who}: {report.cases} cases, {len(report.failing)} failing")
+    if report.failing:
+        pytest.fail(f"{len(report.failing)} of {report.operations} operations failed as {who}:\n\n"
+                    + report.problems(), pytrace=False)
+
+
+BROKEN_DOCUMENT = {
+    "openapi": "3.0.3",
+    "info": {"title": "broken", "version": "1"},
+    "paths": {
+        "/crash": {"get": {
+            "parameters": [{"in": "query", "name": "n", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"n": {"type": "integer"}}}}}}}}},
+        "/error": {"get": {"responses": {"200": {"description": "OK"}}}},
+        "/wrong": {"get": {"responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}}}}}}},
+        "/fine": {"get": {"responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}}},
+    },
+}
+
+
+def test_the_guard_reports_each_server_error_and_each_body_unlike_its_document():
+    """The guard itself: an app that raises on some input, answers 500, and answers a body its document does not
+    allow fails the pass, naming those three operations and not the sound one."""
+    broken = Flask("broken")
+
+    @broken.get("/crash")
+    def crash():
+        return {"n": 100 // (int(request.args["n"]) - 3)}  # ZeroDivisionError for 3, ValueError for "x"
+
+    @broken.get("/error")
+    def error():
+        return {"message": "Internal Server Error"}, 500
+
+    @broken.get("/wrong")
+    def wrong():
+        return {"count": "three"}
+
+    @broken.get("/fine")
+    def fine():
+        return {"ok": True}
+
+    schema = schemathesis.openapi.from_dict(BROKEN_DOCUMENT, config=FUZZ_CONFIG)
+    schema.app = broken
+    report = fuzz(_operations(schema), {}, {})
+    assert (report.operations, sorted(report.failing)) == (4, ["GET /crash", "GET /error", "GET /wrong"])
+    assert "Server error: the app raised" in report.failing["GET /crash"][0]
+    assert "Server error" in report.failing["GET /error"][0] and len(report.failing["GET /error"]) == 1
+    assert "Response violates schema" in report.failing["GET /wrong"][0]
+    assert "curl" in report.problems()

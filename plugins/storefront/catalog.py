@@ -35,7 +35,7 @@ def minor_amount(value, currency: str, field_name: str) -> int:
     except ValueError as exc:
         raise Unprocessable(f"`{field_name}` is not a valid {currency} amount.",
                             errors={field_name: [str(exc)]}) from exc
-    if minor < 0 or minor > 2**31 - 1:
+    if minor < 0:
         raise Unprocessable(f"`{field_name}` is out of range.", errors={field_name: ["Out of range."]})
     return minor
 
