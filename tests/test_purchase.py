@@ -96,6 +96,16 @@ def test_sold_out_names_the_type_and_changes_nothing(tenant):
     assert counters(event, other)["held"] == 0 and counters(event, general)["held"] == 2
 
 
+def test_a_total_beyond_what_a_booking_holds_is_422_and_holds_nothing(tenant):
+    # each price fits its column, five of them do not fit a booking's (a 500 on PostgreSQL before)
+    event = make_event(tenant)
+    gala = make_type(tenant, event, name="Gala", price="20000000.00", capacity=10)
+    response = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(gala, 5)]))
+    assert response.status_code == 422 and response.get_json()["type"] == "amount_too_large"
+    assert counters(event, gala)["held"] == 0
+    assert tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(gala, 1)])).status_code == 201
+
+
 def test_checks_on_event_and_ticket_type(tenant, other_tenant):
     event = make_event(tenant)
     draft = make_event(tenant, published=False)
