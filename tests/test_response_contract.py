@@ -24,6 +24,17 @@ def test_the_served_openapi_document_is_valid(app):
     assert activate["minimum"] == 0
 
 
+def test_the_idempotency_key_is_documented_as_the_app_takes_it(tenant):
+    """Found by the OpenAPI fuzzer: an empty key, valid by the document, answered 422 `invalid_idempotency_key`."""
+    document = tenant.app.test_client().get("/openapi.json").get_json()
+    parameter = next(p for p in document["paths"]["/events/tickets/comp"]["post"]["parameters"]
+                     if p["name"] == "Idempotency-Key")
+    assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (1, 255)
+    for refused in ("", "k" * 256):
+        answer = tenant.staff.post("/events/tickets/comp", json={}, headers={"Idempotency-Key": refused})
+        assert answer.status_code == 422 and answer.get_json()["type"] == "invalid_idempotency_key"
+
+
 def test_every_operation_documents_the_error_envelope_with_its_type(app):
     document = app.test_client().get("/openapi.json").get_json()
     error = document["components"]["schemas"]["Error"]

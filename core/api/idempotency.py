@@ -11,14 +11,15 @@ import functools
 from flask import Response, jsonify, request
 
 from core.auth import current_identity
-from core.services.idempotency import StoredResponse, request_fingerprint, run_once
+from core.services.idempotency import MAX_KEY_LENGTH, StoredResponse, request_fingerprint, run_once
 from core.tenancy import current_org
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 _HEADER_DOC = {
-    "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": 255},
+    "in": "header", "name": HEADER, "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": "Send a unique key to make retries safe: the same key and body replay the first response "
                    "(with `Idempotent-Replayed: true`); the same key with another body is a 422.",
 }
