@@ -255,8 +255,12 @@ def test_openapi_documents_events(app):
     for path in ("/events", "/events/{event_id}", "/events/{event_id}/sync_jobs/{job_id}", "/venues",
                  "/client/events", "/client/events/{event_id}/ticket-types", "/client/events/{event_id}/schedule"):
         assert path in spec["paths"], path
-    names = {p["name"] for p in spec["paths"]["/events"]["get"]["parameters"]}
-    assert {"page[size]", "page[cursor]", "filter[status]", "sort[starts_at]", "filter[starts_at][from]"} <= names
+    parameters = {p["name"]: p for p in spec["paths"]["/events"]["get"]["parameters"]}
+    assert {"page[size]", "page[cursor]", "filter[status]", "sort[starts_at]", "filter[starts_at][from]"} <= set(
+        parameters)
+    # a date filter is text (it was an untyped `{}`: the fuzzer sent objects and lists as valid values)
+    for bound in ("filter[starts_at][from]", "filter[starts_at][to]", "filter[ends_at][from]", "filter[ends_at][to]"):
+        assert parameters[bound]["schema"] == {"type": "string"}, bound
 
 
 def test_session_ids_in_a_patch_must_be_this_events_own(tenant, other_tenant):

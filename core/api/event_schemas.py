@@ -107,10 +107,14 @@ class EventPatch(EventInput):
 # --- list query ------------------------------------------------------------------------------------------
 
 
-class DayOrTime(fields.Field):
-    """A date (rounded to the start, or with `end_of_day` the end, of that UTC day) or an ISO datetime."""
+class DayOrTime(fields.String):
+    """A date (rounded to the start, or with `end_of_day` the end, of that UTC day) or an ISO datetime.
+
+    A String to the OpenAPI document (a query value is text), parsed here instead of String's own parsing."""
 
     def __init__(self, end_of_day: bool = False, **kwargs):
+        kwargs.setdefault("metadata", {"description": "A date (2026-05-25: the whole UTC day) or an ISO 8601 "
+                                                      "datetime."})
         super().__init__(**kwargs)
         self.end_of_day = end_of_day
 
