@@ -43,7 +43,8 @@ FUZZ_CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-param
 
 class Seeded:
     """A tenant with every plugin on and a record of each kind a path names, made through the API where one
-    exists; `ids` maps a path parameter's name to the ids it may take."""
+    exists (tickets valid, refunded and waiting for activation; bookings confirmed and held); `ids` maps a path
+    parameter's name to the ids it may take."""
 
     def __init__(self, app):
         from core import db as database
@@ -66,12 +67,20 @@ class Seeded:
         rate = staff.post("/storefront/tax-rates", json={"name": "VAT", "rate": 20}).get_json()["data"]
         job = staff.post("/storefront/backfill").get_json()
         guest = staff.post(f"/events/{event.id}/media/guests", json={"name": "Aunt May"}).get_json()
+        door = staff.post("/events/tickets/pre-generate", json={"eventId": event.id, "ticketTypeId": ticket_type.id,
+                                                                "quantity": 2}).get_json()["tickets"]
+        held = self.customer.post("/client/events/tickets/purchase", json={
+            "eventId": event.id, "paymentGateway": "offline",
+            "items": [{"ticketTypeId": ticket_type.id, "quantity": 1}]}).get_json()
+        messages = staff.get("/notifications/messages").get_json()["data"]
         self.ids = {
             "event_id": [event.id],
             "ticket_type_id": [ticket_type.id],
             "record_id": [ticket_type.id],
-            "ticket_id": [ticket.id for ticket in tickets],
-            "booking_id": [tickets[0].booking_id, tickets[-1].booking_id],
+            "ticket_id": [ticket.id for ticket in tickets] + [ticket["id"] for ticket in door],
+            "booking_id": [tickets[0].booking_id, tickets[-1].booking_id, held["bookingId"]],
+            "message_id": [message["id"] for message in messages] or ["none"],
+            "gateway": ["stripe", "paypal", "offline"],
             "refund_id": [refund["id"]],
             "venue_id": [venue.id],
             "product_id": [product["id"]],
