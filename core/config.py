@@ -43,6 +43,7 @@ class Config:
     outbox_redispatch_seconds: int = 60  # an outbox entry not done this long after it fell due is sent again
     outbox_lease_seconds: int = 600  # a job entry a worker took and did not finish is free again after this
     outbox_sweep_seconds: int = 10  # how often each worker process sweeps the outbox for such entries
+    idempotency_takeover_seconds: int = 120  # a key left running this long (crashed worker) may be taken over
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -69,6 +70,7 @@ class Config:
         "outbox_redispatch_seconds": "BOXOFFICE_OUTBOX_REDISPATCH_SECONDS",
         "outbox_lease_seconds": "BOXOFFICE_OUTBOX_LEASE_SECONDS",
         "outbox_sweep_seconds": "BOXOFFICE_OUTBOX_SWEEP_SECONDS",
+        "idempotency_takeover_seconds": "BOXOFFICE_IDEMPOTENCY_TAKEOVER_SECONDS",
     }
 
     @classmethod
@@ -85,7 +87,7 @@ class Config:
                 values[f.name] = _env_bool(raw, f.default)
             elif f.name in {"jwt_ttl_seconds", "hold_minutes", "trusted_proxies", "db_connect_timeout",
                             "max_body_bytes", "outbox_redispatch_seconds", "outbox_lease_seconds",
-                            "outbox_sweep_seconds"}:
+                            "outbox_sweep_seconds", "idempotency_takeover_seconds"}:
                 values[f.name] = int(raw)
             elif f.name in {"default_plugins", "enabled_plugin_names"}:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())

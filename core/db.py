@@ -196,31 +196,129 @@ def _begin():
             yield
 
 
+def _open_outermost() -> None:
+    """Fresh per-transaction state for a new outermost transaction."""
+    _pending.callbacks, _pending.before, _pending.values = [], [], {}
+
+
+def _run_before_commit() -> None:
+    """Inside the outermost transaction, just before its COMMIT: the `before_commit` callbacks, in order."""
+    while _pending.before:
+        _pending.before.pop(0)()
+
+
+def _drop_outermost() -> None:
+    """The outermost transaction rolled back: its callbacks and values go with it."""
+    _pending.callbacks, _pending.before, _pending.values = [], [], None
+
+
+def _committed_outermost() -> None:
+    """The outermost transaction committed: run its `after_commit` callbacks."""
+    callbacks, _pending.callbacks, _pending.values = _pending.callbacks, [], None
+    for callback in callbacks:
+        callback()
+
+
+class HeldTransaction:
+    """A write transaction that outlives the `write_transaction` blocks inside it, so a caller can add its
+    own last write (an idempotency key's stored answer) and commit everything at once.
+
+    Inside `held_transaction()`, the first outermost `write_transaction` begins it and leaves it open; later
+    ones nest in it as savepoints. `commit()` commits what is held (`before_commit` callbacks first, inside
+    it; `after_commit` callbacks once committed), `rollback()` drops it; the next write begins a new one.
+    """
+
+    def __init__(self) -> None:
+        self._stack: contextlib.ExitStack | None = None
+
+    @property
+    def open(self) -> bool:
+        """True while a transaction is held (written in and not yet committed or rolled back)."""
+        return self._stack is not None
+
+    def join(self) -> None:
+        """Begin the held transaction unless one is open (a write outside `write_transaction` joins it)."""
+        if self._stack is None:
+            stack = contextlib.ExitStack()
+            stack.enter_context(_begin())
+            self._stack = stack
+            _open_outermost()
+
+    def commit(self) -> None:
+        """Commit the held transaction, if any, then run its `after_commit` callbacks."""
+        if self._stack is None:
+            return
+        try:
+            _run_before_commit()
+        except BaseException:
+            self.rollback()
+            raise
+        stack, self._stack = self._stack, None
+        try:
+            stack.close()
+        except BaseException:
+            _drop_outermost()
+            raise
+        _committed_outermost()
+
+    def rollback(self) -> None:
+        """Roll the held transaction back, if any (its callbacks and values are dropped)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            _drop_outermost()
+            stack.__exit__(_RolledBack, _RolledBack(), None)
+
+
+class _RolledBack(Exception):
+    """Thrown into a held transaction's block to roll it back."""
+
+
+@contextlib.contextmanager
+def held_transaction() -> Iterator[HeldTransaction]:
+    """Hold this thread's write transactions open (see `HeldTransaction`) until the caller commits; whatever
+    is still held when the block ends is rolled back."""
+    held, previous = HeldTransaction(), getattr(_pending, "held", None)
+    _pending.held = held
+    try:
+        yield held
+    finally:
+        _pending.held = previous
+        held.rollback()
+
+
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     """A write transaction: BEGIN IMMEDIATE on SQLite (no lock upgrade failures), plain on PostgreSQL.
 
     Nested calls become savepoints. Callbacks registered with `before_commit` inside the outermost one run
     last inside it (their writes commit with it); those registered with `after_commit` run once it has
-    committed. Both are dropped if it rolls back, and so are its `transaction_value`s.
+    committed. Both are dropped if it rolls back, and so are its `transaction_value`s. Inside
+    `held_transaction()` the outermost one joins the held transaction and leaves it open (an error inside
+    rolls all of it back); the callbacks then run when the held transaction commits.
     """
+    held = getattr(_pending, "held", None)
+    if held is not None and not db.in_transaction():
+        held.join()
+        try:
+            yield
+        except BaseException:
+            held.rollback()
+            raise
+        return
     outermost = not db.in_transaction()
     if outermost:
-        _pending.callbacks, _pending.before, _pending.values = [], [], {}
+        _open_outermost()
     try:
         with _begin():
             yield
             if outermost:
-                while _pending.before:
-                    _pending.before.pop(0)()
+                _run_before_commit()
     except BaseException:
         if outermost:
-            _pending.callbacks, _pending.before, _pending.values = [], [], None
+            _drop_outermost()
         raise
     if outermost:
-        callbacks, _pending.callbacks, _pending.values = _pending.callbacks, [], None
-        for callback in callbacks:
-            callback()
+        _committed_outermost()
 
 
 def after_commit(callback: Callable[[], None]) -> None:

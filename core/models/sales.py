@@ -162,13 +162,21 @@ class Transfer(TenantModel):
 
 
 class IdempotencyRecord(TenantModel):
-    """The stored first response of a POST sent with an Idempotency-Key, replayed for repeats."""
+    """The stored first response of a POST sent with an Idempotency-Key, replayed for repeats.
+
+    While the request runs (`status_code` NULL): `attempt` names the run that holds the key (a crashed run's
+    key is taken over after the takeover time), `recovery_point` and `recovery_data` say how far its work got
+    in committed phases, so a retry resumes there instead of starting again.
+    """
 
     key = CharField(max_length=255)
     endpoint = CharField(max_length=200)
     request_hash = CharField(max_length=64)
     status_code = IntegerField(null=True)
     response_body = TextField(null=True)
+    attempt = CharField(max_length=32, null=True)
+    recovery_point = CharField(max_length=40, null=True)
+    recovery_data = JSONField(null=True)
 
     class Meta:
         indexes = ((("org", "endpoint", "key"), True),)

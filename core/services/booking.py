@@ -19,7 +19,7 @@ from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unproc
 from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
-from core.services import capacity, gateways, holds
+from core.services import capacity, gateways, holds, idempotency
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
@@ -37,6 +37,8 @@ from core.tenancy import get_scoped, scoped
 log = logging.getLogger(__name__)
 
 CONFIRMABLE = ("pending", "expired")
+BOOKING_CREATED = "booking_created"
+"""The idempotency recovery point of a purchase whose booking (held seats) committed before its payment."""
 
 
 class PaymentNotCompleted(ApiError):
@@ -346,6 +348,7 @@ def _start_payment(org: Org, result: BookingResult) -> None:
     try:
         gateway = gateways.gateway_for(org, booking.gateway)
         gateway.provider.require(Step.CREATE)
+        gateways.before_calling(gateway, BOOKING_CREATED, booking=booking.id)
         answer = gateway.provider.create_payment(org, booking, gateway.settings)
     except GatewayUnavailable as exc:
         raise GatewayUnavailable(f"{exc.message} Your seats stay held until the hold expires; retry the "
@@ -385,8 +388,26 @@ def _fail_fast_if_sold_out(org: Org, event: Event, quote: Quote) -> None:
             requested=line.seats)
 
 
+def _resumed_purchase(org: Org) -> BookingResult | None:
+    """A retry of a purchase whose booking was committed before its payment started (the run crashed or the
+    provider failed): that booking, its payment started now if it is still pending; None for a fresh run."""
+    point, data = idempotency.recovery_point()
+    if point != BOOKING_CREATED:
+        return None
+    result = load_result(get_scoped(Booking, org, data["booking"], "booking"))
+    if result.booking.status == "pending":
+        _start_payment(org, result)
+    return result
+
+
 def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
-    """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once)."""
+    """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once).
+
+    With an idempotency key, a paid booking is committed as a phase before a plugin's provider is called;
+    a retry of that key resumes with the same booking (`_resumed_purchase`)."""
+    resumed = _resumed_purchase(org)
+    if resumed is not None:
+        return resumed
     event, items = resolve_items(org, req, utcnow())
     quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
                           customer=req.buyer.customer, extras=req.extras)
@@ -411,6 +432,7 @@ def _paid_check(org: Org, booking: Booking, payment_ref: str | None) -> PaymentC
     """The provider's verdict on the booking's payment (422 if it is not enabled or cannot verify)."""
     gateway = gateways.gateway_for(org, booking.gateway)
     gateway.provider.require(Step.VERIFY)
+    gateways.before_calling(gateway)
     return gateway.provider.verify_payment(org, booking, payment_ref or booking.payment_ref, gateway.settings)
 
 
@@ -516,13 +538,16 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
                         reason="" if result.succeeded else "the refund failed and staff were alerted") from None
 
 
-def refund_through_gateway(org: Org, booking: Booking, payment_ref: str | None, amount: int) -> RefundResult:
+def refund_through_gateway(org: Org, booking: Booking, payment_ref: str | None, amount: int, *,
+                           point: str | None = None, point_data: dict | None = None) -> RefundResult:
     """Ask the booking's provider to pay `amount` back: 422 `gateway_not_enabled`, or `payment_step_unsupported`
-    when it cannot refund (or cannot refund part of a booking); its own refusal or outage propagates."""
+    when it cannot refund (or cannot refund part of a booking); its own refusal or outage propagates. What the
+    request wrote so far commits first, with idempotency recovery point `point` (`gateways.before_calling`)."""
     gateway = gateways.gateway_for(org, booking.gateway)
     gateway.provider.require(Step.REFUND)
     if amount < booking.amount:
         gateway.provider.require(Step.PARTIAL_REFUND)
+    gateways.before_calling(gateway, point, **(point_data or {}))
     return gateway.provider.refund(org, booking, payment_ref, amount, gateway.settings)
 
 

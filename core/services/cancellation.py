@@ -15,12 +15,15 @@ from core.models import Booking, Refund, Ticket, utcnow
 from core.money import to_minor
 from core.plugins import hooks_for
 from core.services import booking as bookings
-from core.services import capacity, participation
+from core.services import capacity, idempotency, participation
 from core.tenancy import get_scoped
 
 LIVE = ("valid", "checked_in", "pending_activation")
 REFUNDABLE = ("valid", "checked_in")
 PAID_BOOKING = ("confirmed", "partially_refunded")
+REFUND_CLAIMED = "refund_claimed"
+"""The idempotency recovery point of a refund whose claim (tickets `refunding`, money reserved) committed
+before its gateway was called."""
 
 
 @dataclass
@@ -184,12 +187,15 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
         _notify_each(org, "ticket_refunded", claimed, refund=Refund.get_by_id(refund.id))
 
 
-def _call_gateway(org, booking: Booking, minor: int):
-    """Ask the booking's gateway to pay `minor` back; raise ApiError describing any refusal."""
+def _call_gateway(org, booking: Booking, refund: Refund, minor: int):
+    """Ask the booking's gateway to pay `minor` back (committing the claim first as the recovery point
+    `REFUND_CLAIMED`); raise ApiError describing any refusal."""
     if minor == 0:
         return None
+    claim = {"refund": refund.id, "refundedBefore": booking.refunded_amount}
     try:
-        result = bookings.refund_through_gateway(org, booking, booking.payment_ref, minor)
+        result = bookings.refund_through_gateway(org, booking, booking.payment_ref, minor, point=REFUND_CLAIMED,
+                                                 point_data=claim)
     except ApiError:
         raise
     except Exception as exc:  # noqa: BLE001 - any provider failure must restore the tickets
@@ -205,19 +211,43 @@ def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, reason:
     if booking is None:
         raise Conflict("This ticket was not paid through a booking; cancel it instead.", type="not_refundable")
     refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking, reason)
+    return _pay_back(org, booking, refund, claimed, minor)
+
+
+def _pay_back(org, booking: Booking, refund: Refund, claimed: list[Ticket], minor: int) -> RefundOutcome:
+    """The claimed refund through the gateway, then settled; a refusal or outage restores the claim (committed
+    at once with the idempotency key back at its start, so a retry claims again) and propagates."""
     try:
-        result = _call_gateway(org, booking, minor)
+        result = _call_gateway(org, booking, refund, minor)
     except ApiError as error:
         _restore(refund, claimed, minor, error.message)
+        idempotency.checkpoint(None)
         raise
     _settle(org, refund, claimed, result)
     refund = Refund.get_by_id(refund.id)
     return RefundOutcome(refund, [Ticket.get_by_id(t.id) for t in claimed], Booking.get_by_id(booking.id))
 
 
+def _resumed_refund(org) -> RefundOutcome | None:
+    """A retry of a refund whose claim committed before the gateway was called (the run crashed or the
+    gateway failed): that claim, paid back now with the booking as it was claimed (a provider's idempotency
+    key built from it is the same, so money moves once); None for a fresh run."""
+    point, data = idempotency.recovery_point()
+    if point != REFUND_CLAIMED:
+        return None
+    refund = get_scoped(Refund, org, data["refund"], "refund")
+    booking = Booking.get_by_id(refund.booking_id)
+    booking.refunded_amount = data["refundedBefore"]
+    claimed = list(Ticket.select().where(Ticket.id.in_(refund.ticket_ids)))
+    return _pay_back(org, booking, refund, claimed, refund.amount)
+
+
 def refund_ticket(org, ticket_id: str, amount=None, reason: str = "") -> RefundOutcome:
     """Refund one ticket (default: what was paid for it) and void its QR; 409 `already_refunded` on repeat.
     `reason` (the staff's words) is kept on the Refund record."""
+    resumed = _resumed_refund(org)
+    if resumed is not None:
+        return resumed
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
     booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
     if ticket.status not in REFUNDABLE:
@@ -230,6 +260,9 @@ def refund_booking(org, booking_id: str, amount=None, reason: str = "") -> Refun
 
     With no live ticket left, a booking that still holds money (after a partial refund) refunds money only.
     """
+    resumed = _resumed_refund(org)
+    if resumed is not None:
+        return resumed
     booking = get_scoped(Booking, org, booking_id, "booking")
     if booking.status not in PAID_BOOKING:
         raise _booking_conflict(booking)

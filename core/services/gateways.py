@@ -19,6 +19,7 @@ from core.jobs import job
 from core.models import Booking, Org
 from core.payments import BUILTIN_PROVIDERS, PaymentCheck, PaymentProvider, Step
 from core.plugins import get_host, plugin_settings
+from core.services import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ class Gateway:
     def identifier(self) -> str:
         """The provider's identifier (`paymentGateway`, `booking.gateway`)."""
         return self.provider.identifier
+
+    @property
+    def remote(self) -> bool:
+        """True for a plugin's provider, which may call a service over the network; the core's own methods
+        (offline, free) run in process."""
+        return self.plugin is not None
 
     @functools.cached_property
     def settings(self) -> dict:
@@ -97,6 +104,14 @@ def gateways(org: Org) -> dict[str, Gateway]:
     return found
 
 
+def before_calling(gateway: Gateway, point: str | None = None, **data) -> None:
+    """Before a provider is called: a plugin's provider may take seconds over the network, so the request's
+    held writes commit first as an idempotency phase with recovery point `point` and `data` (see
+    `idempotency.checkpoint`); no transaction stays open across the call. The core's own need no phase."""
+    if gateway.remote:
+        idempotency.checkpoint(point, **data)
+
+
 def gateway_for(org: Org, identifier: str) -> Gateway:
     """The tenant's provider with this identifier (422 `gateway_not_enabled` otherwise)."""
     found = gateways(org).get(identifier or "")
@@ -138,6 +153,7 @@ def void_payment(org: Org, booking: Booking, payment_ref: str | None = None) -> 
     found = gateways(org).get(booking.gateway)
     if found is None or not found.provider.supports(Step.VOID):
         return None
+    before_calling(found)
     return found.provider.void_payment(org, booking, payment_ref or booking.payment_ref, found.settings)
 
 
