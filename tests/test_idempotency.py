@@ -239,3 +239,27 @@ def test_a_refused_refund_is_replayed_with_its_error(tenant, kind):
     assert first.status_code in (409, 422) and first.get_json()["type"], first.get_json()
     assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_cancels_and_a_customer_transfer_honour_the_key(tenant):
+    from core import db as database
+    from core.models import Transfer
+
+    event, tt = factory.make_event(tenant)
+    first, second = factory.issue(tenant, tt, 2)
+    (other,) = factory.issue(tenant, tt)
+    owner = tenant.customer()
+    (mine,) = factory.issue(tenant, tt, customer_id=owner.customer_id)
+    for client, path, body in [(tenant.staff, f"/events/tickets/{first.id}/cancel", None),
+                               (tenant.staff, f"/events/bookings/{other.booking_id}/cancel", None),
+                               (owner, f"/client/events/tickets/{mine.id}/transfer", {"toEmail": "f@example.com"})]:
+        key = {"Idempotency-Key": f"once-{path}"}
+        done = client.post(path, json=body, headers=key)
+        again = client.post(path, json=body, headers=key)
+        assert done.status_code in (200, 201), done.get_json()
+        assert (again.status_code, again.get_json()) == (done.status_code, done.get_json())
+        assert again.headers["Idempotent-Replayed"] == "true"
+    statuses = refund_state(tenant, event, second.booking_id)()[0]
+    assert statuses.count("cancelled") == 2 and statuses.count("valid") == 2   # `second` and the transferred one
+    with database.db.connection_context():
+        assert Transfer.select().where(Transfer.org == tenant.orgid).count() == 1

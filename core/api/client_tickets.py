@@ -9,6 +9,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
+from core.api.idempotency import idempotent
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.throttle import Guard, caller_account, throttled
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
@@ -118,10 +119,12 @@ class MyTicketPerks(MethodView):
 @blp.route("/client/events/tickets/<ticket_id>/transfer")
 class MyTicketTransfer(MethodView):
     @require_role("customer")
+    @idempotent
     @blp.arguments(TransferSchema)
     @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
-        """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund."""
+        """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund; honours
+        Idempotency-Key (the answer holds no claim token, so it may be stored)."""
         return transfer_and_show(ticket_queries.owned_ticket(current_org(), ticket_id, _me()), data, staff=False)
 
 

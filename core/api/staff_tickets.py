@@ -303,9 +303,11 @@ class ReissueClaimLink(MethodView):
 @blp.route("/events/tickets/<ticket_id>/cancel")
 class CancelTicket(MethodView):
     @require_role("staff", scope="orders")
+    @idempotent
     @blp.response(200, StaffTicketSchema)
     def post(self, ticket_id):
-        """Void a ticket without refund (QR stops scanning, seat back on sale); 409 `already_cancelled`."""
+        """Void a ticket without refund (QR stops scanning, seat back on sale); 409 `already_cancelled`;
+        honours Idempotency-Key."""
         return ticket_view(cancellation.cancel_ticket(current_org(), ticket_id), staff=True)
 
 
@@ -323,9 +325,11 @@ class RefundTicket(MethodView):
 @blp.route("/events/bookings/<booking_id>/cancel")
 class CancelBooking(MethodView):
     @require_role("staff", scope="orders")
+    @idempotent
     @blp.response(200, BookingSummary)
     def post(self, booking_id):
-        """Cancel a booking: pending ones release their hold; paid ones void every live ticket (no refund)."""
+        """Cancel a booking: pending ones release their hold; paid ones void every live ticket (no refund);
+        honours Idempotency-Key."""
         return booking_view(cancellation.cancel_booking(current_org(), booking_id))
 
 
