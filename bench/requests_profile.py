@@ -1,6 +1,7 @@
 """In-process cost of one Flask request: GET /health, GET /auth/me (with a JWT and `orgid`, and with
 `Authorization: Token <api key>` alone), a QR check-in, a free box-office sale and a paid box-office order
-(purchase + mark-paid), timed with Flask's test client and optionally profiled.
+(purchase + mark-paid), each sale also with a fresh `Idempotency-Key` (`free-idem`, `paid-idem`), timed with
+Flask's test client and optionally profiled.
 
 Prints CPU ms per request of this process (client + server: the test client's share is about that of
 `health`), the median of several batches, so a busy machine shows less; with `--queries` the SQL statements of
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import os
 import pstats
 import statistics
@@ -32,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per load (split in batches)")
     parser.add_argument("--profile", default="",
-                        help="comma-separated loads to profile: health,me,key,checkin,free,paid")
+                        help="comma-separated loads to profile: health,me,key,checkin,free,paid,free-idem,paid-idem")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--queries", action="store_true", help="also list the SQL statements of one request per load")
     parser.add_argument("--dump", default="", help="also write each profile to DUMP.<load>.prof (pstats format)")
@@ -64,16 +66,22 @@ def measure(args: argparse.Namespace, backend: str) -> None:
     door_staff = {"orgid": door["org"], "Authorization": f"Bearer {door_token['token']}"}
     scans = iter(door["payloads"])
 
-    def sale(ticket_type: str, expect: int = 201):
+    idem_keys = itertools.count()
+
+    def keyed(headers: dict, idem: bool) -> dict:
+        return {**headers, "Idempotency-Key": f"bench-{next(idem_keys)}"} if idem else headers
+
+    def sale(ticket_type: str, expect: int = 201, idem: bool = False):
         body = {"eventId": seeded["event"], "email": "guest@example.com", "name": "Guest",
                 "items": [{"ticketTypeId": ticket_type, "quantity": 1}]}
-        response = client.post("/events/tickets/purchase", json=body, headers=staff)
+        response = client.post("/events/tickets/purchase", json=body, headers=keyed(staff, idem))
         assert response.status_code == expect, response.get_data(as_text=True)
         return response.json
 
-    def paid():
-        booking = sale(seeded["paid"])["bookingId"]
-        response = client.post(f"/events/bookings/{booking}/mark-paid", json={"reference": "till"}, headers=staff)
+    def paid(idem: bool = False):
+        booking = sale(seeded["paid"], idem=idem)["bookingId"]
+        response = client.post(f"/events/bookings/{booking}/mark-paid", json={"reference": "till"},
+                               headers=keyed(staff, idem))
         assert response.status_code == 200, response.get_data(as_text=True)
 
     def scan():
@@ -88,7 +96,8 @@ def measure(args: argparse.Namespace, backend: str) -> None:
     key = {"Authorization": f"Token {seeded['api_key']}"}
     loads = {"health": lambda: ok("/health"), "me": lambda: ok("/auth/me", staff), "key": lambda: ok("/auth/me", key),
              "checkin": scan,
-             "free": lambda: sale(seeded["free"]), "paid": paid}
+             "free": lambda: sale(seeded["free"]), "paid": paid,
+             "free-idem": lambda: sale(seeded["free"], idem=True), "paid-idem": lambda: paid(idem=True)}
     for call in loads.values():
         for _ in range(min(20, n // 10)):
             call()

@@ -21,6 +21,7 @@ class ZeroTotal(PaymentProvider):
     name = "No payment (free)"
     capabilities = frozenset({Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND})
     buyer_selectable = False
+    calls_out = False
 
     def verify_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
         """'Paid' only when the booking costs nothing."""
@@ -47,6 +48,7 @@ class ManualPayment(PaymentProvider):
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND})
     buyer_selectable = False
     settled_by_staff = True
+    calls_out = False
 
     def instructions(self, settings: dict) -> str:
         """What the buyer is told about paying."""

@@ -77,6 +77,9 @@ class PaymentProvider:
     """False for a method only staff may choose (the core's box-office method)."""
     settled_by_staff: ClassVar[bool] = False
     """True when the money moves outside Boxoffice and staff record it (`POST /events/bookings/{id}/mark-paid`)."""
+    calls_out: ClassVar[bool] = True
+    """True when a step may call a service over the network: a request sent with an `Idempotency-Key` then
+    commits its work so far (a recovery point) before the call. A provider that runs in process says False."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -40,11 +40,6 @@ class Gateway:
         """The provider's identifier (`paymentGateway`, `booking.gateway`)."""
         return self.provider.identifier
 
-    @property
-    def remote(self) -> bool:
-        """True for a plugin's provider, which may call a service over the network; the core's own methods
-        (offline, free) run in process."""
-        return self.plugin is not None
 
     @functools.cached_property
     def settings(self) -> dict:
@@ -105,10 +100,11 @@ def gateways(org: Org) -> dict[str, Gateway]:
 
 
 def before_calling(gateway: Gateway, point: str | None = None, **data) -> None:
-    """Before a provider is called: a plugin's provider may take seconds over the network, so the request's
-    held writes commit first as an idempotency phase with recovery point `point` and `data` (see
-    `idempotency.checkpoint`); no transaction stays open across the call. The core's own need no phase."""
-    if gateway.remote:
+    """Before a provider is called: one that calls out (`PaymentProvider.calls_out`) may take seconds over the
+    network, so the request's held writes commit first as an idempotency phase with recovery point `point`
+    and `data` (see `idempotency.checkpoint`); no transaction stays open across the call. A provider that
+    runs in process (free, offline) needs no phase."""
+    if gateway.provider.calls_out:
         idempotency.checkpoint(point, **data)
 
 

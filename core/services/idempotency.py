@@ -27,7 +27,8 @@ from core.config import current_config
 from core.db import HeldTransaction, held_transaction, write_transaction
 from core.errors import ApiError, Conflict, Unprocessable
 from core.jobs import job
-from core.models import IdempotencyRecord, utcnow
+from core.models import IdempotencyRecord, new_id, utcnow
+from core.services.statements import insert_rows, update_row
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,14 @@ def _new_attempt(record: IdempotencyRecord) -> _Attempt:
 
 def _claim(org_id: str, endpoint: str, key: str, fingerprint: str) -> _Attempt | None:
     """Insert the record (status NULL = running) for a new run; None if the key was already claimed."""
+    row = {"id": new_id(), "org": org_id, "endpoint": endpoint[:200], "key": key, "request_hash": fingerprint,
+           "attempt": secrets.token_hex(8)}
     try:
         with write_transaction():
-            record = IdempotencyRecord.create(org=org_id, endpoint=endpoint[:200], key=key, request_hash=fingerprint,
-                                              attempt=secrets.token_hex(8))
+            insert_rows(IdempotencyRecord, [row])
     except IntegrityError:
         return None
-    return _new_attempt(record)
+    return _Attempt(IdempotencyRecord(**row), row["attempt"])
 
 
 def _existing(org_id: str, endpoint: str, key: str) -> IdempotencyRecord | None:
@@ -142,21 +144,17 @@ def _wait_for(org_id: str, endpoint: str, key: str, fingerprint: str, wait: floa
         time.sleep(POLL_SECONDS)
 
 
-def _write_record(run: _Attempt, **values) -> None:
+def _write_record(run: _Attempt, values: dict) -> None:
     """Update the key's record inside the held transaction, only while this run still holds the key."""
     run.held.join()
-    won = (IdempotencyRecord.update(updated_at=utcnow(), **values)
-           .where((IdempotencyRecord.id == run.record.id) & (IdempotencyRecord.attempt == run.token))
-           .execute())
-    if won != 1:
+    if update_row(IdempotencyRecord, run.record.id, values, attempt=run.token) != 1:
         raise Superseded("A retry took this Idempotency-Key over while the request was running; retry in a "
                          "moment for its answer.")
 
 
 def _store(attempt: _Attempt, response: StoredResponse) -> None:
     """The last phase: the answer joins the work's held transaction, and both commit."""
-    _write_record(attempt, status_code=response.status, response_body=json.dumps(response.body, default=str),
-                  attempt=None, recovery_point=None, recovery_data=None)
+    _write_record(attempt, {"status_code": response.status, "response_body": json.dumps(response.body, default=str)})
     attempt.held.commit()
 
 
@@ -197,7 +195,7 @@ def checkpoint(point: str | None = None, **data) -> None:
     attempt = _current()
     if attempt is None or (not attempt.held.open and point == attempt.point and data == attempt.data):
         return
-    _write_record(attempt, recovery_point=point, recovery_data=data or None)
+    _write_record(attempt, {"recovery_point": point, "recovery_data": data or None})
     attempt.held.commit()
     attempt.point, attempt.data = point, dict(data)
 
