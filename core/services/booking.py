@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 CONFIRMABLE = ("pending", "expired")
 BOOKING_CREATED = "booking_created"
 """The idempotency recovery point of a purchase whose booking (held seats) committed before its payment."""
+STALE_REFUND_CLAIMED = "stale_refund_claimed"
+"""The idempotency recovery point of a confirm-order that claimed a stale cart's refund (booking `refunded`)
+before asking the gateway to pay it back."""
 
 
 class PaymentNotCompleted(ApiError):
@@ -525,13 +528,22 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
             _record_payment(org, booking, reference, check.data)
     if won != 1:
         return _stale_answer(org, booking)
+    return _pay_back_stale(org, booking, reference)
+
+
+def _pay_back_stale(org: Org, booking: Booking, reference: str | None) -> BookingResult:
+    """The refund of a stale cart claimed by `_refund_stale` (committed first, as the idempotency recovery point
+    `STALE_REFUND_CLAIMED`): through the gateway, recorded, then 409 `hold_expired`."""
+    claim = {"booking": booking.id, "reference": reference, "refundedBefore": booking.refunded_amount}
     try:
-        result = refund_through_gateway(org, booking, reference, booking.amount)
+        result = refund_through_gateway(org, booking, reference, booking.amount, point=STALE_REFUND_CLAIMED,
+                                        point_data=claim)
     except ApiError as exc:
         result = RefundResult(succeeded=False, reason=exc.message)
-    Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=result.reference,
-                  amount=booking.amount, currency=booking.currency,
-                  status=result.status, reason="hold_expired: " + result.reason)
+    with write_transaction():
+        Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, reference=result.reference,
+                      amount=booking.amount, currency=booking.currency,
+                      status=result.status, reason="hold_expired: " + result.reason)
     if not result.succeeded:
         log.error("automatic refund of booking %s failed: %s", booking.id, result.reason)
     raise _hold_expired(booking, refunded=result.succeeded,
@@ -603,7 +615,12 @@ def confirm(org: Org, booking_id: str, *, payment_ref: str | None = None, gatewa
 def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
                     payment_data: dict | None = None) -> BookingResult:
     """`confirm` for a booking row already read (and expired if overdue) by the caller; `payment_data`, when
-    given, is what the caller changed in memory and is stored with the confirmation."""
+    given, is what the caller changed in memory and is stored with the confirmation. A retry of a stale
+    cart's refund that crashed after its claim resumes it (`_pay_back_stale`)."""
+    point, claim = idempotency.recovery_point()
+    if point == STALE_REFUND_CLAIMED and claim["booking"] == booking.id:
+        booking.refunded_amount = claim["refundedBefore"]
+        return _pay_back_stale(org, booking, claim["reference"])
     if booking.status not in CONFIRMABLE:
         return _settled(org, booking)
     if _seats_gone(booking):
