@@ -277,3 +277,50 @@ def _post(url: str, body: dict, headers: dict):
         return requests.post(url, json=body, headers=headers, timeout=60)
     except requests.RequestException as error:
         return error
+
+
+def test_a_run_taken_over_while_alive_cannot_commit_its_answer(tenant, config, monkeypatch):
+    """A slow run (its gateway call outlasts the takeover time) loses its key to a retry: the retry resumes with
+    the run's booking and answers; the slow run's last phase rolls back and it answers 409."""
+    from ticket_factory import enabled_plugin
+
+    from core.hookspecs import hookimpl
+    from core.payments import PaymentProvider, Step
+
+    calls, release = [], threading.Event()
+
+    class SlowProvider(PaymentProvider):
+        identifier = "slowpay"
+        capabilities = frozenset({Step.CREATE})
+
+        def create_payment(self, org, booking, settings):
+            calls.append(booking.id)
+            if len(calls) == 1:
+                release.wait(10)
+            return {"reference": f"slow_{booking.id}", "client_secret": f"slow_{booking.id}_secret"}
+
+    class Slow:
+        @hookimpl
+        def payment_gateways(self):
+            return [SlowProvider()]
+
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=5, capacity=10)
+    body = guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="slowpay")
+    key = {"Idempotency-Key": "slow-run"}
+    with enabled_plugin(tenant, Slow(), "slowpay"):
+        first: list = []
+        slow = threading.Thread(target=lambda: first.append(tenant.guest.post(PURCHASE, json=body, headers=key)))
+        slow.start()
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        monkeypatch.setattr(config, "idempotency_takeover_seconds", 0)
+        retry = tenant.guest.post(PURCHASE, json=body, headers=key)
+        release.set()
+        slow.join(10)
+    assert retry.status_code == 201, retry.get_json()
+    assert first[0].status_code == 409 and first[0].get_json()["type"] == "idempotency_in_progress"
+    assert calls == [retry.get_json()["bookingId"]] * 2 and _bookings(event_id) == 1
+    replay = tenant.guest.post(PURCHASE, json=body, headers=key)
+    assert (replay.status_code, replay.get_json()) == (201, retry.get_json())

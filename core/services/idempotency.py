@@ -159,17 +159,15 @@ def _store(attempt: _Attempt, response: StoredResponse) -> None:
 
 
 def _release(attempt: _Attempt) -> None:
-    """Roll back what the run holds; leave the key re-runnable at once: forgotten if no phase committed, else
-    kept at its recovery point (for the retry to resume). A failure here is logged (the takeover time covers
+    """Roll back what the run holds; leave the key re-runnable at once: forgotten if the stored record has no
+    recovery point, else kept at it (for the retry to resume). A failure here is logged (the takeover time covers
     it), never raised over the run's own error."""
     attempt.held.rollback()
     record = IdempotencyRecord
     mine = (record.id == attempt.record.id) & (record.attempt == attempt.token) & record.status_code.is_null()
     try:
         attempt.held.join()
-        if attempt.point is None:
-            record.delete().where(mine).execute()
-        else:
+        if not record.delete().where(mine & record.recovery_point.is_null()).execute():
             record.update(attempt=None, updated_at=RERUNNABLE_SINCE).where(mine).execute()
         attempt.held.commit()
     except Exception:  # noqa: BLE001 - the request's own error is the one to report
