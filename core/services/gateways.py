@@ -40,7 +40,6 @@ class Gateway:
         """The provider's identifier (`paymentGateway`, `booking.gateway`)."""
         return self.provider.identifier
 
-
     @functools.cached_property
     def settings(self) -> dict:
         """The tenant's settings for the providing plugin (empty for the core's own methods)."""
