@@ -31,6 +31,11 @@ def raw_slot(name: str) -> peewee.Value:
     return peewee.Value(Slot(name), converter=False, unpack=False)
 
 
+def _bind(template: tuple, values: dict) -> list:
+    """`template` with each Slot replaced by its value in `values`."""
+    return [values[p] if isinstance(p, Slot) else p for p in template]
+
+
 @dataclass(frozen=True)
 class CompiledQuery:
     """SQL text and its parameter template (constants, or Slots to fill at run time)."""
@@ -39,22 +44,39 @@ class CompiledQuery:
     template: tuple
 
     def params(self, values: dict) -> list:
-        """The parameter list for `values` (every Slot name must be given)."""
-        return [values[p] if isinstance(p, Slot) else p for p in self.template]
+        """The parameter list for `values` (every Slot name must be given), in the order of `sql`'s `%s`."""
+        return _bind(self.template, values)
 
     @functools.cached_property
-    def numbered_sql(self) -> str:
-        """The PostgreSQL text with `$1, $2, ...` placeholders, which psycopg sends as it is: its own
-        `%s` conversion is cached only for statements under 4 kB and 50 parameters, and re-parsing a
-        longer one (the one-statement scan, a batch insert) cost ~0.5 ms a run."""
-        numbers = iter(range(1, len(self.template) + 1))
-        return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", self.sql)
+    def numbered(self) -> tuple[str, tuple]:
+        """The PostgreSQL text with `$1, $2, ...` placeholders and its parameter plan, in number order.
+
+        One number per distinct Slot name, so a value the statement uses in several places (the tenant, the
+        time, an id) is sent and converted once: the one-statement scan binds about 10 values instead of 55.
+        Each constant keeps its own number. psycopg sends the text as it is: its own `%s` conversion is cached
+        only for statements under 4 kB and 50 parameters, and re-parsing a longer one cost ~0.5 ms a run."""
+        plan: list = []
+        numbers: dict[str, int] = {}
+        template = iter(self.template)
+
+        def number(param) -> int:
+            if not isinstance(param, Slot):
+                plan.append(param)
+                return len(plan)
+            if param not in numbers:
+                plan.append(param)
+                numbers[param] = len(plan)
+            return numbers[param]
+
+        sql = _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${number(next(template))}", self.sql)
+        return sql, tuple(plan)
 
     def execute(self, values: dict):
         """Run it with `values` (Slot name -> value) and return the cursor."""
         if is_sqlite():
             return db.execute_sql(self.sql, self.params(values))
-        return execute_numbered(self.numbered_sql, self.params(values))
+        sql, plan = self.numbered
+        return execute_numbered(sql, _bind(plan, values))
 
     def tuples(self, **values) -> list[tuple]:
         """Run it and return the raw rows."""
