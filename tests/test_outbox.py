@@ -210,3 +210,38 @@ def test_done_entries_are_purged_after_a_week_and_open_ones_never(shop):
         left = {row.id for row in entries(shop.orgid)}
         OutboxEntry.update(done_at=kept.done_at).where(OutboxEntry.id == kept.id).execute()  # leave no work behind
     assert old.id not in left and kept.id in left and len(left) == len(rows) - 1
+
+
+def test_a_check_in_and_its_hook_entry_commit_together(tenant, loopback, monkeypatch):
+    """A scan that a plugin consumes (automation's `ticket.checked_in` webhook) commits with its outbox entry or
+    not at all: when the entry cannot be written the scan answers 5xx and the ticket is not admitted, and the
+    door's retry admits it once, with one webhook."""
+    from ticket_factory import issue, make_event
+
+    tenant.enable("automation")
+    assert tenant.staff.post("/automation/endpoints", json={"url": loopback[1].url,
+                                                           "eventTypes": ["ticket.checked_in"]}).status_code == 201
+    event, ticket_type = make_event(tenant)
+    ticket = issue(tenant, ticket_type)[0]
+    real_insert = outbox._insert
+
+    def refuse_scan_entries(rows):
+        if any(row["name"] == "ticket_checked_in" for row in rows):
+            raise RuntimeError("outbox unavailable")
+        return real_insert(rows)
+
+    monkeypatch.setattr(outbox, "_insert", refuse_scan_entries)
+    try:
+        failed = tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "door"}).status_code
+    except RuntimeError:  # the test app propagates unexpected errors
+        failed = 500
+    assert failed == 500
+    with database.db.connection_context():
+        assert type(ticket).get_by_id(ticket.id).scan_count == 0  # the admission rolled back with its entry
+    monkeypatch.setattr(outbox, "_insert", real_insert)
+    admitted = tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "door"})
+    assert admitted.status_code == 200 and admitted.get_json()["admitted"] is True
+    assert tenant.staff.post(f"/events/check-in/{ticket.id}", json={"scanPoint": "door"}).status_code == 409
+    scans = [e for e in entries(tenant.orgid) if e.name == "ticket_checked_in"]
+    assert len(scans) == 1 and scans[0].done_at is not None
+    assert sum(b"ticket.checked_in" in post.body for post in loopback[1].received) == 1

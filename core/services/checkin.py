@@ -6,6 +6,7 @@ of one ticket admit it at most its limit; every scan is logged by `_log_insert`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -306,19 +307,22 @@ def _scan_in_transaction(org_id: str, ticket_id: str, door: Door, staff: str | N
 
 
 def _check_in(org, ticket_id: str, door: Door, staff: str | None) -> Admission:
-    """Admit the ticket once and log the scan; refused scans are logged too (except forged codes) and raise."""
-    at_session = _check_in_at_session(org.id, ticket_id, door, staff)
+    """Admit the ticket once and log the scan; refused scans are logged too (except forged codes) and raise.
+
+    An admission's `ticket_checked_in` hook row commits with it (`_announcing`), like every state change's."""
+    at_session = _check_in_at_session(org, ticket_id, door, staff)
     if at_session is not None:
-        return _announced(org, at_session)
+        return at_session
     if not isinstance(ticket_id, str) or len(ticket_id) > 64:
         raise _not_found(door, ticket_id)
     scan = _scan_in_transaction if is_sqlite() else _scan_in_one_statement
-    for _ in range(2):  # no reason: the ticket changed between the UPDATE and the read; the UPDATE runs again
-        outcome = scan(org.id, ticket_id, door, staff)
-        if outcome.reason is not None:
-            break
-    if outcome.check_in is not None:
-        return _announced(org, Admission(outcome.ticket, outcome.check_in))
+    with _announcing(org):
+        for _ in range(2):  # no reason: the ticket changed between the UPDATE and the read; the UPDATE runs again
+            outcome = scan(org.id, ticket_id, door, staff)
+            if outcome.reason is not None:
+                break
+        if outcome.check_in is not None:
+            return _announced(org, Admission(outcome.ticket, outcome.check_in))
     reason = outcome.reason
     if reason is None:
         reason = "already_used"
@@ -326,8 +330,16 @@ def _check_in(org, ticket_id: str, door: Door, staff: str | None) -> Admission:
     raise refused_error(reason, None if reason == "forged" else outcome.ticket)
 
 
+def _announcing(org) -> contextlib.AbstractContextManager:
+    """The scope of a scan: a write transaction when one of the tenant's plugins takes `ticket_checked_in`, so
+    the hook's outbox row commits with the admission; otherwise nothing (on PostgreSQL the scan is then one
+    statement, the check-in path's single round trip)."""
+    return write_transaction() if hooks_for(org).ticket_checked_in.get_hookimpls() else contextlib.nullcontext()
+
+
 def _announced(org, admission: Admission) -> Admission:
-    """Tell the tenant's plugins about the admission (`ticket_checked_in`)."""
+    """Tell the tenant's plugins about the admission (`ticket_checked_in`): an outbox row in the admitting
+    transaction."""
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=admission.ticket, checkin=admission.check_in)
     return admission
 
@@ -388,9 +400,10 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
     return door_rules.refusal(ticket, at_parent, scans=row.scan_count), row
 
 
-def _check_in_at_session(org_id: str, ticket_id: str, door: Door, staff: str | None) -> Admission | None:
+def _check_in_at_session(org, ticket_id: str, door: Door, staff: str | None) -> Admission | None:
     """Admit a pass at a session its holder attends: the participation's conditional UPDATE (`scan_count <
     limit` while attending) and the ticket's admit together. None when this is no such scan."""
+    org_id = org.id
     if not door.event_id or _parent_of_session(org_id, door.event_id) is None:
         return None
     ticket = _load(org_id, ticket_id)
@@ -399,7 +412,7 @@ def _check_in_at_session(org_id: str, ticket_id: str, door: Door, staff: str | N
         return None
     reason, row = verdict
     if reason is None:
-        admission = _admit_at_session(org_id, ticket, row, door, staff)
+        admission = _admit_at_session(org, ticket, row, door, staff)
         if admission is not None:
             return admission
         reason = "already_used"
@@ -412,8 +425,9 @@ def _check_in_at_session(org_id: str, ticket_id: str, door: Door, staff: str | N
     raise refused_error(reason, ticket)
 
 
-def _admit_at_session(org_id: str, ticket: Ticket, row: Participation, door: Door,
+def _admit_at_session(org, ticket: Ticket, row: Participation, door: Door,
                       staff: str | None) -> Admission | None:
+    org_id = org.id
     limit = door_rules.scan_limit(ticket.ticket_type)
     now = utcnow()
     with write_transaction():
@@ -429,4 +443,4 @@ def _admit_at_session(org_id: str, ticket: Ticket, row: Participation, door: Doo
         if admitted is None:
             raise refused_error("revoked", ticket)  # rolls the session's count back
         record = _log(org_id, ticket, door.event_id, door.scan_point, "admitted", staff)
-    return Admission(admitted, record)
+        return _announced(org, Admission(admitted, record))
