@@ -1,5 +1,5 @@
-"""Short secrets kept at rest encrypted under the deployment key (BOXOFFICE_SECRET_KEY): a claim token waiting
-in an e-mail's log row until the e-mail is sent.
+"""Secrets kept at rest encrypted under the deployment key (BOXOFFICE_SECRET_KEY): a claim token waiting
+in an e-mail's log row until the e-mail is sent, an idempotent request's stored answer (its JSON text).
 
 Never stores or logs the key or a plain secret; a value sealed under another key does not open (None).
 """

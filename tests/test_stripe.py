@@ -15,7 +15,7 @@ from fakes.stripe_server import FakeStripe, event_payload, sign_payload
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 
 from core import db as database
-from core.models import Ticket
+from core.models import IdempotencyRecord, Ticket
 
 fake_server, fake = fake_fixtures(FakeStripe)
 
@@ -442,3 +442,28 @@ def test_concurrent_confirms_and_webhooks_of_a_paid_stale_cart_refund_once(live_
     assert len(fake.calls("POST", "/v1/refunds")) == 1 and _cancels(fake, data["paymentRef"]) == []
     assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []
     assert counters(event_id, tt) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}
+
+
+def test_a_keyed_purchase_stores_its_answer_sealed_and_a_replay_returns_the_client_secret(tenant, fake):
+    use_stripe(tenant, fake)
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=12, capacity=5)
+    body = guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="stripe")
+    first = tenant.guest.post("/client/events/tickets/purchase", json=body, headers={"Idempotency-Key": "sealed-1"})
+    assert first.status_code == 201, first.get_json()
+    secret = first.get_json()["clientSecret"]
+    assert secret and secret == fake.intents[first.get_json()["paymentRef"]]["client_secret"]
+    with database.db.connection_context():
+        stored = [row.response_body for row in IdempotencyRecord.select().where(IdempotencyRecord.key == "sealed-1")]
+    assert len(stored) == 1 and secret not in stored[0] and "clientSecret" not in stored[0]
+    again = tenant.guest.post("/client/events/tickets/purchase", json=body, headers={"Idempotency-Key": "sealed-1"})
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert len(fake.calls("POST", "/v1/payment_intents")) == 1
+
+    # An answer that does not open under this deployment's key is never replayed as something else, nor redone.
+    with database.db.connection_context():
+        IdempotencyRecord.update(response_body="not-sealed").where(IdempotencyRecord.key == "sealed-1").execute()
+    unreadable = tenant.guest.post("/client/events/tickets/purchase", json=body,
+                                   headers={"Idempotency-Key": "sealed-1"})
+    assert unreadable.status_code == 409 and unreadable.get_json()["type"] == "idempotency_answer_unreadable"
+    assert len(fake.calls("POST", "/v1/payment_intents")) == 1 and counters(event_id, tt)["held"] == 1

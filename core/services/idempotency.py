@@ -28,6 +28,7 @@ from core.db import HeldTransaction, held_transaction, write_transaction
 from core.errors import ApiError, Conflict, Unprocessable
 from core.jobs import job
 from core.models import IdempotencyRecord, new_id, utcnow
+from core.sealed import seal, unseal
 from core.services.statements import insert_rows, update_row
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def _wait_for(org_id: str, endpoint: str, key: str, fingerprint: str, wait: floa
             raise Unprocessable("This Idempotency-Key was used with a different request; use a new key.",
                                 type="idempotency_mismatch")
         if record.status_code is not None:
-            return StoredResponse(record.status_code, json.loads(record.response_body or "{}"), replayed=True)
+            return _replay(record)
         taken = _take_over_stale(record)
         if taken is not None:
             return taken
@@ -142,6 +143,17 @@ def _wait_for(org_id: str, endpoint: str, key: str, fingerprint: str, wait: floa
             raise Conflict("A request with this Idempotency-Key is still running; retry in a moment.",
                            type="idempotency_in_progress")
         time.sleep(POLL_SECONDS)
+
+
+def _replay(record: IdempotencyRecord) -> StoredResponse:
+    """The stored answer, opened: it is kept sealed under the deployment key (it may carry a live secret, such as
+    a payment's client secret). One sealed under another key cannot be replayed: 409, the work is not redone."""
+    body = unseal(record.response_body or "")
+    if body is None:
+        raise Conflict("The stored answer of this Idempotency-Key was sealed under another deployment key and "
+                       "cannot be replayed; look the result up instead of retrying.",
+                       type="idempotency_answer_unreadable")
+    return StoredResponse(record.status_code, json.loads(body), replayed=True)
 
 
 def _write_record(run: _Attempt, values: dict) -> None:
@@ -154,7 +166,8 @@ def _write_record(run: _Attempt, values: dict) -> None:
 
 def _store(attempt: _Attempt, response: StoredResponse) -> None:
     """The last phase: the answer joins the work's held transaction, and both commit."""
-    _write_record(attempt, {"status_code": response.status, "response_body": json.dumps(response.body, default=str)})
+    body = seal(json.dumps(response.body, default=str))
+    _write_record(attempt, {"status_code": response.status, "response_body": body})
     attempt.held.commit()
 
 
