@@ -63,6 +63,12 @@ def to_minor(amount, currency: str) -> int:
     return int(scaled)
 
 
+def fits_money_column(*amounts: int) -> bool:
+    """True when every amount (minor units) lies in `MINOR_UNITS_RANGE`, so a money column can hold it."""
+    low, high = MINOR_UNITS_RANGE
+    return all(low <= amount <= high for amount in amounts)
+
+
 def to_major(minor: int, currency: str) -> Decimal:
     """Integer minor units to a Decimal in major units (1999 USD -> Decimal('19.99'))."""
     places = exponent(currency)

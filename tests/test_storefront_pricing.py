@@ -7,6 +7,7 @@ import datetime as dt
 from test_purchase_support import age_booking, guest_purchase, iso, make_event, make_type
 
 from core import db as database
+from core.models import Booking
 from core.services import holds
 from plugins.storefront import rules
 from plugins.storefront.models import GiftCard, Order, Promotion, Variant
@@ -324,3 +325,17 @@ def test_money_only_refund_is_followed_by_reconcile(tenant):
     order = _row(Order, booking_id=body["bookingId"])
     assert order.status == "refunded" and order.refunded_amount == 1800
     assert _row(Promotion, code_key="MONEY").used == 0
+
+
+def test_a_merch_line_beyond_a_money_column_is_422_even_when_a_discount_brings_the_total_back(tenant):
+    event, tt = _setup(tenant, price="0.00")
+    tee = _tee(tenant, stock=None, price="20000000.00")
+    _promo(tenant, code="ALLFREE", value=100)
+    body = {"eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}],
+            "merch": [{"variantId": tee, "quantity": 2}], "promoCode": "ALLFREE", "paymentGateway": "offline"}
+    response = tenant.customer().post(CHECKOUT, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["type"] == "amount_too_large"
+    with database.db.connection_context():
+        assert Order.select().where(Order.event_id == event).count() == 0 and _row(Variant, id=tee).held == 0
+        assert Booking.select().where(Booking.event_id == event).count() == 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from core.errors import ApiError, Unprocessable
 from core.models import Customer, Org, TicketType
-from core.money import MINOR_UNITS_RANGE, format_money, percentage_of
+from core.money import MINOR_UNITS_RANGE, fits_money_column, format_money, percentage_of
 from core.plugins import hooks_for
 from core.services.issuing import seats_for
 
@@ -128,8 +128,8 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
     """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency.
 
     `extras` (the purchase request's plugin-specific parts) reaches the `price_booking` hook unchanged. A
-    `promo_code` that no enabled plugin took (`Quote.record_code`) is 422 `promo_codes_unavailable`; a total a
-    booking's money columns cannot hold is 422 `amount_too_large`."""
+    `promo_code` that no enabled plugin took (`Quote.record_code`) is 422 `promo_codes_unavailable`; an amount a
+    booking's money columns (or its lines' and adjustments') cannot hold is 422 `amount_too_large`."""
     currencies = {tt.currency for tt, _ in items}
     if len(currencies) > 1:
         raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
@@ -151,8 +151,15 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
             raise Unprocessable("This organisation takes no promotion codes: no enabled plugin handles them. "
                                 "Buy without `promoCode`.", type="promo_codes_unavailable",
                                 errors={"promoCode": ["no enabled plugin handles promotion codes"]})
-    most = MINOR_UNITS_RANGE[1]
-    if max(quote.subtotal + quote.fees, quote.total) > most:
-        raise Unprocessable(f"One booking can cost at most {format_money(most, quote.currency)}; buy fewer tickets "
-                            "at a time.", type="amount_too_large")
+    if not fits_money_column(*stored_amounts(quote)):
+        most = MINOR_UNITS_RANGE[1]
+        raise Unprocessable(f"One booking, and each of its lines, discounts and surcharges, can amount to at most "
+                            f"{format_money(most, quote.currency)}; buy fewer at a time.", type="amount_too_large")
     return quote
+
+
+def stored_amounts(quote: Quote) -> list[int]:
+    """Every amount a booking made from `quote` stores, and its plugins' records with it (each line's total,
+    each adjustment, subtotal, fees and their sums)."""
+    return [quote.subtotal, quote.fees, quote.subtotal + quote.fees, quote.adjustments_total, quote.total,
+            *(line.total for line in quote.lines), *(adjustment.amount for adjustment in quote.adjustments)]
