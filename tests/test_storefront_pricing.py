@@ -339,3 +339,18 @@ def test_a_merch_line_beyond_a_money_column_is_422_even_when_a_discount_brings_t
     with database.db.connection_context():
         assert Order.select().where(Order.event_id == event).count() == 0 and _row(Variant, id=tee).held == 0
         assert Booking.select().where(Booking.event_id == event).count() == 0
+
+
+def test_gift_cards_paying_more_than_a_money_column_holds_is_422_and_takes_nothing(tenant):
+    event, tt = _setup(tenant, price="0.00")
+    tees = [_tee(tenant, stock=None, price="20000000.00") for _ in range(2)]
+    cards = [_card(tenant, "20000000.00") for _ in range(2)]
+    response = tenant.customer().post(CHECKOUT, json={
+        "eventId": event, "items": [{"ticketTypeId": tt, "quantity": 1}], "paymentGateway": "offline",
+        "merch": [{"variantId": tee, "quantity": 1} for tee in tees],
+        "promoCode": ",".join(card["code"] for card in cards)})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["type"] == "amount_too_large"
+    assert [_row(GiftCard, id=card["id"]).balance for card in cards] == [2_000_000_000] * 2
+    with database.db.connection_context():
+        assert Booking.select().where(Booking.event_id == event).count() == 0

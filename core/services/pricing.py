@@ -159,7 +159,10 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
 
 
 def stored_amounts(quote: Quote) -> list[int]:
-    """Every amount a booking made from `quote` stores, and its plugins' records with it (each line's total,
-    each adjustment, subtotal, fees and their sums)."""
-    return [quote.subtotal, quote.fees, quote.subtotal + quote.fees, quote.adjustments_total, quote.total,
-            *(line.total for line in quote.lines), *(adjustment.amount for adjustment in quote.adjustments)]
+    """Every amount a booking made from `quote` stores, and its plugins' records with it: each line's total, each
+    adjustment, and the sums, gross (lines plus surcharges) and of the reductions, that bound any partial sum a
+    plugin keeps (what gift cards paid, the merch of an order)."""
+    amounts = [adjustment.amount for adjustment in quote.adjustments]
+    gross = quote.subtotal + quote.fees + sum(amount for amount in amounts if amount > 0)
+    return [gross, sum(amount for amount in amounts if amount < 0), quote.adjustments_total, quote.total,
+            *(line.total for line in quote.lines), *amounts]
