@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from test_purchase_support import counters, guest_purchase, iso, make_event, make_type
 
 from core.errors import GatewayUnavailable
@@ -314,3 +316,18 @@ def test_another_tenants_ticket_type_cannot_be_bought(tenant, other_tenant):
     for client, path, body, type_ in not_found:
         assert answer(client, path, body) == (404, type_), (path, body)
     assert counters(mine, my_type) == counters(theirs, their_type) == NOTHING_SOLD
+
+
+@pytest.mark.parametrize("capacity", [None, 2_147_483_647])
+def test_seats_beyond_what_a_count_column_holds_is_422_and_holds_nothing(tenant, capacity):
+    # a grouped unit of two billion seats: two units take more seats than a seat counter holds
+    event = make_event(tenant)
+    table = make_type(tenant, event, name="Arena", grouped=True, quantity=2_000_000_000, capacity=capacity)
+    response = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 2)]))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["type"] == "too_many_seats"
+    assert counters(event, table)["held"] == 0 and counters(event, table)["sold"] == 0
+    assert tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 1)])).status_code == 201
+    if capacity is not None:   # two billion held, two billion more asked: sold out, not a counter overflow
+        again = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(table, 1)]))
+        assert again.status_code == 409 and again.get_json()["type"] == "sold_out", again.get_json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.api_schema import INT32
 from core.errors import ApiError, Unprocessable
 from core.models import Customer, Org, TicketType
 from core.money import MINOR_UNITS_RANGE, fits_money_column, format_money, percentage_of
@@ -128,8 +129,9 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
     """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency.
 
     `extras` (the purchase request's plugin-specific parts) reaches the `price_booking` hook unchanged. A
-    `promo_code` that no enabled plugin took (`Quote.record_code`) is 422 `promo_codes_unavailable`; an amount a
-    booking's money columns (or its lines' and adjustments') cannot hold is 422 `amount_too_large`."""
+    `promo_code` that no enabled plugin took (`Quote.record_code`) is 422 `promo_codes_unavailable`; more seats
+    than a seat count holds is 422 `too_many_seats`; an amount that the booking's money columns (or its lines'
+    and adjustments') cannot hold is 422 `amount_too_large`."""
     currencies = {tt.currency for tt, _ in items}
     if len(currencies) > 1:
         raise Unprocessable(f"One booking cannot mix currencies ({', '.join(sorted(currencies))}); "
@@ -151,6 +153,10 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
             raise Unprocessable("This organisation takes no promotion codes: no enabled plugin handles them. "
                                 "Buy without `promoCode`.", type="promo_codes_unavailable",
                                 errors={"promoCode": ["no enabled plugin handles promotion codes"]})
+    low, high = INT32
+    if not low <= quote.seats <= high:
+        raise Unprocessable(f"One booking can take at most {high} seats; buy fewer at a time.",
+                            type="too_many_seats")
     if not fits_money_column(*stored_amounts(quote)):
         most = MINOR_UNITS_RANGE[1]
         raise Unprocessable(f"One booking, and each of its lines, discounts and surcharges, can amount to at most "
