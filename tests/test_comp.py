@@ -118,3 +118,13 @@ def test_pre_generated_tables_are_one_ticket_per_unit(tenant):
     assert response.status_code == 201, response.get_json()
     assert [t["seats"] for t in response.get_json()["tickets"]] == [4, 4]
     assert counters(event, table)["sold"] == 8
+
+
+def test_comps_or_door_tickets_taking_more_seats_than_a_counter_holds_are_422(tenant):
+    event = make_event(tenant)
+    arena = make_type(tenant, event, name="Arena", grouped=True, quantity=2_000_000_000, capacity=None)
+    holders = [{"email": "pat@example.com", "name": "Pat"}, {"email": "jo@example.com", "name": "Jo"}]
+    for path, body in ((COMP, {"holders": holders}), (PREGEN, {"quantity": 2})):
+        response = tenant.staff.post(path, json={"eventId": event, "ticketTypeId": arena, **body})
+        assert response.status_code == 422 and response.get_json()["type"] == "too_many_seats", response.get_json()
+    assert counters(event, arena)["sold"] == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from test_purchase_support import counters, guest_purchase, iso, make_event, make_type
 
 from core.errors import GatewayUnavailable

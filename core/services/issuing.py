@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.api_schema import INT32
+from core.errors import Unprocessable
 from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
 from core.services.statements import insert_rows
 
@@ -30,8 +32,16 @@ def ticket_count(ticket_type: TicketType, units: int) -> tuple[int, int]:
 
 
 def seats_for(ticket_type: TicketType, units: int) -> int:
-    """Seats taken by `units` purchase units (a 'table of 10' unit takes 10 seats)."""
-    return units * max(ticket_type.quantity, 1)
+    """Seats taken by `units` purchase units (a 'table of 10' unit takes 10 seats); 422 `too_many_seats` past
+    what a seat count holds."""
+    return require_seat_count(units * max(ticket_type.quantity, 1))
+
+
+def require_seat_count(seats: int) -> int:
+    """`seats` when a seat counter (32-bit) can hold it, else 422 `too_many_seats` (nothing is written yet)."""
+    if seats > INT32[1]:
+        raise Unprocessable(f"At most {INT32[1]} seats can be taken at a time; take fewer.", type="too_many_seats")
+    return seats
 
 
 def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, booking: Booking | None = None,

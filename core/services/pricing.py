@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.api_schema import INT32
 from core.errors import ApiError, Unprocessable
 from core.models import Customer, Org, TicketType
 from core.money import MINOR_UNITS_RANGE, fits_money_column, format_money, percentage_of
 from core.plugins import hooks_for
-from core.services.issuing import seats_for
+from core.services.issuing import require_seat_count, seats_for
 
 MAX_ADJUSTMENT = 10**12
 
@@ -153,10 +152,7 @@ def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: 
             raise Unprocessable("This organisation takes no promotion codes: no enabled plugin handles them. "
                                 "Buy without `promoCode`.", type="promo_codes_unavailable",
                                 errors={"promoCode": ["no enabled plugin handles promotion codes"]})
-    low, high = INT32
-    if not low <= quote.seats <= high:
-        raise Unprocessable(f"One booking can take at most {high} seats; buy fewer at a time.",
-                            type="too_many_seats")
+    require_seat_count(quote.seats)
     if not fits_money_column(*stored_amounts(quote)):
         most = MINOR_UNITS_RANGE[1]
         raise Unprocessable(f"One booking, and each of its lines, discounts and surcharges, can amount to at most "
