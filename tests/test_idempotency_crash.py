@@ -1,5 +1,6 @@
 """Idempotency crash windows (issue 13 item 1): a request whose answer could not be stored, or whose worker was
-killed mid-request, is retried with the same key after the takeover time; the work happened exactly once.
+killed mid-request, is retried with the same key after the takeover time; the work happened exactly once
+(purchase, register, comp, confirm-order, refunds, mark-paid, activate, ticket and booking cancel, transfer).
 
 The answer's write is made to fail by a trigger on the idempotency record (PostgreSQL and SQLite alike) that
 also refuses the key's release, as a worker killed at that moment would leave it. The killed worker is a real
@@ -25,7 +26,7 @@ from test_stripe import fake, fake_server, use_stripe  # noqa: F401 - the Stripe
 
 from core import db as database
 from core.db import is_sqlite
-from core.models import Booking, IdempotencyRecord, Payment, Refund, Ticket
+from core.models import Booking, IdempotencyRecord, Payment, Refund, Ticket, Transfer
 
 PURCHASE = "/client/events/tickets/purchase"
 TRIGGER = "idem_answer_fails"
@@ -203,8 +204,76 @@ def refund_booking_case(tenant, stripe) -> Case:
                 _refund_effects(stripe, booking_id))
 
 
+def _pending_offline(tenant) -> tuple[str, str]:
+    """A guest's booking of two seats waiting for an offline payment (event id, booking id)."""
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=20, capacity=10)
+    bought = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event_id, [(tt, 2)], paymentGateway="offline"))
+    assert bought.status_code == 201, bought.get_json()
+    return event_id, bought.get_json()["bookingId"]
+
+
+def mark_paid_case(tenant, stripe) -> Case:
+    event_id, booking_id = _pending_offline(tenant)
+    return Case(tenant.staff, f"/events/bookings/{booking_id}/mark-paid", {"reference": "cash"}, event_id,
+                lambda: {"ticket_sets": _count(Ticket, Ticket.booking == booking_id) // 2,
+                         "payments": _count(Payment, Payment.booking == booking_id)})
+
+
+def activate_case(tenant, stripe) -> Case:
+    event_id = make_event(tenant)
+    door = make_type(tenant, event_id, price=12, capacity=10)
+    made = tenant.staff.post("/events/tickets/pre-generate", json={"eventId": event_id, "ticketTypeId": door,
+                                                                  "quantity": 2})
+    assert made.status_code == 201, made.get_json()
+    ticket_id = made.get_json()["tickets"][0]["id"]
+    body = {"holderEmail": "walkup@example.com", "holderName": "Walk-up",
+            "payment": {"amount": 12, "method": "card", "ref": "sq_1"}}
+    return Case(tenant.staff, f"/events/tickets/{ticket_id}/activate", body, event_id,
+                lambda: {"activated": _count(Ticket, (Ticket.event == event_id) & (Ticket.status == "valid")),
+                         "payments": _count(Payment, Payment.booking.in_(Booking.select(Booking.id)
+                                                                         .where(Booking.event == event_id)))})
+
+
+def _tickets_with(event_id: str, status: str) -> int:
+    return _count(Ticket, (Ticket.event == event_id) & (Ticket.status == status))
+
+
+def cancel_ticket_case(tenant, stripe) -> Case:
+    event_id, booking_id = _pending_offline(tenant)
+    paid = tenant.staff.post(f"/events/bookings/{booking_id}/mark-paid", json={"reference": "cash"})
+    ticket_id = paid.get_json()["tickets"][0]["id"]
+
+    def effects():
+        with database.db.connection_context():
+            bumps = Ticket.get_by_id(ticket_id).secret_version - 1
+        return {"cancelled": _tickets_with(event_id, "cancelled"), "qr_revocations": bumps}
+
+    return Case(tenant.staff, f"/events/tickets/{ticket_id}/cancel", {}, event_id, effects)
+
+
+def cancel_booking_case(tenant, stripe) -> Case:
+    event_id, booking_id = _pending_offline(tenant)
+    tenant.staff.post(f"/events/bookings/{booking_id}/mark-paid", json={"reference": "cash"})
+    return Case(tenant.staff, f"/events/bookings/{booking_id}/cancel", {}, event_id,
+                lambda: {"bookings": _count(Booking, (Booking.id == booking_id) & (Booking.status == "cancelled")),
+                         "ticket_sets": _tickets_with(event_id, "cancelled") // 2})
+
+
+def transfer_case(tenant, stripe) -> Case:
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, capacity=10)
+    fan = tenant.customer(name="Giver")
+    bought = fan.post(PURCHASE, json={"eventId": event_id, "tickets": [{"ticketTypeId": tt, "quantity": 1}]})
+    [ticket] = bought.get_json()["tickets"]
+    return Case(fan, f"/client/events/tickets/{ticket['id']}/transfer", {"toEmail": "friend@example.com"},
+                event_id, lambda: {"transfers": _count(Transfer, Transfer.ticket == ticket["id"]),
+                                   "new_tickets": _count(Ticket, Ticket.event == event_id) - 1}, answers=(201,))
+
+
 CASES = [box_office_case, stripe_purchase_case, register_case, comp_case, confirm_case, stale_confirm_case,
-         refund_ticket_case, refund_booking_case]
+         refund_ticket_case, refund_booking_case, mark_paid_case, activate_case, cancel_ticket_case,
+         cancel_booking_case, transfer_case]
 
 
 @pytest.fixture
