@@ -13,6 +13,7 @@ import stripe
 from fakes.checks import booking_row, enable_gateway, fake_fixtures, ticket_ids
 from fakes.stripe_server import FakeStripe, event_payload, sign_payload
 from test_purchase_support import counters, guest_purchase, make_event, make_type
+from test_secrets_at_rest import rows_containing
 
 from core import db as database
 from core.models import IdempotencyRecord, Ticket
@@ -444,7 +445,7 @@ def test_concurrent_confirms_and_webhooks_of_a_paid_stale_cart_refund_once(live_
     assert counters(event_id, tt) == {"event_sold": 0, "event_held": 2, "tickets": 0, "sold": 0, "held": 2}
 
 
-def test_a_keyed_purchase_stores_its_answer_sealed_and_a_replay_returns_the_client_secret(tenant, fake):
+def test_a_keyed_purchase_keeps_the_client_secret_sealed_and_a_replay_returns_it(tenant, fake):
     use_stripe(tenant, fake)
     event_id = make_event(tenant)
     tt = make_type(tenant, event_id, price=12, capacity=5)
@@ -456,6 +457,8 @@ def test_a_keyed_purchase_stores_its_answer_sealed_and_a_replay_returns_the_clie
     with database.db.connection_context():
         stored = [row.response_body for row in IdempotencyRecord.select().where(IdempotencyRecord.key == "sealed-1")]
     assert len(stored) == 1 and secret not in stored[0] and "clientSecret" not in stored[0]
+    with database.db.connection_context():
+        assert rows_containing(secret) == []   # nor on the booking, which keeps it sealed too
     again = tenant.guest.post("/client/events/tickets/purchase", json=body, headers={"Idempotency-Key": "sealed-1"})
     assert again.status_code == 201 and again.get_json() == first.get_json()
     assert len(fake.calls("POST", "/v1/payment_intents")) == 1

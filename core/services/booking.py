@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unproc
 from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
+from core.sealed import seal, unseal
 from core.services import capacity, gateways, holds, idempotency
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
@@ -236,7 +238,7 @@ def booking_tickets(booking_id: str) -> list[Ticket]:
 def load_result(booking: Booking) -> BookingResult:
     """A booking with its lines and tickets as stored now."""
     return BookingResult(booking, booking_lines(booking.id), booking_tickets(booking.id),
-                         dict((booking.payment_data or {}).get("payment") or {}))
+                         payment_answer(booking))
 
 
 def get_booking(org: Org, booking_id: str) -> Booking:
@@ -321,13 +323,23 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
     return BookingResult(booking, lines, tickets)
 
 
+def payment_answer(booking: Booking) -> dict:
+    """The gateway's client data kept on the booking (`client_secret`, `approval_url`, `data`), opened: it is
+    kept sealed under the deployment key since it may carry a live secret; {} if none was kept (or it does not
+    open)."""
+    kept = (booking.payment_data or {}).get("payment") or {}
+    opened = unseal(kept["sealed"]) if kept.get("sealed") else None
+    return json.loads(opened) if opened else {}
+
+
 def _store_payment_answer(booking: Booking, answer: dict) -> dict:
-    """Keep the gateway's reference and client data on the booking (conditional on it still being pending)."""
+    """Keep the gateway's reference and client data on the booking, the data sealed (`payment_answer` opens it),
+    conditional on the booking still being pending."""
     payment = {key: answer.get(key) for key in ("client_secret", "approval_url") if answer.get(key)}
     payment["data"] = answer.get("data") or {}
     if not (answer.get("reference") or len(payment) > 1):
         return payment   # nothing provider-side to remember (offline): save a write transaction
-    data = dict(booking.payment_data or {}, payment=payment)
+    data = dict(booking.payment_data or {}, payment={"sealed": seal(json.dumps(payment))})
     with write_transaction():
         Booking.update(payment_ref=answer.get("reference") or booking.payment_ref, payment_data=data,
                        updated_at=utcnow()).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
@@ -500,7 +512,7 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
         tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines
                                                           if line.kind == "ticket" and line.ticket_type_id})
         _record_payment(org, booking, reference, check.data)
-        result = BookingResult(booking, lines, tickets, dict((booking.payment_data or {}).get("payment") or {}))
+        result = BookingResult(booking, lines, tickets, payment_answer(booking))
         _announce_confirmed(org, result)
     return result
 
