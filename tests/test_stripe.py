@@ -470,3 +470,19 @@ def test_a_keyed_purchase_keeps_the_client_secret_sealed_and_a_replay_returns_it
                                    headers={"Idempotency-Key": "sealed-1"})
     assert unreadable.status_code == 409 and unreadable.get_json()["type"] == "idempotency_answer_unreadable"
     assert len(fake.calls("POST", "/v1/payment_intents")) == 1 and counters(event_id, tt)["held"] == 1
+
+
+def test_a_booking_pending_across_the_upgrade_keeps_its_client_data_in_the_clear_form(tenant, fake):
+    """A booking whose client data was stored before it was sealed still gives it back (its buyer can pay)."""
+    from core.models import Booking
+    from core.services.booking import load_result
+
+    use_stripe(tenant, fake)
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price=12, capacity=5)
+    answer = tenant.guest.post("/client/events/tickets/purchase",
+                               json=guest_purchase(tenant, event_id, [(tt, 1)], paymentGateway="stripe")).get_json()
+    legacy = {"payment": {"client_secret": answer["clientSecret"], "data": {}}}
+    with database.db.connection_context():
+        Booking.update(payment_data=legacy).where(Booking.id == answer["bookingId"]).execute()
+        assert load_result(Booking.get_by_id(answer["bookingId"])).payment["client_secret"] == answer["clientSecret"]

@@ -326,9 +326,12 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
 def payment_answer(booking: Booking) -> dict:
     """The gateway's client data kept on the booking (`client_secret`, `approval_url`, `data`), opened: it is
     kept sealed under the deployment key since it may carry a live secret; {} if none was kept (or it does not
-    open)."""
+    open). A booking left pending across the upgrade that began sealing it still has it in the clear; that
+    is read as it is, so its buyer can still pay."""
     kept = (booking.payment_data or {}).get("payment") or {}
-    opened = unseal(kept["sealed"]) if kept.get("sealed") else None
+    if "sealed" not in kept:
+        return dict(kept)
+    opened = unseal(kept["sealed"])
     return json.loads(opened) if opened else {}
 
 
