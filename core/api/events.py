@@ -24,13 +24,12 @@ from core.api.event_schemas import (
     check_bracket_params,
     comma_set,
     filters_from,
-    list_response,
     sort_spec,
 )
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Event, Org, utcnow
-from core.pagination import DEFAULT_PAGE_SIZE
+from core.pagination import DEFAULT_PAGE_SIZE, page_body
 from core.services import event_queries, events, holds, sync_jobs
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -59,14 +58,33 @@ def release_shown_holds(org: Org, field_list: list[str], include: set[str],
     return holds.release_overdue_of_events(org.id, event_ids, with_sessions=True)
 
 
-def render_one(event: Event, args: dict | None = None, status: int = 200, job=None):
-    """`{"data": <event>}` with the request's fields/include, plus the sync job header when given."""
-    org = current_org()
-    field_list, include = parse_view_options(args or {}, INCLUDES, DEFAULT_FIELDS)
+def event_body(org: Org, event: Event, args: dict | None = None,
+               default_fields: tuple[str, ...] = DEFAULT_FIELDS) -> dict:
+    """The staff JSON view of one event with the request's `fields`/`include` (`args`), overdue holds it
+    would count released first. Public for plugins that serve the same data in another shape."""
+    field_list, include = parse_view_options(args or {}, INCLUDES, default_fields)
     if release_shown_holds(org, field_list, include, [event.id]):
         event = events.get_event(org, event.id)   # its counters changed with the release
     related = event_queries.preload(org, [event], include, want_deletable="deletable" in field_list)
-    response = jsonify({"data": EventView(field_list, include, related, utcnow(), staff=True)(event)})
+    return EventView(field_list, include, related, utcnow(), staff=True)(event)
+
+
+def event_list_body(org: Org, args: dict, default_fields: tuple[str, ...] = DEFAULT_FIELDS) -> dict:
+    """The staff list body (`{"data": [...], "meta": {...}}`) for parsed list arguments `args`: filters, sort
+    (`sort[...]` of the request), `fields`, `include` and the page. Public for plugins, like `event_body`."""
+    keys = event_queries.sort_keys(sort_spec())
+    field_list, include = parse_view_options(args, INCLUDES, default_fields)
+    release_shown_holds(org, field_list, include)
+    query = event_queries.staff_query(org, filters_from(args))
+    size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
+    page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))
+    related = event_queries.preload(org, page.rows, include, want_deletable="deletable" in field_list)
+    return page_body(page, EventView(field_list, include, related, utcnow(), staff=True))
+
+
+def render_one(event: Event, args: dict | None = None, status: int = 200, job=None):
+    """`{"data": <event>}` with the request's fields/include, plus the sync job header when given."""
+    response = jsonify({"data": event_body(current_org(), event, args)})
     response.status_code = status
     if job is not None:
         response.headers[SYNC_HEADER] = job.id
@@ -82,15 +100,7 @@ class EventCollection(MethodView):
         """List events: `filter[...]`, `sort[field]=asc|desc`, `fields`, `include`, `page[size]`/`page[cursor]`
         (or `page`/`limit`). Sessions and generated dates are listed too; filter by `parent_event_id`."""
         check_bracket_params(StaffListQuery())
-        org = current_org()
-        keys = event_queries.sort_keys(sort_spec())
-        field_list, include = parse_view_options(args, INCLUDES, DEFAULT_FIELDS)
-        release_shown_holds(org, field_list, include)
-        query = event_queries.staff_query(org, filters_from(args))
-        size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
-        page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))
-        related = event_queries.preload(org, page.rows, include, want_deletable="deletable" in field_list)
-        return list_response(page, EventView(field_list, include, related, utcnow(), staff=True))
+        return jsonify(event_list_body(current_org(), args))
 
     @require_role("staff", scope="events")
     @blp.arguments(EventInput)

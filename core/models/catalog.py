@@ -16,13 +16,26 @@ from peewee import (
 )
 
 from core.models.base import DateTimeField, JSONField
+from core.models.public_id import PublicIdField, ensure_unused
 from core.models.tenant import TenantModel
 
 EVENT_TYPES = ("date", "parent", "recurring")
 VISIBILITIES = ("public", "private", "invite-only")
 
 
-class Venue(TenantModel):
+class PublicIdModel(TenantModel):
+    """A tenant record with a stable numeric `public_id` beside its UUID (`core.models.public_id`)."""
+
+    public_id = PublicIdField()
+
+    def save(self, *args, **kwargs):
+        """Save; an insert first makes sure its drawn public id is unused (draws again if not)."""
+        if kwargs.get("force_insert") or (args and args[0]):
+            ensure_unused(self)
+        return super().save(*args, **kwargs)
+
+
+class Venue(PublicIdModel):
     """A place events happen; its timezone is the default for its events."""
 
     name = CharField(max_length=200)
@@ -33,7 +46,7 @@ class Venue(TenantModel):
     capacity = IntegerField(null=True)
 
 
-class Event(TenantModel):
+class Event(PublicIdModel):
     """An event: a single date, a parent with sessions, or a recurring template with generated dates."""
 
     type = CharField(max_length=16, default="date")
@@ -96,7 +109,7 @@ class SyncJob(TenantModel):
     finished_at = DateTimeField(null=True)
 
 
-class TicketType(TenantModel):
+class TicketType(PublicIdModel):
     """A sellable tier of an event (001's fields plus 003's registration-type fields).
 
     Prices and fees are integer minor units of `currency`. `capacity` None means unlimited; `held` are

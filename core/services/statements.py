@@ -16,6 +16,7 @@ import peewee
 
 from core.db import db, execute_numbered, is_sqlite
 from core.models import utcnow
+from core.models.public_id import fill_public_ids
 
 _PLACEHOLDER = re.compile(r"%%|%s")  # peewee's placeholders for psycopg, and an escaped percent sign
 
@@ -171,12 +172,14 @@ def _stamp(model, row: dict, now) -> None:
 
 def insert_rows(model, rows: list[dict]) -> None:
     """INSERT `rows` (field name -> Python value; a field left out takes its default, as in peewee), with SQL
-    compiled once per model and batch size. Missing `created_at`/`updated_at` are stamped now, in the
+    compiled once per model and batch size. Missing `created_at`/`updated_at` are stamped now, a missing
+    `public_id` (`core.models.public_id`) is drawn unused, in the
     caller's dicts too (so instances built from them match the stored rows). Ids are made by the caller."""
     fields = model._meta.sorted_fields
     now = utcnow()
     for start in range(0, len(rows), _INSERT_BATCH):
         batch = rows[start:start + _INSERT_BATCH]
+        fill_public_ids(model, batch)
         values = {}
         for i, row in enumerate(batch):
             _stamp(model, row, now)

@@ -16,6 +16,7 @@ from core.db import write_transaction
 from core.errors import ApiError, Conflict
 from core.jobs import job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
+from core.models.public_id import fill_public_ids
 from core.services import checkin
 from core.services.event_queries import events_with_sales
 from core.tenancy import get_scoped, scoped
@@ -130,11 +131,12 @@ def _copy_ticket_types(org_id: str, template: Event, child_ids: list[str]) -> No
                                                   & TicketType.archived_at.is_null()))
     if not types or not child_ids:
         return
-    skip = {"id", "event", "org", "sold", "held", "created_at", "updated_at"}
+    skip = {"id", "public_id", "event", "org", "sold", "held", "created_at", "updated_at"}
     names = [f for f in TicketType._meta.fields if f not in skip]
     rows = [{**{n: getattr(tt, n) for n in names}, "id": new_id(), "org": org_id, "event": child,
              "metadata": {**(tt.metadata or {}), "template_ticket_type_id": tt.id}}
             for child in child_ids for tt in types]
+    fill_public_ids(TicketType, rows)
     for start in range(0, len(rows), INSERT_CHUNK):
         TicketType.insert_many(rows[start:start + INSERT_CHUNK]).execute()
 
@@ -167,6 +169,7 @@ def generate_dates(job_row: SyncJob) -> int:
         chunk = todo[start:start + INSERT_CHUNK]
         rows = [{**base, "id": new_id(), "recurrence_id": rule.id, "starts_at": occ.starts_at,
                  "ends_at": occ.ends_at, "created_at": now, "updated_at": now} for rule, occ in chunk]
+        fill_public_ids(Event, rows)
         with write_transaction():
             Event.insert_many(rows).execute()
             _copy_ticket_types(org_id, template, [r["id"] for r in rows])

@@ -1,0 +1,175 @@
+"""HTTP routes of the public_api_v2 plugin: 003's `GET /events` and `GET /events/{id}` under
+`/api/public/v2`, with numeric ids.
+
+Thin views: parse 003's query, translate numeric ids to the core's UUIDs (`core.kits.public_ids`), call the
+core's event views (`core.api.events`) and reshape their answer (`plugins.public_api_v2.views`). What 003
+documents and the core does not have yet is refused with 400 `not_supported`, never accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from core.api.blueprint import plugin_blueprint
+from core.api.event_schemas import (
+    EventListMeta,
+    EventSchema,
+    IncludeQuery,
+    StaffListQuery,
+    VenueView,
+    check_bracket_params,
+    comma_set,
+)
+from core.api.events import event_body, event_list_body
+from core.api.ticket_type_schema import PriceSchema
+from core.api_schema import Schema
+from core.auth import require_role
+from core.errors import ApiError
+from core.kits.public_ids import uuid_for, uuids_for
+from core.models import Event, Venue
+from core.models.public_id import PUBLIC_ID_LIMIT
+from core.services import events
+from core.tenancy import current_org
+from plugins.public_api_v2.views import events_v2
+
+blp = plugin_blueprint("public_api_v2", "public_api_v2", __name__,
+                       description="003 public v2 events API with numeric ids (public_api_v2 plugin)")
+
+# 003's default fields (the core's own default list adds `allow_overlap`; ask for it with `fields=`).
+DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
+                  "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
+INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registration_types.prices"}
+# Documented by 003, not built in the core yet (issue 14 items 3-7): refused, never ignored.
+INCLUDES_NOT_YET = {"categories", "campaigns", "tags", "list", "list.setting", "recurrences",
+                    "registration_types.stock_item", "registration_types.ticket_type",
+                    "registration_types.pickups", "registration_types.event.venue"}
+FILTERS_NOT_YET = ("filter[permanence]",)
+
+
+class NotSupported(ApiError):
+    """400: a 003 parameter this server does not serve yet."""
+
+    status, type = 400, "not_supported"
+
+
+def public_id_field(data_key: str, description: str = "A numeric id.") -> fields.Integer:
+    """A numeric id in a query: an integer in [1, 2^53)."""
+    return fields.Integer(data_key=data_key, validate=validate.Range(min=1, max=PUBLIC_ID_LIMIT - 1),
+                          metadata={"column": "bigint", "description": description})
+
+
+class ListQuery(StaffListQuery):
+    """003's list query: the core's filters, sort, `fields`, `include` and cursor page, ids as numbers."""
+
+    venue_id = public_id_field("filter[venue_id]")
+    parent_event_id = public_id_field("filter[parent_event_id]", "Sessions of a parent / dates of a recurring.")
+
+    class Meta:
+        exclude = ("page", "limit")  # 002's page numbers: 003 pages by cursor
+
+
+def numeric_id(description: str = "A numeric id: a random integer below 2^53, stable.") -> fields.Integer:
+    """The schema of a numeric id in an answer."""
+    return fields.Integer(allow_none=True, metadata={"column": "bigint", "description": description})
+
+
+class VenueV2(VenueView):
+    """A venue with its numeric id."""
+
+    id = numeric_id()
+
+
+class RegistrationTypeV2(Schema):
+    """003 registration type (the core's ticket type of the event or session)."""
+
+    id = numeric_id()
+    event_id = numeric_id()
+    variant_id = numeric_id("Always null: storefront variants are not mirrored here yet.")
+    name = fields.String()
+    description = fields.String()
+    price = fields.Float(metadata={"description": "Major units, a JSON number."})
+    prices = fields.List(fields.Nested(PriceSchema))
+    inventory = fields.Integer(allow_none=True, metadata={"description": "Seats on sale; null = unlimited."})
+    available = fields.Integer(allow_none=True)
+    quantity = fields.Integer()
+    grouped = fields.Boolean()
+    order_min = fields.Integer(allow_none=True)
+    order_max = fields.Integer(allow_none=True)
+    service_fee_amount = fields.Float(metadata={"description": "Major units, a JSON number."})
+    service_fee_percentage = fields.Float()
+    transferable = fields.Boolean()
+    sale_start = fields.String(allow_none=True)
+    sale_end = fields.String(allow_none=True)
+    position = fields.Integer()
+
+
+class EventV2(EventSchema):
+    """003 event with numeric ids; 003's default fields unless `fields=`; relationships only with `include=`."""
+
+    id = numeric_id()
+    venue_id = numeric_id()
+    parent_event_id = numeric_id()
+    calendar_id = numeric_id("Always null: no calendars yet.")
+    venue = fields.Nested(VenueV2, allow_none=True)
+    registration_types = fields.List(fields.Nested(RegistrationTypeV2))
+
+    class Meta:
+        exclude = ("recurrences",)  # include=recurrences is not served yet
+
+
+class EventListV2(Schema):
+    """A page of events."""
+
+    data = fields.List(fields.Nested(EventV2))
+    meta = fields.Nested(EventListMeta)
+
+
+class EventEnvelopeV2(Schema):
+    """`{"data": <event>}`."""
+
+    data = fields.Nested(EventV2)
+
+
+def check_supported(args: dict) -> None:
+    """400 `not_supported` for a 003 include or filter the core does not serve yet; 400 `invalid_parameter`
+    for an include 003 does not know."""
+    asked = comma_set(args.get("include"), INCLUDES | INCLUDES_NOT_YET, "include")
+    missing = sorted(asked & INCLUDES_NOT_YET) + [f for f in FILTERS_NOT_YET if f in request.args]
+    if missing:
+        raise NotSupported(f"Not served by this API yet: {', '.join(missing)}.",
+                           errors={name: ["not supported yet"] for name in missing})
+
+
+@blp.route("/events")
+class EventCollection(MethodView):
+    @require_role("staff", scope="read")
+    @blp.arguments(ListQuery, location="query")
+    @blp.response(200, EventListV2)
+    def get(self, args):
+        """List events (003): `filter[...]`, `sort[field]=asc|desc`, `fields`, `include`,
+        `page[size]`/`page[cursor]`. Ids are numbers. 400 `not_supported` for 003 includes and filters not
+        served yet."""
+        check_supported(args)
+        check_bracket_params(ListQuery())
+        org = current_org()
+        for name, model in (("venue_id", Venue), ("parent_event_id", Event)):
+            if args.get(name) is not None:  # an unknown number matches no event, as an unknown UUID does
+                args[name] = uuids_for(model, org, [args[name]]).get(args[name], str(args[name]))
+        body = event_list_body(org, args, DEFAULT_FIELDS)
+        return jsonify({**body, "data": events_v2(org, body["data"])})
+
+
+@blp.route("/events/<int:event_id>")
+class EventItem(MethodView):
+    @require_role("staff", scope="read")
+    @blp.arguments(IncludeQuery, location="query")
+    @blp.response(200, EventEnvelopeV2)
+    def get(self, args, event_id):
+        """One event (003) by its numeric id; `include=` venue, sessions, registration_types; `fields=`.
+        Another tenant's id is a 404 `event_not_found`."""
+        check_supported(args)
+        org = current_org()
+        event = events.get_event(org, uuid_for(Event, org, event_id, "event"))
+        return jsonify({"data": events_v2(org, [event_body(org, event, args, DEFAULT_FIELDS)])[0]})
