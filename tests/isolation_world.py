@@ -21,7 +21,7 @@ from test_purchase_support import iso
 
 from core import db as database
 
-PLUGINS = ("offline", "stripe", "storefront", "media", "automation")  # and notifications, from the transfer on
+PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2")  # and notifications, from the transfer on
 
 
 # --- the two tenants' records ---------------------------------------------------------------------
@@ -137,6 +137,15 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
     ids["delivery"] = _ok(staff.get("/automation/deliveries"))["data"][0]["id"]
 
 
+def _public_ids(world: World) -> None:
+    """The numeric ids (public_api_v2) of the venue and events, as `<kind>_public`."""
+    from core.models import Event, Venue
+
+    with database.db.connection_context():
+        for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event)):
+            world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
+
+
 def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeStripe) -> World:
     """Enable the plugins and make one record of every kind over HTTP; return the ids."""
     for plugin in PLUGINS:
@@ -150,6 +159,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     world.ids["endpoint"] = _ok(tenant.staff.post("/automation/endpoints", json={
         "url": receiver.url, "eventTypes": ["booking.confirmed", "tickets.issued"]}))["id"]
     _events(world)
+    _public_ids(world)
     _sales(world)
     _plugins(world, receiver)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
