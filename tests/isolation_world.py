@@ -21,7 +21,8 @@ from test_purchase_support import iso
 
 from core import db as database
 
-PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2")  # and notifications, from the transfer on
+# and notifications, from the transfer on
+PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2")
 
 
 # --- the two tenants' records ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ CASES_SHOWN_PER_OPERATION = 3
 CHECKS = [not_a_server_error, response_schema_conformance]
 # These end the caller's sessions (a customer's token stops working after them): fuzzed after every other one.
 SESSION_ENDING = ("POST /client/auth/logout-all", "POST /client/auth/password")
-ALL_PLUGINS = ("offline", "media", "notifications", "automation", "stripe", "paypal", "storefront")
+ALL_PLUGINS = ("offline", "media", "notifications", "automation", "stripe", "paypal", "storefront", "public_api_v2")
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
                          print_blob=False)
@@ -49,7 +49,7 @@ class Seeded:
 
     def __init__(self, app):
         from core import db as database
-        from core.models import Venue
+        from core.models import Event, Venue
 
         self.tenant = tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
         self.customer = tenant.customer()
@@ -58,6 +58,7 @@ class Seeded:
                                                         customer_id=self.customer.customer_id)
         with database.db.connection_context():
             venue = Venue.create(org=tenant.orgid, name="Fuzz Hall", capacity=100)
+            numeric_event_id = str(Event.get_by_id(event.id).public_id)  # public_api_v2's path id
         staff = tenant.staff
         refund = staff.post(f"/events/tickets/{tickets[2].id}/refund", json={}).get_json()["refund"]
         product = staff.post("/storefront/products", json={
@@ -75,7 +76,7 @@ class Seeded:
             "items": [{"ticketTypeId": ticket_type.id, "quantity": 1}]}).get_json()
         messages = staff.get("/notifications/messages").get_json()["data"]
         self.ids = {
-            "event_id": [event.id],
+            "event_id": [event.id, numeric_event_id],
             "ticket_type_id": [ticket_type.id],
             "record_id": [ticket_type.id],
             "ticket_id": [ticket.id for ticket in tickets] + [ticket["id"] for ticket in door],
