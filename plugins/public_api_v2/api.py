@@ -161,7 +161,7 @@ class EventCollection(MethodView):
         return jsonify({**body, "data": events_v2(org, body["data"])})
 
 
-@blp.route("/events/<int:event_id>")
+@blp.route(f"/events/<int(min=1, max={PUBLIC_ID_LIMIT - 1}):event_id>")  # a number outside: no route, 404
 class EventItem(MethodView):
     @require_role("staff", scope="read")
     @blp.arguments(IncludeQuery, location="query")
