@@ -40,10 +40,8 @@ def frame_headers() -> tuple[tuple[str, str], ...]:
     """The frame protection for the current request: `frame-ancestors <origins>` on an embeddable view of a
     tenant that lists embed origins, otherwise no framing at all."""
     org = g.get("org")
-    if org is None or not _is_embeddable():
-        return NO_FRAMES
-    origins = web_origins.embed_origins(org)
-    if origins:
+    origins = web_origins.embed_origins(org) if org is not None else None
+    if origins and _is_embeddable():
         return (("Content-Security-Policy", "frame-ancestors " + " ".join(origins)),)
     return NO_FRAMES
 
