@@ -87,7 +87,7 @@ def test_parent_event_with_sessions_and_registration_types(tenant):
         "type": "parent", "name": "Tasting Tour", "tz": "UTC",
         "sessions": [
             {"name": "Session A", "starts_at": "2030-09-01T17:00:00Z", "ends_at": "2030-09-01T19:00:00Z",
-             "registration_types": [{"name": "GA", "price": 50, "inventory": 50, "ticket_type_id": 2217},
+             "registration_types": [{"name": "GA", "price": 50, "inventory": 50, "ticket_type_id": None},
                                     {"name": "VIP", "price": 125.5, "inventory": 10}]},
             {"name": "Session B", "starts_at": "2030-09-01T19:30:00Z", "ends_at": "2030-09-01T22:00:00Z",
              "published_at": "2020-01-01T00:00:00Z"},
@@ -106,6 +106,23 @@ def test_parent_event_with_sessions_and_registration_types(tenant):
     assert prices == {"GA": 5000, "VIP": 12550}
     listed = tenant.staff.get(f"/events?filter[parent_event_id]={parent['id']}").get_json()
     assert [e["name"] for e in listed["data"]] == ["Session A", "Session B"]
+
+
+def test_fields_not_built_yet_are_refused_not_ignored(tenant):
+    """003 fields the core cannot honour yet are a 422 naming the field, and nothing is created."""
+    before = len(tenant.staff.get("/events").get_json()["data"])
+    typed = tenant.staff.post("/events", json={"event": {
+        "name": "Gig", "starts_at": "2030-09-01T17:00:00Z", "ends_at": "2030-09-01T19:00:00Z",
+        "registration_types": [{"name": "GA", "price": 50, "inventory": 50, "ticket_type_id": 2217}]}})
+    assert typed.status_code == 422, typed.get_json()
+    assert "ticket_type_id" in typed.get_json()["errors"]["json"]["registration_types"]["0"]
+    hours = tenant.staff.post("/events", json={"event": {
+        "type": "recurring", "name": "Daily tour", "tz": "UTC",
+        "recurrences": [{"starts_at": "2030-09-01T09:00:00Z", "repeat_unit": "day", "duration": 1,
+                         "operating_hours": [{"from": "09:00", "to": "12:00"}]}]}})
+    assert hours.status_code == 422, hours.get_json()
+    assert "operating_hours" in hours.get_json()["errors"]["json"]["recurrences"]["0"]
+    assert len(tenant.staff.get("/events").get_json()["data"]) == before
 
 
 def test_recurring_event_fans_out_weekly_in_local_time_across_dst(tenant):

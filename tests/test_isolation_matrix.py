@@ -103,8 +103,8 @@ BODY_ID_KINDS = {
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",
-    "registration_types[].ticket_type_id": "documented as accepted and ignored (003 compatibility)",
-    "sessions[].registration_types[].ticket_type_id": "documented as accepted and ignored (003 compatibility)",
+    "registration_types[].ticket_type_id": "only null is accepted until reusable ticket configurations exist",
+    "sessions[].registration_types[].ticket_type_id": "only null is accepted until ticket configurations exist",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.

@@ -42,7 +42,10 @@ class RegistrationTypeInput(Schema):
     sale_end = fields.DateTime(allow_none=True)
     transferable = fields.Boolean()
     perks = fields.List(fields.String())
-    ticket_type_id = fields.Raw(metadata={"description": "Accepted for 003 compatibility; ignored."})
+    ticket_type_id = fields.Raw(allow_none=True, validate=validate.Equal(
+        None, error="Reusable ticket configurations (003's ticket types) are not built yet: leave `ticket_type_id` "
+                    "out or null."), metadata={"description": "003's reusable ticket configuration: not built yet, "
+                                                          "so only null is accepted (422 otherwise)."})
 
 
 class RecurrenceInput(Schema):
@@ -58,7 +61,9 @@ class RecurrenceInput(Schema):
     repeat_value = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     duration = fields.Float(allow_none=True, metadata={"description": "Hours per occurrence."})
     days = fields.List(fields.String(validate=validate.OneOf(list(WEEKDAYS))), load_default=list)
-    operating_hours = fields.List(fields.Dict(), load_default=list)
+    operating_hours = fields.List(fields.Dict(), load_default=list, validate=validate.Length(
+        max=0, error="Operating-hour windows are not applied to recurrences yet: send an empty list or leave it out."),
+        metadata={"description": "003's daily windows: not applied yet, so only an empty list is accepted."})
 
 
 class _EventFieldsInput(Schema):
