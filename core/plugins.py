@@ -111,6 +111,10 @@ class TenantHooks:
             return self._host.subset_caller(hook_name, self.enabled)
         raise AttributeError(hook_name)
 
+    def consumes(self, hook_name: str) -> bool:
+        """True when one of the tenant's enabled plugins implements `hook_name`."""
+        return bool(getattr(self, hook_name).get_hookimpls())
+
     def notify(self, hook_name: str, **kwargs) -> None:
         """Record a lifecycle hook in the outbox, one entry per plugin that implements it, in the current write
         transaction (its own, outside one); each runs once it has committed (`core.outbox`).

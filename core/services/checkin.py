@@ -334,7 +334,7 @@ def _announcing(org) -> contextlib.AbstractContextManager:
     """The scope of a scan: a write transaction when one of the tenant's plugins takes `ticket_checked_in`, so
     the hook's outbox row commits with the admission; otherwise nothing (on PostgreSQL the scan is then one
     statement, the check-in path's single round trip)."""
-    return write_transaction() if hooks_for(org).ticket_checked_in.get_hookimpls() else contextlib.nullcontext()
+    return write_transaction() if hooks_for(org).consumes("ticket_checked_in") else contextlib.nullcontext()
 
 
 def _announced(org, admission: Admission) -> Admission:
