@@ -4,7 +4,15 @@
 """
 
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
-from core.models.catalog import Event, Recurrence, SyncJob, TicketType, Venue
+from core.models.catalog import (
+    Event,
+    EventTicketConfiguration,
+    Recurrence,
+    SyncJob,
+    TicketConfiguration,
+    TicketType,
+    Venue,
+)
 from core.models.customer import Customer
 from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
@@ -21,15 +29,17 @@ from core.models.sales import (
 from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
 
 CORE_MODELS = [
-    Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketType,
+    Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
+    EventTicketConfiguration, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
     OutboxEntry,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
+    "EventTicketConfiguration",
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "Recurrence", "Refund",
-    "SessionSeats",
+    "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow",
 ]

@@ -1,4 +1,5 @@
-"""The catalog: venues, events (date | parent | recurring), recurrence rules, sync jobs, ticket types.
+"""The catalog: venues, events (date | parent | recurring), recurrence rules, sync jobs, ticket configurations,
+ticket types.
 
 Capacity counters (`sold`, `held`) live on Event and TicketType and change only through
 `core.services.capacity`, with conditional UPDATEs.
@@ -7,6 +8,7 @@ Capacity counters (`sold`, `held`) live on Event and TicketType and change only 
 from __future__ import annotations
 
 from peewee import (
+    BigIntegerField,
     BooleanField,
     CharField,
     FloatField,
@@ -109,6 +111,45 @@ class SyncJob(TenantModel):
     finished_at = DateTimeField(null=True)
 
 
+class TicketConfiguration(PublicIdModel):
+    """Reusable ticketing settings that many sellable tiers share (003's "ticket type").
+
+    The core's `TicketType` is the sellable tier (003's registration type: price, inventory, sale window). A
+    configuration is what a ticket is like once issued: its display name, whether the holder's name and e-mail
+    are asked for or required, whether the PDF is attached to the e-mail, whether it can be transferred, and
+    whether its codes come from a staff-uploaded barcode pool. Tiers of many events may share one through
+    `TicketType.configuration`; it never shares capacity. The defaults require nothing of a buyer.
+    `pdf_template_id` / `wallet_template_id` name templates (tenant records of a later part); null until then.
+    """
+
+    name = CharField(max_length=200)
+    display_name = CharField(max_length=200, default="")
+    pdf_template_id = BigIntegerField(null=True)
+    wallet_template_id = BigIntegerField(null=True)
+    attachable = BooleanField(default=True)
+    transferable = BooleanField(default=True)
+    include_name = BooleanField(default=False)
+    require_name = BooleanField(default=False)
+    include_email = BooleanField(default=False)
+    require_email = BooleanField(default=False)
+    enforce_barcode_pool = BooleanField(default=False)
+    archived_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("org", "name"), False),)
+
+
+class EventTicketConfiguration(TenantModel):
+    """A configuration attached to an event (003 `POST /events/{id}/ticket_types/add`), offered for its tiers."""
+
+    event = ForeignKeyField(Event, column_name="event_id", on_delete="CASCADE")
+    configuration = ForeignKeyField(TicketConfiguration, column_name="ticket_configuration_id",
+                                    on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("org", "event", "configuration"), True),)
+
+
 class TicketType(PublicIdModel):
     """A sellable tier of an event (001's fields plus 003's registration-type fields).
 
@@ -144,6 +185,8 @@ class TicketType(PublicIdModel):
     position = IntegerField(default=0)
     archived_at = DateTimeField(null=True)
     metadata = JSONField(default=dict)
+    configuration = ForeignKeyField(TicketConfiguration, null=True, column_name="ticket_configuration_id",
+                                    backref="ticket_types", on_delete="RESTRICT")
 
     class Meta:
         indexes = ((("org", "event", "position"), False),)
