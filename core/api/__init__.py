@@ -13,6 +13,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.auth",
     "core.api.venues",
     "core.api.events",
+    "core.api.taxonomy",
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",

@@ -10,12 +10,22 @@ from dateutil import parser as date_parser
 from flask import jsonify, request
 from marshmallow import ValidationError, fields, pre_load, validate
 
+from core.api.taxonomy_schema import (
+    CampaignView,
+    CategoryView,
+    TagView,
+    campaign_view,
+    category_view,
+    tag_view,
+)
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
 from core.api_schema import Schema
 from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
+from core.services.capacity import available_seats
 from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Related, event_status
+from core.services.event_taxonomy import PERMANENCE
 from core.services.participation import allows_overlap
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
 from core.timefmt import iso_utc, local_view, to_utc_naive
@@ -87,8 +97,25 @@ class SessionInput(_EventFieldsInput):
     _destroy = fields.Boolean(data_key="_destroy")
 
 
+def _id_list(what: str) -> fields.List:
+    return fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=100),
+                       metadata={"description": f"UUIDs of the organisation's {what}; the list replaces the "
+                                                f"event's {what} (an empty list removes them all)."})
+
+
 class EventInput(_EventFieldsInput):
     """003 event body, bare or wrapped as `{"event": {...}}`."""
+
+    category_ids = _id_list("categories")
+    tag_ids = _id_list("tags")
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=100),
+                       metadata={"description": "Tag names (case ignored); a name the organisation has no tag "
+                                                "for creates that tag. With `tag_ids`, the event gets both."})
+    campaign_ids = _id_list("campaigns")
+    calendar_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64),
+                                metadata={"description": "UUID of one of the organisation's calendars; null: none."})
+    permanent = fields.Boolean(metadata={"description": "An always-on event (a membership, a standing guest "
+                                                        "list): its dates only frame it. Default false."})
 
     type = fields.String(validate=validate.OneOf(EVENT_TYPES), metadata={"description": "Default date."})
     archived_at = fields.DateTime(allow_none=True, metadata={"description": "Set to archive; null to restore."})
@@ -150,7 +177,9 @@ def _list_query_fields(staff: bool) -> dict:
                                metadata={"description": "002 page number (with `limit`); answers `paginate`."}),
         "limit": fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE)),
         "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types"
-                                           + (", recurrences" if staff else "") + "."}),
+                                           + (", recurrences, categories, campaigns (active ones), tags, "
+                                              "registration_types.stock_item, registration_types.event.venue"
+                                              if staff else "") + "."}),
         "fields": fields.String(metadata={"description": "Comma list of fields to return (`counts` adds "
                                           "sold/held/available)."}),
         "search": fields.String(data_key="filter[search]", validate=validate.Length(max=200),
@@ -173,6 +202,15 @@ def _list_query_fields(staff: bool) -> dict:
                                           metadata={"description": "true: only archived; false: exclude them."})
         spec["archived_alias"] = fields.Boolean(data_key="filter[archived]")
         spec["published"] = fields.Boolean(data_key="filter[published]")
+        spec["calendar_id"] = fields.String(data_key="filter[calendar_id]", validate=validate.Length(max=64),
+                                            metadata={"description": "Events on this calendar."})
+        spec["category_id"] = fields.String(data_key="filter[category_id]", validate=validate.Length(max=64),
+                                            metadata={"description": "Events in this category."})
+        spec["tag"] = fields.String(data_key="filter[tag]", validate=validate.Length(min=1, max=100),
+                                    metadata={"description": "Events with the tag of this name (case ignored)."})
+        spec["permanence"] = fields.String(data_key="filter[permanence]", validate=validate.OneOf(list(PERMANENCE)),
+                                           metadata={"description": "permanent: only permanent events; "
+                                                                    "non_permanent: only the others."})
     for name in SORT_FIELDS:
         spec[f"sort_{name}"] = _sort_field(name)
     return spec
@@ -208,7 +246,7 @@ def filters_from(args: dict) -> EventFilters:
     """EventFilters from parsed list arguments."""
     archived = args.get("archived", args.get("archived_alias"))
     names = ("search", "name", "venue_id", "parent_event_id", "starts_from", "starts_to", "ends_from",
-             "ends_to", "status", "type", "published")
+             "ends_to", "status", "type", "published", "calendar_id", "category_id", "tag", "permanence")
     return EventFilters(archived=archived, **{n: args.get(n) for n in names})
 
 
@@ -225,14 +263,21 @@ def comma_set(raw: str | None, allowed: set[str], param: str) -> set[str]:
 # --- output ---------------------------------------------------------------------------------------------
 
 DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
-                  "calendar_id", "published_at", "capacity", "type", "start", "end", "allow_overlap", "deletable")
+                  "calendar_id", "published_at", "capacity", "type", "start", "end", "allow_overlap", "permanent",
+                  "deletable")
 CLIENT_FIELDS = ("id", "name", "slug", "description", "status", "type", "venue_id", "parent_event_id",
                  "published_at", "start", "end", "tz")
 EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts")
-INCLUDES = {"venue": "venue", "venue.address": "venue", "sessions": "sessions", "recurrences": "recurrences",
-            "registration_types": "registration_types", "registration_types.prices": "registration_types",
-            "ticket_types": "registration_types"}
-CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if v != "recurrences"}
+# include name -> what it loads and shows (`registration_types.stock_item` is the types with their stock).
+INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sessions",),
+            "recurrences": ("recurrences",), "registration_types": ("registration_types",),
+            "registration_types.prices": ("registration_types",), "ticket_types": ("registration_types",),
+            "registration_types.stock_item": ("registration_types", "registration_types.stock_item"),
+            "registration_types.event.venue": ("registration_types", "registration_types.event.venue"),
+            "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",)}
+STAFF_ONLY_INCLUDES = {"recurrences", "categories", "campaigns", "tags", "registration_types.stock_item",
+                       "registration_types.event.venue"}
+CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if k not in STAFF_ONLY_INCLUDES}
 
 
 def venue_view(venue) -> dict:
@@ -264,7 +309,7 @@ _FIELD_GETTERS = {
     "status": event_status,
     "venue_id": lambda e, now: e.venue_id,
     "parent_event_id": lambda e, now: e.parent_event_id,
-    "calendar_id": lambda e, now: None,
+    "calendar_id": lambda e, now: e.calendar_id,
     "published_at": lambda e, now: iso_utc(e.published_at),
     "capacity": lambda e, now: e.capacity,
     "type": lambda e, now: e.type,
@@ -278,6 +323,7 @@ _FIELD_GETTERS = {
     "syncing": lambda e, now: e.syncing,
     "counts": lambda e, now: _counts(e),
     "allow_overlap": lambda e, now: allows_overlap(e),
+    "permanent": lambda e, now: e.permanent,
 }
 ALL_FIELDS = set(_FIELD_GETTERS) | {"deletable"}
 
@@ -305,8 +351,27 @@ class EventView:
         if "recurrences" in include and not nested:
             view["recurrences"] = [recurrence_view(r) for r in related.recurrences.get(event.id, ())]
         if "registration_types" in include:
-            view["registration_types"] = [ticket_type_view(tt, event=event, staff=self.staff)
+            view["registration_types"] = [self._registration_type(tt, event)
                                           for tt in related.ticket_types.get(event.id, ())]
+        if "categories" in include:
+            view["categories"] = [category_view(c) for c in related.categories.get(event.id, ())]
+        if "tags" in include:
+            view["tags"] = [tag_view(t) for t in related.tags.get(event.id, ())]
+        if "campaigns" in include:
+            view["campaigns"] = [campaign_view(c, now) for c in related.campaigns.get(event.id, ())]
+        return view
+
+    def _registration_type(self, tt, event: Event) -> dict:
+        view = ticket_type_view(tt, event=event, staff=self.staff)
+        if "registration_types.stock_item" in self.include:
+            view["stock_item"] = {"inventory": tt.capacity, "sold": tt.sold, "held": tt.held,
+                                  "available": available_seats(tt, event)}
+        if "registration_types.event.venue" in self.include:
+            venue = self.related.venues.get(event.venue_id)
+            view["event"] = {"id": event.id, "name": event.name, "type": event.type,
+                             "parent_event_id": event.parent_event_id, "venue_id": event.venue_id,
+                             "start": local_view(event.starts_at, event.tz), "end": local_view(event.ends_at, event.tz),
+                             "venue": venue_view(venue) if venue else None}
         return view
 
 
@@ -364,6 +429,38 @@ class CountsView(Schema):
     available = fields.Integer(allow_none=True)
 
 
+class StockItemView(Schema):
+    """`include=registration_types.stock_item`: a registration type's inventory state (read when rendered;
+    overdue holds are released first)."""
+
+    inventory = fields.Integer(allow_none=True, metadata={"description": "Its capacity; null = unlimited."})
+    sold = fields.Integer()
+    held = fields.Integer(metadata={"description": "Seats in unexpired pending bookings."})
+    available = fields.Integer(allow_none=True, metadata={"description": "Seats left, bounded by the event's "
+                                                                         "capacity too; null = unlimited."})
+
+
+class RegistrationTypeEventView(Schema):
+    """`include=registration_types.event.venue`: the event (or session) a registration type belongs to, with
+    that event's venue."""
+
+    id = fields.String()
+    name = fields.String()
+    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
+    parent_event_id = fields.String(allow_none=True)
+    venue_id = fields.String(allow_none=True)
+    start = fields.Nested(TimeView)
+    end = fields.Nested(TimeView)
+    venue = fields.Nested(VenueView, allow_none=True)
+
+
+class RegistrationTypeView(TicketTypeSchema):
+    """A registration type in an event view (a ticket type, plus what `registration_types.*` includes add)."""
+
+    stock_item = fields.Nested(StockItemView)
+    event = fields.Nested(RegistrationTypeEventView)
+
+
 class EventSchema(Schema):
     """An event (003). Default fields unless `fields=` is given; relationships only with `include=`."""
 
@@ -375,7 +472,7 @@ class EventSchema(Schema):
     status = fields.String(metadata={"enum": ["future", "active", "over"]})
     venue_id = fields.String(allow_none=True)
     parent_event_id = fields.String(allow_none=True)
-    calendar_id = fields.String(allow_none=True)
+    calendar_id = fields.String(allow_none=True, metadata={"description": "The event's calendar (a UUID) or null."})
     published_at = fields.String(allow_none=True)
     capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     type = fields.String(metadata={"enum": list(EVENT_TYPES)})
@@ -389,11 +486,15 @@ class EventSchema(Schema):
     position = fields.Integer()
     allow_overlap = fields.Boolean(metadata={"description": "Parent events: overlapping sessions may be chosen."})
     syncing = fields.Boolean()
+    permanent = fields.Boolean(metadata={"description": "Always on (memberships, standing guest lists)."})
     counts = fields.Nested(CountsView)
     venue = fields.Nested(VenueView, allow_none=True)
     sessions = fields.List(fields.Dict(), metadata={"description": "Session events (same shape)."})
     recurrences = fields.List(fields.Nested(RecurrenceView))
-    registration_types = fields.List(fields.Nested(TicketTypeSchema))
+    registration_types = fields.List(fields.Nested(RegistrationTypeView))
+    categories = fields.List(fields.Nested(CategoryView))
+    tags = fields.List(fields.Nested(TagView))
+    campaigns = fields.List(fields.Nested(CampaignView), metadata={"description": "Only the campaigns active now."})
 
 
 class PageInfo(Schema):

@@ -41,7 +41,8 @@ SYNC_HEADER = "X-Event-Sync-Job-ID"
 
 def parse_view_options(args: dict, allowed_includes: dict, default_fields) -> tuple[list, set[str]]:
     """The field list and include set of a request (400 `invalid_parameter` for unknown names)."""
-    include = {allowed_includes[i] for i in comma_set(args.get("include"), set(allowed_includes), "include")}
+    asked = comma_set(args.get("include"), set(allowed_includes), "include")
+    include = {part for name in asked for part in allowed_includes[name]}
     chosen = comma_set(args.get("fields") or args.get("fields_"), ALL_FIELDS, "fields")
     field_list = ["id", *sorted(chosen - {"id"})] if chosen else list(default_fields)
     return field_list, include

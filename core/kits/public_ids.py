@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.errors import NotFound
-from core.models import Event, Org, TicketConfiguration, TicketType, Venue
+from core.models import Calendar, Campaign, Category, Event, Org, Tag, TicketConfiguration, TicketType, Venue
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
-PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration)
+PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar)
 
 
 def is_public_id(value) -> bool:

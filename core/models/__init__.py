@@ -26,13 +26,14 @@ from core.models.sales import (
     Ticket,
     Transfer,
 )
+from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, EventCategory, EventTag, Tag
 from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
 
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
     EventTicketConfiguration, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
-    OutboxEntry,
+    OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign,
 ]
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "Recurrence", "Refund",
     "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
-    "utcnow",
+    "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
 ]

@@ -71,10 +71,14 @@ class Event(PublicIdModel):
     position = IntegerField(default=0)
     syncing = BooleanField(default=False)
     settings = JSONField(default=dict)
+    calendar_id = CharField(max_length=36, null=True)  # a `core.models.taxonomy.Calendar` of the tenant
+    permanent = BooleanField(default=False)  # always on (a membership, a standing guest list): see docs/events.md
 
     class Meta:
         indexes = (
             (("org", "starts_at", "id"), False),
+            (("org", "calendar_id", "starts_at", "id"), False),
+            (("org", "permanent", "starts_at", "id"), False),
             (("org", "published_at", "starts_at", "id"), False),
             (("org", "parent", "starts_at", "id"), False),
             (("org", "slug"), False),

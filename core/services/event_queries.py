@@ -24,6 +24,7 @@ from core.pagination import (
     paginate_cursor,
     paginate_offset,
 )
+from core.services import event_taxonomy
 from core.services.statements import CompiledQuery, Slot, compile_query
 from core.services.ticket_types import list_ticket_types
 from core.tenancy import scoped
@@ -59,6 +60,10 @@ class EventFilters:
     type: str | None = None
     published: bool | None = None
     top_level: bool = False
+    calendar_id: str | None = None
+    category_id: str | None = None
+    tag: str | None = None
+    permanence: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -164,6 +169,8 @@ def apply_filters(query, org, filters: EventFilters, now: dt.datetime | None = N
             conditions.append(column <= high)
     if filters.status:
         conditions.append(status_condition(org, filters.status, now))
+    conditions += event_taxonomy.filter_conditions(org, filters.calendar_id, filters.category_id, filters.tag,
+                                                   filters.permanence)
     for condition in conditions:
         if condition is not None:
             query = query.where(condition)
@@ -248,6 +255,9 @@ class Related:
     sessions: dict = field(default_factory=lambda: defaultdict(list))
     recurrences: dict = field(default_factory=lambda: defaultdict(list))
     ticket_types: dict = field(default_factory=lambda: defaultdict(list))
+    categories: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    campaigns: dict = field(default_factory=dict)
     with_sales: set | None = None
 
 
@@ -262,9 +272,20 @@ def _families_with_sales(org, events: list[Event]) -> set[str]:
     return {owners[i] for i in events_with_sales(org, list(owners))}
 
 
+def _preload_taxonomy(org, related: Related, holders: list[str], include: set[str]) -> None:
+    """Categories, tags and active campaigns of the listed events and their sessions, one query each."""
+    if "categories" in include:
+        related.categories = event_taxonomy.categories_of(org, holders)
+    if "tags" in include:
+        related.tags = event_taxonomy.tags_of(org, holders)
+    if "campaigns" in include:
+        related.campaigns = event_taxonomy.active_campaigns_of(org, holders, utcnow())
+
+
 def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
             public_only: bool = False) -> Related:
-    """Load venues, sessions, recurrences, ticket types and sales flags for `events` in batched queries.
+    """Load venues, sessions, recurrences, ticket types, categories, tags, active campaigns and sales flags for
+    `events` in batched queries (one per relationship for the whole page).
 
     `public_only` limits sessions to published public ones and ticket types to public, unarchived ones.
     """
@@ -283,8 +304,14 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
     if "recurrences" in include:
         for rule in scoped(Recurrence, org).where(Recurrence.event.in_(ids)).order_by(Recurrence.created_at):
             related.recurrences[rule.event_id].append(rule)
+    holders = ids + [c.id for kids in related.sessions.values() for c in kids]
+    if "registration_types.event.venue" in include:  # each type's event is a listed event or session
+        shown = [*events, *(c for kids in related.sessions.values() for c in kids)]
+        venue_ids = sorted({e.venue_id for e in shown if e.venue_id} - set(related.venues))
+        if venue_ids:
+            related.venues.update({v.id: v for v in scoped(Venue, org).where(Venue.id.in_(venue_ids))})
+    _preload_taxonomy(org, related, holders, include)
     if "registration_types" in include:
-        holders = ids + [c.id for kids in related.sessions.values() for c in kids]
         for tt in list_ticket_types(org, event_ids=holders, include_archived=True, public_only=public_only):
             related.ticket_types[tt.event_id].append(tt)
     if want_deletable:

@@ -15,7 +15,7 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, sync_jobs
+from core.services import checkin, event_taxonomy, sync_jobs
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import validate_rule
 from core.tenancy import get_scoped, scoped
@@ -249,6 +249,7 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
         _create_sessions(org, event, sessions)
         _add_rules(org, event, rules)
         _add_registration_types(org, event, data.get("registration_types") or [])
+        event_taxonomy.apply_to_event(org, event, data)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
                                        status="queued" if rules else "succeeded")
         if rules:
@@ -313,6 +314,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
             Recurrence.delete().where((Recurrence.event == event.id) & (Recurrence.org == org.id)).execute()
             _add_rules(org, event, rules)
         _add_registration_types(org, event, data.get("registration_types") or [])
+        event_taxonomy.apply_to_event(org, event, data)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules is not None else "update",
                                        status="queued" if rules is not None else "succeeded")
         if rules is not None:
