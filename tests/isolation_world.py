@@ -73,6 +73,13 @@ def _events(world: World) -> None:
                                               json={**ticket_type, "name": "Spare"}))["data"]["id"]
     ids["pass_type"] = _ok(staff.post(f"/events/{parent}/ticket-types",
                                       json={**ticket_type, "name": "Pass", "isPass": True}))["data"]["id"]
+    for kind, plural in (("category", "categories"), ("tag", "tags"), ("campaign", "campaigns"),
+                         ("calendar", "calendars")):
+        named = {"name": f"{kind.title()} of {world.tenant.orgid}"}
+        ids[kind] = _ok(staff.post(f"/{plural}", json=named))["data"]["id"]
+    _ok(staff.patch(f"/events/{ids['event']}", json={"category_ids": [ids["category"]], "tag_ids": [ids["tag"]],
+                                                     "campaign_ids": [ids["campaign"]],
+                                                     "calendar_id": ids["calendar"]}))
 
 
 def _sales(world: World) -> None:

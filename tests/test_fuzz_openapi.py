@@ -75,6 +75,9 @@ class Seeded:
             "eventId": event.id, "paymentGateway": "offline",
             "items": [{"ticketTypeId": ticket_type.id, "quantity": 1}]}).get_json()
         messages = staff.get("/notifications/messages").get_json()["data"]
+        taxonomy = {f"{kind}_id": [staff.post(f"/{plural}", json={"name": f"Fuzz {kind}"}).get_json()["data"]["id"]]
+                    for kind, plural in (("category", "categories"), ("tag", "tags"), ("campaign", "campaigns"),
+                                         ("calendar", "calendars"))}
         self.ids = {
             "event_id": [event.id, numeric_event_id],
             "ticket_type_id": [ticket_type.id],
@@ -94,6 +97,7 @@ class Seeded:
             "guest_id": [guest["guestId"]],
             "org_id": [tenant.orgid],
             "plugin": list(ALL_PLUGINS),
+            **taxonomy,
         }
 
 

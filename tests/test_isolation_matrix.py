@@ -63,6 +63,7 @@ PATH_KINDS = {
     "promotion_id": "promotion", "rate_id": "tax_rate", "card_id": "gift_card", "order_id": "order",
     "message_id": "message", "guest_id": "media_guest", "media_id": "media", "endpoint_id": "endpoint",
     "delivery_id": "delivery", "org_id": "org", "key_id": "api_key", "token": "payment_return_token",
+    "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
 }
 PATH_KINDS_BY_PATH = {
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
@@ -89,7 +90,8 @@ PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
 QUERY_KINDS = {"token": "media_guest_token"}
 # Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
 QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "parent_event", "eventId": "event",
-                  "customerId": "customer", "endpointId": "endpoint"}
+                  "customerId": "customer", "endpointId": "endpoint", "filter[calendar_id]": "calendar",
+                  "filter[category_id]": "category"}
 QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_public",
                           ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public"}
 # Body fields (dotted paths) that name a record -> its kind; and id-like fields that name no existing record.
@@ -99,6 +101,7 @@ BODY_ID_KINDS = {
     "ticketTypeId": "paid_type", "items[].ticketTypeId": "paid_type", "tickets[].ticketTypeId": "paid_type",
     "merch[].variantId": "variant", "bookingId": "pending_booking", "orderId": "pending_booking",
     "id": "spare_ticket_type", "sessionIds": "session", "ticketTypeIds": "ticket_type", "variantIds": "variant",
+    "category_ids": "category", "tag_ids": "tag", "campaign_ids": "campaign", "calendar_id": "calendar",
 }
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",

@@ -67,7 +67,8 @@ class ListQuery(StaffListQuery):
     parent_event_id = public_id_field("filter[parent_event_id]", "Sessions of a parent / dates of a recurring.")
 
     class Meta:
-        exclude = ("page", "limit")  # 002's page numbers: 003 pages by cursor
+        # 002's page numbers (003 pages by cursor); the core's taxonomy filters take UUIDs: not served here yet
+        exclude = ("page", "limit", "calendar_id", "category_id", "tag", "permanence")
 
 
 def numeric_id(description: str = "A numeric id: a random integer below 2^53, stable.") -> fields.Integer:
@@ -111,7 +112,7 @@ class EventV2(EventSchema):
     id = numeric_id()
     venue_id = numeric_id()
     parent_event_id = numeric_id()
-    calendar_id = numeric_id("Always null: no calendars yet.")
+    calendar_id = numeric_id("The event's calendar, or null.")
     venue = fields.Nested(VenueV2, allow_none=True)
     registration_types = fields.List(fields.Nested(RegistrationTypeV2))
 

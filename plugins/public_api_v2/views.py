@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.kits.public_ids import public_ids_for
-from core.models import Event, Org, TicketType, Venue
+from core.models import Calendar, Event, Org, TicketType, Venue
 
 
 @dataclass(frozen=True)
 class IdMaps:
-    """UUID -> public id of the events, venues and ticket types one answer shows."""
+    """UUID -> public id of the events, venues, ticket types and calendars one answer shows."""
 
     events: dict[str, int]
     venues: dict[str, int]
     ticket_types: dict[str, int]
+    calendars: dict[str, int]
 
     @classmethod
     def of(cls, org: Org, views: list[dict]) -> IdMaps:
@@ -28,10 +29,12 @@ class IdMaps:
         events: set[str] = set()
         venues: set[str] = set()
         ticket_types: set[str] = set()
+        calendars: set[str] = set()
 
         def collect(view: dict) -> None:
             events.update(v for v in (view.get("id"), view.get("parent_event_id")) if v)
             venues.update(v for v in (view.get("venue_id"), (view.get("venue") or {}).get("id")) if v)
+            calendars.update(v for v in (view.get("calendar_id"),) if v)
             for tt in view.get("registration_types") or ():
                 ticket_types.add(tt["id"])
                 events.add(tt["eventId"])
@@ -41,7 +44,7 @@ class IdMaps:
         for view in views:
             collect(view)
         return cls(public_ids_for(Event, org, events), public_ids_for(Venue, org, venues),
-                   public_ids_for(TicketType, org, ticket_types))
+                   public_ids_for(TicketType, org, ticket_types), public_ids_for(Calendar, org, calendars))
 
 
 def number(major: str | None) -> int | float | None:
@@ -89,6 +92,8 @@ def event_v2(view: dict, ids: IdMaps) -> dict:
         out["venue_id"] = ids.venues[view["venue_id"]]
     if out.get("parent_event_id") is not None:
         out["parent_event_id"] = ids.events[view["parent_event_id"]]
+    if out.get("calendar_id") is not None:
+        out["calendar_id"] = ids.calendars[view["calendar_id"]]
     if view.get("venue"):
         out["venue"] = venue_v2(view["venue"], ids)
     if "sessions" in view:
