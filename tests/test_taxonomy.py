@@ -325,3 +325,31 @@ def test_another_tenants_record_is_a_404_like_a_missing_one(tenant, other_tenant
         assert foreign.get_json()["type"] == missing.get_json()["type"]
     assert ok(tenant.staff.get(f"/{plural}"))["data"] == []
     assert ok(other_tenant.staff.get(f"/{plural}/{theirs['id']}"))["data"]["name"] == "Theirs"
+
+
+# --- migration -------------------------------------------------------------------------------------------------
+
+EVENT_INDEXES = ("event_org_id_calendar_id_starts_at_id", "event_org_id_permanent_starts_at_id")
+
+
+def test_migration_creates_what_an_older_database_lacks_and_is_idempotent(tenant):
+    from core.db import db as database
+    from core.migrations import m0015_event_taxonomy
+    from core.models import Calendar, Campaign, Category, Event, EventCampaign, EventCategory, EventTag, Tag
+
+    event = new_event(tenant.staff, permanent=True)
+    tables = [EventCategory, EventTag, EventCampaign, Category, Tag, Campaign, Calendar]
+    with database.connection_context():
+        for index in EVENT_INDEXES:
+            database.execute_sql(f"DROP INDEX {index}")
+        database.execute_sql('ALTER TABLE "event" DROP COLUMN "calendar_id"')
+        database.execute_sql('ALTER TABLE "event" DROP COLUMN "permanent"')
+        database.drop_tables(tables)
+        m0015_event_taxonomy.upgrade()
+        m0015_event_taxonomy.upgrade()  # idempotent
+        assert all(model.table_exists() for model in tables)
+        columns = {column.name for column in database.get_columns("event")}
+        assert {"calendar_id", "permanent"} <= columns
+        assert set(EVENT_INDEXES) <= {index.name for index in database.get_indexes("event")}
+        assert Event.get_by_id(event["id"]).permanent is False  # the column came back with its default
+    assert make(tenant.staff, "tags", name="After")["name"] == "After"
