@@ -98,7 +98,7 @@ class Kind:
 
 KINDS = {
     "category": Kind(Category, "category", ("name", "description", "position"), order=("position", "name")),
-    "tag": Kind(Tag, "tag", ("name",), prepare=_tag_values),
+    "tag": Kind(Tag, "tag", ("name",), prepare=_tag_values, order=("name_key",)),
     "campaign": Kind(Campaign, "campaign", ("name", "description", "starts_at", "ends_at"),
                      errors=_campaign_errors, prepare=_utc_times),
     "calendar": Kind(Calendar, "calendar", ("name", "description", "color"), errors=_calendar_errors),
