@@ -257,6 +257,24 @@ def test_includes_load_with_one_query_each_for_a_whole_page(tenant, app):
     assert all(names(e["categories"]) == ["Music"] and len(e["tags"]) == 2 for e in body["data"])
 
 
+def test_a_session_takes_its_own_categories_and_shows_them_under_its_parent(tenant):
+    staff = tenant.staff
+    music = make(staff, "categories", name="Music")
+    start = soon()
+    session = {"name": "Talk", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=1))}
+    inline = staff.post("/events", json={"type": "parent", "name": "Fest",
+                                         "sessions": [{**session, "category_ids": [music["id"]]}]})
+    assert inline.status_code == 422 and "category_ids" in str(inline.get_json()["errors"])
+    parent = ok(staff.post("/events", json={"type": "parent", "name": "Fest", "sessions": [session]}), 201)["data"]
+    child = ok(staff.get(f"/events/{parent['id']}?include=sessions"))["data"]["sessions"][0]
+    ok(staff.patch(f"/events/{child['id']}", json={"category_ids": [music["id"]], "tags": ["Keynote"]}))
+    shown = ok(staff.get(f"/events/{parent['id']}?include=sessions,categories,tags"))["data"]
+    assert shown["categories"] == [] and shown["tags"] == []
+    assert names(shown["sessions"][0]["categories"]) == ["Music"]
+    assert names(shown["sessions"][0]["tags"]) == ["Keynote"]
+    assert [e["name"] for e in ok(staff.get(f"/events?filter[category_id]={music['id']}"))["data"]] == ["Talk"]
+
+
 def test_unknown_and_not_yet_built_includes_are_refused(tenant):
     event = new_event(tenant.staff)
     for include in ("list", "list.setting", "registration_types.pickups", "calendars"):
