@@ -253,7 +253,7 @@ def test_includes_load_with_one_query_each_for_a_whole_page(tenant, app):
             assert len(body["data"]) == size
     finally:
         Database.execute_sql = original
-    assert counts[0] == counts[1], counts  # the same queries for 2 rows as for 6
+    assert counts[0] == counts[1] > 5, counts  # the same queries for 2 rows as for 6
     assert all(names(e["categories"]) == ["Music"] and len(e["tags"]) == 2 for e in body["data"])
 
 
