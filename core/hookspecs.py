@@ -176,3 +176,13 @@ def ticket_cancelled(org, ticket):
 @hookspec
 def ticket_refunded(org, ticket, refund):
     """A ticket was refunded through its gateway; its QR no longer scans."""
+
+
+@hookspec
+def ticket_holder_changed(org, ticket, edit):
+    """A customer changed their ticket's holder name and/or e-mail (`ticket` as it now is; `edit` the
+    `TicketEdit` with the new and `previous_name`/`previous_email` values, its `fee` and payment).
+
+    Called by `core.services.ticket_edits` after the commit that applied the edit, exactly once per edit (a
+    free edit at once, a paid one when its change fee is confirmed). The QR does not change.
+    """

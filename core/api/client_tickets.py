@@ -1,4 +1,5 @@
-"""Customer ticket endpoints: my tickets, one ticket, its QR PNG and perks, transfer, claim, my bookings.
+"""Customer ticket endpoints: my tickets, one ticket (and its holder edit), its QR PNG and perks, transfer,
+claim, my bookings.
 
 A customer only ever sees tickets whose `customer` is them (others get 404); no check-in happens here.
 """
@@ -12,10 +13,11 @@ from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
 from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
 from core.api.throttle import Guard, caller_account, throttled
+from core.api.ticket_edit_schema import ConfirmEditRequest, TicketEditRequest, TicketEditResult, edit_result
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
-from core.services import holds, ticket_queries, transfers
+from core.services import holds, ticket_edits, ticket_queries, transfers
 from core.tenancy import current_org
 
 blp = Blueprint("client_tickets", __name__, description="Customer: my tickets, QR, perks, transfers, bookings")
@@ -93,6 +95,34 @@ class MyTicket(MethodView):
     def get(self, ticket_id):
         """One of my tickets (anyone else's is 404)."""
         return ticket_view(ticket_queries.owned_ticket(current_org(), ticket_id, _me()))
+
+    @require_role("customer")
+    @idempotent
+    @blp.arguments(TicketEditRequest)
+    @blp.response(200, TicketEditResult)
+    @blp.alt_response(202, schema=TicketEditResult, description="The change fee is to be paid first: the edit is "
+                      "pending, with the payment's client data; it applies once the payment is confirmed.")
+    def patch(self, data, ticket_id):
+        """Change my ticket's `holderName` and/or `holderEmail` (types marked editable, valid tickets, within the
+        type's edit window): 200 applied; 202 pending when the type has a change fee (pay it, then
+        `POST .../edit/confirm` or the provider's webhook applies it). 409 `ticket_not_editable`,
+        `edit_window_closed`, `change_fee_needs_gateway`; 422 `nothing_to_change`. Honours Idempotency-Key."""
+        outcome = ticket_edits.request_edit(current_org(), ticket_id, _me(), holder_name=data.get("holderName"),
+                                            holder_email=data.get("holderEmail"))
+        return edit_result(outcome), 202 if outcome.pending else 200
+
+
+@blp.route("/client/events/tickets/<ticket_id>/edit/confirm")
+class MyTicketEditConfirm(MethodView):
+    @require_role("customer")
+    @idempotent
+    @blp.arguments(ConfirmEditRequest)
+    @blp.response(200, TicketEditResult)
+    def post(self, data, ticket_id):
+        """Apply my ticket's pending holder edits whose change fee was paid (checked with the provider), once;
+        a repeat answers the same edit. 402 `payment_not_completed`, 404 `ticket_edit_not_found`. Honours
+        Idempotency-Key."""
+        return edit_result(ticket_edits.confirm_edits(current_org(), ticket_id, _me()))
 
 
 @blp.route("/client/events/tickets/<ticket_id>/qr")

@@ -52,6 +52,11 @@ class RegistrationTypeInput(Schema):
     sale_end = fields.DateTime(allow_none=True)
     transferable = fields.Boolean()
     perks = fields.List(fields.String())
+    editable = fields.Boolean(metadata={"description": "The holder may change the holder name and e-mail after "
+                                                      "purchase. Default false."})
+    editable_change_fee = fields.Decimal(metadata={"description": "Fee of one holder edit, major units (>= 0)."})
+    editable_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "Edits allowed this many minutes after the booking was confirmed; null = no limit."})
     ticket_type_id = fields.Raw(allow_none=True, validate=validate.Equal(
         None, error="Reusable ticket configurations (003's ticket types) are not built yet: leave `ticket_type_id` "
                     "out or null."), metadata={"description": "003's reusable ticket configuration: not built yet, "

@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
+from core.api.ticket_edit_schema import StaffTicketEditList, edit_view
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view
 from core.api_schema import Schema
 from core.auth import require_role
@@ -25,7 +26,7 @@ from core.pagination import (
     paginate_block,
     parse_size,
 )
-from core.services import cancellation, qr, refund_payouts, ticket_queries, transfers
+from core.services import cancellation, qr, refund_payouts, ticket_edits, ticket_queries, transfers
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -236,6 +237,18 @@ class StaffTicket(MethodView):
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
         return ticket_view(ticket_queries.staff_ticket(current_org(), ticket_id), staff=True)
+
+
+@blp.route("/events/tickets/<ticket_id>/edits")
+class StaffTicketEdits(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, StaffTicketEditList)
+    def get(self, ticket_id):
+        """The ticket's holder edits, oldest first: new and previous holder, change fee, its payment and status."""
+        org = current_org()
+        edits = ticket_edits.ticket_edits(org, ticket_id)
+        return {"edits": [edit_view(edit) for edit in edits],
+                "ticket": ticket_view(ticket_queries.staff_ticket(org, ticket_id), staff=True)}
 
 
 @blp.route("/events/tickets/<ticket_id>/qr")

@@ -18,6 +18,7 @@ from core.models import Event, TicketType, utcnow
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency, price_view, to_major, to_minor
 from core.services.capacity import available_seats
+from core.services.ticket_types import AMOUNT_FIELDS
 from core.timefmt import is_timezone, iso_utc, to_utc_naive
 
 _MAJOR = "In major units of `currency` (199 with USD is 199.00 USD; 1500 with JPY is 1500 yen)."
@@ -82,6 +83,13 @@ class TicketTypeFieldsSchema(Schema):
                              metadata={"description": "A pass covering every session of a parent event."})
     position = fields.Integer()
     metadata = fields.Dict()
+    editable = fields.Boolean(metadata={"description": "The holder may change the ticket's holder name and e-mail "
+                                                      "after purchase (`PATCH /client/events/tickets/{id}`)."})
+    edit_fee = fields.Decimal(data_key="editableChangeFee",
+                              metadata={"description": "The change fee of one holder edit (>= 0; 0 = free). " + _MAJOR})
+    edit_minutes = fields.Integer(data_key="editableMinutes", allow_none=True,
+                                  metadata={"description": "Edits allowed this many minutes after the booking was "
+                                                           "confirmed (>= 1); null = no limit."})
     # 003's spellings, accepted as aliases: send one spelling per field.
     inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
     order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
@@ -89,10 +97,13 @@ class TicketTypeFieldsSchema(Schema):
     service_fee_amount_003 = _alias(fields.Decimal, "service_fee_amount", "serviceFeeAmount")
     service_fee_percentage_003 = _alias(fields.Float, "service_fee_percentage", "serviceFeePercentage")
     pass_003 = _alias(fields.Boolean, "pass", "isPass")
+    edit_fee_003 = _alias(fields.Decimal, "editable_change_fee", "editableChangeFee")
+    edit_minutes_003 = _alias(fields.Integer, "editable_minutes", "editableMinutes", allow_none=True)
 
     _ALIASES = {"inventory": "capacity", "order_min_003": "order_min", "order_max_003": "order_max",
                 "service_fee_amount_003": "service_fee_amount",
-                "service_fee_percentage_003": "service_fee_percentage", "pass_003": "is_pass"}
+                "service_fee_percentage_003": "service_fee_percentage", "pass_003": "is_pass",
+                "edit_fee_003": "edit_fee", "edit_minutes_003": "edit_minutes"}
 
     @post_load
     def _merge_aliases(self, data: dict, **kwargs) -> dict:
@@ -161,7 +172,7 @@ def to_service_fields(data: dict, *, event: Event, current: TicketType | None = 
             except (OverflowError, ValueError):
                 errors[name] = ["Out of range once converted to UTC."]
     currency = fields_.get("currency") or (current.currency if current else TicketType.currency.default)
-    amounts = [name for name in ("price", "service_fee_amount") if name in fields_]
+    amounts = [name for name in AMOUNT_FIELDS if name in fields_]
     if amounts and not is_currency(currency):
         raise Unprocessable("Unknown currency.", errors={"currency": ["Must be an ISO 4217 currency code."]})
     for name in amounts:
@@ -220,6 +231,10 @@ def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, sta
         "serviceFeePercentage": tt.service_fee_percentage,
         "isPass": tt.is_pass,
         "position": tt.position,
+        "editable": tt.editable,
+        "editableChangeFee": _major(tt.edit_fee, tt.currency),
+        "editableChangeFeeMinor": tt.edit_fee,
+        "editableMinutes": tt.edit_minutes,
         "createdAt": iso_utc(tt.created_at),
         "updatedAt": iso_utc(tt.updated_at),
     }
@@ -276,6 +291,12 @@ class TicketTypeSchema(Schema):
     serviceFeePercentage = fields.Float()
     isPass = fields.Boolean()
     position = fields.Integer()
+    editable = fields.Boolean(metadata={"description": "The holder may change the holder name and e-mail."})
+    editableChangeFee = fields.String(metadata={"description": "The change fee of one holder edit; major units "
+                                                               "as a decimal string."})
+    editableChangeFeeMinor = fields.Integer()
+    editableMinutes = fields.Integer(allow_none=True, metadata={
+        "description": "Minutes after the booking's confirmation during which edits are allowed; null = no limit."})
     createdAt = _iso()
     updatedAt = _iso()
     sold = fields.Integer(metadata={"description": "Staff only."})

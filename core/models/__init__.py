@@ -28,12 +28,13 @@ from core.models.sales import (
 )
 from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, EventCategory, EventTag, Tag
 from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
+from core.models.ticket_edits import TicketEdit
 
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
     EventTicketConfiguration, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
-    OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign,
+    OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
 ]
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
+    "TicketEdit",
 ]

@@ -191,6 +191,9 @@ class TicketType(PublicIdModel):
     metadata = JSONField(default=dict)
     configuration = ForeignKeyField(TicketConfiguration, null=True, column_name="ticket_configuration_id",
                                     backref="ticket_types", on_delete="RESTRICT")
+    editable = BooleanField(default=False)  # the holder may change their name and e-mail after purchase
+    edit_fee = IntegerField(default=0)      # the change fee of one such edit, minor units of `currency`
+    edit_minutes = IntegerField(null=True)  # edits allowed this long after the booking's confirmation; None: always
 
     class Meta:
         indexes = ((("org", "event", "position"), False),)

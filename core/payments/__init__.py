@@ -6,7 +6,7 @@ never talks to a provider itself and never changes a booking's status (the purch
 
 from core.payments.builtin import BUILTIN_PROVIDERS, ManualPayment, ZeroTotal
 from core.payments.provider import PaymentProvider, Step, UnsupportedStep
-from core.payments.values import PaymentCheck, RefundResult, WebhookDelivery
+from core.payments.values import ExtraCharge, PaymentCheck, RefundResult, WebhookDelivery
 
-__all__ = ["BUILTIN_PROVIDERS", "ManualPayment", "PaymentCheck", "PaymentProvider", "RefundResult", "Step",
-           "UnsupportedStep", "WebhookDelivery", "ZeroTotal"]
+__all__ = ["BUILTIN_PROVIDERS", "ExtraCharge", "ManualPayment", "PaymentCheck", "PaymentProvider", "RefundResult",
+           "Step", "UnsupportedStep", "WebhookDelivery", "ZeroTotal"]

@@ -132,6 +132,23 @@ def confirm_paid_booking(org: Org, booking: Booking, payment_ref: str, gateway: 
     return {"bookingId": booking.id, "status": result.booking.status}
 
 
+def confirm_paid_charge(org: Org, booking: Booking, charge_id: str, payment_ref: str, gateway: str) -> dict:
+    """After a verified webhook about an extra payment (`Step.EXTRA_PAYMENT`, its metadata naming
+    `charge_id`): verify it again (for the charge's own booking, which the provider checks against the payment's
+    metadata) and apply what it paid for (a ticket holder edit) once. A replayed delivery
+    applies nothing twice; a provider outage propagates (502, so the provider retries); a refusal is reported."""
+    from core.services import ticket_edits  # the edit service owns what a change fee pays for
+
+    try:
+        outcome = ticket_edits.confirm_charge(org, charge_id, payment_ref)
+    except GatewayUnavailable:
+        raise
+    except ApiError as exc:
+        log.info("webhook confirm of charge %s on booking %s refused: %s", charge_id, booking.id, exc.type)
+        return {"bookingId": booking.id, "refused": exc.type}
+    return {"bookingId": booking.id, "recorded": f"ticket_edit_{outcome.edit.status}"}
+
+
 def invalid_signature(gateway: str, detail: str) -> ApiError:
     """400 `invalid_signature`: a webhook delivery the provider did not vouch for; nothing was changed."""
     return ApiError(f"The {gateway} webhook delivery was refused: {detail}.", status=400, type="invalid_signature",

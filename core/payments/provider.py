@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from core.api_schema import Schema
 from core.errors import Unprocessable
-from core.payments.values import PaymentCheck, RefundResult, WebhookDelivery
+from core.payments.values import ExtraCharge, PaymentCheck, RefundResult, WebhookDelivery
 
 if TYPE_CHECKING:
     from core.models import Booking, Org
@@ -29,6 +29,7 @@ class Step(enum.StrEnum):
     PARTIAL_REFUND = "partial_refund"    # pay part of it back (needs REFUND too)
     CHARGE_AGAIN = "charge_again"        # charge an extra amount on an existing, paid booking (a change fee)
     CHARGE_SAVED = "charge_saved"        # charge a method the buyer saved, with the buyer away (off-session)
+    EXTRA_PAYMENT = "extra_payment"      # a payment of its own for an extra amount on a paid booking (change fee)
     VOID = "void"                        # make an open payment unpayable (dead cart); never captures
     WEBHOOK = "webhook"                  # handle the provider's signed notifications
 
@@ -44,6 +45,7 @@ STEP_METHODS: dict[Step, tuple[str, ...]] = {
     Step.PARTIAL_REFUND: ("refund",),
     Step.CHARGE_AGAIN: ("charge_again",),
     Step.CHARGE_SAVED: ("charge_saved_method",),
+    Step.EXTRA_PAYMENT: ("create_extra_payment", "verify_extra_payment"),
     Step.VOID: ("void_payment",),
     Step.WEBHOOK: ("handle_webhook",),
 }
@@ -170,6 +172,19 @@ class PaymentProvider:
         """Charge a method the buyer saved earlier while the buyer is away (Step.CHARGE_SAVED)."""
         return self._unsupported(Step.CHARGE_SAVED)
 
+    def create_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, settings: dict) -> dict:
+        """Start a payment of `charge.amount` minor units of `charge.currency` on the paid `booking`, which the
+        buyer completes like a purchase's (Step.EXTRA_PAYMENT). Return what `create_payment` returns. Must be
+        idempotent per `charge.id` (the provider's idempotency key), and the payment must name the org, the
+        booking and `charge.id` (metadata), so a webhook about it reaches `kit.confirm_paid_charge`."""
+        return self._unsupported(Step.EXTRA_PAYMENT)
+
+    def verify_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, payment_ref: str,
+                             settings: dict) -> PaymentCheck:
+        """Whether the payment `payment_ref` of `charge` was paid (Step.EXTRA_PAYMENT): only a payment of this
+        org, booking and charge, with the provider's own amount and currency."""
+        return self._unsupported(Step.EXTRA_PAYMENT)
+
     def void_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
         """Make sure nobody can still pay for `booking` (its cart is dead) (Step.VOID).
 
@@ -200,6 +215,7 @@ _VERBS = {
     Step.PARTIAL_REFUND: "refund part of a payment",
     Step.CHARGE_AGAIN: "charge an existing booking again",
     Step.CHARGE_SAVED: "charge a saved payment method",
+    Step.EXTRA_PAYMENT: "take a payment for an extra amount on a paid booking",
     Step.VOID: "void a payment",
     Step.WEBHOOK: "receive webhooks",
 }

@@ -21,6 +21,17 @@ class PaymentCheck:
     data: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ExtraCharge:
+    """An amount charged on a paid booking besides its total (a ticket edit's change fee), paid as a payment of
+    its own: `id` is the core's record of it (use it as the provider's idempotency key and in its metadata)."""
+
+    id: str
+    amount: int
+    currency: str
+    description: str
+
+
 @dataclass
 class RefundResult:
     """A provider's answer to a refund request."""

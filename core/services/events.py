@@ -134,11 +134,13 @@ def registration_type_fields(org: Org, item: dict, index: int, prefix: str) -> d
     try:
         fields["price"] = to_minor(item.get("price") or 0, currency)
         fields["service_fee_amount"] = to_minor(item.get("service_fee_amount") or 0, currency)
+        fields["edit_fee"] = to_minor(item.get("editable_change_fee") or 0, currency)
     except ValueError as exc:
         _invalid({where: {"price": [str(exc)]}})
-    renames = {"inventory": "capacity", "service_fee_percentage": "service_fee_percentage"}
+    renames = {"inventory": "capacity", "editable_minutes": "edit_minutes"}
     for key in ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage",
-                "description", "visibility", "sale_start", "sale_end", "transferable", "perks"):
+                "description", "visibility", "sale_start", "sale_end", "transferable", "perks", "editable",
+                "editable_minutes"):
         if item.get(key) is not None:
             fields[renames.get(key, key)] = item[key]
     for key in ("sale_start", "sale_end"):
@@ -147,6 +149,8 @@ def registration_type_fields(org: Org, item: dict, index: int, prefix: str) -> d
     errors = {}
     if fields["price"] < 0 or fields["service_fee_amount"] < 0:
         errors["price"] = ["must be >= 0"]
+    if fields["edit_fee"] < 0:
+        errors["editable_change_fee"] = ["must be >= 0"]
     if fields.get("capacity") is not None and fields["capacity"] < 0:
         errors["inventory"] = ["must be >= 0"]
     if (fields.get("order_min") or 0) > (fields.get("order_max") or 10**9):

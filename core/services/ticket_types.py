@@ -26,8 +26,11 @@ EDITABLE_FIELDS = (
     "name", "description", "price", "currency", "capacity", "sale_start", "sale_end", "perks",
     "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
     "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
-    "service_fee_percentage", "is_pass", "position", "metadata",
+    "service_fee_percentage", "is_pass", "position", "metadata", "editable", "edit_fee", "edit_minutes",
 )
+
+AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
+"""The money fields of a ticket type, minor units of its `currency`."""
 
 Errors = dict[str, list[str]]
 
@@ -114,6 +117,9 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "is_pass": _bool_check,
     "position": _int_check(-MAX_INT),
     "metadata": lambda v: None if isinstance(v, dict) else "Must be an object.",
+    "editable": _bool_check,
+    "edit_fee": _int_check(0),
+    "edit_minutes": _int_check(1, optional=True),
 }
 
 
@@ -207,7 +213,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict) -> Ticke
     values = {**{name: getattr(ticket_type, name) for name in EDITABLE_FIELDS}, **changes}
     errors: Errors = {}
     if values["currency"] != ticket_type.currency:
-        for name in ("price", "service_fee_amount"):
+        for name in AMOUNT_FIELDS:
             if name not in changes and getattr(ticket_type, name):
                 errors[name] = ["Send this amount again when you change the currency."]
     if errors:

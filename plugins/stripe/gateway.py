@@ -15,7 +15,7 @@ import stripe
 
 from core.errors import ApiError
 from core.models import Booking, Org
-from core.payments import PaymentCheck, RefundResult
+from core.payments import ExtraCharge, PaymentCheck, RefundResult
 from core.payments.kit import (
     refund_rejected,
     require_settings,
@@ -76,6 +76,25 @@ class StripeGateway:
         with provider_errors():
             return self.client.v1.payment_intents.create(
                 params=self.intent_params(org, booking), options={"idempotency_key": booking.id}).to_dict()
+
+    def create_charge_intent(self, org: Org, booking: Booking, charge: ExtraCharge):
+        """Create (or, keyed by the charge id, get back) the PaymentIntent of an extra charge on a paid booking
+        (a change fee): its own amount, metadata naming the org, the booking and the charge."""
+        params = {"amount": charge.amount, "currency": charge.currency.lower(),
+                  "automatic_payment_methods": {"enabled": True},
+                  "metadata": {"org": org.id, "bookingId": booking.id, "chargeId": charge.id},
+                  "description": charge.description}
+        with provider_errors():
+            return self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": f"{booking.id}:charge:{charge.id}"}).to_dict()
+
+    def verify_charge(self, org: Org, booking: Booking, charge: ExtraCharge, payment_ref: str | None) -> PaymentCheck:
+        """Paid only if Stripe says the intent `payment_ref` of this org, booking and charge succeeded for the
+        charge's amount and currency."""
+        intent = self.intent_for_reference(payment_ref) if valid_reference(payment_ref) else None
+        if intent is None:
+            return PaymentCheck(paid=False, reason="No Stripe payment was started for this charge.")
+        return check_intent(intent, org, booking, charge)
 
     def retrieve_intent(self, intent_id: str):
         """Re-fetch a PaymentIntent from Stripe (the only source of truth about money)."""
@@ -189,18 +208,22 @@ class StripeGateway:
                             data={"status": refund.status, "paymentIntent": intent["id"]})
 
 
-def intent_belongs_to(intent: dict, org: Org, booking_id: str | None = None) -> bool:
-    """True if the intent's metadata names this org (and this booking, when given)."""
+def intent_belongs_to(intent: dict, org: Org, booking_id: str | None = None, charge_id: str | None = None) -> bool:
+    """True if the intent's metadata names this org (and, when given, this booking and as its charge
+    `charge_id`: None means the booking's own payment, never an extra charge's)."""
     metadata = intent.get("metadata") or {}
-    return metadata.get("org") == org.id and (booking_id is None or metadata.get("bookingId") == booking_id)
+    return metadata.get("org") == org.id and (booking_id is None or (
+        metadata.get("bookingId") == booking_id and metadata.get("chargeId") == charge_id))
 
 
-def check_intent(intent: dict, org: Org, booking: Booking) -> PaymentCheck:
-    """Compare a re-fetched PaymentIntent with the booking: ownership first, then status, amount, currency."""
+def check_intent(intent: dict, org: Org, booking: Booking, charge: ExtraCharge | None = None) -> PaymentCheck:
+    """Compare a re-fetched PaymentIntent with the booking (or with an extra `charge` on it): ownership first,
+    then status, amount, currency."""
     status = intent.get("status")
     base = {"reference": intent["id"], "amount": intent.get("amount"),
             "currency": str(intent.get("currency") or "").upper()}
-    if not intent_belongs_to(intent, org, booking.id):
+    owed = charge if charge is not None else booking
+    if not intent_belongs_to(intent, org, booking.id, charge.id if charge is not None else None):
         return PaymentCheck(paid=False, reason="This Stripe payment belongs to another booking.", **base)
     if status != "succeeded":
         error = intent.get("last_payment_error") or {}
@@ -209,7 +232,7 @@ def check_intent(intent: dict, org: Org, booking: Booking) -> PaymentCheck:
             detail += "; it can no longer be paid, so start a new purchase"
         return PaymentCheck(paid=False, reason=f"The Stripe payment is {status}{detail}.",
                             data={"status": status, "declineCode": error.get("code")}, **base)
-    if base["amount"] != booking.amount or base["currency"] != booking.currency.upper():
-        return PaymentCheck(paid=False, reason=f"Stripe took {base['amount']} {base['currency']} but the booking "
-                            f"costs {booking.amount} {booking.currency}.", **base)
+    if base["amount"] != owed.amount or base["currency"] != owed.currency.upper():
+        return PaymentCheck(paid=False, reason=f"Stripe took {base['amount']} {base['currency']} but it "
+                            f"costs {owed.amount} {owed.currency}.", **base)
     return PaymentCheck(paid=True, data={"status": status, "charge": intent.get("latest_charge")}, **base)

@@ -10,10 +10,11 @@ from marshmallow import fields
 
 from core.api_schema import Schema
 from core.models import Booking, Org
-from core.payments import PaymentCheck, Step, WebhookDelivery
+from core.payments import ExtraCharge, PaymentCheck, Step, WebhookDelivery
 from core.payments.kit import (
     AccountProvider,
     confirm_paid_booking,
+    confirm_paid_charge,
     find_booking,
     invalid_signature,
     note_webhook_event,
@@ -40,7 +41,7 @@ class StripeProvider(AccountProvider):
     name = "Stripe"
     settings_schema = StripeSettings
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.VOID,
-                              Step.WIDGET, Step.WEBHOOK, Step.REDIRECT})
+                              Step.WIDGET, Step.WEBHOOK, Step.REDIRECT, Step.EXTRA_PAYMENT})
 
     def account(self, settings: dict) -> StripeGateway:
         """The tenant's Stripe account (409 `gateway_not_configured` without its credentials)."""
@@ -48,9 +49,16 @@ class StripeProvider(AccountProvider):
 
     def create_payment(self, org: Org, booking: Booking, settings: dict) -> dict:
         """Create the booking's PaymentIntent; the client confirms it with Stripe.js and the client secret."""
-        intent = self.account(settings).create_intent(org, booking)
-        return {"reference": intent["id"], "client_secret": intent["client_secret"], "approval_url": None,
-                "data": {"paymentIntentId": intent["id"], "clientSecret": intent["client_secret"]}}
+        return _client_answer(self.account(settings).create_intent(org, booking))
+
+    def create_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, settings: dict) -> dict:
+        """Create the charge's own PaymentIntent (a change fee); the client confirms it like a purchase's."""
+        return _client_answer(self.account(settings).create_charge_intent(org, booking, charge))
+
+    def verify_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, payment_ref: str,
+                             settings: dict) -> PaymentCheck:
+        """Stripe's verdict on the charge's PaymentIntent (this org, booking and charge only)."""
+        return self.account(settings).verify_charge(org, booking, charge, payment_ref)
 
     def start_redirect(self, org: Org, booking: Booking, settings: dict, *, return_url: str,
                        callback_url: str) -> dict:
@@ -92,12 +100,22 @@ class StripeProvider(AccountProvider):
         return {"received": True, "handled": True, "type": event.type, **result}
 
 
+def _client_answer(intent: dict) -> dict:
+    """A created PaymentIntent as the core keeps it: reference and the client secret Stripe.js needs."""
+    return {"reference": intent["id"], "client_secret": intent["client_secret"], "approval_url": None,
+            "data": {"paymentIntentId": intent["id"], "clientSecret": intent["client_secret"]}}
+
+
 def _confirm_intent(org: Org, gateway: StripeGateway, intent: dict) -> dict:
-    booking = find_booking(org, (intent.get("metadata") or {}).get("bookingId"))
-    if booking is None or not intent_belongs_to(intent, org, booking.id):
+    metadata = intent.get("metadata") or {}
+    booking = find_booking(org, metadata.get("bookingId"))
+    charge_id = metadata.get("chargeId")
+    if booking is None or not intent_belongs_to(intent, org, booking.id, charge_id):
         return {"ignored": "The payment does not belong to a booking of this organisation."}
     if intent.get("status") != "succeeded":
         return {"ignored": f"The payment is {intent.get('status')}."}
+    if charge_id:  # an extra charge on the booking (a change fee), not the booking's own payment
+        return confirm_paid_charge(org, booking, charge_id, intent["id"], NAME)
     return confirm_paid_booking(org, booking, intent["id"], NAME)
 
 
