@@ -12,10 +12,10 @@ from fakes.checks import fake_fixtures
 from fakes.stripe_server import FakeStripe
 from test_purchase_support import iso, make_event, make_type
 from test_stripe import send_webhook, use_stripe
-from ticket_factory import recorded_hooks
+from ticket_factory import issue, recorded_hooks
 
 from core import db as database
-from core.models import Booking, Payment, TicketEdit
+from core.models import Booking, Payment, TicketEdit, TicketType
 
 fake_server, fake = fake_fixtures(FakeStripe)
 
@@ -353,9 +353,6 @@ def test_a_gateway_without_extra_payments_is_422_payment_step_unsupported(tenant
     event_id = make_event(tenant)
     tt = make_type(tenant, event_id, price="10.00", editable=True, editableChangeFee="1.00")
     with database.db.connection_context():
-        from ticket_factory import issue
-        from core.models import TicketType
-
         (ticket,) = issue(tenant, TicketType.get_by_id(tt), customer_id=fan.customer_id, gateway="paypal")
     answer = fan.patch(edit_path(ticket.id), json={"holderName": "Pal"})
     assert answer.status_code == 422 and answer.get_json()["type"] == "payment_step_unsupported"
