@@ -91,6 +91,8 @@ def _sales(world: World) -> None:
     ids["booking"] = bought["bookingId"]
     ids["ticket"], ids["transferred_ticket"], scanned = (t["id"] for t in bought["tickets"])
     _ok(staff.post(f"/events/check-in/{scanned}", json={}))
+    _ok(staff.patch(f"/events/ticket-types/{ids['ticket_type']}", json={"editable": True}))
+    _ok(fan.patch(f"/client/events/tickets/{ids['ticket']}", json={"holderName": "Edited Holder"}))  # a ticket edit
     paid_order = {"eventId": ids["event"], "tickets": [{"ticketTypeId": ids["paid_type"], "quantity": 1}],
                   "paymentGateway": "offline"}
     ids["pending_booking"] = _ok(fan.post("/client/events/tickets/purchase", json=paid_order))["bookingId"]
