@@ -357,3 +357,19 @@ def test_a_gateway_without_extra_payments_is_422_payment_step_unsupported(tenant
     answer = fan.patch(edit_path(ticket.id), json={"holderName": "Pal"})
     assert answer.status_code == 422 and answer.get_json()["type"] == "payment_step_unsupported"
     assert answer.get_json()["step"] == "extra_payment"
+
+
+def test_migration_13_adds_the_columns_and_the_table_once(tenant):
+    from core.migrations import m0013_ticket_edits
+
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, editable=True, editableChangeFee="4.00", editableMinutes=9)
+    with database.db.connection_context():
+        database.db.execute_sql('ALTER TABLE "ticket_type" DROP COLUMN "edit_minutes"')
+        assert "edit_minutes" not in {c.name for c in database.db.get_columns("ticket_type")}
+        m0013_ticket_edits.upgrade()
+        m0013_ticket_edits.upgrade()  # idempotent
+        assert "edit_minutes" in {c.name for c in database.db.get_columns("ticket_type")}
+        assert "ticket_edit" in database.db.get_tables()
+    data = tenant.staff.get(f"/events/ticket-types/{tt}").get_json()["data"]
+    assert (data["editable"], data["editableChangeFeeMinor"], data["editableMinutes"]) == (True, 400, None)
