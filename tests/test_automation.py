@@ -124,6 +124,20 @@ def test_purchase_delivers_signed_events_that_verify(hooked, receiver):
     assert [e["id"] for e in listed] == [hooked.endpoint["id"]] and "secret" not in listed[0]
 
 
+def test_a_holder_edit_delivers_ticket_holder_changed(hooked, receiver):
+    event = make_event(hooked)
+    editable = make_type(hooked, event, price=0, capacity=10, editable=True)
+    fan = hooked.customer()
+    bought = fan.post(PURCHASE, json={"eventId": event, "tickets": [{"ticketTypeId": editable, "quantity": 1}]})
+    ticket = bought.get_json()["tickets"][0]
+    edited = fan.patch(f"/client/events/tickets/{ticket['id']}", json={"holderEmail": "new@example.com"})
+    assert edited.status_code == 200, edited.get_json()
+    (delivered,) = [r.json() for r in receiver.received if r.json()["type"] == "ticket.holder_changed"]
+    assert delivered["data"]["ticket"]["holderEmail"] == "new@example.com"
+    assert delivered["data"]["edit"] == {"id": edited.get_json()["edit"]["id"], "previousHolderName": "Test Fan",
+                                         "previousHolderEmail": fan.email, "fee": 0, "currency": "USD"}
+
+
 def test_failing_receiver_is_retried_with_backoff_and_not_lost(hooked, receiver):
     from plugins.automation import service
     from plugins.automation.models import Delivery

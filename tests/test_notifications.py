@@ -87,6 +87,24 @@ def test_purchase_emails_tickets_with_inline_qr_and_one_pdf_each(mailer, smtp):
     assert "bodyText" not in row and "body_text" not in row
 
 
+def test_a_holder_edit_to_another_email_sends_the_new_holder_the_ticket(mailer, smtp):
+    event = make_event(mailer)
+    editable = make_type(mailer, event, price=0, capacity=5, editable=True)
+    fan = mailer.customer(name="Ana Fan")
+    bought = fan.post(PURCHASE, json={"eventId": event, "tickets": [{"ticketTypeId": editable, "quantity": 1}]})
+    ticket_id = bought.get_json()["tickets"][0]["id"]
+    renamed = fan.patch(f"/client/events/tickets/{ticket_id}", json={"holderName": "Ana F."})
+    assert renamed.status_code == 200 and len(smtp.messages) == 1  # a new name alone: no e-mail
+    moved = fan.patch(f"/client/events/tickets/{ticket_id}", json={"holderName": "Bo Pal",
+                                                                    "holderEmail": "bo@example.com"})
+    assert moved.status_code == 200, moved.get_json()
+    mail = smtp.messages[-1]
+    assert mail["To"] == "bo@example.com" and "Ana F." in parts(mail, "text/plain")[0].get_content()
+    assert [p.get_filename() for p in mail.iter_attachments()
+            if p.get_content_type() == "application/pdf"] == [f"ticket-{ticket_id}.pdf"]
+    assert [(row["kind"], row["to"]) for row in log_rows(mailer)][0] == ("holder_changed", "bo@example.com")
+
+
 def test_outbox_mode_writes_eml_and_boxoffice_outbox_lists_it(tenant, config):
     import email
     import email.policy

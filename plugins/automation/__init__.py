@@ -110,6 +110,16 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
                          "toName": transfer.to_name}}
 
 
+@_emits("ticket.holder_changed")
+def ticket_holder_changed(org, ticket, edit):
+    """`ticket.holder_changed`: {ticket, edit: {id, previousHolderName, previousHolderEmail, fee, currency}}."""
+    from plugins.automation.service import ticket_data
+
+    return {"ticket": ticket_data(ticket),
+            "edit": {"id": edit.id, "previousHolderName": edit.previous_name,
+                     "previousHolderEmail": edit.previous_email, "fee": edit.fee, "currency": edit.currency}}
+
+
 @_emits("ticket.checked_in")
 def ticket_checked_in(org, ticket, checkin):
     """`ticket.checked_in`: {ticket, checkIn}."""

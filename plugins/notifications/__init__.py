@@ -80,6 +80,14 @@ def ticket_claimed(org, ticket, transfer):
 
 
 @hookimpl
+def ticket_holder_changed(org, ticket, edit):
+    """Email the ticket to its new holder when a holder edit changed the e-mail address."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.holder_changed(org, ticket, edit)
+
+
+@hookimpl
 @_unless_customers_muted
 def ticket_refunded(org, ticket, refund):
     """Tell the holder about the refund (also once per ticket of a bulk event refund; the event-level

@@ -38,7 +38,7 @@ RETRY = RetryPolicy(max_attempts=5, delay_seconds=30, backoff=2)
 MAX_ATTEMPTS = RETRY.max_attempts
 retry_delay_after = RETRY.delay_after
 LIVE = ("valid", "checked_in", "pending_activation")
-WITH_TICKETS = ("tickets_issued", "ticket_received")
+WITH_TICKETS = ("tickets_issued", "ticket_received", "holder_changed")
 SECRET_SLOT = "SECRET-SLOT-9f3c2a7e"  # stands for the sealed secret in a stored body (URL- and HTML-safe)
 SEALED = "sealed_secret"  # the context key of a message's sealed secret, present until it is sent
 LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
@@ -162,6 +162,15 @@ def ticket_received(org: Org, ticket: Ticket, transfer) -> Message | None:
     """After a claim: the new holder gets the ticket itself (QR and PDF)."""
     return queue_email(org, "ticket_received", ticket.holder_email or transfer.to_email, [ticket],
                        recipient_name=ticket.holder_name, from_name=transfer.from_email)
+
+
+def holder_changed(org: Org, ticket: Ticket, edit) -> Message | None:
+    """After a holder edit that changed the e-mail: the new holder gets the ticket (QR and PDF); a change of
+    the name only sends nothing (the holder already has the ticket)."""
+    if (edit.previous_email or "").lower() == (ticket.holder_email or "").lower():
+        return None
+    return queue_email(org, "holder_changed", ticket.holder_email, [ticket], recipient_name=ticket.holder_name,
+                       from_name=edit.previous_name or edit.previous_email)
 
 
 def ticket_refunded(org: Org, ticket: Ticket, refund) -> Message | None:
