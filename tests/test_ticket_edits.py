@@ -373,3 +373,56 @@ def test_migration_13_adds_the_columns_and_the_table_once(tenant):
         assert "ticket_edit" in database.db.get_tables()
     data = tenant.staff.get(f"/events/ticket-types/{tt}").get_json()["data"]
     assert (data["editable"], data["editableChangeFeeMinor"], data["editableMinutes"]) == (True, 400, None)
+
+
+def test_a_provider_outage_keeps_the_pending_edit_and_a_keyed_retry_resumes_it(tenant, fake):
+    use_stripe(tenant, fake)
+    fan = tenant.customer()
+    _, (ticket,) = buy_with_stripe(tenant, fan, fake)
+    keyed = {"Idempotency-Key": "edit-through-outage"}
+    fake.mode = "5xx"
+    failed = fan.patch(edit_path(ticket["id"]), json={"holderName": "Outage Olly"}, headers=keyed)
+    assert failed.status_code == 502 and failed.get_json()["type"] == "gateway_unavailable"
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Test Fan"
+    fake.mode = "ok"
+    retried = fan.patch(edit_path(ticket["id"]), json={"holderName": "Outage Olly"}, headers=keyed)
+    assert retried.status_code == 202, retried.get_json()
+    with database.db.connection_context():
+        (edit,) = TicketEdit.select().where(TicketEdit.ticket == ticket["id"])
+    assert retried.get_json()["edit"]["id"] == edit.id and edit.payment_ref == retried.get_json()["edit"]["paymentRef"]
+    charged = {r.form.get("metadata[chargeId]") for r in intents_created(fake)} - {None}
+    assert charged == {edit.id}
+    fake.mode = "5xx"
+    fake.pay(edit.payment_ref)
+    down = fan.post(confirm_path(ticket["id"]), json={})
+    assert down.status_code == 502 and fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Test Fan"
+    fake.mode = "ok"
+    assert fan.post(confirm_path(ticket["id"]), json={}).get_json()["ticket"]["holderName"] == "Outage Olly"
+
+
+def test_concurrent_confirms_and_webhooks_of_a_paid_edit_apply_it_once(live_server, tenant, fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from fakes.stripe_server import event_payload, sign_payload
+
+    settings = use_stripe(tenant, fake, timeout="10")
+    fan = tenant.customer()
+    booking, (ticket,) = buy_with_stripe(tenant, fan, fake)
+    edit = fan.patch(edit_path(ticket["id"]), json={"holderName": "Raced Rae"}).get_json()["edit"]
+    payload = event_payload("payment_intent.succeeded", fake.pay(edit["paymentRef"]))
+
+    def attempt(i):
+        if i % 2:
+            return requests.post(f"{live_server.url}/webhooks/stripe/{tenant.orgid}", data=payload, timeout=60,
+                                 headers={"Stripe-Signature": sign_payload(payload, settings["webhook_secret"]),
+                                          "Content-Type": "application/json"})
+        return requests.post(f"{live_server.url}{confirm_path(ticket['id'])}", json={}, timeout=60,
+                             headers={"orgid": tenant.orgid, "Authorization": f"Bearer {fan.token}"})
+
+    with recorded_hooks(tenant, "ticket_holder_changed") as calls, ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(attempt, range(8)))
+    assert [a.status_code for a in answers] == [200] * 8, [a.json() for a in answers]
+    assert {a.json()["recorded"] for a in answers[1::2]} == {"ticket_edit_applied"}
+    assert {a.json()["edit"]["status"] for a in answers[::2]} == {"applied"}
+    assert len(calls) == 1 and len(change_fees(booking["bookingId"])) == 1
