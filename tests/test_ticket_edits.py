@@ -107,9 +107,10 @@ def test_bad_editable_fields_on_a_ticket_type_are_422_and_change_nothing(tenant,
                                   {"editable_change_fee": "1.001"}, {"editable_after": 5}])
 def test_bad_editable_fields_on_an_event_body_are_422(tenant, item):
     answer = tenant.staff.post("/events", json={"event": {
-        "name": "Gala", "starts_at": iso(dt.timedelta(days=9)),
+        "name": "Gala", "starts_at": iso(dt.timedelta(days=9)), "ends_at": iso(dt.timedelta(days=9, hours=3)),
         "registration_types": [{"name": "Early", "price": 50, **item}]}})
     assert answer.status_code == 422, answer.get_json()
+    assert next(iter(item)) in str(answer.get_json()["errors"])
     assert tenant.staff.get("/events").get_json()["data"] == []
 
 

@@ -134,9 +134,12 @@ def registration_type_fields(org: Org, item: dict, index: int, prefix: str) -> d
     try:
         fields["price"] = to_minor(item.get("price") or 0, currency)
         fields["service_fee_amount"] = to_minor(item.get("service_fee_amount") or 0, currency)
-        fields["edit_fee"] = to_minor(item.get("editable_change_fee") or 0, currency)
     except ValueError as exc:
         _invalid({where: {"price": [str(exc)]}})
+    try:
+        fields["edit_fee"] = to_minor(item.get("editable_change_fee") or 0, currency)
+    except ValueError as exc:
+        _invalid({where: {"editable_change_fee": [str(exc)]}})
     renames = {"inventory": "capacity", "editable_minutes": "edit_minutes"}
     for key in ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage",
                 "description", "visibility", "sale_start", "sale_end", "transferable", "perks", "editable",
