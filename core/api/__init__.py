@@ -23,6 +23,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.data",
     "core.api.checkin",
     "core.api.staff_tickets",
+    "core.api.pickups",
     "core.api.client_tickets",
     "core.api.participation",
     "core.api.org_settings",

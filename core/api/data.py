@@ -55,6 +55,7 @@ class Collection:
     update: Callable[[Org, Any, dict], Any]
     delete: Callable[[Org, Any], str]
     read: Callable[[Org, Any], Any]
+    prepare: Callable[[Org, list], None] | None = None  # before a page is rendered (batched loads for `view`)
 
 
 COLLECTIONS: tuple[Collection, ...] = (
@@ -65,7 +66,7 @@ COLLECTIONS: tuple[Collection, ...] = (
         load=ticket_types.load_ticket_type, query=ticket_types.query_ticket_types,
         view=ticket_types.staff_view, create=ticket_types.create_from_data,
         update=ticket_types.update_from_data, delete=ticket_types.delete_ticket_type,
-        read=ticket_types.read_ticket_type,
+        read=ticket_types.read_ticket_type, prepare=ticket_types.attach_pickups,
     ),
 )
 
@@ -136,6 +137,8 @@ def register_collection(c: Collection) -> None:
     def listing(args: dict) -> dict:
         filters = args.get("filter", args)
         page = paginate_offset(c.query(current_org(), filters), c.sort_keys, args["page"], args["limit"])
+        if c.prepare is not None:
+            c.prepare(current_org(), page.rows)
         meta = {"page": args["page"], "limit": args["limit"], "count": len(page.rows), **paginate_block(page)}
         return {"data": [c.view(record) for record in page.rows], "meta": meta}
 

@@ -8,7 +8,7 @@ import datetime as dt
 
 from dateutil import parser as date_parser
 from flask import jsonify, request
-from marshmallow import ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from core.api.taxonomy_schema import (
     CampaignView,
@@ -33,11 +33,29 @@ from core.timefmt import iso_utc, local_view, to_utc_naive
 # --- input --------------------------------------------------------------------------------------------
 
 
-class RegistrationTypeInput(Schema):
-    """003 registration type: becomes a ticket type of the event or session (prices in major units)."""
+class PickupInput(Schema):
+    """003 pickup of a registration type: `quantity` of a pickup type per ticket (per seat of a grouped one)."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    price = fields.Decimal(load_default=0, metadata={"description": "Major units: 100 means 100.00."})
+    id = fields.String(metadata={"description": "An existing pickup of this registration type, to change or "
+                                                "(with `_destroy`) remove. Omit to add one."})
+    _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "true (with `id`) removes it."})
+    pickup_type_id = fields.String(metadata={"description": "A pickup type of yours (`/pickup-types`); required "
+                                                            "without `id`. Listing a type the registration type "
+                                                            "already has changes that pickup's quantity."})
+    quantity = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={"description": "Default 1."})
+
+
+class RegistrationTypeInput(Schema):
+    """003 registration type: becomes a ticket type of the event or session (prices in major units). With `id`
+    it updates that registration type (only the fields sent), with `id` and `_destroy: true` removes it."""
+
+    id = fields.String(metadata={"description": "One of this event's (or session's) registration types, to update "
+                                                "or remove; omit to create one."})
+    _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "true (with `id`) removes it; 409 "
+                                                                            "`ticket_type_has_sales` if it has sales."})
+    name = fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "Required when creating one."})
+    price = fields.Decimal(metadata={"description": "Major units: 100 means 100.00 (default 0 on create)."})
     currency = fields.String(validate=validate.Length(equal=3))
     inventory = fields.Integer(allow_none=True, metadata={"description": "Seats on sale; null = unlimited."})
     quantity = fields.Integer(validate=validate.Range(min=1, max=1000))
@@ -61,6 +79,16 @@ class RegistrationTypeInput(Schema):
         None, error="Reusable ticket configurations (003's ticket types) are not built yet: leave `ticket_type_id` "
                     "out or null."), metadata={"description": "003's reusable ticket configuration: not built yet, "
                                                           "so only null is accepted (422 otherwise)."})
+    pickups = fields.List(fields.Nested(PickupInput), validate=validate.Length(max=20),
+                          metadata={"description": "What each ticket carries to collect at the event; edited in "
+                                                   "place like the registration types (`id`, `_destroy`)."})
+
+    @validates_schema
+    def _needs_name_or_id(self, data, **kwargs):
+        if data.get("id") is None and not data.get("name"):
+            raise ValidationError("Required when creating a registration type (no `id`).", "name")
+        if data.get("_destroy") and data.get("id") is None:
+            raise ValidationError("`_destroy` removes an existing registration type: send its `id`.", "id")
 
 
 class RecurrenceInput(Schema):
@@ -181,7 +209,8 @@ def _list_query_fields(staff: bool) -> dict:
         "page": fields.Integer(validate=validate.Range(min=1),
                                metadata={"description": "002 page number (with `limit`); answers `paginate`."}),
         "limit": fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE)),
-        "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types"
+        "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types, "
+                                           "registration_types.pickups"
                                            + (", recurrences, categories, campaigns (active ones), tags, "
                                               "registration_types.stock_item, registration_types.event.venue"
                                               if staff else "") + "."}),
@@ -279,6 +308,7 @@ INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sess
             "registration_types.prices": ("registration_types",), "ticket_types": ("registration_types",),
             "registration_types.stock_item": ("registration_types", "registration_types.stock_item"),
             "registration_types.event.venue": ("registration_types", "registration_types.event.venue"),
+            "registration_types.pickups": ("registration_types", "registration_types.pickups"),
             "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",)}
 STAFF_ONLY_INCLUDES = {"recurrences", "categories", "campaigns", "tags", "registration_types.stock_item",
                        "registration_types.event.venue"}
@@ -367,7 +397,8 @@ class EventView:
         return view
 
     def _registration_type(self, tt, event: Event) -> dict:
-        view = ticket_type_view(tt, event=event, staff=self.staff)
+        pickups = self.related.pickups.get(tt.id, []) if "registration_types.pickups" in self.include else None
+        view = ticket_type_view(tt, event=event, staff=self.staff, pickups=pickups)
         if "registration_types.stock_item" in self.include:
             view["stock_item"] = {"inventory": tt.capacity, "sold": tt.sold, "held": tt.held,
                                   "available": available_seats(tt, event)}

@@ -1,6 +1,7 @@
 """The one JSON shape of an issued ticket, shared by customer, staff, purchase, comp and transfer responses.
 
-Pure serialisation of already-loaded rows: it never queries more than the ticket's own relations and never
+Pure serialisation of already-loaded rows: it never queries more than the ticket's own relations (its type, and
+its pickups when a list did not load them for the page: `core.services.pickups.attach_ticket_pickups`) and never
 exposes the QR payload, the secret version or a transfer claim token.
 """
 
@@ -10,6 +11,7 @@ from marshmallow import fields
 
 from core.api_schema import Schema
 from core.models import Ticket
+from core.services.pickups import pickups_of_ticket
 from core.timefmt import iso_utc
 
 LIVE_STATES = ("valid", "checked_in", "pending_activation")
@@ -47,6 +49,7 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
         "transferredFrom": ticket.transferred_from_id,
         "perks": list(ticket_type.perks or []),
         "price": {"amount": ticket.price_paid, "currency": ticket_type.currency},
+        "pickups": [ticket_pickup_view(p) for p in pickups_of_ticket(ticket)],
     }
     event = _loaded(ticket, "event")
     if event is not None:
@@ -65,6 +68,12 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
     return view
 
 
+def ticket_pickup_view(pickup) -> dict:
+    """One pickup an issued ticket carries (loaded with `pickup_type_name`)."""
+    return {"id": pickup.id, "pickupTypeId": pickup.pickup_type_id, "name": pickup.pickup_type_name,
+            "quantity": pickup.quantity, "collectedAt": iso_utc(pickup.collected_at)}
+
+
 # --- response schemas: the OpenAPI documentation of the shapes above (dumped by flask-smorest) ----------
 
 class TicketEventSchema(Schema):
@@ -77,6 +86,16 @@ class TicketEventSchema(Schema):
 class TicketPriceSchema(Schema):
     amount = fields.Integer(metadata={"description": "Minor units"})
     currency = fields.String()
+
+
+class TicketPickupSchema(Schema):
+    """What a ticket carries to collect at the event, and when it was handed over."""
+
+    id = fields.String()
+    pickupTypeId = fields.String()
+    name = fields.String(metadata={"description": "The pickup type's name"})
+    quantity = fields.Integer()
+    collectedAt = fields.String(allow_none=True, metadata={"description": "null until staff mark it collected"})
 
 
 class TicketSchema(Schema):
@@ -98,6 +117,7 @@ class TicketSchema(Schema):
     transferredFrom = fields.String(allow_none=True)
     perks = fields.List(fields.String())
     price = fields.Nested(TicketPriceSchema)
+    pickups = fields.List(fields.Nested(TicketPickupSchema))
     event = fields.Nested(TicketEventSchema)
 
 

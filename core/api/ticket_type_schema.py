@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError, fields, post_load
+from marshmallow import ValidationError, fields, post_load, validate
 
 from core.api_schema import Schema
 from core.errors import Unprocessable
@@ -39,6 +39,17 @@ class CurrencyCode(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip().upper()
+
+
+class TicketTypePickupInput(Schema):
+    """A pickup of the ticket type (001 names): `quantity` of a pickup type on each ticket it issues."""
+
+    id = fields.String(metadata={"description": "An existing pickup of this ticket type, to change or (with "
+                                                "`_destroy`) remove; omit to add one."})
+    _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "true (with `id`) removes it."})
+    pickup_type_id = fields.String(data_key="pickupTypeId", metadata={
+        "description": "A pickup type of yours (`/pickup-types`); required without `id`."})
+    quantity = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={"description": "Default 1."})
 
 
 class TicketTypeFieldsSchema(Schema):
@@ -90,6 +101,11 @@ class TicketTypeFieldsSchema(Schema):
     edit_minutes = fields.Integer(data_key="editableMinutes", allow_none=True,
                                   metadata={"description": "Edits allowed this many minutes after the booking was "
                                                            "confirmed (>= 1); null = no limit."})
+    pickups = fields.List(fields.Nested(TicketTypePickupInput), validate=validate.Length(max=20),
+                          metadata={"description": "What each ticket carries to collect at the event, edited in "
+                                                   "place: an item with `id` changes (with `_destroy` removes) that "
+                                                   "pickup, one without adds one (or changes the quantity of the "
+                                                   "pickup of that type); pickups not listed stay."})
     # 003's spellings, accepted as aliases: send one spelling per field.
     inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
     order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
@@ -143,7 +159,8 @@ def ticket_type_errors(*path: str) -> Iterator[None]:
         yield
     except Unprocessable as exc:
         if exc.errors:
-            errors = {API_NAMES.get(key, key): value for key, value in exc.errors.items()}
+            errors = {API_NAMES.get(key, key.replace(".pickup_type_id", ".pickupTypeId")): value
+                      for key, value in exc.errors.items()}
             for key in reversed(path):
                 errors = {key: errors}
             exc.errors = errors
@@ -197,8 +214,16 @@ def is_on_sale(ticket_type: TicketType, now: dt.datetime | None = None) -> bool:
             and (ticket_type.sale_end is None or now < ticket_type.sale_end))
 
 
-def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, staff: bool = False) -> dict:
-    """The JSON form of a ticket type; counters, invite code, metadata and archive time only for staff."""
+def pickup_view(pickup) -> dict:
+    """A registration type's pickup (loaded with its pickup type)."""
+    return {"id": pickup.id, "pickupTypeId": pickup.pickup_type_id, "name": pickup.pickup_type.name,
+            "quantity": pickup.quantity}
+
+
+def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, staff: bool = False,
+                     pickups: list | None = None) -> dict:
+    """The JSON form of a ticket type; counters, invite code, metadata and archive time only for staff;
+    `pickups` (its pickup rows, each with its pickup type) when given."""
     tt = ticket_type
     event = event if event is not None else tt.event
     view = {
@@ -241,6 +266,8 @@ def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, sta
     if staff:
         view.update({"sold": tt.sold, "held": tt.held, "inviteCode": tt.invite_code,
                      "archivedAt": iso_utc(tt.archived_at), "metadata": tt.metadata})
+    if pickups is not None:
+        view["pickups"] = [pickup_view(p) for p in pickups]
     return view
 
 
@@ -252,6 +279,15 @@ class PriceSchema(Schema):
     currency = fields.String()
     formatted = fields.String()
     default = fields.Boolean()
+
+
+class TicketTypePickupSchema(Schema):
+    """A pickup of a ticket type: what each of its tickets carries."""
+
+    id = fields.String()
+    pickupTypeId = fields.String()
+    name = fields.String(metadata={"description": "The pickup type's name."})
+    quantity = fields.Integer(metadata={"description": "Per ticket (per seat of a grouped ticket)."})
 
 
 def _iso(description: str = "") -> fields.String:
@@ -304,6 +340,8 @@ class TicketTypeSchema(Schema):
     inviteCode = fields.String(allow_none=True, metadata={"description": "Staff only."})
     archivedAt = _iso("Staff only.")
     metadata = fields.Dict(metadata={"description": "Staff only."})
+    pickups = fields.List(fields.Nested(TicketTypePickupSchema), metadata={
+        "description": "Ticket-type routes; in event views with `include=registration_types.pickups`."})
 
 
 class IncludeArchivedSchema(Schema):

@@ -24,7 +24,7 @@ from core.auth import require_role
 from core.errors import NotFound
 from core.models import Event, Org, TicketType
 from core.pagination import SortKey
-from core.services import holds
+from core.services import holds, pickups
 from core.services import ticket_types as service
 from core.tenancy import current_org, get_scoped
 
@@ -63,21 +63,27 @@ def read_ticket_type(org: Org, ticket_type_id) -> TicketType:
 
 
 def staff_view(ticket_type: TicketType) -> dict:
-    """The staff JSON form of a ticket type."""
-    return ticket_type_view(ticket_type, staff=True)
+    """The staff JSON form of a ticket type, with its pickups (attached by `attach_pickups`, else one query)."""
+    return ticket_type_view(ticket_type, staff=True, pickups=pickups.pickups_of_ticket_type(ticket_type))
+
+
+def attach_pickups(org: Org, ticket_types: list[TicketType]) -> None:
+    """Load the pickups of a page of ticket types at once (one query) before rendering them with `staff_view`."""
+    pickups.attach_ticket_type_pickups(org, ticket_types)
 
 
 def create_from_api(org: Org, event: Event, data: dict, *error_path: str) -> TicketType:
     """Create from loaded API input; field errors are reported under `error_path` with the API's names."""
     with ticket_type_errors(*error_path):
-        return service.create_ticket_type(org, event, to_service_fields(data, event=event))
+        fields = to_service_fields(data, event=event)
+        return service.create_ticket_type(org, event, fields, pickups=fields.pop("pickups", None))
 
 
 def update_from_api(org: Org, ticket_type: TicketType, data: dict, *error_path: str) -> TicketType:
     """Update from loaded API input; field errors are reported under `error_path` with the API's names."""
     with ticket_type_errors(*error_path):
         fields = to_service_fields(data, event=ticket_type.event, current=ticket_type)
-        return service.update_ticket_type(org, ticket_type, fields)
+        return service.update_ticket_type(org, ticket_type, fields, pickups=fields.pop("pickups", None))
 
 
 def create_from_data(org: Org, data: dict) -> TicketType:
@@ -118,7 +124,10 @@ class EventTicketTypes(MethodView):
     def get(self, args, event_id):
         """The event's ticket types, by position (`includeArchived=true` to see archived ones)."""
         filters = {"event": event_id, "include_archived": args["include_archived"]}
-        return {"data": [staff_view(tt) for tt in query_ticket_types(current_org(), filters)]}
+        org = current_org()
+        rows = list(query_ticket_types(org, filters))
+        attach_pickups(org, rows)
+        return {"data": [staff_view(tt) for tt in rows]}
 
     @require_role("staff", scope="events")
     @blp.arguments(TicketTypeFieldsSchema)
@@ -127,7 +136,9 @@ class EventTicketTypes(MethodView):
         """Create a ticket type on the event (422 `validation_error` per field; 404 `event_not_found`)."""
         org = current_org()
         event = load_event(org, event_id)
-        return {"data": ticket_type_view(create_from_api(org, event, data, "json"), event=event, staff=True)}
+        ticket_type = create_from_api(org, event, data, "json")
+        return {"data": ticket_type_view(ticket_type, event=event, staff=True,
+                                         pickups=pickups.pickups_of_ticket_type(ticket_type))}
 
 
 @blp.route("/events/ticket-types/<ticket_type_id>")

@@ -11,11 +11,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.errors import NotFound
-from core.models import Calendar, Campaign, Category, Event, Org, Tag, TicketConfiguration, TicketType, Venue
+from core.models import (
+    Calendar,
+    Campaign,
+    Category,
+    Event,
+    Org,
+    PickupType,
+    Tag,
+    TicketConfiguration,
+    TicketType,
+    TicketTypePickup,
+    Venue,
+)
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
-PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar)
+PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar, PickupType,
+                    TicketTypePickup)
 
 
 def is_public_id(value) -> bool:

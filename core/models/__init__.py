@@ -16,6 +16,7 @@ from core.models.catalog import (
 from core.models.customer import Customer
 from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
+from core.models.pickups import PickupType, TicketPickup, TicketTypePickup
 from core.models.sales import (
     Booking,
     BookingLine,
@@ -35,12 +36,14 @@ CORE_MODELS = [
     EventTicketConfiguration, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
     OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
+    PickupType, TicketTypePickup, TicketPickup,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventTicketConfiguration",
-    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "Recurrence", "Refund",
+    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "PickupType", "Recurrence",
+    "Refund", "TicketPickup", "TicketTypePickup",
     "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",

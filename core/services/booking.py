@@ -21,7 +21,7 @@ from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Ref
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
-from core.services import capacity, gateways, holds, idempotency
+from core.services import capacity, gateways, holds, idempotency, pickups
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets
 from core.services.pricing import Quote, quote_booking
@@ -231,8 +231,9 @@ def _ticket_order(ticket: Ticket) -> tuple:
 
 
 def booking_tickets(booking_id: str) -> list[Ticket]:
-    """The tickets issued for a booking, in a stable order (the same on every read)."""
-    return sorted(Ticket.select().where(Ticket.booking == booking_id), key=_ticket_order)
+    """The tickets issued for a booking, in a stable order (the same on every read), with their pickups."""
+    tickets = sorted(Ticket.select().where(Ticket.booking == booking_id), key=_ticket_order)
+    return pickups.attach_ticket_pickups(tickets[0].org_id, tickets) if tickets else tickets
 
 
 def load_result(booking: Booking) -> BookingResult:

@@ -25,6 +25,7 @@ from core.pagination import (
     paginate_offset,
 )
 from core.services import event_taxonomy
+from core.services.pickups import ticket_type_pickups
 from core.services.statements import CompiledQuery, Slot, compile_query
 from core.services.ticket_types import list_ticket_types
 from core.tenancy import scoped
@@ -258,6 +259,7 @@ class Related:
     categories: dict = field(default_factory=dict)
     tags: dict = field(default_factory=dict)
     campaigns: dict = field(default_factory=dict)
+    pickups: dict = field(default_factory=lambda: defaultdict(list))
     with_sales: set | None = None
 
 
@@ -284,8 +286,8 @@ def _preload_taxonomy(org, related: Related, holders: list[str], include: set[st
 
 def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
             public_only: bool = False) -> Related:
-    """Load venues, sessions, recurrences, ticket types, categories, tags, active campaigns and sales flags for
-    `events` in batched queries (one per relationship for the whole page).
+    """Load venues, sessions, recurrences, ticket types (and their pickups), categories, tags, active campaigns
+    and sales flags for `events` in batched queries (one per relationship for the whole page).
 
     `public_only` limits sessions to published public ones and ticket types to public, unarchived ones.
     """
@@ -314,6 +316,9 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
     if "registration_types" in include:
         for tt in list_ticket_types(org, event_ids=holders, include_archived=True, public_only=public_only):
             related.ticket_types[tt.event_id].append(tt)
+    if "registration_types.pickups" in include:
+        type_ids = [tt.id for types in related.ticket_types.values() for tt in types]
+        related.pickups = ticket_type_pickups(org, type_ids)
     if want_deletable:
         related.with_sales = _families_with_sales(org, events)
     return related

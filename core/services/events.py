@@ -12,12 +12,13 @@ import unicodedata
 
 from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
-from core.models import Event, Org, Recurrence, SyncJob, TicketType, Venue, utcnow
+from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
 from core.services import checkin, event_taxonomy, sync_jobs
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import validate_rule
+from core.services.registration_types import apply_registration_types
 from core.tenancy import get_scoped, scoped
 from core.timefmt import is_timezone, to_utc_naive
 
@@ -26,7 +27,6 @@ EVENT_FIELDS = ("name", "description", "starts_at", "ends_at", "tz", "capacity",
 RULE_FIELDS = ("starts_at", "ends_at", "ends", "max_occurrences", "repeat_unit", "repeat_value", "duration",
                "days", "operating_hours")
 MAX_SESSIONS = 200
-MAX_REGISTRATION_TYPES = 50
 
 
 def slugify(text: str) -> str:
@@ -108,68 +108,6 @@ def _event_values(org: Org, data: dict, defaults: dict | None = None, prefix: st
     return values
 
 
-# --- ticket types (registration types) --------------------------------------------------------------
-
-
-def _create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
-    """Through the ticket-types service when present (validation + `ticket_type_saved` hook)."""
-    try:
-        from core.services.ticket_types import create_ticket_type
-    except ImportError:
-        create_ticket_type = None
-    if create_ticket_type is not None:
-        return create_ticket_type(org, event, fields)
-    return TicketType.create(org=org, event=event, **fields)
-
-
-def registration_type_fields(org: Org, item: dict, index: int, prefix: str) -> dict:
-    """003 registration type (prices in major units) -> TicketType fields (integer minor units)."""
-    from core.money import is_currency, to_minor
-
-    currency = item.get("currency") or (org.settings or {}).get("currency") or "USD"
-    where = f"{prefix}registration_types[{index}]"
-    if not is_currency(currency):
-        _invalid({where: {"currency": [f"{currency!r} is not an ISO 4217 code"]}})
-    fields = {"name": item["name"], "currency": currency, "position": index}
-    try:
-        fields["price"] = to_minor(item.get("price") or 0, currency)
-        fields["service_fee_amount"] = to_minor(item.get("service_fee_amount") or 0, currency)
-    except ValueError as exc:
-        _invalid({where: {"price": [str(exc)]}})
-    try:
-        fields["edit_fee"] = to_minor(item.get("editable_change_fee") or 0, currency)
-    except ValueError as exc:
-        _invalid({where: {"editable_change_fee": [str(exc)]}})
-    renames = {"inventory": "capacity", "editable_minutes": "edit_minutes"}
-    for key in ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage",
-                "description", "visibility", "sale_start", "sale_end", "transferable", "perks", "editable",
-                "editable_minutes"):
-        if item.get(key) is not None:
-            fields[renames.get(key, key)] = item[key]
-    for key in ("sale_start", "sale_end"):
-        if isinstance(fields.get(key), dt.datetime):
-            fields[key] = to_utc_naive(fields[key])
-    errors = {}
-    if fields["price"] < 0 or fields["service_fee_amount"] < 0:
-        errors["price"] = ["must be >= 0"]
-    if fields["edit_fee"] < 0:
-        errors["editable_change_fee"] = ["must be >= 0"]
-    if fields.get("capacity") is not None and fields["capacity"] < 0:
-        errors["inventory"] = ["must be >= 0"]
-    if (fields.get("order_min") or 0) > (fields.get("order_max") or 10**9):
-        errors["order_min"] = ["must not exceed order_max"]
-    if errors:
-        _invalid({where: errors})
-    return fields
-
-
-def _add_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "") -> None:
-    if len(items) > MAX_REGISTRATION_TYPES:
-        _invalid({prefix + "registration_types": [f"at most {MAX_REGISTRATION_TYPES}"]})
-    for index, item in enumerate(items):
-        _create_ticket_type(org, event, registration_type_fields(org, item, index, prefix))
-
-
 # --- create / update ----------------------------------------------------------------------------------
 
 
@@ -208,7 +146,7 @@ def _create_sessions(org: Org, parent: Event, sessions: list[dict], first_index:
             defaults.pop("tz")
         values = _event_values(org, session, defaults=defaults, prefix=prefix)
         child = _new_event(org, values, type="date", parent=parent)
-        _add_registration_types(org, child, session.get("registration_types") or [], prefix)
+        apply_registration_types(org, child, session.get("registration_types") or [], prefix)
 
 
 def _add_rules(org: Org, event: Event, rules: list[dict]) -> None:
@@ -255,7 +193,7 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
                            settings=_with_overlap_setting(kind, None, data))
         _create_sessions(org, event, sessions)
         _add_rules(org, event, rules)
-        _add_registration_types(org, event, data.get("registration_types") or [])
+        apply_registration_types(org, event, data.get("registration_types") or [])
         event_taxonomy.apply_to_event(org, event, data)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
                                        status="queued" if rules else "succeeded")
@@ -289,12 +227,13 @@ def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
         for key, value in values.items():
             setattr(child, key, value)
         child.save()
-        _add_registration_types(org, child, session.get("registration_types") or [], f"sessions[{index}].")
+        apply_registration_types(org, child, session.get("registration_types") or [], f"sessions[{index}].")
     _create_sessions(org, parent, new, first_index=existing)
 
 
 def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
-    """Change an event (003 PATCH): fields, sessions (`id`/`_destroy`), new registration types, and
+    """Change an event (003 PATCH): fields, sessions (`id`/`_destroy`), registration types (in place: `id`
+    updates, `_destroy` removes, no `id` adds), and
     recurrences (the list replaces the rules and regenerates the future dates). 409 while syncing."""
     event = get_event(org, event_id)
     sessions, rules = data.get("sessions"), data.get("recurrences")
@@ -320,7 +259,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         if rules is not None:
             Recurrence.delete().where((Recurrence.event == event.id) & (Recurrence.org == org.id)).execute()
             _add_rules(org, event, rules)
-        _add_registration_types(org, event, data.get("registration_types") or [])
+        apply_registration_types(org, event, data.get("registration_types") or [])
         event_taxonomy.apply_to_event(org, event, data)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules is not None else "update",
                                        status="queued" if rules is not None else "succeeded")

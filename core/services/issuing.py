@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from core.api_schema import INT32
 from core.errors import Unprocessable
 from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
+from core.services.pickups import issue_pickups
 from core.services.statements import insert_rows
 
 
@@ -46,7 +47,8 @@ def require_seat_count(seats: int) -> int:
 
 def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, booking: Booking | None = None,
                   unit_price: int = 0, status: str = "valid", source: str = "online", note: str = "") -> list[Ticket]:
-    """Create the tickets for `units` units of `ticket_type` (bulk insert); returns them in order."""
+    """Create the tickets for `units` units of `ticket_type` (bulk insert), each with the pickups its type gives
+    (`core.services.pickups.issue_pickups`); returns them in order."""
     count, seats_each = ticket_count(ticket_type, units)
     per_ticket_price = (unit_price * units) // count if count else 0
     now = utcnow()
@@ -65,5 +67,7 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
     insert_rows(Ticket, rows)
     # The rows are exactly what was written: build the instances from them instead of reading them back.
     related = {"ticket_type": ticket_type, "booking": booking, "customer": holder.customer}
-    return [Ticket(__no_default__=True, **{**row, **{k: v for k, v in related.items() if v is not None}})
-            for row in rows]
+    tickets = [Ticket(__no_default__=True, **{**row, **{k: v for k, v in related.items() if v is not None}})
+               for row in rows]
+    issue_pickups(org_id, ticket_type, tickets)
+    return tickets

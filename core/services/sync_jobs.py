@@ -17,7 +17,7 @@ from core.errors import ApiError, Conflict
 from core.jobs import job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.models.public_id import fill_public_ids
-from core.services import checkin
+from core.services import checkin, pickups
 from core.services.event_queries import events_with_sales
 from core.tenancy import get_scoped, scoped
 
@@ -139,6 +139,7 @@ def _copy_ticket_types(org_id: str, template: Event, child_ids: list[str]) -> No
     fill_public_ids(TicketType, rows)
     for start in range(0, len(rows), INSERT_CHUNK):
         TicketType.insert_many(rows[start:start + INSERT_CHUNK]).execute()
+    pickups.copy_ticket_type_pickups(org_id, {row["id"]: row["metadata"]["template_ticket_type_id"] for row in rows})
 
 
 def generate_dates(job_row: SyncJob) -> int:

@@ -11,6 +11,7 @@ from peewee import Case, fn
 from core.errors import NotFound
 from core.models import Booking, Customer, Event, Ticket, TicketType, utcnow
 from core.pagination import Page, SortKey, paginate_cursor, paginate_offset
+from core.services.pickups import attach_ticket_pickups
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
@@ -37,9 +38,10 @@ def event_tickets(org, event_id: str, *, status: str | None = None, ticket_type_
         needle = search.lower()
         query = query.where(fn.LOWER(Ticket.holder_email).contains(needle)
                             | fn.LOWER(Ticket.holder_name).contains(needle))
-    if page is not None:
-        return paginate_offset(query, TICKET_KEYS, page, size)
-    return paginate_cursor(query, TICKET_KEYS, size, cursor)
+    found = paginate_offset(query, TICKET_KEYS, page, size) if page is not None else \
+        paginate_cursor(query, TICKET_KEYS, size, cursor)
+    attach_ticket_pickups(org, found.rows)
+    return found
 
 
 def staff_ticket(org, ticket_id: str) -> Ticket:
@@ -64,7 +66,7 @@ def my_tickets(org, customer_id: str, *, include_void: bool = False) -> list[Tic
              .where(Ticket.customer == customer_id))
     if not include_void:
         query = query.where(Ticket.status.in_(LIVE))
-    return list(query.order_by(Event.starts_at, Ticket.created_at, Ticket.id))
+    return attach_ticket_pickups(org, list(query.order_by(Event.starts_at, Ticket.created_at, Ticket.id)))
 
 
 def my_bookings(org, customer_id: str) -> list[dict]:

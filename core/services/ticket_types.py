@@ -16,6 +16,7 @@ from core.models import BookingLine, Event, Org, Ticket, TicketType, utcnow
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency
 from core.plugins import hooks_for
+from core.services.pickups import apply_ticket_type_pickups
 from core.tenancy import scoped
 from core.timefmt import to_utc_naive
 
@@ -185,8 +186,9 @@ def _require_same_org(org: Org, record, what: str) -> None:
         raise NotFound(f"No {what.replace('_', ' ')} with id {record.id!r}.", type=f"{what}_not_found")
 
 
-def create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
-    """Create a ticket type on `event` from model-named `fields` (prices in minor units, naive UTC times).
+def create_ticket_type(org: Org, event: Event, fields: dict, pickups: list[dict] | None = None) -> TicketType:
+    """Create a ticket type on `event` from model-named `fields` (prices in minor units, naive UTC times), with
+    its `pickups` (003 items, `core.services.pickups.apply_ticket_type_pickups`) when given.
 
     Raises Unprocessable (`validation_error`, per-field `errors`) and writes nothing if any rule fails;
     after the commit, plugins hear `ticket_type_saved(created=True)`.
@@ -196,12 +198,16 @@ def create_ticket_type(org: Org, event: Event, fields: dict) -> TicketType:
     _check(event, values)
     with write_transaction():
         ticket_type = TicketType.create(org=org, event=event, **values)
+        if pickups:
+            apply_ticket_type_pickups(org, ticket_type, pickups)
         hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=True)
     return ticket_type
 
 
-def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict) -> TicketType:
-    """Change some fields of a ticket type; the merged result must pass every rule of creation.
+def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
+                       pickups: list[dict] | None = None) -> TicketType:
+    """Change some fields (and, when given, the `pickups`) of a ticket type; the merged result must pass every
+    rule of creation. A call that changes nothing writes nothing and fires no hook.
 
     Capacity may not drop below the seats already sold or held (409 `capacity_below_sold`, checked in the
     same conditional UPDATE so a concurrent hold cannot slip past). Counters are never written from here.
@@ -229,9 +235,32 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict) -> Ticke
             fresh = TicketType.get_by_id(ticket_type.id)
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
                            type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
+        moved = pickups is not None and apply_ticket_type_pickups(org, ticket_type, pickups)
+        if not changed and not moved:
+            return ticket_type
         ticket_type = TicketType.get_by_id(ticket_type.id)
         hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
     return ticket_type
+
+
+def _unused(ticket_type: TicketType):
+    """The condition of a ticket type nobody bought or reserved: no sold/held seats, tickets or booking lines."""
+    tickets = Ticket.select(Ticket.ticket_type).where(Ticket.ticket_type == ticket_type.id)
+    lines = BookingLine.select(BookingLine.ticket_type).where(BookingLine.ticket_type == ticket_type.id)
+    return ((TicketType.id == ticket_type.id) & (TicketType.sold == 0) & (TicketType.held == 0)
+            & TicketType.id.not_in(tickets) & TicketType.id.not_in(lines))
+
+
+def remove_ticket_type(org: Org, ticket_type: TicketType) -> None:
+    """Delete a ticket type nobody has bought or reserved (003's `_destroy`), or 409 `ticket_type_has_sales`
+    and change nothing: one conditional DELETE decides, so a hold racing with it keeps the type. Plugins hear
+    `ticket_type_deleted`."""
+    _require_same_org(org, ticket_type, "ticket_type")
+    with write_transaction():
+        if not TicketType.delete().where(_unused(ticket_type)).execute():
+            raise Conflict("This registration type has sales, holds or tickets and cannot be removed; archive it "
+                           "instead.", type="ticket_type_has_sales", ticketTypeId=ticket_type.id)
+        hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
 
 
 def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
@@ -243,12 +272,8 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
     _require_same_org(org, ticket_type, "ticket_type")
     if ticket_type.archived_at is not None:
         return "archived"
-    tickets = Ticket.select(Ticket.ticket_type).where(Ticket.ticket_type == ticket_type.id)
-    lines = BookingLine.select(BookingLine.ticket_type).where(BookingLine.ticket_type == ticket_type.id)
-    unused = ((TicketType.id == ticket_type.id) & (TicketType.sold == 0) & (TicketType.held == 0)
-              & TicketType.id.not_in(tickets) & TicketType.id.not_in(lines))
     with write_transaction():
-        deleted = TicketType.delete().where(unused).execute()
+        deleted = TicketType.delete().where(_unused(ticket_type)).execute()
         if not deleted:
             now = utcnow()
             TicketType.update(archived_at=now, updated_at=now).where(TicketType.id == ticket_type.id).execute()

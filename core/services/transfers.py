@@ -16,7 +16,7 @@ from core.errors import ApiError, Conflict, NotFound
 from core.kits.links import new_link_token, token_hash
 from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
-from core.services import participation
+from core.services import participation, pickups
 from core.tenancy import get_scoped, scoped
 
 _REFUSED = {
@@ -82,6 +82,7 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name,
             status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
             secret_version=1, scan_count=0, transferred_from=ticket.id, data={})
+        pickups.move_ticket_pickups(org.id, ticket.id, new_ticket.id)
         transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
                                    from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
                                    claim_token_hash=token_digest,
