@@ -80,6 +80,25 @@ def _events(world: World) -> None:
     _ok(staff.patch(f"/events/{ids['event']}", json={"category_ids": [ids["category"]], "tag_ids": [ids["tag"]],
                                                      "campaign_ids": [ids["campaign"]],
                                                      "calendar_id": ids["calendar"]}))
+    _pickups(world)
+
+
+def _pickups(world: World) -> None:
+    """A pickup type, on the general ticket type (so its tickets carry it) and on registration types of the
+    parent event and of its first session (003 bodies)."""
+    staff, ids = world.tenant.staff, world.ids
+    ids["pickup_type"] = _ok(staff.post("/pickup-types", json={"name": "T-shirt"}))["data"]["id"]
+    pickups = [{"pickupTypeId": ids["pickup_type"], "quantity": 1}]
+    for kind, key in (("ticket_type", "ticket_type_pickup"), ("spare_ticket_type", "spare_type_pickup")):
+        shown = _ok(staff.patch(f"/events/ticket-types/{ids[kind]}", json={"pickups": pickups}))["data"]
+        ids[key] = shown["pickups"][0]["id"]
+    floor = {"name": "Floor", "price": 0, "pickups": [{"pickup_type_id": ids["pickup_type"]}]}
+    _ok(staff.patch(f"/events/{ids['parent_event']}", json={"event": {
+        "registration_types": [floor], "sessions": [{"id": ids["session"], "registration_types": [floor]}]}}))
+    for holder, kind in ((ids["parent_event"], "parent_type"), (ids["session"], "session_type")):
+        shown = _ok(staff.get(f"/events/{holder}?include=registration_types.pickups"))["data"]
+        tier = next(t for t in shown["registration_types"] if t["name"] == "Floor")
+        ids[kind], ids[f"{kind}_pickup"] = tier["id"], tier["pickups"][0]["id"]
 
 
 def _sales(world: World) -> None:
@@ -90,6 +109,7 @@ def _sales(world: World) -> None:
                                 "tickets": [{"ticketTypeId": ids["ticket_type"], "quantity": 3}]}))
     ids["booking"] = bought["bookingId"]
     ids["ticket"], ids["transferred_ticket"], scanned = (t["id"] for t in bought["tickets"])
+    ids["ticket_pickup"] = bought["tickets"][0]["pickups"][0]["id"]
     _ok(staff.post(f"/events/check-in/{scanned}", json={}))
     _ok(staff.patch(f"/events/ticket-types/{ids['ticket_type']}", json={"editable": True}))
     _ok(fan.patch(f"/client/events/tickets/{ids['ticket']}", json={"holderName": "Edited Holder"}))  # a ticket edit

@@ -64,6 +64,7 @@ PATH_KINDS = {
     "message_id": "message", "guest_id": "media_guest", "media_id": "media", "endpoint_id": "endpoint",
     "delivery_id": "delivery", "org_id": "org", "key_id": "api_key", "token": "payment_return_token",
     "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
+    "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
 }
 PATH_KINDS_BY_PATH = {
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
@@ -102,6 +103,16 @@ BODY_ID_KINDS = {
     "merch[].variantId": "variant", "bookingId": "pending_booking", "orderId": "pending_booking",
     "id": "spare_ticket_type", "sessionIds": "session", "ticketTypeIds": "ticket_type", "variantIds": "variant",
     "category_ids": "category", "tag_ids": "tag", "campaign_ids": "campaign", "calendar_id": "calendar",
+    # registration types (003) and their pickups, edited in place on PATCH /events/{event_id} (the parent event)
+    "registration_types[].id": "parent_type", "registration_types[].pickups[].id": "parent_type_pickup",
+    "sessions[].registration_types[].id": "session_type",
+    "sessions[].registration_types[].pickups[].id": "session_type_pickup",
+    "registration_types[].pickups[].pickup_type_id": "pickup_type",
+    "sessions[].registration_types[].pickups[].pickup_type_id": "pickup_type",
+    # a ticket type's pickups (001 names), on PATCH /events/ticket-types/{ticket_type_id} (the general type)
+    "pickups[].pickupTypeId": "pickup_type", "pickups[].id": "ticket_type_pickup",
+    "data.pickups[].pickupTypeId": "pickup_type", "data.pickups[].id": "spare_type_pickup",  # data API: `id`'s
+    "data.event": "event",  # the data API's new ticket type names its event (no id suffix: never a target)
 }
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
@@ -109,6 +120,13 @@ NOT_RECORD_IDS = {
     "registration_types[].ticket_type_id": "only null is accepted until reusable ticket configurations exist",
     "sessions[].registration_types[].ticket_type_id": "only null is accepted until ticket configurations exist",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
+    **{("post", "/events", field): "an `id` names a registration type (or its pickup) to change on update; on "
+                                   "create all are new" for field in (
+        "registration_types[].id", "registration_types[].pickups[].id", "sessions[].registration_types[].id",
+        "sessions[].registration_types[].pickups[].id")},
+    **{(method, path, field): "a new ticket type has no pickups yet to name" for method, path, field in (
+        ("post", "/events/{event_id}/ticket-types", "pickups[].id"),
+        ("post", "/data/event_ticket_type/create", "data.pickups[].id"))},
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
 BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
@@ -116,13 +134,16 @@ BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
 # or the box office, its buyer); ALTERNATIVES: fields left out when the id under test is in one of these.
 _SALE = {"items": None, "email": None, "name": None}
 _SESSION = {"sessions": None, "sessions[].name": "Talk", "sessions[].starts_at": None, "sessions[].ends_at": None}
+# A new registration type needs a name; an edited one (PATCH) is named by its id, as are its pickups' tiers.
+_TIERS = {"registration_types[].name": "GA", "sessions[].registration_types[].name": "GA"}
+_EDITED_TIERS = {"sessions[].id": None, "registration_types[].id": None, "sessions[].registration_types[].id": None}
 BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("post", "/client/events/tickets/purchase"): _SALE,
     ("post", "/events/tickets/purchase"): _SALE,
     ("post", "/client/events/tickets/register"): _SALE,
     ("post", "/client/store/checkout"): _SALE,
-    ("post", "/events"): {"name": "Fest", "type": "parent", **_SESSION},
-    ("patch", "/events/{event_id}"): _SESSION,
+    ("post", "/events"): {"name": "Fest", "type": "parent", **_SESSION, **_TIERS},
+    ("patch", "/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
 }
 ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
 
