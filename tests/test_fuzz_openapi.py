@@ -50,10 +50,14 @@ class Seeded:
     def __init__(self, app):
         from core import db as database
         from core.models import Event, Venue
+        from core.services.pickups import pickups_of_ticket
 
         self.tenant = tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
         self.customer = tenant.customer()
         event, ticket_type = make_event(tenant)
+        pickup_type = tenant.staff.post("/pickup-types", json={"name": "T-shirt"}).get_json()["data"]
+        tenant.staff.patch(f"/events/ticket-types/{ticket_type.id}",
+                           json={"pickups": [{"pickupTypeId": pickup_type["id"]}]})
         tickets = issue(tenant, ticket_type, 3) + issue(tenant, ticket_type, 1, email=self.customer.email,
                                                         customer_id=self.customer.customer_id)
         with database.db.connection_context():
@@ -98,6 +102,8 @@ class Seeded:
             "org_id": [tenant.orgid],
             "plugin": list(ALL_PLUGINS),
             **taxonomy,
+            "pickup_type_id": [pickup_type["id"]],
+            "pickup_id": [pickup.id for ticket in tickets for pickup in pickups_of_ticket(ticket)],
         }
 
 
