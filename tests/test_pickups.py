@@ -41,6 +41,14 @@ def buy(tenant, event_id: str, tier_id: str, quantity: int = 1, client=None) -> 
     return response.get_json()
 
 
+def shirt_tickets(tenant, count: int = 1) -> list[dict]:
+    """`count` free tickets bought by a guest, of a registration type that gives each a T-shirt."""
+    shirt = pickup_type(tenant)
+    event = create_event(tenant, [{"name": "GA", "price": 0, "pickups": [{"pickup_type_id": shirt["id"]}]}])
+    (ga,) = tiers(tenant, event["id"])
+    return buy(tenant, event["id"], ga["id"], count)["tickets"]
+
+
 def test_pickup_types_crud_and_validation(tenant):
     shirt = pickup_type(tenant, description="One per attendee")
     assert shirt["name"] == "T-shirt" and shirt["description"] == "One per attendee"
@@ -173,10 +181,7 @@ def test_issued_tickets_carry_their_pickups_and_keep_them_through_edits(tenant):
 
 
 def test_a_pickup_is_collected_once(tenant):
-    shirt = pickup_type(tenant)
-    event = create_event(tenant, [{"name": "GA", "price": 0, "pickups": [{"pickup_type_id": shirt["id"]}]}])
-    (ga,) = tiers(tenant, event["id"])
-    ticket = buy(tenant, event["id"], ga["id"])["tickets"][0]
+    (ticket,) = shirt_tickets(tenant)
     pickup = ticket["pickups"][0]
     path = f"/events/tickets/{ticket['id']}/pickups/{pickup['id']}/collect"
     first = tenant.staff.post(path)
@@ -196,10 +201,7 @@ def test_a_pickup_is_collected_once(tenant):
 
 
 def test_a_refunded_or_cancelled_tickets_pickups_cannot_be_collected(tenant):
-    shirt = pickup_type(tenant)
-    event = create_event(tenant, [{"name": "GA", "price": 0, "pickups": [{"pickup_type_id": shirt["id"]}]}])
-    (ga,) = tiers(tenant, event["id"])
-    first, second = buy(tenant, event["id"], ga["id"], 2)["tickets"]
+    first, second = shirt_tickets(tenant, 2)
     assert tenant.staff.post(f"/events/tickets/{first['id']}/cancel").status_code == 200
     assert tenant.staff.post(f"/events/tickets/{second['id']}/refund", json={}).status_code == 200
     for ticket in (first, second):
@@ -211,10 +213,7 @@ def test_a_refunded_or_cancelled_tickets_pickups_cannot_be_collected(tenant):
 
 
 def test_concurrent_collects_have_one_winner(live_server, tenant):
-    shirt = pickup_type(tenant)
-    event = create_event(tenant, [{"name": "GA", "price": 0, "pickups": [{"pickup_type_id": shirt["id"]}]}])
-    (ga,) = tiers(tenant, event["id"])
-    ticket = buy(tenant, event["id"], ga["id"])["tickets"][0]
+    (ticket,) = shirt_tickets(tenant)
     path = f"/events/tickets/{ticket['id']}/pickups/{ticket['pickups'][0]['id']}/collect"
     responses = storm([poster(live_server, tenant, path, {}) for _ in range(10)])
     assert sorted(r.status_code for r in responses) == [200] + [409] * 9
@@ -222,10 +221,7 @@ def test_concurrent_collects_have_one_winner(live_server, tenant):
 
 
 def test_a_transfer_moves_the_pickups_to_the_new_ticket(tenant):
-    shirt = pickup_type(tenant)
-    event = create_event(tenant, [{"name": "GA", "price": 0, "pickups": [{"pickup_type_id": shirt["id"]}]}])
-    (ga,) = tiers(tenant, event["id"])
-    ticket = buy(tenant, event["id"], ga["id"])["tickets"][0]
+    (ticket,) = shirt_tickets(tenant)
     pickup = ticket["pickups"][0]
     moved = tenant.staff.post(f"/events/tickets/{ticket['id']}/transfer", json={"toEmail": "friend@example.com"})
     assert moved.status_code == 201, moved.get_json()

@@ -26,24 +26,27 @@ class PickupType(PublicIdModel):
         indexes = ((("org", "name"), False),)
 
 
-class TicketTypePickup(PublicIdModel):
+class PickupLine(TenantModel):
+    """The columns a registration type's pickup and an issued ticket's pickup share (no table of its own):
+    `quantity` of `pickup_type`, listed at `position`."""
+
+    pickup_type = ForeignKeyField(PickupType, column_name="pickup_type_id")  # deleted only when unused
+    quantity = IntegerField(default=1)
+    position = IntegerField(default=0)
+
+
+class TicketTypePickup(PickupLine, PublicIdModel):
     """One pickup of a registration type: `quantity` of `pickup_type` per seat of each ticket it issues."""
 
     ticket_type = ForeignKeyField(TicketType, column_name="ticket_type_id", on_delete="CASCADE")
-    pickup_type = ForeignKeyField(PickupType, column_name="pickup_type_id", on_delete="RESTRICT")
-    quantity = IntegerField(default=1)
-    position = IntegerField(default=0)
 
     class Meta:
         indexes = ((("ticket_type", "pickup_type"), True),)
 
 
-class TicketPickup(TenantModel):
+class TicketPickup(PickupLine):
     """What one issued ticket carries of one pickup type, and when staff handed it over (once)."""
 
     ticket = ForeignKeyField(Ticket, column_name="ticket_id", on_delete="CASCADE")
-    pickup_type = ForeignKeyField(PickupType, column_name="pickup_type_id", on_delete="RESTRICT")
-    quantity = IntegerField(default=1)
-    position = IntegerField(default=0)
     collected_at = DateTimeField(null=True)
     collected_by = CharField(max_length=64, null=True)

@@ -33,12 +33,14 @@ def _org_id(org: Org | str) -> str:
 # --- pickup types ---------------------------------------------------------------------------------------
 
 
-def _check_pickup_type(fields: dict) -> None:
-    errors: Errors = {}
-    if "name" in fields and not str(fields["name"] or "").strip():
-        errors["name"] = ["must not be blank"]
-    if errors:
-        raise Unprocessable("The pickup type is invalid; see `errors`.", type="invalid_pickup_type", errors=errors)
+def _pickup_type_values(fields: dict, creating: bool = False) -> dict:
+    """The settable fields of `fields`, checked (422 `invalid_pickup_type`): a name, when given or creating,
+    must not be blank."""
+    values = {k: v for k, v in fields.items() if k in PICKUP_TYPE_FIELDS}
+    if (creating or "name" in values) and not str(values.get("name") or "").strip():
+        raise Unprocessable("The pickup type is invalid; see `errors`.", type="invalid_pickup_type",
+                            errors={"name": ["must not be blank"]})
+    return values
 
 
 def get_pickup_type(org: Org, pickup_type_id) -> PickupType:
@@ -53,8 +55,7 @@ def list_pickup_types(org: Org) -> Select:
 
 def create_pickup_type(org: Org, fields: dict) -> PickupType:
     """A new pickup type (`name` required, `description` optional)."""
-    values = {k: v for k, v in fields.items() if k in PICKUP_TYPE_FIELDS}
-    _check_pickup_type({"name": "", **values})
+    values = _pickup_type_values(fields, creating=True)
     with write_transaction():
         return PickupType.create(org=org, **values)
 
@@ -62,13 +63,11 @@ def create_pickup_type(org: Org, fields: dict) -> PickupType:
 def update_pickup_type(org: Org, pickup_type_id, fields: dict) -> PickupType:
     """Change some fields of a pickup type; tickets show its current name."""
     pickup_type = get_pickup_type(org, pickup_type_id)
-    values = {k: v for k, v in fields.items() if k in PICKUP_TYPE_FIELDS}
-    _check_pickup_type(values)
-    with write_transaction():
-        for name, value in values.items():
-            setattr(pickup_type, name, value)
-        pickup_type.save()
-    return pickup_type
+    values = _pickup_type_values(fields)
+    if values:
+        with write_transaction():
+            PickupType.update(**values, updated_at=utcnow()).where(PickupType.id == pickup_type.id).execute()
+    return get_pickup_type(org, pickup_type.id)
 
 
 def delete_pickup_type(org: Org, pickup_type_id) -> None:
