@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
 from core.api.ticket_edit_schema import StaffTicketEditList, edit_view
-from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view
+from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view, ticket_views
 from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import Conflict, NotFound, Unprocessable
@@ -163,7 +163,7 @@ def refund_view(outcome: cancellation.RefundOutcome) -> dict:
     return {
         "refund": refund_info(outcome.refund),
         "booking": booking_view(outcome.booking),
-        "tickets": [ticket_view(t, staff=True) for t in outcome.tickets],
+        "tickets": ticket_views(outcome.tickets, staff=True),
     }
 
 

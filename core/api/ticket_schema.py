@@ -11,7 +11,7 @@ from marshmallow import fields
 
 from core.api_schema import Schema
 from core.models import Ticket
-from core.services.pickups import pickups_of_ticket
+from core.services.pickups import attach_ticket_pickups, pickups_of_ticket
 from core.timefmt import iso_utc
 
 LIVE_STATES = ("valid", "checked_in", "pending_activation")
@@ -66,6 +66,13 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
             "note": ticket.note,
         })
     return view
+
+
+def ticket_views(tickets: list[Ticket], *, staff: bool = False) -> list[dict]:
+    """Several tickets as `ticket_view` shows them, their pickups loaded with one query."""
+    if tickets:
+        attach_ticket_pickups(tickets[0].org_id, tickets)
+    return [ticket_view(ticket, staff=staff) for ticket in tickets]
 
 
 def ticket_pickup_view(pickup) -> dict:

@@ -7,15 +7,16 @@ follow later edits of that type; a pickup is collected once (one conditional UPD
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
 from peewee import JOIN, Select
 
-from core.db import write_transaction
+from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Org, PickupType, Ticket, TicketPickup, TicketType, TicketTypePickup, new_id, utcnow
-from core.services.statements import insert_rows
+from core.services.statements import CompiledQuery, Slot, compile_query, insert_rows
 from core.tenancy import get_scoped, scoped
 
 PICKUP_TYPE_FIELDS = ("name", "description")
@@ -221,17 +222,30 @@ def copy_ticket_type_pickups(org_id: str, copies: dict[str, str]) -> None:
 # --- the pickups of issued tickets --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=2)
+def _offered_sql(sqlite: bool) -> CompiledQuery:
+    """The pickups a registration type gives (type, quantity, position, name), compiled once: issuing is on
+    the purchase path."""
+    return compile_query(
+        TicketTypePickup.select(TicketTypePickup.pickup_type, TicketTypePickup.quantity, TicketTypePickup.position,
+                                PickupType.name)
+        .join(PickupType, on=(TicketTypePickup.pickup_type == PickupType.id))
+        .where((TicketTypePickup.org == Slot("org")) & (TicketTypePickup.ticket_type == Slot("ticket_type")))
+        .order_by(TicketTypePickup.position, TicketTypePickup.created_at, TicketTypePickup.id))
+
+
 def issue_pickups(org_id: str, ticket_type: TicketType, tickets: list[Ticket]) -> None:
     """Copy the registration type's pickups onto newly issued `tickets` (quantity x the ticket's seats), in bulk,
     and keep them on the instances so the answer needs no query. One SELECT when the type has none."""
-    offered = ticket_type_pickups(org_id, [ticket_type.id]).get(ticket_type.id, [])
+    offered = _offered_sql(is_sqlite()).tuples(org=org_id, ticket_type=ticket_type.id)
     rows, now = [], utcnow()
     for ticket in tickets:
-        mine = [{"id": new_id(), "org": org_id, "ticket": ticket.id, "pickup_type": p.pickup_type_id,
-                 "quantity": p.quantity * max(ticket.seats, 1), "position": p.position, "collected_at": None,
-                 "collected_by": None, "created_at": now, "updated_at": now} for p in offered]
-        ticket.__dict__["_pickups"] = [TicketPickup(__no_default__=True, **row, pickup_type_name=p.pickup_type.name)
-                                       for row, p in zip(mine, offered, strict=True)]
+        mine = [{"id": new_id(), "org": org_id, "ticket": ticket.id, "pickup_type": type_id,
+                 "quantity": quantity * max(ticket.seats, 1), "position": position, "collected_at": None,
+                 "collected_by": None, "created_at": now, "updated_at": now}
+                for type_id, quantity, position, _ in offered]
+        ticket.__dict__["_pickups"] = [TicketPickup(__no_default__=True, **row, pickup_type_name=name)
+                                       for row, (*_, name) in zip(mine, offered, strict=True)]
         rows += mine
     if rows:
         insert_rows(TicketPickup, rows)
