@@ -160,3 +160,16 @@ def test_only_staff_with_the_events_scope_edit_registration_types(tenant):
     assert tenant.guest.patch(f"/events/{event['id']}", json=body).status_code == 401
     assert tenant.customer().patch(f"/events/{event['id']}", json=body).status_code == 403
     assert tiers(tenant, event["id"])[0]["priceMinor"] == 5000
+
+
+def test_an_archived_tier_resent_unchanged_passes_and_a_change_is_409(tenant):
+    event = create(tenant, registration_types=[{"name": "Free", "price": 0, "inventory": 10}])
+    (free,) = tiers(tenant, event["id"])
+    assert tenant.guest.post("/client/events/tickets/purchase", json=guest_purchase(
+        tenant, event["id"], [(free["id"], 1)])).status_code == 201
+    assert tenant.staff.delete(f"/events/ticket-types/{free['id']}").get_json()["data"]["archived"] is True
+    same = {"id": free["id"], "name": "Free", "price": 0, "inventory": 10}
+    assert patch(tenant, event["id"], registration_types=[same]).status_code == 200
+    changed = patch(tenant, event["id"], registration_types=[{**same, "inventory": 20}])
+    assert changed.status_code == 409 and changed.get_json()["type"] == "ticket_type_archived"
+    assert tiers(tenant, event["id"])[0]["capacity"] == 10

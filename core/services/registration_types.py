@@ -86,16 +86,18 @@ def _tiers_of(org: Org, event: Event, items: list[dict]) -> dict[str, TicketType
     return {tier.id: tier for tier in query}
 
 
-def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "") -> None:
+def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "",
+                             field: str = "registration_types") -> None:
     """Create, update and remove `event`'s tiers from 003 `registration_types` items, in list order; tiers not
-    listed stay as they are. Re-sending a list unchanged writes nothing.
+    listed stay as they are. Re-sending a list unchanged writes nothing. `field` names the list in errors (003's
+    passes have the same shape).
 
     422 naming `<prefix>registration_types[i].id` for an id that is not one of this event's tiers (`unknown_ids`,
     another tenant's looks made up) or that is listed twice; field errors from the ticket-types service under
     `registration_types[i].<field>`; 409 `ticket_type_has_sales` for `_destroy` of a tier with sales or holds.
     Call inside the caller's write transaction, which any error rolls back whole.
     """
-    where = f"{prefix}registration_types"
+    where = f"{prefix}{field}"
     if len(items) > MAX_REGISTRATION_TYPES:
         _invalid({where: [f"at most {MAX_REGISTRATION_TYPES}"]})
     tiers, seen = _tiers_of(org, event, items), set()

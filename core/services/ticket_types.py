@@ -204,17 +204,20 @@ def create_ticket_type(org: Org, event: Event, fields: dict, pickups: list[dict]
     return ticket_type
 
 
+def _archived() -> Conflict:
+    return Conflict("This ticket type is archived and can no longer be changed.", type="ticket_type_archived")
+
+
 def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
                        pickups: list[dict] | None = None) -> TicketType:
     """Change some fields (and, when given, the `pickups`) of a ticket type; the merged result must pass every
-    rule of creation. A call that changes nothing writes nothing and fires no hook.
+    rule of creation. A call that changes nothing writes nothing and fires no hook (also on an archived type,
+    which any change refuses: 409 `ticket_type_archived`).
 
     Capacity may not drop below the seats already sold or held (409 `capacity_below_sold`, checked in the
     same conditional UPDATE so a concurrent hold cannot slip past). Counters are never written from here.
     """
     _require_same_org(org, ticket_type, "ticket_type")
-    if ticket_type.archived_at is not None:
-        raise Conflict("This ticket type is archived and can no longer be changed.", type="ticket_type_archived")
     changes = _normalised(fields)
     values = {**{name: getattr(ticket_type, name) for name in EDITABLE_FIELDS}, **changes}
     errors: Errors = {}
@@ -227,6 +230,8 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
     event = ticket_type.event
     _check(event, values)
     changed = {name: value for name, value in changes.items() if value != getattr(ticket_type, name)}
+    if changed and ticket_type.archived_at is not None:
+        raise _archived()
     condition = TicketType.id == ticket_type.id
     if "capacity" in changed and changed["capacity"] is not None:
         condition &= TicketType.sold + TicketType.held <= changed["capacity"]
@@ -236,6 +241,8 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
                            type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
         moved = pickups is not None and apply_ticket_type_pickups(org, ticket_type, pickups)
+        if moved and ticket_type.archived_at is not None:
+            raise _archived()  # rolls the pickups back
         if not changed and not moved:
             return ticket_type
         ticket_type = TicketType.get_by_id(ticket_type.id)
