@@ -281,3 +281,19 @@ def test_include_pickups_costs_one_query_for_a_page(tenant):
     assert quantities == [1] * 3 + [2] * 3
     customer = tenant.guest.get("/client/events?include=registration_types.pickups").get_json()["data"]
     assert all(t["pickups"][0]["name"] == "T-shirt" for e in customer for t in e["registration_types"])
+
+
+def test_migration_creates_the_pickup_tables_and_is_idempotent(tenant):
+    from core.migrations import m0012_pickups
+    from core.models import PickupType
+
+    tables = [TicketPickup, TicketTypePickup, PickupType]
+    with database.db.connection_context():
+        database.db.drop_tables(tables)
+        m0012_pickups.upgrade()
+        m0012_pickups.upgrade()  # idempotent
+        assert all(model.table_exists() for model in tables)
+        indexes = {i.name: i for i in database.db.get_indexes("ticket_type_pickup")}
+        assert indexes["ticket_type_pickup_ticket_type_id_pickup_type_id"].unique
+    (ticket,) = shirt_tickets(tenant)
+    assert ticket["pickups"][0]["name"] == "T-shirt"
