@@ -297,3 +297,18 @@ def test_migration_creates_the_pickup_tables_and_is_idempotent(tenant):
         assert indexes["ticket_type_pickup_ticket_type_id_pickup_type_id"].unique
     (ticket,) = shirt_tickets(tenant)
     assert ticket["pickups"][0]["name"] == "T-shirt"
+
+
+def test_a_door_key_collects_and_reads_but_cannot_manage_pickup_types(app, config, tenant):
+    (ticket,) = shirt_tickets(tenant)
+    created = app.test_client().post(f"/operator/tenants/{tenant.orgid}/api-keys",
+                                     json={"name": "door", "scopes": ["checkin", "read"]},
+                                     headers={"Authorization": f"Bearer {config.operator_token}"})
+    assert created.status_code == 201, created.get_json()
+    door = tenant.guest.as_token(None)
+    headers = {"Authorization": f"Token {created.get_json()['apiKey']}"}
+    assert door.get("/pickup-types", headers=headers).status_code == 200
+    refused = door.post("/pickup-types", json={"name": "Cap"}, headers=headers)
+    assert refused.status_code == 403 and refused.get_json()["scope"] == "events"
+    path = f"/events/tickets/{ticket['id']}/pickups/{ticket['pickups'][0]['id']}/collect"
+    assert door.post(path, headers=headers).status_code == 200
