@@ -173,3 +173,14 @@ def test_an_archived_tier_resent_unchanged_passes_and_a_change_is_409(tenant):
     changed = patch(tenant, event["id"], registration_types=[{**same, "inventory": 20}])
     assert changed.status_code == 409 and changed.get_json()["type"] == "ticket_type_archived"
     assert tiers(tenant, event["id"])[0]["capacity"] == 10
+
+
+def test_the_editable_fields_are_edited_in_place_too(tenant):
+    event = create(tenant, registration_types=[{**GA, "editable": True, "editable_change_fee": 5}])
+    (ga,) = tiers(tenant, event["id"])
+    response = patch(tenant, event["id"], registration_types=[{"id": ga["id"], "editable_minutes": 30}])
+    assert response.status_code == 200, response.get_json()
+    (after,) = tiers(tenant, event["id"])
+    assert (after["editable"], after["editableChangeFeeMinor"], after["editableMinutes"]) == (True, 500, 30)
+    bad = patch(tenant, event["id"], registration_types=[{"id": ga["id"], "editable_change_fee": -1}])
+    assert bad.status_code == 422 and "registration_types[0].editable_change_fee" in bad.get_json()["errors"]
