@@ -312,3 +312,19 @@ def test_a_door_key_collects_and_reads_but_cannot_manage_pickup_types(app, confi
     assert refused.status_code == 403 and refused.get_json()["scope"] == "events"
     path = f"/events/tickets/{ticket['id']}/pickups/{ticket['pickups'][0]['id']}/collect"
     assert door.post(path, headers=headers).status_code == 200
+
+
+def test_concurrent_edits_adding_one_pickup_type_keep_one_row(live_server, tenant):
+    import requests
+
+    shirt = pickup_type(tenant)
+    event = create_event(tenant, [{"name": "GA", "price": 0}])
+    (ga,) = tiers(tenant, event["id"])
+    headers = {"orgid": tenant.orgid, "Authorization": f"Bearer {tenant.staff_token}"}
+    body = {"pickups": [{"pickupTypeId": shirt["id"], "quantity": 2}]}
+    url = f"{live_server.url}/events/ticket-types/{ga['id']}"
+    responses = storm([lambda: requests.patch(url, json=body, headers=headers, timeout=60) for _ in range(8)])
+    assert {r.status_code for r in responses} <= {200, 409}, [r.text for r in responses]
+    assert {r.json()["type"] for r in responses if r.status_code == 409} <= {"pickups_changed"}
+    (ga,) = tiers(tenant, event["id"])
+    assert [(p["pickupTypeId"], p["quantity"]) for p in ga["pickups"]] == [(shirt["id"], 2)]

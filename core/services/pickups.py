@@ -7,11 +7,12 @@ follow later edits of that type; a pickup is collected once (one conditional UPD
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from peewee import JOIN, Select
+from peewee import JOIN, IntegrityError, Select
 
 from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
@@ -125,6 +126,18 @@ def _check_items(items: list[dict]) -> None:
         raise _invalid(errors)
 
 
+@contextlib.contextmanager
+def _one_per_pickup_type() -> Iterator[None]:
+    """A write that the unique (ticket type, pickup type) index may refuse when a concurrent edit added the same
+    pickup type first: a savepoint, and 409 `pickups_changed` instead of a database error."""
+    try:
+        with write_transaction():
+            yield
+    except IntegrityError as exc:
+        raise Conflict("The pickups of this registration type changed meanwhile; read them and send yours again.",
+                       type="pickups_changed") from exc
+
+
 def apply_ticket_type_pickups(org: Org, ticket_type: TicketType, items: list[dict]) -> bool:
     """Edit a registration type's pickups in place from 003 items `{id?, _destroy?, pickup_type_id?, quantity?}`:
     with `id` update (or with `_destroy: true` remove) that pickup of this type; without `id` add one, or update
@@ -156,8 +169,9 @@ def apply_ticket_type_pickups(org: Org, ticket_type: TicketType, items: list[dic
             changed = True
             continue
         if row is None:
-            row = TicketTypePickup.create(org=_org_id(org), ticket_type=ticket_type.id, pickup_type=type_id,
-                                          quantity=item.get("quantity") or 1, position=index)
+            with _one_per_pickup_type():
+                row = TicketTypePickup.create(org=_org_id(org), ticket_type=ticket_type.id, pickup_type=type_id,
+                                              quantity=item.get("quantity") or 1, position=index)
             seen.add(row.id)
             by_type[type_id] = row
             changed = True
@@ -171,7 +185,8 @@ def apply_ticket_type_pickups(org: Org, ticket_type: TicketType, items: list[dic
         if item.get("quantity") is not None and item["quantity"] != row.quantity:
             changes["quantity"] = item["quantity"]
         if changes:
-            TicketTypePickup.update(**changes, updated_at=utcnow()).where(TicketTypePickup.id == row.id).execute()
+            with _one_per_pickup_type():
+                TicketTypePickup.update(**changes, updated_at=utcnow()).where(TicketTypePickup.id == row.id).execute()
             by_type.pop(row.pickup_type_id, None)
             by_type[changes.get("pickup_type", row.pickup_type_id)] = row
             changed = True
