@@ -184,3 +184,11 @@ def test_the_editable_fields_are_edited_in_place_too(tenant):
     assert (after["editable"], after["editableChangeFeeMinor"], after["editableMinutes"]) == (True, 500, 30)
     bad = patch(tenant, event["id"], registration_types=[{"id": ga["id"], "editable_change_fee": -1}])
     assert bad.status_code == 422 and "registration_types[0].editable_change_fee" in bad.get_json()["errors"]
+
+
+def test_sale_times_are_stored_in_utc_and_an_out_of_range_one_is_a_422(tenant):
+    event = create(tenant, registration_types=[{**GA, "sale_start": "2030-01-01T10:00:00+02:00"}])
+    (ga,) = tiers(tenant, event["id"])
+    assert ga["saleStart"] == "2030-01-01T08:00:00Z"
+    far = patch(tenant, event["id"], registration_types=[{"id": ga["id"], "sale_start": "0001-01-01T00:00:00+14:00"}])
+    assert far.status_code == 422 and "registration_types[0].sale_start" in far.get_json()["errors"]

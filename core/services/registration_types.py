@@ -8,7 +8,6 @@ Knows nothing of HTTP and holds no ticket-type rule of its own: every value is c
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 
 from core.errors import Unprocessable
@@ -16,7 +15,6 @@ from core.models import Event, Org, TicketType
 from core.money import is_currency, to_minor
 from core.services import ticket_types
 from core.tenancy import scoped
-from core.timefmt import to_utc_naive
 
 MAX_REGISTRATION_TYPES = 50
 # 003 field -> TicketType field, for the fields whose names differ.
@@ -68,12 +66,9 @@ def registration_type_fields(org: Org, item: dict, index: int, where: str,
                 fields[RENAMES.get(key, key)] = to_minor(item[key] or 0, currency)
             except ValueError as exc:
                 _invalid({f"{where}.{key}": [str(exc)]})
-    for key in COPIED:
+    for key in COPIED:  # times stay as sent: the ticket-types service makes them naive UTC
         if key in item:
             fields[RENAMES.get(key, key)] = item[key]
-    for key in ("sale_start", "sale_end"):
-        if isinstance(fields.get(key), dt.datetime):
-            fields[key] = to_utc_naive(fields[key])
     return fields
 
 
