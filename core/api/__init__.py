@@ -20,6 +20,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.purchase",
     "core.api.staff_issue",
     "core.api.ticket_types",
+    "core.api.ticket_configurations",
     "core.api.data",
     "core.api.checkin",
     "core.api.staff_tickets",

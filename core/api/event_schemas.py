@@ -75,10 +75,9 @@ class RegistrationTypeInput(Schema):
     editable_change_fee = fields.Decimal(metadata={"description": "Fee of one holder edit, major units (>= 0)."})
     editable_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
         "description": "Edits allowed this many minutes after the booking was confirmed; null = no limit."})
-    ticket_type_id = fields.Raw(allow_none=True, validate=validate.Equal(
-        None, error="Reusable ticket configurations (003's ticket types) are not built yet: leave `ticket_type_id` "
-                    "out or null."), metadata={"description": "003's reusable ticket configuration: not built yet, "
-                                                          "so only null is accepted (422 otherwise)."})
+    ticket_type_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "003's ticket type: the id of one of your ticket configurations (`/ticket-configurations`); "
+                       "the registration type's tickets follow its settings, and it is attached to the event."})
     pickups = fields.List(fields.Nested(PickupInput), validate=validate.Length(max=20),
                           metadata={"description": "What each ticket carries to collect at the event; edited in "
                                                    "place like the registration types (`id`, `_destroy`)."})

@@ -17,6 +17,7 @@ from core.errors import Unprocessable
 from core.models import Event, TicketType, utcnow
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency, price_view, to_major, to_minor
+from core.services import ticket_configurations
 from core.services.capacity import available_seats
 from core.services.ticket_types import AMOUNT_FIELDS
 from core.timefmt import is_timezone, iso_utc, to_utc_naive
@@ -106,6 +107,9 @@ class TicketTypeFieldsSchema(Schema):
                                                    "place: an item with `id` changes (with `_destroy` removes) that "
                                                    "pickup, one without adds one (or changes the quantity of the "
                                                    "pickup of that type); pickups not listed stay."})
+    configuration = fields.String(data_key="ticketConfigurationId", allow_none=True, metadata={
+        "description": "Id of one of your ticket configurations (003's reusable ticket type: holder fields, "
+                       "transfers, PDF attachment, display name); null for none."})
     # 003's spellings, accepted as aliases: send one spelling per field.
     inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
     order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
@@ -214,6 +218,12 @@ def is_on_sale(ticket_type: TicketType, now: dt.datetime | None = None) -> bool:
             and (ticket_type.sale_end is None or now < ticket_type.sale_end))
 
 
+def _holder_fields(ticket_type: TicketType) -> dict:
+    wanted = ticket_configurations.holder_fields(ticket_configurations.configuration_of(ticket_type))
+    return {"includeName": wanted.include_name, "requireName": wanted.require_name,
+            "includeEmail": wanted.include_email, "requireEmail": wanted.require_email}
+
+
 def pickup_view(pickup) -> dict:
     """A registration type's pickup (loaded with its pickup type)."""
     return {"id": pickup.id, "pickupTypeId": pickup.pickup_type_id, "name": pickup.pickup_type.name,
@@ -260,6 +270,8 @@ def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, sta
         "editableChangeFee": _major(tt.edit_fee, tt.currency),
         "editableChangeFeeMinor": tt.edit_fee,
         "editableMinutes": tt.edit_minutes,
+        "ticketConfigurationId": tt.ticket_configuration_id,
+        "holderFields": _holder_fields(tt),
         "createdAt": iso_utc(tt.created_at),
         "updatedAt": iso_utc(tt.updated_at),
     }
@@ -292,6 +304,15 @@ class TicketTypePickupSchema(Schema):
 
 def _iso(description: str = "") -> fields.String:
     return fields.String(allow_none=True, metadata={"format": "date-time", "description": description or "UTC, Z."})
+
+
+class HolderFieldsSchema(Schema):
+    """What a checkout asks of each ticket's holder (from the ticket configuration; all false without one)."""
+
+    includeName = fields.Boolean(metadata={"description": "Offer a holder name field per ticket."})
+    requireName = fields.Boolean(metadata={"description": "A purchase must send each ticket's holder name."})
+    includeEmail = fields.Boolean(metadata={"description": "Offer a holder e-mail field per ticket."})
+    requireEmail = fields.Boolean(metadata={"description": "A purchase must send each ticket's holder e-mail."})
 
 
 class TicketTypeSchema(Schema):
@@ -333,6 +354,8 @@ class TicketTypeSchema(Schema):
     editableChangeFeeMinor = fields.Integer()
     editableMinutes = fields.Integer(allow_none=True, metadata={
         "description": "Minutes after the booking's confirmation during which edits are allowed; null = no limit."})
+    ticketConfigurationId = fields.String(allow_none=True, metadata={"description": "Its ticket configuration."})
+    holderFields = fields.Nested(HolderFieldsSchema)
     createdAt = _iso()
     updatedAt = _iso()
     sold = fields.Integer(metadata={"description": "Staff only."})

@@ -18,12 +18,14 @@ from core.tenancy import scoped
 
 MAX_REGISTRATION_TYPES = 50
 # 003 field -> TicketType field, for the fields whose names differ.
-RENAMES = {"inventory": "capacity", "editable_minutes": "edit_minutes", "editable_change_fee": "edit_fee"}
+RENAMES = {"inventory": "capacity", "editable_minutes": "edit_minutes", "editable_change_fee": "edit_fee",
+           "ticket_type_id": "configuration"}
 # The 003 amounts (major units of the currency), converted to the ticket type's minor units.
 AMOUNTS = ("price", "service_fee_amount", "editable_change_fee")
 # The 003 fields copied as they are.
 COPIED = ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage", "description",
-          "visibility", "sale_start", "sale_end", "transferable", "perks", "editable", "editable_minutes")
+          "visibility", "sale_start", "sale_end", "transferable", "perks", "editable", "editable_minutes",
+          "ticket_type_id")  # a ticket configuration's id: checked (and attached) by the ticket-types service
 NAMES_003 = {model: api for api, model in RENAMES.items()}
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from peewee import Select
+from peewee import JOIN, Select
 
 from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
-from core.models import BookingLine, Event, Org, Ticket, TicketType, utcnow
+from core.models import BookingLine, Event, Org, Ticket, TicketConfiguration, TicketType, utcnow
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency
 from core.plugins import hooks_for
+from core.services import ticket_configurations
 from core.services.pickups import apply_ticket_type_pickups
 from core.tenancy import scoped
 from core.timefmt import to_utc_naive
@@ -28,6 +29,7 @@ EDITABLE_FIELDS = (
     "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
     "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
     "service_fee_percentage", "is_pass", "position", "metadata", "editable", "edit_fee", "edit_minutes",
+    "configuration",
 )
 
 AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
@@ -121,6 +123,7 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "editable": _bool_check,
     "edit_fee": _int_check(0),
     "edit_minutes": _int_check(1, optional=True),
+    "configuration": _text_check(64, optional=True),  # a ticket configuration of the tenant's (`_link`)
 }
 
 
@@ -181,6 +184,19 @@ def _defaults() -> dict:
     return values
 
 
+def _current(ticket_type: TicketType, name: str):
+    """A tier's stored value of an editable field (a configuration by its id, not loaded)."""
+    return ticket_type.ticket_configuration_id if name == "configuration" else getattr(ticket_type, name)
+
+
+def _link(org: Org, event: Event, values: dict) -> None:
+    """Check that the configuration a tier names is the tenant's (422 naming `configuration`) and attach it to
+    the tier's event (003: a registration type's ticket type is one of its event's)."""
+    configuration = ticket_configurations.require_id(org, values.get("configuration"), "configuration")
+    if configuration is not None:
+        ticket_configurations.attach_id(org, event.id, configuration)
+
+
 def _require_same_org(org: Org, record, what: str) -> None:
     if record.org_id != org.id:
         raise NotFound(f"No {what.replace('_', ' ')} with id {record.id!r}.", type=f"{what}_not_found")
@@ -197,6 +213,7 @@ def create_ticket_type(org: Org, event: Event, fields: dict, pickups: list[dict]
     values = {**_defaults(), **_normalised(fields)}
     _check(event, values)
     with write_transaction():
+        _link(org, event, values)
         ticket_type = TicketType.create(org=org, event=event, **values)
         if pickups:
             apply_ticket_type_pickups(org, ticket_type, pickups)
@@ -219,7 +236,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
     """
     _require_same_org(org, ticket_type, "ticket_type")
     changes = _normalised(fields)
-    values = {**{name: getattr(ticket_type, name) for name in EDITABLE_FIELDS}, **changes}
+    values = {**{name: _current(ticket_type, name) for name in EDITABLE_FIELDS}, **changes}
     errors: Errors = {}
     if values["currency"] != ticket_type.currency:
         for name in AMOUNT_FIELDS:
@@ -229,13 +246,15 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
         raise Unprocessable("The ticket type is not valid; see `errors` for each field.", errors=errors)
     event = ticket_type.event
     _check(event, values)
-    changed = {name: value for name, value in changes.items() if value != getattr(ticket_type, name)}
+    changed = {name: value for name, value in changes.items() if value != _current(ticket_type, name)}
     if changed and ticket_type.archived_at is not None:
         raise _archived()
     condition = TicketType.id == ticket_type.id
     if "capacity" in changed and changed["capacity"] is not None:
         condition &= TicketType.sold + TicketType.held <= changed["capacity"]
     with write_transaction():
+        if "configuration" in changed:
+            _link(org, event, changed)
         if changed and TicketType.update(**changed, updated_at=utcnow()).where(condition).execute() != 1:
             fresh = TicketType.get_by_id(ticket_type.id)
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
@@ -293,9 +312,11 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
 def list_ticket_types(org: Org, event: Event | None = None, include_archived: bool = False, *,
                       event_ids: list[str] | None = None, public_only: bool = False) -> Select:
     """The one way ticket types are listed: a tenant's ticket types, each with its event (one join, for the
-    seat figures), by position then creation; of one `event` or of `event_ids` when given; archived ones on
-    request; `public_only` keeps the public, unarchived ones a customer may see."""
-    query = scoped(TicketType, org, TicketType, Event).join(Event)
+    seat figures) and its ticket configuration if any (for the holder fields a checkout asks), by position then
+    creation; of one `event` or of `event_ids` when given; archived ones on request; `public_only` keeps the
+    public, unarchived ones a customer may see."""
+    query = (scoped(TicketType, org, TicketType, Event, TicketConfiguration).join(Event).switch(TicketType)
+             .join(TicketConfiguration, JOIN.LEFT_OUTER))
     if event is not None:
         query = query.where(TicketType.event == event.id)
     if event_ids is not None:

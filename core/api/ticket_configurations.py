@@ -1,0 +1,185 @@
+"""Staff ticket configurations API (003's reusable "ticket types"): CRUD at `/ticket-configurations`, and the
+configurations attached to an event (`/events/{event_id}/ticket_types`, `/events/{event_id}/ticket_types/add`).
+
+Thin views over `core.services.ticket_configurations`; another tenant's configuration or event is a 404.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from core.api.blueprint import Blueprint
+from core.api.event_schemas import EventListMeta
+from core.api_schema import Schema
+from core.auth import require_role
+from core.models import TicketConfiguration
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.services import ticket_configurations as service
+from core.services.events import get_event
+from core.tenancy import current_org
+from core.timefmt import iso_utc
+
+blp = Blueprint("ticket_configurations", __name__,
+                description="Ticket configurations: 003's reusable ticket types, attached to events (staff)")
+
+_KEYS = [SortKey("name", TicketConfiguration.name), SortKey("id", TicketConfiguration.id)]
+_TEMPLATE = "Templates are not built yet: only null is accepted (422 otherwise)."
+
+
+def _flag(default: bool, description: str) -> fields.Boolean:
+    return fields.Boolean(metadata={"description": f"{description} Default {str(default).lower()}."})
+
+
+class ConfigurationBody(Schema):
+    """003's ticket type fields."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=service.NAME_MAX))
+    display_name = fields.String(allow_none=True, validate=validate.Length(max=service.NAME_MAX),
+                                 metadata={"description": "Shown to attendees on the ticket instead of the tier's "
+                                                          "name."})
+    pdf_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
+    wallet_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
+    attachable = _flag(True, "Attach the PDF to the ticket e-mail; false sends a download link instead.")
+    transferable = _flag(True, "Holders may transfer their tickets.")
+    include_name = _flag(False, "Ask for each ticket's holder name at checkout.")
+    require_name = _flag(False, "Require each ticket's holder name (implies include_name).")
+    include_email = _flag(False, "Ask for each ticket's holder e-mail at checkout.")
+    require_email = _flag(False, "Require each ticket's holder e-mail (implies include_email).")
+    enforce_barcode_pool = _flag(False, "Tickets take their codes from the configuration's barcode pool.")
+
+    class Meta:
+        ordered = True
+
+
+class ConfigurationPatch(ConfigurationBody):
+    """Any subset of the fields."""
+
+
+class ConfigurationView(Schema):
+    """A ticket configuration."""
+
+    id = fields.String()
+    public_id = fields.Integer(metadata={"column": "bigint", "description": "Stable numeric id (003 clients)."})
+    name = fields.String()
+    display_name = fields.String(allow_none=True)
+    pdf_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint"})
+    wallet_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint"})
+    attachable = fields.Boolean()
+    transferable = fields.Boolean()
+    include_name = fields.Boolean()
+    require_name = fields.Boolean()
+    include_email = fields.Boolean()
+    require_email = fields.Boolean()
+    enforce_barcode_pool = fields.Boolean()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class ConfigurationEnvelope(Schema):
+    data = fields.Nested(ConfigurationView)
+
+
+class ConfigurationList(Schema):
+    data = fields.List(fields.Nested(ConfigurationView))
+    meta = fields.Nested(EventListMeta)
+
+
+class EventConfigurationList(Schema):
+    data = fields.List(fields.Nested(ConfigurationView))
+
+
+class AttachBody(Schema):
+    """003 `{ticket_type_id}`: the configuration to attach."""
+
+    ticket_type_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                   metadata={"description": "Id of one of your ticket configurations."})
+
+
+class CreateAndAttachBody(Schema):
+    """003 `{ticket_type: {...}}`: a new configuration, attached to the event."""
+
+    ticket_type = fields.Nested(ConfigurationBody, required=True)
+
+
+def configuration_view(configuration: TicketConfiguration) -> dict:
+    """The JSON form of a ticket configuration."""
+    view = {name: getattr(configuration, name) for name in service.CONFIGURATION_FIELDS}
+    view.update({"id": configuration.id, "public_id": configuration.public_id,
+                 "display_name": configuration.display_name or None,
+                 "created_at": iso_utc(configuration.created_at), "updated_at": iso_utc(configuration.updated_at)})
+    return view
+
+
+@blp.route("/ticket-configurations")
+class ConfigurationCollection(MethodView):
+    @require_role("staff", scope="read")
+    @blp.arguments(CursorPageQuery, location="query")
+    @blp.response(200, ConfigurationList)
+    def get(self, args):
+        """The tenant's ticket configurations by name, cursor-paginated."""
+        page = paginate_cursor(service.list_configurations(current_org()), _KEYS,
+                               args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
+        return page_body(page, configuration_view)
+
+    @require_role("staff", scope="events")
+    @blp.arguments(ConfigurationBody)
+    @blp.response(201, ConfigurationEnvelope)
+    def post(self, data):
+        """Create a ticket configuration (422 `invalid_ticket_configuration` naming a field)."""
+        return {"data": configuration_view(service.create_configuration(current_org(), data))}
+
+
+@blp.route("/ticket-configurations/<configuration_id>")
+class ConfigurationItem(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, ConfigurationEnvelope)
+    def get(self, configuration_id):
+        """One ticket configuration (404 `ticket_configuration_not_found`)."""
+        return {"data": configuration_view(service.get_configuration(current_org(), configuration_id))}
+
+    @require_role("staff", scope="events")
+    @blp.arguments(ConfigurationPatch(partial=True))
+    @blp.response(200, ConfigurationEnvelope)
+    def patch(self, data, configuration_id):
+        """Change some fields; the tiers using it (and their future tickets) follow."""
+        return {"data": configuration_view(service.update_configuration(current_org(), configuration_id, data))}
+
+    @require_role("staff", scope="events")
+    @blp.response(204)
+    def delete(self, configuration_id):
+        """Delete a configuration no ticket type uses (409 `ticket_configuration_in_use` otherwise)."""
+        service.delete_configuration(current_org(), configuration_id)
+        return "", 204
+
+
+@blp.route("/events/<event_id>/ticket_types")
+class EventConfigurations(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, EventConfigurationList)
+    def get(self, event_id):
+        """The ticket configurations attached to the event, by name."""
+        org = current_org()
+        return {"data": [configuration_view(c) for c in service.event_configurations(org, get_event(org, event_id))]}
+
+    @require_role("staff", scope="events")
+    @blp.arguments(CreateAndAttachBody)
+    @blp.response(201, ConfigurationEnvelope)
+    def post(self, data, event_id):
+        """003: create a ticket configuration and attach it to the event in one call."""
+        org = current_org()
+        event = get_event(org, event_id)
+        return {"data": configuration_view(service.create_and_attach(org, event, data["ticket_type"]))}
+
+
+@blp.route("/events/<event_id>/ticket_types/add")
+class AttachConfiguration(MethodView):
+    @require_role("staff", scope="events")
+    @blp.arguments(AttachBody)
+    @blp.response(200, ConfigurationEnvelope)
+    def post(self, data, event_id):
+        """003: attach an existing ticket configuration to the event (again: no change); 404
+        `ticket_configuration_not_found` for one that is not yours."""
+        org = current_org()
+        configuration, _ = service.attach(org, get_event(org, event_id), data["ticket_type_id"])
+        return {"data": configuration_view(configuration)}

@@ -1,0 +1,265 @@
+"""Ticket configurations (003's reusable "ticket types"): create, change, delete, attach to events, and the
+rules their settings impose on tickets (holder name/e-mail required, transfers allowed, PDF attached).
+
+Knows nothing of HTTP; never touches another tenant's configuration (every lookup goes through the tenant),
+and never deletes one a ticket type still points at (409 `ticket_configuration_in_use`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from peewee import Select
+
+from core.db import write_transaction
+from core.errors import Conflict, Unprocessable
+from core.models import Event, EventTicketConfiguration, Org, TicketConfiguration, TicketType
+from core.tenancy import get_scoped, scoped
+
+CONFIGURATION_FIELDS = ("name", "display_name", "pdf_template_id", "wallet_template_id", "attachable",
+                        "transferable", "include_name", "require_name", "include_email", "require_email",
+                        "enforce_barcode_pool")
+"""The fields a caller may set (003's names), in the order their errors are reported."""
+
+_FLAGS = ("attachable", "transferable", "include_name", "require_name", "include_email", "require_email",
+          "enforce_barcode_pool")
+_TEMPLATES = ("pdf_template_id", "wallet_template_id")
+_IMPLIED = (("require_name", "include_name"), ("require_email", "include_email"))
+NAME_MAX = 200
+
+
+def _invalid(errors: dict, message: str = "The ticket configuration is invalid; see `errors`.",
+             type_: str = "invalid_ticket_configuration"):
+    raise Unprocessable(message, type=type_, errors=errors)
+
+
+def _text_error(value, *, required: bool) -> str | None:
+    if value is None:
+        return "Must not be null." if required else None
+    if not isinstance(value, str) or "\x00" in value or len(value) > NAME_MAX:
+        return f"Must be a string of at most {NAME_MAX} characters, without NUL characters."
+    return "Must not be blank." if required and not value.strip() else None
+
+
+def _field_errors(fields: dict) -> dict:
+    """Per-field problems with the fields as sent (unknown names, types, templates that do not exist yet)."""
+    errors = {name: ["Unknown field."] for name in sorted(set(fields) - set(CONFIGURATION_FIELDS))}
+    for name, required in (("name", True), ("display_name", False)):
+        message = _text_error(fields[name], required=required) if name in fields else None
+        if message:
+            errors[name] = [message]
+    for name in _FLAGS:
+        if name in fields and not isinstance(fields[name], bool):
+            errors[name] = ["Must be true or false."]
+    for name in _TEMPLATES:
+        if fields.get(name) is not None:
+            errors[name] = ["Templates are not built yet: leave this out or null."]
+    return errors
+
+
+def _merged(current: dict, changes: dict, prefix: str = "") -> dict:
+    """`current` with `changes` applied; a required holder field is also offered (require_x implies include_x),
+    and sending include_x false beside require_x true is refused. Errors name fields under `prefix`."""
+    errors = _field_errors(changes)
+    if errors:
+        _invalid({prefix + key: value for key, value in errors.items()})
+    values = {**current, **changes}
+    if "display_name" in changes and changes["display_name"] is None:
+        values["display_name"] = ""
+    for required, offered in _IMPLIED:
+        if values[required] and not values[offered]:
+            if offered in changes:
+                errors[prefix + offered] = [f"Must be true while `{required}` is true (a required field is offered)."]
+            values[offered] = True
+    if errors:
+        _invalid(errors)
+    return values
+
+
+def _defaults() -> dict:
+    values = {}
+    for name in CONFIGURATION_FIELDS:
+        default = TicketConfiguration._meta.fields[name].default
+        values[name] = default() if callable(default) else default
+    return values
+
+
+def get_configuration(org: Org, configuration_id) -> TicketConfiguration:
+    """The tenant's configuration, or 404 `ticket_configuration_not_found` (also for another tenant's)."""
+    if isinstance(configuration_id, str) and "\x00" in configuration_id:
+        configuration_id = None   # names nothing; PostgreSQL refuses NUL in a parameter
+    return get_scoped(TicketConfiguration, org, configuration_id, "ticket_configuration")
+
+
+def list_configurations(org: Org) -> Select:
+    """The tenant's configurations (the caller orders and pages them)."""
+    return scoped(TicketConfiguration, org)
+
+
+def create_configuration(org: Org, fields: dict, prefix: str = "") -> TicketConfiguration:
+    """A new configuration from 003's fields (`name` required; 422 `invalid_ticket_configuration` per field,
+    named under `prefix` such as `ticket_type.` for an inline definition)."""
+    values = _merged(_defaults(), {"name": None, **fields}, prefix)
+    with write_transaction():
+        configuration = TicketConfiguration(org=org, **values)
+        configuration.save(force_insert=True)
+    return configuration
+
+
+def update_configuration(org: Org, configuration_id: str, fields: dict) -> TicketConfiguration:
+    """Change some fields of a configuration; its ticket types (and their future tickets) follow."""
+    configuration = get_configuration(org, configuration_id)
+    values = _merged({name: getattr(configuration, name) for name in CONFIGURATION_FIELDS}, fields)
+    with write_transaction():
+        for name, value in values.items():
+            setattr(configuration, name, value)
+        configuration.save()
+    return configuration
+
+
+def delete_configuration(org: Org, configuration_id: str) -> None:
+    """Delete a configuration no ticket type points at (its event attachments go with it); 409
+    `ticket_configuration_in_use` otherwise."""
+    configuration = get_configuration(org, configuration_id)
+    with write_transaction():
+        users = TicketType.select().where(TicketType.configuration == configuration.id).count()
+        if users:
+            raise Conflict(f"{users} ticket type(s) use this configuration; point them at another one (or none) "
+                           "first.", type="ticket_configuration_in_use", ticketTypes=users)
+        EventTicketConfiguration.delete().where(
+            (EventTicketConfiguration.org == org.id)
+            & (EventTicketConfiguration.configuration == configuration.id)).execute()
+        configuration.delete_instance()
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+def attach(org: Org, event: Event, configuration_id) -> tuple[TicketConfiguration, bool]:
+    """Attach the tenant's configuration to `event` (idempotent); returns it and whether it was newly attached.
+    404 `ticket_configuration_not_found` for an unknown or another tenant's id."""
+    configuration = get_configuration(org, configuration_id)
+    with write_transaction():
+        created = attach_id(org, event.id, configuration.id)
+    return configuration, created
+
+
+def attach_id(org: Org | str, event_id: str, configuration_id: str) -> bool:
+    """Attach a configuration already known to be the tenant's to an event, once; True if it was not yet.
+    For services that link a tier to a configuration (inside their own transaction)."""
+    org_id = org if isinstance(org, str) else org.id
+    exists = EventTicketConfiguration.select().where(
+        (EventTicketConfiguration.org == org_id) & (EventTicketConfiguration.event == event_id)
+        & (EventTicketConfiguration.configuration == configuration_id)).exists()
+    if exists:
+        return False
+    with write_transaction():
+        EventTicketConfiguration.insert(org=org_id, event=event_id, configuration=configuration_id) \
+            .on_conflict_ignore().execute()
+    return True
+
+
+def create_and_attach(org: Org, event: Event, fields: dict) -> TicketConfiguration:
+    """003 `POST /events/{id}/ticket_types`: a new configuration attached to `event`, in one transaction."""
+    with write_transaction():
+        configuration = create_configuration(org, fields, prefix="ticket_type.")
+        attach_id(org, event.id, configuration.id)
+    return configuration
+
+
+def event_configurations(org: Org, event: Event) -> list[TicketConfiguration]:
+    """The configurations attached to `event`, by name."""
+    return list(scoped(TicketConfiguration, org).join(
+        EventTicketConfiguration, on=(EventTicketConfiguration.configuration == TicketConfiguration.id))
+        .where(EventTicketConfiguration.event == event.id)
+        .order_by(TicketConfiguration.name, TicketConfiguration.id))
+
+
+def require_id(org: Org, value, field: str) -> str | None:
+    """The id of the tenant's configuration that a body's `field` names (None stays None); 422
+    `ticket_configuration_not_found` naming `field` for an unknown or another tenant's id."""
+    if value is None:
+        return None
+    found = None
+    if isinstance(value, str) and "\x00" not in value and len(value) <= 64:
+        found = scoped(TicketConfiguration, org, TicketConfiguration.id).where(
+            TicketConfiguration.id == value).scalar()
+    if found is None:
+        _invalid({field: [f"No ticket configuration {value!r} in this organisation."]},
+                 message="No such ticket configuration; see `errors`.", type_="ticket_configuration_not_found")
+    return found
+
+
+# --- what a configuration means for a tier's tickets ---------------------------------------------------
+
+
+def configuration_of(ticket_type: TicketType) -> TicketConfiguration | None:
+    """The configuration a tier points at, or None (read once per tier object)."""
+    if ticket_type.ticket_configuration_id is None:
+        return None
+    return ticket_type.configuration
+
+
+def configurations_by_id(ids: Iterable[str | None]) -> dict[str, TicketConfiguration]:
+    """The configurations with these ids (None ignored), in one query; {} when none are asked for."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    return {c.id: c for c in TicketConfiguration.select().where(TicketConfiguration.id.in_(wanted))}
+
+
+def allows_transfer(ticket_type: TicketType) -> bool:
+    """Whether tickets of this tier may be transferred: the tier allows it and so does its configuration."""
+    configuration = configuration_of(ticket_type)
+    return ticket_type.transferable and (configuration is None or configuration.transferable)
+
+
+def attaches_pdf(ticket_type: TicketType) -> bool:
+    """Whether the ticket e-mail attaches the PDF (else it links to it): the configuration's `attachable`."""
+    configuration = configuration_of(ticket_type)
+    return configuration is None or configuration.attachable
+
+
+def shown_name(ticket_type: TicketType) -> str:
+    """The name a ticket shows for its type: the configuration's `display_name` when set, else the tier's."""
+    configuration = configuration_of(ticket_type)
+    return (configuration.display_name if configuration is not None else "") or ticket_type.name
+
+
+@dataclass
+class HolderFields:
+    """Which holder fields a tier's tickets ask for (`include_*`) and which they require (`require_*`)."""
+
+    include_name: bool = False
+    require_name: bool = False
+    include_email: bool = False
+    require_email: bool = False
+
+
+def holder_fields(configuration: TicketConfiguration | None) -> HolderFields:
+    """What a configuration asks of each ticket's holder (nothing without one)."""
+    if configuration is None:
+        return HolderFields()
+    return HolderFields(configuration.include_name, configuration.require_name, configuration.include_email,
+                        configuration.require_email)
+
+
+def holder_errors(configuration: TicketConfiguration | None, holders: Sequence | None, tickets: int,
+                  path: str) -> dict:
+    """Problems with the per-ticket `holders` (objects with `name`/`email`, or None) of `tickets` tickets,
+    keyed by field path under `path`: a required name or e-mail missing on any ticket. {} when all is well."""
+    wanted = holder_fields(configuration)
+    required = [name for name, needed in (("name", wanted.require_name), ("email", wanted.require_email)) if needed]
+    if not required:
+        return {}
+    holders = list(holders or [])
+    if len(holders) < tickets:
+        return {path: [f"Each of the {tickets} ticket(s) needs a holder with "
+                       f"{' and '.join(required)} ({len(holders)} sent)."]}
+    errors = {}
+    for index, holder in enumerate(holders[:tickets]):
+        for name in required:
+            if not str(getattr(holder, name, "") or "").strip():
+                errors[f"{path}[{index}].{name}"] = ["Required for this ticket type."]
+    return errors

@@ -1,0 +1,223 @@
+"""Ticket configurations (003's reusable "ticket types"): CRUD, validation, tenant isolation, attaching to events,
+registration types pointing at one, and each setting's effect as a buyer, holder or staff member sees it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from test_events import iso, make_event
+
+BASE = "/ticket-configurations"
+
+
+def make_configuration(client, **fields) -> dict:
+    response = client.post(BASE, json={"name": "Standard", **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["data"]
+
+
+# --- CRUD -------------------------------------------------------------------------------------------------
+
+
+def test_create_shows_003_fields_with_defaults(tenant):
+    data = make_configuration(tenant.staff, name="Festival wristband")
+    assert set(data) == {"id", "public_id", "name", "display_name", "pdf_template_id", "wallet_template_id",
+                         "attachable", "transferable", "include_name", "require_name", "include_email",
+                         "require_email", "enforce_barcode_pool", "created_at", "updated_at"}
+    assert data["name"] == "Festival wristband" and len(data["id"]) == 36 and data["public_id"] > 0
+    assert data["attachable"] is True and data["transferable"] is True
+    assert not any(data[k] for k in ("include_name", "require_name", "include_email", "require_email",
+                                     "enforce_barcode_pool"))
+    assert data["display_name"] is None and data["pdf_template_id"] is None and data["wallet_template_id"] is None
+    assert tenant.staff.get(f"{BASE}/{data['id']}").get_json()["data"] == data
+
+
+def test_require_implies_include_and_a_contradiction_is_refused(tenant):
+    data = make_configuration(tenant.staff, require_name=True, require_email=True)
+    assert data["include_name"] is True and data["include_email"] is True
+    refused = tenant.staff.patch(f"{BASE}/{data['id']}", json={"include_email": False})
+    assert refused.status_code == 422 and "include_email" in refused.get_json()["errors"]
+    both = tenant.staff.post(BASE, json={"name": "X", "require_name": True, "include_name": False})
+    assert both.status_code == 422 and both.get_json()["type"] == "invalid_ticket_configuration"
+    relaxed = tenant.staff.patch(f"{BASE}/{data['id']}", json={"require_email": False, "include_email": False})
+    assert relaxed.status_code == 200
+    assert relaxed.get_json()["data"]["include_email"] is False and relaxed.get_json()["data"]["require_name"]
+
+
+def test_patch_changes_only_what_is_sent(tenant):
+    data = make_configuration(tenant.staff, display_name="VIP pass")
+    changed = tenant.staff.patch(f"{BASE}/{data['id']}", json={"transferable": False, "enforce_barcode_pool": True})
+    assert changed.status_code == 200
+    after = changed.get_json()["data"]
+    assert after["transferable"] is False and after["enforce_barcode_pool"] is True
+    assert after["display_name"] == "VIP pass" and after["name"] == "Standard" and after["id"] == data["id"]
+    cleared = tenant.staff.patch(f"{BASE}/{data['id']}", json={"display_name": None}).get_json()["data"]
+    assert cleared["display_name"] is None
+
+
+def test_list_is_paged_by_name(tenant):
+    for name in ("Charlie", "Alpha", "Bravo"):
+        make_configuration(tenant.staff, name=name)
+    first = tenant.staff.get(f"{BASE}?page[size]=2").get_json()
+    assert [c["name"] for c in first["data"]] == ["Alpha", "Bravo"]
+    cursor = first["meta"]["page"]["next_cursor"]
+    second = tenant.staff.get(f"{BASE}?page[size]=2&page[cursor]={cursor}").get_json()
+    assert [c["name"] for c in second["data"]] == ["Charlie"] and second["meta"]["page"]["last"] is True
+
+
+def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(tenant):
+    cases = [
+        ({}, "name"),
+        ({"name": "  "}, "name"),
+        ({"name": "X", "pdf_template_id": 7}, "pdf_template_id"),
+        ({"name": "X", "wallet_template_id": 9}, "wallet_template_id"),
+        ({"name": "X", "attachable": "maybe"}, "attachable"),
+        ({"name": "X", "colour": "red"}, "colour"),
+    ]
+    for body, field in cases:
+        response = tenant.staff.post(BASE, json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        errors = response.get_json()["errors"]
+        assert field in errors or field in errors.get("json", {}), (body, errors)
+    assert tenant.staff.get(BASE).get_json()["data"] == []
+    template = tenant.staff.post(BASE, json={"name": "X", "pdf_template_id": 7}).get_json()
+    assert "not built yet" in template["errors"]["pdf_template_id"][0]
+    assert tenant.staff.post(BASE, json={"name": "X", "pdf_template_id": None}).status_code == 201
+
+
+def test_delete_is_refused_while_a_tier_uses_it(tenant):
+    data = make_configuration(tenant.staff)
+    event = make_event(tenant.staff).get_json()["data"]
+    tier = tenant.staff.post(f"/events/{event['id']}/ticket-types",
+                             json={"name": "GA", "price": 10, "ticketConfigurationId": data["id"]})
+    assert tier.status_code == 201, tier.get_json()
+    refused = tenant.staff.delete(f"{BASE}/{data['id']}")
+    assert refused.status_code == 409 and refused.get_json()["type"] == "ticket_configuration_in_use"
+    cleared = tenant.staff.patch(f"/events/ticket-types/{tier.get_json()['data']['id']}",
+                                 json={"ticketConfigurationId": None})
+    assert cleared.status_code == 200 and cleared.get_json()["data"]["ticketConfigurationId"] is None
+    assert tenant.staff.delete(f"{BASE}/{data['id']}").status_code == 204
+    gone = tenant.staff.get(f"{BASE}/{data['id']}")
+    assert gone.status_code == 404 and gone.get_json()["type"] == "ticket_configuration_not_found"
+    assert tenant.staff.get(f"/events/{event['id']}/ticket_types").get_json()["data"] == []
+
+
+def test_another_tenants_configuration_is_invisible(tenant, other_tenant):
+    theirs = make_configuration(other_tenant.staff, name="Theirs")
+    event = make_event(tenant.staff).get_json()["data"]
+    for response in (tenant.staff.get(f"{BASE}/{theirs['id']}"),
+                     tenant.staff.patch(f"{BASE}/{theirs['id']}", json={"name": "Mine"}),
+                     tenant.staff.delete(f"{BASE}/{theirs['id']}"),
+                     tenant.staff.post(f"/events/{event['id']}/ticket_types/add",
+                                       json={"ticket_type_id": theirs["id"]})):
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["type"] == "ticket_configuration_not_found"
+    assert tenant.staff.get(BASE).get_json()["data"] == []
+    assert other_tenant.staff.get(f"{BASE}/{theirs['id']}").get_json()["data"]["name"] == "Theirs"
+    for body in ({"name": "GA", "ticketConfigurationId": theirs["id"]},):
+        refused = tenant.staff.post(f"/events/{event['id']}/ticket-types", json=body)
+        assert refused.status_code == 422 and "ticketConfigurationId" in refused.get_json()["errors"]["json"]
+
+
+def test_customers_and_read_only_keys_cannot_write(tenant):
+    fan = tenant.customer()
+    assert fan.post(BASE, json={"name": "X"}).status_code == 403
+    assert fan.get(BASE).status_code == 403
+    assert tenant.guest.get(BASE).status_code == 401
+
+
+# --- events ------------------------------------------------------------------------------------------------
+
+
+def test_attach_is_idempotent_and_listed(tenant):
+    data = make_configuration(tenant.staff)
+    event = make_event(tenant.staff).get_json()["data"]
+    path = f"/events/{event['id']}/ticket_types"
+    for _ in range(2):
+        added = tenant.staff.post(f"{path}/add", json={"ticket_type_id": data["id"]})
+        assert added.status_code == 200 and added.get_json()["data"] == data
+    assert tenant.staff.get(path).get_json()["data"] == [data]
+    missing = tenant.staff.post(f"{path}/add", json={"ticket_type_id": "00000000-0000-4000-8000-000000000000"})
+    assert missing.status_code == 404
+    no_event = tenant.staff.post("/events/00000000-0000-4000-8000-000000000000/ticket_types/add",
+                                 json={"ticket_type_id": data["id"]})
+    assert no_event.status_code == 404 and no_event.get_json()["type"] == "event_not_found"
+
+
+def test_create_and_attach_in_one_call(tenant):
+    event = make_event(tenant.staff).get_json()["data"]
+    path = f"/events/{event['id']}/ticket_types"
+    created = tenant.staff.post(path, json={"ticket_type": {"name": "Named", "require_name": True}})
+    assert created.status_code == 201, created.get_json()
+    data = created.get_json()["data"]
+    assert data["require_name"] is True and data["include_name"] is True
+    assert tenant.staff.get(path).get_json()["data"] == [data]
+    assert tenant.staff.get(f"{BASE}/{data['id']}").status_code == 200
+    refused = tenant.staff.post(path, json={"ticket_type": {"name": "T", "wallet_template_id": 3}})
+    assert refused.status_code == 422 and "ticket_type.wallet_template_id" in refused.get_json()["errors"]
+    assert len(tenant.staff.get(BASE).get_json()["data"]) == 1
+
+
+def _registration_types(client, event_id: str) -> list[dict]:
+    response = client.get(f"/events/{event_id}?include=registration_types,sessions")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]
+
+
+def test_registration_type_ticket_type_id_links_and_attaches(tenant):
+    config = make_configuration(tenant.staff, require_name=True)
+    start = dt.datetime(2031, 9, 1, 17)
+    created = tenant.staff.post("/events", json={"event": {
+        "type": "parent", "name": "Tasting Tour", "tz": "UTC",
+        "sessions": [{"name": "A", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)),
+                      "registration_types": [{"name": "GA", "price": 50, "inventory": 50,
+                                              "ticket_type_id": config["id"]}]}],
+        "registration_types": [{"name": "VIP", "price": 125, "ticket_type_id": config["id"]},
+                               {"name": "Plain", "price": 5}]}})
+    assert created.status_code == 201, created.get_json()
+    event = _registration_types(tenant.staff, created.get_json()["data"]["id"])
+    vip, plain = event["registration_types"]
+    assert vip["ticketConfigurationId"] == config["id"] and plain["ticketConfigurationId"] is None
+    assert vip["holderFields"] == {"includeName": True, "requireName": True, "includeEmail": False,
+                                   "requireEmail": False}
+    assert plain["holderFields"] == {"includeName": False, "requireName": False, "includeEmail": False,
+                                     "requireEmail": False}
+    session = event["sessions"][0]
+    assert session["registration_types"][0]["ticketConfigurationId"] == config["id"]
+    for event_id in (event["id"], session["id"]):
+        assert [c["id"] for c in tenant.staff.get(f"/events/{event_id}/ticket_types").get_json()["data"]] \
+            == [config["id"]]
+
+    other = make_configuration(tenant.staff, name="Other")
+    patched = tenant.staff.patch(f"/events/{event['id']}", json={"event": {
+        "registration_types": [{"name": "Late", "price": 60, "ticket_type_id": other["id"]}]}})
+    assert patched.status_code == 200, patched.get_json()
+    names = {c["name"] for c in tenant.staff.get(f"/events/{event['id']}/ticket_types").get_json()["data"]}
+    assert names == {"Standard", "Other"}
+
+
+def test_registration_type_ticket_type_id_of_nobody_or_another_tenant_is_a_422(tenant, other_tenant):
+    theirs = make_configuration(other_tenant.staff)
+    start = dt.datetime(2031, 9, 1, 17)
+    for value in (theirs["id"], "00000000-0000-4000-8000-000000000000"):
+        refused = tenant.staff.post("/events", json={"event": {
+            "name": "Gig", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)),
+            "registration_types": [{"name": "GA", "price": 50, "ticket_type_id": value}]}})
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["type"] == "ticket_configuration_not_found"
+        assert "registration_types[0].ticket_type_id" in refused.get_json()["errors"]
+    assert tenant.staff.get("/events").get_json()["data"] == []
+
+
+def test_core_ticket_type_routes_set_and_clear_the_configuration(tenant):
+    config = make_configuration(tenant.staff, include_email=True)
+    event = make_event(tenant.staff).get_json()["data"]
+    tier = tenant.staff.post(f"/events/{event['id']}/ticket-types", json={"name": "GA", "price": 10}).get_json()
+    assert tier["data"]["ticketConfigurationId"] is None
+    path = f"/events/ticket-types/{tier['data']['id']}"
+    linked = tenant.staff.patch(path, json={"ticketConfigurationId": config["id"]})
+    assert linked.status_code == 200 and linked.get_json()["data"]["ticketConfigurationId"] == config["id"]
+    assert tenant.staff.get(f"/events/{event['id']}/ticket_types").get_json()["data"][0]["id"] == config["id"]
+    unknown = tenant.staff.patch(path, json={"ticketConfigurationId": "nope"})
+    assert unknown.status_code == 422 and "ticketConfigurationId" in unknown.get_json()["errors"]["json"]
+    assert tenant.staff.get(path).get_json()["data"]["ticketConfigurationId"] == config["id"]
