@@ -4,10 +4,18 @@ registration types pointing at one, and each setting's effect as a buyer, holder
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import pytest
+from smtp_server import SmtpServer
 from test_events import iso, make_event
+from test_purchase_support import make_event as make_purchase_event
+from test_purchase_support import make_type
+
+from core import db as database
 
 BASE = "/ticket-configurations"
+PURCHASE = "/client/events/tickets/purchase"
 
 
 def make_configuration(client, **fields) -> dict:
@@ -221,3 +229,94 @@ def test_core_ticket_type_routes_set_and_clear_the_configuration(tenant):
     unknown = tenant.staff.patch(path, json={"ticketConfigurationId": "nope"})
     assert unknown.status_code == 422 and "ticketConfigurationId" in unknown.get_json()["errors"]["json"]
     assert tenant.staff.get(path).get_json()["data"]["ticketConfigurationId"] == config["id"]
+
+
+# --- settings taking effect --------------------------------------------------------------------------------
+
+
+def _configured_free_type(tenant, event_id: str, **config_fields) -> tuple[str, dict]:
+    """A free ticket type of `event_id` pointing at a new configuration with `config_fields`."""
+    config = make_configuration(tenant.staff, **config_fields)
+    return make_type(tenant, event_id, name="Entry", price=0, capacity=50,
+                     ticketConfigurationId=config["id"]), config
+
+
+def _buy(client, event_id: str, type_id: str, quantity: int = 1, **item) -> dict:
+    response = client.post(PURCHASE, json={"eventId": event_id, "items": [
+        {"ticketTypeId": type_id, "quantity": quantity, **item}]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_non_transferable_configuration_refuses_transfers_like_its_tier_would(tenant):
+    event = make_purchase_event(tenant)
+    type_id, config = _configured_free_type(tenant, event, transferable=False)
+    fan = tenant.customer()
+    ticket = _buy(fan, event, type_id)["tickets"][0]
+    for client, path in ((fan, f"/client/events/tickets/{ticket['id']}/transfer"),
+                         (tenant.staff, f"/events/tickets/{ticket['id']}/transfer")):
+        refused = client.post(path, json={"toEmail": "friend@example.com"})
+        assert refused.status_code == 409 and refused.get_json()["type"] == "not_transferable"
+    assert fan.get(f"/client/events/tickets/{ticket['id']}").get_json()["status"] == "valid"
+    tenant.staff.patch(f"{BASE}/{config['id']}", json={"transferable": True})
+    moved = fan.post(f"/client/events/tickets/{ticket['id']}/transfer", json={"toEmail": "friend@example.com"})
+    assert moved.status_code == 201, moved.get_json()
+
+
+def test_display_name_is_shown_on_tickets_and_the_pdf(tenant):
+    from core.models import Org, Ticket
+    from core.services.ticket_pdf import ticket_card
+
+    event = make_purchase_event(tenant)
+    type_id, config = _configured_free_type(tenant, event, display_name="Backstage wristband")
+    fan = tenant.customer()
+    ticket = _buy(fan, event, type_id)["tickets"][0]
+    assert ticket["displayName"] == "Backstage wristband" and ticket["ticketTypeName"] == "Entry"
+    assert fan.get("/client/events/tickets/mine").get_json()["tickets"][0]["displayName"] == "Backstage wristband"
+    assert fan.get(f"/client/events/tickets/{ticket['id']}/pdf").status_code == 200
+    with database.db.connection_context():   # what the PDF lays out
+        card = ticket_card(Org.get_by_id(tenant.orgid), Ticket.get_by_id(ticket["id"]))
+    assert card["ticketType"] == "Backstage wristband"
+    tenant.staff.patch(f"{BASE}/{config['id']}", json={"display_name": None})
+    assert fan.get("/client/events/tickets/mine").get_json()["tickets"][0]["displayName"] == "Entry"
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def test_a_non_attachable_configuration_emails_a_working_link_instead_of_the_pdf(tenant, smtp):
+    from plugins.notifications.models import Message
+
+    tenant.enable("notifications")
+    tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port),
+                     sender="Tickets <tickets@example.com>")
+    event = make_purchase_event(tenant)
+    linked_type, _ = _configured_free_type(tenant, event, attachable=False)
+    attached_type = make_type(tenant, event, name="Plain", price=0)
+    fan = tenant.customer()
+    bought = fan.post(PURCHASE, json={"eventId": event, "items": [{"ticketTypeId": linked_type, "quantity": 1},
+                                                                   {"ticketTypeId": attached_type, "quantity": 1}]})
+    assert bought.status_code == 201, bought.get_json()
+    by_type = {t["ticketTypeId"]: t["id"] for t in bought.get_json()["tickets"]}
+
+    [mail] = smtp.messages
+    pdfs = [p.get_filename() for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdfs == [f"ticket-{by_type[attached_type]}.pdf"]   # the linked ticket's PDF is not attached
+    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
+    links = re.findall(r"https?://[^/\s]+(/tickets/pdf/[A-Za-z0-9_.\-]+)", text)
+    assert len(links) == 1 and links[0] in html
+
+    browser = tenant.app.test_client()   # no orgid, no login: the link alone opens the PDF
+    pdf = browser.get(links[0])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
+    assert by_type[linked_type] in pdf.headers["Content-Disposition"]
+    forged = browser.get(links[0][:-3] + ("aaa" if not links[0].endswith("aaa") else "bbb"))
+    assert forged.status_code == 404 and forged.get_json()["type"] == "ticket_not_found"
+    with database.db.connection_context():   # the send log keeps no working link
+        stored = Message.get(Message.org == tenant.orgid)
+    assert links[0].rsplit("/", 1)[1] not in stored.body_text + stored.body_html

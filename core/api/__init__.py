@@ -17,6 +17,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",
+    "core.api.ticket_pdf_links",
     "core.api.purchase",
     "core.api.staff_issue",
     "core.api.ticket_types",

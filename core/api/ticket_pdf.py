@@ -11,21 +11,22 @@ from flask.views import MethodView
 
 from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role
-from core.models import Ticket
+from core.models import Org, Ticket
 from core.services import ticket_queries
 from core.services.ticket_pdf import render_ticket_pdf, ticket_pdf_filename
 from core.tenancy import current_org
 
 blp = Blueprint("ticket_pdf", __name__, description="Printable PDF tickets")
 
-_PDF_DOC = {"responses": {"200": {"description": "The ticket as a one-page PDF",
+PDF_DOC = {"responses": {"200": {"description": "The ticket as a one-page PDF",
                                   "content": {"application/pdf": {"schema": {"type": "string",
                                                                              "format": "binary"}}}}}}
-_PDF_ERRORS = {404: "`ticket_not_found`"}
+PDF_ERRORS = {404: "`ticket_not_found`"}
 
 
-def _pdf_response(ticket: Ticket) -> Response:
-    body = render_ticket_pdf(current_org(), ticket)
+def pdf_response(org: Org, ticket: Ticket) -> Response:
+    """The ticket's PDF as an inline, uncached download."""
+    body = render_ticket_pdf(org, ticket)
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{ticket_pdf_filename(ticket)}"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -35,18 +36,20 @@ def _pdf_response(ticket: Ticket) -> Response:
 @blp.route("/client/events/tickets/<ticket_id>/pdf")
 class CustomerTicketPdf(MethodView):
     @require_role("customer")
-    @blp.doc(**_PDF_DOC)
-    @blp.error_responses(_PDF_ERRORS)
+    @blp.doc(**PDF_DOC)
+    @blp.error_responses(PDF_ERRORS)
     def get(self, ticket_id: str):
         """Download one of my tickets as a PDF (404 for tickets that are not mine)."""
-        return _pdf_response(ticket_queries.owned_ticket(current_org(), ticket_id, current_identity().sub))
+        org = current_org()
+        return pdf_response(org, ticket_queries.owned_ticket(org, ticket_id, current_identity().sub))
 
 
 @blp.route("/events/tickets/<ticket_id>/pdf")
 class StaffTicketPdf(MethodView):
     @require_role("staff", scope="read")
-    @blp.doc(**_PDF_DOC)
-    @blp.error_responses(_PDF_ERRORS)
+    @blp.doc(**PDF_DOC)
+    @blp.error_responses(PDF_ERRORS)
     def get(self, ticket_id: str):
         """Download any ticket of this organisation as a PDF (to print at the box office)."""
-        return _pdf_response(ticket_queries.staff_ticket(current_org(), ticket_id))
+        org = current_org()
+        return pdf_response(org, ticket_queries.staff_ticket(org, ticket_id))

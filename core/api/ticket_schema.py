@@ -12,6 +12,7 @@ from marshmallow import fields
 from core.api_schema import Schema
 from core.models import Ticket
 from core.services.pickups import attach_ticket_pickups, pickups_of_ticket
+from core.services.ticket_configurations import shown_name
 from core.timefmt import iso_utc
 
 LIVE_STATES = ("valid", "checked_in", "pending_activation")
@@ -38,6 +39,7 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
         "eventId": ticket.event_id,
         "ticketTypeId": ticket.ticket_type_id,
         "ticketTypeName": ticket_type.name,
+        "displayName": shown_name(ticket_type),
         "status": ticket.status,
         "holderEmail": ticket.holder_email,
         "holderName": ticket.holder_name,
@@ -112,6 +114,8 @@ class TicketSchema(Schema):
     eventId = fields.String()
     ticketTypeId = fields.String()
     ticketTypeName = fields.String()
+    displayName = fields.String(metadata={"description": "What the ticket shows as its type: the ticket "
+                                                         "configuration's display name when set, else the type's."})
     status = fields.String(metadata={"description": "pending_activation | valid | checked_in | refunding | "
                                                     "cancelled | refunded | transferred"})
     holderEmail = fields.String()

@@ -2,6 +2,8 @@
 
 Pure rendering of already-stored rows into bytes: it never changes a ticket, never writes files and never
 prints anything secret beyond the ticket's own signed QR payload (which is what the holder shows at the door).
+Also the signed download link an e-mail can carry instead of the PDF itself (`pdf_link`): it needs no row and
+no login, names one ticket of one tenant, and expires.
 """
 
 from __future__ import annotations
@@ -9,9 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from core.config import current_config
+from core.errors import NotFound
+from core.kits.links import read_signed_link_token, signed_link_token
 from core.kits.pdf import Field, Gap, Image, Text, render_pdf
 from core.models import Event, Org, Ticket
 from core.services import qr
+from core.services.ticket_configurations import shown_name
+from core.tenancy import get_scoped, load_org
 from core.timefmt import as_utc
 
 
@@ -48,7 +55,7 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
         "when": local_time_text(event.starts_at, event.tz),
         "where": "\n".join(venue_lines(event)),
         "holder": holder,
-        "ticketType": ticket.ticket_type.name,
+        "ticketType": shown_name(ticket.ticket_type),
         "seats": str(ticket.seats),
         "ticketId": ticket.id,
         "void": ticket.status not in ("valid", "checked_in", "pending_activation"),
@@ -72,3 +79,25 @@ def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:
     if card["void"]:
         return render_pdf(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
     return render_pdf(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
+
+
+PDF_LINK_PATH = "/tickets/pdf/"
+PDF_LINK_MAX_AGE_SECONDS = 400 * 24 * 3600   # longer than the time between a sale and its event, as a rule
+_PDF_PURPOSE = "ticket-pdf"
+
+
+def pdf_link(org: Org, ticket: Ticket) -> str:
+    """A signed link (`<public_url>/tickets/pdf/<token>`) that downloads `ticket`'s PDF without a login, for
+    `PDF_LINK_MAX_AGE_SECONDS`; whoever holds it gets the ticket, like an attached PDF."""
+    token = signed_link_token(_PDF_PURPOSE, {"o": org.id, "t": ticket.id})
+    return current_config().public_url.rstrip("/") + PDF_LINK_PATH + token
+
+
+def ticket_for_pdf_link(token: str) -> tuple[Org, Ticket]:
+    """The tenant and ticket a `pdf_link` token names; 404 `ticket_not_found` for a forged, altered or expired
+    token, or one whose ticket is gone."""
+    claims = read_signed_link_token(_PDF_PURPOSE, token, PDF_LINK_MAX_AGE_SECONDS) or {}
+    org = load_org(claims["o"]) if isinstance(claims.get("o"), str) else None
+    if org is None or not isinstance(claims.get("t"), str):
+        raise NotFound("This ticket download link is invalid or expired.", type="ticket_not_found")
+    return org, get_scoped(Ticket, org, claims["t"], "ticket")

@@ -6,10 +6,10 @@ are not verified at registration, so a matching email never grants access).
 
 from __future__ import annotations
 
-from peewee import Case, fn
+from peewee import JOIN, Case, fn
 
 from core.errors import NotFound
-from core.models import Booking, Customer, Event, Ticket, TicketType, utcnow
+from core.models import Booking, Customer, Event, Ticket, TicketConfiguration, TicketType, utcnow
 from core.pagination import Page, SortKey, paginate_cursor, paginate_offset
 from core.services.pickups import attach_ticket_pickups
 from core.tenancy import get_scoped, scoped
@@ -20,8 +20,11 @@ TICKET_KEYS = (SortKey("created", Ticket.created_at, "datetime", attr="created_a
 PARTICIPANT_KEYS = (SortKey("email", Ticket.holder_email, attr="email"),)
 
 
-def _with_type(org):
-    return scoped(Ticket, org, Ticket, TicketType).join(TicketType)
+def _with_type(org, *also):
+    """The tenant's tickets joined with their type and its ticket configuration if any (the ticket shows its
+    display name), and with the `also` models selected (their joins are the caller's)."""
+    return (scoped(Ticket, org, Ticket, TicketType, TicketConfiguration, *also).join(TicketType)
+            .join(TicketConfiguration, JOIN.LEFT_OUTER))
 
 
 def event_tickets(org, event_id: str, *, status: str | None = None, ticket_type_id: str | None = None,
@@ -53,7 +56,7 @@ def owned_ticket(org, ticket_id: str, customer_id: str) -> Ticket:
     """One ticket the customer owns; anyone else's (or another tenant's) is 404 `ticket_not_found`."""
     ticket = None
     if isinstance(ticket_id, str) and len(ticket_id) <= 64:
-        ticket = (scoped(Ticket, org, Ticket, TicketType, Event).join(TicketType).switch(Ticket).join(Event)
+        ticket = (_with_type(org, Event).switch(Ticket).join(Event)
                   .where((Ticket.id == ticket_id) & (Ticket.customer == customer_id)).first())
     if ticket is None:
         raise NotFound(f"No ticket with id {ticket_id!r} in your account.", type="ticket_not_found")
@@ -62,8 +65,7 @@ def owned_ticket(org, ticket_id: str, customer_id: str) -> Ticket:
 
 def my_tickets(org, customer_id: str, *, include_void: bool = False) -> list[Ticket]:
     """Every ticket the customer owns across events, soonest event first."""
-    query = (scoped(Ticket, org, Ticket, TicketType, Event).join(TicketType).switch(Ticket).join(Event)
-             .where(Ticket.customer == customer_id))
+    query = _with_type(org, Event).switch(Ticket).join(Event).where(Ticket.customer == customer_id)
     if not include_void:
         query = query.where(Ticket.status.in_(LIVE))
     return attach_ticket_pickups(org, list(query.order_by(Event.starts_at, Ticket.created_at, Ticket.id)))

@@ -17,6 +17,7 @@ from core.kits.links import new_link_token, token_hash
 from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
 from core.services import participation, pickups
+from core.services.ticket_configurations import allows_transfer
 from core.tenancy import get_scoped, scoped
 
 _REFUSED = {
@@ -61,7 +62,7 @@ def _not_transferable(ticket: Ticket, status: str | None = None) -> Conflict:
 def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") -> TransferOutcome:
     """Revoke `ticket` and issue its replacement to `to_email`; 409 `not_transferable` if it may not move."""
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
-    if not ticket_type.transferable:
+    if not allows_transfer(ticket_type):
         raise Conflict("This ticket type does not allow transfers.", type="not_transferable",
                        ticketStatus=ticket.status)
     if ticket.status != "valid":

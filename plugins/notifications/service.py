@@ -24,7 +24,8 @@ from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import plugin_settings
 from core.sealed import seal, unseal
 from core.services import qr
-from core.services.ticket_pdf import local_time_text, render_ticket_pdf, ticket_pdf_filename, venue_lines
+from core.services.ticket_configurations import attaches_pdf, shown_name
+from core.services.ticket_pdf import local_time_text, pdf_link, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 from plugins.notifications import transport
@@ -40,6 +41,7 @@ retry_delay_after = RETRY.delay_after
 LIVE = ("valid", "checked_in", "pending_activation")
 WITH_TICKETS = ("tickets_issued", "ticket_received", "holder_changed")
 SECRET_SLOT = "SECRET-SLOT-9f3c2a7e"  # stands for the sealed secret in a stored body (URL- and HTML-safe)
+PDF_LINK_SLOT = "PDF-LINK-SLOT-"  # + a ticket id: stands for its download link in a stored body
 SEALED = "sealed_secret"  # the context key of a message's sealed secret, present until it is sent
 LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
              SortKey("id", Message.id, descending=True))
@@ -65,10 +67,18 @@ def qr_cid(ticket: Ticket) -> str:
     return f"qr-{ticket.id}@boxoffice"
 
 
+def pdf_link_slot(ticket: Ticket) -> str:
+    """What a stored body holds in place of a ticket's PDF download link; the link is made when it is sent
+    (`build_mime`), so the send log keeps no link that opens the ticket."""
+    return f"{PDF_LINK_SLOT}{ticket.id}"
+
+
 def _ticket_context(ticket: Ticket) -> dict:
     holder = ticket.holder_name or ticket.holder_email
-    return {"id": ticket.id, "type": ticket.ticket_type.name, "seats": ticket.seats, "holder": holder,
-            "status": ticket.status, "qr_cid": qr_cid(ticket), "pdf": ticket_pdf_filename(ticket)}
+    linked = not attaches_pdf(ticket.ticket_type)
+    return {"id": ticket.id, "type": shown_name(ticket.ticket_type), "seats": ticket.seats, "holder": holder,
+            "status": ticket.status, "qr_cid": qr_cid(ticket), "pdf": ticket_pdf_filename(ticket),
+            "pdf_url": pdf_link_slot(ticket) if linked else None}
 
 
 def _public_url(settings: dict) -> str:
@@ -195,7 +205,8 @@ def message_id_header(message: Message) -> str:
 
 
 def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
-    """The MIME message: text + HTML, inline QR PNGs (CID) and one PDF per live ticket for ticket emails."""
+    """The MIME message: text + HTML, inline QR PNGs (CID) and one PDF per live ticket for ticket emails (a
+    download link in the bodies instead, for a ticket whose configuration is not `attachable`)."""
     mime = EmailMessage()
     mime["Subject"] = message.subject
     mime["From"] = sender_for(org, settings)
@@ -203,20 +214,26 @@ def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
     mime["Message-ID"] = message_id_header(message)
     mime["X-Boxoffice-Kind"] = message.kind
     text, html = _with_secret(message)
+    ids = list((message.context or {}).get("ticket_ids") or [])
+    tickets = []
+    if message.kind in WITH_TICKETS:
+        tickets = [t for t in scoped(Ticket, org).where(Ticket.id.in_(ids)) if t.status in LIVE]
+        tickets.sort(key=lambda t: ids.index(t.id))
+        for ticket in tickets:   # a ticket whose type is not `attachable` is linked to, not attached
+            text = text.replace(pdf_link_slot(ticket), pdf_link(org, ticket))
+            html = html.replace(pdf_link_slot(ticket), pdf_link(org, ticket))
     mime.set_content(text)
     mime.add_alternative(html, subtype="html")
     if message.kind not in WITH_TICKETS:
         return mime
-    ids = list((message.context or {}).get("ticket_ids") or [])
-    tickets = [t for t in scoped(Ticket, org).where(Ticket.id.in_(ids)) if t.status in LIVE]
-    tickets.sort(key=lambda t: ids.index(t.id))
     html_part = mime.get_payload()[1]
     for ticket in tickets:
         html_part.add_related(qr.png_for(org, ticket), "image", "png", cid=f"<{qr_cid(ticket)}>",
                               filename=f"qr-{ticket.id}.png")
     for ticket in tickets:
-        mime.add_attachment(render_ticket_pdf(org, ticket), "application", "pdf",
-                            filename=ticket_pdf_filename(ticket))
+        if attaches_pdf(ticket.ticket_type):
+            mime.add_attachment(render_ticket_pdf(org, ticket), "application", "pdf",
+                                filename=ticket_pdf_filename(ticket))
     return mime
 
 
