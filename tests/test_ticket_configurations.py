@@ -320,3 +320,95 @@ def test_a_non_attachable_configuration_emails_a_working_link_instead_of_the_pdf
     with database.db.connection_context():   # the send log keeps no working link
         stored = Message.get(Message.org == tenant.orgid)
     assert links[0].rsplit("/", 1)[1] not in stored.body_text + stored.body_html
+
+
+GUEST = {"email": "buyer@example.com", "name": "Bea Buyer"}
+
+
+def test_required_holder_names_are_checked_per_ticket_and_stored(tenant):
+    from test_purchase_support import counters
+
+    event = make_purchase_event(tenant)
+    type_id, _ = _configured_free_type(tenant, event, require_name=True)
+    shown = tenant.guest.get(f"/client/events/{event}/ticket-types").get_json()["data"][0]
+    assert shown["holderFields"] == {"includeName": True, "requireName": True, "includeEmail": False,
+                                     "requireEmail": False}
+
+    def buy(**item):
+        return tenant.guest.post(PURCHASE, json={"eventId": event, **GUEST, "items": [
+            {"ticketTypeId": type_id, "quantity": 2, **item}]})
+
+    bare = buy()
+    assert bare.status_code == 422 and bare.get_json()["type"] == "holder_details_required"
+    assert list(bare.get_json()["errors"]) == ["items[0].holders"]
+    half = buy(holders=[{"name": "Ann"}, {"email": "bo@example.com"}])
+    assert half.status_code == 422 and list(half.get_json()["errors"]) == ["items[0].holders[1].name"]
+    too_many = buy(holders=[{"name": "A"}, {"name": "B"}, {"name": "C"}])
+    assert too_many.status_code == 422 and list(too_many.get_json()["errors"]) == ["items[0].holders"]
+    assert counters(event, type_id) == {"event_sold": 0, "event_held": 0, "tickets": 0, "sold": 0, "held": 0}
+
+    bought = buy(holders=[{"name": "Ann Lee"}, {"name": "Bo Kim", "email": "Bo@Example.com"}])
+    assert bought.status_code == 201, bought.get_json()
+    tickets = bought.get_json()["tickets"]
+    assert [(t["holderName"], t["holderEmail"]) for t in tickets] == [
+        ("Ann Lee", "buyer@example.com"), ("Bo Kim", "bo@example.com")]
+
+
+def test_required_email_with_the_tickets_alias_and_the_register_shorthand(tenant):
+    event = make_purchase_event(tenant)
+    type_id, _ = _configured_free_type(tenant, event, require_email=True)
+    refused = tenant.guest.post(PURCHASE, json={"eventId": event, **GUEST, "tickets": [
+        {"ticketTypeId": type_id, "quantity": 1, "holders": [{"name": "No Mail"}]}]})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["tickets[0].holders[0].email"]
+    shorthand = tenant.guest.post("/client/events/tickets/register", json={
+        "eventId": event, **GUEST, "ticketTypeId": type_id})
+    assert shorthand.status_code == 422 and list(shorthand.get_json()["errors"]) == ["holders"]
+    registered = tenant.guest.post("/client/events/tickets/register", json={
+        "eventId": event, **GUEST, "ticketTypeId": type_id, "holders": [{"email": "guest@example.com"}]})
+    assert registered.status_code == 201, registered.get_json()
+    assert registered.get_json()["tickets"][0]["holderEmail"] == "guest@example.com"
+
+
+def test_holders_of_a_paid_booking_are_kept_until_it_is_paid(tenant):
+    event = make_purchase_event(tenant)
+    config = make_configuration(tenant.staff, require_name=True)
+    paid = make_type(tenant, event, name="Seat", price=20, ticketConfigurationId=config["id"])
+    sale = tenant.staff.post("/events/tickets/purchase", json={"eventId": event, "items": [
+        {"ticketTypeId": paid, "quantity": 1}]})
+    assert sale.status_code == 422 and list(sale.get_json()["errors"]) == ["items[0].holders"]
+    sale = tenant.staff.post("/events/tickets/purchase", json={"eventId": event, "items": [
+        {"ticketTypeId": paid, "quantity": 1, "holders": [{"name": "Walk Up"}]}]})
+    assert sale.status_code == 201 and sale.get_json()["status"] == "pending", sale.get_json()
+    paid_now = tenant.staff.post(f"/events/bookings/{sale.get_json()['bookingId']}/mark-paid", json={})
+    assert paid_now.status_code == 200, paid_now.get_json()
+    assert [t["holderName"] for t in paid_now.get_json()["tickets"]] == ["Walk Up"]
+
+
+def test_no_configuration_and_the_default_one_require_nothing(tenant):
+    event = make_purchase_event(tenant)
+    plain = make_type(tenant, event, name="Plain")
+    defaulted, _ = _configured_free_type(tenant, event)
+    for type_id in (plain, defaulted):
+        bought = tenant.guest.post(PURCHASE, json={"eventId": event, **GUEST, "items": [
+            {"ticketTypeId": type_id, "quantity": 1}]})
+        assert bought.status_code == 201, bought.get_json()
+        assert bought.get_json()["tickets"][0]["holderName"] == "Bea Buyer"
+
+
+def test_comps_and_door_activation_need_the_required_holder_fields(tenant):
+    event = make_purchase_event(tenant)
+    type_id, _ = _configured_free_type(tenant, event, require_name=True)
+    comp = {"eventId": event, "ticketTypeId": type_id, "holders": [{"email": "a@example.com", "name": "Al"},
+                                                                  {"email": "b@example.com"}]}
+    refused = tenant.staff.post("/events/tickets/comp", json=comp)
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["holders[1].name"]
+    comp["holders"][1]["name"] = "Bo"
+    assert tenant.staff.post("/events/tickets/comp", json=comp).status_code == 201
+    door = tenant.staff.post("/events/tickets/pre-generate", json={"eventId": event, "ticketTypeId": type_id,
+                                                                   "quantity": 1})
+    assert door.status_code == 201, door.get_json()
+    ticket_id = door.get_json()["tickets"][0]["id"]
+    unnamed = tenant.staff.post(f"/events/tickets/{ticket_id}/activate", json={"holderEmail": "c@example.com"})
+    assert unnamed.status_code == 422 and list(unnamed.get_json()["errors"]) == ["holderName"]
+    named = tenant.staff.post(f"/events/tickets/{ticket_id}/activate", json={"holderName": "Cy"})
+    assert named.status_code == 200 and named.get_json()["tickets"][0]["holderName"] == "Cy"

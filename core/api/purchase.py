@@ -22,10 +22,28 @@ blp = Blueprint("purchase", __name__, description="Buying tickets: purchase, con
 _ID = validate.Length(min=1, max=64)
 
 
+class TicketHolderSchema(Schema):
+    """One ticket's holder; a field left out is the buyer's."""
+
+    name = fields.String(validate=validate.Length(max=200))
+    email = fields.Email(validate=validate.Length(max=254))
+
+
+_HOLDERS = ("one per ticket the item issues, in order (a ticket without one is the buyer's); required when the "
+            "ticket type's `holderFields` require a name or e-mail (422 `holder_details_required` otherwise)")
+
+
+def holders_field() -> fields.List:
+    """The optional per-ticket holders list of a purchase item."""
+    return fields.List(fields.Nested(TicketHolderSchema), validate=validate.Length(max=1000),
+                       metadata={"description": _HOLDERS})
+
+
 class ItemSchema(Schema):
     ticketTypeId = fields.String(required=True, validate=_ID)
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000),
                               metadata={"description": "purchase units (seats = units x the type's quantity)"})
+    holders = holders_field()
 
 
 class BuyerSchema(Schema):
@@ -58,6 +76,7 @@ class PurchaseSchema(BuyerSchema):
 class RegistrationSchema(BuyerSchema):
     ticketTypeId = fields.String(validate=_ID, metadata={"description": "shorthand for one item"})
     quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1000))
+    holders = holders_field()
 
 
 class ConfirmSchema(Schema):

@@ -21,9 +21,9 @@ from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Ref
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
-from core.services import capacity, gateways, holds, idempotency, pickups
+from core.services import capacity, gateways, holds, idempotency, pickups, ticket_configurations
 from core.services.gateways import void_payment, void_payment_later
-from core.services.issuing import Holder, issue_tickets
+from core.services.issuing import Holder, issue_tickets, tickets_for_units
 from core.services.pricing import Quote, quote_booking
 from core.services.statements import (
     CompiledQuery,
@@ -76,6 +76,9 @@ class PurchaseRequest:
     hold_minutes: int = 10
     require_free: bool = False
     extras: dict = field(default_factory=dict)  # plugin-specific parts, passed to `price_booking` as `extras`
+    holders: list[tuple[str, list[dict] | None]] = field(default_factory=list)
+    """Per item of `items`: the body path its holders came under and the holders (`{name, email}` each, one
+    per ticket in order), or None when none were sent."""
 
 
 @dataclass
@@ -249,12 +252,15 @@ def get_booking(org: Org, booking_id: str) -> Booking:
 
 # --- purchase -----------------------------------------------------------------------------------
 
-def _line_rows(org: Org, booking_id: str, quote: Quote) -> list[dict]:
+def _line_rows(org: Org, booking_id: str, quote: Quote, holders: dict[str, list]) -> list[dict]:
+    """The booking's lines; a ticket line keeps its tickets' holders (`data.holders`) until they are issued."""
     now = utcnow()
     rows = [{"id": new_id(), "org": org.id, "booking": booking_id, "kind": "ticket", "ticket_type": line.ticket_type.id,
              "description": line.ticket_type.name, "quantity": line.quantity, "seats": line.seats,
              "unit_price": line.unit_price, "unit_fee": line.unit_fee, "total": line.total,
-             "data": {"position": i}, "created_at": now, "updated_at": now}
+             "data": {"position": i, **({"holders": holders[line.ticket_type.id]}
+                                        if line.ticket_type.id in holders else {})},
+             "created_at": now, "updated_at": now}
             for i, line in enumerate(quote.lines)]
     rows += [{"id": new_id(), "org": org.id, "booking": booking_id, "kind": adj.kind, "ticket_type": None,
               "description": adj.description, "quantity": 1, "seats": 0, "unit_price": adj.amount, "unit_fee": 0,
@@ -263,12 +269,37 @@ def _line_rows(org: Org, booking_id: str, quote: Quote) -> list[dict]:
     return rows
 
 
-def issue_units(org: Org | str, ticket_type: TicketType, units: int, **options) -> list[Ticket]:
-    """Issue `units` purchase units; a grouped type gets one ticket per unit (a table of 10: one ticket, 10 seats)."""
+def issue_units(org: Org | str, ticket_type: TicketType, units: int, *, holders: list | None = None,
+                **options) -> list[Ticket]:
+    """Issue `units` purchase units; a grouped type gets one ticket per unit (a table of 10: one ticket, 10 seats).
+    `holders` names each ticket's own holder in order (see `issue_tickets`)."""
     tickets: list[Ticket] = []
     for batch in [1] * units if ticket_type.grouped else [units]:
-        tickets += issue_tickets(org, ticket_type, batch, **options)
+        tickets += issue_tickets(org, ticket_type, batch, holders=(holders or [])[len(tickets):] or None, **options)
     return tickets
+
+
+def ticket_holders(req: PurchaseRequest, items: list[tuple[TicketType, int]]) -> dict[str, list]:
+    """The holders sent per ticket, by ticket type (`{name, email}` or None per ticket, in order), after checking
+    them against each type's ticket configuration: 422 `holder_details_required` naming every field a required
+    holder name or e-mail is missing from, or an item with more holders than tickets. {} when none were sent."""
+    types = {tt.id: tt for tt, _ in items}
+    configurations = ticket_configurations.configurations_by_id(
+        tt.ticket_configuration_id for tt in types.values())
+    errors: dict = {}
+    by_type: dict[str, list] = {}
+    for index, (tt_id, units) in enumerate(req.items):
+        path, sent = req.holders[index] if index < len(req.holders) else (f"items[{index}].holders", None)
+        ticket_type = types[str(tt_id)[:64]]
+        count = tickets_for_units(ticket_type, units)
+        given = [Holder(email=h.get("email") or "", name=h.get("name") or "") for h in sent or ()]
+        errors.update(ticket_configurations.holder_errors(
+            configurations.get(ticket_type.ticket_configuration_id), given, count, path))
+        padded = list(sent or ()) + [None] * (count - len(sent or ()))
+        by_type.setdefault(ticket_type.id, []).extend(padded)
+    if errors:
+        ticket_configurations.raise_holder_errors(errors)
+    return {tt_id: holders for tt_id, holders in by_type.items() if any(holders)}
 
 
 def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
@@ -280,7 +311,8 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
             continue
         ticket_type = (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id)
         tickets += issue_units(org, ticket_type, line.quantity, holder=holder, booking=booking,
-                               unit_price=line.unit_price, source=booking.source)
+                               unit_price=line.unit_price, source=booking.source,
+                               holders=(line.data or {}).get("holders"))
         for ticket in tickets:
             if ticket.ticket_type_id == ticket_type.id:
                 ticket.ticket_type = ticket_type
@@ -293,7 +325,8 @@ def _record_payment(org: Org, booking: Booking, reference: str | None, data: dic
                            "status": "succeeded", "data": data or {}}])
 
 
-def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, gateway: str) -> BookingResult:
+def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, gateway: str,
+                    holders: dict[str, list]) -> BookingResult:
     """One write transaction: booking + lines (+ tickets when free), seat counters last (locks held briefly)."""
     now = utcnow()
     free = quote.is_free
@@ -305,7 +338,7 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
                    "seats": quote.seats, "promo_code": quote.recorded_code, "expires_at": expires_at,
                    "confirmed_at": now if free else None, "created_at": now, "updated_at": now, "payment_data": {}}
     booking = Booking(**booking_row)
-    rows = _line_rows(org, booking.id, quote)
+    rows = _line_rows(org, booking.id, quote, holders)
     lines = [BookingLine(**row) for row in rows]
     seats = [capacity.SeatRequest(line.ticket_type.id, line.seats) for line in quote.lines]
     types = {line.ticket_type.id: line.ticket_type for line in quote.lines}
@@ -428,6 +461,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     if resumed is not None:
         return resumed
     event, items = resolve_items(org, req, utcnow())
+    holders = ticket_holders(req, items)
     quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
                           customer=req.buyer.customer, extras=req.extras)
     if req.require_free and not quote.is_free:
@@ -435,11 +469,11 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     gateway = ZeroTotal.identifier if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
     _fail_fast_if_sold_out(org, event, quote)
     try:
-        result = _create_booking(org, event, quote, req, gateway)
+        result = _create_booking(org, event, quote, req, gateway, holders)
     except capacity.SoldOut:
         if not holds.expire_overdue(org.id, event.id):
             raise
-        result = _create_booking(org, event, quote, req, gateway)
+        result = _create_booking(org, event, quote, req, gateway, holders)
     if not quote.is_free:
         _start_payment(org, result)
     return result

@@ -14,9 +14,10 @@ from core.models import Booking, BookingLine, Event, Org, Payment, Ticket, Ticke
 from core.money import to_minor
 from core.payments import ManualPayment, ZeroTotal
 from core.plugins import hooks_for
-from core.services import capacity
+from core.services import capacity, ticket_configurations
 from core.services.booking import issue_units
 from core.services.issuing import Holder, issue_tickets, seats_for
+from core.services.ticket_configurations import configuration_of
 from core.tenancy import get_scoped
 
 MAX_BATCH = 1000
@@ -61,6 +62,7 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
     ticket_type = _ticket_type_of(org, event_id, ticket_type_id)
     if not holders or len(holders) > MAX_BATCH:
         raise Unprocessable(f"Send 1 to {MAX_BATCH} holders.", type="invalid_holders")
+    ticket_configurations.require_holders(configuration_of(ticket_type), holders, len(holders), "holders")
     with write_transaction():
         booking = _booking_row(org, ticket_type, source="comp", email=by, name="", amount=0, units=len(holders),
                                seats=seats_for(ticket_type, len(holders)), note=note,
@@ -95,6 +97,10 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
     """
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
+    missing = ticket_configurations.missing_holder_fields(configuration_of(ticket_type), holder)
+    if missing:   # the activation's body names the holder `holderName` / `holderEmail`
+        ticket_configurations.raise_holder_errors({f"holder{name.title()}": ["Required for this ticket type."]
+                                                   for name in missing})
     try:
         paid = ticket_type.price if amount is None else to_minor(amount, ticket_type.currency)
     except ValueError as exc:

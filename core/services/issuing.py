@@ -32,6 +32,11 @@ def ticket_count(ticket_type: TicketType, units: int) -> tuple[int, int]:
     return seats, 1
 
 
+def tickets_for_units(ticket_type: TicketType, units: int) -> int:
+    """How many tickets `units` purchase units issue: one per unit when grouped, else one per seat."""
+    return units if ticket_type.grouped else seats_for(ticket_type, units)
+
+
 def seats_for(ticket_type: TicketType, units: int) -> int:
     """Seats taken by `units` purchase units (a 'table of 10' unit takes 10 seats); 422 `too_many_seats` past
     what a seat count holds."""
@@ -45,10 +50,18 @@ def require_seat_count(seats: int) -> int:
     return seats
 
 
+def _holder_of(holder: Holder, holders: list | None, index: int) -> tuple[str, str]:
+    """(e-mail, name) of ticket `index`: its own holder's where sent (`{name, email}`), else `holder`'s."""
+    own = (holders[index] if holders and index < len(holders) else None) or {}
+    return own.get("email") or holder.email, own.get("name") or holder.name
+
+
 def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, booking: Booking | None = None,
-                  unit_price: int = 0, status: str = "valid", source: str = "online", note: str = "") -> list[Ticket]:
+                  unit_price: int = 0, status: str = "valid", source: str = "online", note: str = "",
+                  holders: list | None = None) -> list[Ticket]:
     """Create the tickets for `units` units of `ticket_type` (bulk insert), each with the pickups its type gives
-    (`core.services.pickups.issue_pickups`); returns them in order."""
+    (`core.services.pickups.issue_pickups`); returns them in order. `holders` names each ticket's own holder
+    (`{name, email}` or None, in order); a ticket without one is `holder`'s."""
     count, seats_each = ticket_count(ticket_type, units)
     per_ticket_price = (unit_price * units) // count if count else 0
     now = utcnow()
@@ -58,11 +71,11 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
             "id": new_id(), "org": org_id, "event": ticket_type.event_id, "ticket_type": ticket_type.id,
             "booking": booking.id if booking else None,
             "customer": holder.customer.id if holder.customer else None,
-            "holder_email": holder.email, "holder_name": holder.name, "status": status, "source": source,
+            "holder_email": email, "holder_name": name, "status": status, "source": source,
             "seats": seats_each, "price_paid": per_ticket_price, "note": note,
             "created_at": now, "updated_at": now, "data": {}, "secret_version": 1, "scan_count": 0,
         }
-        for _ in range(count)
+        for email, name in (_holder_of(holder, holders, index) for index in range(count))
     ]
     insert_rows(Ticket, rows)
     # The rows are exactly what was written: build the instances from them instead of reading them back.

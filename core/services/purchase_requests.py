@@ -39,20 +39,32 @@ def _buyer(identity: Identity | None, data: Mapping[str, Any], *, guest_needs_co
     return Buyer(email=email.strip().lower(), name=name.strip(), customer=customer)
 
 
+def _holders(sent) -> list[dict] | None:
+    """Per-ticket holders as the booking keeps them: `{name, email}` trimmed, the e-mail lower-cased."""
+    if sent is None:
+        return None
+    return [{"name": (h.get("name") or "").strip(), "email": (h.get("email") or "").strip().lower()} for h in sent]
+
+
 def purchase_request(org: Org, identity: Identity | None, data: Mapping[str, Any], *, staff: bool, source: str,
                      require_free: bool = False, extras: Mapping[str, Any] | None = None) -> PurchaseRequest:
     """The booking service's input for a body loaded by `core.api.purchase.PurchaseSchema` (or a schema built
     on it, such as a plugin's checkout): `items` / `tickets` / `ticketTypeId`+`quantity`, buyer, codes, gateway.
 
-    `staff` sales skip the guest contact check and may sell private types; `source` is recorded on the
-    booking (`online`, `box_office`, `register`); `extras` reaches the `price_booking` hook as its `extras`
-    argument (plugin-specific parts of the purchase, e.g. the storefront's merchandise).
+    Each item's optional `holders` (one `{name, email}` per ticket) are checked against its ticket type's
+    configuration by the booking service. `staff` sales skip the guest contact check and may sell private
+    types; `source` is recorded on the booking (`online`, `box_office`, `register`); `extras` reaches the
+    `price_booking` hook as its `extras` argument (plugin-specific parts of the purchase, e.g. the storefront's
+    merchandise).
     """
+    key = "tickets" if data.get("tickets") else "items"
     items = list(data.get("items") or []) + list(data.get("tickets") or [])
+    holders = [(f"{key}[{index}].holders", _holders(item.get("holders"))) for index, item in enumerate(items)]
     if data.get("ticketTypeId"):
         items.append({"ticketTypeId": data["ticketTypeId"], "quantity": data.get("quantity", 1)})
+        holders.append(("holders", _holders(data.get("holders"))))
     return PurchaseRequest(
         event_id=data["eventId"], items=[(i["ticketTypeId"], i["quantity"]) for i in items],
         buyer=_buyer(identity, data, guest_needs_contact=not staff), gateway=data.get("paymentGateway"),
         promo_code=data.get("promoCode"), invite_code=data.get("inviteCode"), staff=staff, source=source,
-        hold_minutes=_hold_minutes(org), require_free=require_free, extras=dict(extras or {}))
+        hold_minutes=_hold_minutes(org), require_free=require_free, extras=dict(extras or {}), holders=holders)

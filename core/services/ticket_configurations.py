@@ -245,21 +245,42 @@ def holder_fields(configuration: TicketConfiguration | None) -> HolderFields:
                         configuration.require_email)
 
 
+def required_holder_fields(configuration: TicketConfiguration | None) -> list[str]:
+    """The holder fields (`name`, `email`) every ticket of a tier with this configuration must carry."""
+    wanted = holder_fields(configuration)
+    return [name for name, needed in (("name", wanted.require_name), ("email", wanted.require_email)) if needed]
+
+
+def missing_holder_fields(configuration: TicketConfiguration | None, holder) -> list[str]:
+    """The required holder fields that `holder` (an object with `name`/`email`, or None) leaves blank."""
+    return [name for name in required_holder_fields(configuration)
+            if not str(getattr(holder, name, "") or "").strip()]
+
+
 def holder_errors(configuration: TicketConfiguration | None, holders: Sequence | None, tickets: int,
                   path: str) -> dict:
-    """Problems with the per-ticket `holders` (objects with `name`/`email`, or None) of `tickets` tickets,
-    keyed by field path under `path`: a required name or e-mail missing on any ticket. {} when all is well."""
-    wanted = holder_fields(configuration)
-    required = [name for name, needed in (("name", wanted.require_name), ("email", wanted.require_email)) if needed]
-    if not required:
-        return {}
+    """Problems with the per-ticket `holders` (objects with `name`/`email`) of `tickets` tickets, keyed by
+    field path under `path`: more holders than tickets, or a required name or e-mail missing. {} when fine."""
     holders = list(holders or [])
-    if len(holders) < tickets:
-        return {path: [f"Each of the {tickets} ticket(s) needs a holder with "
-                       f"{' and '.join(required)} ({len(holders)} sent)."]}
-    errors = {}
-    for index, holder in enumerate(holders[:tickets]):
-        for name in required:
-            if not str(getattr(holder, name, "") or "").strip():
-                errors[f"{path}[{index}].{name}"] = ["Required for this ticket type."]
-    return errors
+    if len(holders) > tickets:
+        return {path: [f"At most one holder per ticket: {tickets} ticket(s), {len(holders)} holders sent."]}
+    required = required_holder_fields(configuration)
+    if required and len(holders) < tickets:
+        return {path: [f"Each of the {tickets} ticket(s) needs a holder with {' and '.join(required)} "
+                       f"({len(holders)} sent)."]}
+    return {f"{path}[{index}].{name}": ["Required for this ticket type."]
+            for index, holder in enumerate(holders) for name in missing_holder_fields(configuration, holder)}
+
+
+def require_holders(configuration: TicketConfiguration | None, holders: Sequence | None, tickets: int,
+                    path: str) -> None:
+    """422 `holder_details_required` naming each field `holder_errors` finds; nothing when all is well."""
+    errors = holder_errors(configuration, holders, tickets, path)
+    if errors:
+        raise_holder_errors(errors)
+
+
+def raise_holder_errors(errors: dict) -> None:
+    """Raise the one 422 for holder problems (`holder_details_required`, `errors` by field path)."""
+    raise Unprocessable("Some tickets need their holder's details; see `errors`.",
+                        type="holder_details_required", errors=errors)
