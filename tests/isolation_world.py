@@ -80,6 +80,9 @@ def _events(world: World) -> None:
     _ok(staff.patch(f"/events/{ids['event']}", json={"category_ids": [ids["category"]], "tag_ids": [ids["tag"]],
                                                      "campaign_ids": [ids["campaign"]],
                                                      "calendar_id": ids["calendar"]}))
+    ids["ticket_configuration"] = _ok(staff.post("/ticket-configurations", json={"name": "Standard"}))["data"]["id"]
+    _ok(staff.patch(f"/events/ticket-types/{ids['ticket_type']}",   # also attaches it to the event
+                    json={"ticketConfigurationId": ids["ticket_configuration"]}))
     _pickups(world)
 
 

@@ -51,6 +51,7 @@ class Seeded:
         from core import db as database
         from core.models import Event, Venue
         from core.services.pickups import pickups_of_ticket
+        from core.services.ticket_pdf import PDF_LINK_PATH, pdf_link
 
         self.tenant = tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
         self.customer = tenant.customer()
@@ -82,6 +83,9 @@ class Seeded:
         taxonomy = {f"{kind}_id": [staff.post(f"/{plural}", json={"name": f"Fuzz {kind}"}).get_json()["data"]["id"]]
                     for kind, plural in (("category", "categories"), ("tag", "tags"), ("campaign", "campaigns"),
                                          ("calendar", "calendars"))}
+        configuration = staff.post("/ticket-configurations", json={"name": "Fuzz config"}).get_json()["data"]
+        with app.app_context():   # a ticket's PDF download link, as its e-mail carries it
+            pdf_token = pdf_link(tenant.org, tickets[0]).split(PDF_LINK_PATH, 1)[1]
         self.ids = {
             "event_id": [event.id, numeric_event_id],
             "ticket_type_id": [ticket_type.id],
@@ -100,6 +104,8 @@ class Seeded:
             "job_id": [job["jobId"]],
             "guest_id": [guest["guestId"]],
             "org_id": [tenant.orgid],
+            "configuration_id": [configuration["id"]],
+            "pdf_token": [pdf_token],
             "plugin": list(ALL_PLUGINS),
             **taxonomy,
             "pickup_type_id": [pickup_type["id"]],

@@ -65,7 +65,11 @@ PATH_KINDS = {
     "delivery_id": "delivery", "org_id": "org", "key_id": "api_key", "token": "payment_return_token",
     "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
+    "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token",
 }
+# Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
+# is the caller's, the record it names the owner's (`signed_tokens`).
+SIGNED_TOKEN_RECORDS = {"payment_return_token": "pending_booking", "ticket_pdf_token": "ticket"}
 PATH_KINDS_BY_PATH = {
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
     ("/events/{event_id}", "event_id"): "parent_event",
@@ -113,12 +117,17 @@ BODY_ID_KINDS = {
     "pickups[].pickupTypeId": "pickup_type", "pickups[].id": "ticket_type_pickup",
     "data.pickups[].pickupTypeId": "pickup_type", "data.pickups[].id": "spare_type_pickup",  # data API: `id`'s
     "data.event": "event",  # the data API's new ticket type names its event (no id suffix: never a target)
+    "ticket_type_id": "ticket_configuration", "registration_types[].ticket_type_id": "ticket_configuration",
+    "sessions[].registration_types[].ticket_type_id": "ticket_configuration",
+    "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
 }
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",
-    "registration_types[].ticket_type_id": "only null is accepted until reusable ticket configurations exist",
-    "sessions[].registration_types[].ticket_type_id": "only null is accepted until ticket configurations exist",
+    "pdf_template_id": "ticket templates are not built yet: only null is accepted",
+    "wallet_template_id": "ticket templates are not built yet: only null is accepted",
+    "ticket_type.pdf_template_id": "ticket templates are not built yet: only null is accepted",
+    "ticket_type.wallet_template_id": "ticket templates are not built yet: only null is accepted",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
     **{("post", "/events", field): "an `id` names a registration type (or its pickup) to change on update; on "
                                    "create all are new" for field in (
@@ -277,7 +286,7 @@ def _path_value(op: Operation, param: str, owner: World, caller: World) -> str:
         raise Unbuildable(f"{op.name}: no record kind for path parameter {param!r} (add it to PATH_KINDS)")
     if kind == "caller_org":
         return caller.ids["org"]
-    value = (caller.ids.get(f"{kind}:{owner.ids['pending_booking']}") if kind == "payment_return_token"
+    value = (caller.ids.get(f"{kind}:{owner.ids[SIGNED_TOKEN_RECORDS[kind]]}") if kind in SIGNED_TOKEN_RECORDS
              else owner.ids.get(kind))
     if value is None:
         raise Unbuildable(f"{op.name}: the world has no {kind!r} record for {param!r}")
@@ -324,6 +333,25 @@ def payment_return_token(app, path_org: str, booking_id: str) -> str:
     with app.app_context():  # callback_url reads only the ids of the org and booking it is given
         url = callback_url(SimpleNamespace(id=path_org), SimpleNamespace(id=booking_id), "https://shop.example/back")
     return url.split(CALLBACK_PATH, 1)[1]
+
+
+def ticket_pdf_token(app, path_org: str, ticket_id: str) -> str:
+    """A ticket PDF download link's token as the app makes it for `path_org`, naming `ticket_id`."""
+    from core.services.ticket_pdf import PDF_LINK_PATH, pdf_link
+
+    with app.app_context():  # pdf_link reads only the ids of the org and ticket it is given
+        url = pdf_link(SimpleNamespace(id=path_org), SimpleNamespace(id=ticket_id))
+    return url.split(PDF_LINK_PATH, 1)[1]
+
+
+SIGNED_TOKEN_MAKERS = {"payment_return_token": payment_return_token, "ticket_pdf_token": ticket_pdf_token}
+
+
+def signed_tokens(app, caller: World, owner_record_ids: dict[str, str]) -> None:
+    """Give `caller` a token of each signed kind for its own tenant, naming the owner's record of that kind."""
+    for kind, maker in SIGNED_TOKEN_MAKERS.items():
+        record = owner_record_ids[SIGNED_TOKEN_RECORDS[kind]]
+        caller.ids[f"{kind}:{record}"] = maker(app, caller.ids["org"], record)
 
 
 def made_up_world(like: World) -> World:
@@ -404,8 +432,7 @@ def worlds(app):
             started = time.perf_counter()
             a, b = (build_world(make_tenant(app, name), receiver, smtp, stripe) for name in ("Tenant A", "Tenant B"))
             for caller, owner in ((a, b), (a, a)):
-                caller.ids[f"payment_return_token:{owner.ids['pending_booking']}"] = payment_return_token(
-                    app, caller.ids["org"], owner.ids["pending_booking"])
+                signed_tokens(app, caller, owner.ids)
             document = a.tenant.guest.get("/openapi.json").get_json()
             yield a, b, document, time.perf_counter() - started
     finally:
@@ -424,7 +451,7 @@ def test_every_path_id_route_refuses_another_tenants_ids(app, worlds, config, op
     print(f"\nB's snapshot: {sum(map(len, before['rows'].values()))} rows in "
           f"{len(before['rows']) - len(empty)} tables, {len(before['files'])} files")
     matrix, nobody = Matrix(), made_up_world(b)
-    a.ids[f"payment_return_token:{MADE_UP_ID}"] = payment_return_token(app, a.ids["org"], MADE_UP_ID)
+    signed_tokens(app, a, {record: MADE_UP_ID for record in SIGNED_TOKEN_RECORDS.values()})
     for op in ops:
         try:
             attack = build_call(document, op, owner=b, caller=a)
