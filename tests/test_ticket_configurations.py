@@ -127,11 +127,18 @@ def test_another_tenants_configuration_is_invisible(tenant, other_tenant):
         assert refused.status_code == 422 and "ticketConfigurationId" in refused.get_json()["errors"]["json"]
 
 
-def test_customers_and_read_only_keys_cannot_write(tenant):
+def test_customers_and_read_only_keys_cannot_write(app, tenant, operator):
     fan = tenant.customer()
     assert fan.post(BASE, json={"name": "X"}).status_code == 403
     assert fan.get(BASE).status_code == 403
     assert tenant.guest.get(BASE).status_code == 401
+    key = operator.post(f"/operator/tenants/{tenant.orgid}/api-keys",
+                        json={"name": "reader", "role": "staff", "scopes": ["read"]}).get_json()["apiKey"]
+    reader = app.test_client()
+    headers = {"Authorization": f"Token {key}"}
+    assert reader.get(BASE, headers=headers).status_code == 200
+    refused = reader.post(BASE, json={"name": "X"}, headers=headers)
+    assert refused.status_code == 403 and refused.get_json()["type"] == "insufficient_scope"
 
 
 # --- events ------------------------------------------------------------------------------------------------
