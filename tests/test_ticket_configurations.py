@@ -419,3 +419,19 @@ def test_comps_and_door_activation_need_the_required_holder_fields(tenant):
     assert unnamed.status_code == 422 and list(unnamed.get_json()["errors"]) == ["holderName"]
     named = tenant.staff.post(f"/events/tickets/{ticket_id}/activate", json={"holderName": "Cy"})
     assert named.status_code == 200 and named.get_json()["tickets"][0]["holderName"] == "Cy"
+
+
+def test_registration_types_ticket_type_include_shows_each_tiers_configuration(tenant):
+    config = make_configuration(tenant.staff, display_name="Wristband")
+    start = dt.datetime(2031, 9, 1, 17)
+    created = tenant.staff.post("/events", json={"event": {
+        "name": "Gig", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)),
+        "registration_types": [{"name": "GA", "price": 5, "ticket_type_id": config["id"]}, {"name": "Free"}]}})
+    assert created.status_code == 201, created.get_json()
+    event_id = created.get_json()["data"]["id"]
+    shown = tenant.staff.get(f"/events/{event_id}?include=registration_types.ticket_type").get_json()["data"]
+    assert [t["ticket_type"] for t in shown["registration_types"]] == [config, None]
+    listed = tenant.staff.get("/events?include=registration_types.ticket_type").get_json()["data"]
+    assert listed[0]["registration_types"][0]["ticket_type"]["display_name"] == "Wristband"
+    plain = tenant.staff.get(f"/events/{event_id}?include=registration_types").get_json()["data"]
+    assert "ticket_type" not in plain["registration_types"][0]

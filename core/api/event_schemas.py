@@ -18,6 +18,7 @@ from core.api.taxonomy_schema import (
     category_view,
     tag_view,
 )
+from core.api.ticket_configuration_schema import ConfigurationView, configuration_view
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
 from core.api_schema import Schema
 from core.models import Event
@@ -28,6 +29,7 @@ from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Rel
 from core.services.event_taxonomy import PERMANENCE
 from core.services.participation import allows_overlap
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
+from core.services.ticket_configurations import configuration_of
 from core.timefmt import iso_utc, local_view, to_utc_naive
 
 # --- input --------------------------------------------------------------------------------------------
@@ -211,7 +213,8 @@ def _list_query_fields(staff: bool) -> dict:
         "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types, "
                                            "registration_types.pickups"
                                            + (", recurrences, categories, campaigns (active ones), tags, "
-                                              "registration_types.stock_item, registration_types.event.venue"
+                                              "registration_types.stock_item, registration_types.event.venue, "
+                                              "registration_types.ticket_type"
                                               if staff else "") + "."}),
         "fields": fields.String(metadata={"description": "Comma list of fields to return (`counts` adds "
                                           "sold/held/available)."}),
@@ -308,9 +311,10 @@ INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sess
             "registration_types.stock_item": ("registration_types", "registration_types.stock_item"),
             "registration_types.event.venue": ("registration_types", "registration_types.event.venue"),
             "registration_types.pickups": ("registration_types", "registration_types.pickups"),
+            "registration_types.ticket_type": ("registration_types", "registration_types.ticket_type"),
             "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",)}
 STAFF_ONLY_INCLUDES = {"recurrences", "categories", "campaigns", "tags", "registration_types.stock_item",
-                       "registration_types.event.venue"}
+                       "registration_types.event.venue", "registration_types.ticket_type"}
 CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if k not in STAFF_ONLY_INCLUDES}
 
 
@@ -407,6 +411,9 @@ class EventView:
                              "parent_event_id": event.parent_event_id, "venue_id": event.venue_id,
                              "start": local_view(event.starts_at, event.tz), "end": local_view(event.ends_at, event.tz),
                              "venue": venue_view(venue) if venue else None}
+        if "registration_types.ticket_type" in self.include:   # loaded with the types (list_ticket_types)
+            configuration = configuration_of(tt)
+            view["ticket_type"] = configuration_view(configuration) if configuration is not None else None
         return view
 
 
@@ -494,6 +501,9 @@ class RegistrationTypeView(TicketTypeSchema):
 
     stock_item = fields.Nested(StockItemView)
     event = fields.Nested(RegistrationTypeEventView)
+    ticket_type = fields.Nested(ConfigurationView, allow_none=True, metadata={
+        "description": "`include=registration_types.ticket_type`: its ticket configuration (003's ticket type), "
+                       "or null."})
 
 
 class EventSchema(Schema):

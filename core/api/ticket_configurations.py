@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventListMeta
+from core.api.ticket_configuration_schema import ConfigurationView, configuration_view
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import TicketConfiguration
@@ -18,7 +19,6 @@ from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_bo
 from core.services import ticket_configurations as service
 from core.services.events import get_event
 from core.tenancy import current_org
-from core.timefmt import iso_utc
 
 blp = Blueprint("ticket_configurations", __name__,
                 description="Ticket configurations: 003's reusable ticket types, attached to events (staff)")
@@ -56,26 +56,6 @@ class ConfigurationPatch(ConfigurationBody):
     """Any subset of the fields."""
 
 
-class ConfigurationView(Schema):
-    """A ticket configuration."""
-
-    id = fields.String()
-    public_id = fields.Integer(metadata={"column": "bigint", "description": "Stable numeric id (003 clients)."})
-    name = fields.String()
-    display_name = fields.String(allow_none=True)
-    pdf_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint"})
-    wallet_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint"})
-    attachable = fields.Boolean()
-    transferable = fields.Boolean()
-    include_name = fields.Boolean()
-    require_name = fields.Boolean()
-    include_email = fields.Boolean()
-    require_email = fields.Boolean()
-    enforce_barcode_pool = fields.Boolean()
-    created_at = fields.String()
-    updated_at = fields.String()
-
-
 class ConfigurationEnvelope(Schema):
     data = fields.Nested(ConfigurationView)
 
@@ -100,15 +80,6 @@ class CreateAndAttachBody(Schema):
     """003 `{ticket_type: {...}}`: a new configuration, attached to the event."""
 
     ticket_type = fields.Nested(ConfigurationBody, required=True)
-
-
-def configuration_view(configuration: TicketConfiguration) -> dict:
-    """The JSON form of a ticket configuration."""
-    view = {name: getattr(configuration, name) for name in service.CONFIGURATION_FIELDS}
-    view.update({"id": configuration.id, "public_id": configuration.public_id,
-                 "display_name": configuration.display_name or None,
-                 "created_at": iso_utc(configuration.created_at), "updated_at": iso_utc(configuration.updated_at)})
-    return view
 
 
 @blp.route("/ticket-configurations")
