@@ -435,3 +435,12 @@ def test_registration_types_ticket_type_include_shows_each_tiers_configuration(t
     assert listed[0]["registration_types"][0]["ticket_type"]["display_name"] == "Wristband"
     plain = tenant.staff.get(f"/events/{event_id}?include=registration_types").get_json()["data"]
     assert "ticket_type" not in plain["registration_types"][0]
+
+
+def test_deleting_an_event_detaches_its_configurations_and_keeps_them(tenant):
+    config = make_configuration(tenant.staff)
+    event = make_event(tenant.staff).get_json()["data"]
+    tenant.staff.post(f"/events/{event['id']}/ticket-types", json={"name": "GA", "ticketConfigurationId": config["id"]})
+    assert tenant.staff.delete(f"/events/{event['id']}").status_code == 204
+    assert tenant.staff.get(f"{BASE}/{config['id']}").status_code == 200
+    assert tenant.staff.delete(f"{BASE}/{config['id']}").status_code == 204
