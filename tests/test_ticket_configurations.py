@@ -265,9 +265,14 @@ def test_a_non_transferable_configuration_refuses_transfers_like_its_tier_would(
         refused = client.post(path, json={"toEmail": "friend@example.com"})
         assert refused.status_code == 409 and refused.get_json()["type"] == "not_transferable"
     assert fan.get(f"/client/events/tickets/{ticket['id']}").get_json()["status"] == "valid"
-    tenant.staff.patch(f"{BASE}/{config['id']}", json={"transferable": True})
-    moved = fan.post(f"/client/events/tickets/{ticket['id']}/transfer", json={"toEmail": "friend@example.com"})
+    tenant.staff.patch(f"{BASE}/{config['id']}", json={"transferable": True, "require_name": True})
+    unnamed = fan.post(f"/client/events/tickets/{ticket['id']}/transfer", json={"toEmail": "friend@example.com"})
+    assert unnamed.status_code == 422 and list(unnamed.get_json()["errors"]) == ["toName"]
+    moved = fan.post(f"/client/events/tickets/{ticket['id']}/transfer",
+                     json={"toEmail": "friend@example.com", "toName": "Fran Friend"})
     assert moved.status_code == 201, moved.get_json()
+    new_ticket = tenant.staff.get(f"/events/tickets/{moved.get_json()['newTicket']['id']}").get_json()
+    assert new_ticket["holderName"] == "Fran Friend"
 
 
 def test_display_name_is_shown_on_tickets_and_the_pdf(tenant):

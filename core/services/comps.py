@@ -97,10 +97,7 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
     """
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
-    missing = ticket_configurations.missing_holder_fields(configuration_of(ticket_type), holder)
-    if missing:   # the activation's body names the holder `holderName` / `holderEmail`
-        ticket_configurations.raise_holder_errors({f"holder{name.title()}": ["Required for this ticket type."]
-                                                   for name in missing})
+    ticket_configurations.require_holder(configuration_of(ticket_type), holder, "holder")
     try:
         paid = ticket_type.price if amount is None else to_minor(amount, ticket_type.currency)
     except ValueError as exc:

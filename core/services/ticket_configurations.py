@@ -280,6 +280,14 @@ def require_holders(configuration: TicketConfiguration | None, holders: Sequence
         raise_holder_errors(errors)
 
 
+def require_holder(configuration: TicketConfiguration | None, holder, prefix: str) -> None:
+    """422 `holder_details_required` when the one `holder` of a ticket leaves a required field blank, naming it
+    as a body does for a single holder: `<prefix>Name` / `<prefix>Email` (`holderName`, `toEmail`)."""
+    missing = missing_holder_fields(configuration, holder)
+    if missing:
+        raise_holder_errors({f"{prefix}{name.title()}": ["Required for this ticket type."] for name in missing})
+
+
 def raise_holder_errors(errors: dict) -> None:
     """Raise the one 422 for holder problems (`holder_details_required`, `errors` by field path)."""
     raise Unprocessable("Some tickets need their holder's details; see `errors`.",

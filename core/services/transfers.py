@@ -17,7 +17,8 @@ from core.kits.links import new_link_token, token_hash
 from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
 from core.services import participation, pickups
-from core.services.ticket_configurations import allows_transfer
+from core.services.issuing import Holder
+from core.services.ticket_configurations import allows_transfer, configuration_of, require_holder
 from core.tenancy import get_scoped, scoped
 
 _REFUSED = {
@@ -60,11 +61,13 @@ def _not_transferable(ticket: Ticket, status: str | None = None) -> Conflict:
 
 
 def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") -> TransferOutcome:
-    """Revoke `ticket` and issue its replacement to `to_email`; 409 `not_transferable` if it may not move."""
+    """Revoke `ticket` and issue its replacement to `to_email`; 409 `not_transferable` if it may not move, 422
+    `holder_details_required` (`toName`) when its ticket configuration requires a holder name and none is given."""
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
     if not allows_transfer(ticket_type):
         raise Conflict("This ticket type does not allow transfers.", type="not_transferable",
                        ticketStatus=ticket.status)
+    require_holder(configuration_of(ticket_type), Holder(email=to_email, name=to_name), "to")
     if ticket.status != "valid":
         raise _not_transferable(ticket)
     token, token_digest = new_link_token()
