@@ -449,3 +449,20 @@ def test_deleting_an_event_detaches_its_configurations_and_keeps_them(tenant):
     assert tenant.staff.delete(f"/events/{event['id']}").status_code == 204
     assert tenant.staff.get(f"{BASE}/{config['id']}").status_code == 200
     assert tenant.staff.delete(f"{BASE}/{config['id']}").status_code == 204
+
+
+def test_a_holder_edit_may_not_blank_a_required_holder_field(tenant):
+    event = make_purchase_event(tenant)
+    config = make_configuration(tenant.staff, require_name=True)
+    type_id = make_type(tenant, event, name="Editable", price=0, editable=True,
+                        ticketConfigurationId=config["id"])
+    fan = tenant.customer()
+    ticket = _buy(fan, event, type_id, holders=[{"name": "First Holder"}])["tickets"][0]
+    path = f"/client/events/tickets/{ticket['id']}"
+    blanked = fan.patch(path, json={"holderName": " "})
+    assert blanked.status_code == 422, blanked.get_json()
+    assert blanked.get_json()["type"] == "holder_details_required" and list(blanked.get_json()["errors"]) == [
+        "holderName"]
+    assert fan.get(path).get_json()["holderName"] == "First Holder"
+    renamed = fan.patch(path, json={"holderName": "New Name"})
+    assert renamed.status_code == 200 and renamed.get_json()["ticket"]["holderName"] == "New Name"

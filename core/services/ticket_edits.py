@@ -20,6 +20,8 @@ from core.plugins import hooks_for
 from core.sealed import seal, unseal
 from core.services import gateways, idempotency
 from core.services.booking import PaymentNotCompleted
+from core.services.issuing import Holder
+from core.services.ticket_configurations import configuration_of, require_holder
 from core.services.ticket_queries import owned_ticket
 from core.tenancy import get_scoped, scoped
 
@@ -163,7 +165,8 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
     """Change the holder of the customer's ticket: applied at once when the type's fee is 0, else a pending
     edit whose fee is paid through the booking's provider (the same request again returns that pending edit).
 
-    404 `ticket_not_found` (not the caller's), 422 `nothing_to_change`, 409 `ticket_not_editable`,
+    404 `ticket_not_found` (not the caller's), 422 `nothing_to_change`, 422 `holder_details_required` (a name
+    or e-mail its ticket configuration requires left blank), 409 `ticket_not_editable`,
     `edit_window_closed`, `change_fee_needs_gateway`, 422 `payment_step_unsupported`.
     """
     resumed = _resumed(org)
@@ -178,6 +181,7 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
     booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
     check_editable(ticket, ticket_type, booking, utcnow())
+    require_holder(configuration_of(ticket_type), Holder(email=email, name=name), "holder")   # 422 holderName
     gateway = _fee_gateway(org, booking) if ticket_type.edit_fee else None
     same = (scoped(TicketEdit, org).where((TicketEdit.ticket == ticket.id) & (TicketEdit.status == "pending")
                                           & (TicketEdit.holder_name == name) & (TicketEdit.holder_email == email)
