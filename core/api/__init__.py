@@ -22,6 +22,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.staff_issue",
     "core.api.ticket_types",
     "core.api.ticket_configurations",
+    "core.api.barcode_pools",
     "core.api.data",
     "core.api.checkin",
     "core.api.staff_tickets",

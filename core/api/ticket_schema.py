@@ -2,7 +2,8 @@
 
 Pure serialisation of already-loaded rows: it never queries more than the ticket's own relations (its type, and
 its pickups when a list did not load them for the page: `core.services.pickups.attach_ticket_pickups`) and never
-exposes the QR payload, the secret version or a transfer claim token.
+exposes the signed QR payload, the secret version or a transfer claim token (a barcode pool code is shown: it is
+the ticket's printed code).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from marshmallow import fields
 from core.api_schema import Schema
 from core.models import Ticket
 from core.services.pickups import attach_ticket_pickups, pickups_of_ticket
+from core.services.qr import barcode_of
 from core.services.ticket_configurations import shown_name
 from core.timefmt import iso_utc
 
@@ -47,6 +49,7 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
         "attended": ticket.scan_count > 0,
         "scanCount": ticket.scan_count,
         "qrUrl": qr_url(ticket, staff=staff),
+        "barcode": barcode_of(ticket),
         "createdAt": iso_utc(ticket.created_at),
         "transferredFrom": ticket.transferred_from_id,
         "perks": list(ticket_type.perks or []),
@@ -124,6 +127,9 @@ class TicketSchema(Schema):
     attended = fields.Boolean(metadata={"description": "Checked in at least once (004's attendance flag)"})
     scanCount = fields.Integer()
     qrUrl = fields.String(allow_none=True, metadata={"description": "PNG of the signed QR; null once void"})
+    barcode = fields.String(allow_none=True, metadata={
+        "description": "The code this ticket took from its configuration's barcode pool (what its QR encodes and "
+                       "the door accepts); null for a ticket with a signed QR"})
     createdAt = fields.String()
     transferredFrom = fields.String(allow_none=True)
     perks = fields.List(fields.String())

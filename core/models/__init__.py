@@ -3,6 +3,7 @@
 `CORE_MODELS` is the ordered list the initial migration creates (parents before children).
 """
 
+from core.models.barcodes import BarcodePoolCode
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
 from core.models.catalog import (
     Event,
@@ -37,10 +38,11 @@ CORE_MODELS = [
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
     OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
+    BarcodePoolCode,
 ]
 
 __all__ = [
-    "CORE_MODELS", "ApiKey", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
+    "CORE_MODELS", "ApiKey", "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventTicketConfiguration",
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "PickupType", "Recurrence",
     "Refund", "TicketPickup", "TicketTypePickup",

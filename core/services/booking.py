@@ -21,7 +21,7 @@ from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Ref
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
-from core.services import capacity, gateways, holds, idempotency, pickups, ticket_configurations
+from core.services import barcode_pools, capacity, gateways, holds, idempotency, pickups, ticket_configurations
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, issue_tickets, tickets_for_units
 from core.services.pricing import Quote, quote_booking
@@ -354,6 +354,8 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
             _announce_confirmed(org, result)
             return result
         capacity.hold_seats(seats, event.id)
+        barcode_pools.reserve(org, booking, [(line.ticket_type, tickets_for_units(line.ticket_type, line.quantity))
+                                             for line in quote.lines])
     return BookingResult(booking, lines, tickets)
 
 
@@ -678,7 +680,7 @@ def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
     check = _require_paid(booking, _paid_check(org, booking, payment_ref))
     try:
         result = _finalise(org, booking, check, payment_ref, payment_data)
-    except capacity.SoldOut:   # the seats went between the read and the UPDATE
+    except (capacity.SoldOut, barcode_pools.BarcodePoolExhausted):  # the seats (or an expired hold's codes) went
         return _refund_stale(org, booking, check, payment_ref)
     if result is None:
         return _settled(org, Booking.get_by_id(booking.id))

@@ -1,4 +1,4 @@
-"""Door scanning: validate a QR (records nothing) and check a ticket in, by the rules of `door_rules`.
+"""Door scanning: validate a QR or barcode pool code (records nothing) and check a ticket in, by `door_rules`.
 
 Never admits on a read-then-write: the conditional UPDATE built from the rule table decides, so concurrent scans
 of one ticket admit it at most its limit; every scan is logged by `_log_insert`. Knows nothing of HTTP.
@@ -18,7 +18,7 @@ from core.memo import TimedMemo
 from core.models import CheckIn, Event, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
 from core.plugins import hooks_for
-from core.services import door_rules, qr
+from core.services import barcode_pools, door_rules, qr
 from core.services.door_rules import RULES, Door
 from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
 from core.tenancy import scoped
@@ -131,14 +131,27 @@ def _not_found(door: Door, ticket_id: object) -> ApiError:
     return refused_error("unknown", None)
 
 
+def _scanned(org, payload: object, event_id: str | None, scan_point: str | None,
+             purpose: str = "check_in") -> tuple[str, Door]:
+    """(the ticket id a scanned text names, the door asking): a signed QR's verified claims, or a barcode pool
+    code's ticket (one indexed lookup, `barcode_pools.ticket_for_code`); an unknown or forged code is the
+    `unknown`/`forged` refusal. A signed payload never costs the pool lookup."""
+    if barcode_pools.is_pool_code(payload):
+        ticket_id = barcode_pools.ticket_for_code(org.id, payload)
+        if ticket_id is None:
+            raise refused_error("unknown", None)
+        return ticket_id, Door(event_id, scan_point, purpose=purpose)
+    claims = _claims(org, payload)
+    return claims.ticket_id, Door(event_id, scan_point, claims, purpose=purpose)
+
+
 def validate(org, payload: object, *, event_id: str | None = None, scan_point: str | None = None) -> Validation:
-    """Would this QR be admitted now? Writes nothing."""
+    """Would this QR (or barcode pool code) be admitted now? Writes nothing."""
     try:
-        claims = _claims(org, payload)
+        ticket_id, door = _scanned(org, payload, event_id, scan_point, purpose="validate")
     except ApiError as refused:
         return Validation(False, refused.extra["reason"], None)
-    door = Door(event_id, scan_point, claims, purpose="validate")
-    ticket = _load(org.id, claims.ticket_id)
+    ticket = _load(org.id, ticket_id)
     if ticket is None or door_rules.is_forged(ticket, door):
         return Validation(False, "forged" if ticket else "unknown", None)
     verdict = _session_verdict(org.id, ticket, door)
@@ -346,9 +359,10 @@ def _announced(org, admission: Admission) -> Admission:
 
 def check_in_payload(org, payload: object, *, event_id: str | None, scan_point: str | None,
                      staff: str | None) -> Admission:
-    """Check in the ticket a QR names; forged or unknown codes are 422 `invalid_qr`, nothing logged."""
-    claims = _claims(org, payload)
-    return _check_in(org, claims.ticket_id, Door(event_id, scan_point, claims), staff)
+    """Check in the ticket a QR (or barcode pool code) names; forged or unknown codes are 422 `invalid_qr`,
+    nothing logged."""
+    ticket_id, door = _scanned(org, payload, event_id, scan_point)
+    return _check_in(org, ticket_id, door, staff)
 
 
 def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: str | None,

@@ -1,7 +1,8 @@
 """Ticket issuing: turns booking lines (or a staff batch) into Ticket rows, one per seat or one per group.
 
 Creates rows only; seat counters are moved by the caller through `core.services.capacity`, in the same
-transaction. QR payloads are derived later from (ticket id, event, secret_version), so nothing secret is stored.
+transaction. QR payloads are derived later from (ticket id, event, secret_version), so nothing secret is stored;
+a ticket whose configuration enforces a barcode pool takes a pool code here instead (`barcode_pools.take`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from core.api_schema import INT32
 from core.errors import Unprocessable
 from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
+from core.services import barcode_pools
 from core.services.pickups import issue_pickups
 from core.services.statements import insert_rows
 
@@ -61,8 +63,11 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
                   holders: list | None = None) -> list[Ticket]:
     """Create the tickets for `units` units of `ticket_type` (bulk insert), each with the pickups its type gives
     (`core.services.pickups.issue_pickups`); returns them in order. `holders` names each ticket's own holder
-    (`{name, email}` or None, in order); a ticket without one is `holder`'s."""
+    (`{name, email}` or None, in order); a ticket without one is `holder`'s. Each takes a code of its
+    configuration's barcode pool when that is enforced (the booking's reservation first; 409
+    `barcode_pool_exhausted` when too few are left)."""
     count, seats_each = ticket_count(ticket_type, units)
+    codes = barcode_pools.take(org, ticket_type, count, booking.id if booking else None)
     per_ticket_price = (unit_price * units) // count if count else 0
     now = utcnow()
     org_id = org if isinstance(org, str) else org.id
@@ -73,11 +78,14 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
             "customer": holder.customer.id if holder.customer else None,
             "holder_email": email, "holder_name": name, "status": status, "source": source,
             "seats": seats_each, "price_paid": per_ticket_price, "note": note,
-            "created_at": now, "updated_at": now, "data": {}, "secret_version": 1, "scan_count": 0,
+            "created_at": now, "updated_at": now, "data": codes.ticket_data(i) if codes else {},
+            "secret_version": 1, "scan_count": 0,
         }
-        for email, name in (_holder_of(holder, holders, index) for index in range(count))
+        for i, (email, name) in enumerate(_holder_of(holder, holders, index) for index in range(count))
     ]
     insert_rows(Ticket, rows)
+    if codes:
+        codes.bind([row["id"] for row in rows])
     # The rows are exactly what was written: build the instances from them instead of reading them back.
     related = {"ticket_type": ticket_type, "booking": booking, "customer": holder.customer}
     tickets = [Ticket(__no_default__=True, **{**row, **{k: v for k, v in related.items() if v is not None}})

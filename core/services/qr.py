@@ -1,7 +1,8 @@
 """Signed ticket QR payloads: compact binary + Ed25519 signature under the tenant key, base45 text, PNG.
 
 Verification needs only the tenant's public key (door devices work offline); this module never reads
-ticket state and never stores a secret: the payload is derived from (ticket id, event, secret_version).
+ticket state and never stores a secret: the payload is derived from (ticket id, event, secret_version). A
+ticket that took a barcode pool code shows that code instead (`scan_text`).
 """
 
 from __future__ import annotations
@@ -194,9 +195,20 @@ def _png_for(text: str) -> bytes:
     return buffer.getvalue()
 
 
+def barcode_of(ticket) -> str | None:
+    """The code the ticket took from its configuration's barcode pool (kept in its `data`), or None."""
+    return (ticket.data or {}).get("barcode")
+
+
+def scan_text(org, ticket) -> str:
+    """What the ticket's QR encodes: its barcode pool code when it took one, else the signed payload."""
+    return barcode_of(ticket) or payload_for(org, ticket)
+
+
 def png_for(org, ticket) -> bytes:
-    """The ticket's QR as PNG bytes, cached in-process by payload (i.e. by ticket id and secret_version)."""
-    return _png_for(payload_for(org, ticket))
+    """The ticket's QR as PNG bytes (`scan_text`), cached in-process by that text (for a signed payload: by
+    ticket id and secret_version)."""
+    return _png_for(scan_text(org, ticket))
 
 
 def public_key_info(org) -> dict:

@@ -1,7 +1,8 @@
 """Printable PDF tickets: event, local start time, venue, holder, type, seats, QR, ticket id (`core.kits.pdf`).
 
 Pure rendering of already-stored rows into bytes: it never changes a ticket, never writes files and never
-prints anything secret beyond the ticket's own signed QR payload (which is what the holder shows at the door).
+prints anything secret beyond the ticket's own QR (its signed payload or barcode pool code, which is what the
+holder shows at the door).
 Also the signed download link an e-mail can carry instead of the PDF itself (`pdf_link`): it needs no row and
 no login, names one ticket of one tenant, and expires.
 """
@@ -58,6 +59,7 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
         "ticketType": shown_name(ticket.ticket_type),
         "seats": str(ticket.seats),
         "ticketId": ticket.id,
+        "barcode": qr.barcode_of(ticket) or "",
         "void": ticket.status not in ("valid", "checked_in", "pending_activation"),
         "status": ticket.status,
     }
@@ -69,7 +71,7 @@ _TICKET = (
     Field("Seats", "seats"),
 )
 _TICKET_ID = Text("Ticket {ticketId}", size=8, muted=True)
-_VALID_TAIL = (Image("qr", 70), _TICKET_ID)
+_VALID_TAIL = (Image("qr", 70), Field("Barcode", "barcode"), _TICKET_ID)  # a pool code is printed too
 _VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
 
 

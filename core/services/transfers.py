@@ -16,7 +16,7 @@ from core.errors import ApiError, Conflict, NotFound
 from core.kits.links import new_link_token, token_hash
 from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
-from core.services import participation, pickups
+from core.services import barcode_pools, participation, pickups
 from core.services.issuing import Holder
 from core.services.ticket_configurations import allows_transfer, configuration_of, require_holder
 from core.tenancy import get_scoped, scoped
@@ -81,11 +81,14 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             current = Ticket.get_by_id(ticket.id)
             raise _not_transferable(current, current.status)
         participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
+        codes = barcode_pools.take(org, ticket_type, 1)  # a pool ticket's code stays void with it: a new one
         new_ticket = Ticket.create(
             id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
             booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name,
             status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
-            secret_version=1, scan_count=0, transferred_from=ticket.id, data={})
+            secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {})
+        if codes:
+            codes.bind([new_ticket.id])
         pickups.move_ticket_pickups(org.id, ticket.id, new_ticket.id)
         transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
                                    from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
