@@ -179,6 +179,29 @@ def _public_ids(world: World) -> None:
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 
+def _barcode_pool(world: World) -> None:
+    """A ticket configuration enforcing its barcode pool, attached to the event and its spare tier (made with
+    the models until the configuration routes exist), codes uploaded over HTTP, one of them used by a comp."""
+    from core.models import EventTicketConfiguration, TicketConfiguration, TicketType
+
+    staff, ids = world.tenant.staff, world.ids
+    with database.db.connection_context():
+        ids["ticket_configuration"] = TicketConfiguration.create(org=world.tenant.orgid, name="Wristbands",
+                                                                 enforce_barcode_pool=True).id
+        EventTicketConfiguration.create(org=world.tenant.orgid, event=ids["event"],
+                                        configuration=ids["ticket_configuration"])
+        TicketType.update(configuration=ids["ticket_configuration"]).where(
+            TicketType.id == ids["spare_ticket_type"]).execute()
+    tag = world.tenant.orgid.rsplit("-", 1)[-1].upper()
+    path = f"/ticket-configurations/{ids['ticket_configuration']}/barcodes"
+    _ok(staff.post(path, data=f"POOL-{tag}-1\nPOOL-{tag}-2\n".encode(), content_type="text/csv"))
+    comp = {"eventId": ids["event"], "ticketTypeId": ids["spare_ticket_type"],
+            "holders": [{"email": "pool@example.com"}]}
+    bought = _ok(staff.post("/events/tickets/comp", json=comp))
+    ids["barcode_code"] = bought["tickets"][0]["barcode"]
+    ids["barcode"] = next(row["id"] for row in _ok(staff.get(path))["data"] if not row["used"])
+
+
 def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeStripe) -> World:
     """Enable the plugins and make one record of every kind over HTTP; return the ids."""
     for plugin in PLUGINS:
@@ -194,6 +217,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _events(world)
     _public_ids(world)
     _sales(world)
+    _barcode_pool(world)
     _plugins(world, receiver)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
     world.ids["api_key_secret"] = tenant.admin_api_key

@@ -86,6 +86,9 @@ class Seeded:
         configuration = staff.post("/ticket-configurations", json={"name": "Fuzz config"}).get_json()["data"]
         with app.app_context():   # a ticket's PDF download link, as its e-mail carries it
             pdf_token = pdf_link(tenant.org, tickets[0]).split(PDF_LINK_PATH, 1)[1]
+        staff.post(f"/ticket-configurations/{configuration['id']}/barcodes", data=b"FUZZ-0001\nFUZZ-0002\n",
+                   content_type="text/csv")
+        barcodes = staff.get(f"/ticket-configurations/{configuration['id']}/barcodes").get_json()["data"]
         self.ids = {
             "event_id": [event.id, numeric_event_id],
             "ticket_type_id": [ticket_type.id],
@@ -106,6 +109,7 @@ class Seeded:
             "org_id": [tenant.orgid],
             "configuration_id": [configuration["id"]],
             "pdf_token": [pdf_token],
+            "barcode_id": [row["id"] for row in barcodes],
             "plugin": list(ALL_PLUGINS),
             **taxonomy,
             "pickup_type_id": [pickup_type["id"]],

@@ -65,7 +65,7 @@ PATH_KINDS = {
     "delivery_id": "delivery", "org_id": "org", "key_id": "api_key", "token": "payment_return_token",
     "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
-    "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token",
+    "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
@@ -610,6 +610,8 @@ SECRETS = [
     ("post", "/client/store/gift-cards/balance", "code", "gift_card_code", {"code": "{}"}),
     ("post", "/events/check-in", "qrPayload", "qr_payload", {"qrPayload": "{}"}),
     ("post", "/events/tickets/validate", "qrPayload", "qr_payload", {"qrPayload": "{}"}),
+    ("post", "/events/check-in", "qrPayload", "barcode_code", {"qrPayload": "{}"}),
+    ("post", "/events/tickets/validate", "qrPayload", "barcode_code", {"qrPayload": "{}"}),
     ("post", "/client/events/tickets/purchase", "promoCode", "promo_code", {"promoCode": "{}"}),
     ("post", "/client/store/checkout", "promoCode", "promo_code", {"promoCode": "{}"}),
     ("post", "/client/store/checkout", "promoCode", "gift_card_code", {"promoCode": "{}"}),

@@ -119,6 +119,7 @@ class BarcodePool(MethodView):
     @require_role("staff", scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, BarcodeList)
+    @blp.error_responses({404: "`ticket_configuration_not_found`"})
     def get(self, args, configuration_id):
         """The pool's counts and its codes in upload order, cursor-paginated (`used`, `ticket_id`)."""
         org = current_org()
@@ -132,10 +133,12 @@ class BarcodePool(MethodView):
     @blp.arguments(BarcodeUpload, location="files")
     @blp.doc(**_CSV_DOC)
     @blp.response(200, UploadResultView)
+    @blp.error_responses({404: "`ticket_configuration_not_found`", 413: "`body_too_large`: over 8 MiB",
+                          422: "`invalid_csv`, `too_many_codes`, `file_required`, `validation_error`"})
     def post(self, files, configuration_id):
         """Add codes from a CSV file (multipart `file`, or a `text/csv` body); duplicates and invalid lines are
         reported, not added."""
-        result = barcode_pools.upload(current_org(), configuration_id, _csv_bytes(files))
+        result = barcode_pools.upload(current_org(), configuration_id, lambda: _csv_bytes(files))
         return {"added": result.added, "duplicates": result.duplicates, "invalid": result.invalid}
 
 
@@ -143,6 +146,8 @@ class BarcodePool(MethodView):
 class BarcodeItem(MethodView):
     @require_role("staff", scope="events")
     @blp.response(204)
+    @blp.error_responses({404: "`ticket_configuration_not_found`, `barcode_not_found`",
+                          409: "`barcode_used`, `barcode_reserved`"})
     def delete(self, configuration_id, barcode_id):
         """Delete a code no ticket used (409 `barcode_used`, or `barcode_reserved` while a hold keeps it)."""
         barcode_pools.delete_code(current_org(), configuration_id, barcode_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from peewee import Case, fn
@@ -177,12 +177,14 @@ def _chunks(items: list, size: int = _BATCH) -> Iterable[tuple[int, list]]:
         yield start, items[start:start + size]
 
 
-def upload(org, configuration_id, data: bytes) -> UploadResult:
+def upload(org, configuration_id, read_file: Callable[[], bytes]) -> UploadResult:
     """Add a CSV's codes to a configuration's pool (bulk inserts, one transaction); codes already in any of the
     tenant's pools, or repeated in the file, are counted as duplicates and not inserted again. Each code's
-    `created_at` is the upload's time plus its position in microseconds, so the list keeps the file's order."""
+    `created_at` is the upload's time plus its position in microseconds, so the list keeps the file's order.
+    `read_file` gives the file's bytes; it is called once the configuration is found, so another tenant's id
+    is a 404 whatever the body holds."""
     configuration = get_configuration(org, configuration_id)
-    codes, invalid, repeated = read_csv(data)
+    codes, invalid, repeated = read_csv(read_file())
     org_id = _org_id(org)
     result = UploadResult(duplicates=repeated, invalid=invalid)
     now = utcnow()
