@@ -333,3 +333,46 @@ def test_a_transferred_pool_ticket_gets_a_new_code_and_the_old_one_is_void(tenan
 
     again = tenant.staff.post(f"/events/tickets/{new_ticket['id']}/transfer", json={"toEmail": "x@example.com"})
     assert again.status_code == 409  # checked in: not transferable (and the pool is empty anyway)
+
+
+def test_a_signed_qr_is_scanned_without_looking_at_the_pools(tenant, monkeypatch):
+    from core.services import barcode_pools
+
+    event = make_event(tenant)
+    ticket = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(make_type(tenant, event), 1)])
+                               ).get_json()["tickets"][0]
+    payload = decode_png(tenant.staff.get(f"/events/tickets/{ticket['id']}/qr").data)
+    assert payload.startswith("BO1:") and ticket["barcode"] is None
+
+    def no_lookup(*args):
+        raise AssertionError("a signed payload must not cost a pool lookup")
+
+    monkeypatch.setattr(barcode_pools, "ticket_for_code", no_lookup)
+    assert tenant.staff.post("/events/check-in", json={"qrPayload": payload}).status_code == 200
+
+
+def test_a_hold_that_ran_out_loses_its_codes_and_its_late_payment_issues_nothing(tenant):
+    from test_purchase_support import age_booking
+
+    configuration = make_pool(tenant)
+    event = make_event(tenant)
+    ticket_type = pool_type(tenant, event, configuration, price="15.00")
+    add_codes(tenant, configuration, ["LATE-0001"])
+    late = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(ticket_type, 1)],
+                                                           paymentGateway="offline")).get_json()["bookingId"]
+    code_id = pool(tenant.staff, configuration)["data"][0]["id"]
+    reserved = tenant.staff.delete(f"/ticket-configurations/{configuration}/barcodes/{code_id}")
+    assert reserved.status_code == 409 and reserved.get_json()["type"] == "barcode_reserved"
+
+    age_booking(late)  # its hold (and so its reservation) ran out: the code is free again
+    assert pool(tenant.staff, configuration)["counts"] == {"total": 1, "used": 0, "reserved": 0, "available": 1}
+    on_time = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(ticket_type, 1)],
+                                                              paymentGateway="offline")).get_json()["bookingId"]
+    assert tenant.staff.post(f"/events/bookings/{on_time}/mark-paid", json={"reference": "cash-2"}
+                             ).get_json()["tickets"][0]["barcode"] == "LATE-0001"
+
+    paid_late = tenant.staff.post(f"/events/bookings/{late}/mark-paid", json={"reference": "cash-1"})
+    assert paid_late.status_code == 409 and paid_late.get_json()["type"] == "hold_expired", paid_late.get_json()
+    with database.db.connection_context():
+        assert Ticket.select().where(Ticket.booking == late).count() == 0
+    assert counters(event, ticket_type) == {"event_sold": 1, "event_held": 0, "tickets": 1, "sold": 1, "held": 0}

@@ -15,15 +15,14 @@ from core.models.tenant import TenantModel
 
 
 class BarcodePoolCode(TenantModel):
-    """One code of a configuration's pool: free, reserved for a pending booking until `reserved_until`, or used
-    by `ticket` (since `used_at`). A code is unique within its tenant (`(org, code)`), which is also the door's
-    index: a scanned code is found with one indexed lookup."""
+    """One code of a configuration's pool: free, reserved by `booking` while that booking's hold lasts
+    (pending, before its `expires_at`), or used by `ticket` (since `used_at`). A code is unique within its
+    tenant (`(org, code)`), which is also the door's index: a scanned code is found with one indexed lookup."""
 
     configuration = ForeignKeyField(TicketConfiguration, column_name="ticket_configuration_id",
                                     on_delete="CASCADE", index=False)  # (configuration, ticket) covers it
     code = CharField(max_length=128)
-    booking = ForeignKeyField(Booking, null=True, column_name="booking_id", on_delete="SET NULL", index=False)
-    reserved_until = DateTimeField(null=True)
+    booking = ForeignKeyField(Booking, null=True, column_name="booking_id", on_delete="SET NULL")
     ticket = ForeignKeyField(Ticket, null=True, column_name="ticket_id", on_delete="SET NULL")
     used_at = DateTimeField(null=True)
 

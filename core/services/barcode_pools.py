@@ -14,7 +14,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from peewee import Case, fn
+from peewee import Case, Value, fn
 
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
@@ -75,9 +75,16 @@ def _org_id(org) -> str:
     return org if isinstance(org, str) else org.id
 
 
+def _held(now):
+    """The code's booking still holds it: pending and before its expiry (the hold's own end, so a booking that
+    expires or is cancelled gives its codes back with its seats)."""
+    return fn.EXISTS(Booking.select(Value(1)).where(
+        (Booking.id == BarcodePoolCode.booking) & (Booking.status == "pending") & (Booking.expires_at > now)))
+
+
 def _free(now, booking_id: str | None = None):
-    """Codes no ticket used and no live hold reserved (a hold's reservation ends with it, `reserved_until`)."""
-    unreserved = BarcodePoolCode.booking.is_null() | (BarcodePoolCode.reserved_until <= now)
+    """Codes no ticket used and no live hold reserved (other than `booking_id`'s, which are taken first)."""
+    unreserved = BarcodePoolCode.booking.is_null() | ~_held(now)
     if booking_id is not None:
         unreserved &= BarcodePoolCode.booking.is_null() | (BarcodePoolCode.booking != booking_id)
     return BarcodePoolCode.ticket.is_null() & unreserved
@@ -87,7 +94,7 @@ def counts(org, configuration: TicketConfiguration) -> PoolCounts:
     """Total, used and reserved codes of a configuration's pool (one query)."""
     now = utcnow()
     used = BarcodePoolCode.ticket.is_null(False)
-    reserved = BarcodePoolCode.ticket.is_null() & (BarcodePoolCode.reserved_until > now)
+    reserved = BarcodePoolCode.ticket.is_null() & BarcodePoolCode.booking.is_null(False) & _held(now)
     row = (scoped(BarcodePoolCode, org, fn.COUNT(BarcodePoolCode.id), fn.SUM(Case(None, [(used, 1)], 0)),
                   fn.SUM(Case(None, [(reserved, 1)], 0)))
            .where(BarcodePoolCode.configuration == configuration.id).tuples().first())
@@ -240,7 +247,7 @@ def _pick(org_id: str, configuration: TicketConfiguration, count: int, booking_i
 
 
 def reserve(org, booking: Booking, wanted: list[tuple[TicketType, int]]) -> None:
-    """Reserve codes for a booking being held (`wanted`: ticket type, tickets it will issue) until its hold ends;
+    """Reserve codes for a booking being held (`wanted`: ticket type, tickets it will issue) while its hold lasts;
     409 `barcode_pool_exhausted` when a pool has too few, raised inside the hold's transaction so nothing is
     held or charged. Types whose configuration enforces no pool are skipped."""
     needed: dict[str, int] = {}
@@ -253,7 +260,7 @@ def reserve(org, booking: Booking, wanted: list[tuple[TicketType, int]]) -> None
     now = utcnow()
     for configuration_id, count in sorted(needed.items()):
         picked = _pick(_org_id(org), configurations[configuration_id], count, None, now)
-        (BarcodePoolCode.update(booking=booking.id, reserved_until=booking.expires_at, updated_at=now)
+        (BarcodePoolCode.update(booking=booking.id, updated_at=now)
          .where(BarcodePoolCode.id.in_([code.id for code in picked])).execute())
 
 
@@ -273,7 +280,7 @@ class TakenCodes:
         now = utcnow()
         for (_, ids), (_, tickets) in zip(_chunks(self.ids), _chunks(ticket_ids), strict=True):
             (BarcodePoolCode.update(ticket=Case(BarcodePoolCode.id, list(zip(ids, tickets, strict=True))),
-                                    used_at=now, reserved_until=None, updated_at=now)
+                                    used_at=now, updated_at=now)
              .where(BarcodePoolCode.id.in_(ids) & BarcodePoolCode.ticket.is_null()).execute())
 
 
