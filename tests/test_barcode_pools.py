@@ -270,6 +270,40 @@ def test_concurrent_purchases_never_share_a_code(live_server, tenant):
     assert counters(event, ticket_type)["tickets"] == len(issued)
 
 
+def test_concurrent_holds_never_reserve_more_codes_than_the_pool_has(live_server, tenant):
+    configuration = make_pool(tenant)
+    event = make_event(tenant)
+    ticket_type = pool_type(tenant, event, configuration, price="5.00", capacity=500)
+    add_codes(tenant, configuration, [f"HELD-{n:04d}" for n in range(30)])
+    headers = {"orgid": tenant.orgid}
+
+    def hold(i):
+        body = guest_purchase(tenant, event, [(ticket_type, 1 + i % 2)], paymentGateway="offline")
+        return requests.post(live_server.url + PURCHASE, json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=16) as workers:
+        answers = list(workers.map(hold, range(40)))
+    assert {a.status_code for a in answers} <= {201, 409}
+    held = [a.json()["bookingId"] for a in answers if a.status_code == 201]
+    with database.db.connection_context():
+        seats = sum(Booking.get_by_id(booking).seats for booking in held)
+    assert 29 <= seats <= 30
+    assert pool(tenant.staff, configuration)["counts"] == {"total": 30, "used": 0, "reserved": seats,
+                                                           "available": 30 - seats}
+
+    staff = {**headers, "Authorization": f"Bearer {tenant.staff_token}"}
+
+    def pay(booking):
+        return requests.post(f"{live_server.url}/events/bookings/{booking}/mark-paid", json={"reference": booking},
+                             headers=staff, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=16) as workers:
+        paid = list(workers.map(pay, held))
+    assert {p.status_code for p in paid} == {200}
+    codes = [t["barcode"] for p in paid for t in p.json()["tickets"]]
+    assert len(codes) == seats and len(set(codes)) == seats
+
+
 # --- the door ---------------------------------------------------------------------------------------------------
 
 def test_the_door_admits_a_pool_code_once_like_a_signed_qr(tenant):

@@ -2,8 +2,9 @@
 
 The one home of the pool's rules: reading an upload (CSV), counting and listing, deleting an unused code,
 reserving codes for a held booking, taking them when tickets are issued, and finding a ticket by its code at
-the door. Never hands one code to two tickets: a code is picked under a row lock (`FOR UPDATE SKIP LOCKED` on
-PostgreSQL; SQLite's write transaction is exclusive) and written by a conditional UPDATE. Knows nothing of HTTP.
+the door. Never hands one code to two tickets or two holds: a code is picked under a row lock (`FOR UPDATE
+SKIP LOCKED` on PostgreSQL, whose re-check of a row changed meanwhile sees its new ticket or booking; SQLite's
+write transaction is exclusive) in the transaction that then marks it. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -75,16 +76,18 @@ def _org_id(org) -> str:
     return org if isinstance(org, str) else org.id
 
 
-def _held(now):
-    """The code's booking still holds it: pending and before its expiry (the hold's own end, so a booking that
-    expires or is cancelled gives its codes back with its seats)."""
+def _ended(now):
+    """The code's booking no longer holds it: this statement sees it confirmed, expired or cancelled, or past
+    its expiry (a hold's codes go back with its seats, with nothing to clean up). A booking the statement cannot
+    see yet (a hold committing concurrently) still holds it, so when PostgreSQL re-checks a row another
+    transaction just reserved, the row stays reserved."""
     return fn.EXISTS(Booking.select(Value(1)).where(
-        (Booking.id == BarcodePoolCode.booking) & (Booking.status == "pending") & (Booking.expires_at > now)))
+        (Booking.id == BarcodePoolCode.booking) & ((Booking.status != "pending") | (Booking.expires_at <= now))))
 
 
 def _free(now, booking_id: str | None = None):
     """Codes no ticket used and no live hold reserved (other than `booking_id`'s, which are taken first)."""
-    unreserved = BarcodePoolCode.booking.is_null() | ~_held(now)
+    unreserved = BarcodePoolCode.booking.is_null() | _ended(now)
     if booking_id is not None:
         unreserved &= BarcodePoolCode.booking.is_null() | (BarcodePoolCode.booking != booking_id)
     return BarcodePoolCode.ticket.is_null() & unreserved
@@ -94,7 +97,7 @@ def counts(org, configuration: TicketConfiguration) -> PoolCounts:
     """Total, used and reserved codes of a configuration's pool (one query)."""
     now = utcnow()
     used = BarcodePoolCode.ticket.is_null(False)
-    reserved = BarcodePoolCode.ticket.is_null() & BarcodePoolCode.booking.is_null(False) & _held(now)
+    reserved = BarcodePoolCode.ticket.is_null() & BarcodePoolCode.booking.is_null(False) & ~_ended(now)
     row = (scoped(BarcodePoolCode, org, fn.COUNT(BarcodePoolCode.id), fn.SUM(Case(None, [(used, 1)], 0)),
                   fn.SUM(Case(None, [(reserved, 1)], 0)))
            .where(BarcodePoolCode.configuration == configuration.id).tuples().first())
