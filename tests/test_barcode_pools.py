@@ -214,6 +214,12 @@ def test_a_paid_booking_reserves_its_codes_while_held_and_uses_them_when_paid(te
                                                               paymentGateway="offline"))
     assert refused.status_code == 409 and refused.get_json()["type"] == "barcode_pool_exhausted"
 
+    cancelled = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(ticket_type, 1)],
+                                                                paymentGateway="offline")).get_json()["bookingId"]
+    assert pool(tenant.staff, configuration)["counts"]["available"] == 0
+    assert tenant.staff.post(f"/events/bookings/{cancelled}/cancel").status_code == 200
+    assert pool(tenant.staff, configuration)["counts"] == {"total": 3, "used": 0, "reserved": 2, "available": 1}
+
     booking = held.get_json()["bookingId"]
     paid = tenant.staff.post(f"/events/bookings/{booking}/mark-paid", json={"reference": "cash-1"})
     assert paid.status_code == 200, paid.get_json()

@@ -41,7 +41,8 @@ class DoorRule:
 # What the scanned code itself must be; checked before the ticket rules.
 CODE_RULES = (
     DoorRule("unknown", 422, "invalid_qr", "This code is not a ticket of this organisation.",
-             {"lookup": "ticketId within the tenant"}),
+             {"lookup": "ticketId within the tenant",
+              "poolCode": "a text without the signed prefix: the tenant's ticket that took that barcode pool code"}),
     DoorRule("forged", 422, "invalid_qr", "This ticket code's signature is not valid for this organisation.",
              {"signature": "Ed25519, the tenant's key", "eventHash": "sha256(ticket.eventId)[:8]"}),
 )
