@@ -218,7 +218,8 @@ def enforcing_configuration(ticket_type: TicketType) -> TicketConfiguration | No
     """The ticket type's configuration when it enforces a barcode pool, else None (no query without one)."""
     if ticket_type.ticket_configuration_id is None:
         return None
-    configuration = TicketConfiguration.get_or_none(TicketConfiguration.id == ticket_type.ticket_configuration_id)
+    configuration = (scoped(TicketConfiguration, ticket_type.org_id)
+                     .where(TicketConfiguration.id == ticket_type.ticket_configuration_id).first())
     return configuration if configuration is not None and configuration.enforce_barcode_pool else None
 
 
