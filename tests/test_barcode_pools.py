@@ -416,3 +416,17 @@ def test_a_hold_that_ran_out_loses_its_codes_and_its_late_payment_issues_nothing
     with database.db.connection_context():
         assert Ticket.select().where(Ticket.booking == late).count() == 0
     assert counters(event, ticket_type) == {"event_sold": 1, "event_held": 0, "tickets": 1, "sold": 1, "held": 0}
+
+
+def test_migration_creates_the_pool_table_an_older_database_lacks_and_is_idempotent(tenant):
+    from core.migrations import m0011_barcode_pools
+
+    with database.db.connection_context():
+        database.db.drop_tables([BarcodePoolCode])
+        m0011_barcode_pools.upgrade()
+        m0011_barcode_pools.upgrade()  # idempotent
+        indexes = {tuple(index.columns): index.unique for index in database.db.get_indexes("barcode_pool_code")}
+    assert indexes[("org_id", "code")] is True
+    configuration = make_pool(tenant)
+    add_codes(tenant, configuration, ["AFTER-0001"])
+    assert upload(tenant.staff, configuration, "AFTER-0001").get_json() == {"added": 0, "duplicates": 1, "invalid": []}
