@@ -180,23 +180,18 @@ def _public_ids(world: World) -> None:
 
 
 def _barcode_pool(world: World) -> None:
-    """A ticket configuration enforcing its barcode pool, attached to the event and its spare tier (made with
-    the models until the configuration routes exist), codes uploaded over HTTP, one of them used by a comp."""
-    from core.models import EventTicketConfiguration, TicketConfiguration, TicketType
-
+    """A ticket configuration enforcing its barcode pool on the spare tier, codes uploaded (one per tenant's own
+    text), one of them used by a comp's ticket."""
     staff, ids = world.tenant.staff, world.ids
-    with database.db.connection_context():
-        ids["ticket_configuration"] = TicketConfiguration.create(org=world.tenant.orgid, name="Wristbands",
-                                                                 enforce_barcode_pool=True).id
-        EventTicketConfiguration.create(org=world.tenant.orgid, event=ids["event"],
-                                        configuration=ids["ticket_configuration"])
-        TicketType.update(configuration=ids["ticket_configuration"]).where(
-            TicketType.id == ids["spare_ticket_type"]).execute()
+    ids["pool_configuration"] = _ok(staff.post("/ticket-configurations", json={
+        "name": "Wristbands", "enforce_barcode_pool": True}))["data"]["id"]
+    _ok(staff.patch(f"/events/ticket-types/{ids['spare_ticket_type']}",
+                    json={"ticketConfigurationId": ids["pool_configuration"]}))
     tag = world.tenant.orgid.rsplit("-", 1)[-1].upper()
-    path = f"/ticket-configurations/{ids['ticket_configuration']}/barcodes"
+    path = f"/ticket-configurations/{ids['pool_configuration']}/barcodes"
     _ok(staff.post(path, data=f"POOL-{tag}-1\nPOOL-{tag}-2\n".encode(), content_type="text/csv"))
     comp = {"eventId": ids["event"], "ticketTypeId": ids["spare_ticket_type"],
-            "holders": [{"email": "pool@example.com"}]}
+            "holders": [{"email": "pool@example.com", "name": "Pool Holder"}]}
     bought = _ok(staff.post("/events/tickets/comp", json=comp))
     ids["barcode_code"] = bought["tickets"][0]["barcode"]
     ids["barcode"] = next(row["id"] for row in _ok(staff.get(path))["data"] if not row["used"])

@@ -1,7 +1,6 @@
 """Barcode pools: staff upload a configuration's codes, its tickets take them once each, the door accepts them.
 
-Through the HTTP API (the configuration is made with the model until its own routes land; everything a user
-sees goes through the routes): upload with duplicates and invalid lines, counts and the paginated list,
+Through the HTTP API: upload with duplicates and invalid lines, counts and the paginated list,
 deleting a code, tenant isolation, purchases taking codes (and racing for them), exhaustion refused before
 anything is held or charged, ticket views, QR PNGs and PDFs showing the code, and the door admitting it once.
 """
@@ -17,23 +16,21 @@ from PIL import Image
 from test_purchase_support import counters, guest_purchase, make_event, make_type
 
 from core import db as database
-from core.models import BarcodePoolCode, Booking, Payment, Ticket, TicketConfiguration, TicketType
+from core.models import BarcodePoolCode, Booking, Payment, Ticket
 
 PURCHASE = "/client/events/tickets/purchase"
 
 
 def make_pool(tenant, *, enforce: bool = True) -> str:
     """A ticket configuration of `tenant` that enforces its barcode pool; returns its id."""
-    with database.db.connection_context():
-        return TicketConfiguration.create(org=tenant.orgid, name="Wristbands", enforce_barcode_pool=enforce).id
+    made = tenant.staff.post("/ticket-configurations", json={"name": "Wristbands", "enforce_barcode_pool": enforce})
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["data"]["id"]
 
 
 def pool_type(tenant, event: str, configuration: str, **fields) -> str:
     """A ticket type of `event` whose tickets take `configuration`'s codes."""
-    ticket_type = make_type(tenant, event, **fields)
-    with database.db.connection_context():
-        TicketType.update(configuration=configuration).where(TicketType.id == ticket_type).execute()
-    return ticket_type
+    return make_type(tenant, event, ticketConfigurationId=configuration, **fields)
 
 
 def upload(client, configuration: str, text: str, *, as_form: bool = True):

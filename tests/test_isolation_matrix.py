@@ -71,6 +71,8 @@ PATH_KINDS = {
 # is the caller's, the record it names the owner's (`signed_tokens`).
 SIGNED_TOKEN_RECORDS = {"payment_return_token": "pending_booking", "ticket_pdf_token": "ticket"}
 PATH_KINDS_BY_PATH = {
+    ("/ticket-configurations/{configuration_id}/barcodes", "configuration_id"): "pool_configuration",
+    ("/ticket-configurations/{configuration_id}/barcodes/{barcode_id}", "configuration_id"): "pool_configuration",
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
     ("/events/{event_id}", "event_id"): "parent_event",
     ("/public/v2/events/{event_id}", "event_id"): "parent_event_public",

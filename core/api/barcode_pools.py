@@ -22,6 +22,7 @@ from core.errors import Unprocessable
 from core.models import BarcodePoolCode
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
 from core.services import barcode_pools
+from core.services.ticket_configurations import get_configuration
 from core.tenancy import current_org
 
 blp = Blueprint("barcode_pools", __name__, description="Barcode pools of ticket configurations (staff)")
@@ -123,7 +124,7 @@ class BarcodePool(MethodView):
     def get(self, args, configuration_id):
         """The pool's counts and its codes in upload order, cursor-paginated (`used`, `ticket_id`)."""
         org = current_org()
-        configuration = barcode_pools.get_configuration(org, configuration_id)
+        configuration = get_configuration(org, configuration_id)
         page = paginate_cursor(barcode_pools.codes_query(org, configuration), _KEYS,
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return {**page_body(page, barcode_view), "counts": counts_view(barcode_pools.counts(org, configuration))}

@@ -20,7 +20,8 @@ from peewee import Case, Value, fn
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.models import BarcodePoolCode, Booking, TicketConfiguration, TicketType, new_id, utcnow
-from core.tenancy import get_scoped, scoped
+from core.services.ticket_configurations import configuration_of, get_configuration
+from core.tenancy import scoped
 
 MIN_LENGTH, MAX_LENGTH = 4, 128
 MAX_CODES_PER_UPLOAD = 200_000
@@ -66,11 +67,6 @@ class PoolCounts:
 
 
 # --- the configuration and its codes ---------------------------------------------------------------------
-
-def get_configuration(org, configuration_id) -> TicketConfiguration:
-    """The tenant's configuration (404 `ticket_configuration_not_found`, also for another tenant's)."""
-    return get_scoped(TicketConfiguration, org, configuration_id, "ticket_configuration")
-
 
 def _org_id(org) -> str:
     return org if isinstance(org, str) else org.id
@@ -216,10 +212,7 @@ def upload(org, configuration_id, read_file: Callable[[], bytes]) -> UploadResul
 
 def enforcing_configuration(ticket_type: TicketType) -> TicketConfiguration | None:
     """The ticket type's configuration when it enforces a barcode pool, else None (no query without one)."""
-    if ticket_type.ticket_configuration_id is None:
-        return None
-    configuration = (scoped(TicketConfiguration, ticket_type.org_id)
-                     .where(TicketConfiguration.id == ticket_type.ticket_configuration_id).first())
+    configuration = configuration_of(ticket_type)
     return configuration if configuration is not None and configuration.enforce_barcode_pool else None
 
 
