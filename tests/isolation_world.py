@@ -171,11 +171,11 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
 
 
 def _public_ids(world: World) -> None:
-    """The numeric ids (public_api_v2) of the venue and events, as `<kind>_public`."""
+    """The numeric ids (public_api_v2) of the venue, events and a session, as `<kind>_public`."""
     from core.models import Event, Venue
 
     with database.db.connection_context():
-        for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event)):
+        for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event), ("session", Event)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

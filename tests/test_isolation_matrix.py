@@ -76,6 +76,7 @@ PATH_KINDS_BY_PATH = {
     ("/storefront/jobs/{job_id}", "job_id"): "storefront_job",
     ("/events/{event_id}", "event_id"): "parent_event",
     ("/public/v2/events/{event_id}", "event_id"): "parent_event_public",
+    ("/public/v2/events/{event_id}/sync_jobs/{job_id}", "event_id"): "event_public",
     ("/events/{event_id}/refund", "event_id"): "parent_event",
     ("/events/tickets/{ticket_id}/activate", "ticket_id"): "pending_ticket",
     ("/client/events/{event_id}/participation", "event_id"): "parent_event",
@@ -123,6 +124,11 @@ BODY_ID_KINDS = {
     "sessions[].registration_types[].ticket_type_id": "ticket_configuration",
     "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
 }
+# The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
+_V2_EVENT_BODY_IDS = {"venue_id": "venue_public", "sessions[].venue_id": "venue_public",
+                      "sessions[].id": "session_public"}
+BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
+                         ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",
@@ -138,6 +144,7 @@ NOT_RECORD_IDS = {
     **{(method, path, field): "a new ticket type has no pickups yet to name" for method, path, field in (
         ("post", "/events/{event_id}/ticket-types", "pickups[].id"),
         ("post", "/data/event_ticket_type/create", "data.pickups[].id"))},
+    ("post", "/public/v2/events", "sessions[].id"): "as POST /events: on create all sessions are new",
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
 BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
@@ -155,6 +162,8 @@ BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("post", "/client/store/checkout"): _SALE,
     ("post", "/events"): {"name": "Fest", "type": "parent", **_SESSION, **_TIERS},
     ("patch", "/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
+    ("post", "/public/v2/events"): {"name": "Fest", "type": "parent", **_SESSION},
+    ("patch", "/public/v2/events/{event_id}"): _SESSION,
 }
 ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
 
@@ -203,6 +212,7 @@ class BodyMaker:
     foreign: dict[str, str] | None = None
     target: str | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=lambda: BODY_ID_KINDS)
 
     def value(self, schema: dict, path: str = ""):
         schema = _resolve(self.document, schema)
@@ -211,9 +221,10 @@ class BodyMaker:
             return self.own[BODY_VALUE_KINDS[path]]
         if self.extras.get(path) is not None:
             return self.extras[path]
-        kind = BODY_ID_KINDS.get(path)
+        kind = self.kinds.get(path)
         if kind is not None:
             value = (self.foreign if path == self.target else self.own)[kind]
+            value = int(value) if kind.endswith("_public") else value
             return [value] if schema.get("type") == "array" else value
         if "enum" in schema:
             return schema["enum"][0]
@@ -228,6 +239,11 @@ class BodyMaker:
         if schema.get("type") == "array":
             return [self.value(schema.get("items", {}), path + "[]")] * max(1, schema.get("minItems", 1))
         return _scalar(schema, name)
+
+
+def body_id_kinds(op: Operation) -> dict[str, str]:
+    """Body field -> record kind for `op`."""
+    return BODY_ID_KINDS | BODY_ID_KINDS_BY_PATH.get((op.method, op.path), {})
 
 
 def _scalar(schema: dict, name: str):
@@ -316,7 +332,8 @@ def build_call(document: dict, op: Operation, owner: World, caller: World, *, ca
         url += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     content = op.spec.get("requestBody", {}).get("content", {})
     if "application/json" in content:
-        maker = body or BodyMaker(document, owner.ids, extras=BODY_EXTRAS.get((op.method, op.path), {}))
+        maker = body or BodyMaker(document, owner.ids, extras=BODY_EXTRAS.get((op.method, op.path), {}),
+                                  kinds=body_id_kinds(op))
         return Call(op.method, url, json=maker.value(content["application/json"]["schema"]))
     if "multipart/form-data" in content:
         schema = _resolve(document, content["multipart/form-data"]["schema"])
@@ -511,11 +528,12 @@ def body_id_problems(document: dict, op: Operation, target: str, a: World, b: Wo
     """Send `op` with its body field `target` naming B's record, a made-up id and A's own (A's staff, then A's
     customer); B's must be refused exactly like the made-up one, and A's own must get further."""
     problems, reached = [], False
-    made_up = {kind: MADE_UP_ID for kind in set(BODY_ID_KINDS.values())}
+    kinds = body_id_kinds(op)
+    made_up = {kind: MADE_UP_PUBLIC_ID if kind.endswith("_public") else MADE_UP_ID for kind in set(kinds.values())}
     extras = BODY_EXTRAS.get((op.method, op.path), {})
     for label, client in callers(a, b)[:2]:
         theirs, unknown = (build_call(document, op, owner=a, caller=a,
-                                      body=BodyMaker(document, a.ids, ids, target, extras)).send(client)
+                                      body=BodyMaker(document, a.ids, ids, target, extras, kinds)).send(client)
                            for ids in (b.ids, made_up))
         if outcome(theirs) != outcome(unknown):
             problems.append(f"{op.name} {target}=B's as {label}: answered {outcome(theirs)}, a made-up id "
@@ -526,7 +544,8 @@ def body_id_problems(document: dict, op: Operation, target: str, a: World, b: Wo
             problems.append(f"{op.name} {target} as {label}: 422 validation_error "
                             f"{theirs.get_json().get('errors')}: give it BODY_EXTRAS")
         if not reached:
-            own = build_call(document, op, owner=a, caller=a, body=BodyMaker(document, a.ids, a.ids, target, extras))
+            own = build_call(document, op, owner=a, caller=a,
+                             body=BodyMaker(document, a.ids, a.ids, target, extras, kinds))
             reached = outcome(own.send(client)) != outcome(theirs)
     if not reached:
         problems.append(f"{op.name} {target}: A's own id is answered like B's ({outcome(theirs)}): the call never "
@@ -545,7 +564,7 @@ def test_body_ids_naming_another_tenants_records_are_refused(worlds, config):
         for target in id_fields(document, content["schema"]) if content else ():
             if target in NOT_RECORD_IDS or (op.method, op.path, target) in NOT_RECORD_IDS:
                 continue
-            if target not in BODY_ID_KINDS:
+            if target not in body_id_kinds(op):
                 problems.append(f"{op.name}: no record kind for body field {target!r} (add it to BODY_ID_KINDS)")
                 continue
             targets += 1

@@ -1,7 +1,7 @@
 """The public_api_v2 plugin (003 at /api/public/v2) and the core's stable numeric ids behind it.
 
-The seed's request examples are replayed with `Authorization: Token <key>` and no `orgid`; each answer is
-checked field by field (names and JSON types) against the seed's sample response, copied below.
+The seed's request examples are replayed in test_public_api_v2_replay.py; the shape helpers and the seed's
+sample list response are here. Calls use `Authorization: Token <key>` and no `orgid`.
 """
 
 from __future__ import annotations
@@ -108,35 +108,11 @@ def world(app):
     return tenant, venue, gala, parent
 
 
-def test_seed_list_examples_replayed_with_a_token_key_match_the_sample(world):
-    tenant, venue, gala, parent = world
-    first = ok(key_call(tenant, "GET", "/events?page[cursor]=&page[size]=25"))
-    assert_shape({**SAMPLE_LIST, "data": [{k: v for k, v in SAMPLE_LIST["data"][0].items()
-                                           if k != "registration_types"}]}, first)
-    assert "registration_types" not in first["data"][0] and "allow_overlap" not in first["data"][0]
-    assert first["meta"]["page"] == {"size": 25, "next_cursor": None, "last": True, "first": True}
-    assert first["meta"]["links"]["self"].endswith("/api/public/v2/events?page[cursor]=&page[size]=25")
-    with_prices = ok(key_call(tenant, "GET",
-                              "/events?page[cursor]=&include=registration_types.prices&sort[starts_at]=asc"))
-    assert_shape(SAMPLE_LIST["data"][0], next(e for e in with_prices["data"] if e["name"] == "Gourmet Steam Oven"),
-                 "data")
-    shown = next(e for e in with_prices["data"] if e["name"] == "Gourmet Steam Oven")
-    assert [(t["name"], t["price"], t["inventory"], t["prices"][0]["decimal"]) for t in shown["registration_types"]] \
-        == [("General admission", 0, 40, "0.00"), ("VIP", 70.5, 10, "70.50")]
-    with_venue = ok(key_call(tenant, "GET", f"/events/{shown['id']}?include=venue"))["data"]
-    assert shown["venue_id"] == with_venue["venue"]["id"] and with_venue["venue"]["name"] == "Hall"
-    assert shown["capacity"] == 50 and shown["status"] == "future" and shown["start"]["utc"] == "2031-10-27T23:30:00Z"
-
-
-def test_seed_get_example_and_bearer_key(world):
+def test_bearer_key_and_a_wrong_key(world):
     tenant, venue, gala, parent = world
     listed = ok(key_call(tenant, "GET", "/events?filter[name]=Gourmet Steam Oven"))["data"][0]
-    one = ok(key_call(tenant, "GET", f"/events/{listed['id']}?include=registration_types.prices,venue"))["data"]
-    assert_shape(SAMPLE_LIST["data"][0], one, "data")
-    assert isinstance(one["venue"]["id"], int) and one["venue"]["id"] == one["venue_id"]
-    assert {t["event_id"] for t in one["registration_types"]} == {one["id"]}
     bearer = ok(key_call(tenant, "GET", f"/events/{listed['id']}", scheme="Bearer"))["data"]
-    assert bearer["id"] == one["id"] and "venue" not in bearer
+    assert bearer["id"] == listed["id"] and "venue" not in bearer
     wrong = tenant._flask.get(PREFIX + "/events", headers={"Authorization": "Token " + "x" * 40})
     assert wrong.status_code == 401, wrong.get_json()
 
@@ -202,5 +178,3 @@ def test_plugin_off_and_what_is_not_served_yet(world, app):
         response = key_call(tenant, "GET", f"/events?{query}")
         assert response.status_code in (400, 422) and response.get_json()["type"] == kind, (query, response.get_json())
     assert key_call(tenant, "GET", "/events/1?include=list").get_json()["type"] == "not_supported"
-    created = key_call(tenant, "POST", "/events", json={"event": {"name": "x"}})
-    assert created.status_code == 405 and created.get_json()["type"] == "method_not_allowed"

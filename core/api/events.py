@@ -169,8 +169,12 @@ class SyncJobItem(MethodView):
     @blp.response(200, SyncJobEnvelope)
     def get(self, event_id, job_id):
         """Status and progress of a sync job (id from the `X-Event-Sync-Job-ID` header)."""
-        job = sync_jobs.get_sync_job(current_org(), event_id, job_id)
-        return {"data": {"id": job.id, "event_id": job.event_id, "kind": job.kind, "status": job.status,
-                         "progress": {"done": job.progress_done, "total": job.progress_total},
-                         "error": job.error, "result": job.result, "created_at": iso_utc(job.created_at),
-                         "started_at": iso_utc(job.started_at), "finished_at": iso_utc(job.finished_at)}}
+        return {"data": sync_job_view(sync_jobs.get_sync_job(current_org(), event_id, job_id))}
+
+
+def sync_job_view(job) -> dict:
+    """The JSON view of a sync job (`SyncJobSchema`). Public for plugins that serve it in another shape."""
+    return {"id": job.id, "event_id": job.event_id, "kind": job.kind, "status": job.status,
+            "progress": {"done": job.progress_done, "total": job.progress_total},
+            "error": job.error, "result": job.result, "created_at": iso_utc(job.created_at),
+            "started_at": iso_utc(job.started_at), "finished_at": iso_utc(job.finished_at)}

@@ -1,9 +1,10 @@
-"""HTTP routes of the public_api_v2 plugin: 003's `GET /events` and `GET /events/{id}` under
-`/api/public/v2`, with numeric ids.
+"""HTTP routes of the public_api_v2 plugin: 003's events (list, get, create, update) and their sync jobs
+under `/api/public/v2`, with numeric ids.
 
-Thin views: parse 003's query, translate numeric ids to the core's UUIDs (`core.kits.public_ids`), call the
-core's event views (`core.api.events`) and reshape their answer (`plugins.public_api_v2.views`). What 003
-documents and the core does not have yet is refused with 400 `not_supported`, never accepted and ignored.
+Thin views: parse 003's query or body, translate numeric ids to the core's UUIDs (`plugins.public_api_v2.ids`,
+`core.kits.public_ids`), call the core's event services and views (`core.services.events`,
+`core.api.events`) and reshape their answer (`plugins.public_api_v2.views`). What 003 documents and the core
+does not have yet is refused (400 `not_supported`, or the core's own 422), never accepted and ignored.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
 from core.api.event_schemas import (
+    EventInput,
     EventListMeta,
+    EventPatch,
     EventSchema,
     IncludeQuery,
     StaffListQuery,
@@ -22,16 +25,17 @@ from core.api.event_schemas import (
     check_bracket_params,
     comma_set,
 )
-from core.api.events import event_body, event_list_body
+from core.api.events import SYNC_HEADER, SyncJobSchema, event_body, event_list_body, sync_job_view
 from core.api.ticket_type_schema import PriceSchema
 from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import ApiError
 from core.kits.public_ids import uuid_for, uuids_for
-from core.models import Event, Venue
+from core.models import Event, Org, SyncJob, Venue
 from core.models.public_id import PUBLIC_ID_LIMIT
-from core.services import events
+from core.services import events, sync_jobs
 from core.tenancy import current_org
+from plugins.public_api_v2.ids import EVENT_BODY, numeric_schema, to_uuids
 from plugins.public_api_v2.views import events_v2
 
 blp = plugin_blueprint("public_api_v2", "public_api_v2", __name__,
@@ -136,6 +140,33 @@ class EventEnvelopeV2(Schema):
     data = fields.Nested(EventV2)
 
 
+class SyncJobV2(SyncJobSchema):
+    """A sync job: its own id (the `X-Event-Sync-Job-ID` header) and its event's numeric id."""
+
+    event_id = numeric_id()
+
+
+class SyncJobEnvelopeV2(Schema):
+    """`{"data": <sync job>}`."""
+
+    data = fields.Nested(SyncJobV2)
+
+
+# 003's create and update bodies: the core's, each id field numeric (the map in plugins.public_api_v2.ids).
+CREATE_BODY = numeric_schema(EventInput, EVENT_BODY)
+UPDATE_BODY = numeric_schema(EventPatch, EVENT_BODY)
+SYNC_JOB_HEADER = {SYNC_HEADER: {"description": "The sync job's id: poll GET /events/{id}/sync_jobs/{job_id}.",
+                                 "schema": {"type": "string"}}}
+
+
+def written(org: Org, event: Event, job: SyncJob, status: int):
+    """The answer to a create or update: `{"data": <event>}` in 003's default fields, with the job header."""
+    response = jsonify({"data": events_v2(org, [event_body(org, event, None, DEFAULT_FIELDS)])[0]})
+    response.status_code = status
+    response.headers[SYNC_HEADER] = job.id
+    return response
+
+
 def check_supported(args: dict) -> None:
     """400 `not_supported` for a 003 include or filter the core does not serve yet; 400 `invalid_parameter`
     for an include 003 does not know."""
@@ -164,8 +195,21 @@ class EventCollection(MethodView):
         body = event_list_body(org, args, DEFAULT_FIELDS)
         return jsonify({**body, "data": events_v2(org, body["data"])})
 
+    @require_role("staff", scope="events")
+    @blp.arguments(CREATE_BODY.schema)
+    @blp.response(201, EventEnvelopeV2, headers=SYNC_JOB_HEADER)
+    def post(self, data):
+        """Create an event (003): `{"event": {...}}` with numeric ids (`venue_id`, sessions' `venue_id`...).
+        An id no record of yours has is 422 `unknown_ids` naming the field; the rest is the core's create."""
+        org = current_org()
+        event, job = events.create_event(org, to_uuids(org, data, CREATE_BODY))
+        return written(org, event, job, 201)
 
-@blp.route(f"/events/<int(min=1, max={PUBLIC_ID_LIMIT - 1}):event_id>")  # a number outside: no route, 404
+
+EVENT_PATH = f"/events/<int(min=1, max={PUBLIC_ID_LIMIT - 1}):event_id>"  # a number outside: no route, 404
+
+
+@blp.route(EVENT_PATH)
 class EventItem(MethodView):
     @require_role("staff", scope="read")
     @blp.arguments(IncludeQuery, location="query")
@@ -177,3 +221,26 @@ class EventItem(MethodView):
         org = current_org()
         event = events.get_event(org, uuid_for(Event, org, event_id, "event"))
         return jsonify({"data": events_v2(org, [event_body(org, event, args, DEFAULT_FIELDS)])[0]})
+
+    @require_role("staff", scope="events")
+    @blp.arguments(UPDATE_BODY.schema(partial=True))
+    @blp.response(200, EventEnvelopeV2, headers=SYNC_JOB_HEADER)
+    def patch(self, data, event_id):
+        """Change an event (003): only the fields sent, ids numeric (sessions by `id`, `_destroy`). 409
+        `uneditable` while a sync job runs; 404 `event_not_found` for an id that is not yours."""
+        org = current_org()
+        event_uuid = uuid_for(Event, org, event_id, "event")
+        event, job = events.update_event(org, event_uuid, to_uuids(org, data, UPDATE_BODY))
+        return written(org, event, job, 200)
+
+
+@blp.route(f"{EVENT_PATH}/sync_jobs/<job_id>")
+class SyncJobItem(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, SyncJobEnvelopeV2)
+    def get(self, event_id, job_id):
+        """Status and progress of a sync job: `job_id` is the `X-Event-Sync-Job-ID` of a create or update of
+        this event. 404 `event_not_found` / `sync_job_not_found`."""
+        org = current_org()
+        job = sync_jobs.get_sync_job(org, uuid_for(Event, org, event_id, "event"), job_id)
+        return jsonify({"data": {**sync_job_view(job), "event_id": event_id}})

@@ -1,0 +1,261 @@
+"""Every request example of 003's events chapter (shared/seeds/003_aa49a20f96df1203.txt), replayed through the
+public_api_v2 plugin with `Authorization: Token <key>` and no `orgid`.
+
+The examples' bodies and paths are copied below as they are, each under the name of its seed section; their
+ids (venue 2847, ticket type 2217, events 71383, 71389, 123456) are mapped to records made in the set-up. Each
+answer is checked field by field (names and JSON types) against the seed's sample response where the seed has
+one, and against the event's default fields where it has none. An example that needs core work not on main yet
+is marked xfail(strict=True) with what it waits for, so it turns green (and must be unmarked) when that lands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import make_tenant
+from test_events import in_db, iso
+from test_public_api_v2 import SAMPLE_LIST, assert_shape, key_call, ok
+
+# --- the seed's examples, as they are ------------------------------------------------------------------------
+
+# "List events": the two curl examples.
+LIST_EXAMPLES = ("/events?page[cursor]=&page[size]=25",
+                 "/events?page[cursor]=&include=registration_types.prices&sort[starts_at]=asc")
+# "Get event".
+GET_EXAMPLE = "/events/123456?include=registration_types.prices,venue"
+# "Create event" > "Create a single-date event".
+CREATE_DATE = {"event": {"type": "date", "name": "New Year's Eve Gala", "venue_id": 2847,
+                         "starts_at": "2026-12-31T20:00:00Z", "ends_at": "2027-01-01T02:00:00Z", "capacity": 500}}
+# "Create event" > "Create a parent event with two sessions and registration types".
+CREATE_PARENT = {"event": {
+    "type": "parent", "name": "Tasting Tour", "venue_id": 2847,
+    "starts_at": "2026-09-01T17:00:00Z", "ends_at": "2026-09-01T22:00:00Z",
+    "sessions": [
+        {"name": "Session A", "venue_id": 2847, "starts_at": "2026-09-01T17:00:00Z", "ends_at": "2026-09-01T19:00:00Z",
+         "registration_types": [{"name": "GA", "price": 50, "inventory": 50, "ticket_type_id": 2217},
+                                {"name": "VIP", "price": 125, "inventory": 10, "ticket_type_id": 2217}]},
+        {"name": "Session B", "venue_id": 2847, "starts_at": "2026-09-01T19:30:00Z", "ends_at": "2026-09-01T22:00:00Z",
+         "registration_types": [{"name": "GA", "price": 50, "inventory": 50, "ticket_type_id": 2217}]},
+    ]}}
+# "Create event" > "Create a recurring event template".
+CREATE_RECURRING = {"event": {
+    "type": "recurring", "name": "Weekly Tasting", "venue_id": 2847,
+    "starts_at": "2026-06-01T18:00:00Z", "ends_at": "2026-06-01T20:00:00Z",
+    "recurrences": [{"starts_at": "2026-06-01T18:00:00Z", "ends_at": "2026-12-31T23:59:00Z", "ends": "on_date",
+                     "repeat_unit": "week", "repeat_value": 1, "duration": 2, "days": ["monday", "wednesday"],
+                     "operating_hours": [{"open": "18:00", "close": "20:00"}]}]}}
+# "Update event" > "Update event name" (PATCH /events/71383).
+UPDATE_NAME = {"event": {"name": "New name"}}
+# "Concurrent edit protection": the 409 answer.
+SAMPLE_UNEDITABLE = {"type": "uneditable", "message": "Event is currently syncing and cannot be edited until finished."}
+# "Event ticket types" > "Add an existing ticket type" (POST /events/71389/ticket_types/add).
+ADD_TICKET_TYPE = {"ticket_type_id": 2217}
+# "Event ticket types" > "Create and add a new ticket type" (POST /events/{event_id}/ticket_types): the seed
+# gives the parameter table only; every parameter, with a value other than its default.
+CREATE_TICKET_TYPE = {"ticket_type": {"name": "Festival wristband", "display_name": "Wristband", "attachable": False,
+                                      "transferable": False, "include_name": True, "require_name": True,
+                                      "include_email": True, "require_email": True, "enforce_barcode_pool": False}}
+
+# "Default response fields" of an event, typed as the sample response of "List events" shows them.
+SAMPLE_EVENT = {k: v for k, v in SAMPLE_LIST["data"][0].items() if k != "registration_types"}
+DEFAULT_FIELDS = {"id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
+                  "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable"}
+SAMPLE_TICKET_TYPE = {"id": 1, "name": "x", "display_name": "x", "pdf_template_id": None, "wallet_template_id": None,
+                      "attachable": True, "transferable": True, "include_name": False, "require_name": False,
+                      "include_email": False, "require_email": False, "enforce_barcode_pool": False}
+
+NEEDS_CONFIGURATIONS = pytest.mark.xfail(strict=True, reason="reusable ticket configurations (003's ticket types: "
+                                         "`ticket_type_id`, /events/{id}/ticket_types) are not on main yet")
+NEEDS_OPERATING_HOURS = pytest.mark.xfail(strict=True, reason="recurrence operating_hours are not built in the core "
+                                          "yet (422 naming the field)")
+
+
+def seeded(body, ids: dict[int, int]):
+    """`body` with the seed's record ids (`venue_id: 2847`...) replaced by the set-up's numeric ids."""
+    if isinstance(body, dict):
+        return {k: ids.get(v, v) if k.endswith("_id") and isinstance(v, int) else seeded(v, ids)
+                for k, v in body.items()}
+    if isinstance(body, list):
+        return [seeded(item, ids) for item in body]
+    return body
+
+
+def event_answer(response, status: int) -> dict:
+    """The event of a create or update answer, checked against 003's default fields; the sync job header is
+    there and its job can be polled."""
+    data = ok(response, status)["data"]
+    assert set(data) == DEFAULT_FIELDS
+    assert_shape(SAMPLE_EVENT, data, "data")
+    assert response.headers["X-Event-Sync-Job-ID"]
+    return data
+
+
+@pytest.fixture
+def seed(app):
+    """A tenant with the plugin, the venue 2847 stands for, a ticket type 2217 stands for where the core has
+    them, and the events the read examples name; `ids` maps each seed id to its record's numeric id."""
+    tenant = make_tenant(app, "Seed Replay", plugins=("public_api_v2",))
+    staff = tenant.staff
+    venue = ok(staff.post("/venues", json={"name": "Hall", "tz": "Australia/Melbourne"}), 201)["data"]
+    start = dt.datetime(2031, 10, 27, 23, 30)
+    ok(staff.post("/events", json={
+        "name": "Gourmet Steam Oven", "venue_id": venue["id"], "starts_at": iso(start),
+        "ends_at": iso(start + dt.timedelta(hours=1, minutes=30)), "capacity": 50,
+        "published_at": iso(dt.datetime(2026, 4, 17, 1, 8)),
+        "registration_types": [{"name": "General admission", "price": 0, "currency": "AUD", "inventory": 40},
+                               {"name": "VIP", "price": "70.50", "currency": "AUD", "inventory": 10}]}), 201)
+    from core.models import TicketConfiguration, Venue
+
+    ids = {2847: in_db(lambda: Venue.get_by_id(venue["id"]).public_id)}
+    made = staff.post("/ticket-configurations", json={"name": "Standard"})
+    if made.status_code == 201:
+        config_id = made.get_json()["data"]["id"]
+        ids[2217] = in_db(lambda: TicketConfiguration.get_by_id(config_id).public_id)
+    listed = ok(key_call(tenant, "GET", "/events?filter[name]=Gourmet Steam Oven"))["data"][0]
+    for example_id in (123456, 71383, 71389):
+        ids[example_id] = listed["id"]
+    return tenant, ids
+
+
+# --- List events, Get event ---------------------------------------------------------------------------------
+
+
+def test_list_events_examples_match_the_sample_response(seed):
+    tenant, ids = seed
+    plain, with_prices = (ok(key_call(tenant, "GET", path)) for path in LIST_EXAMPLES)
+    assert_shape({**SAMPLE_LIST, "data": [SAMPLE_EVENT]}, plain)
+    assert set(plain["data"][0]) == DEFAULT_FIELDS
+    assert plain["meta"]["page"] == {"size": 25, "next_cursor": None, "last": True, "first": True}
+    assert plain["meta"]["links"]["self"].endswith("/api/public/v2/events?page[cursor]=&page[size]=25")
+    assert_shape(SAMPLE_LIST, with_prices)
+    shown = with_prices["data"][0]
+    assert [(t["name"], t["price"], t["inventory"], t["prices"][0]["decimal"]) for t in shown["registration_types"]] \
+        == [("General admission", 0, 40, "0.00"), ("VIP", 70.5, 10, "70.50")]
+    assert shown["capacity"] == 50 and shown["status"] == "future" and shown["start"]["utc"] == "2031-10-27T23:30:00Z"
+    assert shown["venue_id"] == ids[2847]
+
+
+def test_get_event_example_matches_the_sample_event_with_its_venue(seed):
+    tenant, ids = seed
+    one = ok(key_call(tenant, "GET", seeded_path(GET_EXAMPLE, ids)))["data"]
+    assert_shape(SAMPLE_LIST["data"][0], one, "data")
+    assert one["id"] == ids[123456] and one["venue"]["id"] == one["venue_id"] == ids[2847]
+    assert one["venue"]["name"] == "Hall" and {t["event_id"] for t in one["registration_types"]} == {one["id"]}
+
+
+def seeded_path(path: str, ids: dict[int, int]) -> str:
+    """A seed path with its event id (`/events/123456...`) replaced by the set-up's."""
+    for seed_id, own in ids.items():
+        path = path.replace(f"/{seed_id}", f"/{own}")
+    return path
+
+
+# --- Create event -------------------------------------------------------------------------------------------
+
+
+def test_create_a_single_date_event_example(seed):
+    tenant, ids = seed
+    response = key_call(tenant, "POST", "/events", json=seeded(CREATE_DATE, ids))
+    data = event_answer(response, 201)
+    assert (data["name"], data["type"], data["capacity"], data["venue_id"]) == \
+        ("New Year's Eve Gala", "date", 500, ids[2847])
+    assert (data["start"]["utc"], data["end"]["utc"]) == ("2026-12-31T20:00:00Z", "2027-01-01T02:00:00Z")
+    assert data["start"]["tz"] == "Australia/Melbourne" and data["published_at"] is None  # a date event is a draft
+    job = ok(key_call(tenant, "GET", f"/events/{data['id']}/sync_jobs/{response.headers['X-Event-Sync-Job-ID']}"))
+    assert job["data"]["event_id"] == data["id"] and job["data"]["status"] == "succeeded"
+    again = ok(key_call(tenant, "GET", f"/events/{data['id']}"))["data"]
+    assert again == data
+
+
+@NEEDS_CONFIGURATIONS
+def test_create_a_parent_event_with_sessions_and_registration_types_example(seed):
+    tenant, ids = seed
+    data = event_answer(key_call(tenant, "POST", "/events", json=seeded(CREATE_PARENT, ids)), 201)
+    assert data["type"] == "parent" and data["published_at"] is not None  # parents are published on create
+    full = ok(key_call(tenant, "GET", f"/events/{data['id']}?include=sessions,registration_types"))["data"]
+    sessions = full["sessions"]
+    assert [s["name"] for s in sessions] == ["Session A", "Session B"]
+    assert all(s["venue_id"] == ids[2847] and s["parent_event_id"] == data["id"] for s in sessions)
+    tiers = [(t["name"], t["price"], t["inventory"], t["ticket_type_id"]) for s in sessions
+             for t in s["registration_types"]]
+    assert tiers == [("GA", 50, 50, ids[2217]), ("VIP", 125, 10, ids[2217]), ("GA", 50, 50, ids[2217])]
+
+
+@NEEDS_OPERATING_HOURS
+def test_create_a_recurring_event_template_example(seed):
+    tenant, ids = seed
+    response = key_call(tenant, "POST", "/events", json=seeded(CREATE_RECURRING, ids))
+    data = event_answer(response, 201)
+    assert data["type"] == "recurring"
+    job = ok(key_call(tenant, "GET", f"/events/{data['id']}/sync_jobs/{response.headers['X-Event-Sync-Job-ID']}"))
+    assert job["data"]["status"] == "succeeded" and job["data"]["event_id"] == data["id"]
+    dates = ok(key_call(tenant, "GET", f"/events?filter[parent_event_id]={data['id']}&page[size]=200"))["data"]
+    assert dates and all(d["start"]["local"][11:16] == "18:00" for d in dates)
+
+
+def test_an_unknown_seed_id_is_a_422_naming_the_field_and_creates_nothing(seed):
+    tenant, ids = seed
+    before = ok(key_call(tenant, "GET", "/events?page[size]=200"))["data"]
+    body = seeded({"event": {**CREATE_PARENT["event"], "sessions": [
+        {**session, "registration_types": []} for session in CREATE_PARENT["event"]["sessions"]]}},
+        {2847: ids[2847]})
+    body["event"]["sessions"][1]["venue_id"] = 2847  # the seed's own venue id: no record of this tenant
+    answer = key_call(tenant, "POST", "/events", json=body)
+    assert answer.status_code == 422 and answer.get_json()["type"] == "unknown_ids"
+    assert list(answer.get_json()["errors"]) == ["sessions[1].venue_id"]
+    assert ok(key_call(tenant, "GET", "/events?page[size]=200"))["data"] == before
+
+
+# --- Update event ---------------------------------------------------------------------------------------------
+
+
+def test_update_event_name_example_and_concurrent_edit_protection(seed):
+    tenant, ids = seed
+    response = key_call(tenant, "PATCH", seeded_path("/events/71383", ids), json=UPDATE_NAME)
+    data = event_answer(response, 200)
+    assert data["id"] == ids[71383] and data["name"] == "New name" and data["capacity"] == 50
+
+    from audits import start_sync_job
+
+    from core.kits.public_ids import uuid_for
+    from core.models import Event, Org
+    from core.services.sync_jobs import finish_job
+
+    def start():
+        org = Org.get_by_id(tenant.orgid)
+        return start_sync_job(org, Event.get_by_id(uuid_for(Event, org, ids[71383])), "storefront_mirror")
+
+    job = in_db(start)
+    blocked = key_call(tenant, "PATCH", seeded_path("/events/71383", ids), json={"event": {"name": "Again"}})
+    assert blocked.status_code == 409
+    assert_shape(SAMPLE_UNEDITABLE, blocked.get_json())
+    assert blocked.get_json()["type"] == "uneditable" and "syncing" in blocked.get_json()["message"]
+    running = ok(key_call(tenant, "GET", seeded_path(f"/events/71383/sync_jobs/{job.id}", ids)))["data"]
+    assert running["status"] == "running" and running["finished_at"] is None
+    in_db(finish_job, job)
+    assert ok(key_call(tenant, "GET", seeded_path("/events/71383", ids)))["data"]["name"] == "New name"
+
+
+# --- Event ticket types -----------------------------------------------------------------------------------------
+
+
+@NEEDS_CONFIGURATIONS
+def test_add_an_existing_ticket_type_example(seed):
+    tenant, ids = seed
+    path = seeded_path("/events/71389/ticket_types/add", ids)
+    added = ok(key_call(tenant, "POST", path, json=seeded(ADD_TICKET_TYPE, ids)), 200)["data"]
+    assert_shape(SAMPLE_TICKET_TYPE, added, "data")
+    assert added["id"] == ids[2217]
+    again = ok(key_call(tenant, "POST", path, json=seeded(ADD_TICKET_TYPE, ids)), 200)["data"]
+    assert again == added  # attaching twice changes nothing
+
+
+@NEEDS_CONFIGURATIONS
+def test_create_and_add_a_new_ticket_type_example(seed):
+    tenant, ids = seed
+    made = ok(key_call(tenant, "POST", seeded_path("/events/71389/ticket_types", ids), json=CREATE_TICKET_TYPE),
+              201)["data"]
+    assert_shape(SAMPLE_TICKET_TYPE, made, "data")
+    assert {k: made[k] for k in CREATE_TICKET_TYPE["ticket_type"]} == CREATE_TICKET_TYPE["ticket_type"]
+    assert made["id"] not in ids.values()
