@@ -75,6 +75,17 @@ def _nested(field: fields.Field):
     return inner if isinstance(inner, fields.Nested) and isinstance(inner.nested, type) else None
 
 
+def _with_nested(field: fields.Field, schema: type) -> fields.Field:
+    """A copy of `field` (a Nested, or a List of one) nesting `schema`; the core's field is left as it is."""
+    replaced = copy.copy(field)
+    if isinstance(field, fields.List):
+        replaced.inner = copy.copy(field.inner)
+        replaced.inner.nested = schema
+    else:
+        replaced.nested = schema
+    return replaced
+
+
 @dataclass(frozen=True)
 class Derived:
     """A core body schema with numeric ids, and the live part of the map it was derived with."""
@@ -101,9 +112,7 @@ def numeric_schema(core_schema: type, id_map: dict) -> Derived:
                 derived = numeric_schema(nested.nested, target) if nested else None
                 if derived is None or not derived.live:
                     continue
-                replaced = copy.deepcopy(field)
-                (replaced.inner if isinstance(replaced, fields.List) else replaced).nested = derived.schema
-                overrides[name], live[name] = replaced, derived.live
+                overrides[name], live[name] = _with_nested(field, derived.schema), derived.live
             elif public_model(target) is not None and (numeric := _numeric(field)) is not None:
                 overrides[name], live[name] = numeric, public_model(target)
         name = core_schema.__name__.removesuffix("Schema") + "V2"
