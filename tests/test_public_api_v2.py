@@ -178,3 +178,101 @@ def test_plugin_off_and_what_is_not_served_yet(world, app):
         response = key_call(tenant, "GET", f"/events?{query}")
         assert response.status_code in (400, 422) and response.get_json()["type"] == kind, (query, response.get_json())
     assert key_call(tenant, "GET", "/events/1?include=list").get_json()["type"] == "not_supported"
+
+
+# --- writes ------------------------------------------------------------------------------------------------
+
+
+def public_id(model_name: str, uuid: str) -> int:
+    """The numeric id of a record made through the core's routes."""
+    from test_events import in_db
+
+    import core.models
+
+    return in_db(lambda: getattr(core.models, model_name).get_by_id(uuid).public_id)
+
+
+def test_update_sessions_by_numeric_id_and_the_core_keeps_its_uuids(world):
+    tenant, venue, gala, parent = world
+    tour = ok(key_call(tenant, "GET", f"/events/{public_id('Event', parent['id'])}?include=sessions"))["data"]
+    first, second = tour["sessions"]
+    other_venue = ok(tenant.staff.post("/venues", json={"name": "Annex", "tz": "UTC"}), 201)["data"]
+    changed = key_call(tenant, "PATCH", f"/events/{tour['id']}", json={"event": {"sessions": [
+        {"id": first["id"], "name": "Renamed", "venue_id": public_id("Venue", other_venue["id"])},
+        {"id": second["id"], "_destroy": True},
+        {"name": "Late", "starts_at": "2031-10-28T09:00:00Z", "ends_at": "2031-10-28T10:00:00Z"}]}})
+    assert ok(changed)["data"]["id"] == tour["id"] and changed.headers["X-Event-Sync-Job-ID"]
+    after = ok(key_call(tenant, "GET", f"/events/{tour['id']}?include=sessions"))["data"]["sessions"]
+    by_name = {s["name"]: s for s in after}
+    assert set(by_name) == {"Renamed", "Late"} and by_name["Renamed"]["id"] == first["id"]
+    assert by_name["Renamed"]["venue_id"] == public_id("Venue", other_venue["id"])
+    assert by_name["Late"]["venue_id"] == tour["venue_id"] and by_name["Late"]["parent_event_id"] == tour["id"]
+    core = ok(tenant.staff.get(f"/events/{parent['id']}?include=sessions"))["data"]["sessions"]
+    assert {s["name"]: s["venue_id"] for s in core}["Renamed"] == other_venue["id"]  # the core still speaks UUIDs
+    # The core's own create keeps taking UUIDs in the same fields (the plugin derives its bodies, never edits them).
+    ok(tenant.staff.post("/events", json={"type": "parent", "name": "Core", "sessions": [
+        {"name": "S", "venue_id": venue["id"], "starts_at": "2031-01-01T10:00:00Z",
+         "ends_at": "2031-01-01T11:00:00Z"}]}), 201)
+
+
+def test_bad_writes_are_refused_with_003_field_paths_and_change_nothing(world, app):
+    tenant, venue, gala, parent = world
+    other = make_tenant(app, "Other writer", plugins=("public_api_v2",))
+    theirs = ok(other.staff.post("/venues", json={"name": "Theirs"}), 201)["data"]
+    tour_id = public_id("Event", parent["id"])
+    gala_id = public_id("Event", gala["id"])
+    before = ok(key_call(tenant, "GET", "/events?include=sessions,registration_types&page[size]=200"))
+    start, end = "2031-05-01T10:00:00Z", "2031-05-01T12:00:00Z"
+    cases = [  # body, status, type, the fields `errors` names
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end, "venue_id": public_id("Venue", theirs["id"])}},
+         422, "unknown_ids", {"venue_id"}),
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end, "venue_id": 4503599627370001}},
+         422, "unknown_ids", {"venue_id"}),
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end, "venue_id": "abc"}},
+         422, "validation_error", {"json"}),
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end, "venue_id": LIMIT}},
+         422, "validation_error", {"json"}),
+        ({"event": {"name": "X", "starts_at": end, "ends_at": start}}, 422, "invalid_event", {"ends_at"}),
+        ({"event": {"type": "parent", "name": "X", "starts_at": start, "ends_at": end,
+                    "sessions": [{"name": "S", "starts_at": end, "ends_at": start}]}},
+         422, "invalid_event", {"sessions[0].ends_at"}),
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end, "colour": "red"}},
+         422, "validation_error", {"json"}),
+        ({"event": {"name": "X", "starts_at": start, "ends_at": end,
+                    "registration_types": [{"name": "GA", "ticket_type_id": 2217}]}},
+         422, "validation_error", {"json"}),
+    ]
+    for body, status, kind, named in cases:
+        answer = key_call(tenant, "POST", "/events", json=body)
+        assert (answer.status_code, answer.get_json()["type"], set(answer.get_json()["errors"])) == \
+            (status, kind, named), (body, answer.get_json())
+    session_of_other_event = ok(key_call(tenant, "GET", f"/events/{tour_id}?include=sessions"))["data"]["sessions"][0]
+    for event_id, body, status, kind in (
+            (gala_id, {"event": {"sessions": [{"id": session_of_other_event["id"], "name": "Y"}]}}, 422,
+             "invalid_event"),
+            (tour_id, {"event": {"sessions": [{"id": gala_id, "name": "Y"}]}}, 422, "invalid_event"),
+            (tour_id, {"event": {"sessions": [{"id": 4503599627370001, "name": "Y"}]}}, 422, "unknown_ids"),
+            (tour_id, {"event": {"type": "date"}}, 422, "invalid_event")):
+        answer = key_call(tenant, "PATCH", f"/events/{event_id}", json=body)
+        assert (answer.status_code, answer.get_json()["type"]) == (status, kind), (body, answer.get_json())
+    assert key_call(tenant, "PATCH", f"/events/{tour_id}", json={"event": {"sessions": [{"id": gala_id}]}}) \
+        .get_json()["errors"] == {"sessions[0].id": ["no such session of this event"]}
+    missing = key_call(other, "PATCH", f"/events/{tour_id}", json={"event": {"name": "Stolen"}})
+    assert missing.status_code == 404 and missing.get_json()["type"] == "event_not_found"
+    job = key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {}}).headers["X-Event-Sync-Job-ID"]
+    assert key_call(other, "GET", f"/events/{gala_id}/sync_jobs/{job}").get_json()["type"] == "event_not_found"
+    assert key_call(tenant, "GET", f"/events/{tour_id}/sync_jobs/{job}").get_json()["type"] == "sync_job_not_found"
+    after = ok(key_call(tenant, "GET", "/events?include=sessions,registration_types&page[size]=200"))
+    assert [{k: v for k, v in e.items() if k != "updated_at"} for e in after["data"]] == \
+        [{k: v for k, v in e.items() if k != "updated_at"} for e in before["data"]]
+
+
+def test_writes_need_the_events_scope(world, operator):
+    tenant, venue, gala, parent = world
+    made = ok(operator.post(f"/operator/tenants/{tenant.orgid}/api-keys",
+                            json={"name": "reader", "role": "staff", "scopes": ["read"]}), 201)
+    reader = {"Authorization": f"Token {made['apiKey']}"}
+    body = {"event": {"name": "X", "starts_at": "2031-05-01T10:00:00Z", "ends_at": "2031-05-01T12:00:00Z"}}
+    refused = tenant._flask.post(PREFIX + "/events", json=body, headers=reader)
+    assert refused.status_code == 403, refused.get_json()
+    assert tenant._flask.get(PREFIX + "/events", headers=reader).status_code == 200
