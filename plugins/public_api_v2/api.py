@@ -91,7 +91,8 @@ class RegistrationTypeV2(Schema):
 
     id = numeric_id()
     event_id = numeric_id()
-    variant_id = numeric_id("Always null: storefront variants are not mirrored here yet.")
+    variant_id = numeric_id("Always null: the storefront's variants have no numeric id (see the guide).")
+    ticket_type_id = numeric_id("Its ticket type (003's reusable ticket configuration), or null.")
     name = fields.String()
     description = fields.String()
     price = fields.Float(metadata={"description": "Major units, a JSON number."})

@@ -1,9 +1,9 @@
-"""003's numeric ids in request bodies: ONE declarative map of which body field holds the id of which model,
-the body schemas derived from the core's with those fields made numeric, and the translation to UUIDs.
+"""003's numeric ids: declarative maps of which field of a body or an answer holds the id of which model,
+the body schemas derived from the core's with those fields made numeric, and the translations both ways.
 
-Knows no rule of the core: a field becomes numeric only where the core's own schema takes a UUID (a String),
-so what the core refuses stays refused with the core's message. Never queries once per id: one lookup per
-table for a whole body (`core.kits.public_ids`).
+Knows no rule of the core: a body field becomes numeric only where the core's own schema takes a UUID (a
+String), so what the core refuses stays refused with the core's message. Never queries once per id: one lookup
+per table for a whole body or answer (`core.kits.public_ids`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from marshmallow import fields, validate
 
 import core.models
 from core.errors import Unprocessable
-from core.kits.public_ids import PUBLIC_ID_MODELS, uuids_for
+from core.kits.public_ids import PUBLIC_ID_MODELS, public_ids_for, uuids_for
 from core.models import Org
 from core.models.public_id import PUBLIC_ID_LIMIT
 
-# --- the map -----------------------------------------------------------------------------------------------
+# --- the body map ------------------------------------------------------------------------------------------
 # Body field -> the core model (by name in `core.models`) whose numeric id it holds, or a nested map for a
 # nested object / list of objects. An entry is live when the core's schema has the field as a UUID (a String
 # or a list of Strings) and the model has a public id (`PUBLIC_ID_MODELS`); until then the core's own field
@@ -40,6 +40,20 @@ EVENT_BODY = {
     "sessions": SESSION,
     "recurrences": {"id": "Recurrence"},
 }
+
+
+def resolve(id_map: dict, memo: dict | None = None) -> dict:
+    """The live part of a map (of an answer: no schema to consult): each model name resolved to its model
+    when it has a public id, left out when not; a map nested in itself (sessions of events) stays so."""
+    memo = {} if memo is None else memo
+    if id(id_map) not in memo:
+        live = memo[id(id_map)] = {}
+        for name, target in id_map.items():
+            if isinstance(target, dict):
+                live[name] = resolve(target, memo)
+            elif public_model(target) is not None:
+                live[name] = public_model(target)
+    return memo[id(id_map)]
 
 
 def public_id_field(**kwargs) -> fields.Integer:
@@ -120,7 +134,7 @@ def numeric_schema(core_schema: type, id_map: dict) -> Derived:
     return _DERIVED[key]
 
 
-# --- translating a parsed body ------------------------------------------------------------------------------
+# --- translating ids -------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -166,4 +180,15 @@ def to_uuids(org: Org, data: dict, derived: Derived) -> dict:
                             errors=unknown)
     for slot in slots:
         slot.holder[slot.key] = found[slot.model][slot.holder[slot.key]]
+    return data
+
+
+def to_public_ids(org: Org, data, live: dict):
+    """`data` (a core view, or a list of them) with each UUID that `live` (see `resolve`) names replaced by
+    its record's numeric id, one lookup per table."""
+    slots = list(_slots(data, live))
+    found = {model: public_ids_for(model, org, [slot.holder[slot.key] for slot in slots if slot.model is model])
+             for model in {slot.model for slot in slots}}
+    for slot in slots:
+        slot.holder[slot.key] = found[slot.model].get(slot.holder[slot.key])
     return data

@@ -1,50 +1,30 @@
 """003's JSON shapes of the core's event views: numeric ids in place of UUIDs, 003's registration types.
 
-Takes the dicts the core renders (`core.api.events.event_body` / `event_list_body`) and rewrites ids and
-field names only; every value comes from the core. One lookup per table for a whole page
-(`core.kits.public_ids`).
+Takes the dicts the core renders (`core.api.events.event_body` / `event_list_body`), renames the registration
+types' fields to 003's and swaps ids through ONE declarative map (`EVENT_VIEW`); every value comes from the
+core. One lookup per table for a whole page (`plugins.public_api_v2.ids`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from core.kits.public_ids import public_ids_for
-from core.models import Calendar, Event, Org, TicketType, Venue
+from core.models import Org
+from plugins.public_api_v2.ids import resolve, to_public_ids
 
-
-@dataclass(frozen=True)
-class IdMaps:
-    """UUID -> public id of the events, venues, ticket types and calendars one answer shows."""
-
-    events: dict[str, int]
-    venues: dict[str, int]
-    ticket_types: dict[str, int]
-    calendars: dict[str, int]
-
-    @classmethod
-    def of(cls, org: Org, views: list[dict]) -> IdMaps:
-        """The maps for the core event views `views` (their sessions, venues and registration types too)."""
-        events: set[str] = set()
-        venues: set[str] = set()
-        ticket_types: set[str] = set()
-        calendars: set[str] = set()
-
-        def collect(view: dict) -> None:
-            events.update(v for v in (view.get("id"), view.get("parent_event_id")) if v)
-            venues.update(v for v in (view.get("venue_id"), (view.get("venue") or {}).get("id")) if v)
-            calendars.update(v for v in (view.get("calendar_id"),) if v)
-            for tt in view.get("registration_types") or ():
-                ticket_types.add(tt["id"])
-                events.add(tt["eventId"])
-            for child in view.get("sessions") or ():
-                collect(child)
-
-        for view in views:
-            collect(view)
-        return cls(public_ids_for(Event, org, events), public_ids_for(Venue, org, venues),
-                   public_ids_for(TicketType, org, ticket_types), public_ids_for(Calendar, org, calendars))
+# Answer field -> the model whose id it holds (names in `core.models`; live once the model has a public id).
+VENUE_VIEW = {"id": "Venue"}
+REGISTRATION_TYPE_VIEW = {
+    "id": "TicketType", "event_id": "Event", "ticket_type_id": "TicketConfiguration",
+    "event": {"id": "Event", "parent_event_id": "Event", "venue_id": "Venue", "venue": VENUE_VIEW},
+    "pickups": {"pickup_type_id": "PickupType"},
+}
+EVENT_VIEW = {
+    "id": "Event", "venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "venue": VENUE_VIEW,
+    "categories": {"id": "Category"}, "tags": {"id": "Tag"}, "campaigns": {"id": "Campaign"},
+    "recurrences": {"id": "Recurrence"}, "registration_types": REGISTRATION_TYPE_VIEW,
+}
+EVENT_VIEW["sessions"] = EVENT_VIEW  # a session is an event
 
 
 def number(major: str | None) -> int | float | None:
@@ -55,58 +35,35 @@ def number(major: str | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def venue_v2(venue: dict, ids: IdMaps) -> dict:
-    """003 venue: the core's venue view with its numeric id."""
-    return {**venue, "id": ids.venues[venue["id"]]}
+# 003 name -> the core's (staff) ticket type view field it shows as it is.
+SAME_VALUE = {"name": "name", "description": "description", "prices": "prices", "inventory": "capacity",
+              "available": "available", "quantity": "quantity", "grouped": "grouped", "order_min": "orderMin",
+              "order_max": "orderMax", "service_fee_percentage": "serviceFeePercentage",
+              "transferable": "transferable", "sale_start": "saleStart", "sale_end": "saleEnd",
+              "position": "position", "ticket_type_id": "ticketConfigurationId"}
+# What `registration_types.*` includes add to a core view, shown as they are (ids swapped by the map).
+ADDED_BY_INCLUDES = ("stock_item", "event", "pickups")
 
 
-def registration_type_v2(tt: dict, ids: IdMaps) -> dict:
-    """003 registration type from the core's ticket type view (staff form)."""
-    return {
-        "id": ids.ticket_types[tt["id"]],
-        "event_id": ids.events[tt["eventId"]],
-        "variant_id": None,
-        "name": tt["name"],
-        "description": tt["description"],
-        "price": number(tt["price"]),
-        "prices": tt["prices"],
-        "inventory": tt["capacity"],
-        "available": tt["available"],
-        "quantity": tt["quantity"],
-        "grouped": tt["grouped"],
-        "order_min": tt["orderMin"],
-        "order_max": tt["orderMax"],
-        "service_fee_amount": number(tt["serviceFeeAmount"]),
-        "service_fee_percentage": tt["serviceFeePercentage"],
-        "transferable": tt["transferable"],
-        "editable": tt["editable"],
-        "editable_change_fee": number(tt["editableChangeFee"]),
-        "editable_minutes": tt["editableMinutes"],
-        "sale_start": tt["saleStart"],
-        "sale_end": tt["saleEnd"],
-        "position": tt["position"],
-    }
+def registration_type_v2(tt: dict) -> dict:
+    """003 registration type from the core's ticket type view (staff form); ids still UUIDs."""
+    out = {"id": tt["id"], "event_id": tt["eventId"], "variant_id": None}
+    out.update({name: tt[core] for name, core in SAME_VALUE.items() if core in tt})
+    out.update(price=number(tt["price"]), service_fee_amount=number(tt["serviceFeeAmount"]))
+    out.update({name: tt[name] for name in ADDED_BY_INCLUDES if name in tt})
+    return out
 
 
-def event_v2(view: dict, ids: IdMaps) -> dict:
-    """003 event from the core's event view: numeric `id`, `venue_id`, `parent_event_id`, nested too."""
-    out = {**view, "id": ids.events[view["id"]]}
-    if out.get("venue_id") is not None:
-        out["venue_id"] = ids.venues[view["venue_id"]]
-    if out.get("parent_event_id") is not None:
-        out["parent_event_id"] = ids.events[view["parent_event_id"]]
-    if out.get("calendar_id") is not None:
-        out["calendar_id"] = ids.calendars[view["calendar_id"]]
-    if view.get("venue"):
-        out["venue"] = venue_v2(view["venue"], ids)
+def reshaped(view: dict) -> dict:
+    """003 event from the core's event view, sessions too; ids still UUIDs."""
+    out = dict(view)
     if "sessions" in view:
-        out["sessions"] = [event_v2(child, ids) for child in view["sessions"]]
+        out["sessions"] = [reshaped(child) for child in view["sessions"]]
     if "registration_types" in view:
-        out["registration_types"] = [registration_type_v2(tt, ids) for tt in view["registration_types"]]
+        out["registration_types"] = [registration_type_v2(tt) for tt in view["registration_types"]]
     return out
 
 
 def events_v2(org: Org, views: list[dict]) -> list[dict]:
     """003 events from the core's views of `org`'s events, with one id lookup per table."""
-    ids = IdMaps.of(org, views)
-    return [event_v2(view, ids) for view in views]
+    return to_public_ids(org, [reshaped(view) for view in views], resolve(EVENT_VIEW))
