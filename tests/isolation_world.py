@@ -171,11 +171,12 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
 
 
 def _public_ids(world: World) -> None:
-    """The numeric ids (public_api_v2) of the venue, events and a session, as `<kind>_public`."""
-    from core.models import Event, Venue
+    """The numeric ids (public_api_v2) of the records 003 names by number, as `<kind>_public`."""
+    from core.models import Calendar, Campaign, Category, Event, Tag, Venue
 
     with database.db.connection_context():
-        for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event), ("session", Event)):
+        for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event), ("session", Event),
+                            ("category", Category), ("tag", Tag), ("campaign", Campaign), ("calendar", Calendar)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

@@ -101,7 +101,9 @@ QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "paren
                   "customerId": "customer", "endpointId": "endpoint", "filter[calendar_id]": "calendar",
                   "filter[category_id]": "category"}
 QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_public",
-                          ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public"}
+                          ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public",
+                          ("/public/v2/events", "filter[calendar_id]"): "calendar_public",
+                          ("/public/v2/events", "filter[category_id]"): "category_public"}
 # Body fields (dotted paths) that name a record -> its kind; and id-like fields that name no existing record.
 BODY_ID_KINDS = {
     "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
@@ -125,8 +127,11 @@ BODY_ID_KINDS = {
     "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
-_V2_EVENT_BODY_IDS = {"venue_id": "venue_public", "sessions[].venue_id": "venue_public",
-                      "sessions[].id": "session_public"}
+_V2_EVENT_BODY_IDS = {
+    "venue_id": "venue_public", "sessions[].venue_id": "venue_public", "sessions[].id": "session_public",
+    "category_ids": "category_public", "tag_ids": "tag_public", "campaign_ids": "campaign_public",
+    "calendar_id": "calendar_public",
+}
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS}
 NOT_RECORD_IDS = {

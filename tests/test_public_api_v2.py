@@ -170,8 +170,10 @@ def test_plugin_off_and_what_is_not_served_yet(world, app):
     plain = make_tenant(app, "No V2")
     off = key_call(plain, "GET", "/events")
     assert off.status_code == 404 and off.get_json()["type"] == "plugin_not_enabled"
-    for query, kind in (("include=categories", "not_supported"), ("include=venue,tags", "not_supported"),
-                        ("include=recurrences", "not_supported"), ("filter[permanence]=permanent", "not_supported"),
+    for query, kind in (("include=list", "not_supported"),
+                        ("include=venue,registration_types.pickups", "not_supported"),
+                        ("include=recurrences", "not_supported"), ("filter[permanence]=sometimes", "validation_error"),
+                        ("filter[category_id]=abc", "validation_error"),
                         ("include=friends", "invalid_parameter"), ("include=ticket_types", "invalid_parameter"),
                         ("filter[colour]=red", "invalid_parameter"), ("filter[venue_id]=abc", "validation_error"),
                         ("filter[venue_id]=0", "validation_error"), ("page=2", "invalid_parameter")):
@@ -276,3 +278,36 @@ def test_writes_need_the_events_scope(world, operator):
     refused = tenant._flask.post(PREFIX + "/events", json=body, headers=reader)
     assert refused.status_code == 403, refused.get_json()
     assert tenant._flask.get(PREFIX + "/events", headers=reader).status_code == 200
+
+
+def test_categories_tags_campaigns_and_calendars_by_numeric_id(world):
+    tenant, venue, gala, parent = world
+    staff = tenant.staff
+    made = {kind: ok(staff.post(f"/{plural}", json={"name": f"{kind} one"}), 201)["data"]["id"]
+            for kind, plural in (("Category", "categories"), ("Tag", "tags"), ("Campaign", "campaigns"),
+                                 ("Calendar", "calendars"))}
+    number = {kind: public_id(kind, uuid) for kind, uuid in made.items()}
+    created = key_call(tenant, "POST", "/events", json={"event": {
+        "name": "Tagged", "venue_id": public_id("Venue", venue["id"]), "starts_at": "2031-03-01T10:00:00Z",
+        "ends_at": "2031-03-01T12:00:00Z", "permanent": True, "calendar_id": number["Calendar"],
+        "category_ids": [number["Category"]], "tag_ids": [number["Tag"]], "campaign_ids": [number["Campaign"]],
+        "registration_types": [{"name": "GA", "price": 10, "inventory": 5}]}})
+    event = ok(created, 201)["data"]
+    assert event["calendar_id"] == number["Calendar"]
+    shown = ok(key_call(tenant, "GET", f"/events/{event['id']}?include=categories,tags,campaigns,"
+                                       "registration_types.stock_item,registration_types.event.venue"))["data"]
+    assert [c["id"] for c in shown["categories"]] == [number["Category"]]
+    assert [t["id"] for t in shown["tags"]] == [number["Tag"]]
+    assert [c["id"] for c in shown["campaigns"]] == [number["Campaign"]]
+    tier = shown["registration_types"][0]
+    assert tier["stock_item"] == {"inventory": 5, "sold": 0, "held": 0, "available": 5}
+    assert (tier["editable"], tier["editable_change_fee"], tier["editable_minutes"]) == (False, 0, None)
+    assert tier["event"]["id"] == event["id"] and tier["event"]["venue"]["id"] == tier["event"]["venue_id"] \
+        == public_id("Venue", venue["id"])
+    for query in (f"filter[calendar_id]={number['Calendar']}", f"filter[category_id]={number['Category']}",
+                  "filter[permanence]=permanent"):
+        assert [e["id"] for e in ok(key_call(tenant, "GET", f"/events?{query}"))["data"]] == [event["id"]], query
+    assert ok(key_call(tenant, "GET", "/events?filter[category_id]=4503599627370001"))["data"] == []
+    wrong = key_call(tenant, "PATCH", f"/events/{event['id']}", json={"event": {"tag_ids": [number["Tag"], 12345]}})
+    assert wrong.status_code == 422 and wrong.get_json()["errors"] == {
+        "tag_ids[1]": ["no record of this organisation has id 12345"]}

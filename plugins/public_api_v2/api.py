@@ -20,22 +20,25 @@ from core.api.event_schemas import (
     EventPatch,
     EventSchema,
     IncludeQuery,
+    RegistrationTypeEventView,
     StaffListQuery,
+    StockItemView,
     VenueView,
     check_bracket_params,
     comma_set,
 )
 from core.api.events import SYNC_HEADER, SyncJobSchema, event_body, event_list_body, sync_job_view
+from core.api.taxonomy_schema import CampaignView, CategoryView, TagView
 from core.api.ticket_type_schema import PriceSchema
 from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import ApiError
 from core.kits.public_ids import uuid_for, uuids_for
-from core.models import Event, Org, SyncJob, Venue
+from core.models import Event, Org, SyncJob
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.services import events, sync_jobs
 from core.tenancy import current_org
-from plugins.public_api_v2.ids import EVENT_BODY, numeric_schema, to_uuids
+from plugins.public_api_v2.ids import EVENT_BODY, numeric_schema, public_model, to_uuids
 from plugins.public_api_v2.views import events_v2
 
 blp = plugin_blueprint("public_api_v2", "public_api_v2", __name__,
@@ -44,12 +47,14 @@ blp = plugin_blueprint("public_api_v2", "public_api_v2", __name__,
 # 003's default fields (the core's own default list adds `allow_overlap`; ask for it with `fields=`).
 DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
                   "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
-INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registration_types.prices"}
-# Documented by 003, not built in the core yet (issue 14 items 3-7): refused, never ignored.
-INCLUDES_NOT_YET = {"categories", "campaigns", "tags", "list", "list.setting", "recurrences",
-                    "registration_types.stock_item", "registration_types.ticket_type",
-                    "registration_types.pickups", "registration_types.event.venue"}
-FILTERS_NOT_YET = ("filter[permanence]",)
+INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registration_types.prices", "categories",
+            "campaigns", "tags", "registration_types.stock_item", "registration_types.event.venue"}
+# Documented by 003, not built in the core yet (issue 14 items 3-6, issue 15): refused, never ignored.
+INCLUDES_NOT_YET = {"list", "list.setting", "recurrences", "registration_types.ticket_type",
+                    "registration_types.pickups"}
+FILTERS_NOT_YET: tuple[str, ...] = ()
+# List filter -> the model whose numeric id it takes (names in `core.models`).
+FILTER_IDS = {"venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "category_id": "Category"}
 
 
 class NotSupported(ApiError):
@@ -69,10 +74,11 @@ class ListQuery(StaffListQuery):
 
     venue_id = public_id_field("filter[venue_id]")
     parent_event_id = public_id_field("filter[parent_event_id]", "Sessions of a parent / dates of a recurring.")
+    calendar_id = public_id_field("filter[calendar_id]", "Events of a calendar.")
+    category_id = public_id_field("filter[category_id]", "Events in a category.")
 
     class Meta:
-        # 002's page numbers (003 pages by cursor); the core's taxonomy filters take UUIDs: not served here yet
-        exclude = ("page", "limit", "calendar_id", "category_id", "tag", "permanence")
+        exclude = ("page", "limit")  # 002's page numbers: 003 pages by cursor
 
 
 def numeric_id(description: str = "A numeric id: a random integer below 2^53, stable.") -> fields.Integer:
@@ -84,6 +90,20 @@ class VenueV2(VenueView):
     """A venue with its numeric id."""
 
     id = numeric_id()
+
+
+class RegistrationTypeEventV2(RegistrationTypeEventView):
+    """`include=registration_types.event.venue`: the registration type's event (or session) and its venue."""
+
+    id = numeric_id()
+    parent_event_id = numeric_id()
+    venue_id = numeric_id()
+    venue = fields.Nested(VenueV2, allow_none=True)
+
+
+def with_numeric_id(view: type) -> type:
+    """A core view schema of a record with a public id, its `id` numeric."""
+    return type(view.__name__.removesuffix("View") + "V2", (view,), {"id": numeric_id()})
 
 
 class RegistrationTypeV2(Schema):
@@ -112,6 +132,8 @@ class RegistrationTypeV2(Schema):
     sale_start = fields.String(allow_none=True)
     sale_end = fields.String(allow_none=True)
     position = fields.Integer()
+    stock_item = fields.Nested(StockItemView, metadata={"description": "include=registration_types.stock_item"})
+    event = fields.Nested(RegistrationTypeEventV2, metadata={"description": "include=registration_types.event.venue"})
 
 
 class EventV2(EventSchema):
@@ -123,6 +145,9 @@ class EventV2(EventSchema):
     calendar_id = numeric_id("The event's calendar, or null.")
     venue = fields.Nested(VenueV2, allow_none=True)
     registration_types = fields.List(fields.Nested(RegistrationTypeV2))
+    categories = fields.List(fields.Nested(with_numeric_id(CategoryView)))
+    tags = fields.List(fields.Nested(with_numeric_id(TagView)))
+    campaigns = fields.List(fields.Nested(with_numeric_id(CampaignView)))
 
     class Meta:
         exclude = ("recurrences",)  # include=recurrences is not served yet
@@ -190,9 +215,9 @@ class EventCollection(MethodView):
         check_supported(args)
         check_bracket_params(ListQuery())
         org = current_org()
-        for name, model in (("venue_id", Venue), ("parent_event_id", Event)):
+        for name, model in FILTER_IDS.items():
             if args.get(name) is not None:  # an unknown number matches no event, as an unknown UUID does
-                args[name] = uuids_for(model, org, [args[name]]).get(args[name], str(args[name]))
+                args[name] = uuids_for(public_model(model), org, [args[name]]).get(args[name], str(args[name]))
         body = event_list_body(org, args, DEFAULT_FIELDS)
         return jsonify({**body, "data": events_v2(org, body["data"])})
 

@@ -39,7 +39,8 @@ def number(major: str | None) -> int | float | None:
 SAME_VALUE = {"name": "name", "description": "description", "prices": "prices", "inventory": "capacity",
               "available": "available", "quantity": "quantity", "grouped": "grouped", "order_min": "orderMin",
               "order_max": "orderMax", "service_fee_percentage": "serviceFeePercentage",
-              "transferable": "transferable", "sale_start": "saleStart", "sale_end": "saleEnd",
+              "transferable": "transferable", "editable": "editable", "editable_minutes": "editableMinutes",
+              "sale_start": "saleStart", "sale_end": "saleEnd",
               "position": "position", "ticket_type_id": "ticketConfigurationId"}
 # What `registration_types.*` includes add to a core view, shown as they are (ids swapped by the map).
 ADDED_BY_INCLUDES = ("stock_item", "event", "pickups")
@@ -49,7 +50,8 @@ def registration_type_v2(tt: dict) -> dict:
     """003 registration type from the core's ticket type view (staff form); ids still UUIDs."""
     out = {"id": tt["id"], "event_id": tt["eventId"], "variant_id": None}
     out.update({name: tt[core] for name, core in SAME_VALUE.items() if core in tt})
-    out.update(price=number(tt["price"]), service_fee_amount=number(tt["serviceFeeAmount"]))
+    out.update(price=number(tt["price"]), service_fee_amount=number(tt["serviceFeeAmount"]),
+               editable_change_fee=number(tt["editableChangeFee"]))
     out.update({name: tt[name] for name in ADDED_BY_INCLUDES if name in tt})
     return out
 
