@@ -9,7 +9,7 @@ does not have yet is refused (400 `not_supported`, or the core's own 422), never
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -52,7 +52,6 @@ INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registr
 # Documented by 003, not built in the core yet (issue 14 items 3-6, issue 15): refused, never ignored.
 INCLUDES_NOT_YET = {"list", "list.setting", "recurrences", "registration_types.ticket_type",
                     "registration_types.pickups"}
-FILTERS_NOT_YET: tuple[str, ...] = ()
 # List filter -> the model whose numeric id it takes (names in `core.models`).
 FILTER_IDS = {"venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "category_id": "Category"}
 
@@ -194,10 +193,10 @@ def written(org: Org, event: Event, job: SyncJob, status: int):
 
 
 def check_supported(args: dict) -> None:
-    """400 `not_supported` for a 003 include or filter the core does not serve yet; 400 `invalid_parameter`
-    for an include 003 does not know."""
+    """400 `not_supported` for a 003 include the core does not serve yet; 400 `invalid_parameter` for an
+    include 003 does not know."""
     asked = comma_set(args.get("include"), INCLUDES | INCLUDES_NOT_YET, "include")
-    missing = sorted(asked & INCLUDES_NOT_YET) + [f for f in FILTERS_NOT_YET if f in request.args]
+    missing = sorted(asked & INCLUDES_NOT_YET)
     if missing:
         raise NotSupported(f"Not served by this API yet: {', '.join(missing)}.",
                            errors={name: ["not supported yet"] for name in missing})
