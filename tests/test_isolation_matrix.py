@@ -131,6 +131,11 @@ _V2_EVENT_BODY_IDS = {
     "venue_id": "venue_public", "sessions[].venue_id": "venue_public", "sessions[].id": "session_public",
     "category_ids": "category_public", "tag_ids": "tag_public", "campaign_ids": "campaign_public",
     "calendar_id": "calendar_public",
+    "registration_types[].id": "parent_type_public", "registration_types[].pickups[].id": "parent_type_pickup_public",
+    "sessions[].registration_types[].id": "session_type_public",
+    "sessions[].registration_types[].pickups[].id": "session_type_pickup_public",
+    "registration_types[].pickups[].pickup_type_id": "pickup_type_public",
+    "sessions[].registration_types[].pickups[].pickup_type_id": "pickup_type_public",
 }
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS}
@@ -150,6 +155,9 @@ NOT_RECORD_IDS = {
         ("post", "/events/{event_id}/ticket-types", "pickups[].id"),
         ("post", "/data/event_ticket_type/create", "data.pickups[].id"))},
     ("post", "/public/v2/events", "sessions[].id"): "as POST /events: on create all sessions are new",
+    **{("post", "/public/v2/events", field): "as POST /events: on create all registration types are new"
+       for field in ("registration_types[].id", "registration_types[].pickups[].id",
+                     "sessions[].registration_types[].id", "sessions[].registration_types[].pickups[].id")},
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
 BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
@@ -167,8 +175,8 @@ BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("post", "/client/store/checkout"): _SALE,
     ("post", "/events"): {"name": "Fest", "type": "parent", **_SESSION, **_TIERS},
     ("patch", "/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
-    ("post", "/public/v2/events"): {"name": "Fest", "type": "parent", **_SESSION},
-    ("patch", "/public/v2/events/{event_id}"): _SESSION,
+    ("post", "/public/v2/events"): {"name": "Fest", "type": "parent", **_SESSION, **_TIERS},
+    ("patch", "/public/v2/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
 }
 ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
 

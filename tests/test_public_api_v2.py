@@ -171,7 +171,7 @@ def test_plugin_off_and_what_is_not_served_yet(world, app):
     off = key_call(plain, "GET", "/events")
     assert off.status_code == 404 and off.get_json()["type"] == "plugin_not_enabled"
     for query, kind in (("include=list", "not_supported"),
-                        ("include=venue,registration_types.pickups", "not_supported"),
+                        ("include=venue,registration_types.ticket_type", "not_supported"),
                         ("include=recurrences", "not_supported"), ("filter[permanence]=sometimes", "validation_error"),
                         ("filter[category_id]=abc", "validation_error"),
                         ("include=friends", "invalid_parameter"), ("include=ticket_types", "invalid_parameter"),
@@ -311,3 +311,39 @@ def test_categories_tags_campaigns_and_calendars_by_numeric_id(world):
     wrong = key_call(tenant, "PATCH", f"/events/{event['id']}", json={"event": {"tag_ids": [number["Tag"], 12345]}})
     assert wrong.status_code == 422 and wrong.get_json()["errors"] == {
         "tag_ids[1]": ["no record of this organisation has id 12345"]}
+
+
+def test_registration_types_edited_in_place_with_pickups_by_numeric_id(world):
+    tenant, venue, gala, parent = world
+    shirt = ok(tenant.staff.post("/pickup-types", json={"name": "T-shirt"}), 201)["data"]
+    shirt_id = public_id("PickupType", shirt["id"])
+    gala_id = public_id("Event", gala["id"])
+    tiers = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=registration_types"))["data"]["registration_types"]
+    general, vip = tiers
+    changed = key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {"registration_types": [
+        {"id": general["id"], "name": "General", "pickups": [{"pickup_type_id": shirt_id, "quantity": 2}]},
+        {"id": vip["id"], "_destroy": True}]}})
+    ok(changed)
+    after = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=registration_types.pickups"))["data"]
+    [tier] = after["registration_types"]
+    assert (tier["id"], tier["name"]) == (general["id"], "General")
+    [pickup] = tier["pickups"]
+    assert (pickup["pickup_type_id"], pickup["name"], pickup["quantity"]) == (shirt_id, "T-shirt", 2)
+    assert isinstance(pickup["id"], int)
+    ok(key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {"registration_types": [
+        {"id": general["id"], "pickups": [{"id": pickup["id"], "_destroy": True}]}]}}))
+    again = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=registration_types.pickups"))["data"]
+    assert again["registration_types"][0]["pickups"] == []
+    tour_tier = ok(key_call(tenant, "GET", f"/events/{public_id('Event', parent['id'])}?include=sessions,"
+                                           "registration_types"))["data"]["sessions"][0]["registration_types"][0]
+    wrong = key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {"registration_types": [
+        {"id": tour_tier["id"], "name": "Stolen"}, {"id": 4503599627370001, "name": "Nobody"},
+        {"name": "New", "pickups": [{"pickup_type_id": 4503599627370001}]}]}})
+    assert wrong.status_code == 422 and wrong.get_json()["type"] == "unknown_ids"
+    assert set(wrong.get_json()["errors"]) == {"registration_types[1].id",
+                                               "registration_types[2].pickups[0].pickup_type_id"}
+    another_events = key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {"registration_types": [
+        {"id": tour_tier["id"], "name": "Stolen"}]}})
+    assert another_events.status_code == 422, another_events.get_json()  # the core: not a tier of this event
+    assert "registration_types[0].id" in another_events.get_json()["errors"]
+

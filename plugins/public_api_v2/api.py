@@ -48,10 +48,10 @@ blp = plugin_blueprint("public_api_v2", "public_api_v2", __name__,
 DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
                   "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
 INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registration_types.prices", "categories",
-            "campaigns", "tags", "registration_types.stock_item", "registration_types.event.venue"}
+            "campaigns", "tags", "registration_types.stock_item", "registration_types.event.venue",
+            "registration_types.pickups"}
 # Documented by 003, not built in the core yet (issue 14 items 3-6, issue 15): refused, never ignored.
-INCLUDES_NOT_YET = {"list", "list.setting", "recurrences", "registration_types.ticket_type",
-                    "registration_types.pickups"}
+INCLUDES_NOT_YET = {"list", "list.setting", "recurrences", "registration_types.ticket_type"}
 # List filter -> the model whose numeric id it takes (names in `core.models`).
 FILTER_IDS = {"venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "category_id": "Category"}
 
@@ -105,6 +105,15 @@ def with_numeric_id(view: type) -> type:
     return type(view.__name__.removesuffix("View") + "V2", (view,), {"id": numeric_id()})
 
 
+class PickupV2(Schema):
+    """003 pickup of a registration type (`include=registration_types.pickups`)."""
+
+    id = numeric_id()
+    pickup_type_id = numeric_id()
+    name = fields.String()
+    quantity = fields.Integer()
+
+
 class RegistrationTypeV2(Schema):
     """003 registration type (the core's ticket type of the event or session)."""
 
@@ -133,6 +142,7 @@ class RegistrationTypeV2(Schema):
     position = fields.Integer()
     stock_item = fields.Nested(StockItemView, metadata={"description": "include=registration_types.stock_item"})
     event = fields.Nested(RegistrationTypeEventV2, metadata={"description": "include=registration_types.event.venue"})
+    pickups = fields.List(fields.Nested(PickupV2), metadata={"description": "include=registration_types.pickups"})
 
 
 class EventV2(EventSchema):

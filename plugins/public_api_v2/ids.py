@@ -26,7 +26,7 @@ from core.models.public_id import PUBLIC_ID_LIMIT
 # or a list of Strings) and the model has a public id (`PUBLIC_ID_MODELS`); until then the core's own field
 # stays as it is (the core refuses what it does not build). A new relationship is one line here.
 
-PICKUP = {"pickup_type_id": "PickupType"}
+PICKUP = {"id": "TicketTypePickup", "pickup_type_id": "PickupType"}
 REGISTRATION_TYPE = {"id": "TicketType", "ticket_type_id": "TicketConfiguration", "list_id": "EventList",
                      "pickups": PICKUP}
 EVENT_TAXONOMY = {"calendar_id": "Calendar", "category_ids": "Category", "tag_ids": "Tag",

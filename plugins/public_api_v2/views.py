@@ -17,7 +17,7 @@ VENUE_VIEW = {"id": "Venue"}
 REGISTRATION_TYPE_VIEW = {
     "id": "TicketType", "event_id": "Event", "ticket_type_id": "TicketConfiguration",
     "event": {"id": "Event", "parent_event_id": "Event", "venue_id": "Venue", "venue": VENUE_VIEW},
-    "pickups": {"pickup_type_id": "PickupType"},
+    "pickups": {"id": "TicketTypePickup", "pickup_type_id": "PickupType"},
 }
 EVENT_VIEW = {
     "id": "Event", "venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "venue": VENUE_VIEW,
@@ -43,7 +43,7 @@ SAME_VALUE = {"name": "name", "description": "description", "prices": "prices", 
               "sale_start": "saleStart", "sale_end": "saleEnd",
               "position": "position", "ticket_type_id": "ticketConfigurationId"}
 # What `registration_types.*` includes add to a core view, shown as they are (ids swapped by the map).
-ADDED_BY_INCLUDES = ("stock_item", "event", "pickups")
+ADDED_BY_INCLUDES = ("stock_item", "event")
 
 
 def registration_type_v2(tt: dict) -> dict:
@@ -53,6 +53,9 @@ def registration_type_v2(tt: dict) -> dict:
     out.update(price=number(tt["price"]), service_fee_amount=number(tt["serviceFeeAmount"]),
                editable_change_fee=number(tt["editableChangeFee"]))
     out.update({name: tt[name] for name in ADDED_BY_INCLUDES if name in tt})
+    if "pickups" in tt:
+        out["pickups"] = [{"id": p["id"], "pickup_type_id": p["pickupTypeId"], "name": p["name"],
+                           "quantity": p["quantity"]} for p in tt["pickups"]]
     return out
 
 
