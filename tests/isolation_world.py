@@ -172,13 +172,25 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
 
 def _public_ids(world: World) -> None:
     """The numeric ids (public_api_v2) of the records 003 names by number, as `<kind>_public`."""
-    from core.models import Calendar, Campaign, Category, Event, PickupType, Tag, TicketType, TicketTypePickup, Venue
+    from core.models import (
+        Calendar,
+        Campaign,
+        Category,
+        Event,
+        PickupType,
+        Tag,
+        TicketConfiguration,
+        TicketType,
+        TicketTypePickup,
+        Venue,
+    )
 
     with database.db.connection_context():
         for kind, model in (("venue", Venue), ("event", Event), ("parent_event", Event), ("session", Event),
                             ("category", Category), ("tag", Tag), ("campaign", Campaign), ("calendar", Calendar),
                             ("parent_type", TicketType), ("session_type", TicketType), ("pickup_type", PickupType),
-                            ("parent_type_pickup", TicketTypePickup), ("session_type_pickup", TicketTypePickup)):
+                            ("parent_type_pickup", TicketTypePickup), ("session_type_pickup", TicketTypePickup),
+                            ("ticket_configuration", TicketConfiguration)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

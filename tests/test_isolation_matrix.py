@@ -77,6 +77,9 @@ PATH_KINDS_BY_PATH = {
     ("/events/{event_id}", "event_id"): "parent_event",
     ("/public/v2/events/{event_id}", "event_id"): "parent_event_public",
     ("/public/v2/events/{event_id}/sync_jobs/{job_id}", "event_id"): "event_public",
+    ("/public/v2/events/{event_id}/ticket_types", "event_id"): "event_public",
+    ("/public/v2/events/{event_id}/ticket_types/add", "event_id"): "event_public",
+    ("/public/v2/ticket_types/{ticket_type_id}", "ticket_type_id"): "ticket_configuration_public",
     ("/events/{event_id}/refund", "event_id"): "parent_event",
     ("/events/tickets/{ticket_id}/activate", "ticket_id"): "pending_ticket",
     ("/client/events/{event_id}/participation", "event_id"): "parent_event",
@@ -129,6 +132,8 @@ BODY_ID_KINDS = {
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {
     "venue_id": "venue_public", "sessions[].venue_id": "venue_public", "sessions[].id": "session_public",
+    "registration_types[].ticket_type_id": "ticket_configuration_public",
+    "sessions[].registration_types[].ticket_type_id": "ticket_configuration_public",
     "category_ids": "category_public", "tag_ids": "tag_public", "campaign_ids": "campaign_public",
     "calendar_id": "calendar_public",
     "registration_types[].id": "parent_type_public", "registration_types[].pickups[].id": "parent_type_pickup_public",
@@ -138,7 +143,9 @@ _V2_EVENT_BODY_IDS = {
     "sessions[].registration_types[].pickups[].pickup_type_id": "pickup_type_public",
 }
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
-                         ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS}
+                         ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS,
+                         ("post", "/public/v2/events/{event_id}/ticket_types/add"):
+                             {"ticket_type_id": "ticket_configuration_public"}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",

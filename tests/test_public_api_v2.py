@@ -171,7 +171,7 @@ def test_plugin_off_and_what_is_not_served_yet(world, app):
     off = key_call(plain, "GET", "/events")
     assert off.status_code == 404 and off.get_json()["type"] == "plugin_not_enabled"
     for query, kind in (("include=list", "not_supported"),
-                        ("include=venue,registration_types.ticket_type", "not_supported"),
+                        ("include=venue,list.setting", "not_supported"),
                         ("include=recurrences", "not_supported"), ("filter[permanence]=sometimes", "validation_error"),
                         ("filter[category_id]=abc", "validation_error"),
                         ("include=friends", "invalid_parameter"), ("include=ticket_types", "invalid_parameter"),
@@ -242,7 +242,7 @@ def test_bad_writes_are_refused_with_003_field_paths_and_change_nothing(world, a
          422, "validation_error", {"json"}),
         ({"event": {"name": "X", "starts_at": start, "ends_at": end,
                     "registration_types": [{"name": "GA", "ticket_type_id": 2217}]}},
-         422, "validation_error", {"json"}),
+         422, "unknown_ids", {"registration_types[0].ticket_type_id"}),
     ]
     for body, status, kind, named in cases:
         answer = key_call(tenant, "POST", "/events", json=body)
@@ -347,3 +347,40 @@ def test_registration_types_edited_in_place_with_pickups_by_numeric_id(world):
     assert another_events.status_code == 422, another_events.get_json()  # the core: not a tier of this event
     assert "registration_types[0].id" in another_events.get_json()["errors"]
 
+
+def test_ticket_types_crud_by_numeric_id(world, app):
+    tenant, venue, gala, parent = world
+    made = ok(key_call(tenant, "POST", "/ticket_types", json={"name": "Standard", "require_name": True}), 201)["data"]
+    assert isinstance(made["id"], int) and "public_id" not in made
+    assert (made["require_name"], made["include_name"], made["attachable"]) == (True, True, True)
+    assert ok(key_call(tenant, "GET", f"/ticket_types/{made['id']}"))["data"] == made
+    changed = ok(key_call(tenant, "PATCH", f"/ticket_types/{made['id']}", json={"transferable": False}))["data"]
+    assert changed["transferable"] is False and changed["id"] == made["id"]
+    listed = ok(key_call(tenant, "GET", "/ticket_types?page[size]=1"))
+    assert [t["id"] for t in listed["data"]] == [made["id"]] and listed["meta"]["page"]["last"]
+    bad = key_call(tenant, "POST", "/ticket_types", json={"name": "T", "pdf_template_id": 3})
+    assert bad.status_code == 422
+    gala_id = public_id("Event", gala["id"])
+    tier = {"name": "Seated", "price": 20, "ticket_type_id": made["id"]}
+    ok(key_call(tenant, "PATCH", f"/events/{gala_id}", json={"event": {"registration_types": [tier]}}))
+    attached = ok(key_call(tenant, "GET", f"/events/{gala_id}/ticket_types"))["data"]
+    assert [t["id"] for t in attached] == [made["id"]]
+    shown = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=registration_types"))["data"]
+    assert {t["name"]: t["ticket_type_id"] for t in shown["registration_types"]}["Seated"] == made["id"]
+    with_type = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=registration_types.ticket_type"))["data"]
+    assert {t["name"]: t["ticket_type"] for t in with_type["registration_types"]}["Seated"] == changed
+    in_use = key_call(tenant, "DELETE", f"/ticket_types/{made['id']}")
+    assert in_use.status_code == 409 and in_use.get_json()["type"] == "ticket_configuration_in_use"
+    other = make_tenant(app, "Other types", plugins=("public_api_v2",))
+    for method in ("GET", "PATCH", "DELETE"):
+        missing = key_call(other, method, f"/ticket_types/{made['id']}", json={} if method == "PATCH" else None)
+        assert missing.status_code == 404 and missing.get_json()["type"] == "ticket_type_not_found", method
+    their_event = ok(other.staff.post("/events", json={"name": "O", "starts_at": "2031-01-01T10:00:00Z",
+                                                       "ends_at": "2031-01-01T11:00:00Z"}), 201)["data"]
+    theirs = key_call(other, "POST", f"/events/{public_id('Event', their_event['id'])}/ticket_types/add",
+                      json={"ticket_type_id": made["id"]})
+    assert theirs.status_code == 422 and theirs.get_json()["errors"] == {
+        "ticket_type_id": [f"no record of this organisation has id {made['id']}"]}
+    spare = ok(key_call(tenant, "POST", "/ticket_types", json={"name": "Spare"}), 201)["data"]
+    assert key_call(tenant, "DELETE", f"/ticket_types/{spare['id']}").status_code == 204
+    assert key_call(tenant, "GET", f"/ticket_types/{spare['id']}").status_code == 404

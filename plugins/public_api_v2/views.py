@@ -46,6 +46,13 @@ SAME_VALUE = {"name": "name", "description": "description", "prices": "prices", 
 ADDED_BY_INCLUDES = ("stock_item", "event")
 
 
+def configuration_v2(view: dict) -> dict:
+    """003's ticket type from the core's view of a ticket configuration: its `public_id` as `id`."""
+    out = dict(view)
+    out["id"] = out.pop("public_id")
+    return out
+
+
 def registration_type_v2(tt: dict) -> dict:
     """003 registration type from the core's ticket type view (staff form); ids still UUIDs."""
     out = {"id": tt["id"], "event_id": tt["eventId"], "variant_id": None}
@@ -53,6 +60,8 @@ def registration_type_v2(tt: dict) -> dict:
     out.update(price=number(tt["price"]), service_fee_amount=number(tt["serviceFeeAmount"]),
                editable_change_fee=number(tt["editableChangeFee"]))
     out.update({name: tt[name] for name in ADDED_BY_INCLUDES if name in tt})
+    if "ticket_type" in tt:
+        out["ticket_type"] = configuration_v2(tt["ticket_type"]) if tt["ticket_type"] else None
     if "pickups" in tt:
         out["pickups"] = [{"id": p["id"], "pickup_type_id": p["pickupTypeId"], "name": p["name"],
                            "quantity": p["quantity"]} for p in tt["pickups"]]
