@@ -92,22 +92,61 @@ class RegistrationTypeInput(Schema):
             raise ValidationError("`_destroy` removes an existing registration type: send its `id`.", "id")
 
 
-class RecurrenceInput(Schema):
-    """003 recurrence rule."""
+class PassTicketTypeInput(Schema):
+    """003's inline `ticket_type` of a pass: a new ticket configuration the pass points at."""
 
-    id = fields.Raw(metadata={"description": "Accepted; the list replaces the event's rules."})
-    starts_at = fields.DateTime(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    display_name = fields.String(validate=validate.Length(max=200))
+    attachable = fields.Boolean(metadata={"description": "Attach the PDF to the ticket e-mail (default true)."})
+    transferable = fields.Boolean(metadata={"description": "Holders may transfer the ticket (default true)."})
+    include_name = fields.Boolean()
+    require_name = fields.Boolean()
+    include_email = fields.Boolean()
+    require_email = fields.Boolean()
+
+
+class PassInput(RegistrationTypeInput):
+    """003 pass: a registration type of a parent event that covers every session, plus `separate` and an inline
+    `ticket_type`; `id` + `_destroy` on update."""
+
+    id = fields.String(metadata={"description": "On update: the pass (ticket type) to change."})
+    _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "On update, with `id`: remove it."})
+    separate = fields.Boolean(metadata={"description": "true: one ticket per pass holder (per unit of "
+                                                       "`quantity`); false: one combined ticket (default true)."})
+    ticket_type = fields.Nested(PassTicketTypeInput, allow_none=True,
+                                metadata={"description": "A new ticket configuration for this pass."})
+
+
+_CLOCK = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="A local time of day, HH:MM (00:00..23:59).")
+
+
+class OperatingHoursInput(Schema):
+    """One daily window: a date from `open` to `close` local time (a close at or before the open is the next
+    day)."""
+
+    open = fields.String(required=True, validate=_CLOCK)
+    close = fields.String(required=True, validate=_CLOCK)
+
+
+class RecurrenceInput(Schema):
+    """003 recurrence rule; on update `id` (the rule's id) changes that rule, `_destroy: true` removes it, and a
+    rule without `id` is added. Defaults on create: ends never, repeat every 1 week."""
+
+    id = fields.String(metadata={"description": "On update: the rule to change (rules not sent stay)."})
+    _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "On update, with `id`: remove it."})
+    starts_at = fields.DateTime(metadata={"description": "Earliest occurrence; required for a new rule."})
     ends_at = fields.DateTime(allow_none=True)
-    ends = fields.String(load_default="never", validate=validate.OneOf(ENDS))
+    ends = fields.String(validate=validate.OneOf(ENDS))
     max_occurrences = fields.Integer(allow_none=True)
     active_occurrences = fields.Integer(allow_none=True, metadata={"description": "Read-only; ignored."})
-    repeat_unit = fields.String(load_default="week", validate=validate.OneOf(list(REPEAT_UNITS)))
-    repeat_value = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
-    duration = fields.Float(allow_none=True, metadata={"description": "Hours per occurrence."})
-    days = fields.List(fields.String(validate=validate.OneOf(list(WEEKDAYS))), load_default=list)
-    operating_hours = fields.List(fields.Dict(), load_default=list, validate=validate.Length(
-        max=0, error="Operating-hour windows are not applied to recurrences yet: send an empty list or leave it out."),
-        metadata={"description": "003's daily windows: not applied yet, so only an empty list is accepted."})
+    repeat_unit = fields.String(validate=validate.OneOf(list(REPEAT_UNITS)))
+    repeat_value = fields.Integer(validate=validate.Range(min=1, max=1000))
+    duration = fields.Float(allow_none=True, metadata={"description": "Hours per occurrence (not used with "
+                                                                      "`operating_hours`)."})
+    days = fields.List(fields.String(validate=validate.OneOf(list(WEEKDAYS))))
+    operating_hours = fields.List(fields.Nested(OperatingHoursInput), validate=validate.Length(max=24),
+                                  metadata={"description": "Daily windows: one date per window per day the rule "
+                                                           "produces, from `open` to `close` local time."})
 
 
 class _EventFieldsInput(Schema):
@@ -158,6 +197,8 @@ class EventInput(_EventFieldsInput):
                                                             "`sessions_overlap`)."})
     sessions = fields.List(fields.Nested(SessionInput))
     recurrences = fields.List(fields.Nested(RecurrenceInput))
+    passes = fields.List(fields.Nested(PassInput), metadata={"description": "Parent events only: passes covering "
+                                                                           "every session."})
 
     @pre_load
     def _unwrap(self, data, **kwargs):
@@ -210,7 +251,7 @@ def _list_query_fields(staff: bool) -> dict:
         "page": fields.Integer(validate=validate.Range(min=1),
                                metadata={"description": "002 page number (with `limit`); answers `paginate`."}),
         "limit": fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE)),
-        "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types, "
+        "include": fields.String(metadata={"description": "Comma list: venue, sessions, registration_types, passes, "
                                            "registration_types.pickups"
                                            + (", recurrences, categories, campaigns (active ones), tags, "
                                               "registration_types.stock_item, registration_types.event.venue, "
@@ -312,7 +353,8 @@ INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sess
             "registration_types.event.venue": ("registration_types", "registration_types.event.venue"),
             "registration_types.pickups": ("registration_types", "registration_types.pickups"),
             "registration_types.ticket_type": ("registration_types", "registration_types.ticket_type"),
-            "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",)}
+            "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",),
+            "passes": ("passes",)}
 STAFF_ONLY_INCLUDES = {"recurrences", "categories", "campaigns", "tags", "registration_types.stock_item",
                        "registration_types.event.venue", "registration_types.ticket_type"}
 CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if k not in STAFF_ONLY_INCLUDES}
@@ -325,12 +367,18 @@ def venue_view(venue) -> dict:
             "created_at": iso_utc(venue.created_at), "updated_at": iso_utc(venue.updated_at)}
 
 
-def recurrence_view(rule) -> dict:
-    """The JSON form of a recurrence rule."""
+def recurrence_view(rule, active_occurrences: int = 0) -> dict:
+    """The JSON form of a recurrence rule, with how many of its dates are active (not over, not archived)."""
     return {"id": rule.id, "starts_at": iso_utc(rule.starts_at), "ends_at": iso_utc(rule.ends_at),
-            "ends": rule.ends, "max_occurrences": rule.max_occurrences, "repeat_unit": rule.repeat_unit,
-            "repeat_value": rule.repeat_value, "duration": rule.duration, "days": rule.days,
-            "operating_hours": rule.operating_hours}
+            "ends": rule.ends, "max_occurrences": rule.max_occurrences, "active_occurrences": active_occurrences,
+            "repeat_unit": rule.repeat_unit, "repeat_value": rule.repeat_value, "duration": rule.duration,
+            "days": rule.days, "operating_hours": rule.operating_hours}
+
+
+def pass_view(ticket_type, *, event: Event, staff: bool) -> dict:
+    """The JSON form of a 003 pass: its ticket type's, plus `separate` and its ticket configuration's id."""
+    return {**ticket_type_view(ticket_type, event=event, staff=staff), "separate": not ticket_type.grouped,
+            "ticket_type_id": ticket_type.configuration_id}
 
 
 def _counts(event: Event) -> dict:
@@ -387,10 +435,13 @@ class EventView:
         if "sessions" in include and not nested:
             view["sessions"] = [self(child, nested=True) for child in related.sessions.get(event.id, ())]
         if "recurrences" in include and not nested:
-            view["recurrences"] = [recurrence_view(r) for r in related.recurrences.get(event.id, ())]
+            view["recurrences"] = [recurrence_view(r, related.active_occurrences.get(r.id, 0))
+                                   for r in related.recurrences.get(event.id, ())]
         if "registration_types" in include:
             view["registration_types"] = [self._registration_type(tt, event)
                                           for tt in related.ticket_types.get(event.id, ())]
+        if "passes" in include and not nested:
+            view["passes"] = [pass_view(tt, event=event, staff=self.staff) for tt in related.passes.get(event.id, ())]
         if "categories" in include:
             view["categories"] = [category_view(c) for c in related.categories.get(event.id, ())]
         if "tags" in include:
@@ -447,6 +498,13 @@ class VenueView(Schema):
     updated_at = fields.String()
 
 
+class OperatingHoursView(Schema):
+    """A daily window, local `HH:MM`."""
+
+    open = fields.String()
+    close = fields.String()
+
+
 class RecurrenceView(Schema):
     """A recurrence rule."""
 
@@ -455,11 +513,19 @@ class RecurrenceView(Schema):
     ends_at = fields.String(allow_none=True)
     ends = fields.String()
     max_occurrences = fields.Integer(allow_none=True)
+    active_occurrences = fields.Integer(metadata={"description": "Dates of this rule not over and not archived."})
     repeat_unit = fields.String()
     repeat_value = fields.Integer()
     duration = fields.Float(allow_none=True)
     days = fields.List(fields.String())
-    operating_hours = fields.List(fields.Dict())
+    operating_hours = fields.List(fields.Nested(OperatingHoursView))
+
+
+class PassView(TicketTypeSchema):
+    """A 003 pass (a ticket type of the parent event admitted at every session)."""
+
+    separate = fields.Boolean(metadata={"description": "true: one ticket per holder; false: one combined ticket."})
+    ticket_type_id = fields.String(allow_none=True, metadata={"description": "Its ticket configuration, if any."})
 
 
 class CountsView(Schema):
@@ -540,6 +606,7 @@ class EventSchema(Schema):
     categories = fields.List(fields.Nested(CategoryView))
     tags = fields.List(fields.Nested(TagView))
     campaigns = fields.List(fields.Nested(CampaignView), metadata={"description": "Only the campaigns active now."})
+    passes = fields.List(fields.Nested(PassView))
 
 
 class PageInfo(Schema):

@@ -18,6 +18,7 @@ from core.models import (
     Event,
     Org,
     PickupType,
+    Recurrence,
     Tag,
     TicketConfiguration,
     TicketType,
@@ -28,7 +29,7 @@ from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
 PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar, PickupType,
-                    TicketTypePickup)
+                    TicketTypePickup, Recurrence)
 
 
 def is_public_id(value) -> bool:

@@ -17,6 +17,7 @@ from core.models.catalog import (
 from core.models.customer import Customer
 from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
+from core.models.passes import PassAdmission
 from core.models.pickups import PickupType, TicketPickup, TicketTypePickup
 from core.models.sales import (
     Booking,
@@ -36,7 +37,7 @@ CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
     EventTicketConfiguration, TicketType,
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
-    OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
+    PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode,
 ]
@@ -44,8 +45,8 @@ CORE_MODELS = [
 __all__ = [
     "CORE_MODELS", "ApiKey", "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventTicketConfiguration",
-    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "Payment", "PickupType", "Recurrence",
-    "Refund", "TicketPickup", "TicketTypePickup",
+    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
+    "Recurrence", "Refund", "TicketPickup", "TicketTypePickup",
     "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",

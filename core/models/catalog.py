@@ -85,8 +85,12 @@ class Event(PublicIdModel):
         )
 
 
-class Recurrence(TenantModel):
-    """A recurrence rule of a recurring event (003), fanned out into child date events by a job."""
+class Recurrence(PublicIdModel):
+    """A recurrence rule of a recurring event (003), fanned out into child date events by a job.
+
+    `operating_hours` is a list of `{"open": "HH:MM", "close": "HH:MM"}` local windows: one date per window per
+    day the rule produces. The dates a rule generated carry its id (`Event.recurrence_id`).
+    """
 
     event = ForeignKeyField(Event, backref="recurrences", column_name="event_id", on_delete="CASCADE")
     starts_at = DateTimeField()
@@ -159,6 +163,8 @@ class TicketType(PublicIdModel):
 
     Prices and fees are integer minor units of `currency`. `capacity` None means unlimited; `held` are
     seats in pending bookings, `sold` seats in confirmed tickets (one seat per ticket, or per grouped unit).
+    A pass (`is_pass`, on a parent event) covers every session; one made through 003's `passes` also
+    `admits_every_session` at the door without its holder choosing sessions (`core.services.door_rules`).
     """
 
     event = ForeignKeyField(Event, backref="ticket_types", column_name="event_id", on_delete="CASCADE")
@@ -186,6 +192,7 @@ class TicketType(PublicIdModel):
     service_fee_amount = IntegerField(default=0)
     service_fee_percentage = FloatField(default=0)
     is_pass = BooleanField(default=False)
+    admits_every_session = BooleanField(default=False)
     position = IntegerField(default=0)
     archived_at = DateTimeField(null=True)
     metadata = JSONField(default=dict)

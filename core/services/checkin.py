@@ -15,7 +15,7 @@ from peewee import Select, Value, fn
 from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, NotFound
 from core.memo import TimedMemo
-from core.models import CheckIn, Event, Ticket, TicketType, new_id, utcnow
+from core.models import CheckIn, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
 from core.plugins import hooks_for
 from core.services import barcode_pools, door_rules, qr
@@ -374,6 +374,7 @@ def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: st
 def forget_scans(org_id: str, event_ids: list[str]) -> int:
     """Delete the scan log rows recorded at `event_ids` (called with the events' own deletion, in its
     transaction: on PostgreSQL the log keeps no foreign keys, see migration 4); returns how many."""
+    PassAdmission.delete().where((PassAdmission.org == org_id) & PassAdmission.session_id.in_(event_ids)).execute()
     return CheckIn.delete().where((CheckIn.org == org_id) & CheckIn.event.in_(event_ids)).execute()
 
 
@@ -394,7 +395,8 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
     None for every other scan (the ticket rules alone decide).
 
     The ticket's rules apply with the door's session as the event and the admissions counted on the holder's
-    participation, which must attend the session (`SESSION_RULE`). Reads only; the UPDATE stays authoritative.
+    participation, which must attend the session (`SESSION_RULE`); a 003 pass needs no participation and
+    counts its admissions at that session (`PassAdmission`). Reads only; the UPDATE stays authoritative.
     """
     if not isinstance(door.event_id, str) or door_rules.is_forged(ticket, door):
         return None
@@ -405,6 +407,10 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
     reason = door_rules.refusal(ticket, at_parent, skip=("already_used",))
     if reason is not None:
         return reason, None
+    if not door_rules.needs_session_choice(ticket.ticket_type):
+        entries = (PassAdmission.select(PassAdmission.scan_count)
+                   .where((PassAdmission.ticket_id == ticket.id) & (PassAdmission.session_id == door.event_id)).first())
+        return door_rules.refusal(ticket, at_parent, scans=entries.scan_count if entries else 0), None
     row = (scoped(Participation, org_id)
            .where((Participation.session == door.event_id) & (Participation.customer == ticket.customer_id)
                   & Participation.status.in_(door_rules.SESSION_RULE.params["participationStatuses"])).first()
@@ -415,8 +421,9 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
 
 
 def _check_in_at_session(org, ticket_id: str, door: Door, staff: str | None) -> Admission | None:
-    """Admit a pass at a session its holder attends: the participation's conditional UPDATE (`scan_count <
-    limit` while attending) and the ticket's admit together. None when this is no such scan."""
+    """Admit a pass at a session its holder attends (a 003 pass: at any session of its parent): the session's
+    conditional UPDATE (`scan_count < limit`, on the participation or the pass's admission row) and the
+    ticket's admit together. None when this is no such scan."""
     org_id = org.id
     if not door.event_id or _parent_of_session(org_id, door.event_id) is None:
         return None
@@ -439,19 +446,39 @@ def _check_in_at_session(org, ticket_id: str, door: Door, staff: str | None) -> 
     raise refused_error(reason, ticket)
 
 
-def _admit_at_session(org, ticket: Ticket, row: Participation, door: Door,
+def _count_participant_entry(row: Participation, limit: int | None, now) -> bool:
+    """One more entry on the holder's participation, while it attends and is under the limit."""
+    seat = (Participation.id == row.id) & Participation.status.in_(
+        door_rules.SESSION_RULE.params["participationStatuses"])
+    if limit is not None:
+        seat &= Participation.scan_count < limit
+    return Participation.update(scan_count=Participation.scan_count + 1, updated_at=now,
+                                first_scanned_at=fn.COALESCE(Participation.first_scanned_at, now)
+                                ).where(seat).execute() == 1
+
+
+def _count_pass_entry(org_id: str, ticket: Ticket, session_id: str, limit: int | None, now) -> bool:
+    """One more entry of a 003 pass at one session, while under the limit: the session's counter row is made
+    once (a racing twin's insert is ignored), then one conditional UPDATE decides."""
+    PassAdmission.insert(id=new_id(), org=org_id, ticket_id=ticket.id, session_id=session_id, scan_count=0,
+                         created_at=now, updated_at=now).on_conflict_ignore().execute()
+    entry = (PassAdmission.ticket_id == ticket.id) & (PassAdmission.session_id == session_id)
+    if limit is not None:
+        entry &= PassAdmission.scan_count < limit
+    return PassAdmission.update(scan_count=PassAdmission.scan_count + 1, updated_at=now,
+                                first_scanned_at=fn.COALESCE(PassAdmission.first_scanned_at, now)
+                                ).where(entry).execute() == 1
+
+
+def _admit_at_session(org, ticket: Ticket, row: Participation | None, door: Door,
                       staff: str | None) -> Admission | None:
     org_id = org.id
     limit = door_rules.scan_limit(ticket.ticket_type)
     now = utcnow()
     with write_transaction():
-        seat = (Participation.id == row.id) & Participation.status.in_(
-            door_rules.SESSION_RULE.params["participationStatuses"])
-        if limit is not None:
-            seat &= Participation.scan_count < limit
-        if Participation.update(scan_count=Participation.scan_count + 1, updated_at=now,
-                                first_scanned_at=fn.COALESCE(Participation.first_scanned_at, now)
-                                ).where(seat).execute() != 1:
+        counted = (_count_participant_entry(row, limit, now) if door_rules.needs_session_choice(ticket.ticket_type)
+                   else _count_pass_entry(org_id, ticket, door.event_id, limit, now))
+        if not counted:
             return None
         admitted = _admit(org_id, ticket.id, door.at_event(None), skip=("already_used",))
         if admitted is None:

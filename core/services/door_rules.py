@@ -67,10 +67,13 @@ TICKET_RULES = (
               "counts": "ticket scans; a session's scans at a session"}),
 )
 
-# A parent event's ticket (a pass) scanned at one of its sessions: the holder must attend that session.
+# A parent event's ticket (a pass) scanned at one of its sessions: the holder must attend that session, unless
+# the ticket's type is a 003 pass (`admitsEverySession`), which is admitted at every session of its parent.
+# Either way the `already_used` limit counts the entries at that session alone.
 SESSION_RULE = DoorRule("not_registered_for_session", 409, "not_registered_for_session",
                         "This pass holder has not chosen this session (or accepted an invitation to it).",
-                        {"participationStatuses": ATTENDING})
+                        {"participationStatuses": ATTENDING, "exemptWhenTypeField": "admitsEverySession",
+                         "counts": "the holder's participation's scans; a 003 pass's scans at that session"})
 
 RULES: dict[str, DoorRule] = {rule.name: rule for rule in (*CODE_RULES, *TICKET_RULES, SESSION_RULE)}
 
@@ -100,6 +103,12 @@ class Door:
     def at_event(self, event_id) -> Door:
         """The same scan for another event (None: any event)."""
         return Door(event_id, self.scan_point, self.claims, self.secret_version, self.purpose)
+
+
+def needs_session_choice(ticket_type: TicketType) -> bool:
+    """Whether a parent event's ticket scanned at a session must have chosen it (`SESSION_RULE`): every one but
+    a 003 pass (`is_pass` and `admits_every_session`), which covers every session without a choice."""
+    return not (ticket_type.is_pass and ticket_type.admits_every_session)
 
 
 def scan_limit(ticket_type: TicketType) -> int | None:

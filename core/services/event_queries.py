@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from peewee import fn
+
 from core.db import is_sqlite
 from core.models import Booking, Event, Org, Recurrence, Ticket, Venue, utcnow
 from core.pagination import (
@@ -25,6 +27,7 @@ from core.pagination import (
     paginate_offset,
 )
 from core.services import event_taxonomy
+from core.services.passes import IS_003_PASS
 from core.services.pickups import ticket_type_pickups
 from core.services.statements import CompiledQuery, Slot, compile_query
 from core.services.ticket_types import list_ticket_types
@@ -260,6 +263,8 @@ class Related:
     tags: dict = field(default_factory=dict)
     campaigns: dict = field(default_factory=dict)
     pickups: dict = field(default_factory=lambda: defaultdict(list))
+    passes: dict = field(default_factory=lambda: defaultdict(list))
+    active_occurrences: dict = field(default_factory=dict)
     with_sales: set | None = None
 
 
@@ -284,6 +289,17 @@ def _preload_taxonomy(org, related: Related, holders: list[str], include: set[st
         related.campaigns = event_taxonomy.active_campaigns_of(org, holders, utcnow())
 
 
+def active_occurrences(org, rule_ids: list[str], now: dt.datetime | None = None) -> dict[str, int]:
+    """Rule id -> how many dates it generated that are not over and not archived (one grouped query)."""
+    if not rule_ids:
+        return {}
+    now = now or utcnow()
+    rows = (scoped(Event, org, Event.recurrence_id, fn.COUNT(Event.id))
+            .where(Event.recurrence_id.in_(rule_ids) & Event.archived_at.is_null() & (Event.ends_at > now))
+            .group_by(Event.recurrence_id).tuples())
+    return dict(rows)
+
+
 def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
             public_only: bool = False) -> Related:
     """Load venues, sessions, recurrences, ticket types (and their pickups), categories, tags, active campaigns
@@ -306,6 +322,8 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
     if "recurrences" in include:
         for rule in scoped(Recurrence, org).where(Recurrence.event.in_(ids)).order_by(Recurrence.created_at):
             related.recurrences[rule.event_id].append(rule)
+        related.active_occurrences = active_occurrences(
+            org, [r.id for rules in related.recurrences.values() for r in rules])
     holders = ids + [c.id for kids in related.sessions.values() for c in kids]
     if "registration_types.event.venue" in include:  # each type's event is a listed event or session
         shown = [*events, *(c for kids in related.sessions.values() for c in kids)]
@@ -314,11 +332,16 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
             related.venues.update({v.id: v for v in scoped(Venue, org).where(Venue.id.in_(venue_ids))})
     _preload_taxonomy(org, related, holders, include)
     if "registration_types" in include:
-        for tt in list_ticket_types(org, event_ids=holders, include_archived=True, public_only=public_only):
+        for tt in list_ticket_types(org, event_ids=holders, include_archived=True, public_only=public_only
+                                    ).where(~IS_003_PASS):
             related.ticket_types[tt.event_id].append(tt)
     if "registration_types.pickups" in include:
         type_ids = [tt.id for types in related.ticket_types.values() for tt in types]
         related.pickups = ticket_type_pickups(org, type_ids)
+    if "passes" in include:  # 003: a registration type is scoped to one date or session, a pass spans the parent
+        for tt in list_ticket_types(org, event_ids=ids, include_archived=True, public_only=public_only
+                                    ).where(IS_003_PASS):
+            related.passes[tt.event_id].append(tt)
     if want_deletable:
         related.with_sales = _families_with_sales(org, events)
     return related

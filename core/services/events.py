@@ -15,9 +15,9 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, event_taxonomy, sync_jobs
+from core.services import checkin, event_taxonomy, passes, sync_jobs
 from core.services.event_queries import events_with_sales
-from core.services.recurrence import validate_rule
+from core.services.recurrence import RULE_DEFAULTS, validate_rule
 from core.services.registration_types import apply_registration_types
 from core.tenancy import get_scoped, scoped
 from core.timefmt import is_timezone, to_utc_naive
@@ -149,10 +149,41 @@ def _create_sessions(org: Org, parent: Event, sessions: list[dict], first_index:
         apply_registration_types(org, child, session.get("registration_types") or [], prefix)
 
 
+def _add_rule(org: Org, event: Event, rule: dict, index: int) -> None:
+    if rule.get("id") is not None:
+        _invalid({f"recurrences[{index}].id": ["names an existing rule to change: only on update"]})
+    if rule.get("_destroy"):
+        _invalid({f"recurrences[{index}]._destroy": ["needs the `id` of the rule to remove"]})
+    values = {**RULE_DEFAULTS, **_normalise_times({k: v for k, v in rule.items() if k in RULE_FIELDS})}
+    Recurrence.create(org=org, event=event, **validate_rule(values, index))
+
+
 def _add_rules(org: Org, event: Event, rules: list[dict]) -> None:
     for index, rule in enumerate(rules):
-        values = _normalise_times({k: v for k, v in rule.items() if k in RULE_FIELDS})
-        Recurrence.create(org=org, event=event, **validate_rule(values, index))
+        _add_rule(org, event, rule, index)
+
+
+def _apply_rules(org: Org, event: Event, rules: list[dict]) -> None:
+    """003 PATCH of `recurrences`: a rule with `id` (its UUID) changes in place, or with `_destroy: true` is
+    removed; one without `id` is added; rules not sent stay. At least one rule must remain."""
+    current = {rule.id: rule for rule in scoped(Recurrence, org).where(Recurrence.event == event.id)}
+    for index, item in enumerate(rules):
+        if item.get("id") is None:
+            _add_rule(org, event, item, index)
+            continue
+        rule = current.pop(str(item["id"]), None)
+        if rule is None:
+            _invalid({f"recurrences[{index}].id": ["no such rule of this event"]})
+        if item.get("_destroy"):
+            rule.delete_instance()
+            continue
+        sent = _normalise_times({k: v for k, v in item.items() if k in RULE_FIELDS})
+        values = validate_rule({**{name: getattr(rule, name) for name in RULE_FIELDS}, **sent}, index)
+        for name in sent:
+            setattr(rule, name, values[name])
+        rule.save()
+    if not scoped(Recurrence, org, Recurrence.id).where(Recurrence.event == event.id).exists():
+        _invalid({"recurrences": ["a recurring event needs at least one recurrence rule"]})
 
 
 def _notify_published(org: Org, event: Event, was_published: bool) -> None:
@@ -178,6 +209,8 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
         _invalid({"recurrences": ["a recurring event needs at least one recurrence rule"]})
     if kind != "recurring" and rules:
         _invalid({"recurrences": ["only recurring events have recurrences"]})
+    if kind != "parent" and data.get("passes"):
+        _invalid({"passes": ["only parent events have passes (they cover every session)"]})
     data = dict(data)
     if kind == "parent":
         starts = [s["starts_at"] for s in sessions if s.get("starts_at")]
@@ -195,6 +228,7 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
         _add_rules(org, event, rules)
         apply_registration_types(org, event, data.get("registration_types") or [])
         event_taxonomy.apply_to_event(org, event, data)
+        passes.apply_passes(org, event, data.get("passes") or [], creating=True)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
                                        status="queued" if rules else "succeeded")
         if rules:
@@ -219,6 +253,7 @@ def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
             if events_with_sales(org, [child.id]):
                 raise Conflict("This session has bookings or tickets; archive it instead.",
                                type="event_has_sales")
+            checkin.forget_scans(org.id, [child.id])
             child.delete_instance()
             continue
         values = _event_values(org, session, prefix=f"sessions[{index}].")
@@ -232,9 +267,9 @@ def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
 
 
 def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
-    """Change an event (003 PATCH): fields, sessions (`id`/`_destroy`), registration types (in place: `id`
-    updates, `_destroy` removes, no `id` adds), and
-    recurrences (the list replaces the rules and regenerates the future dates). 409 while syncing."""
+    """Change an event (003 PATCH): fields, sessions, registration types and passes (in place: `id` updates,
+    `_destroy` removes, no `id` adds), and recurrence rules (`id`/`_destroy` likewise; the future dates without
+    sales are regenerated). 409 while syncing."""
     event = get_event(org, event_id)
     sessions, rules = data.get("sessions"), data.get("recurrences")
     if data.get("type") not in (None, event.type):
@@ -243,6 +278,8 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         _invalid({"sessions": ["only parent events have sessions"]})
     if rules is not None and (event.type != "recurring" or not rules):
         _invalid({"recurrences": ["only recurring events have recurrences, and they need at least one"]})
+    if data.get("passes") and event.type != "parent":
+        _invalid({"passes": ["only parent events have passes (they cover every session)"]})
     was_published = event.published_at is not None
     with write_transaction():
         sync_jobs.claim_event(org.id, event.id, syncing_after=rules is not None)
@@ -257,10 +294,10 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         if sessions is not None:
             _apply_sessions(org, event, sessions)
         if rules is not None:
-            Recurrence.delete().where((Recurrence.event == event.id) & (Recurrence.org == org.id)).execute()
-            _add_rules(org, event, rules)
+            _apply_rules(org, event, rules)
         apply_registration_types(org, event, data.get("registration_types") or [])
         event_taxonomy.apply_to_event(org, event, data)
+        passes.apply_passes(org, event, data.get("passes") or [], creating=False)
         job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules is not None else "update",
                                        status="queued" if rules is not None else "succeeded")
         if rules is not None:

@@ -1,6 +1,7 @@
 """Recurrence rules (003): validation and expansion into occurrence times with dateutil.rrule.
 
-Expands in the event's local timezone so wall-clock times survive DST; never writes to the database.
+Expands in the event's local timezone so wall-clock times survive DST (operating-hour windows too); never
+writes to the database.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ WEEKDAYS = {"monday": rrule.MO, "tuesday": rrule.TU, "wednesday": rrule.WE, "thu
 MAX_OCCURRENCES = 500
 NEVER_HORIZON = dt.timedelta(days=365)
 MAX_DURATION_HOURS = 24 * 31
+MAX_WINDOWS = 24
+RULE_DEFAULTS = {"ends": "never", "repeat_unit": "week", "repeat_value": 1, "days": [], "operating_hours": []}
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,51 @@ def validate_rule(rule: dict, index: int = 0) -> dict:
     bad_days = [d for d in rule.get("days") or [] if d not in WEEKDAYS]
     if bad_days:
         errors["days"] = [f"unknown weekday(s) {bad_days}; use monday..sunday"]
+    window_errors = _window_errors(rule.get("operating_hours") or [])
+    if window_errors:
+        errors["operating_hours"] = window_errors
     if errors:
         raise Unprocessable("A recurrence rule is invalid; see `errors`.", type="invalid_recurrence",
                             errors={f"recurrences[{index}]": errors})
     return rule
+
+
+def _clock(text: str) -> dt.time:
+    return dt.time.fromisoformat(text)
+
+
+def windows(rule) -> list[tuple[dt.time, dt.time]]:
+    """A rule's operating hours as (open, close) local times, by opening time; a close at or before its open
+    is on the next day (a window over midnight)."""
+    get = rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
+    return sorted((_clock(w["open"]), _clock(w["close"])) for w in get("operating_hours") or [])
+
+
+def _minutes(clock: dt.time) -> int:
+    return clock.hour * 60 + clock.minute
+
+
+def _window_errors(hours: list) -> list[str]:
+    """Why a list of `{open, close}` windows is unusable: too many, malformed, empty or overlapping."""
+    if len(hours) > MAX_WINDOWS:
+        return [f"at most {MAX_WINDOWS} windows"]
+    try:
+        spans = sorted((_minutes(_clock(w["open"])), _minutes(_clock(w["close"]))) for w in hours)
+    except (KeyError, TypeError, ValueError):
+        return ["each window is {open: \"HH:MM\", close: \"HH:MM\"}"]
+    problems = []
+    ends = []
+    for opens, closes in spans:
+        if opens == closes:
+            problems.append(f"a window must not open and close at the same time ({opens // 60:02d}:{opens % 60:02d})")
+        ends.append((opens, closes if closes > opens else closes + 24 * 60))
+    for (_, first_close), (next_open, _) in zip(ends, ends[1:], strict=False):
+        if next_open < first_close:
+            problems.append("windows must not overlap")
+            break
+    if ends and ends[-1][1] > ends[0][0] + 24 * 60:
+        problems.append("windows must not overlap (the last one runs into the next day's first)")
+    return problems
 
 
 def _local_naive(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -72,34 +116,70 @@ def _to_utc(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def expand(rule, tz: str, default_duration: dt.timedelta, now: dt.datetime | None = None,
-           limit: int = MAX_OCCURRENCES) -> list[Occurrence]:
-    """Occurrences of one rule (a Recurrence row or a dict with its fields), in start order.
+def _getter(rule):
+    return rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
 
-    `never` stops a year after max(start, now); every rule stops after `limit` occurrences.
-    """
-    get = rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
-    zone = ZoneInfo(tz)
-    start = _local_naive(get("starts_at"), zone)
+
+def _days(get, zone: ZoneInfo, start: dt.datetime, now: dt.datetime | None, *, whole_days: bool) -> dict:
+    """The dateutil.rrule options of a rule, from local `start`; `whole_days` ends an `on_date` rule at the
+    end of its last local day (its windows are filtered by time afterwards)."""
     unit = get("repeat_unit") or "week"
-    options: dict = {"dtstart": start, "interval": get("repeat_value") or 1}
+    options: dict = {"freq": REPEAT_UNITS[unit], "dtstart": start, "interval": get("repeat_value") or 1}
     days = get("days") or []
     if days and unit == "week":
         options["byweekday"] = [WEEKDAYS[d] for d in days]
     ends = get("ends") or "never"
-    if ends == "after_occurrences":
-        options["count"] = min(get("max_occurrences") or 1, limit)
-    elif ends == "on_date":
-        options["until"] = _local_naive(get("ends_at"), zone)
-    else:
+    if ends == "on_date":
+        until = _local_naive(get("ends_at"), zone)
+        options["until"] = until.replace(hour=23, minute=59, second=59) if whole_days else until
+    elif ends != "after_occurrences":
         now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         options["until"] = max(start, _local_naive(now, zone)) + NEVER_HORIZON
+    return options
+
+
+def _count(get, limit: int) -> int:
+    return min(get("max_occurrences") or 1, limit) if get("ends") == "after_occurrences" else limit
+
+
+def expand(rule, tz: str, default_duration: dt.timedelta, now: dt.datetime | None = None,
+           limit: int = MAX_OCCURRENCES) -> list[Occurrence]:
+    """Occurrences of one rule (a Recurrence row or a dict with its fields), in start order.
+
+    With `operating_hours`, one occurrence per window per day the rule produces, from `open` to `close` local
+    time (`duration` is not used), none starting before the rule's `starts_at` or after its `ends_at`; else one
+    per produced time, lasting `duration` hours (default: the template's length). `never` stops a year after
+    max(start, now); `after_occurrences` counts occurrences (windows, not days); every rule stops after `limit`.
+    """
+    get = _getter(rule)
+    zone = ZoneInfo(tz)
+    if get("operating_hours"):
+        return _expand_windows(get, zone, now, _count(get, limit))
+    options = _days(get, zone, _local_naive(get("starts_at"), zone), now, whole_days=False)
     hours = get("duration")
     length = dt.timedelta(hours=hours) if hours else default_duration
     result = []
-    for local in itertools.islice(rrule.rrule(REPEAT_UNITS[unit], **options), limit):
+    for local in itertools.islice(rrule.rrule(**options), _count(get, limit)):
         begins = _to_utc(local, zone)
         result.append(Occurrence(begins, begins + length))
+    return result
+
+
+def _expand_windows(get, zone: ZoneInfo, now: dt.datetime | None, count: int) -> list[Occurrence]:
+    first = as_utc(get("starts_at")).replace(tzinfo=None)
+    last = as_utc(get("ends_at")).replace(tzinfo=None) if get("ends") == "on_date" else None
+    start = _local_naive(get("starts_at"), zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    hours = windows({"operating_hours": get("operating_hours")})
+    result: list[Occurrence] = []
+    for day in itertools.islice(rrule.rrule(**_days(get, zone, start, now, whole_days=True)), count + 1):
+        for opens, closes in hours:
+            begins = _to_utc(dt.datetime.combine(day.date(), opens), zone)
+            close_day = day.date() + dt.timedelta(days=1 if closes <= opens else 0)
+            if begins < first or (last is not None and begins > last):
+                continue
+            result.append(Occurrence(begins, _to_utc(dt.datetime.combine(close_day, closes), zone)))
+            if len(result) == count:
+                return result
     return result
 
 

@@ -8,7 +8,9 @@ Knows nothing of HTTP and holds no ticket-type rule of its own: every value is c
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+from peewee import Expression
 
 from core.errors import Unprocessable
 from core.models import Event, Org, TicketType
@@ -74,20 +76,25 @@ def registration_type_fields(org: Org, item: dict, index: int, where: str,
     return fields
 
 
-def _tiers_of(org: Org, event: Event, items: list[dict]) -> dict[str, TicketType]:
-    """The event's own tiers among the ids the items name (one query)."""
+def _tiers_of(org: Org, event: Event, items: list[dict], kind: Expression | None = None) -> dict[str, TicketType]:
+    """The event's own tiers (of `kind`, when given) among the ids the items name (one query)."""
     ids = sorted({str(item["id"])[:64] for item in items if item.get("id") is not None})
     if not ids:
         return {}
     query = scoped(TicketType, org).where((TicketType.event == event.id) & TicketType.id.in_(ids))
+    if kind is not None:
+        query = query.where(kind)
     return {tier.id: tier for tier in query}
 
 
 def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "",
-                             field: str = "registration_types") -> None:
+                             field: str = "registration_types", *, extra: Callable[[dict, int], dict] | None = None,
+                             kind: Expression | None = None) -> list[TicketType | None]:
     """Create, update and remove `event`'s tiers from 003 `registration_types` items, in list order; tiers not
     listed stay as they are. Re-sending a list unchanged writes nothing. `field` names the list in errors (003's
-    passes have the same shape).
+    passes have the same shape); `extra(item, index)` adds model fields to every created or updated tier, and
+    `kind` limits the tiers an `id` may name (passes: `core.services.passes`). Returns each item's tier as
+    saved (None for a removed one).
 
     422 naming `<prefix>registration_types[i].id` for an id that is not one of this event's tiers (`unknown_ids`,
     another tenant's looks made up) or that is listed twice; field errors from the ticket-types service under
@@ -97,13 +104,14 @@ def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: 
     where = f"{prefix}{field}"
     if len(items) > MAX_REGISTRATION_TYPES:
         _invalid({where: [f"at most {MAX_REGISTRATION_TYPES}"]})
-    tiers, seen = _tiers_of(org, event, items), set()
+    tiers, seen, saved = _tiers_of(org, event, items, kind), set(), []
     for index, item in enumerate(items):
         at = f"{where}[{index}]"
+        added = extra(item, index) if extra is not None else {}
         if item.get("id") is None:
-            fields = registration_type_fields(org, item, index, at)
+            fields = {**registration_type_fields(org, item, index, at), **added}
             with errors_at(at):
-                ticket_types.create_ticket_type(org, event, fields, pickups=item.get("pickups"))
+                saved.append(ticket_types.create_ticket_type(org, event, fields, pickups=item.get("pickups")))
             continue
         tier = tiers.get(str(item["id"])[:64])
         if tier is None:
@@ -115,7 +123,9 @@ def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: 
         tier.event = event
         if item.get("_destroy"):
             ticket_types.remove_ticket_type(org, tier)
+            saved.append(None)
             continue
-        fields = registration_type_fields(org, item, index, at, current=tier)
+        fields = {**registration_type_fields(org, item, index, at, current=tier), **added}
         with errors_at(at):
-            ticket_types.update_ticket_type(org, tier, fields, pickups=item.get("pickups"))
+            saved.append(ticket_types.update_ticket_type(org, tier, fields, pickups=item.get("pickups")))
+    return saved

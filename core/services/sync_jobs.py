@@ -142,8 +142,30 @@ def _copy_ticket_types(org_id: str, template: Event, child_ids: list[str]) -> No
     pickups.copy_ticket_type_pickups(org_id, {row["id"]: row["metadata"]["template_ticket_type_id"] for row in rows})
 
 
+def _reattach_kept(org_id: str, template: Event, occurrences: list, now: dt.datetime) -> None:
+    """Dates that stay (they have sales, or are over) keep pointing at the rule that produces their start: a
+    future one the rules no longer produce, and any whose rule was removed, is detached (`recurrence_id`
+    NULL): kept as an ordinary date of the event, counted by no rule."""
+    producer = {}
+    for rule, occ in occurrences:
+        producer.setdefault(occ.starts_at, rule.id)
+    rule_ids = set(producer.values()) | {
+        row.id for row in scoped(Recurrence, org_id, Recurrence.id).where(Recurrence.event == template.id)}
+    kept = scoped(Event, org_id, Event.id, Event.starts_at, Event.recurrence_id).where(
+        (Event.parent == template.id) & Event.recurrence_id.is_null(False))
+    for row in kept:
+        wanted = row.recurrence_id if row.recurrence_id in rule_ids else None
+        if row.starts_at >= now:
+            wanted = producer.get(row.starts_at)
+        if wanted != row.recurrence_id:
+            Event.update(recurrence_id=wanted, updated_at=now).where(Event.id == row.id).execute()
+
+
 def generate_dates(job_row: SyncJob) -> int:
-    """Regenerate the future dates of a recurring event from its rules; returns how many were created."""
+    """Regenerate the future dates of a recurring event from its rules; returns how many were created.
+
+    Dates with sales are never touched (`_reattach_kept` only re-points or detaches them); future dates without
+    sales are deleted and made again, each remembering the rule that produced it (`Event.recurrence_id`)."""
     from core.services.recurrence import expand_all
 
     org_id = job_row.org_id
@@ -157,6 +179,7 @@ def generate_dates(job_row: SyncJob) -> int:
             chunk = removable[start:start + INSERT_CHUNK]
             checkin.forget_scans(org_id, chunk)
             Event.delete().where(Event.id.in_(chunk)).execute()
+        _reattach_kept(org_id, template, occurrences, now)
         kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
             Event.parent == template.id)}
         todo = [(rule, occ) for rule, occ in occurrences if occ.starts_at not in kept and occ.ends_at > now]

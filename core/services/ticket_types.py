@@ -28,8 +28,8 @@ EDITABLE_FIELDS = (
     "name", "description", "price", "currency", "capacity", "sale_start", "sale_end", "perks",
     "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
     "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
-    "service_fee_percentage", "is_pass", "position", "metadata", "editable", "edit_fee", "edit_minutes",
-    "configuration",
+    "service_fee_percentage", "is_pass", "admits_every_session", "position", "metadata", "editable", "edit_fee",
+    "edit_minutes", "configuration",
 )
 
 AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
@@ -118,6 +118,7 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "service_fee_amount": _int_check(0),
     "service_fee_percentage": _percentage_check,
     "is_pass": _bool_check,
+    "admits_every_session": _bool_check,
     "position": _int_check(-MAX_INT),
     "metadata": lambda v: None if isinstance(v, dict) else "Must be an object.",
     "editable": _bool_check,
@@ -139,6 +140,8 @@ def _cross_field_errors(event: Event, values: dict) -> Errors:
         errors["invite_code"] = ["An invite-only ticket type needs an invite code."]
     if values["is_pass"] and event.type != "parent":
         errors["is_pass"] = ["Only a parent event (one with sessions) can have passes."]
+    if values["admits_every_session"] and not values["is_pass"]:
+        errors["is_pass"] = ["A 003 pass (admitted at every session) stays a pass; delete it instead."]
     return errors
 
 
