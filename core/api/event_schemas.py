@@ -378,7 +378,7 @@ def recurrence_view(rule, active_occurrences: int = 0) -> dict:
 def pass_view(ticket_type, *, event: Event, staff: bool) -> dict:
     """The JSON form of a 003 pass: its ticket type's, plus `separate` and its ticket configuration's id."""
     return {**ticket_type_view(ticket_type, event=event, staff=staff), "separate": not ticket_type.grouped,
-            "ticket_type_id": ticket_type.configuration_id}
+            "ticket_type_id": ticket_type.ticket_configuration_id}
 
 
 def _counts(event: Event) -> dict:

@@ -143,16 +143,15 @@ def _copy_ticket_types(org_id: str, template: Event, child_ids: list[str]) -> No
 
 
 def _reattach_kept(org_id: str, template: Event, occurrences: list, now: dt.datetime) -> None:
-    """Dates that stay (they have sales, or are over) keep pointing at the rule that produces their start: a
-    future one the rules no longer produce, and any whose rule was removed, is detached (`recurrence_id`
-    NULL): kept as an ordinary date of the event, counted by no rule."""
+    """Dates that stay (they have sales, or are over) point at the rule that produces their start: a future
+    one the rules no longer produce, and any whose rule was removed, is detached (`recurrence_id` NULL: kept as
+    an ordinary date of the event, counted by no rule), and attached again when a rule produces it again."""
     producer = {}
     for rule, occ in occurrences:
         producer.setdefault(occ.starts_at, rule.id)
     rule_ids = set(producer.values()) | {
         row.id for row in scoped(Recurrence, org_id, Recurrence.id).where(Recurrence.event == template.id)}
-    kept = scoped(Event, org_id, Event.id, Event.starts_at, Event.recurrence_id).where(
-        (Event.parent == template.id) & Event.recurrence_id.is_null(False))
+    kept = scoped(Event, org_id, Event.id, Event.starts_at, Event.recurrence_id).where(Event.parent == template.id)
     for row in kept:
         wanted = row.recurrence_id if row.recurrence_id in rule_ids else None
         if row.starts_at >= now:
