@@ -83,6 +83,9 @@ def _events(world: World) -> None:
     ids["ticket_configuration"] = _ok(staff.post("/ticket-configurations", json={"name": "Standard"}))["data"]["id"]
     _ok(staff.patch(f"/events/ticket-types/{ids['ticket_type']}",   # also attaches it to the event
                     json={"ticketConfigurationId": ids["ticket_configuration"]}))
+    _ok(staff.patch(f"/events/{parent}", json={"passes": [{"name": "Weekend", "price": 0,
+                                                         "ticket_type": {"name": "Wristband"}}]}))
+    ids["pass"] = _ok(staff.get(f"/events/{parent}?include=passes"))["data"]["passes"][0]["id"]
     _pickups(world)
 
 
@@ -241,8 +244,8 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
 # --- what B owns, before and after ------------------------------------------------------------------
 
 # Tables build_world leaves empty: rows that only a checkout paying with a promotion or gift card, or a
-# recurring event, would make, which no route with a path id reads or writes.
-UNMADE = {"recurrence", "storefront_gift_card_redemption", "storefront_promotion_customer",
+# recurring event or a 003 pass scanned at a session, would make, which no route with a path id reads or writes.
+UNMADE = {"recurrence", "pass_admission", "storefront_gift_card_redemption", "storefront_promotion_customer",
           "storefront_promotion_use"}
 
 def snapshot(org_id: str, data_path) -> dict:

@@ -128,6 +128,7 @@ BODY_ID_KINDS = {
     "ticket_type_id": "ticket_configuration", "registration_types[].ticket_type_id": "ticket_configuration",
     "sessions[].registration_types[].ticket_type_id": "ticket_configuration",
     "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
+    "passes[].id": "pass", "passes[].ticket_type_id": "ticket_configuration",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {
@@ -148,7 +149,8 @@ BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                              {"ticket_type_id": "ticket_configuration_public"}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
-    "recurrences[].id": "documented as accepted and replaced by the list (003 compatibility)",
+    "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "
+                        "refuses any rule); tests/test_recurrences.py refuses another tenant's rule like a made-up one",
     "pdf_template_id": "ticket templates are not built yet: only null is accepted",
     "wallet_template_id": "ticket templates are not built yet: only null is accepted",
     "ticket_type.pdf_template_id": "ticket templates are not built yet: only null is accepted",
@@ -165,6 +167,7 @@ NOT_RECORD_IDS = {
     **{("post", "/public/v2/events", field): "as POST /events: on create all registration types are new"
        for field in ("registration_types[].id", "registration_types[].pickups[].id",
                      "sessions[].registration_types[].id", "sessions[].registration_types[].pickups[].id")},
+    ("post", "/events", "passes[].id"): "a pass's `id` names one to change on update; on create it is a 422",
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
 BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
