@@ -165,3 +165,18 @@ def test_regenerating_keeps_dates_with_sales_and_detaches_those_no_rule_makes(te
     with database.db.connection_context():  # produced by the rule again: attached again
         assert Event.get_by_id(second["id"]).recurrence_id == rule["id"]
     assert rules_of(tenant, event)[0]["active_occurrences"] == 3
+
+
+def test_migration_14_backfills_rule_ids_and_restores_the_unique_index(tenant):
+    from core.migrations import m0014_passes_and_recurrences as m0014
+
+    recurring(tenant, [{"starts_at": "2030-04-01T16:00:00Z", "ends": "after_occurrences", "max_occurrences": 1},
+                       {"starts_at": "2030-05-01T16:00:00Z", "ends": "after_occurrences", "max_occurrences": 1}])
+    with database.db.connection_context():
+        database.db.execute_sql("DROP INDEX recurrence_public_id")
+        Recurrence.update(public_id=None).where(Recurrence.org == tenant.orgid).execute()
+        m0014.upgrade()
+        m0014.upgrade()  # idempotent
+        ids = [r.public_id for r in Recurrence.select().where(Recurrence.org == tenant.orgid)]
+        assert len(ids) == 2 and len(set(ids)) == 2 and all(isinstance(i, int) and 0 < i < 2**53 for i in ids)
+        assert {i.name: i for i in database.db.get_indexes("recurrence")}["recurrence_public_id"].unique
