@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from test_purchase_support import iso
+from test_races_tickets import poster, storm
 
 from core import db as database
-from core.models import EventTicketConfiguration, Org, Ticket, TicketConfiguration, TicketType
+from core.models import CheckIn, EventTicketConfiguration, Org, PassAdmission, Ticket, TicketConfiguration, TicketType
 from core.services import qr
 
 PURCHASE = "/client/events/tickets/purchase"
@@ -184,3 +185,19 @@ def test_passes_are_changed_in_place_added_and_removed_on_update(tenant, other_t
     assert foreign.status_code == made_up.status_code == 422
     assert foreign.get_json()["errors"] == made_up.get_json()["errors"]
     assert shown_passes(other_tenant, their_parent)[0]["priceMinor"] == 500
+
+
+def test_doors_racing_on_one_pass_admit_it_once_per_session(tenant, live_server):
+    parent, (night_a, night_b) = festival(tenant, [{"name": "Weekend", "price": 0}])
+    (weekend,) = shown_passes(tenant, parent)
+    (ticket,) = buy(tenant.customer(), parent, weekend["id"])
+    responses = storm([poster(live_server, tenant, f"/events/check-in/{ticket['id']}", {"eventId": session})
+                       for session in (night_a, night_b) * 6])
+    admitted = [session for session, r in zip((night_a, night_b) * 6, responses, strict=True) if r.status_code == 200]
+    assert sorted(admitted) == sorted([night_a, night_b])
+    assert {r.json()["type"] for r in responses if r.status_code != 200} == {"already_checked_in"}
+    with database.db.connection_context():
+        assert Ticket.get_by_id(ticket["id"]).scan_count == 2
+        assert sorted(row.scan_count for row in PassAdmission.select().where(PassAdmission.ticket_id == ticket["id"])
+                      ) == [1, 1]
+        assert CheckIn.select().where((CheckIn.ticket == ticket["id"]) & (CheckIn.result == "admitted")).count() == 2
