@@ -74,11 +74,14 @@ def _clock(text: str) -> dt.time:
     return dt.time.fromisoformat(text)
 
 
+def _getter(rule):
+    return rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
+
+
 def windows(rule) -> list[tuple[dt.time, dt.time]]:
     """A rule's operating hours as (open, close) local times, by opening time; a close at or before its open
     is on the next day (a window over midnight)."""
-    get = rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
-    return sorted((_clock(w["open"]), _clock(w["close"])) for w in get("operating_hours") or [])
+    return sorted((_clock(w["open"]), _clock(w["close"])) for w in _getter(rule)("operating_hours") or [])
 
 
 def _minutes(clock: dt.time) -> int:
@@ -114,10 +117,6 @@ def _local_naive(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 def _to_utc(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return local.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _getter(rule):
-    return rule.get if isinstance(rule, dict) else lambda name, default=None: getattr(rule, name, default)
 
 
 def _days(get, zone: ZoneInfo, start: dt.datetime, now: dt.datetime | None, *, whole_days: bool) -> dict:
@@ -169,7 +168,7 @@ def _expand_windows(get, zone: ZoneInfo, now: dt.datetime | None, count: int) ->
     first = as_utc(get("starts_at")).replace(tzinfo=None)
     last = as_utc(get("ends_at")).replace(tzinfo=None) if get("ends") == "on_date" else None
     start = _local_naive(get("starts_at"), zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    hours = windows({"operating_hours": get("operating_hours")})
+    hours = windows({"operating_hours": get("operating_hours")})  # `get` reads a row or a dict alike
     result: list[Occurrence] = []
     for day in itertools.islice(rrule.rrule(**_days(get, zone, start, now, whole_days=True)), count + 1):
         for opens, closes in hours:
