@@ -80,6 +80,19 @@ def test_a_pass_is_admitted_once_at_each_session_without_choosing_sessions(tenan
     assert (verdict.get_json()["valid"], verdict.get_json()["reason"]) == (False, "already_used")
 
 
+def test_a_passes_re_entry_limit_applies_at_each_session(tenant):
+    parent, (night_a, night_b) = festival(tenant, [{"name": "Weekend", "price": 0}])
+    (weekend,) = shown_passes(tenant, parent)
+    reentry = tenant.staff.patch(f"/events/ticket-types/{weekend['id']}", json={"allowReentry": True,
+                                                                               "reentryLimit": 2})
+    assert reentry.status_code == 200, reentry.get_json()
+    (ticket,) = buy(tenant.customer(), parent, weekend["id"])
+    assert [check_in(tenant, ticket["id"], night_a).status_code for _ in range(3)] == [200, 200, 409]
+    assert [check_in(tenant, ticket["id"], night_b).status_code for _ in range(3)] == [200, 200, 409]
+    no_longer = tenant.staff.patch(f"/events/ticket-types/{weekend['id']}", json={"isPass": False})
+    assert no_longer.status_code == 422 and "isPass" in no_longer.get_json()["errors"]["json"]
+
+
 def test_a_guests_pass_needs_no_account_but_a_001_pass_still_needs_a_choice(tenant):
     parent, (night_a, _b) = festival(tenant, [{"name": "Weekend", "price": 0}])
     (weekend,) = shown_passes(tenant, parent)
