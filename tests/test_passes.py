@@ -179,7 +179,7 @@ def test_passes_are_changed_in_place_added_and_removed_on_update(tenant, other_t
                                   {"name": "Sunday", "price": 40}])
     weekend, sunday = shown_passes(tenant, parent)
     changed = tenant.staff.patch(f"/events/{parent}", json={"event": {"passes": [
-        {"id": weekend["id"], "price": 90, "separate": False},
+        {"id": weekend["id"], "price": 90, "separate": False, "editable": True, "editable_change_fee": 5},
         {"id": sunday["id"], "_destroy": True},
         {"name": "Friday", "price": 30, "ticket_type": {"name": "Friday band"}}]}})
     assert changed.status_code == 200, changed.get_json()
@@ -189,6 +189,7 @@ def test_passes_are_changed_in_place_added_and_removed_on_update(tenant, other_t
     assert (after["Weekend"]["priceMinor"], after["Weekend"]["capacity"], after["Weekend"]["separate"]) == (
         9000, 10, False)
     assert after["Friday"]["ticket_type_id"] is not None
+    assert (after["Weekend"]["editable"], after["Weekend"]["editableChangeFee"]) == (True, "5.00")
 
     their_parent, _ = festival(other_tenant, [{"name": "Theirs", "price": 5}])
     (theirs,) = shown_passes(other_tenant, their_parent)
