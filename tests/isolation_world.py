@@ -83,10 +83,18 @@ def _events(world: World) -> None:
     ids["ticket_configuration"] = _ok(staff.post("/ticket-configurations", json={"name": "Standard"}))["data"]["id"]
     _ok(staff.patch(f"/events/ticket-types/{ids['ticket_type']}",   # also attaches it to the event
                     json={"ticketConfigurationId": ids["ticket_configuration"]}))
-    _ok(staff.patch(f"/events/{parent}", json={"passes": [{"name": "Weekend", "price": 0,
-                                                         "ticket_type": {"name": "Wristband"}}]}))
-    ids["pass"] = _ok(staff.get(f"/events/{parent}?include=passes"))["data"]["passes"][0]["id"]
     _pickups(world)
+    _pass(world)
+
+
+def _pass(world: World) -> None:
+    """A 003 pass of the parent event, with an inline ticket configuration and a pickup."""
+    staff, ids = world.tenant.staff, world.ids
+    _ok(staff.patch(f"/events/{ids['parent_event']}", json={"passes": [{
+        "name": "Weekend", "price": 0, "ticket_type": {"name": "Wristband"},
+        "pickups": [{"pickup_type_id": ids["pickup_type"]}]}]}))
+    (weekend,) = _ok(staff.get(f"/events/{ids['parent_event']}?include=passes"))["data"]["passes"]
+    ids["pass"], ids["pass_pickup"] = weekend["id"], weekend["pickups"][0]["id"]
 
 
 def _pickups(world: World) -> None:

@@ -128,7 +128,8 @@ BODY_ID_KINDS = {
     "ticket_type_id": "ticket_configuration", "registration_types[].ticket_type_id": "ticket_configuration",
     "sessions[].registration_types[].ticket_type_id": "ticket_configuration",
     "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
-    "passes[].id": "pass", "passes[].ticket_type_id": "ticket_configuration",
+    "passes[].id": "pass", "passes[].pickups[].id": "pass_pickup", "passes[].pickups[].pickup_type_id": "pickup_type",
+    "passes[].ticket_type_id": "ticket_configuration",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {
@@ -167,7 +168,8 @@ NOT_RECORD_IDS = {
     **{("post", "/public/v2/events", field): "as POST /events: on create all registration types are new"
        for field in ("registration_types[].id", "registration_types[].pickups[].id",
                      "sessions[].registration_types[].id", "sessions[].registration_types[].pickups[].id")},
-    ("post", "/events", "passes[].id"): "a pass's `id` names one to change on update; on create it is a 422",
+    **{("post", "/events", field): "a pass's `id` (or its pickup's) names one to change on update; on create it "
+                                   "is a 422" for field in ("passes[].id", "passes[].pickups[].id")},
 }
 # Body fields that carry one of the caller's credentials rather than an id: always the caller's own.
 BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
@@ -176,8 +178,9 @@ BODY_VALUE_KINDS = {"qrPayload": "qr_payload"}
 _SALE = {"items": None, "email": None, "name": None}
 _SESSION = {"sessions": None, "sessions[].name": "Talk", "sessions[].starts_at": None, "sessions[].ends_at": None}
 # A new registration type needs a name; an edited one (PATCH) is named by its id, as are its pickups' tiers.
-_TIERS = {"registration_types[].name": "GA", "sessions[].registration_types[].name": "GA"}
-_EDITED_TIERS = {"sessions[].id": None, "registration_types[].id": None, "sessions[].registration_types[].id": None}
+_TIERS = {"registration_types[].name": "GA", "sessions[].registration_types[].name": "GA", "passes[].name": "Pass"}
+_EDITED_TIERS = {"sessions[].id": None, "registration_types[].id": None, "sessions[].registration_types[].id": None,
+                 "passes[].id": None}
 BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("post", "/client/events/tickets/purchase"): _SALE,
     ("post", "/events/tickets/purchase"): _SALE,

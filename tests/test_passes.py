@@ -215,3 +215,11 @@ def test_doors_racing_on_one_pass_admit_it_once_per_session(tenant, live_server)
         assert sorted(row.scan_count for row in PassAdmission.select().where(PassAdmission.ticket_id == ticket["id"])
                       ) == [1, 1]
         assert CheckIn.select().where((CheckIn.ticket == ticket["id"]) & (CheckIn.result == "admitted")).count() == 2
+
+
+def test_a_pass_carries_pickups_like_a_registration_type(tenant):
+    shirt = tenant.staff.post("/pickup-types", json={"name": "T-shirt"}).get_json()["data"]
+    parent, _ = festival(tenant, [{"name": "Weekend", "price": 0,
+                                   "pickups": [{"pickup_type_id": shirt["id"], "quantity": 2}]}])
+    (weekend,) = shown_passes(tenant, parent)
+    assert [(p["pickupTypeId"], p["quantity"]) for p in weekend["pickups"]] == [(shirt["id"], 2)]

@@ -375,9 +375,11 @@ def recurrence_view(rule, active_occurrences: int = 0) -> dict:
             "days": rule.days, "operating_hours": rule.operating_hours}
 
 
-def pass_view(ticket_type, *, event: Event, staff: bool) -> dict:
-    """The JSON form of a 003 pass: its ticket type's, plus `separate` and its ticket configuration's id."""
-    return {**ticket_type_view(ticket_type, event=event, staff=staff), "separate": not ticket_type.grouped,
+def pass_view(ticket_type, *, event: Event, staff: bool, pickups: list) -> dict:
+    """The JSON form of a 003 pass: its ticket type's with its pickups, plus `separate` and its ticket
+    configuration's id."""
+    return {**ticket_type_view(ticket_type, event=event, staff=staff, pickups=pickups),
+            "separate": not ticket_type.grouped,
             "ticket_type_id": ticket_type.ticket_configuration_id}
 
 
@@ -441,7 +443,8 @@ class EventView:
             view["registration_types"] = [self._registration_type(tt, event)
                                           for tt in related.ticket_types.get(event.id, ())]
         if "passes" in include and not nested:
-            view["passes"] = [pass_view(tt, event=event, staff=self.staff) for tt in related.passes.get(event.id, ())]
+            view["passes"] = [pass_view(tt, event=event, staff=self.staff, pickups=related.pickups.get(tt.id, []))
+                              for tt in related.passes.get(event.id, ())]
         if "categories" in include:
             view["categories"] = [category_view(c) for c in related.categories.get(event.id, ())]
         if "tags" in include:

@@ -342,6 +342,7 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
         for tt in list_ticket_types(org, event_ids=ids, include_archived=True, public_only=public_only
                                     ).where(IS_003_PASS):
             related.passes[tt.event_id].append(tt)
+        related.pickups.update(ticket_type_pickups(org, [tt.id for found in related.passes.values() for tt in found]))
     if want_deletable:
         related.with_sales = _families_with_sales(org, events)
     return related
