@@ -223,3 +223,18 @@ def test_a_pass_carries_pickups_like_a_registration_type(tenant):
                                    "pickups": [{"pickup_type_id": shirt["id"], "quantity": 2}]}])
     (weekend,) = shown_passes(tenant, parent)
     assert [(p["pickupTypeId"], p["quantity"]) for p in weekend["pickups"]] == [(shirt["id"], 2)]
+
+
+def test_a_pass_may_name_an_existing_ticket_configuration(tenant, other_tenant):
+    standard = tenant.staff.post("/ticket-configurations", json={"name": "Standard"}).get_json()["data"]
+    parent, _ = festival(tenant, [{"name": "Weekend", "price": 0, "ticket_type_id": standard["id"]}])
+    assert shown_passes(tenant, parent)[0]["ticket_type_id"] == standard["id"]
+    attached = tenant.staff.get(f"/events/{parent}/ticket_types").get_json()["data"]
+    assert [c["id"] for c in attached] == [standard["id"]]
+    theirs = other_tenant.staff.post("/ticket-configurations", json={"name": "Theirs"}).get_json()["data"]
+    answers = [tenant.staff.patch(f"/events/{parent}", json={"passes": [{"name": "Day", "ticket_type_id": ref}]})
+               for ref in (theirs["id"], "00000000-0000-4000-8000-000000000000")]
+    assert answers[0].status_code == answers[1].status_code == 422
+    assert [(a.get_json()["type"], list(a.get_json()["errors"])) for a in answers] == [
+        ("ticket_configuration_not_found", ["passes[0].ticket_type_id"])] * 2
+    assert [p["name"] for p in shown_passes(tenant, parent)] == ["Weekend"]

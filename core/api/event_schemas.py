@@ -18,7 +18,7 @@ from core.api.taxonomy_schema import (
     category_view,
     tag_view,
 )
-from core.api.ticket_configuration_schema import ConfigurationView, configuration_view
+from core.api.ticket_configuration_schema import ConfigurationBody, ConfigurationView, configuration_view
 from core.api.ticket_type_schema import TicketTypeSchema, ticket_type_view
 from core.api_schema import Schema
 from core.models import Event
@@ -92,19 +92,6 @@ class RegistrationTypeInput(Schema):
             raise ValidationError("`_destroy` removes an existing registration type: send its `id`.", "id")
 
 
-class PassTicketTypeInput(Schema):
-    """003's inline `ticket_type` of a pass: a new ticket configuration the pass points at."""
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    display_name = fields.String(validate=validate.Length(max=200))
-    attachable = fields.Boolean(metadata={"description": "Attach the PDF to the ticket e-mail (default true)."})
-    transferable = fields.Boolean(metadata={"description": "Holders may transfer the ticket (default true)."})
-    include_name = fields.Boolean()
-    require_name = fields.Boolean()
-    include_email = fields.Boolean()
-    require_email = fields.Boolean()
-
-
 class PassInput(RegistrationTypeInput):
     """003 pass: a registration type of a parent event that covers every session, plus `separate` and an inline
     `ticket_type`; `id` + `_destroy` on update."""
@@ -113,8 +100,8 @@ class PassInput(RegistrationTypeInput):
     _destroy = fields.Boolean(data_key="_destroy", metadata={"description": "On update, with `id`: remove it."})
     separate = fields.Boolean(metadata={"description": "true: one ticket per pass holder (per unit of "
                                                        "`quantity`); false: one combined ticket (default true)."})
-    ticket_type = fields.Nested(PassTicketTypeInput, allow_none=True,
-                                metadata={"description": "A new ticket configuration for this pass."})
+    ticket_type = fields.Nested(ConfigurationBody, allow_none=True, metadata={
+        "description": "A new ticket configuration for this pass (instead of `ticket_type_id`)."})
 
 
 _CLOCK = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="A local time of day, HH:MM (00:00..23:59).")

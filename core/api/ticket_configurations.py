@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventListMeta
-from core.api.ticket_configuration_schema import ConfigurationView, configuration_view
+from core.api.ticket_configuration_schema import ConfigurationBody, ConfigurationView, configuration_view
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import TicketConfiguration
@@ -24,34 +24,6 @@ blp = Blueprint("ticket_configurations", __name__,
                 description="Ticket configurations: 003's reusable ticket types, attached to events (staff)")
 
 _KEYS = [SortKey("name", TicketConfiguration.name), SortKey("id", TicketConfiguration.id)]
-_TEMPLATE = "Templates are not built yet: only null is accepted (422 otherwise)."
-
-
-def _flag(default: bool, description: str) -> fields.Boolean:
-    return fields.Boolean(metadata={"description": f"{description} Default {str(default).lower()}."})
-
-
-class ConfigurationBody(Schema):
-    """003's ticket type fields."""
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=service.NAME_MAX))
-    display_name = fields.String(allow_none=True, validate=validate.Length(max=service.NAME_MAX),
-                                 metadata={"description": "Shown to attendees on the ticket instead of the tier's "
-                                                          "name."})
-    pdf_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
-    wallet_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
-    attachable = _flag(True, "Attach the PDF to the ticket e-mail; false sends a download link instead.")
-    transferable = _flag(True, "Holders may transfer their tickets.")
-    include_name = _flag(False, "Ask for each ticket's holder name at checkout.")
-    require_name = _flag(False, "Require each ticket's holder name (implies include_name).")
-    include_email = _flag(False, "Ask for each ticket's holder e-mail at checkout.")
-    require_email = _flag(False, "Require each ticket's holder e-mail (implies include_email).")
-    enforce_barcode_pool = _flag(False, "Tickets take their codes from the configuration's barcode pool.")
-
-    class Meta:
-        ordered = True
-
-
 class ConfigurationPatch(ConfigurationBody):
     """Any subset of the fields."""
 

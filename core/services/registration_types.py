@@ -89,12 +89,11 @@ def _tiers_of(org: Org, event: Event, items: list[dict], kind: Expression | None
 
 def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: str = "",
                              field: str = "registration_types", *, extra: Callable[[dict, int], dict] | None = None,
-                             kind: Expression | None = None) -> list[TicketType | None]:
+                             kind: Expression | None = None) -> None:
     """Create, update and remove `event`'s tiers from 003 `registration_types` items, in list order; tiers not
     listed stay as they are. Re-sending a list unchanged writes nothing. `field` names the list in errors (003's
     passes have the same shape); `extra(item, index)` adds model fields to every created or updated tier, and
-    `kind` limits the tiers an `id` may name (passes: `core.services.passes`). Returns each item's tier as
-    saved (None for a removed one).
+    `kind` limits the tiers an `id` may name (passes: `core.services.passes`).
 
     422 naming `<prefix>registration_types[i].id` for an id that is not one of this event's tiers (`unknown_ids`,
     another tenant's looks made up) or that is listed twice; field errors from the ticket-types service under
@@ -104,14 +103,14 @@ def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: 
     where = f"{prefix}{field}"
     if len(items) > MAX_REGISTRATION_TYPES:
         _invalid({where: [f"at most {MAX_REGISTRATION_TYPES}"]})
-    tiers, seen, saved = _tiers_of(org, event, items, kind), set(), []
+    tiers, seen = _tiers_of(org, event, items, kind), set()
     for index, item in enumerate(items):
         at = f"{where}[{index}]"
         added = extra(item, index) if extra is not None else {}
         if item.get("id") is None:
             fields = {**registration_type_fields(org, item, index, at), **added}
             with errors_at(at):
-                saved.append(ticket_types.create_ticket_type(org, event, fields, pickups=item.get("pickups")))
+                ticket_types.create_ticket_type(org, event, fields, pickups=item.get("pickups"))
             continue
         tier = tiers.get(str(item["id"])[:64])
         if tier is None:
@@ -123,9 +122,7 @@ def apply_registration_types(org: Org, event: Event, items: list[dict], prefix: 
         tier.event = event
         if item.get("_destroy"):
             ticket_types.remove_ticket_type(org, tier)
-            saved.append(None)
             continue
         fields = {**registration_type_fields(org, item, index, at, current=tier), **added}
         with errors_at(at):
-            saved.append(ticket_types.update_ticket_type(org, tier, fields, pickups=item.get("pickups")))
-    return saved
+            ticket_types.update_ticket_type(org, tier, fields, pickups=item.get("pickups"))
