@@ -260,7 +260,7 @@ class BodyMaker:
             extras = {extra for extra in self.extras if top not in ALTERNATIVES.get(extra, ())}
             wanted = [key for key in props if key in schema.get("required", ())
                       or f"{path}.{key}".lstrip(".") in extras
-                      or (self.target or "").startswith(f"{path}.{key}".lstrip("."))]
+                      or _leads_to(self.target or "", f"{path}.{key}".lstrip("."))]
             return {key: self.value(props[key], f"{path}.{key}".lstrip(".")) for key in wanted}
         if schema.get("type") == "array":
             return [self.value(schema.get("items", {}), path + "[]")] * max(1, schema.get("minItems", 1))
@@ -270,6 +270,12 @@ class BodyMaker:
 def body_id_kinds(op: Operation) -> dict[str, str]:
     """Body field -> record kind for `op`."""
     return BODY_ID_KINDS | BODY_ID_KINDS_BY_PATH.get((op.method, op.path), {})
+
+
+def _leads_to(target: str, field: str) -> bool:
+    """Whether the dotted path `target` is `field` or lies inside it (`passes[].ticket_type_id` is not inside
+    `passes[].ticket_type`)."""
+    return target == field or target.startswith((f"{field}.", f"{field}[]"))
 
 
 def _scalar(schema: dict, name: str):
