@@ -201,7 +201,8 @@ def _public_ids(world: World) -> None:
                             ("category", Category), ("tag", Tag), ("campaign", Campaign), ("calendar", Calendar),
                             ("parent_type", TicketType), ("session_type", TicketType), ("pickup_type", PickupType),
                             ("parent_type_pickup", TicketTypePickup), ("session_type_pickup", TicketTypePickup),
-                            ("ticket_configuration", TicketConfiguration)):
+                            ("ticket_configuration", TicketConfiguration), ("pass", TicketType),
+                            ("pass_pickup", TicketTypePickup)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

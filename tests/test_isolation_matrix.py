@@ -143,6 +143,8 @@ _V2_EVENT_BODY_IDS = {
     "sessions[].registration_types[].pickups[].id": "session_type_pickup_public",
     "registration_types[].pickups[].pickup_type_id": "pickup_type_public",
     "sessions[].registration_types[].pickups[].pickup_type_id": "pickup_type_public",
+    "passes[].id": "pass_public", "passes[].ticket_type_id": "ticket_configuration_public",
+    "passes[].pickups[].id": "pass_pickup_public", "passes[].pickups[].pickup_type_id": "pickup_type_public",
 }
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS,
@@ -167,7 +169,8 @@ NOT_RECORD_IDS = {
     ("post", "/public/v2/events", "sessions[].id"): "as POST /events: on create all sessions are new",
     **{("post", "/public/v2/events", field): "as POST /events: on create all registration types are new"
        for field in ("registration_types[].id", "registration_types[].pickups[].id",
-                     "sessions[].registration_types[].id", "sessions[].registration_types[].pickups[].id")},
+                     "sessions[].registration_types[].id", "sessions[].registration_types[].pickups[].id",
+                     "passes[].id", "passes[].pickups[].id")},
     **{("post", "/events", field): "a pass's `id` (or its pickup's) names one to change on update; on create it "
                                    "is a 422" for field in ("passes[].id", "passes[].pickups[].id")},
 }

@@ -65,10 +65,6 @@ SAMPLE_TICKET_TYPE = {"id": 1, "name": "x", "display_name": None, "pdf_template_
                       "attachable": True, "transferable": True, "include_name": False, "require_name": False,
                       "include_email": False, "require_email": False, "enforce_barcode_pool": False}
 
-NEEDS_OPERATING_HOURS = pytest.mark.xfail(strict=True, reason="recurrence operating_hours are not built in the core "
-                                          "yet (422 naming the field)")
-
-
 def seeded(body, ids: dict[int, int]):
     """`body` with the seed's record ids (`venue_id: 2847`...) replaced by the set-up's numeric ids."""
     if isinstance(body, dict):
@@ -179,7 +175,6 @@ def test_create_a_parent_event_with_sessions_and_registration_types_example(seed
     assert tiers == [("GA", 50, 50, ids[2217]), ("VIP", 125, 10, ids[2217]), ("GA", 50, 50, ids[2217])]
 
 
-@NEEDS_OPERATING_HOURS
 def test_create_a_recurring_event_template_example(seed):
     tenant, ids = seed
     response = key_call(tenant, "POST", "/events", json=seeded(CREATE_RECURRING, ids))
