@@ -100,6 +100,16 @@ def ticket_type_deleted(org, ticket_type):
 
 
 @hookspec
+def ticket_type_variant_ids(org, ticket_type_ids):
+    """Return `{ticket type UUID: numeric id}` of the records this plugin mirrors the tenant's ticket types
+    to (e.g. the storefront's variants, 003's `variant_id`), for those of `ticket_type_ids` it mirrors.
+
+    Called once per answer with every ticket type of it (answer in ONE query, not one per id); leave out ids
+    you do not mirror. Results are merged; a tenant whose plugins mirror none sees null. Read only.
+    """
+
+
+@hookspec
 def event_deleting(org, event_ids):
     """Events are being deleted (`event_ids`: an event with its sessions or dates), inside the deleting write
     transaction; rows with a foreign key to them go with them. Release what the plugin keeps elsewhere

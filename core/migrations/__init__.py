@@ -73,6 +73,37 @@ def ensure_columns(model, *field_names: str) -> None:
         migrate(*operations)
 
 
+PUBLIC_ID_BACKFILL_BATCH = 500
+
+
+def backfill_public_ids(model) -> int:
+    """Give each row of `model` without a public id an unused random one (`core.models.public_id`), in
+    batches; returns how many rows got one. Rows that hold an id keep it."""
+    from core.models.public_id import unused_public_ids
+
+    done = 0
+    while True:
+        ids = [row[0] for row in model.select(model.id).where(model.public_id.is_null())
+               .order_by(model.id).limit(PUBLIC_ID_BACKFILL_BATCH).tuples()]
+        if not ids:
+            return done
+        for row_id, public_id in zip(ids, unused_public_ids(model, len(ids)), strict=True):
+            model.update(public_id=public_id).where(model.id == row_id).execute()
+        done += len(ids)
+
+
+def ensure_public_ids(model) -> None:
+    """Add `model`'s `public_id` column where missing, backfill it and create its unique index (idempotent,
+    for migrations; the model declares `public_id = PublicIdField()`)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    ensure_columns(model, "public_id")
+    backfill_public_ids(model)
+    table = model._meta.table_name
+    if f"{table}_public_id" not in {index.name for index in db.get_indexes(table)}:
+        migrate(SchemaMigrator.from_database(db.obj).add_index(table, ("public_id",), unique=True))
+
+
 def core_migrations() -> list[Migration]:
     """The core's migrations: every `core/migrations/mNNNN_name.py` module, in version order."""
     found = []

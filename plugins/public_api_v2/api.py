@@ -129,7 +129,8 @@ class RegistrationTypeV2(Schema):
 
     id = numeric_id()
     event_id = numeric_id()
-    variant_id = numeric_id("Always null: the storefront's variants have no numeric id (see the guide).")
+    variant_id = numeric_id("The numeric id of the storefront variant it is mirrored to; null when not "
+                            "mirrored (the tenant has not enabled the storefront plugin).")
     ticket_type_id = numeric_id("Its ticket type (003's reusable ticket configuration), or null.")
     name = fields.String()
     description = fields.String()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.models import Org
+from core.plugins import hooks_for
 from plugins.public_api_v2.ids import resolve, to_public_ids
 
 # Answer field -> the model whose id it holds (names in `core.models`; live once the model has a public id).
@@ -78,6 +79,31 @@ def reshaped(view: dict) -> dict:
     return out
 
 
+def registration_types_in(events: list[dict]) -> list[dict]:
+    """Every registration type of `events` (reshaped), their sessions' too."""
+    found = []
+    for event in events:
+        found += event.get("registration_types") or []
+        found += registration_types_in(event.get("sessions") or [])
+    return found
+
+
+def with_variant_ids(org: Org, registration_types: list[dict]) -> None:
+    """Fill each registration type's `variant_id` (ids still UUIDs) with the numeric id of the record a plugin
+    of the tenant mirrors it to (hook `ticket_type_variant_ids`, called once); null when none does."""
+    if not registration_types:
+        return
+    found: dict[str, int] = {}
+    for answer in hooks_for(org).ticket_type_variant_ids(org=org, ticket_type_ids=[
+            rt["id"] for rt in registration_types]):
+        found.update(answer or {})
+    for rt in registration_types:
+        rt["variant_id"] = found.get(rt["id"])
+
+
 def events_v2(org: Org, views: list[dict]) -> list[dict]:
-    """003 events from the core's views of `org`'s events, with one id lookup per table."""
-    return to_public_ids(org, [reshaped(view) for view in views], resolve(EVENT_VIEW))
+    """003 events from the core's views of `org`'s events, with one id lookup per table and one variant id
+    lookup for the whole answer."""
+    events = [reshaped(view) for view in views]
+    with_variant_ids(org, registration_types_in(events))
+    return to_public_ids(org, events, resolve(EVENT_VIEW))

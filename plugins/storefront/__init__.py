@@ -47,6 +47,15 @@ def register_routes(api, app):
 
 
 @hookimpl
+def register_migrations():
+    """Version 2: variants' numeric `public_id` (column, backfill of existing rows, unique index)."""
+    from core.migrations import Migration, ensure_public_ids
+    from plugins.storefront.models import Variant
+
+    return [Migration("storefront", 2, "variant_public_ids", lambda: ensure_public_ids(Variant))]
+
+
+@hookimpl
 def register_commands(cli):
     """`boxoffice storefront backfill ORG`."""
     from plugins.storefront.cli import storefront_group
@@ -75,6 +84,12 @@ def ticket_type_saved(org, ticket_type, created):
 def ticket_type_deleted(org, ticket_type):
     """Archive the ticket type's product and variant (kept for order history)."""
     catalog.archive_mirror(org.id, ticket_type.id)
+
+
+@hookimpl
+def ticket_type_variant_ids(org, ticket_type_ids):
+    """The numeric ids of the variants mirroring the tenant's `ticket_type_ids` (one query)."""
+    return catalog.variant_public_ids(org.id, ticket_type_ids)
 
 
 @hookimpl

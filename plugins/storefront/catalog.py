@@ -6,7 +6,7 @@ Knows nothing of Flask. Never copies seat counts: a ticket variant's availabilit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from peewee import IntegrityError
 
@@ -191,6 +191,17 @@ def archive_mirror(org_id: str, ticket_type_id: str) -> None:
         if variant is not None:
             Variant.update(archived=True, updated_at=now).where(Variant.id == variant.id).execute()
             Product.update(archived=True, updated_at=now).where(Product.id == variant.product_id).execute()
+
+
+def variant_public_ids(org_id: str, ticket_type_ids: Iterable) -> dict[str, int]:
+    """Ticket type UUID -> the numeric `public_id` of the tenant's variant mirroring it, for those of
+    `ticket_type_ids` that are mirrored (archived mirrors too); one query for all of them."""
+    wanted = sorted({tt_id for tt_id in ticket_type_ids if isinstance(tt_id, str)})
+    if not wanted:
+        return {}
+    rows = scoped(Variant, org_id, Variant.ticket_type_id, Variant.public_id).where(
+        Variant.ticket_type_id.in_(wanted) & Variant.public_id.is_null(False))
+    return dict(rows.tuples())
 
 
 # --- backfill ------------------------------------------------------------------------------------

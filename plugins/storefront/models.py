@@ -8,6 +8,7 @@ from __future__ import annotations
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from core.models import Customer, JSONField, TenantModel
+from core.models.catalog import PublicIdModel
 
 
 class Product(TenantModel):
@@ -25,9 +26,10 @@ class Product(TenantModel):
         indexes = ((("org", "kind", "created_at"), False),)
 
 
-class Variant(TenantModel):
+class Variant(PublicIdModel):
     """One priced option of a product. Merch stock is `stock` (None = unlimited) minus `sold` and `held`;
-    a ticket variant's availability is always read live from its ticket type, never from these columns."""
+    a ticket variant's availability is always read live from its ticket type, never from these columns.
+    `public_id` is its stable numeric id (003's registration type `variant_id`; storefront migration 2)."""
 
     product = ForeignKeyField(Product, backref="variants", column_name="product_id", on_delete="CASCADE")
     name = CharField(max_length=200, default="")

@@ -23,6 +23,8 @@ class MoneySchema(Schema):
 
 class VariantSchema(Schema):
     id = fields.String()
+    publicId = fields.Integer(metadata={"column": "bigint", "description": "stable numeric id (003's registration type "
+                                                       "`variant_id` in the public v2 API)"})
     productId = fields.String()
     name = fields.String()
     price = fields.Nested(MoneySchema)
@@ -167,7 +169,7 @@ def _percent(bp: int) -> str:
 
 def variant_view(variant: Variant) -> dict:
     """One variant, with its live availability."""
-    return {"id": variant.id, "productId": variant.product_id, "name": variant.name,
+    return {"id": variant.id, "publicId": variant.public_id, "productId": variant.product_id, "name": variant.name,
             "price": price_view(variant.price, variant.currency), "stock": variant.stock, "sold": variant.sold,
             "held": variant.held, "available": catalog.availability(variant), "ticketTypeId": variant.ticket_type_id,
             "saleStart": iso_utc(variant.sale_start), "saleEnd": iso_utc(variant.sale_end),
