@@ -14,6 +14,8 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.venues",
     "core.api.events",
     "core.api.taxonomy",
+    "core.api.event_lists",
+    "core.api.list_images",
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",

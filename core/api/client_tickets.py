@@ -17,7 +17,7 @@ from core.api.ticket_edit_schema import ConfirmEditRequest, TicketEditRequest, T
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
-from core.services import holds, ticket_edits, ticket_queries, transfers
+from core.services import event_lists, holds, ticket_edits, ticket_queries, transfers
 from core.tenancy import current_org
 
 blp = Blueprint("client_tickets", __name__, description="Customer: my tickets, QR, perks, transfers, bookings")
@@ -94,7 +94,9 @@ class MyTicket(MethodView):
     @blp.response(200, TicketSchema)
     def get(self, ticket_id):
         """One of my tickets (anyone else's is 404)."""
-        return ticket_view(ticket_queries.owned_ticket(current_org(), ticket_id, _me()))
+        org = current_org()
+        ticket = ticket_queries.owned_ticket(org, ticket_id, _me())
+        return ticket_view(ticket, event_list=event_lists.effective_lists(org, [ticket]).get(ticket.id))
 
     @require_role("customer")
     @idempotent

@@ -10,6 +10,7 @@ from dateutil import parser as date_parser
 from flask import jsonify, request
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
+from core.api.event_list_schema import EventListView, list_view
 from core.api.taxonomy_schema import (
     CampaignView,
     CategoryView,
@@ -25,7 +26,7 @@ from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
 from core.services.capacity import available_seats
-from core.services.event_queries import SORT_FIELDS, STATUSES, EventFilters, Related, event_status
+from core.services.event_queries import LIST_INCLUDES, SORT_FIELDS, STATUSES, EventFilters, Related, event_status
 from core.services.event_taxonomy import PERMANENCE
 from core.services.participation import allows_overlap
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
@@ -77,6 +78,9 @@ class RegistrationTypeInput(Schema):
     editable_change_fee = fields.Decimal(metadata={"description": "Fee of one holder edit, major units (>= 0)."})
     editable_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
         "description": "Edits allowed this many minutes after the booking was confirmed; null = no limit."})
+    list_id = fields.String(allow_none=True, validate=validate.Length(max=64), metadata={
+        "description": "The event list its tickets go on: one of this event's lists (or its parent event's); "
+                       "null or absent: the event's default list."})
     ticket_type_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64), metadata={
         "description": "003's ticket type: the id of one of your ticket configurations (`/ticket-configurations`); "
                        "the registration type's tickets follow its settings, and it is attached to the event."})
@@ -243,7 +247,7 @@ def _list_query_fields(staff: bool) -> dict:
                                            + (", recurrences, categories, campaigns (active ones), tags, "
                                               "registration_types.stock_item, registration_types.event.venue, "
                                               "registration_types.ticket_type"
-                                              if staff else "") + "."}),
+                                              if staff else "") + ", list, list.setting."}),
         "fields": fields.String(metadata={"description": "Comma list of fields to return (`counts` adds "
                                           "sold/held/available)."}),
         "search": fields.String(data_key="filter[search]", validate=validate.Length(max=200),
@@ -341,7 +345,8 @@ INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sess
             "registration_types.pickups": ("registration_types", "registration_types.pickups"),
             "registration_types.ticket_type": ("registration_types", "registration_types.ticket_type"),
             "categories": ("categories",), "campaigns": ("campaigns",), "tags": ("tags",),
-            "passes": ("passes",)}
+            "passes": ("passes",),
+            "list": ("list",), "list.setting": ("list", "list_setting")}
 STAFF_ONLY_INCLUDES = {"recurrences", "categories", "campaigns", "tags", "registration_types.stock_item",
                        "registration_types.event.venue", "registration_types.ticket_type"}
 CLIENT_INCLUDES = {k: v for k, v in INCLUDES.items() if k not in STAFF_ONLY_INCLUDES}
@@ -438,6 +443,9 @@ class EventView:
             view["tags"] = [tag_view(t) for t in related.tags.get(event.id, ())]
         if "campaigns" in include:
             view["campaigns"] = [campaign_view(c, now) for c in related.campaigns.get(event.id, ())]
+        if include & LIST_INCLUDES:
+            row = related.lists.get(event.id)
+            view["list"] = list_view(row, {"setting"} if "list_setting" in include else set()) if row else None
         return view
 
     def _registration_type(self, tt, event: Event) -> dict:
@@ -597,6 +605,9 @@ class EventSchema(Schema):
     tags = fields.List(fields.Nested(TagView))
     campaigns = fields.List(fields.Nested(CampaignView), metadata={"description": "Only the campaigns active now."})
     passes = fields.List(fields.Nested(PassView))
+    list = fields.Nested(EventListView, allow_none=True, metadata={
+        "description": "`include=list`: the event's default list; `include=list.setting` adds its `setting` "
+                       "(description and image)."})
 
 
 class PageInfo(Schema):

@@ -26,7 +26,7 @@ from core.pagination import (
     paginate_block,
     parse_size,
 )
-from core.services import cancellation, qr, refund_payouts, ticket_edits, ticket_queries, transfers
+from core.services import cancellation, event_lists, qr, refund_payouts, ticket_edits, ticket_queries, transfers
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -236,7 +236,9 @@ class StaffTicket(MethodView):
     @blp.response(200, StaffTicketSchema)
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
-        return ticket_view(ticket_queries.staff_ticket(current_org(), ticket_id), staff=True)
+        org = current_org()
+        ticket = ticket_queries.staff_ticket(org, ticket_id)
+        return ticket_view(ticket, staff=True, event_list=event_lists.effective_lists(org, [ticket]).get(ticket.id))
 
 
 @blp.route("/events/tickets/<ticket_id>/edits")

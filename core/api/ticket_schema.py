@@ -33,8 +33,10 @@ def qr_url(ticket: Ticket, *, staff: bool = False) -> str | None:
     return f"{prefix}/{ticket.id}/qr"
 
 
-def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
-    """A ticket as the API shows it; `staff=True` adds booking, customer, price and scan details."""
+def ticket_view(ticket: Ticket, *, staff: bool = False, event_list=None) -> dict:
+    """A ticket as the API shows it; `staff=True` adds booking, customer, price and scan details. With
+    `event_list` (the list it is on, loaded by the caller) it shows that list with its description; without it,
+    `listId` is the list staff or its ticket type chose (null: the event's default list)."""
     ticket_type = ticket.ticket_type
     view = {
         "id": ticket.id,
@@ -56,6 +58,9 @@ def ticket_view(ticket: Ticket, *, staff: bool = False) -> dict:
         "price": {"amount": ticket.price_paid, "currency": ticket_type.currency},
         "pickups": [ticket_pickup_view(p) for p in pickups_of_ticket(ticket)],
     }
+    view["listId"] = event_list.id if event_list is not None else (ticket.list_id or ticket_type.list_id)
+    if event_list is not None:
+        view["list"] = {"id": event_list.id, "name": event_list.name, "description": event_list.description}
     event = _loaded(ticket, "event")
     if event is not None:
         view["event"] = {"id": event.id, "name": event.name, "startsAt": iso_utc(event.starts_at),
@@ -108,6 +113,12 @@ class TicketPickupSchema(Schema):
     name = fields.String(metadata={"description": "The pickup type's name"})
     quantity = fields.Integer()
     collectedAt = fields.String(allow_none=True, metadata={"description": "null until staff mark it collected"})
+class TicketOnListSchema(Schema):
+    """The event list a ticket is on (003 lists): its description shows on the ticket."""
+
+    id = fields.String()
+    name = fields.String()
+    description = fields.String(metadata={"description": "Sanitised rich text (HTML)."})
 
 
 class TicketSchema(Schema):
@@ -136,6 +147,9 @@ class TicketSchema(Schema):
     price = fields.Nested(TicketPriceSchema)
     pickups = fields.List(fields.Nested(TicketPickupSchema))
     event = fields.Nested(TicketEventSchema)
+    listId = fields.String(allow_none=True, metadata={"description": "The event list it is on (null: the event's "
+                                                                    "default list)."})
+    list = fields.Nested(TicketOnListSchema, metadata={"description": "Single-ticket reads: the list it is on."})
 
 
 class StaffTicketSchema(TicketSchema):

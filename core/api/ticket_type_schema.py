@@ -110,6 +110,9 @@ class TicketTypeFieldsSchema(Schema):
     configuration = fields.String(data_key="ticketConfigurationId", allow_none=True, metadata={
         "description": "Id of one of your ticket configurations (003's reusable ticket type: holder fields, "
                        "transfers, PDF attachment, display name); null for none."})
+    list_id = fields.String(data_key="listId", allow_none=True, validate=validate.Length(max=64), metadata={
+        "description": "The event list its tickets go on (one of this event's lists, or its parent event's); "
+                       "null: the event's default list."})
     # 003's spellings, accepted as aliases: send one spelling per field.
     inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
     order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
@@ -119,11 +122,12 @@ class TicketTypeFieldsSchema(Schema):
     pass_003 = _alias(fields.Boolean, "pass", "isPass")
     edit_fee_003 = _alias(fields.Decimal, "editable_change_fee", "editableChangeFee")
     edit_minutes_003 = _alias(fields.Integer, "editable_minutes", "editableMinutes", allow_none=True)
+    list_id_003 = _alias(fields.String, "list_id", "listId", allow_none=True, validate=validate.Length(max=64))
 
     _ALIASES = {"inventory": "capacity", "order_min_003": "order_min", "order_max_003": "order_max",
                 "service_fee_amount_003": "service_fee_amount",
                 "service_fee_percentage_003": "service_fee_percentage", "pass_003": "is_pass",
-                "edit_fee_003": "edit_fee", "edit_minutes_003": "edit_minutes"}
+                "edit_fee_003": "edit_fee", "edit_minutes_003": "edit_minutes", "list_id_003": "list_id"}
 
     @post_load
     def _merge_aliases(self, data: dict, **kwargs) -> dict:
@@ -265,6 +269,7 @@ def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, sta
         "serviceFeeAmountMinor": tt.service_fee_amount,
         "serviceFeePercentage": tt.service_fee_percentage,
         "isPass": tt.is_pass,
+        "listId": tt.list_id,
         "position": tt.position,
         "editable": tt.editable,
         "editableChangeFee": _major(tt.edit_fee, tt.currency),
@@ -347,6 +352,8 @@ class TicketTypeSchema(Schema):
     serviceFeeAmountMinor = fields.Integer()
     serviceFeePercentage = fields.Float()
     isPass = fields.Boolean()
+    listId = fields.String(allow_none=True, metadata={"description": "The event list its tickets go on; null: "
+                                                                     "the event's default list."})
     position = fields.Integer()
     editable = fields.Boolean(metadata={"description": "The holder may change the holder name and e-mail."})
     editableChangeFee = fields.String(metadata={"description": "The change fee of one holder edit; major units "

@@ -7,6 +7,7 @@ or declared type, and never keeps EXIF (GPS) metadata.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -120,13 +121,25 @@ def _save(image: Image.Image, target: Path, target_format: str) -> None:
     image.save(target, target_format, **options)
 
 
-def sanitize(stream: BinaryIO, target: Path) -> CleanImage:
+class InterlacedImage(ApiError):
+    """415: an interlaced (Adam7) PNG where only non-interlaced ones are taken."""
+
+    status, type = 415, "interlaced_png"
+
+
+def sanitize(stream: BinaryIO, target: Path, *, formats: Collection[str] | None = None,
+             allow_interlaced: bool = True) -> CleanImage:
     """Check that `stream` holds a whole JPEG/PNG/WebP (or HEIC) and write a metadata-free copy to `target`.
 
-    Raises `NotAnImage`, `UnsupportedImageFormat` or `CorruptImage`; `target` may then hold partial bytes,
-    which the caller's staging removes.
+    `formats` narrows the accepted Pillow formats (e.g. `("JPEG", "PNG")`); `allow_interlaced=False` refuses an
+    interlaced PNG (`InterlacedImage`). Raises `NotAnImage`, `UnsupportedImageFormat` or `CorruptImage`;
+    `target` may then hold partial bytes, which the caller's staging removes.
     """
     with _open_checked(stream) as image:
+        if formats is not None and image.format not in formats:
+            raise UnsupportedImageFormat(f"{image.format} images are not accepted here; use {', '.join(formats)}.")
+        if not allow_interlaced and image.format == "PNG" and image.info.get("interlace"):
+            raise InterlacedImage("Interlaced PNG images are not accepted; save it non-interlaced (or as JPEG).")
         stored_format, content_type, extension = _STORED_AS.get(image.format, _HEIF_STORED_AS)
         clean = _without_metadata(image, stored_format)
         _save(clean, target, stored_format)

@@ -16,7 +16,9 @@ from core.models import (
     Campaign,
     Category,
     Event,
+    EventList,
     Org,
+    PermanentList,
     PickupType,
     Recurrence,
     Tag,
@@ -29,7 +31,7 @@ from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
 PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar, PickupType,
-                    TicketTypePickup, Recurrence)
+                    TicketTypePickup, Recurrence, EventList, PermanentList)
 
 
 def is_public_id(value) -> bool:

@@ -15,6 +15,7 @@ from core.models.catalog import (
     Venue,
 )
 from core.models.customer import Customer
+from core.models.lists import EventList, PermanentList
 from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
 from core.models.passes import PassAdmission
@@ -39,12 +40,12 @@ CORE_MODELS = [
     Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
-    BarcodePoolCode,
+    BarcodePoolCode, PermanentList, EventList,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
-    "EventTicketConfiguration",
+    "EventList", "EventTicketConfiguration", "PermanentList",
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
     "Recurrence", "Refund", "TicketPickup", "TicketTypePickup",
     "SessionSeats", "TicketConfiguration",

@@ -201,6 +201,7 @@ class TicketType(PublicIdModel):
     editable = BooleanField(default=False)  # the holder may change their name and e-mail after purchase
     edit_fee = IntegerField(default=0)      # the change fee of one such edit, minor units of `currency`
     edit_minutes = IntegerField(null=True)  # edits allowed this long after the booking's confirmation; None: always
+    list_id = CharField(max_length=36, null=True)  # its tickets' event list (core.models.lists); null: the default
 
     class Meta:
         indexes = ((("org", "event", "position"), False),)

@@ -123,6 +123,7 @@ class Ticket(TenantModel):
                                        on_delete="SET NULL")
     note = TextField(default="")
     data = JSONField(default=dict)
+    list_id = CharField(max_length=36, null=True)  # staff moved it to this event list; null: its type's list
 
     class Meta:
         indexes = (

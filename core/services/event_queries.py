@@ -27,6 +27,7 @@ from core.pagination import (
     paginate_offset,
 )
 from core.services import event_taxonomy
+from core.services.event_lists import default_lists_for
 from core.services.passes import IS_003_PASS
 from core.services.pickups import ticket_type_pickups
 from core.services.statements import CompiledQuery, Slot, compile_query
@@ -45,6 +46,7 @@ SORT_FIELDS = {
 }
 STATUSES = ("active", "over", "past", "future", "today", "tomorrow", "this_week", "next_week", "next_month")
 _COLUMNS = {"venue_id": Event.venue, "parent_event_id": Event.parent}
+LIST_INCLUDES = frozenset({"list", "list_setting"})  # the event's default list, with its setting
 
 
 @dataclass
@@ -265,6 +267,7 @@ class Related:
     pickups: dict = field(default_factory=lambda: defaultdict(list))
     passes: dict = field(default_factory=lambda: defaultdict(list))
     active_occurrences: dict = field(default_factory=dict)
+    lists: dict = field(default_factory=dict)
     with_sales: set | None = None
 
 
@@ -302,8 +305,8 @@ def active_occurrences(org, rule_ids: list[str], now: dt.datetime | None = None)
 
 def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
             public_only: bool = False) -> Related:
-    """Load venues, sessions, recurrences, ticket types (and their pickups), categories, tags, active campaigns
-    and sales flags for `events` in batched queries (one per relationship for the whole page).
+    """Load venues, sessions, recurrences, ticket types (and their pickups), categories, tags, active campaigns,
+    default lists and sales flags for `events` in batched queries (one per relationship for the whole page).
 
     `public_only` limits sessions to published public ones and ticket types to public, unarchived ones.
     """
@@ -343,6 +346,8 @@ def preload(org, events: list[Event], include: set[str], want_deletable: bool = 
                                     ).where(IS_003_PASS):
             related.passes[tt.event_id].append(tt)
         related.pickups.update(ticket_type_pickups(org, [tt.id for found in related.passes.values() for tt in found]))
+    if include & LIST_INCLUDES:
+        related.lists = default_lists_for(org, holders)
     if want_deletable:
         related.with_sales = _families_with_sales(org, events)
     return related

@@ -15,7 +15,7 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, event_taxonomy, passes, sync_jobs
+from core.services import checkin, event_lists, event_taxonomy, passes, sync_jobs
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import RULE_DEFAULTS, validate_rule
 from core.services.registration_types import apply_registration_types
@@ -133,6 +133,7 @@ def _new_event(org: Org, values: dict, **extra) -> Event:
     event = Event(org=org, **values, **extra)
     event.slug = _unique_slug(org, event.name, event.id)
     event.save(force_insert=True)
+    event_lists.add_default_lists(org.id, [event])
     return event
 
 
@@ -320,4 +321,5 @@ def delete_event(org: Org, event_id: str) -> None:
         doomed = [event.id] + [row.id for row in scoped(Event, org, Event.id).where(Event.parent == event.id)]
         hooks_for(org).within("event_deleting", org=org, event_ids=doomed)
         checkin.forget_scans(org.id, doomed)
+        event_lists.forget_events(org, doomed)
         Event.delete().where((Event.org == org.id) & Event.id.in_(doomed)).execute()

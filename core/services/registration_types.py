@@ -27,7 +27,8 @@ AMOUNTS = ("price", "service_fee_amount", "editable_change_fee")
 # The 003 fields copied as they are.
 COPIED = ("inventory", "quantity", "order_min", "order_max", "grouped", "service_fee_percentage", "description",
           "visibility", "sale_start", "sale_end", "transferable", "perks", "editable", "editable_minutes",
-          "ticket_type_id")  # a ticket configuration's id: checked (and attached) by the ticket-types service
+          "ticket_type_id",  # a ticket configuration's id: checked (and attached) by the ticket-types service
+          "list_id")
 NAMES_003 = {model: api for api, model in RENAMES.items()}
 
 

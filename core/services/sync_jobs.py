@@ -17,7 +17,7 @@ from core.errors import ApiError, Conflict
 from core.jobs import job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.models.public_id import fill_public_ids
-from core.services import checkin, pickups
+from core.services import checkin, event_lists, pickups
 from core.services.event_queries import events_with_sales
 from core.tenancy import get_scoped, scoped
 
@@ -195,6 +195,7 @@ def generate_dates(job_row: SyncJob) -> int:
         fill_public_ids(Event, rows)
         with write_transaction():
             Event.insert_many(rows).execute()
+            event_lists.add_default_lists(org_id, rows)
             _copy_ticket_types(org_id, template, [r["id"] for r in rows])
             done += len(rows)
             report_progress(job_row.id, done)

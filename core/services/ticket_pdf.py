@@ -1,4 +1,4 @@
-"""Printable PDF tickets: event, local start time, venue, holder, type, seats, QR, ticket id (`core.kits.pdf`).
+"""Printable PDF tickets: event, local start time, venue, holder, type, seats, list, QR, ticket id (`core.kits.pdf`).
 
 Pure rendering of already-stored rows into bytes: it never changes a ticket, never writes files and never
 prints anything secret beyond the ticket's own QR (its signed payload or barcode pool code, which is what the
@@ -18,6 +18,7 @@ from core.kits.links import read_signed_link_token, signed_link_token
 from core.kits.pdf import Field, Gap, Image, Text, render_pdf
 from core.models import Event, Org, Ticket
 from core.services import qr
+from core.services.event_lists import description_text, effective_lists
 from core.services.ticket_configurations import shown_name
 from core.tenancy import get_scoped, load_org
 from core.timefmt import as_utc
@@ -48,6 +49,7 @@ def ticket_pdf_filename(ticket: Ticket) -> str:
 def ticket_card(org: Org, ticket: Ticket) -> dict:
     """What a printed ticket shows, as text: the PDF lays out exactly these values."""
     event = ticket.event
+    event_list = effective_lists(org, [ticket]).get(ticket.id)
     holder = " ".join(p for p in (ticket.holder_name, f"<{ticket.holder_email}>" if ticket.holder_email else "")
                       if p)
     return {
@@ -60,6 +62,8 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
         "seats": str(ticket.seats),
         "ticketId": ticket.id,
         "barcode": qr.barcode_of(ticket) or "",
+        "list": event_list.name if event_list is not None else "",
+        "listDescription": description_text(event_list.description) if event_list is not None else "",
         "void": ticket.status not in ("valid", "checked_in", "pending_activation"),
         "status": ticket.status,
     }
@@ -68,7 +72,7 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
 _TICKET = (
     Text("{organiser}", size=9, muted=True), Text("{event}", size=18, bold=True), Gap(2),
     Field("When", "when"), Field("Where", "where"), Field("Holder", "holder"), Field("Ticket type", "ticketType"),
-    Field("Seats", "seats"),
+    Field("Seats", "seats"), Field("List", "list"), Text("{listDescription}", size=9),
 )
 _TICKET_ID = Text("Ticket {ticketId}", size=8, muted=True)
 _VALID_TAIL = (Image("qr", 70), Field("Barcode", "barcode"), _TICKET_ID)  # a pool code is printed too

@@ -16,7 +16,7 @@ from core.models import BookingLine, Event, Org, Ticket, TicketConfiguration, Ti
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency
 from core.plugins import hooks_for
-from core.services import ticket_configurations
+from core.services import event_lists, ticket_configurations
 from core.services.pickups import apply_ticket_type_pickups
 from core.tenancy import scoped
 from core.timefmt import to_utc_naive
@@ -29,7 +29,7 @@ EDITABLE_FIELDS = (
     "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
     "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
     "service_fee_percentage", "is_pass", "admits_every_session", "position", "metadata", "editable", "edit_fee",
-    "edit_minutes", "configuration",
+    "edit_minutes", "configuration", "list_id",
 )
 
 AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
@@ -125,6 +125,7 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "edit_fee": _int_check(0),
     "edit_minutes": _int_check(1, optional=True),
     "configuration": _text_check(64, optional=True),  # a ticket configuration of the tenant's (`_link`)
+    "list_id": lambda v: None if v is None or isinstance(v, str) else "Must be a list id or null.",
 }
 
 
@@ -215,6 +216,7 @@ def create_ticket_type(org: Org, event: Event, fields: dict, pickups: list[dict]
     _require_same_org(org, event, "event")
     values = {**_defaults(), **_normalised(fields)}
     _check(event, values)
+    values["list_id"] = event_lists.check_list_for(org, event, values["list_id"])
     with write_transaction():
         _link(org, event, values)
         ticket_type = TicketType.create(org=org, event=event, **values)
@@ -252,6 +254,8 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
     changed = {name: value for name, value in changes.items() if value != _current(ticket_type, name)}
     if changed and ticket_type.archived_at is not None:
         raise _archived()
+    if "list_id" in changed:
+        changed["list_id"] = event_lists.check_list_for(org, event, changed["list_id"])
     condition = TicketType.id == ticket_type.id
     if "capacity" in changed and changed["capacity"] is not None:
         condition &= TicketType.sold + TicketType.held <= changed["capacity"]

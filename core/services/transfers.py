@@ -86,7 +86,8 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
             booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name,
             status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
-            secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {})
+            secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {},
+            list_id=ticket.list_id)
         if codes:
             codes.bind([new_ticket.id])
         pickups.move_ticket_pickups(org.id, ticket.id, new_ticket.id)
