@@ -1,8 +1,8 @@
 """Two tenants with a record of every kind, made over HTTP, and what a tenant owns as a comparable snapshot.
 
 For the tenant-isolation matrix (tests/test_isolation_matrix.py): `build_world` enables the plugins and makes,
-like an organiser and a fan would, venues, events with sessions, ticket types, bookings (confirmed, pending,
-paid and refunded), tickets (scanned, transferred, pre-generated), participation, photos and a media guest,
+like an organiser and a fan would, venues, events with sessions and lists, ticket types, bookings (confirmed,
+pending, paid and refunded), tickets (scanned, transferred, pre-generated), participation, photos and a media guest,
 storefront products, promotions, tax rates, gift cards, orders and jobs, e-mails and webhook deliveries.
 `snapshot` reads every row of every table that carries a tenant's `org_id`, its `org` row and its files.
 """
@@ -113,6 +113,16 @@ def _pickups(world: World) -> None:
         shown = _ok(staff.get(f"/events/{holder}?include=registration_types.pickups"))["data"]
         tier = next(t for t in shown["registration_types"] if t["name"] == "Floor")
         ids[kind], ids[f"{kind}_pickup"] = tier["id"], tier["pickups"][0]["id"]
+
+
+def _lists(world: World) -> None:
+    """A permanent list and a list of the event that references it, with an image (multipart)."""
+    staff, ids = world.tenant.staff, world.ids
+    ids["permanent_list"] = _ok(staff.post("/permanent-lists", json={"name": "Members"}))["data"]["id"]
+    form = {"list[name]": "VIP", "list[permanent_list_id]": ids["permanent_list"],
+            "list[image]": (io.BytesIO(photo()), "vip.jpg")}
+    ids["event_list"] = _ok(staff.post(f"/events/{ids['event']}/lists", data=form,
+                                       content_type="multipart/form-data"))["data"]["id"]
 
 
 def _sales(world: World) -> None:
@@ -237,6 +247,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     world.ids["endpoint"] = _ok(tenant.staff.post("/automation/endpoints", json={
         "url": receiver.url, "eventTypes": ["booking.confirmed", "tickets.issued"]}))["id"]
     _events(world)
+    _lists(world)
     _public_ids(world)
     _sales(world)
     _barcode_pool(world)

@@ -89,6 +89,9 @@ class Seeded:
         staff.post(f"/ticket-configurations/{configuration['id']}/barcodes", data=b"FUZZ-0001\nFUZZ-0002\n",
                    content_type="text/csv")
         barcodes = staff.get(f"/ticket-configurations/{configuration['id']}/barcodes").get_json()["data"]
+        permanent = staff.post("/permanent-lists", json={"name": "Members"}).get_json()["data"]
+        event_list = staff.post(f"/events/{event.id}/lists", json={
+            "name": "VIP", "permanent_list_id": permanent["id"]}).get_json()["data"]
         self.ids = {
             "event_id": [event.id, numeric_event_id],
             "ticket_type_id": [ticket_type.id],
@@ -114,6 +117,8 @@ class Seeded:
             **taxonomy,
             "pickup_type_id": [pickup_type["id"]],
             "pickup_id": [pickup.id for ticket in tickets for pickup in pickups_of_ticket(ticket)],
+            "list_id": [event_list["id"]],
+            "permanent_list_id": [permanent["id"]],
         }
 
 

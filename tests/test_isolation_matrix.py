@@ -66,6 +66,7 @@ PATH_KINDS = {
     "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
     "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
+    "list_id": "event_list", "permanent_list_id": "permanent_list",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
@@ -94,6 +95,7 @@ PATH_KINDS_BY_PATH = {
     # tenant with B's photo id (B's own public URL is public by design).
     ("/media/o/{org_id}/{media_id}", "org_id"): "caller_org",
     ("/media/o/{org_id}/{media_id}/thumb", "org_id"): "caller_org",
+    ("/lists/o/{org_id}/{list_id}/image", "org_id"): "caller_org",
 }
 # Path parameters that are not record ids: a fixed value each.
 PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
@@ -102,7 +104,7 @@ QUERY_KINDS = {"token": "media_guest_token"}
 # Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
 QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "parent_event", "eventId": "event",
                   "customerId": "customer", "endpointId": "endpoint", "filter[calendar_id]": "calendar",
-                  "filter[category_id]": "category"}
+                  "filter[category_id]": "category", "filter[permanent_list_id]": "permanent_list"}
 QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_public",
                           ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public",
                           ("/public/v2/events", "filter[calendar_id]"): "calendar_public",
@@ -130,6 +132,10 @@ BODY_ID_KINDS = {
     "ticketConfigurationId": "ticket_configuration", "data.ticketConfigurationId": "ticket_configuration",
     "passes[].id": "pass", "passes[].pickups[].id": "pass_pickup", "passes[].pickups[].pickup_type_id": "pickup_type",
     "passes[].ticket_type_id": "ticket_configuration",
+    # A list must be one of the ticket type's event (ids: `event`); elsewhere A's own is `list_of_another_event`.
+    "listId": "event_list", "list_id": "event_list", "registration_types[].list_id": "event_list",
+    "sessions[].registration_types[].list_id": "event_list", "permanent_list_id": "permanent_list",
+    "passes[].list_id": "event_list",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {

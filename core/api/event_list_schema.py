@@ -63,11 +63,12 @@ class PermanentListPatch(PermanentListBody):
 def multipart_doc(required: bool) -> dict:
     """The OpenAPI `multipart/form-data` body of a list create (`required`) or update."""
     text = {"type": "string"}
-    return {"schema": {"type": "object", "required": ["list[name]"] if required else [], "properties": {
+    schema = {"type": "object", "properties": {
         "list[name]": {**text, "minLength": 1, "maxLength": MAX_NAME},
         "list[description]": {**text, "maxLength": MAX_DESCRIPTION},
         "list[permanent_list_id]": {**text, "maxLength": 64, "description": "Empty: none."},
-        IMAGE_FIELD: {"type": "string", "format": "binary", "description": "JPEG or non-interlaced PNG."}}}}
+        IMAGE_FIELD: {"type": "string", "format": "binary", "description": "JPEG or non-interlaced PNG."}}}
+    return {"schema": {**schema, "required": ["list[name]"]} if required else schema}
 
 
 # --- output --------------------------------------------------------------------------------------------
