@@ -124,6 +124,8 @@ def test_event_includes_list_and_list_setting(tenant):
     listed = staff.get("/events?include=list.setting").get_json()["data"]
     assert {row["id"]: row["list"]["setting"]["description"] for row in listed}[event["id"]] == "<p>Door B</p>"
     assert "list" not in staff.get(f"/events/{event['id']}").get_json()["data"]
+    seen = tenant.customer().get(f"/client/events/{event['id']}?include=list.setting")
+    assert seen.get_json()["data"]["list"]["setting"]["description"] == "<p>Door B</p>"
     assert staff.get(f"/events/{event['id']}?include=lists").status_code == 400
 
 

@@ -136,6 +136,7 @@ BODY_ID_KINDS = {
     "listId": "event_list", "list_id": "event_list", "registration_types[].list_id": "event_list",
     "sessions[].registration_types[].list_id": "event_list", "permanent_list_id": "permanent_list",
     "passes[].list_id": "event_list",
+    "data.listId": "event_list", "data.list_id": "event_list",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -117,7 +117,6 @@ class ListFilters:
     """`filter[...]` of the list listing; None means not filtered."""
 
     permanent_list_id: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def list_sort_keys(descending: bool | None) -> list[SortKey]:
@@ -403,8 +402,8 @@ def effective_lists(org: Org | str, tickets: list[Ticket]) -> dict[str, EventLis
     explicit = {lid for lid in chosen.values() if lid}
     rows = {r.id: r for r in scoped(EventList, org).where(EventList.id.in_(sorted(explicit)))} if explicit else {}
     defaults = default_lists_for(org, sorted({t.event_id for t in tickets if not chosen[t.id]}))
-    return {t.id: rows.get(chosen[t.id]) if chosen[t.id] else defaults.get(t.event_id) for t in tickets
-            if (rows.get(chosen[t.id]) if chosen[t.id] else defaults.get(t.event_id)) is not None}
+    found = {t.id: rows.get(chosen[t.id]) if chosen[t.id] else defaults.get(t.event_id) for t in tickets}
+    return {ticket_id: row for ticket_id, row in found.items() if row is not None}
 
 
 def move_ticket(org: Org, ticket: Ticket, list_id: str | None) -> Ticket:
