@@ -362,7 +362,23 @@ def test_ticket_types_and_tickets_go_on_lists_whose_description_shows_on_the_tic
     assert "listId" in refused.get_json()["errors"]
     reset = staff.put(f"/events/tickets/{ticket_id}/list", json={"listId": None})
     assert reset.get_json()["list"]["id"] == vip["id"]
+    assert fan.get("/client/events/tickets/mine").get_json()["tickets"][0]["list"]["name"] == "VIP"
+    assert staff.get(f"/events/{event['id']}/tickets").get_json()["data"][0]["list"]["id"] == vip["id"]
     assert other_tenant.staff.put(f"/events/tickets/{ticket_id}/list", json={"listId": None}).status_code == 404
     assert fan.put(f"/events/tickets/{ticket_id}/list", json={"listId": None}).status_code == 403
     pdf = staff.get(f"/events/tickets/{ticket_id}/pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+
+
+def test_a_multipart_part_without_a_readable_name_is_a_422(tenant):
+    """Found by the fuzzer: a form part without a name (werkzeug's key None) was a 500."""
+    staff = tenant.staff
+    event = _event(staff)
+    boundary = "b0undary"
+    for disposition in ("form-data", 'form-data; filename="a.png"'):
+        body = (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\nx\r\n--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="list[name]"\r\n\r\nVIP\r\n--{boundary}--\r\n')
+        answer = staff.post(f"/events/{event['id']}/lists", data=body.encode(),
+                            content_type=f"multipart/form-data; boundary={boundary}")
+        assert (answer.status_code, answer.get_json()["type"]) == (422, "validation_error")
+    assert [r["name"] for r in _lists(staff, event["id"])] == ["Jazz Night"]

@@ -72,8 +72,10 @@ class MyTickets(MethodView):
         from flask import request
 
         include_void = (request.args.get("all") or "").lower() in ("1", "true", "yes")
-        tickets = ticket_queries.my_tickets(current_org(), _me(), include_void=include_void)
-        return {"tickets": [ticket_view(t) for t in tickets]}
+        org = current_org()
+        tickets = ticket_queries.my_tickets(org, _me(), include_void=include_void)
+        lists = event_lists.effective_lists(org, tickets)
+        return {"tickets": [ticket_view(t, event_list=lists.get(t.id)) for t in tickets]}
 
 
 @blp.route("/client/events/tickets/claim")

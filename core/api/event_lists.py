@@ -96,8 +96,9 @@ def _body_doc(schema: type[Schema], required: bool) -> dict:
                                                           "multipart/form-data": multipart_doc(required)}}}
 
 
-def _field_name(key: str) -> str:
-    """`list[name]` -> `name` (bare keys are taken too)."""
+def _field_name(key: str | None) -> str:
+    """`list[name]` -> `name` (bare keys are taken too; a part without a readable name is "")."""
+    key = key or ""
     return key[5:-1] if key.startswith("list[") and key.endswith("]") else key
 
 
@@ -118,7 +119,8 @@ def _multipart() -> tuple[dict, FileStorage | None]:
     image = None
     for key, upload in files.items():
         if _field_name(key) != "image":
-            raise Unprocessable(INVALID_INPUT, type="validation_error", errors={"form": {key: ["Unknown field."]}})
+            raise Unprocessable(INVALID_INPUT, type="validation_error",
+                                errors={"form": {key or "": ["Unknown field."]}})
         image = upload
     return data, image
 

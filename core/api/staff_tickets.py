@@ -188,10 +188,12 @@ class EventTickets(MethodView):
         page_number = _int_arg("page")
         size_raw = request.args.get("limit") if page_number is not None else request.args.get("page[size]")
         size = parse_size(size_raw, default=50)
-        page = ticket_queries.event_tickets(current_org(), event_id, status=status,
+        org = current_org()
+        page = ticket_queries.event_tickets(org, event_id, status=status,
                                             ticket_type_id=request.args.get("ticketTypeId") or None, search=search,
                                             size=size, cursor=request.args.get("page[cursor]"), page=page_number)
-        return page_body(page, lambda ticket: ticket_view(ticket, staff=True))
+        lists = event_lists.effective_lists(org, page.rows)
+        return page_body(page, lambda ticket: ticket_view(ticket, staff=True, event_list=lists.get(ticket.id)))
 
 
 def participants_body(event_id: str, query: dict) -> dict:

@@ -149,7 +149,8 @@ class TicketSchema(Schema):
     event = fields.Nested(TicketEventSchema)
     listId = fields.String(allow_none=True, metadata={"description": "The event list it is on (null: the event's "
                                                                     "default list)."})
-    list = fields.Nested(TicketOnListSchema, metadata={"description": "Single-ticket reads: the list it is on."})
+    list = fields.Nested(TicketOnListSchema, metadata={"description": "Ticket reads (one ticket, an event's "
+                                                                      "tickets, my tickets): the list it is on."})
 
 
 class StaffTicketSchema(TicketSchema):
