@@ -167,6 +167,13 @@ def test_lists_are_created_changed_paged_sorted_filtered_and_deleted(tenant):
     filtered = _lists(staff, event["id"], f"?filter[permanent_list_id]={permanent['id']}&include=permanent_list")
     assert [(r["name"], r["permanent_list"]["id"]) for r in filtered] == [("VIP", permanent["id"])]
 
+    renamed = staff.patch(f"/permanent-lists/{permanent['id']}",
+                          json={"name": "Season members", "description": "<b>2027</b><script>x</script>"})
+    assert renamed.get_json()["data"] | {"updated_at": None, "created_at": None} == {
+        "id": permanent["id"], "name": "Season members", "description": "<b>2027</b>", "created_at": None,
+        "updated_at": None}
+    assert [p["name"] for p in staff.get("/permanent-lists").get_json()["data"]] == ["Season members"]
+    assert staff.get(f"/permanent-lists/{permanent['id']}").get_json()["data"]["name"] == "Season members"
     assert staff.delete(f"/permanent-lists/{permanent['id']}").get_json()["type"] == "permanent_list_in_use"
     default = _lists(staff, event["id"])[0]
     refused = staff.delete(f"/events/{event['id']}/lists/{default['id']}")
