@@ -164,6 +164,15 @@ def test_lists_are_created_changed_paged_sorted_filtered_and_deleted(tenant):
     rest = staff.get(f"/events/{event['id']}/lists?sort[name]=asc&page[size]=2"
                      f"&page[cursor]={first['meta']['page']['next_cursor']}").get_json()
     assert [r["name"] for r in rest["data"]] == ["VIP"] and rest["meta"]["page"]["last"]
+    paged, cursor = [], None
+    while True:
+        answer = staff.get(f"/events/{event['id']}/lists?page[size]=1"
+                           + (f"&page[cursor]={cursor}" if cursor else "")).get_json()
+        paged += [r["name"] for r in answer["data"]]
+        cursor = answer["meta"]["page"]["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == ["Jazz Night", "VIP", "Artists"]
     filtered = _lists(staff, event["id"], f"?filter[permanent_list_id]={permanent['id']}&include=permanent_list")
     assert [(r["name"], r["permanent_list"]["id"]) for r in filtered] == [("VIP", permanent["id"])]
 

@@ -120,11 +120,10 @@ class ListFilters:
 
 
 def list_sort_keys(descending: bool | None) -> list[SortKey]:
-    """Keyset order of an event's lists: by name (`sort[name]`) or, by default, default list first then
-    creation order; always ending with the id."""
+    """Keyset order of an event's lists: by name (`sort[name]`) or, by default, creation order (the default
+    list, made with the event, comes first); always ending with the id."""
     if descending is None:
-        return [SortKey("default", EventList.is_default, "int", descending=True, attr="is_default"),
-                SortKey("created_at", EventList.created_at, "datetime"), SortKey("id", EventList.id)]
+        return [SortKey("created_at", EventList.created_at, "datetime"), SortKey("id", EventList.id)]
     return [SortKey("name", EventList.name, "str", descending), SortKey("id", EventList.id, "str", descending)]
 
 
@@ -225,15 +224,16 @@ def delete_list(org: Org, event_id: str, list_id: str) -> None:
     row = get_event_list(org, event_id, list_id)
     if row.is_default:
         raise Conflict("The default list of an event cannot be deleted.", type="default_list")
-    in_use = (scoped(TicketType, org, TicketType.id).where(TicketType.list_id == row.id).exists()
-              or scoped(Ticket, org, Ticket.id).where(Ticket.list_id == row.id).exists())
-    if in_use:
-        raise Conflict("Ticket types or tickets are on this list; move them to another list first.",
-                       type="list_in_use")
+    types_on_it = TicketType.select(TicketType.id).where((TicketType.org == org.id) & (TicketType.list_id == row.id))
+    tickets_on_it = Ticket.select(Ticket.id).where((Ticket.org == org.id) & (Ticket.list_id == row.id))
     with write_transaction():
+        # One statement decides: a ticket type put on the list meanwhile keeps it.
         deleted = EventList.delete().where((EventList.id == row.id) & (EventList.org == org.id)
-                                           & ~EventList.is_default).execute()
-        if deleted and row.image:
+                                           & ~fn.EXISTS(types_on_it) & ~fn.EXISTS(tickets_on_it)).execute()
+        if not deleted:
+            raise Conflict("Ticket types or tickets are on this list; move them to another list first.",
+                           type="list_in_use")
+        if row.image:
             _delete_files_after_commit(org.id, [row.image])
 
 
