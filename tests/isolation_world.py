@@ -198,6 +198,7 @@ def _public_ids(world: World) -> None:
         Campaign,
         Category,
         Event,
+        EventList,
         PickupType,
         Tag,
         TicketConfiguration,
@@ -212,7 +213,7 @@ def _public_ids(world: World) -> None:
                             ("parent_type", TicketType), ("session_type", TicketType), ("pickup_type", PickupType),
                             ("parent_type_pickup", TicketTypePickup), ("session_type_pickup", TicketTypePickup),
                             ("ticket_configuration", TicketConfiguration), ("pass", TicketType),
-                            ("pass_pickup", TicketTypePickup)):
+                            ("pass_pickup", TicketTypePickup), ("event_list", EventList)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

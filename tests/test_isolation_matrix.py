@@ -152,6 +152,8 @@ _V2_EVENT_BODY_IDS = {
     "sessions[].registration_types[].pickups[].pickup_type_id": "pickup_type_public",
     "passes[].id": "pass_public", "passes[].ticket_type_id": "ticket_configuration_public",
     "passes[].pickups[].id": "pass_pickup_public", "passes[].pickups[].pickup_type_id": "pickup_type_public",
+    "registration_types[].list_id": "event_list_public", "sessions[].registration_types[].list_id": "event_list_public",
+    "passes[].list_id": "event_list_public",
 }
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS,
