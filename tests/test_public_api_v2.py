@@ -165,21 +165,45 @@ def test_another_tenants_numeric_id_is_a_404_and_the_core_keeps_uuids(world, app
     assert all(isinstance(t["id"], str) for t in core["registration_types"])
 
 
-def test_plugin_off_and_what_is_not_served_yet(world, app):
+def test_plugin_off_and_bad_parameters(world, app):
     tenant, *_ = world
     plain = make_tenant(app, "No V2")
     off = key_call(plain, "GET", "/events")
     assert off.status_code == 404 and off.get_json()["type"] == "plugin_not_enabled"
-    for query, kind in (("include=list", "not_supported"),
-                        ("include=venue,list.setting", "not_supported"),
-                        ("include=recurrences", "not_supported"), ("filter[permanence]=sometimes", "validation_error"),
+    for query, kind in (("filter[permanence]=sometimes", "validation_error"),
                         ("filter[category_id]=abc", "validation_error"),
                         ("include=friends", "invalid_parameter"), ("include=ticket_types", "invalid_parameter"),
+                        ("include=passes", "invalid_parameter"),
                         ("filter[colour]=red", "invalid_parameter"), ("filter[venue_id]=abc", "validation_error"),
                         ("filter[venue_id]=0", "validation_error"), ("page=2", "invalid_parameter")):
         response = key_call(tenant, "GET", f"/events?{query}")
         assert response.status_code in (400, 422) and response.get_json()["type"] == kind, (query, response.get_json())
-    assert key_call(tenant, "GET", "/events/1?include=list").get_json()["type"] == "not_supported"
+
+
+def test_list_and_recurrence_includes_show_numeric_ids(world):
+    tenant, _venue, gala, _parent = world
+    gala_id = public_id("Event", gala["id"])
+    shown = ok(key_call(tenant, "GET", f"/events/{gala_id}?include=list.setting"))["data"]["list"]
+    core_list = ok(tenant.staff.get(f"/events/{gala['id']}?include=list"))["data"]["list"]
+    assert shown["id"] == public_id("EventList", core_list["id"]) and shown["event_id"] == gala_id
+    assert shown["default"] is True and shown["permanent_list_id"] is None
+    assert set(shown["setting"]) == {"description", "image"}
+    listed = ok(key_call(tenant, "GET", "/events?include=list"))["data"]
+    assert all(isinstance(event["list"]["id"], int) for event in listed)
+
+    weekly = ok(key_call(tenant, "POST", "/events", json={"event": {
+        "type": "recurring", "name": "Weekly", "starts_at": "2031-06-02T18:00:00Z",
+        "ends_at": "2031-06-02T20:00:00Z", "recurrences": [{
+            "starts_at": "2031-06-02T18:00:00Z", "ends": "after_occurrences", "max_occurrences": 3,
+            "repeat_unit": "week", "repeat_value": 1, "days": ["monday"], "duration": 2}]}}), 201)["data"]
+    rules = ok(key_call(tenant, "GET", f"/events/{weekly['id']}?include=recurrences"))["data"]["recurrences"]
+    assert len(rules) == 1 and isinstance(rules[0]["id"], int) and rules[0]["repeat_unit"] == "week"
+    assert isinstance(rules[0]["active_occurrences"], int)
+    renamed = ok(key_call(tenant, "PATCH", f"/events/{weekly['id']}", json={"event": {
+        "recurrences": [{"id": rules[0]["id"], "max_occurrences": 2}]}}))
+    assert renamed["data"]["id"] == weekly["id"]
+    after = ok(key_call(tenant, "GET", f"/events/{weekly['id']}?include=recurrences"))["data"]["recurrences"]
+    assert [(r["id"], r["max_occurrences"]) for r in after] == [(rules[0]["id"], 2)]
 
 
 # --- writes ------------------------------------------------------------------------------------------------

@@ -135,6 +135,16 @@ def test_active_occurrences_leave_out_archived_and_finished_dates(tenant):
     assert rules_of(tenant, event)[0]["active_occurrences"] == 2
 
 
+def test_active_occurrences_is_read_only(tenant):
+    event = recurring(tenant, [{"starts_at": "2030-04-01T16:00:00Z", "ends": "after_occurrences",
+                                "max_occurrences": 2, "repeat_unit": "day"}])
+    (rule,) = rules_of(tenant, event)
+    echoed = patch_rules(tenant, event, [{"id": rule["id"], "active_occurrences": 7}])
+    assert echoed.status_code == 422, echoed.get_json()
+    assert "recurrences" in str(echoed.get_json()["errors"]) and "active_occurrences" in str(echoed.get_json())
+    assert rules_of(tenant, event) == [rule]
+
+
 def test_regenerating_keeps_dates_with_sales_and_detaches_those_no_rule_makes(tenant):
     event = recurring(tenant, [{"starts_at": "2030-04-01T16:00:00Z", "ends": "after_occurrences",
                                 "max_occurrences": 3, "repeat_unit": "day"}],

@@ -119,6 +119,11 @@ class OperatingHoursInput(Schema):
     close = fields.String(required=True, validate=_CLOCK)
 
 
+def read_only(value) -> None:
+    """Validator of a field a client may see but not set: any value sent is a 422 naming the field."""
+    raise ValidationError("is read-only (the server reports it); leave it out")
+
+
 class RecurrenceInput(Schema):
     """003 recurrence rule; on update `id` (the rule's id) changes that rule, `_destroy: true` removes it, and a
     rule without `id` is added. Defaults on create: ends never, repeat every 1 week."""
@@ -129,7 +134,8 @@ class RecurrenceInput(Schema):
     ends_at = fields.DateTime(allow_none=True)
     ends = fields.String(validate=validate.OneOf(ENDS))
     max_occurrences = fields.Integer(allow_none=True)
-    active_occurrences = fields.Integer(allow_none=True, metadata={"description": "Read-only; ignored."})
+    active_occurrences = fields.Raw(validate=read_only, metadata={
+        "description": "Read-only: reported under `include=recurrences`; sending it is a 422."})
     repeat_unit = fields.String(validate=validate.OneOf(list(REPEAT_UNITS)))
     repeat_value = fields.Integer(validate=validate.Range(min=1, max=1000))
     duration = fields.Float(allow_none=True, metadata={"description": "Hours per occurrence (not used with "

@@ -14,12 +14,14 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
+from core.api.event_list_schema import EventListView
 from core.api.event_schemas import (
     EventInput,
     EventListMeta,
     EventPatch,
     EventSchema,
     IncludeQuery,
+    RecurrenceView,
     RegistrationTypeEventView,
     StaffListQuery,
     StockItemView,
@@ -33,7 +35,6 @@ from core.api.ticket_configurations import ConfigurationView
 from core.api.ticket_type_schema import PriceSchema
 from core.api_schema import Schema
 from core.auth import require_role
-from core.errors import ApiError
 from core.kits.public_ids import uuid_for, uuids_for
 from core.models import Event, Org, SyncJob
 from core.models.public_id import PUBLIC_ID_LIMIT
@@ -50,17 +51,9 @@ DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "v
                   "calendar_id", "published_at", "capacity", "type", "start", "end", "deletable")
 INCLUDES = {"venue", "venue.address", "sessions", "registration_types", "registration_types.prices", "categories",
             "campaigns", "tags", "registration_types.stock_item", "registration_types.event.venue",
-            "registration_types.pickups", "registration_types.ticket_type"}
-# Documented by 003, not built in the core yet (issue 14 items 3-6, issue 15): refused, never ignored.
-INCLUDES_NOT_YET = {"list", "list.setting", "recurrences"}
+            "registration_types.pickups", "registration_types.ticket_type", "recurrences", "list", "list.setting"}
 # List filter -> the model whose numeric id it takes (names in `core.models`).
 FILTER_IDS = {"venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "category_id": "Category"}
-
-
-class NotSupported(ApiError):
-    """400: a 003 parameter this server does not serve yet."""
-
-    status, type = 400, "not_supported"
 
 
 def public_id_field(data_key: str, description: str = "A numeric id.") -> fields.Integer:
@@ -158,6 +151,14 @@ class RegistrationTypeV2(Schema):
                                 metadata={"description": "include=registration_types.ticket_type"})
 
 
+class EventListV2View(EventListView):
+    """003 event list (`include=list`): numeric `id`, `event_id` and `permanent_list_id`."""
+
+    id = numeric_id()
+    event_id = numeric_id()
+    permanent_list_id = numeric_id("The permanent list it belongs to, or null.")
+
+
 class EventV2(EventSchema):
     """003 event with numeric ids; 003's default fields unless `fields=`; relationships only with `include=`."""
 
@@ -170,9 +171,8 @@ class EventV2(EventSchema):
     categories = fields.List(fields.Nested(with_numeric_id(CategoryView)))
     tags = fields.List(fields.Nested(with_numeric_id(TagView)))
     campaigns = fields.List(fields.Nested(with_numeric_id(CampaignView)))
-
-    class Meta:
-        exclude = ("recurrences",)  # include=recurrences is not served yet
+    recurrences = fields.List(fields.Nested(with_numeric_id(RecurrenceView)))
+    list = fields.Nested(EventListV2View, allow_none=True, metadata={"description": "include=list / list.setting"})
 
 
 class EventListV2(Schema):
@@ -215,14 +215,10 @@ def written(org: Org, event: Event, job: SyncJob, status: int):
     return response
 
 
-def check_supported(args: dict) -> None:
-    """400 `not_supported` for a 003 include the core does not serve yet; 400 `invalid_parameter` for an
-    include 003 does not know."""
-    asked = comma_set(args.get("include"), INCLUDES | INCLUDES_NOT_YET, "include")
-    missing = sorted(asked & INCLUDES_NOT_YET)
-    if missing:
-        raise NotSupported(f"Not served by this API yet: {', '.join(missing)}.",
-                           errors={name: ["not supported yet"] for name in missing})
+def check_includes(args: dict) -> None:
+    """400 `invalid_parameter` for an include 003 does not document (the core's own extra includes, such as
+    `passes`, are not part of this API)."""
+    comma_set(args.get("include"), INCLUDES, "include")
 
 
 @blp.route("/events")
@@ -232,9 +228,8 @@ class EventCollection(MethodView):
     @blp.response(200, EventListV2)
     def get(self, args):
         """List events (003): `filter[...]`, `sort[field]=asc|desc`, `fields`, `include`,
-        `page[size]`/`page[cursor]`. Ids are numbers. 400 `not_supported` for 003 includes and filters not
-        served yet."""
-        check_supported(args)
+        `page[size]`/`page[cursor]`. Ids are numbers; every include and filter 003 documents is served."""
+        check_includes(args)
         check_bracket_params(ListQuery())
         org = current_org()
         for name, model in FILTER_IDS.items():
@@ -263,9 +258,9 @@ class EventItem(MethodView):
     @blp.arguments(IncludeQuery, location="query")
     @blp.response(200, EventEnvelopeV2)
     def get(self, args, event_id):
-        """One event (003) by its numeric id; `include=` venue, sessions, registration_types; `fields=`.
+        """One event (003) by its numeric id; `include=` any of 003's relationships; `fields=`.
         Another tenant's id is a 404 `event_not_found`."""
-        check_supported(args)
+        check_includes(args)
         org = current_org()
         event = events.get_event(org, uuid_for(Event, org, event_id, "event"))
         return jsonify({"data": events_v2(org, [event_body(org, event, args, DEFAULT_FIELDS)])[0]})

@@ -24,6 +24,7 @@ EVENT_VIEW = {
     "id": "Event", "venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "venue": VENUE_VIEW,
     "categories": {"id": "Category"}, "tags": {"id": "Tag"}, "campaigns": {"id": "Campaign"},
     "recurrences": {"id": "Recurrence"}, "registration_types": REGISTRATION_TYPE_VIEW,
+    "list": {"id": "EventList", "event_id": "Event", "permanent_list_id": "PermanentList"},
 }
 EVENT_VIEW["sessions"] = EVENT_VIEW  # a session is an event
 
