@@ -289,3 +289,90 @@ def test_a_captured_order_whose_hold_expired_with_the_seats_gone_is_refunded_onc
     [refund] = [c for c in fake.requests if c.method == "POST" and c.path.endswith("/refund")]
     assert refund.json["amount"] == {"currency_code": "USD", "value": "39.98"}
     assert booking_row(data["bookingId"]).status == "refunded" and ticket_ids(data["bookingId"]) == []
+
+
+# --- holder edits with a change fee (Step.EXTRA_PAYMENT) -----------------------------------------------------
+
+def buy_editable(tenant, fake, fan) -> tuple[dict, dict]:
+    """`fan` buys one ticket of an editable type (change fee 2.50) with PayPal: (confirmed booking, ticket)."""
+    from test_ticket_edits import PURCHASE
+
+    event_id = make_event(tenant)
+    tt = make_type(tenant, event_id, price="40.00", editable=True, editableChangeFee="2.50")
+    bought = fan.post(PURCHASE, json={"eventId": event_id, "paymentGateway": "paypal",
+                                      "tickets": [{"ticketTypeId": tt, "quantity": 1}]}).get_json()
+    fake.approve(bought["paymentRef"])
+    confirmed = fan.post("/client/events/tickets/confirm-order", json={"bookingId": bought["bookingId"]})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return confirmed.get_json(), confirmed.get_json()["tickets"][0]
+
+
+def test_a_paid_holder_edit_takes_its_own_order_and_applies_once_after_capture(tenant, fake):
+    from test_ticket_edits import change_fees, confirm_path, edit_path
+
+    use_paypal(tenant, fake)
+    fan = tenant.customer()
+    booking, ticket = buy_editable(tenant, fake, fan)
+    answer = fan.patch(edit_path(ticket["id"]), json={"holderName": "Paid Pat"})
+    assert answer.status_code == 202, answer.get_json()
+    edit = answer.get_json()["edit"]
+    assert edit["paymentGateway"] == "paypal" and edit["fee"] == {"amount": 250, "currency": "USD"}
+    assert edit["approvalUrl"].endswith(edit["paymentRef"]) and edit["paymentRef"] != booking["paymentRef"]
+    unit = fake.orders[edit["paymentRef"]]["purchase_units"][0]
+    assert unit["amount"] == {"currency_code": "USD", "value": "2.50"} and unit["custom_id"] == f"charge:{edit['id']}"
+
+    unpaid = fan.post(confirm_path(ticket["id"]), json={})
+    assert unpaid.status_code == 402 and unpaid.get_json()["type"] == "payment_not_completed"
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Test Fan"
+
+    fake.approve(edit["paymentRef"])
+    confirmed = fan.post(confirm_path(ticket["id"]), json={})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert confirmed.get_json()["edit"]["status"] == "applied"
+    again = fan.post(confirm_path(ticket["id"]), json={})
+    assert again.status_code == 200 and again.get_json()["edit"] == confirmed.get_json()["edit"]
+    captures = [r for r in fake.requests if r.path == f"/v2/checkout/orders/{edit['paymentRef']}/capture"]
+    assert len(captures) == 2  # refused before the approval, then the one capture; the replay captures nothing
+    assert len(fake.orders[edit["paymentRef"]]["purchase_units"][0]["payments"]["captures"]) == 1
+    (fee,) = change_fees(booking["bookingId"])
+    assert (fee.amount, fee.currency, fee.gateway, fee.reference) == (250, "USD", "paypal", edit["paymentRef"])
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Paid Pat"
+    with database.db.connection_context():
+        stored = Booking.get_by_id(booking["bookingId"])
+        assert (stored.status, stored.payment_ref, stored.amount) == ("confirmed", booking["paymentRef"], 4000)
+
+
+def test_a_capture_webhook_applies_a_paid_edit_once_and_another_order_applies_nothing(tenant, fake):
+    from test_ticket_edits import change_fees, confirm_path, edit_path
+
+    settings = use_paypal(tenant, fake)
+    fan = tenant.customer()
+    booking, ticket = buy_editable(tenant, fake, fan)
+    edit = fan.patch(edit_path(ticket["id"]), json={"holderName": "Hooked Hana"}).get_json()["edit"]
+    # the booking's own order (already captured) is not the fee's payment: the edit stays pending
+    own = send_webhook(tenant, settings, webhook_event("PAYMENT.CAPTURE.COMPLETED",
+                                                       fake.capture_resource(booking["paymentRef"])))
+    assert own.status_code == 200 and own.get_json()["status"] == "confirmed"
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Test Fan"
+    # a forged order naming the charge (captured, but not the edit's order) applies nothing
+    forged = dict(fake.orders[edit["paymentRef"]], id="FORGED" + secrets.token_hex(4).upper(), status="APPROVED")
+    fake.orders[forged["id"]] = forged
+    fake.approve(forged["id"])
+    refused = send_webhook(tenant, settings, webhook_event("CHECKOUT.ORDER.APPROVED", {"id": forged["id"]}))
+    assert refused.status_code == 200 and refused.get_json()["refused"] == "payment_not_completed"
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Test Fan"
+    assert change_fees(booking["bookingId"]) == []
+
+    fake.approve(edit["paymentRef"])
+    approved = send_webhook(tenant, settings, webhook_event("CHECKOUT.ORDER.APPROVED", {"id": edit["paymentRef"]}))
+    assert approved.status_code == 200 and approved.get_json()["recorded"] == "ticket_edit_applied"
+    event = webhook_event("PAYMENT.CAPTURE.COMPLETED", fake.capture_resource(edit["paymentRef"]))
+    for _ in range(2):
+        replay = send_webhook(tenant, settings, event)
+        assert replay.status_code == 200 and replay.get_json()["recorded"] == "ticket_edit_applied"
+    assert fan.post(confirm_path(ticket["id"]), json={}).get_json()["edit"]["status"] == "applied"
+    assert fan.get(edit_path(ticket["id"])).get_json()["holderName"] == "Hooked Hana"
+    assert len(change_fees(booking["bookingId"])) == 1
+    with database.db.connection_context():
+        stored = Booking.get_by_id(booking["bookingId"])
+        assert (stored.status, stored.payment_ref) == ("confirmed", booking["paymentRef"])

@@ -30,7 +30,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from core.errors import ApiError
 from core.models import Booking, Org
 from core.money import to_major, to_minor
-from core.payments import PaymentCheck, RefundResult
+from core.payments import ExtraCharge, PaymentCheck, RefundResult
 from core.payments.kit import (
     refund_rejected,
     require_settings,
@@ -150,11 +150,26 @@ class PayPalGateway:
                                        value=str(to_major(booking.amount, booking.currency))),
             reference_id=booking.id, custom_id=booking.id, invoice_id=f"{org.id}:{booking.id}",
             description=f"Tickets, booking {booking.id[:8]}")
-        body = OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit])
+        return self._create(OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit]),
+                            f"{booking.id}:order")
+
+    def create_charge_order(self, org: Org, booking: Booking, charge: ExtraCharge) -> dict:
+        """An order (intent CAPTURE) of its own for an extra charge on a paid booking (a change fee): the
+        charge's amount and currency, `custom_id` naming the charge (never the booking, so it never counts as
+        the booking's own payment) and `invoice_id` naming org, booking and charge; keyed by the charge id."""
+        unit = PurchaseUnitRequest(
+            amount=AmountWithBreakdown(currency_code=charge.currency,
+                                       value=str(to_major(charge.amount, charge.currency))),
+            reference_id=booking.id, custom_id=charge_custom_id(charge.id),
+            invoice_id=charge_invoice_id(org, booking.id, charge.id), description=charge.description[:127])
+        return self._create(OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit]),
+                            f"{booking.id}:charge:{charge.id}")
+
+    def _create(self, body: OrderRequest, request_id: str) -> dict:
         with provider_errors():
             try:
                 response = self.client.orders.create_order({
-                    "body": body, "paypal_request_id": f"{booking.id}:order", "prefer": "return=representation"})
+                    "body": body, "paypal_request_id": request_id, "prefer": "return=representation"})
             except ApiException as exc:
                 if is_outage(exc):
                     raise
@@ -210,13 +225,31 @@ class PayPalGateway:
         order, unpaid = self.booking_order(org, booking, payment_ref)
         if unpaid:
             return unpaid
-        reference = payment_ref or booking.payment_ref
+        return self._captured_check(order, org, booking)
+
+    def verify_charge(self, org: Org, booking: Booking, charge: ExtraCharge, payment_ref: str | None) -> PaymentCheck:
+        """Capture the charge's approved order if needed, then check it: paid only if the order `payment_ref`
+        of this org, booking and charge was captured for the charge's amount and currency."""
+        if not valid_reference(payment_ref):
+            return PaymentCheck(paid=False, reason="No PayPal order was started for this charge.")
+        order = self.get_order(payment_ref)
+        if order is None:
+            return PaymentCheck(paid=False, reason=f"PayPal knows no order {payment_ref!r} for this account.")
+        if not charge_order_belongs_to(order, org, booking.id, charge.id):
+            return PaymentCheck(paid=False, reference=payment_ref,
+                                reason="This PayPal order belongs to another booking or charge.")
+        return self._captured_check(order, org, booking, charge)
+
+    def _captured_check(self, order: dict, org: Org, booking: Booking,
+                        charge: ExtraCharge | None = None) -> PaymentCheck:
+        """Capture an order not captured yet (refused: unpaid, saying why), then `check_order` it."""
         if order.get("status") != "COMPLETED":
+            reference = order["id"]
             order, issue, description = self.capture(reference)
             if order is None:
                 return PaymentCheck(paid=False, reference=reference, reason=f"PayPal did not capture the "
                                     f"payment ({issue}: {description}).", data={"issue": issue})
-        return check_order(order, org, booking)
+        return check_order(order, org, booking, charge)
 
     def void(self, org: Org, booking: Booking, payment_ref: str | None) -> PaymentCheck:
         """Never captures: read the order and report it. Orders v2 has no void for an intent-CAPTURE order (the
@@ -307,22 +340,53 @@ def order_belongs_to(order: dict, org: Org, booking_id: str) -> bool:
     return unit.get("custom_id") == booking_id and unit.get("invoice_id") in (None, f"{org.id}:{booking_id}")
 
 
-def check_order(order: dict, org: Org, booking: Booking) -> PaymentCheck:
-    """Paid only if the order is COMPLETED with a COMPLETED capture of exactly the booking's amount."""
+def charge_custom_id(charge_id: str) -> str:
+    """The `custom_id` of an extra charge's order (and its capture): names the charge, never a booking."""
+    return f"charge:{charge_id}"
+
+
+def charge_invoice_id(org: Org, booking_id: str, charge_id: str) -> str:
+    """The `invoice_id` of an extra charge's order: org, booking and charge."""
+    return f"{org.id}:{booking_id}:{charge_id}"
+
+
+def charge_of(order: dict | None, org: Org) -> tuple[str, str] | None:
+    """(booking id, charge id) when `order` is an extra charge's order of this org, else None."""
+    unit = ((order or {}).get("purchase_units") or [{}])[0]
+    custom_id, invoice_id = str(unit.get("custom_id") or ""), str(unit.get("invoice_id") or "")
+    charge_id = custom_id.removeprefix(charge_custom_id(""))
+    head, tail = f"{org.id}:", f":{charge_id}"
+    if charge_id == custom_id or not charge_id or not (invoice_id.startswith(head) and invoice_id.endswith(tail)):
+        return None
+    return invoice_id[len(head):-len(tail)], charge_id
+
+
+def charge_order_belongs_to(order: dict, org: Org, booking_id: str, charge_id: str) -> bool:
+    """True if the order is the extra charge `charge_id`'s of this org and booking (custom_id and invoice_id)."""
+    unit = (order.get("purchase_units") or [{}])[0]
+    return (unit.get("custom_id") == charge_custom_id(charge_id)
+            and unit.get("invoice_id") == charge_invoice_id(org, booking_id, charge_id))
+
+
+def check_order(order: dict, org: Org, booking: Booking, charge: ExtraCharge | None = None) -> PaymentCheck:
+    """Paid only if the order is COMPLETED with a COMPLETED capture of exactly the booking's amount (or, for
+    an extra `charge` on it, the charge's amount and currency, its capture naming the charge)."""
     capture = first_capture(order)
     reference = order.get("id")
     if order.get("status") != "COMPLETED" or not capture or capture.get("status") != "COMPLETED":
         state = capture.get("status") if capture else order.get("status")
         return PaymentCheck(paid=False, reference=reference, reason=f"The PayPal payment is {state}.")
+    owed = charge if charge is not None else booking
+    custom_ids = (None, charge_custom_id(charge.id)) if charge is not None else (None, booking.id)
     value, currency = _amount(capture.get("amount"))
-    expected = to_major(booking.amount, booking.currency)
+    expected = to_major(owed.amount, owed.currency)
     try:
         minor = to_minor(value, currency) if value is not None else None
     except (ValueError, KeyError):
         minor = None
-    if value != expected or currency != booking.currency or capture.get("custom_id") not in (None, booking.id):
+    if value != expected or currency != owed.currency or capture.get("custom_id") not in custom_ids:
+        what = "the change fee is" if charge is not None else "the booking costs"
         return PaymentCheck(paid=False, reference=reference, amount=minor, currency=currency,
-                            reason=f"PayPal captured {value} {currency} but the booking costs {expected} "
-                                   f"{booking.currency}.")
-    return PaymentCheck(paid=True, reference=reference, amount=booking.amount, currency=currency,
+                            reason=f"PayPal captured {value} {currency} but {what} {expected} {owed.currency}.")
+    return PaymentCheck(paid=True, reference=reference, amount=owed.amount, currency=currency,
                         data={"captureId": capture.get("id")})

@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 
 from core.api_schema import Schema
 from core.models import Booking, Org
-from core.payments import Step, WebhookDelivery, kit
-from plugins.paypal.gateway import NAME, PayPalGateway, order_belongs_to
+from core.payments import ExtraCharge, PaymentCheck, Step, WebhookDelivery, kit
+from plugins.paypal.gateway import NAME, PayPalGateway, charge_of, order_belongs_to
 
 
 class PayPalSettings(Schema):
@@ -41,7 +41,7 @@ class PayPalProvider(kit.AccountProvider):
     name = "PayPal"
     settings_schema = PayPalSettings
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.VOID,
-                              Step.WEBHOOK})
+                              Step.WEBHOOK, Step.EXTRA_PAYMENT})
 
     def account(self, settings: dict) -> PayPalGateway:
         """The tenant's PayPal account (409 `gateway_not_configured` without its credentials)."""
@@ -49,10 +49,16 @@ class PayPalProvider(kit.AccountProvider):
 
     def create_payment(self, org: Org, booking: Booking, settings: dict) -> dict:
         """Create a PayPal order for the booking; the buyer approves it at `approval_url`."""
-        order = self.account(settings).create_order(org, booking)
-        approval_url = _approval_url(order)
-        return {"reference": order["id"], "client_secret": None, "approval_url": approval_url,
-                "data": {"orderId": order["id"], "approvalUrl": approval_url}}
+        return _client_answer(self.account(settings).create_order(org, booking))
+
+    def create_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, settings: dict) -> dict:
+        """Create the charge's own PayPal order (a change fee); the buyer approves it like a purchase's."""
+        return _client_answer(self.account(settings).create_charge_order(org, booking, charge))
+
+    def verify_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, payment_ref: str,
+                             settings: dict) -> PaymentCheck:
+        """Capture the charge's approved order if needed and check it (this org, booking and charge only)."""
+        return self.account(settings).verify_charge(org, booking, charge, payment_ref)
 
     def handle_webhook(self, org: Org, settings: dict, delivery: WebhookDelivery) -> dict:
         """Verify the delivery with PayPal's API, re-fetch the order or refund it names, then act on it."""
@@ -76,8 +82,21 @@ class PayPalProvider(kit.AccountProvider):
         return {"received": True, "handled": True, "type": event_type, **result}
 
 
+def _client_answer(order: dict) -> dict:
+    """A created order as the core keeps it: reference and the approval link the buyer follows."""
+    approval_url = _approval_url(order)
+    return {"reference": order["id"], "client_secret": None, "approval_url": approval_url,
+            "data": {"orderId": order["id"], "approvalUrl": approval_url}}
+
+
 def _confirm_order(org: Org, gateway: PayPalGateway, order_id) -> dict:
     order = gateway.get_order(order_id) if kit.valid_reference(order_id) else None
+    charge = charge_of(order, org)
+    if charge is not None:  # an extra charge on the booking (a change fee), not the booking's own payment
+        booking = kit.find_booking(org, charge[0])
+        if booking is None:
+            return {"ignored": "The order does not belong to a booking of this organisation."}
+        return kit.confirm_paid_charge(org, booking, charge[1], order["id"], NAME)
     units = (order or {}).get("purchase_units") or [{}]
     booking = kit.find_booking(org, units[0].get("custom_id"))
     if booking is None or not order_belongs_to(order, org, booking.id):
