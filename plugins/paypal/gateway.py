@@ -156,12 +156,13 @@ class PayPalGateway:
     def create_charge_order(self, org: Org, booking: Booking, charge: ExtraCharge) -> dict:
         """An order (intent CAPTURE) of its own for an extra charge on a paid booking (a change fee): the
         charge's amount and currency, `custom_id` naming the charge (never the booking, so it never counts as
-        the booking's own payment) and `invoice_id` naming org, booking and charge; keyed by the charge id."""
+        the booking's own payment), `invoice_id` naming org and charge (within PayPal's 127 characters) and
+        `reference_id` the booking; keyed by the charge id."""
         unit = PurchaseUnitRequest(
             amount=AmountWithBreakdown(currency_code=charge.currency,
                                        value=str(to_major(charge.amount, charge.currency))),
             reference_id=booking.id, custom_id=charge_custom_id(charge.id),
-            invoice_id=charge_invoice_id(org, booking.id, charge.id), description=charge.description[:127])
+            invoice_id=charge_invoice_id(org, charge.id), description=charge.description[:127])
         return self._create(OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit]),
                             f"{booking.id}:charge:{charge.id}")
 
@@ -345,9 +346,9 @@ def charge_custom_id(charge_id: str) -> str:
     return f"charge:{charge_id}"
 
 
-def charge_invoice_id(org: Org, booking_id: str, charge_id: str) -> str:
-    """The `invoice_id` of an extra charge's order: org, booking and charge."""
-    return f"{org.id}:{booking_id}:{charge_id}"
+def charge_invoice_id(org: Org, charge_id: str) -> str:
+    """The `invoice_id` of an extra charge's order: org and charge (its `reference_id` is the booking)."""
+    return f"{org.id}:{charge_id}"
 
 
 def charge_of(order: dict | None, org: Org) -> tuple[str, str] | None:
@@ -355,17 +356,16 @@ def charge_of(order: dict | None, org: Org) -> tuple[str, str] | None:
     unit = ((order or {}).get("purchase_units") or [{}])[0]
     custom_id, invoice_id = str(unit.get("custom_id") or ""), str(unit.get("invoice_id") or "")
     charge_id = custom_id.removeprefix(charge_custom_id(""))
-    head, tail = f"{org.id}:", f":{charge_id}"
-    if charge_id == custom_id or not charge_id or not (invoice_id.startswith(head) and invoice_id.endswith(tail)):
+    if charge_id == custom_id or not charge_id or invoice_id != charge_invoice_id(org, charge_id):
         return None
-    return invoice_id[len(head):-len(tail)], charge_id
+    return str(unit.get("reference_id") or ""), charge_id
 
 
 def charge_order_belongs_to(order: dict, org: Org, booking_id: str, charge_id: str) -> bool:
-    """True if the order is the extra charge `charge_id`'s of this org and booking (custom_id and invoice_id)."""
+    """True if the order is the extra charge `charge_id`'s of this org and booking (custom_id, invoice_id and
+    reference_id)."""
     unit = (order.get("purchase_units") or [{}])[0]
-    return (unit.get("custom_id") == charge_custom_id(charge_id)
-            and unit.get("invoice_id") == charge_invoice_id(org, booking_id, charge_id))
+    return charge_of(order, org) == (booking_id, charge_id) and unit.get("custom_id") == charge_custom_id(charge_id)
 
 
 def check_order(order: dict, org: Org, booking: Booking, charge: ExtraCharge | None = None) -> PaymentCheck:
