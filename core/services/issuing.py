@@ -35,8 +35,8 @@ def ticket_count(ticket_type: TicketType, units: int) -> tuple[int, int]:
 
 
 def tickets_for_units(ticket_type: TicketType, units: int) -> int:
-    """How many tickets `units` purchase units issue: one per unit when grouped, else one per seat."""
-    return units if ticket_type.grouped else seats_for(ticket_type, units)
+    """How many tickets `units` purchase units issue (what `issue_tickets` makes: one when grouped)."""
+    return ticket_count(ticket_type, units)[0]
 
 
 def seats_for(ticket_type: TicketType, units: int) -> int:
