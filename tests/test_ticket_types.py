@@ -180,6 +180,8 @@ INVALID = [
     ("order min zero", {"order_min": 0}, "orderMin"),
     ("quantity zero", {"quantity": 0}, "quantity"),
     ("fee percentage above 100", {"serviceFeePercentage": 101}, "serviceFeePercentage"),
+    ("fee percentage too small for the column", {"serviceFeePercentage": 3.9772502842529657e-140},
+     "serviceFeePercentage"),
     ("negative flat fee", {"serviceFeeAmount": -1}, "serviceFeeAmount"),
     ("invite-only without code", {"visibility": "invite-only"}, "inviteCode"),
     ("unknown visibility", {"visibility": "secret"}, "visibility"),

@@ -91,7 +91,10 @@ def _string_list_check(value) -> str | None:
 def _percentage_check(value) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return "Must be a number."
-    return None if 0 <= value <= 100 else "Must be between 0 and 100."
+    if not 0 <= value <= 100:
+        return "Must be between 0 and 100."
+    # The column is a 4-byte float: a tiny non-zero value (1e-140) would underflow in PostgreSQL.
+    return None if value == 0 or value >= 1e-6 else "Must be 0 or at least 0.000001."
 
 
 # One check per field, on the value alone; rules across fields are in `_cross_field_errors`.
