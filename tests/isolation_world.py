@@ -147,6 +147,7 @@ def _sales(world: World) -> None:
     pregenerated = _ok(staff.post("/events/tickets/pre-generate", json={
         "eventId": ids["event"], "ticketTypeId": ids["ticket_type"], "quantity": 1}))
     ids["pending_ticket"] = pregenerated["tickets"][0]["id"]
+    ids["attendee"] = _ok(staff.get(f"/events/{ids['event']}/participants"))["participants"][0]["id"]
     from core.models import Org, Ticket
     from core.services import qr
 

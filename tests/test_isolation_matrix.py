@@ -66,7 +66,7 @@ PATH_KINDS = {
     "category_id": "category", "tag_id": "tag", "campaign_id": "campaign", "calendar_id": "calendar",
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
     "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
-    "list_id": "event_list", "permanent_list_id": "permanent_list",
+    "list_id": "event_list", "permanent_list_id": "permanent_list", "attendee_id": "attendee",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).

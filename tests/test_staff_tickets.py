@@ -66,7 +66,8 @@ def test_participants_are_distinct_live_holders(tenant):
     assert body["paginate"] == {"hasNextPage": True, "nextPage": 2}
     (ana,) = body["participants"]
     assert ana["first_name"] == "Ana" and ana["last_name"] == "Maria Lima" and ana["email"] == "ana@example.com"
-    assert set(ana) == {"id", "first_name", "last_name", "email", "phone", "address", "confirmed", "created"}
+    assert set(ana) == {"id", "first_name", "last_name", "email", "phone", "address", "confirmed", "created",
+                        "ticket_count", "ticket_ids"}
     assert ana["confirmed"] is True
     second = tenant.staff.get(f"/events/{event.id}/participants?page=2&limit=1").get_json()
     assert [p["email"] for p in second["participants"]] == ["dee@example.com"]

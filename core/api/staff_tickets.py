@@ -26,7 +26,16 @@ from core.pagination import (
     paginate_block,
     parse_size,
 )
-from core.services import cancellation, event_lists, qr, refund_payouts, ticket_edits, ticket_queries, transfers
+from core.services import (
+    attendees,
+    cancellation,
+    event_lists,
+    qr,
+    refund_payouts,
+    ticket_edits,
+    ticket_queries,
+    transfers,
+)
 from core.tenancy import current_org
 from core.timefmt import iso_utc
 
@@ -47,14 +56,21 @@ class TicketPage(Schema):
 
 
 class ParticipantSchema(Schema):
-    id = fields.String()
+    id = fields.String(metadata={"description": "The attendee's stable id (`GET /attendees/{attendee_id}`)"})
     first_name = fields.String()
     last_name = fields.String()
-    email = fields.String()
+    email = fields.String(allow_none=True, metadata={"description": "null for an attendee with no e-mail"})
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
-    confirmed = fields.Boolean()
+    confirmed = fields.Boolean(metadata={"description": "true once the attendee was issued a ticket"})
     created = fields.String()
+    ticket_count = fields.Integer(metadata={"description": "valid or checked-in tickets it holds (of the event)"})
+    ticket_ids = fields.List(fields.String(), metadata={"description": "those tickets' ids, oldest first"})
+
+
+class AttendeeSchema(ParticipantSchema):
+    tickets = fields.List(fields.Nested(StaffTicketSchema),
+                          metadata={"description": "every ticket it holds or held, any status, oldest first"})
 
 
 class ParticipantPage(Schema):
@@ -198,8 +214,8 @@ class EventTickets(MethodView):
 
 def participants_body(event_id: str, query: dict) -> dict:
     """The 002 participants answer for both paths: `{participants, paginate: {hasNextPage, nextPage}}`."""
-    page = ticket_queries.participants(current_org(), event_id, page=query["page"], limit=query["limit"])
-    return {"participants": page.rows, "paginate": paginate_block(page)}
+    page = attendees.attendees_page(current_org(), event_id=event_id, page=query["page"], limit=query["limit"])
+    return {"participants": [attendees.participant_view(row) for row in page.rows], "paginate": paginate_block(page)}
 
 
 @blp.route("/events/<event_id>/participants")
@@ -208,7 +224,8 @@ class Participants(MethodView):
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, ParticipantPage)
     def get(self, query, event_id):
-        """Distinct holders of the event's live tickets, 002 shape, with `paginate: {hasNextPage, nextPage}`."""
+        """The attendees holding the event's valid or checked-in tickets, one row each with its tickets, 002
+        shape (`id` is the attendee's), oldest attendee first, with `paginate: {hasNextPage, nextPage}`."""
         return participants_body(event_id, query)
 
 
@@ -230,6 +247,19 @@ class PartnerParticipants(MethodView):
         except NotFound as exc:
             raise Unprocessable(f"No event with id {query['eventId']!r}.", type="event_not_found",
                                 errors={"query": {"eventId": ["no such event"]}}) from exc
+
+
+@blp.route("/attendees/<attendee_id>")
+class AttendeeRecord(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, AttendeeSchema)
+    def get(self, attendee_id):
+        """One attendee (002's participant fields) with every ticket it holds or held; 404 `attendee_not_found`."""
+        org = current_org()
+        attendee, tickets = ticket_queries.attendee_tickets(org, attendee_id)
+        lists = event_lists.effective_lists(org, tickets)
+        return {**attendees.participant_view(attendee),
+                "tickets": [ticket_view(t, staff=True, event_list=lists.get(t.id)) for t in tickets]}
 
 
 @blp.route("/events/tickets/<ticket_id>")

@@ -3,6 +3,7 @@
 `CORE_MODELS` is the ordered list the initial migration creates (parents before children).
 """
 
+from core.models.attendees import Attendee
 from core.models.barcodes import BarcodePoolCode
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
 from core.models.catalog import (
@@ -37,14 +38,16 @@ from core.models.ticket_edits import TicketEdit
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
     EventTicketConfiguration, TicketType,
-    Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats, Participation,
+    Attendee, Booking, BookingLine, Payment, Refund, Ticket, CheckIn, Transfer, IdempotencyRecord, SessionSeats,
+    Participation,
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList,
 ]
 
 __all__ = [
-    "CORE_MODELS", "ApiKey", "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
+    "CORE_MODELS", "ApiKey", "Attendee",
+    "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventList", "EventTicketConfiguration", "PermanentList",
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
     "Recurrence", "Refund", "TicketPickup", "TicketTypePickup",

@@ -13,6 +13,7 @@ from peewee import (
     TextField,
 )
 
+from core.models.attendees import Attendee
 from core.models.base import DateTimeField, JSONField
 from core.models.catalog import Event, TicketType
 from core.models.customer import Customer
@@ -124,6 +125,8 @@ class Ticket(TenantModel):
     note = TextField(default="")
     data = JSONField(default=dict)
     list_id = CharField(max_length=36, null=True)  # staff moved it to this event list; null: its type's list
+    # Who holds it (`core.services.attendees`); null for a pre-generated ticket until it is activated.
+    attendee = ForeignKeyField(Attendee, null=True, column_name="attendee_id", on_delete="SET NULL")
 
     class Meta:
         indexes = (

@@ -23,7 +23,7 @@ from core.plugins import hooks_for
 from core.sealed import seal, unseal
 from core.services import barcode_pools, capacity, gateways, holds, idempotency, pickups, ticket_configurations
 from core.services.gateways import void_payment, void_payment_later
-from core.services.issuing import Holder, issue_tickets, tickets_for_units
+from core.services.issuing import Holder, attendee_ids, issue_tickets, tickets_for_units
 from core.services.pricing import Quote, quote_booking
 from core.services.statements import (
     CompiledQuery,
@@ -270,12 +270,13 @@ def _line_rows(org: Org, booking_id: str, quote: Quote, holders: dict[str, list]
 
 
 def issue_units(org: Org | str, ticket_type: TicketType, units: int, *, holders: list | None = None,
-                **options) -> list[Ticket]:
+                attendees: list[str] | None = None, **options) -> list[Ticket]:
     """Issue `units` purchase units; a grouped type gets one ticket per unit (a table of 10: one ticket, 10 seats).
-    `holders` names each ticket's own holder in order (see `issue_tickets`)."""
+    `holders` names each ticket's own holder in order, `attendees` their attendee ids (see `issue_tickets`)."""
     tickets: list[Ticket] = []
     for batch in [1] * units if ticket_type.grouped else [units]:
-        tickets += issue_tickets(org, ticket_type, batch, holders=(holders or [])[len(tickets):] or None, **options)
+        tickets += issue_tickets(org, ticket_type, batch, holders=(holders or [])[len(tickets):] or None,
+                                 attendees=None if attendees is None else attendees[len(tickets):], **options)
     return tickets
 
 
@@ -306,13 +307,14 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
                        types: dict[str, TicketType] | None = None) -> list[Ticket]:
     holder = Holder(email=booking.email, name=booking.name, customer=booking.customer)
     tickets: list[Ticket] = []
-    for line in lines:
-        if line.kind != "ticket":
-            continue
-        ticket_type = (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id)
+    issued = [(line, (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id))
+              for line in lines if line.kind == "ticket"]
+    attendees = attendee_ids(org, [(holder, (line.data or {}).get("holders"),
+                                    tickets_for_units(ticket_type, line.quantity)) for line, ticket_type in issued])
+    for (line, ticket_type), line_attendees in zip(issued, attendees, strict=True):
         tickets += issue_units(org, ticket_type, line.quantity, holder=holder, booking=booking,
                                unit_price=line.unit_price, source=booking.source,
-                               holders=(line.data or {}).get("holders"))
+                               holders=(line.data or {}).get("holders"), attendees=line_attendees)
         for ticket in tickets:
             if ticket.ticket_type_id == ticket_type.id:
                 ticket.ticket_type = ticket_type

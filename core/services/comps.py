@@ -16,7 +16,7 @@ from core.payments import ManualPayment, ZeroTotal
 from core.plugins import hooks_for
 from core.services import capacity, ticket_configurations
 from core.services.booking import issue_units
-from core.services.issuing import Holder, issue_tickets, seats_for
+from core.services.issuing import Holder, attendee_ids, issue_tickets, seats_for, tickets_for_units
 from core.services.ticket_configurations import configuration_of
 from core.tenancy import get_scoped
 
@@ -68,8 +68,11 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
                                seats=seats_for(ticket_type, len(holders)), note=note,
                                gateway=ZeroTotal.identifier)
         tickets: list[Ticket] = []
-        for holder in holders:
-            tickets += issue_tickets(org, ticket_type, 1, holder=holder, booking=booking, source="comp", note=note)
+        count = tickets_for_units(ticket_type, 1)
+        attendees = attendee_ids(org, [(holder, None, count) for holder in holders])
+        for holder, holder_attendees in zip(holders, attendees, strict=True):
+            tickets += issue_tickets(org, ticket_type, 1, holder=holder, booking=booking, source="comp", note=note,
+                                     attendees=holder_attendees)
         capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, len(holders)))],
                             ticket_type.event_id)
         hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=tickets)
@@ -105,8 +108,9 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
     if paid < 0:
         raise Unprocessable("payment.amount cannot be negative.", type="invalid_amount")
     with write_transaction():
+        attendee = attendee_ids(org, [(holder, None, 1)])[0][0]   # rolled back with the rest if it loses
         won = (Ticket.update(status="valid", holder_email=holder.email, holder_name=holder.name, price_paid=paid,
-                             updated_at=utcnow())
+                             attendee=attendee, updated_at=utcnow())
                .where((Ticket.id == ticket.id) & (Ticket.status == "pending_activation")).execute())
         if won != 1:
             raise Conflict("This ticket is not waiting for activation (already activated or voided).",

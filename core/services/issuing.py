@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from core.api_schema import INT32
 from core.errors import Unprocessable
-from core.models import Booking, Customer, Ticket, TicketType, new_id, utcnow
+from core.models import Attendee, Booking, Customer, Ticket, TicketType, new_id, utcnow
 from core.services import barcode_pools
+from core.services.attendees import Contact, resolve_attendees
 from core.services.pickups import issue_pickups
 from core.services.statements import insert_rows
 
@@ -24,6 +25,9 @@ class Holder:
     email: str = ""
     name: str = ""
     customer: Customer | None = None
+    attendee: Attendee | None = None
+    """The attendee already chosen for the tickets this holder gets (a partner's participant); None: found or
+    made from `email` and `name` (`core.services.attendees`)."""
 
 
 def ticket_count(ticket_type: TicketType, units: int) -> tuple[int, int]:
@@ -58,15 +62,35 @@ def _holder_of(holder: Holder, holders: list | None, index: int) -> tuple[str, s
     return own.get("email") or holder.email, own.get("name") or holder.name
 
 
+def attendee_ids(org, lines: list[tuple[Holder, list | None, int]]) -> list[list[str]]:
+    """The attendee id of each ticket about to be issued, per line `(holder, holders, ticket count)` (ticket i
+    is `_holder_of(holder, holders, i)`'s), all resolved together (`attendees.resolve_attendees`: one INSERT,
+    and one SELECT only for e-mails already known), so a booking costs that once, whatever its lines. A
+    ticket of the line's holder goes to `holder.attendee` when set; the holder's customer gives its phone."""
+    people = [[_holder_of(holder, holders, i) for i in range(count)] for holder, holders, count in lines]
+    contacts = [Contact.named(email, name, holder.customer.phone if holder.customer and email == holder.email
+                              else None)
+                for (holder, _, _), line in zip(lines, people, strict=True)
+                for email, name in line if not (holder.attendee and (email, name) == (holder.email, holder.name))]
+    found = iter(resolve_attendees(org, contacts))
+    return [[holder.attendee.id if holder.attendee and (email, name) == (holder.email, holder.name)
+             else next(found).id for email, name in line]
+            for (holder, _, _), line in zip(lines, people, strict=True)]
+
+
 def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, booking: Booking | None = None,
                   unit_price: int = 0, status: str = "valid", source: str = "online", note: str = "",
-                  holders: list | None = None) -> list[Ticket]:
+                  holders: list | None = None, attendees: list[str] | None = None) -> list[Ticket]:
     """Create the tickets for `units` units of `ticket_type` (bulk insert), each with the pickups its type gives
     (`core.services.pickups.issue_pickups`); returns them in order. `holders` names each ticket's own holder
-    (`{name, email}` or None, in order); a ticket without one is `holder`'s. Each takes a code of its
-    configuration's barcode pool when that is enforced (the booking's reservation first; 409
-    `barcode_pool_exhausted` when too few are left)."""
+    (`{name, email}` or None, in order); a ticket without one is `holder`'s. Each ticket gets its holder's
+    attendee (`attendees`: their ids in order, as `attendee_ids` gives them for a whole booking; else resolved
+    here), except an unactivated pre-generated one (`pending_activation`), which is nobody's until activated.
+    Each takes a code of its configuration's barcode pool when that is enforced (the booking's reservation
+    first; 409 `barcode_pool_exhausted` when too few are left)."""
     count, seats_each = ticket_count(ticket_type, units)
+    if attendees is None and status != "pending_activation":
+        attendees = attendee_ids(org, [(holder, holders, count)])[0]
     codes = barcode_pools.take(org, ticket_type, count, booking.id if booking else None)
     per_ticket_price = (unit_price * units) // count if count else 0
     now = utcnow()
@@ -79,7 +103,7 @@ def issue_tickets(org, ticket_type: TicketType, units: int, *, holder: Holder, b
             "holder_email": email, "holder_name": name, "status": status, "source": source,
             "seats": seats_each, "price_paid": per_ticket_price, "note": note,
             "created_at": now, "updated_at": now, "data": codes.ticket_data(i) if codes else {},
-            "secret_version": 1, "scan_count": 0,
+            "secret_version": 1, "scan_count": 0, "attendee": attendees[i] if attendees else None,
         }
         for i, (email, name) in enumerate(_holder_of(holder, holders, index) for index in range(count))
     ]

@@ -151,10 +151,11 @@ _INSERT_BATCH = 100
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_sql(model, count: int, sqlite: bool) -> CompiledQuery:
+def _insert_sql(model, count: int, sqlite: bool, skip_conflicts: bool = False) -> CompiledQuery:
     fields = model._meta.sorted_fields
     rows = [{f: raw_slot(f"{f.name}_{i}") for f in fields} for i in range(count)]
-    return compile_query(model.insert_many(rows))
+    query = model.insert_many(rows)
+    return compile_query(query.on_conflict_ignore() if skip_conflicts else query)
 
 
 def _field_default(field):
@@ -170,13 +171,17 @@ def _stamp(model, row: dict, now) -> None:
             row[name] = now
 
 
-def insert_rows(model, rows: list[dict]) -> None:
+def insert_rows(model, rows: list[dict], *, skip_conflicts: bool = False) -> int:
     """INSERT `rows` (field name -> Python value; a field left out takes its default, as in peewee), with SQL
     compiled once per model and batch size. Missing `created_at`/`updated_at` are stamped now, a missing
     `public_id` (`core.models.public_id`) is drawn unused, in the
-    caller's dicts too (so instances built from them match the stored rows). Ids are made by the caller."""
+    caller's dicts too (so instances built from them match the stored rows). Ids are made by the caller.
+    Returns how many rows were written: with `skip_conflicts` a row that breaks a unique index is left out
+    (ON CONFLICT DO NOTHING / INSERT OR IGNORE; on PostgreSQL it waits for a concurrent insert of the same key
+    to commit first) instead of failing the statement."""
     fields = model._meta.sorted_fields
     now = utcnow()
+    written = 0
     for start in range(0, len(rows), _INSERT_BATCH):
         batch = rows[start:start + _INSERT_BATCH]
         fill_public_ids(model, batch)
@@ -185,7 +190,9 @@ def insert_rows(model, rows: list[dict]) -> None:
             _stamp(model, row, now)
             for f in fields:
                 values[f"{f.name}_{i}"] = f.db_value(row[f.name] if f.name in row else _field_default(f))
-        _insert_sql(model, len(batch), is_sqlite()).execute(values)
+        cursor = _insert_sql(model, len(batch), is_sqlite(), skip_conflicts).execute(values)
+        written += cursor.rowcount if skip_conflicts else len(batch)
+    return written
 
 
 @functools.lru_cache(maxsize=128)

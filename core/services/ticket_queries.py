@@ -1,4 +1,4 @@
-"""Read-only ticket queries: staff lists and participants of an event, a customer's tickets and bookings.
+"""Read-only ticket queries: staff lists of an event's tickets and an attendee's, a customer's tickets and bookings.
 
 Every query is tenant-scoped; nothing here writes. Ownership of a ticket is `Ticket.customer` only (emails
 are not verified at registration, so a matching email never grants access).
@@ -6,18 +6,18 @@ are not verified at registration, so a matching email never grants access).
 
 from __future__ import annotations
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, fn
 
 from core.errors import NotFound
-from core.models import Booking, Customer, Event, Ticket, TicketConfiguration, TicketType, utcnow
+from core.models import Attendee, Booking, Event, Ticket, TicketConfiguration, TicketType, utcnow
 from core.pagination import Page, SortKey, paginate_cursor, paginate_offset
+from core.services import attendees
 from core.services.pickups import attach_ticket_pickups
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
 LIVE = ("valid", "checked_in", "pending_activation")
 TICKET_KEYS = (SortKey("created", Ticket.created_at, "datetime", attr="created_at"), SortKey("id", Ticket.id))
-PARTICIPANT_KEYS = (SortKey("email", Ticket.holder_email, attr="email"),)
 
 
 def _with_type(org, *also):
@@ -94,34 +94,8 @@ def _booking_view(booking: Booking) -> dict:
     }
 
 
-def participants(org, event_id: str, *, page: int, limit: int) -> Page:
-    """Distinct holders (by email) of the event's live tickets, 002's participant shape, by email."""
-    get_scoped(Event, org, event_id, "event")
-    confirmed = fn.SUM(Case(None, [(Ticket.status.in_(("valid", "checked_in")), 1)], 0))
-    query = (scoped(Ticket, org, fn.MIN(Ticket.id).alias("id"), Ticket.holder_email.alias("email"),
-                    fn.MAX(Ticket.holder_name).alias("name"), fn.MAX(Ticket.customer).alias("customer_id"),
-                    fn.MIN(Ticket.created_at).alias("created"), confirmed.alias("confirmed"))
-             .where((Ticket.event == event_id) & Ticket.status.in_(LIVE))
-             .group_by(Ticket.holder_email))
-    result = paginate_offset(query, PARTICIPANT_KEYS, page, limit, fetch=lambda q: list(q.dicts()))
-    phones = _phones(org, [r["customer_id"] for r in result.rows if r["customer_id"]])
-    result.rows = [_participant_view(r, phones) for r in result.rows]
-    return result
-
-
-def _phones(org, customer_ids: list[str]) -> dict[str, str | None]:
-    if not customer_ids:
-        return {}
-    rows = scoped(Customer, org, Customer.id, Customer.phone).where(Customer.id.in_(customer_ids))
-    return {c.id: c.phone for c in rows}
-
-
-def _participant_view(row: dict, phones: dict) -> dict:
-    first, _, last = (row["name"] or "").strip().partition(" ")
-    created = row["created"]
-    return {
-        "id": row["id"], "first_name": first, "last_name": last, "email": row["email"],
-        "phone": phones.get(row["customer_id"]), "address": None, "confirmed": bool(row["confirmed"]),
-        "created": iso_utc(created) if not isinstance(created, str) else created,
-    }
-
+def attendee_tickets(org, attendee_id: str) -> tuple[Attendee, list[Ticket]]:
+    """One attendee of the tenant with every ticket it holds or held, oldest first; 404 `attendee_not_found`."""
+    found = attendees.attendee(org, attendee_id)
+    tickets = _with_type(org).where(Ticket.attendee == found.id).order_by(Ticket.created_at, Ticket.id)
+    return found, attach_ticket_pickups(org, list(tickets))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.kits.links import new_link_token, token_hash
-from core.models import Event, Ticket, TicketType, Transfer, new_id, utcnow
+from core.models import Customer, Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
 from core.services import barcode_pools, participation, pickups
-from core.services.issuing import Holder
+from core.services.issuing import Holder, attendee_ids
 from core.services.ticket_configurations import allows_transfer, configuration_of, require_holder
 from core.tenancy import get_scoped, scoped
 
@@ -82,9 +82,10 @@ def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") ->
             raise _not_transferable(current, current.status)
         participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
         codes = barcode_pools.take(org, ticket_type, 1)  # a pool ticket's code stays void with it: a new one
+        attendee = attendee_ids(org, [(Holder(email=to_email, name=to_name), None, 1)])[0][0]
         new_ticket = Ticket.create(
             id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
-            booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name,
+            booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name, attendee=attendee,
             status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
             secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {},
             list_id=ticket.list_id)
@@ -118,7 +119,9 @@ def claim(org, token: str, customer_id: str) -> Ticket:
             if current.claimed_at is None:
                 raise _expired(current)
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
-        Ticket.update(customer=customer_id, updated_at=now).where(
+        claimer = get_scoped(Customer, org, customer_id, "customer")
+        attendee = attendee_ids(org, [(Holder(email=claimer.email, name=claimer.name, customer=claimer), None, 1)])
+        Ticket.update(customer=customer_id, attendee=attendee[0][0], updated_at=now).where(
             (Ticket.id == transfer.new_ticket_id) & Ticket.customer.is_null()).execute()
         ticket = get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
         hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
