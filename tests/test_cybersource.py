@@ -362,3 +362,59 @@ def test_an_unconfigured_tenant_gets_409_and_nothing_is_held(tenant, fake, live_
     assert response.status_code == 409 and response.get_json()["type"] == "gateway_not_configured"
     assert "secret_key" in response.get_json()["message"]
     assert counters(event_id, tt)["held"] == 0
+
+
+def test_the_same_form_posted_twice_keeps_the_hold_until_the_first_payment_reports(tenant, fake, live_server):
+    use_cybersource(tenant, fake, live_server)
+    data, event_id, tt = buy(tenant)
+    fake.deliver = False
+    first = pay(data, "ACCEPT", fake)["callback"]
+    second = pay(data, "ACCEPT", fake)          # CyberSource: ERROR 104, the uuid was used
+    assert second["decision"] == "ERROR" and second["callback"]["reason_code"] == "104"
+    check = callback(tenant, second["callback"])
+    assert not check.paid and check.data["status"] == "pending" and "released" not in check.data
+    assert counters(event_id, tt)["held"] == 2
+    assert callback(tenant, first).paid and booking_row(data["bookingId"]).status == "confirmed"
+
+
+def test_a_second_transaction_for_a_paid_booking_is_not_applied(tenant, fake, live_server):
+    use_cybersource(tenant, fake, live_server)
+    data, event_id, tt = buy(tenant)
+    fake.deliver = False
+    first = pay(data, "ACCEPT", fake)["callback"]
+    assert callback(tenant, first).paid
+    fake.used_uuids.clear()                        # suppose CyberSource let the same form pay again
+    second = pay(data, "ACCEPT", fake)["callback"]
+    check = callback(tenant, second)
+    assert not check.paid and check.data["unmatched"] is True and "already paid" in check.reason
+    assert booking_row(data["bookingId"]).payment_ref == first["transaction_id"]
+    assert len(ticket_ids(data["bookingId"])) == 2 and counters(event_id, tt)["sold"] == 2
+    noted = booking_row(data["bookingId"]).payment_data["cybersource_events"]
+    assert [e["transactionId"] for e in noted] == [first["transaction_id"], second["transaction_id"]]
+
+
+def test_a_zero_decimal_currency_is_paid_in_whole_units(tenant, fake, live_server):
+    use_cybersource(tenant, fake, live_server)
+    data, _, _ = buy(tenant, price=1500, currency="JPY", quantity=1)
+    assert data["paymentData"]["paymentParams"]["amount"] == "1500"
+    assert data["paymentData"]["paymentParams"]["currency"] == "JPY"
+    result = pay(data, "ACCEPT", fake)
+    assert result["delivered"]["status"] == 200
+    assert booking_row(data["bookingId"]).status == "confirmed" and len(ticket_ids(data["bookingId"])) == 1
+
+
+def test_two_callbacks_at_once_confirm_once(tenant, fake, live_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    use_cybersource(tenant, fake, live_server)
+    data, event_id, tt = buy(tenant)
+    fake.deliver = False
+    form = pay(data, "ACCEPT", fake)["callback"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: requests.post(webhook(live_server, tenant), data=form, timeout=30),
+                                range(4)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert {a.json()["status"] for a in answers} == {"confirmed"}
+    assert len(ticket_ids(data["bookingId"])) == 2 and counters(event_id, tt)["sold"] == 2
+    with database.db.connection_context():
+        assert Payment.select().where(Payment.booking == data["bookingId"]).count() == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from urllib.parse import parse_qsl
 
 from marshmallow import ValidationError, fields, validate
@@ -23,6 +24,8 @@ from core.services import gateways, holds
 from plugins.cybersource import rest
 from plugins.cybersource.signing import fields_signed, sign_fields
 
+log = logging.getLogger(__name__)
+
 NAME = "cybersource"
 HOSTED_URLS = {"test": "https://testsecureacceptance.cybersource.com/pay",
                "live": "https://secureacceptance.cybersource.com/pay"}
@@ -34,6 +37,7 @@ CALLBACK_FIELDS = ("decision", "req_reference_number")
 PAID_FIELDS = ("transaction_id", "req_amount", "req_currency")
 PAID = ("ACCEPT",)
 FAILED = ("DECLINE", "CANCEL", "ERROR")
+DUPLICATE_SUBMISSION = "104"   # ERROR: this access_key and transaction_uuid were used already (a second post)
 MAX_FIELD_LENGTH = 4096
 
 
@@ -132,8 +136,9 @@ def verify_callback(org: Org, form: dict) -> PaymentCheck:
     `req_currency`); 404 when it names no CyberSource booking of the tenant. Then, by `decision`:
     ACCEPT confirms the booking through the core's confirm path (amount and currency compared with the
     booking's: 402 `payment_mismatch`; a late payment whose seats are gone is refunded: 409 `hold_expired`);
-    DECLINE, CANCEL and ERROR release the hold at once; REVIEW (and anything else) leaves it held. A replayed
-    callback changes nothing. Returns paid=True only for a confirmed booking.
+    DECLINE, CANCEL and ERROR release the hold at once, except ERROR 104 (the same form posted twice: the first
+    post's own callback decides); REVIEW (and anything else) leaves it held. A replayed callback changes
+    nothing. Returns paid=True only for a booking confirmed by this callback's transaction.
     """
     gateway = gateways.gateway_for(org, NAME)
     return _act(org, gateway.settings, form)
@@ -163,9 +168,17 @@ def _act(org: Org, settings: dict, form: dict) -> PaymentCheck:
             "message": values.get("message")}
     if decision in PAID:
         result = bookings.confirm(org, booking.id, payment_ref=values["transaction_id"], gateway=NAME)
+        if result.booking.payment_ref != values["transaction_id"]:
+            # CyberSource refuses a reused transaction_uuid, so this should not happen; never claim it paid
+            log.error("CyberSource transaction %s for booking %s, already paid by %s, was not applied",
+                      values["transaction_id"], booking.id, result.booking.payment_ref)
+            return PaymentCheck(paid=False, reference=values["transaction_id"],
+                                reason="This booking was already paid by another CyberSource transaction; "
+                                       "this payment was not applied (staff see it on the booking).",
+                                data={**data, "status": result.booking.status, "unmatched": True})
         return PaymentCheck(paid=True, reference=result.booking.payment_ref, amount=result.booking.amount,
                             currency=result.booking.currency, data={**data, "status": result.booking.status})
-    if decision in FAILED:
+    if decision in FAILED and values.get("reason_code") != DUPLICATE_SUBMISSION:
         current = bookings.get_booking(org, booking.id)
         released = current.status == "pending" and holds.release_now(current)
         reason = f"CyberSource answered {decision}" + (f": {values['message']}" if values.get("message") else "")
