@@ -35,9 +35,22 @@ def expire_booking(booking: Booking, now: dt.datetime | None = None) -> bool:
     """Expire one overdue pending booking; True only for the caller whose UPDATE won (seats released once,
     `booking_expired` fired and the payment's void queued, all after the commit)."""
     now = now or utcnow()
+    return _expire(booking, now, Booking.expires_at < now)
+
+
+def release_now(booking: Booking) -> bool:
+    """Expire a pending booking at once, before its hold runs out, because its buyer's payment failed (declined,
+    cancelled at the provider): the seats go back now, exactly as at expiry. True only for the caller whose
+    UPDATE won. The booking stays `expired`, so a payment that still arrives for it later follows the core's
+    late-payment rule (confirmed while the seats are free, refunded once they are gone)."""
+    return _expire(booking, utcnow(), None)
+
+
+def _expire(booking: Booking, now: dt.datetime, condition) -> bool:
+    pending = (Booking.id == booking.id) & (Booking.status == "pending")
     with write_transaction():
         won = (Booking.update(status="expired", seats_released=True, updated_at=now)
-               .where((Booking.id == booking.id) & (Booking.status == "pending") & (Booking.expires_at < now))
+               .where(pending if condition is None else pending & condition)
                .execute())
         if won == 1:
             capacity.release_held_seats(seat_requests(booking.id), booking.event_id)

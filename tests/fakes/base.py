@@ -40,7 +40,9 @@ Route = tuple[str, re.Pattern, Callable]
 
 
 class FakeProvider:
-    """Base class: subclasses add routes with `route(method, pattern, handler)`.
+    """Base class: subclasses add routes with `route(method, pattern, handler)`; a handler returns
+    `(status, body)` or `(status, body, after)`, where `after()` runs outside the fake's lock before the answer
+    is sent (e.g. posting a callback to the application, which may call this fake again).
 
     `mode` switches every non-auth request: "ok" (normal), "5xx" (answers 500 with the provider's error
     shape from `server_error_body`) or "timeout" (sleeps `sleep_seconds` before answering).
@@ -123,7 +125,7 @@ class FakeProvider:
             record.form = dict(parse_qsl(body.decode(), keep_blank_values=True))
         with self.lock:
             self.requests.append(record)
-        status, payload, headers = 404, self.not_found_body(path), {}
+        status, payload, headers, after = 404, self.not_found_body(path), {}, None
         if not self.is_auth_path(path) and self.mode == "timeout":
             time.sleep(self.sleep_seconds)
         if not self.is_auth_path(path) and self.mode == "5xx":
@@ -134,10 +136,13 @@ class FakeProvider:
                 if method == handler.command and match:
                     try:
                         with self.lock:
-                            status, payload = func(record, *match.groups())
+                            status, payload, *rest = func(record, *match.groups())
+                        after = rest[0] if rest else None
                     except Reply as reply:
                         status, payload = reply.status, reply.body
                     break
+        if after is not None:  # work a route does outside the lock before answering (calls to other servers)
+            after()
         data = json.dumps(payload).encode()
         try:
             handler.send_response(status)

@@ -1,0 +1,277 @@
+"""The CyberSource provider: Secure Acceptance Hosted Checkout (a signed form the buyer posts to CyberSource's
+page, a signed callback back), verified callbacks confirming through the core, refunds over the REST API.
+
+Never confirms or releases a booking on a callback whose signature fails under the tenant's secret key, never
+trusts a callback's amount (the core compares it with the booking's) and never returns a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from urllib.parse import parse_qsl
+
+from marshmallow import ValidationError, fields, validate
+
+from core.api_schema import Schema
+from core.errors import ApiError, GatewayUnavailable, NotFound
+from core.models import Booking, Org, utcnow
+from core.money import is_currency, to_major, to_minor
+from core.payments import PaymentCheck, PaymentProvider, RefundResult, Step, WebhookDelivery, kit
+from core.services import booking as bookings
+from core.services import gateways, holds
+from plugins.cybersource import rest
+from plugins.cybersource.signing import fields_signed, sign_fields
+
+log = logging.getLogger(__name__)
+
+NAME = "cybersource"
+HOSTED_URLS = {"test": "https://testsecureacceptance.cybersource.com/pay",
+               "live": "https://secureacceptance.cybersource.com/pay"}
+REQUIRED_SETTINGS = ("profile_id", "access_key", "secret_key")
+SIGNED_FIELDS = ("access_key", "profile_id", "transaction_uuid", "signed_field_names", "unsigned_field_names",
+                 "signed_date_time", "locale", "transaction_type", "reference_number", "amount", "currency")
+# a callback is only believed when CyberSource signed these (and, for a payment, what was paid)
+CALLBACK_FIELDS = ("decision", "req_reference_number")
+PAID_FIELDS = ("transaction_id", "req_amount", "req_currency")
+PAID = ("ACCEPT",)
+FAILED = ("DECLINE", "CANCEL", "ERROR")
+DUPLICATE_SUBMISSION = "104"   # ERROR: this access_key and transaction_uuid were used already (a second post)
+MAX_FIELD_LENGTH = 4096
+
+
+def _base64(value: str) -> None:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("Must be the Base64 shared secret CyberSource issued.") from exc
+
+
+class CyberSourceSettings(Schema):
+    """A tenant's CyberSource settings (`boxoffice tenants config ORG cybersource key=value`)."""
+
+    profile_id = fields.String(validate=validate.Length(min=1, max=64),
+                               metadata={"description": "the Secure Acceptance profile id"})
+    access_key = fields.String(validate=validate.Length(min=1, max=64),
+                               metadata={"description": "the profile's access key"})
+    secret_key = fields.String(validate=validate.Length(min=1, max=1024),
+                               metadata={"secret": True, "description": "the profile's secret key (signs forms)"})
+    environment = fields.String(validate=validate.OneOf(("test", "live")),
+                                metadata={"description": "test (default) or live"})
+    locale = fields.String(validate=validate.Regexp(r"^[a-z]{2}(-[a-z]{2})?$"),
+                           metadata={"description": "the hosted page's language, e.g. en-us (default)"})
+    hosted_url = fields.URL(require_tld=False, schemes={"http", "https"},
+                            metadata={"description": "another hosted-page URL (tests, proxies)"})
+    merchant_id = fields.String(validate=validate.Length(min=1, max=64),
+                                metadata={"description": "REST: the merchant id (refunds through the API)"})
+    rest_key_id = fields.String(validate=validate.Length(min=1, max=128),
+                                metadata={"description": "REST: the shared secret key's id"})
+    rest_shared_secret = fields.String(validate=_base64,
+                                       metadata={"secret": True, "description": "REST: the shared secret (Base64)"})
+    api_base = fields.URL(require_tld=False, schemes={"http", "https"},
+                          metadata={"description": "another REST base URL (tests, proxies)"})
+    timeout = fields.Float(validate=validate.Range(min=0),
+                           metadata={"description": "seconds to wait for the REST API (0.1-30; default 10)"})
+
+
+def hosted_url(settings: dict) -> str:
+    """Where the buyer's browser posts the signed form: `hosted_url`, else the environment's page."""
+    return settings.get("hosted_url") or HOSTED_URLS.get(settings.get("environment") or "test", HOSTED_URLS["test"])
+
+
+def checkout_form(booking: Booking, settings: dict) -> tuple[str, dict[str, str]]:
+    """The hosted page's URL and the signed form fields that pay `booking` there.
+
+    `transaction_uuid` is the booking id: CyberSource refuses a second transaction with the same access key
+    and uuid, so however often the form is built (a double click, a reload) the booking is paid at most once.
+    `reference_number` is the booking id too, which names the tenant when the callback comes back.
+    """
+    kit.require_settings(NAME, settings, REQUIRED_SETTINGS)
+    params = {
+        "access_key": settings["access_key"],
+        "profile_id": settings["profile_id"],
+        "transaction_uuid": booking.id,
+        "signed_field_names": ",".join(SIGNED_FIELDS),
+        "unsigned_field_names": "",
+        "signed_date_time": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "locale": settings.get("locale") or "en-us",
+        "transaction_type": "sale",
+        "reference_number": booking.id,
+        "amount": str(to_major(booking.amount, booking.currency)),
+        "currency": booking.currency,
+    }
+    params["signature"] = sign_fields(settings["secret_key"], params)
+    return hosted_url(settings), params
+
+
+def hosted_checkout(org: Org, booking: Booking) -> tuple[str, dict[str, str]]:
+    """The CyberSource page URL and signed `payment_params` for the tenant's pending `booking` (made with
+    `paymentGateway` `cybersource`): 422 `gateway_not_enabled`, 409 `gateway_not_configured`,
+    `booking_not_pending`, `nothing_to_pay`, or 422 `gateway_mismatch` for another gateway's booking."""
+    gateway = gateways.gateway_for(org, NAME)
+    booking = kit.payable_booking(org, booking.id)
+    if booking.gateway != NAME:
+        raise ApiError(f"This booking is paid through {booking.gateway!r}, not {NAME!r}.", status=422,
+                       type="gateway_mismatch")
+    return checkout_form(booking, gateway.settings)
+
+
+def callback_org(form: dict) -> Org | None:
+    """The tenant a callback is about, from the booking its `req_reference_number` names (None if none): for
+    a callback that arrives without an `orgid` header or a tenant's domain. The callback still has to pass
+    `verify_callback` under that tenant's secret key before anything is believed."""
+    reference = form.get("req_reference_number")
+    if not kit.valid_reference(reference):
+        return None
+    row = Booking.select(Booking.org).where((Booking.id == reference) & (Booking.gateway == NAME)).first()
+    return row.org if row is not None else None
+
+
+def verify_callback(org: Org, form: dict) -> PaymentCheck:
+    """Check a Secure Acceptance callback (the form CyberSource posts back) and act on it once.
+
+    400 `invalid_signature` unless its signature matches the tenant's secret key over its `signed_field_names`
+    (which must cover `decision`, `req_reference_number` and, for a payment, `transaction_id`, `req_amount`,
+    `req_currency`); 404 when it names no CyberSource booking of the tenant. Then, by `decision`:
+    ACCEPT confirms the booking through the core's confirm path (amount and currency compared with the
+    booking's: 402 `payment_mismatch`; a late payment whose seats are gone is refunded: 409 `hold_expired`);
+    DECLINE, CANCEL and ERROR release the hold at once, except ERROR 104 (the same form posted twice: the first
+    post's own callback decides); REVIEW (and anything else) leaves it held. A replayed callback changes
+    nothing. Returns paid=True only for a booking confirmed by this callback's transaction.
+    """
+    gateway = gateways.gateway_for(org, NAME)
+    return _act(org, gateway.settings, form)
+
+
+def _signed_callback(settings: dict, form: dict) -> dict[str, str]:
+    """The callback's fields once its signature is checked (400 `invalid_signature` otherwise)."""
+    kit.require_settings(NAME, settings, ("secret_key",))
+    values = {str(key): str(value) for key, value in form.items()
+              if isinstance(value, str) and len(value) <= MAX_FIELD_LENGTH}
+    decision = values.get("decision", "")
+    required = CALLBACK_FIELDS + (PAID_FIELDS if decision in PAID + ("REVIEW",) else ())
+    if not fields_signed(settings["secret_key"], values, required):
+        raise kit.invalid_signature(NAME, "its signature does not match this organisation's Secure Acceptance "
+                                    "secret key")
+    return values
+
+
+def _act(org: Org, settings: dict, form: dict) -> PaymentCheck:
+    values = _signed_callback(settings, form)
+    booking = kit.find_booking(org, values["req_reference_number"])
+    if booking is None or booking.gateway != NAME:
+        raise NotFound("The callback names no CyberSource booking of this organisation.", type="not_found")
+    decision = values["decision"]
+    _record(org, booking, values)
+    data = {"decision": decision, "bookingId": booking.id, "reasonCode": values.get("reason_code"),
+            "message": values.get("message")}
+    if decision in PAID:
+        result = bookings.confirm(org, booking.id, payment_ref=values["transaction_id"], gateway=NAME)
+        if result.booking.payment_ref != values["transaction_id"]:
+            # CyberSource refuses a reused transaction_uuid, so this should not happen; never claim it paid
+            log.error("CyberSource transaction %s for booking %s, already paid by %s, was not applied",
+                      values["transaction_id"], booking.id, result.booking.payment_ref)
+            return PaymentCheck(paid=False, reference=values["transaction_id"],
+                                reason="This booking was already paid by another CyberSource transaction; "
+                                       "this payment was not applied (staff see it on the booking).",
+                                data={**data, "status": result.booking.status, "unmatched": True})
+        return PaymentCheck(paid=True, reference=result.booking.payment_ref, amount=result.booking.amount,
+                            currency=result.booking.currency, data={**data, "status": result.booking.status})
+    if decision in FAILED and values.get("reason_code") != DUPLICATE_SUBMISSION:
+        current = bookings.get_booking(org, booking.id)
+        released = current.status == "pending" and holds.release_now(current)
+        reason = f"CyberSource answered {decision}" + (f": {values['message']}" if values.get("message") else "")
+        return PaymentCheck(paid=False, reference=values.get("transaction_id"), reason=reason,
+                            data={**data, "released": released, "status": "expired" if released
+                                  else current.status})
+    return PaymentCheck(paid=False, reference=values.get("transaction_id"),
+                        reason=f"CyberSource answered {decision}; the seats stay held until the hold expires.",
+                        data={**data, "status": booking.status})
+
+
+def _entry(values: dict[str, str]) -> dict:
+    return {"event": "callback", "decision": values["decision"], "transactionId": values.get("transaction_id"),
+            "amount": values.get("req_amount"), "currency": values.get("req_currency"),
+            "reasonCode": values.get("reason_code")}
+
+
+def _record(org: Org, booking: Booking, values: dict[str, str]) -> None:
+    """Note the verified callback on the booking (`payment_data["cybersource_events"]`) unless it is a replay:
+    `verify_payment` believes only what is noted here."""
+    entry = _entry(values)
+    if entry not in _callbacks(booking):
+        kit.record_gateway_event(org, booking.id, NAME, entry)
+
+
+def _callbacks(booking: Booking) -> list[dict]:
+    return [e for e in (booking.payment_data or {}).get(f"{NAME}_events") or [] if e.get("event") == "callback"]
+
+
+class CyberSourceProvider(PaymentProvider):
+    """CyberSource Secure Acceptance Hosted Checkout with the tenant's own profile; refunds through the REST
+    API when the tenant gave REST credentials, else owed and paid out by hand."""
+
+    identifier = NAME
+    name = "CyberSource"
+    settings_schema = CyberSourceSettings
+    capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.WEBHOOK})
+
+    def create_payment(self, org: Org, booking: Booking, settings: dict) -> dict:
+        """The signed hosted-checkout form for the new booking: `approval_url` is the page, `data` carries
+        `cybersourceUrl` and `paymentParams` (no provider payment exists until the buyer posts the form)."""
+        url, params = checkout_form(booking, settings)
+        return {"reference": None, "client_secret": None, "approval_url": url,
+                "data": {"cybersourceUrl": url, "paymentParams": params}}
+
+    def verify_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
+        """Paid only when a callback signed with the tenant's secret key accepted a payment for this booking
+        (noted on it by `verify_callback`; `payment_ref`, when given, must be its `transaction_id`), with the
+        amount and currency CyberSource reported, which the core compares with the booking's."""
+        for entry in reversed(_callbacks(booking)):
+            if entry.get("decision") not in PAID or payment_ref not in (None, entry.get("transactionId")):
+                continue
+            currency = str(entry.get("currency") or "").upper()
+            try:
+                amount = to_minor(entry.get("amount"), currency) if is_currency(currency) else None
+            except ValueError:
+                amount = None
+            if amount is None:
+                return PaymentCheck(paid=False, reason="CyberSource reported an amount that cannot be read.")
+            return PaymentCheck(paid=True, reference=entry.get("transactionId"), amount=amount, currency=currency,
+                                data={"decision": entry.get("decision")})
+        return PaymentCheck(paid=False, reason="CyberSource has not reported an accepted payment for this booking.")
+
+    def refund(self, org: Org, booking: Booking, payment_ref: str | None, amount: int,
+               settings: dict) -> RefundResult:
+        """Through `POST /pts/v2/payments/{transaction_id}/refunds` when the tenant configured REST credentials;
+        otherwise accepted as owed, for staff to pay back by hand and record."""
+        if not rest.configured(settings):
+            return RefundResult(succeeded=True, reference=None, amount=amount, owed=True,
+                                reason="No CyberSource REST credentials: to be paid back by hand.")
+        reference = payment_ref or booking.payment_ref
+        if not kit.valid_reference(reference):
+            raise kit.refund_rejected(NAME, "no CyberSource payment is recorded for this booking")
+        return rest.refund_payment(settings, org, booking, reference, amount)
+
+    def handle_webhook(self, org: Org, settings: dict, delivery: WebhookDelivery) -> dict:
+        """The profile's Merchant POST URL (`/webhooks/cybersource/<orgid>`): the same signed callback form,
+        server to server, handled like `verify_callback`; a refusal by the core is reported, not raised."""
+        try:
+            form = dict(parse_qsl(delivery.body.decode(), keep_blank_values=True))
+        except UnicodeDecodeError as exc:
+            raise kit.invalid_signature(NAME, "the body is not a form") from exc
+        try:
+            check = _act(org, settings, form)
+        except GatewayUnavailable:
+            raise
+        except ApiError as exc:
+            if exc.type in ("invalid_signature", "gateway_not_configured"):
+                raise
+            return {"received": True, "handled": True, "type": form.get("decision"),
+                    "bookingId": form.get("req_reference_number"), "refused": exc.type}
+        return {"received": True, "handled": True, "type": check.data["decision"],
+                "bookingId": check.data["bookingId"], "status": check.data["status"]}
+
+
+PROVIDER = CyberSourceProvider()
