@@ -418,3 +418,22 @@ def test_two_callbacks_at_once_confirm_once(tenant, fake, live_server):
     assert len(ticket_ids(data["bookingId"])) == 2 and counters(event_id, tt)["sold"] == 2
     with database.db.connection_context():
         assert Payment.select().where(Payment.booking == data["bookingId"]).count() == 1
+
+
+def test_garbage_callbacks_are_400_never_500(tenant, fake, live_server):
+    use_cybersource(tenant, fake, live_server)
+    data, _, _ = buy(tenant)
+    url = webhook(live_server, tenant)
+    bodies = [b"", b"\xff\xfe\x00garbage", b'{"decision": "ACCEPT"}', b"decision=ACCEPT&req_reference_number=x",
+              b"signed_field_names=a,,b&signature=x&a=1&b=2", b"signed_field_names=&signature=",
+              b"signed_field_names=decision&decision=" + b"A" * 10000 + b"&signature=x",
+              f"decision=ACCEPT&req_reference_number={data['bookingId']}&signed_field_names=decision,"
+              f"req_reference_number&signature=%00".encode()]
+    for body in bodies:
+        answer = requests.post(url, data=body, timeout=30,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 400 and answer.json()["type"] == "invalid_signature", (body, answer.text)
+    assert refused(tenant, {"decision": ["ACCEPT"], "signature": None}).type == "invalid_signature"
+    assert booking_row(data["bookingId"]).status == "pending"
+    # another org's id, or a gateway the tenant did not enable
+    assert requests.post(f"{live_server.url}/webhooks/cybersource/nope", data=b"", timeout=30).status_code == 404

@@ -21,6 +21,7 @@ from core.money import is_currency, to_major, to_minor
 from core.payments import PaymentCheck, PaymentProvider, RefundResult, Step, WebhookDelivery, kit
 from core.services import booking as bookings
 from core.services import gateways, holds
+from core.tenancy import load_org
 from plugins.cybersource import rest
 from plugins.cybersource.signing import fields_signed, sign_fields
 
@@ -118,14 +119,15 @@ def hosted_checkout(org: Org, booking: Booking) -> tuple[str, dict[str, str]]:
 
 
 def callback_org(form: dict) -> Org | None:
-    """The tenant a callback is about, from the booking its `req_reference_number` names (None if none): for
+    """The active tenant a callback is about, from the booking its `req_reference_number` names (None if none): for
     a callback that arrives without an `orgid` header or a tenant's domain. The callback still has to pass
     `verify_callback` under that tenant's secret key before anything is believed."""
     reference = form.get("req_reference_number")
     if not kit.valid_reference(reference):
         return None
+    # the one read not scoped to a tenant: the random booking id is what names the tenant here
     row = Booking.select(Booking.org).where((Booking.id == reference) & (Booking.gateway == NAME)).first()
-    return row.org if row is not None else None
+    return load_org(row.org_id) if row is not None else None
 
 
 def verify_callback(org: Org, form: dict) -> PaymentCheck:
