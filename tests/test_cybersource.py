@@ -15,7 +15,7 @@ import secrets
 import pytest
 import requests
 from fakes.checks import booking_row, enable_gateway, fake_fixtures, ticket_ids
-from fakes.cybersource_server import FakeCyberSource
+from fakes.cybersource_server import FakeCyberSource, sign
 from smtp_server import SmtpServer
 from test_purchase_support import age_booking, counters, guest_purchase, make_event, make_type
 
@@ -217,9 +217,17 @@ def test_forged_callbacks_are_refused_and_change_nothing(tenant, other_tenant, f
 
 def test_the_callback_names_its_tenant_through_the_booking(tenant, other_tenant, fake, live_server):
     use_cybersource(tenant, fake, live_server)
+    theirs = use_cybersource(other_tenant, fake, live_server)
     data, _, _ = buy(tenant)
     fake.deliver = False
     genuine = pay(data, "ACCEPT", fake)["callback"]
+    # another tenant signs (with its own key) a callback naming this tenant's booking: not found there
+    crossed = {k: v for k, v in genuine.items() if k != "signature"}
+    crossed["signature"] = sign(theirs["secret_key"], crossed)
+    error = refused(other_tenant, crossed)
+    assert error.status == 404 and booking_row(data["bookingId"]).status == "pending"
+    answer = requests.post(webhook(live_server, other_tenant), data=crossed, timeout=30)
+    assert answer.status_code == 404 and booking_row(data["bookingId"]).status == "pending"
     with database.db.connection_context():
         assert callback_org(genuine).id == tenant.orgid
         assert callback_org({**genuine, "req_reference_number": "nope"}) is None
@@ -227,7 +235,7 @@ def test_the_callback_names_its_tenant_through_the_booking(tenant, other_tenant,
         other = Org.get_by_id(other_tenant.orgid)
         with pytest.raises(ApiError) as caught:
             hosted_checkout(other, booking_row(data["bookingId"]))
-    assert caught.value.type == "gateway_not_enabled"
+    assert caught.value.status == 404 and caught.value.type == "booking_not_found"   # another tenant's booking
 
 
 def test_an_amount_the_booking_does_not_owe_is_refused(tenant, fake, live_server):

@@ -258,7 +258,9 @@ class CyberSourceProvider(PaymentProvider):
 
     def handle_webhook(self, org: Org, settings: dict, delivery: WebhookDelivery) -> dict:
         """The profile's Merchant POST URL (`/webhooks/cybersource/<orgid>`): the same signed callback form,
-        server to server, handled like `verify_callback`; a refusal by the core is reported, not raised."""
+        server to server, handled like `verify_callback`: a bad signature is 400, a booking the tenant does not
+        have 404; a refusal by the core (a mismatch, a late payment refunded) is reported in a 200, so
+        CyberSource does not send it again."""
         try:
             form = dict(parse_qsl(delivery.body.decode(), keep_blank_values=True))
         except UnicodeDecodeError as exc:
@@ -268,7 +270,7 @@ class CyberSourceProvider(PaymentProvider):
         except GatewayUnavailable:
             raise
         except ApiError as exc:
-            if exc.type in ("invalid_signature", "gateway_not_configured"):
+            if exc.type in ("invalid_signature", "gateway_not_configured", "not_found"):
                 raise
             return {"received": True, "handled": True, "type": form.get("decision"),
                     "bookingId": form.get("req_reference_number"), "refused": exc.type}
