@@ -445,3 +445,36 @@ def test_garbage_callbacks_are_400_never_500(tenant, fake, live_server):
     assert booking_row(data["bookingId"]).status == "pending"
     # another org's id, or a gateway the tenant did not enable
     assert requests.post(f"{live_server.url}/webhooks/cybersource/nope", data=b"", timeout=30).status_code == 404
+
+
+def test_the_core_redirect_flow_brings_the_buyer_back_confirmed_or_failed(tenant, fake, live_server):
+    from urllib.parse import urlsplit
+
+    use_cybersource(tenant, fake, live_server)
+    fake.deliver = False                     # only the browser comes back, through the core's return URL
+    outcomes = {}
+    for decision in ("ACCEPT", "DECLINE"):
+        data, event_id, tt = buy(tenant)
+        started = tenant.guest.post("/client/events/payments/redirect",
+                                    json={"bookingId": data["bookingId"], "returnUrl": "https://club.example/done"})
+        assert started.status_code == 200, started.get_json()
+        form = started.get_json()["form"]
+        assert form["fields"]["signed_field_names"].endswith(",override_custom_receipt_page")
+        fake.decision = decision
+        result = requests.post(form["action"], data=form["fields"], timeout=30)
+        assert result.status_code == 200, result.text
+        fake_answer = result.json()
+        back_path = urlsplit(fake_answer["receipt_page"]).path
+        back = tenant.guest.flask.post(back_path, data=fake_answer["callback"])
+        again = tenant.guest.flask.post(back_path, data=fake_answer["callback"])
+        assert back.status_code == again.status_code == 303
+        outcomes[decision] = (back.headers["Location"], again.headers["Location"], data["bookingId"], event_id, tt)
+        forged = tenant.guest.flask.post(back_path, data={**fake_answer["callback"], "req_amount": "0.01"})
+        assert forged.status_code == 303 and "status=failed" in forged.headers["Location"]
+        assert "reason=invalid_signature" in forged.headers["Location"]
+    location, again, booking_id, event_id, tt = outcomes["ACCEPT"]
+    assert location.startswith("https://club.example/done?") and "status=confirmed" in location
+    assert "status=confirmed" in again and len(ticket_ids(booking_id)) == 2
+    location, again, booking_id, event_id, tt = outcomes["DECLINE"]
+    assert "status=failed" in location and "reason=payment_failed" in location and "status=failed" in again
+    assert booking_row(booking_id).status == "expired" and counters(event_id, tt)["held"] == 0

@@ -81,12 +81,14 @@ def hosted_url(settings: dict) -> str:
     return settings.get("hosted_url") or HOSTED_URLS.get(settings.get("environment") or "test", HOSTED_URLS["test"])
 
 
-def checkout_form(booking: Booking, settings: dict) -> tuple[str, dict[str, str]]:
+def checkout_form(booking: Booking, settings: dict, receipt_page: str | None = None) -> tuple[str, dict[str, str]]:
     """The hosted page's URL and the signed form fields that pay `booking` there.
 
     `transaction_uuid` is the booking id: CyberSource refuses a second transaction with the same access key
     and uuid, so however often the form is built (a double click, a reload) the booking is paid at most once.
-    `reference_number` is the booking id too, which names the tenant when the callback comes back.
+    `reference_number` is the booking id too, which names the tenant when the callback comes back. With
+    `receipt_page`, the signed `override_custom_receipt_page` sends the buyer's browser there instead of the
+    profile's Customer Response Page.
     """
     kit.require_settings(NAME, settings, REQUIRED_SETTINGS)
     params = {
@@ -102,6 +104,9 @@ def checkout_form(booking: Booking, settings: dict) -> tuple[str, dict[str, str]
         "amount": str(to_major(booking.amount, booking.currency)),
         "currency": booking.currency,
     }
+    if receipt_page:
+        params["override_custom_receipt_page"] = receipt_page
+        params["signed_field_names"] += ",override_custom_receipt_page"
     params["signature"] = sign_fields(settings["secret_key"], params)
     return hosted_url(settings), params
 
@@ -217,7 +222,8 @@ class CyberSourceProvider(PaymentProvider):
     identifier = NAME
     name = "CyberSource"
     settings_schema = CyberSourceSettings
-    capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.WEBHOOK})
+    capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.WEBHOOK,
+                              Step.REDIRECT})
 
     def create_payment(self, org: Org, booking: Booking, settings: dict) -> dict:
         """The signed hosted-checkout form for the new booking: `approval_url` is the page, `data` carries
@@ -225,6 +231,24 @@ class CyberSourceProvider(PaymentProvider):
         url, params = checkout_form(booking, settings)
         return {"reference": None, "client_secret": None, "approval_url": url,
                 "data": {"cybersourceUrl": url, "paymentParams": params}}
+
+    def start_redirect(self, org: Org, booking: Booking, settings: dict, *, return_url: str,
+                       callback_url: str) -> dict:
+        """The signed form for the core's redirect flow: the buyer's browser posts it to the hosted page, which
+        sends the browser back to `callback_url` (the signed `override_custom_receipt_page`)."""
+        url, params = checkout_form(booking, settings, receipt_page=callback_url)
+        return {"form": {"action": url, "fields": params}, "reference": None}
+
+    def handle_callback(self, org: Org, booking: Booking, settings: dict, params: dict) -> PaymentCheck:
+        """The browser came back through the core's return URL with the signed callback: handled like
+        `verify_callback` (400 `invalid_signature` for a forged one, or one about another booking); a failed
+        payment (its hold released) is 402 `payment_failed`, which the return reports as `failed`."""
+        if params.get("req_reference_number") != booking.id:
+            raise kit.invalid_signature(NAME, "it is about another booking than this return link's")
+        check = _act(org, settings, params)
+        if check.data.get("decision") in FAILED and "released" in check.data:
+            raise ApiError(check.reason, status=402, type="payment_failed", bookingId=booking.id)
+        return check
 
     def verify_payment(self, org: Org, booking: Booking, payment_ref: str | None, settings: dict) -> PaymentCheck:
         """Paid only when a callback signed with the tenant's secret key accepted a payment for this booking

@@ -84,7 +84,9 @@ class FakeCyberSource(FakeProvider):
         if (form["access_key"], form["transaction_uuid"]) in self.used_uuids:
             decision = "ERROR"  # reason 104: access_key and transaction_uuid already used
         callback = self._callback(form, decision)
-        answer = {"decision": decision, "callback": callback}
+        # where the browser is sent back with the callback: the signed override (else the profile's page)
+        answer = {"decision": decision, "callback": callback,
+                  "receipt_page": form.get("override_custom_receipt_page")}
         url = profile["merchant_post_url"]
         return 200, answer, (lambda: self._post_back(url, callback, answer)) if url and self.deliver else None
 
