@@ -2,13 +2,15 @@
 directly (`core.api_keys`).
 
 Views declare who may call them, and the scope a staff route needs, with `require_role`; the identity of a
-request lives on `g.identity`.
+request lives on `g.identity`. A customer's account state (sessions ended, officer granted or revoked) is read
+live per request from a few-seconds cache, so a revocation holds on the next request.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -22,13 +24,14 @@ from flask import current_app, g, request
 from core.api_keys import SCOPES, api_key_in, api_key_revoked, identity_for_key
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
-from core.identity import API_KEY_SUB, STAFF_ROLES, Identity
+from core.identity import API_KEY_SUB, OFFICER, STAFF_ROLES, Identity
 from core.memo import TimedMemo
 from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
-_SESSIONS = TimedMemo(5.0)  # customer id -> epoch seconds before which their tokens are refused (same staleness)
-ROLES = ("customer", "staff", "admin")
+# customer id -> (epoch seconds before which their tokens are refused, officer?), as stale as API keys may be
+_ACCOUNTS = TimedMemo(5.0)
+ROLES = ("customer", *STAFF_ROLES)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -125,9 +128,13 @@ def _identity_for_jwt(authorization: str) -> Identity:
     if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
         raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
                            type="api_key_revoked")
-    if identity.role == "customer" and identity.issued_at < sessions_valid_after(identity.sub):
-        raise Unauthorized("This session was ended (logged out everywhere or the password changed); log in again.",
-                           type="session_revoked")
+    if identity.role == "customer":
+        valid_after, officer = _account_state(identity.sub)
+        if identity.issued_at < valid_after:
+            raise Unauthorized("This session was ended (logged out everywhere or the password changed); log in "
+                               "again.", type="session_revoked")
+        if officer:
+            identity = dataclasses.replace(identity, officer=True)
     return identity
 
 
@@ -144,22 +151,37 @@ def load_identity() -> None:
         g.org = adopt_tenant(g.identity.org)
 
 
-def sessions_valid_after(customer_id: str) -> float:
-    """The epoch seconds before which the customer's tokens are refused (0: none are). Each process re-reads
-    it at most every few seconds, like `api_key_revoked` (at once where it changed, through `forget_sessions`)."""
+def _account_state(customer_id: str) -> tuple[float, bool]:
+    """(the epoch seconds before which the customer's tokens are refused (0: none are), whether the account is
+    an officer), in one read. Each process re-reads it at most every few seconds, like `api_key_revoked` (at
+    once where it changed, through `forget_sessions`)."""
     from core.models import Customer
 
-    def load() -> float:
-        row = Customer.select(Customer.sessions_valid_after).where(Customer.id == customer_id).first()
+    def load() -> tuple[float, bool]:
+        row = (Customer.select(Customer.sessions_valid_after, Customer.officer)
+               .where(Customer.id == customer_id).first())
         moment = row.sessions_valid_after if row is not None else None
-        return moment.replace(tzinfo=dt.UTC).timestamp() if moment is not None else 0.0
+        return (moment.replace(tzinfo=dt.UTC).timestamp() if moment is not None else 0.0,
+                bool(row is not None and row.officer))
 
-    return _SESSIONS.get(customer_id, load)
+    return _ACCOUNTS.get(customer_id, load)
+
+
+def sessions_valid_after(customer_id: str) -> float:
+    """The epoch seconds before which the customer's tokens are refused (0: none are); see `_account_state`."""
+    return _account_state(customer_id)[0]
 
 
 def forget_sessions(customer_id: str) -> None:
-    """Drop this process's view of a customer's sessions (after ending them)."""
-    _SESSIONS.forget(customer_id)
+    """Drop this process's view of a customer's account (after ending their sessions, or granting or revoking
+    the officer role)."""
+    _ACCOUNTS.forget(customer_id)
+
+
+def is_officer(identity: Identity | None) -> bool:
+    """True for an officer caller: an officer API key (or a token exchanged from one), or a customer whose
+    account holds the officer role now (revocation counts from the next request)."""
+    return identity is not None and identity.is_officer
 
 
 def current_identity() -> Identity | None:
@@ -169,7 +191,8 @@ def current_identity() -> Identity | None:
 
 @functools.lru_cache(maxsize=64)
 def allowed_roles(roles: tuple[str, ...]) -> frozenset[str]:
-    """The roles that pass a check for `roles` (admin also passes any staff check)."""
+    """The roles that pass a check for `roles` (admin also passes any staff check). `officer` admits officer
+    keys and, through `check_role`, officer customers."""
     return frozenset(roles) | ({"admin"} if "staff" in roles else frozenset())
 
 
@@ -179,7 +202,8 @@ def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | N
     if identity is None:
         raise Unauthorized("This endpoint needs `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
                            type="authentication_required")
-    if identity.role not in allowed_roles(roles):
+    allowed = allowed_roles(roles)
+    if identity.role not in allowed and not (identity.officer and OFFICER in allowed):
         raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403, type="forbidden_role")
     if scope is not None and identity.scopes is not None and scope not in identity.scopes:
         raise ApiError(f"This endpoint needs an API key with the `{scope}` scope.", status=403,
@@ -193,8 +217,9 @@ def key_security_scheme(scope: str) -> str:
 
 
 def require_role(*roles: str, scope: str | None = None):
-    """View decorator: the caller must hold one of `roles` (admin also passes any staff check) and, when it is
-    limited to scopes, `scope`. A route staff may call must name its scope (one of `core.api_keys.SCOPES`);
+    """View decorator: the caller must hold one of `roles` (admin also passes any staff check; `officer` also
+    admits a customer whose account is an officer) and, when it is limited to scopes, `scope`. A route staff
+    may call must name its scope (one of `core.api_keys.SCOPES`);
     the OpenAPI document lists it as the operation's API key security scheme."""
     if scope is not None and scope not in SCOPES:
         raise ValueError(f"Unknown API key scope {scope!r}; one of {', '.join(SCOPES)}.")

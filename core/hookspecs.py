@@ -174,6 +174,16 @@ def ticket_claimed(org, ticket, transfer):
 
 
 @hookspec
+def ticket_transferred_to_account(org, old_ticket, new_ticket, transfer):
+    """A ticket moved straight into another customer's account (a transfer by username): `old_ticket` revoked,
+    `new_ticket` owned by `transfer.claimed_by` already (no claim link). `ticket_claimed` fires for the same
+    transfer too (the recipient's side); this hook is the sender's side (e.g. "you passed your ticket to ...").
+
+    Called by `core.services.transfers.transfer_to_customer` from the outbox, after its commit.
+    """
+
+
+@hookspec
 def ticket_checked_in(org, ticket, checkin):
     """A ticket was admitted at a scan point."""
 

@@ -1,5 +1,6 @@
-"""Tenancy: the `orgid` header (or the staff API key a caller sends) picks the tenant; every tenant-owned query
-goes through `scoped`.
+"""Tenancy: the `orgid` header, the request's `Host` when the operator gave a tenant that hostname
+(`TenantDomain`), or the staff API key a caller sends picks the tenant; every tenant-owned query goes through
+`scoped`.
 
 A record of another tenant is never found (404), so existence never leaks across tenants.
 """
@@ -7,6 +8,7 @@ A record of another tenant is never found (404), so existence never leaks across
 from __future__ import annotations
 
 import functools
+import re
 from typing import TypeVar
 
 from flask import g, request
@@ -15,7 +17,7 @@ from core.api_keys import api_key_in
 from core.db import is_sqlite
 from core.errors import ApiError, NotFound, Unprocessable
 from core.memo import TimedMemo
-from core.models import Org
+from core.models import Org, TenantDomain
 from core.services.statements import CompiledQuery, Slot, compile_query
 
 M = TypeVar("M")
@@ -23,6 +25,9 @@ M = TypeVar("M")
 _exempt_blueprints: set[str] = {"api-docs"}  # flask-smorest's /openapi.json and /docs
 _ORGS = TimedMemo(5.0)  # active tenants by id
 ORG_ID_MAX = 64  # Org.id's column length: a longer header names no tenant and is shown cut to this
+DOMAIN_SECONDS = 5.0  # how stale a worker's hostname map may be (a change reaches every worker within this)
+_DOMAINS = TimedMemo(DOMAIN_SECONDS)  # one entry: the deployment's {hostname: org id}, read in one query
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 def tenant_exempt(blueprint):
@@ -60,16 +65,70 @@ def org_for_header(value: str | None) -> Org:
     return org
 
 
+def normalise_hostname(value: object) -> str | None:
+    """A hostname as `TenantDomain` stores it: lower-case, without a trailing dot; None unless it is a valid DNS
+    name (letters, digits and dashes in dot-separated labels of at most 63, 253 in all) with no port or path."""
+    if not isinstance(value, str):
+        return None
+    host = value.strip().lower().removesuffix(".")
+    return host if _HOSTNAME.fullmatch(host) else None
+
+
+def request_hostname(host: str) -> str:
+    """The hostname of a `Host` header: lower-case, without its port (an IPv6 literal keeps its brackets)."""
+    host = host.lower()
+    if host.startswith("["):
+        return host[:host.find("]") + 1]
+    return host.partition(":")[0].removesuffix(".")
+
+
+def _domain_map() -> dict[str, str]:
+    """The deployment's {hostname: org id}, read in one query at most every DOMAIN_SECONDS per process."""
+    return _DOMAINS.get("map", lambda: dict(TenantDomain.select(TenantDomain.hostname, TenantDomain.org).tuples()))
+
+
+def forget_domains() -> None:
+    """Drop this process's hostname map (after the operator added or removed a tenant's hostname)."""
+    _DOMAINS.forget()
+
+
+def tenant_for_host(host: str | None) -> Org | None:
+    """The active tenant served at `host` (a `Host` header, its port ignored), or None for a hostname no
+    tenant has (or an inactive tenant's). One dict lookup in the cached hostname map; no query when warm."""
+    if not host:
+        return None
+    org_id = _domain_map().get(request_hostname(host))
+    return load_org(org_id) if org_id is not None else None
+
+
 def resolve_tenant() -> None:
-    """before_request: require a known `orgid` header on every tenant route and put the Org on `g.org`. A
-    request without one that sends a staff API key is let through: `load_identity` takes the key's tenant."""
+    """before_request: put the request's tenant on `g.org`: the one its `Host` names (an `orgid` header must
+    then name the same: 403 `org_mismatch`), else the `orgid` header's (400 `missing_orgid`, 404 `unknown_org`).
+    A request with neither that sends a staff API key is let through: `load_identity` takes the key's tenant."""
     if request.url_rule is None or request.method == "OPTIONS" or is_exempt(request.blueprint):
         return
     header = request.headers.get("orgid")
+    domains = _domain_map()
+    org_id = domains.get(request_hostname(request.host)) if domains else None
+    if org_id is not None:
+        g.org = _org_for_domain(org_id, header)
+        return
     if not (header or "").strip() and api_key_in(request.headers.get("Authorization")) is not None:
         g.org = None
         return
     g.org = org_for_header(header)
+
+
+def _org_for_domain(org_id: str, header: str | None) -> Org:
+    """The tenant a request's hostname names, if the `orgid` header (when sent) agrees and it is active."""
+    sent = (header or "").strip()
+    if sent and sent != org_id:
+        raise ApiError("This hostname belongs to another organisation than the `orgid` header names; drop the "
+                       "header or send this organisation's id.", status=403, type="org_mismatch")
+    org = load_org(org_id)
+    if org is None:
+        raise ApiError("The organisation served at this hostname is not active.", status=404, type="unknown_org")
+    return org
 
 
 def adopt_tenant(org_id: str) -> Org:

@@ -18,6 +18,7 @@ from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_keys import SCOPE_DOCS, SCOPES
 from core.api_schema import Schema
 from core.errors import Unauthorized, Unprocessable
+from core.models.tenant import API_KEY_ROLES
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt
 from core.timefmt import iso_utc
@@ -126,7 +127,8 @@ SCOPES_DOC = "What the key may do: " + "; ".join(f"`{name}`: {doc}" for name, do
 
 class ApiKeyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(load_default="staff", validate=validate.OneOf(["staff", "admin"]))
+    role = fields.String(load_default="staff", validate=validate.OneOf(API_KEY_ROLES), metadata={
+        "description": "staff, admin, or officer (may only view tickets, check in and set attendance)"})
     scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
                          validate=validate.Length(min=1, max=len(SCOPES)),
                          metadata={"description": SCOPES_DOC + " Default: every scope."})
@@ -235,7 +237,8 @@ class TenantApiKeys(MethodView):
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data, org_id):
-        """Create a staff or admin API key for the tenant holding `scopes` (default: every scope; shown once)."""
+        """Create a staff, admin or officer API key for the tenant holding `scopes` (default: every scope; shown
+        once). An officer key may only view tickets, check in and undo a check-in, whatever its scopes."""
         record, key = service.issue_api_key(orgs.get_org(org_id), data["name"], data["role"], data["scopes"])
         record.apiKey = key  # dumped by this response only
         return record
@@ -257,6 +260,48 @@ class TenantApiKey(MethodView):
         """Revoke an API key: it can no longer be exchanged for a token, and tokens already issued from it
         are refused with 401 `api_key_revoked` (within 5 seconds on every worker). Repeating is harmless."""
         return service.revoke_api_key(org_id, key_id)
+
+
+class DomainCreateSchema(Schema):
+    hostname = fields.String(required=True, validate=validate.Length(min=1, max=300), metadata={
+        "description": "e.g. tickets.club.example (any case; stored lower-case, no port)"})
+
+
+class DomainSchema(Schema):
+    hostname = fields.String()
+    orgId = fields.String(attribute="org_id")
+    createdAt = fields.Function(lambda domain: iso_utc(domain.created_at))
+
+
+@blp.route("/tenants/<org_id>/domains")
+class TenantDomains(MethodView):
+    @operator_only
+    @blp.error_responses({404: "`unknown_org`", 409: "`domain_taken` (another tenant's)",
+                          422: "`invalid_hostname`"})
+    @blp.arguments(DomainCreateSchema)
+    @blp.response(201, DomainSchema)
+    def post(self, data, org_id):
+        """Serve the tenant at a hostname as well: a request whose `Host` is that hostname needs no `orgid` header
+        (an `orgid` naming another tenant is 403 `org_mismatch`). Unique across the deployment; adding the
+        tenant's own hostname again is harmless. Every worker sees it within 5 seconds."""
+        return service.add_domain(org_id, data["hostname"])
+
+    @operator_only
+    @names_a_tenant
+    @blp.response(200, DomainSchema(many=True))
+    def get(self, org_id):
+        """The hostnames the tenant is served at."""
+        return service.list_domains(org_id)
+
+
+@blp.route("/tenants/<org_id>/domains/<hostname>")
+class TenantDomainView(MethodView):
+    @operator_only
+    @blp.error_responses({404: "`unknown_org` or `unknown_domain`"})
+    @blp.response(204)
+    def delete(self, org_id, hostname):
+        """Stop serving the tenant at this hostname (its requests need the `orgid` header again)."""
+        service.remove_domain(org_id, hostname)
 
 
 @blp.route("/tenants/<org_id>/plugins/<plugin>/enable")

@@ -9,6 +9,7 @@ import click
 
 from core.api_keys import SCOPES
 from core.errors import ApiError
+from core.models.tenant import API_KEY_ROLES
 
 
 def _run(fn):
@@ -136,11 +137,11 @@ def config(org_id, plugin, pairs):
 @tenants_group.command("api-key")
 @click.argument("org_id")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(API_KEY_ROLES), default="staff", show_default=True)
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(list(SCOPES)),
               help="A scope the key holds (repeat for several; default: all).")
 def api_key(org_id, name, role, scopes):
-    """Create a staff/admin API key for ORG_ID (shown once)."""
+    """Create a staff, admin or officer API key for ORG_ID (shown once)."""
     from core.services import orgs
     from tenants import service
 
@@ -189,3 +190,35 @@ def plugins_list():
             click.echo(f"{row['name']:<16} {row['description']}\n{'':<16} enabled for: {tenants}")
 
     _run(do)
+
+
+@tenants_group.command("domains")
+@click.argument("org_id")
+def domains(org_id):
+    """List the hostnames ORG_ID is served at (requests to them need no `orgid` header)."""
+    from tenants import service
+
+    for domain in _run(lambda app: service.list_domains(org_id)):
+        click.echo(domain.hostname)
+
+
+@tenants_group.command("add-domain")
+@click.argument("org_id")
+@click.argument("hostname")
+def add_domain(org_id, hostname):
+    """Serve ORG_ID at HOSTNAME too (unique across the deployment; stored lower-case, no port)."""
+    from tenants import service
+
+    domain = _run(lambda app: service.add_domain(org_id, hostname))
+    click.echo(f"{domain.hostname} -> {domain.org_id}")
+
+
+@tenants_group.command("remove-domain")
+@click.argument("org_id")
+@click.argument("hostname")
+def remove_domain(org_id, hostname):
+    """Stop serving ORG_ID at HOSTNAME."""
+    from tenants import service
+
+    _run(lambda app: service.remove_domain(org_id, hostname))
+    click.echo(f"removed {hostname.strip().lower()}")

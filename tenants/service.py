@@ -1,4 +1,5 @@
-"""Tenant provisioning: create orgs (signing keypair, first admin key), switch plugins, set plugin settings.
+"""Tenant provisioning: create orgs (signing keypair, first admin key), switch plugins, set plugin settings, give
+a tenant the hostnames it is served at.
 
 Used by both the `boxoffice tenants` CLI and the `/operator` API; returns plain records, never Flask objects.
 An org's own settings change through `core.services.orgs`, and plugins read their settings through `core.plugins`.
@@ -17,12 +18,13 @@ from peewee import IntegrityError
 from core.api_keys import API_KEY_PREFIX_LENGTH, SCOPES, forget_api_key, hash_api_key, new_api_key, scopes_text
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
-from core.models import ApiKey, Org, TenantPlugin, utcnow
+from core.models import ApiKey, Org, TenantDomain, TenantPlugin, utcnow
+from core.models.tenant import API_KEY_ROLES
 from core.plugins import get_host, plugin_settings
 from core.services import gateways
 from core.services.orgs import check_timezone, get_org
 from core.signing import generate_keypair
-from core.tenancy import forget_org
+from core.tenancy import forget_domains, forget_org, normalise_hostname
 
 SECRET_SETTING_WORDS = ("secret", "password", "private", "token", "key", "credential")
 DEFAULT_PLUGINS = ("offline",)   # what a new tenant gets unless BOXOFFICE_DEFAULT_PLUGINS says otherwise
@@ -56,10 +58,10 @@ def create_api_key(org: Org, name: str, role: str = "staff", scopes: Iterable[st
 
 def issue_api_key(org: Org, name: str, role: str = "staff",
                   scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
-    """Create a staff/admin API key for `org` holding `scopes` (None: every scope): its record and the key
+    """Create a staff, admin or officer API key for `org` holding `scopes` (None: every scope): its record and the key
     itself (shown once). 422 `invalid_role`, `invalid_name` or `invalid_scopes`."""
-    if role not in ("staff", "admin"):
-        raise Unprocessable("role must be staff or admin", type="invalid_role")
+    if role not in API_KEY_ROLES:
+        raise Unprocessable(f"role must be one of {', '.join(API_KEY_ROLES)}", type="invalid_role")
     if not (name or "").strip() or len(name) > 200:
         raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
     wanted = set(SCOPES if scopes is None else scopes)
@@ -91,6 +93,49 @@ def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
         record = ApiKey.get_by_id(record.id)
     forget_api_key(record.id)
     return record
+
+
+def list_domains(org_id: str) -> list[TenantDomain]:
+    """The hostnames the tenant is served at, alphabetically. 404 `unknown_org`."""
+    org = get_org(org_id)
+    return list(TenantDomain.select().where(TenantDomain.org == org.id).order_by(TenantDomain.hostname))
+
+
+def add_domain(org_id: str, hostname: str) -> TenantDomain:
+    """Serve the tenant at `hostname` too (requests with that `Host` need no `orgid` header); stored lower-case.
+    Idempotent for the tenant's own hostname. 404 `unknown_org`; 422 `invalid_hostname` (not a DNS name, or
+    with a port or path); 409 `domain_taken` (another tenant has it). Every worker sees it within seconds."""
+    org = get_org(org_id)
+    host = normalise_hostname(hostname)
+    if host is None:
+        raise Unprocessable("A hostname is a DNS name such as tickets.club.example: letters, digits, dashes and "
+                            "dots, without a port, scheme or path.", type="invalid_hostname",
+                            errors={"hostname": ["not a hostname"]})
+    try:
+        with write_transaction():
+            record = TenantDomain.get_or_none(TenantDomain.hostname == host)
+            if record is None:
+                record = TenantDomain.create(org=org.id, hostname=host)
+    except IntegrityError:  # a concurrent add of the same hostname won
+        record = TenantDomain.get_or_none(TenantDomain.hostname == host)
+    if record is None or record.org_id != org.id:
+        raise ApiError(f"The hostname {host!r} is already served for another tenant.", status=409,
+                       type="domain_taken")
+    forget_domains()
+    return record
+
+
+def remove_domain(org_id: str, hostname: str) -> None:
+    """Stop serving the tenant at `hostname` (requests with that `Host` need the `orgid` header again). 404
+    `unknown_org`, `unknown_domain` (the tenant has no such hostname)."""
+    org = get_org(org_id)
+    host = normalise_hostname(hostname)
+    with write_transaction():
+        removed = (TenantDomain.delete().where((TenantDomain.org == org.id) & (TenantDomain.hostname == host))
+                   .execute() if host else 0)
+    if not removed:
+        raise NotFound(f"The tenant {org.id!r} is not served at {str(hostname)[:253]!r}.", type="unknown_domain")
+    forget_domains()
 
 
 def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, ...] | None = None,

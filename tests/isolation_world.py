@@ -256,6 +256,9 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _plugins(world, receiver)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
     world.ids["api_key_secret"] = tenant.admin_api_key
+    operator = tenant.guest.as_token(tenant.app.config["BOXOFFICE"].operator_token)
+    world.ids["domain"] = _ok(operator.post(f"/operator/tenants/{tenant.orgid}/domains",
+                                            json={"hostname": f"Tickets.{tenant.orgid}.example"}))["hostname"]
     from core.models import ApiKey
 
     with database.db.connection_context():

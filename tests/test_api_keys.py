@@ -53,7 +53,7 @@ def test_token_and_bearer_keys_work_without_orgid(app, tenant, operator):
         assert venue.get_json()["data"]["id"] in {row["id"] for row in listed["data"]}
     me = call(app, "GET", "/auth/me", f"Token {key['apiKey']}").get_json()
     assert me == {"sub": f"key:{key['id']}", "org": tenant.orgid, "role": "staff", "email": key["name"],
-                  "scopes": list(api_keys.SCOPES)}
+                  "scopes": list(api_keys.SCOPES), "officer": False}
     # The matching `orgid` header is fine too; the venue was made in the key's tenant.
     assert call(app, "GET", "/venues", f"Token {key['apiKey']}", orgid=tenant.orgid).status_code == 200
     assert len(tenant.staff.get("/venues").get_json()["data"]) == 2

@@ -424,3 +424,18 @@ def test_https_goes_to_the_checked_address_with_sni_and_a_verified_certificate(t
     assert "other.example.test" in bad["lastError"]  # checked against the name, not the IP it connected to
     assert sorted(tls_receiver.sni) == ["hooks.example.test", "other.example.test"]
     assert set(connections) == {"127.0.0.1"}
+
+
+def test_a_transfer_by_username_emits_ticket_transferred_naming_the_account(hooked, receiver):
+    (ticket,) = buy_free(hooked, 1)["tickets"]
+    registered = hooked.guest.post("/client/auth/register", json={
+        "email": "member@example.com", "password": "correct-horse-9", "username": "Member.One"})
+    assert registered.status_code == 201, registered.get_json()
+    moved = hooked.staff.post(f"/events/tickets/{ticket['id']}/transfer", json={"username": "member.one"})
+    assert moved.status_code == 201, moved.get_json()
+    events = [r.json() for r in receiver.received]
+    assert events[-1]["type"] == "ticket.transferred"
+    transfer = events[-1]["data"]["transfer"]
+    assert transfer["toCustomerId"] == registered.get_json()["customer"]["id"]
+    assert transfer["toEmail"] == "member@example.com"
+    assert events[-1]["data"]["newTicket"]["id"] == moved.get_json()["newTicket"]["id"]

@@ -67,6 +67,7 @@ PATH_KINDS = {
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
     "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
     "list_id": "event_list", "permanent_list_id": "permanent_list", "attendee_id": "attendee",
+    "customer_id": "customer", "hostname": "domain",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
@@ -202,6 +203,8 @@ BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("patch", "/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
     ("post", "/public/v2/events"): {"name": "Fest", "type": "parent", **_SESSION, **_TIERS},
     ("patch", "/public/v2/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
+    ("post", "/events/tickets/{ticket_id}/transfer"): {"toEmail": "friend@example.com"},
+    ("post", "/client/events/tickets/{ticket_id}/transfer"): {"toEmail": "friend@example.com"},
 }
 ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
 

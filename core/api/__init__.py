@@ -32,6 +32,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.client_tickets",
     "core.api.participation",
     "core.api.org_settings",
+    "core.api.officers",
     "core.api.payment_webhooks",
     "core.api.payment_redirects",
 ]

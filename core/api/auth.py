@@ -1,4 +1,4 @@
-"""Auth endpoints: customer register/login (`/client/auth/*`) and staff API-key exchange (`/auth/token`).
+"""Auth endpoints: customer register/login/profile (`/client/auth/*`) and staff API-key exchange (`/auth/token`).
 
 Tokens are JWTs bound to the tenant of the `orgid` header.
 """
@@ -12,7 +12,7 @@ from core.api.blueprint import Blueprint
 from core.api.throttle import API_KEY, Guard, caller_account, email_account, throttled
 from core.api_keys import SCOPES
 from core.api_schema import Schema
-from core.auth import current_identity, require_role, token_for
+from core.auth import current_identity, is_officer, require_role, token_for
 from core.identity import API_KEY_SUB
 from core.services import accounts
 from core.tenancy import current_org
@@ -31,6 +31,17 @@ class RegisterSchema(Schema):
                              load_only=True)
     name = fields.String(load_default="", validate=validate.Length(max=200))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "Optional: 3-150 letters, digits and `.@+-_`, unique in the organisation with case ignored "
+                       "(422 `invalid_username`, `username_taken`). Others can transfer tickets to it."})
+
+
+class ProfileUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(max=200))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    username = fields.String(allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "3-150 letters, digits and `.@+-_`, unique in the organisation with case ignored (422 "
+                       "`invalid_username`, `username_taken`); null removes it."})
 
 
 class LoginSchema(Schema):
@@ -48,6 +59,9 @@ class CustomerSchema(Schema):
     email = fields.String()
     name = fields.String()
     phone = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    officer = fields.Boolean(metadata={"description": "An admin made this account an officer of the club: it may "
+                                                      "view the club's tickets, check them in and set attendance."})
 
 
 class SessionSchema(Schema):
@@ -77,6 +91,8 @@ class MeSchema(Schema):
     scopes = fields.List(fields.String(), allow_none=True,
                          metadata={"description": "The scopes of an API key caller (or of a token exchanged "
                                                   "from a key); null when the caller is not limited by scopes."})
+    officer = fields.Boolean(metadata={"description": "The caller may act as an officer: an officer key, or a "
+                                                      "customer an admin made an officer (read live)."})
 
 
 def _customer_session(customer) -> dict:
@@ -107,6 +123,23 @@ class Login(MethodView):
         """Log a customer in (401 `invalid_credentials` without saying which part was wrong)."""
         customer = accounts.authenticate_customer(current_org(), **data)
         return _customer_session(customer)
+
+
+@blp.route("/client/auth/profile")
+class Profile(MethodView):
+    @require_role("customer")
+    @blp.response(200, CustomerSchema)
+    def get(self):
+        """My account: e-mail, name, phone, username and whether I am an officer of the club."""
+        return accounts.profile(current_org(), current_identity().sub)
+
+    @require_role("customer")
+    @blp.arguments(ProfileUpdateSchema)
+    @blp.response(200, CustomerSchema)
+    def patch(self, data):
+        """Change my `name`, `phone` and/or `username` (null removes it); 422 `invalid_username`,
+        `username_taken`."""
+        return accounts.update_profile(current_org(), current_identity().sub, **data)
 
 
 @blp.route("/client/auth/logout-all")
@@ -152,11 +185,11 @@ class StaffToken(MethodView):
 
 @blp.route("/auth/me")
 class Me(MethodView):
-    @require_role("customer", "staff", scope="read")
+    @require_role("customer", "staff", "officer", scope="read")
     @blp.response(200, MeSchema)
     def get(self):
-        """Who the bearer token or API key belongs to, and the scopes it holds."""
+        """Who the bearer token or API key belongs to, the scopes it holds and whether it acts as an officer."""
         identity = current_identity()
         scopes = None if identity.scopes is None else [s for s in SCOPES if s in identity.scopes]
         return {"sub": identity.sub, "org": identity.org, "role": identity.role, "email": identity.email,
-                "scopes": scopes}
+                "scopes": scopes, "officer": is_officer(identity)}

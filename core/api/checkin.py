@@ -61,12 +61,20 @@ class ValidationResult(Schema):
                        "them here (check-in does refuse)"})
 
 
+class UndoCheckInSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=500),
+                           metadata={"description": "why the check-in is reversed; kept in the scan log"})
+
+
 class CheckInRecord(Schema):
     id = fields.String()
     ticketId = fields.String(attribute="ticket_id")
     scanPoint = fields.String(attribute="scan_point", allow_none=True)
-    result = fields.String()
+    result = fields.String(metadata={"description": "`admitted`, or `undone` for a reversed check-in"})
     at = UtcTime(attribute="created_at")
+    by = fields.String(attribute="staff", allow_none=True,
+                       metadata={"description": "who scanned or undid it: `key:<id>` or the officer's account id"})
+    note = fields.String(allow_none=True, metadata={"description": "the reason given with an undone check-in"})
 
 
 class CheckInResult(Schema):
@@ -101,7 +109,7 @@ class ScannerKeys(Schema):
 
 @blp.route("/events/scanner/keys")
 class ScannerKeysView(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role("staff", "officer", scope="checkin")
     @blp.response(200, ScannerKeys)
     def get(self):
         """The tenant's Ed25519 public key and QR payload format, for offline door devices."""
@@ -110,7 +118,7 @@ class ScannerKeysView(MethodView):
 
 @blp.route("/events/scanner/rules")
 class ScannerRulesView(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role("staff", "officer", scope="checkin")
     @blp.response(200, DoorRules)
     def get(self):
         """The door's admission rules as data, the table the server admits by, for offline door devices."""
@@ -119,7 +127,7 @@ class ScannerRulesView(MethodView):
 
 @blp.route("/events/tickets/validate")
 class Validate(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role("staff", "officer", scope="checkin")
     @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
@@ -130,7 +138,7 @@ class Validate(MethodView):
 
 @blp.route("/events/check-in")
 class CheckInByQr(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role("staff", "officer", scope="checkin")
     @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
@@ -141,10 +149,21 @@ class CheckInByQr(MethodView):
 
 @blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role("staff", "officer", scope="checkin")
     @blp.arguments(CheckInByIdSchema())
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
         return checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],
                                        scan_point=data["scanPoint"], staff=current_identity().sub)
+
+
+@blp.route("/events/check-in/<ticket_id>/undo")
+class UndoCheckIn(MethodView):
+    @require_role("staff", "officer", scope="checkin")
+    @blp.arguments(UndoCheckInSchema())
+    @blp.response(200, CheckInResult)
+    def post(self, data, ticket_id):
+        """Reverse a mistaken check-in (attendance back to false): the ticket is valid again with no scans and
+        the scan log keeps an `undone` entry with who did it and `reason`. 409 `not_checked_in`."""
+        return checkin.undo_check_in(current_org(), current_identity(), ticket_id, data["reason"])

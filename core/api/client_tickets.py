@@ -157,8 +157,9 @@ class MyTicketTransfer(MethodView):
     @blp.arguments(TransferSchema)
     @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
-        """Give my ticket to `toEmail`: my QR stops working, they get a claim email; no refund; honours
-        Idempotency-Key (the answer holds no claim token, so it may be stored)."""
+        """Give my ticket to `toEmail` (they get a claim email) or to the account `username` names (it is theirs
+        at once, with a new QR; both of us are told; 404 `customer_not_found`): my QR stops working; no refund;
+        honours Idempotency-Key (the answer holds no claim token, so it may be stored)."""
         return transfer_and_show(ticket_queries.owned_ticket(current_org(), ticket_id, _me()), data, staff=False)
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
 from core.api.ticket_edit_schema import StaffTicketEditList, edit_view
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, StaffTicketSchema, ticket_view, ticket_views
 from core.api_schema import Schema
-from core.auth import require_role
+from core.auth import current_identity, require_role
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Booking, Refund
 from core.pagination import (
@@ -45,8 +45,23 @@ TICKET_STATES = ("pending_activation", "valid", "checked_in", "cancelled", "refu
 
 
 class TransferSchema(Schema):
-    toEmail = fields.Email(required=True)
+    """Exactly one of `toEmail` (a claim link is sent there) and `username` (the ticket moves into that account
+    at once)."""
+
+    toEmail = fields.Email(metadata={"description": "Send the ticket to this address with a claim link"})
     toName = fields.String(load_default="", validate=validate.Length(max=200))
+    username = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "Move the ticket at once into the account with this username (case ignored): a new QR, "
+                       "both sides told; 404 `customer_not_found`. `toName` is not used (the account's name is)"})
+
+    @validates_schema
+    def one_recipient(self, data, **kwargs):
+        """`toEmail` or `username`, never both or neither; `toName` goes with `toEmail` only."""
+        if ("toEmail" in data) == ("username" in data):
+            raise ValidationError("Send exactly one of `toEmail` and `username`.", field_name="toEmail")
+        if "username" in data and data.get("toName"):
+            raise ValidationError("`toName` goes with `toEmail`; a username transfer uses the account's name.",
+                                  field_name="toName")
 
 
 class TicketPage(Schema):
@@ -82,7 +97,8 @@ class TransferInfo(Schema):
     id = fields.String()
     toEmail = fields.String()
     toName = fields.String()
-    claimed = fields.Boolean()
+    toUsername = fields.String(allow_none=True, metadata={"description": "set for a transfer by username"})
+    claimed = fields.Boolean(metadata={"description": "true at once for a transfer by username"})
     createdAt = fields.String()
 
 
@@ -192,7 +208,7 @@ def png_response(png: bytes) -> Response:
 
 @blp.route("/events/<event_id>/tickets")
 class EventTickets(MethodView):
-    @require_role("staff", scope="read")
+    @require_role("staff", "officer", scope="read")
     @blp.response(200, TicketPage)
     def get(self, event_id):
         """An event's tickets: `status`, `ticketTypeId`, `search` (holder email/name); cursor or page/limit."""
@@ -264,7 +280,7 @@ class AttendeeRecord(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>")
 class StaffTicket(MethodView):
-    @require_role("staff", scope="read")
+    @require_role("staff", "officer", scope="read")
     @blp.response(200, StaffTicketSchema)
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
@@ -310,26 +326,33 @@ class StaffTransfer(MethodView):
     @blp.arguments(TransferSchema)
     @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
-        """Reissue a ticket to `toEmail`; staff see the claim token and URL to pass on if email fails."""
+        """Reissue a ticket to `toEmail` (staff see the claim token and URL to pass on if email fails), or move it
+        at once into the account `username` names (no claim step; 404 `customer_not_found`)."""
         return transfer_and_show(ticket_queries.staff_ticket(current_org(), ticket_id), data, staff=True)
 
 
 def transfer_and_show(ticket, data: dict, *, staff: bool) -> dict:
-    """Transfer `ticket` as the parsed TransferSchema `data` asks, and render the answer for the caller."""
+    """Transfer `ticket` as the parsed TransferSchema `data` asks (to an e-mail with a claim link, or into the
+    account a `username` names), and render the answer for the caller."""
+    if "username" in data:
+        outcome = transfers.transfer_to_customer(current_org(), current_identity(), ticket.id, data["username"])
+        return transfer_view(outcome, staff=staff, username=data["username"].strip())
     outcome = transfers.transfer_ticket(current_org(), ticket, to_email=data["toEmail"], to_name=data["toName"])
     return transfer_view(outcome, staff=staff)
 
 
-def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool) -> dict:
-    """The answer to a transfer; the claim token only for staff (the sender never sees it)."""
+def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool, username: str | None = None) -> dict:
+    """The answer to a transfer; the claim token only for staff (the sender never sees it), and only when there
+    is one to claim (not for a transfer by username)."""
     body = {
         "transfer": {"id": outcome.transfer.id, "toEmail": outcome.transfer.to_email,
-                     "toName": outcome.transfer.to_name, "claimed": False,
+                     "toName": outcome.transfer.to_name, "toUsername": username,
+                     "claimed": outcome.transfer.claimed_at is not None,
                      "createdAt": iso_utc(outcome.transfer.created_at)},
         "oldTicket": ticket_view(outcome.old_ticket, staff=staff),
         "newTicket": ticket_view(outcome.new_ticket, staff=staff) if staff else {"id": outcome.new_ticket.id},
     }
-    if staff:
+    if staff and outcome.claim_token:
         body["claimToken"] = outcome.claim_token
         body["claimUrl"] = f"/client/events/tickets/claim?token={outcome.claim_token}"
         body["claimExpiresAt"] = iso_utc(outcome.transfer.expires_at)

@@ -32,7 +32,7 @@ from core.models.sales import (
     Transfer,
 )
 from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, EventCategory, EventTag, Tag
-from core.models.tenant import ApiKey, Org, TenantModel, TenantPlugin
+from core.models.tenant import ApiKey, Org, TenantDomain, TenantModel, TenantPlugin
 from core.models.ticket_edits import TicketEdit
 
 CORE_MODELS = [
@@ -42,7 +42,7 @@ CORE_MODELS = [
     Participation,
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
-    BarcodePoolCode, PermanentList, EventList,
+    BarcodePoolCode, PermanentList, EventList, TenantDomain,
 ]
 
 __all__ = [
@@ -52,7 +52,8 @@ __all__ = [
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
     "Recurrence", "Refund", "TicketPickup", "TicketTypePickup",
     "SessionSeats", "TicketConfiguration",
-    "SyncJob", "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
+    "SyncJob", "TenantDomain",
+    "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
     "TicketEdit",
 ]

@@ -1,11 +1,12 @@
-"""Customers: attendee accounts of one tenant (email unique per org, scrypt password hash).
+"""Customers: attendee accounts of one tenant (email unique per org, an optional username unique per org with
+case ignored, scrypt password hash, and whether an admin made the account an officer of the club).
 
 Never stores a plain password; hashing lives in `core.auth.passwords`.
 """
 
 from __future__ import annotations
 
-from peewee import CharField
+from peewee import BooleanField, CharField
 
 from core.models.base import DateTimeField
 from core.models.tenant import TenantModel
@@ -20,6 +21,11 @@ class Customer(TenantModel):
     password_hash = CharField(max_length=255)
     # Tokens issued before this moment are refused (log out everywhere, password change); None: all are live.
     sessions_valid_after = DateTimeField(null=True)
+    # The name the customer chose (shown as typed); `username_key` is it case-folded, unique per tenant.
+    username = CharField(max_length=150, null=True)
+    username_key = CharField(max_length=150, null=True)
+    # An admin granted this account the `officer` role (view the club's tickets, check in, set attendance).
+    officer = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("org", "email"), True),)
+        indexes = ((("org", "email"), True), (("org", "username_key"), True))

@@ -149,6 +149,7 @@ class CheckIn(TenantModel):
     scan_point = CharField(max_length=100, null=True)
     result = CharField(max_length=32)
     staff = CharField(max_length=254, null=True)
+    note = CharField(max_length=500, null=True)  # why, for an entry staff wrote by hand (an undone check-in)
 
 
 class Transfer(TenantModel):

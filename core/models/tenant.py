@@ -1,4 +1,5 @@
-"""Tenants (orgs), their staff API keys and their per-plugin switches and settings.
+"""Tenants (orgs), their staff API keys, the hostnames they are served at and their per-plugin switches and
+settings.
 
 An Org is the root of tenancy: every tenant-owned row points at one. Secrets here are stored hashed or private.
 """
@@ -10,6 +11,7 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextF
 from core.models.base import BaseModel, DateTimeField, JSONField, TimestampedModel, utcnow
 
 API_KEY_SCOPES = ("read", "events", "orders", "checkin", "admin")  # what an API key may hold, in display order
+API_KEY_ROLES = ("staff", "admin", "officer")  # what an API key may be (officer: tickets, check-in, attendance)
 
 
 class Org(BaseModel):
@@ -43,6 +45,13 @@ class ApiKey(TenantModel):
     scopes = CharField(max_length=64, default=" ".join(API_KEY_SCOPES))
     revoked_at = DateTimeField(null=True)
     last_used_at = DateTimeField(null=True)
+
+
+class TenantDomain(TenantModel):
+    """A hostname the tenant is served at (lower-case, no port, unique across the deployment): a request whose
+    `Host` is one needs no `orgid` header (`core.tenancy.tenant_for_host`)."""
+
+    hostname = CharField(max_length=253, unique=True)
 
 
 class TenantPlugin(TenantModel):

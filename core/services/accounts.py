@@ -1,21 +1,28 @@
-"""Customer accounts and staff API keys: register, log in, exchange a key for a token.
+"""Customer accounts and staff API keys: register, log in, profile and username, the officer role of an
+account, exchange a key for a token.
 
 Never reveals which part of a credential was wrong, never stores a plain password or key.
 """
 
 from __future__ import annotations
 
+import re
+
 from peewee import IntegrityError
 
 from core.api_keys import hash_api_key, note_use
 from core.auth import forget_sessions, hash_password, verify_password
 from core.db import write_transaction
-from core.errors import Conflict, Forbidden, Unauthorized
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from core.identity import API_KEY_SUB
 from core.models import ApiKey, Customer, Org, utcnow
 from core.tenancy import get_scoped, scoped
 
 _DUMMY_HASH = hash_password("timing-equaliser")
+USERNAME_MIN, USERNAME_MAX = 3, 150
+USERNAME_PATTERN = re.compile(r"[\w.@+-]+")  # Django's: letters, digits (any script) and . @ + - _
+USERNAME_RULE = (f"A username is {USERNAME_MIN} to {USERNAME_MAX} letters, digits and the characters . @ + - _ "
+                 "(no spaces).")
 
 
 def normalise_email(email: str) -> str:
@@ -23,18 +30,118 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def register_customer(org: Org, *, email: str, password: str, name: str = "", phone: str | None = None) -> Customer:
-    """Create a customer account; 409 `email_taken` if the email is registered with this tenant."""
+def username_key(username: str) -> str:
+    """The form usernames are compared in (case ignored, surrounding spaces dropped): unique per tenant."""
+    return username.strip().casefold()
+
+
+def valid_username(username: object) -> str:
+    """`username` without surrounding spaces, if it is 3-150 characters of letters, digits and `.@+-_`;
+    else 422 `invalid_username`."""
+    text = username.strip() if isinstance(username, str) else ""
+    if not (USERNAME_MIN <= len(text) <= USERNAME_MAX and USERNAME_PATTERN.fullmatch(text)):
+        raise Unprocessable(USERNAME_RULE, type="invalid_username", errors={"username": [USERNAME_RULE]})
+    return text
+
+
+def _username_taken() -> Unprocessable:
+    return Unprocessable("This username is taken; choose another.", type="username_taken",
+                         errors={"username": ["This username is taken."]})
+
+
+def _check_username_free(org: Org, key: str, customer_id: str | None = None) -> None:
+    others = scoped(Customer, org).where(Customer.username_key == key)
+    if customer_id is not None:
+        others = others.where(Customer.id != customer_id)
+    if others.exists():
+        raise _username_taken()
+
+
+def register_customer(org: Org, *, email: str, password: str, name: str = "", phone: str | None = None,
+                      username: str | None = None) -> Customer:
+    """Create a customer account; 409 `email_taken` if the email is registered with this tenant, 422
+    `invalid_username` / `username_taken` (case ignored) for a `username` that is malformed or in use."""
     email = normalise_email(email)
+    username = valid_username(username) if username is not None else None
+    key = username_key(username) if username is not None else None
     if scoped(Customer, org).where(Customer.email == email).exists():
         raise Conflict("An account with this email already exists; log in instead.", type="email_taken")
+    if key is not None:
+        _check_username_free(org, key)
     password_hash = hash_password(password)
     try:
         with write_transaction():
-            return Customer.create(org=org, email=email, name=name, phone=phone, password_hash=password_hash)
-    except IntegrityError as exc:
+            return Customer.create(org=org, email=email, name=name, phone=phone, password_hash=password_hash,
+                                   username=username, username_key=key)
+    except IntegrityError as exc:  # a concurrent registration won the e-mail or the username
+        if key is not None and scoped(Customer, org).where(Customer.username_key == key).exists():
+            raise _username_taken() from exc
         raise Conflict("An account with this email already exists; log in instead.",
                        type="email_taken") from exc
+
+
+UNSET = object()  # `update_profile`: a field the request did not send
+
+
+def update_profile(org: Org, customer_id: str, *, name: object = UNSET, phone: object = UNSET,
+                   username: object = UNSET) -> Customer:
+    """Change the customer's own `name`, `phone` and/or `username` (None clears the username); fields left
+    UNSET keep their value. 422 `invalid_username` / `username_taken` (another account's, case ignored)."""
+    customer = get_scoped(Customer, org, customer_id, "customer")
+    changes: dict = {}
+    if name is not UNSET:
+        changes[Customer.name] = name
+    if phone is not UNSET:
+        changes[Customer.phone] = phone
+    if username is not UNSET:
+        chosen = valid_username(username) if username is not None else None
+        key = username_key(chosen) if chosen is not None else None
+        if key is not None:
+            _check_username_free(org, key, customer.id)
+        changes.update({Customer.username: chosen, Customer.username_key: key})
+    if not changes:
+        return customer
+    changes[Customer.updated_at] = utcnow()
+    try:
+        with write_transaction():
+            Customer.update(changes).where((Customer.id == customer.id) & (Customer.org == org.id)).execute()
+    except IntegrityError as exc:  # a concurrent change took the username first
+        raise _username_taken() from exc
+    return get_scoped(Customer, org, customer.id, "customer")
+
+
+def profile(org: Org, customer_id: str) -> Customer:
+    """The customer's own account (404 `customer_not_found` once it is gone)."""
+    return get_scoped(Customer, org, customer_id, "customer")
+
+
+def customer_by_username(org: Org, username: object) -> Customer:
+    """The tenant's customer with this username (case ignored), or 404 `customer_not_found` (also for a
+    malformed username, and for another tenant's customer)."""
+    customer = None
+    if isinstance(username, str) and USERNAME_MIN <= len(username.strip()) <= USERNAME_MAX:
+        customer = scoped(Customer, org).where(Customer.username_key == username_key(username)).first()
+    if customer is None:
+        raise NotFound(f"No account with the username {str(username)[:USERNAME_MAX]!r}.", type="customer_not_found")
+    return customer
+
+
+def set_officer(org: Org, customer_id: str, officer: bool) -> Customer:
+    """Grant (`officer=True`) or revoke the officer role of one of the tenant's customers (idempotent; 404
+    `customer_not_found`). The account's tokens carry the change from their next request."""
+    customer = get_scoped(Customer, org, customer_id, "customer")
+    if customer.officer != officer:
+        with write_transaction():
+            Customer.update({Customer.officer: officer, Customer.updated_at: utcnow()}).where(
+                (Customer.id == customer.id) & (Customer.org == org.id)).execute()
+    forget_sessions(customer.id)
+    return get_scoped(Customer, org, customer.id, "customer")
+
+
+def list_officers(org: Org) -> list[Customer]:
+    """The tenant's customers who hold the officer role, by e-mail."""
+    return list(scoped(Customer, org).where(Customer.officer == True)  # noqa: E712
+                .order_by(Customer.email, Customer.id))
 
 
 def authenticate_customer(org: Org, *, email: str, password: str) -> Customer:

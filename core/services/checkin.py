@@ -1,7 +1,8 @@
 """Door scanning: validate a QR or barcode pool code (records nothing) and check a ticket in, by `door_rules`.
 
 Never admits on a read-then-write: the conditional UPDATE built from the rule table decides, so concurrent scans
-of one ticket admit it at most its limit; every scan is logged by `_log_insert`. Knows nothing of HTTP.
+of one ticket admit it at most its limit; every scan is logged by `_log_insert` (and an undone check-in by
+`undo_check_in`, with who did it and why). Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from peewee import Select, Value, fn
 
 from core.db import db, is_sqlite, write_transaction
-from core.errors import ApiError, NotFound
+from core.errors import ApiError, Conflict, NotFound
+from core.identity import Identity
 from core.memo import TimedMemo
 from core.models import CheckIn, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
@@ -369,6 +371,34 @@ def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: st
                     staff: str | None) -> Admission:
     """Check in a ticket by id (manual entry); 404 `ticket_not_found` if the tenant has no such ticket."""
     return _check_in(org, ticket_id, Door(event_id, scan_point), staff)
+
+
+UNDONE = "undone"  # the scan log's `result` of a check-in reversed by hand
+
+
+def undo_check_in(org, identity: Identity, ticket_id: str, reason: str = "") -> Admission:
+    """Reverse a mistaken check-in (attendance set back to false): the checked-in ticket is valid again with no
+    scans (one conditional UPDATE: of two racing undos one wins), and the scan log records `undone` with who
+    did it (`identity.sub`) and `reason`, in the same transaction. 404 `ticket_not_found`, 409
+    `not_checked_in` (nothing to undo; nothing changes). A session's or pass's own admission counts are kept."""
+    now = utcnow()
+    with write_transaction():
+        undone = 0
+        if isinstance(ticket_id, str) and len(ticket_id) <= 64:
+            undone = (Ticket.update(status="valid", scan_count=0, first_scanned_at=None, last_scanned_at=None,
+                                    last_scan_point=None, updated_at=now)
+                      .where((Ticket.id == ticket_id) & (Ticket.org == org.id) & (Ticket.status == "checked_in"))
+                      .execute())
+        ticket = _load(org.id, ticket_id)
+        if ticket is None:
+            raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+        if undone != 1:
+            raise Conflict("This ticket is not checked in; there is nothing to undo.", type="not_checked_in",
+                           ticket=ticket_summary(ticket))
+        record = CheckIn.create(id=new_id(), org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=None,
+                                result=UNDONE, staff=identity.sub, note=reason or None, created_at=now,
+                                updated_at=now)
+    return Admission(ticket, record, admitted=False)
 
 
 def forget_scans(org_id: str, event_ids: list[str]) -> int:

@@ -1,4 +1,5 @@
-"""Ticket transfer and claim: revoke the old ticket, issue a new one to the recipient, claim it by token.
+"""Ticket transfer and claim: revoke the old ticket, issue a new one to the recipient, claim it by token; or,
+to a customer named by username, straight into their account (no claim step).
 
 The revocation is one conditional UPDATE (one winner among concurrent transfers); money and capacity never
 move, and only a SHA-256 of the claim token is stored (the token itself goes to the recipient by hook).
@@ -12,11 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.db import write_transaction
-from core.errors import ApiError, Conflict, NotFound
+from core.errors import ApiError, Conflict, NotFound, Unprocessable
+from core.identity import Identity
 from core.kits.links import new_link_token, token_hash
 from core.models import Customer, Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
-from core.services import barcode_pools, participation, pickups
+from core.services import accounts, barcode_pools, participation, pickups, ticket_queries
 from core.services.issuing import Holder, attendee_ids
 from core.services.ticket_configurations import allows_transfer, configuration_of, require_holder
 from core.tenancy import get_scoped, scoped
@@ -62,44 +64,89 @@ def _not_transferable(ticket: Ticket, status: str | None = None) -> Conflict:
 
 def transfer_ticket(org, ticket: Ticket, *, to_email: str, to_name: str = "") -> TransferOutcome:
     """Revoke `ticket` and issue its replacement to `to_email`; 409 `not_transferable` if it may not move, 422
-    `holder_details_required` (`toName`) when its ticket configuration requires a holder name and none is given."""
+    `holder_details_required` (`toName`) when its ticket configuration requires a holder name and none is given.
+    The recipient claims it with the token `ticket_transferred` sends them."""
+    ticket_type = _transferable_type(ticket, Holder(email=to_email, name=to_name))
+    token, token_digest = new_link_token()
+    with write_transaction():
+        outcome = _reissue(org, ticket, ticket_type, to_email=to_email, to_name=to_name, token_digest=token_digest,
+                           claim_token=token)
+        hooks_for(org).notify("ticket_transferred", org=org, old_ticket=outcome.old_ticket,
+                              new_ticket=outcome.new_ticket, transfer=outcome.transfer, claim_token=token)
+    return outcome
+
+
+def transfer_to_customer(org, identity: Identity, ticket_id: str, username: str) -> TransferOutcome:
+    """Move a ticket at once into the account of the tenant's customer `username` (case ignored): the old
+    ticket is revoked (its QR stops scanning), the recipient owns a new one (a new QR), and both sides are told
+    (`ticket_transferred_to_account`, and `ticket_claimed` for the recipient, in the outbox). A customer moves
+    only their own tickets (404 `ticket_not_found` otherwise); staff any of the tenant's. 404
+    `customer_not_found`, 422 `transfer_to_self`, 409 `not_transferable` (type or status),
+    `holder_details_required` as for an e-mail transfer. The outcome's `claim_token` is empty: nothing to claim."""
+    if identity.role == "customer":
+        ticket = ticket_queries.owned_ticket(org, ticket_id, identity.sub)
+    else:
+        ticket = get_scoped(Ticket, org, ticket_id, "ticket")
+    recipient = accounts.customer_by_username(org, username)
+    if recipient.id == ticket.customer_id:
+        raise Unprocessable("This ticket is already in that account.", type="transfer_to_self",
+                            errors={"username": ["the ticket's owner"]})
+    ticket_type = _transferable_type(ticket, Holder(email=recipient.email, name=recipient.name))
+    with write_transaction():
+        outcome = _reissue(org, ticket, ticket_type, to_email=recipient.email, to_name=recipient.name,
+                           token_digest=new_link_token()[1], recipient=recipient)
+        hooks_for(org).notify("ticket_transferred_to_account", org=org, old_ticket=outcome.old_ticket,
+                              new_ticket=outcome.new_ticket, transfer=outcome.transfer)
+        hooks_for(org).notify("ticket_claimed", org=org, ticket=outcome.new_ticket, transfer=outcome.transfer)
+    return outcome
+
+
+def _transferable_type(ticket: Ticket, holder: Holder) -> TicketType:
+    """The ticket's type, when its type allows transfers, `holder` satisfies its configuration and the ticket is
+    valid; else 409 `not_transferable` / 422 `holder_details_required`."""
     ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
     if not allows_transfer(ticket_type):
         raise Conflict("This ticket type does not allow transfers.", type="not_transferable",
                        ticketStatus=ticket.status)
-    require_holder(configuration_of(ticket_type), Holder(email=to_email, name=to_name), "to")
+    require_holder(configuration_of(ticket_type), holder, "to")
     if ticket.status != "valid":
         raise _not_transferable(ticket)
-    token, token_digest = new_link_token()
+    return ticket_type
+
+
+def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_name: str, token_digest: str,
+             claim_token: str = "", recipient: Customer | None = None) -> TransferOutcome:
+    """In the caller's write transaction: revoke `ticket` (one conditional UPDATE, its secret version bumped),
+    issue its replacement (owned by `recipient` when given, else waiting for a claim) and record the Transfer
+    (claimed at once when there is a recipient)."""
     now = utcnow()
-    with write_transaction():
-        won = (Ticket.update(status="transferred", secret_version=Ticket.secret_version + 1, updated_at=now)
-               .where((Ticket.id == ticket.id) & (Ticket.org == org.id) & (Ticket.status == "valid")
-                      & (Ticket.secret_version == ticket.secret_version))
-               .execute())
-        if won != 1:
-            current = Ticket.get_by_id(ticket.id)
-            raise _not_transferable(current, current.status)
-        participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
-        codes = barcode_pools.take(org, ticket_type, 1)  # a pool ticket's code stays void with it: a new one
-        attendee = attendee_ids(org, [(Holder(email=to_email, name=to_name), None, 1)])[0][0]
-        new_ticket = Ticket.create(
-            id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
-            booking=ticket.booking_id, customer=None, holder_email=to_email, holder_name=to_name, attendee=attendee,
-            status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
-            secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {},
-            list_id=ticket.list_id)
-        if codes:
-            codes.bind([new_ticket.id])
-        pickups.move_ticket_pickups(org.id, ticket.id, new_ticket.id)
-        transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
-                                   from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
-                                   claim_token_hash=token_digest,
-                                   expires_at=claim_deadline(ticket.event_id, now))
-        old = Ticket.get_by_id(ticket.id)
-        hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
-                              transfer=transfer, claim_token=token)
-    return TransferOutcome(old, new_ticket, transfer, token)
+    won = (Ticket.update(status="transferred", secret_version=Ticket.secret_version + 1, updated_at=now)
+           .where((Ticket.id == ticket.id) & (Ticket.org == org.id) & (Ticket.status == "valid")
+                  & (Ticket.secret_version == ticket.secret_version))
+           .execute())
+    if won != 1:
+        current = Ticket.get_by_id(ticket.id)
+        raise _not_transferable(current, current.status)
+    participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
+    codes = barcode_pools.take(org, ticket_type, 1)  # a pool ticket's code stays void with it: a new one
+    attendee = attendee_ids(org, [(Holder(email=to_email, name=to_name, customer=recipient), None, 1)])[0][0]
+    new_ticket = Ticket.create(
+        id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
+        booking=ticket.booking_id, customer=recipient.id if recipient else None, holder_email=to_email,
+        holder_name=to_name, attendee=attendee,
+        status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
+        secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {},
+        list_id=ticket.list_id)
+    if codes:
+        codes.bind([new_ticket.id])
+    pickups.move_ticket_pickups(org.id, ticket.id, new_ticket.id)
+    transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
+                               from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
+                               claim_token_hash=token_digest,
+                               expires_at=None if recipient else claim_deadline(ticket.event_id, now),
+                               claimed_at=now if recipient else None,
+                               claimed_by=recipient.id if recipient else None)
+    return TransferOutcome(Ticket.get_by_id(ticket.id), new_ticket, transfer, claim_token)
 
 
 def claim(org, token: str, customer_id: str) -> Ticket:

@@ -110,6 +110,17 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
                          "toName": transfer.to_name}}
 
 
+@_emits("ticket.transferred")
+def ticket_transferred_to_account(org, old_ticket, new_ticket, transfer):
+    """`ticket.transferred` for a transfer by username: {oldTicket, newTicket, transfer} with `toCustomerId` (the
+    account that owns the new ticket already)."""
+    from plugins.automation.service import ticket_data
+
+    return {"oldTicket": ticket_data(old_ticket), "newTicket": ticket_data(new_ticket),
+            "transfer": {"id": transfer.id, "fromEmail": transfer.from_email, "toEmail": transfer.to_email,
+                         "toName": transfer.to_name, "toCustomerId": transfer.claimed_by_id}}
+
+
 @_emits("ticket.holder_changed")
 def ticket_holder_changed(org, ticket, edit):
     """`ticket.holder_changed`: {ticket, edit: {id, previousHolderName, previousHolderEmail, fee, currency}}."""

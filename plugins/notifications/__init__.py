@@ -72,6 +72,15 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
 
 
 @hookimpl
+def ticket_transferred_to_account(org, old_ticket, new_ticket, transfer):
+    """Tell the sender their ticket went into the recipient's account (the recipient gets `ticket_received`
+    through `ticket_claimed`)."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.transfer_sent(org, old_ticket, new_ticket, transfer)
+
+
+@hookimpl
 def ticket_claimed(org, ticket, transfer):
     """Email the new holder their ticket once they claimed it."""
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs

@@ -18,7 +18,7 @@ from core.config import current_config
 from core.db import write_transaction
 from core.errors import Conflict
 from core.jobs import RetryPolicy, job
-from core.models import Event, Org, Ticket, utcnow
+from core.models import Customer, Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import plugin_settings
@@ -172,6 +172,15 @@ def ticket_received(org: Org, ticket: Ticket, transfer) -> Message | None:
     """After a claim: the new holder gets the ticket itself (QR and PDF)."""
     return queue_email(org, "ticket_received", ticket.holder_email or transfer.to_email, [ticket],
                        recipient_name=ticket.holder_name, from_name=transfer.from_email)
+
+
+def transfer_sent(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer) -> Message | None:
+    """After a transfer straight into another account: the sender is told who has the ticket now (their old
+    ticket is void, so no QR is attached)."""
+    recipient = Customer.select(Customer.username).where(Customer.id == transfer.claimed_by_id).first()
+    return queue_email(org, "transfer_sent", old_ticket.holder_email or transfer.from_email, [old_ticket],
+                       recipient_name=old_ticket.holder_name, to_name=transfer.to_name,
+                       to_username=recipient.username if recipient else None)
 
 
 def holder_changed(org: Org, ticket: Ticket, edit) -> Message | None:
