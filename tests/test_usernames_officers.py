@@ -290,3 +290,31 @@ def test_undo_check_in_refuses_unknown_and_foreign_tickets(tenant, other_tenant)
     assert tenant.staff.post(f"/events/check-in/{ticket.id}/undo", json={}).get_json()["type"] == "not_checked_in"
     customer = tenant.customer()
     assert customer.post(f"/events/check-in/{ticket.id}/undo", json={}).get_json()["type"] == "forbidden_role"
+
+
+# --- migration --------------------------------------------------------------------------------------------
+
+def test_migration_adds_what_an_older_database_lacks_and_is_idempotent(tenant):
+    from core.db import db as database
+    from core.migrations import m0023_usernames_officers_domains as m0023
+    from core.models import TenantDomain
+
+    before = member(tenant, "kept")
+    with database.connection_context():
+        database.execute_sql(f"DROP INDEX {m0023.USERNAME_INDEX}")
+        for column in ("username", "username_key", "officer"):
+            database.execute_sql(f'ALTER TABLE "customer" DROP COLUMN "{column}"')
+        database.execute_sql('ALTER TABLE "check_in" DROP COLUMN "note"')
+        database.drop_tables([TenantDomain])
+        m0023.upgrade()
+        m0023.upgrade()  # idempotent
+        assert TenantDomain.table_exists()
+        assert {"username", "username_key", "officer"} <= {c.name for c in database.get_columns("customer")}
+        assert "note" in {c.name for c in database.get_columns("check_in")}
+        unique = {i.name: i.unique for i in database.get_indexes("customer")}
+        assert unique[m0023.USERNAME_INDEX] is True
+        kept = Customer.get_by_id(before.customer_id)
+        assert (kept.username, kept.officer) == (None, False)  # older accounts: no username, not officers
+    assert before.get(PROFILE).get_json()["username"] is None
+    assert member(tenant, "after").get(PROFILE).get_json()["username"] == "after"
+    assert register(tenant, "AFTER", email="twin@example.com").get_json()["type"] == "username_taken"
