@@ -318,3 +318,37 @@ def test_migration_adds_what_an_older_database_lacks_and_is_idempotent(tenant):
     assert before.get(PROFILE).get_json()["username"] is None
     assert member(tenant, "after").get(PROFILE).get_json()["username"] == "after"
     assert register(tenant, "AFTER", email="twin@example.com").get_json()["type"] == "username_taken"
+
+
+# --- races over real HTTP ---------------------------------------------------------------------------------
+
+def test_racing_registrations_and_transfers_have_one_winner(live_server, tenant):
+    import requests
+    from test_races_tickets import poster, storm
+
+    headers = {"orgid": tenant.orgid}
+    responses = storm([lambda i=i: requests.post(live_server.url + REGISTER, headers=headers, timeout=60, json={
+        "email": f"racer{i}@example.com", "password": "correct-horse-9", "username": "Racer" if i % 2 else "RACER"})
+        for i in range(8)])
+    assert sorted(r.status_code for r in responses) == [201] + [422] * 7
+    assert {r.json()["type"] for r in responses if r.status_code == 422} == {"username_taken"}
+    with database.db.connection_context():
+        assert Customer.select().where((Customer.org == tenant.orgid) & (Customer.email.startswith("racer"))
+                                       ).count() == 1
+
+    for name in ("left", "right", "middle"):
+        member(tenant, name)
+    _, ticket_type = make_event(tenant)
+    (ticket,) = issue(tenant, ticket_type)
+    path = f"/events/tickets/{ticket.id}/transfer"
+    moved = storm([poster(live_server, tenant, path, {"username": name}) for name in ("left", "right", "middle") * 4])
+    assert sorted(r.status_code for r in moved) == [201] + [409] * 11
+    with database.db.connection_context():
+        assert Transfer.select().where(Transfer.ticket == ticket.id).count() == 1
+
+    (admitted,) = issue(tenant, ticket_type)
+    assert tenant.staff.post(f"/events/check-in/{admitted.id}", json={}).status_code == 200
+    undone = storm([poster(live_server, tenant, f"/events/check-in/{admitted.id}/undo", {}) for _ in range(8)])
+    assert sorted(r.status_code for r in undone) == [200] + [409] * 7
+    with database.db.connection_context():
+        assert CheckIn.select().where((CheckIn.ticket == admitted.id) & (CheckIn.result == "undone")).count() == 1
