@@ -200,6 +200,7 @@ def _public_ids(world: World) -> None:
         Category,
         Event,
         EventList,
+        PermanentList,
         PickupType,
         Tag,
         TicketConfiguration,
@@ -214,7 +215,8 @@ def _public_ids(world: World) -> None:
                             ("parent_type", TicketType), ("session_type", TicketType), ("pickup_type", PickupType),
                             ("parent_type_pickup", TicketTypePickup), ("session_type_pickup", TicketTypePickup),
                             ("ticket_configuration", TicketConfiguration), ("pass", TicketType),
-                            ("pass_pickup", TicketTypePickup), ("event_list", EventList)):
+                            ("pass_pickup", TicketTypePickup), ("event_list", EventList),
+                            ("permanent_list", PermanentList)):
             world.ids[f"{kind}_public"] = str(model.get_by_id(world.ids[kind]).public_id)
 
 

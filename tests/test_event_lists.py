@@ -75,7 +75,8 @@ def test_every_event_session_and_generated_date_gets_its_default_list(tenant):
     event = _event(staff)
     lists = _lists(staff, event["id"])
     assert [(row["name"], row["default"], row["event_id"]) for row in lists] == [("Jazz Night", True, event["id"])]
-    assert lists[0]["links"] == {"event_page": None, "order_page": None}
+    page = f"http://127.0.0.1:8000/e/{tenant.orgid}/{event['slug']}"
+    assert lists[0]["links"] == {"event_page": page, "order_page": f"{page}/checkout?list={lists[0]['id']}"}
 
     sessions = [{"name": f"Talk {n}", "starts_at": iso(dt.timedelta(days=5, hours=n)),
                  "ends_at": iso(dt.timedelta(days=5, hours=n, minutes=50))} for n in (1, 2)]

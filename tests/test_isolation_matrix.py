@@ -82,6 +82,9 @@ PATH_KINDS_BY_PATH = {
     ("/public/v2/events/{event_id}/ticket_types", "event_id"): "event_public",
     ("/public/v2/events/{event_id}/ticket_types/add", "event_id"): "event_public",
     ("/public/v2/ticket_types/{ticket_type_id}", "ticket_type_id"): "ticket_configuration_public",
+    ("/public/v2/events/{event_id}/lists", "event_id"): "event_public",
+    ("/public/v2/events/{event_id}/lists/{list_id}", "event_id"): "event_public",
+    ("/public/v2/events/{event_id}/lists/{list_id}", "list_id"): "event_list_public",
     ("/events/{event_id}/refund", "event_id"): "parent_event",
     ("/events/tickets/{ticket_id}/activate", "ticket_id"): "pending_ticket",
     ("/client/events/{event_id}/participation", "event_id"): "parent_event",
@@ -109,7 +112,9 @@ QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "paren
 QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_public",
                           ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public",
                           ("/public/v2/events", "filter[calendar_id]"): "calendar_public",
-                          ("/public/v2/events", "filter[category_id]"): "category_public"}
+                          ("/public/v2/events", "filter[category_id]"): "category_public",
+                          ("/public/v2/events/{event_id}/lists", "filter[permanent_list_id]"):
+                              "permanent_list_public"}
 # Body fields (dotted paths) that name a record -> its kind; and id-like fields that name no existing record.
 BODY_ID_KINDS = {
     "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
@@ -159,7 +164,11 @@ _V2_EVENT_BODY_IDS = {
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS,
                          ("post", "/public/v2/events/{event_id}/ticket_types/add"):
-                             {"ticket_type_id": "ticket_configuration_public"}}
+                             {"ticket_type_id": "ticket_configuration_public"},
+                         ("post", "/public/v2/events/{event_id}/lists"):
+                             {"permanent_list_id": "permanent_list_public"},
+                         ("patch", "/public/v2/events/{event_id}/lists/{list_id}"):
+                             {"permanent_list_id": "permanent_list_public"}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "

@@ -249,3 +249,104 @@ def test_create_and_add_a_new_ticket_type_example(seed):
     assert_shape(SAMPLE_TICKET_TYPE, made, "data")
     assert {k: made[k] for k in CREATE_TICKET_TYPE["ticket_type"]} == CREATE_TICKET_TYPE["ticket_type"]
     assert made["id"] not in ids.values()
+
+
+# --- Event lists ------------------------------------------------------------------------------------------------
+
+# "List event lists" (GET /events/12345/lists?include=permanent_list).
+LISTS_EXAMPLE = "/events/12345/lists?include=permanent_list"
+# "Create event list" (POST /events/71339/lists, multipart): the three `-F` fields; the image is a real PNG.
+CREATE_LIST_FORM = {"list[name]": "VIP Hospitality", "list[description]": "Exclusive lounge access"}
+# "Update event list": "Same fields as create. Pass only what's changed."
+UPDATE_LIST = {"list": {"description": "<p>Lounge <strong>upstairs</strong><script>x()</script></p>"}}
+# The list answer's fields, typed (the seed shows no sample; "the extended serializer" with the links).
+SAMPLE_EVENT_LIST = {"id": 1, "event_id": 1, "name": "x", "default": True, "permanent_list_id": None,
+                     "links": {"event_page": "x", "order_page": "x"}, "created_at": "x", "updated_at": "x"}
+
+
+def _png(size=(900, 600)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 160, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_event_list_examples_list_create_with_an_image_and_update(seed):
+    import io
+
+    from PIL import Image
+
+    tenant, ids = seed
+    ids[12345] = ids[71339] = ids[123456]
+    event = ok(key_call(tenant, "GET", seeded_path("/events/123456", ids)))["data"]
+
+    listed = ok(key_call(tenant, "GET", seeded_path(LISTS_EXAMPLE, ids)))
+    default = listed["data"][0]
+    assert_shape(SAMPLE_EVENT_LIST, default, "data[0]")
+    assert (default["name"], default["default"], default["event_id"], default["permanent_list"]) == \
+        ("Gourmet Steam Oven", True, event["id"], None)
+    page = f"http://127.0.0.1:8000/e/{tenant.orgid}/{event['slug']}"
+    assert default["links"]["event_page"] == page
+    assert default["links"]["order_page"].startswith(f"{page}/checkout?list=")
+    assert listed["meta"]["page"]["first"] is True
+
+    form = {**CREATE_LIST_FORM, "list[image]": (io.BytesIO(_png()), "image.png")}
+    created = ok(key_call(tenant, "POST", seeded_path("/events/71339/lists?include=setting", ids), data=form,
+                          content_type="multipart/form-data"), 201)["data"]
+    assert_shape(SAMPLE_EVENT_LIST, created, "data")
+    assert (created["name"], created["default"], created["setting"]["description"]) == \
+        ("VIP Hospitality", False, "Exclusive lounge access")
+    assert isinstance(created["id"], int) and created["event_id"] == event["id"]
+    image = created["setting"]["image"]
+    assert (image["content_type"], image["width"], image["height"]) == ("image/png", 900, 600)
+    measured = {}
+    for name, rendition in image["renditions"].items():
+        served = tenant._flask.get(rendition["url"])
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        measured[name] = Image.open(io.BytesIO(served.data)).size
+        assert measured[name] == (rendition["width"], rendition["height"])
+    assert measured == {"thumb": (200, 133), "small": (400, 267), "medium": (800, 533), "large": (900, 600)}
+
+    path = seeded_path(f"/events/71339/lists/{created['id']}?include=setting&images[list][image]=thumb", ids)
+    updated = ok(key_call(tenant, "PATCH", path, json=UPDATE_LIST))["data"]
+    assert updated["name"] == "VIP Hospitality" and updated["id"] == created["id"]
+    assert updated["setting"]["description"] == "<p>Lounge <strong>upstairs</strong></p>"
+    assert set(updated["setting"]["image"]["renditions"]) == {"thumb"}
+
+    by_name = ok(key_call(tenant, "GET", seeded_path("/events/12345/lists?sort[name]=desc&page[size]=1", ids)))
+    assert [row["name"] for row in by_name["data"]] == ["VIP Hospitality"]
+    cursor = by_name["meta"]["page"]["next_cursor"]
+    rest = ok(key_call(tenant, "GET", seeded_path(f"/events/12345/lists?sort[name]=desc&page[size]=1"
+                                                  f"&page[cursor]={cursor}", ids)))
+    assert [row["name"] for row in rest["data"]] == ["Gourmet Steam Oven"] and rest["meta"]["page"]["last"]
+
+
+def test_event_lists_filter_by_permanent_list_and_refuse_bad_ids(seed, app):
+    tenant, ids = seed
+    event_id = ids[123456]
+    permanent = ok(tenant.staff.post("/permanent-lists", json={"name": "Members"}), 201)["data"]
+    from core.models import PermanentList
+
+    permanent_number = in_db(lambda: PermanentList.get_by_id(permanent["id"]).public_id)
+    made = ok(key_call(tenant, "POST", f"/events/{event_id}/lists?include=permanent_list",
+                       json={"list": {"name": "Members' night", "permanent_list_id": permanent_number}}), 201)["data"]
+    assert made["permanent_list_id"] == permanent_number and made["permanent_list"]["id"] == permanent_number
+    found = ok(key_call(tenant, "GET", f"/events/{event_id}/lists?filter[permanent_list_id]={permanent_number}"))
+    assert [row["id"] for row in found["data"]] == [made["id"]]
+    none = ok(key_call(tenant, "GET", f"/events/{event_id}/lists?filter[permanent_list_id]=987654321"))
+    assert none["data"] == []
+
+    unknown = key_call(tenant, "POST", f"/events/{event_id}/lists", json={"list": {"name": "X",
+                                                                                 "permanent_list_id": 987654321}})
+    assert (unknown.status_code, unknown.get_json()["type"]) == (422, "unknown_ids")
+    nameless = key_call(tenant, "POST", f"/events/{event_id}/lists", json={"list": {"description": "x"}})
+    assert (nameless.status_code, nameless.get_json()["type"]) == (422, "validation_error")
+    missing = key_call(tenant, "PATCH", f"/events/{event_id}/lists/987654321", json={"list": {"name": "Y"}})
+    assert (missing.status_code, missing.get_json()["type"]) == (404, "list_not_found")
+    other = make_tenant(app, "Other Replay", plugins=("public_api_v2",))
+    theirs = key_call(other, "PATCH", f"/events/{event_id}/lists/{made['id']}", json={"list": {"name": "Y"}})
+    assert (theirs.status_code, theirs.get_json()["type"]) == (404, "event_not_found")
+    assert ok(key_call(tenant, "GET", f"/events/{event_id}/lists"))["data"][1]["name"] == "Members' night"

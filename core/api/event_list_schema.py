@@ -10,7 +10,7 @@ from marshmallow import fields, pre_load, validate
 
 from core.api_schema import Schema
 from core.models import EventList, PermanentList
-from core.services.event_lists import MAX_DESCRIPTION, MAX_NAME, RENDITIONS
+from core.services.event_lists import MAX_DESCRIPTION, MAX_NAME, RENDITIONS, page_links
 from core.timefmt import iso_utc
 
 INCLUDES = ("permanent_list", "setting")
@@ -101,11 +101,11 @@ def permanent_list_view(row: PermanentList) -> dict:
 def list_view(row: EventList, include: set[str] | frozenset = frozenset(), *, renditions: set[str] | None = None,
               permanent_lists: dict | None = None) -> dict:
     """The JSON form of an event list; `include` adds `setting` (description and image) and `permanent_list`
-    (from `permanent_lists`, preloaded for the page). Storefront page links are null: Boxoffice serves no
-    event or order page of its own yet."""
+    (from `permanent_lists`, preloaded for the page). `links` are the attendee pages of the list's event
+    (`core.services.event_lists.page_links`; the row's event should be loaded with it, else it is read)."""
     view = {"id": row.id, "event_id": row.event_id, "name": row.name, "default": row.is_default,
             "permanent_list_id": row.permanent_list_id,
-            "links": {"event_page": None, "order_page": None},
+            "links": page_links(row.org_id, row.event.slug, row.id),
             "created_at": iso_utc(row.created_at), "updated_at": iso_utc(row.updated_at)}
     if "setting" in include:
         view["setting"] = {"description": row.description, "image": image_view(row, renditions)}
@@ -144,10 +144,10 @@ class ListSettingView(Schema):
 
 
 class ListLinksView(Schema):
-    """Storefront pages of the list; null while Boxoffice serves no event or order page."""
+    """The attendee pages of the list's event under `BOXOFFICE_PUBLIC_URL`."""
 
-    event_page = fields.String(allow_none=True)
-    order_page = fields.String(allow_none=True)
+    event_page = fields.String(metadata={"description": "`<public_url>/e/<org>/<event-slug>`"})
+    order_page = fields.String(metadata={"description": "`<public_url>/e/<org>/<event-slug>/checkout?list=<list id>`"})
 
 
 class PermanentListView(Schema):

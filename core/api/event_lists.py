@@ -125,8 +125,10 @@ def _multipart() -> tuple[dict, FileStorage | None]:
     return data, image
 
 
-def _list_input(schema: Schema) -> tuple[dict, FileStorage | None, bool]:
-    """The loaded list fields, the uploaded image (multipart only) and whether JSON asked to remove the image."""
+def list_input(schema: Schema) -> tuple[dict, FileStorage | None, bool]:
+    """The request's list body loaded with `schema` (JSON, or multipart `list[...]` fields; also the
+    public_api_v2 plugin's): the loaded list fields, the uploaded image (multipart only) and whether JSON asked
+    to remove the image."""
     if request.mimetype == "multipart/form-data":
         raw, image, location = *_multipart(), "form"
     else:
@@ -149,15 +151,16 @@ def _view_options(args: dict) -> tuple[set[str], set[str] | None]:
     return include, renditions
 
 
-def _render(org: Org, rows: list[EventList], args: dict):
-    """A renderer for `rows` with the request's includes (permanent lists preloaded in one query)."""
+def list_renderer(org: Org, rows: list[EventList], args: dict):
+    """A renderer for `rows` (parsed `ListViewQuery`/`ListPageQuery` args: includes, renditions), permanent
+    lists preloaded in one query; also the public_api_v2 plugin's."""
     include, renditions = _view_options(args)
     permanent = event_lists.permanent_lists_for(org, rows) if "permanent_list" in include else {}
     return lambda row: list_view(row, include, renditions=renditions, permanent_lists=permanent)
 
 
 def _one(row: EventList, args: dict) -> dict:
-    return {"data": _render(current_org(), [row], args)(row)}
+    return {"data": list_renderer(current_org(), [row], args)(row)}
 
 
 @blp.route("/events/<event_id>/lists")
@@ -174,7 +177,7 @@ class ListCollection(MethodView):
         page = event_lists.list_page(org, event_id, ListFilters(permanent_list_id=args.get("permanent_list_id")),
                                      None if sort is None else sort == "desc",
                                      args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
-        return page_body(page, _render(org, page.rows, args))
+        return page_body(page, list_renderer(org, page.rows, args))
 
     @require_role("staff", scope="events")
     @blp.doc(**_body_doc(ListBody, required=True))
@@ -183,7 +186,7 @@ class ListCollection(MethodView):
     def post(self, args, event_id):
         """Create a list: JSON `{"list": {...}}` or multipart `list[name]`, `list[description]`,
         `list[image]` (the image only in multipart)."""
-        data, image, _remove = _list_input(ListBody())
+        data, image, _remove = list_input(ListBody())
         row = event_lists.create_list(current_org(), event_id, data, image.stream if image else None)
         return _one(row, args)
 
@@ -203,7 +206,7 @@ class ListItem(MethodView):
     @blp.response(200, EventListEnvelope)
     def patch(self, args, event_id, list_id):
         """Change the fields sent; a multipart `list[image]` replaces the image, JSON `"image": null` removes it."""
-        data, image, remove_image = _list_input(ListPatch())
+        data, image, remove_image = list_input(ListPatch())
         row = event_lists.update_list(current_org(), event_id, list_id, data, image.stream if image else None,
                                       remove_image=remove_image)
         return _one(row, args)

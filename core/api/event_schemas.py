@@ -451,6 +451,8 @@ class EventView:
             view["campaigns"] = [campaign_view(c, now) for c in related.campaigns.get(event.id, ())]
         if include & LIST_INCLUDES:
             row = related.lists.get(event.id)
+            if row is not None:
+                row.event = event  # the list's links need the event's slug
             view["list"] = list_view(row, {"setting"} if "list_setting" in include else set()) if row else None
         return view
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote, urlencode
 
 import nh3
 from peewee import fn
@@ -110,6 +111,23 @@ def default_lists_for(org: Org | str, event_ids: list[str]) -> dict[str, EventLi
     return {row.event_id: row for row in rows}
 
 
+# --- attendee page links -------------------------------------------------------------------------------
+
+EVENT_PAGE_PATH = "/e/{org}/{slug}"
+ORDER_PAGE_PATH = EVENT_PAGE_PATH + "/checkout"
+
+
+def page_links(org_id: str, event_slug: str, list_id: str | None = None) -> dict[str, str]:
+    """The attendee pages of an event (and of one of its lists) under `BOXOFFICE_PUBLIC_URL`: `event_page`
+    `<public_url>/e/<org>/<event-slug>` and `order_page` `<event_page>/checkout?list=<list id>` (no `list`
+    without one). The one place these URLs are made; the attendee pages serve them."""
+    base = current_config().public_url.rstrip("/")
+    path = EVENT_PAGE_PATH.format(org=quote(org_id, safe=""), slug=quote(event_slug, safe=""))
+    order = base + ORDER_PAGE_PATH.format(org=quote(org_id, safe=""), slug=quote(event_slug, safe=""))
+    return {"event_page": base + path,
+            "order_page": f"{order}?{urlencode({'list': list_id})}" if list_id else order}
+
+
 # --- reading -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -134,6 +152,7 @@ def get_event_list(org: Org, event_id: str, list_id: str) -> EventList:
     found = get_scoped(EventList, org, list_id, "list")
     if found.event_id != event.id:
         raise NotFound(f"No list with id {list_id!r}.", type="list_not_found")
+    found.event = event  # its view's links need the event's slug
     return found
 
 
@@ -146,7 +165,10 @@ def list_page(org: Org, event_id: str, filters: ListFilters, sort_desc: bool | N
     if filters.permanent_list_id is not None:
         query = query.where(EventList.permanent_list == filters.permanent_list_id)
     keys = list_sort_keys(sort_desc)
-    return paginate_cursor(query, keys, size, cursor)
+    page = paginate_cursor(query, keys, size, cursor)
+    for row in page.rows:
+        row.event = event  # their views' links need the event's slug (read once above)
+    return page
 
 
 def permanent_lists_for(org: Org | str, lists: list[EventList]) -> dict[str, PermanentList]:
