@@ -145,6 +145,17 @@ def event_cancelled(org, event, job, summary):
 
 
 @hookspec
+def customer_message(org, event, email, name, subject, body):
+    """Staff wrote an e-mail for a buyer about `event`: send `subject` and `body` (plain text, as written)
+    to `email` (`name` for the greeting, may be empty).
+
+    Recorded by `core.services.bulk_refund` once per distinct buyer e-mail of the tickets a bulk refund
+    (`send_email: true` with `email_template`) refunded or cancelled, in one transaction once its tickets
+    are done; the notifications plugin sends it.
+    """
+
+
+@hookspec
 def booking_confirmed(org, booking):
     """A booking was paid (or free) and confirmed, exactly once."""
 

@@ -175,15 +175,24 @@ def test_date_ids_scope_to_sessions_of_this_event(tenant, other_tenant):
 def test_bad_parameters_other_tenant_and_roles(tenant, other_tenant):
     event, ticket_type = make_event(tenant)
     (ticket,) = issue(tenant, ticket_type)
-    for options, type_ in (({"refund_method": "store_credit"}, "unsupported_refund_method"),
-                           ({"void_tickets": False}, "unsupported_option"),
-                           ({"refund_method": "cash"}, "validation_error"),
-                           ({"refund_checked_in": "maybe"}, "validation_error"),
-                           ({"send_email": True}, "validation_error")):
+    template = {"subject": "Sorry", "body": "The show is off."}
+    for options, type_, field in (
+            ({"refund_method": "none", "void_tickets": False}, "invalid_refund_option", "void_tickets"),
+            ({"expiration_date": "2099-01-01T00:00:00Z"}, "invalid_refund_option", "expiration_date"),
+            ({"refund_method": "store_credit", "expiration_date": "2001-01-01T00:00:00Z"}, "invalid_refund_option",
+             "expiration_date"),
+            ({"send_email": True}, "invalid_refund_option", "email_template"),
+            ({"email_template": template}, "invalid_refund_option", "email_template"),
+            ({"send_email": True, "email_template": {"subject": "x"}}, "validation_error", None),
+            ({"send_email": True, "email_template": {"subject": "", "body": "b"}}, "validation_error", None),
+            ({"refund_method": "cash"}, "validation_error", None),
+            ({"refund_checked_in": "maybe"}, "validation_error", None)):
         response = bulk(tenant, event.id, **options)
         assert response.status_code == 422 and response.get_json()["type"] == type_, options
-    bare = tenant.staff.patch(f"/events/{event.id}/refund", json={"refund_method": "store_credit"})
-    assert bare.get_json()["type"] == "unsupported_refund_method"
+        if field:
+            assert field in response.get_json()["errors"], options
+    bare = tenant.staff.patch(f"/events/{event.id}/refund", json={"expiration_date": "2099-01-01T00:00:00Z"})
+    assert bare.get_json()["type"] == "invalid_refund_option"
     missing = bulk(tenant, "nope")
     assert missing.status_code == 404 and missing.get_json()["type"] == "event_not_found"
     assert bulk(other_tenant, event.id).status_code == 404

@@ -30,6 +30,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.staff_tickets",
     "core.api.pickups",
     "core.api.client_tickets",
+    "core.api.store_credit",
     "core.api.participation",
     "core.api.org_settings",
     "core.api.officers",

@@ -12,21 +12,39 @@ from core.api.blueprint import Blueprint
 from core.api.events import SYNC_HEADER
 from core.api_schema import Schema
 from core.auth import require_role
+from core.models import Org
 from core.services import bulk_refund
 from core.tenancy import current_org
+from core.timefmt import to_utc_naive
 
 blp = Blueprint("event_refund", __name__, description="Events (staff): bulk refund or cancel an event's tickets")
+
+
+class EmailTemplate(Schema):
+    """The e-mail sent to each buyer with `send_email`: plain text, sent as written."""
+
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=bulk_refund.MAX_SUBJECT))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=bulk_refund.MAX_BODY))
 
 
 class RefundInput(Schema):
     """003 refund body, bare or wrapped as `{"refund": {...}}`."""
 
     refund_method = fields.String(load_default="original", validate=validate.OneOf(bulk_refund.METHODS),
-                                  metadata={"description": "original (through each booking's gateway) or none "
-                                                           "(cancel without refund); store_credit is not "
-                                                           "supported (422)."})
+                                  metadata={"description": "original (through each booking's gateway), "
+                                                           "store_credit (the buyer's store credit, spendable at "
+                                                           "checkout with `useStoreCredit`) or none (cancel "
+                                                           "without refund)."})
     date_ids = fields.List(fields.String(), metadata={"description": "Sessions/dates of this event to scope to."})
-    void_tickets = fields.Boolean(load_default=True, metadata={"description": "Must be true (tickets are voided)."})
+    void_tickets = fields.Boolean(load_default=True, metadata={
+        "description": "true: refunded tickets are voided (QR stops scanning, seats back on sale); false: money "
+                       "back but the tickets stay valid (never refunded twice); not with refund_method none."})
+    send_email = fields.Boolean(load_default=False, metadata={
+        "description": "E-mail `email_template` to each buyer whose tickets this job refunds or cancels."})
+    email_template = fields.Nested(EmailTemplate, metadata={"description": "Required with send_email: true "
+                                                                           "(and only then)."})
+    expiration_date = fields.DateTime(metadata={"description": "store_credit only: when the credit expires "
+                                                               "(ISO 8601, in the future; none: never)."})
     refund_checked_in = fields.Boolean(load_default=False, metadata={"description": "Also refund checked-in "
                                                                                      "tickets (else skipped)."})
     notify_customer = fields.Boolean(load_default=True, metadata={"description": "Email each holder (the "
@@ -59,5 +77,13 @@ class EventRefund(MethodView):
     def patch(self, data, event_id):
         """Refund (or cancel, `refund_method: none`) every live ticket of the event or of its `date_ids`,
         in a background job; 409 `uneditable` while another job runs on the event."""
-        job = bulk_refund.start_bulk_refund(current_org(), event_id, **data)
-        return {"data": {"jobId": job.id, "status": job.status}}, {SYNC_HEADER: job.id}
+        return start_refund(current_org(), event_id, data)
+
+
+def start_refund(org: Org, event_id: str, data: dict) -> tuple[dict, dict]:
+    """Start the bulk refund for a loaded `RefundInput` body; the 202 answer body and the job header (also the
+    public_api_v2 plugin's answer)."""
+    if data.get("expiration_date") is not None:
+        data = {**data, "expiration_date": to_utc_naive(data["expiration_date"])}
+    job = bulk_refund.start_bulk_refund(org, event_id, **data)
+    return {"data": {"jobId": job.id, "status": job.status}}, {SYNC_HEADER: job.id}

@@ -71,6 +71,11 @@ class PurchaseSchema(BuyerSchema):
                                    metadata={"description": "ignored for a zero total (`free`); else defaults "
                                                             "to the tenant's default gateway (staff: `offline`)"})
     promoCode = fields.String(validate=validate.Length(max=100))
+    useStoreCredit = fields.Boolean(load_default=False, metadata={
+        "description": "A logged-in customer's unexpired store credit (in the booking's currency) pays what it can "
+                       "before any gateway: all of it confirms at once with no gateway, the rest goes to the "
+                       "gateway. 422 `store_credit_requires_account` (guest), `store_credit_expired`, "
+                       "`no_store_credit`. Default false: credit is never spent unasked."})
 
 
 class RegistrationSchema(BuyerSchema):

@@ -133,7 +133,16 @@ class RefundInfo(Schema):
     gateway = fields.String()
     reference = fields.String(allow_none=True)
     ticketIds = fields.List(fields.String())
-    reason = fields.String(metadata={"description": "the staff's reason given with the refund"})
+    reason = fields.String(metadata={"description": "the staff's reason given with the refund (a bulk refund's "
+                                                    "`note`)"})
+    method = fields.String(metadata={"enum": ["original", "store_credit"],
+                                     "description": "original: through the booking's gateway; store_credit: "
+                                                    "granted as the buyer's store credit"})
+    storeCreditId = fields.String(allow_none=True, metadata={"description": "the credit a store_credit refund "
+                                                                            "granted"})
+    creditExpiresAt = fields.String(allow_none=True, metadata={"description": "when that credit expires"})
+    ticketsVoided = fields.Boolean(metadata={"description": "false: refunded with `void_tickets: false`, the "
+                                                            "tickets stay valid"})
     paidOutAt = fields.String(allow_none=True, metadata={"description": "when staff recorded an owed refund paid"})
     createdAt = fields.String()
 
@@ -187,6 +196,10 @@ def refund_info(refund: Refund) -> dict:
     return {"id": refund.id, "status": refund.status, "amount": refund.amount, "currency": refund.currency,
             "gateway": refund.gateway, "reference": refund.reference, "ticketIds": refund.ticket_ids,
             "reason": refund.reason, "paidOutAt": (refund.data or {}).get("paidOutAt"),
+            "method": (refund.data or {}).get("method", "original"),
+            "storeCreditId": (refund.data or {}).get("store_credit_id"),
+            "creditExpiresAt": (refund.data or {}).get("credit_expires_at"),
+            "ticketsVoided": (refund.data or {}).get("void_tickets", True),
             "createdAt": iso_utc(refund.created_at)}
 
 

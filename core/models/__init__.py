@@ -15,6 +15,7 @@ from core.models.catalog import (
     TicketType,
     Venue,
 )
+from core.models.credit import StoreCredit, StoreCreditDebit
 from core.models.customer import Customer
 from core.models.lists import EventList, PermanentList
 from core.models.outbox import OutboxEntry
@@ -42,7 +43,7 @@ CORE_MODELS = [
     Participation,
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
-    BarcodePoolCode, PermanentList, EventList, TenantDomain,
+    BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit,
 ]
 
 __all__ = [
@@ -55,5 +56,5 @@ __all__ = [
     "SyncJob", "TenantDomain",
     "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
-    "TicketEdit",
+    "TicketEdit", "StoreCredit", "StoreCreditDebit",
 ]

@@ -21,7 +21,16 @@ from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Ref
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
-from core.services import barcode_pools, capacity, gateways, holds, idempotency, pickups, ticket_configurations
+from core.services import (
+    barcode_pools,
+    capacity,
+    gateways,
+    holds,
+    idempotency,
+    pickups,
+    store_credit,
+    ticket_configurations,
+)
 from core.services.gateways import void_payment, void_payment_later
 from core.services.issuing import Holder, attendee_ids, issue_tickets, tickets_for_units
 from core.services.pricing import Quote, quote_booking
@@ -79,6 +88,8 @@ class PurchaseRequest:
     holders: list[tuple[str, list[dict] | None]] = field(default_factory=list)
     """Per item of `items`: the body path its holders came under and the holders (`{name, email}` each, one
     per ticket in order), or None when none were sent."""
+    use_store_credit: bool = False
+    """The buyer's unexpired store credit pays what it can before any gateway (`core.services.store_credit`)."""
 
 
 @dataclass
@@ -395,6 +406,7 @@ def cancel_pending(booking: Booking) -> bool:
                .where((Booking.id == booking.id) & (Booking.status == "pending")).execute())
         if won == 1:
             capacity.release_held_seats(holds.seat_requests(booking.id), booking.event_id)
+            store_credit.release_draws(booking)
             void_payment_later(booking)
     return won == 1
 
@@ -470,6 +482,8 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
                           customer=req.buyer.customer, extras=req.extras)
     if req.require_free and not quote.is_free:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
+    if req.use_store_credit:
+        store_credit.apply_to_quote(org, quote, req.buyer.customer)
     gateway = ZeroTotal.identifier if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
     _fail_fast_if_sold_out(org, event, quote)
     try:
@@ -541,7 +555,8 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
              if line.kind == "ticket" and line.ticket_type_id]
     with write_transaction():
         won = update_row(Booking, booking.id, values, status="pending")
-        if won == 1:
+        from_expired = won != 1
+        if not from_expired:
             capacity.confirm_held_seats(seats, booking.event_id)
         else:
             values["seats_released"] = False
@@ -549,6 +564,8 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
             if won != 1:
                 return None
             capacity.sell_seats(seats, booking.event_id)
+        if store_credit.uses_credit(lines):
+            store_credit.confirm_draws(booking.id, from_expired)
         for name, value in values.items():
             setattr(booking, name, value)
         tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines
@@ -682,7 +699,8 @@ def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
     check = _require_paid(booking, _paid_check(org, booking, payment_ref))
     try:
         result = _finalise(org, booking, check, payment_ref, payment_data)
-    except (capacity.SoldOut, barcode_pools.BarcodePoolExhausted):  # the seats (or an expired hold's codes) went
+    except (capacity.SoldOut, barcode_pools.BarcodePoolExhausted, store_credit.StoreCreditGone):
+        # the seats (or an expired hold's codes or store credit) went
         return _refund_stale(org, booking, check, payment_ref)
     if result is None:
         return _settled(org, Booking.get_by_id(booking.id))

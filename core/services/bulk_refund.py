@@ -1,11 +1,15 @@
-"""Bulk refund or cancel of an event's tickets (003 `PATCH /events/:id/refund`) as a `refund` sync job.
+"""Bulk refund or cancel of an event's tickets (003 `PATCH /events/:id/refund`) as a `refund` sync job: money
+back through each booking's gateway (`original`), as the buyer's store credit (`store_credit`), or none; tickets
+voided or kept valid (`void_tickets`); a staff-written e-mail to each buyer (`send_email`).
 
-Never moves money or voids a ticket itself: every change goes through `core.services.cancellation`.
+Never moves money, grants credit or voids a ticket itself: every change goes through
+`core.services.cancellation`; the e-mail goes through the `customer_message` hook.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -14,7 +18,7 @@ from core import outbox
 from core.db import write_transaction
 from core.errors import ApiError, Unprocessable
 from core.jobs import job
-from core.models import Event, Org, SyncJob, Ticket
+from core.models import Booking, Event, Org, SyncJob, Ticket, utcnow
 from core.plugins import hooks_for
 from core.services import cancellation, sync_jobs
 from core.tenancy import get_scoped, scoped
@@ -23,7 +27,9 @@ log = logging.getLogger(__name__)
 
 KIND = "refund"
 METHODS = ("original", "store_credit", "none")
-SUPPORTED_METHODS = ("original", "none")
+REFUNDING_METHODS = ("original", "store_credit")
+MAX_SUBJECT = 300
+MAX_BODY = 20000
 ALREADY_VOID = ("already_refunded", "already_cancelled")
 MAX_FAILURES_LISTED = 200
 
@@ -57,24 +63,58 @@ def _scope(org: Org, event: Event, date_ids: list[str] | None) -> list[str]:
     return sorted({str(i) for i in date_ids})
 
 
+def _invalid(message: str, field: str, problem: str, type: str = "invalid_refund_option") -> Unprocessable:
+    return Unprocessable(message, type=type, errors={field: [problem]})
+
+
+def _check_options(refund_method: str, void_tickets: bool, send_email: bool, email_template: dict | None,
+                   expiration_date: dt.datetime | None) -> None:
+    """422 for a combination that would be ignored or cannot work (nothing is accepted and then ignored)."""
+    if refund_method not in METHODS:
+        raise _invalid(f"refund_method {refund_method!r} is unknown; use {', '.join(METHODS)}.", "refund_method",
+                       refund_method, "unsupported_refund_method")
+    if not void_tickets and refund_method == "none":
+        raise _invalid("refund_method none with void_tickets false would change nothing.", "void_tickets",
+                       "must be true when refund_method is none")
+    if expiration_date is not None:
+        if refund_method != "store_credit":
+            raise _invalid("expiration_date is only for store_credit refunds.", "expiration_date",
+                           "only with refund_method store_credit")
+        if expiration_date <= utcnow():
+            raise _invalid("expiration_date must be in the future.", "expiration_date", "in the past")
+    if send_email and not email_template:
+        raise _invalid("send_email needs an email_template {subject, body}.", "email_template",
+                       "required when send_email is true")
+    if email_template and not send_email:
+        raise _invalid("email_template is only sent with send_email: true.", "email_template",
+                       "only with send_email true")
+    if email_template:
+        for part, most in (("subject", MAX_SUBJECT), ("body", MAX_BODY)):
+            text = str(email_template.get(part) or "").strip()
+            if not text or len(text) > most:
+                raise _invalid(f"email_template.{part} must be 1 to {most} characters.", f"email_template.{part}",
+                               "missing or too long")
+
+
 def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original",
                       date_ids: list[str] | None = None, refund_checked_in: bool = False,
-                      void_tickets: bool = True, notify_customer: bool = True, note: str = "") -> SyncJob:
+                      void_tickets: bool = True, notify_customer: bool = True, note: str = "",
+                      send_email: bool = False, email_template: dict | None = None,
+                      expiration_date: dt.datetime | None = None) -> SyncJob:
     """Validate, mark the event syncing and queue the `refund` job; returns the job (run inline in tests).
 
-    422 `unsupported_refund_method` (store_credit), `unsupported_option` (void_tickets false: a refunded
-    or cancelled ticket is always void), `invalid_date_ids`; 409 `uneditable` while another job runs.
+    422 `unsupported_refund_method`, `invalid_refund_option` (expiration_date without store_credit or in the
+    past, send_email without email_template or the reverse, void_tickets false with method none),
+    `invalid_date_ids`; 409 `uneditable` while another job runs.
     """
     event = get_scoped(Event, org, event_id, "event")
-    if refund_method not in SUPPORTED_METHODS:
-        raise Unprocessable(f"refund_method {refund_method!r} is not supported; use original or none.",
-                            type="unsupported_refund_method", errors={"refund_method": [refund_method]})
-    if not void_tickets:
-        raise Unprocessable("Refunded and cancelled tickets are always void; void_tickets cannot be false.",
-                            type="unsupported_option", errors={"void_tickets": ["must be true"]})
+    _check_options(refund_method, void_tickets, send_email, email_template, expiration_date)
     event_ids = _scope(org, event, date_ids)
+    template = {k: str(email_template[k]).strip() for k in ("subject", "body")} if email_template else None
     params = {"refund_method": refund_method, "event_ids": event_ids, "date_ids": date_ids,
-              "refund_checked_in": refund_checked_in, "notify_customer": notify_customer, "note": note}
+              "refund_checked_in": refund_checked_in, "notify_customer": notify_customer, "note": note,
+              "void_tickets": void_tickets, "send_email": send_email, "email_template": template,
+              "expiration_date": expiration_date.strftime("%Y-%m-%dT%H:%M:%SZ") if expiration_date else None}
     with write_transaction():
         sync_jobs.claim_event(org.id, event.id, syncing_after=True)
         job_row = sync_jobs.record_job(org, event, KIND)
@@ -84,13 +124,18 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
 
 
 class _Tally:
-    """The job's running counts, saved as its `result`."""
+    """The job's running counts, saved as its `result`, and the buyers it changed tickets for."""
 
-    def __init__(self, method: str, reason: str = ""):
-        self.method = method
-        self.reason = reason  # the job's `note`, kept as each Refund's reason
+    def __init__(self, params: dict):
+        self.method = params.get("refund_method", "original")
+        self.reason = params.get("note") or ""  # the job's `note`, kept as each Refund's reason
+        self.void = params.get("void_tickets", True)
+        expiry = params.get("expiration_date")
+        self.expires_at = dt.datetime.strptime(expiry, "%Y-%m-%dT%H:%M:%SZ") if expiry else None
         self.counts = {"refunded": 0, "cancelled": 0, "skipped_checked_in": 0, "skipped_already": 0,
-                       "failed": 0, "bookings_refunded": 0, "refunded_amount": 0, "failures": []}
+                       "failed": 0, "bookings_refunded": 0, "refunded_amount": 0, "store_credit_amount": 0,
+                       "tickets_kept_valid": 0, "emails_sent": 0, "failures": [], "refunds": []}
+        self.buyers: dict[str, str] = {}  # e-mail -> name, of the tickets this job refunded or cancelled
 
     def fail(self, tickets: list[Ticket], booking_id: str | None, error: ApiError) -> None:
         """Record a refusal (or count a ticket someone else voided meanwhile as skipped)."""
@@ -103,9 +148,32 @@ class _Tally:
                                             "type": error.type, "reason": error.message[:500]})
 
     def refunded(self, outcome: cancellation.RefundOutcome, whole: bool) -> None:
+        """Count a settled refund and list what it did (method, amount, credit, tickets voided or kept)."""
+        refund = outcome.refund
+        data = refund.data or {}
         self.counts["refunded"] += len(outcome.tickets)
-        self.counts["refunded_amount"] += outcome.refund.amount
+        self.counts["refunded_amount"] += refund.amount
         self.counts["bookings_refunded"] += int(whole)
+        if data.get("method") == cancellation.STORE_CREDIT:
+            self.counts["store_credit_amount"] += refund.amount
+        if not self.void:
+            self.counts["tickets_kept_valid"] += len(outcome.tickets)
+        self.changed(outcome.booking, outcome.tickets)
+        if len(self.counts["refunds"]) < MAX_FAILURES_LISTED:
+            self.counts["refunds"].append({
+                "refund_id": refund.id, "booking_id": refund.booking_id, "method": data.get("method", self.method),
+                "amount": refund.amount, "currency": refund.currency, "status": refund.status,
+                "store_credit_id": data.get("store_credit_id"), "credit_expires_at": data.get("credit_expires_at"),
+                "ticket_ids": list(refund.ticket_ids or []), "tickets_voided": data.get("void_tickets", True)})
+
+    def changed(self, booking: Booking | None, tickets: list[Ticket]) -> None:
+        """Remember the buyer (or, with no booking, each holder) of tickets this job refunded or cancelled."""
+        if booking is not None and booking.email:
+            self.buyers.setdefault(booking.email.lower(), booking.name)
+            return
+        for ticket in tickets:
+            if ticket.holder_email:
+                self.buyers.setdefault(ticket.holder_email.lower(), ticket.holder_name)
 
 
 def _attempt(tally: _Tally, tickets: list[Ticket], booking_id: str | None, action) -> None:
@@ -120,29 +188,38 @@ def _cancel(org: Org, tally: _Tally, tickets: list[Ticket], booking_id: str | No
     """Void without money: the whole booking at once when it is all in scope, else ticket by ticket."""
     if whole:
         def cancel_all():
-            cancellation.cancel_booking(org, booking_id)
+            booking = cancellation.cancel_booking(org, booking_id)
             tally.counts["cancelled"] += len(tickets)
+            tally.changed(booking, tickets)
         _attempt(tally, tickets, booking_id, cancel_all)
         return
     for ticket in tickets:
         def cancel_one(ticket=ticket):
             cancellation.cancel_ticket(org, ticket.id)
             tally.counts["cancelled"] += 1
+            tally.changed(Booking.get_or_none(Booking.id == booking_id) if booking_id else None, [ticket])
         _attempt(tally, [ticket], booking_id, cancel_one)
 
 
 def _refund(org: Org, tally: _Tally, tickets: list[Ticket], booking_id: str | None, whole: bool) -> None:
-    """Money back through the booking's gateway; tickets with nothing to refund through are cancelled."""
+    """Money back through the booking's gateway or as store credit (voiding the tickets or keeping them
+    valid); tickets with nothing to refund through are cancelled (kept as they are with `void_tickets`
+    false), tickets refunded before and kept valid are skipped."""
+    kept = [t for t in tickets if cancellation.kept_refund(t)]
+    tally.counts["skipped_already"] += len(kept)
+    tickets = [t for t in tickets if t not in kept]
     refundable = [t for t in tickets if booking_id and t.status in cancellation.REFUNDABLE]
     rest = [t for t in tickets if t not in refundable]
-    if whole and refundable:
+    how = {"reason": tally.reason, "method": tally.method, "void": tally.void,
+           "credit_expires_at": tally.expires_at}
+    if whole and refundable and not kept:
         _attempt(tally, refundable, booking_id,
-                 lambda: tally.refunded(cancellation.refund_booking(org, booking_id, reason=tally.reason), whole=True))
+                 lambda: tally.refunded(cancellation.refund_booking(org, booking_id, **how), whole=True))
     else:
         for ticket in refundable:
             _attempt(tally, [ticket], booking_id, lambda ticket=ticket: tally.refunded(
-                cancellation.refund_ticket(org, ticket.id, reason=tally.reason), whole=False))
-    if rest:
+                cancellation.refund_ticket(org, ticket.id, **how), whole=False))
+    if rest and tally.void:
         _cancel(org, tally, rest, booking_id, whole=False)
 
 
@@ -158,7 +235,7 @@ def _covers_booking(booking_id: str | None, tickets: list[Ticket]) -> bool:
 def process(org: Org, job_row: SyncJob) -> dict:
     """Refund or cancel every live ticket in the job's scope, booking by booking, reporting progress."""
     params = job_row.params or {}
-    tally = _Tally(params.get("refund_method", "original"), params.get("note") or "")
+    tally = _Tally(params)
     tickets = list(scoped(Ticket, org).where(Ticket.event.in_(params.get("event_ids") or [])
                                              & Ticket.status.in_(cancellation.LIVE))
                    .order_by(Ticket.booking, Ticket.id))
@@ -166,7 +243,7 @@ def process(org: Org, job_row: SyncJob) -> dict:
     for ticket in tickets:
         by_booking.setdefault(ticket.booking_id, []).append(ticket)
     sync_jobs.report_progress(job_row.id, 0, len(tickets))
-    work = _refund if tally.method == "original" else _cancel
+    work = _refund if tally.method in REFUNDING_METHODS else _cancel
     done = 0
     with _muted(not params.get("notify_customer", True)):
         for booking_id, group in by_booking.items():
@@ -176,6 +253,15 @@ def process(org: Org, job_row: SyncJob) -> dict:
                 work(org, tally, todo, booking_id, whole=len(todo) == len(group) and _covers_booking(booking_id, todo))
             done += len(group)
             sync_jobs.report_progress(job_row.id, done)
+    template = params.get("email_template")
+    if params.get("send_email") and template and tally.buyers:
+        event = Event.get_by_id(job_row.event_id)
+        with write_transaction():
+            relay = hooks_for(org)
+            for email, name in sorted(tally.buyers.items()):
+                relay.notify("customer_message", org=org, event=event, email=email, name=name or "",
+                             subject=template["subject"], body=template["body"])
+        tally.counts["emails_sent"] = len(tally.buyers)
     return tally.counts
 
 
@@ -202,7 +288,9 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
         if counts["refunded"] or counts["cancelled"]:
             params = job_row.params or {}
             summary = {**counts, **{k: params.get(k) for k in ("refund_method", "date_ids", "refund_checked_in",
-                                                              "notify_customer", "note")}}
-            hook = "event_refunded" if params.get("refund_method") == "original" else "event_cancelled"
+                                                              "notify_customer", "note", "void_tickets",
+                                                              "send_email", "expiration_date")}}
+            refunding = params.get("refund_method") in REFUNDING_METHODS
+            hook = "event_refunded" if refunding else "event_cancelled"
             hooks_for(org).notify(hook, org=org, event=Event.get_by_id(job_row.event_id),
                                   job=SyncJob.get_by_id(job_id), summary=summary)

@@ -7,20 +7,24 @@ settles or restores. Seats go back on sale exactly once. Knows nothing of HTTP.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from core.db import write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, Unprocessable
 from core.models import Booking, Refund, Ticket, utcnow
 from core.money import to_minor
+from core.payments import RefundResult
 from core.plugins import hooks_for
 from core.services import booking as bookings
-from core.services import capacity, idempotency, participation
+from core.services import capacity, idempotency, participation, store_credit
 from core.tenancy import get_scoped
 
 LIVE = ("valid", "checked_in", "pending_activation")
 REFUNDABLE = ("valid", "checked_in")
 PAID_BOOKING = ("confirmed", "partially_refunded")
+STORE_CREDIT = "store_credit"
+"""The refund method (and the Refund's `gateway`) of a refund paid as the buyer's store credit."""
 REFUND_CLAIMED = "refund_claimed"
 """The idempotency recovery point of a refund whose claim (tickets `refunding`, money reserved) committed
 before its gateway was called."""
@@ -126,9 +130,21 @@ def _amount_minor(amount, booking: Booking, default: int) -> int:
     return minor
 
 
+def kept_refund(ticket: Ticket) -> dict | None:
+    """The refund of a ticket refunded without voiding it (`void_tickets: false`): `{id, method, amount}`, or
+    None. Such a ticket stays valid and is never refunded again."""
+    return (ticket.data or {}).get("refund")
+
+
 def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_booking: bool,
-                  reason: str) -> tuple[Refund, list[Ticket], int]:
-    """Transaction 1: tickets -> refunding, money reserved on the booking, a pending Refund row."""
+                  reason: str, method: str = "original", void: bool = True) -> tuple[Refund, list[Ticket], int]:
+    """Transaction 1: tickets -> refunding, money reserved on the booking, a pending Refund row (`data.method`:
+    `original` through the booking's gateway or `store_credit`; `data.void_tickets`)."""
+    already = [t for t in tickets if kept_refund(t)]
+    if tickets and len(already) == len(tickets):
+        raise Conflict("This ticket is already refunded (it was kept valid).", type="already_refunded",
+                       ticketStatus=already[0].status)
+    tickets = [t for t in tickets if not kept_refund(t)]
     with write_transaction():
         claimed = []
         for ticket in tickets:
@@ -147,44 +163,65 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_bo
                .where((Booking.id == booking.id) & (Booking.refunded_amount + minor <= Booking.amount)).execute())
         if won != 1:
             raise Unprocessable("The refund would exceed what was paid.", type="refund_exceeds_paid")
-        refund = Refund.create(org=org.id, booking=booking.id, gateway=booking.gateway, amount=minor,
+        gateway = STORE_CREDIT if method == STORE_CREDIT else booking.gateway
+        refund = Refund.create(org=org.id, booking=booking.id, gateway=gateway, amount=minor,
                                currency=booking.currency, status="pending", reason=reason,
-                               ticket_ids=[t.id for t in claimed])
+                               ticket_ids=[t.id for t in claimed], data={"method": method, "void_tickets": void})
     return refund, claimed, minor
+
+
+def _unclaim(claimed: list[Ticket]) -> None:
+    """Claimed tickets (`refunding`) back to the state they had: checked in if scanned, else valid."""
+    refunding = (Ticket.id.in_([t.id for t in claimed])) & (Ticket.status == "refunding")
+    Ticket.update(status="checked_in").where(refunding & (Ticket.scan_count > 0)).execute()
+    Ticket.update(status="valid").where(refunding & (Ticket.scan_count == 0)).execute()
 
 
 def _restore(refund: Refund, claimed: list[Ticket], minor: int, failure: str) -> None:
     """The provider refused: tickets back to their state before the claim, money reservation undone; the
     provider's words are kept in the refund's `data["failure"]` (its `reason` is the staff's)."""
-    ids = [t.id for t in claimed]
     with write_transaction():
-        refunding = (Ticket.id.in_(ids)) & (Ticket.status == "refunding")
-        Ticket.update(status="checked_in").where(refunding & (Ticket.scan_count > 0)).execute()
-        Ticket.update(status="valid").where(refunding & (Ticket.scan_count == 0)).execute()
+        _unclaim(claimed)
         Booking.update(refunded_amount=Booking.refunded_amount - minor).where(Booking.id == refund.booking_id).execute()
-        (Refund.update(status="failed", data={"failure": failure[:2000]}, updated_at=utcnow())
+        (Refund.update(status="failed", data={**(refund.data or {}), "failure": failure[:2000]}, updated_at=utcnow())
          .where(Refund.id == refund.id).execute())
 
 
 def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
-    """The provider accepted: tickets refunded (QR void), seats back on sale, booking status updated; the refund
-    is `succeeded`, or `owed` when the provider moved no money (`result.owed`) and staff still pay it out;
-    `ticket_refunded` recorded for each ticket in the same transaction."""
+    """The provider accepted (or store credit was granted): tickets refunded (QR void) and seats back on sale,
+    or, for a refund with `data.void_tickets` false, tickets back to valid with the refund noted on each (they
+    stay usable and are never refunded again); booking status updated; the refund is `succeeded`, or `owed`
+    when the provider moved no money (`result.owed`) and staff still pay it out; `ticket_refunded` recorded for
+    each ticket in the same transaction."""
+    data = dict(refund.data or {})
+    void = data.get("void_tickets", True)
     with write_transaction():
-        voided = _void(claimed, "refunded", ("refunding",))
-        capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
+        if void:
+            voided = _void(claimed, "refunded", ("refunding",))
+            capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
+        else:
+            _keep_valid(refund, claimed)
         status = result.status if result is not None else "succeeded"
-        (Refund.update(status=status, reference=getattr(result, "reference", None),
-                       data=getattr(result, "data", None) or {}, updated_at=utcnow())
+        data.update(getattr(result, "data", None) or {})
+        (Refund.update(status=status, reference=getattr(result, "reference", None), data=data, updated_at=utcnow())
          .where(Refund.id == refund.id).execute())
         live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
                                           & Ticket.status.in_(LIVE + ("refunding",))).exists()
         booking = Booking.get_by_id(refund.booking_id)
-        fully = not live_left and booking.refunded_amount >= booking.amount
+        fully = (not live_left or not void) and booking.refunded_amount >= booking.amount
         status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
             (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
         _notify_each(org, "ticket_refunded", claimed, refund=Refund.get_by_id(refund.id))
+
+
+def _keep_valid(refund: Refund, claimed: list[Ticket]) -> None:
+    """A refund that keeps its tickets: each back to its state, its `data.refund` naming the refund."""
+    _unclaim(claimed)
+    note = {"id": refund.id, "method": (refund.data or {}).get("method", "original"), "amount": refund.amount}
+    for ticket in claimed:
+        Ticket.update(data={**(ticket.data or {}), "refund": note}, updated_at=utcnow()).where(
+            Ticket.id == ticket.id).execute()
 
 
 def _call_gateway(org, booking: Booking, refund: Refund, minor: int):
@@ -207,11 +244,30 @@ def _call_gateway(org, booking: Booking, refund: Refund, minor: int):
 
 
 def _refund(org, booking: Booking | None, tickets: list[Ticket], amount, reason: str,
-            whole_booking: bool = False) -> RefundOutcome:
+            whole_booking: bool = False, method: str = "original", void: bool = True,
+            credit_expires_at: dt.datetime | None = None) -> RefundOutcome:
     if booking is None:
         raise Conflict("This ticket was not paid through a booking; cancel it instead.", type="not_refundable")
-    refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking, reason)
+    if method == STORE_CREDIT:
+        return _to_store_credit(org, booking, tickets, amount, reason, whole_booking, void, credit_expires_at)
+    refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking, reason, method, void)
     return _pay_back(org, booking, refund, claimed, minor)
+
+
+def _to_store_credit(org, booking: Booking, tickets: list[Ticket], amount, reason: str, whole_booking: bool,
+                     void: bool, expires_at: dt.datetime | None) -> RefundOutcome:
+    """Refund as store credit, in one write transaction: claim, grant the credit to the buyer's account
+    (`core.services.store_credit`; 422 `no_customer_account` for a guest without one rolls everything back),
+    settle. No gateway is called."""
+    with write_transaction():
+        refund, claimed, minor = _claim_refund(org, booking, tickets, amount, whole_booking, reason, STORE_CREDIT,
+                                               void)
+        credit = store_credit.grant(org, booking, refund, minor, expires_at, reason) if minor else None
+        expiry = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if expires_at else None
+        _settle(org, refund, claimed, RefundResult(succeeded=True, data={
+            "store_credit_id": credit.id if credit else None, "credit_expires_at": expiry}))
+    return RefundOutcome(Refund.get_by_id(refund.id), [Ticket.get_by_id(t.id) for t in claimed],
+                         Booking.get_by_id(booking.id), extra={"store_credit_id": credit.id if credit else None})
 
 
 def _pay_back(org, booking: Booking, refund: Refund, claimed: list[Ticket], minor: int) -> RefundOutcome:
@@ -242,9 +298,11 @@ def _resumed_refund(org) -> RefundOutcome | None:
     return _pay_back(org, booking, refund, claimed, refund.amount)
 
 
-def refund_ticket(org, ticket_id: str, amount=None, reason: str = "") -> RefundOutcome:
+def refund_ticket(org, ticket_id: str, amount=None, reason: str = "", *, method: str = "original",
+                  void: bool = True, credit_expires_at: dt.datetime | None = None) -> RefundOutcome:
     """Refund one ticket (default: what was paid for it) and void its QR; 409 `already_refunded` on repeat.
-    `reason` (the staff's words) is kept on the Refund record."""
+    `reason` (the staff's words) is kept on the Refund record. `method` `store_credit` credits the buyer
+    instead of the gateway (until `credit_expires_at`); `void` False keeps the ticket valid."""
     resumed = _resumed_refund(org)
     if resumed is not None:
         return resumed
@@ -252,11 +310,14 @@ def refund_ticket(org, ticket_id: str, amount=None, reason: str = "") -> RefundO
     booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
     if ticket.status not in REFUNDABLE:
         raise _state_conflict(ticket, "refunded")
-    return _refund(org, booking, [ticket], amount, reason)
+    return _refund(org, booking, [ticket], amount, reason, method=method, void=void,
+                   credit_expires_at=credit_expires_at)
 
 
-def refund_booking(org, booking_id: str, amount=None, reason: str = "") -> RefundOutcome:
-    """Refund a booking's live tickets (default: what is left of the payment) and void their QRs.
+def refund_booking(org, booking_id: str, amount=None, reason: str = "", *, method: str = "original",
+                   void: bool = True, credit_expires_at: dt.datetime | None = None) -> RefundOutcome:
+    """Refund a booking's live tickets (default: what is left of the payment) and void their QRs (`method`,
+    `void` and `credit_expires_at` as for `refund_ticket`).
 
     With no live ticket left, a booking that still holds money (after a partial refund) refunds money only.
     """
@@ -269,4 +330,5 @@ def refund_booking(org, booking_id: str, amount=None, reason: str = "") -> Refun
     tickets = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(REFUNDABLE)))
     if not tickets and booking.refunded_amount >= booking.amount:
         raise Conflict("This booking has nothing left to refund.", type="already_refunded")
-    return _refund(org, booking, tickets, amount, reason, whole_booking=True)
+    return _refund(org, booking, tickets, amount, reason, whole_booking=True, method=method, void=void,
+                   credit_expires_at=credit_expires_at)

@@ -13,7 +13,7 @@ from core.db import write_transaction
 from core.jobs import job
 from core.models import Booking, BookingLine, Event, utcnow
 from core.plugins import hooks_for
-from core.services import capacity
+from core.services import capacity, store_credit
 from core.services.gateways import void_payment_later
 
 EXPIRY_BATCH = 500
@@ -54,6 +54,7 @@ def _expire(booking: Booking, now: dt.datetime, condition) -> bool:
                .execute())
         if won == 1:
             capacity.release_held_seats(seat_requests(booking.id), booking.event_id)
+            store_credit.release_draws(booking)
             void_payment_later(booking)
             booking.status, booking.seats_released = "expired", True
             hooks_for(booking.org_id).notify("booking_expired", org=booking.org, booking=booking)

@@ -67,4 +67,5 @@ def purchase_request(org: Org, identity: Identity | None, data: Mapping[str, Any
         event_id=data["eventId"], items=[(i["ticketTypeId"], i["quantity"]) for i in items],
         buyer=_buyer(identity, data, guest_needs_contact=not staff), gateway=data.get("paymentGateway"),
         promo_code=data.get("promoCode"), invite_code=data.get("inviteCode"), staff=staff, source=source,
-        hold_minutes=_hold_minutes(org), require_free=require_free, extras=dict(extras or {}), holders=holders)
+        hold_minutes=_hold_minutes(org), require_free=require_free, extras=dict(extras or {}), holders=holders,
+        use_store_credit=bool(data.get("useStoreCredit")))

@@ -113,3 +113,12 @@ def ticket_cancelled(org, ticket):
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.ticket_cancelled(org, ticket)
+
+
+@hookimpl
+def customer_message(org, event, email, name, subject, body):
+    """Send a staff-written e-mail (a bulk refund's `email_template`) to one buyer; not muted by
+    `notify_customer: false`, since staff asked for it explicitly."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.event_message(org, event, email, name, subject, body)

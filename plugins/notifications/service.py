@@ -7,6 +7,7 @@ claim tokens and SMTP passwords are never logged, and a claim token is never sto
 
 from __future__ import annotations
 
+import html
 import logging
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -40,6 +41,7 @@ MAX_ATTEMPTS = RETRY.max_attempts
 retry_delay_after = RETRY.delay_after
 LIVE = ("valid", "checked_in", "pending_activation")
 WITH_TICKETS = ("tickets_issued", "ticket_received", "holder_changed")
+EVENT_MESSAGE = "event_message"  # a staff-written e-mail about an event (bulk refund `send_email`)
 SECRET_SLOT = "SECRET-SLOT-9f3c2a7e"  # stands for the sealed secret in a stored body (URL- and HTML-safe)
 PDF_LINK_SLOT = "PDF-LINK-SLOT-"  # + a ticket id: stands for its download link in a stored body
 SEALED = "sealed_secret"  # the context key of a message's sealed secret, present until it is sent
@@ -127,13 +129,31 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
     event = Event.get_by_id(tickets[0].event_id)
     context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, **extra)
     rendered = render_email(kind, settings, context)
+    return _log_and_enqueue(org, kind, recipient, rendered.subject, rendered.text, rendered.html,
+                            {"ticket_ids": [t.id for t in tickets], "event_id": event.id,
+                             **({SEALED: seal(secret)} if secret else {})})
+
+
+def _log_and_enqueue(org: Org, kind: str, recipient: str, subject: str, text: str, html_body: str,
+                     context: dict) -> Message:
+    """Log a rendered message as queued and record its delivery job, in one write transaction."""
     with write_transaction():
-        message = Message.create(org=org.id, kind=kind, recipient=recipient, subject=rendered.subject,
-                                 body_text=rendered.text, body_html=rendered.html,
-                                 context={"ticket_ids": [t.id for t in tickets], "event_id": event.id,
-                                          **({SEALED: seal(secret)} if secret else {})})
+        message = Message.create(org=org.id, kind=kind, recipient=recipient, subject=subject, body_text=text,
+                                 body_html=html_body, context=context)
         _enqueue(message)
     return message
+
+
+def event_message(org: Org, event: Event, recipient: str, name: str, subject: str, body: str) -> Message | None:
+    """A staff-written e-mail (the bulk refund's `email_template`) to one buyer, as plain text exactly as
+    written (no template is rendered from it) and as HTML with the text escaped; None without a recipient."""
+    recipient = (recipient or "").strip()
+    if not recipient or "@" not in recipient:
+        return None
+    paragraphs = [part.strip() for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]
+    html_body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in paragraphs)
+    return _log_and_enqueue(org, EVENT_MESSAGE, recipient, " ".join(subject.split())[:300], body, html_body,
+                            {"event_id": event.id, "recipient_name": name})
 
 
 def _enqueue(message: Message) -> None:

@@ -15,6 +15,7 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import plugin_blueprint
 from core.api.event_list_schema import EventListView
+from core.api.event_refund import AcceptedEnvelope, RefundInput, start_refund
 from core.api.event_schemas import (
     EventInput,
     EventListMeta,
@@ -287,3 +288,21 @@ class SyncJobItem(MethodView):
         org = current_org()
         job = sync_jobs.get_sync_job(org, uuid_for(Event, org, event_id, "event"), job_id)
         return jsonify({"data": {**sync_job_view(job), "event_id": event_id}})
+
+
+# 003 "Refund event": the core's bulk refund body, `date_ids` numeric.
+REFUND_BODY = numeric_schema(RefundInput, {"date_ids": "Event"})
+
+
+@blp.route(f"{EVENT_PATH}/refund")
+class EventRefundV2(MethodView):
+    @require_role("staff", scope="orders")
+    @blp.arguments(REFUND_BODY.schema)
+    @blp.response(202, AcceptedEnvelope, headers=SYNC_JOB_HEADER)
+    def patch(self, data, event_id):
+        """Bulk refund (003 "Refund event"): `{"refund": {refund_method, date_ids (numeric), void_tickets,
+        refund_checked_in, notify_customer, send_email, email_template, expiration_date, note}}`; 202 with the
+        sync job (`X-Event-Sync-Job-ID`) whose `result` lists each refund (method, amount, store credit id)."""
+        org = current_org()
+        event_uuid = uuid_for(Event, org, event_id, "event")
+        return start_refund(org, event_uuid, to_uuids(org, data, REFUND_BODY))
