@@ -157,11 +157,31 @@ def _sales(world: World) -> None:
                                                          "ticketTypeId": ids["pass_type"]}))
     invited = _ok(staff.post(f"/events/{ids['session']}/participants/invite", json={"email": fan.email}))
     ids["participant"] = invited["id"]
+    _store_credit(world)
     # E-mails from here on: one claim link (rendering a ticket PDF for every sale above costs seconds).
     world.tenant.enable("notifications")
     transfer = _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
                               json={"toEmail": "friend@example.com"}))
     ids["claim_token"] = transfer["claimToken"]
+
+
+def _store_credit(world: World, start: dt.timedelta = dt.timedelta(days=40)) -> None:
+    """Store credit: the fan's paid booking of a rained-off event refunded as credit, part of it spent on a
+    pending purchase (a held debit)."""
+    staff, fan, ids = world.tenant.staff, world.customer, world.ids
+    event = _ok(staff.post("/events", json={"event": {
+        "name": "Rained off", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)),
+        "published_at": iso(-dt.timedelta(minutes=5)),
+        "registration_types": [{"name": "Lawn", "price": "10.00", "currency": "USD", "inventory": 10}]}}))["data"]
+    lawn = _ok(staff.get(f"/events/{event['id']}?include=registration_types"))["data"]["registration_types"][0]
+    order = _ok(fan.post("/client/events/tickets/purchase", json={
+        "eventId": event["id"], "tickets": [{"ticketTypeId": lawn["id"], "quantity": 1}],
+        "paymentGateway": "offline"}))
+    _ok(staff.post(f"/events/bookings/{order['bookingId']}/mark-paid", json={"reference": "cash"}))
+    _ok(staff.patch(f"/events/{event['id']}/refund", json={"refund": {"refund_method": "store_credit"}}))
+    _ok(fan.post("/client/events/tickets/purchase", json={
+        "eventId": ids["event"], "tickets": [{"ticketTypeId": ids["paid_type"], "quantity": 1}],
+        "paymentGateway": "offline", "useStoreCredit": True}))
 
 
 def _plugins(world: World, receiver: HttpReceiver) -> None:

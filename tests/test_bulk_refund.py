@@ -183,6 +183,7 @@ def test_bad_parameters_other_tenant_and_roles(tenant, other_tenant):
              "expiration_date"),
             ({"send_email": True}, "invalid_refund_option", "email_template"),
             ({"email_template": template}, "invalid_refund_option", "email_template"),
+            ({"send_email": True, "email_template": template}, "email_unavailable", "send_email"),
             ({"send_email": True, "email_template": {"subject": "x"}}, "validation_error", None),
             ({"send_email": True, "email_template": {"subject": "", "body": "b"}}, "validation_error", None),
             ({"refund_method": "cash"}, "validation_error", None),

@@ -83,6 +83,7 @@ PATH_KINDS_BY_PATH = {
     ("/public/v2/events/{event_id}/ticket_types/add", "event_id"): "event_public",
     ("/public/v2/ticket_types/{ticket_type_id}", "ticket_type_id"): "ticket_configuration_public",
     ("/public/v2/events/{event_id}/lists", "event_id"): "event_public",
+    ("/public/v2/events/{event_id}/refund", "event_id"): "parent_event_public",
     ("/public/v2/events/{event_id}/lists/{list_id}", "event_id"): "event_public",
     ("/public/v2/events/{event_id}/lists/{list_id}", "list_id"): "event_list_public",
     ("/events/{event_id}/refund", "event_id"): "parent_event",
@@ -168,7 +169,8 @@ BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("post", "/public/v2/events/{event_id}/lists"):
                              {"permanent_list_id": "permanent_list_public"},
                          ("patch", "/public/v2/events/{event_id}/lists/{list_id}"):
-                             {"permanent_list_id": "permanent_list_public"}}
+                             {"permanent_list_id": "permanent_list_public"},
+                         ("patch", "/public/v2/events/{event_id}/refund"): {"date_ids": "session_public"}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "

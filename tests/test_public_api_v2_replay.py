@@ -15,6 +15,7 @@ import datetime as dt
 import pytest
 from conftest import make_tenant
 from test_events import in_db, iso
+from test_notifications import smtp  # noqa: F401 - the loopback SMTP server fixture
 from test_public_api_v2 import SAMPLE_LIST, assert_shape, key_call, ok
 
 # --- the seed's examples, as they are ------------------------------------------------------------------------
@@ -350,3 +351,65 @@ def test_event_lists_filter_by_permanent_list_and_refuse_bad_ids(seed, app):
     theirs = key_call(other, "PATCH", f"/events/{event_id}/lists/{made['id']}", json={"list": {"name": "Y"}})
     assert (theirs.status_code, theirs.get_json()["type"]) == (404, "event_not_found")
     assert ok(key_call(tenant, "GET", f"/events/{event_id}/lists"))["data"][1]["name"] == "Members' night"
+
+
+# --- Refund event -----------------------------------------------------------------------------------------------
+
+# "Refund event" (PATCH /events/{id}/refund): the seed gives the parameter table only; every parameter, with a
+# value other than its default, `date_ids` naming the parent's first session.
+REFUND_EVENT = {"refund": {"refund_method": "store_credit", "date_ids": ["<session A>"], "void_tickets": True,
+                           "refund_checked_in": True, "notify_customer": False, "send_email": True,
+                           "email_template": {"subject": "Session A is off", "body": "Your credit is waiting."},
+                           "expiration_date": "2031-12-31T23:59:59Z", "note": "Venue flooded"}}
+SAMPLE_JOB = {"id": "x", "event_id": 1, "kind": "refund", "status": "succeeded",
+              "progress": {"done": 1, "total": 1}, "error": None, "result": {}, "created_at": "x",
+              "started_at": "x", "finished_at": "x"}
+
+
+def test_refund_event_example_grants_store_credit_and_emails_the_buyer(seed, smtp):  # noqa: F811 - fixture
+    tenant, ids = seed
+    tenant.enable("notifications")
+    tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port))
+    import json
+
+    from core.models import TicketType
+
+    future = json.loads(json.dumps(CREATE_PARENT).replace("2026-09-01", "2031-09-01"))  # the seed's date is past
+    parent = event_answer(key_call(tenant, "POST", "/events", json=seeded(future, ids)), 201)
+    full = ok(key_call(tenant, "GET", f"/events/{parent['id']}?include=sessions,registration_types"))["data"]
+    session_a, session_b = full["sessions"]
+    from ticket_factory import issue
+
+    fan = tenant.customer()
+    for session in (session_a, session_b):  # a ticket of each session's GA, paid from the fan's own account
+        ga = in_db(lambda s=session: TicketType.get(TicketType.public_id == s["registration_types"][0]["id"]))
+        issue(tenant, ga, 1, email=fan.email, name="Fan", customer_id=fan.customer_id)
+    smtp.messages.clear()
+
+    body = {"refund": {**REFUND_EVENT["refund"], "date_ids": [session_a["id"]]}}
+    started = key_call(tenant, "PATCH", f"/events/{parent['id']}/refund", json=body)
+    assert started.status_code == 202, started.get_json()
+    job_id = started.headers["X-Event-Sync-Job-ID"]
+    assert started.get_json()["data"] == {"jobId": job_id, "status": "succeeded"}
+    job = ok(key_call(tenant, "GET", f"/events/{parent['id']}/sync_jobs/{job_id}"))["data"]
+    assert_shape(SAMPLE_JOB, job, "data")
+    assert (job["event_id"], job["kind"], job["status"]) == (parent["id"], "refund", "succeeded")
+    result = job["result"]
+    assert (result["refunded"], result["store_credit_amount"], result["emails_sent"]) == (1, 5000, 1)
+    [record] = result["refunds"]
+    assert (record["method"], record["amount"], record["credit_expires_at"]) == \
+        ("store_credit", 5000, "2031-12-31T23:59:59Z")
+    [refund] = [r for r in tenant.staff.get("/events/refunds").get_json()["data"] if r["id"] == record["refund_id"]]
+    assert (refund["reason"], refund["storeCreditId"]) == ("Venue flooded", record["store_credit_id"])
+    credit = fan.get("/client/account/credit").get_json()["data"]
+    assert credit["balances"] == [{"currency": "USD", "available": 5000}]
+    [mail] = smtp.messages
+    assert (mail["To"], mail["Subject"]) == (fan.email, "Session A is off")
+    assert "Your credit is waiting." in mail.get_body(("plain",)).get_content()
+
+    unknown = key_call(tenant, "PATCH", f"/events/{parent['id']}/refund",
+                       json={"refund": {"date_ids": [987654321]}})
+    assert (unknown.status_code, unknown.get_json()["type"]) == (422, "unknown_ids")
+    bad_expiry = key_call(tenant, "PATCH", f"/events/{parent['id']}/refund",
+                          json={"refund": {"refund_method": "original", "expiration_date": "2031-12-31T23:59:59Z"}})
+    assert (bad_expiry.status_code, bad_expiry.get_json()["type"]) == (422, "invalid_refund_option")

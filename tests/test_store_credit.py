@@ -53,11 +53,22 @@ def buy(client, event_id: str, tt: str, quantity: int, **extra):
                                        **extra})
 
 
-def granted(tenant, fan, price: str = "25.00", quantity: int = 2, **refund) -> tuple[dict, str]:
-    """A box-office sale to the fan refunded as store credit: (the job, the event id)."""
+def paid_with_stripe(fan, fake, event_id: str, tt: str, quantity: int) -> dict:
+    """The fan's own purchase, paid through the Stripe fake and confirmed."""
+    pending = buy(fan, event_id, tt, quantity, paymentGateway="stripe").get_json()
+    fake.pay(pending["paymentRef"])
+    confirmed = fan.post("/client/events/tickets/confirm-order", json={"bookingId": pending["bookingId"],
+                                                                        "paymentGateway": "stripe"})
+    assert confirmed.status_code == 200 and confirmed.get_json()["status"] == "confirmed", confirmed.get_json()
+    return confirmed.get_json()
+
+
+def granted(tenant, fan, fake, price: str = "25.00", quantity: int = 2, **refund) -> tuple[dict, str]:
+    """The fan's paid purchase refunded as store credit: (the job, the event id)."""
     event_id = make_event(tenant, name="Rained off")
     tt = make_type(tenant, event_id, price=price, capacity=20)
-    box_office_sale(tenant, event_id, tt, quantity, fan.email)
+    paid_with_stripe(fan, fake, event_id, tt, quantity)
+    fake.reset()
     return bulk_refund(tenant, event_id, refund_method="store_credit", **refund), event_id
 
 
@@ -65,7 +76,7 @@ def test_store_credit_is_granted_by_a_bulk_refund_and_spent_in_full_then_in_part
     use_stripe(tenant, fake)
     fan = tenant.customer()
     expiry = iso(dt.timedelta(days=60))
-    job, old_event = granted(tenant, fan, expiration_date=expiry, note="storm damage")
+    job, old_event = granted(tenant, fan, fake, expiration_date=expiry, note="storm damage")
     result = job["result"]
     assert (result["refunded"], result["store_credit_amount"], result["refunded_amount"]) == (2, 5000, 5000)
     [record] = result["refunds"]
@@ -102,7 +113,7 @@ def test_store_credit_is_granted_by_a_bulk_refund_and_spent_in_full_then_in_part
         ("confirmed", 0, "free", 1)
     assert [(line["kind"], line["total"]) for line in body["lines"] if line["kind"] != "ticket"] == \
         [("store_credit", -2000)]
-    assert fake.requests == []  # fully covered: no gateway was called
+    assert fake.requests == []  # fully covered: no gateway was called (the bulk refund called none either)
     assert available(fan) == 3000
 
     partial = buy(fan, event_id, tt, 2, useStoreCredit=True, paymentGateway="stripe")
@@ -129,7 +140,7 @@ def test_store_credit_is_granted_by_a_bulk_refund_and_spent_in_full_then_in_part
 def test_credit_comes_back_when_the_paying_booking_expires_and_is_refused_once_expired(tenant, fake):
     use_stripe(tenant, fake)
     fan = tenant.customer()
-    job, _ = granted(tenant, fan, price="10.00", quantity=1, expiration_date=iso(dt.timedelta(days=5)))
+    job, _ = granted(tenant, fan, fake, price="10.00", quantity=1, expiration_date=iso(dt.timedelta(days=5)))
     credit_id = job["result"]["refunds"][0]["store_credit_id"]
     event_id = make_event(tenant, name="Later")
     tt = make_type(tenant, event_id, price="15.00", capacity=20)
@@ -155,16 +166,18 @@ def test_credit_comes_back_when_the_paying_booking_expires_and_is_refused_once_e
     assert in_db(lambda: StoreCredit.get_by_id(credit_id).remaining) == 1000
 
 
-def test_another_tenant_never_sees_or_spends_the_credit_and_guests_without_an_account_are_not_credited(
-        tenant, other_tenant):
+def test_only_the_buying_account_is_credited_and_another_tenant_never_sees_or_spends_it(tenant, other_tenant, fake):
+    use_stripe(tenant, fake)
     fan = tenant.customer()
     event_id = make_event(tenant, name="Split")
     tt = make_type(tenant, event_id, price="30.00", capacity=20)
-    box_office_sale(tenant, event_id, tt, 1, fan.email)
-    box_office_sale(tenant, event_id, tt, 1, "walk-in@example.com")
+    paid_with_stripe(fan, fake, event_id, tt, 1)
+    walk_in = box_office_sale(tenant, event_id, tt, 1, fan.email)  # the fan's e-mail, but no account: a guest's
     job = bulk_refund(tenant, event_id, refund_method="store_credit")
     assert (job["result"]["refunded"], job["result"]["failed"]) == (1, 1)
-    assert job["result"]["failures"][0]["type"] == "no_customer_account"
+    [failure] = job["result"]["failures"]
+    assert (failure["type"], failure["booking_id"]) == ("no_customer_account", walk_in["bookingId"])
+    assert in_db(lambda: Ticket.get_by_id(walk_in["tickets"][0]["id"]).status) == "valid"
     assert available(fan) == 3000 and credit_of(fan)["credits"][0]["expiresAt"] is None
     stranger = other_tenant.customer(email=fan.email)
     assert credit_of(stranger) == {"balances": [], "credits": []}

@@ -105,10 +105,14 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
 
     422 `unsupported_refund_method`, `invalid_refund_option` (expiration_date without store_credit or in the
     past, send_email without email_template or the reverse, void_tickets false with method none),
-    `invalid_date_ids`; 409 `uneditable` while another job runs.
+    `email_unavailable` (send_email with no e-mail plugin enabled), `invalid_date_ids`; 409 `uneditable`
+    while another job runs.
     """
     event = get_scoped(Event, org, event_id, "event")
     _check_options(refund_method, void_tickets, send_email, email_template, expiration_date)
+    if send_email and not hooks_for(org).consumes("customer_message"):
+        raise _invalid("No enabled plugin of this organisation sends e-mail (enable notifications) to send "
+                       "email_template.", "send_email", "no e-mail plugin enabled", "email_unavailable")
     event_ids = _scope(org, event, date_ids)
     template = {k: str(email_template[k]).strip() for k in ("subject", "body")} if email_template else None
     params = {"refund_method": refund_method, "event_ids": event_ids, "date_ids": date_ids,

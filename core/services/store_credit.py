@@ -157,16 +157,15 @@ def release_draws(booking: Booking) -> int:
 
 # --- granting ------------------------------------------------------------------------------------
 
-def account_of(org: Org | str, booking: Booking) -> str:
-    """The customer account a booking's credit goes to: its customer, else the tenant's customer with the
-    booking's e-mail; 422 `no_customer_account` for a guest with no account (the credit would be unusable)."""
+def account_of(booking: Booking) -> str:
+    """The customer account a booking's credit goes to: the one it was bought from. 422 `no_customer_account`
+    for a guest or box-office booking (a matching e-mail is not proof of ownership: registration does not
+    verify addresses, so crediting by e-mail would hand the credit to whoever registered it)."""
     if booking.customer_id:
         return booking.customer_id
-    found = scoped(Customer, org, Customer.id).where(Customer.email == (booking.email or "").strip().lower()).first()
-    if found is None:
-        raise Unprocessable("The buyer has no customer account to hold store credit; refund to the original "
-                            "payment method instead.", type="no_customer_account", bookingId=booking.id)
-    return found.id
+    raise Unprocessable("The booking was not bought from a customer account, so there is no account to hold "
+                        "store credit; refund it to the original payment method instead.",
+                        type="no_customer_account", bookingId=booking.id)
 
 
 def grant(org: Org | str, booking: Booking, refund: Refund, amount: int, expires_at: dt.datetime | None,
@@ -174,7 +173,7 @@ def grant(org: Org | str, booking: Booking, refund: Refund, amount: int, expires
     """Inside a refund's transaction: credit `amount` of the booking's currency to its buyer's account, usable
     until `expires_at` (None: no expiry)."""
     org_id = org if isinstance(org, str) else org.id
-    return StoreCredit.create(org=org_id, customer=account_of(org_id, booking), amount=amount, remaining=amount,
+    return StoreCredit.create(org=org_id, customer=account_of(booking), amount=amount, remaining=amount,
                               currency=booking.currency, expires_at=expires_at, refund=refund.id,
                               booking=booking.id, note=note[:2000])
 
