@@ -234,3 +234,34 @@ def test_send_email_delivers_the_staff_text_to_each_buyer_once(tenant, smtp):  #
         assert text.replace("\r\n", "\n").strip() == body
         html = mail.get_body(("html",)).get_content()
         assert "&lt;for good&gt;" in html and "<for good>" not in html
+
+
+def test_buyers_racing_for_the_same_credit_spend_it_once(live_server, tenant, fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    use_stripe(tenant, fake)
+    fan = tenant.customer()
+    job, _ = granted(tenant, fan, fake, price="10.00", quantity=1)
+    credit_id = job["result"]["refunds"][0]["store_credit_id"]
+    event_id = make_event(tenant, name="Race")
+    tt = make_type(tenant, event_id, price="10.00", capacity=50)
+    headers = {"orgid": tenant.orgid, "Authorization": f"Bearer {fan.token}"}
+    body = {"eventId": event_id, "items": [{"ticketTypeId": tt, "quantity": 1}], "useStoreCredit": True}
+
+    def spend(_):
+        return requests.post(live_server.url + PURCHASE, json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(spend, range(8)))
+    won = [a.json() for a in answers if a.status_code == 201]
+    assert len(won) == 1 and won[0]["status"] == "confirmed" and won[0]["amount"] == 0, [a.json() for a in answers]
+    refused = {(a.status_code, a.json()["type"]) for a in answers if a.status_code != 201}
+    assert refused <= {(409, "store_credit_changed"), (422, "no_store_credit")}, refused
+    assert in_db(lambda: StoreCredit.get_by_id(credit_id).remaining) == 0
+    spent = in_db(lambda: [(d.amount, d.status) for d in StoreCreditDebit.select().where(
+        StoreCreditDebit.credit == credit_id)])
+    assert spent == [(1000, "spent")]
+    tickets = tenant.staff.get(f"/events/{event_id}/tickets").get_json()["data"]
+    assert len(tickets) == 1
