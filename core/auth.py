@@ -167,11 +167,6 @@ def _account_state(customer_id: str) -> tuple[float, bool]:
     return _ACCOUNTS.get(customer_id, load)
 
 
-def sessions_valid_after(customer_id: str) -> float:
-    """The epoch seconds before which the customer's tokens are refused (0: none are); see `_account_state`."""
-    return _account_state(customer_id)[0]
-
-
 def forget_sessions(customer_id: str) -> None:
     """Drop this process's view of a customer's account (after ending their sessions, or granting or revoking
     the officer role)."""

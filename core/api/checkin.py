@@ -72,9 +72,13 @@ class CheckInRecord(Schema):
     scanPoint = fields.String(attribute="scan_point", allow_none=True)
     result = fields.String(metadata={"description": "`admitted`, or `undone` for a reversed check-in"})
     at = UtcTime(attribute="created_at")
+
+
+class UndoneRecord(CheckInRecord):
     by = fields.String(attribute="staff", allow_none=True,
-                       metadata={"description": "who scanned or undid it: `key:<id>` or the officer's account id"})
-    note = fields.String(allow_none=True, metadata={"description": "the reason given with an undone check-in"})
+                       metadata={"description": "who undid it: a staff token's `sub`, `key:<id>`, or the officer "
+                                                "customer's account id"})
+    note = fields.String(allow_none=True, metadata={"description": "the reason given"})
 
 
 class CheckInResult(Schema):
@@ -82,6 +86,12 @@ class CheckInResult(Schema):
     checkIn = fields.Nested(CheckInRecord, attribute="check_in")
     ticket = fields.Nested(ScanTicket, attribute="ticket_block",
                            metadata={"description": "The same ticket block as validate and refusals."})
+
+
+class UndoResult(CheckInResult):
+    checkIn = fields.Nested(UndoneRecord, attribute="check_in",
+                            metadata={"description": "the scan log's `undone` entry (the check-in answer's "
+                                                     "record, with who and why)"})
 
 
 class DoorRule(Schema):
@@ -162,7 +172,7 @@ class CheckInById(MethodView):
 class UndoCheckIn(MethodView):
     @require_role("staff", "officer", scope="checkin")
     @blp.arguments(UndoCheckInSchema())
-    @blp.response(200, CheckInResult)
+    @blp.response(200, UndoResult)
     def post(self, data, ticket_id):
         """Reverse a mistaken check-in (attendance back to false): the ticket is valid again with no scans and
         the scan log keeps an `undone` entry with who did it and `reason`. 409 `not_checked_in`."""

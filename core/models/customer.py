@@ -23,7 +23,7 @@ class Customer(TenantModel):
     sessions_valid_after = DateTimeField(null=True)
     # The name the customer chose (shown as typed); `username_key` is it case-folded, unique per tenant.
     username = CharField(max_length=150, null=True)
-    username_key = CharField(max_length=150, null=True)
+    username_key = CharField(max_length=450, null=True)  # case folding may triple a character (e.g. "ΐ")
     # An admin granted this account the `officer` role (view the club's tickets, check in, set attendance).
     officer = BooleanField(default=False)
 
