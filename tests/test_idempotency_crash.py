@@ -271,9 +271,18 @@ def transfer_case(tenant, stripe) -> Case:
                                    "new_tickets": _count(Ticket, Ticket.event == event_id) - 1}, answers=(201,))
 
 
+def transfer_by_username_case(tenant, stripe) -> Case:
+    case = transfer_case(tenant, stripe)
+    username = f"taker-{tenant.orgid}"
+    registered = tenant.guest.post("/client/auth/register", json={
+        "email": f"{username}@example.com", "password": "correct-horse-9", "username": username})
+    assert registered.status_code == 201, registered.get_json()
+    return Case(case.client, case.path, {"username": username}, case.event_id, case.effects, answers=(201,))
+
+
 CASES = [box_office_case, stripe_purchase_case, register_case, comp_case, confirm_case, stale_confirm_case,
          refund_ticket_case, refund_booking_case, mark_paid_case, activate_case, cancel_ticket_case,
-         cancel_booking_case, transfer_case]
+         cancel_booking_case, transfer_case, transfer_by_username_case]
 
 
 @pytest.fixture
