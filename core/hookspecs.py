@@ -180,7 +180,8 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
 def ticket_claimed(org, ticket, transfer):
     """A transferred ticket was claimed: `ticket` (the new one) now belongs to `transfer.claimed_by`.
 
-    Called by `core.services.transfers.claim` after its commit, once per transfer (e.g. "ticket received").
+    Called by `core.services.transfers.claim` after its commit, once per transfer (e.g. "ticket received"), and
+    by `transfer_to_customer` for a transfer by username, which is claimed as it is made.
     """
 
 
