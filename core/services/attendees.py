@@ -7,17 +7,16 @@ Never issues tickets or moves seats; issuing calls `resolve_attendees` in its ow
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import EXCLUDED, JOIN, Case, fn
 
-from core.db import is_sqlite, write_transaction
+from core.db import write_transaction
 from core.errors import Unprocessable
 from core.models import Attendee, Event, Org, Ticket, new_id, utcnow
 from core.pagination import Page, SortKey, paginate_offset
-from core.services.statements import CompiledQuery, Slot, compile_query, insert_rows, row_builder
+from core.services.statements import Upsert, insert_rows, row_builder
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
@@ -74,21 +73,19 @@ def _checked(contact: Contact) -> Contact:
 _FIELDS = tuple(Attendee._meta.sorted_fields)
 
 
-@functools.lru_cache(maxsize=64)
-def _by_keys_sql(count: int, sqlite: bool) -> CompiledQuery:
-    keys = [Slot(f"key{i}") for i in range(count)]
-    return compile_query(scoped(Attendee, Slot("org"), *_FIELDS).where(Attendee.email_key.in_(keys)))
+def _filled_on_conflict() -> dict:
+    """The SET of an attendee whose e-mail is taken: each empty field takes the value sent, `confirmed_at` is
+    set once, nothing is ever blanked."""
+    update = {Attendee.first_name: Case(None, [(Attendee.first_name == "", EXCLUDED.first_name)], Attendee.first_name),
+              Attendee.last_name: Case(None, [(Attendee.last_name == "", EXCLUDED.last_name)], Attendee.last_name)}
+    for field in (Attendee.phone, Attendee.address, Attendee.confirmed_at):
+        update[field] = fn.COALESCE(field, getattr(EXCLUDED, field.column_name))
+    update[Attendee.updated_at] = EXCLUDED.updated_at
+    return update
 
 
-def _by_keys(org_id: str, keys: list[str]) -> dict[str, Attendee]:
-    """The tenant's attendees with these e-mail keys (one indexed query), by key."""
-    build = row_builder(Attendee, _FIELDS)
-    found: dict[str, Attendee] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        rows = _by_keys_sql(len(chunk), is_sqlite()).tuples(org=org_id, **{f"key{i}": k for i, k in enumerate(chunk)})
-        found.update((a.email_key, a) for a in map(build, rows))
-    return found
+_UPSERT = Upsert(target=("org", "email_key"), update=_filled_on_conflict, returning=tuple(f.name for f in _FIELDS))
+_UPSERT_IDS = Upsert(target=("org", "email_key"), update=_filled_on_conflict, returning=("id", "email_key"))
 
 
 def _row(org_id: str, contact: Contact, now, confirmed: bool) -> dict:
@@ -98,47 +95,49 @@ def _row(org_id: str, contact: Contact, now, confirmed: bool) -> dict:
             "confirmed_at": now if confirmed else None, "created_at": now, "updated_at": now}
 
 
-def _complete(attendee: Attendee, contact: Contact, now, confirmed: bool) -> Attendee:
-    """Fill `attendee`'s empty fields from `contact` (and mark it confirmed) with one UPDATE, only if needed."""
-    changes = {name: getattr(contact, name) for name in FILLABLE
-               if getattr(contact, name) and not getattr(attendee, name)}
-    if confirmed and attendee.confirmed_at is None:
-        changes["confirmed_at"] = now
-    if changes:
-        Attendee.update(**changes, updated_at=now).where(Attendee.id == attendee.id).execute()
-        for name, value in changes.items():
-            setattr(attendee, name, value)
-    return attendee
+def _upsert(org: Org | str, contacts: Sequence[Contact], confirmed: bool, upsert: Upsert) -> tuple[list, list]:
+    """Write the contacts' attendees in one statement; (the rows it returned, the key of each contact's row)."""
+    org_id = org if isinstance(org, str) else org.id
+    now = utcnow()
+    keyed: dict[str, Contact] = {}
+    anonymous: dict[Contact, dict] = {}
+    keys = []
+    for contact in map(_checked, contacts):
+        key = email_key(contact.email)
+        if key:
+            known = keyed.get(key)
+            keyed[key] = contact if known is None else known if known == contact else known.merged(contact)
+        elif contact not in anonymous:
+            anonymous[contact] = _row(org_id, contact, now, confirmed)
+        keys.append(key or anonymous[contact]["id"])
+    # e-mails in one order, so two transactions upserting the same ones lock them in the same order
+    rows = [_row(org_id, keyed[key], now, confirmed) for key in sorted(keyed)] + list(anonymous.values())
+    return insert_rows(Attendee, rows, upsert=upsert), keys
 
 
 def resolve_attendees(org: Org | str, contacts: Sequence[Contact], *, confirmed: bool = True) -> list[Attendee]:
     """The attendee of each contact, in order, found by e-mail or created; call it inside the write transaction
-    that uses them. All of them cost one INSERT (missing rows skipped on a taken e-mail) and, only when an
-    e-mail was already known (or a concurrent transaction just took it), one SELECT of those e-mails; an
-    UPDATE fills a found attendee's empty fields. Contacts with one e-mail share an attendee; contacts
-    without one get one new anonymous attendee per distinct name. `confirmed`: they are being issued tickets
-    (sets `confirmed_at` once)."""
+    that uses them. All of them cost one statement: an INSERT whose taken e-mails update the stored attendee
+    instead (empty fields filled, `_filled_on_conflict`), returning every row (`statements.Upsert`), so two
+    concurrent calls with one e-mail make one attendee (the unique index decides; on PostgreSQL the second
+    waits for the first and updates its row). Contacts with one e-mail share an attendee; contacts without
+    one get one new anonymous attendee per distinct contact. `confirmed`: they are being issued tickets (sets
+    `confirmed_at` once)."""
     if not contacts:
         return []
-    org_id = org if isinstance(org, str) else org.id
-    now = utcnow()
-    keyed: dict[str, Contact] = {}
-    anonymous: dict[Contact, Contact] = {}
-    for contact in map(_checked, contacts):
-        key = email_key(contact.email)
-        if key:
-            keyed[key] = keyed[key].merged(contact) if key in keyed else contact
-        else:
-            anonymous.setdefault(contact, contact)
-    rows = [_row(org_id, c, now, confirmed) for c in [*keyed.values(), *anonymous.values()]]
-    written = insert_rows(Attendee, rows, skip_conflicts=True)
-    made = {row["email_key"] or row["id"]: Attendee(__no_default__=True, **row) for row in rows}
-    if written < len(rows):   # some e-mails were known already: read those rows (ours too, to tell them apart)
-        ours = {row["id"] for row in rows}
-        for key, found in _by_keys(org_id, list(keyed)).items():
-            made[key] = found if found.id in ours else _complete(found, keyed[key], now, confirmed)
-    by_anonymous = {contact: made[row["id"]] for contact, row in zip(anonymous, rows[len(keyed):], strict=True)}
-    return [made[email_key(c.email)] if email_key(c.email) else by_anonymous[c] for c in contacts]
+    rows, keys = _upsert(org, contacts, confirmed, _UPSERT)
+    made = {a.email_key or a.id: a for a in map(row_builder(Attendee, _FIELDS), rows)}
+    return [made[key] for key in keys]
+
+
+def resolve_attendee_ids(org: Org | str, contacts: Sequence[Contact]) -> list[str]:
+    """`resolve_attendees` for contacts being issued tickets, answering only their ids (what issuing needs;
+    the same one statement, returning two columns)."""
+    if not contacts:
+        return []
+    rows, keys = _upsert(org, contacts, True, _UPSERT_IDS)
+    made = {key or row_id: row_id for row_id, key in rows}
+    return [made[key] for key in keys]
 
 
 def attendee_for(org: Org, *, email: str, first_name: str = "", last_name: str = "", phone: str | None = None,

@@ -13,7 +13,7 @@ from core.api_schema import INT32
 from core.errors import Unprocessable
 from core.models import Attendee, Booking, Customer, Ticket, TicketType, new_id, utcnow
 from core.services import barcode_pools
-from core.services.attendees import Contact, resolve_attendees
+from core.services.attendees import Contact, resolve_attendee_ids
 from core.services.pickups import issue_pickups
 from core.services.statements import insert_rows
 
@@ -64,17 +64,17 @@ def _holder_of(holder: Holder, holders: list | None, index: int) -> tuple[str, s
 
 def attendee_ids(org, lines: list[tuple[Holder, list | None, int]]) -> list[list[str]]:
     """The attendee id of each ticket about to be issued, per line `(holder, holders, ticket count)` (ticket i
-    is `_holder_of(holder, holders, i)`'s), all resolved together (`attendees.resolve_attendees`: one INSERT,
-    and one SELECT only for e-mails already known), so a booking costs that once, whatever its lines. A
+    is `_holder_of(holder, holders, i)`'s), all resolved together (`attendees.resolve_attendee_ids`: one
+    INSERT ... ON CONFLICT statement), so a booking costs that once, whatever its lines. A
     ticket of the line's holder goes to `holder.attendee` when set; the holder's customer gives its phone."""
     people = [[_holder_of(holder, holders, i) for i in range(count)] for holder, holders, count in lines]
     contacts = [Contact.named(email, name, holder.customer.phone if holder.customer and email == holder.email
                               else None)
                 for (holder, _, _), line in zip(lines, people, strict=True)
                 for email, name in line if not (holder.attendee and (email, name) == (holder.email, holder.name))]
-    found = iter(resolve_attendees(org, contacts))
+    found = iter(resolve_attendee_ids(org, contacts))
     return [[holder.attendee.id if holder.attendee and (email, name) == (holder.email, holder.name)
-             else next(found).id for email, name in line]
+             else next(found) for email, name in line]
             for (holder, _, _), line in zip(lines, people, strict=True)]
 
 

@@ -150,12 +150,27 @@ def compile_query(query) -> CompiledQuery:
 _INSERT_BATCH = 100
 
 
+@dataclass(frozen=True)
+class Upsert:
+    """What `insert_rows` does with a row whose `target` columns (a unique index) are taken: `update()` gives
+    the SET of an `ON CONFLICT (target) DO UPDATE` (peewee expressions, `EXCLUDED` for the row sent), and each
+    row written or updated is returned as its `returning` fields (`RETURNING`; SQLite 3.35+)."""
+
+    target: tuple[str, ...]
+    update: Callable[[], dict]
+    returning: tuple[str, ...]
+
+
 @functools.lru_cache(maxsize=256)
-def _insert_sql(model, count: int, sqlite: bool, skip_conflicts: bool = False) -> CompiledQuery:
+def _insert_sql(model, count: int, sqlite: bool, upsert: Upsert | None = None) -> CompiledQuery:
     fields = model._meta.sorted_fields
     rows = [{f: raw_slot(f"{f.name}_{i}") for f in fields} for i in range(count)]
     query = model.insert_many(rows)
-    return compile_query(query.on_conflict_ignore() if skip_conflicts else query)
+    if upsert is not None:
+        named = model._meta.fields
+        query = query.on_conflict(conflict_target=[named[name] for name in upsert.target], update=upsert.update())
+        query = query.returning(*(named[name] for name in upsert.returning))
+    return compile_query(query)
 
 
 def _field_default(field):
@@ -171,17 +186,17 @@ def _stamp(model, row: dict, now) -> None:
             row[name] = now
 
 
-def insert_rows(model, rows: list[dict], *, skip_conflicts: bool = False) -> int:
+def insert_rows(model, rows: list[dict], *, upsert: Upsert | None = None) -> list[tuple]:
     """INSERT `rows` (field name -> Python value; a field left out takes its default, as in peewee), with SQL
     compiled once per model and batch size. Missing `created_at`/`updated_at` are stamped now, a missing
     `public_id` (`core.models.public_id`) is drawn unused, in the
     caller's dicts too (so instances built from them match the stored rows). Ids are made by the caller.
-    Returns how many rows were written: with `skip_conflicts` a row that breaks a unique index is left out
-    (ON CONFLICT DO NOTHING / INSERT OR IGNORE; on PostgreSQL it waits for a concurrent insert of the same key
-    to commit first) instead of failing the statement."""
+    With `upsert`, a row whose unique key is taken updates the stored row instead (atomic on PostgreSQL: a
+    concurrent insert of the same key is waited for, then updated), and the rows written or updated are
+    returned as `upsert.returning` tuples; without it, [] is returned."""
     fields = model._meta.sorted_fields
     now = utcnow()
-    written = 0
+    returned: list[tuple] = []
     for start in range(0, len(rows), _INSERT_BATCH):
         batch = rows[start:start + _INSERT_BATCH]
         fill_public_ids(model, batch)
@@ -190,9 +205,10 @@ def insert_rows(model, rows: list[dict], *, skip_conflicts: bool = False) -> int
             _stamp(model, row, now)
             for f in fields:
                 values[f"{f.name}_{i}"] = f.db_value(row[f.name] if f.name in row else _field_default(f))
-        cursor = _insert_sql(model, len(batch), is_sqlite(), skip_conflicts).execute(values)
-        written += cursor.rowcount if skip_conflicts else len(batch)
-    return written
+        cursor = _insert_sql(model, len(batch), is_sqlite(), upsert).execute(values)
+        if upsert is not None:
+            returned += cursor.fetchall()
+    return returned
 
 
 @functools.lru_cache(maxsize=128)
