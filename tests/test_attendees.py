@@ -147,6 +147,22 @@ def test_a_transfer_moves_the_ticket_to_the_recipients_attendee(tenant):
     assert (row["email"], row["ticket_ids"]) == ("fran.other@example.com", [new_id])
 
 
+def test_a_holder_edit_moves_the_ticket_to_the_new_holders_attendee(tenant):
+    fan = tenant.customer(email="pat@example.com", name="Pat Doe")
+    event = make_event(tenant)
+    editable = make_type(tenant, event, price=0, editable=True, editableMinutes=60)
+    bought = fan.post(PURCHASE, json={"eventId": event, "tickets": [{"ticketTypeId": editable, "quantity": 2}]})
+    first, second = (t["id"] for t in bought.get_json()["tickets"])
+    (pat,) = participants(tenant, event)
+    edited = fan.patch(f"/client/events/tickets/{second}", json={"holderName": "Robin Vale",
+                                                                 "holderEmail": "Robin@example.com"})
+    assert edited.status_code == 200, edited.get_json()
+    rows = participants(tenant, event)
+    assert [(p["id"], p["email"], p["ticket_ids"]) for p in rows] == [
+        (pat["id"], "pat@example.com", [first]), (rows[1]["id"], "Robin@example.com", [second])]
+    assert rows[1]["first_name"] == "Robin"
+
+
 def test_another_tenants_attendees_are_invisible(tenant, other_tenant):
     event = make_event(tenant)
     rsvp = make_type(tenant, event, price=0)

@@ -20,7 +20,7 @@ from core.plugins import hooks_for
 from core.sealed import seal, unseal
 from core.services import gateways, idempotency
 from core.services.booking import PaymentNotCompleted
-from core.services.issuing import Holder
+from core.services.issuing import Holder, attendee_ids
 from core.services.ticket_configurations import configuration_of, require_holder
 from core.services.ticket_queries import owned_ticket
 from core.tenancy import get_scoped, scoped
@@ -112,6 +112,8 @@ def _apply(org: Org, edit: TicketEdit) -> bool:
     if changed != 1:
         TicketEdit.update(status="not_applied").where(TicketEdit.id == edit.id).execute()
         return False
+    holder = Holder(email=edit.holder_email, name=edit.holder_name)   # the ticket is the new holder's now
+    Ticket.update(attendee=attendee_ids(org, [(holder, None, 1)])[0][0]).where(Ticket.id == ticket.id).execute()
     hooks_for(org).notify("ticket_holder_changed", org=org, ticket=Ticket.get_by_id(ticket.id),
                           edit=TicketEdit.get_by_id(edit.id))
     return True
