@@ -167,11 +167,11 @@ def attendees_page(org: Org | str, *, event_id: str | None = None, page: int, li
     event), oldest attendee first so a page stays put as people are added. Each row is an `Attendee` with
     `ticket_ids` (those tickets, oldest first). 404 `event_not_found` for an unknown event."""
     org_id = org if isinstance(org, str) else org.id
-    held = (Ticket.org == org_id) & (Ticket.attendee == Attendee.id) & Ticket.status.in_(LISTED)
+    held = scoped(Ticket, org_id, Ticket.attendee).where(Ticket.status.in_(LISTED))
     if event_id is not None:
         get_scoped(Event, org_id, event_id, "event")
-        held &= Ticket.event == event_id
-    query = scoped(Attendee, org_id).where(fn.EXISTS(Ticket.select(Ticket.id).where(held)))
+        held = held.where(Ticket.event == event_id)   # the (org, event) index finds them
+    query = scoped(Attendee, org_id).where(Attendee.id.in_(held))
     result = paginate_offset(query, ATTENDEE_KEYS, page, limit)
     ids: dict[str, list[str]] = {a.id: [] for a in result.rows}
     if ids:
