@@ -259,7 +259,13 @@ class HeldTransaction:
         except BaseException:
             _drop_outermost()
             raise
-        _committed_outermost()
+        # The callbacks run outside the hold: work they do at once (a job run inline) commits on its own
+        # instead of joining a held transaction that the request may still roll back.
+        held, _pending.held = getattr(_pending, "held", None), None
+        try:
+            _committed_outermost()
+        finally:
+            _pending.held = held
 
     def rollback(self) -> None:
         """Roll the held transaction back, if any (its callbacks and values are dropped)."""

@@ -1,0 +1,35 @@
+"""004's club ticketing API: a member's cart of showings' tickets, checkout into one core booking (free tickets
+at once, paid ones through the `cybersource` hosted page and its callback), a member's tickets, QR, officers'
+attendance and transfer to a username, at /api/tickets/... with DRF-style trailing slashes.
+
+Off unless a tenant enables it. Holds, prices, issues and checks in nothing itself: the core's services do.
+"""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_models():
+    """The cart tables (`club_cart_*`)."""
+    from plugins.club_cart.models import CLUB_CART_MODELS
+
+    return CLUB_CART_MODELS
+
+
+@hookimpl
+def register_routes(api, app):
+    """004's routes under /tickets/ (served at /api/tickets/ as every route is), and the payment callback."""
+    from plugins.club_cart.api import blp, callback_blp
+
+    api.register_blueprint(blp)
+    api.register_blueprint(callback_blp)
+
+
+@hookimpl
+def booking_confirmed(org, booking):
+    """A cart checkout's booking was confirmed: what it bought leaves the member's cart."""
+    from plugins.club_cart.checkout import settle_confirmed
+
+    settle_confirmed(org, booking)

@@ -1,0 +1,192 @@
+"""004's club routes under /api/tickets/ (DRF-style trailing slashes): the cart, checkout, the payment
+callback, a member's tickets, QR, attendance and transfer.
+
+Parses and answers only; every rule is in the plugin's services and the core's. Errors are the core's envelope
+with 004's `detail` beside it (what a DRF client reads), so the machine `type` stays.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from core.api.blueprint import Blueprint, plugin_blueprint
+from core.api.staff_tickets import png_response, qr_png_or_409
+from core.api.ticket_schema import PNG_DOC, PNG_ERRORS
+from core.api_schema import Schema
+from core.auth import current_identity, require_role
+from core.tenancy import current_org, tenant_exempt
+from plugins.club_cart import cart, checkout, tickets
+
+blp = plugin_blueprint("club_cart", "club_cart", __name__,
+                       description="Club cart (plugin, 004): cart, checkout, a member's tickets")
+callback_blp = tenant_exempt(Blueprint("club_cart_callback", __name__,
+                                       description="Club cart (plugin, 004): the payment page's callback"))
+
+
+def with_detail(response: Response) -> Response:
+    """An error answer of these routes also carries 004's `detail` (the envelope's `message`)."""
+    if response.status_code < 400 or not response.is_json:
+        return response
+    body = response.get_json(silent=True)
+    if isinstance(body, dict) and "message" in body and "detail" not in body:
+        body["detail"] = body["message"]
+        response.set_data(current_app.json.dumps(body))
+    return response
+
+
+blp.after_request(with_detail)
+callback_blp.after_request(with_detail)
+
+
+class ClubShowing(Schema):
+    id = fields.String()
+    start_time = fields.String()
+    end_time = fields.String()
+
+
+class ClubEventRef(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class ClubCartLineOut(Schema):
+    id = fields.String(metadata={"description": "the cart line"})
+    showing = fields.Nested(ClubShowing)
+    event = fields.Nested(ClubEventRef, metadata={"description": "the showing's event (a session's or generated "
+                                                             "date's parent)"})
+    type = fields.String(metadata={"description": "the ticket type's name"})
+    type_id = fields.String(metadata={"description": "the ticket type's id"})
+    count = fields.Integer()
+    price = fields.String(metadata={"description": "unit price, a decimal in `currency`"})
+    currency = fields.String()
+
+
+class ClubStaleOut(Schema):
+    type = fields.String(metadata={"description": "the ticket type's name"})
+    showing = fields.String(metadata={"description": "the showing's id"})
+    event = fields.Nested(ClubEventRef)
+    count = fields.Integer(metadata={"description": "how many tickets became unavailable"})
+    reason = fields.String(metadata={"description": "`sold_out`, `sale_ended` or `event_cancelled`"})
+
+
+class ClubCartOut(Schema):
+    tickets = fields.List(fields.Nested(ClubCartLineOut))
+    stale = fields.List(fields.Nested(ClubStaleOut), metadata={
+        "description": "what became unavailable since it was added; reported once, and gone from the cart"})
+
+
+class ClubCartChange(Schema):
+    showing = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "the showing's id (a date event, a session or a generated date)"})
+    type = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "the ticket type's id, or its name within the showing"})
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=cart.MAX_LINE_COUNT))
+
+
+class ClubCartChanged(Schema):
+    detail = fields.String()
+    tickets = fields.List(fields.Nested(ClubCartLineOut))
+
+
+class ClubCheckoutIn(Schema):
+    """004 sends an empty object."""
+
+
+class ClubCheckoutOut(Schema):
+    success = fields.Boolean()
+    sold_free_tickets = fields.Boolean(metadata={"description": "free tickets were issued at once"})
+    cybersource_url = fields.String(metadata={"description": "paid: the hosted payment page to post to"})
+    payment_params = fields.Dict(keys=fields.String(), values=fields.String(),
+                                 metadata={"description": "paid: the signed form fields to post there"})
+
+
+class ClubTicketOut(Schema):
+    id = fields.String(metadata={"description": "the ticket's UUID"})
+    showing = fields.Nested(ClubShowing)
+    event = fields.Nested(ClubEventRef)
+    type = fields.String(metadata={"description": "the ticket type's name"})
+    owner = fields.String(metadata={"description": "the holder's full name"})
+    attended = fields.Boolean()
+    price = fields.String(metadata={"description": "the price paid, a decimal in `currency`"})
+    currency = fields.String(metadata={"description": "the event's currency"})
+
+
+def _me() -> str:
+    return current_identity().sub
+
+
+@blp.route("/tickets/cart/")
+class CartView(MethodView):
+    @require_role("customer")
+    @blp.response(200, ClubCartOut)
+    def get(self):
+        """My cart, and what of it became unavailable since I added it (sold out, sale ended, event cancelled):
+        reported once, then gone from the cart."""
+        return cart.view(current_org(), _me())
+
+
+@blp.route("/tickets/cart/add/")
+class CartAdd(MethodView):
+    @require_role("customer")
+    @blp.arguments(ClubCartChange)
+    @blp.response(200, ClubCartChanged)
+    def post(self, data):
+        """Put `count` tickets of a showing's type in my cart (the purchase rules apply to the line's total;
+        409 `sold_out`, 409 `cart_other_showing`: one checkout is one showing's booking)."""
+        lines = cart.add(current_org(), _me(), data["showing"], data["type"], data["count"])
+        return {"detail": "Added to cart.", "tickets": [cart.line_view(item) for item in lines]}
+
+
+@blp.route("/tickets/cart/remove/")
+class CartRemove(MethodView):
+    @require_role("customer")
+    @blp.arguments(ClubCartChange)
+    @blp.response(200, ClubCartChanged)
+    def post(self, data):
+        """Take up to `count` tickets of a showing's type out of my cart (more than it holds empties the line)."""
+        lines = cart.remove(current_org(), _me(), data["showing"], data["type"], data["count"])
+        return {"detail": "Removed from cart.", "tickets": [cart.line_view(item) for item in lines]}
+
+
+@blp.route("/tickets/initiate_checkout/")
+class InitiateCheckout(MethodView):
+    @require_role("customer")
+    @blp.arguments(ClubCheckoutIn)
+    @blp.response(200, ClubCheckoutOut)
+    def post(self, data):
+        """Hold every cart line for the club's hold time in one booking. Free: issued at once
+        (`sold_free_tickets: true`). Paid: the hosted payment page and its signed form. 403 `cart_stale` with
+        `stale` (nothing held), 400 `cart_empty`; a double click answers the first click's answer."""
+        return checkout.initiate_checkout(current_org(), current_identity())
+
+
+@blp.route("/tickets/")
+class MyTickets(MethodView):
+    @require_role("customer")
+    @blp.response(200, ClubTicketOut(many=True))
+    def get(self):
+        """My tickets, soonest showing first."""
+        return tickets.my_tickets(current_org(), _me())
+
+
+@blp.route("/tickets/<ticket_id>/")
+class OneTicket(MethodView):
+    @require_role("customer")
+    @blp.response(200, ClubTicketOut)
+    def get(self, ticket_id):
+        """One ticket: mine (anyone else's is 404 `ticket_not_found`)."""
+        org = current_org()
+        return tickets.shown(org, tickets.owned(org, _me(), ticket_id))
+
+
+@blp.route("/tickets/<ticket_id>/qr/")
+class TicketQr(MethodView):
+    @require_role("customer")
+    @blp.doc(**PNG_DOC)
+    @blp.error_responses(PNG_ERRORS)
+    def get(self, ticket_id):
+        """My ticket's entry QR as a PNG (owner only; 409 `ticket_revoked` once it no longer scans)."""
+        return png_response(qr_png_or_409(tickets.owned(current_org(), _me(), ticket_id)))
+

@@ -1,0 +1,46 @@
+"""004's tickets for club members and officers: the shape a club app reads, and who may see or change one.
+
+Reads through the core's ticket queries and changes tickets only through the core's services (check-in and its
+undo, transfer to a member); a member sees their own tickets, an officer the club's, anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from core.models import Event, Org, Ticket
+from core.money import to_major
+from core.services import ticket_queries
+from core.tenancy import scoped
+from plugins.club_cart.cart import showing_view
+
+
+def _parents(org: Org, tickets: list[Ticket]) -> dict[str, Event]:
+    """The parent events of the tickets' showings (sessions and generated dates), in one query."""
+    ids = list({t.event.parent_event_id for t in tickets if t.event.parent_event_id})
+    return {e.id: e for e in scoped(Event, org).where(Event.id.in_(ids))} if ids else {}
+
+
+def ticket_view(ticket: Ticket, parents: dict[str, Event]) -> dict:
+    """A ticket as 004 shows it: `id`, `showing`, `event`, `type`, `owner` (the holder's full name),
+    `attended`, `price` (a decimal string in the event's currency) and `currency`."""
+    showing, ticket_type = ticket.event, ticket.ticket_type
+    event = parents.get(showing.parent_event_id) or showing
+    return {"id": ticket.id, "showing": showing_view(showing), "event": {"id": event.id, "name": event.name},
+            "type": ticket_type.name, "owner": ticket.holder_name, "attended": ticket.scan_count > 0,
+            "price": str(to_major(ticket.price_paid, ticket_type.currency)), "currency": ticket_type.currency}
+
+
+def my_tickets(org: Org, customer_id: str) -> list[dict]:
+    """The member's live tickets, soonest showing first."""
+    tickets = ticket_queries.my_tickets(org, customer_id)
+    parents = _parents(org, tickets)
+    return [ticket_view(ticket, parents) for ticket in tickets]
+
+
+def shown(org: Org, ticket: Ticket) -> dict:
+    """One ticket (loaded with its type and event) as 004 shows it."""
+    return ticket_view(ticket, _parents(org, [ticket]))
+
+
+def owned(org: Org, customer_id: str, ticket_id: str) -> Ticket:
+    """One of the member's tickets with its type and showing; anyone else's is 404 `ticket_not_found`."""
+    return ticket_queries.owned_ticket(org, ticket_id, customer_id)
