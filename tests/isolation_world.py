@@ -22,7 +22,7 @@ from test_purchase_support import iso
 from core import db as database
 
 # and notifications, from the transfer on
-PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2")
+PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2", "club_cart")
 
 
 # --- the two tenants' records ---------------------------------------------------------------------
@@ -210,6 +210,7 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
     ids["media_guest"], ids["media_guest_token"] = guest["guestId"], guest["token"]
     ids["message"] = _ok(staff.get("/notifications/messages"))["data"][0]["id"]
     ids["delivery"] = _ok(staff.get("/automation/deliveries"))["data"][0]["id"]
+    _ok(fan.post("/api/tickets/cart/add/", json={"showing": ids["event"], "type": ids["ticket_type"], "count": 1}))
 
 
 def _public_ids(world: World) -> None:

@@ -170,7 +170,9 @@ BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                              {"permanent_list_id": "permanent_list_public"},
                          ("patch", "/public/v2/events/{event_id}/lists/{list_id}"):
                              {"permanent_list_id": "permanent_list_public"},
-                         ("patch", "/public/v2/events/{event_id}/refund"): {"date_ids": "session_public"}}
+                         ("patch", "/public/v2/events/{event_id}/refund"): {"date_ids": "session_public"},
+                         **{("post", path): {"showing": "event", "type": "ticket_type"}   # 004's cart lines
+                            for path in ("/tickets/cart/add/", "/tickets/cart/remove/")}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "
