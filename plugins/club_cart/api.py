@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import INCLUDE, fields, validate
 
 from core.api.blueprint import Blueprint, plugin_blueprint
 from core.api.staff_tickets import png_response, qr_png_or_409
@@ -113,6 +113,23 @@ class ClubTicketOut(Schema):
     currency = fields.String(metadata={"description": "the event's currency"})
 
 
+class ClubCallbackIn(Schema):
+    """The form the hosted payment page posts back (every field it sends is kept; the gateway reads them)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    decision = fields.String(metadata={"description": "ACCEPT, DECLINE, CANCEL, ERROR or REVIEW"})
+    req_reference_number = fields.String(metadata={"description": "the booking"})
+    signed_field_names = fields.String()
+    signature = fields.String()
+
+
+class ClubCallbackOut(Schema):
+    success = fields.Boolean(metadata={"description": "the payment was accepted and the tickets issued"})
+    detail = fields.String()
+
+
 def _me() -> str:
     return current_identity().sub
 
@@ -190,3 +207,15 @@ class TicketQr(MethodView):
         """My ticket's entry QR as a PNG (owner only; 409 `ticket_revoked` once it no longer scans)."""
         return png_response(qr_png_or_409(tickets.owned(current_org(), _me(), ticket_id)))
 
+
+
+@callback_blp.route("/tickets/payment_complete/")
+class PaymentComplete(MethodView):
+    @callback_blp.arguments(ClubCallbackIn, location="form")
+    @callback_blp.response(200, ClubCallbackOut)
+    def post(self, form):
+        """The payment page's callback (form-encoded; no token, no `orgid`: the signed booking names the club).
+        Accepted: tickets issued and e-mailed (`success: true`); declined, cancelled or failed: the held seats
+        go back at once (`success: false`). 400 `invalid_signature` / `invalid_callback`, 409 `hold_expired`
+        (paid after the seats were sold: refunded); a replay answers the same and changes nothing."""
+        return checkout.payment_complete({key: value for key, value in form.items() if isinstance(value, str)})

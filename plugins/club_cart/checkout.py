@@ -9,9 +9,10 @@ as every purchase), and a double click is one booking because the checkout runs 
 from __future__ import annotations
 
 from core.db import write_transaction
-from core.errors import ApiError
+from core.errors import ApiError, BadRequest, NotFound
 from core.identity import Identity
 from core.models import Booking, BookingLine, Org, utcnow
+from core.plugins import get_host
 from core.services import booking as bookings
 from core.services import capacity
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
@@ -21,7 +22,7 @@ from plugins.club_cart.cart import cart_lines, cart_of, drop_stale, stale_items,
 from plugins.club_cart.models import Cart
 
 CHECKOUT_ENDPOINT = "POST /tickets/initiate_checkout/"
-SOURCE = "club_cart"
+PLUGIN = SOURCE = "club_cart"
 """The `source` of the bookings and tickets a cart checkout makes."""
 
 
@@ -130,3 +131,31 @@ def settle_confirmed(org: Org, booking: Booking) -> None:
         if not Cart.update(version=Cart.version + 1, checkout_booking_id=None, updated_at=now).where(
                 cart & (Cart.checkout_booking_id == booking.id)).execute():
             Cart.update(version=Cart.version + 1, updated_at=now).where(cart).execute()
+
+
+def _callback_tenant(form: dict) -> Org:
+    """The club a payment callback is for: the tenant of the booking its `req_reference_number` names (400
+    `invalid_callback` when none), which must have the cart enabled (404 `plugin_not_enabled`)."""
+    org = payment.callback_org(form)
+    if org is None:
+        raise BadRequest("This payment callback names no booking.", type="invalid_callback")
+    if not get_host().is_enabled(org.id, PLUGIN):
+        raise NotFound(f"The {PLUGIN!r} plugin is not enabled for this organisation.", type="plugin_not_enabled")
+    return org
+
+
+def payment_complete(form: dict) -> dict:
+    """The hosted payment page's callback (004's `payment_complete`): verified by the gateway under the club's
+    secret key (400 `invalid_signature`), then an accepted payment's tickets are issued through the core's
+    confirmation (the QR e-mail follows from its outbox) and leave the cart; a decline, cancel or error gives
+    the held seats back at once and lets the member check out again. A replay changes nothing; a payment
+    after the seats were sold is refunded (409 `hold_expired`, `refunded`)."""
+    org = _callback_tenant(form)
+    check = payment.verify(org, form)
+    if check.paid:
+        return {"success": True, "detail": "Payment received: your tickets are in your account and their QR "
+                                           "codes are on their way by e-mail."}
+    booking = bookings.get_booking(org, check.data["bookingId"])
+    if booking.status != "pending" and booking.customer_id:
+        release_checkout(org, booking.customer_id, booking.id)
+    return {"success": False, "detail": check.reason}

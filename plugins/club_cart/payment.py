@@ -25,3 +25,10 @@ def verify(org: Org, form: dict[str, str]) -> PaymentCheck:
     from plugins.cybersource import verify_callback
 
     return verify_callback(org, form)
+
+
+def callback_org(form: dict[str, str]) -> Org | None:
+    """The tenant whose booking a callback names (nothing is believed until `verify` checked it)."""
+    from plugins.cybersource import callback_org as named
+
+    return named(form)
