@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -200,3 +201,25 @@ def test_a_late_callback_after_the_seats_were_sold_is_refunded(club, fake):
         assert refund.status == "succeeded" and refund.amount == 5000
         assert Booking.get_by_id(booking).status == "refunded"
     assert ticket_ids(booking) == [] and member.get(TICKETS).get_json() == []
+
+
+def test_two_callbacks_for_one_booking_at_once_assign_once(club, fake, live_server, smtp):
+    event = make_event(club)
+    tt = make_type(club, event, price="20.00", capacity=5)
+    member = club.customer()
+    answer = _checkout(member, event, tt, 2)
+    booking = answer["payment_params"]["reference_number"]
+    fake.deliver = False
+    result = _pay(answer, fake)
+
+    def post(_):   # CyberSource's Merchant POST and the browser's copy, arriving together (twice each)
+        return requests.post(live_server.url + CALLBACK, data=result["callback"], timeout=60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert [a.status_code for a in answers] == [200] * 4 and all(a.json()["success"] for a in answers)
+    assert len(ticket_ids(booking)) == 2 and len(member.get(TICKETS).get_json()) == 2
+    assert counters(event, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+    with database.db.connection_context():
+        assert Payment.select().where(Payment.booking == booking).count() == 1
+    assert len(smtp.messages) == 1
