@@ -223,3 +223,16 @@ def test_two_callbacks_for_one_booking_at_once_assign_once(club, fake, live_serv
     with database.db.connection_context():
         assert Payment.select().where(Payment.booking == booking).count() == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_checkout_whose_hold_ran_out_is_not_replayed(club, fake):
+    event = make_event(club)
+    tt = make_type(club, event, price="20.00", capacity=3)
+    member = club.customer()
+    first = _checkout(member, event, tt, 3)
+    age_booking(first["payment_params"]["reference_number"])
+    again = member.post(CHECKOUT, json={})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["payment_params"]["reference_number"] != first["payment_params"]["reference_number"]
+    assert booking_row(first["payment_params"]["reference_number"]).status == "expired"
+    assert counters(event, tt)["held"] == 3   # the old hold gave its seats back, the new one holds them

@@ -14,9 +14,10 @@ from core.identity import Identity
 from core.models import Booking, BookingLine, Org, utcnow
 from core.plugins import get_host
 from core.services import booking as bookings
-from core.services import capacity
+from core.services import capacity, holds
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.services.purchase_requests import purchase_request
+from core.tenancy import scoped
 from plugins.club_cart import payment
 from plugins.club_cart.cart import cart_lines, cart_of, drop_stale, stale_items, stale_view, take_out
 from plugins.club_cart.models import Cart
@@ -49,10 +50,10 @@ def _retire_dead_checkout(org: Org, cart: Cart) -> Cart:
     so the next checkout is a new one rather than a replay of that one."""
     if not cart.checkout_booking_id:
         return cart
-    booking = bookings.get_booking(org, cart.checkout_booking_id)  # expired here if its hold ran out
-    if booking.status == "pending":
+    booking = scoped(Booking, org).where(Booking.id == cart.checkout_booking_id).first()
+    if booking is not None and holds.expire_if_overdue(booking).status == "pending":
         return cart
-    release_checkout(org, cart.customer_id, booking.id)
+    release_checkout(org, cart.customer_id, cart.checkout_booking_id)
     return cart_of(org, cart.customer_id)
 
 
