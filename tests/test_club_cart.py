@@ -242,3 +242,100 @@ def test_a_checkout_pending_payment_keeps_its_seats_out_of_stale(club):
         Booking.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(Booking.id == booking).execute()
     assert member.get(CART).get_json()["stale"] == []   # expired: the overdue hold gives its seats back first
     assert counters(event, tt)["held"] == 0
+
+
+# --- officers, attendance, transfer to a username (the core's officer role and transfers) ---------------------
+
+def _bought(club, member, *, name="Show", **type_fields):
+    """One free ticket bought through the member's cart; its 004 view."""
+    event = make_event(club, name=name)
+    tt = make_type(club, event, price=0, capacity=5, **type_fields)
+    assert _add(member, event, tt, 1).status_code == 200
+    assert member.post(CHECKOUT, json={}).status_code == 200
+    [ticket] = member.get(TICKETS).get_json()
+    return ticket
+
+
+def _qr_text(member, ticket_id):
+    png = member.get(f"{TICKETS}{ticket_id}/qr/")
+    assert png.status_code == 200
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))[0].text
+
+
+def test_officers_see_the_clubs_tickets_and_set_attendance_both_ways(club):
+    from core.models import CheckIn
+
+    member = club.customer(name="Member One")
+    ticket = _bought(club, member)
+    path = f"{TICKETS}{ticket['id']}/"
+    officer = club.customer(name="Door Officer")
+    assert officer.post(f"{path}attendance/", json={"attended": True}).get_json()["type"] == "forbidden_role"
+    assert officer.get(path).status_code == 404          # not an officer yet: only their own tickets
+    assert club.staff.put(f"/org/officers/{officer.customer_id}").status_code == 200
+
+    assert officer.get(path).get_json() == ticket
+    marked = officer.post(f"{path}attendance/", json={"attended": True})
+    assert marked.status_code == 200 and marked.get_json()["attended"] is True
+    assert officer.post(f"{path}attendance/", json={"attended": True}).get_json()["attended"] is True  # no-op
+    assert member.get(path).get_json()["attended"] is True
+    unmarked = officer.post(f"{path}attendance/", json={"attended": False})
+    assert unmarked.status_code == 200 and unmarked.get_json()["attended"] is False
+    assert officer.post(f"{path}attendance/", json={"attended": False}).get_json()["attended"] is False
+    with database.db.connection_context():
+        log = [(row.result, row.staff) for row in CheckIn.select().where(CheckIn.ticket == ticket["id"])
+               .order_by(CheckIn.created_at)]
+    assert log[0][0] == "admitted" and log[-1] == ("undone", officer.customer_id)
+
+    assert member.post(f"{path}attendance/", json={"attended": True}).get_json()["type"] == "forbidden_role"
+    bad = officer.post(f"{path}attendance/", json={"attended": "maybe"})
+    assert bad.status_code == 422 and bad.get_json()["detail"]
+    assert officer.post(f"{TICKETS}no-such-ticket/attendance/", json={"attended": True}).status_code == 404
+    scanned = club.staff.post("/events/check-in", json={"qrPayload": _qr_text(member, ticket["id"])})
+    assert scanned.status_code == 200   # undone: the same QR admits again
+
+    assert club.staff.delete(f"/org/officers/{officer.customer_id}").status_code == 200
+    revoked = officer.post(f"{path}attendance/", json={"attended": False})
+    assert revoked.status_code == 403 and revoked.get_json()["type"] == "forbidden_role"
+    assert officer.get(path).status_code == 404
+
+
+def test_a_member_transfers_a_ticket_to_a_username_at_once(club):
+    member = club.customer(name="Sender")
+    ticket = _bought(club, member)
+    old_qr = _qr_text(member, ticket["id"])
+    registered = club.guest.post("/client/auth/register", json={
+        "email": "bob@example.com", "password": "correct-horse-9", "name": "Bob Builder", "username": "bob_club"})
+    assert registered.status_code == 201, registered.get_json()
+    bob = club.guest.as_token(registered.get_json()["token"])
+
+    assert member.post(f"{TICKETS}{ticket['id']}/transfer/", json={"username": "nobody"}).get_json()["type"] == \
+        "customer_not_found"
+    assert bob.post(f"{TICKETS}{ticket['id']}/transfer/", json={"username": "bob_club"}).status_code == 404
+    moved = member.post(f"{TICKETS}{ticket['id']}/transfer/", json={"username": "BOB_club"})
+    assert moved.status_code == 200 and moved.get_json()["detail"]
+    assert member.get(TICKETS).get_json() == []
+    [received] = bob.get(TICKETS).get_json()
+    assert received["id"] != ticket["id"] and received["owner"] == "Bob Builder"
+    refused = club.staff.post("/events/check-in", json={"qrPayload": old_qr})
+    assert refused.status_code == 409 and refused.get_json()["type"] == "ticket_revoked"
+    assert club.staff.post("/events/check-in", json={"qrPayload": _qr_text(bob, received["id"])}).status_code == 200
+
+    kept = _bought(club, member, name="Members only", transferable=False)
+    fixed = member.post(f"{TICKETS}{kept['id']}/transfer/", json={"username": "bob_club"})
+    assert fixed.status_code == 409 and fixed.get_json()["type"] == "not_transferable"
+    assert [t["id"] for t in member.get(TICKETS).get_json()] == [kept["id"]]
+
+
+def test_a_club_on_its_own_hostname_needs_no_orgid(club, operator):
+    host = f"tickets.{club.orgid}.example"
+    assert operator.post(f"/operator/tenants/{club.orgid}/domains", json={"hostname": host}).status_code == 201
+    member = club.customer()
+    event = make_event(club)
+    tt = make_type(club, event, price=0)
+    headers = {"Authorization": f"Bearer {member.token}"}
+    added = member.flask.post(ADD, json={"showing": event, "type": tt, "count": 1}, headers=headers,
+                              base_url=f"http://{host}")
+    assert added.status_code == 200, added.get_json()
+    assert member.flask.post(CHECKOUT, json={}, headers=headers, base_url=f"http://{host}").get_json() == {
+        "success": True, "sold_free_tickets": True}
+    assert len(member.flask.get(TICKETS, headers=headers, base_url=f"http://{host}").get_json()) == 1

@@ -7,7 +7,7 @@ with 004's `detail` beside it (what a DRF client reads), so the machine `type` s
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import INCLUDE, fields, validate
 
@@ -130,6 +130,19 @@ class ClubCallbackOut(Schema):
     detail = fields.String()
 
 
+class ClubAttendanceIn(Schema):
+    attended = fields.Boolean(required=True, metadata={"description": "whether the ticket holder attended"})
+
+
+class ClubTransferIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=150),
+                             metadata={"description": "the recipient's username in the club"})
+
+
+class ClubDetail(Schema):
+    detail = fields.String()
+
+
 def _me() -> str:
     return current_identity().sub
 
@@ -190,12 +203,35 @@ class MyTickets(MethodView):
 
 @blp.route("/tickets/<ticket_id>/")
 class OneTicket(MethodView):
-    @require_role("customer")
+    @require_role("customer", "staff", "officer", scope="checkin")
     @blp.response(200, ClubTicketOut)
     def get(self, ticket_id):
-        """One ticket: mine (anyone else's is 404 `ticket_not_found`)."""
+        """One ticket: my own, or any of the club's for an officer (anyone else gets 404 `ticket_not_found`)."""
         org = current_org()
-        return tickets.shown(org, tickets.owned(org, _me(), ticket_id))
+        return tickets.shown(org, tickets.visible(org, current_identity(), ticket_id))
+
+
+@blp.route("/tickets/<ticket_id>/attendance/")
+class TicketAttendance(MethodView):
+    @require_role("staff", "officer", scope="checkin")
+    @blp.arguments(ClubAttendanceIn)
+    @blp.response(200, ClubTicketOut)
+    def post(self, data, ticket_id):
+        """Officers: `attended: true` checks the ticket in through the core's door rules (409 `ticket_revoked`,
+        `wrong_event`...), `false` undoes a mistaken check-in (logged with who did it); the ticket as it now is."""
+        return tickets.set_attendance(current_org(), current_identity(), ticket_id, data["attended"])
+
+
+@blp.route("/tickets/<ticket_id>/transfer/")
+class TicketTransfer(MethodView):
+    @require_role("customer")
+    @blp.arguments(ClubTransferIn)
+    @blp.response(200, ClubDetail)
+    def post(self, data, ticket_id):
+        """Give my ticket to the club member `username` at once: they get a new ticket and QR, mine stops
+        scanning, both of us are told. 404 `ticket_not_found` / `customer_not_found`, 409 `not_transferable`
+        (the type does not allow transfers, or the ticket is used or void), 422 `transfer_to_self`."""
+        return tickets.transfer(current_org(), current_identity(), ticket_id, data["username"])
 
 
 @blp.route("/tickets/<ticket_id>/qr/")
@@ -214,8 +250,10 @@ class PaymentComplete(MethodView):
     @callback_blp.arguments(ClubCallbackIn, location="form")
     @callback_blp.response(200, ClubCallbackOut)
     def post(self, form):
-        """The payment page's callback (form-encoded; no token, no `orgid`: the signed booking names the club).
+        """The payment page's callback (form-encoded; no token, no `orgid`: the club's hostname, else the signed
+        booking, names the club).
         Accepted: tickets issued and e-mailed (`success: true`); declined, cancelled or failed: the held seats
         go back at once (`success: false`). 400 `invalid_signature` / `invalid_callback`, 409 `hold_expired`
         (paid after the seats were sold: refunded); a replay answers the same and changes nothing."""
-        return checkout.payment_complete({key: value for key, value in form.items() if isinstance(value, str)})
+        fields_sent = {key: value for key, value in form.items() if isinstance(value, str)}
+        return checkout.payment_complete(request.host, fields_sent)

@@ -17,7 +17,7 @@ from core.services import booking as bookings
 from core.services import capacity, holds
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.services.purchase_requests import purchase_request
-from core.tenancy import scoped
+from core.tenancy import scoped, tenant_for_host
 from plugins.club_cart import payment
 from plugins.club_cart.cart import cart_lines, cart_of, drop_stale, stale_items, stale_view, take_out
 from plugins.club_cart.models import Cart
@@ -134,10 +134,12 @@ def settle_confirmed(org: Org, booking: Booking) -> None:
             Cart.update(version=Cart.version + 1, updated_at=now).where(cart).execute()
 
 
-def _callback_tenant(form: dict) -> Org:
-    """The club a payment callback is for: the tenant of the booking its `req_reference_number` names (400
-    `invalid_callback` when none), which must have the cart enabled (404 `plugin_not_enabled`)."""
-    org = payment.callback_org(form)
+def _callback_tenant(host: str | None, form: dict) -> Org:
+    """The club a payment callback is for: the tenant the request's hostname names, else the tenant of the
+    booking its `req_reference_number` names (400 `invalid_callback` when neither), which must have the cart
+    enabled (404 `plugin_not_enabled`). Nothing is believed until the gateway checked the signature under that
+    club's key, so naming another club's booking or host gets nowhere."""
+    org = tenant_for_host(host) or payment.callback_org(form)
     if org is None:
         raise BadRequest("This payment callback names no booking.", type="invalid_callback")
     if not get_host().is_enabled(org.id, PLUGIN):
@@ -145,13 +147,13 @@ def _callback_tenant(form: dict) -> Org:
     return org
 
 
-def payment_complete(form: dict) -> dict:
+def payment_complete(host: str | None, form: dict) -> dict:
     """The hosted payment page's callback (004's `payment_complete`): verified by the gateway under the club's
     secret key (400 `invalid_signature`), then an accepted payment's tickets are issued through the core's
     confirmation (the QR e-mail follows from its outbox) and leave the cart; a decline, cancel or error gives
     the held seats back at once and lets the member check out again. A replay changes nothing; a payment
     after the seats were sold is refunded (409 `hold_expired`, `refunded`)."""
-    org = _callback_tenant(form)
+    org = _callback_tenant(host, form)
     check = payment.verify(org, form)
     if check.paid:
         return {"success": True, "detail": "Payment received: your tickets are in your account and their QR "

@@ -6,9 +6,12 @@ undo, transfer to a member); a member sees their own tickets, an officer the clu
 
 from __future__ import annotations
 
+from core.auth import is_officer
+from core.errors import ApiError
+from core.identity import Identity
 from core.models import Event, Org, Ticket
 from core.money import to_major
-from core.services import ticket_queries
+from core.services import checkin, ticket_queries, transfers
 from core.tenancy import scoped
 from plugins.club_cart.cart import showing_view
 
@@ -44,3 +47,35 @@ def shown(org: Org, ticket: Ticket) -> dict:
 def owned(org: Org, customer_id: str, ticket_id: str) -> Ticket:
     """One of the member's tickets with its type and showing; anyone else's is 404 `ticket_not_found`."""
     return ticket_queries.owned_ticket(org, ticket_id, customer_id)
+
+
+def visible(org: Org, identity: Identity, ticket_id: str) -> Ticket:
+    """A ticket the caller may see: any of the club's for an officer (or staff), else only the member's own
+    (404 `ticket_not_found` for anyone else's)."""
+    if is_officer(identity) or identity.is_staff:
+        return ticket_queries.staff_ticket(org, ticket_id)
+    return owned(org, identity.sub, ticket_id)
+
+
+def set_attendance(org: Org, identity: Identity, ticket_id: str, attended: bool) -> dict:
+    """An officer marks a ticket attended (a check-in through the core's door rules: 409 `ticket_revoked`...)
+    or not (the core's undo of a mistaken check-in, logged in the scan log with who did it). Setting what the
+    ticket already shows changes nothing. Returns the ticket as it now is."""
+    try:
+        if attended:
+            checkin.check_in_ticket(org, ticket_id, event_id=None, scan_point=None,
+                                    staff=identity.email or identity.sub)
+        else:
+            checkin.undo_check_in(org, identity, ticket_id, "004: attendance set to false")
+    except ApiError as error:
+        if error.type not in ("already_checked_in", "not_checked_in"):
+            raise
+    return shown(org, ticket_queries.staff_ticket(org, ticket_id))
+
+
+def transfer(org: Org, identity: Identity, ticket_id: str, username: str) -> dict:
+    """The member's ticket moves at once to the club member `username` (the core's transfer to an account: a
+    new ticket and QR for them, the old QR void, both told); 404 `ticket_not_found` / `customer_not_found`,
+    409 `not_transferable`, 422 `transfer_to_self`."""
+    transfers.transfer_to_customer(org, identity, ticket_id, username)
+    return {"detail": f"The ticket now belongs to {username}."}
