@@ -236,3 +236,31 @@ def test_a_checkout_whose_hold_ran_out_is_not_replayed(club, fake):
     assert again.get_json()["payment_params"]["reference_number"] != first["payment_params"]["reference_number"]
     assert booking_row(first["payment_params"]["reference_number"]).status == "expired"
     assert counters(event, tt)["held"] == 3   # the old hold gave its seats back, the new one holds them
+
+
+def test_the_callback_at_the_clubs_hostname_and_at_another_clubs(club, fake, operator, app):
+    from conftest import make_tenant
+
+    host = f"tickets.{club.orgid}.example"
+    assert operator.post(f"/operator/tenants/{club.orgid}/domains", json={"hostname": host}).status_code == 201
+    rival = make_tenant(app, "Rival club")
+    rival.enable("club_cart")
+    enable_gateway(rival, "cybersource", {"profile_id": "RIVAL", "access_key": "rival-access",
+                                          "secret_key": secrets.token_hex(32), "hosted_url": fake.url + "/pay"}, {})
+    rival_host = f"tickets.{rival.orgid}.example"
+    assert operator.post(f"/operator/tenants/{rival.orgid}/domains", json={"hostname": rival_host}).status_code == 201
+
+    event = make_event(club)
+    tt = make_type(club, event, price="20.00", capacity=5)
+    member = club.customer()
+    answer = _checkout(member, event, tt, 1)
+    fake.deliver = False
+    result = _pay(answer, fake)
+    booking = answer["payment_params"]["reference_number"]
+
+    elsewhere = club.guest.flask.post(CALLBACK, data=result["callback"], base_url=f"http://{rival_host}")
+    assert elsewhere.status_code == 400 and elsewhere.get_json()["type"] == "invalid_signature"
+    assert ticket_ids(booking) == []
+    home = club.guest.flask.post(CALLBACK, data=result["callback"], base_url=f"http://{host}")
+    assert home.status_code == 200 and home.get_json()["success"] is True
+    assert len(ticket_ids(booking)) == 1
