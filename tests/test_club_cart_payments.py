@@ -72,6 +72,17 @@ def _pay(answer, fake, decision="ACCEPT", **changes) -> dict:
     return posted.json()
 
 
+def _paid_not_delivered(club, fake, count):
+    """A member's checkout of `count` tickets paid at the hosted page, its callback kept rather than posted:
+    (member, event, ticket type, the page's result with the signed callback, booking id)."""
+    event = make_event(club)
+    tt = make_type(club, event, price="20.00", capacity=5)
+    member = club.customer()
+    answer = _checkout(member, event, tt, count)
+    fake.deliver = False
+    return member, event, tt, _pay(answer, fake), answer["payment_params"]["reference_number"]
+
+
 def _callback(club, form):
     """The callback as a browser (or CyberSource) posts it: form-encoded, no token, no orgid."""
     return club.guest.as_token(None).flask.post(CALLBACK, data=form)
@@ -148,13 +159,7 @@ def test_a_failed_payment_releases_the_holds_at_once_and_the_cart_checks_out_aga
 
 
 def test_forged_and_unknown_callbacks_are_refused_and_change_nothing(club, fake, other_tenant):
-    event = make_event(club)
-    tt = make_type(club, event, price="20.00", capacity=5)
-    member = club.customer()
-    answer = _checkout(member, event, tt, 1)
-    fake.deliver = False
-    result = _pay(answer, fake)
-    booking = answer["payment_params"]["reference_number"]
+    member, event, tt, result, booking = _paid_not_delivered(club, fake, 1)
 
     tampered = dict(result["callback"], req_amount="0.01")
     forged = _callback(club, tampered)
@@ -204,13 +209,7 @@ def test_a_late_callback_after_the_seats_were_sold_is_refunded(club, fake):
 
 
 def test_two_callbacks_for_one_booking_at_once_assign_once(club, fake, live_server, smtp):
-    event = make_event(club)
-    tt = make_type(club, event, price="20.00", capacity=5)
-    member = club.customer()
-    answer = _checkout(member, event, tt, 2)
-    booking = answer["payment_params"]["reference_number"]
-    fake.deliver = False
-    result = _pay(answer, fake)
+    member, event, tt, result, booking = _paid_not_delivered(club, fake, 2)
 
     def post(_):   # CyberSource's Merchant POST and the browser's copy, arriving together (twice each)
         return requests.post(live_server.url + CALLBACK, data=result["callback"], timeout=60)
@@ -250,13 +249,7 @@ def test_the_callback_at_the_clubs_hostname_and_at_another_clubs(club, fake, ope
     rival_host = f"tickets.{rival.orgid}.example"
     assert operator.post(f"/operator/tenants/{rival.orgid}/domains", json={"hostname": rival_host}).status_code == 201
 
-    event = make_event(club)
-    tt = make_type(club, event, price="20.00", capacity=5)
-    member = club.customer()
-    answer = _checkout(member, event, tt, 1)
-    fake.deliver = False
-    result = _pay(answer, fake)
-    booking = answer["payment_params"]["reference_number"]
+    member, event, tt, result, booking = _paid_not_delivered(club, fake, 1)
 
     elsewhere = club.guest.flask.post(CALLBACK, data=result["callback"], base_url=f"http://{rival_host}")
     assert elsewhere.status_code == 400 and elsewhere.get_json()["type"] == "invalid_signature"
