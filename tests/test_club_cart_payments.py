@@ -36,10 +36,9 @@ def smtp():
     server.stop()
 
 
-@pytest.fixture
-def club(tenant, fake, live_server, smtp):
-    """A club with the cart, CyberSource (a profile at the fake whose Merchant POST URL is the cart's callback,
-    REST credentials for refunds) and e-mails through the loopback SMTP server."""
+def _paid_club(tenant, fake, live_server):
+    """`tenant` with the cart and CyberSource (a profile at the fake whose Merchant POST URL is the cart's
+    callback, REST credentials for refunds)."""
     tenant.enable("club_cart")
     settings = {"profile_id": "P" + secrets.token_hex(6).upper(), "access_key": secrets.token_hex(16),
                 "secret_key": secrets.token_hex(64), "hosted_url": fake.url + "/pay", "merchant_id": "club_1",
@@ -49,10 +48,17 @@ def club(tenant, fake, live_server, smtp):
                      live_server.url + CALLBACK)
     fake.add_rest_key(settings["merchant_id"], settings["rest_key_id"], settings["rest_shared_secret"])
     enable_gateway(tenant, "cybersource", settings, {})
+    tenant.secret_key = settings["secret_key"]
+    return tenant
+
+
+@pytest.fixture
+def club(tenant, fake, live_server, smtp):
+    """A club with the cart, CyberSource and e-mails through the loopback SMTP server."""
+    _paid_club(tenant, fake, live_server)
     tenant.enable("notifications")
     tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port),
                      sender="Club <tickets@club.test>")
-    tenant.secret_key = settings["secret_key"]
     return tenant
 
 
@@ -257,3 +263,29 @@ def test_the_callback_at_the_clubs_hostname_and_at_another_clubs(club, fake, ope
     home = club.guest.flask.post(CALLBACK, data=result["callback"], base_url=f"http://{host}")
     assert home.status_code == 200 and home.get_json()["success"] is True
     assert len(ticket_ids(booking)) == 1
+
+
+def test_200_paid_carts_for_50_seats_hold_50_and_their_payments_sell_50(tenant, fake, live_server):
+    from test_club_cart_races import members
+
+    club = _paid_club(tenant, fake, live_server)   # no e-mails: rendering 50 ticket PDFs is not the point here
+    event = make_event(club, capacity=50)
+    tt = make_type(club, event, price="10.00", capacity=80)
+    tokens = members(club, 200)
+
+    def call(token, path, body):
+        return requests.post(live_server.url + path, json=body, timeout=120,
+                             headers={"orgid": club.orgid, "Authorization": f"Bearer {token}"})
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        assert {a.status_code for a in pool.map(lambda t: call(t, ADD, {"showing": event, "type": tt, "count": 1}),
+                                                tokens)} == {200}
+        answers = list(pool.map(lambda t: call(t, CHECKOUT, {}), tokens))
+    forms = [a.json() for a in answers if a.status_code == 200]
+    assert len(forms) == 50 and {a.status_code for a in answers} == {200, 403}
+    assert counters(event, tt) == {"event_sold": 0, "event_held": 50, "tickets": 0, "sold": 0, "held": 50}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:   # every member pays; each callback comes back at once
+        paid = list(pool.map(lambda form: _pay(form, fake), forms))
+    assert all(p["delivered"]["status"] == 200 for p in paid)
+    assert counters(event, tt) == {"event_sold": 50, "event_held": 0, "tickets": 50, "sold": 50, "held": 0}
