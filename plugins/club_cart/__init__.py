@@ -11,7 +11,7 @@ from core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_models():
+def register_models() -> list:
     """The cart tables (`club_cart_*`)."""
     from plugins.club_cart.models import CLUB_CART_MODELS
 
@@ -19,7 +19,7 @@ def register_models():
 
 
 @hookimpl
-def register_routes(api, app):
+def register_routes(api, app) -> None:
     """004's routes under /tickets/ (served at /api/tickets/ as every route is), and the payment callback."""
     from plugins.club_cart.api import blp, callback_blp
 
@@ -28,7 +28,7 @@ def register_routes(api, app):
 
 
 @hookimpl
-def booking_confirmed(org, booking):
+def booking_confirmed(org, booking) -> None:
     """A cart checkout's booking was confirmed: what it bought leaves the member's cart."""
     from plugins.club_cart.checkout import settle_confirmed
 

@@ -41,17 +41,23 @@ callback_blp.after_request(with_detail)
 
 
 class ClubShowing(Schema):
+    """A showing: the event id tickets are sold for, and when it starts and ends."""
+
     id = fields.String()
     start_time = fields.String()
     end_time = fields.String()
 
 
 class ClubEventRef(Schema):
+    """The event a showing belongs to."""
+
     id = fields.String()
     name = fields.String()
 
 
 class ClubCartLineOut(Schema):
+    """One line of a member's cart."""
+
     id = fields.String(metadata={"description": "the cart line"})
     showing = fields.Nested(ClubShowing)
     event = fields.Nested(ClubEventRef, metadata={"description": "the showing's event (a session's or generated "
@@ -64,6 +70,8 @@ class ClubCartLineOut(Schema):
 
 
 class ClubStaleOut(Schema):
+    """Tickets that became unavailable since they were added to the cart."""
+
     type = fields.String(metadata={"description": "the ticket type's name"})
     showing = fields.String(metadata={"description": "the showing's id"})
     event = fields.Nested(ClubEventRef)
@@ -72,12 +80,16 @@ class ClubStaleOut(Schema):
 
 
 class ClubCartOut(Schema):
+    """004's cart answer."""
+
     tickets = fields.List(fields.Nested(ClubCartLineOut))
     stale = fields.List(fields.Nested(ClubStaleOut), metadata={
         "description": "what became unavailable since it was added; reported once, and gone from the cart"})
 
 
 class ClubCartChange(Schema):
+    """A change of one cart line (add or remove)."""
+
     showing = fields.String(required=True, validate=validate.Length(min=1, max=64),
                             metadata={"description": "the showing's id (a date event, a session or a generated date)"})
     type = fields.String(required=True, validate=validate.Length(min=1, max=200),
@@ -86,6 +98,8 @@ class ClubCartChange(Schema):
 
 
 class ClubCartChanged(Schema):
+    """The cart's lines after a change."""
+
     detail = fields.String()
     tickets = fields.List(fields.Nested(ClubCartLineOut))
 
@@ -95,6 +109,8 @@ class ClubCheckoutIn(Schema):
 
 
 class ClubCheckoutOut(Schema):
+    """004's initiate_checkout answer."""
+
     success = fields.Boolean()
     sold_free_tickets = fields.Boolean(metadata={"description": "free tickets were issued at once"})
     cybersource_url = fields.String(metadata={"description": "paid: the hosted payment page to post to"})
@@ -103,6 +119,8 @@ class ClubCheckoutOut(Schema):
 
 
 class ClubTicketOut(Schema):
+    """A ticket as 004 shows it."""
+
     id = fields.String(metadata={"description": "the ticket's UUID"})
     showing = fields.Nested(ClubShowing)
     event = fields.Nested(ClubEventRef)
@@ -126,20 +144,28 @@ class ClubCallbackIn(Schema):
 
 
 class ClubCallbackOut(Schema):
+    """What the payment callback did."""
+
     success = fields.Boolean(metadata={"description": "the payment was accepted and the tickets issued"})
     detail = fields.String()
 
 
 class ClubAttendanceIn(Schema):
+    """An officer's attendance mark."""
+
     attended = fields.Boolean(required=True, metadata={"description": "whether the ticket holder attended"})
 
 
 class ClubTransferIn(Schema):
+    """Whom a member gives a ticket to."""
+
     username = fields.String(required=True, validate=validate.Length(min=1, max=150),
                              metadata={"description": "the recipient's username in the club"})
 
 
 class ClubDetail(Schema):
+    """A confirmation for a person to read."""
+
     detail = fields.String()
 
 
@@ -149,6 +175,8 @@ def _me() -> str:
 
 @blp.route("/tickets/cart/")
 class CartView(MethodView):
+    """GET /api/tickets/cart/"""
+
     @require_role("customer")
     @blp.response(200, ClubCartOut)
     def get(self):
@@ -159,6 +187,8 @@ class CartView(MethodView):
 
 @blp.route("/tickets/cart/add/")
 class CartAdd(MethodView):
+    """POST /api/tickets/cart/add/"""
+
     @require_role("customer")
     @blp.arguments(ClubCartChange)
     @blp.response(200, ClubCartChanged)
@@ -171,6 +201,8 @@ class CartAdd(MethodView):
 
 @blp.route("/tickets/cart/remove/")
 class CartRemove(MethodView):
+    """POST /api/tickets/cart/remove/"""
+
     @require_role("customer")
     @blp.arguments(ClubCartChange)
     @blp.response(200, ClubCartChanged)
@@ -182,6 +214,8 @@ class CartRemove(MethodView):
 
 @blp.route("/tickets/initiate_checkout/")
 class InitiateCheckout(MethodView):
+    """POST /api/tickets/initiate_checkout/"""
+
     @require_role("customer")
     @blp.arguments(ClubCheckoutIn)
     @blp.response(200, ClubCheckoutOut)
@@ -194,6 +228,8 @@ class InitiateCheckout(MethodView):
 
 @blp.route("/tickets/")
 class MyTickets(MethodView):
+    """GET /api/tickets/"""
+
     @require_role("customer")
     @blp.response(200, ClubTicketOut(many=True))
     def get(self):
@@ -203,6 +239,8 @@ class MyTickets(MethodView):
 
 @blp.route("/tickets/<ticket_id>/")
 class OneTicket(MethodView):
+    """GET /api/tickets/<id>/"""
+
     @require_role("customer", "staff", "officer", scope="checkin")
     @blp.response(200, ClubTicketOut)
     def get(self, ticket_id):
@@ -213,6 +251,8 @@ class OneTicket(MethodView):
 
 @blp.route("/tickets/<ticket_id>/attendance/")
 class TicketAttendance(MethodView):
+    """POST /api/tickets/<id>/attendance/"""
+
     @require_role("staff", "officer", scope="checkin")
     @blp.arguments(ClubAttendanceIn)
     @blp.response(200, ClubTicketOut)
@@ -224,6 +264,8 @@ class TicketAttendance(MethodView):
 
 @blp.route("/tickets/<ticket_id>/transfer/")
 class TicketTransfer(MethodView):
+    """POST /api/tickets/<id>/transfer/"""
+
     @require_role("customer")
     @blp.arguments(ClubTransferIn)
     @blp.response(200, ClubDetail)
@@ -236,6 +278,8 @@ class TicketTransfer(MethodView):
 
 @blp.route("/tickets/<ticket_id>/qr/")
 class TicketQr(MethodView):
+    """GET /api/tickets/<id>/qr/"""
+
     @require_role("customer")
     @blp.doc(**PNG_DOC)
     @blp.error_responses(PNG_ERRORS)
@@ -247,6 +291,8 @@ class TicketQr(MethodView):
 
 @callback_blp.route("/tickets/payment_complete/")
 class PaymentComplete(MethodView):
+    """POST /api/tickets/payment_complete/"""
+
     @callback_blp.arguments(ClubCallbackIn, location="form")
     @callback_blp.response(200, ClubCallbackOut)
     def post(self, form):
