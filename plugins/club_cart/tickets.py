@@ -61,6 +61,9 @@ def set_attendance(org: Org, identity: Identity, ticket_id: str, attended: bool)
     """An officer marks a ticket attended (a check-in through the core's door rules: 409 `ticket_revoked`...)
     or not (the core's undo of a mistaken check-in, logged in the scan log with who did it). Setting what the
     ticket already shows changes nothing. Returns the ticket as it now is."""
+    ticket = ticket_queries.staff_ticket(org, ticket_id)
+    if (ticket.scan_count > 0) == attended:
+        return shown(org, ticket)
     try:
         if attended:
             checkin.check_in_ticket(org, ticket_id, event_id=None, scan_point=None,
@@ -68,7 +71,7 @@ def set_attendance(org: Org, identity: Identity, ticket_id: str, attended: bool)
         else:
             checkin.undo_check_in(org, identity, ticket_id, "004: attendance set to false")
     except ApiError as error:
-        if error.type not in ("already_checked_in", "not_checked_in"):
+        if error.type not in ("already_checked_in", "not_checked_in"):   # another officer was quicker
             raise
     return shown(org, ticket_queries.staff_ticket(org, ticket_id))
 
