@@ -16,6 +16,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.taxonomy",
     "core.api.event_lists",
     "core.api.list_images",
+    "core.api.templates",
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",

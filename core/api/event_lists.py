@@ -10,7 +10,6 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.api.blueprint import Blueprint
 from core.api.event_list_schema import (
@@ -26,6 +25,7 @@ from core.api.event_list_schema import (
     permanent_list_view,
 )
 from core.api.event_schemas import EventListMeta, check_bracket_params, comma_set
+from core.api.multipart import multipart_fields
 from core.api.ticket_schema import StaffTicketSchema, ticket_view
 from core.api_schema import Schema
 from core.auth import require_role
@@ -38,7 +38,6 @@ from core.tenancy import current_org
 
 blp = Blueprint("event_lists", __name__, description="Event lists (staff): guest lists of an event, permanent lists")
 
-MULTIPART_OVERHEAD = 64 * 1024  # the text fields and multipart headers around the image
 _PERMANENT_KEYS = [SortKey("name", PermanentList.name), SortKey("id", PermanentList.id)]
 
 
@@ -96,32 +95,12 @@ def _body_doc(schema: type[Schema], required: bool) -> dict:
                                                           "multipart/form-data": multipart_doc(required)}}}
 
 
-def _field_name(key: str | None) -> str:
-    """`list[name]` -> `name` (bare keys are taken too; a part without a readable name is "")."""
-    key = key or ""
-    return key[5:-1] if key.startswith("list[") and key.endswith("]") else key
-
-
 def _multipart() -> tuple[dict, FileStorage | None]:
     """The text fields and the image of a multipart list body, refusing an oversized body before reading it."""
-    limit = MAX_IMAGE_BYTES + MULTIPART_OVERHEAD
-    too_large = ImageTooLarge(f"A list image can be at most {MAX_IMAGE_BYTES:,} bytes.")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    request.max_content_length = limit
-    try:
-        form, files = request.form, request.files
-    except RequestEntityTooLarge as exc:
-        raise too_large from exc
-    data = {_field_name(key): value for key, value in form.items()}
+    data, image = multipart_fields("list", "image", MAX_IMAGE_BYTES,
+                                   ImageTooLarge(f"A list image can be at most {MAX_IMAGE_BYTES:,} bytes."))
     if data.get("permanent_list_id") == "":
         data["permanent_list_id"] = None
-    image = None
-    for key, upload in files.items():
-        if _field_name(key) != "image":
-            raise Unprocessable(INVALID_INPUT, type="validation_error",
-                                errors={"form": {key or "": ["Unknown field."]}})
-        image = upload
     return data, image
 
 

@@ -27,6 +27,7 @@ from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
 from core.services.capacity import available_seats
 from core.services.event_queries import LIST_INCLUDES, SORT_FIELDS, STATUSES, EventFilters, Related, event_status
+from core.services.event_settings import POS_PROCESSING, pos_processing
 from core.services.event_taxonomy import PERMANENCE
 from core.services.participation import allows_overlap
 from core.services.recurrence import ENDS, REPEAT_UNITS, WEEKDAYS
@@ -173,6 +174,14 @@ def _id_list(what: str) -> fields.List:
                                                 f"event's {what} (an empty list removes them all)."})
 
 
+class EventSettingsInput(Schema):
+    """003 `event[settings]`: inline overrides of this event."""
+
+    pos_processing = fields.String(validate=validate.OneOf(POS_PROCESSING), metadata={
+        "description": "Box-office sales by staff: enabled, disabled (403 `pos_processing_disabled`), or "
+                       "inherit the organisation's `posProcessing` (the default)."})
+
+
 class EventInput(_EventFieldsInput):
     """003 event body, bare or wrapped as `{"event": {...}}`."""
 
@@ -186,6 +195,12 @@ class EventInput(_EventFieldsInput):
                                 metadata={"description": "UUID of one of the organisation's calendars; null: none."})
     permanent = fields.Boolean(metadata={"description": "An always-on event (a membership, a standing guest "
                                                         "list): its dates only frame it. Default false."})
+    setting_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "Reuse an event setting (its templates) by id: the event shares it with every other event "
+                       "naming it, so `PATCH /events/{id}/setting` of any of them changes it for all; null: none "
+                       "(the built-in templates)."})
+    settings = fields.Nested(EventSettingsInput, metadata={
+        "description": "Inline settings of this event only: `pos_processing`."})
 
     type = fields.String(validate=validate.OneOf(EVENT_TYPES), metadata={"description": "Default date."})
     archived_at = fields.DateTime(allow_none=True, metadata={"description": "Set to archive; null to restore."})
@@ -341,7 +356,8 @@ DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "v
                   "deletable")
 CLIENT_FIELDS = ("id", "name", "slug", "description", "status", "type", "venue_id", "parent_event_id",
                  "published_at", "start", "end", "tz")
-EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts")
+EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts", "setting_id",
+                "settings")
 # include name -> what it loads and shows (`registration_types.stock_item` is the types with their stock).
 INCLUDES = {"venue": ("venue",), "venue.address": ("venue",), "sessions": ("sessions",),
             "recurrences": ("recurrences",), "registration_types": ("registration_types",),
@@ -410,6 +426,8 @@ _FIELD_GETTERS = {
     "counts": lambda e, now: _counts(e),
     "allow_overlap": lambda e, now: allows_overlap(e),
     "permanent": lambda e, now: e.permanent,
+    "setting_id": lambda e, now: e.setting_id,
+    "settings": lambda e, now: {"pos_processing": pos_processing(e)},
 }
 ALL_FIELDS = set(_FIELD_GETTERS) | {"deletable"}
 
@@ -534,6 +552,12 @@ class PassView(TicketTypeSchema):
     ticket_type_id = fields.String(allow_none=True, metadata={"description": "Its ticket configuration, if any."})
 
 
+class EventSettingsView(Schema):
+    """An event's inline settings."""
+
+    pos_processing = fields.String(metadata={"enum": list(POS_PROCESSING)})
+
+
 class CountsView(Schema):
     """Seat counters (`fields=...,counts`)."""
 
@@ -604,6 +628,9 @@ class EventSchema(Schema):
     allow_overlap = fields.Boolean(metadata={"description": "Parent events: overlapping sessions may be chosen."})
     syncing = fields.Boolean()
     permanent = fields.Boolean(metadata={"description": "Always on (memberships, standing guest lists)."})
+    setting_id = fields.String(allow_none=True, metadata={"description": "`fields=setting_id`: the event setting "
+                                                                        "it uses (shared), or null."})
+    settings = fields.Nested(EventSettingsView, metadata={"description": "`fields=settings`: its inline settings."})
     counts = fields.Nested(CountsView)
     venue = fields.Nested(VenueView, allow_none=True)
     sessions = fields.List(fields.Dict(), metadata={"description": "Session events (same shape)."})

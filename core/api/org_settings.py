@@ -13,7 +13,7 @@ from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
-from core.services import orgs, participation
+from core.services import event_settings, orgs, participation
 from core.services.gateways import DEFAULT_GATEWAY_SETTING
 from core.tenancy import current_org
 from core.timefmt import is_timezone
@@ -33,6 +33,9 @@ class OrgSettingsSchema(Schema):
     embedOrigins = origins_field(EMBED_ORIGINS_DOC)
     defaultGateway = fields.String(allow_none=True, metadata={
         "description": "The payment gateway a purchase naming none uses; null: the single paying gateway"})
+    posProcessing = fields.String(metadata={"enum": list(event_settings.ORG_POS_PROCESSING), "description":
+                                            "Box-office sales for events whose `settings.pos_processing` is "
+                                            "`inherit` (the default): enabled (default) or disabled"})
 
 
 class OrgSettingsUpdate(Schema):
@@ -47,12 +50,14 @@ class OrgSettingsUpdate(Schema):
     embedOrigins = origins_field(EMBED_ORIGINS_DOC)
     defaultGateway = fields.String(allow_none=True, validate=validate.Length(max=64), metadata={
         "description": "An enabled gateway buyers can use (e.g. stripe); null clears the setting"})
+    posProcessing = fields.String(validate=validate.OneOf(event_settings.ORG_POS_PROCESSING), metadata={
+        "description": "Box-office sales for events that inherit: enabled or disabled"})
 
     @validates_schema
     def _check(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility, "
-                                  "corsOrigins, embedOrigins, defaultGateway.")
+                                  "corsOrigins, embedOrigins, defaultGateway, posProcessing.")
         if "timezone" in data and not is_timezone(data["timezone"]):
             raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
 
@@ -62,7 +67,8 @@ def settings_view(org: Org) -> dict:
     return {"name": org.name, "timezone": org.timezone, "holdMinutes": org.hold_minutes,
             "participantsVisibility": participation.participants_visibility(org),
             "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org),
-            "defaultGateway": (org.settings or {}).get(DEFAULT_GATEWAY_SETTING)}
+            "defaultGateway": (org.settings or {}).get(DEFAULT_GATEWAY_SETTING),
+            "posProcessing": event_settings.org_pos_processing(org)}
 
 
 @blp.route("/org/settings")
@@ -84,5 +90,6 @@ class OrgSettings(MethodView):
                               participants_visibility=data.get("participantsVisibility"),
                               cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"),
                               default_gateway=None if "defaultGateway" not in data
-                              else data["defaultGateway"] or "")
+                              else data["defaultGateway"] or "",
+                              pos_processing=data.get("posProcessing"))
         return settings_view(org)

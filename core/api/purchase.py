@@ -123,7 +123,9 @@ class BoxOfficePurchase(MethodView):
     @blp.arguments(PurchaseSchema())
     @blp.response(201, StaffBookingResponseSchema)
     def post(self, data):
-        """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`."""
+        """Box office sale by staff: private types and closed sale windows allowed; defaults to `offline`.
+        403 `pos_processing_disabled` when the event's `settings.pos_processing` is `disabled`, or it inherits
+        and the organisation's `posProcessing` is."""
         org = current_org()
         return bookings.purchase(org, purchase_request(org, current_identity(), data, staff=True, source="box_office"))
 

@@ -17,11 +17,13 @@ from core.models import (
     Category,
     Event,
     EventList,
+    EventSetting,
     Org,
     PermanentList,
     PickupType,
     Recurrence,
     Tag,
+    Template,
     TicketConfiguration,
     TicketType,
     TicketTypePickup,
@@ -31,7 +33,7 @@ from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
 PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar, PickupType,
-                    TicketTypePickup, Recurrence, EventList, PermanentList)
+                    TicketTypePickup, Recurrence, EventList, PermanentList, Template, EventSetting)
 
 
 def is_public_id(value) -> bool:

@@ -33,6 +33,7 @@ from core.models.sales import (
     Transfer,
 )
 from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, EventCategory, EventTag, Tag
+from core.models.templates import EventSetting, Template
 from core.models.tenant import ApiKey, Org, TenantDomain, TenantModel, TenantPlugin
 from core.models.ticket_edits import TicketEdit
 
@@ -43,7 +44,8 @@ CORE_MODELS = [
     Participation,
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
-    BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit,
+    BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
+    EventSetting,
 ]
 
 __all__ = [
@@ -56,5 +58,5 @@ __all__ = [
     "SyncJob", "TenantDomain",
     "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
-    "TicketEdit", "StoreCredit", "StoreCreditDebit",
+    "TicketEdit", "StoreCredit", "StoreCreditDebit", "Template", "EventSetting",
 ]

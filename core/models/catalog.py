@@ -73,6 +73,7 @@ class Event(PublicIdModel):
     settings = JSONField(default=dict)
     calendar_id = CharField(max_length=36, null=True)  # a `core.models.taxonomy.Calendar` of the tenant
     permanent = BooleanField(default=False)  # always on (a membership, a standing guest list): see docs/events.md
+    setting_id = CharField(max_length=36, null=True)  # its `core.models.templates.EventSetting`; null: built-ins
 
     class Meta:
         indexes = (
@@ -127,7 +128,8 @@ class TicketConfiguration(PublicIdModel):
     are asked for or required, whether the PDF is attached to the e-mail, whether it can be transferred, and
     whether its codes come from a staff-uploaded barcode pool. Tiers of many events may share one through
     `TicketType.configuration`; it never shares capacity. The defaults require nothing of a buyer.
-    `pdf_template_id` / `wallet_template_id` name templates (tenant records of a later part); null until then.
+    `pdf_template_id` / `wallet_template_id` are the numeric public ids of the tenant's templates
+    (`core.models.templates.Template`, the wallet's own model); null: the event setting's, else the built-in.
     """
 
     name = CharField(max_length=200)

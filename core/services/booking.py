@@ -24,6 +24,7 @@ from core.sealed import seal, unseal
 from core.services import (
     barcode_pools,
     capacity,
+    event_settings,
     gateways,
     holds,
     idempotency,
@@ -169,7 +170,7 @@ def _merge_items(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 # the event columns the purchase checks and seat arithmetic read (a narrower join compiles and loads faster)
 _EVENT_COLUMNS = (Event.id, Event.org, Event.published_at, Event.archived_at, Event.ends_at, Event.capacity,
-                  Event.sold, Event.held)
+                  Event.sold, Event.held, Event.settings)
 
 
 @functools.lru_cache(maxsize=64)
@@ -477,6 +478,8 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     if resumed is not None:
         return resumed
     event, items = resolve_items(org, req, utcnow())
+    if req.source == "box_office":
+        event_settings.check_box_office_sale(org, event)
     holders = ticket_holders(req, items)
     quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
                           customer=req.buyer.customer, extras=req.extras)

@@ -15,7 +15,7 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, event_lists, event_taxonomy, passes, sync_jobs
+from core.services import checkin, event_lists, event_settings, event_taxonomy, passes, sync_jobs
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import RULE_DEFAULTS, validate_rule
 from core.services.registration_types import apply_registration_types
@@ -223,8 +223,9 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
             data["published_at"] = utcnow()
     with write_transaction():
         values = _event_values(org, data, defaults={})
+        chosen = event_settings.event_setting_values(org, data, _with_overlap_setting(kind, None, data))
         event = _new_event(org, values, type=kind, syncing=kind == "recurring",
-                           settings=_with_overlap_setting(kind, None, data))
+                           **{"settings": _with_overlap_setting(kind, None, data), **chosen})
         _create_sessions(org, event, sessions)
         _add_rules(org, event, rules)
         apply_registration_types(org, event, data.get("registration_types") or [])
@@ -290,6 +291,8 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         for key, value in values.items():
             setattr(event, key, value)
         event.settings = _with_overlap_setting(event.type, event.settings, data)
+        for key, value in event_settings.event_setting_values(org, data, event.settings).items():
+            setattr(event, key, value)
         event.syncing = rules is not None
         event.save()
         if sessions is not None:

@@ -10,7 +10,7 @@ from core.db import write_transaction
 from core.errors import NotFound, Unprocessable
 from core.models import Org
 from core.plugins import get_host
-from core.services import gateways
+from core.services import event_settings, gateways
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.tenancy import forget_org
 from core.timefmt import is_timezone
@@ -60,11 +60,12 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
                timezone: str | None = None, hold_minutes: int | None = None,
                clear_hold_minutes: bool = False, participants_visibility: str | None = None,
                cors_origins: list[str] | None = None, embed_origins: list[str] | None = None,
-               default_gateway: str | None = None) -> Org:
+               default_gateway: str | None = None, pos_processing: str | None = None) -> Org:
     """Rename, (de)activate or re-zone an organisation, set its hold TTL, who customers see attending sessions
     (`participants_visibility` in Org.settings), the origins whose web apps may call its API from a browser
     (`cors_origins`) or frame its embeddable pages (`embed_origins`; an empty list clears either), or the
-    payment gateway a purchase naming none uses (`default_gateway` in Org.settings; "" clears it); a
+    payment gateway a purchase naming none uses (`default_gateway` in Org.settings; "" clears it), or whether
+    staff may sell at the box office for events that inherit it (`pos_processing`: enabled or disabled); a
     deactivated organisation's requests get 404.
 
     Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
@@ -81,6 +82,11 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
             org.settings = {**(org.settings or {}), key: check_origins(origins, field)}
     if default_gateway is not None:
         org.settings = _with_default_gateway(org, default_gateway)
+    if pos_processing is not None:
+        if pos_processing not in event_settings.ORG_POS_PROCESSING:
+            raise Unprocessable(f"posProcessing is one of {', '.join(event_settings.ORG_POS_PROCESSING)}.",
+                                type="invalid_pos_processing")
+        org.settings = {**(org.settings or {}), event_settings.ORG_POS_SETTING: pos_processing}
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:

@@ -15,6 +15,7 @@ from peewee import Select
 from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
 from core.models import Event, EventTicketConfiguration, Org, TicketConfiguration, TicketType
+from core.services import templates
 from core.tenancy import get_scoped, scoped
 
 CONFIGURATION_FIELDS = ("name", "display_name", "pdf_template_id", "wallet_template_id", "attachable",
@@ -24,7 +25,6 @@ CONFIGURATION_FIELDS = ("name", "display_name", "pdf_template_id", "wallet_templ
 
 _FLAGS = ("attachable", "transferable", "include_name", "require_name", "include_email", "require_email",
           "enforce_barcode_pool")
-_TEMPLATES = ("pdf_template_id", "wallet_template_id")
 _IMPLIED = (("require_name", "include_name"), ("require_email", "include_email"))
 NAME_MAX = 200
 
@@ -52,10 +52,18 @@ def _field_errors(fields: dict) -> dict:
     for name in _FLAGS:
         if name in fields and not isinstance(fields[name], bool):
             errors[name] = ["Must be true or false."]
-    for name in _TEMPLATES:
-        if fields.get(name) is not None:
-            errors[name] = ["Templates are not built yet: leave this out or null."]
+    if fields.get("wallet_template_id") is not None:
+        errors["wallet_template_id"] = ["Wallet templates are not built yet: leave this out or null."]
+    pdf = fields.get("pdf_template_id")
+    if pdf is not None and (not isinstance(pdf, int) or isinstance(pdf, bool)):
+        errors["pdf_template_id"] = ["Must be the numeric id of a PDF ticket design, or null."]
     return errors
+
+
+def _check_design(org: Org, fields: dict, prefix: str) -> None:
+    """422 `template_not_found` when `pdf_template_id` (sent) names no PDF ticket design of this tenant."""
+    if fields.get("pdf_template_id") is not None:
+        templates.templates_by_public_id(org, {prefix + "pdf_template_id": ("pdf", fields["pdf_template_id"])})
 
 
 def _merged(current: dict, changes: dict, prefix: str = "") -> dict:
@@ -101,6 +109,7 @@ def create_configuration(org: Org, fields: dict, prefix: str = "") -> TicketConf
     """A new configuration from 003's fields (`name` required; 422 `invalid_ticket_configuration` per field,
     named under `prefix` such as `ticket_type.` for an inline definition)."""
     values = _merged(_defaults(), {"name": None, **fields}, prefix)
+    _check_design(org, fields, prefix)
     with write_transaction():
         configuration = TicketConfiguration(org=org, **values)
         configuration.save(force_insert=True)
@@ -111,6 +120,7 @@ def update_configuration(org: Org, configuration_id: str, fields: dict) -> Ticke
     """Change some fields of a configuration; its ticket types (and their future tickets) follow."""
     configuration = get_configuration(org, configuration_id)
     values = _merged({name: getattr(configuration, name) for name in CONFIGURATION_FIELDS}, fields)
+    _check_design(org, fields, "")
     with write_transaction():
         for name, value in values.items():
             setattr(configuration, name, value)

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from core.config import current_config
 from core.errors import NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
-from core.kits.pdf import Field, Gap, Image, Text, render_pdf
-from core.models import Event, Org, Ticket
-from core.services import qr
+from core.kits.pdf import PAGE_SIZES, Field, Gap, Image, Text, render_pdf
+from core.models import Event, Org, Template, Ticket
+from core.services import qr, templates
 from core.services.event_lists import description_text, effective_lists
-from core.services.ticket_configurations import shown_name
+from core.services.event_settings import setting_of
+from core.services.ticket_configurations import configuration_of, shown_name
 from core.tenancy import get_scoped, load_org
 from core.timefmt import as_utc
 
@@ -66,6 +67,9 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
         "listDescription": description_text(event_list.description) if event_list is not None else "",
         "void": ticket.status not in ("valid", "checked_in", "pending_activation"),
         "status": ticket.status,
+        # the snake_case names a design's title and footer use (`core.services.templates.PDF_PLACEHOLDERS`)
+        "ticket_type": shown_name(ticket.ticket_type),
+        "ticket_id": ticket.id,
     }
 
 
@@ -79,9 +83,50 @@ _VALID_TAIL = (Image("qr", 70), Field("Barcode", "barcode"), _TICKET_ID)  # a po
 _VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
 
 
+def design_for(org: Org, ticket: Ticket) -> Template | None:
+    """The PDF ticket design `ticket` is printed with: its ticket type's configuration's `pdf_template_id`, else
+    its event setting's, else None (the built-in layout)."""
+    configuration = configuration_of(ticket.ticket_type)
+    chosen = configuration.pdf_template_id if configuration is not None else None
+    if chosen is None:
+        setting = setting_of(org, ticket.event)
+        chosen = setting.pdf_template_id if setting is not None else None
+    return templates.template_for(org, "pdf", chosen)
+
+
+def _design_blocks(layout: dict) -> dict:
+    size = layout["font_size"]
+    return {"when": Field("When", "when", size + 1), "where": Field("Where", "where", size + 1),
+            "holder": Field("Holder", "holder", size + 1), "ticket_type": Field("Ticket type", "ticketType", size + 1),
+            "seats": Field("Seats", "seats", size + 1), "list": Field("List", "list", size + 1),
+            "list_description": Text("{listDescription}", size=size - 1), "qr": Image("qr", 70),
+            "barcode": Field("Barcode", "barcode", size + 1),
+            "ticket_id": Text("Ticket {ticketId}", size=max(size - 2, 6), muted=True)}
+
+
+def _render_design(org: Org, design: Template, card: dict, qr_png: bytes | None) -> bytes:
+    """The ticket laid out by a tenant's design: its title, the blocks it chose in its order, its colours,
+    font size, page size, footer and background; a void ticket shows VOID where the QR and barcode were."""
+    layout = {**templates.LAYOUT_DEFAULTS["pdf"], **design.layout}
+    blocks = _design_blocks(layout)
+    chosen = [name for name in layout["blocks"] if not (card["void"] and name in ("qr", "barcode"))]
+    body = [Text(layout["title"], size=layout["title_size"], bold=True, color=layout["accent_color"]), Gap(2)]
+    body += [blocks[name] for name in chosen]
+    if card["void"]:
+        body.append(_VOID_TAIL[0])
+    data = {**card, "qr": qr_png, "statusText": card["status"].replace("_", " ")}
+    return render_pdf(body, data, page_mm=PAGE_SIZES[layout["page_size"]], ink=layout["text_color"],
+                      background=templates.background_bytes(org.id, design),
+                      footer=layout["footer"])
+
+
 def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:
-    """A one-page A5 PDF for `ticket`; a ticket whose QR no longer scans is marked VOID and has no QR."""
+    """A one-page PDF for `ticket` in its design (`design_for`), else the built-in A5 layout; a ticket whose
+    QR no longer scans is marked VOID and has no QR."""
     card = ticket_card(org, ticket)
+    design = design_for(org, ticket)
+    if design is not None:
+        return _render_design(org, design, card, None if card["void"] else qr.png_for(org, ticket))
     if card["void"]:
         return render_pdf(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
     return render_pdf(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})

@@ -24,14 +24,14 @@ from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import plugin_settings
 from core.sealed import seal, unseal
-from core.services import qr
+from core.services import qr, templates, ticket_emails
 from core.services.ticket_configurations import attaches_pdf, shown_name
 from core.services.ticket_pdf import local_time_text, pdf_link, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 from plugins.notifications import transport
 from plugins.notifications.models import Message
-from plugins.notifications.render import render_email
+from plugins.notifications.render import Rendered, render_email
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +116,30 @@ def sender_for(org: Org, settings: dict) -> str:
 
 # --- queueing ------------------------------------------------------------------------------------
 
+def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking, recipient_name: str,
+                         context: dict) -> Rendered | None:
+    """The ticket e-mail rendered from the template the event's setting names (`ticket_email_template_id`), or
+    None when it names none: its subject, its body as the text part, and the body as HTML (escaped, line
+    breaks kept) followed by the tickets' inline QR codes. PDF links stay slots until the e-mail is sent."""
+    template = ticket_emails.email_template_of(org, event)
+    if template is None:
+        return None
+    values = ticket_emails.ticket_email_values(org, event, tickets, booking=booking, recipient_name=recipient_name,
+                                               link_for=pdf_link_slot)
+    rendered = templates.render_email(template, values)
+    paragraphs = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in rendered.body.split("\n\n"))
+    codes = "".join(f'<p><img src="cid:{t["qr_cid"]}" alt="QR code of ticket {html.escape(t["id"])}" width="200" '
+                    f'height="200"></p>' for t in context["tickets"])
+    return Rendered(rendered.subject, rendered.body, f"<!doctype html><html><body>{paragraphs}{codes}</body></html>")
+
+
 def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, recipient_name: str = "",
-                secret: str | None = None, **extra) -> Message | None:
+                secret: str | None = None, booking=None, **extra) -> Message | None:
     """Render `kind` for `recipient`, log it as queued and hand it to the job queue; None without recipient.
 
-    A `secret` (a claim token) is rendered as `SECRET_SLOT` and kept sealed until the e-mail is sent.
+    The ticket delivery e-mail (`tickets_issued`) uses the tenant's template when the event's setting names
+    one (`from_tenant_template`), else the plugin's templates. A `secret` (a claim token) is rendered as
+    `SECRET_SLOT` and kept sealed until the e-mail is sent.
     """
     recipient = (recipient or "").strip()
     if not recipient or "@" not in recipient or not tickets:
@@ -128,7 +147,10 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
     settings = plugin_settings(org, PLUGIN)
     event = Event.get_by_id(tickets[0].event_id)
     context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, **extra)
-    rendered = render_email(kind, settings, context)
+    rendered = None
+    if kind == "tickets_issued":
+        rendered = from_tenant_template(org, event, tickets, booking, recipient_name, context)
+    rendered = rendered or render_email(kind, settings, context)
     return _log_and_enqueue(org, kind, recipient, rendered.subject, rendered.text, rendered.html,
                             {"ticket_ids": [t.id for t in tickets], "event_id": event.id,
                              **({SEALED: seal(secret)} if secret else {})})
@@ -169,7 +191,7 @@ def tickets_issued(org: Org, booking, tickets: list[Ticket]) -> list[Message]:
         address = (booking.email if booking is not None and booking.email else ticket.holder_email) or ""
         by_recipient.setdefault(address.lower(), []).append(ticket)
         names.setdefault(address.lower(), (booking.name if booking else "") or ticket.holder_name)
-    queued = [queue_email(org, "tickets_issued", address, group, recipient_name=names[address])
+    queued = [queue_email(org, "tickets_issued", address, group, recipient_name=names[address], booking=booking)
               for address, group in by_recipient.items()]
     return [m for m in queued if m is not None]
 

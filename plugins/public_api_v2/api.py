@@ -5,6 +5,7 @@ Thin views: parse 003's query or body, translate numeric ids to the core's UUIDs
 `core.kits.public_ids`), call the core's event services and views (`core.services.events`,
 `core.api.events`) and reshape their answer (`plugins.public_api_v2.views`). What 003 documents and the core
 does not have yet is refused (400 `not_supported`, or the core's own 422), never accepted and ignored.
+Templates and event settings are in `plugins.public_api_v2.templates`.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class EventV2(EventSchema):
     venue_id = numeric_id()
     parent_event_id = numeric_id()
     calendar_id = numeric_id("The event's calendar, or null.")
+    setting_id = numeric_id("`fields=setting_id`: the event setting it uses (shared), or null.")
     venue = fields.Nested(VenueV2, allow_none=True)
     registration_types = fields.List(fields.Nested(RegistrationTypeV2))
     categories = fields.List(fields.Nested(with_numeric_id(CategoryView)))

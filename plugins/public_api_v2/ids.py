@@ -34,6 +34,7 @@ EVENT_TAXONOMY = {"calendar_id": "Calendar", "category_ids": "Category", "tag_id
 SESSION = {"id": "Event", "venue_id": "Venue", "registration_types": REGISTRATION_TYPE}
 EVENT_BODY = {
     "venue_id": "Venue",
+    "setting_id": "EventSetting",
     **EVENT_TAXONOMY,
     "registration_types": REGISTRATION_TYPE,
     "passes": REGISTRATION_TYPE,

@@ -22,6 +22,7 @@ REGISTRATION_TYPE_VIEW = {
 }
 EVENT_VIEW = {
     "id": "Event", "venue_id": "Venue", "parent_event_id": "Event", "calendar_id": "Calendar", "venue": VENUE_VIEW,
+    "setting_id": "EventSetting",
     "categories": {"id": "Category"}, "tags": {"id": "Tag"}, "campaigns": {"id": "Campaign"},
     "recurrences": {"id": "Recurrence"}, "registration_types": REGISTRATION_TYPE_VIEW,
     "list": {"id": "EventList", "event_id": "Event", "permanent_list_id": "PermanentList"},

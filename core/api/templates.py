@@ -1,0 +1,202 @@
+"""Staff templates API: PDF ticket designs (`/pdf-templates`, with a background image), ticket e-mail templates
+(`/ticket-email-templates`, with a preview) and tally templates (`/tally-templates`); an event's setting
+(`/events/{id}/setting`) and its door tally sheet (`/events/{id}/tally.pdf`).
+
+Thin views: parse with the template schemas, call `core.services.templates` / `event_settings` / `tally` /
+`ticket_emails`, render; no rules here. The three kinds share one set of views, made per kind below.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from flask import Response, send_file
+from flask.views import MethodView
+from marshmallow import fields
+
+from core.api.blueprint import Blueprint
+from core.api.event_schemas import EventListMeta
+from core.api.template_schema import (
+    EmailTemplateBody,
+    EmailTemplatePatch,
+    EmailTemplateView,
+    PdfTemplateBody,
+    PdfTemplatePatch,
+    PdfTemplateView,
+    PreviewBody,
+    RenderedEmailView,
+    SettingBody,
+    SettingView,
+    TallyTemplateBody,
+    TallyTemplatePatch,
+    TallyTemplateView,
+    body_doc,
+    setting_view,
+    template_input,
+    template_view,
+)
+from core.api_schema import Schema
+from core.auth import require_role
+from core.models import Org
+from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
+from core.services import event_settings, tally, templates, ticket_emails
+from core.tenancy import current_org
+
+blp = Blueprint("templates", __name__, description="Templates (staff): PDF ticket designs, ticket e-mails, door "
+                                                   "tallies; event settings")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of template as the API serves it: its path, schemas and endpoint names."""
+
+    kind: str
+    path: str
+    body: type
+    patch: type
+    view: type
+
+
+KINDS = (Kind("pdf", "/pdf-templates", PdfTemplateBody, PdfTemplatePatch, PdfTemplateView),
+         Kind("email", "/ticket-email-templates", EmailTemplateBody, EmailTemplatePatch, EmailTemplateView),
+         Kind("tally", "/tally-templates", TallyTemplateBody, TallyTemplatePatch, TallyTemplateView))
+PDF_CONTENT = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@functools.cache
+def envelope(view: type) -> type:
+    """`{"data": <view>}`."""
+    return Schema.from_dict({"data": fields.Nested(view)}, name=view.__name__.removesuffix("View") + "Envelope")
+
+
+@functools.cache
+def page_of(view: type) -> type:
+    """A cursor page of `view`."""
+    return Schema.from_dict({"data": fields.List(fields.Nested(view)), "meta": fields.Nested(EventListMeta)},
+                            name=view.__name__.removesuffix("View") + "Page")
+
+
+def create(org: Org, spec: Kind) -> dict:
+    """Create a template of `spec`'s kind from this request (JSON or multipart); its view."""
+    data, upload, _remove = template_input(spec.body())
+    return template_view(templates.create_template(org, spec.kind, data, upload.stream if upload else None))
+
+
+def update(org: Org, spec: Kind, template_id: str) -> dict:
+    """Change a template of `spec`'s kind from this request; its view."""
+    data, upload, remove = template_input(spec.patch())
+    row = templates.update_template(org, spec.kind, template_id, data, upload.stream if upload else None,
+                                    remove_background=remove)
+    return template_view(row)
+
+
+def _add_routes(spec: Kind) -> None:
+    label = templates.label(spec.kind)
+
+    class Collection(MethodView):
+        @require_role("staff", scope="read")
+        @blp.arguments(CursorPageQuery, location="query")
+        @blp.response(200, page_of(spec.view))
+        def get(self, args):
+            page = templates.template_page(current_org(), spec.kind, args.get("page_size", DEFAULT_PAGE_SIZE),
+                                           args.get("page_cursor"))
+            return page_body(page, template_view)
+
+        @require_role("staff", scope="events")
+        @blp.doc(**body_doc(spec.body, required=True, pdf=spec.kind == "pdf"))
+        @blp.response(201, envelope(spec.view))
+        def post(self):
+            return {"data": create(current_org(), spec)}
+
+    class Item(MethodView):
+        @require_role("staff", scope="read")
+        @blp.response(200, envelope(spec.view))
+        def get(self, template_id):
+            return {"data": template_view(templates.get_template(current_org(), spec.kind, template_id))}
+
+        @require_role("staff", scope="events")
+        @blp.doc(**body_doc(spec.patch, required=False, pdf=spec.kind == "pdf"))
+        @blp.response(200, envelope(spec.view))
+        def patch(self, template_id):
+            return {"data": update(current_org(), spec, template_id)}
+
+        @require_role("staff", scope="events")
+        @blp.response(204)
+        def delete(self, template_id):
+            templates.delete_template(current_org(), spec.kind, template_id)
+            return "", 204
+
+    Collection.get.__doc__ = f"The organisation's {label}s by name, cursor-paginated."
+    Collection.post.__doc__ = (f"Create a {label}; 422 `invalid_template` naming each bad field (an unknown "
+                               "placeholder too).")
+    Item.get.__doc__ = f"One {label} (404 `template_not_found`, also for another organisation's)."
+    Item.patch.__doc__ = f"Change the fields sent of a {label}; events and ticket types using it follow at once."
+    Item.delete.__doc__ = f"Delete a {label}; 409 `template_in_use` while an event setting or ticket type names it."
+    name = spec.path.strip("/").replace("-", "_")
+    blp.route(spec.path, endpoint=name)(Collection)
+    blp.route(f"{spec.path}/<template_id>", endpoint=f"{name}_item")(Item)
+
+
+for _spec in KINDS:
+    _add_routes(_spec)
+
+
+@blp.route("/pdf-templates/<template_id>/background")
+class PdfTemplateBackground(MethodView):
+    @require_role("staff", scope="read")
+    @blp.doc(responses={"200": {"description": "The cleaned image.",
+                                "content": {"image/jpeg": _BINARY, "image/png": _BINARY}}})
+    def get(self, template_id):
+        """A PDF design's background image; 404 `image_not_found` when it has none."""
+        handle, content_type, key = templates.open_background(current_org().id, template_id)
+        return send_file(handle, mimetype=content_type, conditional=True, max_age=300, etag=key.rsplit("/", 1)[-1])
+
+
+@blp.route("/ticket-email-templates/<template_id>/preview")
+class EmailTemplatePreview(MethodView):
+    @require_role("staff", scope="read")
+    @blp.arguments(PreviewBody)
+    @blp.response(200, envelope(RenderedEmailView))
+    def post(self, data, template_id):
+        """The template rendered with a booking's data (`bookingId`; 404 `booking_not_found`) or sample data:
+        what its ticket e-mail would say. Sends nothing."""
+        rendered = ticket_emails.preview(current_org(), template_id, data.get("bookingId"))
+        return {"data": {"subject": rendered.subject, "body": rendered.body}}
+
+
+@blp.route("/events/<event_id>/setting")
+class EventSettingItem(MethodView):
+    @require_role("staff", scope="read")
+    @blp.response(200, envelope(SettingView))
+    def get(self, event_id):
+        """The event's setting (the templates it uses); `id: null` and all null while it names none."""
+        org = current_org()
+        setting = event_settings.get_event_setting(org, event_id)
+        return {"data": setting_view(setting, event_settings.event_count(org, setting) if setting else 0)}
+
+    @require_role("staff", scope="events")
+    @blp.arguments(SettingBody)
+    @blp.response(200, envelope(SettingView))
+    def patch(self, data, event_id):
+        """Change the templates the event uses (003 `{"setting": {...}}`, numeric template ids; null: built-in).
+        An event without a setting gets its own; a setting shared through `setting_id` is changed for every
+        event that shares it (`event_count` says how many). 422 `template_not_found` naming each unknown id."""
+        org = current_org()
+        setting = event_settings.update_event_setting(org, event_id, data)
+        return {"data": setting_view(setting, event_settings.event_count(org, setting))}
+
+
+@blp.route("/events/<event_id>/tally.pdf")
+class EventTally(MethodView):
+    @require_role("staff", scope="read")
+    @blp.doc(responses={"200": {"description": "The door tally sheet (A4 PDF).", "content": PDF_CONTENT}})
+    def get(self, event_id):
+        """The event's door tally sheet: per ticket type its counts (sold, checked in...) and boxes to tally by
+        hand, laid out by its setting's tally template (or the built-in one)."""
+        event, body = tally.render_tally_pdf(current_org(), event_id)
+        response = Response(body, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="tally-{event.id}.pdf"'
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
