@@ -125,6 +125,24 @@ def _lists(world: World) -> None:
                                        content_type="multipart/form-data"))["data"]["id"]
 
 
+def _templates(world: World) -> None:
+    """A PDF ticket design with a background image (multipart), a ticket e-mail template and a tally template,
+    and the event's setting naming all three."""
+    staff, ids = world.tenant.staff, world.ids
+    form = {"template[name]": "Poster", "template[background]": (io.BytesIO(photo()), "paper.jpg")}
+    made = {"pdf_template": _ok(staff.post("/pdf-templates", data=form, content_type="multipart/form-data"))["data"],
+            "email_template": _ok(staff.post("/ticket-email-templates", json={
+                "name": "Mail", "body": "Hello {recipient_name}: {ticket_links}"}))["data"],
+            "tally_template": _ok(staff.post("/tally-templates", json={"name": "Door"}))["data"]}
+    for kind, row in made.items():
+        ids[kind], ids[f"{kind}_public"] = row["id"], str(row["public_id"])
+    setting = _ok(staff.patch(f"/events/{ids['event']}/setting", json={"setting": {
+        "pdf_template_id": made["pdf_template"]["public_id"],
+        "ticket_email_template_id": made["email_template"]["public_id"],
+        "tally_template_id": made["tally_template"]["public_id"]}}))["data"]
+    ids["event_setting"], ids["event_setting_public"] = setting["id"], str(setting["public_id"])
+
+
 def _sales(world: World) -> None:
     staff, fan, ids = world.tenant.staff, world.customer, world.ids
     ids["idempotency_key"] = "first-sale-" + world.tenant.orgid
@@ -273,6 +291,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
         "url": receiver.url, "eventTypes": ["booking.confirmed", "tickets.issued"]}))["id"]
     _events(world)
     _lists(world)
+    _templates(world)
     _public_ids(world)
     _sales(world)
     _barcode_pool(world)

@@ -52,7 +52,7 @@ METHODS = ("get", "post", "patch", "put", "delete")
 REFUSED = {401, 403, 404}
 MADE_UP_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed id no tenant has
 MADE_UP_PUBLIC_ID = "4503599627370001"  # a well-formed numeric id (kinds `<kind>_public`, public_api_v2)
-BODY_ID_REFUSALS = {"unknown_ids"}  # 422 types of a body-level id check (core.tenancy.require_own_ids)
+BODY_ID_REFUSALS = {"unknown_ids", "template_not_found", "setting_not_found"}  # 422 types of a body-level id check (core.tenancy.require_own_ids)
 
 # Path parameter -> the kind of record it names (keys of World.ids). A path whose parameter means another kind
 # than its name usually does is listed in PATH_KINDS_BY_PATH.
@@ -101,6 +101,15 @@ PATH_KINDS_BY_PATH = {
     ("/media/o/{org_id}/{media_id}", "org_id"): "caller_org",
     ("/media/o/{org_id}/{media_id}/thumb", "org_id"): "caller_org",
     ("/lists/o/{org_id}/{list_id}/image", "org_id"): "caller_org",
+    **{(path, "template_id"): kind for path, kind in (
+        ("/pdf-templates/{template_id}", "pdf_template"), ("/pdf-templates/{template_id}/background", "pdf_template"),
+        ("/ticket-email-templates/{template_id}", "email_template"),
+        ("/ticket-email-templates/{template_id}/preview", "email_template"),
+        ("/tally-templates/{template_id}", "tally_template"),
+        ("/public/v2/pdf_templates/{template_id}", "pdf_template_public"),
+        ("/public/v2/email_templates/{template_id}", "email_template_public"),
+        ("/public/v2/tally_templates/{template_id}", "tally_template_public"))},
+    ("/public/v2/events/{event_id}/setting", "event_id"): "event_public",
 }
 # Path parameters that are not record ids: a fixed value each.
 PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
@@ -144,6 +153,10 @@ BODY_ID_KINDS = {
     "sessions[].registration_types[].list_id": "event_list", "permanent_list_id": "permanent_list",
     "passes[].list_id": "event_list",
     "data.listId": "event_list", "data.list_id": "event_list",
+    # templates are named by their numeric ids in the core too (as a ticket configuration always named them)
+    "pdf_template_id": "pdf_template_public", "ticket_type.pdf_template_id": "pdf_template_public",
+    "ticket_email_template_id": "email_template_public", "tally_template_id": "tally_template_public",
+    "setting_id": "event_setting",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {
@@ -160,7 +173,7 @@ _V2_EVENT_BODY_IDS = {
     "passes[].id": "pass_public", "passes[].ticket_type_id": "ticket_configuration_public",
     "passes[].pickups[].id": "pass_pickup_public", "passes[].pickups[].pickup_type_id": "pickup_type_public",
     "registration_types[].list_id": "event_list_public", "sessions[].registration_types[].list_id": "event_list_public",
-    "passes[].list_id": "event_list_public",
+    "passes[].list_id": "event_list_public", "setting_id": "event_setting_public",
 }
 BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                          ("patch", "/public/v2/events/{event_id}"): _V2_EVENT_BODY_IDS,
@@ -177,10 +190,9 @@ NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "
                         "refuses any rule); tests/test_recurrences.py refuses another tenant's rule like a made-up one",
-    "pdf_template_id": "ticket templates are not built yet: only null is accepted",
-    "wallet_template_id": "ticket templates are not built yet: only null is accepted",
-    "ticket_type.pdf_template_id": "ticket templates are not built yet: only null is accepted",
-    "ticket_type.wallet_template_id": "ticket templates are not built yet: only null is accepted",
+    "wallet_template_id": "wallet templates are not on main yet: a ticket configuration accepts only null, an "
+                          "event setting keeps the number as sent",
+    "ticket_type.wallet_template_id": "wallet templates are not on main yet: only null is accepted",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
     **{("post", "/events", field): "an `id` names a registration type (or its pickup) to change on update; on "
                                    "create all are new" for field in (

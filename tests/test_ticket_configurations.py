@@ -89,8 +89,14 @@ def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(tenant):
         assert field in errors or field in errors.get("json", {}), (body, errors)
     assert tenant.staff.get(BASE).get_json()["data"] == []
     template = tenant.staff.post(BASE, json={"name": "X", "pdf_template_id": 7}).get_json()
-    assert "not built yet" in template["errors"]["pdf_template_id"][0]
+    assert template["type"] == "template_not_found"
+    assert "No PDF ticket design" in template["errors"]["pdf_template_id"][0]
+    wallet = tenant.staff.post(BASE, json={"name": "X", "wallet_template_id": 9}).get_json()
+    assert "not built yet" in wallet["errors"]["wallet_template_id"][0]
     assert tenant.staff.post(BASE, json={"name": "X", "pdf_template_id": None}).status_code == 201
+    design = tenant.staff.post("/pdf-templates", json={"name": "Design"}).get_json()["data"]
+    chosen = tenant.staff.post(BASE, json={"name": "Y", "pdf_template_id": design["public_id"]})
+    assert chosen.status_code == 201 and chosen.get_json()["data"]["pdf_template_id"] == design["public_id"]
 
 
 def test_delete_is_refused_while_a_tier_uses_it(tenant):
