@@ -52,7 +52,8 @@ METHODS = ("get", "post", "patch", "put", "delete")
 REFUSED = {401, 403, 404}
 MADE_UP_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed id no tenant has
 MADE_UP_PUBLIC_ID = "4503599627370001"  # a well-formed numeric id (kinds `<kind>_public`, public_api_v2)
-BODY_ID_REFUSALS = {"unknown_ids", "template_not_found", "setting_not_found"}  # 422 types of a body-level id check (core.tenancy.require_own_ids)
+# 422 types of a body-level id check (core.tenancy.require_own_ids; templates and settings named in a body)
+BODY_ID_REFUSALS = {"unknown_ids", "template_not_found", "setting_not_found"}
 
 # Path parameter -> the kind of record it names (keys of World.ids). A path whose parameter means another kind
 # than its name usually does is listed in PATH_KINDS_BY_PATH.

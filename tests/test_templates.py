@@ -73,8 +73,8 @@ def test_a_tickets_pdf_uses_the_event_settings_design_then_its_ticket_types_desi
     background = staff.get(poster["background"]["url"])
     assert background.status_code == 200 and Image.open(io.BytesIO(background.data)).size == (300, 420)
 
-    setting = created(staff.patch(f"/events/{event}/setting", json={"setting": {"pdf_template_id": poster["public_id"]}}),
-                      200)
+    chosen = {"setting": {"pdf_template_id": poster["public_id"]}}
+    setting = created(staff.patch(f"/events/{event}/setting", json=chosen), 200)
     assert setting["pdf_template_id"] == poster["public_id"] and setting["event_count"] == 1
     [ticket] = ticket_ids(sell_box_office(staff, event, plain_type))
     pdf = staff.get(f"/events/tickets/{ticket}/pdf")

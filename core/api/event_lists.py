@@ -6,9 +6,8 @@ Thin views: parse with the list schemas, call `core.services.event_lists`, rende
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 
 from core.api.blueprint import Blueprint
@@ -25,11 +24,10 @@ from core.api.event_list_schema import (
     permanent_list_view,
 )
 from core.api.event_schemas import EventListMeta, check_bracket_params, comma_set
-from core.api.multipart import multipart_fields
+from core.api.multipart import load_body
 from core.api.ticket_schema import StaffTicketSchema, ticket_view
 from core.api_schema import Schema
 from core.auth import require_role
-from core.errors import INVALID_INPUT, BadRequest, Unprocessable
 from core.models import EventList, Org, PermanentList
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
 from core.services import event_lists, ticket_queries
@@ -95,29 +93,13 @@ def _body_doc(schema: type[Schema], required: bool) -> dict:
                                                           "multipart/form-data": multipart_doc(required)}}}
 
 
-def _multipart() -> tuple[dict, FileStorage | None]:
-    """The text fields and the image of a multipart list body, refusing an oversized body before reading it."""
-    data, image = multipart_fields("list", "image", MAX_IMAGE_BYTES,
-                                   ImageTooLarge(f"A list image can be at most {MAX_IMAGE_BYTES:,} bytes."))
-    if data.get("permanent_list_id") == "":
-        data["permanent_list_id"] = None
-    return data, image
-
-
 def list_input(schema: Schema) -> tuple[dict, FileStorage | None, bool]:
     """The request's list body loaded with `schema` (JSON, or multipart `list[...]` fields; also the
     public_api_v2 plugin's): the loaded list fields, the uploaded image (multipart only) and whether JSON asked
     to remove the image."""
-    if request.mimetype == "multipart/form-data":
-        raw, image, location = *_multipart(), "form"
-    else:
-        raw, image, location = request.get_json(silent=True), None, "json"
-        if raw is None:
-            raise BadRequest("Send the list as a JSON object or as multipart/form-data.", type="invalid_body")
-    try:
-        data = schema.load(raw)
-    except ValidationError as exc:
-        raise Unprocessable(INVALID_INPUT, type="validation_error", errors={location: exc.messages}) from exc
+    too_large = ImageTooLarge(f"A list image can be at most {MAX_IMAGE_BYTES:,} bytes.")
+    data, image, _location = load_body(schema, "list", "image", MAX_IMAGE_BYTES, too_large, "list",
+                                       blank_is_null=("permanent_list_id",))
     remove_image = "image" in data
     data.pop("image", None)
     return data, image, remove_image

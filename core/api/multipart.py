@@ -1,5 +1,6 @@
-"""Multipart/form-data bodies with 003's bracketed keys (`list[name]`, `template[background]`): the text fields
-and one uploaded file, the body refused before it is read when it is too large.
+"""Bodies sent as JSON or as multipart/form-data with 003's bracketed keys (`list[name]`,
+`template[background]`): the text fields and one uploaded file, the body refused before it is read when it is
+too large, loaded with the route's schema.
 
 Parsing only; what the fields may hold is the schema's and the service's business.
 """
@@ -7,10 +8,11 @@ Parsing only; what the fields may hold is the schema's and the service's busines
 from __future__ import annotations
 
 from flask import request
+from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core.errors import INVALID_INPUT, ApiError, Unprocessable
+from core.errors import INVALID_INPUT, ApiError, BadRequest, Unprocessable
 
 MULTIPART_OVERHEAD = 64 * 1024  # the text fields and multipart headers around the file
 
@@ -41,3 +43,22 @@ def multipart_fields(prefix: str, file_field: str, max_file_bytes: int,
                                 errors={"form": {key or "": ["Unknown field."]}})
         upload = value
     return {field_name(prefix, key): value for key, value in form.items()}, upload
+
+
+def load_body(schema: Schema, prefix: str, file_field: str, max_file_bytes: int, too_large: ApiError, what: str,
+              blank_is_null: tuple[str, ...] = ()) -> tuple[dict, FileStorage | None, str]:
+    """This request's body loaded with `schema`: JSON (bare or as the schema unwraps it), or multipart
+    (`multipart_fields`; the fields in `blank_is_null` sent empty become null). Returns the data, the uploaded
+    file (multipart only) and where the body was (`json` or `form`, as 422 `validation_error` names it)."""
+    if request.mimetype == "multipart/form-data":
+        raw, upload = multipart_fields(prefix, file_field, max_file_bytes, too_large)
+        raw.update({name: None for name in blank_is_null if raw.get(name) == ""})
+        location = "form"
+    else:
+        raw, upload, location = request.get_json(silent=True), None, "json"
+        if raw is None:
+            raise BadRequest(f"Send the {what} as a JSON object or as multipart/form-data.", type="invalid_body")
+    try:
+        return schema.load(raw), upload, location
+    except ValidationError as exc:
+        raise Unprocessable(INVALID_INPUT, type="validation_error", errors={location: exc.messages}) from exc

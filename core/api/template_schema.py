@@ -8,13 +8,12 @@ colours, block names) is checked by `core.services.templates`, which these docs 
 
 from __future__ import annotations
 
-from flask import request
-from marshmallow import ValidationError, fields, pre_load
+from marshmallow import fields, pre_load
 from werkzeug.datastructures import FileStorage
 
-from core.api.multipart import multipart_fields
+from core.api.multipart import load_body
 from core.api_schema import Schema
-from core.errors import INVALID_INPUT, BadRequest, Unprocessable
+from core.errors import INVALID_INPUT, Unprocessable
 from core.kits.pdf import PAGE_SIZES
 from core.models import EventSetting, Template
 from core.services.event_lists import ImageTooLarge
@@ -150,18 +149,9 @@ class SettingBody(Schema):
 def template_input(schema: Schema) -> tuple[dict, FileStorage | None, bool]:
     """The loaded template fields of this request (JSON or multipart), the uploaded background (multipart only)
     and whether JSON asked to remove the background (`"background": null`)."""
-    if request.mimetype == "multipart/form-data":
-        raw, upload = multipart_fields("template", "background", MAX_BACKGROUND_BYTES, ImageTooLarge(
-            f"A background image can be at most {MAX_BACKGROUND_BYTES:,} bytes."))
-        location = "form"
-    else:
-        raw, upload, location = request.get_json(silent=True), None, "json"
-        if raw is None:
-            raise BadRequest("Send the template as a JSON object or as multipart/form-data.", type="invalid_body")
-    try:
-        data = schema.load(raw)
-    except ValidationError as exc:
-        raise Unprocessable(INVALID_INPUT, type="validation_error", errors={location: exc.messages}) from exc
+    too_large = ImageTooLarge(f"A background image can be at most {MAX_BACKGROUND_BYTES:,} bytes.")
+    data, upload, location = load_body(schema, "template", "background", MAX_BACKGROUND_BYTES, too_large,
+                                       "template")
     remove = "background" in data
     if remove and data.pop("background") is not None:
         raise Unprocessable(INVALID_INPUT, type="validation_error",

@@ -9,7 +9,9 @@ Thin views: parse with the template schemas, call `core.services.templates` / `e
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, send_file
 from flask.views import MethodView
@@ -38,7 +40,7 @@ from core.api.template_schema import (
 )
 from core.api_schema import Schema
 from core.auth import require_role
-from core.models import Org
+from core.models import Org, Template
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
 from core.services import event_settings, tally, templates, ticket_emails
 from core.tenancy import current_org
@@ -78,54 +80,67 @@ def page_of(view: type) -> type:
                             name=view.__name__.removesuffix("View") + "Page")
 
 
-def create(org: Org, spec: Kind) -> dict:
-    """Create a template of `spec`'s kind from this request (JSON or multipart); its view."""
+def create(org: Org, spec: Kind) -> Template:
+    """Create a template of `spec`'s kind from this request (JSON or multipart)."""
     data, upload, _remove = template_input(spec.body())
-    return template_view(templates.create_template(org, spec.kind, data, upload.stream if upload else None))
+    return templates.create_template(org, spec.kind, data, upload.stream if upload else None)
 
 
-def update(org: Org, spec: Kind, template_id: str) -> dict:
-    """Change a template of `spec`'s kind from this request; its view."""
+def update(org: Org, spec: Kind, template_id: str) -> Template:
+    """Change a template of `spec`'s kind from this request."""
     data, upload, remove = template_input(spec.patch())
-    row = templates.update_template(org, spec.kind, template_id, data, upload.stream if upload else None,
-                                    remove_background=remove)
-    return template_view(row)
+    return templates.update_template(org, spec.kind, template_id, data, upload.stream if upload else None,
+                                     remove_background=remove)
 
 
-def _add_routes(spec: Kind) -> None:
+def same_id(org: Org, template_id: str) -> str:
+    """The core's routes name a template by its UUID as it is."""
+    return template_id
+
+
+def add_template_routes(blueprint: Blueprint, spec: Kind, path: str, id_rule: str, *, view: type,
+                        render: Callable[[Template], dict] = template_view,
+                        template_uuid: Callable[[Org, Any], str] = same_id) -> None:
+    """CRUD routes for one kind of template on `blueprint`: `path` (list, create) and `path/<id_rule>` (get,
+    change, delete), answering `render(row)` in `view`; `template_uuid` turns the path's id into the UUID (a
+    plugin serving numeric ids passes its own)."""
     label = templates.label(spec.kind)
+    name = f"{blueprint.name}_{path.strip('/').replace('-', '_')}"
 
     class Collection(MethodView):
         @require_role("staff", scope="read")
-        @blp.arguments(CursorPageQuery, location="query")
-        @blp.response(200, page_of(spec.view))
+        @blueprint.arguments(CursorPageQuery, location="query")
+        @blueprint.response(200, page_of(view))
         def get(self, args):
             page = templates.template_page(current_org(), spec.kind, args.get("page_size", DEFAULT_PAGE_SIZE),
                                            args.get("page_cursor"))
-            return page_body(page, template_view)
+            return page_body(page, render)
 
         @require_role("staff", scope="events")
-        @blp.doc(**body_doc(spec.body, required=True, pdf=spec.kind == "pdf"))
-        @blp.response(201, envelope(spec.view))
+        @blueprint.doc(**body_doc(spec.body, required=True, pdf=spec.kind == "pdf"))
+        @blueprint.response(201, envelope(view))
         def post(self):
-            return {"data": create(current_org(), spec)}
+            return {"data": render(create(current_org(), spec))}
 
     class Item(MethodView):
         @require_role("staff", scope="read")
-        @blp.response(200, envelope(spec.view))
+        @blueprint.response(200, envelope(view))
         def get(self, template_id):
-            return {"data": template_view(templates.get_template(current_org(), spec.kind, template_id))}
+            org = current_org()
+            return {"data": render(templates.get_template(org, spec.kind, template_uuid(org, template_id)))}
 
         @require_role("staff", scope="events")
-        @blp.doc(**body_doc(spec.patch, required=False, pdf=spec.kind == "pdf"))
-        @blp.response(200, envelope(spec.view))
+        @blueprint.doc(**body_doc(spec.patch, required=False, pdf=spec.kind == "pdf"))
+        @blueprint.response(200, envelope(view))
         def patch(self, template_id):
-            return {"data": update(current_org(), spec, template_id)}
+            org = current_org()
+            return {"data": render(update(org, spec, template_uuid(org, template_id)))}
 
         @require_role("staff", scope="events")
-        @blp.response(204)
+        @blueprint.response(204)
         def delete(self, template_id):
-            templates.delete_template(current_org(), spec.kind, template_id)
+            org = current_org()
+            templates.delete_template(org, spec.kind, template_uuid(org, template_id))
             return "", 204
 
     Collection.get.__doc__ = f"The organisation's {label}s by name, cursor-paginated."
@@ -134,13 +149,12 @@ def _add_routes(spec: Kind) -> None:
     Item.get.__doc__ = f"One {label} (404 `template_not_found`, also for another organisation's)."
     Item.patch.__doc__ = f"Change the fields sent of a {label}; events and ticket types using it follow at once."
     Item.delete.__doc__ = f"Delete a {label}; 409 `template_in_use` while an event setting or ticket type names it."
-    name = spec.path.strip("/").replace("-", "_")
-    blp.route(spec.path, endpoint=name)(Collection)
-    blp.route(f"{spec.path}/<template_id>", endpoint=f"{name}_item")(Item)
+    blueprint.route(path, endpoint=name)(Collection)
+    blueprint.route(f"{path}/{id_rule}", endpoint=f"{name}_item")(Item)
 
 
 for _spec in KINDS:
-    _add_routes(_spec)
+    add_template_routes(blp, _spec, _spec.path, "<template_id>", view=_spec.view)
 
 
 @blp.route("/pdf-templates/<template_id>/background")

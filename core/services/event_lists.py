@@ -289,6 +289,12 @@ def stream_size(stream: BinaryIO) -> int:
     return size
 
 
+def refuse_oversized(stream: BinaryIO, limit: int, what: str, field: str) -> None:
+    """413 `file_too_large` naming `field` when the upload `stream` holds more than `limit` bytes."""
+    if stream_size(stream) > limit:
+        raise ImageTooLarge(f"{what} can be at most {limit:,} bytes.", errors={field: [f"max {limit} bytes"]})
+
+
 def _save_with_image(org: Org, row: EventList, image: BinaryIO | None, *, insert: bool) -> EventList:
     """Save `row`; with an upload: check and clean it (JPEG or non-interlaced PNG), make the renditions in
     staging, commit the row, then move the files into place (none are left behind on any failure)."""
@@ -296,9 +302,7 @@ def _save_with_image(org: Org, row: EventList, image: BinaryIO | None, *, insert
         with write_transaction():
             row.save(force_insert=insert)
         return row
-    if stream_size(image) > MAX_IMAGE_BYTES:
-        raise ImageTooLarge(f"A list image can be at most {MAX_IMAGE_BYTES:,} bytes.",
-                            errors={"image": [f"max {MAX_IMAGE_BYTES} bytes"]})
+    refuse_oversized(image, MAX_IMAGE_BYTES, "A list image", "image")
     storage = list_storage(org.id)
     image_id = new_id()
     base = f"lists/{row.id}/{image_id}"

@@ -10,6 +10,7 @@ or an event setting names (409 `template_in_use`).
 
 from __future__ import annotations
 
+import contextlib
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from core.kits.storage import MediaStorage, storage_for
 from core.models import EventSetting, Org, Template, TicketConfiguration, new_id
 from core.models.templates import TEMPLATE_KINDS
 from core.pagination import SortKey, paginate_cursor
-from core.services.event_lists import ImageTooLarge, stream_size
+from core.services.event_lists import refuse_oversized
 from core.tenancy import get_scoped, scoped
 
 MAX_NAME = 200
@@ -265,13 +266,7 @@ def update_template(org: Org, kind: str, template_id: str, data: dict, backgroun
     row = get_template(org, kind, template_id)
     for name, value in _values(kind, data, row).items():
         setattr(row, name, value)
-    old = row.background
-    if remove_background:
-        row.background = None
-    saved = _save_with_background(org, row, background, insert=False)
-    if old and saved.background != old:
-        _delete_file_after_commit(org.id, old["key"])
-    return saved
+    return _save_with_background(org, row, background, insert=False, remove=remove_background)
 
 
 def delete_template(org: Org, kind: str, template_id: str) -> None:
@@ -302,26 +297,31 @@ def _delete_file_after_commit(org_id: str, key: str) -> None:
     after_commit(lambda: template_storage(org_id).delete(key))
 
 
-def _save_with_background(org: Org, row: Template, upload: BinaryIO | None, *, insert: bool) -> Template:
-    """Save `row`; with an upload (PDF designs only): check and clean it (JPEG or non-interlaced PNG) in
-    staging, commit the row, then move the file into place (nothing is left behind on any failure)."""
-    if upload is None:
-        with write_transaction():
-            row.save(force_insert=insert)
-        return row
-    if row.kind != "pdf":
-        raise _invalid({"background": ["Only a PDF ticket design has a background image."]}, row.kind)
-    if stream_size(upload) > MAX_BACKGROUND_BYTES:
-        raise ImageTooLarge(f"A background image can be at most {MAX_BACKGROUND_BYTES:,} bytes.",
-                            errors={"background": [f"max {MAX_BACKGROUND_BYTES} bytes"]})
+def _save_with_background(org: Org, row: Template, upload: BinaryIO | None, *, insert: bool,
+                          remove: bool = False) -> Template:
+    """Save `row`; with an upload (PDF designs only) first check and clean it (JPEG or non-interlaced PNG) into
+    a staged file, commit the row, then move the file into place (nothing is left behind on any failure). The
+    background it had (replaced, or dropped with `remove`) is deleted once the change commits."""
     storage = template_storage(org.id)
-    with storage.staging() as staged:
-        clean = images.sanitize(upload, staged, formats=BACKGROUND_FORMATS, allow_interlaced=False)
-        row.background = {"key": f"templates/{row.id}/{new_id()}.{clean.extension}",
-                          "content_type": clean.content_type, "width": clean.width, "height": clean.height}
+    replaced = row.background
+    if remove:
+        row.background = None
+    with contextlib.ExitStack() as stack:
+        staged = None
+        if upload is not None:
+            if row.kind != "pdf":
+                raise _invalid({"background": ["Only a PDF ticket design has a background image."]}, row.kind)
+            refuse_oversized(upload, MAX_BACKGROUND_BYTES, "A background image", "background")
+            staged = stack.enter_context(storage.staging())
+            clean = images.sanitize(upload, staged, formats=BACKGROUND_FORMATS, allow_interlaced=False)
+            row.background = {"key": f"templates/{row.id}/{new_id()}.{clean.extension}",
+                              "content_type": clean.content_type, "width": clean.width, "height": clean.height}
         with write_transaction():
             row.save(force_insert=insert)
-        storage.promote(staged, row.background["key"])
+            if replaced and row.background != replaced:
+                _delete_file_after_commit(org.id, replaced["key"])
+        if staged is not None:
+            storage.promote(staged, row.background["key"])
     return row
 
 

@@ -12,16 +12,14 @@ import functools
 from flask.views import MethodView
 from marshmallow import fields
 
-from core.api.event_schemas import EventListMeta
-from core.api.template_schema import SettingBody, SettingView, body_doc, setting_view, template_view
-from core.api.templates import KINDS, Kind, create, update
+from core.api.template_schema import SettingBody, SettingView, setting_view, template_view
+from core.api.templates import KINDS, add_template_routes
 from core.api_schema import Schema
 from core.auth import require_role
 from core.kits.public_ids import uuid_for
 from core.models import Event, Org, Template
 from core.models.public_id import PUBLIC_ID_LIMIT
-from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
-from core.services import event_settings, templates
+from core.services import event_settings
 from core.tenancy import current_org
 from plugins.public_api_v2.api import EVENT_PATH, blp, numeric_id
 
@@ -43,75 +41,14 @@ def view_v2(view: type) -> type:
     return type(name, (view,), {"id": numeric_id(), "Meta": type("Meta", (), {"exclude": ("public_id",)})})
 
 
-@functools.cache
-def envelope_v2(view: type) -> type:
-    """`{"data": <view>}`."""
-    return Schema.from_dict({"data": fields.Nested(view)}, name=view.__name__ + "Envelope")
-
-
-def template_uuid(org: Org, kind: str, template_id: int) -> str:
+def template_uuid(org: Org, template_id: int) -> str:
     """The UUID of the tenant's template with this numeric id, or 404 `template_not_found`."""
     return uuid_for(Template, org, template_id, "template")
 
 
-def _add_routes(spec: Kind) -> None:
-    label, path, view = templates.label(spec.kind), V2_PATHS[spec.kind], view_v2(spec.view)
-    page = Schema.from_dict({"data": fields.List(fields.Nested(view)), "meta": fields.Nested(EventListMeta)},
-                            name=view.__name__ + "Page")
-
-    class Collection(MethodView):
-        @require_role("staff", scope="read")
-        @blp.arguments(CursorPageQuery, location="query")
-        @blp.response(200, page)
-        def get(self, args):
-            found = templates.template_page(current_org(), spec.kind, args.get("page_size", DEFAULT_PAGE_SIZE),
-                                            args.get("page_cursor"))
-            return page_body(found, template_v2)
-
-        @require_role("staff", scope="events")
-        @blp.doc(**body_doc(spec.body, required=True, pdf=spec.kind == "pdf"))
-        @blp.response(201, envelope_v2(view))
-        def post(self):
-            org = current_org()
-            made = create(org, spec)
-            return {"data": template_v2(templates.get_template(org, spec.kind, made["id"]))}
-
-    class Item(MethodView):
-        @require_role("staff", scope="read")
-        @blp.response(200, envelope_v2(view))
-        def get(self, template_id):
-            org = current_org()
-            return {"data": template_v2(templates.get_template(org, spec.kind,
-                                                               template_uuid(org, spec.kind, template_id)))}
-
-        @require_role("staff", scope="events")
-        @blp.doc(**body_doc(spec.patch, required=False, pdf=spec.kind == "pdf"))
-        @blp.response(200, envelope_v2(view))
-        def patch(self, template_id):
-            org = current_org()
-            uuid = template_uuid(org, spec.kind, template_id)
-            update(org, spec, uuid)
-            return {"data": template_v2(templates.get_template(org, spec.kind, uuid))}
-
-        @require_role("staff", scope="events")
-        @blp.response(204)
-        def delete(self, template_id):
-            org = current_org()
-            templates.delete_template(org, spec.kind, template_uuid(org, spec.kind, template_id))
-            return "", 204
-
-    Collection.get.__doc__ = f"{label.capitalize()}s by name, `page[size]`/`page[cursor]`; ids are numbers."
-    Collection.post.__doc__ = f"Create a {label} (the core's fields and 422s)."
-    Item.get.__doc__ = f"One {label} by its numeric id (404 `template_not_found`, also for another tenant's)."
-    Item.patch.__doc__ = f"Change the fields sent of a {label}."
-    Item.delete.__doc__ = f"Delete a {label}; 409 `template_in_use` while a setting or ticket type names it."
-    name = path.strip("/")
-    blp.route(path, endpoint=f"v2_{name}")(Collection)
-    blp.route(f"{path}/{ID_PATH}", endpoint=f"v2_{name}_item")(Item)
-
-
 for _spec in KINDS:
-    _add_routes(_spec)
+    add_template_routes(blp, _spec, V2_PATHS[_spec.kind], ID_PATH, view=view_v2(_spec.view), render=template_v2,
+                        template_uuid=template_uuid)
 
 
 class SettingV2(SettingView):
