@@ -8,10 +8,11 @@ Parsing only; what the fields may hold is the schema's and the service's busines
 from __future__ import annotations
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.api_schema import Schema
 from core.errors import INVALID_INPUT, ApiError, BadRequest, Unprocessable
 
 MULTIPART_OVERHEAD = 64 * 1024  # the text fields and multipart headers around the file
