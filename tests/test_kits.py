@@ -85,3 +85,26 @@ def test_pdf_kit_lays_out_a_template_and_leaves_out_empty_parts():
     assert re.search(rb"/MediaBox\s*\[0 0 %s %s\]" % (str(width).encode(), str(height).encode()), without)
     with pytest.raises(KeyError):
         render_pdf((Text("{missing}"),), {})
+
+
+def test_pdf_kit_tables_continue_on_new_pages_with_background_footer_and_colours():
+    import io
+
+    from pypdf import PdfReader
+
+    from core.kits.pdf import A4, Column, Table, Text, hex_color, render_pdf
+
+    rows = [{"name": f"Row {n:02d}", "count": str(n)} for n in range(40)]
+    template = (Text("{title}", size=14, bold=True, color="#aa0000"),
+                Table("rows", (Column("Name", "name", 40), Column("Count", "count", 20)), boxes=30))
+    pdf = render_pdf(template, {"title": "Sheet", "rows": rows, "org": "Org"}, page_mm=A4, ink="#102030",
+                     background=_png(), footer="Footer of {org}")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 1
+    texts = [page.extract_text() for page in reader.pages]
+    assert all("Footer of Org" in text and "NAME" in text for text in texts)  # footer and header on every page
+    assert all(f"Row {n:02d}" in "".join(texts) for n in range(40))
+    assert all(len(page.images) == 1 for page in reader.pages)                # the background on every page
+    assert hex_color("#102030") == (16, 32, 48)
+    with pytest.raises(ValueError):
+        hex_color("red")
