@@ -223,9 +223,9 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
             data["published_at"] = utcnow()
     with write_transaction():
         values = _event_values(org, data, defaults={})
-        chosen = event_settings.event_setting_values(org, data, _with_overlap_setting(kind, None, data))
-        event = _new_event(org, values, type=kind, syncing=kind == "recurring",
-                           **{"settings": _with_overlap_setting(kind, None, data), **chosen})
+        settings = _with_overlap_setting(kind, None, data)
+        chosen = {"settings": settings, **event_settings.event_setting_values(org, data, settings)}
+        event = _new_event(org, values, type=kind, syncing=kind == "recurring", **chosen)
         _create_sessions(org, event, sessions)
         _add_rules(org, event, rules)
         apply_registration_types(org, event, data.get("registration_types") or [])

@@ -19,7 +19,7 @@ from core.config import current_config
 from core.db import write_transaction
 from core.errors import Conflict
 from core.jobs import RetryPolicy, job
-from core.models import Customer, Event, Org, Ticket, utcnow
+from core.models import Booking, Customer, Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import plugin_settings
@@ -116,8 +116,8 @@ def sender_for(org: Org, settings: dict) -> str:
 
 # --- queueing ------------------------------------------------------------------------------------
 
-def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking, recipient_name: str,
-                         context: dict) -> Rendered | None:
+def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking: Booking | None,
+                         recipient_name: str, context: dict) -> Rendered | None:
     """The ticket e-mail rendered from the template the event's setting names (`ticket_email_template_id`), or
     None when it names none: its subject, its body as the text part, and the body as HTML (escaped, line
     breaks kept) followed by the tickets' inline QR codes. PDF links stay slots until the e-mail is sent."""
@@ -134,7 +134,7 @@ def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking,
 
 
 def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, recipient_name: str = "",
-                secret: str | None = None, booking=None, **extra) -> Message | None:
+                secret: str | None = None, booking: Booking | None = None, **extra) -> Message | None:
     """Render `kind` for `recipient`, log it as queued and hand it to the job queue; None without recipient.
 
     The ticket delivery e-mail (`tickets_issued`) uses the tenant's template when the event's setting names
