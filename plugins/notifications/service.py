@@ -116,6 +116,12 @@ def sender_for(org: Org, settings: dict) -> str:
 
 # --- queueing ------------------------------------------------------------------------------------
 
+def text_as_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines part them), escaped, its line breaks kept."""
+    paragraphs = [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
+    return "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in paragraphs)
+
+
 def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking: Booking | None,
                          recipient_name: str, context: dict) -> Rendered | None:
     """The ticket e-mail rendered from the template the event's setting names (`ticket_email_template_id`), or
@@ -127,10 +133,10 @@ def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking:
     values = ticket_emails.ticket_email_values(org, event, tickets, booking=booking, recipient_name=recipient_name,
                                                link_for=pdf_link_slot)
     rendered = templates.render_email(template, values)
-    paragraphs = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in rendered.body.split("\n\n"))
     codes = "".join(f'<p><img src="cid:{t["qr_cid"]}" alt="QR code of ticket {html.escape(t["id"])}" width="200" '
                     f'height="200"></p>' for t in context["tickets"])
-    return Rendered(rendered.subject, rendered.body, f"<!doctype html><html><body>{paragraphs}{codes}</body></html>")
+    return Rendered(rendered.subject, rendered.body,
+                    f"<!doctype html><html><body>{text_as_html(rendered.body)}{codes}</body></html>")
 
 
 def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, recipient_name: str = "",
@@ -172,9 +178,7 @@ def event_message(org: Org, event: Event, recipient: str, name: str, subject: st
     recipient = (recipient or "").strip()
     if not recipient or "@" not in recipient:
         return None
-    paragraphs = [part.strip() for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]
-    html_body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in paragraphs)
-    return _log_and_enqueue(org, EVENT_MESSAGE, recipient, " ".join(subject.split())[:300], body, html_body,
+    return _log_and_enqueue(org, EVENT_MESSAGE, recipient, " ".join(subject.split())[:300], body, text_as_html(body),
                             {"event_id": event.id, "recipient_name": name})
 
 
