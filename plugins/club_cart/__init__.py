@@ -1,6 +1,6 @@
-"""004's club ticketing API: a member's cart of showings' tickets, checkout into one core booking (free tickets
-at once, paid ones through the `cybersource` hosted page and its callback), a member's tickets, QR, officers'
-attendance and transfer to a username, at /api/tickets/... with DRF-style trailing slashes.
+"""004's club ticketing API: a member's cart of showings' tickets, checkout into one core booking per showing
+(free tickets at once, paid ones through the `cybersource` hosted page and its callback), a member's tickets,
+QR, officers' attendance and transfer to a username, at /api/tickets/... with DRF-style trailing slashes.
 
 Off unless a tenant enables it. Holds, prices, issues and checks in nothing itself: the core's services do.
 """
@@ -16,6 +16,21 @@ def register_models() -> list:
     from plugins.club_cart.models import CLUB_CART_MODELS
 
     return CLUB_CART_MODELS
+
+
+@hookimpl
+def register_migrations() -> list:
+    """Version 2: the checkout groups of several-showing checkouts (`club_cart_checkout_group`) and the cart's
+    `checkout_group_id` (both idempotent: a new install has them from version 1)."""
+    from core.db import db
+    from core.migrations import Migration, ensure_columns
+    from plugins.club_cart.models import Cart, CheckoutGroup
+
+    def apply() -> None:
+        db.create_tables([CheckoutGroup], safe=True)
+        ensure_columns(Cart, "checkout_group_id")
+
+    return [Migration("club_cart", 2, "checkout_groups", apply)]
 
 
 @hookimpl

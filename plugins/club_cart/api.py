@@ -194,7 +194,7 @@ class CartAdd(MethodView):
     @blp.response(200, ClubCartChanged)
     def post(self, data):
         """Put `count` tickets of a showing's type in my cart (the purchase rules apply to the line's total;
-        409 `sold_out`, 409 `cart_other_showing`: one checkout is one showing's booking)."""
+        409 `sold_out`). A cart may hold several showings; a checkout makes one booking per showing."""
         lines = cart.add(current_org(), _me(), data["showing"], data["type"], data["count"])
         return {"detail": "Added to cart.", "tickets": [cart.line_view(item) for item in lines]}
 

@@ -13,14 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.db import write_transaction
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import NotFound, Unprocessable
 from core.models import Booking, BookingLine, Event, Org, TicketType, new_id, utcnow
 from core.money import to_major
 from core.services import capacity, holds
 from core.services.booking import Buyer, PurchaseRequest, resolve_items
 from core.tenancy import scoped
 from core.timefmt import iso_utc
-from plugins.club_cart.models import Cart, CartLine
+from plugins.club_cart.models import Cart, CartLine, CheckoutGroup
 
 MAX_LINE_COUNT = 1000
 """The most tickets one cart line may hold (a purchase item's own limit)."""
@@ -71,17 +71,32 @@ def cart_lines(org: Org, customer_id: str) -> list[LoadedLine]:
     return loaded
 
 
+def checkout_group(org: Org, group_id: str | None) -> CheckoutGroup | None:
+    """The tenant's checkout group with this id (the bookings of one several-showing checkout), or None."""
+    if not group_id or len(group_id) > 64:
+        return None
+    return scoped(CheckoutGroup, org).where(CheckoutGroup.id == group_id).first()
+
+
+def checkout_bookings(org: Org, cart: Cart) -> list[str]:
+    """The ids of the bookings the cart's last checkout left to pay: its booking, or its group's paid ones."""
+    if cart.checkout_booking_id:
+        return [cart.checkout_booking_id]
+    group = checkout_group(org, cart.checkout_group_id)
+    return list(group.paid_booking_ids) if group is not None else []
+
+
 def _held_by_checkout(org: Org, cart: Cart | None) -> dict[str, int]:
     """Seats per ticket type that the cart's own pending checkout holds: still the member's, so not stale."""
-    if cart is None or not cart.checkout_booking_id:
+    booking_ids = checkout_bookings(org, cart) if cart is not None else []
+    if not booking_ids:
         return {}
-    pending = scoped(Booking, org, Booking.id).where((Booking.id == cart.checkout_booking_id)
-                                                     & (Booking.status == "pending")
-                                                     & (Booking.expires_at > utcnow())).first()
-    if pending is None:
+    pending = [row.id for row in scoped(Booking, org, Booking.id).where(
+        Booking.id.in_(booking_ids) & (Booking.status == "pending") & (Booking.expires_at > utcnow()))]
+    if not pending:
         return {}
     lines = BookingLine.select(BookingLine.ticket_type, BookingLine.seats).where(
-        (BookingLine.booking == pending.id) & (BookingLine.kind == "ticket"))
+        BookingLine.booking.in_(pending) & (BookingLine.kind == "ticket"))
     held: dict[str, int] = {}
     for line in lines:
         held[line.ticket_type_id] = held.get(line.ticket_type_id, 0) + line.seats
@@ -203,12 +218,6 @@ def add(org: Org, customer_id: str, showing_id: str, type_ref: str, count: int) 
     line's new total; returns the cart's lines."""
     showing = _showing(org, showing_id)
     ticket_type = _ticket_type_in_showing(org, showing.id, type_ref)
-    other = scoped(CartLine, org).where((CartLine.customer_id == customer_id)
-                                        & (CartLine.showing_id != showing.id)).first()
-    if other is not None:
-        raise Conflict("Your cart holds tickets of another showing; check those out or remove them first (a "
-                       "checkout is one booking, of one showing).", type="cart_other_showing",
-                       showing=other.showing_id)
     line = scoped(CartLine, org).where((CartLine.customer_id == customer_id)
                                        & (CartLine.ticket_type_id == ticket_type.id)).first()
     total = (line.count if line is not None else 0) + count

@@ -1,7 +1,8 @@
 """CyberSource Secure Acceptance Hosted Checkout: signed payment forms, verified callbacks, REST refunds, with
 each tenant's own profile and credentials.
 
-Public for other plugins (a club cart): `hosted_checkout`, `verify_callback`, `callback_org`. Never believes a
+Public for other plugins (a club cart): `hosted_checkout`, `verify_callback`, `callback_org`, and
+`PaymentGroup` (several bookings paid by one payment). Never believes a
 callback its tenant's secret key did not sign; never exposes a secret.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from core.hookspecs import hookimpl
 from core.payments import PaymentProvider
-from plugins.cybersource.provider import callback_org, hosted_checkout, verify_callback
+from plugins.cybersource.provider import PaymentGroup, callback_org, hosted_checkout, verify_callback
 
-__all__ = ["callback_org", "hosted_checkout", "verify_callback"]
+__all__ = ["PaymentGroup", "callback_org", "hosted_checkout", "verify_callback"]
 
 
 @hookimpl

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from marshmallow import ValidationError, fields, validate
@@ -81,6 +83,44 @@ def hosted_url(settings: dict) -> str:
     return settings.get("hosted_url") or HOSTED_URLS.get(settings.get("environment") or "test", HOSTED_URLS["test"])
 
 
+@dataclass(frozen=True)
+class PaymentGroup:
+    """Several pending CyberSource bookings of one tenant paid by ONE Secure Acceptance payment of their sum.
+
+    `reference` is the caller's id for the group (letters, digits, _ and -, at most 50 characters: CyberSource's
+    limit): the form's `reference_number` and `transaction_uuid`, so the group is paid at most once.
+    `booking_ids` are its bookings, all in one currency. The caller keeps the group and finds it again for a
+    callback (`verify_callback`'s `find_group`)."""
+
+    reference: str
+    booking_ids: tuple[str, ...]
+
+
+def _form(reference: str, amount: int, currency: str, settings: dict,
+          receipt_page: str | None = None) -> tuple[str, dict[str, str]]:
+    """The hosted page's URL and the signed form paying `amount` (minor units) of `currency` under `reference`
+    (`transaction_uuid` and `reference_number`)."""
+    kit.require_settings(NAME, settings, REQUIRED_SETTINGS)
+    params = {
+        "access_key": settings["access_key"],
+        "profile_id": settings["profile_id"],
+        "transaction_uuid": reference,
+        "signed_field_names": ",".join(SIGNED_FIELDS),
+        "unsigned_field_names": "",
+        "signed_date_time": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "locale": settings.get("locale") or "en-us",
+        "transaction_type": "sale",
+        "reference_number": reference,
+        "amount": str(to_major(amount, currency)),
+        "currency": currency,
+    }
+    if receipt_page:
+        params["override_custom_receipt_page"] = receipt_page
+        params["signed_field_names"] += ",override_custom_receipt_page"
+    params["signature"] = sign_fields(settings["secret_key"], params)
+    return hosted_url(settings), params
+
+
 def checkout_form(booking: Booking, settings: dict, receipt_page: str | None = None) -> tuple[str, dict[str, str]]:
     """The hosted page's URL and the signed form fields that pay `booking` there.
 
@@ -90,52 +130,59 @@ def checkout_form(booking: Booking, settings: dict, receipt_page: str | None = N
     `receipt_page`, the signed `override_custom_receipt_page` sends the buyer's browser there instead of the
     profile's Customer Response Page.
     """
-    kit.require_settings(NAME, settings, REQUIRED_SETTINGS)
-    params = {
-        "access_key": settings["access_key"],
-        "profile_id": settings["profile_id"],
-        "transaction_uuid": booking.id,
-        "signed_field_names": ",".join(SIGNED_FIELDS),
-        "unsigned_field_names": "",
-        "signed_date_time": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "locale": settings.get("locale") or "en-us",
-        "transaction_type": "sale",
-        "reference_number": booking.id,
-        "amount": str(to_major(booking.amount, booking.currency)),
-        "currency": booking.currency,
-    }
-    if receipt_page:
-        params["override_custom_receipt_page"] = receipt_page
-        params["signed_field_names"] += ",override_custom_receipt_page"
-    params["signature"] = sign_fields(settings["secret_key"], params)
-    return hosted_url(settings), params
+    return _form(booking.id, booking.amount, booking.currency, settings, receipt_page)
 
 
-def hosted_checkout(org: Org, booking: Booking) -> tuple[str, dict[str, str]]:
-    """The CyberSource page URL and signed `payment_params` for the tenant's pending `booking` (made with
-    `paymentGateway` `cybersource`): 422 `gateway_not_enabled`, 409 `gateway_not_configured`,
-    `booking_not_pending`, `nothing_to_pay`, or 422 `gateway_mismatch` for another gateway's booking."""
-    gateway = gateways.gateway_for(org, NAME)
-    booking = kit.payable_booking(org, booking.id)
+def _payable(org: Org, booking_id: str) -> Booking:
+    """The tenant's pending CyberSource booking that costs money (404, 409, 422 `gateway_mismatch`)."""
+    booking = kit.payable_booking(org, booking_id)
     if booking.gateway != NAME:
         raise ApiError(f"This booking is paid through {booking.gateway!r}, not {NAME!r}.", status=422,
                        type="gateway_mismatch")
-    return checkout_form(booking, gateway.settings)
+    return booking
 
 
-def callback_org(form: dict) -> Org | None:
-    """The active tenant a callback is about, from the booking its `req_reference_number` names (None if none): for
-    a callback that arrives without an `orgid` header or a tenant's domain. The callback still has to pass
-    `verify_callback` under that tenant's secret key before anything is believed."""
+def hosted_checkout(org: Org, target: Booking | PaymentGroup) -> tuple[str, dict[str, str]]:
+    """The CyberSource page URL and signed `payment_params` for the tenant's pending `booking` (made with
+    `paymentGateway` `cybersource`), or for a `PaymentGroup` of such bookings (one payment of their sum, in
+    their one currency, under the group's reference): 422 `gateway_not_enabled`, 409 `gateway_not_configured`,
+    `booking_not_pending`, `nothing_to_pay`, 422 `gateway_mismatch` for another gateway's booking, 422
+    `currency_mismatch` for a group in several currencies, 400 `invalid_reference` for a bad group reference."""
+    gateway = gateways.gateway_for(org, NAME)
+    if isinstance(target, Booking):
+        return checkout_form(_payable(org, target.id), gateway.settings)
+    if not kit.valid_reference(target.reference) or len(target.reference) > 50 or not target.booking_ids:
+        raise ApiError("A CyberSource payment group needs a reference of at most 50 letters, digits, _ or - "
+                       "and at least one booking.", status=400, type="invalid_reference")
+    members = [_payable(org, booking_id) for booking_id in target.booking_ids]
+    currencies = {booking.currency for booking in members}
+    if len(currencies) != 1:
+        raise ApiError("One CyberSource payment is in one currency; these bookings are in "
+                       f"{', '.join(sorted(currencies))}.", status=422, type="currency_mismatch")
+    return _form(target.reference, sum(booking.amount for booking in members), members[0].currency,
+                 gateway.settings)
+
+
+def callback_org(form: dict, find_group_org: Callable[[str], Org | None] | None = None) -> Org | None:
+    """The active tenant a callback is about, from the booking its `req_reference_number` names, else (with
+    `find_group_org`) from the caller's payment group of that reference (None if neither): for a callback that
+    arrives without an `orgid` header or a tenant's domain. The callback still has to pass `verify_callback`
+    under that tenant's secret key before anything is believed."""
     reference = form.get("req_reference_number")
     if not kit.valid_reference(reference):
         return None
     # the one read not scoped to a tenant: the random booking id is what names the tenant here
     row = Booking.select(Booking.org).where((Booking.id == reference) & (Booking.gateway == NAME)).first()
-    return load_org(row.org_id) if row is not None else None
+    if row is not None:
+        return load_org(row.org_id)
+    return find_group_org(reference) if find_group_org is not None else None
 
 
-def verify_callback(org: Org, form: dict) -> PaymentCheck:
+GroupFinder = Callable[[Org, str], PaymentGroup | None]
+"""The caller's look-up of its payment group by reference (None: it has none of that reference)."""
+
+
+def verify_callback(org: Org, form: dict, find_group: GroupFinder | None = None) -> PaymentCheck:
     """Check a Secure Acceptance callback (the form CyberSource posts back) and act on it once.
 
     400 `invalid_signature` unless its signature matches the tenant's secret key over its `signed_field_names`
@@ -146,9 +193,13 @@ def verify_callback(org: Org, form: dict) -> PaymentCheck:
     DECLINE, CANCEL and ERROR release the hold at once, except ERROR 104 (the same form posted twice: the first
     post's own callback decides); REVIEW (and anything else) leaves it held. A replayed callback changes
     nothing. Returns paid=True only for a booking confirmed by this callback's transaction.
+
+    With `find_group`, a reference that names no booking may name a `PaymentGroup` (`_act_group`): the amount
+    and currency are compared with the group's sum, then ACCEPT confirms each booking through the core's
+    confirm path with its own share (each its own Payment record), DECLINE/CANCEL/ERROR release all of them.
     """
     gateway = gateways.gateway_for(org, NAME)
-    return _act(org, gateway.settings, form)
+    return _act(org, gateway.settings, form, find_group)
 
 
 def _signed_callback(settings: dict, form: dict) -> dict[str, str]:
@@ -164,9 +215,13 @@ def _signed_callback(settings: dict, form: dict) -> dict[str, str]:
     return values
 
 
-def _act(org: Org, settings: dict, form: dict) -> PaymentCheck:
+def _act(org: Org, settings: dict, form: dict, find_group: GroupFinder | None = None) -> PaymentCheck:
     values = _signed_callback(settings, form)
     booking = kit.find_booking(org, values["req_reference_number"])
+    if booking is None and find_group is not None and kit.valid_reference(values["req_reference_number"]):
+        group = find_group(org, values["req_reference_number"])
+        if group is not None:
+            return _act_group(org, values, group)
     if booking is None or booking.gateway != NAME:
         raise NotFound("The callback names no CyberSource booking of this organisation.", type="not_found")
     decision = values["decision"]
@@ -186,21 +241,107 @@ def _act(org: Org, settings: dict, form: dict) -> PaymentCheck:
         return PaymentCheck(paid=True, reference=result.booking.payment_ref, amount=result.booking.amount,
                             currency=result.booking.currency, data={**data, "status": result.booking.status})
     if decision in FAILED and values.get("reason_code") != DUPLICATE_SUBMISSION:
-        current = bookings.get_booking(org, booking.id)
-        released = current.status == "pending" and holds.release_now(current)
+        released = _release(org, booking)
         reason = f"CyberSource answered {decision}" + (f": {values['message']}" if values.get("message") else "")
         return PaymentCheck(paid=False, reference=values.get("transaction_id"), reason=reason,
                             data={**data, "released": released, "status": "expired" if released
-                                  else current.status})
+                                  else bookings.get_booking(org, booking.id).status})
     return PaymentCheck(paid=False, reference=values.get("transaction_id"),
                         reason=f"CyberSource answered {decision}; the seats stay held until the hold expires.",
                         data={**data, "status": booking.status})
 
 
+def _group_members(org: Org, group: PaymentGroup) -> list[Booking]:
+    members = [kit.find_booking(org, booking_id) for booking_id in group.booking_ids]
+    if not members or any(booking is None or booking.gateway != NAME for booking in members):
+        raise NotFound("The callback names no CyberSource payment of this organisation.", type="not_found")
+    return members
+
+
+def _require_group_total(members: list[Booking], values: dict[str, str]) -> None:
+    """402 `payment_mismatch` unless the callback's signed amount and currency are the group's sum."""
+    currency = values.get("req_currency", "").upper()
+    try:
+        paid = to_minor(values.get("req_amount"), currency) if is_currency(currency) else None
+    except ValueError:
+        paid = None
+    if paid != sum(booking.amount for booking in members) or any(b.currency != currency for b in members):
+        raise bookings.PaymentNotCompleted("CyberSource reports a different amount or currency than these "
+                                           "bookings' total; nothing was issued.", type="payment_mismatch",
+                                           bookingIds=[booking.id for booking in members])
+
+
+def _share(values: dict[str, str], booking: Booking, group: PaymentGroup) -> dict[str, str]:
+    """The group's verified callback as it applies to one booking: its own share of the amount (what
+    `verify_payment` then reports for that booking), the group's reference and total beside it."""
+    return dict(values, req_amount=str(to_major(booking.amount, booking.currency)), req_currency=booking.currency,
+                group=group.reference, group_amount=values.get("req_amount", ""))
+
+
+def _confirm_member(org: Org, booking: Booking, transaction_id: str) -> tuple[str, dict]:
+    """Confirm one booking of a paid group through the core: ("confirmed", {}), ("refunded"|"refused", the
+    core's refusal) or ("unmatched", {}) for one another transaction paid."""
+    try:
+        result = bookings.confirm(org, booking.id, payment_ref=transaction_id, gateway=NAME)
+    except GatewayUnavailable:
+        raise
+    except ApiError as exc:
+        outcome = "refunded" if exc.extra.get("refunded") else "refused"
+        return outcome, {"type": exc.type, "message": exc.message}
+    if result.booking.payment_ref != transaction_id:
+        log.error("CyberSource transaction %s for booking %s, already paid by %s, was not applied",
+                  transaction_id, booking.id, result.booking.payment_ref)
+        return "unmatched", {}
+    return "confirmed", {}
+
+
+def _act_group(org: Org, values: dict[str, str], group: PaymentGroup) -> PaymentCheck:
+    """A verified callback about a payment group (see `verify_callback`)."""
+    members = _group_members(org, group)
+    decision = values["decision"]
+    data = {"decision": decision, "reference": group.reference, "bookingIds": [b.id for b in members],
+            "reasonCode": values.get("reason_code"), "message": values.get("message")}
+    if decision in PAID:
+        _require_group_total(members, values)
+    for booking in members:
+        _record(org, booking, _share(values, booking, group) if decision in PAID + ("REVIEW",) else values)
+    if decision in PAID:
+        outcomes: dict[str, list[str]] = {"confirmed": [], "refunded": [], "refused": [], "unmatched": []}
+        refusals = {}
+        for booking in members:
+            outcome, refusal = _confirm_member(org, booking, values["transaction_id"])
+            outcomes[outcome].append(booking.id)
+            if refusal:
+                refusals[booking.id] = refusal
+        confirmed = [b for b in members if b.id in outcomes["confirmed"]]
+        reason = "" if not refusals else "Some of these bookings could not be confirmed: " + "; ".join(
+            f"{booking_id}: {refusal['message']}" for booking_id, refusal in refusals.items())
+        return PaymentCheck(paid=bool(confirmed), reference=values["transaction_id"],
+                            amount=sum(b.amount for b in confirmed), currency=members[0].currency, reason=reason,
+                            data={**data, **outcomes, "refusals": refusals})
+    if decision in FAILED and values.get("reason_code") != DUPLICATE_SUBMISSION:
+        released = [b.id for b in members if _release(org, b)]
+        reason = f"CyberSource answered {decision}" + (f": {values['message']}" if values.get("message") else "")
+        return PaymentCheck(paid=False, reference=values.get("transaction_id"), reason=reason,
+                            data={**data, "released": released})
+    return PaymentCheck(paid=False, reference=values.get("transaction_id"),
+                        reason=f"CyberSource answered {decision}; the seats stay held until the hold expires.",
+                        data=data)
+
+
+def _release(org: Org, booking: Booking) -> bool:
+    """Give a pending booking's held seats back at once (the core's `release_now`); True if this call did it."""
+    current = bookings.get_booking(org, booking.id)
+    return current.status == "pending" and holds.release_now(current)
+
+
 def _entry(values: dict[str, str]) -> dict:
-    return {"event": "callback", "decision": values["decision"], "transactionId": values.get("transaction_id"),
-            "amount": values.get("req_amount"), "currency": values.get("req_currency"),
-            "reasonCode": values.get("reason_code")}
+    entry = {"event": "callback", "decision": values["decision"], "transactionId": values.get("transaction_id"),
+             "amount": values.get("req_amount"), "currency": values.get("req_currency"),
+             "reasonCode": values.get("reason_code")}
+    if values.get("group"):
+        entry.update(group=values["group"], groupAmount=values.get("group_amount"))
+    return entry
 
 
 def _record(org: Org, booking: Booking, values: dict[str, str]) -> None:
