@@ -148,6 +148,9 @@ class ClubCallbackOut(Schema):
 
     success = fields.Boolean(metadata={"description": "the payment was accepted and the tickets issued"})
     detail = fields.String()
+    refunded = fields.List(fields.String(), metadata={
+        "description": "a checkout group's callback: the bookings whose showing's seats were gone by the time it "
+                       "was paid, their share refunded (the others confirmed)"})
 
 
 class ClubAttendanceIn(Schema):

@@ -16,7 +16,7 @@ from core.identity import Identity
 from core.models import Booking, BookingLine, Org, new_id, utcnow
 from core.plugins import get_host
 from core.services import booking as bookings
-from core.services import cancellation, holds
+from core.services import cancellation, holds, idempotency
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.services.purchase_requests import purchase_request
 from core.tenancy import load_org, scoped, tenant_for_host
@@ -35,6 +35,8 @@ from plugins.club_cart.cart import (
 from plugins.club_cart.models import Cart, CheckoutGroup
 
 CHECKOUT_ENDPOINT = "POST /tickets/initiate_checkout/"
+CHECKOUT_POINT = "club_cart_checkout"
+"""The idempotency recovery point of a several-showing checkout once its group (and each booking) committed."""
 PLUGIN = SOURCE = "club_cart"
 """The `source` of the bookings and tickets a cart checkout makes."""
 
@@ -118,15 +120,21 @@ def _checkout(org: Org, identity: Identity, cart: Cart) -> dict:
     if stale:
         drop_stale(org, identity.sub, stale)
         raise _stale_error([stale_view(item) for item in stale])
+    currencies = {item.ticket_type.currency for item in loaded if item.ticket_type.price > 0}
+    if len(currencies) > 1:
+        raise CurrencyMismatch(f"The paid tickets in your cart are priced in {', '.join(sorted(currencies))}; one "
+                               "checkout is one payment in one currency. Check them out separately.",
+                               success=False)
     showings = _by_showing(loaded)
-    made = _hold_all(org, identity, cart, showings)
+    group = _start_group(org, identity, cart) if len(showings) > 1 else None
+    made = _hold_all(org, identity, cart, showings, group)
     pending = [booking for booking in made if booking.status == "pending"]
     if not pending:
         return {"success": True, "sold_free_tickets": True}
     try:
-        url, params, column = _payment_form(org, identity, cart, made, pending)
+        url, params, column = _payment_form(org, pending, group)
     except ApiError:
-        _undo(org, made)
+        _undo(org, made, group)
         raise
     with write_transaction():
         Cart.update(updated_at=utcnow(), **column).where(Cart.id == cart.id).execute()
@@ -142,12 +150,39 @@ def _by_showing(loaded: list[LoadedLine]) -> list[list[LoadedLine]]:
     return sorted(showings.values(), key=lambda lines: not any(item.ticket_type.price > 0 for item in lines))
 
 
-def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[LoadedLine]]) -> list[Booking]:
+def _start_group(org: Org, identity: Identity, cart: Cart) -> CheckoutGroup:
+    """The checkout group of a several-showing checkout: the one an earlier run of this very checkout (same
+    cart version) left when it crashed after committing some bookings, or a new one, committed with the run's
+    recovery point `CHECKOUT_POINT` so a retry finds it."""
+    if idempotency.recovery_point()[0] is not None:
+        left = scoped(CheckoutGroup, org).where((CheckoutGroup.customer_id == identity.sub)
+                                                & (CheckoutGroup.cart_version == cart.version)) \
+            .order_by(CheckoutGroup.created_at.desc()).first()
+        if left is not None:
+            return left
+    group = CheckoutGroup(id=new_id(), org=org.id, customer_id=identity.sub, booking_ids=[], paid_booking_ids=[],
+                          amount=0, currency="", cart_version=cart.version)
+    with write_transaction():
+        group.save(force_insert=True)
+    idempotency.checkpoint(CHECKOUT_POINT, group=group.id)
+    return group
+
+
+def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[LoadedLine]],
+              group: CheckoutGroup | None) -> list[Booking]:
     """One booking per showing through the core's purchase path, all or nothing: when one is refused (sold out,
     sale ended...) the ones already made are undone at once (`_undo`) and the answer is 403 `cart_stale` with
-    what went stale (or the core's own refusal when nothing looks stale)."""
+    what went stale (or the core's own refusal when nothing looks stale). Each booking is noted on the `group`
+    and committed with the recovery point `CHECKOUT_POINT` (the core's purchase commits a paid booking before
+    it starts its payment), so a retry after a crash resumes with the same bookings and makes no second one."""
     made: list[Booking] = []
+    done = {}
+    if group is not None and group.booking_ids:
+        done = {b.event_id: b for b in scoped(Booking, org).where(Booking.id.in_(group.booking_ids))}
     for lines in showings:
+        if lines[0].line.showing_id in done:
+            made.append(done[lines[0].line.showing_id])
+            continue
         body = {"eventId": lines[0].line.showing_id, "paymentGateway": payment.GATEWAY,
                 "items": [{"ticketTypeId": item.line.ticket_type_id, "quantity": item.line.count}
                           for item in lines]}
@@ -155,48 +190,49 @@ def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[Load
             made.append(bookings.purchase(org, purchase_request(org, identity, body, staff=False,
                                                                 source=SOURCE)).booking)
         except ApiError as exc:
-            _undo(org, made)
+            _undo(org, made, group)
             stale = stale_items(org, cart, cart_lines(org, identity.sub))  # what the others' holds left
             if not stale:   # nothing looks stale (the seats came back meanwhile): the core's refusal
                 raise
             drop_stale(org, identity.sub, stale)
             raise _stale_error([stale_view(item) for item in stale]) from exc
+        if group is not None:
+            with write_transaction():
+                CheckoutGroup.update(booking_ids=[b.id for b in made], updated_at=utcnow()).where(
+                    CheckoutGroup.id == group.id).execute()
+            idempotency.checkpoint(CHECKOUT_POINT, group=group.id)
     return made
 
 
-def _undo(org: Org, made: list[Booking]) -> None:
+def _undo(org: Org, made: list[Booking], group: CheckoutGroup | None) -> None:
     """Give back what a checkout that cannot finish already made: a held booking's seats at once (the core's
     `release_now`), a free booking confirmed a moment before cancelled through the core's `cancel_booking`
-    (its tickets void; only when a later showing lost its last seats between the stale check and its hold)."""
+    (its tickets void; only when a later showing lost its last seats between the stale check and its hold);
+    the group is forgotten."""
     for booking in made:
-        if booking.status == "pending":
-            holds.release_now(booking)
-        else:
+        current = bookings.get_booking(org, booking.id)
+        if current.status == "pending":
+            holds.release_now(current)
+        elif current.status == "confirmed":
             cancellation.cancel_booking(org, booking.id)
+    if group is not None:
+        with write_transaction():
+            CheckoutGroup.delete().where(CheckoutGroup.id == group.id).execute()
 
 
-def _currency_of(bookings_: list[Booking]) -> str:
-    currencies = {booking.currency for booking in bookings_}
-    if len(currencies) != 1:
-        raise CurrencyMismatch(f"The paid tickets in your cart are priced in {', '.join(sorted(currencies))}; one "
-                               "checkout is one payment in one currency. Check them out separately.",
-                               success=False)
-    return currencies.pop()
-
-
-def _payment_form(org: Org, identity: Identity, cart: Cart, made: list[Booking],
-                  pending: list[Booking]) -> tuple[str, dict[str, str], dict]:
+def _payment_form(org: Org, pending: list[Booking],
+                  group: CheckoutGroup | None) -> tuple[str, dict[str, str], dict]:
     """The hosted page's URL and signed form for the checkout's held bookings, and what the cart remembers of
-    the checkout: its booking when it is one showing's, else a checkout group (one payment of their sum)."""
-    if len(made) == 1:
+    the checkout: its booking when it is one showing's, else its checkout group (one payment of the held
+    bookings' sum, the group's id its reference)."""
+    if group is None:
         url, params = payment.hosted_form(org, pending[0])
         return url, params, {"checkout_booking_id": pending[0].id, "checkout_group_id": None}
-    currency = _currency_of(pending)
-    group = CheckoutGroup(id=new_id(), org=org.id, customer_id=identity.sub, booking_ids=[b.id for b in made],
-                          paid_booking_ids=[b.id for b in pending], amount=sum(b.amount for b in pending),
-                          currency=currency, cart_version=cart.version)
+    group.paid_booking_ids = [b.id for b in pending]
+    group.amount, group.currency = sum(b.amount for b in pending), pending[0].currency
     with write_transaction():
-        group.save(force_insert=True)
+        CheckoutGroup.update(paid_booking_ids=group.paid_booking_ids, amount=group.amount, currency=group.currency,
+                             updated_at=utcnow()).where(CheckoutGroup.id == group.id).execute()
     url, params = payment.hosted_form(org, payment.group_of(group))
     return url, params, {"checkout_booking_id": None, "checkout_group_id": group.id}
 
