@@ -39,6 +39,34 @@ def _bookings(member) -> dict[str, Booking]:
         return {b.event_id: b for b in Booking.select().where(Booking.customer == member.customer_id)}
 
 
+def _cart_of_two(club, first: dict, second: dict) -> tuple:
+    """A member whose cart holds `count` tickets of each of two new events' one ticket type (`first` and
+    `second`: the type's fields and `count`; `event` names the event): (member, [(event, type), ...])."""
+    member, showings = club.customer(), []
+    for spec in (first, second):
+        spec = dict(spec)
+        count, name = spec.pop("count", 1), spec.pop("event", "Spring Gala")
+        event = make_event(club, name=name)
+        tt = make_type(club, event, **spec)
+        _add(member, event, tt, count)
+        showings.append((event, tt))
+    return member, showings
+
+
+def _expire_and_sell(club, member, sold: list[tuple[str, str, int]]) -> None:
+    """The member's holds run out (expired by the core's job), then a guest buys `count` of each (event, type)."""
+    for booking in _bookings(member).values():
+        age_booking(booking.id)
+    from core.services import holds
+
+    with database.db.connection_context():
+        assert holds.expire_holds_job() >= 1
+    for event, tt, count in sold:
+        taken = club.guest.post("/client/events/tickets/purchase",
+                                json=guest_purchase(club, event, [(tt, count)], paymentGateway="offline"))
+        assert taken.status_code == 201, taken.get_json()
+
+
 def _payments(booking_id: str) -> list[tuple[str, int, str]]:
     with database.db.connection_context():
         return [(p.reference, p.amount, p.status) for p in Payment.select().where(Payment.booking == booking_id)]
@@ -90,13 +118,9 @@ def test_two_sessions_of_a_parent_checked_out_free_at_once(club, smtp):
 
 
 def test_two_events_paid_by_one_payment_end_to_end(club, fake, smtp):
-    concert = make_event(club, name="Winter Concert")
-    play = make_event(club, name="Spring Play")
-    seat = make_type(club, concert, name="Normal", price="20.00", capacity=10)
-    stall = make_type(club, play, name="Stalls", price="15.50", capacity=10)
-    member = club.customer(name="Grace Hopper")
-    _add(member, concert, seat, 2)
-    _add(member, play, stall, 1)
+    member, [(concert, seat), (play, stall)] = _cart_of_two(
+        club, {"event": "Winter Concert", "name": "Normal", "price": "20.00", "capacity": 10, "count": 2},
+        {"event": "Spring Play", "name": "Stalls", "price": "15.50", "capacity": 10})
 
     answer = member.post(CHECKOUT, json={}).get_json()
     assert answer["success"] is True and answer["sold_free_tickets"] is False
@@ -138,13 +162,9 @@ def test_two_events_paid_by_one_payment_end_to_end(club, fake, smtp):
 
 
 def test_a_sold_out_showing_is_stale_and_nothing_is_held_for_the_other(club, fake):
-    first = make_event(club, name="First")
-    second = make_event(club, name="Second")
-    tt1 = make_type(club, first, name="A", price="10.00", capacity=5)
-    tt2 = make_type(club, second, name="B", price="10.00", capacity=2)
-    member = club.customer()
-    _add(member, first, tt1, 2)
-    _add(member, second, tt2, 2)
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"name": "A", "price": "10.00", "capacity": 5, "count": 2},
+        {"name": "B", "price": "10.00", "capacity": 2, "count": 2})
     taken = club.guest.post("/client/events/tickets/purchase",
                             json=guest_purchase(club, second, [(tt2, 1)], paymentGateway="offline"))
     assert taken.status_code == 201, taken.get_json()
@@ -160,13 +180,9 @@ def test_a_sold_out_showing_is_stale_and_nothing_is_held_for_the_other(club, fak
 
 
 def test_a_hold_refused_after_another_showings_hold_releases_that_one_at_once(club, fake):
-    first = make_event(club, name="First")
-    second = make_event(club, name="Second")
-    tt1 = make_type(club, first, name="A", price="10.00", capacity=5)
-    tt2 = make_type(club, second, name="B", price="12.00", capacity=5)
-    member = club.customer()
-    _add(member, first, tt1, 2)
-    _add(member, second, tt2, 3)
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"name": "A", "price": "10.00", "capacity": 5, "count": 2},
+        {"name": "B", "price": "12.00", "capacity": 5, "count": 3})
     # the second showing's rule changes after the cart was filled: its hold is refused by the core
     assert club.staff.patch(f"/events/ticket-types/{tt2}", json={"orderMax": 2}).status_code == 200
 
@@ -202,25 +218,13 @@ def test_a_declined_payment_releases_every_showing_at_once(club, fake):
 
 
 def test_a_late_payment_confirms_the_showing_still_free_and_refunds_the_gone_ones_share(club, fake, smtp):
-    gone = make_event(club, name="Gone")
-    kept = make_event(club, name="Kept")
-    tt_gone = make_type(club, gone, name="G", price="25.00", capacity=2)
-    tt_kept = make_type(club, kept, name="K", price="10.00", capacity=5)
-    member = club.customer()
-    _add(member, gone, tt_gone, 2)
-    _add(member, kept, tt_kept, 1)
+    member, [(gone, tt_gone), (kept, _)] = _cart_of_two(
+        club, {"event": "Gone", "price": "25.00", "capacity": 2, "count": 2},
+        {"event": "Kept", "price": "10.00", "capacity": 5})
     answer = member.post(CHECKOUT, json={}).get_json()
     assert answer["payment_params"]["amount"] == "60.00"
     made = _bookings(member)
-    for booking in made.values():
-        age_booking(booking.id)
-    from core.services import holds
-
-    with database.db.connection_context():
-        assert holds.expire_holds_job() >= 2
-    taken = club.guest.post("/client/events/tickets/purchase",
-                            json=guest_purchase(club, gone, [(tt_gone, 2)], paymentGateway="offline"))
-    assert taken.status_code == 201, taken.get_json()
+    _expire_and_sell(club, member, [(gone, tt_gone, 2)])
 
     fake.deliver = False
     result = _pay(answer, fake)
@@ -245,23 +249,10 @@ def test_a_late_payment_confirms_the_showing_still_free_and_refunds_the_gone_one
 
 
 def test_a_late_payment_with_every_showings_seats_gone_is_refunded_whole(club, fake):
-    first = make_event(club)
-    second = make_event(club)
-    tt1 = make_type(club, first, price="5.00", capacity=1)
-    tt2 = make_type(club, second, price="7.00", capacity=1)
-    member = club.customer()
-    _add(member, first, tt1, 1)
-    _add(member, second, tt2, 1)
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"price": "5.00", "capacity": 1}, {"price": "7.00", "capacity": 1})
     answer = member.post(CHECKOUT, json={}).get_json()
-    for booking in _bookings(member).values():
-        age_booking(booking.id)
-    from core.services import holds
-
-    with database.db.connection_context():
-        holds.expire_holds_job()
-    for event, tt in ((first, tt1), (second, tt2)):
-        assert club.guest.post("/client/events/tickets/purchase", json=guest_purchase(
-            club, event, [(tt, 1)], paymentGateway="offline")).status_code == 201
+    _expire_and_sell(club, member, [(first, tt1, 1), (second, tt2, 1)])
     fake.deliver = False
     late = _callback(club, _pay(answer, fake)["callback"])
     assert late.status_code == 409 and late.get_json()["type"] == "hold_expired"
@@ -272,13 +263,8 @@ def test_a_late_payment_with_every_showings_seats_gone_is_refunded_whole(club, f
 
 
 def test_a_group_callback_for_another_amount_or_forged_changes_nothing(club, fake):
-    first = make_event(club)
-    second = make_event(club)
-    tt1 = make_type(club, first, price="10.00", capacity=3)
-    tt2 = make_type(club, second, price="10.00", capacity=3)
-    member = club.customer()
-    _add(member, first, tt1, 1)
-    _add(member, second, tt2, 1)
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"price": "10.00", "capacity": 3}, {"price": "10.00", "capacity": 3})
     answer = member.post(CHECKOUT, json={}).get_json()
     fake.deliver = False
     short = _pay(answer, fake, req_amount="10.00")["callback"]   # signed by CyberSource, but not the total
@@ -292,13 +278,9 @@ def test_a_group_callback_for_another_amount_or_forged_changes_nothing(club, fak
 
 
 def test_free_and_paid_showings_together(club, fake, smtp):
-    free = make_event(club, name="Open Rehearsal")
-    paid = make_event(club, name="Premiere")
-    tt_free = make_type(club, free, name="Open", price=0, capacity=5)
-    tt_paid = make_type(club, paid, name="Seat", price="40.00", capacity=5)
-    member = club.customer()
-    _add(member, free, tt_free, 1)
-    _add(member, paid, tt_paid, 1)
+    member, [(free, _), (paid, _)] = _cart_of_two(
+        club, {"event": "Open Rehearsal", "name": "Open", "price": 0, "capacity": 5},
+        {"event": "Premiere", "name": "Seat", "price": "40.00", "capacity": 5})
 
     answer = member.post(CHECKOUT, json={}).get_json()
     assert answer["sold_free_tickets"] is False and answer["payment_params"]["amount"] == "40.00"
@@ -313,13 +295,9 @@ def test_free_and_paid_showings_together(club, fake, smtp):
 
 
 def test_paid_showings_in_two_currencies_are_refused_and_nothing_is_held(club, fake):
-    first = make_event(club)
-    second = make_event(club)
-    tt1 = make_type(club, first, price="10.00", currency="USD", capacity=3)
-    tt2 = make_type(club, second, price="10.00", currency="EUR", capacity=3)
-    member = club.customer()
-    _add(member, first, tt1, 1)
-    _add(member, second, tt2, 1)
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"price": "10.00", "currency": "USD", "capacity": 3},
+        {"price": "10.00", "currency": "EUR", "capacity": 3})
     refused = member.post(CHECKOUT, json={})
     assert refused.status_code == 422 and refused.get_json()["type"] == "currency_mismatch"
     assert counters(first, tt1)["held"] == 0 and counters(second, tt2)["held"] == 0
