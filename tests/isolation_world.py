@@ -228,6 +228,14 @@ def _plugins(world: World, receiver: HttpReceiver) -> None:
     ids["media_guest"], ids["media_guest_token"] = guest["guestId"], guest["token"]
     ids["message"] = _ok(staff.get("/notifications/messages"))["data"][0]["id"]
     ids["delivery"] = _ok(staff.get("/automation/deliveries"))["data"][0]["id"]
+    encore = _ok(staff.post("/events", json={"event": {
+        "name": "Encore", "starts_at": iso(dt.timedelta(days=31)), "ends_at": iso(dt.timedelta(days=31, hours=2)),
+        "published_at": iso(-dt.timedelta(minutes=5))}}))["data"]["id"]
+    encore_type = _ok(staff.post(f"/events/{encore}/ticket-types", json={"name": "Encore", "price": 0,
+                                                                        "currency": "USD", "capacity": 10}))
+    for showing, tt in ((ids["event"], ids["ticket_type"]), (encore, encore_type["data"]["id"])):
+        _ok(fan.post("/api/tickets/cart/add/", json={"showing": showing, "type": tt, "count": 1}))
+    _ok(fan.post("/api/tickets/initiate_checkout/", json={}))   # two showings: a club_cart checkout group
     _ok(fan.post("/api/tickets/cart/add/", json={"showing": ids["event"], "type": ids["ticket_type"], "count": 1}))
 
 
