@@ -223,9 +223,10 @@ class InitiateCheckout(MethodView):
     @blp.arguments(ClubCheckoutIn)
     @blp.response(200, ClubCheckoutOut)
     def post(self, data):
-        """Hold every cart line for the club's hold time in one booking. Free: issued at once
-        (`sold_free_tickets: true`). Paid: the hosted payment page and its signed form. 403 `cart_stale` with
-        `stale` (nothing held), 400 `cart_empty`; a double click answers the first click's answer."""
+        """Hold every cart line for the club's hold time, one booking per showing, all or nothing. Free: issued
+        at once (`sold_free_tickets: true`). Paid: the hosted payment page and one signed form for the total.
+        403 `cart_stale` with `stale` (nothing held), 400 `cart_empty`, 422 `currency_mismatch`; a double
+        click answers the first click's answer."""
         return checkout.initiate_checkout(current_org(), current_identity())
 
 

@@ -92,10 +92,11 @@ def release_checkout(org: Org, customer_id: str, *, booking_id: str | None = Non
 
 
 def initiate_checkout(org: Org, identity: Identity) -> dict:
-    """Hold the whole cart in one booking: `{success, sold_free_tickets}` for free tickets (issued now), or
-    with `cybersource_url` and `payment_params` for the hosted payment page. 403 `cart_stale` (with `stale`)
-    when some of it can no longer be bought, 400 `cart_empty`. A repeat while nothing changed (a double
-    click) answers the first one's answer: one booking."""
+    """Hold the whole cart, one booking per showing (all or nothing): `{success, sold_free_tickets}` for free
+    tickets (issued now), or with `cybersource_url` and `payment_params` (one payment for every paid showing)
+    for the hosted payment page. 403 `cart_stale` (with `stale`) when some of it can no longer be bought (nothing
+    held), 400 `cart_empty`, 422 `currency_mismatch`. A repeat while nothing changed (a double click) answers
+    the first one's answer: one checkout."""
     cart = cart_of(org, identity.sub)
     if cart is None:
         raise CartEmpty("Your cart is empty.", success=False)
