@@ -303,3 +303,24 @@ def test_paid_showings_in_two_currencies_are_refused_and_nothing_is_held(club, f
     assert counters(first, tt1)["held"] == 0 and counters(second, tt2)["held"] == 0
     assert {b.status for b in _bookings(member).values()} <= {"expired", "cancelled"}
     assert len(member.get(CART).get_json()["tickets"]) == 2
+
+
+def test_plugin_migration_2_adds_the_groups_to_a_club_that_had_carts_before(club):
+    from plugins.club_cart import register_migrations
+
+    night1, night2 = _sessions(club, "Night 1", "Night 2")
+    tt1 = make_type(club, night1, price=0, capacity=5)
+    tt2 = make_type(club, night2, price=0, capacity=5)
+    member = club.customer()
+    _add(member, night1, tt1, 1)   # a cart from before the upgrade
+    [migration] = register_migrations()
+    assert (migration.component, migration.version) == ("club_cart", 2)
+    with database.db.connection_context():
+        database.db.execute_sql("DROP TABLE club_cart_checkout_group")
+        database.db.execute_sql("ALTER TABLE club_cart_cart DROP COLUMN checkout_group_id")
+        migration.apply()
+        migration.apply()   # idempotent
+        assert "checkout_group_id" in {c.name for c in database.db.get_columns("club_cart_cart")}
+    _add(member, night2, tt2, 1)
+    assert member.post(CHECKOUT, json={}).get_json() == {"success": True, "sold_free_tickets": True}
+    assert sorted(t["showing"]["id"] for t in member.get(TICKETS).get_json()) == sorted([night1, night2])
