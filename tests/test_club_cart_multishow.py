@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 
+import requests
 import test_club_cart_payments as paid_flow
 import zxingcpp
 from fakes.checks import booking_row, fake_fixtures, ticket_ids
@@ -159,6 +161,26 @@ def test_two_events_paid_by_one_payment_end_to_end(club, fake, smtp):
 
     again = member.post(CHECKOUT, json={})   # the cart is empty now; the paid checkout is not replayed
     assert again.status_code == 400 and again.get_json()["type"] == "cart_empty"
+
+
+def test_four_callbacks_for_one_group_at_once_confirm_each_booking_once(club, fake, live_server, smtp):
+    member, [(first, tt1), (second, tt2)] = _cart_of_two(
+        club, {"price": "8.00", "capacity": 4, "count": 2}, {"price": "9.00", "capacity": 4})
+    answer = member.post(CHECKOUT, json={}).get_json()
+    fake.deliver = False
+    callback = _pay(answer, fake)["callback"]
+
+    def post(_):   # the Merchant POST and the browser's copy, twice each, together
+        return requests.post(live_server.url + "/api/tickets/payment_complete/", data=callback, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert [a.status_code for a in answers] == [200] * 4 and all(a.json()["success"] for a in answers)
+    made = _bookings(member)
+    assert [len(_payments(made[e].id)) for e in (first, second)] == [1, 1]
+    assert counters(first, tt1) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
+    assert counters(second, tt2) == {"event_sold": 1, "event_held": 0, "tickets": 1, "sold": 1, "held": 0}
+    assert len(member.get(TICKETS).get_json()) == 3 and len(smtp.messages) == 2
 
 
 def test_a_sold_out_showing_is_stale_and_nothing_is_held_for_the_other(club, fake):
