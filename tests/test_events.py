@@ -39,7 +39,8 @@ def test_create_date_event_renders_003_fields_and_tz(tenant):
     data = response.get_json()["data"]
     assert list(data) == ["id", "created_at", "updated_at", "name", "slug", "status", "venue_id",
                           "parent_event_id", "calendar_id", "published_at", "capacity", "type", "start",
-                          "end", "allow_overlap", "permanent", "deletable"]
+                          "end", "allow_overlap", "permanent", "path", "location", "publish", "cover",
+                          "site_url", "checkout_url", "deletable"]
     assert data["type"] == "date" and data["status"] == "future" and data["deletable"] is True
     assert data["published_at"] is None and data["slug"] == "new-year-s-eve-gala"
     assert data["start"] == {"tz": "Australia/Melbourne", "local": "2030-12-31T20:00:00+11:00",

@@ -17,6 +17,8 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.event_lists",
     "core.api.list_images",
     "core.api.templates",
+    "core.api.event_covers",
+    "core.api.cover_images",
     "core.api.event_refund",
     "core.api.client_events",
     "core.api.ticket_pdf",

@@ -47,14 +47,17 @@ def _release_shown_holds(org: Org, args: dict, event_ids: list[str] | None = Non
 
 def _render(org, rows: list[Event], args: dict, view: tuple[list, set[str]] | None = None) -> EventView:
     field_list, include = view or parse_view_options(args, CLIENT_INCLUDES, CLIENT_FIELDS)
-    related = event_queries.preload(org, rows, include, public_only=True) if include else event_queries.Related()
+    locations = "location" in field_list
+    related = (event_queries.preload(org, rows, include, public_only=True, want_locations=locations)
+               if include or locations else event_queries.Related())
     return EventView(field_list, include, related, utcnow(), staff=False)
 
 
 # The columns the default client view (CLIENT_FIELDS, no `include`) reads: status needs the start and end,
 # the cursor the start and id. test_client_browse checks the answer matches whole rows.
-_DEFAULT_VIEW_COLUMNS = (Event.id, Event.name, Event.slug, Event.description, Event.type, Event.venue,
-                         Event.parent, Event.published_at, Event.starts_at, Event.ends_at, Event.tz)
+_DEFAULT_VIEW_COLUMNS = (Event.id, Event.org, Event.name, Event.slug, Event.description, Event.type, Event.venue,
+                         Event.parent, Event.published_at, Event.starts_at, Event.ends_at, Event.tz, Event.location,
+                         Event.cover)
 
 
 def _list(args: dict, parent: Event | None = None):

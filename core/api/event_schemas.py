@@ -25,6 +25,7 @@ from core.api_schema import Schema
 from core.models import Event
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.pagination import MAX_PAGE_SIZE, InvalidParameter, Page, page_body
+from core.services import event_covers, event_pages
 from core.services.capacity import available_seats
 from core.services.event_queries import LIST_INCLUDES, SORT_FIELDS, STATUSES, EventFilters, Related, event_status
 from core.services.event_settings import POS_PROCESSING, pos_processing
@@ -158,6 +159,9 @@ class _EventFieldsInput(Schema):
     published_at = fields.DateTime(allow_none=True, metadata={"description": "Set to publish; null = draft."})
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     position = fields.Integer()
+    location = fields.String(validate=validate.Length(max=500), metadata={
+        "description": "Where it happens, as one line of free text (e.g. 'Paris, France'); empty: the venue's "
+                       "name, city and country are shown."})
     registration_types = fields.List(fields.Nested(RegistrationTypeInput))
 
 
@@ -201,6 +205,9 @@ class EventInput(_EventFieldsInput):
                        "(the built-in templates)."})
     settings = fields.Nested(EventSettingsInput, metadata={
         "description": "Inline settings of this event only: `pos_processing`."})
+    slug = fields.String(validate=validate.Length(min=1, max=300), metadata={
+        "description": "The event's page path, unique per organisation: lower-case letters, digits and single "
+                       "dashes. Default: made from the name on create; kept when the event is renamed."})
 
     type = fields.String(validate=validate.OneOf(EVENT_TYPES), metadata={"description": "Default date."})
     archived_at = fields.DateTime(allow_none=True, metadata={"description": "Set to archive; null to restore."})
@@ -351,11 +358,12 @@ def comma_set(raw: str | None, allowed: set[str], param: str) -> set[str]:
 
 # --- output ---------------------------------------------------------------------------------------------
 
+PRESENTATION_FIELDS = ("path", "location", "publish", "cover", "site_url", "checkout_url")
 DEFAULT_FIELDS = ("id", "created_at", "updated_at", "name", "slug", "status", "venue_id", "parent_event_id",
                   "calendar_id", "published_at", "capacity", "type", "start", "end", "allow_overlap", "permanent",
-                  "deletable")
+                  *PRESENTATION_FIELDS, "deletable")
 CLIENT_FIELDS = ("id", "name", "slug", "description", "status", "type", "venue_id", "parent_event_id",
-                 "published_at", "start", "end", "tz")
+                 "published_at", "start", "end", "tz", *PRESENTATION_FIELDS)
 EXTRA_FIELDS = ("description", "tz", "visibility", "archived_at", "position", "syncing", "counts", "setting_id",
                 "settings")
 # include name -> what it loads and shows (`registration_types.stock_item` is the types with their stock).
@@ -428,6 +436,12 @@ _FIELD_GETTERS = {
     "permanent": lambda e, now: e.permanent,
     "setting_id": lambda e, now: e.setting_id,
     "settings": lambda e, now: {"pos_processing": pos_processing(e)},
+    "path": lambda e, now: event_pages.event_path(e),
+    "location": lambda e, now: e.location,   # EventView adds the venue's line when the event has no text
+    "publish": lambda e, now: event_pages.is_published(e, now),
+    "cover": lambda e, now: event_covers.cover_urls(e),
+    "site_url": lambda e, now: event_pages.event_page_url(e.org_id, e.slug),
+    "checkout_url": lambda e, now: event_pages.event_checkout_url(e.org_id, e.slug),
 }
 ALL_FIELDS = set(_FIELD_GETTERS) | {"deletable"}
 
@@ -444,6 +458,8 @@ class EventView:
     def __call__(self, event: Event, nested: bool = False) -> dict:
         now = self.now
         view = {name: _FIELD_GETTERS[name](event, now) for name in self.fields}
+        if "location" in view and not view["location"] and event.venue_id:
+            view["location"] = event_pages.venue_location(self.related.venues.get(event.venue_id))
         if self.deletable:
             view["deletable"] = event.id not in self.related.with_sales
         related, include = self.related, self.include
@@ -556,6 +572,13 @@ class EventSettingsView(Schema):
     """An event's inline settings."""
 
     pos_processing = fields.String(metadata={"enum": list(POS_PROCESSING)})
+class CoverView(Schema):
+    """An event's cover image: one URL per rendition (JPEG; `original` is the cleaned upload)."""
+
+    square = fields.String(metadata={"description": "200x200, cropped to fill."})
+    thumb = fields.String(metadata={"description": "400x300, cropped to fill."})
+    medium = fields.String(metadata={"description": "800 pixels wide, its height in proportion."})
+    original = fields.String(metadata={"description": "The uploaded image, EXIF removed."})
 
 
 class CountsView(Schema):
@@ -631,6 +654,15 @@ class EventSchema(Schema):
     setting_id = fields.String(allow_none=True, metadata={"description": "`fields=setting_id`: the event setting "
                                                                         "it uses (shared), or null."})
     settings = fields.Nested(EventSettingsView, metadata={"description": "`fields=settings`: its inline settings."})
+    path = fields.String(metadata={"description": "\"/\" plus the slug."})
+    location = fields.String(metadata={"description": "The event's `location` text, else its venue's name, city "
+                                                      "and country; \"\" when neither is set."})
+    publish = fields.Boolean(metadata={"description": "Published: `published_at` is set and has come."})
+    cover = fields.Nested(CoverView, allow_none=True, metadata={
+        "description": "The cover image's renditions as URLs; null until one is uploaded and its renditions "
+                       "are made (`PUT /events/{id}/cover`)."})
+    site_url = fields.String(metadata={"description": "The event's public page: <public URL>/e/<org>/<slug>."})
+    checkout_url = fields.String(metadata={"description": "Its checkout page: the public page plus /checkout."})
     counts = fields.Nested(CountsView)
     venue = fields.Nested(VenueView, allow_none=True)
     sessions = fields.List(fields.Dict(), metadata={"description": "Session events (same shape)."})

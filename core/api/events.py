@@ -66,7 +66,8 @@ def event_body(org: Org, event: Event, args: dict | None = None,
     field_list, include = parse_view_options(args or {}, INCLUDES, default_fields)
     if release_shown_holds(org, field_list, include, [event.id]):
         event = events.get_event(org, event.id)   # its counters changed with the release
-    related = event_queries.preload(org, [event], include, want_deletable="deletable" in field_list)
+    related = event_queries.preload(org, [event], include, want_deletable="deletable" in field_list,
+                                    want_locations="location" in field_list)
     return EventView(field_list, include, related, utcnow(), staff=True)(event)
 
 
@@ -79,7 +80,8 @@ def event_list_body(org: Org, args: dict, default_fields: tuple[str, ...] = DEFA
     query = event_queries.staff_query(org, filters_from(args))
     size = args.get("limit") or args.get("page_size") or DEFAULT_PAGE_SIZE
     page = event_queries.fetch_page(query, keys, size, args.get("page_cursor"), args.get("page"))
-    related = event_queries.preload(org, page.rows, include, want_deletable="deletable" in field_list)
+    related = event_queries.preload(org, page.rows, include, want_deletable="deletable" in field_list,
+                                    want_locations="location" in field_list)
     return page_body(page, EventView(field_list, include, related, utcnow(), staff=True))
 
 

@@ -146,14 +146,32 @@ def sanitize(stream: BinaryIO, target: Path, *, formats: Collection[str] | None 
         return CleanImage(content_type, extension, clean.width, clean.height)
 
 
+def _save_jpeg(image: Image.Image, target: BinaryIO) -> tuple[int, int]:
+    """Write `image` as a metadata-free JPEG (transparency on white); return its pixel size."""
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    clean = _without_metadata(image, "JPEG")
+    _save(clean, target, "JPEG")
+    return clean.width, clean.height
+
+
 def make_thumbnail(source: BinaryIO, target: BinaryIO, max_px: int = THUMB_MAX_PX) -> tuple[int, int]:
     """Write a JPEG at most `max_px` on its longer side (transparency on white); return its pixel size."""
     with Image.open(source) as image:
         image.thumbnail((max_px, max_px))
-        if image.mode in ("RGBA", "LA", "P", "PA"):
-            rgba = image.convert("RGBA")
-            image = Image.new("RGB", rgba.size, "white")
-            image.paste(rgba, mask=rgba.getchannel("A"))
-        thumb = _without_metadata(image, "JPEG")
-        _save(thumb, target, "JPEG")
-        return thumb.width, thumb.height
+        return _save_jpeg(image, target)
+
+
+def make_rendition(source: BinaryIO, target: BinaryIO, width: int, height: int | None = None) -> tuple[int, int]:
+    """Write a JPEG rendition of a (cleaned) image; return its pixel size. With `height`: exactly `width` x
+    `height`, scaled and cropped around the centre to fill it; without: `width` pixels wide, its height in
+    proportion (scaled up or down)."""
+    with Image.open(source) as image:
+        if height is not None:
+            sized = ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
+        else:
+            sized = image.resize((width, max(1, round(image.height * width / image.width))),
+                                 Image.Resampling.LANCZOS)
+        return _save_jpeg(sized, target)

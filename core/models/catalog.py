@@ -74,6 +74,8 @@ class Event(PublicIdModel):
     calendar_id = CharField(max_length=36, null=True)  # a `core.models.taxonomy.Calendar` of the tenant
     permanent = BooleanField(default=False)  # always on (a membership, a standing guest list): see docs/events.md
     setting_id = CharField(max_length=36, null=True)  # its `core.models.templates.EventSetting`; null: built-ins
+    location = TextField(default="")  # free text shown as the event's place; empty: its venue's name and city
+    cover = JSONField(null=True)  # the staff-uploaded cover image and its renditions (core.services.event_covers)
 
     class Meta:
         indexes = (
@@ -82,7 +84,7 @@ class Event(PublicIdModel):
             (("org", "permanent", "starts_at", "id"), False),
             (("org", "published_at", "starts_at", "id"), False),
             (("org", "parent", "starts_at", "id"), False),
-            (("org", "slug"), False),
+            (("org", "slug"), True),  # unique per tenant (migration 21): the event's public page path
         )
 
 

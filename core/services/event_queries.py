@@ -304,18 +304,20 @@ def active_occurrences(org, rule_ids: list[str], now: dt.datetime | None = None)
 
 
 def preload(org, events: list[Event], include: set[str], want_deletable: bool = False,
-            public_only: bool = False) -> Related:
+            public_only: bool = False, want_locations: bool = False) -> Related:
     """Load venues, sessions, recurrences, ticket types (and their pickups), categories, tags, active campaigns,
     default lists and sales flags for `events` in batched queries (one per relationship for the whole page).
 
-    `public_only` limits sessions to published public ones and ticket types to public, unarchived ones.
+    `public_only` limits sessions to published public ones and ticket types to public, unarchived ones;
+    `want_locations` loads the venues of the events without a `location` text of their own (their `location`
+    is the venue's line), in the same one venue query.
     """
     related = Related()
     ids = [e.id for e in events]
     if not ids:
         return related
-    if "venue" in include:
-        venue_ids = {e.venue_id for e in events if e.venue_id}
+    if "venue" in include or want_locations:
+        venue_ids = {e.venue_id for e in events if e.venue_id and ("venue" in include or not e.location)}
         if venue_ids:
             related.venues = {v.id: v for v in scoped(Venue, org).where(Venue.id.in_(list(venue_ids)))}
     if "sessions" in include:

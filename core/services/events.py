@@ -6,16 +6,18 @@ deletes an event that has bookings or tickets (archive it instead).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import re
-import unicodedata
+
+from peewee import IntegrityError
 
 from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, event_lists, event_settings, event_taxonomy, passes, sync_jobs
+from core.services import checkin, event_covers, event_lists, event_settings, event_taxonomy, passes, sync_jobs
+from core.services.event_pages import slug_problem, slugify
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import RULE_DEFAULTS, validate_rule
 from core.services.registration_types import apply_registration_types
@@ -23,16 +25,10 @@ from core.tenancy import get_scoped, scoped
 from core.timefmt import is_timezone, to_utc_naive
 
 EVENT_FIELDS = ("name", "description", "starts_at", "ends_at", "tz", "capacity", "published_at",
-                "archived_at", "visibility", "position")
+                "archived_at", "visibility", "position", "location")
 RULE_FIELDS = ("starts_at", "ends_at", "ends", "max_occurrences", "repeat_unit", "repeat_value", "duration",
                "days", "operating_hours")
 MAX_SESSIONS = 200
-
-
-def slugify(text: str) -> str:
-    """A URL slug: ascii lower-case words joined by dashes."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:300] or "event"
 
 
 def get_event(org: Org, event_id: str) -> Event:
@@ -114,8 +110,36 @@ def _event_values(org: Org, data: dict, defaults: dict | None = None, prefix: st
 def _unique_slug(org: Org, name: str, event_id: str) -> str:
     slug = slugify(name)
     if scoped(Event, org, Event.id).where(Event.slug == slug).exists():
-        slug = f"{slug}-{event_id[:6]}"
+        slug = f"{slug[:290]}-{event_id[:8]}"
     return slug
+
+
+def _slug_taken(slug: str, field: str = "slug") -> Unprocessable:
+    return Unprocessable(f"Another event of yours already has the slug {slug!r}.", type="slug_taken",
+                         errors={field: ["already used by another event of this organisation"]})
+
+
+def _chosen_slug(org: Org, data: dict, event_id: str, field: str = "slug") -> str | None:
+    """The slug sent in `data` (None when none was sent), checked: well-formed (422 `invalid_event`) and not
+    another event's of the tenant (422 `slug_taken`)."""
+    slug = data.get("slug")
+    if slug is None:
+        return None
+    problem = slug_problem(slug)
+    if problem:
+        _invalid({field: [problem]})
+    if scoped(Event, org, Event.id).where((Event.slug == slug) & (Event.id != event_id)).exists():
+        raise _slug_taken(slug, field)
+    return slug
+
+
+@contextlib.contextmanager
+def _slug_guard(slug: str | None):
+    """Turn the unique (org, slug) index's refusal (a concurrent request took the slug) into 422 `slug_taken`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise _slug_taken(slug or "") from exc
 
 
 def _with_overlap_setting(kind: str, settings: dict | None, data: dict) -> dict:
@@ -129,9 +153,9 @@ def _with_overlap_setting(kind: str, settings: dict | None, data: dict) -> dict:
     return settings
 
 
-def _new_event(org: Org, values: dict, **extra) -> Event:
+def _new_event(org: Org, values: dict, slug: str | None = None, **extra) -> Event:
     event = Event(org=org, **values, **extra)
-    event.slug = _unique_slug(org, event.name, event.id)
+    event.slug = slug or _unique_slug(org, event.name, event.id)
     event.save(force_insert=True)
     event_lists.add_default_lists(org.id, [event])
     return event
@@ -192,6 +216,28 @@ def _notify_published(org: Org, event: Event, was_published: bool) -> None:
         hooks_for(org).notify("event_published", org=org, event=event)
 
 
+def _insert_event(org: Org, kind: str, data: dict, slug: str | None) -> tuple[Event, SyncJob]:
+    """One write transaction: the event with its sessions, rules, registration types, taxonomy and passes; an
+    IntegrityError when the unique slug index refuses it."""
+    sessions, rules = data.get("sessions") or [], data.get("recurrences") or []
+    with write_transaction():
+        values = _event_values(org, data, defaults={})
+        settings = _with_overlap_setting(kind, None, data)
+        chosen = {"settings": settings, **event_settings.event_setting_values(org, data, settings)}
+        event = _new_event(org, values, slug, type=kind, syncing=kind == "recurring", **chosen)
+        _create_sessions(org, event, sessions)
+        _add_rules(org, event, rules)
+        apply_registration_types(org, event, data.get("registration_types") or [])
+        event_taxonomy.apply_to_event(org, event, data)
+        passes.apply_passes(org, event, data.get("passes") or [], creating=True)
+        job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
+                                       status="queued" if rules else "succeeded")
+        if rules:
+            sync_jobs.queue_fan_out(job_row)
+        _notify_published(org, event, was_published=False)
+    return event, job_row
+
+
 def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
     """Create an event of any type with its sessions, recurrences and registration types.
 
@@ -221,21 +267,13 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
             data.setdefault("ends_at", max(ends))
         if data.get("published_at") is None:
             data["published_at"] = utcnow()
-    with write_transaction():
-        values = _event_values(org, data, defaults={})
-        settings = _with_overlap_setting(kind, None, data)
-        chosen = {"settings": settings, **event_settings.event_setting_values(org, data, settings)}
-        event = _new_event(org, values, type=kind, syncing=kind == "recurring", **chosen)
-        _create_sessions(org, event, sessions)
-        _add_rules(org, event, rules)
-        apply_registration_types(org, event, data.get("registration_types") or [])
-        event_taxonomy.apply_to_event(org, event, data)
-        passes.apply_passes(org, event, data.get("passes") or [], creating=True)
-        job_row = sync_jobs.record_job(org, event, sync_jobs.FAN_OUT if rules else "build",
-                                       status="queued" if rules else "succeeded")
-        if rules:
-            sync_jobs.queue_fan_out(job_row)
-        _notify_published(org, event, was_published=False)
+    slug = _chosen_slug(org, data, "")
+    try:
+        event, job_row = _insert_event(org, kind, data, slug)
+    except IntegrityError:
+        if slug is not None:
+            raise _slug_taken(slug) from None
+        event, job_row = _insert_event(org, kind, data, slug)  # a generated slug was taken meanwhile: again
     if rules:
         event = Event.get_by_id(event.id)
     return event, job_row
@@ -283,9 +321,12 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
     if data.get("passes") and event.type != "parent":
         _invalid({"passes": ["only parent events have passes (they cover every session)"]})
     was_published = event.published_at is not None
-    with write_transaction():
+    slug = _chosen_slug(org, data, event.id)
+    with _slug_guard(slug), write_transaction():
         sync_jobs.claim_event(org.id, event.id, syncing_after=rules is not None)
         values = _event_values(org, data)
+        if slug is not None:
+            values["slug"] = slug   # a rename keeps the slug; only sending one changes it
         _check_fields({"starts_at": values.get("starts_at", event.starts_at),
                        "ends_at": values.get("ends_at", event.ends_at)})
         for key, value in values.items():
@@ -325,4 +366,5 @@ def delete_event(org: Org, event_id: str) -> None:
         hooks_for(org).within("event_deleting", org=org, event_ids=doomed)
         checkin.forget_scans(org.id, doomed)
         event_lists.forget_events(org, doomed)
+        event_covers.forget_events(org, doomed)
         Event.delete().where((Event.org == org.id) & Event.id.in_(doomed)).execute()

@@ -18,6 +18,7 @@ from core.jobs import job
 from core.models import Event, Org, Recurrence, SyncJob, TicketType, new_id, utcnow
 from core.models.public_id import fill_public_ids
 from core.services import checkin, event_lists, pickups
+from core.services.event_pages import date_slug
 from core.services.event_queries import events_with_sales
 from core.tenancy import get_scoped, scoped
 
@@ -186,12 +187,13 @@ def generate_dates(job_row: SyncJob) -> int:
     base = {"org": org_id, "type": "date", "name": template.name, "description": template.description,
             "venue": template.venue_id, "parent": template.id, "tz": template.tz,
             "capacity": template.capacity, "published_at": template.published_at,
-            "visibility": template.visibility, "slug": template.slug}
+            "visibility": template.visibility, "location": template.location}
     done = 0
     for start in range(0, len(todo), INSERT_CHUNK):
         chunk = todo[start:start + INSERT_CHUNK]
-        rows = [{**base, "id": new_id(), "recurrence_id": rule.id, "starts_at": occ.starts_at,
-                 "ends_at": occ.ends_at, "created_at": now, "updated_at": now} for rule, occ in chunk]
+        rows = [{**base, "id": row_id, "slug": date_slug(template.slug, row_id), "recurrence_id": rule.id,
+                 "starts_at": occ.starts_at, "ends_at": occ.ends_at, "created_at": now, "updated_at": now}
+                for rule, occ, row_id in ((rule, occ, new_id()) for rule, occ in chunk)]
         fill_public_ids(Event, rows)
         with write_transaction():
             Event.insert_many(rows).execute()
