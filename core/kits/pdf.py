@@ -102,13 +102,14 @@ def _unicode_font_dir() -> Path | None:
 
 
 class _Page:
-    """One page laid out top to bottom."""
+    """Pages laid out top to bottom, each part (`start`) with its own size, ink, background and footer."""
 
     def __init__(self, size_mm: tuple[float, float], ink: tuple[int, int, int] | None = None,
-                 background: bytes | None = None, footer: str = "") -> None:
+                 background: bytes | None = None, footer: str = "", *, first_page: bool = True) -> None:
         self.pdf = FPDF(orientation="P", unit="mm", format=size_mm)
         self.pdf.set_auto_page_break(auto=False)
         self.pdf.set_margins(12, 12, 12)
+        self.size = size_mm
         self.ink = ink or _INK
         self.background = background
         self.footer = footer
@@ -120,11 +121,18 @@ class _Page:
             self.family = _FONT_FAMILY
         else:
             self.family = "helvetica"
+        if first_page:
+            self.new_page()
+
+    def start(self, size_mm: tuple[float, float], ink: tuple[int, int, int] | None, background: bytes | None,
+              footer: str) -> None:
+        """Begin a new part of the document on a new page of `size_mm` with its own ink, background and footer."""
+        self.size, self.ink, self.background, self.footer = size_mm, ink or _INK, background, footer
         self.new_page()
 
     def new_page(self) -> None:
         """A page with the background (stretched over it) and the footer, the cursor at the top margin."""
-        self.pdf.add_page()
+        self.pdf.add_page(format=self.size)
         if self.background:
             self.pdf.image(io.BytesIO(self.background), x=0, y=0, w=self.pdf.w, h=self.pdf.h)
         if self.footer:
@@ -194,13 +202,20 @@ class _Page:
         self.pdf.set_y(self.pdf.get_y() + size_mm + 2)
 
 
-def render_pdf(template: Sequence[Block], data: Mapping[str, object], *,
-               page_mm: tuple[float, float] = A5, ink: str | None = None, background: bytes | None = None,
-               footer: str = "") -> bytes:
-    """A PDF laying out `template`'s blocks top to bottom, filled from `data`; `ink` the text colour
-    ("#RRGGBB"), `background` image bytes (JPEG/PNG) stretched over each page, `footer` a `str.format`
-    template over the data printed at the foot of each page."""
-    page = _Page(page_mm, hex_color(ink), background, footer.format_map(data) if footer else "")
+@dataclass(frozen=True)
+class PageSpec:
+    """One part of a `render_pages` document: what `render_pdf` takes for a whole PDF (a table that runs over
+    continues on pages of its own)."""
+
+    template: Sequence[Block]
+    data: Mapping[str, object]
+    page_mm: tuple[float, float] = A5
+    ink: str | None = None
+    background: bytes | None = None
+    footer: str = ""
+
+
+def _lay_out(page: _Page, template: Sequence[Block], data: Mapping[str, object]) -> None:
     for block in template:
         if isinstance(block, Text):
             page.text(block.text.format_map(data), block.size, block.bold, block.muted, hex_color(block.color))
@@ -217,4 +232,23 @@ def render_pdf(template: Sequence[Block], data: Mapping[str, object], *,
                 page.image(data[block.key], block.size_mm)
         elif isinstance(block, Gap):
             page.pdf.ln(block.mm)
-    return bytes(page.pdf.output())
+
+
+def render_pdf(template: Sequence[Block], data: Mapping[str, object], *,
+               page_mm: tuple[float, float] = A5, ink: str | None = None, background: bytes | None = None,
+               footer: str = "") -> bytes:
+    """A PDF laying out `template`'s blocks top to bottom, filled from `data`; `ink` the text colour
+    ("#RRGGBB"), `background` image bytes (JPEG/PNG) stretched over each page, `footer` a `str.format`
+    template over the data printed at the foot of each page."""
+    return render_pages([PageSpec(template, data, page_mm, ink, background, footer)])
+
+
+def render_pages(parts: Sequence[PageSpec]) -> bytes:
+    """One PDF of several parts in order, each laid out as `render_pdf` lays out a whole PDF, from a new page
+    (of its own size, ink, background and footer): e.g. several tickets, one page each."""
+    document = _Page(A5, first_page=False)
+    for part in parts:
+        document.start(part.page_mm, hex_color(part.ink), part.background,
+                       part.footer.format_map(part.data) if part.footer else "")
+        _lay_out(document, part.template, part.data)
+    return bytes(document.pdf.output())

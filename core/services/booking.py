@@ -85,6 +85,7 @@ class PurchaseRequest:
     source: str = "online"
     hold_minutes: int = 10
     require_free: bool = False
+    paid_outside: bool = False  # the seller took the money outside Boxoffice (a partner): the box-office method
     extras: dict = field(default_factory=dict)  # plugin-specific parts, passed to `price_booking` as `extras`
     holders: list[tuple[str, list[dict] | None]] = field(default_factory=list)
     """Per item of `items`: the body path its holders came under and the holders (`{name, email}` each, one
@@ -159,6 +160,19 @@ def _check_ticket_type(ticket_type: TicketType | None, event: Event, tt_id: str,
         raise Unprocessable(f"{ticket_type.name!r} costs money; buy it through /client/events/tickets/purchase.",
                             type="payment_required", ticketTypeId=ticket_type.id)
     return ticket_type
+
+
+def sellable_now(event: Event, ticket_type: TicketType, now: dt.datetime) -> bool:
+    """True when a customer's purchase of the type's smallest order would pass every check but the seats: the
+    event published, not over, not archived; the type public, not archived, inside its sale window. The same
+    checks `resolve_items` makes, so a listing says what a purchase would accept."""
+    request = PurchaseRequest(event_id=event.id, items=[], buyer=Buyer())
+    try:
+        _check_event(event, False, now)
+        _check_ticket_type(ticket_type, event, ticket_type.id, ticket_type.order_min or 1, request, now)
+    except ApiError:
+        return False
+    return True
 
 
 def _merge_items(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -487,7 +501,8 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
     if req.use_store_credit:
         store_credit.apply_to_quote(org, quote, req.buyer.customer)
-    gateway = ZeroTotal.identifier if quote.is_free else choose_gateway(org, req.gateway, staff=req.staff)
+    gateway = (ZeroTotal.identifier if quote.is_free else ManualPayment.identifier if req.paid_outside
+               else choose_gateway(org, req.gateway, staff=req.staff))
     _fail_fast_if_sold_out(org, event, quote)
     try:
         result = _create_booking(org, event, quote, req, gateway, holders)

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from core.config import current_config
 from core.errors import NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
-from core.kits.pdf import PAGE_SIZES, Field, Gap, Image, Text, render_pdf
+from core.kits.pdf import PAGE_SIZES, Field, Gap, Image, PageSpec, Text, render_pages
 from core.models import Event, Org, Template, Ticket
 from core.services import qr, templates
 from core.services.event_lists import description_text, effective_lists
 from core.services.event_settings import setting_of
 from core.services.ticket_configurations import configuration_of, shown_name
-from core.tenancy import get_scoped, load_org
+from core.tenancy import get_scoped, load_org, scoped
 from core.timefmt import as_utc
 
 
@@ -104,7 +104,7 @@ def _design_blocks(layout: dict) -> dict:
             "ticket_id": Text("Ticket {ticketId}", size=max(size - 2, 6), muted=True)}
 
 
-def _render_design(org: Org, design: Template, card: dict, qr_png: bytes | None) -> bytes:
+def _design_page(org: Org, design: Template, card: dict, qr_png: bytes | None) -> PageSpec:
     """The ticket laid out by a tenant's design: its title, the blocks it chose in its order, its colours,
     font size, page size, footer and background; a void ticket shows VOID where the QR and barcode were."""
     layout = {**templates.LAYOUT_DEFAULTS["pdf"], **design.layout}
@@ -115,21 +115,31 @@ def _render_design(org: Org, design: Template, card: dict, qr_png: bytes | None)
     if card["void"]:
         body.append(_VOID_TAIL[0])
     data = {**card, "qr": qr_png, "statusText": card["status"].replace("_", " ")}
-    return render_pdf(body, data, page_mm=PAGE_SIZES[layout["page_size"]], ink=layout["text_color"],
-                      background=templates.background_bytes(org.id, design),
-                      footer=layout["footer"])
+    return PageSpec(body, data, page_mm=PAGE_SIZES[layout["page_size"]], ink=layout["text_color"],
+                    background=templates.background_bytes(org.id, design), footer=layout["footer"])
+
+
+def _ticket_page(org: Org, ticket: Ticket) -> PageSpec:
+    """`ticket`'s page in its design (`design_for`), else the built-in A5 layout; VOID without a QR when its QR
+    no longer scans."""
+    card = ticket_card(org, ticket)
+    design = design_for(org, ticket)
+    if design is not None:
+        return _design_page(org, design, card, None if card["void"] else qr.png_for(org, ticket))
+    if card["void"]:
+        return PageSpec(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
+    return PageSpec(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
 
 
 def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:
     """A one-page PDF for `ticket` in its design (`design_for`), else the built-in A5 layout; a ticket whose
     QR no longer scans is marked VOID and has no QR."""
-    card = ticket_card(org, ticket)
-    design = design_for(org, ticket)
-    if design is not None:
-        return _render_design(org, design, card, None if card["void"] else qr.png_for(org, ticket))
-    if card["void"]:
-        return render_pdf(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
-    return render_pdf(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
+    return render_pages([_ticket_page(org, ticket)])
+
+
+def render_tickets_pdf(org: Org, tickets: list[Ticket]) -> bytes:
+    """One PDF holding `tickets`, a page each as `render_ticket_pdf` draws it (its own design), in order."""
+    return render_pages([_ticket_page(org, ticket) for ticket in tickets])
 
 
 PDF_LINK_PATH = "/tickets/pdf/"
@@ -152,3 +162,30 @@ def ticket_for_pdf_link(token: str) -> tuple[Org, Ticket]:
     if org is None or not isinstance(claims.get("t"), str):
         raise NotFound("This ticket download link is invalid or expired.", type="ticket_not_found")
     return org, get_scoped(Ticket, org, claims["t"], "ticket")
+
+
+TICKETS_PDF_PATH = "/tickets/pdfs/"
+TICKETS_PDF_MAX_AGE_SECONDS = 30 * 24 * 3600   # a partner hands it to its buyer at once; it is not kept for ever
+_TICKETS_PDF_PURPOSE = "tickets-pdf"
+
+
+def tickets_pdf_link(org: Org, booking_id: str, ticket_type_id: str) -> str:
+    """A signed link (`<public_url>/tickets/pdfs/<token>`) to ONE PDF holding the tickets of one ticket type in
+    one booking (a page each, with its QR), without a login, for `TICKETS_PDF_MAX_AGE_SECONDS`."""
+    token = signed_link_token(_TICKETS_PDF_PURPOSE, {"o": org.id, "b": booking_id, "tt": ticket_type_id})
+    return current_config().public_url.rstrip("/") + TICKETS_PDF_PATH + token
+
+
+def tickets_for_pdf_link(token: str) -> tuple[Org, list[Ticket]]:
+    """The tenant and the tickets a `tickets_pdf_link` token names, in issue order; 404 `tickets_not_found` for a
+    forged, altered or expired token, or one whose tickets are gone."""
+    claims = read_signed_link_token(_TICKETS_PDF_PURPOSE, token, TICKETS_PDF_MAX_AGE_SECONDS) or {}
+    org = load_org(claims["o"]) if isinstance(claims.get("o"), str) else None
+    tickets = []
+    if org is not None and isinstance(claims.get("b"), str) and isinstance(claims.get("tt"), str):
+        tickets = list(scoped(Ticket, org).where((Ticket.booking == claims["b"])
+                                                 & (Ticket.ticket_type == claims["tt"]))
+                       .order_by(Ticket.created_at, Ticket.id))
+    if not tickets:
+        raise NotFound("This tickets download link is invalid or expired.", type="tickets_not_found")
+    return org, tickets
