@@ -22,7 +22,7 @@ from test_purchase_support import iso
 from core import db as database
 
 # and notifications, from the transfer on
-PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2", "club_cart")
+PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2", "club_cart", "developers_api")
 
 
 # --- the two tenants' records ---------------------------------------------------------------------
@@ -141,6 +141,10 @@ def _templates(world: World) -> None:
         "ticket_email_template_id": made["email_template"]["public_id"],
         "tally_template_id": made["tally_template"]["public_id"]}}))["data"]
     ids["event_setting"], ids["event_setting_public"] = setting["id"], str(setting["public_id"])
+def _cover(world: World) -> None:
+    """A cover image on the event (its renditions made by the job, inline in tests)."""
+    form = {"image": (io.BytesIO(photo()), "cover.jpg")}
+    _ok(world.tenant.staff.put(f"/events/{world.ids['event']}/cover", data=form, content_type="multipart/form-data"))
 
 
 def _sales(world: World) -> None:
@@ -300,6 +304,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _events(world)
     _lists(world)
     _templates(world)
+    _cover(world)
     _public_ids(world)
     _sales(world)
     _barcode_pool(world)

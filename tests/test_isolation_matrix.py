@@ -48,6 +48,8 @@ from isolation_world import UNMADE, World, build_world, differences, photo, snap
 from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import iso
 
+from core import db as database
+
 METHODS = ("get", "post", "patch", "put", "delete")
 REFUSED = {401, 403, 404}
 MADE_UP_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed id no tenant has
@@ -68,11 +70,12 @@ PATH_KINDS = {
     "pickup_type_id": "pickup_type", "pickup_id": "ticket_pickup",
     "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
     "list_id": "event_list", "permanent_list_id": "permanent_list", "attendee_id": "attendee",
-    "customer_id": "customer", "hostname": "domain",
+    "customer_id": "customer", "hostname": "domain", "tickets_token": "tickets_pdf_token",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
-SIGNED_TOKEN_RECORDS = {"payment_return_token": "pending_booking", "ticket_pdf_token": "ticket"}
+SIGNED_TOKEN_RECORDS = {"payment_return_token": "pending_booking", "ticket_pdf_token": "ticket",
+                        "tickets_pdf_token": "booking"}
 PATH_KINDS_BY_PATH = {
     ("/ticket-configurations/{configuration_id}/barcodes", "configuration_id"): "pool_configuration",
     ("/ticket-configurations/{configuration_id}/barcodes/{barcode_id}", "configuration_id"): "pool_configuration",
@@ -111,6 +114,7 @@ PATH_KINDS_BY_PATH = {
         ("/public/v2/email_templates/{template_id}", "email_template_public"),
         ("/public/v2/tally_templates/{template_id}", "tally_template_public"))},
     ("/public/v2/events/{event_id}/setting", "event_id"): "event_public",
+    ("/covers/o/{org_id}/{event_id}", "org_id"): "caller_org",
 }
 # Path parameters that are not record ids: a fixed value each.
 PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
@@ -131,6 +135,7 @@ BODY_ID_KINDS = {
     "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
     "eventId": "event",  # a sale's types are paid ones: A's own sale then stops at payment, issuing nothing
     "ticketTypeId": "paid_type", "items[].ticketTypeId": "paid_type", "tickets[].ticketTypeId": "paid_type",
+    "tickets[].ticket_id": "paid_type",  # 002's tickets/create (developers_api): a partner sale, paid to the partner
     "merch[].variantId": "variant", "bookingId": "pending_booking", "orderId": "pending_booking",
     "id": "spare_ticket_type", "sessionIds": "session", "ticketTypeIds": "ticket_type", "variantIds": "variant",
     "category_ids": "category", "tag_ids": "tag", "campaign_ids": "campaign", "calendar_id": "calendar",
@@ -436,7 +441,20 @@ def ticket_pdf_token(app, path_org: str, ticket_id: str) -> str:
     return url.split(PDF_LINK_PATH, 1)[1]
 
 
-SIGNED_TOKEN_MAKERS = {"payment_return_token": payment_return_token, "ticket_pdf_token": ticket_pdf_token}
+def tickets_pdf_token(app, path_org: str, booking_id: str) -> str:
+    """A partner sale's PDF link token as the app makes it for `path_org`, naming the tickets of `booking_id`'s
+    first ticket type."""
+    from core.models import BookingLine
+    from core.services.ticket_pdf import TICKETS_PDF_PATH, tickets_pdf_link
+
+    with app.app_context(), database.db.connection_context():
+        line = BookingLine.select().where(BookingLine.booking == booking_id).first()
+        url = tickets_pdf_link(SimpleNamespace(id=path_org), booking_id, line.ticket_type_id if line else "none")
+    return url.split(TICKETS_PDF_PATH, 1)[1]
+
+
+SIGNED_TOKEN_MAKERS = {"payment_return_token": payment_return_token, "ticket_pdf_token": ticket_pdf_token,
+                       "tickets_pdf_token": tickets_pdf_token}
 
 
 def signed_tokens(app, caller: World, owner_record_ids: dict[str, str]) -> None:

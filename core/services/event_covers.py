@@ -147,6 +147,5 @@ def open_cover(org_id: str, event_id: str, rendition: str, version: str | None) 
 
 def forget_events(org: Org, event_ids: list[str]) -> None:
     """Inside the transaction that deletes `event_ids`: their covers' files go once it commits."""
-    for (record,) in scoped(Event, org, Event.cover).where(Event.id.in_(event_ids) & Event.cover.is_null(False)
-                                                           ).tuples():
-        _forget_after_commit(org.id, Event.cover.python_value(record))
+    for row in scoped(Event, org, Event.cover).where(Event.id.in_(event_ids) & Event.cover.is_null(False)):
+        _forget_after_commit(org.id, row.cover)
