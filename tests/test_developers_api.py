@@ -158,3 +158,153 @@ def test_create_anonymous_and_named_tickets_with_a_pdf_per_tier(partner):
     assert pdf_pages(pdf.data) == 2
     payloads = qr_texts(pdf.data)
     assert len(payloads) == 2 and len(set(payloads)) == 2
+
+
+def _create(partner, tickets: list[tuple[str, int]], participant: dict | None = None, **kwargs):
+    body = {"eventId": partner.event["id"], "tickets": [{"ticket_id": t, "quantity": q} for t, q in tickets]}
+    if participant is not None:
+        body["participant"] = participant
+    return key_call(partner, "POST", "/tickets/create", json=body, **kwargs)
+
+
+def _local(url: str) -> str:
+    return url.split("127.0.0.1:8000", 1)[-1]
+
+
+def _tiers(partner) -> dict:
+    tiers = ok(key_call(partner, "GET", f"/tickets?eventId={partner.event['id']}"))["tickets"]
+    return {t["name"]: (t["available"], t["quantity"]) for t in tiers}
+
+
+def test_the_pdf_holds_valid_tickets_of_a_partner_sale_paid_to_the_partner(partner):
+    created = ok(_create(partner, [(partner.vip, 3)]))
+    [tier] = created["tickets"]
+    assert (tier["name"], tier["quantity"]) == ("VIP", 3)
+    pdf = partner._flask.get(_local(tier["url"]))
+    assert pdf.status_code == 200 and pdf.headers["Cache-Control"] == "private, no-store"
+    assert pdf_pages(pdf.data) == 3
+    seen = set()
+    for payload in qr_texts(pdf.data):
+        check = ok(partner.staff.post("/events/tickets/validate", json={"qrPayload": payload}))
+        assert check["valid"] is True, check
+        ticket = ok(partner.staff.get(f"/events/tickets/{check['ticket']['id']}"))
+        assert ticket["source"] == "partner" and ticket["ticketTypeId"] == partner.vip
+        assert ticket["price"] == {"amount": 8000, "currency": "EUR"}
+        seen.add(ticket["id"])
+    assert len(seen) == 3
+    listed = ok(partner.staff.get(f"/events/{partner.event['id']}/tickets"))["data"]
+    assert {t["id"] for t in listed if t["source"] == "partner"} == seen
+    from core import db as database
+    from core.models import Booking, Payment
+
+    with database.db.connection_context():
+        [booking] = Booking.select().where(Booking.org == partner.orgid)
+        assert (booking.source, booking.status, booking.amount, booking.currency) == ("partner", "confirmed", 24000,
+                                                                                       "EUR")
+        [payment] = Payment.select().where(Payment.booking == booking.id)
+        assert (payment.amount, payment.gateway, payment.reference) == (24000, "offline", f"partner:{booking.id}")
+    assert _tiers(partner)["VIP"] == (True, 97)
+
+
+def test_a_tampered_or_expired_pdf_link_is_refused(partner, monkeypatch):
+    import itsdangerous.timed
+
+    url = _local(ok(_create(partner, [(partner.standard, 1)]))["tickets"][0]["url"])
+    assert partner._flask.get(url).status_code == 200
+    token = url.rsplit("/", 1)[1]
+    tampered = url[:-len(token)] + token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    response = partner._flask.get(tampered)
+    assert response.status_code == 404 and response.get_json()["type"] == "tickets_not_found"
+    from core.services.ticket_pdf import TICKETS_PDF_MAX_AGE_SECONDS
+
+    later = itsdangerous.timed.time.time() + TICKETS_PDF_MAX_AGE_SECONDS + 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    response = partner._flask.get(url)
+    assert response.status_code == 404 and response.get_json()["type"] == "tickets_not_found"
+
+
+def test_tickets_create_is_idempotent_with_an_idempotency_key(partner):
+    key = {"Idempotency-Key": "partner-order-1"}
+    first = _create(partner, [(partner.vip, 2)], headers=key)
+    again = _create(partner, [(partner.vip, 2)], headers=key)
+    assert ok(first) == ok(again) and again.headers.get("Idempotent-Replayed") == "true"
+    assert _tiers(partner)["VIP"] == (True, 98)
+    other = _create(partner, [(partner.vip, 1)], headers=key)
+    refused(other, 422, "idempotency_mismatch")
+    assert _tiers(partner)["VIP"] == (True, 98)
+    ok(_create(partner, [(partner.vip, 2)]))   # no key: a second sale
+    assert _tiers(partner)["VIP"] == (True, 96)
+
+
+def test_capacity_sale_window_and_order_limits_apply(partner):
+    staff = partner.staff
+    small = make_type(partner, partner.event["id"], name="Balcony", price=20, currency="EUR", capacity=3,
+                      orderMax=2)
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    early = make_type(partner, partner.event["id"], name="Early", price=0, currency="EUR", capacity=10,
+                      saleStart=soon)
+    assert _tiers(partner)["Balcony"] == (True, 3) and _tiers(partner)["Early"] == (False, 10)
+    refused(_create(partner, [(small, 3)]), 422, "above_order_max")
+    refused(_create(partner, [(early, 1)]), 422, "sale_not_started")
+    ok(_create(partner, [(small, 2)]))
+    assert _tiers(partner)["Balcony"] == (True, 1)
+    refused(_create(partner, [(small, 2)]), 409, "sold_out")
+    refused(_create(partner, [(partner.vip, 1), (small, 2)]), 409, "sold_out")
+    assert _tiers(partner)["Balcony"] == (True, 1) and _tiers(partner)["VIP"] == (True, 100)  # nothing changed
+    ok(_create(partner, [(small, 1)]))
+    assert _tiers(partner)["Balcony"] == (False, 0)
+    hidden = make_type(partner, partner.event["id"], name="Crew", price=0, capacity=5, visibility="private")
+    assert "Crew" not in _tiers(partner)
+    refused(_create(partner, [(hidden, 1)]), 404, "ticket_type_not_found")
+    ok(staff.patch(f"/events/{partner.event['id']}", json={"published_at": None}))
+    assert _tiers(partner)["VIP"] == (False, 100)   # a draft sells nothing
+    refused(_create(partner, [(partner.vip, 1)]), 404, "event_not_found")
+
+
+def test_errors_are_002_bodies_and_another_tenant_is_invisible(partner, other_tenant, app):
+    refused(key_call(partner, "GET", "/event/no-such-event"), 404, "event_not_found")
+    refused(key_call(partner, "GET", "/tickets"), 422, "validation_error")
+    refused(key_call(partner, "GET", "/events?page=0"), 422, "validation_error")
+    body = refused(key_call(partner, "POST", "/tickets/create", json={"eventId": partner.event["id"],
+                                                                      "tickets": []}), 422, "validation_error")
+    assert "tickets" in body["errors"]["json"]
+    refused(_create(partner, [(partner.vip, 1)], participant={"participantId": "x", "email": "a@example.com"}),
+            422, "validation_error")
+    refused(_create(partner, [(partner.vip, 1)], participant={"first_name": "No", "last_name": "Mail"}),
+            422, "validation_error")
+    refused(key_call(partner, "POST", "/tickets/create", data="{nope", content_type="application/json"),
+            400, "invalid_json")
+    bad_key = partner._flask.get(PREFIX + "/events", headers={"Authorization": "Bearer bo_nope_nope"})
+    assert bad_key.status_code == 401 and bad_key.get_json()["success"] is False
+    other = make_tenant(app, "Other partner", plugins=("developers_api",))
+    refused(key_call(other, "GET", f"/event/{partner.event['id']}"), 404, "event_not_found")
+    refused(key_call(other, "GET", f"/tickets?eventId={partner.event['id']}"), 404, "event_not_found")
+    refused(key_call(other, "POST", "/tickets/create", json={
+        "eventId": partner.event["id"], "tickets": [{"ticket_id": partner.vip, "quantity": 1}]}), 404,
+        "event_not_found")
+    assert ok(key_call(other, "GET", "/events"))["events"] == []
+    refused(key_call(other_tenant, "GET", "/events"), 404, "plugin_not_enabled")   # not enabled
+    assert _tiers(partner)["VIP"] == (True, 100)
+
+
+def test_read_keys_cannot_create_tickets(partner, config):
+    created = partner._flask.post(f"/operator/tenants/{partner.orgid}/api-keys", json={
+        "name": "reader", "role": "staff", "scopes": ["read"]},
+        headers={"Authorization": f"Bearer {config.operator_token}"})
+    headers = {"Authorization": f"Bearer {ok(created, 201)['apiKey']}"}
+    assert partner._flask.get(PREFIX + "/events", headers=headers).status_code == 200
+    body = {"eventId": partner.event["id"], "tickets": [{"ticket_id": partner.vip, "quantity": 1}]}
+    refused(partner._flask.post(PREFIX + "/tickets/create", json=body, headers=headers), 403, "insufficient_scope")
+    assert _tiers(partner)["VIP"] == (True, 100)
+
+
+def test_events_page_by_page(partner):
+    for index in range(2):
+        ok(partner.staff.post("/events", json={"name": f"Extra {index}", "starts_at": "2031-01-01T20:00:00Z",
+                                               "ends_at": "2031-01-01T23:00:00Z"}), 201)
+    first = ok(key_call(partner, "GET", "/events?page=1&limit=2"))
+    assert len(first["events"]) == 2 and first["paginate"] == {"hasNextPage": True, "nextPage": 2}
+    second = ok(key_call(partner, "GET", "/events?page=2&limit=2"))
+    assert len(second["events"]) == 1 and second["paginate"] == {"hasNextPage": False, "nextPage": None}
+    ids = [e["id"] for e in first["events"] + second["events"]]
+    assert len(set(ids)) == 3 and partner.event["id"] in ids
