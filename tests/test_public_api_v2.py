@@ -56,22 +56,23 @@ def json_type(value) -> str:
     return {str: "string", dict: "object", list: "array"}[type(value)]
 
 
-def assert_shape(sample, actual, path: str = "") -> None:
+def assert_shape(sample, actual, path: str = "", null_allowed: dict | None = None) -> None:
     """Every field of `sample` is in `actual` with the same JSON type (null only where the sample has null or
-    NULL_ALLOWED says why); lists compare each element with the sample's first."""
+    `null_allowed` (default NULL_ALLOWED) says why); lists compare each element with the sample's first."""
+    null_allowed = NULL_ALLOWED if null_allowed is None else null_allowed
     expected, got = json_type(sample), json_type(actual)
-    if expected == "null" or (got == "null" and path in NULL_ALLOWED):
+    if expected == "null" or (got == "null" and path in null_allowed):
         return
     assert got == expected, f"{path or 'body'}: {got} where the sample has {expected}"
     if expected == "object":
         missing = sorted(set(sample) - set(actual))
         assert not missing, f"{path or 'body'} lacks {missing}"
         for key in sample:
-            assert_shape(sample[key], actual[key], f"{path}.{key}" if path else key)
+            assert_shape(sample[key], actual[key], f"{path}.{key}" if path else key, null_allowed)
     elif expected == "array" and sample:
         assert actual, f"{path}: empty, the sample has elements"
         for item in actual:
-            assert_shape(sample[0], item, path)
+            assert_shape(sample[0], item, path, null_allowed)
 
 
 def key_call(tenant, method: str, path: str, scheme: str = "Token", **kwargs):

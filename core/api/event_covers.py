@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventEnvelope
 from core.api.events import event_body
+from core.api.multipart import multipart_fields
 from core.auth import require_role
 from core.errors import INVALID_INPUT, ApiError, Unprocessable
 from core.services import event_covers, events
@@ -20,7 +20,6 @@ from core.tenancy import current_org
 
 blp = Blueprint("event_covers", __name__, description="Event cover images (staff upload)")
 
-MULTIPART_OVERHEAD = 16 * 1024  # the multipart headers around the image
 _BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["image"],
     "properties": {"image": {"type": "string", "format": "binary",
@@ -28,26 +27,19 @@ _BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"
 
 
 def _upload():
-    """The `image` part of a multipart body, refusing anything else (and an oversized body before reading it)."""
+    """The `image` part of a multipart body (`core.api.multipart`: the body refused before it is read when too
+    large, any other file a 422), refusing any other body and any text field."""
     if request.mimetype != "multipart/form-data":
         raise ApiError("Send the cover as multipart/form-data with one `image` part.", status=415,
                        type="unsupported_media_type")
-    limit = MAX_COVER_BYTES + MULTIPART_OVERHEAD
-    too_large = CoverTooLarge(f"A cover image can be at most {MAX_COVER_BYTES:,} bytes.")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    request.max_content_length = limit
-    try:
-        form, files = request.form, request.files
-    except RequestEntityTooLarge as exc:
-        raise too_large from exc
-    unknown = [key or "" for key in [*form.keys(), *files.keys()] if key != "image"]
-    if unknown or "image" not in files:
-        errors = {key: ["Unknown field."] for key in unknown}
-        if "image" not in files:
+    form, upload = multipart_fields("", "image", MAX_COVER_BYTES,
+                                    CoverTooLarge(f"A cover image can be at most {MAX_COVER_BYTES:,} bytes."))
+    if form or upload is None:
+        errors = {key: ["Unknown field."] for key in form}
+        if upload is None:
             errors["image"] = ["Missing file part."]
         raise Unprocessable(INVALID_INPUT, type="validation_error", errors={"form": errors})
-    return files["image"]
+    return upload
 
 
 @blp.route("/events/<event_id>/cover")

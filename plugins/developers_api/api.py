@@ -16,6 +16,7 @@ from core.api.blueprint import plugin_blueprint
 from core.api.event_schemas import CoverView, Paginate
 from core.api.events import event_body, event_list_body
 from core.api.idempotency import idempotent
+from core.api.staff_tickets import ParticipantSchema
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import Event, Org, utcnow
@@ -171,17 +172,6 @@ class CreateTickets(Schema):
     participant = fields.Nested(ParticipantInput, metadata={"description": "Omit for anonymous tickets."})
 
 
-class Participant002(Schema):
-    """002's participant."""
-
-    id = fields.String()
-    last_name = fields.String()
-    first_name = fields.String()
-    email = fields.String()
-    phone = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
-
-
 class IssuedTier(Schema):
     name = fields.String()
     url = fields.String(metadata={"description": "A signed link to one PDF of these tickets (a page each, with its "
@@ -191,7 +181,7 @@ class IssuedTier(Schema):
 
 class Created002(Schema):
     success = fields.Boolean()
-    participant = fields.Nested(Participant002, allow_none=True)
+    participant = fields.Nested(ParticipantSchema, allow_none=True)
     tickets = fields.List(fields.Nested(IssuedTier))
 
 
