@@ -308,3 +308,58 @@ def test_events_page_by_page(partner):
     assert len(second["events"]) == 1 and second["paginate"] == {"hasNextPage": False, "nextPage": None}
     ids = [e["id"] for e in first["events"] + second["events"]]
     assert len(set(ids)) == 3 and partner.event["id"] in ids
+
+
+def _participants(partner, query: str = "") -> dict:
+    return ok(key_call(partner, "GET", f"/participants?eventId={partner.event['id']}{query}"))
+
+
+def test_participants_are_found_again_by_email_and_by_id(partner, app):
+    new = {"first_name": "John", "last_name": "Doe", "email": "John.Doe@Example.com", "phone": "+1234567890"}
+    first = ok(_create(partner, [(partner.standard, 1)], participant=new))["participant"]
+    assert (first["email"], first["phone"], first["confirmed"]) == ("John.Doe@Example.com", "+1234567890", True)
+    again = ok(_create(partner, [(partner.standard, 1)], participant={"email": "john.doe@example.COM",
+                                                                       "phone": "+999"}))["participant"]
+    assert again["id"] == first["id"] and again["phone"] == "+1234567890"   # found by e-mail, never overwritten
+    by_id = ok(_create(partner, [(partner.vip, 2)], participant={"participantId": first["id"]}))
+    assert by_id["participant"]["id"] == first["id"]
+    anonymous = ok(_create(partner, [(partner.standard, 1)]))
+    listed = _participants(partner)["participants"]
+    assert [p["id"] for p in listed][0] == first["id"] and len(listed) == 2
+    [john] = [p for p in listed if p["id"] == first["id"]]
+    assert john["ticket_count"] == 4
+    [nobody] = [p for p in listed if p["id"] != first["id"]]
+    assert nobody["email"] is None and nobody["ticket_count"] == 1
+    reused = ok(_create(partner, [(partner.standard, 1)], participant={"participantId": nobody["id"]}))
+    assert reused["participant"]["id"] == nobody["id"] and anonymous["participant"] is None
+    assert {p["id"]: p["ticket_count"] for p in _participants(partner)["participants"]}[nobody["id"]] == 2
+    one = _participants(partner, "&page=1&limit=1")
+    assert len(one["participants"]) == 1 and one["paginate"] == {"hasNextPage": True, "nextPage": 2}
+    other = make_tenant(app, "Other partner", plugins=("developers_api",))
+    refused(key_call(other, "GET", f"/participants?eventId={partner.event['id']}"), 404, "event_not_found")
+
+
+def test_an_unknown_participant_or_a_refused_sale_issues_and_records_nothing(partner, app):
+    refused(_create(partner, [(partner.vip, 1)], participant={"participantId": "no-such-attendee"}), 404,
+            "attendee_not_found")
+    other = make_tenant(app, "Other partner", plugins=("developers_api",))
+    theirs = ok(other.staff.post("/events", json={"name": "Theirs", "starts_at": "2031-01-01T20:00:00Z",
+                                                  "ends_at": "2031-01-01T23:00:00Z",
+                                                  "published_at": "2026-01-01T00:00:00Z"}), 201)["data"]
+    free = make_type(other, theirs["id"], name="Free", price=0, capacity=5)
+    made = ok(key_call(other, "POST", "/tickets/create", json={
+        "eventId": theirs["id"], "tickets": [{"ticket_id": free, "quantity": 1}],
+        "participant": {"email": "theirs@example.com"}}))["participant"]
+    refused(_create(partner, [(partner.vip, 1)], participant={"participantId": made["id"]}), 404,
+            "attendee_not_found")
+    refused(_create(partner, [(partner.vip, 101)], participant={"email": "late@example.com", "phone": "+1"}),
+            422, "validation_error")
+    refused(_create(partner, [(partner.vip, 60), (partner.vip, 41)], participant={"email": "late@example.com"}),
+            409, "sold_out")
+    from core import db as database
+    from core.models import Attendee
+
+    with database.db.connection_context():
+        assert not Attendee.select().where((Attendee.org == partner.orgid)
+                                           & (Attendee.email_key == "late@example.com")).exists()
+    assert _participants(partner)["participants"] == [] and _tiers(partner)["VIP"] == (True, 100)

@@ -1,5 +1,6 @@
 """Migration 21: event presentation fields: `event.location` (free text) and `event.cover` (the cover image and
-its renditions), and the event slug made unique per tenant (it is the event's public page path).
+its renditions), and the event slug made unique per tenant (it is the event's public page path); and
+`booking.attendee_id` (the attendee a partner sale's tickets go to, chosen up front; null for every other booking).
 
 Adds the two columns when missing (defaulted / nullable). Slugs that repeat within a tenant (generated dates of
 a recurring event used to copy their template's) are made unique first: the oldest event keeps its slug, each
@@ -12,7 +13,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from core.db import db
 from core.migrations import ensure_columns
-from core.models import Event
+from core.models import Booking, Event
 
 INDEX = "event_org_id_slug"
 
@@ -32,8 +33,10 @@ def _deduplicate_slugs() -> int:
 
 
 def upgrade() -> None:
-    """Add `location` and `cover`, make slugs unique per tenant, and make their index unique."""
+    """Add `location`, `cover` and `booking.attendee_id`, make slugs unique per tenant, and make their index
+    unique."""
     ensure_columns(Event, "location", "cover")
+    ensure_columns(Booking, "attendee_id")
     indexes = {index.name: index for index in db.get_indexes("event")}
     if INDEX in indexes and indexes[INDEX].unique:
         return

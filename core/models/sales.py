@@ -30,6 +30,9 @@ class Booking(TenantModel):
     customer = ForeignKeyField(Customer, null=True, column_name="customer_id", on_delete="SET NULL")
     email = CharField(max_length=254, default="")
     name = CharField(max_length=200, default="")
+    # The attendee its tickets go to when chosen up front (a partner's participant, `core.services.partner_sales`);
+    # null: found from the buyer's (and each holder's) e-mail and name when they are issued. Migration 21.
+    attendee_id = CharField(max_length=36, null=True)
     status = CharField(max_length=24, default="pending")
     source = CharField(max_length=16, default="online")
     gateway = CharField(max_length=64, default="free")

@@ -17,7 +17,20 @@ from peewee import JOIN
 
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
-from core.models import Booking, BookingLine, Customer, Event, Org, Payment, Refund, Ticket, TicketType, new_id, utcnow
+from core.models import (
+    Attendee,
+    Booking,
+    BookingLine,
+    Customer,
+    Event,
+    Org,
+    Payment,
+    Refund,
+    Ticket,
+    TicketType,
+    new_id,
+    utcnow,
+)
 from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroTotal
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
@@ -86,6 +99,7 @@ class PurchaseRequest:
     hold_minutes: int = 10
     require_free: bool = False
     paid_outside: bool = False  # the seller took the money outside Boxoffice (a partner): the box-office method
+    attendee_id: str | None = None  # the attendee the tickets go to, chosen up front (a partner's participant)
     extras: dict = field(default_factory=dict)  # plugin-specific parts, passed to `price_booking` as `extras`
     holders: list[tuple[str, list[dict] | None]] = field(default_factory=list)
     """Per item of `items`: the body path its holders came under and the holders (`{name, email}` each, one
@@ -331,7 +345,8 @@ def ticket_holders(req: PurchaseRequest, items: list[tuple[TicketType, int]]) ->
 
 def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
                        types: dict[str, TicketType] | None = None) -> list[Ticket]:
-    holder = Holder(email=booking.email, name=booking.name, customer=booking.customer)
+    holder = Holder(email=booking.email, name=booking.name, customer=booking.customer,
+                    attendee=Attendee(id=booking.attendee_id) if booking.attendee_id else None)
     tickets: list[Ticket] = []
     issued = [(line, (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id))
               for line in lines if line.kind == "ticket"]
@@ -360,7 +375,8 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
     free = quote.is_free
     expires_at = None if free else holds.hold_deadline(req.hold_minutes, now)
     booking_row = {"id": new_id(), "org": org.id, "event": event.id, "customer": req.buyer.customer,
-                   "email": req.buyer.email, "name": req.buyer.name, "status": "confirmed" if free else "pending",
+                   "email": req.buyer.email, "name": req.buyer.name, "attendee_id": req.attendee_id,
+                   "status": "confirmed" if free else "pending",
                    "source": req.source, "gateway": gateway, "currency": quote.currency, "subtotal": quote.subtotal,
                    "fees": quote.fees, "adjustments": quote.adjustments_total, "amount": quote.total,
                    "seats": quote.seats, "promo_code": quote.recorded_code, "expires_at": expires_at,

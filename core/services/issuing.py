@@ -65,14 +65,19 @@ def _holder_of(holder: Holder, holders: list | None, index: int) -> tuple[str, s
 def attendee_ids(org, lines: list[tuple[Holder, list | None, int]]) -> list[list[str]]:
     """The attendee id of each ticket about to be issued, per line `(holder, holders, ticket count)` (ticket i
     is `_holder_of(holder, holders, i)`'s), all resolved together (`attendees.resolve_attendee_ids`: one
-    INSERT ... ON CONFLICT statement), so a booking costs that once, whatever its lines. A
-    ticket of the line's holder goes to `holder.attendee` when set; the holder's customer gives its phone."""
+    INSERT ... ON CONFLICT statement), so a booking costs that once, whatever its lines. A ticket of the line's
+    holder goes to `holder.attendee` when set (confirmed now if it was not: it holds a ticket); the holder's
+    customer gives its phone."""
     people = [[_holder_of(holder, holders, i) for i in range(count)] for holder, holders, count in lines]
     contacts = [Contact.named(email, name, holder.customer.phone if holder.customer and email == holder.email
                               else None)
                 for (holder, _, _), line in zip(lines, people, strict=True)
                 for email, name in line if not (holder.attendee and (email, name) == (holder.email, holder.name))]
     found = iter(resolve_attendee_ids(org, contacts))
+    chosen = {holder.attendee.id for holder, _, count in lines if holder.attendee is not None and count}
+    if chosen:
+        Attendee.update(confirmed_at=utcnow()).where(Attendee.id.in_(sorted(chosen))
+                                                     & Attendee.confirmed_at.is_null()).execute()
     return [[holder.attendee.id if holder.attendee and (email, name) == (holder.email, holder.name)
              else next(found) for email, name in line]
             for (holder, _, _), line in zip(lines, people, strict=True)]

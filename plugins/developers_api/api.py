@@ -20,9 +20,10 @@ from core.api.staff_tickets import ParticipantSchema
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import Event, Org, utcnow
-from core.pagination import PageNumberQuery
+from core.pagination import PageNumberQuery, paginate_block
 from core.services import events, holds, ticket_types
-from core.services.booking import BookingResult, Buyer, sellable_now
+from core.services.attendees import Contact, attendees_page, participant_view
+from core.services.booking import BookingResult, sellable_now
 from core.services.capacity import available_seats
 from core.services.partner_sales import partner_sale
 from core.services.ticket_pdf import tickets_pdf_link
@@ -62,6 +63,12 @@ def event_002(view: dict) -> dict:
             "dateEnd": iso_millis((view["end"] or {}).get("utc")), "location": view["location"],
             "publish": view["publish"], "cover": view["cover"], "checkoutUrl": view["checkout_url"],
             "siteUrl": view["site_url"]}
+
+
+def participant_002(row) -> dict:
+    """002's participant: the attendees service's view, `created` with milliseconds."""
+    view = participant_view(row)
+    return {**view, "created": iso_millis(view["created"])}
 
 
 def tiers_002(org: Org, event: Event) -> list[dict]:
@@ -172,6 +179,12 @@ class CreateTickets(Schema):
     participant = fields.Nested(ParticipantInput, metadata={"description": "Omit for anonymous tickets."})
 
 
+class Participants002(Schema):
+    success = fields.Boolean()
+    participants = fields.List(fields.Nested(ParticipantSchema))
+    paginate = fields.Nested(Paginate)
+
+
 class IssuedTier(Schema):
     name = fields.String()
     url = fields.String(metadata={"description": "A signed link to one PDF of these tickets (a page each, with its "
@@ -225,11 +238,12 @@ class Tickets(MethodView):
         return {"success": True, "tickets": tiers_002(org, events.get_event(org, args["eventId"]))}
 
 
-def _buyer(participant: dict | None) -> Buyer:
-    if not participant:
-        return Buyer()
-    name = " ".join(part for part in (participant.get("first_name"), participant.get("last_name")) if part)
-    return Buyer(email=participant["email"].strip().lower(), name=name.strip())
+def _contact(participant: dict | None) -> Contact | None:
+    """A new participant's details as the attendees service takes them (None: no details sent)."""
+    if not participant or "participantId" in participant:
+        return None
+    return Contact(email=participant["email"], first_name=participant.get("first_name", "").strip(),
+                   last_name=participant.get("last_name", "").strip(), phone=participant.get("phone") or None)
 
 
 def _issued(org: Org, result: BookingResult) -> list[dict]:
@@ -253,7 +267,23 @@ class CreateTicketsView(MethodView):
         Each tier answers a signed link to one PDF of its tickets. Honours `Idempotency-Key`."""
         org = current_org()
         items = [(item["ticket_id"], item["quantity"]) for item in data["tickets"]]
+        participant = data.get("participant")
         identity = current_identity()
-        result = partner_sale(org, data["eventId"], items, _buyer(data.get("participant")),
-                              by=identity.email or identity.sub)
-        return {"success": True, "participant": None, "tickets": _issued(org, result)}
+        sale = partner_sale(org, data["eventId"], items, by=identity.email or identity.sub,
+                            attendee_id=(participant or {}).get("participantId"), contact=_contact(participant))
+        return {"success": True, "participant": participant_002(sale.attendee) if sale.attendee else None,
+                "tickets": _issued(org, sale.result)}
+
+
+@blp.route("/participants")
+class Participants(MethodView):
+    @require_role("staff", scope="read")
+    @blp.arguments(EventPageQuery, location="query")
+    @blp.response(200, Participants002)
+    @blp.error_responses({404: "`event_not_found`"})
+    def get(self, args):
+        """An event's participants (002): the attendees holding its valid or checked-in tickets, oldest first;
+        `page` (from 1) and `limit` (default 20). `id` is what `tickets/create` takes as `participantId`."""
+        page = attendees_page(current_org(), event_id=args["eventId"], page=args["page"], limit=args["limit"])
+        return {"success": True, "participants": [participant_002(row) for row in page.rows],
+                "paginate": paginate_block(page)}
