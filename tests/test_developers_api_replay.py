@@ -5,9 +5,9 @@ The examples' paths and bodies are copied below as they are, under their seed se
 67212707e47ff56741acb3a6 and 643e7b194937913299554a7d, tier 65fff7aada40be007f09ee95, participant
 697f54811fc6cd47e04c39c3) are mapped to records made in the set-up. The seed's e-mail addresses were hidden by
 the page it was copied from ("[email protected]", e-mail obfuscation); the replay sends a real address in their
-place (`EMAIL`), since "[email protected]" is rightly refused as an e-mail (422). Each answer is compared field by field (names
-and JSON types, nested objects included) with the seed's sample response, and the values that the set-up fixes
-are checked too.
+place (`EMAIL`), since "[email protected]" is rightly refused as an e-mail (422). Each answer is compared field
+by field (names and JSON types, nested objects included) with the seed's sample response, and the values that
+the set-up fixes are checked too.
 """
 
 from __future__ import annotations
