@@ -136,6 +136,7 @@ BODY_ID_KINDS = {
     "eventId": "event",  # a sale's types are paid ones: A's own sale then stops at payment, issuing nothing
     "ticketTypeId": "paid_type", "items[].ticketTypeId": "paid_type", "tickets[].ticketTypeId": "paid_type",
     "tickets[].ticket_id": "paid_type",  # 002's tickets/create (developers_api): a partner sale, paid to the partner
+    "participant.participantId": "attendee",  # ... for an existing attendee (002's participant)
     "merch[].variantId": "variant", "bookingId": "pending_booking", "orderId": "pending_booking",
     "id": "spare_ticket_type", "sessionIds": "session", "ticketTypeIds": "ticket_type", "variantIds": "variant",
     "category_ids": "category", "tag_ids": "tag", "campaign_ids": "campaign", "calendar_id": "calendar",
