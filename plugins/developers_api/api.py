@@ -19,7 +19,7 @@ from core.api.idempotency import idempotent
 from core.api.staff_tickets import ParticipantSchema
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
-from core.models import Event, Org, utcnow
+from core.models import Attendee, Event, Org, utcnow
 from core.pagination import PageNumberQuery, paginate_block
 from core.services import events, holds, ticket_types
 from core.services.attendees import Contact, attendees_page, participant_view
@@ -65,7 +65,7 @@ def event_002(view: dict) -> dict:
             "siteUrl": view["site_url"]}
 
 
-def participant_002(row) -> dict:
+def participant_002(row: Attendee) -> dict:
     """002's participant: the attendees service's view, `created` with milliseconds."""
     view = participant_view(row)
     return {**view, "created": iso_millis(view["created"])}
