@@ -191,3 +191,33 @@ def test_deleting_an_event_removes_its_cover_files(tenant, config):
     assert len(list(folder.iterdir())) == 4
     assert tenant.staff.delete(f"/events/{event['id']}").status_code in (200, 204)
     assert not list(folder.iterdir())
+
+
+def test_migration_21_adds_the_columns_makes_repeated_slugs_unique_and_is_idempotent(tenant, other_tenant):
+    from core.db import db as database
+    from core.migrations import m0021_event_presentation
+    from core.models import Event
+
+    first = _event(tenant, slug="weekly")
+    other = _event(other_tenant, slug="weekly")
+    with database.connection_context():
+        database.execute_sql(f"DROP INDEX {m0021_event_presentation.INDEX}")
+        database.execute_sql(f'CREATE INDEX {m0021_event_presentation.INDEX} ON "event" ("org_id", "slug")')
+        copies = [f"{index}0000000-copy-4000-8000-000000000000" for index in range(2)]
+        for index, copy in enumerate(copies):
+            Event.insert(id=copy, org=tenant.orgid, name="Copy", slug="weekly", starts_at=START, ends_at=START,
+                         created_at=START + dt.timedelta(days=index + 1), updated_at=START).execute()
+        for column in ("location", "cover"):
+            database.execute_sql(f'ALTER TABLE "event" DROP COLUMN "{column}"')
+        database.execute_sql('ALTER TABLE "booking" DROP COLUMN "attendee_id"')
+        m0021_event_presentation.upgrade()
+        m0021_event_presentation.upgrade()  # idempotent
+        slugs = {row.id: row.slug for row in Event.select(Event.id, Event.slug).where(Event.slug.startswith("weekly"))}
+        assert slugs[first["id"]] == "weekly" and slugs[other["id"]] == "weekly"   # the oldest keeps it
+        assert {slugs[copy] for copy in copies} == {f"weekly-{copy[:8]}" for copy in copies}
+        [index] = [i for i in database.get_indexes("event") if i.name == m0021_event_presentation.INDEX]
+        assert index.unique
+        assert {"location", "cover"} <= {column.name for column in database.get_columns("event")}
+        assert "attendee_id" in {column.name for column in database.get_columns("booking")}
+        assert Event.get_by_id(first["id"]).location == ""
+        Event.delete().where(Event.id.in_(copies)).execute()
