@@ -119,15 +119,15 @@ def make_tickets(org_id: str, count: int = 2, *, email_to: str = "buyer@example.
                  customer_id: str | None = None, tz: str = "Europe/Paris", price: int = 2500):
     """A venue, a published event, a ticket type, a confirmed booking and `count` valid tickets (rows only)."""
     from core.db import db, write_transaction
-    from core.models import Booking, Customer, Event, TicketType, Venue, utcnow
+    from core.models import Booking, Customer, Event, TicketType, Venue, new_id, utcnow
     from core.services.issuing import Holder, issue_tickets
 
     starts = dt.datetime(2031, 3, 14, 18, 30)
     with db.connection_context(), write_transaction():
         venue = Venue.create(org=org_id, name="Salle Pleyel", address="252 Rue du Faubourg Saint-Honoré",
                              city="Paris", country="FR", tz=tz)
-        event = Event.create(org=org_id, name="Concert de Jazz", slug="concert-de-jazz", venue=venue, tz=tz,
-                             starts_at=starts, ends_at=starts + dt.timedelta(hours=3), published_at=utcnow())
+        event = Event.create(org=org_id, name="Concert de Jazz", slug=f"concert-de-jazz-{new_id()[:8]}",
+                             venue=venue, tz=tz, starts_at=starts, ends_at=starts + dt.timedelta(hours=3), published_at=utcnow())
         ticket_type = TicketType.create(org=org_id, event=event, name="VIP", price=price, currency="EUR")
         customer = Customer.get_by_id(customer_id) if customer_id else None
         booking = Booking.create(org=org_id, event=event, customer=customer, email=email_to, name=name,
