@@ -127,7 +127,8 @@ def make_tickets(org_id: str, count: int = 2, *, email_to: str = "buyer@example.
         venue = Venue.create(org=org_id, name="Salle Pleyel", address="252 Rue du Faubourg Saint-Honoré",
                              city="Paris", country="FR", tz=tz)
         event = Event.create(org=org_id, name="Concert de Jazz", slug=f"concert-de-jazz-{new_id()[:8]}",
-                             venue=venue, tz=tz, starts_at=starts, ends_at=starts + dt.timedelta(hours=3), published_at=utcnow())
+                             venue=venue, tz=tz, starts_at=starts, ends_at=starts + dt.timedelta(hours=3),
+                             published_at=utcnow())
         ticket_type = TicketType.create(org=org_id, event=event, name="VIP", price=price, currency="EUR")
         customer = Customer.get_by_id(customer_id) if customer_id else None
         booking = Booking.create(org=org_id, event=event, customer=customer, email=email_to, name=name,
