@@ -1,5 +1,6 @@
-"""How an event presents itself to the world: its slug and path, its public page and checkout links, its
-location line and whether it is published. The one place every API (the core's, 002's, 003's lists) takes them.
+"""How an event presents itself to the world: its slug and path, its public page and checkout links (made by
+`event_lists.page_links`, which 003's list links use too), its location line and whether it is published. The
+one place every event answer (the core's, 002's) takes them.
 
 Pure functions of an event's stored columns (and its venue when the caller has it loaded); never queries, never
 writes.
@@ -11,12 +12,11 @@ import datetime as dt
 import re
 import unicodedata
 
-from core.config import current_config
 from core.models import Event, Venue
+from core.services.event_lists import page_links
 
 MAX_SLUG = 300
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-EVENT_PAGE_PATH = "/e/{org}/{slug}"
 
 
 def slugify(text: str) -> str:
@@ -45,13 +45,15 @@ def event_path(event: Event) -> str:
 
 
 def event_page_url(org_id: str, slug: str) -> str:
-    """The event's public page under `BOXOFFICE_PUBLIC_URL`: `<public_url>/e/<org>/<slug>`."""
-    return current_config().public_url.rstrip("/") + EVENT_PAGE_PATH.format(org=org_id, slug=slug)
+    """The event's public page under `BOXOFFICE_PUBLIC_URL`, `<public_url>/e/<org>/<slug>`: the attendee page
+    link every API shows, made by `event_lists.page_links` (the one place these URLs are made)."""
+    return page_links(org_id, slug)["event_page"]
 
 
 def event_checkout_url(org_id: str, slug: str) -> str:
-    """The event's checkout page: its public page plus `/checkout`."""
-    return event_page_url(org_id, slug) + "/checkout"
+    """The event's checkout page, `<event page>/checkout` (`event_lists.page_links`' `order_page` without a
+    list)."""
+    return page_links(org_id, slug)["order_page"]
 
 
 def is_published(event: Event, now: dt.datetime) -> bool:
