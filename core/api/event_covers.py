@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
+from werkzeug.datastructures import FileStorage
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventEnvelope
@@ -26,7 +27,7 @@ _BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"
                              "description": f"JPEG, PNG or WebP, at most {MAX_COVER_BYTES:,} bytes."}}}}}}}
 
 
-def _upload():
+def _upload() -> FileStorage:
     """The `image` part of a multipart body (`core.api.multipart`: the body refused before it is read when too
     large, any other file a 422), refusing any other body and any text field."""
     if request.mimetype != "multipart/form-data":

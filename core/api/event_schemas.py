@@ -458,8 +458,8 @@ class EventView:
     def __call__(self, event: Event, nested: bool = False) -> dict:
         now = self.now
         view = {name: _FIELD_GETTERS[name](event, now) for name in self.fields}
-        if "location" in view and not view["location"] and event.venue_id:
-            view["location"] = event_pages.venue_location(self.related.venues.get(event.venue_id))
+        if "location" in view:   # its own text, else its venue's line (venues preloaded for it)
+            view["location"] = event_pages.location_text(event, self.related.venues.get(event.venue_id))
         if self.deletable:
             view["deletable"] = event.id not in self.related.with_sales
         related, include = self.related, self.include

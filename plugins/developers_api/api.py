@@ -129,18 +129,24 @@ class Tier002(Schema):
 
 
 class EventPage002(Schema):
+    """002's list of events: a page and its `paginate`."""
+
     success = fields.Boolean()
     events = fields.List(fields.Nested(Event002))
     paginate = fields.Nested(Paginate)
 
 
 class EventWithTiers002(Schema):
+    """002's single event with its ticket tiers."""
+
     success = fields.Boolean()
     event = fields.Nested(Event002)
     tickets = fields.List(fields.Nested(Tier002))
 
 
 class Tiers002(Schema):
+    """002's ticket tiers of an event."""
+
     success = fields.Boolean()
     tickets = fields.List(fields.Nested(Tier002))
 
@@ -180,12 +186,16 @@ class CreateTickets(Schema):
 
 
 class Participants002(Schema):
+    """002's page of participants (the attendees service's view)."""
+
     success = fields.Boolean()
     participants = fields.List(fields.Nested(ParticipantSchema))
     paginate = fields.Nested(Paginate)
 
 
 class IssuedTier(Schema):
+    """One tier of a partner sale: its name, the PDF link of its tickets and how many."""
+
     name = fields.String()
     url = fields.String(metadata={"description": "A signed link to one PDF of these tickets (a page each, with its "
                                                  "QR); it expires after 30 days."})
@@ -193,6 +203,8 @@ class IssuedTier(Schema):
 
 
 class Created002(Schema):
+    """002's create-tickets answer."""
+
     success = fields.Boolean()
     participant = fields.Nested(ParticipantSchema, allow_none=True)
     tickets = fields.List(fields.Nested(IssuedTier))
