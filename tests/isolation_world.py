@@ -141,6 +141,8 @@ def _templates(world: World) -> None:
         "ticket_email_template_id": made["email_template"]["public_id"],
         "tally_template_id": made["tally_template"]["public_id"]}}))["data"]
     ids["event_setting"], ids["event_setting_public"] = setting["id"], str(setting["public_id"])
+
+
 def _cover(world: World) -> None:
     """A cover image on the event (its renditions made by the job, inline in tests)."""
     form = {"image": (io.BytesIO(photo()), "cover.jpg")}
