@@ -2,13 +2,14 @@
 
 A key is sent as `Authorization: Token <key>` or `Authorization: Bearer <key>` (a JWT has dots, a key never
 does) and names its tenant, so no `orgid` header is needed. Keys are stored as SHA-256 digests, so checking one
-is a single lookup; a key's state is kept per process for `REVOCATION_SECONDS` (a revocation reaches every
-worker within that time, as for JWTs exchanged from a key), and its last use is written at most once a
-`LAST_USE_SECONDS` per key and process.
+is a single lookup; a key's state is kept per process for `REVOCATION_SECONDS` (a revocation, or a change of
+its role or scopes, reaches every worker within that time, as for JWTs exchanged from a key), and its last use
+is written at most once a `LAST_USE_SECONDS` per key and process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -37,7 +38,7 @@ REVOCATION_SECONDS = 5.0  # how stale a worker's view of a key (revoked or not) 
 LAST_USE_SECONDS = 60  # a key's `last_used_at` is written at most this often per key and process
 ATTEMPTS_EXTENSION = "boxoffice.api_key_attempts"  # app.extensions: the KeyAttempts that throttles bad keys
 
-_REVOKED = TimedMemo(REVOCATION_SECONDS)  # key id -> revoked? (for JWTs exchanged from a key)
+_REVOKED = TimedMemo(REVOCATION_SECONDS)  # key id -> (role, scopes), None when revoked (JWTs exchanged from a key)
 _GRANTS = TimedMemo(REVOCATION_SECONDS)  # key digest -> its caller, or REVOKED (keys sent directly; unknown: not kept)
 _KNOWN = BoundedMemo(4096)  # digests this process verified before: their re-reads are not throttled
 _LAST_USE: dict[str, float] = {}  # key id -> monotonic time this process last wrote its `last_used_at`
@@ -137,18 +138,35 @@ def note_use(sub: str) -> None:
                | (ApiKey.last_used_at < moment - dt.timedelta(seconds=LAST_USE_SECONDS)))).execute()
 
 
-def api_key_revoked(key_id: str) -> bool:
-    """True when the API key `key_id` was revoked or deleted. Each process re-reads a key at most every
-    REVOCATION_SECONDS, so a revocation reaches every worker within that time (at once in the process that
-    revoked it, through `forget_api_key`)."""
-    def load() -> bool:
-        row = ApiKey.select(ApiKey.revoked_at).where(ApiKey.id == key_id).first()
-        return row is None or row.revoked_at is not None
+def api_key_grant(key_id: str) -> tuple[str, frozenset[str]] | None:
+    """The role and scopes the API key `key_id` holds now, or None when it was revoked or deleted. Each process
+    re-reads a key at most every REVOCATION_SECONDS, so a revocation or a change of role or scopes reaches every
+    worker within that time (at once in the process that made it, through `forget_api_key`)."""
+    def load() -> tuple[str, frozenset[str]] | None:
+        row = ApiKey.select(ApiKey.revoked_at, ApiKey.role, ApiKey.scopes).where(ApiKey.id == key_id).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return row.role, frozenset((row.scopes or "").split())
 
     return _REVOKED.get(key_id, load)
 
 
+def key_token_identity(identity: Identity) -> Identity:
+    """The caller of a JWT exchanged from an API key, with the role the key holds now and no scope the key no
+    longer holds (a token keeps no grant its key lost, within `api_key_grant`'s bound), or 401
+    `api_key_revoked` when the key was revoked."""
+    grant = api_key_grant(identity.sub[len(API_KEY_SUB):])
+    if grant is None:
+        raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
+                           type="api_key_revoked")
+    role, scopes = grant
+    kept = scopes if identity.scopes is None else identity.scopes & scopes
+    if role == identity.role and kept == identity.scopes:
+        return identity
+    return dataclasses.replace(identity, role=role, scopes=kept)
+
+
 def forget_api_key(key_id: str) -> None:
-    """Drop this process's view of an API key (after revoking it)."""
+    """Drop this process's view of an API key (after revoking it or changing its role, name or scopes)."""
     _REVOKED.forget(key_id)
     _GRANTS.forget()

@@ -21,7 +21,7 @@ import time
 import jwt
 from flask import current_app, g, request
 
-from core.api_keys import SCOPES, api_key_in, api_key_revoked, identity_for_key
+from core.api_keys import SCOPES, api_key_in, identity_for_key, key_token_identity
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
 from core.identity import API_KEY_SUB, OFFICER, STAFF_ROLES, Identity
@@ -125,9 +125,8 @@ def _identity_for_jwt(authorization: str) -> Identity:
         raise Unauthorized("Send `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
                            type="invalid_token")
     identity = decode_token(current_config().secret_key, token.strip())
-    if identity.sub.startswith(API_KEY_SUB) and api_key_revoked(identity.sub[len(API_KEY_SUB):]):
-        raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
-                           type="api_key_revoked")
+    if identity.sub.startswith(API_KEY_SUB):
+        identity = key_token_identity(identity)
     if identity.role == "customer":
         valid_after, officer = _account_state(identity.sub)
         if identity.issued_at < valid_after:
@@ -153,7 +152,7 @@ def load_identity() -> None:
 
 def _account_state(customer_id: str) -> tuple[float, bool]:
     """(the epoch seconds before which the customer's tokens are refused (0: none are), whether the account is
-    an officer), in one read. Each process re-reads it at most every few seconds, like `api_key_revoked` (at
+    an officer), in one read. Each process re-reads it at most every few seconds, like `api_key_grant` (at
     once where it changed, through `forget_sessions`)."""
     from core.models import Customer
 

@@ -12,13 +12,12 @@ from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.api.api_keys import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api.throttle import Guard, document_429, throttle_blueprint
-from core.api_keys import SCOPE_DOCS, SCOPES
 from core.api_schema import Schema
 from core.errors import Unauthorized, Unprocessable
-from core.models.tenant import API_KEY_ROLES
 from core.services import orgs, participation
 from core.tenancy import tenant_exempt
 from core.timefmt import iso_utc
@@ -120,44 +119,6 @@ class TenantSchema(Schema):
 
 class CreatedTenantSchema(TenantSchema):
     adminApiKey = fields.String(metadata={"description": "Shown once; store it now."})
-
-
-SCOPES_DOC = "What the key may do: " + "; ".join(f"`{name}`: {doc}" for name, doc in SCOPE_DOCS.items())
-
-
-class ApiKeyCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(load_default="staff", validate=validate.OneOf(API_KEY_ROLES), metadata={
-        "description": "staff, admin, or officer (may only view tickets, check in and set attendance)"})
-    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
-                         validate=validate.Length(min=1, max=len(SCOPES)),
-                         metadata={"description": SCOPES_DOC + " Default: every scope."})
-
-
-def _scopes_field():
-    return fields.Function(lambda key: key.scopes.split(), metadata={
-        "type": "array", "items": {"type": "string", "enum": list(SCOPES)}, "description": SCOPES_DOC})
-
-
-class ApiKeySchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    role = fields.String()
-    scopes = _scopes_field()
-    prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
-    createdAt = _utc_time("created_at")
-    lastUsedAt = _utc_time("last_used_at", "When the key was last sent (directly or to /auth/token), to the "
-                                           "minute; null when never.", allow_none=True)
-    revokedAt = _utc_time("revoked_at", allow_none=True)
-
-
-class ApiKeyCreatedSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    role = fields.String()
-    scopes = _scopes_field()
-    apiKey = fields.String(metadata={"description": "Shown once; store it now. Send it as `Authorization: Token "
-                                                    "<key>` (or `Bearer <key>`), or exchange it at /auth/token."})
 
 
 class PluginStateSchema(Schema):

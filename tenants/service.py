@@ -15,13 +15,11 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from core.api_keys import API_KEY_PREFIX_LENGTH, SCOPES, forget_api_key, hash_api_key, new_api_key, scopes_text
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
-from core.models import ApiKey, Org, TenantDomain, TenantPlugin, utcnow
-from core.models.tenant import API_KEY_ROLES
+from core.models import ApiKey, Org, TenantDomain, TenantPlugin
 from core.plugins import get_host, plugin_settings
-from core.services import gateways
+from core.services import api_keys, gateways
 from core.services.orgs import check_timezone, get_org
 from core.signing import generate_keypair
 from core.tenancy import forget_domains, forget_org, normalise_hostname
@@ -58,41 +56,24 @@ def create_api_key(org: Org, name: str, role: str = "staff", scopes: Iterable[st
 
 def issue_api_key(org: Org, name: str, role: str = "staff",
                   scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
-    """Create a staff, admin or officer API key for `org` holding `scopes` (None: every scope): its record and the key
-    itself (shown once). 422 `invalid_role`, `invalid_name` or `invalid_scopes`."""
-    if role not in API_KEY_ROLES:
-        raise Unprocessable(f"role must be one of {', '.join(API_KEY_ROLES)}", type="invalid_role")
-    if not (name or "").strip() or len(name) > 200:
-        raise Unprocessable("An API key needs a name of 1 to 200 characters.", type="invalid_name")
-    wanted = set(SCOPES if scopes is None else scopes)
-    if not wanted or not wanted <= set(SCOPES):
-        raise Unprocessable(f"An API key holds one or more of the scopes {', '.join(SCOPES)}.",
-                            type="invalid_scopes")
-    key = new_api_key()
-    record = ApiKey.create(org=org, name=name, role=role, prefix=key[:API_KEY_PREFIX_LENGTH],
-                           key_hash=hash_api_key(key), scopes=scopes_text(wanted))
-    return record, key
+    """Create a staff, admin or officer API key for `org` (`core.services.api_keys.issue_api_key`): its record and
+    the key itself (shown once)."""
+    return api_keys.issue_api_key(org, name, role, scopes)
 
 
 def list_api_keys(org_id: str) -> list[ApiKey]:
-    """The tenant's API keys, newest first, revoked ones included (never the key itself)."""
-    org = get_org(org_id)
-    return list(ApiKey.select().where(ApiKey.org == org.id).order_by(ApiKey.created_at.desc(), ApiKey.id))
+    """The tenant's API keys, newest first, revoked ones included (never the key itself). 404 `unknown_org`."""
+    return api_keys.list_api_keys(get_org(org_id))
 
 
 def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
-    """Revoke one of the tenant's API keys (idempotent): it can no longer be exchanged, and tokens already
-    issued from it are refused within seconds (`core.api_keys.api_key_revoked`). 404 `unknown_api_key`."""
+    """Revoke one of the tenant's API keys (idempotent; `core.services.api_keys.revoke_api_key`). 404
+    `unknown_org`, `unknown_api_key` (the operator API's documented type for a key the tenant does not have)."""
     org = get_org(org_id)
-    record = ApiKey.get_or_none((ApiKey.id == str(key_id)[:64]) & (ApiKey.org == org.id))
-    if record is None:
-        raise NotFound(f"The tenant {org.id!r} has no API key {key_id!r}.", type="unknown_api_key")
-    if record.revoked_at is None:
-        with write_transaction():
-            ApiKey.update(revoked_at=utcnow()).where((ApiKey.id == record.id) & ApiKey.revoked_at.is_null()).execute()
-        record = ApiKey.get_by_id(record.id)
-    forget_api_key(record.id)
-    return record
+    try:
+        return api_keys.revoke_api_key(org, key_id)
+    except NotFound as exc:
+        raise NotFound(f"The tenant {org.id!r} has no API key {str(key_id)[:64]!r}.", type="unknown_api_key") from exc
 
 
 def list_domains(org_id: str) -> list[TenantDomain]:

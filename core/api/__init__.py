@@ -37,6 +37,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.participation",
     "core.api.org_settings",
     "core.api.officers",
+    "core.api.api_keys",
     "core.api.payment_webhooks",
     "core.api.payment_redirects",
 ]
