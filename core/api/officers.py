@@ -1,8 +1,8 @@
 """The club's officers over HTTP: an admin lists them and grants or revokes the role of a customer account
 (`/org/officers`).
 
-Thin views over `core.services.accounts.set_officer` / `list_officers`; an officer API key is made by the
-operator (`tenants` key creation with `role: officer`).
+Thin views over `core.services.accounts.set_officer` / `list_officers`; an officer API key is issued, or a staff
+key made an officer, by an admin at `/org/api-keys` (`core.api.api_keys`) or by the operator.
 """
 
 from __future__ import annotations
