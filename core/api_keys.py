@@ -160,10 +160,10 @@ def key_token_identity(identity: Identity) -> Identity:
         raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
                            type="api_key_revoked")
     role, scopes = grant
-    kept = scopes if identity.scopes is None else identity.scopes & scopes
-    if role == identity.role and kept == identity.scopes:
-        return identity
-    return dataclasses.replace(identity, role=role, scopes=kept)
+    if role == identity.role and identity.scopes is not None and identity.scopes <= scopes:
+        return identity  # the usual case: nothing changed since the token was issued (no allocation)
+    return dataclasses.replace(identity, role=role,
+                               scopes=scopes if identity.scopes is None else identity.scopes & scopes)
 
 
 def forget_api_key(key_id: str) -> None:

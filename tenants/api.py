@@ -18,7 +18,7 @@ from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_schema import Schema
 from core.errors import Unauthorized, Unprocessable
-from core.services import orgs, participation
+from core.services import api_keys, orgs, participation
 from core.tenancy import tenant_exempt
 from core.timefmt import iso_utc
 from core.web_origins import cors_origins, embed_origins
@@ -200,7 +200,7 @@ class TenantApiKeys(MethodView):
     def post(self, data, org_id):
         """Create a staff, admin or officer API key for the tenant holding `scopes` (default: every scope; shown
         once). An officer key may only view tickets, check in and undo a check-in, whatever its scopes."""
-        record, key = service.issue_api_key(orgs.get_org(org_id), data["name"], data["role"], data["scopes"])
+        record, key = api_keys.issue_api_key(orgs.get_org(org_id), data["name"], data["role"], data["scopes"])
         record.apiKey = key  # dumped by this response only
         return record
 

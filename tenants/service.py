@@ -51,14 +51,7 @@ def new_org_id(name: str) -> str:
 
 def create_api_key(org: Org, name: str, role: str = "staff", scopes: Iterable[str] | None = None) -> str:
     """Create a staff/admin API key for `org`; returns the key itself (shown once, only its hash is kept)."""
-    return issue_api_key(org, name, role, scopes)[1]
-
-
-def issue_api_key(org: Org, name: str, role: str = "staff",
-                  scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
-    """Create a staff, admin or officer API key for `org` (`core.services.api_keys.issue_api_key`): its record and
-    the key itself (shown once)."""
-    return api_keys.issue_api_key(org, name, role, scopes)
+    return api_keys.issue_api_key(org, name, role, scopes)[1]
 
 
 def list_api_keys(org_id: str) -> list[ApiKey]:
