@@ -87,6 +87,19 @@ def _domain_map() -> dict[str, str]:
     return _DOMAINS.get("map", lambda: dict(TenantDomain.select(TenantDomain.hostname, TenantDomain.org).tuples()))
 
 
+def tenant_hostname(org_id: str) -> str | None:
+    """The hostname a tenant's public pages are served at: the first of its hostnames in order (None without
+    one), from the same cached map as `tenant_for_host`."""
+    return _DOMAINS.get("by_org", lambda: _first_hostnames(_domain_map())).get(org_id)
+
+
+def _first_hostnames(domains: dict[str, str]) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for hostname, org_id in sorted(domains.items()):
+        first.setdefault(org_id, hostname)
+    return first
+
+
 def forget_domains() -> None:
     """Drop this process's hostname map (after the operator added or removed a tenant's hostname)."""
     _DOMAINS.forget()

@@ -136,3 +136,24 @@ def test_the_cli_adds_lists_and_removes_hostnames(tenant):
     assert removed.returncode == 0 and run_cli("tenants", "domains", tenant.orgid).stdout == ""
     forget_domains()
     assert at(tenant, f"cli.{tenant.orgid}.example").get("/client/events").get_json()["type"] == "missing_orgid"
+
+
+def test_public_page_links_use_the_tenants_own_hostname_without_the_org_segment(tenant, other_tenant, operator,
+                                                                             config):
+    event, _ = make_event(tenant)
+    before = tenant.staff.get(f"/events/{event.id}").get_json()["data"]
+    assert before["site_url"] == f"{config.public_url}/e/{tenant.orgid}/{before['slug']}"
+    assert add_domain(operator, tenant, f"tickets.{tenant.orgid}.example").status_code == 201
+    assert add_domain(operator, tenant, f"alpha.{tenant.orgid}.example").status_code == 201  # first in order
+    shown = tenant.staff.get(f"/events/{event.id}").get_json()["data"]
+    scheme = config.public_url.split("://")[0]
+    assert shown["site_url"] == f"{scheme}://alpha.{tenant.orgid}.example/e/{before['slug']}"
+    assert shown["checkout_url"] == shown["site_url"] + "/checkout"
+    other_event, _ = make_event(other_tenant)   # a tenant without a hostname keeps the org segment
+    assert other_tenant.staff.get(f"/events/{other_event.id}").get_json()["data"]["site_url"].startswith(
+        f"{config.public_url}/e/{other_tenant.orgid}/")
+    for hostname in ("alpha", "tickets"):
+        removed = operator.delete(f"/operator/tenants/{tenant.orgid}/domains/{hostname}.{tenant.orgid}.example")
+        assert removed.status_code == 204
+    after = tenant.staff.get(f"/events/{event.id}").get_json()["data"]
+    assert after["site_url"] == before["site_url"]

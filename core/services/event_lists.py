@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import nh3
 from peewee import fn
@@ -25,7 +25,7 @@ from core.kits.storage import MediaStorage, storage_for
 from core.models import Event, EventList, Org, PermanentList, Ticket, TicketType, new_id, utcnow
 from core.models.public_id import fill_public_ids
 from core.pagination import SortKey, paginate_cursor
-from core.tenancy import get_scoped, scoped
+from core.tenancy import get_scoped, scoped, tenant_hostname
 
 # Rich text: these tags survive, every attribute is dropped except a link's href (http, https, mailto), and
 # <script>/<style> go with their content.
@@ -114,17 +114,24 @@ def default_lists_for(org: Org | str, event_ids: list[str]) -> dict[str, EventLi
 # --- attendee page links -------------------------------------------------------------------------------
 
 EVENT_PAGE_PATH = "/e/{org}/{slug}"
-ORDER_PAGE_PATH = EVENT_PAGE_PATH + "/checkout"
+TENANT_HOST_PAGE_PATH = "/e/{slug}"  # on the tenant's own hostname the org segment is dropped
+CHECKOUT_SUFFIX = "/checkout"
 
 
 def page_links(org_id: str, event_slug: str, list_id: str | None = None) -> dict[str, str]:
-    """The attendee pages of an event (and of one of its lists) under `BOXOFFICE_PUBLIC_URL`: `event_page`
-    `<public_url>/e/<org>/<event-slug>` and `order_page` `<event_page>/checkout?list=<list id>` (no `list`
-    without one). The one place these URLs are made; the attendee pages serve them."""
-    base = current_config().public_url.rstrip("/")
-    path = EVENT_PAGE_PATH.format(org=quote(org_id, safe=""), slug=quote(event_slug, safe=""))
-    order = base + ORDER_PAGE_PATH.format(org=quote(org_id, safe=""), slug=quote(event_slug, safe=""))
-    return {"event_page": base + path,
+    """The attendee pages of an event (and of one of its lists): `event_page` is `https://<hostname>/e/<slug>` on
+    the tenant's own hostname when it has one (`core.tenancy.tenant_hostname`; the scheme of
+    `BOXOFFICE_PUBLIC_URL`), else `<public_url>/e/<org>/<event-slug>`; `order_page` is `<event_page>/checkout`
+    with `?list=<list id>` for a list. The one place these URLs are made; the attendee pages serve them."""
+    public_url = current_config().public_url.rstrip("/")
+    hostname = tenant_hostname(org_id)
+    slug = quote(event_slug, safe="")
+    if hostname:
+        event_page = f"{urlsplit(public_url).scheme or 'https'}://{hostname}" + TENANT_HOST_PAGE_PATH.format(slug=slug)
+    else:
+        event_page = public_url + EVENT_PAGE_PATH.format(org=quote(org_id, safe=""), slug=slug)
+    order = event_page + CHECKOUT_SUFFIX
+    return {"event_page": event_page,
             "order_page": f"{order}?{urlencode({'list': list_id})}" if list_id else order}
 
 
