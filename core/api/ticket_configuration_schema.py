@@ -10,10 +10,13 @@ from marshmallow import fields, validate
 
 from core.api_schema import Schema
 from core.models import TicketConfiguration
+from core.models.public_id import PUBLIC_ID_LIMIT
 from core.services.ticket_configurations import CONFIGURATION_FIELDS, NAME_MAX
 from core.timefmt import iso_utc
 
 _TEMPLATE = "Templates are not built yet: only null is accepted (422 otherwise)."
+_WALLET_TEMPLATE = ("The numeric id (`public_id`) of one of the organisation's Apple Wallet templates (422 "
+                    "`wallet_template_not_found` otherwise); null: the default template.")
 
 
 def _flag(default: bool, description: str) -> fields.Boolean:
@@ -28,7 +31,8 @@ class ConfigurationBody(Schema):
                                  metadata={"description": "Shown to attendees on the ticket instead of the tier's "
                                                           "name."})
     pdf_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
-    wallet_template_id = fields.Integer(allow_none=True, metadata={"column": "bigint", "description": _TEMPLATE})
+    wallet_template_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=PUBLIC_ID_LIMIT - 1),
+                                        metadata={"column": "bigint", "description": _WALLET_TEMPLATE})
     attachable = _flag(True, "Attach the PDF to the ticket e-mail; false sends a download link instead.")
     transferable = _flag(True, "Holders may transfer their tickets.")
     include_name = _flag(False, "Ask for each ticket's holder name at checkout.")

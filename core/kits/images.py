@@ -175,3 +175,13 @@ def make_rendition(source: BinaryIO, target: BinaryIO, width: int, height: int |
             sized = image.resize((width, max(1, round(image.height * width / image.width))),
                                  Image.Resampling.LANCZOS)
         return _save_jpeg(sized, target)
+
+
+def make_png_rendition(source: BinaryIO, target: BinaryIO, max_width: int, max_height: int) -> tuple[int, int]:
+    """Write a PNG that fits in `max_width` x `max_height` (aspect kept, never enlarged, transparency kept, no
+    metadata), for places that need PNG at fixed sizes (Apple Wallet icons and logos); return its pixel size."""
+    with Image.open(source) as image:
+        image.thumbnail((max_width, max_height))
+        clean = _without_metadata(image, "PNG")
+        _save(clean, target, "PNG")
+        return clean.width, clean.height

@@ -28,12 +28,14 @@ from core.models import (
     TicketType,
     TicketTypePickup,
     Venue,
+    WalletTemplate,
 )
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.tenancy import scoped
 
 PUBLIC_ID_MODELS = (Venue, Event, TicketType, TicketConfiguration, Category, Tag, Campaign, Calendar, PickupType,
-                    TicketTypePickup, Recurrence, EventList, PermanentList, Template, EventSetting)
+                    TicketTypePickup, Recurrence, EventList, PermanentList, Template, EventSetting,
+                    WalletTemplate)
 
 
 def is_public_id(value) -> bool:

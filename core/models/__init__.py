@@ -36,6 +36,7 @@ from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, Ev
 from core.models.templates import EventSetting, Template
 from core.models.tenant import ApiKey, Org, TenantDomain, TenantModel, TenantPlugin
 from core.models.ticket_edits import TicketEdit
+from core.models.wallet import WalletCertificate, WalletTemplate
 
 CORE_MODELS = [
     Org, ApiKey, TenantPlugin, Customer, Venue, Event, Recurrence, SyncJob, TicketConfiguration,
@@ -45,7 +46,7 @@ CORE_MODELS = [
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
-    EventSetting,
+    EventSetting, WalletTemplate, WalletCertificate,
 ]
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "SyncJob", "TenantDomain",
     "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
-    "TicketEdit", "StoreCredit", "StoreCreditDebit", "Template", "EventSetting",
+    "TicketEdit", "StoreCredit", "StoreCreditDebit", "Template", "EventSetting", "WalletCertificate",
+    "WalletTemplate",
 ]

@@ -277,15 +277,20 @@ def _image_keys(image: dict) -> list[str]:
     return [image["key"], *(r["key"] for r in (image.get("renditions") or {}).values())]
 
 
-def _delete_files_after_commit(org_id: str, image_records: list[dict]) -> None:
-    keys = [key for record in image_records for key in _image_keys(record)]
-
+def delete_files_after_commit(org_id: str, keys: list[str]) -> None:
+    """Delete `keys` from the tenant's default media storage (`list_storage`) once the current write
+    transaction commits (at once outside one); nothing is deleted if it rolls back."""
     def remove() -> None:
         storage = list_storage(org_id)
         for key in keys:
             storage.delete(key)
 
-    after_commit(remove)
+    if keys:
+        after_commit(remove)
+
+
+def _delete_files_after_commit(org_id: str, image_records: list[dict]) -> None:
+    delete_files_after_commit(org_id, [key for record in image_records for key in _image_keys(record)])
 
 
 def stream_size(stream: BinaryIO) -> int:

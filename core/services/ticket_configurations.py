@@ -16,6 +16,7 @@ from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
 from core.models import Event, EventTicketConfiguration, Org, TicketConfiguration, TicketType
 from core.services import templates
+from core.services.wallet_templates import check_template_id
 from core.tenancy import get_scoped, scoped
 
 CONFIGURATION_FIELDS = ("name", "display_name", "pdf_template_id", "wallet_template_id", "attachable",
@@ -52,8 +53,9 @@ def _field_errors(fields: dict) -> dict:
     for name in _FLAGS:
         if name in fields and not isinstance(fields[name], bool):
             errors[name] = ["Must be true or false."]
-    if fields.get("wallet_template_id") is not None:
-        errors["wallet_template_id"] = ["Wallet templates are not built yet: leave this out or null."]
+    wallet = fields.get("wallet_template_id")
+    if wallet is not None and (not isinstance(wallet, int) or isinstance(wallet, bool)):
+        errors["wallet_template_id"] = ["Must be a wallet template's numeric id, or null."]
     pdf = fields.get("pdf_template_id")
     if pdf is not None and (not isinstance(pdf, int) or isinstance(pdf, bool)):
         errors["pdf_template_id"] = ["Must be the numeric id of a PDF ticket design, or null."]
@@ -64,6 +66,11 @@ def _check_design(org: Org, fields: dict, prefix: str) -> None:
     """422 `template_not_found` when `pdf_template_id` (sent) names no PDF ticket design of this tenant."""
     if fields.get("pdf_template_id") is not None:
         templates.templates_by_public_id(org, {prefix + "pdf_template_id": ("pdf", fields["pdf_template_id"])})
+
+
+def _check_templates(org: Org, changes: dict, prefix: str = "") -> None:
+    """The wallet template a configuration names must be the tenant's own (422 `wallet_template_not_found`)."""
+    check_template_id(org, changes.get("wallet_template_id"), prefix + "wallet_template_id")
 
 
 def _merged(current: dict, changes: dict, prefix: str = "") -> dict:
@@ -110,6 +117,7 @@ def create_configuration(org: Org, fields: dict, prefix: str = "") -> TicketConf
     named under `prefix` such as `ticket_type.` for an inline definition)."""
     values = _merged(_defaults(), {"name": None, **fields}, prefix)
     _check_design(org, fields, prefix)
+    _check_templates(org, fields, prefix)
     with write_transaction():
         configuration = TicketConfiguration(org=org, **values)
         configuration.save(force_insert=True)
@@ -121,6 +129,7 @@ def update_configuration(org: Org, configuration_id: str, fields: dict) -> Ticke
     configuration = get_configuration(org, configuration_id)
     values = _merged({name: getattr(configuration, name) for name in CONFIGURATION_FIELDS}, fields)
     _check_design(org, fields, "")
+    _check_templates(org, fields)
     with write_transaction():
         for name, value in values.items():
             setattr(configuration, name, value)

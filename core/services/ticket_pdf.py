@@ -21,7 +21,8 @@ from core.services import qr, templates
 from core.services.event_lists import description_text, effective_lists
 from core.services.event_settings import setting_of
 from core.services.ticket_configurations import configuration_of, shown_name
-from core.tenancy import get_scoped, load_org, scoped
+from core.services.ticket_links import LINK_MAX_AGE_SECONDS, signed_ticket_link, ticket_for_signed_link
+from core.tenancy import load_org, scoped
 from core.timefmt import as_utc
 
 
@@ -143,25 +144,20 @@ def render_tickets_pdf(org: Org, tickets: list[Ticket]) -> bytes:
 
 
 PDF_LINK_PATH = "/tickets/pdf/"
-PDF_LINK_MAX_AGE_SECONDS = 400 * 24 * 3600   # longer than the time between a sale and its event, as a rule
+PDF_LINK_MAX_AGE_SECONDS = LINK_MAX_AGE_SECONDS
 _PDF_PURPOSE = "ticket-pdf"
 
 
 def pdf_link(org: Org, ticket: Ticket) -> str:
     """A signed link (`<public_url>/tickets/pdf/<token>`) that downloads `ticket`'s PDF without a login, for
     `PDF_LINK_MAX_AGE_SECONDS`; whoever holds it gets the ticket, like an attached PDF."""
-    token = signed_link_token(_PDF_PURPOSE, {"o": org.id, "t": ticket.id})
-    return current_config().public_url.rstrip("/") + PDF_LINK_PATH + token
+    return signed_ticket_link(_PDF_PURPOSE, PDF_LINK_PATH, org, ticket)
 
 
 def ticket_for_pdf_link(token: str) -> tuple[Org, Ticket]:
     """The tenant and ticket a `pdf_link` token names; 404 `ticket_not_found` for a forged, altered or expired
     token, or one whose ticket is gone."""
-    claims = read_signed_link_token(_PDF_PURPOSE, token, PDF_LINK_MAX_AGE_SECONDS) or {}
-    org = load_org(claims["o"]) if isinstance(claims.get("o"), str) else None
-    if org is None or not isinstance(claims.get("t"), str):
-        raise NotFound("This ticket download link is invalid or expired.", type="ticket_not_found")
-    return org, get_scoped(Ticket, org, claims["t"], "ticket")
+    return ticket_for_signed_link(_PDF_PURPOSE, token)
 
 
 TICKETS_PDF_PATH = "/tickets/pdfs/"

@@ -12,9 +12,9 @@ from core.hookspecs import hookimpl
 
 @hookimpl
 def register_routes(api, app):
-    """Mount the v2 event, ticket type, list, refund, template and event setting routes at `/public/v2` (served
-    at `/api/public/v2` too, as every route is)."""
-    from plugins.public_api_v2 import lists, templates, ticket_types  # noqa: F401  (their routes join it)
+    """Mount the v2 event, ticket type, list, refund, template, event setting and wallet template routes at
+    `/public/v2` (served at `/api/public/v2` too, as every route is)."""
+    from plugins.public_api_v2 import lists, templates, ticket_types, wallet_templates  # noqa: F401  (join it)
     from plugins.public_api_v2.api import blp
 
     api.register_blueprint(blp, url_prefix="/public/v2")
