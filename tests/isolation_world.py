@@ -1,7 +1,8 @@
 """Two tenants with a record of every kind, made over HTTP, and what a tenant owns as a comparable snapshot.
 
 For the tenant-isolation matrix (tests/test_isolation_matrix.py): `build_world` enables the plugins and makes,
-like an organiser and a fan would, venues, events with sessions and lists, ticket types, bookings (confirmed,
+like an organiser and a fan would, venues, events with sessions and lists, a wallet pass certificate and template,
+ticket types, bookings (confirmed,
 pending, paid and refunded), tickets (scanned, transferred, pre-generated), participation, photos and a media guest,
 storefront products, promotions, tax rates, gift cards, orders and jobs, e-mails and webhook deliveries.
 `snapshot` reads every row of every table that carries a tenant's `org_id`, its `org` row and its files.
@@ -18,6 +19,7 @@ from fakes.stripe_server import FakeStripe
 from PIL import Image
 from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import iso
+from wallet_certs import configure_wallet
 
 from core import db as database
 
@@ -147,6 +149,17 @@ def _cover(world: World) -> None:
     """A cover image on the event (its renditions made by the job, inline in tests)."""
     form = {"image": (io.BytesIO(photo()), "cover.jpg")}
     _ok(world.tenant.staff.put(f"/events/{world.ids['event']}/cover", data=form, content_type="multipart/form-data"))
+
+
+def _wallet(world: World) -> None:
+    """A pass certificate and a default Apple Wallet template with an icon (so every ticket has a pass)."""
+    staff, ids = world.tenant.staff, world.ids
+    template = configure_wallet(world.tenant)
+    ids["wallet_template"], ids["wallet_template_public"] = template["id"], str(template["public_id"])
+    icon = io.BytesIO()
+    Image.new("RGBA", (64, 64), (200, 20, 60, 255)).save(icon, "PNG")
+    _ok(staff.put(f"/wallet-templates/{template['id']}/icon", data={"image": (io.BytesIO(icon.getvalue()), "i.png")},
+                  content_type="multipart/form-data"))
 
 
 def _sales(world: World) -> None:
@@ -307,6 +320,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _lists(world)
     _templates(world)
     _cover(world)
+    _wallet(world)
     _public_ids(world)
     _sales(world)
     _barcode_pool(world)

@@ -28,6 +28,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from ticket_factory import issue, make_event
+from wallet_certs import configure_wallet
 
 EXAMPLES_PER_OPERATION = 20
 CASES_SHOWN_PER_OPERATION = 3
@@ -53,6 +54,7 @@ class Seeded:
         from core.models import Event, Venue
         from core.services.pickups import pickups_of_ticket
         from core.services.ticket_pdf import PDF_LINK_PATH, pdf_link
+        from core.services.wallet_passes import WALLET_LINK_PATH, wallet_link
 
         self.tenant = tenant = make_tenant(app, "Fuzz Org", plugins=ALL_PLUGINS)
         self.customer = tenant.customer()
@@ -85,8 +87,10 @@ class Seeded:
                     for kind, plural in (("category", "categories"), ("tag", "tags"), ("campaign", "campaigns"),
                                          ("calendar", "calendars"))}
         configuration = staff.post("/ticket-configurations", json={"name": "Fuzz config"}).get_json()["data"]
-        with app.app_context():   # a ticket's PDF download link, as its e-mail carries it
+        with app.app_context():   # a ticket's PDF and Apple Wallet download links, as its e-mail carries them
             pdf_token = pdf_link(tenant.org, tickets[0]).split(PDF_LINK_PATH, 1)[1]
+            wallet_token = wallet_link(tenant.org, tickets[0]).split(WALLET_LINK_PATH, 1)[1]
+        wallet_template = configure_wallet(tenant)   # a pass certificate and a default template
         staff.post(f"/ticket-configurations/{configuration['id']}/barcodes", data=b"FUZZ-0001\nFUZZ-0002\n",
                    content_type="text/csv")
         barcodes = staff.get(f"/ticket-configurations/{configuration['id']}/barcodes").get_json()["data"]
@@ -120,6 +124,10 @@ class Seeded:
             "pickup_id": [pickup.id for ticket in tickets for pickup in pickups_of_ticket(ticket)],
             "list_id": [event_list["id"]],
             "permanent_list_id": [permanent["id"]],
+            "template_id": [wallet_template["id"]],
+            "wallet_template_id": [str(wallet_template["public_id"])],
+            "wallet_token": [wallet_token],
+            "slot": ["icon", "logo"],
         }
 
 

@@ -71,11 +71,14 @@ PATH_KINDS = {
     "configuration_id": "ticket_configuration", "pdf_token": "ticket_pdf_token", "barcode_id": "barcode",
     "list_id": "event_list", "permanent_list_id": "permanent_list", "attendee_id": "attendee",
     "customer_id": "customer", "hostname": "domain", "tickets_token": "tickets_pdf_token",
+    "template_id": "wallet_template", "wallet_template_id": "wallet_template_public",
+    "wallet_token": "ticket_wallet_token",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
 SIGNED_TOKEN_RECORDS = {"payment_return_token": "pending_booking", "ticket_pdf_token": "ticket",
-                        "tickets_pdf_token": "booking"}
+                        "tickets_pdf_token": "booking",
+                        "ticket_wallet_token": "ticket"}
 PATH_KINDS_BY_PATH = {
     ("/ticket-configurations/{configuration_id}/barcodes", "configuration_id"): "pool_configuration",
     ("/ticket-configurations/{configuration_id}/barcodes/{barcode_id}", "configuration_id"): "pool_configuration",
@@ -117,7 +120,7 @@ PATH_KINDS_BY_PATH = {
     ("/covers/o/{org_id}/{event_id}", "org_id"): "caller_org",
 }
 # Path parameters that are not record ids: a fixed value each.
-PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe"}
+PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe", "slot": "icon"}
 # Query parameters that carry a credential of the owner's (a media guest's link token).
 QUERY_KINDS = {"token": "media_guest_token"}
 # Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
@@ -164,6 +167,8 @@ BODY_ID_KINDS = {
     "pdf_template_id": "pdf_template_public", "ticket_type.pdf_template_id": "pdf_template_public",
     "ticket_email_template_id": "email_template_public", "tally_template_id": "tally_template_public",
     "setting_id": "event_setting",
+    # a ticket configuration's Apple Wallet template: its numeric id, in the core's bodies too
+    "wallet_template_id": "wallet_template_public", "ticket_type.wallet_template_id": "wallet_template_public",
 }
 # The same, for operations whose body ids are another kind (public_api_v2's numeric ids, `<kind>_public`).
 _V2_EVENT_BODY_IDS = {
@@ -197,9 +202,6 @@ NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "
                         "refuses any rule); tests/test_recurrences.py refuses another tenant's rule like a made-up one",
-    "wallet_template_id": "wallet templates are not on main yet: a ticket configuration accepts only null, an "
-                          "event setting keeps the number as sent",
-    "ticket_type.wallet_template_id": "wallet templates are not on main yet: only null is accepted",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
     **{("post", "/events", field): "an `id` names a registration type (or its pickup) to change on update; on "
                                    "create all are new" for field in (
@@ -433,13 +435,15 @@ def payment_return_token(app, path_org: str, booking_id: str) -> str:
     return url.split(CALLBACK_PATH, 1)[1]
 
 
-def ticket_pdf_token(app, path_org: str, ticket_id: str) -> str:
-    """A ticket PDF download link's token as the app makes it for `path_org`, naming `ticket_id`."""
-    from core.services.ticket_pdf import PDF_LINK_PATH, pdf_link
+def ticket_link_token(make_link, path: str):
+    """A maker of a ticket download link's token (`pdf_link`, `wallet_link`) as the app makes it for
+    `path_org`, naming `ticket_id`."""
+    def make(app, path_org: str, ticket_id: str) -> str:
+        with app.app_context():  # the link reads only the ids of the org and ticket it is given
+            url = make_link(SimpleNamespace(id=path_org), SimpleNamespace(id=ticket_id))
+        return url.split(path, 1)[1]
 
-    with app.app_context():  # pdf_link reads only the ids of the org and ticket it is given
-        url = pdf_link(SimpleNamespace(id=path_org), SimpleNamespace(id=ticket_id))
-    return url.split(PDF_LINK_PATH, 1)[1]
+    return make
 
 
 def tickets_pdf_token(app, path_org: str, booking_id: str) -> str:
@@ -454,13 +458,19 @@ def tickets_pdf_token(app, path_org: str, booking_id: str) -> str:
     return url.split(TICKETS_PDF_PATH, 1)[1]
 
 
-SIGNED_TOKEN_MAKERS = {"payment_return_token": payment_return_token, "ticket_pdf_token": ticket_pdf_token,
-                       "tickets_pdf_token": tickets_pdf_token}
+def _signed_token_makers() -> dict:
+    """Kind of signed token -> its maker `(app, path_org, record_id) -> token`."""
+    from core.services.ticket_pdf import PDF_LINK_PATH, pdf_link
+    from core.services.wallet_passes import WALLET_LINK_PATH, wallet_link
+
+    return {"payment_return_token": payment_return_token,
+            "ticket_pdf_token": ticket_link_token(pdf_link, PDF_LINK_PATH), "tickets_pdf_token": tickets_pdf_token,
+            "ticket_wallet_token": ticket_link_token(wallet_link, WALLET_LINK_PATH)}
 
 
 def signed_tokens(app, caller: World, owner_record_ids: dict[str, str]) -> None:
     """Give `caller` a token of each signed kind for its own tenant, naming the owner's record of that kind."""
-    for kind, maker in SIGNED_TOKEN_MAKERS.items():
+    for kind, maker in _signed_token_makers().items():
         record = owner_record_ids[SIGNED_TOKEN_RECORDS[kind]]
         caller.ids[f"{kind}:{record}"] = maker(app, caller.ids["org"], record)
 
