@@ -389,3 +389,21 @@ def test_public_api_v2_wallet_templates_use_numeric_ids(tenant, other_tenant):
         assert hidden.status_code == 404 and hidden.get_json()["type"] == "wallet_template_not_found"
     in_use = client.delete(path, headers=key)
     assert in_use.status_code == 409 and in_use.get_json()["type"] == "wallet_template_in_use"
+
+
+def test_migration_19_creates_the_wallet_tables_an_older_database_lacks_and_is_idempotent(tenant, owned):
+    from core import db as database
+    from core.migrations import m0019_wallet
+    from core.models import WalletCertificate, WalletTemplate
+
+    fan, ticket = owned
+    with database.db.connection_context():
+        database.db.drop_tables([WalletTemplate, WalletCertificate])
+        m0019_wallet.upgrade()
+        m0019_wallet.upgrade()  # idempotent
+        assert WalletTemplate.table_exists() and WalletCertificate.table_exists()
+        indexes = {i.name: i for i in database.db.get_indexes("wallet_template")}
+        assert indexes["wallet_template_public_id"].unique
+        assert {i.name: i for i in database.db.get_indexes("wallet_certificate")}["wallet_certificate_org_id"].unique
+    configure_wallet(tenant)
+    assert fan.get(f"/client/events/tickets/{ticket.id}/wallet.pkpass").status_code == 200

@@ -7,11 +7,11 @@ The certificate's private material is kept sealed (`core.sealed`) and is never p
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, TextField
+from peewee import BooleanField, CharField, ForeignKeyField, TextField
 
 from core.models.base import DateTimeField, JSONField
 from core.models.catalog import PublicIdModel
-from core.models.tenant import TenantModel
+from core.models.tenant import Org, TenantModel
 
 
 class WalletTemplate(PublicIdModel):
@@ -42,6 +42,7 @@ class WalletCertificate(TenantModel):
     certificate, beside `sealed`, the certificate, private key, key password and Apple WWDR intermediate
     certificate as JSON sealed under the deployment key (`core.sealed.seal`)."""
 
+    org = ForeignKeyField(Org, column_name="org_id", on_delete="CASCADE", unique=True)  # one per tenant
     pass_type_identifier = CharField(max_length=200)
     team_identifier = CharField(max_length=20)
     subject = CharField(max_length=500)
@@ -49,6 +50,3 @@ class WalletCertificate(TenantModel):
     not_after = DateTimeField()
     wwdr_subject = CharField(max_length=500)
     sealed = TextField()
-
-    class Meta:
-        indexes = ((("org",), True),)

@@ -22,6 +22,7 @@ from core.db import write_transaction
 from core.errors import Conflict, Unprocessable
 from core.models import Org, WalletCertificate, utcnow
 from core.sealed import seal, unseal
+from core.services.wallet_templates import lock_wallet_changes
 from core.tenancy import scoped
 
 PASS_TYPE_ID = re.compile(r"pass\.[A-Za-z0-9][A-Za-z0-9.-]{0,190}")
@@ -137,6 +138,7 @@ def configure(org: Org, data: dict) -> WalletCertificate:
         "sealed": seal(json.dumps(secret)),
     }
     with write_transaction():
+        lock_wallet_changes(org)   # two uploads at once: the second replaces the first
         row = scoped(WalletCertificate, org).first()
         if row is None:
             row = WalletCertificate(org=org, **values)

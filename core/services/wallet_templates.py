@@ -91,12 +91,17 @@ def list_templates(org: Org):
     return scoped(WalletTemplate, org)
 
 
-def _only_default(org: Org, template: WalletTemplate) -> None:
-    """Inside the write transaction that makes `template` the default: every other template stops being one.
-    On PostgreSQL the org row is locked first, so two concurrent changes of the default run one after another
-    (SQLite's write transactions already do)."""
+def lock_wallet_changes(org: Org) -> None:
+    """Inside a write transaction: serialise the tenant's changes of its default template and certificate
+    (PostgreSQL locks the org row; SQLite's write transactions are serial already)."""
     if not is_sqlite():
         Org.select(Org.id).where(Org.id == org.id).for_update().execute()
+
+
+def _only_default(org: Org, template: WalletTemplate) -> None:
+    """Inside the write transaction that makes `template` the default: every other template stops being one
+    (after `lock_wallet_changes`, so two concurrent changes of the default run one after another)."""
+    lock_wallet_changes(org)
     WalletTemplate.update(is_default=False, updated_at=utcnow()).where(
         (WalletTemplate.org == org.id) & (WalletTemplate.id != template.id) & WalletTemplate.is_default).execute()
 
