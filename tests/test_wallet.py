@@ -407,3 +407,14 @@ def test_migration_19_creates_the_wallet_tables_an_older_database_lacks_and_is_i
         assert {i.name: i for i in database.db.get_indexes("wallet_certificate")}["wallet_certificate_org_id"].unique
     configure_wallet(tenant)
     assert fan.get(f"/client/events/tickets/{ticket.id}/wallet.pkpass").status_code == 200
+
+
+def test_a_multipart_part_without_a_readable_name_is_a_422(tenant):
+    template = tenant.staff.post("/wallet-templates", json={"name": "T"}).get_json()["data"]
+    boundary = "b0undary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data\r\n\r\n{{}}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="i.png"\r\n\r\n=\r\n'
+            f'--{boundary}--\r\n').encode()
+    refused = tenant.staff.put(f"/wallet-templates/{template['id']}/icon", data=body,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {"form": {"": ["Unknown field."]}}

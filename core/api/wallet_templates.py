@@ -148,7 +148,7 @@ def uploaded_image():
         form, files = request.form, request.files
     except RequestEntityTooLarge as exc:
         raise too_large from exc
-    unknown = sorted({*form, *files} - {"image"})
+    unknown = sorted({key or "" for key in (*form, *files)} - {"image"})  # a part without a readable name: ""
     if request.mimetype != "multipart/form-data" or "image" not in files or unknown:
         errors = {key: ["Unknown field."] for key in unknown} or {"image": ["Missing data for required field."]}
         raise Unprocessable(INVALID_INPUT, type="validation_error", errors={"form": errors})
