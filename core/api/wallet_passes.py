@@ -37,10 +37,12 @@ def pkpass_response(org: Org, ticket: Ticket) -> Response:
 
 @blp.route("/client/events/tickets/<ticket_id>/wallet.pkpass")
 class CustomerTicketPass(MethodView):
+    """A customer's own ticket as a pass."""
+
     @require_role("customer")
     @blp.doc(**PKPASS_DOC)
     @blp.error_responses(PKPASS_ERRORS)
-    def get(self, ticket_id: str):
+    def get(self, ticket_id: str) -> Response:
         """Add one of my tickets to Apple Wallet (404 for tickets that are not mine)."""
         org = current_org()
         return pkpass_response(org, ticket_queries.owned_ticket(org, ticket_id, current_identity().sub))
@@ -48,10 +50,12 @@ class CustomerTicketPass(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/wallet.pkpass")
 class StaffTicketPass(MethodView):
+    """Any ticket of the organisation as a pass, for staff."""
+
     @require_role("staff", scope="read")
     @blp.doc(**PKPASS_DOC)
     @blp.error_responses(PKPASS_ERRORS)
-    def get(self, ticket_id: str):
+    def get(self, ticket_id: str) -> Response:
         """Any ticket of this organisation as an Apple Wallet pass (to send or hand to its holder)."""
         org = current_org()
         return pkpass_response(org, ticket_queries.staff_ticket(org, ticket_id))

@@ -7,13 +7,15 @@ no rules here. The same schemas and view serve the public_api_v2 plugin's numeri
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.api.blueprint import Blueprint
 from core.api.event_schemas import EventListMeta
+from core.api.multipart import multipart_fields
 from core.api_schema import Schema
 from core.auth import require_role
 from core.errors import INVALID_INPUT, Unprocessable
@@ -29,7 +31,6 @@ blp = Blueprint("wallet_templates", __name__,
                 description="Apple Wallet (staff): pass templates and the pass-type certificate")
 
 LIST_ORDER = [SortKey("name", WalletTemplate.name), SortKey("id", WalletTemplate.id)]
-MULTIPART_OVERHEAD = 16 * 1024
 _COLOUR = "A colour as #rrggbb; null: Apple's default."
 _FIELDS = f"Ticket facts in order, each at most once and not on both sides: {', '.join(PASS_FIELDS)}."
 
@@ -73,6 +74,8 @@ class WalletTemplatePatch(WalletTemplateBody):
 
 
 class ImageSizeView(Schema):
+    """A rendition's pixel size."""
+
     width = fields.Integer()
     height = fields.Integer()
 
@@ -106,10 +109,14 @@ class WalletTemplateView(Schema):
 
 
 class WalletTemplateEnvelope(Schema):
+    """`{"data": <wallet template>}`."""
+
     data = fields.Nested(WalletTemplateView)
 
 
 class WalletTemplatePage(Schema):
+    """A cursor page of wallet templates."""
+
     data = fields.List(fields.Nested(WalletTemplateView))
     meta = fields.Nested(EventListMeta)
 
@@ -136,31 +143,29 @@ IMAGE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data"
         "description": f"A PNG of at most {MAX_IMAGE_BYTES:,} bytes; stored at Apple's 1x and 2x sizes."}}}}}}}
 
 
-def uploaded_image():
-    """The `image` part of a multipart body (the only part taken), refusing an oversized body before reading it:
-    413 `file_too_large`, 422 `validation_error` when it is missing or other parts are sent."""
-    limit = MAX_IMAGE_BYTES + MULTIPART_OVERHEAD
-    too_large = ImageTooLarge(f"A wallet image can be at most {MAX_IMAGE_BYTES:,} bytes.")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    request.max_content_length = limit
-    try:
-        form, files = request.form, request.files
-    except RequestEntityTooLarge as exc:
-        raise too_large from exc
-    unknown = sorted({key or "" for key in (*form, *files)} - {"image"})  # a part without a readable name: ""
-    if request.mimetype != "multipart/form-data" or "image" not in files or unknown:
-        errors = {key: ["Unknown field."] for key in unknown} or {"image": ["Missing data for required field."]}
+def uploaded_image() -> BinaryIO:
+    """The `image` part of a multipart body (the only part taken), the body refused before it is read when it is
+    too large (`core.api.multipart`): 413 `file_too_large`, 422 `validation_error` when it is missing or other
+    parts are sent."""
+    if request.mimetype != "multipart/form-data":
+        raise Unprocessable(INVALID_INPUT, type="validation_error",
+                            errors={"form": {"image": ["Send the image as multipart/form-data."]}})
+    fields, upload = multipart_fields("", "image", MAX_IMAGE_BYTES,
+                                      ImageTooLarge(f"A wallet image can be at most {MAX_IMAGE_BYTES:,} bytes."))
+    if fields or upload is None:
+        errors = {key: ["Unknown field."] for key in fields} or {"image": ["Missing data for required field."]}
         raise Unprocessable(INVALID_INPUT, type="validation_error", errors={"form": errors})
-    return files["image"].stream
+    return upload.stream
 
 
 @blp.route("/wallet-templates")
 class WalletTemplateCollection(MethodView):
+    """The organisation's wallet templates."""
+
     @require_role("staff", scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, WalletTemplatePage)
-    def get(self, args):
+    def get(self, args: dict) -> dict:
         """The organisation's Apple Wallet templates by name, cursor-paginated."""
         page = paginate_cursor(wallet_templates.list_templates(current_org()), LIST_ORDER,
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
@@ -170,30 +175,32 @@ class WalletTemplateCollection(MethodView):
     @blp.arguments(WalletTemplateBody)
     @blp.response(201, WalletTemplateEnvelope)
     @blp.error_responses({422: "`invalid_wallet_template` (a colour or field list), `validation_error`"})
-    def post(self, data):
+    def post(self, data: dict) -> dict:
         """Create a wallet template (422 `invalid_wallet_template` naming each bad field)."""
         return {"data": template_view(wallet_templates.create_template(current_org(), data))}
 
 
 @blp.route("/wallet-templates/<template_id>")
 class WalletTemplateItem(MethodView):
+    """One wallet template."""
+
     @require_role("staff", scope="read")
     @blp.response(200, WalletTemplateEnvelope)
-    def get(self, template_id):
+    def get(self, template_id: str) -> dict:
         """One wallet template (404 `wallet_template_not_found`, also for another organisation's)."""
         return {"data": template_view(wallet_templates.get_template(current_org(), template_id))}
 
     @require_role("staff", scope="events")
     @blp.arguments(WalletTemplatePatch)
     @blp.response(200, WalletTemplateEnvelope)
-    def patch(self, data, template_id):
+    def patch(self, data: dict, template_id: str) -> dict:
         """Change the fields sent; passes downloaded from now on show the change."""
         return {"data": template_view(wallet_templates.update_template(current_org(), template_id, data))}
 
     @require_role("staff", scope="events")
     @blp.response(204)
     @blp.error_responses({409: "`wallet_template_in_use`: a ticket configuration names it"})
-    def delete(self, template_id):
+    def delete(self, template_id: str) -> tuple[str, int]:
         """Delete a template no ticket configuration names (409 `wallet_template_in_use` otherwise)."""
         wallet_templates.delete_template(current_org(), template_id)
         return "", 204
@@ -201,12 +208,14 @@ class WalletTemplateItem(MethodView):
 
 @blp.route("/wallet-templates/<template_id>/<any(icon, logo):slot>")
 class WalletTemplateImage(MethodView):
+    """A wallet template's icon or logo."""
+
     @require_role("staff", scope="events")
     @blp.doc(**IMAGE_DOC)
     @blp.response(200, WalletTemplateEnvelope)
     @blp.error_responses({413: "`file_too_large`", 415: "`not_an_image`, `unsupported_image_format` (not a PNG)",
                           422: "`corrupt_image`, `validation_error`"})
-    def put(self, template_id, slot):
+    def put(self, template_id: str, slot: str) -> dict:
         """Upload the template's icon (shown on the lock screen and in notifications; without one a generated
         icon is used) or logo (top left of the pass): a PNG, stored re-encoded at Apple's sizes."""
         image = uploaded_image()
@@ -214,7 +223,7 @@ class WalletTemplateImage(MethodView):
 
     @require_role("staff", scope="events")
     @blp.response(200, WalletTemplateEnvelope)
-    def delete(self, template_id, slot):
+    def delete(self, template_id: str, slot: str) -> dict:
         """Remove the template's icon or logo."""
         return {"data": template_view(wallet_templates.remove_image(current_org(), template_id, slot))}
 
@@ -266,10 +275,12 @@ CERTIFICATE_ERRORS = {422: "`invalid_certificate`, `invalid_private_key`, `certi
 
 @blp.route("/wallet/certificate")
 class WalletCertificateResource(MethodView):
+    """The organisation's pass type certificate."""
+
     @require_role("staff", scope="read")
     @blp.response(200, WalletCertificateView)
     @blp.error_responses({409: "`wallet_not_configured`"})
-    def get(self):
+    def get(self) -> dict:
         """The configured pass certificate's identifiers, subject, fingerprint and expiry (409
         `wallet_not_configured` when none); its key and PEM are never shown."""
         return certificate_view(wallet_certificates.current(current_org()))
@@ -278,7 +289,7 @@ class WalletCertificateResource(MethodView):
     @blp.arguments(WalletCertificateBody)
     @blp.response(200, WalletCertificateView)
     @blp.error_responses(CERTIFICATE_ERRORS)
-    def put(self, data):
+    def put(self, data: dict) -> dict:
         """Upload the pass type certificate, its key (and password) and Apple's WWDR certificate (admin only);
         checked before it replaces the one before, stored encrypted."""
         return certificate_view(wallet_certificates.configure(current_org(), data))
@@ -286,7 +297,7 @@ class WalletCertificateResource(MethodView):
     @require_role("admin", scope="admin")
     @blp.response(204)
     @blp.error_responses({409: "`wallet_not_configured`"})
-    def delete(self):
+    def delete(self) -> tuple[str, int]:
         """Remove the pass certificate: passes can no longer be downloaded until one is uploaded again."""
         wallet_certificates.remove(current_org())
         return "", 204

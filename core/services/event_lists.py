@@ -7,8 +7,9 @@ through the image kit, and never deletes a default list or a list that ticket ty
 
 from __future__ import annotations
 
+import functools
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -325,7 +326,8 @@ def _save_with_image(org: Org, row: EventList, image: BinaryIO | None, *, insert
                   "width": clean.width, "height": clean.height, "renditions": {}}
         try:
             for name, max_px in RENDITIONS.items():
-                staged = _stage_rendition(storage, original, max_px)
+                staged = stage_rendition(storage, original,
+                                         functools.partial(images.make_thumbnail, max_px=max_px))
                 key = f"{base}.{name}.jpg"
                 staged_files.append((staged[0], key))
                 record["renditions"][name] = {"key": key, "width": staged[1], "height": staged[2]}
@@ -341,11 +343,13 @@ def _save_with_image(org: Org, row: EventList, image: BinaryIO | None, *, insert
     return row
 
 
-def _stage_rendition(storage: MediaStorage, original: Path, max_px: int) -> tuple[Path, int, int]:
-    """A rendition of the staged original written to a staged file of its own (removed by the caller)."""
+def stage_rendition(storage: MediaStorage, original: Path,
+                    render: Callable[[BinaryIO, BinaryIO], tuple[int, int]]) -> tuple[Path, int, int]:
+    """A rendition of the staged original, `render(source, target)` (an image kit function returning the
+    pixel size), written to a staged file of its own that the caller promotes or removes."""
     with storage.staging() as staged:
         with original.open("rb") as source, staged.open("wb") as target:
-            width, height = images.make_thumbnail(source, target, max_px=max_px)
+            width, height = render(source, target)
         kept = staged.with_name(staged.name + ".keep")
         staged.rename(kept)
     return kept, width, height

@@ -53,7 +53,7 @@ def _certificate(pem: str, field: str) -> x509.Certificate:
         raise _refuse("invalid_certificate", field, "Not a PEM X.509 certificate.") from exc
 
 
-def _private_key(pem: str, password: str | None):
+def _private_key(pem: str, password: str | None) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.encode(), password.encode() if password else None)
     except TypeError as exc:  # a password for an unencrypted key, or none for an encrypted one

@@ -7,9 +7,12 @@ Apple's sizes), never leaves two default templates, and never deletes a template
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import BinaryIO
+
+from peewee import Select
 
 from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound, Unprocessable
@@ -17,7 +20,7 @@ from core.kits import images
 from core.kits.public_ids import is_public_id
 from core.kits.storage import MediaStorage
 from core.models import Org, Ticket, TicketConfiguration, WalletTemplate, new_id, utcnow
-from core.services.event_lists import delete_files_after_commit, list_storage, stream_size
+from core.services.event_lists import delete_files_after_commit, list_storage, stage_rendition, stream_size
 from core.tenancy import get_scoped, scoped
 
 PASS_FIELDS = ("event_name", "date", "venue", "holder", "ticket_type")
@@ -81,12 +84,12 @@ def _checked(current: dict, changes: dict) -> dict:
     return {**values, **{name: values[name].lower() for name in COLOURS if values[name]}}
 
 
-def get_template(org: Org, template_id) -> WalletTemplate:
+def get_template(org: Org, template_id: str) -> WalletTemplate:
     """The tenant's wallet template, or 404 `wallet_template_not_found` (also for another tenant's)."""
     return get_scoped(WalletTemplate, org, template_id, "wallet_template")
 
 
-def list_templates(org: Org):
+def list_templates(org: Org) -> Select:
     """The tenant's wallet templates (the caller orders and pages them)."""
     return scoped(WalletTemplate, org)
 
@@ -124,7 +127,7 @@ def create_template(org: Org, fields: dict) -> WalletTemplate:
     return _save(org, WalletTemplate(org=org, **values), insert=True)
 
 
-def update_template(org: Org, template_id, fields: dict) -> WalletTemplate:
+def update_template(org: Org, template_id: str, fields: dict) -> WalletTemplate:
     """Change the fields sent; passes downloaded later show the change."""
     template = get_template(org, template_id)
     values = _checked({name: getattr(template, name) for name in TEMPLATE_FIELDS}, fields)
@@ -133,7 +136,7 @@ def update_template(org: Org, template_id, fields: dict) -> WalletTemplate:
     return _save(org, template, insert=False)
 
 
-def delete_template(org: Org, template_id) -> None:
+def delete_template(org: Org, template_id: str) -> None:
     """Delete a template no ticket configuration names (409 `wallet_template_in_use` otherwise); its image
     files go once the deletion commits."""
     template = get_template(org, template_id)
@@ -147,7 +150,7 @@ def delete_template(org: Org, template_id) -> None:
         _delete_files_after_commit(org.id, [template.icon, template.logo])
 
 
-def check_template_id(org: Org, public_id, field: str = "wallet_template_id") -> None:
+def check_template_id(org: Org, public_id: int | None, field: str = "wallet_template_id") -> None:
     """For a ticket configuration's `wallet_template_id`: None, or the numeric id of one of the tenant's
     templates; else 422 `wallet_template_not_found` naming `field` (another tenant's is unknown too)."""
     if public_id is None:
@@ -187,7 +190,7 @@ def _delete_files_after_commit(org_id: str, records: list[dict | None]) -> None:
     delete_files_after_commit(org_id, keys)
 
 
-def set_image(org: Org, template_id, slot: str, image: BinaryIO) -> WalletTemplate:
+def set_image(org: Org, template_id: str, slot: str, image: BinaryIO) -> WalletTemplate:
     """Give the template its `slot` image ("icon" or "logo"): a whole PNG (415 otherwise, through the image
     kit), re-encoded without metadata into Apple's 1x and 2x sizes (`IMAGE_SLOTS`); the old files go once the
     change commits, the new ones are in place before the answer."""
@@ -205,14 +208,11 @@ def set_image(org: Org, template_id, slot: str, image: BinaryIO) -> WalletTempla
             images.sanitize(image, original, formats=("PNG",))
             record: dict = {"renditions": {}}
             for scale, (width, height) in IMAGE_SLOTS[slot].items():
-                with storage.staging() as target:
-                    with original.open("rb") as source, target.open("wb") as out:
-                        made = images.make_png_rendition(source, out, width, height)
-                    kept = target.with_name(target.name + ".keep")
-                    target.rename(kept)
+                kept, made_width, made_height = stage_rendition(storage, original, functools.partial(
+                    images.make_png_rendition, max_width=width, max_height=height))
                 key = f"{base}@{scale}.png"
                 staged.append((kept, key))
-                record["renditions"][scale] = {"key": key, "width": made[0], "height": made[1]}
+                record["renditions"][scale] = {"key": key, "width": made_width, "height": made_height}
         old = getattr(template, slot)
         setattr(template, slot, record)
         with write_transaction():
@@ -226,7 +226,7 @@ def set_image(org: Org, template_id, slot: str, image: BinaryIO) -> WalletTempla
     return template
 
 
-def remove_image(org: Org, template_id, slot: str) -> WalletTemplate:
+def remove_image(org: Org, template_id: str, slot: str) -> WalletTemplate:
     """Drop the template's `slot` image (passes then use the generated default icon, or no logo)."""
     if slot not in IMAGE_SLOTS:
         raise NotFound(f"No wallet image slot {slot!r}.", type="not_found")

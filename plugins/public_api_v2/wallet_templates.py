@@ -68,10 +68,12 @@ def template_uuid(org: Org, wallet_template_id: int) -> str:
 
 @blp.route("/wallet_templates")
 class WalletTemplateCollectionV2(MethodView):
+    """Wallet templates, numeric ids."""
+
     @require_role("staff", scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, WalletTemplateListV2)
-    def get(self, args):
+    def get(self, args: dict) -> dict:
         """Apple Wallet templates by name, `page[size]`/`page[cursor]`."""
         page = paginate_cursor(service.list_templates(current_org()), LIST_ORDER,
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
@@ -80,7 +82,7 @@ class WalletTemplateCollectionV2(MethodView):
     @require_role("staff", scope="events")
     @blp.arguments(WalletTemplateBody)
     @blp.response(201, WalletTemplateEnvelopeV2)
-    def post(self, data):
+    def post(self, data: dict) -> dict:
         """Create a wallet template (the core's fields, rules and 422s); its `id` is what a ticket type's
         `wallet_template_id` takes."""
         return {"data": template_v2(service.create_template(current_org(), data))}
@@ -88,9 +90,11 @@ class WalletTemplateCollectionV2(MethodView):
 
 @blp.route(TEMPLATE_PATH)
 class WalletTemplateItemV2(MethodView):
+    """One wallet template by its numeric id."""
+
     @require_role("staff", scope="read")
     @blp.response(200, WalletTemplateEnvelopeV2)
-    def get(self, wallet_template_id):
+    def get(self, wallet_template_id: int) -> dict:
         """One wallet template by its numeric id (404 `wallet_template_not_found`, also for another tenant's)."""
         org = current_org()
         return {"data": template_v2(service.get_template(org, template_uuid(org, wallet_template_id)))}
@@ -98,14 +102,14 @@ class WalletTemplateItemV2(MethodView):
     @require_role("staff", scope="events")
     @blp.arguments(WalletTemplatePatch)
     @blp.response(200, WalletTemplateEnvelopeV2)
-    def patch(self, data, wallet_template_id):
+    def patch(self, data: dict, wallet_template_id: int) -> dict:
         """Change some fields."""
         org = current_org()
         return {"data": template_v2(service.update_template(org, template_uuid(org, wallet_template_id), data))}
 
     @require_role("staff", scope="events")
     @blp.response(204)
-    def delete(self, wallet_template_id):
+    def delete(self, wallet_template_id: int) -> tuple[str, int]:
         """Delete a template no ticket type names (409 `wallet_template_in_use` otherwise)."""
         org = current_org()
         service.delete_template(org, template_uuid(org, wallet_template_id))
@@ -114,10 +118,12 @@ class WalletTemplateItemV2(MethodView):
 
 @blp.route(f"{TEMPLATE_PATH}/<any(icon, logo):slot>")
 class WalletTemplateImageV2(MethodView):
+    """A wallet template's icon or logo, by its numeric id."""
+
     @require_role("staff", scope="events")
     @blp.doc(**IMAGE_DOC)
     @blp.response(200, WalletTemplateEnvelopeV2)
-    def put(self, wallet_template_id, slot):
+    def put(self, wallet_template_id: int, slot: str) -> dict:
         """Upload the template's icon or logo (multipart `image`, a PNG)."""
         org = current_org()
         image = uploaded_image()
@@ -125,7 +131,7 @@ class WalletTemplateImageV2(MethodView):
 
     @require_role("staff", scope="events")
     @blp.response(200, WalletTemplateEnvelopeV2)
-    def delete(self, wallet_template_id, slot):
+    def delete(self, wallet_template_id: int, slot: str) -> dict:
         """Remove the template's icon or logo."""
         org = current_org()
         return {"data": template_v2(service.remove_image(org, template_uuid(org, wallet_template_id), slot))}
