@@ -427,14 +427,15 @@ SAMPLE_SETTING = {"id": 1, "pdf_template_id": 1, "wallet_template_id": 1, "ticke
 
 
 def templates_for_seed(tenant, ids: dict[int, int]) -> dict[int, int]:
-    """`ids` plus the seed's template ids mapped to templates made through the plugin (numeric ids). The wallet
-    template (902) is another component's record: the setting keeps it as sent until that lands."""
+    """`ids` plus the seed's template ids mapped to templates made through the plugin (numeric ids), the wallet
+    pass template (902) too."""
     made = {901: ("/pdf_templates", {"name": "Poster", "title": "{event}"}),
             903: ("/email_templates", {"name": "Mail", "body": "Hi {recipient_name}"}),
             904: ("/tally_templates", {"name": "Door", "boxes": 10})}
     out = dict(ids)
     for seed_id, (path, body) in made.items():
         out[seed_id] = ok(key_call(tenant, "POST", path, json={"template": body}), 201)["data"]["id"]
+    out[902] = ok(key_call(tenant, "POST", "/wallet_templates", json={"name": "Pass"}), 201)["data"]["id"]
     return out
 
 
@@ -445,7 +446,7 @@ def test_update_event_setting_example_and_reusing_it_with_event_setting_id(seed)
     data = answer["data"]
     assert_shape(SAMPLE_SETTING, data, "data")
     sent = seeded(UPDATE_SETTING, ids)["setting"]
-    assert {k: data[k] for k in sent} == sent and sent["wallet_template_id"] == 902
+    assert {k: data[k] for k in sent} == sent and sent["wallet_template_id"] == ids[902]
     assert isinstance(data["id"], int) and data["event_count"] == 1
     assert ok(key_call(tenant, "GET", seeded_path("/events/71383/setting", ids)))["data"] == data
     for path in ("/pdf_templates", "/email_templates", "/tally_templates"):

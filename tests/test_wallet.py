@@ -418,3 +418,48 @@ def test_a_multipart_part_without_a_readable_name_is_a_422(tenant):
     refused = tenant.staff.put(f"/wallet-templates/{template['id']}/icon", data=body,
                                content_type=f"multipart/form-data; boundary={boundary}")
     assert refused.status_code == 422 and refused.get_json()["errors"] == {"form": {"": ["Unknown field."]}}
+
+
+def test_the_event_settings_template_comes_after_the_configurations_and_before_the_default(tenant, other_tenant,
+                                                                                            owned, certificate):
+    from core import db as database
+    from core.models import Ticket
+
+    fan, ticket = owned
+    configure_wallet(tenant, certificate, organization_name="Default Org")
+    with database.db.connection_context():
+        event_id = Ticket.get_by_id(ticket.id).event_id
+    setting_path = f"/events/{event_id}/setting"
+    foreign = configure_wallet(other_tenant)
+    for unknown in (foreign["public_id"], 4503599627370001):
+        refused = tenant.staff.patch(setting_path, json={"setting": {"wallet_template_id": unknown}})
+        assert refused.status_code == 422 and refused.get_json()["type"] == "wallet_template_not_found"
+        assert refused.get_json()["errors"] == {"wallet_template_id": ["No such wallet template."]}
+    festival = tenant.staff.post("/wallet-templates", json={"name": "Festival",
+                                                            "organization_name": "Festival Org"}).get_json()["data"]
+    chosen = tenant.staff.patch(setting_path, json={"setting": {"wallet_template_id": festival["public_id"]}})
+    assert chosen.status_code == 200 and chosen.get_json()["data"]["wallet_template_id"] == festival["public_id"]
+
+    def organisation() -> str:
+        answer = fan.get(f"/client/events/tickets/{ticket.id}/wallet.pkpass")
+        return json.loads(unzip(answer.data)["pass.json"])["organizationName"]
+
+    assert organisation() == "Festival Org"
+    in_use = tenant.staff.delete(f"/wallet-templates/{festival['id']}")
+    assert in_use.status_code == 409 and in_use.get_json()["type"] == "wallet_template_in_use"
+    assert in_use.get_json()["eventSettings"] == 1
+
+    vip = tenant.staff.post("/wallet-templates", json={"name": "VIP", "organization_name": "VIP Org"}).get_json()
+    configuration = tenant.staff.post("/ticket-configurations", json={
+        "name": "VIP", "wallet_template_id": vip["data"]["public_id"]}).get_json()["data"]
+    from core.models import TicketType
+
+    with database.db.connection_context():
+        TicketType.update(configuration=configuration["id"]).where(
+            TicketType.id == Ticket.get_by_id(ticket.id).ticket_type_id).execute()
+    assert organisation() == "VIP Org"
+    assert tenant.staff.patch(f"/ticket-configurations/{configuration['id']}",
+                              json={"wallet_template_id": None}).status_code == 200
+    assert tenant.staff.patch(setting_path, json={"setting": {"wallet_template_id": None}}).status_code == 200
+    assert organisation() == "Default Org"
+    assert tenant.staff.delete(f"/wallet-templates/{festival['id']}").status_code == 204

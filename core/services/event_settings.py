@@ -2,9 +2,9 @@
 event uses, shared by every event pointing at the same setting, and whether staff may sell at the box office for
 an event (`pos_processing`).
 
-Knows nothing of HTTP. A setting only ever names templates of its own tenant and kind (422 naming the field);
-the wallet template id is kept as sent until the wallet component validates it. Editing a setting changes it for
-every event that shares it; nothing here copies a setting behind the caller's back.
+Knows nothing of HTTP. A setting only ever names templates of its own tenant and kind (422 naming the field),
+its wallet template one of the tenant's Apple Wallet templates (`core.services.wallet_templates`). Editing a
+setting changes it for every event that shares it; nothing here copies a setting behind the caller's back.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from core.errors import ApiError, Unprocessable
 from core.kits.public_ids import is_public_id
 from core.models import Event, EventSetting, Org, utcnow
 from core.services import templates
+from core.services.wallet_templates import check_template_id
 from core.tenancy import get_scoped, scoped
 
 TEMPLATE_FIELDS = {"pdf_template_id": "pdf", "ticket_email_template_id": "email", "tally_template_id": "tally"}
@@ -33,7 +34,8 @@ class PosProcessingDisabled(ApiError):
 
 def check_setting_values(org: Org | str, data: dict) -> dict:
     """The setting fields of `data` checked: known names only, each template id naming a template of this
-    tenant of the right kind (422 `template_not_found` naming the field), the wallet id a positive number."""
+    tenant of the right kind (422 `template_not_found` naming the field), the wallet id one of the tenant's
+    wallet templates (422 `wallet_template_not_found`)."""
     unknown = sorted(set(data) - set(SETTING_FIELDS))
     if unknown:
         raise Unprocessable("The setting is invalid; see `errors`.", type="invalid_setting",
@@ -42,6 +44,7 @@ def check_setting_values(org: Org | str, data: dict) -> dict:
     if wallet is not None and not is_public_id(wallet):
         raise Unprocessable("The setting is invalid; see `errors`.", type="invalid_setting",
                             errors={"wallet_template_id": ["Must be a numeric id or null."]})
+    check_template_id(org, wallet)
     templates.templates_by_public_id(org, {field: (kind, data.get(field)) for field, kind in TEMPLATE_FIELDS.items()
                                            if field in data})
     return {name: data[name] for name in SETTING_FIELDS if name in data}

@@ -19,12 +19,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 from PIL import Image, ImageDraw, ImageFont
 
+from core.errors import Conflict
 from core.models import Org, Ticket, WalletTemplate
 from core.services import qr
+from core.services.event_settings import setting_of
 from core.services.ticket_links import signed_ticket_link, ticket_for_signed_link
 from core.services.ticket_pdf import ticket_card
 from core.services.wallet_certificates import SigningMaterial, signing_material
-from core.services.wallet_templates import IMAGE_SLOTS, image_files, template_for
+from core.services.wallet_templates import IMAGE_SLOTS, default_template, image_files, template_by_public_id
 from core.timefmt import as_utc
 
 PKPASS_MIMETYPE = "application/vnd.apple.pkpass"
@@ -35,6 +37,22 @@ DEFAULT_FOREGROUND = "#ffffff"
 # Field name (`core.services.wallet_templates.PASS_FIELDS`) -> (pass.json key, label).
 FIELD_LABELS = {"event_name": ("event", "EVENT"), "date": ("date", "DATE"), "venue": ("venue", "VENUE"),
                 "holder": ("holder", "HOLDER"), "ticket_type": ("ticketType", "TICKET TYPE")}
+
+
+def template_for(org: Org, ticket: Ticket) -> WalletTemplate:
+    """The template a ticket's pass uses: its ticket type's configuration's `wallet_template_id`, else its
+    event's setting's (`core.services.event_settings.setting_of`: the event's own, else its parent's), else the
+    tenant's default template; 409 `wallet_template_not_configured` when none applies."""
+    configuration = ticket.ticket_type.configuration
+    chosen = template_by_public_id(org, configuration.wallet_template_id) if configuration is not None else None
+    if chosen is None:
+        setting = setting_of(org, ticket.event)
+        chosen = template_by_public_id(org, setting.wallet_template_id) if setting is not None else None
+    chosen = chosen or default_template(org)
+    if chosen is None:
+        raise Conflict("No Apple Wallet template applies to this ticket: name one on its ticket configuration or "
+                       "its event's setting, or make a template the default.", type="wallet_template_not_configured")
+    return chosen
 
 
 def pkpass_filename(ticket: Ticket) -> str:
@@ -159,7 +177,7 @@ def sign_manifest(manifest_bytes: bytes, material: SigningMaterial) -> bytes:
 def render_pkpass(org: Org, ticket: Ticket) -> bytes:
     """The ticket's `.pkpass` (a ZIP). 409 `wallet_not_configured` when the tenant has no pass certificate,
     `wallet_certificate_unusable` when it cannot be used, `wallet_template_not_configured` when no template
-    applies (`core.services.wallet_templates.template_for`)."""
+    applies (`template_for`)."""
     material = signing_material(org)
     template = template_for(org, ticket)
     files = {"pass.json": json.dumps(pass_json(org, ticket, template, material), ensure_ascii=False).encode(),

@@ -1,8 +1,9 @@
-"""Apple Wallet templates: create, change and delete a tenant's pass designs, their icon and logo images, the
-tenant's default template, and which template a ticket's pass uses.
+"""Apple Wallet templates: create, change and delete a tenant's pass designs, their icon and logo images, and
+the tenant's default template (which one a ticket uses: `core.services.wallet_passes.template_for`).
 
 Knows nothing of HTTP. Never keeps an image it did not re-encode through the image kit (PNG renditions at
-Apple's sizes), never leaves two default templates, and never deletes a template a ticket configuration names.
+Apple's sizes), never leaves two default templates, and never deletes a template a ticket configuration or an
+event setting names.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.errors import ApiError, Conflict, NotFound, Unprocessable
 from core.kits import images
 from core.kits.public_ids import is_public_id
 from core.kits.storage import MediaStorage
-from core.models import Org, Ticket, TicketConfiguration, WalletTemplate, new_id, utcnow
+from core.models import EventSetting, Org, TicketConfiguration, WalletTemplate, new_id, utcnow
 from core.services.event_lists import delete_files_after_commit, list_storage, stage_rendition, stream_size
 from core.tenancy import get_scoped, scoped
 
@@ -137,22 +138,25 @@ def update_template(org: Org, template_id: str, fields: dict) -> WalletTemplate:
 
 
 def delete_template(org: Org, template_id: str) -> None:
-    """Delete a template no ticket configuration names (409 `wallet_template_in_use` otherwise); its image
-    files go once the deletion commits."""
+    """Delete a template no ticket configuration or event setting names (409 `wallet_template_in_use`
+    otherwise); its image files go once the deletion commits."""
     template = get_template(org, template_id)
     with write_transaction():
         users = scoped(TicketConfiguration, org).where(
             TicketConfiguration.wallet_template_id == template.public_id).count()
-        if users:
-            raise Conflict(f"{users} ticket configuration(s) use this wallet template; point them at another one "
-                           "(or none) first.", type="wallet_template_in_use", ticketConfigurations=users)
+        settings = scoped(EventSetting, org).where(EventSetting.wallet_template_id == template.public_id).count()
+        if users or settings:
+            raise Conflict(f"{users} ticket configuration(s) and {settings} event setting(s) use this wallet "
+                           "template; point them at another one (or none) first.", type="wallet_template_in_use",
+                           ticketConfigurations=users, eventSettings=settings)
         template.delete_instance()
         _delete_files_after_commit(org.id, [template.icon, template.logo])
 
 
-def check_template_id(org: Org, public_id: int | None, field: str = "wallet_template_id") -> None:
-    """For a ticket configuration's `wallet_template_id`: None, or the numeric id of one of the tenant's
-    templates; else 422 `wallet_template_not_found` naming `field` (another tenant's is unknown too)."""
+def check_template_id(org: Org | str, public_id: int | None, field: str = "wallet_template_id") -> None:
+    """For a ticket configuration's or an event setting's `wallet_template_id`: None, or the numeric id of one of
+    the tenant's templates; else 422 `wallet_template_not_found` naming `field` (another tenant's is unknown
+    too)."""
     if public_id is None:
         return
     found = is_public_id(public_id) and scoped(WalletTemplate, org, WalletTemplate.id).where(
@@ -163,18 +167,16 @@ def check_template_id(org: Org, public_id: int | None, field: str = "wallet_temp
                             errors={field: ["No such wallet template."]})
 
 
-def template_for(org: Org, ticket: Ticket) -> WalletTemplate:
-    """The template a ticket's pass uses: its ticket type's configuration's `wallet_template_id`, else the
-    tenant's default template; 409 `wallet_template_not_configured` when there is neither."""
-    configuration = ticket.ticket_type.configuration
-    public_id = configuration.wallet_template_id if configuration is not None else None
-    query = scoped(WalletTemplate, org)
-    chosen = query.where(WalletTemplate.public_id == public_id).first() if public_id is not None else None
-    chosen = chosen or query.where(WalletTemplate.is_default).order_by(WalletTemplate.id).first()
-    if chosen is None:
-        raise Conflict("No Apple Wallet template applies to this ticket: name one on its ticket configuration "
-                       "or make a template the default.", type="wallet_template_not_configured")
-    return chosen
+def template_by_public_id(org: Org | str, public_id: int | None) -> WalletTemplate | None:
+    """The tenant's template with this numeric id (None for None or an id no template of the tenant has)."""
+    if public_id is None or not is_public_id(public_id):
+        return None
+    return scoped(WalletTemplate, org).where(WalletTemplate.public_id == public_id).first()
+
+
+def default_template(org: Org | str) -> WalletTemplate | None:
+    """The tenant's default template, or None."""
+    return scoped(WalletTemplate, org).where(WalletTemplate.is_default).order_by(WalletTemplate.id).first()
 
 
 # --- images --------------------------------------------------------------------------------------------
