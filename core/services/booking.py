@@ -590,20 +590,23 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
     with write_transaction():
         won = update_row(Booking, booking.id, values, status="pending")
         from_expired = won != 1
-        if not from_expired:
-            capacity.confirm_held_seats(seats, booking.event_id)
-        else:
+        if from_expired:
             values["seats_released"] = False
             won = update_row(Booking, booking.id, values, status="expired")
             if won != 1:
                 return None
-            capacity.sell_seats(seats, booking.event_id)
         if store_credit.uses_credit(lines):
             store_credit.confirm_draws(booking.id, from_expired)
         for name, value in values.items():
             setattr(booking, name, value)
         tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines
                                                           if line.kind == "ticket" and line.ticket_type_id})
+        # The seat counters move last, as a free purchase does: their row locks (which every order of the
+        # ticket type queues on) are held for the rest of the transaction only, not while tickets are written.
+        if from_expired:
+            capacity.sell_seats(seats, booking.event_id)   # sold out: the whole confirmation rolls back
+        else:
+            capacity.confirm_held_seats(seats, booking.event_id)
         _record_payment(org, booking, reference, check.data)
         result = BookingResult(booking, lines, tickets, payment_answer(booking))
         _announce_confirmed(org, result)
