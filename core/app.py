@@ -15,7 +15,7 @@ from core.api.docs_assets import DOCS_UI_SETTINGS, register_docs_ui
 from core.api.http_headers import register_http_headers
 from core.api.throttle import register_throttling
 from core.api_keys import SCOPE_DOCS
-from core.auth import key_security_scheme
+from core.auth import key_security_scheme, request_actor
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
@@ -26,6 +26,7 @@ from core.plugins import init_host
 from core.request_guards import CORE_BEFORE_REQUEST, in_order
 from core.request_id import install_log_filter
 from core.schema import upgrade_schema
+from core.services import audit
 
 
 class PrefixMiddleware:
@@ -108,6 +109,9 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     # A connection is taken from the pool lazily on a request's first query and returned here.
     app.teardown_request(database.close_connection)
 
+    audit.use_actor_source(request_actor)
+    for declared in host.pm.hook.register_audit_actions():
+        audit.register_actions(declared or {})
     register_core_blueprints(api)
     extensions().hook.register_routes(api=api, app=app)
     host.pm.hook.register_routes(api=api, app=app)

@@ -19,13 +19,14 @@ import secrets
 import time
 
 import jwt
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 
 from core.api_keys import SCOPES, api_key_in, identity_for_key, key_token_identity
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
-from core.identity import API_KEY_SUB, OFFICER, STAFF_ROLES, Identity
+from core.identity import API_KEY_SUB, OFFICER, OPERATOR_IDENTITY, STAFF_ROLES, Actor, Identity, actor_for
 from core.memo import TimedMemo
+from core.request_id import current_request_id
 from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
@@ -181,6 +182,22 @@ def is_officer(identity: Identity | None) -> bool:
 def current_identity() -> Identity | None:
     """The verified caller of this request, or None for a guest."""
     return getattr(g, "identity", None)
+
+
+def admit_operator() -> None:
+    """Make the hosting operator this request's caller (`core.identity.OPERATOR_IDENTITY`), once an `/operator`
+    route checked its token; nothing else admits it."""
+    g.identity = OPERATOR_IDENTITY
+
+
+def request_actor() -> Actor | None:
+    """Who this request acts as, for the audit log: the caller (`current_identity`, mapped by
+    `core.identity.actor_for`), the client's address (`request.remote_addr`, the real one behind
+    BOXOFFICE_TRUSTED_PROXIES through the app's ProxyFix) and the request id. None outside a request. The one
+    place an actor is derived from a request; the app installs it as the audit log's actor source."""
+    if not has_request_context():
+        return None
+    return actor_for(current_identity(), request.remote_addr, current_request_id())
 
 
 @functools.lru_cache(maxsize=64)

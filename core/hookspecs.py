@@ -44,6 +44,18 @@ def register_migrations():
 
 
 @hookspec
+def register_audit_actions():
+    """Return the audit actions the plugin records, `{"<record>.<event>": "what it means"}` (lower case; a
+    core action's name cannot be taken).
+
+    Called once at start-up for every installed plugin; the actions join the fixed list that
+    `core.services.audit.record(org, action, record_type, record_id, before=, after=)` accepts. Call `record`
+    inside the write transaction of the change it describes (it writes nothing otherwise); the actor (who, from
+    which address, which request) is the current one.
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands or groups to the `boxoffice` command line (`cli` is its click group)."""
 

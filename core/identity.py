@@ -8,6 +8,9 @@ API_KEY_SUB = "key:"  # the `sub` of a staff API key caller (and of a token exch
 OFFICER = "officer"  # a staff role limited to the club's tickets: view them, check in, set attendance
 STAFF_ROLES = ("staff", "admin", OFFICER)  # the roles of staff API keys (and of tokens exchanged from them)
 FULL_STAFF_ROLES = ("staff", "admin")
+OPERATOR = "operator"  # the hosting operator (BOXOFFICE_OPERATOR_TOKEN): its identity's sub and role
+MEMBER_SUB = "member:"  # the `sub` of a staff member's token: "member:<member id>" (its `email` is theirs)
+ACTOR_KINDS = ("api_key", "staff_token", "member", "operator", "customer", "system")
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,49 @@ class Identity:
     def is_officer(self) -> bool:
         """An officer: an officer API key (or a token exchanged from one), or an officer customer."""
         return self.role == OFFICER or self.officer
+
+
+OPERATOR_IDENTITY = Identity(sub=OPERATOR, org="", role=OPERATOR, email=OPERATOR)
+"""The caller of an `/operator` route once its operator token was checked (`core.auth.admit_operator`)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something the audit log records: `kind` (one of ACTOR_KINDS), a stable `id` (the API key's,
+    member's or customer's id, `operator`, or `system`), a readable `label` (key name or e-mail), and the
+    request it came from (`address`, `request_id`; None outside a request)."""
+
+    kind: str
+    id: str
+    label: str = ""
+    address: str | None = None
+    request_id: str | None = None
+
+    def as_dict(self) -> dict:
+        """The actor as plain JSON data (`Actor(**data)` makes it again)."""
+        return {"kind": self.kind, "id": self.id, "label": self.label, "address": self.address,
+                "request_id": self.request_id}
+
+
+SYSTEM_ACTOR = Actor(kind="system", id="system", label="system")
+"""What did a change no caller asked for (a periodic job, a migration)."""
+
+
+def actor_for(identity: Identity | None, address: str | None = None, request_id: str | None = None) -> Actor:
+    """The actor `identity` is in the audit log: an API key (or a token exchanged from one) by the key's id and
+    name, a member by id and e-mail, the operator, a customer by id and e-mail, another staff token by its
+    subject; no identity is the system."""
+    if identity is None:
+        return Actor("system", "system", "system", address, request_id)
+    sub = identity.sub
+    if sub.startswith(API_KEY_SUB):
+        kind, ident = "api_key", sub[len(API_KEY_SUB):]
+    elif sub.startswith(MEMBER_SUB):
+        kind, ident = "member", sub[len(MEMBER_SUB):]
+    elif identity.role == OPERATOR:
+        kind, ident = "operator", OPERATOR
+    elif identity.role == "customer":
+        kind, ident = "customer", sub
+    else:
+        kind, ident = "staff_token", sub
+    return Actor(kind, ident, identity.email or sub, address, request_id)

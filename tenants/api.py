@@ -17,6 +17,7 @@ from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_schema import Schema
+from core.auth import admit_operator
 from core.errors import Unauthorized, Unprocessable
 from core.services import api_keys, orgs, participation
 from core.tenancy import tenant_exempt
@@ -39,6 +40,7 @@ def _require_operator_token():
             or not hmac.compare_digest(token.strip().encode(), expected.encode())):
         raise Unauthorized("Send the operator token as `Authorization: Bearer <token>`.",
                            type="invalid_operator_token")
+    admit_operator()  # the audit log names the operator as the actor of its changes
 
 
 def operator_only(func):

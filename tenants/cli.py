@@ -9,19 +9,25 @@ import click
 
 from core.api_keys import SCOPES
 from core.errors import ApiError
+from core.identity import OPERATOR, Actor
 from core.models.tenant import API_KEY_ROLES
+
+CLI_ACTOR = Actor(kind="operator", id=OPERATOR, label="boxoffice CLI")
+"""Who the audit log names for a change made on the command line."""
 
 
 def _run(fn):
     """Build the app (config from env, migrations applied), then run `fn(app)` with a connection open.
 
-    Service errors become a one-line message and exit status 1.
+    Service errors become a one-line message and exit status 1. The audit log names the operator's CLI as
+    the actor.
     """
     from core import db as database
     from core.app import create_app
+    from core.services import audit
 
     app = create_app()
-    with app.app_context(), database.db.connection_context():
+    with app.app_context(), database.db.connection_context(), audit.acting_as(CLI_ACTOR):
         try:
             return fn(app)
         except ApiError as exc:

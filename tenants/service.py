@@ -19,7 +19,7 @@ from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
 from core.models import ApiKey, Org, TenantDomain, TenantPlugin
 from core.plugins import get_host, plugin_settings
-from core.services import api_keys, gateways
+from core.services import api_keys, audit, gateways
 from core.services.orgs import check_timezone, get_org
 from core.signing import generate_keypair
 from core.tenancy import forget_domains, forget_org, normalise_hostname
@@ -90,6 +90,7 @@ def add_domain(org_id: str, hostname: str) -> TenantDomain:
             record = TenantDomain.get_or_none(TenantDomain.hostname == host)
             if record is None:
                 record = TenantDomain.create(org=org.id, hostname=host)
+                audit.record(org, "org.domain_added", "domain", host, after={"hostname": host})
     except IntegrityError:  # a concurrent add of the same hostname won
         record = TenantDomain.get_or_none(TenantDomain.hostname == host)
     if record is None or record.org_id != org.id:
@@ -107,6 +108,8 @@ def remove_domain(org_id: str, hostname: str) -> None:
     with write_transaction():
         removed = (TenantDomain.delete().where((TenantDomain.org == org.id) & (TenantDomain.hostname == host))
                    .execute() if host else 0)
+        if removed:
+            audit.record(org, "org.domain_removed", "domain", host, before={"hostname": host})
     if not removed:
         raise NotFound(f"The tenant {org.id!r} is not served at {str(hostname)[:253]!r}.", type="unknown_domain")
     forget_domains()
@@ -177,10 +180,15 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
     org = get_org(org_id)
     _require_installed(plugin)
     with write_transaction():
-        row = _plugin_row(org, plugin, enabled)
-        if row.enabled != enabled:
+        existing = TenantPlugin.get_or_none((TenantPlugin.org == org) & (TenantPlugin.plugin == plugin))
+        row = existing or _plugin_row(org, plugin, enabled)
+        won = (TenantPlugin.update(enabled=enabled).where((TenantPlugin.id == row.id)
+                                                          & (TenantPlugin.enabled != enabled)).execute()
+               if existing is not None else int(enabled))  # a new row made disabled changes nothing
+        if won == 1:
             row.enabled = enabled
-            row.save()
+            audit.record(org, "plugin.enabled" if enabled else "plugin.disabled", "plugin", plugin,
+                         before={"enabled": None if existing is None else not enabled}, after={"enabled": enabled})
     get_host().forget(org.id)
     forget_org(org.id)
     return row
@@ -212,10 +220,21 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) ->
             else:
                 settings[key] = value
         gateways.check_settings(plugin, settings)
+        before, after = _settings_changes(plugin, row.settings or {}, settings)
         row.settings = settings
         row.save()
+        if after:
+            audit.record(org, "plugin.settings_changed", "plugin", plugin, before=before, after=after)
     get_host().forget(org.id)
     return mask_settings(settings, gateways.secret_settings(plugin))
+
+
+def _settings_changes(plugin: str, old: dict, new: dict) -> tuple[dict, dict]:
+    """The settings that changed, as (before, after) for the audit log: a secret one (as `mask_settings` tells
+    them) shows only `[changed]`, never a value."""
+    secret = gateways.secret_settings(plugin) | {key for key in [*old, *new]
+                                                 if any(word in key.lower() for word in SECRET_SETTING_WORDS)}
+    return audit.changes(old, new, secret)
 
 
 def masked_plugin_settings(org_id: str, plugin: str) -> dict:

@@ -41,6 +41,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.org_settings",
     "core.api.officers",
     "core.api.api_keys",
+    "core.api.audit",
     "core.api.payment_webhooks",
     "core.api.payment_redirects",
 ]

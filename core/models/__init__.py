@@ -4,6 +4,7 @@
 """
 
 from core.models.attendees import Attendee
+from core.models.audit import AuditEntry
 from core.models.barcodes import BarcodePoolCode
 from core.models.base import BaseModel, JSONField, TimestampedModel, new_id, utcnow
 from core.models.catalog import (
@@ -46,11 +47,11 @@ CORE_MODELS = [
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
-    EventSetting, WalletTemplate, WalletCertificate,
+    EventSetting, WalletTemplate, WalletCertificate, AuditEntry,
 ]
 
 __all__ = [
-    "CORE_MODELS", "ApiKey", "Attendee",
+    "CORE_MODELS", "ApiKey", "Attendee", "AuditEntry",
     "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventList", "EventTicketConfiguration", "PermanentList",
     "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",

@@ -16,6 +16,7 @@ from core.db import write_transaction
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from core.identity import API_KEY_SUB
 from core.models import ApiKey, Customer, Org, utcnow
+from core.services import audit
 from core.tenancy import get_scoped, scoped
 
 _DUMMY_HASH = hash_password("timing-equaliser")
@@ -132,8 +133,12 @@ def set_officer(org: Org, customer_id: str, officer: bool) -> Customer:
     customer = get_scoped(Customer, org, customer_id, "customer")
     if customer.officer != officer:
         with write_transaction():
-            Customer.update({Customer.officer: officer, Customer.updated_at: utcnow()}).where(
-                (Customer.id == customer.id) & (Customer.org == org.id)).execute()
+            won = Customer.update({Customer.officer: officer, Customer.updated_at: utcnow()}).where(
+                (Customer.id == customer.id) & (Customer.org == org.id) & (Customer.officer != officer)).execute()
+            if won == 1:
+                audit.record(org, "customer.officer_granted" if officer else "customer.officer_revoked", "customer",
+                             customer.id, before={"officer": not officer},
+                             after={"officer": officer, "email": customer.email})
     forget_sessions(customer.id)
     return get_scoped(Customer, org, customer.id, "customer")
 

@@ -17,6 +17,7 @@ from core.errors import Conflict, Unprocessable
 from core.identity import API_KEY_SUB, Identity
 from core.models import ApiKey, Org, utcnow
 from core.models.tenant import API_KEY_ROLES
+from core.services import audit
 from core.tenancy import get_scoped, scoped
 
 ADMIN = "admin"
@@ -57,7 +58,13 @@ def issue_api_key(org: Org | str, name: str, role: str = "staff",
     with write_transaction():
         record = ApiKey.create(org=org_id, name=name, role=role, prefix=key[:API_KEY_PREFIX_LENGTH],
                                key_hash=hash_api_key(key), scopes=held)
+        audit.record(org_id, "api_key.issued", "api_key", record.id, after=_audited(record))
     return record, key
+
+
+def _audited(record: ApiKey) -> dict:
+    """What the audit log keeps of a key: never the key or its digest."""
+    return {"name": record.name, "role": record.role, "scopes": record.scopes.split(), "prefix": record.prefix}
 
 
 def list_api_keys(org: Org | str) -> list[ApiKey]:
@@ -90,6 +97,9 @@ def update_api_key(org: Org | str, key_id: str, *, name: str | None = None, role
                            "calling with; use another admin key.", type="own_api_key")
         if changes:
             ApiKey.update(**changes).where((ApiKey.id == record.id) & (ApiKey.org == record.org_id)).execute()
+            before, after = audit.changes(_audited(record), _audited(ApiKey.get_by_id(record.id)))
+            if after:
+                audit.record(record.org_id, "api_key.changed", "api_key", record.id, before=before, after=after)
     forget_api_key(record.id)
     return ApiKey.get_by_id(record.id)
 
@@ -105,7 +115,12 @@ def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = Non
                        type="own_api_key")
     if record.revoked_at is None:
         with write_transaction():
-            ApiKey.update(revoked_at=utcnow()).where((ApiKey.id == record.id) & ApiKey.revoked_at.is_null()).execute()
+            moment = utcnow()
+            won = ApiKey.update(revoked_at=moment).where(
+                (ApiKey.id == record.id) & ApiKey.revoked_at.is_null()).execute()
+            if won == 1:
+                audit.record(record.org_id, "api_key.revoked", "api_key", record.id, before={"revoked_at": None},
+                             after={"revoked_at": moment, "name": record.name})
         record = ApiKey.get_by_id(record.id)
     forget_api_key(record.id)
     return record

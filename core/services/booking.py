@@ -35,6 +35,7 @@ from core.payments import ManualPayment, PaymentCheck, RefundResult, Step, ZeroT
 from core.plugins import hooks_for
 from core.sealed import seal, unseal
 from core.services import (
+    audit,
     barcode_pools,
     capacity,
     event_settings,
@@ -608,6 +609,13 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
         else:
             capacity.confirm_held_seats(seats, booking.event_id)
         _record_payment(org, booking, reference, check.data)
+        if payment_data is not None and "marked_paid" in payment_data:  # staff recorded the payment
+            marked = payment_data["marked_paid"]
+            audit.record(org, "booking.marked_paid", "booking", booking.id,
+                         before={"status": "expired" if from_expired else "pending"},
+                         after={"status": "confirmed", "amount": booking.amount, "currency": booking.currency,
+                                "reference": marked.get("reference"), "note": marked.get("note"),
+                                "ticket_ids": [t.id for t in tickets]})
         result = BookingResult(booking, lines, tickets, payment_answer(booking))
         _announce_confirmed(org, result)
     return result

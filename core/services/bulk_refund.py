@@ -20,7 +20,7 @@ from core.errors import ApiError, Unprocessable
 from core.jobs import job
 from core.models import Booking, Event, Org, SyncJob, Ticket, utcnow
 from core.plugins import hooks_for
-from core.services import cancellation, sync_jobs
+from core.services import audit, cancellation, sync_jobs
 from core.tenancy import get_scoped, scoped
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
         sync_jobs.claim_event(org.id, event.id, syncing_after=True)
         job_row = sync_jobs.record_job(org, event, KIND)
         SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
-        outbox.enqueue(run_bulk_refund, org.id, job_row.id)
+        with audit.pinned_actor():  # each refund and cancellation the job makes is recorded as the requester's
+            outbox.enqueue(run_bulk_refund, org.id, job_row.id)
     return SyncJob.get_by_id(job_row.id)
 
 

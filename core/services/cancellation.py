@@ -16,8 +16,8 @@ from core.models import Booking, Refund, Ticket, utcnow
 from core.money import to_minor
 from core.payments import RefundResult
 from core.plugins import hooks_for
+from core.services import audit, capacity, idempotency, participation, store_credit
 from core.services import booking as bookings
-from core.services import capacity, idempotency, participation, store_credit
 from core.tenancy import get_scoped
 
 LIVE = ("valid", "checked_in", "pending_activation")
@@ -82,6 +82,8 @@ def cancel_ticket(org, ticket_id: str) -> Ticket:
         if not _void([ticket], "cancelled", LIVE):
             raise _state_conflict(Ticket.get_by_id(ticket.id), "cancelled")
         capacity.release_sold_seats(_seats([ticket]), ticket.event_id)
+        audit.record(org, "ticket.cancelled", "ticket", ticket.id, before={"status": ticket.status},
+                     after={"status": "cancelled"})
         _notify_each(org, "ticket_cancelled", [ticket])
     return Ticket.get_by_id(ticket.id)
 
@@ -90,8 +92,11 @@ def cancel_booking(org, booking_id: str) -> Booking:
     """Cancel a booking: a pending one gives its held seats back; a paid one voids all its live tickets."""
     booking = bookings.get_booking(org, booking_id)
     if booking.status == "pending":
-        if not bookings.cancel_pending(booking):
-            raise _booking_conflict(Booking.get_by_id(booking.id))
+        with write_transaction():
+            if not bookings.cancel_pending(booking):
+                raise _booking_conflict(Booking.get_by_id(booking.id))
+            audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": "pending"},
+                         after={"status": "cancelled", "seats_released": booking.seats})
         return Booking.get_by_id(booking.id)
     with write_transaction():
         won = (Booking.update(status="cancelled", updated_at=utcnow())
@@ -101,6 +106,8 @@ def cancel_booking(org, booking_id: str) -> Booking:
         live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
         voided = _void(live, "cancelled", LIVE)
         capacity.release_sold_seats(_seats(voided), booking.event_id)
+        audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": booking.status},
+                     after={"status": "cancelled", "cancelled_ticket_ids": [t.id for t in voided]})
         _notify_each(org, "ticket_cancelled", voided)
     return Booking.get_by_id(booking.id)
 
@@ -212,7 +219,13 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
         status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
             (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
-        _notify_each(org, "ticket_refunded", claimed, refund=Refund.get_by_id(refund.id))
+        settled = Refund.get_by_id(refund.id)
+        audit.record(org, "refund.issued", "refund", refund.id, after={
+            "booking_id": refund.booking_id, "amount": settled.amount, "currency": settled.currency,
+            "method": data.get("method", "original"), "gateway": settled.gateway, "status": settled.status,
+            "ticket_ids": [t.id for t in claimed], "tickets_voided": void, "reason": settled.reason,
+            "booking_status": status, "booking_refunded_amount": booking.refunded_amount})
+        _notify_each(org, "ticket_refunded", claimed, refund=settled)
 
 
 def _keep_valid(refund: Refund, claimed: list[Ticket]) -> None:

@@ -20,7 +20,7 @@ from core.memo import TimedMemo
 from core.models import CheckIn, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
 from core.plugins import hooks_for
-from core.services import barcode_pools, door_rules, qr
+from core.services import audit, barcode_pools, door_rules, qr
 from core.services.door_rules import RULES, Door
 from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
 from core.tenancy import scoped
@@ -398,6 +398,8 @@ def undo_check_in(org, identity: Identity, ticket_id: str, reason: str = "") -> 
         record = CheckIn.create(id=new_id(), org=org.id, ticket=ticket.id, event=ticket.event_id, scan_point=None,
                                 result=UNDONE, staff=identity.sub, note=reason or None, created_at=now,
                                 updated_at=now)
+        audit.record(org, "check_in.undone", "ticket", ticket.id, before={"status": "checked_in"},
+                     after={"status": "valid", "reason": reason, "check_in_id": record.id})
     return Admission(ticket, record, admitted=False)
 
 

@@ -14,7 +14,7 @@ from core.models import Booking, BookingLine, Event, Org, Payment, Ticket, Ticke
 from core.money import to_minor
 from core.payments import ManualPayment, ZeroTotal
 from core.plugins import hooks_for
-from core.services import capacity, ticket_configurations
+from core.services import audit, capacity, ticket_configurations
 from core.services.booking import issue_units
 from core.services.issuing import Holder, attendee_ids, issue_tickets, seats_for, tickets_for_units
 from core.services.ticket_configurations import configuration_of
@@ -75,6 +75,9 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
                                      attendees=holder_attendees)
         capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, len(holders)))],
                             ticket_type.event_id)
+        audit.record(org, "tickets.comped", "booking", booking.id, after={
+            "event_id": ticket_type.event_id, "ticket_type_id": ticket_type.id, "ticket_ids": [t.id for t in tickets],
+            "holders": [holder.email for holder in holders], "seats": booking.seats, "note": note})
         hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=tickets)
     return StaffIssue(ticket_type, tickets, booking)
 
@@ -89,6 +92,9 @@ def pre_generate(org: Org, event_id: str, ticket_type_id: str, quantity: int) ->
                               source="door", unit_price=ticket_type.price)
         capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, quantity))],
                             ticket_type.event_id)
+        audit.record(org, "tickets.pre_generated", "ticket_type", ticket_type.id, after={
+            "event_id": ticket_type.event_id, "quantity": quantity, "ticket_ids": [t.id for t in tickets],
+            "seats": seats_for(ticket_type, quantity)})
     return StaffIssue(ticket_type, tickets)
 
 
@@ -123,5 +129,8 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
                        amount=paid, currency=ticket_type.currency, status="succeeded",
                        data={"method": method, "by": by})
         ticket = Ticket.get_by_id(ticket.id)
+        audit.record(org, "ticket.activated", "ticket", ticket.id, before={"status": "pending_activation"}, after={
+            "status": "valid", "holder_email": holder.email, "holder_name": holder.name, "booking_id": booking.id,
+            "amount": paid, "currency": ticket_type.currency, "method": method, "reference": reference})
         hooks_for(org).notify("tickets_issued", org=org, booking=booking, tickets=[ticket])
     return StaffIssue(ticket_type, [ticket], booking)

@@ -16,7 +16,16 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, Org, Recurrence, SyncJob, Venue, utcnow
 from core.models.catalog import EVENT_TYPES, VISIBILITIES
 from core.plugins import hooks_for
-from core.services import checkin, event_covers, event_lists, event_settings, event_taxonomy, passes, sync_jobs
+from core.services import (
+    audit,
+    checkin,
+    event_covers,
+    event_lists,
+    event_settings,
+    event_taxonomy,
+    passes,
+    sync_jobs,
+)
 from core.services.event_pages import slug_problem, slugify
 from core.services.event_queries import events_with_sales
 from core.services.recurrence import RULE_DEFAULTS, validate_rule
@@ -321,6 +330,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
     if data.get("passes") and event.type != "parent":
         _invalid({"passes": ["only parent events have passes (they cover every session)"]})
     was_published = event.published_at is not None
+    capacity_before = event.capacity
     slug = _chosen_slug(org, data, event.id)
     with _slug_guard(slug), write_transaction():
         sync_jobs.claim_event(org.id, event.id, syncing_after=rules is not None)
@@ -336,6 +346,9 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
             setattr(event, key, value)
         event.syncing = rules is not None
         event.save()
+        if event.capacity != capacity_before:
+            audit.record(org, "event.capacity_changed", "event", event.id, before={"capacity": capacity_before},
+                         after={"capacity": event.capacity})
         if sessions is not None:
             _apply_sessions(org, event, sessions)
         if rules is not None:

@@ -10,7 +10,7 @@ from core.db import write_transaction
 from core.errors import NotFound, Unprocessable
 from core.models import Org
 from core.plugins import get_host
-from core.services import event_settings, gateways
+from core.services import audit, event_settings, gateways
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.tenancy import forget_org
 from core.timefmt import is_timezone
@@ -56,6 +56,12 @@ def _with_default_gateway(org: Org, identifier: str) -> dict:
     return settings
 
 
+def _audited(org: Org) -> dict:
+    """An organisation's settings as the audit log compares them."""
+    return {"name": org.name, "active": org.active, "timezone": org.timezone, "hold_minutes": org.hold_minutes,
+            **(org.settings or {})}
+
+
 def update_org(org_id: str, *, name: str | None = None, active: bool | None = None,
                timezone: str | None = None, hold_minutes: int | None = None,
                clear_hold_minutes: bool = False, participants_visibility: str | None = None,
@@ -71,6 +77,7 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
     Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
     """
     org = get_org(org_id)
+    before = _audited(org)
     if participants_visibility is not None:
         if participants_visibility not in PARTICIPANTS_VISIBILITIES:
             raise Unprocessable(f"participantsVisibility is one of {', '.join(PARTICIPANTS_VISIBILITIES)}.",
@@ -100,6 +107,9 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
         org.hold_minutes = _check_hold_minutes(hold_minutes)
     with write_transaction():
         org.save()
+        old, new = audit.changes(before, _audited(org))
+        if new:
+            audit.record(org, "org.settings_changed", "org", org.id, before=old, after=new)
     forget_org(org.id)
     forget_origins()
     get_host().forget(org.id)

@@ -10,6 +10,7 @@ from core.db import write_transaction
 from core.errors import Conflict
 from core.models import Org, Refund, utcnow
 from core.pagination import Page, SortKey, paginate_cursor
+from core.services import audit
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
 
@@ -39,8 +40,11 @@ def mark_paid_out(org: Org, refund_id: str, reference: str | None = None) -> Ref
         changes = {"status": PAID_OUT, "data": data, "updated_at": utcnow()}
         if reference:
             changes["reference"] = reference
-        (Refund.update(**changes)
-         .where((Refund.id == refund.id) & (Refund.org == org.id) & (Refund.status == OWED)).execute())
+        won = (Refund.update(**changes)
+               .where((Refund.id == refund.id) & (Refund.org == org.id) & (Refund.status == OWED)).execute())
+        if won == 1:
+            audit.record(org, "refund.paid_out", "refund", refund.id, before={"status": OWED},
+                         after={"status": PAID_OUT, "reference": reference})
     refund = Refund.get_by_id(refund.id)
     if refund.status != PAID_OUT:
         raise Conflict(f"This refund is {refund.status}; only an owed refund is paid out by hand.",

@@ -16,6 +16,7 @@ from peewee import Case
 
 from core.errors import Conflict, Unprocessable
 from core.models import Booking, BookingLine, Customer, Org, Refund, StoreCredit, StoreCreditDebit, new_id, utcnow
+from core.services import audit
 from core.services.pricing import Quote
 from core.tenancy import scoped
 
@@ -173,9 +174,13 @@ def grant(org: Org | str, booking: Booking, refund: Refund, amount: int, expires
     """Inside a refund's transaction: credit `amount` of the booking's currency to its buyer's account, usable
     until `expires_at` (None: no expiry)."""
     org_id = org if isinstance(org, str) else org.id
-    return StoreCredit.create(org=org_id, customer=account_of(booking), amount=amount, remaining=amount,
-                              currency=booking.currency, expires_at=expires_at, refund=refund.id,
-                              booking=booking.id, note=note[:2000])
+    credit = StoreCredit.create(org=org_id, customer=account_of(booking), amount=amount, remaining=amount,
+                                currency=booking.currency, expires_at=expires_at, refund=refund.id,
+                                booking=booking.id, note=note[:2000])
+    audit.record(org_id, "store_credit.granted", "store_credit", credit.id, after={
+        "customer_id": credit.customer_id, "amount": amount, "currency": booking.currency,
+        "expires_at": expires_at, "refund_id": refund.id, "booking_id": booking.id})
+    return credit
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from core.models import BookingLine, Event, Org, Ticket, TicketConfiguration, Ti
 from core.models.catalog import VISIBILITIES
 from core.money import is_currency
 from core.plugins import hooks_for
-from core.services import event_lists, ticket_configurations
+from core.services import audit, event_lists, ticket_configurations
 from core.services.pickups import apply_ticket_type_pickups
 from core.tenancy import scoped
 from core.timefmt import to_utc_naive
@@ -34,6 +34,8 @@ EDITABLE_FIELDS = (
 
 AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
 """The money fields of a ticket type, minor units of its `currency`."""
+AUDITED_FIELDS = ("capacity", "currency", *AMOUNT_FIELDS)
+"""The fields whose change the audit log records (`ticket_type.changed`): seats and money."""
 
 Errors = dict[str, list[str]]
 
@@ -269,6 +271,11 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
             fresh = TicketType.get_by_id(ticket_type.id)
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
                            type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
+        audited = [name for name in AUDITED_FIELDS if name in changed]
+        if audited:
+            audit.record(org, "ticket_type.changed", "ticket_type", ticket_type.id,
+                         before={name: _current(ticket_type, name) for name in audited},
+                         after={name: changed[name] for name in audited})
         moved = pickups is not None and apply_ticket_type_pickups(org, ticket_type, pickups)
         if moved and ticket_type.archived_at is not None:
             raise _archived()  # rolls the pickups back

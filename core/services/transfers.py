@@ -18,7 +18,7 @@ from core.identity import Identity
 from core.kits.links import new_link_token, token_hash
 from core.models import Customer, Event, Ticket, TicketType, Transfer, new_id, utcnow
 from core.plugins import hooks_for
-from core.services import accounts, barcode_pools, participation, pickups, ticket_queries
+from core.services import accounts, audit, barcode_pools, participation, pickups, ticket_queries
 from core.services.issuing import Holder, attendee_ids
 from core.services.ticket_configurations import allows_transfer, configuration_of, require_holder
 from core.tenancy import get_scoped, scoped
@@ -146,6 +146,12 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
                                expires_at=None if recipient else claim_deadline(ticket.event_id, now),
                                claimed_at=now if recipient else None,
                                claimed_by=recipient.id if recipient else None)
+    audit.record(org, "ticket.transferred", "ticket", ticket.id,
+                 before={"status": "valid", "holder_email": ticket.holder_email, "holder_name": ticket.holder_name,
+                         "customer_id": ticket.customer_id},
+                 after={"status": "transferred", "new_ticket_id": new_ticket.id, "transfer_id": transfer.id,
+                        "to_email": to_email, "to_name": to_name,
+                        "to_customer_id": recipient.id if recipient else None})
     return TransferOutcome(Ticket.get_by_id(ticket.id), new_ticket, transfer, claim_token)
 
 
@@ -203,7 +209,11 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
                .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
         if won != 1:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
+        before = transfer
         transfer = Transfer.get_by_id(transfer.id)
+        audit.record(org, "ticket.claim_link_reissued", "ticket", new_ticket.id,
+                     before={"transfer_id": transfer.id, "expires_at": before.expires_at},
+                     after={"transfer_id": transfer.id, "expires_at": transfer.expires_at})
         old = Ticket.get_by_id(transfer.ticket_id)
         hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
                               transfer=transfer, claim_token=token)
