@@ -133,7 +133,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): REDACTED if is_secret(str(k)) else _plain(v) for k, v in value.items()}
+        return {str(k): REDACTED if is_secret(str(k)) and v is not None and v != CHANGED_SECRET else _plain(v)
+                for k, v in value.items()}
     return value
 
 
