@@ -12,13 +12,14 @@ import json
 import pytest
 import requests
 from peewee import DatabaseError
+from procs import run_cli
 from test_races_tickets import storm
 from ticket_factory import fake_gateway, hold, issue, make_event, reload, reload_model
 
 from core import db as database
 from core.errors import ApiError
 from core.identity import Actor
-from core.models import ApiKey, AuditEntry, Booking, Refund, TicketType
+from core.models import ApiKey, AuditEntry, Booking, OutboxEntry, Refund, TicketType
 from core.models.audit import AppendOnly
 from core.payments import RefundResult
 from core.services import audit
@@ -151,6 +152,18 @@ def test_a_bulk_store_credit_refund_records_each_refund_and_credit_as_the_reques
                             "refund_id": row.record_id}
     assert (credit.actor_id, credit.request_id) == (row.actor_id, RID["X-Request-ID"])
     assert reload(theirs.id).status == "valid"
+    with database.db.connection_context():  # the job carries its requester, for a worker without the request
+        entry = OutboxEntry.get((OutboxEntry.org_id == tenant.orgid) & (OutboxEntry.name.contains("bulk_refund")))
+    carried = json.dumps(entry.payload["context"])
+    assert admin_key(tenant).id in carried and RID["X-Request-ID"] in carried
+
+
+def test_the_operators_command_line_is_the_actor_of_its_changes(tenant):
+    result = run_cli("tenants", "enable", tenant.orgid, "stripe")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (row,) = rows(tenant, action="plugin.enabled", record_id="stripe")
+    assert (row.actor_kind, row.actor_id, row.actor_label, row.address) == ("operator", "operator", "boxoffice CLI",
+                                                                            None)
 
 
 # --- seats and tickets -------------------------------------------------------------------------------------

@@ -126,7 +126,8 @@ QUERY_KINDS = {"token": "media_guest_token"}
 # Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
 QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "parent_event", "eventId": "event",
                   "customerId": "customer", "endpointId": "endpoint", "filter[calendar_id]": "calendar",
-                  "filter[category_id]": "category", "filter[permanent_list_id]": "permanent_list"}
+                  "filter[category_id]": "category", "filter[permanent_list_id]": "permanent_list",
+                  "recordId": "refund"}  # the audit log's filter: any record; a refund's settling is audited
 QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_public",
                           ("/public/v2/events", "filter[parent_event_id]"): "parent_event_public",
                           ("/public/v2/events", "filter[calendar_id]"): "calendar_public",
