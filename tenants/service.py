@@ -17,7 +17,7 @@ from peewee import IntegrityError
 
 from core.db import write_transaction
 from core.errors import ApiError, NotFound, Unprocessable
-from core.models import ApiKey, Org, TenantDomain, TenantPlugin
+from core.models import ApiKey, Org, TenantDomain, TenantPlugin, utcnow
 from core.plugins import get_host, plugin_settings
 from core.services import api_keys, audit, gateways
 from core.services.orgs import check_timezone, get_org
@@ -182,10 +182,12 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
     with write_transaction():
         existing = TenantPlugin.get_or_none((TenantPlugin.org == org) & (TenantPlugin.plugin == plugin))
         row = existing or _plugin_row(org, plugin, enabled)
-        won = (TenantPlugin.update(enabled=enabled).where((TenantPlugin.id == row.id)
-                                                          & (TenantPlugin.enabled != enabled)).execute()
-               if existing is not None else int(enabled))  # a new row made disabled changes nothing
-        if won == 1:
+        if existing is None:
+            changed = enabled  # a new row made disabled changes nothing
+        else:  # conditional: of two racing switches one changes the row (and is recorded)
+            changed = TenantPlugin.update(enabled=enabled, updated_at=utcnow()).where(
+                (TenantPlugin.id == row.id) & (TenantPlugin.enabled != enabled)).execute() == 1
+        if changed:
             row.enabled = enabled
             audit.record(org, "plugin.enabled" if enabled else "plugin.disabled", "plugin", plugin,
                          before={"enabled": None if existing is None else not enabled}, after={"enabled": enabled})

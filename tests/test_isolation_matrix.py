@@ -678,8 +678,11 @@ def test_body_ids_naming_another_tenants_records_are_refused(worlds, config):
 
 
 def answer_text(response, named_id: str) -> str:
-    """Status and JSON of an answer, with the id the request named written as `<id>` (links echo it)."""
-    return f"{response.status_code} {json.dumps(response.get_json(silent=True))}".replace(named_id, "<id>")
+    """Status and JSON (or text: a CSV export) of an answer, with the id the request named written as `<id>`
+    (links echo it)."""
+    body = response.get_json(silent=True)
+    text = response.get_data(as_text=True) if body is None and response.mimetype.startswith("text/") else ""
+    return f"{response.status_code} {json.dumps(body)}{text}".replace(named_id, "<id>")
 
 
 def test_list_filters_naming_another_tenants_records_find_nothing(worlds):
