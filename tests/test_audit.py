@@ -6,6 +6,7 @@ in any row, and rows that nothing can change or delete. Over HTTP, on SQLite and
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -249,6 +250,16 @@ def test_capacity_and_price_edits_but_not_other_fields_and_never_a_refused_one(t
     assert (row.before, row.after) == ({"capacity": 100}, {"capacity": 150})
     ok(tenant.staff.patch(f"/events/{event.id}", json={"name": "Renamed"}))
     assert len(rows(tenant, action="event.capacity_changed")) == 1
+
+    start = event.starts_at + dt.timedelta(days=1)
+    sessions = [{"name": "Talk", "starts_at": start.isoformat() + "Z", "capacity": 40,
+                 "ends_at": (start + dt.timedelta(hours=1)).isoformat() + "Z"}]
+    parent = ok(tenant.staff.post("/events", json={"event": {"type": "parent", "name": "Fest", "tz": "UTC",
+                                                             "sessions": sessions}}), 201)["data"]["id"]
+    (session,) = ok(tenant.staff.get(f"/events/{parent}?include=sessions"))["data"]["sessions"]
+    ok(tenant.staff.patch(f"/events/{parent}", json={"event": {"sessions": [{"id": session["id"], "capacity": 45}]}},
+                          headers=RID))
+    assert one(tenant, "event.capacity_changed", session["id"]).after == {"capacity": 45}
 
 
 # --- access ------------------------------------------------------------------------------------------------

@@ -288,6 +288,14 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
     return event, job_row
 
 
+def _save_edited(org: Org, event: Event, capacity_before: int | None) -> None:
+    """Write an edited event or session; a change of its capacity is recorded in the audit log with it."""
+    event.save()
+    if event.capacity != capacity_before:
+        audit.record(org, "event.capacity_changed", "event", event.id, before={"capacity": capacity_before},
+                     after={"capacity": event.capacity})
+
+
 def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
     existing = scoped(Event, org, Event.id).where(Event.parent == parent.id).count()
     new = [s for s in sessions if not s.get("id")]
@@ -308,9 +316,10 @@ def _apply_sessions(org: Org, parent: Event, sessions: list[dict]) -> None:
         values = _event_values(org, session, prefix=f"sessions[{index}].")
         _check_fields({"starts_at": values.get("starts_at", child.starts_at),
                        "ends_at": values.get("ends_at", child.ends_at)}, f"sessions[{index}].")
+        capacity_before = child.capacity
         for key, value in values.items():
             setattr(child, key, value)
-        child.save()
+        _save_edited(org, child, capacity_before)
         apply_registration_types(org, child, session.get("registration_types") or [], f"sessions[{index}].")
     _create_sessions(org, parent, new, first_index=existing)
 
@@ -345,10 +354,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         for key, value in event_settings.event_setting_values(org, data, event.settings).items():
             setattr(event, key, value)
         event.syncing = rules is not None
-        event.save()
-        if event.capacity != capacity_before:
-            audit.record(org, "event.capacity_changed", "event", event.id, before={"capacity": capacity_before},
-                         after={"capacity": event.capacity})
+        _save_edited(org, event, capacity_before)
         if sessions is not None:
             _apply_sessions(org, event, sessions)
         if rules is not None:
