@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from core import clock
 from core import db as database
 from core.api import register_core_blueprints
 from core.api.blueprint import Api
@@ -85,6 +86,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     config.data_path.mkdir(parents=True, exist_ok=True)
     resolve_secrets(config)
     use_config(config)
+    clock.use_clock_file(config.test_clock_file or None)
 
     database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare,
                                                   connect_timeout=config.db_connect_timeout))

@@ -44,6 +44,7 @@ class Config:
     outbox_lease_seconds: int = 600  # a job entry a worker took and did not finish is free again after this
     outbox_sweep_seconds: int = 10  # how often each worker process sweeps the outbox for such entries
     idempotency_takeover_seconds: int = 120  # a key left running this long (crashed worker) may be taken over
+    test_clock_file: str = ""  # tests only: a file holding the seconds the clock is moved by (core/clock.py)
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -71,6 +72,7 @@ class Config:
         "outbox_lease_seconds": "BOXOFFICE_OUTBOX_LEASE_SECONDS",
         "outbox_sweep_seconds": "BOXOFFICE_OUTBOX_SWEEP_SECONDS",
         "idempotency_takeover_seconds": "BOXOFFICE_IDEMPOTENCY_TAKEOVER_SECONDS",
+        "test_clock_file": "BOXOFFICE_TEST_CLOCK_FILE",
     }
 
     @classmethod

@@ -12,6 +12,7 @@ import uuid
 import peewee
 from peewee import CharField, Model, TextField
 
+from core.clock import now as clock_now
 from core.db import db
 
 
@@ -21,8 +22,9 @@ def new_id() -> str:
 
 
 def utcnow() -> dt.datetime:
-    """The current time as a naive UTC datetime (how every timestamp is stored)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """The current time as a naive UTC datetime (how every timestamp is stored): `core.clock.now`, which a test
+    deployment may move."""
+    return clock_now()
 
 
 class DateTimeField(peewee.DateTimeField):

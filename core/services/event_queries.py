@@ -368,6 +368,19 @@ def get_public_event(org, event_id: str) -> Event:
     return event
 
 
+def get_public_event_by_slug(org, slug: str) -> Event:
+    """The published, public, unarchived event of the tenant at `slug` (its attendee page's address), else 404
+    `event_not_found`: the same visibility as `get_public_event`."""
+    from core.errors import NotFound
+
+    event = None
+    if isinstance(slug, str) and 0 < len(slug) <= 300:
+        event = public_query(org).where(Event.slug == slug).first()
+    if event is None:
+        raise NotFound(f"No event at {slug!r}.", type="event_not_found")
+    return event
+
+
 def schedule(org, event: Event, limit: int = 500) -> list[Event]:
     """What a customer can attend, in start order: the published sessions/dates that have not ended
     (the event itself when it has none)."""

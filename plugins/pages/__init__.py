@@ -1,0 +1,19 @@
+"""Attendee pages (`/e/...`): a tenant's event index, event pages with their calendar file, and the checkout,
+server-rendered in English and French from the core's services.
+
+Adds no rule of its own (availability, prices, fees and purchases are the core's); serves only under `/e/`.
+"""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+
+NAME = "pages"
+
+
+@hookimpl
+def register_routes(api, app) -> None:
+    """Mount the pages blueprint (`/e/...`, plain Flask views rendering Jinja templates; not API operations)."""
+    from plugins.pages.views import blp
+
+    app.register_blueprint(blp)

@@ -1,0 +1,113 @@
+"""Where a page is: the address grammar under `/e/` (with the tenant's `{org}` segment on the platform's host,
+without it on a tenant's own hostname) read into the tenant, the event slug and the page, and the paths back.
+
+Never makes the event page and checkout URLs other than from the core's formats (`core.services.event_lists`:
+`EVENT_PAGE_PATH`, `TENANT_HOST_PAGE_PATH`, `CHECKOUT_SUFFIX`); never serves a tenant that has not enabled pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import g, request
+
+from core.errors import NotFound
+from core.models import Org
+from core.plugins import get_host
+from core.services.event_lists import CHECKOUT_SUFFIX, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH
+from core.tenancy import load_org, tenant_for_host
+
+PLUGIN = "pages"
+ICS_SUFFIX = ".ics"
+INDEX, EVENT, ICS, CHECKOUT, TO_INDEX = "index", "event", "ics", "checkout", "to_index"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A tenant's pages as this request reaches them: on its own hostname (`own_domain`) or the platform's."""
+
+    org: Org
+    own_domain: bool
+
+    def index_path(self) -> str:
+        """The tenant's event index."""
+        return "/e/" if self.own_domain else f"/e/{quote(self.org.id, safe='')}/"
+
+    def event_path(self, slug: str) -> str:
+        """An event's page (the path of `event_lists.page_links`' `event_page`)."""
+        quoted = quote(slug, safe="")
+        if self.own_domain:
+            return TENANT_HOST_PAGE_PATH.format(slug=quoted)
+        return EVENT_PAGE_PATH.format(org=quote(self.org.id, safe=""), slug=quoted)
+
+    def ics_path(self, slug: str) -> str:
+        """An event's calendar file."""
+        return self.event_path(slug) + ICS_SUFFIX
+
+    def checkout_path(self, slug: str) -> str:
+        """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
+        return self.event_path(slug) + CHECKOUT_SUFFIX
+
+
+@dataclass(frozen=True)
+class Address:
+    """A page request read: the tenant's site, the page kind and the event slug (None for the index)."""
+
+    site: Site
+    page: str
+    slug: str | None = None
+
+
+def _not_found() -> NotFound:
+    return NotFound("No such page.", type="page_not_found")
+
+
+def _site(org_segment: str | None) -> Site:
+    """The tenant of this request: the one whose hostname it came to (an `{org}` segment must then name it),
+    else the one `org_segment` names; 404 for an unknown tenant or one without pages enabled."""
+    host_org = tenant_for_host(request.host)
+    if host_org is not None:
+        if org_segment is not None and org_segment != host_org.id:
+            raise _not_found()
+        org, own_domain = host_org, True
+    else:
+        org = load_org(org_segment) if org_segment and len(org_segment) <= 64 else None
+        if org is None:
+            raise NotFound(f"No organisation {org_segment!r}.", type="unknown_org")
+        own_domain = False
+    g.org = org
+    if not get_host().is_enabled(org.id, PLUGIN):
+        raise NotFound(f"The {PLUGIN!r} plugin is not enabled for this organisation.", type="plugin_not_enabled")
+    return Site(org, own_domain)
+
+
+def _event_page(site: Site, segment: str, rest: tuple[str, ...]) -> Address:
+    """`<slug>`, `<slug>.ics` or `<slug>/checkout` of `site`."""
+    if not rest:
+        if segment.endswith(ICS_SUFFIX):
+            return Address(site, ICS, segment[:-len(ICS_SUFFIX)])
+        return Address(site, EVENT, segment)
+    if rest == (CHECKOUT_SUFFIX.strip("/"),):
+        return Address(site, CHECKOUT, segment)
+    raise _not_found()
+
+
+def locate(segments: tuple[str, ...], trailing_slash: bool) -> Address:
+    """Read the path segments after `/e/` (empty for `/e/`). On a tenant's hostname the `{org}` segment may be
+    left out (`/e/<slug>`, the form `page_links` makes there) or kept (`/e/<org>/<slug>`); on the platform's
+    host it is required (`/e/<org>/` index, `/e/<org>/<slug>[.ics|/checkout]`)."""
+    host_org = tenant_for_host(request.host)
+    if host_org is not None and segments[:1] != (host_org.id,):
+        site = _site(None)
+        if not segments:
+            return Address(site, INDEX)
+        return _event_page(site, segments[0], segments[1:])
+    if not segments:
+        raise _not_found()
+    site = _site(segments[0])
+    if len(segments) == 1:
+        if not trailing_slash and not site.own_domain:
+            return Address(site, TO_INDEX)
+        return Address(site, INDEX)
+    return _event_page(site, segments[1], segments[2:])
