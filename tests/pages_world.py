@@ -45,3 +45,29 @@ def concert(tenant: Tenant, *, name: str = "Concert de Jazz", days: int = 30, tz
             "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=3)), "published_at": PAST,
             "registration_types": types, **extra}
     return created(tenant.staff.post("/events", json={"event": body}))
+
+
+def event_bookings(event_id: str) -> list:
+    """The event's bookings as stored now (oldest first), with their lines and tickets."""
+    from core import db as database
+    from core.models import Booking, BookingLine, Ticket
+
+    with database.db.connection_context():
+        found = list(Booking.select().where(Booking.event == event_id).order_by(Booking.created_at))
+        for booking in found:
+            booking.line_rows = list(BookingLine.select().where(BookingLine.booking == booking.id)
+                                     .order_by(BookingLine.created_at))
+            booking.ticket_rows = list(Ticket.select().where(Ticket.booking == booking.id))
+    return found
+
+
+def use_stripe_fake(tenant: Tenant, fake) -> dict:
+    """Enable Stripe for `tenant` against the loopback fake, Stripe.js from the fake's stand-in."""
+    import secrets
+
+    settings = {"secret_key": "sk_test_" + secrets.token_hex(12), "publishable_key": "pk_test_" + secrets.token_hex(8),
+                "webhook_secret": "whsec_" + secrets.token_hex(16), "api_base": fake.url, "timeout": "2",
+                "js_url": fake.url + "/v3/"}
+    tenant.enable("stripe")
+    tenant.configure("stripe", **settings)
+    return settings

@@ -62,8 +62,11 @@ def test_config_shows_only_the_publishable_key(tenant, fake):
     settings = use_stripe(tenant, fake)
     response = tenant.guest.get("/client/events/stripe/config")
     assert response.status_code == 200
-    assert response.get_json() == {"publishableKey": settings["publishable_key"]}
+    assert response.get_json() == {"publishableKey": settings["publishable_key"],
+                                   "jsUrl": "https://js.stripe.com/v3/"}
     assert settings["secret_key"] not in response.get_data(as_text=True)
+    tenant.configure("stripe", js_url=fake.url + "/v3/")   # the stand-in the browser tests load
+    assert tenant.guest.get("/client/events/stripe/config").get_json()["jsUrl"] == fake.url + "/v3/"
 
 
 def test_not_enabled_is_404_for_routes_and_422_for_purchase(tenant, fake):

@@ -14,6 +14,8 @@ NAME = "pages"
 @hookimpl
 def register_routes(api, app) -> None:
     """Mount the pages blueprint (`/e/...`, plain Flask views rendering Jinja templates; not API operations)."""
+    from plugins.pages.checkout_views import register_pages
     from plugins.pages.views import blp
 
+    register_pages()
     app.register_blueprint(blp)

@@ -20,7 +20,9 @@ from core.tenancy import load_org, tenant_for_host
 
 PLUGIN = "pages"
 ICS_SUFFIX = ".ics"
-INDEX, EVENT, ICS, CHECKOUT, TO_INDEX = "index", "event", "ics", "checkout", "to_index"
+INDEX, EVENT, ICS, CHECKOUT, PAY, PAID, TO_INDEX = "index", "event", "ics", "checkout", "pay", "paid", "to_index"
+CHECKOUT_SEGMENT = CHECKOUT_SUFFIX.strip("/")
+PAID_SEGMENT = "paid"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ class Site:
         """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
         return self.event_path(slug) + CHECKOUT_SUFFIX
 
+    def pay_path(self, slug: str, token: str) -> str:
+        """A booking's page in the checkout (pay, hold countdown, confirmation), by its signed token."""
+        return f"{self.checkout_path(slug)}/{token}"
+
+    def paid_path(self, slug: str, token: str) -> str:
+        """Where a payment provider sends the buyer back after paying."""
+        return f"{self.pay_path(slug, token)}/{PAID_SEGMENT}"
+
 
 @dataclass(frozen=True)
 class Address:
@@ -57,6 +67,7 @@ class Address:
     site: Site
     page: str
     slug: str | None = None
+    token: str | None = None    # a booking's signed checkout token (PAY, PAID)
 
 
 def _not_found() -> NotFound:
@@ -83,13 +94,20 @@ def _site(org_segment: str | None) -> Site:
 
 
 def _event_page(site: Site, segment: str, rest: tuple[str, ...]) -> Address:
-    """`<slug>`, `<slug>.ics` or `<slug>/checkout` of `site`."""
+    """`<slug>`, `<slug>.ics`, `<slug>/checkout`, `<slug>/checkout/<token>` or `<slug>/checkout/<token>/paid`
+    of `site`."""
     if not rest:
         if segment.endswith(ICS_SUFFIX):
             return Address(site, ICS, segment[:-len(ICS_SUFFIX)])
         return Address(site, EVENT, segment)
-    if rest == (CHECKOUT_SUFFIX.strip("/"),):
+    if rest[0] != CHECKOUT_SEGMENT or len(rest) > 3:
+        raise _not_found()
+    if len(rest) == 1:
         return Address(site, CHECKOUT, segment)
+    if len(rest) == 2:
+        return Address(site, PAY, segment, rest[1])
+    if rest[2] == PAID_SEGMENT:
+        return Address(site, PAID, segment, rest[1])
     raise _not_found()
 
 

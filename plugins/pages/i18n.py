@@ -111,3 +111,36 @@ class Speaker:
 def _local(when: dt.datetime, tz: str) -> dt.datetime:
     """A naive UTC time in the zone `tz`."""
     return when.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
+
+
+def problem_message(speaker: Speaker, problem: str | None) -> str:
+    """What the checkout tells a buyer about a refused attempt, by the core's error `type`."""
+    gettext = speaker.gettext
+    messages = {
+        "validation_error": gettext("Some fields need your attention: see below."),
+        "sold_out": gettext("Not enough tickets are left for your choice. Choose fewer and try again."),
+        "below_order_min": gettext("Your order is below the minimum for one of the ticket types."),
+        "above_order_max": gettext("Your order is above the maximum for one of the ticket types."),
+        "invite_code_required": gettext("One of the ticket types needs an invite code."),
+        "invalid_invite_code": gettext("The invite code is not valid."),
+        "sale_not_started": gettext("The sale of one of the ticket types has not started."),
+        "sale_ended": gettext("The sale of one of the ticket types has ended."),
+        "invalid_promo_code": gettext("The promotion code is not valid."),
+        "promo_codes_unavailable": gettext("This organiser takes no promotion codes."),
+        "holder_details_required": gettext("Give each ticket's holder details where they are required."),
+        "gateway_not_enabled": gettext("Choose one of the payment methods offered."),
+        "gateway_not_configured": gettext("Payments are not available at the moment. Please try again later."),
+        "gateway_unavailable": gettext("The payment service did not answer. Please try again."),
+        "idempotency_mismatch": gettext("This form was already sent with other choices. Please check them and send "
+                                  "it again."),
+        "idempotency_in_progress": gettext("Your order is still being processed. Please wait a moment and reload."),
+    }
+    return messages.get(problem or "", gettext("Your order could not be completed. Please check it and try again."))
+
+
+
+def field_message(speaker: Speaker, code: str) -> str:
+    """A form field's error: the page's own codes translated; the core schema's messages as they are."""
+    gettext = speaker.gettext
+    known = {"choose_tickets": gettext("Choose at least one ticket."), "not_a_number": gettext("Choose a number.")}
+    return known.get(code, code)

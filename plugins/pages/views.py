@@ -6,6 +6,8 @@ enabled gets the core's JSON 404; a missing event of an enabled tenant gets the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 
 from core.errors import NotFound
@@ -18,7 +20,16 @@ from core.tenancy import tenant_exempt
 from plugins.pages import addressing
 from plugins.pages.addressing import Address, Site
 from plugins.pages.calendar_file import calendar
-from plugins.pages.i18n import LANG_COOKIE, LANGUAGE_NAMES, LANGUAGES, Speaker, choose_language, supported
+from plugins.pages.i18n import (
+    LANG_COOKIE,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Speaker,
+    choose_language,
+    field_message,
+    problem_message,
+    supported,
+)
 from plugins.pages.offers import event_facts, event_offers
 
 ASSETS_PATH = "/e/_assets"        # no tenant id or slug has an underscore
@@ -40,6 +51,7 @@ def speaker_for(site: Site) -> Speaker:
 def render(site: Site, speaker: Speaker, template: str, status: int = 200, **context) -> Response:
     """A page of `site` in `speaker`'s language; a valid `?lang=` is remembered in the switcher's cookie."""
     body = render_template(template, site=site, org=site.org, t=speaker, _=speaker.gettext, ngettext=speaker.ngettext,
+                           problem_message=problem_message, field_message=field_message,
                            language=speaker.language, languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
                            path=request.path, **context)
     response = make_response(body, status)
@@ -106,45 +118,62 @@ def ics_file(address: Address) -> Response:
     return response
 
 
-PAGES = {addressing.INDEX: index_page, addressing.EVENT: event_page, addressing.ICS: ics_file}
+# (page kind, method) -> view; filled here and by `checkout_views` (imported below, it imports this module).
+PAGES: dict[tuple[str, str], Callable[[Address], Response]] = {
+    (addressing.INDEX, "GET"): index_page, (addressing.EVENT, "GET"): event_page, (addressing.ICS, "GET"): ics_file}
 
 
 def show(segments: tuple[str, ...], trailing_slash: bool = False) -> Response:
-    """Serve the page at `/e/<segments>`."""
+    """Serve the page at `/e/<segments>` for the request's method."""
     address = addressing.locate(segments, trailing_slash)
     if address.page == addressing.TO_INDEX:
         return redirect(address.site.index_path(), code=308)
-    view = PAGES.get(address.page)
+    view = PAGES.get((address.page, request.method))
     if view is None:
         raise NotFound("No such page.", type="page_not_found")
     return view(address)
 
 
-@blp.get("/e/")
+PAGE_METHODS = ["GET", "POST"]
+
+
+@blp.route("/e/", methods=PAGE_METHODS)
 def root():
     """`/e/`: the tenant's index on its own hostname."""
     return show(())
 
 
-@blp.get("/e/<first>")
+@blp.route("/e/<first>", methods=PAGE_METHODS)
 def one_segment(first: str):
     """`/e/<slug>` (own hostname) or `/e/<org>` (the index, with its slash)."""
     return show((first,))
 
 
-@blp.get("/e/<first>/")
+@blp.route("/e/<first>/", methods=PAGE_METHODS)
 def one_segment_index(first: str):
     """`/e/<org>/`: the tenant's index."""
     return show((first,), trailing_slash=True)
 
 
-@blp.get("/e/<first>/<second>")
+@blp.route("/e/<first>/<second>", methods=PAGE_METHODS)
 def two_segments(first: str, second: str):
     """`/e/<org>/<slug>[.ics]`, or `/e/<slug>/checkout` on the tenant's own hostname."""
     return show((first, second))
 
 
-@blp.get("/e/<first>/<second>/<third>")
+@blp.route("/e/<first>/<second>/<third>", methods=PAGE_METHODS)
 def three_segments(first: str, second: str, third: str):
-    """`/e/<org>/<slug>/checkout`."""
+    """`/e/<org>/<slug>/checkout`, or `/e/<slug>/checkout/<token>` on the tenant's own hostname."""
     return show((first, second, third))
+
+
+@blp.route("/e/<first>/<second>/<third>/<fourth>", methods=PAGE_METHODS)
+def four_segments(first: str, second: str, third: str, fourth: str):
+    """`/e/<org>/<slug>/checkout/<token>`, or `/e/<slug>/checkout/<token>/paid` on the tenant's own hostname."""
+    return show((first, second, third, fourth))
+
+
+@blp.route("/e/<first>/<second>/<third>/<fourth>/<fifth>", methods=PAGE_METHODS)
+def five_segments(first: str, second: str, third: str, fourth: str, fifth: str):
+    """`/e/<org>/<slug>/checkout/<token>/paid`."""
+    return show((first, second, third, fourth, fifth))

@@ -23,6 +23,8 @@ from core.payments.kit import (
 )
 from plugins.stripe.gateway import NAME, StripeGateway, intent_belongs_to
 
+STRIPE_JS_URL = "https://js.stripe.com/v3/"   # Stripe's terms: Stripe.js is loaded from Stripe, never bundled
+
 
 class StripeSettings(Schema):
     """A tenant's Stripe settings (`boxoffice tenants config ORG stripe key=value`)."""
@@ -31,6 +33,8 @@ class StripeSettings(Schema):
     publishable_key = fields.String(metadata={"description": "pk_live_... / pk_test_... (sent to browsers)"})
     webhook_secret = fields.String(metadata={"secret": True, "description": "whsec_... of the tenant's endpoint"})
     api_base = fields.String(metadata={"description": "another API base URL (tests, proxies)"})
+    js_url = fields.String(metadata={"description": "where browsers load Stripe.js from (default "
+                                                    "https://js.stripe.com/v3/; tests point it at a stand-in)"})
     timeout = fields.Float(metadata={"description": "seconds to wait for Stripe (clamped to 0.1-30; default 10)"})
 
 
@@ -76,9 +80,9 @@ class StripeProvider(AccountProvider):
         return self.account(settings).verify(org, booking, reference)
 
     def widget_config(self, org: Org, settings: dict) -> dict:
-        """The publishable key Stripe.js needs (never the secret key)."""
+        """The publishable key Stripe.js needs (never the secret key) and where Stripe.js loads from."""
         require_settings(NAME, settings, ("publishable_key",))
-        return {"publishableKey": settings["publishable_key"]}
+        return {"publishableKey": settings["publishable_key"], "jsUrl": settings.get("js_url") or STRIPE_JS_URL}
 
     def handle_webhook(self, org: Org, settings: dict, delivery: WebhookDelivery) -> dict:
         """Verify the Stripe-Signature, re-fetch the object the event names, then act on it."""

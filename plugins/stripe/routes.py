@@ -39,6 +39,8 @@ class ConfigOut(Schema):
     """What a browser needs to start Stripe.js."""
 
     publishableKey = fields.String()
+    jsUrl = fields.String(metadata={"description": "the Stripe.js script to load (Stripe's, unless the tenant's "
+                                                  "`js_url` setting points elsewhere)"})
 
 
 class IntentOut(Schema):
@@ -70,7 +72,7 @@ def tenant_gateway(org: Org) -> StripeGateway:
 @client_blp.route("/config")
 @client_blp.response(200, ConfigOut)
 def stripe_config():
-    """The tenant's publishable key for Stripe.js (never the secret key)."""
+    """The tenant's publishable key for Stripe.js (never the secret key) and the script's URL."""
     org = current_org()
     return PROVIDER.widget_config(org, plugin_settings(org, NAME))
 

@@ -36,6 +36,14 @@ class Reply(Exception):
         self.body = body
 
 
+@dataclass
+class Raw:
+    """A route's answer body that is not JSON (a script a fake serves to browsers), with its content type."""
+
+    data: bytes
+    content_type: str
+
+
 Route = tuple[str, re.Pattern, Callable]
 
 
@@ -143,10 +151,12 @@ class FakeProvider:
                     break
         if after is not None:  # work a route does outside the lock before answering (calls to other servers)
             after()
-        data = json.dumps(payload).encode()
+        raw = isinstance(payload, Raw)
+        data = payload.data if raw else json.dumps(payload).encode()
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Type", payload.content_type if raw else "application/json")
+            handler.send_header("Access-Control-Allow-Origin", "*")   # browser pages call the fakes' scripts' APIs
             handler.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 handler.send_header(name, value)

@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 
-from fakes.base import FakeProvider, Recorded, Reply
+from fakes.base import FakeProvider, Raw, Recorded, Reply
 
 
 def _unflatten(form: dict) -> dict:
@@ -84,6 +84,7 @@ class FakeStripe(FakeProvider):
         self.route("POST", r"/v1/checkout/sessions", self._create_session)
         self.route("GET", r"/v1/checkout/sessions/([^/]+)", self._get_session)
         self.route("GET", r"/v1/charges/([^/]+)", self._get_charge)
+        self.route("GET", r"/v3/?", self._stripe_js)
 
     def reset(self) -> None:
         """Normal answers, empty log."""
@@ -184,9 +185,23 @@ class FakeStripe(FakeProvider):
         return self.intents[intent_id]
 
     def _confirm_intent(self, request: Recorded, intent_id: str):
-        """What Stripe.js does with the client secret: pay the intent (a canceled one cannot be paid)."""
-        self._known_intent(request, intent_id)
+        """What Stripe.js does with the client secret: pay the intent (a canceled one cannot be paid). A browser
+        sends the publishable key and the intent's client secret in the form (as Stripe.js does) instead of a
+        secret key."""
+        if request.form.get("key", "").startswith("pk_"):
+            intent = self.intents.get(intent_id)
+            if intent is None or request.form.get("client_secret") != intent["client_secret"]:
+                raise _error(404, "invalid_request_error", f"No such payment_intent: '{intent_id}'",
+                             "resource_missing", param="intent")
+        else:
+            self._known_intent(request, intent_id)
         return 200, self.pay(intent_id)
+
+    def _stripe_js(self, request: Recorded):
+        """A stand-in for Stripe.js v3 (`<script src="<fake>/v3/">`): `Stripe(key)`, `elements({clientSecret})`,
+        `create("payment").mount(el)` (a fake card field), and `confirmPayment({elements, confirmParams})`, which
+        confirms the intent with this fake and goes to `return_url` with Stripe's query parameters."""
+        return 200, Raw(STRIPE_JS.replace("__BASE__", self.url).encode(), "text/javascript; charset=utf-8")
 
     def _capture_intent(self, request: Recorded, intent_id: str):
         """Capture an intent that was confirmed with manual capture; anything else is an unexpected state."""
@@ -267,3 +282,43 @@ class FakeStripe(FakeProvider):
             raise _error(404, "invalid_request_error", f"No such checkout.session: '{session_id}'",
                          "resource_missing")
         return 200, self.sessions[session_id]
+
+
+STRIPE_JS = """(function () {
+  "use strict";
+  var BASE = "__BASE__";
+  window.Stripe = function (key) {
+    return {
+      elements: function (options) {
+        return {
+          clientSecret: options.clientSecret,
+          create: function (kind) {
+            return {
+              mount: function (target) {
+                var el = typeof target === "string" ? document.querySelector(target) : target;
+                el.innerHTML = '<label>Card number <input name="fake-card" autocomplete="cc-number" ' +
+                  'value="4242 4242 4242 4242"></label>';
+                el.setAttribute("data-mounted", kind);
+              }
+            };
+          }
+        };
+      },
+      confirmPayment: function (args) {
+        var secret = args.elements.clientSecret;
+        var id = secret.split("_secret_")[0];
+        var body = new URLSearchParams({key: key, client_secret: secret});
+        return fetch(BASE + "/v1/payment_intents/" + id + "/confirm", {method: "POST", body: body})
+          .then(function (r) { return r.json(); })
+          .then(function (intent) {
+            if (intent.error) { return {error: intent.error}; }
+            var url = args.confirmParams.return_url;
+            window.location.href = url + (url.indexOf("?") < 0 ? "?" : "&") + "payment_intent=" + id +
+              "&payment_intent_client_secret=" + encodeURIComponent(secret) + "&redirect_status=" + intent.status;
+            return {};
+          });
+      }
+    };
+  };
+})();
+"""

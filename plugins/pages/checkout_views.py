@@ -1,0 +1,174 @@
+"""The checkout pages: the form (`GET`/`POST <event>/checkout`), a booking's page (pay with the tenant's gateway,
+the hold's countdown, or the confirmation) and the provider's way back (`.../paid`).
+
+Buys only through the core's purchase path (`purchase_requests.purchase_request`, `booking.purchase` under the
+idempotency service with the key the form carries), confirms only through `booking.confirm`; never a second copy
+of a rule, never two bookings for one form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+from flask import Response, redirect, request
+from marshmallow import ValidationError
+
+from core.errors import ApiError
+from core.kits.links import read_signed_link_token, signed_link_token
+from core.models import Booking, Event, utcnow
+from core.payments import ManualPayment, Step
+from core.services import booking as bookings
+from core.services import gateways, ticket_types
+from core.services.idempotency import StoredResponse, request_fingerprint, run_once
+from core.services.purchase_requests import purchase_request
+from plugins.pages import addressing
+from plugins.pages.addressing import Address, Site
+from plugins.pages.checkout_form import choices, purchase_body, read_form
+from plugins.pages.i18n import Speaker
+from plugins.pages.offers import event_offers
+from plugins.pages.views import PAGES, not_found_page, public_event, render, speaker_for
+
+TOKEN_PURPOSE = "pages-checkout"
+TOKEN_MAX_AGE = 7 * 24 * 3600
+IDEMPOTENCY_ENDPOINT = "POST /e/checkout"   # the form's keys live apart from the API's
+
+
+def booking_token(booking_id: str) -> str:
+    """The signed token of a booking's checkout page (whoever holds the link may see and pay it)."""
+    return signed_link_token(TOKEN_PURPOSE, {"b": booking_id})
+
+
+def _booking_for(site: Site, token: str | None) -> Booking | None:
+    """The tenant's booking a token names (expired on the spot if its hold ran out), or None."""
+    data = read_signed_link_token(TOKEN_PURPOSE, token or "", TOKEN_MAX_AGE)
+    if not data or not isinstance(data.get("b"), str):
+        return None
+    try:
+        return bookings.get_booking(site.org, data["b"])
+    except ApiError:
+        return None
+
+
+def _form_context(site: Site, event: Event, invite_code: str) -> dict:
+    """What the form offers: buyable types (and invite-only ones the code opens) and the gateways."""
+    invite_only = [tt for tt in ticket_types.list_ticket_types(site.org, event) if tt.visibility == "invite-only"]
+    offered = choices(event_offers(site.org, event, utcnow()), invite_only, invite_code)
+    return {"choices": offered, "gateways": list(gateways.offered(site.org).values()),
+            "default_gateway": gateways.default_gateway(site.org)}
+
+
+def _form(site: Site, speaker: Speaker, event: Event, *, status: int = 200, posted=None, problem: str | None = None,
+          step: str = "tickets", invite_code: str = "") -> Response:
+    """The checkout form with a fresh idempotency key (a failed attempt's key stays with its stored answer)."""
+    context = _form_context(site, event, invite_code)
+    return render(site, speaker, "pages/checkout.html", status=status, event=event, posted=posted, problem=problem,
+                  step=step, key=secrets.token_urlsafe(24), invite_code=invite_code, **context)
+
+
+def checkout_page(address: Address) -> Response:
+    """GET: the form; `?invite=` opens invite-only types whose code it is."""
+    site, speaker = address.site, speaker_for(address.site)
+    event = public_event(site, address.slug)
+    if event is None:
+        return not_found_page(site, speaker)
+    return _form(site, speaker, event, invite_code=(request.args.get("invite") or "").strip()[:100])
+
+
+def checkout_post(address: Address) -> Response:
+    """POST: the holders step when a chosen type asks for them, else the purchase (once per form key), then the
+    booking's page (303)."""
+    site, speaker = address.site, speaker_for(address.site)
+    event = public_event(site, address.slug)
+    if event is None:
+        return not_found_page(site, speaker)
+    invite = (request.form.get("invite") or "").strip()[:100]
+    offered = _form_context(site, event, invite)["choices"]
+    posted = read_form(request.form, offered)
+    again = {"posted": posted, "invite_code": invite}
+    if posted.errors:
+        return _form(site, speaker, event, status=422, problem="validation_error", **again)
+    if posted.values["step"] != "holders" and any(c.asks_holders for c in posted.chosen(offered)):
+        return _form(site, speaker, event, step="holders", **again)
+    try:
+        body = purchase_body(event, posted, offered, request.form)
+    except ValidationError as error:
+        posted.errors.update({name: list(messages) if isinstance(messages, list) else [str(messages)]
+                              for name, messages in error.normalized_messages().items()})
+        return _form(site, speaker, event, status=422, problem="validation_error",
+                     step=posted.values["step"] or "tickets", **again)
+    try:
+        stored = _purchase_once(site, body, posted.values["key"])
+    except ApiError as error:
+        posted.errors.update(_field_errors(error.to_dict().get("errors")))
+        return _form(site, speaker, event, status=error.status if error.status < 500 else 502,
+                     problem=error.type, step=posted.values["step"] or "tickets", **again)
+    if stored.status >= 400:
+        return _form(site, speaker, event, status=stored.status, problem=stored.body.get("type"), **again)
+    return redirect(site.pay_path(event.slug, booking_token(stored.body["bookingId"])), code=303)
+
+
+def _field_errors(errors) -> dict[str, list[str]]:
+    """An error envelope's `errors` (`{"json": {field: [messages]}}` or `{field: [messages]}`) by form field."""
+    if not isinstance(errors, dict):
+        return {}
+    fields = errors.get("json", errors)
+    return {name: [str(m) for m in messages] for name, messages in fields.items() if isinstance(messages, list)}
+
+
+def _purchase_once(site: Site, body: dict, key: str) -> StoredResponse:
+    """The core's purchase of `body` as a guest, run once per form key (a repeat replays the booking's id)."""
+    def operation() -> StoredResponse:
+        result = bookings.purchase(site.org, purchase_request(site.org, None, body, staff=False, source="online"))
+        return StoredResponse(201, {"bookingId": result.booking.id})
+
+    fingerprint = request_fingerprint("POST", IDEMPOTENCY_ENDPOINT, body)
+    return run_once(site.org.id, IDEMPOTENCY_ENDPOINT, key or secrets.token_urlsafe(24), fingerprint, operation)
+
+
+def pay_page(address: Address) -> Response:
+    """A booking's page: its confirmation, the news that its hold ran out, or how to pay it before it does."""
+    site, speaker = address.site, speaker_for(address.site)
+    event = public_event(site, address.slug)
+    booking = _booking_for(site, address.token) if event is not None else None
+    if booking is None or booking.event_id != event.id:
+        return not_found_page(site, speaker)
+    result = bookings.load_result(booking)
+    widget = None
+    if booking.status == "pending":
+        gateway = gateways.gateways(site.org).get(booking.gateway)
+        widget = _widget(site, gateway, booking, result.payment, event.slug, address.token) if gateway else None
+    return render(site, speaker, "pages/booking.html", event=event, booking=booking, lines=result.lines,
+                  tickets=result.tickets, widget=widget, now=utcnow(),
+                  start_again=site.checkout_path(event.slug))
+
+
+def _widget(site: Site, gateway, booking: Booking, payment: dict, slug: str, token: str) -> dict:
+    """What the booking page shows to pay: the provider's template (`pages/pay/<identifier>.html`) with its
+    widget configuration (public values only), the client data the purchase kept, and the way back."""
+    provider = gateway.provider
+    config = provider.widget_config(site.org, gateway.settings) if provider.supports(Step.WIDGET) else {}
+    return {"identifier": gateway.identifier, "name": provider.name, "config": config,
+            "client_secret": payment.get("client_secret"), "approval_url": payment.get("approval_url"),
+            "instructions": provider.instructions(gateway.settings) if isinstance(provider, ManualPayment) else None,
+            "return_url": request.host_url.rstrip("/") + site.paid_path(slug, token)}
+
+
+def paid_return(address: Address) -> Response:
+    """The provider sent the buyer back: confirm the booking through the core (the provider verifies the payment
+    itself; nothing in the query is trusted), then show the booking's page."""
+    site = address.site
+    event = public_event(site, address.slug)
+    booking = _booking_for(site, address.token) if event is not None else None
+    if booking is None or booking.event_id != event.id:
+        return not_found_page(site, speaker_for(site))
+    if booking.status == "pending":
+        with contextlib.suppress(ApiError):   # not paid (yet), or the hold ran out: the booking's page says which
+            bookings.confirm(site.org, booking.id)
+    return redirect(site.pay_path(event.slug, address.token), code=303)
+
+
+def register_pages() -> None:
+    """Add the checkout's pages to the views' table (`views.PAGES`)."""
+    PAGES.update({(addressing.CHECKOUT, "GET"): checkout_page, (addressing.CHECKOUT, "POST"): checkout_post,
+                  (addressing.PAY, "GET"): pay_page, (addressing.PAID, "GET"): paid_return})
