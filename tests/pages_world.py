@@ -36,7 +36,7 @@ def concert(tenant: Tenant, *, name: str = "Concert de Jazz", days: int = 30, tz
                                                         "tz": tz}))
     start = (utcnow() + dt.timedelta(days=days)).replace(hour=18, minute=0, second=0, microsecond=0)
     if types is None:
-        types = [{"name": "Free entry", "price": 0, "inventory": 50},
+        types = [{"name": "Free entry", "price": 0, "inventory": 50, "currency": "EUR"},
                  {"name": "Seated", "price": 25, "inventory": 100, "currency": "EUR", "service_fee_amount": 1.5},
                  {"name": "Front row", "price": 60, "inventory": 0, "currency": "EUR"},
                  {"name": "Late release", "price": 30, "inventory": 10, "currency": "EUR",

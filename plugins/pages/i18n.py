@@ -128,6 +128,7 @@ def problem_message(speaker: Speaker, problem: str | None) -> str:
         "invalid_promo_code": gettext("The promotion code is not valid."),
         "promo_codes_unavailable": gettext("This organiser takes no promotion codes."),
         "holder_details_required": gettext("Give each ticket's holder details where they are required."),
+        "mixed_currencies": gettext("These tickets are sold in different currencies: buy them in separate orders."),
         "gateway_not_enabled": gettext("Choose one of the payment methods offered."),
         "gateway_not_configured": gettext("Payments are not available at the moment. Please try again later."),
         "gateway_unavailable": gettext("The payment service did not answer. Please try again."),
