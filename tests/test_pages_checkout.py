@@ -212,3 +212,29 @@ def test_the_clock_moves_only_when_a_clock_file_is_named(clock_offset):
     clock_offset(3600)
     moved = utcnow()
     assert dt.timedelta(minutes=59) < moved - before < dt.timedelta(minutes=61)
+
+
+def test_the_ticket_email_links_to_the_booking_and_event_pages(app):
+    from smtp_server import SmtpServer
+
+    smtp = SmtpServer().start()
+    try:
+        tenant = pages_tenant(app, plugins=("pages", "offline", "notifications"))
+        tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port))
+        tenant.event = concert(tenant)
+        tenant.types = {t["name"]: t["id"]
+                        for t in tenant.staff.get(f"/events/{tenant.event['id']}/ticket-types").get_json()["data"]}
+        response, _, client = submit(tenant, {"Free entry": 1})
+        assert response.status_code == 303
+        [mail] = smtp.messages
+        body = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        site = tenant.event["site_url"]
+        assert f"Event page: {site}\n" in body and f"Add it to your calendar: {site}.ics\n" in body
+        order = re.search(r"Your order: (\S+)", body).group(1)
+        assert order.startswith(site + "/checkout/")
+        opened = client.get("/" + order.split("://", 1)[1].split("/", 1)[1])
+        assert "Thank you! Your order is confirmed." in text(opened)
+        html = mail.get_body(("html",)).get_content()
+        assert f'<a href="{site}">Event page</a>' in html
+    finally:
+        smtp.stop()

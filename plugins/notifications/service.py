@@ -22,7 +22,7 @@ from core.jobs import RetryPolicy, job
 from core.models import Booking, Customer, Event, Org, Ticket, utcnow
 from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
-from core.plugins import plugin_settings
+from core.plugins import hooks_for, plugin_settings
 from core.sealed import seal, unseal
 from core.services import qr, templates, ticket_emails
 from core.services.ticket_configurations import attaches_pdf, shown_name
@@ -87,9 +87,19 @@ def _public_url(settings: dict) -> str:
     return str(settings.get("public_url") or current_config().public_url).rstrip("/")
 
 
+def attendee_links(org: Org, event: Event, booking: Booking | None) -> dict[str, str]:
+    """The attendee pages the tenant's plugins serve for the event (and booking): the `attendee_links` hook's
+    answers merged ({} when none serves pages)."""
+    links: dict[str, str] = {}
+    for answer in hooks_for(org).attendee_links(org=org, event=event, booking=booking):
+        links.update({str(name): str(url) for name, url in (answer or {}).items()})
+    return links
+
+
 def build_context(org: Org, event: Event, tickets: list[Ticket], *, recipient_name: str = "",
-                  settings: dict | None = None, **extra) -> dict:
-    """The variables every template sees: org, event (name, local time, venue), tickets, recipient."""
+                  settings: dict | None = None, booking: Booking | None = None, **extra) -> dict:
+    """The variables every template sees: org, event (name, local time, venue), tickets, recipient, and the
+    attendee pages' `links` (`event_page`, `booking_page`... when the tenant has such pages)."""
     settings = settings if settings is not None else plugin_settings(org, PLUGIN)
     context = {
         "org": {"id": org.id, "name": org.name},
@@ -98,6 +108,7 @@ def build_context(org: Org, event: Event, tickets: list[Ticket], *, recipient_na
         "tickets": [_ticket_context(t) for t in tickets],
         "recipient_name": recipient_name,
         "public_url": _public_url(settings),
+        "links": attendee_links(org, event, booking),
     }
     context.update(extra)
     return context
@@ -152,7 +163,8 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
         return None
     settings = plugin_settings(org, PLUGIN)
     event = Event.get_by_id(tickets[0].event_id)
-    context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, **extra)
+    context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, booking=booking,
+                            **extra)
     rendered = None
     if kind == "tickets_issued":
         rendered = from_tenant_template(org, event, tickets, booking, recipient_name, context)

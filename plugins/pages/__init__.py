@@ -19,3 +19,11 @@ def register_routes(api, app) -> None:
 
     register_pages()
     app.register_blueprint(blp)
+
+
+@hookimpl
+def attendee_links(org, event, booking) -> dict[str, str]:
+    """The event's page and calendar file, and the booking's page when there is one."""
+    from plugins.pages.links import attendee_links as links
+
+    return links(org, event, booking)

@@ -15,7 +15,6 @@ from flask import Response, redirect, request
 from marshmallow import ValidationError
 
 from core.errors import ApiError
-from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Booking, Event, utcnow
 from core.payments import ManualPayment, Step
 from core.services import booking as bookings
@@ -26,26 +25,20 @@ from plugins.pages import addressing
 from plugins.pages.addressing import Address, Site
 from plugins.pages.checkout_form import choices, purchase_body, read_form
 from plugins.pages.i18n import Speaker
+from plugins.pages.links import booking_id_of, booking_token
 from plugins.pages.offers import event_offers
 from plugins.pages.views import PAGES, not_found_page, public_event, render, speaker_for
 
-TOKEN_PURPOSE = "pages-checkout"
-TOKEN_MAX_AGE = 7 * 24 * 3600
 IDEMPOTENCY_ENDPOINT = "POST /e/checkout"   # the form's keys live apart from the API's
-
-
-def booking_token(booking_id: str) -> str:
-    """The signed token of a booking's checkout page (whoever holds the link may see and pay it)."""
-    return signed_link_token(TOKEN_PURPOSE, {"b": booking_id})
 
 
 def _booking_for(site: Site, token: str | None) -> Booking | None:
     """The tenant's booking a token names (expired on the spot if its hold ran out), or None."""
-    data = read_signed_link_token(TOKEN_PURPOSE, token or "", TOKEN_MAX_AGE)
-    if not data or not isinstance(data.get("b"), str):
+    booking_id = booking_id_of(token)
+    if booking_id is None:
         return None
     try:
-        return bookings.get_booking(site.org, data["b"])
+        return bookings.get_booking(site.org, booking_id)
     except ApiError:
         return None
 
