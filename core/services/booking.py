@@ -133,16 +133,22 @@ def _check_event(event: Event, staff: bool, now: dt.datetime) -> Event:
     return event
 
 
+def invite_opens(ticket_type: TicketType, invite_code: str | None) -> bool:
+    """True when `invite_code` is the invite-only type's code (compared in constant time); the one check a
+    purchase and a checkout page showing invite-only types both use."""
+    expected = ticket_type.invite_code or ""
+    return bool(invite_code and expected) and hmac.compare_digest(invite_code.encode(), expected.encode())
+
+
 def _check_visibility(ticket_type: TicketType, invite_code: str | None, staff: bool) -> None:
     if staff or ticket_type.visibility == "public":
         return
     if ticket_type.visibility == "private":
         raise NotFound(f"No ticket type with id {ticket_type.id!r}.", type="ticket_type_not_found")
-    expected = ticket_type.invite_code or ""
     if not invite_code:
         raise ApiError(f"{ticket_type.name!r} is invite-only; send its `inviteCode`.", status=403,
                        type="invite_code_required", ticketTypeId=ticket_type.id)
-    if not expected or not hmac.compare_digest(invite_code.encode(), expected.encode()):
+    if not invite_opens(ticket_type, invite_code):
         raise ApiError("The invite code is not valid for this ticket type.", status=403,
                        type="invalid_invite_code", ticketTypeId=ticket_type.id)
 

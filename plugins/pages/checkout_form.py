@@ -7,7 +7,6 @@ service's); never reads Flask state (the caller passes the posted form).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +14,8 @@ from marshmallow import ValidationError
 
 from core.api.purchase import PurchaseSchema
 from core.models import Event, TicketType
+from core.services.booking import invite_opens
+from core.services.capacity import available_seats
 from core.services.issuing import tickets_for_units
 from core.services.ticket_configurations import HolderFields, configuration_of, holder_fields
 
@@ -46,19 +47,15 @@ def quantity_menu(ticket_type: TicketType, available: int | None) -> list[int]:
     return [0, *range(low, high + 1)] if high >= low else [0]
 
 
-def invited(ticket_type: TicketType, code: str) -> bool:
-    """Show an invite-only type to a visitor who typed its code (the purchase checks the code again)."""
-    expected = ticket_type.invite_code or ""
-    return bool(code and expected) and hmac.compare_digest(code.encode(), expected.encode())
-
-
 def choices(offers, invite_only: list[TicketType], invite_code: str) -> list[Choice]:
-    """What the form offers: the buyable public offers, then invite-only types the code opens."""
+    """What the form offers: the buyable public offers, then the invite-only types the code opens (the booking
+    service's `invite_opens`, which the purchase checks again)."""
     found = [Choice(o.ticket_type, quantity_menu(o.ticket_type, o.available),
                     holder_fields(configuration_of(o.ticket_type))) for o in offers if o.buyable]
     for ticket_type in invite_only:
-        if invited(ticket_type, invite_code):
-            found.append(Choice(ticket_type, quantity_menu(ticket_type, None),
+        if ticket_type.visibility == "invite-only" and invite_opens(ticket_type, invite_code):
+            left = available_seats(ticket_type, ticket_type.event)
+            found.append(Choice(ticket_type, quantity_menu(ticket_type, left),
                                 holder_fields(configuration_of(ticket_type))))
     return found
 
