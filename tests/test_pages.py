@@ -223,3 +223,20 @@ def test_the_stylesheet_is_served_by_the_app(club):
     html = page(club, f"/e/{club.orgid}/{club.event['slug']}").get_data(as_text=True)
     assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', html) == ["/e/_assets/pages.css"]
     assert not re.findall(r'src="https?://', html)   # nothing loads from elsewhere (the browser test checks too)
+
+
+def test_the_cover_image_is_the_cores_medium_rendition_and_the_share_image(club):
+    import io
+
+    from test_developers_api import photo
+
+    uploaded = club.staff.put(f"/events/{club.event['id']}/cover", data={"image": (io.BytesIO(photo()), "c.jpg")},
+                              content_type="multipart/form-data")
+    assert uploaded.status_code == 200, uploaded.get_json()
+    cover = club.staff.get(f"/events/{club.event['id']}").get_json()["data"]["cover"]
+    html = page(club, f"/e/{club.orgid}/{club.event['slug']}").get_data(as_text=True)
+    medium = cover["medium"].replace("&", "&amp;")
+    assert f'<img class="cover" src="{medium}" alt=""' in html
+    assert f'<meta property="og:image" content="{medium}">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert page(club, cover["medium"].split("127.0.0.1:8000", 1)[1]).status_code == 200

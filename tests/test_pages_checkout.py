@@ -238,3 +238,25 @@ def test_the_ticket_email_links_to_the_booking_and_event_pages(app):
         assert f'<a href="{site}">Event page</a>' in html
     finally:
         smtp.stop()
+
+
+def test_a_lists_checkout_offers_the_types_that_sell_on_it(app, club):
+    vip = created(club.staff.post(f"/events/{club.event['id']}/lists", json={"name": "VIP lounge"}))
+    moved = club.staff.patch(f"/events/ticket-types/{club.types['Seated']}", json={"listId": vip["id"]})
+    assert moved.status_code == 200
+    default = club.staff.get(f"/events/{club.event['id']}/lists").get_json()["data"][0]
+    client = club.app.test_client()
+    on_vip = text(client.get(checkout_path(club) + f"?list={vip['id']}"))
+    assert "VIP lounge" in on_vip and "Seated" in on_vip and "Free entry" not in on_vip
+    on_default = text(client.get(checkout_path(club) + f"?list={default['id']}"))
+    assert "Free entry" in on_default and "Seated" not in on_default
+    bought, _, _ = submit(club, {"Seated": 1}, client=client, path=checkout_path(club), list=vip["id"])
+    assert bought.status_code == 303
+    refused, _, _ = submit(club, {"Seated": 1}, client=client, path=checkout_path(club), list=default["id"])
+    assert refused.status_code == 422 and "Choose at least one ticket." in text(refused)   # not sold on that list
+    other = pages_tenant(app, "Other club")
+    theirs = concert(other)
+    their_list = other.staff.get(f"/events/{theirs['id']}/lists").get_json()["data"][0]
+    for bad in (their_list["id"], "no-such-list"):
+        assert client.get(checkout_path(club) + f"?list={bad}").status_code == 404
+    assert len(event_bookings(club.event["id"])) == 1

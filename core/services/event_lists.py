@@ -153,6 +153,14 @@ def list_sort_keys(descending: bool | None) -> list[SortKey]:
     return [SortKey("name", EventList.name, "str", descending), SortKey("id", EventList.id, "str", descending)]
 
 
+def sells_on_list(ticket_type: TicketType, event_list: EventList) -> bool:
+    """True when the ticket type's tickets go on `event_list`: the list it names, or the event's default list
+    when it names none (the rule 003's `order_page?list=` checkout follows)."""
+    if ticket_type.event_id != event_list.event_id:
+        return False
+    return ticket_type.list_id == event_list.id if ticket_type.list_id else event_list.is_default
+
+
 def get_event_list(org: Org, event_id: str, list_id: str) -> EventList:
     """A list of the tenant's event, or 404 (`event_not_found`, `list_not_found`: also for another event's or
     another tenant's list)."""

@@ -14,11 +14,12 @@ import secrets
 from flask import Response, redirect, request
 from marshmallow import ValidationError
 
-from core.errors import ApiError
-from core.models import Booking, Event, utcnow
+from core.errors import ApiError, NotFound
+from core.models import Booking, Event, EventList, utcnow
 from core.payments import ManualPayment, Step
 from core.services import booking as bookings
 from core.services import gateways, ticket_types
+from core.services.event_lists import get_event_list, sells_on_list
 from core.services.idempotency import StoredResponse, request_fingerprint, run_once
 from core.services.purchase_requests import purchase_request
 from plugins.pages import addressing
@@ -43,18 +44,27 @@ def _booking_for(site: Site, token: str | None) -> Booking | None:
         return None
 
 
-def _form_context(site: Site, event: Event, invite_code: str) -> dict:
-    """What the form offers: buyable types (and invite-only ones the code opens) and the gateways."""
+def _form_context(site: Site, event: Event, invite_code: str, event_list: EventList | None) -> dict:
+    """What the form offers: buyable types (and invite-only ones the code opens), only those of `event_list`
+    when the checkout was opened for one (003's `order_page?list=`), and the gateways."""
     invite_only = [tt for tt in ticket_types.list_ticket_types(site.org, event) if tt.visibility == "invite-only"]
     offered = choices(event_offers(site.org, event, utcnow()), invite_only, invite_code)
+    if event_list is not None:
+        offered = [c for c in offered if sells_on_list(c.ticket_type, event_list)]
     return {"choices": offered, "gateways": list(gateways.offered(site.org).values()),
-            "default_gateway": gateways.default_gateway(site.org)}
+            "default_gateway": gateways.default_gateway(site.org), "event_list": event_list}
+
+
+def _event_list(site: Site, event: Event, list_id: str | None) -> EventList | None:
+    """The event's list the checkout is for (`list` in the query or the form), None for none; 404 for one
+    that is not this event's."""
+    return get_event_list(site.org, event.id, list_id) if list_id else None
 
 
 def _form(site: Site, speaker: Speaker, event: Event, *, status: int = 200, posted=None, problem: str | None = None,
-          step: str = "tickets", invite_code: str = "") -> Response:
+          step: str = "tickets", invite_code: str = "", event_list: EventList | None = None) -> Response:
     """The checkout form with a fresh idempotency key (a failed attempt's key stays with its stored answer)."""
-    context = _form_context(site, event, invite_code)
+    context = _form_context(site, event, invite_code, event_list)
     return render(site, speaker, "pages/checkout.html", status=status, event=event, posted=posted, problem=problem,
                   step=step, key=secrets.token_urlsafe(24), invite_code=invite_code, **context)
 
@@ -65,7 +75,12 @@ def checkout_page(address: Address) -> Response:
     event = public_event(site, address.slug)
     if event is None:
         return not_found_page(site, speaker)
-    return _form(site, speaker, event, invite_code=(request.args.get("invite") or "").strip()[:100])
+    try:
+        event_list = _event_list(site, event, request.args.get("list"))
+    except NotFound:
+        return not_found_page(site, speaker)
+    return _form(site, speaker, event, invite_code=(request.args.get("invite") or "").strip()[:100],
+                 event_list=event_list)
 
 
 def checkout_post(address: Address) -> Response:
@@ -76,9 +91,13 @@ def checkout_post(address: Address) -> Response:
     if event is None:
         return not_found_page(site, speaker)
     invite = (request.form.get("invite") or "").strip()[:100]
-    offered = _form_context(site, event, invite)["choices"]
+    try:
+        event_list = _event_list(site, event, request.form.get("list"))
+    except NotFound:
+        return not_found_page(site, speaker)
+    offered = _form_context(site, event, invite, event_list)["choices"]
     posted = read_form(request.form, offered)
-    again = {"posted": posted, "invite_code": invite}
+    again = {"posted": posted, "invite_code": invite, "event_list": event_list}
     if posted.errors:
         return _form(site, speaker, event, status=422, problem="validation_error", **again)
     if posted.values["step"] != "holders" and any(c.asks_holders for c in posted.chosen(offered)):
