@@ -27,6 +27,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.wallet_passes",
     "core.api.wallet_pass_links",
     "core.api.purchase",
+    "core.api.waiting_room",
     "core.api.staff_issue",
     "core.api.ticket_types",
     "core.api.ticket_configurations",

@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.api.blueprint import Blueprint
 from core.api.booking_schema import BookingResponseSchema, StaffBookingResponseSchema
 from core.api.idempotency import idempotent
+from core.api.queue_pass import QUEUE_PASS_DOC, sent_queue_pass
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.services import booking as bookings
@@ -106,14 +107,17 @@ class ClientPurchase(MethodView):
     @idempotent
     @blp.arguments(PurchaseSchema())
     @blp.response(201, BookingResponseSchema)
+    @blp.doc(**QUEUE_PASS_DOC)
     def post(self, data):
         """Hold seats and start a payment (guest: send `email` and `name`); a zero total confirms at once.
 
         Errors: 409 `sold_out`, 422 `gateway_not_enabled` / `mixed_currencies` / `sale_ended` / `below_order_min`
-        / `above_order_max`, 403 `invite_code_required`, 502 `gateway_unavailable` (seats stay held).
+        / `above_order_max`, 403 `invite_code_required`, 502 `gateway_unavailable` (seats stay held), 403
+        `queue_pass_required` / `queue_pass_invalid` (the event's waiting room is on).
         """
         org = current_org()
-        return bookings.purchase(org, purchase_request(org, current_identity(), data, staff=False, source="online"))
+        return bookings.purchase(org, purchase_request(org, current_identity(), data, staff=False, source="online",
+                                                       queue_pass=sent_queue_pass()))
 
 
 @blp.route("/events/tickets/purchase")
@@ -150,10 +154,13 @@ class Register(MethodView):
     @idempotent
     @blp.arguments(RegistrationSchema())
     @blp.response(201, BookingResponseSchema)
+    @blp.doc(**QUEUE_PASS_DOC)
     def post(self, data):
-        """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types."""
+        """Free registration / RSVP: confirmed tickets without payment; 422 `payment_required` for paid types;
+        403 `queue_pass_required` / `queue_pass_invalid` while the event's waiting room is on."""
         org = current_org()
-        request = purchase_request(org, current_identity(), data, staff=False, source="register", require_free=True)
+        request = purchase_request(org, current_identity(), data, staff=False, source="register", require_free=True,
+                                   queue_pass=sent_queue_pass())
         return bookings.purchase(org, request)
 
 

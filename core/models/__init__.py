@@ -37,6 +37,7 @@ from core.models.taxonomy import Calendar, Campaign, Category, EventCampaign, Ev
 from core.models.templates import EventSetting, Template
 from core.models.tenant import ApiKey, Org, TenantDomain, TenantModel, TenantPlugin
 from core.models.ticket_edits import TicketEdit
+from core.models.waiting_room import QueueEntry, QueuePassUse, WaitingRoom
 from core.models.wallet import WalletCertificate, WalletTemplate
 
 CORE_MODELS = [
@@ -47,7 +48,7 @@ CORE_MODELS = [
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
-    EventSetting, WalletTemplate, WalletCertificate, AuditEntry,
+    EventSetting, WalletTemplate, WalletCertificate, AuditEntry, WaitingRoom, QueueEntry, QueuePassUse,
 ]
 
 __all__ = [
@@ -61,5 +62,5 @@ __all__ = [
     "TenantModel", "TenantPlugin", "Ticket", "TicketType", "TimestampedModel", "Transfer", "Venue", "new_id",
     "utcnow", "Calendar", "Campaign", "Category", "EventCampaign", "EventCategory", "EventTag", "Tag",
     "TicketEdit", "StoreCredit", "StoreCreditDebit", "Template", "EventSetting", "WalletCertificate",
-    "WalletTemplate",
+    "WalletTemplate", "WaitingRoom", "QueueEntry", "QueuePassUse",
 ]

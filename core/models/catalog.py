@@ -76,6 +76,7 @@ class Event(PublicIdModel):
     setting_id = CharField(max_length=36, null=True)  # its `core.models.templates.EventSetting`; null: built-ins
     location = TextField(default="")  # free text shown as the event's place; empty: its venue's name and city
     cover = JSONField(null=True)  # the staff-uploaded cover image and its renditions (core.services.event_covers)
+    waiting_room_id = CharField(max_length=36, null=True)  # its on-sale waiting room while on (migration 27)
 
     class Meta:
         indexes = (

@@ -11,6 +11,7 @@ import functools
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from peewee import JOIN
@@ -43,6 +44,7 @@ from core.services import (
     holds,
     idempotency,
     pickups,
+    queue_passes,
     store_credit,
     ticket_configurations,
 )
@@ -107,6 +109,9 @@ class PurchaseRequest:
     per ticket in order), or None when none were sent."""
     use_store_credit: bool = False
     """The buyer's unexpired store credit pays what it can before any gateway (`core.services.store_credit`)."""
+    queue_pass: str | None = None
+    """The `Queue-Pass` the buyer sent: wanted by a customer purchase of an event whose waiting room is on
+    (`core.services.queue_passes`); staff and partner sales pass without one."""
 
 
 @dataclass
@@ -205,7 +210,7 @@ def _merge_items(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 # the event columns the purchase checks and seat arithmetic read (a narrower join compiles and loads faster)
 _EVENT_COLUMNS = (Event.id, Event.org, Event.published_at, Event.archived_at, Event.ends_at, Event.capacity,
-                  Event.sold, Event.held, Event.settings)
+                  Event.sold, Event.held, Event.settings, Event.waiting_room_id)
 
 
 @functools.lru_cache(maxsize=64)
@@ -517,9 +522,14 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     event, items = resolve_items(org, req, utcnow())
     if req.source == "box_office":
         event_settings.check_box_office_sale(org, event)
+    # the waiting room's gate: every customer purchase passes here (staff box office and partner sales do not)
+    admitted = None if req.staff or req.paid_outside else queue_passes.admission(org, event, req.queue_pass,
+                                                                                 time.time())
     holders = ticket_holders(req, items)
     quote = quote_booking(org, [(tt, units) for tt, units in items], promo_code=req.promo_code,
                           customer=req.buyer.customer, extras=req.extras)
+    if admitted is not None:   # the pass buys once: spent in the booking's own transaction
+        quote.when_booked(functools.partial(queue_passes.spend, org, admitted))
     if req.require_free and not quote.is_free:
         raise Unprocessable("This registration costs money; use the purchase endpoint.", type="payment_required")
     if req.use_store_credit:

@@ -47,7 +47,8 @@ def _holders(sent) -> list[dict] | None:
 
 
 def purchase_request(org: Org, identity: Identity | None, data: Mapping[str, Any], *, staff: bool, source: str,
-                     require_free: bool = False, extras: Mapping[str, Any] | None = None) -> PurchaseRequest:
+                     require_free: bool = False, extras: Mapping[str, Any] | None = None,
+                     queue_pass: str | None = None) -> PurchaseRequest:
     """The booking service's input for a body loaded by `core.api.purchase.PurchaseSchema` (or a schema built
     on it, such as a plugin's checkout): `items` / `tickets` / `ticketTypeId`+`quantity`, buyer, codes, gateway.
 
@@ -55,7 +56,8 @@ def purchase_request(org: Org, identity: Identity | None, data: Mapping[str, Any
     configuration by the booking service. `staff` sales skip the guest contact check and may sell private
     types; `source` is recorded on the booking (`online`, `box_office`, `register`); `extras` reaches the
     `price_booking` hook as its `extras` argument (plugin-specific parts of the purchase, e.g. the storefront's
-    merchandise).
+    merchandise); `queue_pass` is the waiting-room pass the buyer sent (`core.api.queue_pass.sent_queue_pass`),
+    which the booking service wants for a customer purchase of an event whose waiting room is on.
     """
     key = "tickets" if data.get("tickets") else "items"
     items = list(data.get("items") or []) + list(data.get("tickets") or [])
@@ -68,4 +70,4 @@ def purchase_request(org: Org, identity: Identity | None, data: Mapping[str, Any
         buyer=_buyer(identity, data, guest_needs_contact=not staff), gateway=data.get("paymentGateway"),
         promo_code=data.get("promoCode"), invite_code=data.get("inviteCode"), staff=staff, source=source,
         hold_minutes=_hold_minutes(org), require_free=require_free, extras=dict(extras or {}), holders=holders,
-        use_store_credit=bool(data.get("useStoreCredit")))
+        use_store_credit=bool(data.get("useStoreCredit")), queue_pass=queue_pass)

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from marshmallow import INCLUDE, fields, validate
 
 from core.api.blueprint import Blueprint, plugin_blueprint
+from core.api.queue_pass import QUEUE_PASS_DOC, sent_queue_pass
 from core.api.staff_tickets import png_response, qr_png_or_409
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS
 from core.api_schema import Schema
@@ -222,12 +223,14 @@ class InitiateCheckout(MethodView):
     @require_role("customer")
     @blp.arguments(ClubCheckoutIn)
     @blp.response(200, ClubCheckoutOut)
+    @blp.doc(**QUEUE_PASS_DOC)
     def post(self, data):
         """Hold every cart line for the club's hold time, one booking per showing, all or nothing. Free: issued
         at once (`sold_free_tickets: true`). Paid: the hosted payment page and one signed form for the total.
         403 `cart_stale` with `stale` (nothing held), 400 `cart_empty`, 422 `currency_mismatch`; a double
-        click answers the first click's answer."""
-        return checkout.initiate_checkout(current_org(), current_identity())
+        click answers the first click's answer. 403 `queue_pass_required` / `queue_pass_invalid` while a showing's
+        waiting room is on (send its pass as `Queue-Pass`)."""
+        return checkout.initiate_checkout(current_org(), current_identity(), sent_queue_pass())
 
 
 @blp.route("/tickets/")

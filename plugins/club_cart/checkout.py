@@ -10,6 +10,8 @@ as every purchase), and a double click is one checkout because it runs under the
 
 from __future__ import annotations
 
+import hashlib
+
 from core.db import write_transaction
 from core.errors import ApiError, BadRequest, NotFound
 from core.identity import Identity
@@ -91,7 +93,7 @@ def release_checkout(org: Org, customer_id: str, *, booking_id: str | None = Non
             (Cart.org == org.id) & (Cart.customer_id == customer_id) & same).execute()
 
 
-def initiate_checkout(org: Org, identity: Identity) -> dict:
+def initiate_checkout(org: Org, identity: Identity, queue_pass: str | None = None) -> dict:
     """Hold the whole cart, one booking per showing (all or nothing): `{success, sold_free_tickets}` for free
     tickets (issued now), or with `cybersource_url` and `payment_params` (one payment for every paid showing)
     for the hosted payment page. 403 `cart_stale` (with `stale`) when some of it can no longer be bought (nothing
@@ -102,8 +104,8 @@ def initiate_checkout(org: Org, identity: Identity) -> dict:
         raise CartEmpty("Your cart is empty.", success=False)
     cart = _retire_dead_checkout(org, cart)
     fingerprint = request_fingerprint("POST", CHECKOUT_ENDPOINT, {}, identity.sub)
-    stored = run_once(org.id, CHECKOUT_ENDPOINT, f"club-cart:{cart.id}:{cart.version}", fingerprint,
-                      lambda: StoredResponse(200, _checkout(org, identity, cart)))
+    stored = run_once(org.id, CHECKOUT_ENDPOINT, _checkout_key(cart, queue_pass), fingerprint,
+                      lambda: StoredResponse(200, _checkout(org, identity, cart, queue_pass)))
     if stored.status >= 400:
         body = dict(stored.body)
         extra = {k: v for k, v in body.items() if k not in ("code", "status", "type", "message", "errors")}
@@ -112,8 +114,16 @@ def initiate_checkout(org: Org, identity: Identity) -> dict:
     return stored.body
 
 
-def _checkout(org: Org, identity: Identity, cart: Cart) -> dict:
-    """The checkout itself, run once per cart version (see `initiate_checkout`)."""
+def _checkout_key(cart: Cart, queue_pass: str | None) -> str:
+    """The checkout's run-once key: the cart's version, and a digest of the waiting-room pass sent with it (so a
+    checkout refused for want of a pass, which held nothing, runs again with one)."""
+    key = f"club-cart:{cart.id}:{cart.version}"
+    return f"{key}:{hashlib.sha256(queue_pass.encode()).hexdigest()[:16]}" if queue_pass else key
+
+
+def _checkout(org: Org, identity: Identity, cart: Cart, queue_pass: str | None) -> dict:
+    """The checkout itself, run once per cart version (see `initiate_checkout`); `queue_pass` goes with each
+    showing's purchase (the core wants it for a showing whose waiting room is on)."""
     loaded = cart_lines(org, identity.sub)
     if not loaded:
         raise CartEmpty("Your cart is empty.", success=False)
@@ -128,7 +138,7 @@ def _checkout(org: Org, identity: Identity, cart: Cart) -> dict:
                                success=False)
     showings = _by_showing(loaded)
     group = _start_group(org, identity, cart) if len(showings) > 1 else None
-    made = _hold_all(org, identity, cart, showings, group)
+    made = _hold_all(org, identity, cart, showings, group, queue_pass)
     pending = [booking for booking in made if booking.status == "pending"]
     if not pending:
         return {"success": True, "sold_free_tickets": True}
@@ -170,7 +180,7 @@ def _start_group(org: Org, identity: Identity, cart: Cart) -> CheckoutGroup:
 
 
 def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[LoadedLine]],
-              group: CheckoutGroup | None) -> list[Booking]:
+              group: CheckoutGroup | None, queue_pass: str | None) -> list[Booking]:
     """One booking per showing through the core's purchase path, all or nothing: when one is refused (sold out,
     sale ended...) the ones already made are undone at once (`_undo`) and the answer is 403 `cart_stale` with
     what went stale (or the core's own refusal when nothing looks stale). Each booking is noted on the `group`
@@ -188,8 +198,8 @@ def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[Load
                 "items": [{"ticketTypeId": item.line.ticket_type_id, "quantity": item.line.count}
                           for item in lines]}
         try:
-            made.append(bookings.purchase(org, purchase_request(org, identity, body, staff=False,
-                                                                source=SOURCE)).booking)
+            made.append(bookings.purchase(org, purchase_request(org, identity, body, staff=False, source=SOURCE,
+                                                                queue_pass=queue_pass)).booking)
         except ApiError as exc:
             _undo(org, made, group)
             stale = stale_items(org, cart, cart_lines(org, identity.sub))  # what the others' holds left

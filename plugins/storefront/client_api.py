@@ -13,6 +13,7 @@ from core.api.blueprint import plugin_blueprint
 from core.api.booking_schema import BookingResponseSchema
 from core.api.idempotency import idempotent
 from core.api.purchase import PurchaseSchema
+from core.api.queue_pass import QUEUE_PASS_DOC, sent_queue_pass
 from core.api.throttle import Guard, throttled
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
@@ -87,6 +88,7 @@ class Checkout(MethodView):
     @idempotent
     @client_blp.arguments(CheckoutSchema)
     @client_blp.response(201, BookingResponseSchema)
+    @client_blp.doc(**QUEUE_PASS_DOC)
     def post(self, data):
         """The ticket purchase plus `merch`: one booking, one payment; merch, discount, tax and gift-card lines.
 
@@ -95,7 +97,8 @@ class Checkout(MethodView):
         """
         org = current_org()
         extras = checkout_extras([(m["variantId"], m["quantity"]) for m in data.get("merch") or []])
-        request = purchase_request(org, current_identity(), data, staff=False, source="online", extras=extras)
+        request = purchase_request(org, current_identity(), data, staff=False, source="online", extras=extras,
+                                   queue_pass=sent_queue_pass())
         return bookings.purchase(org, request)
 
 
