@@ -89,6 +89,24 @@ def _events(world: World) -> None:
     _pass(world)
 
 
+def _waiting_room(world: World) -> None:
+    """An event of its own with a started waiting room, a queue entry and a pass spent on a purchase (its
+    `queue_token` is the entry's)."""
+    staff, ids = world.tenant.staff, world.ids
+    start = dt.timedelta(days=30)
+    ids["queue_event"] = _ok(staff.post("/events", json={"event": {
+        "name": "On sale", "starts_at": iso(start), "ends_at": iso(start + dt.timedelta(hours=2)),
+        "published_at": iso(-dt.timedelta(minutes=5))}}))["data"]["id"]
+    queue_type = _ok(staff.post(f"/events/{ids['queue_event']}/ticket-types",
+                                json={"name": "Rush", "price": 0, "currency": "USD", "capacity": 10}))["data"]["id"]
+    _ok(staff.put(f"/events/{ids['queue_event']}/waiting-room",
+                  json={"startsAt": iso(-dt.timedelta(minutes=1)), "ratePerSecond": 1000}))
+    joined = _ok(world.tenant.guest.post(f"/client/events/{ids['queue_event']}/queue"))
+    ids["queue_token"] = joined["queueToken"]
+    _ok(world.customer.post("/client/events/tickets/purchase", headers={"Queue-Pass": joined["queuePass"]}, json={
+        "eventId": ids["queue_event"], "items": [{"ticketTypeId": queue_type, "quantity": 1}]}))
+
+
 def _pass(world: World) -> None:
     """A 003 pass of the parent event, with an inline ticket configuration and a pickup."""
     staff, ids = world.tenant.staff, world.ids
@@ -325,6 +343,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _sales(world)
     _barcode_pool(world)
     _plugins(world, receiver)
+    _waiting_room(world)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
     world.ids["api_key_secret"] = tenant.admin_api_key
     operator = tenant.guest.as_token(tenant.app.config["BOXOFFICE"].operator_token)

@@ -118,11 +118,13 @@ PATH_KINDS_BY_PATH = {
         ("/public/v2/tally_templates/{template_id}", "tally_template_public"))},
     ("/public/v2/events/{event_id}/setting", "event_id"): "event_public",
     ("/covers/o/{org_id}/{event_id}", "org_id"): "caller_org",
+    ("/events/{event_id}/waiting-room", "event_id"): "queue_event",
+    ("/client/events/{event_id}/queue", "event_id"): "queue_event",
 }
 # Path parameters that are not record ids: a fixed value each.
 PATH_VALUES = {"action": "hide", "plugin": "media", "gateway": "stripe", "slot": "icon"}
-# Query parameters that carry a credential of the owner's (a media guest's link token).
-QUERY_KINDS = {"token": "media_guest_token"}
+# Query parameters that carry a credential of the owner's (a media guest's link token, a waiting-room queue token).
+QUERY_KINDS = {"token": "media_guest_token", "queueToken": "queue_token"}
 # Query parameters that filter a list by a record -> its kind (`sort[...]` names no record).
 QUERY_ID_KINDS = {"filter[venue_id]": "venue", "filter[parent_event_id]": "parent_event", "eventId": "event",
                   "customerId": "customer", "endpointId": "endpoint", "filter[calendar_id]": "calendar",

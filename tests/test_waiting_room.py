@@ -55,7 +55,7 @@ def _join(client, event) -> dict:
 
 
 def _standing(client, event, token) -> dict:
-    response = client.get(f"/client/events/{event}/queue", query_string={"token": token})
+    response = client.get(f"/client/events/{event}/queue", query_string={"queueToken": token})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -136,10 +136,10 @@ def test_a_forged_or_foreign_queue_token_finds_nothing(tenant, other_tenant, bac
     event, _, _ = _event_with_room(tenant)
     token = _join(tenant.guest, event)["queueToken"]
     for sent in (token[:-2] + "xx", "nonsense"):
-        response = tenant.guest.get(f"/client/events/{event}/queue", query_string={"token": sent})
+        response = tenant.guest.get(f"/client/events/{event}/queue", query_string={"queueToken": sent})
         assert response.status_code == 404 and response.get_json()["type"] == "queue_entry_not_found"
     other_event, _, _ = _event_with_room(other_tenant)
-    foreign = other_tenant.guest.get(f"/client/events/{other_event}/queue", query_string={"token": token})
+    foreign = other_tenant.guest.get(f"/client/events/{other_event}/queue", query_string={"queueToken": token})
     assert foreign.status_code == 404 and foreign.get_json()["type"] == "queue_entry_not_found"
 
 
@@ -268,3 +268,26 @@ def test_concurrent_joins_get_distinct_slots_and_a_pass_buys_once(live_server, t
         statuses = sorted(pool.map(buy, range(8)))
     assert statuses == [201] + [403] * 7
     assert counters(event, tt)["held"] == 1
+
+
+def test_the_club_cart_checkout_is_gated(tenant, backend):
+    tenant.enable("club_cart")
+    event, _, free = _event_with_room(tenant)
+    member = tenant.customer(name="Ada Lovelace")
+    assert member.post("/api/tickets/cart/add/", json={"showing": event, "type": free, "count": 2}).status_code == 200
+    refused = member.post("/api/tickets/initiate_checkout/", json={})
+    assert refused.status_code == 403 and refused.get_json()["type"] == "queue_pass_required"
+    assert counters(event, free)["tickets"] == 0
+    done = member.post("/api/tickets/initiate_checkout/", json={},
+                       headers={"Queue-Pass": _admitted_pass(tenant, event)})
+    assert done.status_code == 200 and done.get_json() == {"success": True, "sold_free_tickets": True}
+    assert counters(event, free)["tickets"] == 2
+
+
+def test_another_tenants_pass_opens_nothing(tenant, other_tenant, backend):
+    event, tt, _ = _event_with_room(tenant)
+    other_event, _, _ = _event_with_room(other_tenant)
+    theirs = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]),
+                               headers={"Queue-Pass": _admitted_pass(other_tenant, other_event)})
+    assert theirs.status_code == 403 and theirs.get_json()["type"] == "queue_pass_invalid"
+    assert theirs.get_json()["reason"] == "not_valid"

@@ -50,14 +50,14 @@ class WaitingRoomEnvelope(Schema):
 
 
 class QueueQuery(Schema):
-    token = fields.String(required=True, validate=validate.Length(min=1, max=2048),
+    queueToken = fields.String(required=True, validate=validate.Length(min=1, max=2048),
                           metadata={"description": "The `queueToken` the join answered."})
 
 
 class QueueStandingView(Schema):
     """Where a buyer stands in the queue."""
 
-    queueToken = fields.String(metadata={"description": "Read the standing with it (GET ...?token=)."})
+    queueToken = fields.String(metadata={"description": "Read the standing with it (GET ...?queueToken=)."})
     state = fields.String(metadata={"description": "`before_start`, `waiting`, `admitted` or `expired`."})
     position = fields.Integer(allow_none=True, metadata={
         "description": "Entries ahead still waiting (0 once admitted); null before the start."})
@@ -124,4 +124,4 @@ class EventQueue(MethodView):
     def get(self, args, event_id):
         """Where the token's entry stands: position, estimated wait and, once admitted, the `queuePass`
         (404 `queue_entry_not_found` for an unknown or forged token)."""
-        return standing_view(waiting_rooms.standing(current_org(), event_id, args["token"]))
+        return standing_view(waiting_rooms.standing(current_org(), event_id, args["queueToken"]))
