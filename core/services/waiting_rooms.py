@@ -18,7 +18,7 @@ from core.db import write_transaction
 from core.errors import Conflict, NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Event, Org, WaitingRoom, new_id, utcnow
-from core.services.event_queries import get_public_event
+from core.services.event_queries import get_public_event, public_query
 from core.services.queue_passes import issue_pass
 from core.services.waiting_room_queue import (
     DatabaseQueue,
@@ -79,6 +79,16 @@ def _room_of(org: Org, event: Event) -> WaitingRoom:
     if room is None:
         raise NotFound("This event has no waiting room.", type="waiting_room_not_found")
     return room
+
+
+def _public_room(org: Org, event_id: str) -> WaitingRoom:
+    """The room of an event customers may see, in one query (404 `event_not_found` for an event they may not
+    see, `waiting_room_not_found` for one without a room)."""
+    room = None
+    if isinstance(event_id, str) and len(event_id) <= 64:
+        room = (public_query(org).select(WaitingRoom).join(WaitingRoom, on=(WaitingRoom.id == Event.waiting_room_id))
+                .where((Event.id == event_id) & (WaitingRoom.org == org.id)).objects(WaitingRoom).first())
+    return room or _room_of(org, get_public_event(org, event_id))
 
 
 # --- staff ------------------------------------------------------------------------------------------
@@ -146,7 +156,7 @@ def _standing(org: Org, room: WaitingRoom, token: str, placed: Placement, now: f
 def join(org: Org, event_id: str) -> QueueStanding:
     """A new place at the back of the event's queue (before the start: in the random order fixed at the start),
     with the token that reads it (404 `event_not_found`, `waiting_room_not_found`)."""
-    room = _room_of(org, get_public_event(org, event_id))
+    room = _public_room(org, event_id)
     now = time.time()
     placed = queue_store().join(room, now)
     token = signed_link_token(TICKET_PURPOSE, {"o": org.id, "e": room.event_id, "r": room.id,
@@ -157,7 +167,7 @@ def join(org: Org, event_id: str) -> QueueStanding:
 def standing(org: Org, event_id: str, token: str) -> QueueStanding:
     """Where the entry of `token` stands now, with its pass once admitted (404 `queue_entry_not_found` for a
     token that is forged, another event's, or of a room since switched off)."""
-    room = _room_of(org, get_public_event(org, event_id))
+    room = _public_room(org, event_id)
     data = read_signed_link_token(TICKET_PURPOSE, token[:2048], TICKET_MAX_AGE_SECONDS)
     now = time.time()
     placed = None
