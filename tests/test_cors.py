@@ -41,7 +41,8 @@ def test_preflight_from_an_origin_some_tenant_allows(app, tenant):
     assert answer.status_code == 204
     assert answer.headers["Access-Control-Allow-Origin"] == origin
     assert set(answer.headers["Access-Control-Allow-Methods"].split(", ")) == {"GET", "PATCH"}
-    assert answer.headers["Access-Control-Allow-Headers"] == "orgid, Authorization, Content-Type, Idempotency-Key"
+    assert answer.headers["Access-Control-Allow-Headers"] == ("orgid, Authorization, Content-Type, Idempotency-Key, "
+                                                              "Queue-Pass")
     assert "Origin" in answer.headers["Vary"]
     assert "Access-Control-Allow-Credentials" not in answer.headers
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
