@@ -291,3 +291,19 @@ def test_another_tenants_pass_opens_nothing(tenant, other_tenant, backend):
                                headers={"Queue-Pass": _admitted_pass(other_tenant, other_event)})
     assert theirs.status_code == 403 and theirs.get_json()["type"] == "queue_pass_invalid"
     assert theirs.get_json()["reason"] == "not_valid"
+
+
+def test_a_redis_that_does_not_answer_is_a_503_that_changes_nothing(tenant, config, monkeypatch):
+    from core.services.waiting_room_redis import redis_queue
+
+    event, tt, _ = _event_with_room(tenant)
+    monkeypatch.setattr(config, "redis_url", "redis://127.0.0.1:1/0")   # nothing listens on port 1
+    redis_queue.cache_clear()
+    try:
+        down = tenant.guest.post(f"/client/events/{event}/queue")
+        assert down.status_code == 503 and down.get_json()["type"] == "queue_unavailable"
+        assert tenant.staff.get(f"/events/{event}/waiting-room").status_code == 503
+    finally:
+        redis_queue.cache_clear()
+    refused = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
+    assert refused.status_code == 403 and counters(event, tt)["held"] == 0
