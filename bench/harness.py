@@ -176,6 +176,15 @@ def hammer(count: int, threads: int, call, deadline: float) -> tuple[list, float
     return results, time.perf_counter() - begin
 
 
+def in_threads(target, count: int) -> None:
+    """Run `target()` on `count` threads at once and wait for all of them."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 class Server:
     """`gunicorn wsgi:app` of a checkout on a loopback port, with its workers' CPU time readable from /proc."""
 

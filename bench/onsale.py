@@ -85,11 +85,7 @@ def health_meanwhile(port: int, threads: int, stop: threading.Event) -> list:
         while not stop.is_set():
             results.append(request(port, "GET", "/health"))
 
-    workers = [threading.Thread(target=client) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    harness.in_threads(client, threads)
     return results
 
 
@@ -176,11 +172,7 @@ class Admissions:
                 time.sleep(max(0.0, due - time.time()))
                 self._act(buyer, token)
 
-        threads = [threading.Thread(target=worker) for _ in range(self.threads)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        harness.in_threads(worker, self.threads)
 
 
 def audit(event_id: str, type_id: str, seats: int) -> dict:

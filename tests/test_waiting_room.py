@@ -307,3 +307,20 @@ def test_a_redis_that_does_not_answer_is_a_503_that_changes_nothing(tenant, conf
         redis_queue.cache_clear()
     refused = tenant.guest.post(PURCHASE, json=guest_purchase(tenant, event, [(tt, 1)]))
     assert refused.status_code == 403 and counters(event, tt)["held"] == 0
+
+
+def test_switching_a_room_on_changing_it_and_off_is_audited(tenant):
+    event = make_event(tenant)
+    _room(tenant, event, start=dt.timedelta(hours=1), rate=2)
+    _room(tenant, event, start=dt.timedelta(hours=1), rate=2)   # nothing changed: no row
+    _room(tenant, event, start=dt.timedelta(hours=1), rate=5, minutes=20)
+    tenant.staff.delete(f"/events/{event}/waiting-room")
+    rows = tenant.staff.get("/org/audit", query_string={"recordId": event}).get_json()["data"]
+    assert len(rows) == 3
+    made, changed, removed = rows[::-1]   # the log lists the newest first
+    assert [row["action"] for row in (made, changed, removed)] == [
+        "waiting_room.set", "waiting_room.set", "waiting_room.removed"]
+    assert made["before"] is None and made["after"]["ratePerSecond"] == 2
+    assert changed["before"] == {"ratePerSecond": 2.0, "passMinutes": 10}
+    assert changed["after"] == {"ratePerSecond": 5.0, "passMinutes": 20}
+    assert removed["after"] is None and removed["before"]["ratePerSecond"] == 5

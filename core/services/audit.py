@@ -38,6 +38,9 @@ ACTIONS: dict[str, str] = {
     "check_in.undone": "A check-in reversed (the ticket valid again); record: the ticket",
     "ticket_type.changed": "A ticket type's capacity or prices changed; record: the ticket type",
     "event.capacity_changed": "An event's capacity changed; record: the event",
+    "waiting_room.set": "An event's on-sale waiting room switched on or changed (start, rate, pass minutes); "
+                        "record: the event",
+    "waiting_room.removed": "An event's on-sale waiting room switched off; record: the event",
     "plugin.enabled": "A plugin enabled for the tenant; record: the plugin",
     "plugin.disabled": "A plugin disabled for the tenant; record: the plugin",
     "plugin.settings_changed": "A plugin's settings changed (secret values shown only as changed); record: the "

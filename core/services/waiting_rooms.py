@@ -19,6 +19,7 @@ from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Event, Org, WaitingRoom, new_id, utcnow
+from core.services import audit
 from core.services.event_queries import get_public_event, public_query
 from core.services.queue_passes import issue_pass
 from core.services.statements import CompiledQuery, Slot, compile_query
@@ -105,6 +106,13 @@ def _public_room(org: Org, event_id: str) -> WaitingRoom:
 
 # --- staff ------------------------------------------------------------------------------------------
 
+def _settings(room: WaitingRoom | None) -> dict | None:
+    """What the audit log keeps of a room."""
+    if room is None:
+        return None
+    return {"startsAt": room.starts_at.isoformat() + "Z", "ratePerSecond": room.rate, "passMinutes": room.pass_minutes}
+
+
 def describe(org: Org, event_id: str) -> RoomView:
     """The event's room with its counts (404 `event_not_found`, `waiting_room_not_found`)."""
     room = _room_of(org, get_scoped(Event, org, event_id, "event"))
@@ -120,6 +128,7 @@ def configure(org: Org, event_id: str, *, starts_at: dt.datetime, rate: float, p
     starts_at = to_utc_naive(starts_at).replace(microsecond=0)
     with write_transaction():
         room = scoped(WaitingRoom, org).where(WaitingRoom.event == event.id).first()
+        before = _settings(room)
         if room is None:
             room = WaitingRoom(id=new_id(), org=org.id, event=event.id, starts_at=starts_at, rate=rate,
                                pass_minutes=pass_minutes)
@@ -132,6 +141,10 @@ def configure(org: Org, event_id: str, *, starts_at: dt.datetime, rate: float, p
                                "and on again for a new queue).", type="waiting_room_started")
             room.starts_at, room.rate, room.pass_minutes = starts_at, rate, pass_minutes
             room.save()
+        old, new = audit.changes(before or {}, _settings(room))
+        if new:
+            audit.record(org, "waiting_room.set", "event", event.id, before=None if before is None else old,
+                         after=new)
     return describe(org, event.id)
 
 
@@ -142,6 +155,7 @@ def switch_off(org: Org, event_id: str) -> None:
         Event.update(waiting_room_id=None, updated_at=utcnow()).where(
             (Event.org == org.id) & (Event.id == room.event_id)).execute()
         WaitingRoom.delete().where((WaitingRoom.org == org.id) & (WaitingRoom.id == room.id)).execute()
+        audit.record(org, "waiting_room.removed", "event", room.event_id, before=_settings(room))
     try:
         queue_store().forget(room)
     except QueueUnavailable:   # Redis keys expire on their own a week after the last join
