@@ -1,5 +1,5 @@
-"""Attendee pages (`/e/...`): a tenant's event index, event pages with their calendar file, and the checkout,
-server-rendered in English and French from the core's services.
+"""Attendee pages (`/e/...`): a tenant's event index, event pages with their calendar file, the waiting room's
+queue page and the checkout, server-rendered in English and French from the core's services.
 
 Adds no rule of its own (availability, prices, fees and purchases are the core's); serves only under `/e/`.
 """
@@ -15,9 +15,11 @@ NAME = "pages"
 def register_routes(api, app) -> None:
     """Mount the pages blueprint (`/e/...`, plain Flask views rendering Jinja templates; not API operations)."""
     from plugins.pages.checkout_views import register_pages
+    from plugins.pages.queue_views import register_queue_pages
     from plugins.pages.views import blp
 
     register_pages()
+    register_queue_pages()
     app.register_blueprint(blp)
 
 

@@ -21,6 +21,7 @@ from core.tenancy import load_org, tenant_for_host
 PLUGIN = "pages"
 ICS_SUFFIX = ".ics"
 INDEX, EVENT, ICS, CHECKOUT, PAY, PAID, TO_INDEX = "index", "event", "ics", "checkout", "pay", "paid", "to_index"
+QUEUE = "queue"
 CHECKOUT_SEGMENT = CHECKOUT_SUFFIX.strip("/")
 PAID_SEGMENT = "paid"
 
@@ -50,6 +51,10 @@ class Site:
     def checkout_path(self, slug: str) -> str:
         """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
         return self.event_path(slug) + CHECKOUT_SUFFIX
+
+    def queue_path(self, slug: str) -> str:
+        """An event's waiting-room page (join the queue, then where the buyer stands)."""
+        return f"{self.event_path(slug)}/{QUEUE}"
 
     def pay_path(self, slug: str, token: str) -> str:
         """A booking's page in the checkout (pay, hold countdown, confirmation), by its signed token."""
@@ -94,12 +99,14 @@ def _site(org_segment: str | None) -> Site:
 
 
 def _event_page(site: Site, segment: str, rest: tuple[str, ...]) -> Address:
-    """`<slug>`, `<slug>.ics`, `<slug>/checkout`, `<slug>/checkout/<token>` or `<slug>/checkout/<token>/paid`
-    of `site`."""
+    """`<slug>`, `<slug>.ics`, `<slug>/queue`, `<slug>/checkout`, `<slug>/checkout/<token>` or
+    `<slug>/checkout/<token>/paid` of `site`."""
     if not rest:
         if segment.endswith(ICS_SUFFIX):
             return Address(site, ICS, segment[:-len(ICS_SUFFIX)])
         return Address(site, EVENT, segment)
+    if rest == (QUEUE,):
+        return Address(site, QUEUE, segment)
     if rest[0] != CHECKOUT_SEGMENT or len(rest) > 3:
         raise _not_found()
     if len(rest) == 1:

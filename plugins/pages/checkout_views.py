@@ -14,6 +14,7 @@ import secrets
 from flask import Response, redirect, request
 from marshmallow import ValidationError
 
+from core.api.queue_pass import QUEUE_PASS_FIELD, sent_queue_pass
 from core.errors import ApiError, NotFound
 from core.models import Booking, Event, EventList, utcnow
 from core.payments import ManualPayment, Step
@@ -62,15 +63,19 @@ def _event_list(site: Site, event: Event, list_id: str | None) -> EventList | No
 
 
 def _form(site: Site, speaker: Speaker, event: Event, *, status: int = 200, posted=None, problem: str | None = None,
-          step: str = "tickets", invite_code: str = "", event_list: EventList | None = None) -> Response:
-    """The checkout form with a fresh idempotency key (a failed attempt's key stays with its stored answer)."""
+          step: str = "tickets", invite_code: str = "", event_list: EventList | None = None,
+          queue_pass: str | None = None) -> Response:
+    """The checkout form with a fresh idempotency key (a failed attempt's key stays with its stored answer), and
+    the waiting-room pass the buyer came with (the queue page's forward) as a hidden `queuePass` field."""
     context = _form_context(site, event, invite_code, event_list)
     return render(site, speaker, "pages/checkout.html", status=status, event=event, posted=posted, problem=problem,
-                  step=step, key=secrets.token_urlsafe(24), invite_code=invite_code, **context)
+                  step=step, key=secrets.token_urlsafe(24), invite_code=invite_code, queue_pass=queue_pass,
+                  queue_pass_field=QUEUE_PASS_FIELD, **context)
 
 
 def checkout_page(address: Address) -> Response:
-    """GET: the form; `?invite=` opens invite-only types whose code it is."""
+    """GET: the form; `?invite=` opens invite-only types whose code it is; `?queuePass=` carries the waiting
+    room's pass into it (without one, an event whose room is on sends the buyer to its queue page)."""
     site, speaker = address.site, speaker_for(address.site)
     event = public_event(site, address.slug)
     if event is None:
@@ -79,8 +84,11 @@ def checkout_page(address: Address) -> Response:
         event_list = _event_list(site, event, request.args.get("list"))
     except NotFound:
         return not_found_page(site, speaker)
+    queue_pass = (request.args.get(QUEUE_PASS_FIELD) or "")[:4096] or None
+    if event.waiting_room_id and queue_pass is None:   # the sale goes through the queue: its page first
+        return redirect(site.queue_path(event.slug), code=303)
     return _form(site, speaker, event, invite_code=(request.args.get("invite") or "").strip()[:100],
-                 event_list=event_list)
+                 event_list=event_list, queue_pass=queue_pass)
 
 
 def checkout_post(address: Address) -> Response:
@@ -97,7 +105,8 @@ def checkout_post(address: Address) -> Response:
         return not_found_page(site, speaker)
     offered = _form_context(site, event, invite, event_list)["choices"]
     posted = read_form(request.form, offered)
-    again = {"posted": posted, "invite_code": invite, "event_list": event_list}
+    queue_pass = sent_queue_pass()
+    again = {"posted": posted, "invite_code": invite, "event_list": event_list, "queue_pass": queue_pass}
     if posted.errors:
         return _form(site, speaker, event, status=422, problem="validation_error", **again)
     if posted.values["step"] != "holders" and any(c.asks_holders for c in posted.chosen(offered)):
@@ -110,7 +119,7 @@ def checkout_post(address: Address) -> Response:
         return _form(site, speaker, event, status=422, problem="validation_error",
                      step=posted.values["step"] or "tickets", **again)
     try:
-        stored = _purchase_once(site, body, posted.values["key"])
+        stored = _purchase_once(site, body, posted.values["key"], queue_pass)
     except ApiError as error:
         posted.errors.update(_field_errors(error.to_dict().get("errors")))
         return _form(site, speaker, event, status=error.status if error.status < 500 else 502,
@@ -128,10 +137,12 @@ def _field_errors(errors) -> dict[str, list[str]]:
     return {name: [str(m) for m in messages] for name, messages in fields.items() if isinstance(messages, list)}
 
 
-def _purchase_once(site: Site, body: dict, key: str) -> StoredResponse:
-    """The core's purchase of `body` as a guest, run once per form key (a repeat replays the booking's id)."""
+def _purchase_once(site: Site, body: dict, key: str, queue_pass: str | None) -> StoredResponse:
+    """The core's purchase of `body` as a guest, with the waiting-room pass the form carried, run once per form
+    key (a repeat replays the booking's id)."""
     def operation() -> StoredResponse:
-        result = bookings.purchase(site.org, purchase_request(site.org, None, body, staff=False, source="online"))
+        result = bookings.purchase(site.org, purchase_request(site.org, None, body, staff=False, source="online",
+                                                              queue_pass=queue_pass))
         return StoredResponse(201, {"bookingId": result.booking.id})
 
     fingerprint = request_fingerprint("POST", IDEMPOTENCY_ENDPOINT, body)

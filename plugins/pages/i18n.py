@@ -118,6 +118,9 @@ def problem_message(speaker: Speaker, problem: str | None) -> str:
     gettext = speaker.gettext
     messages = {
         "validation_error": gettext("Some fields need your attention: see below."),
+        "queue_pass_required": gettext("The sale of this event goes through a queue: join it, and you will be "
+                                       "brought back here when it is your turn."),
+        "queue_pass_invalid": gettext("Your place in the queue has expired or was used: join the queue again."),
         "sold_out": gettext("Not enough tickets are left for your choice. Choose fewer and try again."),
         "below_order_min": gettext("Your order is below the minimum for one of the ticket types."),
         "above_order_max": gettext("Your order is above the maximum for one of the ticket types."),
