@@ -92,3 +92,12 @@ def test_an_event_without_a_room_keeps_its_plain_checkout(club):
     client = club.app.test_client()
     assert client.get(checkout_path(club)).status_code == 200
     assert client.get(_queue_path(club)).status_code == 303
+
+
+def test_the_queue_page_speaks_french(club):
+    _room(club, rate=100)
+    client = club.app.test_client()
+    invitation = client.get(_queue_path(club) + "?lang=fr")
+    assert "Rejoindre la file d’attente" in text(invitation)
+    standing = client.get(client.post(_queue_path(club)).headers["Location"] + "&lang=fr")
+    assert "C’est votre tour !" in text(standing)
