@@ -47,6 +47,16 @@ def concert(tenant: Tenant, *, name: str = "Concert de Jazz", days: int = 30, tz
     return created(tenant.staff.post("/events", json={"event": body}))
 
 
+def concert_club(app) -> Tenant:
+    """A tenant with pages and offline payments, its concert (`tenant.event`) and the concert's ticket type ids
+    by name (`tenant.types`)."""
+    tenant = pages_tenant(app)
+    tenant.event = concert(tenant)
+    tenant.types = {t["name"]: t["id"]
+                    for t in tenant.staff.get(f"/events/{tenant.event['id']}/ticket-types").get_json()["data"]}
+    return tenant
+
+
 def event_bookings(event_id: str) -> list:
     """The event's bookings as stored now (oldest first), with their lines and tickets."""
     from core import db as database

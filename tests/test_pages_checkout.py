@@ -8,7 +8,7 @@ import datetime as dt
 import re
 
 import pytest
-from pages_world import concert, created, event_bookings, pages_tenant
+from pages_world import concert, concert_club, created, event_bookings, pages_tenant
 from test_pages import page, text
 from test_tenant_domains import add_domain
 
@@ -20,11 +20,7 @@ FORM_KEY = re.compile(r'name="key" value="([^"]+)"')
 @pytest.fixture
 def club(app):
     """A tenant with pages and offline payments, and its concert."""
-    tenant = pages_tenant(app)
-    tenant.event = concert(tenant)
-    tenant.types = {t["name"]: t["id"]
-                    for t in tenant.staff.get(f"/events/{tenant.event['id']}/ticket-types").get_json()["data"]}
-    return tenant
+    return concert_club(app)
 
 
 def checkout_path(tenant, event=None) -> str:

@@ -9,7 +9,7 @@ import html
 import re
 
 import pytest
-from pages_world import concert, event_bookings, pages_tenant
+from pages_world import concert_club, event_bookings
 from test_pages import text
 from test_pages_checkout import FORM_KEY, checkout_path
 from test_purchase_support import iso
@@ -19,12 +19,8 @@ REFRESH = re.compile(r'<meta http-equiv="refresh" content="([^"]+)">')
 
 @pytest.fixture
 def club(app):
-    """A tenant with pages and offline payments, its concert, and the concert's waiting room on."""
-    tenant = pages_tenant(app)
-    tenant.event = concert(tenant)
-    tenant.types = {t["name"]: t["id"]
-                    for t in tenant.staff.get(f"/events/{tenant.event['id']}/ticket-types").get_json()["data"]}
-    return tenant
+    """A tenant with pages and offline payments, and its concert (its waiting room is switched on per test)."""
+    return concert_club(app)
 
 
 def _room(club, *, rate: float) -> None:
