@@ -47,7 +47,7 @@ def seed(n_tickets: int) -> dict:
     for first in range(0, n_tickets, 1000):
         units = min(1000, n_tickets - first)
         with write_transaction():
-            capacity.sell_seats([capacity.SeatRequest(ticket_type.id, units)], event.id)
+            capacity.sell_seats(event.org_id, [capacity.SeatRequest(ticket_type.id, units)], event.id)
             tickets += issuing.issue_tickets(org, ticket_type, units, holder=issuing.Holder("door@example.com", "Door"),
                                              source="comp")
     if not db.obj.__class__.__name__.startswith("Sqlite"):

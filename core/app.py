@@ -28,6 +28,7 @@ from core.request_guards import CORE_BEFORE_REQUEST, in_order
 from core.request_id import install_log_filter
 from core.schema import upgrade_schema
 from core.services import audit
+from core.statement_log import record_statements
 
 
 class PrefixMiddleware:
@@ -90,6 +91,8 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
 
     database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare,
                                                   connect_timeout=config.db_connect_timeout))
+    if config.sql_record:
+        record_statements(database.db.obj, config.sql_record)
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
 

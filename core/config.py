@@ -45,6 +45,7 @@ class Config:
     outbox_sweep_seconds: int = 10  # how often each worker process sweeps the outbox for such entries
     idempotency_takeover_seconds: int = 120  # a key left running this long (crashed worker) may be taken over
     test_clock_file: str = ""  # tests only: a file holding the seconds the clock is moved by (core/clock.py)
+    sql_record: str = ""  # a file: every SQL statement the app runs is noted there (core/statement_log.py)
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -73,6 +74,7 @@ class Config:
         "outbox_sweep_seconds": "BOXOFFICE_OUTBOX_SWEEP_SECONDS",
         "idempotency_takeover_seconds": "BOXOFFICE_IDEMPOTENCY_TAKEOVER_SECONDS",
         "test_clock_file": "BOXOFFICE_TEST_CLOCK_FILE",
+        "sql_record": "BOXOFFICE_SQL_RECORD",
     }
 
     @classmethod

@@ -12,6 +12,7 @@ import re
 from typing import TypeVar
 
 from flask import g, request
+from peewee import Expression
 
 from core.api_keys import api_key_in
 from core.db import is_sqlite
@@ -167,6 +168,19 @@ def scoped(model: type[M], org: Org | str, *fields) -> M:
 @functools.lru_cache(maxsize=64)
 def _by_id_sql(model, sqlite: bool) -> CompiledQuery:
     return compile_query(scoped(model, Slot("org")).where(model.id == Slot("id")).limit(1))
+
+
+def same_tenant(left, right) -> Expression:
+    """`left.org_id = right.org_id`: what a join between two tenant tables adds to its ON, so the join stays
+    within one tenant (and is co-located when the tables are distributed by org_id)."""
+    return left.org == right.org
+
+
+def along(fk, dest=None) -> Expression:
+    """The ON condition of a join along the foreign key `fk` (a field of a model or of its alias) to `dest`
+    (default: the model it points at), within one tenant: `fk = dest.id AND dest.org_id = source.org_id`."""
+    dest = fk.rel_model if dest is None else dest
+    return (fk == dest.id) & same_tenant(dest, fk.model)
 
 
 def get_scoped(model: type[M], org: Org | str, record_id, what: str | None = None) -> M:

@@ -45,7 +45,7 @@ def issue(tenant, ticket_type: TicketType, count: int = 1, *, email: str = "hold
                                  name=name, status="confirmed", gateway=gateway if paid else "free",
                                  payment_ref=f"ref-{new_id()[:8]}", currency=ticket_type.currency,
                                  subtotal=amount, amount=amount, seats=count, confirmed_at=utcnow())
-        capacity.sell_seats([capacity.SeatRequest(ticket_type.id, count)], ticket_type.event_id)
+        capacity.sell_seats(ticket_type.org_id, [capacity.SeatRequest(ticket_type.id, count)], ticket_type.event_id)
         holder = issuing.Holder(email=email, name=name, customer=customer)
         return issuing.issue_tickets(tenant.orgid, ticket_type, count, holder=holder, booking=booking,
                                      unit_price=ticket_type.price if paid else 0, status=status)
@@ -129,7 +129,7 @@ def hold(tenant, ticket_type: TicketType, count: int = 1) -> Booking:
                                  expires_at=utcnow() + dt.timedelta(minutes=10))
         BookingLine.create(org=tenant.orgid, booking=booking, ticket_type=ticket_type, quantity=count, seats=count,
                            unit_price=ticket_type.price, total=amount)
-        capacity.hold_seats([capacity.SeatRequest(ticket_type.id, count)], ticket_type.event_id)
+        capacity.hold_seats(ticket_type.org_id, [capacity.SeatRequest(ticket_type.id, count)], ticket_type.event_id)
     return booking
 
 

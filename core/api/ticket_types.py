@@ -26,7 +26,7 @@ from core.models import Event, Org, TicketType
 from core.pagination import SortKey
 from core.services import holds, pickups
 from core.services import ticket_types as service
-from core.tenancy import current_org, get_scoped
+from core.tenancy import along, current_org, get_scoped, scoped
 
 blp = Blueprint("ticket_types", __name__, description="Ticket types of an event (staff)")
 
@@ -59,7 +59,8 @@ def read_ticket_type(org: Org, ticket_type_id) -> TicketType:
     ticket_type = load_ticket_type(org, ticket_type_id)
     if not holds.release_overdue_of_events(org.id, [ticket_type.event_id]):
         return ticket_type
-    return TicketType.select(TicketType, Event).join(Event).where(TicketType.id == ticket_type.id).get()
+    return (scoped(TicketType, org, TicketType, Event).join(Event, on=along(TicketType.event))
+            .where(TicketType.id == ticket_type.id).get())
 
 
 def staff_view(ticket_type: TicketType) -> dict:

@@ -6,9 +6,9 @@ Columns only; the rules (find or create by e-mail, fill empty fields, batch per 
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, TextField
+from peewee import CharField, TextField
 
-from core.models.base import DateTimeField
+from core.models.base import DateTimeField, ForeignKeyField
 from core.models.tenant import Org, TenantModel
 
 

@@ -6,9 +6,9 @@ Columns only; the rules (upload, reservation, taking a code at issue, the door's
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField
+from peewee import CharField
 
-from core.models.base import DateTimeField
+from core.models.base import DateTimeField, ForeignKeyField
 from core.models.catalog import TicketConfiguration
 from core.models.sales import Booking, Ticket
 from core.models.tenant import TenantModel

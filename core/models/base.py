@@ -58,6 +58,46 @@ class JSONField(TextField):
         return json.loads(value)
 
 
+TENANT_FIELD = "org"  # the field (column `org_id`) that names a tenant row's tenant
+
+
+def _tenant_of(instance) -> str | None:
+    return instance.__data__.get(TENANT_FIELD)
+
+
+class TenantForeignKeyAccessor(peewee.ForeignKeyAccessor):
+    """peewee's lazy load of a related row (`ticket.event`), within the row's tenant when both are tenant rows:
+    `WHERE id = ? AND org_id = ?`, so every statement names its tenant (the shard key)."""
+
+    def get_rel_instance(self, instance):
+        """The related row, loaded once (as peewee does) with the tenant in its WHERE."""
+        value, org_id = instance.__data__.get(self.name), _tenant_of(instance)
+        if (value is not None and org_id is not None and self.name not in instance.__rel__
+                and self.field.lazy_load and TENANT_FIELD in self.rel_model._meta.fields):
+            tenant = self.rel_model._meta.fields[TENANT_FIELD]
+            instance.__rel__[self.name] = self.rel_model.get((self.field.rel_field == value) & (tenant == org_id))
+        return super().get_rel_instance(instance)
+
+
+class TenantBackrefAccessor(peewee.BackrefAccessor):
+    """peewee's back-reference query (`booking.tickets`), within the row's tenant when both are tenant rows."""
+
+    def __get__(self, instance, instance_type=None):
+        query = super().__get__(instance, instance_type)
+        if instance is not None and _tenant_of(instance) is not None \
+                and TENANT_FIELD in self.rel_model._meta.fields:
+            query = query.where(self.rel_model._meta.fields[TENANT_FIELD] == _tenant_of(instance))
+        return query
+
+
+class ForeignKeyField(peewee.ForeignKeyField):
+    """peewee's foreign key whose lazy loads and back-references stay within the tenant of the row they start
+    from (the models' foreign keys are all this one)."""
+
+    accessor_class = TenantForeignKeyAccessor
+    backref_accessor_class = TenantBackrefAccessor
+
+
 class BaseModel(Model):
     """Every model: bound to the database proxy, random text primary key."""
 

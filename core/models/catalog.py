@@ -12,12 +12,11 @@ from peewee import (
     BooleanField,
     CharField,
     FloatField,
-    ForeignKeyField,
     IntegerField,
     TextField,
 )
 
-from core.models.base import DateTimeField, JSONField
+from core.models.base import DateTimeField, ForeignKeyField, JSONField
 from core.models.public_id import PublicIdField, ensure_unused
 from core.models.tenant import TenantModel
 

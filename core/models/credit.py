@@ -6,9 +6,9 @@ Columns only; every rule (granting, spending at checkout, giving back, expiry) l
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, IntegerField, TextField
+from peewee import CharField, IntegerField, TextField
 
-from core.models.base import DateTimeField, JSONField
+from core.models.base import DateTimeField, ForeignKeyField, JSONField
 from core.models.customer import Customer
 from core.models.sales import Booking, Refund
 from core.models.tenant import TenantModel

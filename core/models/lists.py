@@ -7,9 +7,9 @@ Columns only; the rules (one default list per event, sanitised descriptions, ima
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, TextField
 
-from core.models.base import JSONField
+from core.models.base import ForeignKeyField, JSONField
 from core.models.catalog import Event, PublicIdModel
 
 

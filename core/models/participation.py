@@ -5,9 +5,9 @@ Columns only; selections, invitations and seat counting change through `core.ser
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, IntegerField
+from peewee import CharField, IntegerField
 
-from core.models.base import DateTimeField
+from core.models.base import DateTimeField, ForeignKeyField
 from core.models.catalog import Event
 from core.models.customer import Customer
 from core.models.tenant import TenantModel

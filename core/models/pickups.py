@@ -8,9 +8,9 @@ registration type never change what a sold ticket carries. Collection is one con
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, IntegerField, TextField
+from peewee import CharField, IntegerField, TextField
 
-from core.models.base import DateTimeField
+from core.models.base import DateTimeField, ForeignKeyField
 from core.models.catalog import PublicIdModel, TicketType
 from core.models.sales import Ticket
 from core.models.tenant import TenantModel

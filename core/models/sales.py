@@ -8,13 +8,12 @@ from __future__ import annotations
 from peewee import (
     BooleanField,
     CharField,
-    ForeignKeyField,
     IntegerField,
     TextField,
 )
 
 from core.models.attendees import Attendee
-from core.models.base import DateTimeField, JSONField
+from core.models.base import DateTimeField, ForeignKeyField, JSONField
 from core.models.catalog import Event, TicketType
 from core.models.customer import Customer
 from core.models.tenant import Org, TenantModel

@@ -7,9 +7,9 @@ Columns only; the rules (unique tag names, active campaigns, attaching) live in 
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, IntegerField, TextField
+from peewee import CharField, IntegerField, TextField
 
-from core.models.base import DateTimeField
+from core.models.base import DateTimeField, ForeignKeyField
 from core.models.catalog import Event, PublicIdModel
 from core.models.tenant import TenantModel
 

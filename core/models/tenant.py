@@ -6,9 +6,9 @@ An Org is the root of tenancy: every tenant-owned row points at one. Secrets her
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, IntegerField, TextField
 
-from core.models.base import BaseModel, DateTimeField, JSONField, TimestampedModel, utcnow
+from core.models.base import BaseModel, DateTimeField, ForeignKeyField, JSONField, TimestampedModel, utcnow
 
 API_KEY_SCOPES = ("read", "events", "orders", "checkin", "admin")  # what an API key may hold, in display order
 API_KEY_ROLES = ("staff", "admin", "officer")  # what an API key may be (officer: tickets, check-in, attendance)
@@ -32,6 +32,13 @@ class TenantModel(TimestampedModel):
     """A row owned by one tenant; every query on it goes through `core.tenancy.scoped`."""
 
     org = ForeignKeyField(Org, column_name="org_id", on_delete="CASCADE")
+
+    def _pk_expr(self):
+        """The row condition of `save()` and `delete_instance()` (peewee's extension point for it): the id and,
+        when the row knows it, its tenant, so the UPDATE or DELETE names the shard key like every query."""
+        by_id = super()._pk_expr()
+        org_id = self.__data__.get("org")
+        return by_id if org_id is None else by_id & (type(self).org == org_id)
 
 
 class ApiKey(TenantModel):

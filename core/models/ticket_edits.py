@@ -5,9 +5,9 @@ Columns only; `core.services.ticket_edits` owns every rule and moves `status` wi
 
 from __future__ import annotations
 
-from peewee import CharField, ForeignKeyField, IntegerField
+from peewee import CharField, IntegerField
 
-from core.models.base import DateTimeField, JSONField
+from core.models.base import DateTimeField, ForeignKeyField, JSONField
 from core.models.sales import Booking, Ticket
 from core.models.tenant import TenantModel
 

@@ -7,9 +7,9 @@ The certificate's private material is kept sealed (`core.sealed`) and is never p
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, TextField
 
-from core.models.base import DateTimeField, JSONField
+from core.models.base import DateTimeField, ForeignKeyField, JSONField
 from core.models.catalog import PublicIdModel
 from core.models.tenant import Org, TenantModel
 

@@ -17,7 +17,7 @@ from core.errors import Unprocessable
 from core.models import Attendee, Event, Org, Ticket, new_id, utcnow
 from core.pagination import Page, SortKey, paginate_offset
 from core.services.statements import Upsert, insert_rows, row_builder
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
 
 LISTED = ("valid", "checked_in")
@@ -218,7 +218,7 @@ def backfill_attendees() -> int:
     while True:
         rows = list(Ticket.select(Ticket.id, Ticket.org, Ticket.booking, Ticket.holder_email, Ticket.holder_name,
                                   Customer.email, Customer.name, Customer.phone)
-                    .join(Customer, JOIN.LEFT_OUTER, on=Ticket.customer == Customer.id)
+                    .join(Customer, JOIN.LEFT_OUTER, on=along(Ticket.customer))
                     .where(Ticket.attendee.is_null() & ~_never_activated() & (Ticket.id > after))
                     .order_by(Ticket.id).limit(BACKFILL_BATCH).tuples())
         if not rows:

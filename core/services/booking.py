@@ -60,7 +60,7 @@ from core.services.statements import (
     row_builder,
     update_row,
 )
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,8 @@ _EVENT_COLUMNS = (Event.id, Event.org, Event.published_at, Event.archived_at, Ev
 @functools.lru_cache(maxsize=64)
 def _ticket_types_sql(count: int, sqlite: bool) -> CompiledQuery:
     ids = [Slot(f"id{i}") for i in range(count)]
-    return compile_query(scoped(TicketType, Slot("org"), TicketType, *_EVENT_COLUMNS).join(Event)
+    return compile_query(scoped(TicketType, Slot("org"), TicketType, *_EVENT_COLUMNS)
+                         .join(Event, on=along(TicketType.event))
                          .where(TicketType.id.in_(ids)))
 
 
@@ -405,11 +406,11 @@ def _create_booking(org: Org, event: Event, quote: Quote, req: PurchaseRequest, 
         quote.run_booked(booking)  # plugins claim their own resources here (see Quote.when_booked)
         if free:   # nothing to pay: no Payment row, tickets at once
             tickets = _issue_for_booking(org, booking, lines, types)
-            capacity.sell_seats(seats, event.id)
+            capacity.sell_seats(event.org_id, seats, event.id)
             result = BookingResult(booking, lines, tickets)
             _announce_confirmed(org, result)
             return result
-        capacity.hold_seats(seats, event.id)
+        capacity.hold_seats(event.org_id, seats, event.id)
         barcode_pools.reserve(org, booking, [(line.ticket_type, tickets_for_units(line.ticket_type, line.quantity))
                                              for line in quote.lines])
     return BookingResult(booking, lines, tickets)
@@ -448,7 +449,7 @@ def cancel_pending(booking: Booking) -> bool:
         won = (Booking.update(status="cancelled", seats_released=True, updated_at=utcnow())
                .where((Booking.id == booking.id) & (Booking.status == "pending")).execute())
         if won == 1:
-            capacity.release_held_seats(holds.seat_requests(booking.id), booking.event_id)
+            capacity.release_held_seats(booking.org_id, holds.seat_requests(booking), booking.event_id)
             store_credit.release_draws(booking)
             void_payment_later(booking)
     return won == 1
@@ -572,15 +573,16 @@ def _require_paid(booking: Booking, check: PaymentCheck) -> PaymentCheck:
 
 @functools.lru_cache(maxsize=2)
 def _lines_with_types_sql(sqlite: bool) -> CompiledQuery:
-    return compile_query(BookingLine.select(BookingLine, TicketType).join(TicketType, JOIN.LEFT_OUTER)
+    return compile_query(scoped(BookingLine, Slot("org"), BookingLine, TicketType)
+                         .join(TicketType, JOIN.LEFT_OUTER, on=along(BookingLine.ticket_type))
                          .where(BookingLine.booking == Slot("booking")))
 
 
-def _lines_with_types(booking_id: str) -> list[BookingLine]:
+def _lines_with_types(org_id: str, booking_id: str) -> list[BookingLine]:
     """A booking's lines (in `booking_lines` order), each ticket line with its ticket type: one compiled query."""
     line_fields, type_fields = BookingLine._meta.sorted_fields, TicketType._meta.sorted_fields
     split, lines = len(line_fields), []
-    for row in _lines_with_types_sql(is_sqlite()).tuples(booking=booking_id):
+    for row in _lines_with_types_sql(is_sqlite()).tuples(org=org_id, booking=booking_id):
         line = instance(BookingLine, line_fields, row[:split])
         if line.ticket_type_id is not None:
             line.ticket_type = instance(TicketType, type_fields, row[split:])
@@ -601,15 +603,15 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
     values = {"status": "confirmed", "confirmed_at": now, "payment_ref": reference, "updated_at": now}
     if payment_data is not None:
         values["payment_data"] = payment_data
-    lines = _lines_with_types(booking.id)
+    lines = _lines_with_types(booking.org_id, booking.id)
     seats = [capacity.SeatRequest(line.ticket_type_id, line.seats) for line in lines
              if line.kind == "ticket" and line.ticket_type_id]
     with write_transaction():
-        won = update_row(Booking, booking.id, values, status="pending")
+        won = update_row(Booking, booking.id, values, status="pending", org=booking.org_id)
         from_expired = won != 1
         if from_expired:
             values["seats_released"] = False
-            won = update_row(Booking, booking.id, values, status="expired")
+            won = update_row(Booking, booking.id, values, status="expired", org=booking.org_id)
             if won != 1:
                 return None
         if store_credit.uses_credit(lines):
@@ -621,9 +623,9 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
         # The seat counters move last, as a free purchase does: their row locks (which every order of the
         # ticket type queues on) are held for the rest of the transaction only, not while tickets are written.
         if from_expired:
-            capacity.sell_seats(seats, booking.event_id)   # sold out: the whole confirmation rolls back
+            capacity.sell_seats(booking.org_id, seats, booking.event_id)   # sold out: the whole confirmation rolls back
         else:
-            capacity.confirm_held_seats(seats, booking.event_id)
+            capacity.confirm_held_seats(booking.org_id, seats, booking.event_id)
         _record_payment(org, booking, reference, check.data)
         if payment_data is not None and "marked_paid" in payment_data:  # staff recorded the payment
             marked = payment_data["marked_paid"]
@@ -718,7 +720,7 @@ def _seats_gone(booking: Booking) -> bool:
     """True for an expired booking whose seats no longer fit (a read that only picks the path: the UPDATE in
     `_finalise` still decides). Seats taken by a concurrent confirm of this very booking look gone too: the
     stale path then loses its claim and answers with that confirm's tickets."""
-    return booking.status == "expired" and not capacity.seats_free(holds.seat_requests(booking.id),
+    return booking.status == "expired" and not capacity.seats_free(booking.org_id, holds.seat_requests(booking),
                                                                    booking.event_id)
 
 

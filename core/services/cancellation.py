@@ -81,7 +81,7 @@ def cancel_ticket(org, ticket_id: str) -> Ticket:
     with write_transaction():
         if not _void([ticket], "cancelled", LIVE):
             raise _state_conflict(Ticket.get_by_id(ticket.id), "cancelled")
-        capacity.release_sold_seats(_seats([ticket]), ticket.event_id)
+        capacity.release_sold_seats(ticket.org_id, _seats([ticket]), ticket.event_id)
         audit.record(org, "ticket.cancelled", "ticket", ticket.id, before={"status": ticket.status},
                      after={"status": "cancelled"})
         _notify_each(org, "ticket_cancelled", [ticket])
@@ -105,7 +105,7 @@ def cancel_booking(org, booking_id: str) -> Booking:
             raise _booking_conflict(Booking.get_by_id(booking.id))
         live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
         voided = _void(live, "cancelled", LIVE)
-        capacity.release_sold_seats(_seats(voided), booking.event_id)
+        capacity.release_sold_seats(booking.org_id, _seats(voided), booking.event_id)
         audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": booking.status},
                      after={"status": "cancelled", "cancelled_ticket_ids": [t.id for t in voided]})
         _notify_each(org, "ticket_cancelled", voided)
@@ -205,7 +205,7 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
     with write_transaction():
         if void:
             voided = _void(claimed, "refunded", ("refunding",))
-            capacity.release_sold_seats(_seats(voided), refund.booking.event_id)
+            capacity.release_sold_seats(refund.org_id, _seats(voided), refund.booking.event_id)
         else:
             _keep_valid(refund, claimed)
         status = result.status if result is not None else "succeeded"

@@ -23,7 +23,7 @@ from core.plugins import hooks_for
 from core.services import audit, barcode_pools, door_rules, qr
 from core.services.door_rules import RULES, Door
 from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
-from core.tenancy import scoped
+from core.tenancy import along, scoped
 from core.timefmt import iso_utc
 
 _TYPES = TimedMemo(5.0)  # for the type's display name only; admission rules are always read in SQL
@@ -106,7 +106,7 @@ def refused_error(reason: str, ticket: Ticket | None, **extra) -> ApiError:
 def _load(org_id: str, ticket_id: str) -> Ticket | None:
     if not isinstance(ticket_id, str) or len(ticket_id) > 64:
         return None
-    return (Ticket.select(Ticket, TicketType).join(TicketType)
+    return (Ticket.select(Ticket, TicketType).join(TicketType, on=along(Ticket.ticket_type))
             .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
 
 
@@ -258,7 +258,8 @@ def _scan_sql(shape: Shape) -> CompiledQuery:
     forged = Ticket.event.in_(shape.signed_events) if shape.qr else None
     key = (Ticket.id == raw_slot("id")) & (Ticket.org == raw_slot("org"))
     refused = (Ticket.select(door_rules.refusal_case(shape.door, forged=forged).alias("reason"), *TICKET_FIELDS)
-               .join(TicketType).where(key & ~fn.EXISTS(Select([admitted], [Value(1)]))).cte("refused"))
+               .join(TicketType, on=along(Ticket.ticket_type))
+               .where(key & ~fn.EXISTS(Select([admitted], [Value(1)]))).cte("refused"))
     logged = _log_insert(
         Select([admitted], _log_columns(admitted.c.id, admitted.c.event_id, Value("admitted"))).union_all(
             Select([refused], _log_columns(refused.c.id, refused.c.event_id, refused.c.reason))

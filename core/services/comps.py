@@ -73,7 +73,7 @@ def comp(org: Org, event_id: str, ticket_type_id: str, holders: list[Holder], *,
         for holder, holder_attendees in zip(holders, attendees, strict=True):
             tickets += issue_tickets(org, ticket_type, 1, holder=holder, booking=booking, source="comp", note=note,
                                      attendees=holder_attendees)
-        capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, len(holders)))],
+        capacity.sell_seats(org.id, [capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, len(holders)))],
                             ticket_type.event_id)
         audit.record(org, "tickets.comped", "booking", booking.id, after={
             "event_id": ticket_type.event_id, "ticket_type_id": ticket_type.id, "ticket_ids": [t.id for t in tickets],
@@ -90,7 +90,7 @@ def pre_generate(org: Org, event_id: str, ticket_type_id: str, quantity: int) ->
     with write_transaction():
         tickets = issue_units(org, ticket_type, quantity, holder=Holder(), status="pending_activation",
                               source="door", unit_price=ticket_type.price)
-        capacity.sell_seats([capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, quantity))],
+        capacity.sell_seats(org.id, [capacity.SeatRequest(ticket_type.id, seats_for(ticket_type, quantity))],
                             ticket_type.event_id)
         audit.record(org, "tickets.pre_generated", "ticket_type", ticket_type.id, after={
             "event_id": ticket_type.event_id, "quantity": quantity, "ticket_ids": [t.id for t in tickets],

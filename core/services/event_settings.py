@@ -15,7 +15,7 @@ from core.kits.public_ids import is_public_id
 from core.models import Event, EventSetting, Org, utcnow
 from core.services import templates
 from core.services.wallet_templates import check_template_id
-from core.tenancy import get_scoped, scoped
+from core.tenancy import get_scoped, same_tenant, scoped
 
 TEMPLATE_FIELDS = {"pdf_template_id": "pdf", "ticket_email_template_id": "email", "tally_template_id": "tally"}
 SETTING_FIELDS = ("pdf_template_id", "wallet_template_id", "ticket_email_template_id", "tally_template_id")
@@ -62,8 +62,8 @@ def setting_of(org: Org | str, event: Event) -> EventSetting | None:
     one) its parent event's, else None; one query at most."""
     if event.setting_id or not event.parent_event_id:
         return own_setting(org, event)
-    return scoped(EventSetting, org).join(Event, on=(Event.setting_id == EventSetting.id)).where(
-        Event.id == event.parent_event_id).first()
+    shared = (Event.setting_id == EventSetting.id) & same_tenant(Event, EventSetting)
+    return scoped(EventSetting, org).join(Event, on=shared).where(Event.id == event.parent_event_id).first()
 
 
 def event_count(org: Org | str, setting: EventSetting) -> int:

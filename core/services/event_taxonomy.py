@@ -23,7 +23,7 @@ from core.models import (
     utcnow,
 )
 from core.services.taxonomy import active_condition, create_record, tag_key
-from core.tenancy import require_own_ids, scoped
+from core.tenancy import along, require_own_ids, scoped
 
 BODY_FIELDS = ("category_ids", "tag_ids", "tags", "campaign_ids", "calendar_id", "permanent")
 PERMANENCE = {"permanent": True, "non_permanent": False}
@@ -129,7 +129,7 @@ def filter_conditions(org: Org | str, calendar_id: str | None = None, category_i
         conditions.append(Event.id.in_(scoped(EventCategory, org, EventCategory.event)
                                        .where(EventCategory.category == category_id)))
     if tag is not None:
-        tagged = (scoped(EventTag, org, EventTag.event).join(Tag, on=(EventTag.tag == Tag.id))
+        tagged = (scoped(EventTag, org, EventTag.event).join(Tag, on=along(EventTag.tag))
                   .where(Tag.name_key == tag_key(tag)))
         conditions.append(Event.id.in_(tagged))
     if permanence is not None:

@@ -19,10 +19,11 @@ from core.services.gateways import void_payment_later
 EXPIRY_BATCH = 500
 
 
-def seat_requests(booking_id: str) -> list[capacity.SeatRequest]:
+def seat_requests(booking: Booking) -> list[capacity.SeatRequest]:
     """The seats a booking takes, per ticket type (from its ticket lines)."""
     lines = (BookingLine.select(BookingLine.ticket_type, BookingLine.seats)
-             .where((BookingLine.booking == booking_id) & (BookingLine.kind == "ticket")))
+             .where((BookingLine.org == booking.org_id) & (BookingLine.booking == booking.id)
+                    & (BookingLine.kind == "ticket")))
     return [capacity.SeatRequest(line.ticket_type_id, line.seats) for line in lines if line.ticket_type_id]
 
 
@@ -47,13 +48,13 @@ def release_now(booking: Booking) -> bool:
 
 
 def _expire(booking: Booking, now: dt.datetime, condition) -> bool:
-    pending = (Booking.id == booking.id) & (Booking.status == "pending")
+    pending = (Booking.id == booking.id) & (Booking.org == booking.org_id) & (Booking.status == "pending")
     with write_transaction():
         won = (Booking.update(status="expired", seats_released=True, updated_at=now)
                .where(pending if condition is None else pending & condition)
                .execute())
         if won == 1:
-            capacity.release_held_seats(seat_requests(booking.id), booking.event_id)
+            capacity.release_held_seats(booking.org_id, seat_requests(booking), booking.event_id)
             store_credit.release_draws(booking)
             void_payment_later(booking)
             booking.status, booking.seats_released = "expired", True
@@ -70,7 +71,7 @@ def expire_if_overdue(booking: Booking) -> Booking:
     """Lazy check on read: expire this booking if its hold ran out; returns the current row."""
     if booking.status == "pending" and booking.expires_at is not None and booking.expires_at < utcnow():
         expire_booking(booking)
-        return Booking.get_by_id(booking.id)
+        return Booking.get((Booking.id == booking.id) & (Booking.org == booking.org_id))
     return booking
 
 

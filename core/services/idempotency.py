@@ -159,7 +159,7 @@ def _replay(record: IdempotencyRecord) -> StoredResponse:
 def _write_record(run: _Attempt, values: dict) -> None:
     """Update the key's record inside the held transaction, only while this run still holds the key."""
     run.held.join()
-    if update_row(IdempotencyRecord, run.record.id, values, attempt=run.token) != 1:
+    if update_row(IdempotencyRecord, run.record.id, values, attempt=run.token, org=run.record.org_id) != 1:
         raise Superseded("A retry took this Idempotency-Key over while the request was running; retry in a "
                          "moment for its answer.")
 

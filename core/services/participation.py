@@ -17,7 +17,7 @@ from core.models import Customer, Event, Ticket, utcnow
 from core.models.participation import ATTENDING, SEAT_HOLDING, Participation, SessionSeats
 from core.pagination import Page, SortKey, paginate_offset
 from core.services import ticket_queries
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
 
 COVERING = ("valid", "checked_in")
@@ -158,8 +158,14 @@ def _lock_customer(customer_id: str) -> None:
 
 # --- customers choose --------------------------------------------------------------------------------------
 
+def _with_session(org):
+    """The tenant's participation rows with their session (`row.session`)."""
+    return (scoped(Participation, org, Participation, Event)
+            .join(Event, on=along(Participation.session, Event), attr="session"))
+
+
 def _rows(org, customer_id: str, parent_id: str) -> list[Participation]:
-    return list(scoped(Participation, org, Participation, Event).join(Event, on=Participation.session == Event.id)
+    return list(_with_session(org)
                 .where((Participation.customer == customer_id) & (Participation.parent == parent_id))
                 .order_by(Event.starts_at, Event.id))
 
@@ -268,7 +274,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
     """
     row = None
     if isinstance(participation_id, str) and len(participation_id) <= 64:
-        row = (scoped(Participation, org, Participation, Event).join(Event, on=Participation.session == Event.id)
+        row = (_with_session(org)
                .where((Participation.id == participation_id) & (Participation.customer == customer_id)).first())
     if row is None:
         raise NotFound(f"No participation with id {participation_id!r} in your account.",
@@ -295,7 +301,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
 
 def my_participation(org, customer_id: str) -> list[Participation]:
     """The customer's selections and invitations across events (not the ones they dropped), soonest first."""
-    return list(scoped(Participation, org, Participation, Event).join(Event, on=Participation.session == Event.id)
+    return list(_with_session(org)
                 .where((Participation.customer == customer_id) & (Participation.status != "cancelled"))
                 .order_by(Event.starts_at, Event.id).limit(500))
 
@@ -343,7 +349,7 @@ def _public_view(row: dict, *, full: bool) -> dict:
 def session_participants(org, session_id: str, *, page: int, limit: int) -> Page:
     """Staff: a session's participants (attending and invited) in 002's shape plus `status`, oldest first."""
     session = session_event(org, session_id)
-    query = (scoped(Participation, org, Participation, Customer).join(Customer)
+    query = (scoped(Participation, org, Participation, Customer).join(Customer, on=along(Participation.customer))
              .where((Participation.session == session.id) & Participation.status.in_(SEAT_HOLDING)))
     result = paginate_offset(query, STAFF_KEYS, page, limit)
     result.rows = [_staff_view(r) for r in result.rows]

@@ -18,7 +18,7 @@ from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Org, PickupType, Ticket, TicketPickup, TicketType, TicketTypePickup, new_id, utcnow
 from core.services.statements import CompiledQuery, Slot, compile_query, insert_rows
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 
 PICKUP_TYPE_FIELDS = ("name", "description")
 MAX_PICKUPS = 20  # per registration type
@@ -199,7 +199,8 @@ def ticket_type_pickups(org: Org | str, ticket_type_ids: Iterable[str]) -> dict[
     found: dict[str, list[TicketTypePickup]] = defaultdict(list)
     if not ids:
         return found
-    query = (scoped(TicketTypePickup, org, TicketTypePickup, PickupType).join(PickupType)
+    query = (scoped(TicketTypePickup, org, TicketTypePickup, PickupType)
+             .join(PickupType, on=along(TicketTypePickup.pickup_type))
              .where(TicketTypePickup.ticket_type.in_(ids))
              .order_by(TicketTypePickup.position, TicketTypePickup.created_at, TicketTypePickup.id))
     for row in query:
@@ -244,7 +245,7 @@ def _offered_sql(sqlite: bool) -> CompiledQuery:
     return compile_query(
         TicketTypePickup.select(TicketTypePickup.pickup_type, TicketTypePickup.quantity, TicketTypePickup.position,
                                 PickupType.name)
-        .join(PickupType, on=(TicketTypePickup.pickup_type == PickupType.id))
+        .join(PickupType, on=along(TicketTypePickup.pickup_type))
         .where((TicketTypePickup.org == Slot("org")) & (TicketTypePickup.ticket_type == Slot("ticket_type")))
         .order_by(TicketTypePickup.position, TicketTypePickup.created_at, TicketTypePickup.id))
 
@@ -268,7 +269,7 @@ def issue_pickups(org_id: str, ticket_type: TicketType, tickets: list[Ticket]) -
 
 def _ticket_pickup_query(org: Org | str) -> Select:
     return (scoped(TicketPickup, org, TicketPickup, PickupType.name.alias("pickup_type_name"))
-            .join(PickupType, JOIN.INNER, on=(TicketPickup.pickup_type == PickupType.id)))
+            .join(PickupType, JOIN.INNER, on=along(TicketPickup.pickup_type)))
 
 
 def attach_ticket_pickups(org: Org | str, tickets: list[Ticket]) -> list[Ticket]:

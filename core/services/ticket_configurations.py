@@ -17,7 +17,7 @@ from core.errors import Conflict, Unprocessable
 from core.models import Event, EventTicketConfiguration, Org, TicketConfiguration, TicketType
 from core.services import templates
 from core.services.wallet_templates import check_template_id
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 
 CONFIGURATION_FIELDS = ("name", "display_name", "pdf_template_id", "wallet_template_id", "attachable",
                         "transferable", "include_name", "require_name", "include_email", "require_email",
@@ -190,7 +190,7 @@ def create_and_attach(org: Org, event: Event, fields: dict) -> TicketConfigurati
 def event_configurations(org: Org, event: Event) -> list[TicketConfiguration]:
     """The configurations attached to `event`, by name."""
     return list(scoped(TicketConfiguration, org).join(
-        EventTicketConfiguration, on=(EventTicketConfiguration.configuration == TicketConfiguration.id))
+        EventTicketConfiguration, on=along(EventTicketConfiguration.configuration, TicketConfiguration))
         .where(EventTicketConfiguration.event == event.id)
         .order_by(TicketConfiguration.name, TicketConfiguration.id))
 

@@ -14,7 +14,7 @@ from core.services import templates
 from core.services.event_settings import setting_of
 from core.services.ticket_configurations import shown_name
 from core.services.ticket_pdf import local_time_text, pdf_link, venue_lines
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 
 
 def email_template_of(org: Org | str, event: Event) -> Template | None:
@@ -60,7 +60,8 @@ def preview(org: Org, template_id: str, booking_id: str | None = None) -> templa
     if booking_id is None:
         return templates.render_email(template, templates.SAMPLE_EMAIL_VALUES)
     booking = get_scoped(Booking, org, booking_id, "booking")
-    tickets = list(scoped(Ticket, org).join(TicketType).where(Ticket.booking == booking.id)
+    tickets = list(scoped(Ticket, org).join(TicketType, on=along(Ticket.ticket_type))
+                   .where(Ticket.booking == booking.id)
                    .order_by(Ticket.created_at, Ticket.id))
     event = get_scoped(Event, org, booking.event_id, "event")
     values = ticket_email_values(org, event, tickets, booking=booking, recipient_name=booking.name)

@@ -13,7 +13,7 @@ from core.models import Attendee, Booking, Event, Ticket, TicketConfiguration, T
 from core.pagination import Page, SortKey, paginate_cursor, paginate_offset
 from core.services import attendees
 from core.services.pickups import attach_ticket_pickups
-from core.tenancy import get_scoped, scoped
+from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
 
 LIVE = ("valid", "checked_in", "pending_activation")
@@ -23,8 +23,9 @@ TICKET_KEYS = (SortKey("created", Ticket.created_at, "datetime", attr="created_a
 def _with_type(org, *also):
     """The tenant's tickets joined with their type and its ticket configuration if any (the ticket shows its
     display name), and with the `also` models selected (their joins are the caller's)."""
-    return (scoped(Ticket, org, Ticket, TicketType, TicketConfiguration, *also).join(TicketType)
-            .join(TicketConfiguration, JOIN.LEFT_OUTER))
+    return (scoped(Ticket, org, Ticket, TicketType, TicketConfiguration, *also)
+            .join(TicketType, on=along(Ticket.ticket_type))
+            .join(TicketConfiguration, JOIN.LEFT_OUTER, on=along(TicketType.configuration)))
 
 
 def event_tickets(org, event_id: str, *, status: str | None = None, ticket_type_id: str | None = None,
@@ -56,7 +57,7 @@ def owned_ticket(org, ticket_id: str, customer_id: str) -> Ticket:
     """One ticket the customer owns; anyone else's (or another tenant's) is 404 `ticket_not_found`."""
     ticket = None
     if isinstance(ticket_id, str) and len(ticket_id) <= 64:
-        ticket = (_with_type(org, Event).switch(Ticket).join(Event)
+        ticket = (_with_type(org, Event).switch(Ticket).join(Event, on=along(Ticket.event))
                   .where((Ticket.id == ticket_id) & (Ticket.customer == customer_id)).first())
     if ticket is None:
         raise NotFound(f"No ticket with id {ticket_id!r} in your account.", type="ticket_not_found")
@@ -65,7 +66,8 @@ def owned_ticket(org, ticket_id: str, customer_id: str) -> Ticket:
 
 def my_tickets(org, customer_id: str, *, include_void: bool = False) -> list[Ticket]:
     """Every ticket the customer owns across events, soonest event first."""
-    query = _with_type(org, Event).switch(Ticket).join(Event).where(Ticket.customer == customer_id)
+    query = (_with_type(org, Event).switch(Ticket).join(Event, on=along(Ticket.event))
+             .where(Ticket.customer == customer_id))
     if not include_void:
         query = query.where(Ticket.status.in_(LIVE))
     return attach_ticket_pickups(org, list(query.order_by(Event.starts_at, Ticket.created_at, Ticket.id)))
@@ -73,8 +75,10 @@ def my_tickets(org, customer_id: str, *, include_void: bool = False) -> list[Tic
 
 def my_bookings(org, customer_id: str) -> list[dict]:
     """The customer's bookings with event name/start and live ticket count: upcoming first, then past."""
-    live_count = (Ticket.select(fn.COUNT(Ticket.id)).where((Ticket.booking == Booking.id) & Ticket.status.in_(LIVE)))
-    rows = list(scoped(Booking, org, Booking, Event, live_count.alias("ticket_count")).join(Event)
+    live_count = (Ticket.select(fn.COUNT(Ticket.id))
+                  .where(along(Ticket.booking, Booking) & Ticket.status.in_(LIVE)))
+    rows = list(scoped(Booking, org, Booking, Event, live_count.alias("ticket_count"))
+                .join(Event, on=along(Booking.event))
                 .where(Booking.customer == customer_id).order_by(Event.starts_at, Booking.created_at).limit(500))
     now = utcnow()
     upcoming = [b for b in rows if b.event.ends_at >= now]

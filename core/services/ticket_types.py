@@ -18,7 +18,7 @@ from core.money import is_currency
 from core.plugins import hooks_for
 from core.services import audit, event_lists, ticket_configurations
 from core.services.pickups import apply_ticket_type_pickups
-from core.tenancy import scoped
+from core.tenancy import along, scoped
 from core.timefmt import to_utc_naive
 
 MAX_INT = 2**31 - 1  # INTEGER columns on PostgreSQL
@@ -332,8 +332,8 @@ def list_ticket_types(org: Org, event: Event | None = None, include_archived: bo
     seat figures) and its ticket configuration if any (for the holder fields a checkout asks), by position then
     creation; of one `event` or of `event_ids` when given; archived ones on request; `public_only` keeps the
     public, unarchived ones a customer may see."""
-    query = (scoped(TicketType, org, TicketType, Event, TicketConfiguration).join(Event).switch(TicketType)
-             .join(TicketConfiguration, JOIN.LEFT_OUTER))
+    query = (scoped(TicketType, org, TicketType, Event, TicketConfiguration).join(Event, on=along(TicketType.event))
+             .switch(TicketType).join(TicketConfiguration, JOIN.LEFT_OUTER, on=along(TicketType.configuration)))
     if event is not None:
         query = query.where(TicketType.event == event.id)
     if event_ids is not None:

@@ -6,9 +6,10 @@ the tenant once, at creation; it is never listed or logged afterwards.
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from core.models import JSONField, TenantModel
+from core.models.base import ForeignKeyField
 
 DELIVERY_STATES = ("pending", "retrying", "succeeded", "failed")
 

@@ -18,7 +18,7 @@ from core.models import Booking, BookingLine, Event, Org, TicketType, new_id, ut
 from core.money import to_major
 from core.services import capacity, holds
 from core.services.booking import Buyer, PurchaseRequest, resolve_items
-from core.tenancy import scoped
+from core.tenancy import along, scoped
 from core.timefmt import iso_utc
 from plugins.club_cart.models import Cart, CartLine, CheckoutGroup
 
@@ -58,7 +58,7 @@ def cart_lines(org: Org, customer_id: str) -> list[LoadedLine]:
     if not lines:
         return []
     type_ids = list({line.ticket_type_id for line in lines})
-    types = {tt.id: tt for tt in scoped(TicketType, org, TicketType, Event).join(Event)
+    types = {tt.id: tt for tt in scoped(TicketType, org, TicketType, Event).join(Event, on=along(TicketType.event))
              .where(TicketType.id.in_(type_ids))}
     parent_ids = list({tt.event.parent_event_id for tt in types.values() if tt.event.parent_event_id})
     parents = {e.id: e for e in scoped(Event, org).where(Event.id.in_(parent_ids))} if parent_ids else {}

@@ -5,9 +5,10 @@ Columns only; rules (quota, visibility, tokens) live in `plugins.media.service`.
 
 from __future__ import annotations
 
-from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from core.models import Customer, Event, Org, TenantModel
+from core.models.base import ForeignKeyField
 
 
 class MediaGuest(TenantModel):

@@ -12,7 +12,7 @@ from core.errors import Unprocessable
 from core.models import Customer, Org, utcnow
 from core.money import format_money
 from core.services.pricing import Quote
-from core.tenancy import scoped
+from core.tenancy import along, scoped
 from plugins.storefront import catalog, offers, rules
 from plugins.storefront.models import Product, PromotionCustomerCount, Variant
 from plugins.storefront.orders import MerchSoldOut, OrderPlan, open_order
@@ -37,7 +37,7 @@ def _percent(rate_bp: int) -> str:
 
 def _ticket_lines(org: Org, quote: Quote) -> list[rules.PriceLine]:
     ids = [line.ticket_type.id for line in quote.lines]
-    query = scoped(Variant, org, Variant.ticket_type_id, Product.product_class).join(Product)
+    query = scoped(Variant, org, Variant.ticket_type_id, Product.product_class).join(Product, on=along(Variant.product))
     classes = {v.ticket_type_id: v.product.product_class
                for v in query.where(Variant.ticket_type_id.in_(ids))} if ids else {}
     return [rules.PriceLine(key=f"t{i}", kind="ticket", quantity=line.quantity, amount=line.unit_price * line.quantity,

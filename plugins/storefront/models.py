@@ -5,9 +5,10 @@ Columns only; every rule and every counter change lives in the plugin's services
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from core.models import Customer, JSONField, TenantModel
+from core.models.base import ForeignKeyField
 from core.models.catalog import PublicIdModel
 
 

@@ -13,6 +13,7 @@ from core.db import write_transaction
 from core.errors import Conflict
 from core.jobs import job
 from core.models import Booking, Ticket, new_id, utcnow
+from core.tenancy import same_tenant
 from plugins.storefront.models import GiftCard, GiftCardRedemption, Order, OrderLine, Promotion, PromotionUse, Variant
 from plugins.storefront.offers import (
     claim_promotion,
@@ -215,7 +216,7 @@ def reconcile(limit: int = RECONCILE_BATCH) -> int:
     refund, a hook that failed): pending ones are paid or released, paid ones follow the booking's refunds."""
     settled = 0
     stale = (Order.select(Order, Booking.status.alias("booking_status"))
-             .join(Booking, on=(Order.booking_id == Booking.id))
+             .join(Booking, on=(Order.booking_id == Booking.id) & same_tenant(Booking, Order))
              .where(((Order.status == "pending") & (Booking.status != "pending"))
                     | (Order.status.in_(("paid", "partially_refunded")) & (Order.released == False)  # noqa: E712
                        & Booking.status.in_(("refunded", "partially_refunded")) & (Order.status != Booking.status)))
