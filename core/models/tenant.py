@@ -33,6 +33,11 @@ class TenantModel(TimestampedModel):
 
     org = ForeignKeyField(Org, column_name="org_id", on_delete="CASCADE")
 
+    def reread(self):
+        """This row as stored now, read by its id within its tenant (DoesNotExist if it is gone)."""
+        model = type(self)
+        return model.get((model.id == self.id) & (model.org == self.org_id))
+
     def _pk_expr(self):
         """The row condition of `save()` and `delete_instance()` (peewee's extension point for it): the id and,
         when the row knows it, its tenant, so the UPDATE or DELETE names the shard key like every query."""

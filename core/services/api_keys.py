@@ -101,7 +101,7 @@ def update_api_key(org: Org | str, key_id: str, *, name: str | None = None, role
             if after:
                 audit.record(record.org_id, "api_key.changed", "api_key", record.id, before=before, after=after)
     forget_api_key(record.id)
-    return ApiKey.get_by_id(record.id)
+    return record.reread()
 
 
 def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = None) -> ApiKey:
@@ -121,6 +121,6 @@ def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = Non
             if won == 1:
                 audit.record(record.org_id, "api_key.revoked", "api_key", record.id, before={"revoked_at": None},
                              after={"revoked_at": moment, "name": record.name})
-        record = ApiKey.get_by_id(record.id)
+        record = record.reread()
     forget_api_key(record.id)
     return record

@@ -361,7 +361,7 @@ def _issue_for_booking(org: Org, booking: Booking, lines: list[BookingLine],
     holder = Holder(email=booking.email, name=booking.name, customer=booking.customer,
                     attendee=Attendee(id=booking.attendee_id) if booking.attendee_id else None)
     tickets: list[Ticket] = []
-    issued = [(line, (types or {}).get(line.ticket_type_id) or TicketType.get_by_id(line.ticket_type_id))
+    issued = [(line, (types or {}).get(line.ticket_type_id) or get_scoped(TicketType, line.org_id, line.ticket_type_id))
               for line in lines if line.kind == "ticket"]
     attendees = attendee_ids(org, [(holder, (line.data or {}).get("holders"),
                                     tickets_for_units(ticket_type, line.quantity)) for line, ticket_type in issued])
@@ -710,7 +710,7 @@ def _settled(org: Org, booking: Booking) -> BookingResult:
 def _stale_answer(org: Org, booking: Booking) -> BookingResult:
     """A stale cart this request did not change: 409 `hold_expired` while it stays expired, else what a
     concurrent confirm-order or webhook settled it to (the same tickets, or the same 409)."""
-    current = Booking.get_by_id(booking.id)
+    current = booking.reread()
     if current.status == "expired":
         raise _hold_expired(current, refunded=False) from None
     return _settled(org, current)
@@ -766,7 +766,7 @@ def _confirm_loaded(org: Org, booking: Booking, payment_ref: str | None,
         # the seats (or an expired hold's codes or store credit) went
         return _refund_stale(org, booking, check, payment_ref)
     if result is None:
-        return _settled(org, Booking.get_by_id(booking.id))
+        return _settled(org, booking.reread())
     return result
 
 

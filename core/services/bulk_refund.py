@@ -125,7 +125,7 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
         SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
         with audit.pinned_actor():  # each refund and cancellation the job makes is recorded as the requester's
             outbox.enqueue(run_bulk_refund, org.id, job_row.id)
-    return SyncJob.get_by_id(job_row.id)
+    return job_row.reread()
 
 
 class _Tally:
@@ -260,7 +260,7 @@ def process(org: Org, job_row: SyncJob) -> dict:
             sync_jobs.report_progress(job_row.id, done)
     template = params.get("email_template")
     if params.get("send_email") and template and tally.buyers:
-        event = Event.get_by_id(job_row.event_id)
+        event = get_scoped(Event, job_row.org_id, job_row.event_id)
         with write_transaction():
             relay = hooks_for(org)
             for email, name in sorted(tally.buyers.items()):
@@ -288,7 +288,7 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
         sync_jobs.finish_job(job_row, error=str(exc)[:500])
         return
     with write_transaction():
-        SyncJob.update(result=counts).where(SyncJob.id == job_id).execute()
+        SyncJob.update(result=counts).where((SyncJob.id == job_id) & (SyncJob.org == org_id)).execute()
         sync_jobs.finish_job(job_row)
         if counts["refunded"] or counts["cancelled"]:
             params = job_row.params or {}
@@ -297,5 +297,5 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
                                                               "send_email", "expiration_date")}}
             refunding = params.get("refund_method") in REFUNDING_METHODS
             hook = "event_refunded" if refunding else "event_cancelled"
-            hooks_for(org).notify(hook, org=org, event=Event.get_by_id(job_row.event_id),
-                                  job=SyncJob.get_by_id(job_id), summary=summary)
+            hooks_for(org).notify(hook, org=org, event=get_scoped(Event, job_row.org_id, job_row.event_id),
+                                  job=job_row.reread(), summary=summary)

@@ -72,7 +72,7 @@ def _void(tickets: list[Ticket], to_status: str, from_states: tuple[str, ...]) -
 def _notify_each(org, hook: str, tickets: list[Ticket], **extra) -> None:
     relay = hooks_for(org)
     for ticket in tickets:
-        relay.notify(hook, org=org, ticket=Ticket.get_by_id(ticket.id), **extra)
+        relay.notify(hook, org=org, ticket=ticket.reread(), **extra)
 
 
 def cancel_ticket(org, ticket_id: str) -> Ticket:
@@ -80,12 +80,12 @@ def cancel_ticket(org, ticket_id: str) -> Ticket:
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
     with write_transaction():
         if not _void([ticket], "cancelled", LIVE):
-            raise _state_conflict(Ticket.get_by_id(ticket.id), "cancelled")
+            raise _state_conflict(ticket.reread(), "cancelled")
         capacity.release_sold_seats(ticket.org_id, _seats([ticket]), ticket.event_id)
         audit.record(org, "ticket.cancelled", "ticket", ticket.id, before={"status": ticket.status},
                      after={"status": "cancelled"})
         _notify_each(org, "ticket_cancelled", [ticket])
-    return Ticket.get_by_id(ticket.id)
+    return ticket.reread()
 
 
 def cancel_booking(org, booking_id: str) -> Booking:
@@ -94,22 +94,22 @@ def cancel_booking(org, booking_id: str) -> Booking:
     if booking.status == "pending":
         with write_transaction():
             if not bookings.cancel_pending(booking):
-                raise _booking_conflict(Booking.get_by_id(booking.id))
+                raise _booking_conflict(booking.reread())
             audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": "pending"},
                          after={"status": "cancelled", "seats_released": booking.seats})
-        return Booking.get_by_id(booking.id)
+        return booking.reread()
     with write_transaction():
         won = (Booking.update(status="cancelled", updated_at=utcnow())
                .where((Booking.id == booking.id) & Booking.status.in_(PAID_BOOKING)).execute())
         if won != 1:
-            raise _booking_conflict(Booking.get_by_id(booking.id))
+            raise _booking_conflict(booking.reread())
         live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
         voided = _void(live, "cancelled", LIVE)
         capacity.release_sold_seats(booking.org_id, _seats(voided), booking.event_id)
         audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": booking.status},
                      after={"status": "cancelled", "cancelled_ticket_ids": [t.id for t in voided]})
         _notify_each(org, "ticket_cancelled", voided)
-    return Booking.get_by_id(booking.id)
+    return booking.reread()
 
 
 def _booking_conflict(booking: Booking) -> Conflict:
@@ -156,12 +156,13 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_bo
         claimed = []
         for ticket in tickets:
             count = (Ticket.update(status="refunding", updated_at=utcnow())
-                     .where((Ticket.id == ticket.id) & Ticket.status.in_(REFUNDABLE)).execute())
+                     .where((Ticket.id == ticket.id) & (Ticket.org == ticket.org_id)
+                            & Ticket.status.in_(REFUNDABLE)).execute())
             if count == 1:
                 claimed.append(ticket)
         if tickets and not claimed:
-            raise _state_conflict(Ticket.get_by_id(tickets[0].id), "refunded")
-        fresh = Booking.get_by_id(booking.id)
+            raise _state_conflict(tickets[0].reread(), "refunded")
+        fresh = booking.reread()
         if fresh.status not in PAID_BOOKING:
             raise _booking_conflict(fresh)
         default = fresh.amount if whole_booking else sum(t.price_paid for t in claimed)
@@ -214,12 +215,12 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
          .where(Refund.id == refund.id).execute())
         live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
                                           & Ticket.status.in_(LIVE + ("refunding",))).exists()
-        booking = Booking.get_by_id(refund.booking_id)
+        booking = get_scoped(Booking, refund.org_id, refund.booking_id)
         fully = (not live_left or not void) and booking.refunded_amount >= booking.amount
         status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
             (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
-        settled = Refund.get_by_id(refund.id)
+        settled = refund.reread()
         audit.record(org, "refund.issued", "refund", refund.id, after={
             "booking_id": refund.booking_id, "amount": settled.amount, "currency": settled.currency,
             "method": data.get("method", "original"), "gateway": settled.gateway, "status": settled.status,
@@ -279,8 +280,8 @@ def _to_store_credit(org, booking: Booking, tickets: list[Ticket], amount, reaso
         expiry = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if expires_at else None
         _settle(org, refund, claimed, RefundResult(succeeded=True, data={
             "store_credit_id": credit.id if credit else None, "credit_expires_at": expiry}))
-    return RefundOutcome(Refund.get_by_id(refund.id), [Ticket.get_by_id(t.id) for t in claimed],
-                         Booking.get_by_id(booking.id), extra={"store_credit_id": credit.id if credit else None})
+    return RefundOutcome(refund.reread(), [t.reread() for t in claimed],
+                         booking.reread(), extra={"store_credit_id": credit.id if credit else None})
 
 
 def _pay_back(org, booking: Booking, refund: Refund, claimed: list[Ticket], minor: int) -> RefundOutcome:
@@ -293,8 +294,8 @@ def _pay_back(org, booking: Booking, refund: Refund, claimed: list[Ticket], mino
         idempotency.checkpoint(None)
         raise
     _settle(org, refund, claimed, result)
-    refund = Refund.get_by_id(refund.id)
-    return RefundOutcome(refund, [Ticket.get_by_id(t.id) for t in claimed], Booking.get_by_id(booking.id))
+    refund = refund.reread()
+    return RefundOutcome(refund, [t.reread() for t in claimed], booking.reread())
 
 
 def _resumed_refund(org) -> RefundOutcome | None:
@@ -305,7 +306,7 @@ def _resumed_refund(org) -> RefundOutcome | None:
     if point != REFUND_CLAIMED:
         return None
     refund = get_scoped(Refund, org, data["refund"], "refund")
-    booking = Booking.get_by_id(refund.booking_id)
+    booking = get_scoped(Booking, refund.org_id, refund.booking_id)
     booking.refunded_amount = data["refundedBefore"]
     claimed = list(Ticket.select().where(Ticket.id.in_(refund.ticket_ids)))
     return _pay_back(org, booking, refund, claimed, refund.amount)

@@ -23,7 +23,7 @@ from core.plugins import hooks_for
 from core.services import audit, barcode_pools, door_rules, qr
 from core.services.door_rules import RULES, Door
 from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
-from core.tenancy import along, scoped
+from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
 
 _TYPES = TimedMemo(5.0)  # for the type's display name only; admission rules are always read in SQL
@@ -273,7 +273,8 @@ def _scan_sql(shape: Shape) -> CompiledQuery:
 
 def _with_type(ticket: Ticket) -> Ticket:
     """`ticket` with its type (for the display name; the rules read it in SQL) from the short cache."""
-    ticket.ticket_type = _TYPES.get(ticket.ticket_type_id, lambda: TicketType.get_by_id(ticket.ticket_type_id))
+    ticket.ticket_type = _TYPES.get(ticket.ticket_type_id,
+                                    lambda: get_scoped(TicketType, ticket.org_id, ticket.ticket_type_id))
     return ticket
 
 

@@ -105,7 +105,7 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
     `amount` is in major units (as the 001 document sends it); None means the ticket type's price.
     """
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
-    ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
+    ticket_type = get_scoped(TicketType, ticket.org_id, ticket.ticket_type_id)
     ticket_configurations.require_holder(configuration_of(ticket_type), holder, "holder")
     try:
         paid = ticket_type.price if amount is None else to_minor(amount, ticket_type.currency)
@@ -128,7 +128,7 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
         Payment.create(org=org.id, booking=booking.id, gateway=ManualPayment.identifier, reference=reference or None,
                        amount=paid, currency=ticket_type.currency, status="succeeded",
                        data={"method": method, "by": by})
-        ticket = Ticket.get_by_id(ticket.id)
+        ticket = ticket.reread()
         audit.record(org, "ticket.activated", "ticket", ticket.id, before={"status": "pending_activation"}, after={
             "status": "valid", "holder_email": holder.email, "holder_name": holder.name, "booking_id": booking.id,
             "amount": paid, "currency": ticket_type.currency, "method": method, "reference": reference})

@@ -284,7 +284,7 @@ def create_event(org: Org, data: dict) -> tuple[Event, SyncJob]:
             raise _slug_taken(slug) from None
         event, job_row = _insert_event(org, kind, data, slug)  # a generated slug was taken meanwhile: again
     if rules:
-        event = Event.get_by_id(event.id)
+        event = event.reread()
     return event, job_row
 
 
@@ -368,7 +368,7 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
             sync_jobs.queue_fan_out(job_row)
         _notify_published(org, event, was_published)
     if rules is not None:
-        event = Event.get_by_id(event.id)
+        event = event.reread()
     return event, job_row
 
 

@@ -119,7 +119,7 @@ def _take_over_stale(record: IdempotencyRecord) -> _Attempt | None:
                       & (IdempotencyRecord.updated_at < now - takeover_after())).execute())
     if won != 1:
         return None
-    return _new_attempt(IdempotencyRecord.get_by_id(record.id))
+    return _new_attempt(record.reread())
 
 
 def _wait_for(org_id: str, endpoint: str, key: str, fingerprint: str, wait: float) -> StoredResponse | _Attempt:

@@ -282,7 +282,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
     with write_transaction():
         if response == "accept":
             _lock_customer(customer_id)
-            parent = Event.get_by_id(row.parent_id)
+            parent = get_scoped(Event, row.org_id, row.parent_id)
             others = [r.session for r in _rows(org, customer_id, parent.id) if r.status in ATTENDING]
             _refuse_overlap(parent, [*others, row.session])
             won = _move(row, ["invited"], "accepted", responded_at=utcnow())
@@ -291,7 +291,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
             if won:
                 _release_seat(row.session_id)
     if not won:
-        current = Participation.get_by_id(row.id).status
+        current = row.reread().status
         raise Conflict(f"This invitation was already answered (it is {current}).", type="already_responded",
                        participationStatus=current)
     return row
@@ -390,7 +390,7 @@ def release_uncovered(tickets: Iterable[Ticket]) -> int:
                                                  & (Participation.status == "selected")))
         if not rows:
             continue
-        parent = Event.get_by_id(rows[0].parent_id)
+        parent = get_scoped(Event, ticket.org_id, rows[0].parent_id)
         covered = covered_session_ids(ticket.org_id, ticket.customer_id, parent, [r.session_id for r in rows])
         for row in rows:
             if row.session_id not in covered and _move(row, ["selected"], RELEASED):

@@ -328,7 +328,7 @@ def collect_pickup(org: Org, ticket_id, pickup_id, collected_by: str | None = No
         raise Conflict(f"This pickup was already collected at {fresh.collected_at:%Y-%m-%d %H:%M:%S} UTC.",
                        type="pickup_already_collected",
                        collectedAt=fresh.collected_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    status = Ticket.get_by_id(ticket.id).status
+    status = ticket.reread().status
     if status == "pending_activation":
         raise Conflict("This ticket is not activated yet; its pickups cannot be collected.", type="not_activated",
                        ticketStatus=status)

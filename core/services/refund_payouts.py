@@ -45,7 +45,7 @@ def mark_paid_out(org: Org, refund_id: str, reference: str | None = None) -> Ref
         if won == 1:
             audit.record(org, "refund.paid_out", "refund", refund.id, before={"status": OWED},
                          after={"status": PAID_OUT, "reference": reference})
-    refund = Refund.get_by_id(refund.id)
+    refund = refund.reread()
     if refund.status != PAID_OUT:
         raise Conflict(f"This refund is {refund.status}; only an owed refund is paid out by hand.",
                        type="refund_not_owed", refundStatus=refund.status)

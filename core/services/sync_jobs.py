@@ -169,7 +169,7 @@ def generate_dates(job_row: SyncJob) -> int:
     from core.services.recurrence import expand_all
 
     org_id = job_row.org_id
-    template = Event.get_by_id(job_row.event_id)
+    template = get_scoped(Event, job_row.org_id, job_row.event_id)
     now = utcnow()
     rules = list(scoped(Recurrence, org_id).where(Recurrence.event == template.id))
     occurrences = expand_all(rules, template.tz, template.ends_at - template.starts_at, now)

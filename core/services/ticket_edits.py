@@ -97,7 +97,7 @@ def _apply(org: Org, edit: TicketEdit) -> bool:
     `ticket_holder_changed` recorded; a ticket that stopped being valid leaves the edit `not_applied` (its paid
     fee is still recorded). False when nothing was applied now (another request won, or not_applied)."""
     now = utcnow()
-    ticket = Ticket.get_by_id(edit.ticket_id)
+    ticket = get_scoped(Ticket, edit.org_id, edit.ticket_id)
     previous = {"previous_name": ticket.holder_name, "previous_email": ticket.holder_email}
     won = (TicketEdit.update(status="applied", applied_at=now, updated_at=now, **previous)
            .where((TicketEdit.id == edit.id) & (TicketEdit.status == "pending")).execute())
@@ -114,14 +114,15 @@ def _apply(org: Org, edit: TicketEdit) -> bool:
         return False
     holder = Holder(email=edit.holder_email, name=edit.holder_name)   # the ticket is the new holder's now
     Ticket.update(attendee=attendee_ids(org, [(holder, None, 1)])[0][0]).where(Ticket.id == ticket.id).execute()
-    hooks_for(org).notify("ticket_holder_changed", org=org, ticket=Ticket.get_by_id(ticket.id),
-                          edit=TicketEdit.get_by_id(edit.id))
+    hooks_for(org).notify("ticket_holder_changed", org=org, ticket=ticket.reread(),
+                          edit=edit.reread())
     return True
 
 
 def _outcome(edit_id: str, payment: dict | None = None) -> EditOutcome:
     edit = TicketEdit.get_by_id(edit_id)
-    return EditOutcome(edit, Ticket.get_by_id(edit.ticket_id), payment if payment is not None else payment_answer(edit))
+    ticket = get_scoped(Ticket, edit.org_id, edit.ticket_id)
+    return EditOutcome(edit, ticket, payment if payment is not None else payment_answer(edit))
 
 
 # --- the customer's request ----------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def _start_payment(org: Org, edit: TicketEdit, gateway: gateways.Gateway) -> Edi
     """Create the fee's payment at the provider (the pending edit committed first as recovery point
     `EDIT_CREATED`) and keep its reference and sealed client data on the edit."""
     gateways.before_calling(gateway, EDIT_CREATED, edit=edit.id)
-    booking = Booking.get_by_id(edit.booking_id)
+    booking = get_scoped(Booking, edit.org_id, edit.booking_id)
     answer = gateway.provider.create_extra_payment(org, booking, _charge(edit), gateway.settings)
     payment = {key: answer.get(key) for key in ("client_secret", "approval_url") if answer.get(key)}
     payment["data"] = answer.get("data") or {}
@@ -180,7 +181,7 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
     if (name, email) == (ticket.holder_name, ticket.holder_email):
         raise Unprocessable("Send a `holderName` or `holderEmail` different from the ticket's.",
                             type="nothing_to_change")
-    ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
+    ticket_type = get_scoped(TicketType, ticket.org_id, ticket.ticket_type_id)
     booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
     check_editable(ticket, ticket_type, booking, utcnow())
     require_holder(configuration_of(ticket_type), Holder(email=email, name=name), "holder")   # 422 holderName
@@ -199,7 +200,7 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
                                  currency=ticket_type.currency,
                                  gateway=gateway.identifier if gateway else "free", status="pending")
         if gateway is None and not _apply(org, edit):
-            raise _not_editable(Ticket.get_by_id(ticket.id), "This ticket changed meanwhile; it cannot be edited.")
+            raise _not_editable(ticket.reread(), "This ticket changed meanwhile; it cannot be edited.")
     if gateway is None:
         return _outcome(edit.id)
     return _start_payment(org, edit, gateway)
@@ -215,7 +216,7 @@ def _confirm(org: Org, edit: TicketEdit, payment_ref: str | None) -> EditOutcome
         gateway = gateways.gateway_for(org, edit.gateway)
         gateway.provider.require(Step.EXTRA_PAYMENT)
         gateways.before_calling(gateway)
-        booking = Booking.get_by_id(edit.booking_id)
+        booking = get_scoped(Booking, edit.org_id, edit.booking_id)
         check = gateway.provider.verify_extra_payment(org, booking, _charge(edit), edit.payment_ref or payment_ref,
                                                       gateway.settings)
         if not check.paid:

@@ -268,7 +268,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
         if "configuration" in changed:
             _link(org, event, changed)
         if changed and TicketType.update(**changed, updated_at=utcnow()).where(condition).execute() != 1:
-            fresh = TicketType.get_by_id(ticket_type.id)
+            fresh = ticket_type.reread()
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",
                            type="capacity_below_sold", sold=fresh.sold, held=fresh.held)
         audited = [name for name in AUDITED_FIELDS if name in changed]
@@ -281,7 +281,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
             raise _archived()  # rolls the pickups back
         if not changed and not moved:
             return ticket_type
-        ticket_type = TicketType.get_by_id(ticket_type.id)
+        ticket_type = ticket_type.reread()
         hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
     return ticket_type
 
@@ -320,7 +320,7 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
         if not deleted:
             now = utcnow()
             TicketType.update(archived_at=now, updated_at=now).where(TicketType.id == ticket_type.id).execute()
-            ticket_type = TicketType.get_by_id(ticket_type.id)
+            ticket_type = ticket_type.reread()
         hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
     outcome = "deleted" if deleted else "archived"
     return outcome

@@ -104,7 +104,7 @@ def transfer_to_customer(org, identity: Identity, ticket_id: str, username: str)
 def _transferable_type(ticket: Ticket, holder: Holder) -> TicketType:
     """The ticket's type, when its type allows transfers, `holder` satisfies its configuration and the ticket is
     valid; else 409 `not_transferable` / 422 `holder_details_required`."""
-    ticket_type = TicketType.get_by_id(ticket.ticket_type_id)
+    ticket_type = get_scoped(TicketType, ticket.org_id, ticket.ticket_type_id)
     if not allows_transfer(ticket_type):
         raise Conflict("This ticket type does not allow transfers.", type="not_transferable",
                        ticketStatus=ticket.status)
@@ -125,7 +125,7 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
                   & (Ticket.secret_version == ticket.secret_version))
            .execute())
     if won != 1:
-        current = Ticket.get_by_id(ticket.id)
+        current = ticket.reread()
         raise _not_transferable(current, current.status)
     participation.release_uncovered([ticket])  # the sender's sessions this ticket alone covered
     codes = barcode_pools.take(org, ticket_type, 1)  # a pool ticket's code stays void with it: a new one
@@ -152,7 +152,7 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
                  after={"status": "transferred", "new_ticket_id": new_ticket.id, "transfer_id": transfer.id,
                         "to_email": to_email, "to_name": to_name,
                         "to_customer_id": recipient.id if recipient else None})
-    return TransferOutcome(Ticket.get_by_id(ticket.id), new_ticket, transfer, claim_token)
+    return TransferOutcome(ticket.reread(), new_ticket, transfer, claim_token)
 
 
 def claim(org, token: str, customer_id: str) -> Ticket:
@@ -168,7 +168,7 @@ def claim(org, token: str, customer_id: str) -> Ticket:
                .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()
                       & (Transfer.expires_at.is_null() | (Transfer.expires_at > now))).execute())
         if won != 1:
-            current = Transfer.get_by_id(transfer.id)
+            current = transfer.reread()
             if current.claimed_at is None:
                 raise _expired(current)
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
@@ -210,11 +210,11 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
         if won != 1:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
         before = transfer
-        transfer = Transfer.get_by_id(transfer.id)
+        transfer = transfer.reread()
         audit.record(org, "ticket.claim_link_reissued", "ticket", new_ticket.id,
                      before={"transfer_id": transfer.id, "expires_at": before.expires_at},
                      after={"transfer_id": transfer.id, "expires_at": transfer.expires_at})
-        old = Ticket.get_by_id(transfer.ticket_id)
+        old = get_scoped(Ticket, transfer.org_id, transfer.ticket_id)
         hooks_for(org).notify("ticket_transferred", org=org, old_ticket=old, new_ticket=new_ticket,
                               transfer=transfer, claim_token=token)
     return TransferOutcome(old, new_ticket, transfer, token)

@@ -131,7 +131,7 @@ def _enqueue(delivery: Delivery) -> None:
 
 def ticket_data(ticket: Ticket) -> dict:
     """A ticket in an event payload (the staff view, with no QR payload or claim token)."""
-    return ticket_view(Ticket.get_by_id(ticket.id), staff=True)
+    return ticket_view(ticket.reread(), staff=True)
 
 
 def booking_data(booking) -> dict:
@@ -193,14 +193,14 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     if error is None:
         Delivery.update(status="succeeded", last_status_code=code, last_error=None, delivered_at=now,
                         next_attempt_at=None, updated_at=now).where(Delivery.id == delivery.id).execute()
-        return Delivery.get_by_id(delivery.id)
+        return delivery.reread()
     final = attempts >= MAX_ATTEMPTS or endpoint is None or not endpoint.active
     next_at = None if final else now + dt.timedelta(seconds=retry_delay_after(attempts))
     Delivery.update(status="failed" if final else "retrying", last_status_code=code, last_error=error,
                     next_attempt_at=next_at, updated_at=now).where(Delivery.id == delivery.id).execute()
     log.info("webhook delivery %s attempt %d failed (%s)", delivery.id, attempts, code or "no answer")
     if final:
-        return Delivery.get_by_id(delivery.id)
+        return delivery.reread()
     raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s")
 
 
@@ -217,7 +217,7 @@ def replay(org, delivery_id: str) -> Delivery:
         Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow()).where(
             Delivery.id == delivery.id).execute()
         _enqueue(delivery)
-    return Delivery.get_by_id(delivery.id)
+    return delivery.reread()
 
 
 def list_deliveries(org, *, size: int, cursor: str | None = None, endpoint_id: str | None = None) -> Page:

@@ -162,7 +162,7 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
     if not recipient or "@" not in recipient or not tickets:
         return None
     settings = plugin_settings(org, PLUGIN)
-    event = Event.get_by_id(tickets[0].event_id)
+    event = get_scoped(Event, org, tickets[0].event_id)
     context = build_context(org, event, tickets, recipient_name=recipient_name, settings=settings, booking=booking,
                             **extra)
     rendered = None
@@ -350,11 +350,11 @@ def deliver(org_id: str, message_id: str) -> Message:
             Message.id == message.id).execute()
         log.warning("notification %s attempt %d failed: %s", message.id, attempts, type(exc).__name__)
         if final:
-            return Message.get_by_id(message.id)
+            return message.reread()
         raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s") from exc
     Message.update(status="sent", transport=used, outbox_file=path, sent_at=utcnow(), last_error=None,
                    context=_without_secret(message), updated_at=utcnow()).where(Message.id == message.id).execute()
-    return Message.get_by_id(message.id)
+    return message.reread()
 
 
 @job(policy=RETRY)
@@ -392,7 +392,7 @@ def resend(org: Org, message_id: str) -> Message:
                               body_html=original.body_html, context=original.context, resent_from=original.id)
         Message.update(context=_without_secret(original)).where(Message.id == original.id).execute()
         _enqueue(copy)
-    return Message.get_by_id(copy.id)
+    return copy.reread()
 
 
 def message_view(message: Message) -> dict:

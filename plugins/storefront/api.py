@@ -330,7 +330,7 @@ class TaxRateItem(MethodView):
         if values:
             with write_transaction():
                 TaxRate.update(**values, updated_at=utcnow()).where(TaxRate.id == rate.id).execute()
-        return {"data": views.tax_rate_view(TaxRate.get_by_id(rate.id))}
+        return {"data": views.tax_rate_view(rate.reread())}
 
     @require_role("staff", scope="events")
     @blp.response(200, views.TaxRateEnvelope)
@@ -339,7 +339,7 @@ class TaxRateItem(MethodView):
         rate = get_scoped(TaxRate, current_org(), rate_id, "tax_rate")
         with write_transaction():
             TaxRate.update(active=False, updated_at=utcnow()).where(TaxRate.id == rate.id).execute()
-        return {"data": views.tax_rate_view(TaxRate.get_by_id(rate.id))}
+        return {"data": views.tax_rate_view(rate.reread())}
 
 
 # --- gift cards ----------------------------------------------------------------------------------

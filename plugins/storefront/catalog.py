@@ -110,7 +110,7 @@ def update_product(org: Org, product: Product, data: dict) -> Product:
     if data:
         with write_transaction():
             Product.update(**data, updated_at=utcnow()).where(Product.id == product.id).execute()
-    return Product.get_by_id(product.id)
+    return product.reread()
 
 
 def add_variant(org: Org, product: Product, data: dict) -> Variant:
@@ -138,10 +138,10 @@ def update_variant(org: Org, variant: Variant, data: dict) -> Variant:
         with write_transaction():
             won = Variant.update(**values, updated_at=utcnow()).where(condition).execute()
         if won != 1:
-            fresh = Variant.get_by_id(variant.id)
+            fresh = variant.reread()
             raise Conflict(f"Stock cannot go below the {fresh.sold + fresh.held} unit(s) sold or held.",
                            type="stock_below_sold", sold=fresh.sold, held=fresh.held)
-    return Variant.get_by_id(variant.id)
+    return variant.reread()
 
 
 def availability(variant: Variant) -> int | None:
@@ -180,7 +180,7 @@ def mirror_ticket_type(org_id: str, ticket_type: TicketType) -> Variant:
                 variant = scoped(Variant, org_id).where(Variant.ticket_type_id == ticket_type.id).get()
         Product.update(**product_values, updated_at=now).where(Product.id == variant.product_id).execute()
         Variant.update(**variant_values, updated_at=now).where(Variant.id == variant.id).execute()
-    return Variant.get_by_id(variant.id)
+    return variant.reread()
 
 
 def archive_mirror(org_id: str, ticket_type_id: str) -> None:
@@ -212,7 +212,7 @@ def start_backfill(org: Org) -> StorefrontJob:
     with write_transaction():
         record = StorefrontJob.create(org=org.id, kind="backfill", status="queued", total=total)
         outbox.enqueue(backfill_job, org.id, record.id)
-    return StorefrontJob.get_by_id(record.id)
+    return record.reread()
 
 
 def backfill(org_id: str, progress: Callable[[int, int], None] | None = None) -> int:

@@ -146,8 +146,8 @@ def update_promotion(org: Org, promotion: Promotion, data: dict) -> Promotion:
         won = Promotion.update(**values, updated_at=utcnow()).where(condition).execute()
     if won != 1:
         raise Conflict("The usage limit cannot go below the uses already claimed.", type="usage_limit_below_used",
-                       used=Promotion.get_by_id(promotion.id).used)
-    return Promotion.get_by_id(promotion.id)
+                       used=promotion.reread().used)
+    return promotion.reread()
 
 
 def find_promotion(org_id: str, code: str, now: dt.datetime) -> Promotion:
@@ -177,11 +177,11 @@ def claim_promotion(promotion_id: str, org_id: str, booking_id: str, key: str) -
     Call inside the booking's write transaction: a refusal rolls the whole booking back.
     """
     won = (Promotion.update(used=Promotion.used + 1)
-           .where((Promotion.id == promotion_id)
+           .where((Promotion.id == promotion_id) & (Promotion.org == org_id)
                   & (Promotion.usage_limit.is_null() | (Promotion.used < Promotion.usage_limit))).execute())
     if won != 1:
         raise InvalidPromoCode("This promo code has just been used up.", reason="usage_limit")
-    promotion = Promotion.get_by_id(promotion_id)
+    promotion = get_scoped(Promotion, org_id, promotion_id)
     if promotion.usage_limit_per_customer is not None:
         (PromotionCustomerCount.insert(org=org_id, promotion=promotion_id, customer_key=key, used=0)
          .on_conflict_ignore().execute())
@@ -286,7 +286,7 @@ def void_gift_card(org: Org, card: GiftCard) -> GiftCard:
             (GiftCard.id == card.id) & (GiftCard.voided == False)).execute()  # noqa: E712
     if won != 1:
         raise Conflict("This gift card is already voided.", type="already_voided")
-    return GiftCard.get_by_id(card.id)
+    return card.reread()
 
 
 def redeem_gift_card(org_id: str, card_id: str, booking_id: str, amount: int) -> None:

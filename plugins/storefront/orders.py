@@ -13,7 +13,7 @@ from core.db import write_transaction
 from core.errors import Conflict
 from core.jobs import job
 from core.models import Booking, Ticket, new_id, utcnow
-from core.tenancy import same_tenant
+from core.tenancy import get_scoped, same_tenant
 from plugins.storefront.models import GiftCard, GiftCardRedemption, Order, OrderLine, Promotion, PromotionUse, Variant
 from plugins.storefront.offers import (
     claim_promotion,
@@ -168,7 +168,7 @@ def record_ticket_refund(ticket: Ticket) -> None:
     order = order_for(ticket.booking_id) if ticket.booking_id else None
     if order is None:
         return
-    booking = Booking.get_by_id(ticket.booking_id)
+    booking = get_scoped(Booking, ticket.org_id, ticket.booking_id)
     with write_transaction():
         (OrderLine.update(refunded_quantity=OrderLine.refunded_quantity + 1,
                           refunded_amount=OrderLine.refunded_amount + ticket.price_paid, updated_at=utcnow())
@@ -223,10 +223,10 @@ def reconcile(limit: int = RECONCILE_BATCH) -> int:
              .limit(limit).objects())
     for order in stale:
         if order.status != "pending":
-            follow_refunds(order, Booking.get_by_id(order.booking_id))
+            follow_refunds(order, get_scoped(Booking, order.org_id, order.booking_id))
             settled += 1
         elif order.booking_status in ("confirmed", "partially_refunded", "refunded"):
-            settled += mark_paid(Booking.get_by_id(order.booking_id))
+            settled += mark_paid(get_scoped(Booking, order.org_id, order.booking_id))
         else:
             settled += release_unpaid(order.booking_id)
     return settled
