@@ -60,7 +60,7 @@ def read_ticket_type(org: Org, ticket_type_id) -> TicketType:
     if not holds.release_overdue_of_events(org.id, [ticket_type.event_id]):
         return ticket_type
     return (scoped(TicketType, org, TicketType, Event).join(Event, on=along(TicketType.event))
-            .where(TicketType.id == ticket_type.id).get())
+            .where(ticket_type.row_condition()).get())
 
 
 def staff_view(ticket_type: TicketType) -> dict:

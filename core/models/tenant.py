@@ -38,12 +38,17 @@ class TenantModel(TimestampedModel):
         model = type(self)
         return model.get((model.id == self.id) & (model.org == self.org_id))
 
+    def row_condition(self):
+        """`id = ? AND org_id = ?` for this row: how a conditional UPDATE or DELETE names it (with the shard key)."""
+        if self.org_id is None:
+            raise ValueError(f"{type(self).__name__} {self.id} was read without its org_id; select it too")
+        model = type(self)
+        return (model.id == self.id) & (model.org == self.org_id)
+
     def _pk_expr(self):
         """The row condition of `save()` and `delete_instance()` (peewee's extension point for it): the id and,
         when the row knows it, its tenant, so the UPDATE or DELETE names the shard key like every query."""
-        by_id = super()._pk_expr()
-        org_id = self.__data__.get("org")
-        return by_id if org_id is None else by_id & (type(self).org == org_id)
+        return super()._pk_expr() if self.__data__.get("org") is None else self.row_condition()
 
 
 class ApiKey(TenantModel):

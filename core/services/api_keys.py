@@ -96,8 +96,8 @@ def update_api_key(org: Org | str, key_id: str, *, name: str | None = None, role
             raise Conflict("An admin may not take the admin role or the `admin` scope from the API key it is "
                            "calling with; use another admin key.", type="own_api_key")
         if changes:
-            ApiKey.update(**changes).where((ApiKey.id == record.id) & (ApiKey.org == record.org_id)).execute()
-            before, after = audit.changes(_audited(record), _audited(ApiKey.get_by_id(record.id)))
+            ApiKey.update(**changes).where(record.row_condition()).execute()
+            before, after = audit.changes(_audited(record), _audited(record.reread()))
             if after:
                 audit.record(record.org_id, "api_key.changed", "api_key", record.id, before=before, after=after)
     forget_api_key(record.id)
@@ -117,7 +117,7 @@ def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = Non
         with write_transaction():
             moment = utcnow()
             won = ApiKey.update(revoked_at=moment).where(
-                (ApiKey.id == record.id) & ApiKey.revoked_at.is_null()).execute()
+                record.row_condition() & ApiKey.revoked_at.is_null()).execute()
             if won == 1:
                 audit.record(record.org_id, "api_key.revoked", "api_key", record.id, before={"revoked_at": None},
                              after={"revoked_at": moment, "name": record.name})

@@ -114,7 +114,7 @@ def delete_code(org, configuration_id, code_id) -> None:
                                                    & (BarcodePoolCode.id == str(code_id)[:64])).first())
         if code is None:
             raise NotFound(f"No barcode with id {code_id!r} in this pool.", type="barcode_not_found")
-        gone = BarcodePoolCode.delete().where((BarcodePoolCode.id == code.id) & _free(now)).execute()
+        gone = BarcodePoolCode.delete().where(code.row_condition() & _free(now)).execute()
     if gone == 1:
         return
     if code.ticket_id is not None:

@@ -438,7 +438,7 @@ def _store_payment_answer(booking: Booking, answer: dict) -> dict:
     data = dict(booking.payment_data or {}, payment={"sealed": seal(json.dumps(payment))})
     with write_transaction():
         Booking.update(payment_ref=answer.get("reference") or booking.payment_ref, payment_data=data,
-                       updated_at=utcnow()).where((Booking.id == booking.id) & (Booking.status == "pending")).execute()
+                       updated_at=utcnow()).where(booking.row_condition() & (Booking.status == "pending")).execute()
     booking.payment_ref, booking.payment_data = answer.get("reference") or booking.payment_ref, data
     return payment
 
@@ -447,7 +447,7 @@ def cancel_pending(booking: Booking) -> bool:
     """Give a pending booking's seats back at once (payment could not start); True if this call did it."""
     with write_transaction():
         won = (Booking.update(status="cancelled", seats_released=True, updated_at=utcnow())
-               .where((Booking.id == booking.id) & (Booking.status == "pending")).execute())
+               .where(booking.row_condition() & (Booking.status == "pending")).execute())
         if won == 1:
             capacity.release_held_seats(booking.org_id, holds.seat_requests(booking), booking.event_id)
             store_credit.release_draws(booking)
@@ -657,7 +657,7 @@ def _refund_stale(org: Org, booking: Booking, check: PaymentCheck, payment_ref: 
     with write_transaction():
         won = (Booking.update(status="refunded", refunded_amount=booking.amount, payment_ref=reference,
                               payment_data=data, updated_at=now)
-               .where((Booking.id == booking.id) & (Booking.status == "expired")).execute())
+               .where(booking.row_condition() & (Booking.status == "expired")).execute())
         if won == 1:
             _record_payment(org, booking, reference, check.data)
     if won != 1:

@@ -122,7 +122,7 @@ def start_bulk_refund(org: Org, event_id: str, *, refund_method: str = "original
     with write_transaction():
         sync_jobs.claim_event(org.id, event.id, syncing_after=True)
         job_row = sync_jobs.record_job(org, event, KIND)
-        SyncJob.update(params=params).where(SyncJob.id == job_row.id).execute()
+        SyncJob.update(params=params).where(job_row.row_condition()).execute()
         with audit.pinned_actor():  # each refund and cancellation the job makes is recorded as the requester's
             outbox.enqueue(run_bulk_refund, org.id, job_row.id)
     return job_row.reread()

@@ -62,7 +62,7 @@ def _void(tickets: list[Ticket], to_status: str, from_states: tuple[str, ...]) -
     now = utcnow()
     for ticket in tickets:
         count = (Ticket.update(status=to_status, secret_version=Ticket.secret_version + 1, updated_at=now)
-                 .where((Ticket.id == ticket.id) & Ticket.status.in_(from_states)).execute())
+                 .where(ticket.row_condition() & Ticket.status.in_(from_states)).execute())
         if count == 1:
             won.append(ticket)
     participation.release_uncovered(won)
@@ -100,7 +100,7 @@ def cancel_booking(org, booking_id: str) -> Booking:
         return booking.reread()
     with write_transaction():
         won = (Booking.update(status="cancelled", updated_at=utcnow())
-               .where((Booking.id == booking.id) & Booking.status.in_(PAID_BOOKING)).execute())
+               .where(booking.row_condition() & Booking.status.in_(PAID_BOOKING)).execute())
         if won != 1:
             raise _booking_conflict(booking.reread())
         live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
@@ -156,7 +156,7 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_bo
         claimed = []
         for ticket in tickets:
             count = (Ticket.update(status="refunding", updated_at=utcnow())
-                     .where((Ticket.id == ticket.id) & (Ticket.org == ticket.org_id)
+                     .where(ticket.row_condition()
                             & Ticket.status.in_(REFUNDABLE)).execute())
             if count == 1:
                 claimed.append(ticket)
@@ -168,7 +168,7 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_bo
         default = fresh.amount if whole_booking else sum(t.price_paid for t in claimed)
         minor = _amount_minor(amount, fresh, default)
         won = (Booking.update(refunded_amount=Booking.refunded_amount + minor, updated_at=utcnow())
-               .where((Booking.id == booking.id) & (Booking.refunded_amount + minor <= Booking.amount)).execute())
+               .where(booking.row_condition() & (Booking.refunded_amount + minor <= Booking.amount)).execute())
         if won != 1:
             raise Unprocessable("The refund would exceed what was paid.", type="refund_exceeds_paid")
         gateway = STORE_CREDIT if method == STORE_CREDIT else booking.gateway
@@ -190,9 +190,10 @@ def _restore(refund: Refund, claimed: list[Ticket], minor: int, failure: str) ->
     provider's words are kept in the refund's `data["failure"]` (its `reason` is the staff's)."""
     with write_transaction():
         _unclaim(claimed)
-        Booking.update(refunded_amount=Booking.refunded_amount - minor).where(Booking.id == refund.booking_id).execute()
+        (Booking.update(refunded_amount=Booking.refunded_amount - minor)
+         .where((Booking.id == refund.booking_id) & (Booking.org == refund.org_id)).execute())
         (Refund.update(status="failed", data={**(refund.data or {}), "failure": failure[:2000]}, updated_at=utcnow())
-         .where(Refund.id == refund.id).execute())
+         .where(refund.row_condition()).execute())
 
 
 def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
@@ -212,7 +213,7 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
         status = result.status if result is not None else "succeeded"
         data.update(getattr(result, "data", None) or {})
         (Refund.update(status=status, reference=getattr(result, "reference", None), data=data, updated_at=utcnow())
-         .where(Refund.id == refund.id).execute())
+         .where(refund.row_condition()).execute())
         live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
                                           & Ticket.status.in_(LIVE + ("refunding",))).exists()
         booking = get_scoped(Booking, refund.org_id, refund.booking_id)

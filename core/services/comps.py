@@ -117,14 +117,14 @@ def activate(org: Org, ticket_id: str, *, holder: Holder, amount=None, method: s
         attendee = attendee_ids(org, [(holder, None, 1)])[0][0]   # rolled back with the rest if it loses
         won = (Ticket.update(status="valid", holder_email=holder.email, holder_name=holder.name, price_paid=paid,
                              attendee=attendee, updated_at=utcnow())
-               .where((Ticket.id == ticket.id) & (Ticket.status == "pending_activation")).execute())
+               .where(ticket.row_condition() & (Ticket.status == "pending_activation")).execute())
         if won != 1:
             raise Conflict("This ticket is not waiting for activation (already activated or voided).",
                            type="ticket_not_activatable", ticketId=ticket.id)
         booking = _booking_row(org, ticket_type, source="door", email=holder.email, name=holder.name, amount=paid,
                                units=1, seats=ticket.seats, note=f"activated by {by}" if by else "",
                                gateway=ManualPayment.identifier, reference=reference or None)
-        Ticket.update(booking=booking.id).where(Ticket.id == ticket.id).execute()
+        Ticket.update(booking=booking.id).where(ticket.row_condition()).execute()
         Payment.create(org=org.id, booking=booking.id, gateway=ManualPayment.identifier, reference=reference or None,
                        amount=paid, currency=ticket_type.currency, status="succeeded",
                        data={"method": method, "by": by})

@@ -76,8 +76,8 @@ def upload_cover(org: Org, event_id: str, stream: BinaryIO) -> Event:
         storage.promote(staged, record["key"])
     try:
         with write_transaction():
-            old = scoped(Event, org, Event.cover).where(Event.id == event.id).first()
-            Event.update(cover=record, updated_at=utcnow()).where(Event.id == event.id).execute()
+            old = scoped(Event, org, Event.cover).where(event.row_condition()).first()
+            Event.update(cover=record, updated_at=utcnow()).where(event.row_condition()).execute()
             outbox.enqueue(make_cover_renditions, org.id, event.id, image_id)
             _forget_after_commit(org.id, old.cover if old is not None else None)
     except Exception:

@@ -54,7 +54,8 @@ def own_setting(org: Org | str, event: Event) -> EventSetting | None:
     """The setting `event` itself points at, or None (no query when it points at none)."""
     if not event.setting_id:
         return None
-    return scoped(EventSetting, org).where(EventSetting.id == event.setting_id).first()
+    return scoped(EventSetting, org).where((EventSetting.id == event.setting_id)
+                                           & (EventSetting.org == event.org_id)).first()
 
 
 def setting_of(org: Org | str, event: Event) -> EventSetting | None:

@@ -115,7 +115,7 @@ def _take_over_stale(record: IdempotencyRecord) -> _Attempt | None:
     now, token = utcnow(), secrets.token_hex(8)
     with write_transaction():
         won = (IdempotencyRecord.update(updated_at=now, attempt=token)
-               .where((IdempotencyRecord.id == record.id) & IdempotencyRecord.status_code.is_null()
+               .where(record.row_condition() & IdempotencyRecord.status_code.is_null()
                       & (IdempotencyRecord.updated_at < now - takeover_after())).execute())
     if won != 1:
         return None

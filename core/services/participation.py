@@ -139,7 +139,7 @@ def _move(row: Participation, from_states: Iterable[str], to_state: str, **value
     """Conditional UPDATE of one participation's status; True if it was in `from_states` and moved."""
     now = utcnow()
     won = (Participation.update(status=to_state, updated_at=now, **values)
-           .where((Participation.id == row.id) & Participation.status.in_(tuple(from_states))).execute())
+           .where(row.row_condition() & Participation.status.in_(tuple(from_states))).execute())
     if won == 1:
         row.status, row.updated_at = to_state, now
         for name, value in values.items():

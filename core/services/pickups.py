@@ -68,7 +68,7 @@ def update_pickup_type(org: Org, pickup_type_id, fields: dict) -> PickupType:
     values = _pickup_type_values(fields)
     if values:
         with write_transaction():
-            PickupType.update(**values, updated_at=utcnow()).where(PickupType.id == pickup_type.id).execute()
+            PickupType.update(**values, updated_at=utcnow()).where(pickup_type.row_condition()).execute()
     return get_pickup_type(org, pickup_type.id)
 
 
@@ -82,7 +82,7 @@ def delete_pickup_type(org: Org, pickup_type_id) -> None:
         TicketTypePickup.pickup_type == pickup_type.id)
     carried = TicketPickup.select(TicketPickup.pickup_type).where(TicketPickup.pickup_type == pickup_type.id)
     with write_transaction():
-        deleted = PickupType.delete().where((PickupType.id == pickup_type.id) & PickupType.id.not_in(offered)
+        deleted = PickupType.delete().where(pickup_type.row_condition() & PickupType.id.not_in(offered)
                                             & PickupType.id.not_in(carried)).execute()
         if not deleted:
             raise Conflict("This pickup type is offered by a registration type or carried by issued tickets; "
@@ -164,7 +164,7 @@ def apply_ticket_type_pickups(org: Org, ticket_type: TicketType, items: list[dic
             raise _invalid({f"{at}.id": ["this pickup is already listed earlier in `pickups`"]})
         if item.get("_destroy"):
             seen.add(row.id)
-            TicketTypePickup.delete().where(TicketTypePickup.id == row.id).execute()
+            TicketTypePickup.delete().where(row.row_condition()).execute()
             by_type.pop(row.pickup_type_id, None)
             changed = True
             continue
@@ -186,7 +186,7 @@ def apply_ticket_type_pickups(org: Org, ticket_type: TicketType, items: list[dic
             changes["quantity"] = item["quantity"]
         if changes:
             with _one_per_pickup_type():
-                TicketTypePickup.update(**changes, updated_at=utcnow()).where(TicketTypePickup.id == row.id).execute()
+                TicketTypePickup.update(**changes, updated_at=utcnow()).where(row.row_condition()).execute()
             by_type.pop(row.pickup_type_id, None)
             by_type[changes.get("pickup_type", row.pickup_type_id)] = row
             changed = True
@@ -315,13 +315,13 @@ def collect_pickup(org: Org, ticket_id, pickup_id, collected_by: str | None = No
     if pickup is None:
         raise NotFound(f"No pickup {pickup_id!r} on this ticket.", type="pickup_not_found")
     now = utcnow()
-    live = Ticket.select(Ticket.id).where((Ticket.id == ticket.id) & Ticket.status.in_(COLLECTABLE))
+    live = Ticket.select(Ticket.id).where(ticket.row_condition() & Ticket.status.in_(COLLECTABLE))
     with write_transaction():
         won = (TicketPickup.update(collected_at=now, collected_by=(collected_by or None) and collected_by[:64],
                                    updated_at=now)
-               .where((TicketPickup.id == pickup.id) & TicketPickup.collected_at.is_null()
+               .where(pickup.row_condition() & TicketPickup.collected_at.is_null()
                       & TicketPickup.ticket.in_(live)).execute())
-    fresh = _ticket_pickup_query(org).where(TicketPickup.id == pickup.id).objects().get()
+    fresh = _ticket_pickup_query(org).where(pickup.row_condition()).objects().get()
     if won == 1:
         return fresh
     if fresh.collected_at is not None:

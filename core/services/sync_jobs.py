@@ -56,7 +56,7 @@ def finish_job(job_row: SyncJob, error: str | None = None) -> None:
     with write_transaction():
         SyncJob.update(status="failed" if error else "succeeded", error=error, finished_at=utcnow()).where(
             SyncJob.id == job_row.id).execute()
-        Event.update(syncing=False).where(Event.id == job_row.event_id).execute()
+        Event.update(syncing=False).where((Event.id == job_row.event_id) & (Event.org == job_row.org_id)).execute()
 
 
 def begin_job(job_id: str) -> bool:
@@ -158,7 +158,7 @@ def _reattach_kept(org_id: str, template: Event, occurrences: list, now: dt.date
         if row.starts_at >= now:
             wanted = producer.get(row.starts_at)
         if wanted != row.recurrence_id:
-            Event.update(recurrence_id=wanted, updated_at=now).where(Event.id == row.id).execute()
+            Event.update(recurrence_id=wanted, updated_at=now).where((Event.id == row.id) & (Event.org == org_id)).execute()
 
 
 def generate_dates(job_row: SyncJob) -> int:

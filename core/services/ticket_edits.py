@@ -100,20 +100,20 @@ def _apply(org: Org, edit: TicketEdit) -> bool:
     ticket = get_scoped(Ticket, edit.org_id, edit.ticket_id)
     previous = {"previous_name": ticket.holder_name, "previous_email": ticket.holder_email}
     won = (TicketEdit.update(status="applied", applied_at=now, updated_at=now, **previous)
-           .where((TicketEdit.id == edit.id) & (TicketEdit.status == "pending")).execute())
+           .where(edit.row_condition() & (TicketEdit.status == "pending")).execute())
     if won != 1:
         return False
     changed = (Ticket.update(holder_name=edit.holder_name, holder_email=edit.holder_email, updated_at=now)
-               .where((Ticket.id == ticket.id) & (Ticket.status == "valid")).execute())
+               .where(ticket.row_condition() & (Ticket.status == "valid")).execute())
     if edit.fee:
         Payment.create(org=org.id, booking=edit.booking_id, gateway=edit.gateway, reference=edit.payment_ref,
                        amount=edit.fee, currency=edit.currency, status="succeeded",
                        data={"kind": CHANGE_FEE, "ticketId": ticket.id, "ticketEditId": edit.id})
     if changed != 1:
-        TicketEdit.update(status="not_applied").where(TicketEdit.id == edit.id).execute()
+        TicketEdit.update(status="not_applied").where(edit.row_condition()).execute()
         return False
     holder = Holder(email=edit.holder_email, name=edit.holder_name)   # the ticket is the new holder's now
-    Ticket.update(attendee=attendee_ids(org, [(holder, None, 1)])[0][0]).where(Ticket.id == ticket.id).execute()
+    Ticket.update(attendee=attendee_ids(org, [(holder, None, 1)])[0][0]).where(ticket.row_condition()).execute()
     hooks_for(org).notify("ticket_holder_changed", org=org, ticket=ticket.reread(),
                           edit=edit.reread())
     return True
@@ -147,7 +147,7 @@ def _start_payment(org: Org, edit: TicketEdit, gateway: gateways.Gateway) -> Edi
     with write_transaction():
         (TicketEdit.update(payment_ref=answer.get("reference") or edit.payment_ref, payment_data=data,
                            updated_at=utcnow())
-         .where((TicketEdit.id == edit.id) & (TicketEdit.status == "pending")).execute())
+         .where(edit.row_condition() & (TicketEdit.status == "pending")).execute())
     return _outcome(edit.id, payment)
 
 
@@ -227,7 +227,7 @@ def _confirm(org: Org, edit: TicketEdit, payment_ref: str | None) -> EditOutcome
         with write_transaction():
             if not edit.payment_ref and check.reference:  # the run that created it crashed before keeping it
                 edit.payment_ref = check.reference
-                TicketEdit.update(payment_ref=check.reference).where(TicketEdit.id == edit.id).execute()
+                TicketEdit.update(payment_ref=check.reference).where(edit.row_condition()).execute()
             _apply(org, edit)
     outcome = _outcome(edit.id)
     if outcome.edit.status == "not_applied":

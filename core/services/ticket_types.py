@@ -319,7 +319,7 @@ def delete_ticket_type(org: Org, ticket_type: TicketType) -> str:
         deleted = TicketType.delete().where(_unused(ticket_type)).execute()
         if not deleted:
             now = utcnow()
-            TicketType.update(archived_at=now, updated_at=now).where(TicketType.id == ticket_type.id).execute()
+            TicketType.update(archived_at=now, updated_at=now).where(ticket_type.row_condition()).execute()
             ticket_type = ticket_type.reread()
         hooks_for(org).notify("ticket_type_deleted", org=org, ticket_type=ticket_type)
     outcome = "deleted" if deleted else "archived"

@@ -165,7 +165,7 @@ def claim(org, token: str, customer_id: str) -> Ticket:
     now = utcnow()
     with write_transaction():
         won = (Transfer.update(claimed_at=now, claimed_by=customer_id, updated_at=now)
-               .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()
+               .where(transfer.row_condition() & Transfer.claimed_at.is_null()
                       & (Transfer.expires_at.is_null() | (Transfer.expires_at > now))).execute())
         if won != 1:
             current = transfer.reread()
@@ -206,7 +206,7 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
     with write_transaction():
         won = (Transfer.update(claim_token_hash=token_digest, expires_at=claim_deadline(new_ticket.event_id, now),
                                updated_at=now)
-               .where((Transfer.id == transfer.id) & Transfer.claimed_at.is_null()).execute())
+               .where(transfer.row_condition() & Transfer.claimed_at.is_null()).execute())
         if won != 1:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")
         before = transfer

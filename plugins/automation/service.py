@@ -183,7 +183,7 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     if delivery is None or delivery.status in ("succeeded", "failed"):
         return delivery
     endpoint = Endpoint.get_or_none(Endpoint.id == delivery.endpoint_id)
-    Delivery.update(attempts=Delivery.attempts + 1, updated_at=utcnow()).where(Delivery.id == delivery.id).execute()
+    Delivery.update(attempts=Delivery.attempts + 1, updated_at=utcnow()).where(delivery.row_condition()).execute()
     attempts = delivery.attempts + 1
     if endpoint is None or not endpoint.active:
         code, error = None, "The endpoint is disabled."
@@ -192,12 +192,12 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     now = utcnow()
     if error is None:
         Delivery.update(status="succeeded", last_status_code=code, last_error=None, delivered_at=now,
-                        next_attempt_at=None, updated_at=now).where(Delivery.id == delivery.id).execute()
+                        next_attempt_at=None, updated_at=now).where(delivery.row_condition()).execute()
         return delivery.reread()
     final = attempts >= MAX_ATTEMPTS or endpoint is None or not endpoint.active
     next_at = None if final else now + dt.timedelta(seconds=retry_delay_after(attempts))
     Delivery.update(status="failed" if final else "retrying", last_status_code=code, last_error=error,
-                    next_attempt_at=next_at, updated_at=now).where(Delivery.id == delivery.id).execute()
+                    next_attempt_at=next_at, updated_at=now).where(delivery.row_condition()).execute()
     log.info("webhook delivery %s attempt %d failed (%s)", delivery.id, attempts, code or "no answer")
     if final:
         return delivery.reread()

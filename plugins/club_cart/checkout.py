@@ -148,7 +148,7 @@ def _checkout(org: Org, identity: Identity, cart: Cart, queue_pass: str | None) 
         _undo(org, made, group)
         raise
     with write_transaction():
-        Cart.update(updated_at=utcnow(), **column).where(Cart.id == cart.id).execute()
+        Cart.update(updated_at=utcnow(), **column).where(cart.row_condition()).execute()
     return {"success": True, "sold_free_tickets": False, "cybersource_url": url, "payment_params": params}
 
 
@@ -228,7 +228,7 @@ def _undo(org: Org, made: list[Booking], group: CheckoutGroup | None) -> None:
             cancellation.cancel_booking(org, booking.id)
     if group is not None:
         with write_transaction():
-            CheckoutGroup.delete().where(CheckoutGroup.id == group.id).execute()
+            CheckoutGroup.delete().where(group.row_condition()).execute()
 
 
 def _payment_form(org: Org, pending: list[Booking],
@@ -243,7 +243,7 @@ def _payment_form(org: Org, pending: list[Booking],
     group.amount, group.currency = sum(b.amount for b in pending), pending[0].currency
     with write_transaction():
         CheckoutGroup.update(paid_booking_ids=group.paid_booking_ids, amount=group.amount, currency=group.currency,
-                             updated_at=utcnow()).where(CheckoutGroup.id == group.id).execute()
+                             updated_at=utcnow()).where(group.row_condition()).execute()
     url, params = payment.hosted_form(org, payment.group_of(group))
     return url, params, {"checkout_booking_id": None, "checkout_group_id": group.id}
 

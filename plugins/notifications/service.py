@@ -235,7 +235,8 @@ def ticket_received(org: Org, ticket: Ticket, transfer) -> Message | None:
 def transfer_sent(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer) -> Message | None:
     """After a transfer straight into another account: the sender is told who has the ticket now (their old
     ticket is void, so no QR is attached)."""
-    recipient = Customer.select(Customer.username).where(Customer.id == transfer.claimed_by_id).first()
+    recipient = Customer.select(Customer.username).where((Customer.id == transfer.claimed_by_id)
+                                                         & (Customer.org == transfer.org_id)).first()
     return queue_email(org, "transfer_sent", old_ticket.holder_email or transfer.from_email, [old_ticket],
                        recipient_name=old_ticket.holder_name, to_name=transfer.to_name,
                        to_username=recipient.username if recipient else None)
@@ -338,7 +339,7 @@ def deliver(org_id: str, message_id: str) -> Message:
     message = Message.get_or_none((Message.id == message_id) & (Message.org == org_id))
     if message is None or message.status == "sent":
         return message
-    Message.update(attempts=Message.attempts + 1, updated_at=utcnow()).where(Message.id == message.id).execute()
+    Message.update(attempts=Message.attempts + 1, updated_at=utcnow()).where(message.row_condition()).execute()
     attempts = message.attempts + 1
     org = Org.get_by_id(org_id)
     try:
@@ -353,7 +354,7 @@ def deliver(org_id: str, message_id: str) -> Message:
             return message.reread()
         raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s") from exc
     Message.update(status="sent", transport=used, outbox_file=path, sent_at=utcnow(), last_error=None,
-                   context=_without_secret(message), updated_at=utcnow()).where(Message.id == message.id).execute()
+                   context=_without_secret(message), updated_at=utcnow()).where(message.row_condition()).execute()
     return message.reread()
 
 
@@ -390,7 +391,7 @@ def resend(org: Org, message_id: str) -> Message:
         copy = Message.create(org=org.id, kind=original.kind, recipient=original.recipient,
                               subject=original.subject, body_text=original.body_text,
                               body_html=original.body_html, context=original.context, resent_from=original.id)
-        Message.update(context=_without_secret(original)).where(Message.id == original.id).execute()
+        Message.update(context=_without_secret(original)).where(original.row_condition()).execute()
         _enqueue(copy)
     return copy.reread()
 

@@ -329,7 +329,7 @@ class TaxRateItem(MethodView):
         values = offers.tax_values(data)
         if values:
             with write_transaction():
-                TaxRate.update(**values, updated_at=utcnow()).where(TaxRate.id == rate.id).execute()
+                TaxRate.update(**values, updated_at=utcnow()).where(rate.row_condition()).execute()
         return {"data": views.tax_rate_view(rate.reread())}
 
     @require_role("staff", scope="events")
@@ -338,7 +338,7 @@ class TaxRateItem(MethodView):
         """Deactivate a tax rate (kept, since past orders name it)."""
         rate = get_scoped(TaxRate, current_org(), rate_id, "tax_rate")
         with write_transaction():
-            TaxRate.update(active=False, updated_at=utcnow()).where(TaxRate.id == rate.id).execute()
+            TaxRate.update(active=False, updated_at=utcnow()).where(rate.row_condition()).execute()
         return {"data": views.tax_rate_view(rate.reread())}
 
 

@@ -109,7 +109,7 @@ def update_product(org: Org, product: Product, data: dict) -> Product:
                        fields=refused)
     if data:
         with write_transaction():
-            Product.update(**data, updated_at=utcnow()).where(Product.id == product.id).execute()
+            Product.update(**data, updated_at=utcnow()).where(product.row_condition()).execute()
     return product.reread()
 
 
@@ -178,8 +178,9 @@ def mirror_ticket_type(org_id: str, ticket_type: TicketType) -> Variant:
                     return Variant.create(org=org_id, product=product, ticket_type_id=ticket_type.id, **variant_values)
             except IntegrityError:
                 variant = scoped(Variant, org_id).where(Variant.ticket_type_id == ticket_type.id).get()
-        Product.update(**product_values, updated_at=now).where(Product.id == variant.product_id).execute()
-        Variant.update(**variant_values, updated_at=now).where(Variant.id == variant.id).execute()
+        Product.update(**product_values, updated_at=now).where((Product.id == variant.product_id)
+                                                               & (Product.org == variant.org_id)).execute()
+        Variant.update(**variant_values, updated_at=now).where(variant.row_condition()).execute()
     return variant.reread()
 
 
@@ -189,8 +190,9 @@ def archive_mirror(org_id: str, ticket_type_id: str) -> None:
     with write_transaction():
         variant = scoped(Variant, org_id).where(Variant.ticket_type_id == ticket_type_id).first()
         if variant is not None:
-            Variant.update(archived=True, updated_at=now).where(Variant.id == variant.id).execute()
-            Product.update(archived=True, updated_at=now).where(Product.id == variant.product_id).execute()
+            Variant.update(archived=True, updated_at=now).where(variant.row_condition()).execute()
+            (Product.update(archived=True, updated_at=now)
+             .where((Product.id == variant.product_id) & (Product.org == variant.org_id)).execute())
 
 
 def variant_public_ids(org_id: str, ticket_type_ids: Iterable) -> dict[str, int]:

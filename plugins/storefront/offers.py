@@ -208,7 +208,8 @@ def release_promotion_uses(booking_id: str) -> int:
     """Give back the booking's promotion uses, each exactly once (total and per-customer counters)."""
     released = 0
     for use in flipped_once(PromotionUse, "released", "released_at", booking_id):
-        Promotion.update(used=Promotion.used - 1).where((Promotion.id == use.promotion_id) & (Promotion.used > 0)) \
+        Promotion.update(used=Promotion.used - 1).where((Promotion.id == use.promotion_id)
+                                                        & (Promotion.org == use.org_id) & (Promotion.used > 0)) \
             .execute()
         (PromotionCustomerCount.update(used=PromotionCustomerCount.used - 1)
          .where((PromotionCustomerCount.promotion == use.promotion_id)
@@ -308,6 +309,7 @@ def reverse_redemptions(booking_id: str) -> int:
     """Put the booking's gift-card amounts back on their cards, each redemption exactly once; returns the sum."""
     restored = 0
     for redemption in flipped_once(GiftCardRedemption, "reversed", "reversed_at", booking_id):
-        GiftCard.update(balance=GiftCard.balance + redemption.amount).where(GiftCard.id == redemption.card_id).execute()
+        (GiftCard.update(balance=GiftCard.balance + redemption.amount)
+         .where((GiftCard.id == redemption.card_id) & (GiftCard.org == redemption.org_id)).execute())
         restored += redemption.amount
     return restored

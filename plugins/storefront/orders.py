@@ -130,20 +130,22 @@ def _reclaim(order: Order) -> None:
     """Paid after the hold expired: the buyer paid the discounted price, so its claims are taken back (best effort)."""
     _shift_stock(order, held=0, sold=1)
     for use in PromotionUse.select().where((PromotionUse.booking_id == order.booking_id) & PromotionUse.released):
-        if PromotionUse.update(released=False).where((PromotionUse.id == use.id) & PromotionUse.released).execute():
-            Promotion.update(used=Promotion.used + 1).where(Promotion.id == use.promotion_id).execute()
+        if PromotionUse.update(released=False).where(use.row_condition() & PromotionUse.released).execute():
+            (Promotion.update(used=Promotion.used + 1)
+             .where((Promotion.id == use.promotion_id) & (Promotion.org == use.org_id)).execute())
     shortfall = 0
     for redemption in GiftCardRedemption.select().where((GiftCardRedemption.booking_id == order.booking_id)
                                                         & GiftCardRedemption.reversed):
         taken = (GiftCard.update(balance=GiftCard.balance - redemption.amount)
-                 .where((GiftCard.id == redemption.card_id) & (GiftCard.balance >= redemption.amount)).execute())
+                 .where((GiftCard.id == redemption.card_id) & (GiftCard.org == redemption.org_id)
+                        & (GiftCard.balance >= redemption.amount)).execute())
         if taken:
-            GiftCardRedemption.update(reversed=False).where(GiftCardRedemption.id == redemption.id).execute()
+            GiftCardRedemption.update(reversed=False).where(redemption.row_condition()).execute()
         else:
             shortfall += redemption.amount
     if shortfall:
         log.error("storefront: late payment of booking %s; gift cards were %s short", order.booking_id, shortfall)
-        Order.update(data={**(order.data or {}), "gift_card_shortfall": shortfall}).where(Order.id == order.id) \
+        Order.update(data={**(order.data or {}), "gift_card_shortfall": shortfall}).where(order.row_condition()) \
             .execute()
 
 
@@ -183,7 +185,7 @@ def follow_refunds(order: Order, booking: Booking) -> None:
     restored = 0
     with write_transaction():
         if booking.status == "refunded":
-            won = Order.update(released=True).where((Order.id == order.id) & (Order.released == False)).execute()  # noqa: E712
+            won = Order.update(released=True).where(order.row_condition() & (Order.released == False)).execute()  # noqa: E712
             if won == 1:
                 _shift_stock(order, held=0, sold=-1)
                 release_promotion_uses(booking.id)
@@ -192,7 +194,7 @@ def follow_refunds(order: Order, booking: Booking) -> None:
                     (OrderLine.order == order.id) & (OrderLine.kind == "merch")).execute()
         status = "refunded" if booking.status == "refunded" else "partially_refunded"
         Order.update(status=status, refunded_amount=booking.refunded_amount + Order.paid_by_gift_card * (
-            1 if booking.status == "refunded" else 0), updated_at=utcnow()).where(Order.id == order.id).execute()
+            1 if booking.status == "refunded" else 0), updated_at=utcnow()).where(order.row_condition()).execute()
     if restored:
         log.info("storefront: booking %s refunded, %s restored to gift cards", booking.id, restored)
 
