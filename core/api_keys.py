@@ -117,11 +117,11 @@ def identity_for_key(key: str) -> Identity:
         if identity is None:
             raise Unauthorized("The API key is not valid.", type="invalid_token")
         raise Unauthorized("This API key was revoked.", type="api_key_revoked")
-    note_use(identity.sub)
+    note_use(identity.org, identity.sub)
     return identity
 
 
-def note_use(sub: str) -> None:
+def note_use(org_id: str, sub: str) -> None:
     """Record that the key `sub` names (`key:<id>`) was used: at most one conditional UPDATE of its
     `last_used_at` per LAST_USE_SECONDS, key and process (other workers' writes within that time change no
     row)."""
@@ -133,17 +133,18 @@ def note_use(sub: str) -> None:
     moment = utcnow()
     with write_transaction():
         ApiKey.update(last_used_at=moment).where(
-            (ApiKey.id == key_id)
+            (ApiKey.id == key_id) & (ApiKey.org == org_id)
             & (ApiKey.last_used_at.is_null()
                | (ApiKey.last_used_at < moment - dt.timedelta(seconds=LAST_USE_SECONDS)))).execute()
 
 
-def api_key_grant(key_id: str) -> tuple[str, frozenset[str]] | None:
+def api_key_grant(org_id: str, key_id: str) -> tuple[str, frozenset[str]] | None:
     """The role and scopes the API key `key_id` holds now, or None when it was revoked or deleted. Each process
     re-reads a key at most every REVOCATION_SECONDS, so a revocation or a change of role or scopes reaches every
     worker within that time (at once in the process that made it, through `forget_api_key`)."""
     def load() -> tuple[str, frozenset[str]] | None:
-        row = ApiKey.select(ApiKey.revoked_at, ApiKey.role, ApiKey.scopes).where(ApiKey.id == key_id).first()
+        row = (ApiKey.select(ApiKey.revoked_at, ApiKey.role, ApiKey.scopes)
+               .where((ApiKey.id == key_id) & (ApiKey.org == org_id)).first())
         if row is None or row.revoked_at is not None:
             return None
         return row.role, frozenset((row.scopes or "").split())
@@ -155,7 +156,7 @@ def key_token_identity(identity: Identity) -> Identity:
     """The caller of a JWT exchanged from an API key, with the role the key holds now and no scope the key no
     longer holds (a token keeps no grant its key lost, within `api_key_grant`'s bound), or 401
     `api_key_revoked` when the key was revoked."""
-    grant = api_key_grant(identity.sub[len(API_KEY_SUB):])
+    grant = api_key_grant(identity.org, identity.sub[len(API_KEY_SUB):])
     if grant is None:
         raise Unauthorized("The API key this token came from was revoked; exchange a live key at /auth/token.",
                            type="api_key_revoked")

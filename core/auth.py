@@ -129,7 +129,7 @@ def _identity_for_jwt(authorization: str) -> Identity:
     if identity.sub.startswith(API_KEY_SUB):
         identity = key_token_identity(identity)
     if identity.role == "customer":
-        valid_after, officer = _account_state(identity.sub)
+        valid_after, officer = _account_state(identity.org, identity.sub)
         if identity.issued_at < valid_after:
             raise Unauthorized("This session was ended (logged out everywhere or the password changed); log in "
                                "again.", type="session_revoked")
@@ -151,7 +151,7 @@ def load_identity() -> None:
         g.org = adopt_tenant(g.identity.org)
 
 
-def _account_state(customer_id: str) -> tuple[float, bool]:
+def _account_state(org_id: str, customer_id: str) -> tuple[float, bool]:
     """(the epoch seconds before which the customer's tokens are refused (0: none are), whether the account is
     an officer), in one read. Each process re-reads it at most every few seconds, like `api_key_grant` (at
     once where it changed, through `forget_sessions`)."""
@@ -159,7 +159,7 @@ def _account_state(customer_id: str) -> tuple[float, bool]:
 
     def load() -> tuple[float, bool]:
         row = (Customer.select(Customer.sessions_valid_after, Customer.officer)
-               .where(Customer.id == customer_id).first())
+               .where((Customer.id == customer_id) & (Customer.org == org_id)).first())
         moment = row.sessions_valid_after if row is not None else None
         return (moment.replace(tzinfo=dt.UTC).timestamp() if moment is not None else 0.0,
                 bool(row is not None and row.officer))

@@ -153,3 +153,17 @@ def test_the_recorder_notes_the_apps_statements_once_with_their_code_and_test(re
                               "code_and_test"}]
     findings, _ = org_scope.check_records(Path(path).read_text().splitlines(), TENANT)
     assert [f.tables for f in findings] == [("ticket",)]
+
+
+TENANTLESS_TABLES = {"org", "schema_migrations"}  # the tenants themselves; the record of applied migrations
+
+
+def test_every_table_of_the_database_but_the_tenants_own_carries_org_id(db):
+    """Every table the migrations made (core and every installed plugin) has `org_id`, so each can be
+    distributed by it; a new table without one fails here."""
+    tables = set(db.get_tables())
+    assert tables >= TENANTLESS_TABLES and len(tables) > 60
+    missing = sorted(t for t in tables - TENANTLESS_TABLES
+                     if "org_id" not in {column.name for column in db.get_columns(t)})
+    assert missing == []
+    assert org_scope.tenant_tables() >= tables - TENANTLESS_TABLES - {"outbox_entry"}

@@ -185,5 +185,5 @@ def authenticate_api_key(org: Org, key: str) -> ApiKey:
     ).first()
     if record is None:
         raise Unauthorized("The API key is not valid for this organisation.", type="invalid_api_key")
-    note_use(API_KEY_SUB + record.id)
+    note_use(record.org_id, API_KEY_SUB + record.id)
     return record

@@ -158,7 +158,8 @@ def _reattach_kept(org_id: str, template: Event, occurrences: list, now: dt.date
         if row.starts_at >= now:
             wanted = producer.get(row.starts_at)
         if wanted != row.recurrence_id:
-            Event.update(recurrence_id=wanted, updated_at=now).where((Event.id == row.id) & (Event.org == org_id)).execute()
+            (Event.update(recurrence_id=wanted, updated_at=now)
+             .where((Event.id == row.id) & (Event.org == org_id)).execute())
 
 
 def generate_dates(job_row: SyncJob) -> int:
