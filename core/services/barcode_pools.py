@@ -21,7 +21,7 @@ from core.db import is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.models import BarcodePoolCode, Booking, TicketConfiguration, TicketType, new_id, utcnow
 from core.services.ticket_configurations import configuration_of, get_configuration
-from core.tenancy import scoped
+from core.tenancy import along, scoped
 
 MIN_LENGTH, MAX_LENGTH = 4, 128
 MAX_CODES_PER_UPLOAD = 200_000
@@ -78,7 +78,7 @@ def _ended(now):
     see yet (a hold committing concurrently) still holds it, so when PostgreSQL re-checks a row another
     transaction just reserved, the row stays reserved."""
     return fn.EXISTS(Booking.select(Value(1)).where(
-        (Booking.id == BarcodePoolCode.booking) & ((Booking.status != "pending") | (Booking.expires_at <= now))))
+        along(BarcodePoolCode.booking, Booking) & ((Booking.status != "pending") | (Booking.expires_at <= now))))
 
 
 def _free(now, booking_id: str | None = None):
@@ -258,13 +258,15 @@ def reserve(org, booking: Booking, wanted: list[tuple[TicketType, int]]) -> None
     for configuration_id, count in sorted(needed.items()):
         picked = _pick(_org_id(org), configurations[configuration_id], count, None, now)
         (BarcodePoolCode.update(booking=booking.id, updated_at=now)
-         .where(BarcodePoolCode.id.in_([code.id for code in picked])).execute())
+         .where((BarcodePoolCode.org == booking.org_id) & BarcodePoolCode.id.in_([code.id for code in picked]))
+         .execute())
 
 
 @dataclass
 class TakenCodes:
     """Codes picked for tickets about to be inserted: `codes[i]` is the i-th ticket's (`bind` records it)."""
 
+    org_id: str
     ids: list[str]
     codes: list[str]
 
@@ -278,7 +280,8 @@ class TakenCodes:
         for (_, ids), (_, tickets) in zip(_chunks(self.ids), _chunks(ticket_ids), strict=True):
             (BarcodePoolCode.update(ticket=Case(BarcodePoolCode.id, list(zip(ids, tickets, strict=True))),
                                     used_at=now, updated_at=now)
-             .where(BarcodePoolCode.id.in_(ids) & BarcodePoolCode.ticket.is_null()).execute())
+             .where((BarcodePoolCode.org == self.org_id) & BarcodePoolCode.id.in_(ids)
+                    & BarcodePoolCode.ticket.is_null()).execute())
 
 
 def take(org, ticket_type: TicketType, count: int, booking_id: str | None = None) -> TakenCodes | None:
@@ -289,7 +292,7 @@ def take(org, ticket_type: TicketType, count: int, booking_id: str | None = None
     if configuration is None or count == 0:
         return None
     picked = _pick(_org_id(org), configuration, count, booking_id, utcnow())
-    return TakenCodes([code.id for code in picked], [code.code for code in picked])
+    return TakenCodes(_org_id(org), [code.id for code in picked], [code.code for code in picked])
 
 
 # --- the door ---------------------------------------------------------------------------------------------------

@@ -339,7 +339,7 @@ def ticket_holders(req: PurchaseRequest, items: list[tuple[TicketType, int]]) ->
     holder name or e-mail is missing from, or an item with more holders than tickets. {} when none were sent."""
     types = {tt.id: tt for tt, _ in items}
     configurations = ticket_configurations.configurations_by_id(
-        tt.ticket_configuration_id for tt in types.values())
+        next((tt.org_id for tt in types.values()), ""), (tt.ticket_configuration_id for tt in types.values()))
     errors: dict = {}
     by_type: dict[str, list] = {}
     for index, (tt_id, units) in enumerate(req.items):

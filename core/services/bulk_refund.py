@@ -228,12 +228,12 @@ def _refund(org: Org, tally: _Tally, tickets: list[Ticket], booking_id: str | No
         _cancel(org, tally, rest, booking_id, whole=False)
 
 
-def _covers_booking(booking_id: str | None, tickets: list[Ticket]) -> bool:
+def _covers_booking(org_id: str, booking_id: str | None, tickets: list[Ticket]) -> bool:
     """Whether `tickets` are all of the booking's live tickets (any event), so the booking can go at once."""
     if booking_id is None:
         return False
     live = {row.id for row in Ticket.select(Ticket.id).where(
-        (Ticket.booking == booking_id) & Ticket.status.in_(cancellation.LIVE))}
+        (Ticket.org == org_id) & (Ticket.booking == booking_id) & Ticket.status.in_(cancellation.LIVE))}
     return live == {t.id for t in tickets}
 
 
@@ -247,7 +247,7 @@ def process(org: Org, job_row: SyncJob) -> dict:
     by_booking: dict[str | None, list[Ticket]] = {}
     for ticket in tickets:
         by_booking.setdefault(ticket.booking_id, []).append(ticket)
-    sync_jobs.report_progress(job_row.id, 0, len(tickets))
+    sync_jobs.report_progress(job_row, 0, len(tickets))
     work = _refund if tally.method in REFUNDING_METHODS else _cancel
     done = 0
     with _muted(not params.get("notify_customer", True)):
@@ -255,9 +255,10 @@ def process(org: Org, job_row: SyncJob) -> dict:
             todo = [t for t in group if params.get("refund_checked_in") or t.status != "checked_in"]
             tally.counts["skipped_checked_in"] += len(group) - len(todo)
             if todo:
-                work(org, tally, todo, booking_id, whole=len(todo) == len(group) and _covers_booking(booking_id, todo))
+                whole = len(todo) == len(group) and _covers_booking(org.id, booking_id, todo)
+                work(org, tally, todo, booking_id, whole=whole)
             done += len(group)
-            sync_jobs.report_progress(job_row.id, done)
+            sync_jobs.report_progress(job_row, done)
     template = params.get("email_template")
     if params.get("send_email") and template and tally.buyers:
         event = get_scoped(Event, job_row.org_id, job_row.event_id)
@@ -278,7 +279,7 @@ def run_bulk_refund(org_id: str, job_id: str) -> None:
     unexpected error fails the job; provider refusals are counted in its `result`.
     """
     job_row = SyncJob.get_or_none((SyncJob.id == job_id) & (SyncJob.org == org_id))
-    if job_row is None or not sync_jobs.begin_job(job_id):
+    if job_row is None or not sync_jobs.begin_job(job_row):
         return
     org = Org.get_by_id(org_id)
     try:

@@ -103,7 +103,8 @@ def cancel_booking(org, booking_id: str) -> Booking:
                .where(booking.row_condition() & Booking.status.in_(PAID_BOOKING)).execute())
         if won != 1:
             raise _booking_conflict(booking.reread())
-        live = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(LIVE)))
+        live = list(Ticket.select().where((Ticket.org == booking.org_id) & (Ticket.booking == booking.id)
+                                          & Ticket.status.in_(LIVE)))
         voided = _void(live, "cancelled", LIVE)
         capacity.release_sold_seats(booking.org_id, _seats(voided), booking.event_id)
         audit.record(org, "booking.cancelled", "booking", booking.id, before={"status": booking.status},
@@ -180,7 +181,10 @@ def _claim_refund(org, booking: Booking, tickets: list[Ticket], amount, whole_bo
 
 def _unclaim(claimed: list[Ticket]) -> None:
     """Claimed tickets (`refunding`) back to the state they had: checked in if scanned, else valid."""
-    refunding = (Ticket.id.in_([t.id for t in claimed])) & (Ticket.status == "refunding")
+    if not claimed:
+        return
+    refunding = ((Ticket.org == claimed[0].org_id) & Ticket.id.in_([t.id for t in claimed])
+                 & (Ticket.status == "refunding"))
     Ticket.update(status="checked_in").where(refunding & (Ticket.scan_count > 0)).execute()
     Ticket.update(status="valid").where(refunding & (Ticket.scan_count == 0)).execute()
 
@@ -214,13 +218,14 @@ def _settle(org, refund: Refund, claimed: list[Ticket], result) -> None:
         data.update(getattr(result, "data", None) or {})
         (Refund.update(status=status, reference=getattr(result, "reference", None), data=data, updated_at=utcnow())
          .where(refund.row_condition()).execute())
-        live_left = Ticket.select().where((Ticket.booking == refund.booking_id)
+        live_left = Ticket.select().where((Ticket.org == refund.org_id) & (Ticket.booking == refund.booking_id)
                                           & Ticket.status.in_(LIVE + ("refunding",))).exists()
         booking = get_scoped(Booking, refund.org_id, refund.booking_id)
         fully = (not live_left or not void) and booking.refunded_amount >= booking.amount
         status = "refunded" if fully else "partially_refunded"
         Booking.update(status=status, updated_at=utcnow()).where(
-            (Booking.id == refund.booking_id) & Booking.status.in_(PAID_BOOKING)).execute()
+            (Booking.id == refund.booking_id) & (Booking.org == refund.org_id)
+            & Booking.status.in_(PAID_BOOKING)).execute()
         settled = refund.reread()
         audit.record(org, "refund.issued", "refund", refund.id, after={
             "booking_id": refund.booking_id, "amount": settled.amount, "currency": settled.currency,
@@ -236,7 +241,7 @@ def _keep_valid(refund: Refund, claimed: list[Ticket]) -> None:
     note = {"id": refund.id, "method": (refund.data or {}).get("method", "original"), "amount": refund.amount}
     for ticket in claimed:
         Ticket.update(data={**(ticket.data or {}), "refund": note}, updated_at=utcnow()).where(
-            Ticket.id == ticket.id).execute()
+            ticket.row_condition()).execute()
 
 
 def _call_gateway(org, booking: Booking, refund: Refund, minor: int):
@@ -309,7 +314,7 @@ def _resumed_refund(org) -> RefundOutcome | None:
     refund = get_scoped(Refund, org, data["refund"], "refund")
     booking = get_scoped(Booking, refund.org_id, refund.booking_id)
     booking.refunded_amount = data["refundedBefore"]
-    claimed = list(Ticket.select().where(Ticket.id.in_(refund.ticket_ids)))
+    claimed = list(Ticket.select().where((Ticket.org == refund.org_id) & Ticket.id.in_(refund.ticket_ids)))
     return _pay_back(org, booking, refund, claimed, refund.amount)
 
 
@@ -322,7 +327,8 @@ def refund_ticket(org, ticket_id: str, amount=None, reason: str = "", *, method:
     if resumed is not None:
         return resumed
     ticket = get_scoped(Ticket, org, ticket_id, "ticket")
-    booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
+    booking = (Booking.get_or_none((Booking.id == ticket.booking_id) & (Booking.org == ticket.org_id))
+               if ticket.booking_id else None)
     if ticket.status not in REFUNDABLE:
         raise _state_conflict(ticket, "refunded")
     return _refund(org, booking, [ticket], amount, reason, method=method, void=void,
@@ -342,7 +348,8 @@ def refund_booking(org, booking_id: str, amount=None, reason: str = "", *, metho
     booking = get_scoped(Booking, org, booking_id, "booking")
     if booking.status not in PAID_BOOKING:
         raise _booking_conflict(booking)
-    tickets = list(Ticket.select().where((Ticket.booking == booking.id) & Ticket.status.in_(REFUNDABLE)))
+    tickets = list(Ticket.select().where((Ticket.org == booking.org_id) & (Ticket.booking == booking.id)
+                                         & Ticket.status.in_(REFUNDABLE)))
     if not tickets and booking.refunded_amount >= booking.amount:
         raise Conflict("This booking has nothing left to refund.", type="already_refunded")
     return _refund(org, booking, tickets, amount, reason, whole_booking=True, method=method, void=void,

@@ -378,7 +378,7 @@ def release_uncovered(tickets: Iterable[Ticket]) -> int:
     if not owned:
         return 0
     events = {e.id: e for e in Event.select(Event.id, Event.type, Event.parent)
-              .where(Event.id.in_(list({t.event_id for t in owned})))}
+              .where((Event.org == owned[0].org_id) & Event.id.in_(list({t.event_id for t in owned})))}
     released = 0
     for ticket in owned:
         event = events.get(ticket.event_id)

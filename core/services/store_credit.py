@@ -148,10 +148,10 @@ def release_draws(booking: Booking) -> int:
     for debit in StoreCreditDebit.select().where((StoreCreditDebit.booking == booking.id)
                                                  & (StoreCreditDebit.status == "held")):
         won = StoreCreditDebit.update(status="released", updated_at=utcnow()).where(
-            (StoreCreditDebit.id == debit.id) & (StoreCreditDebit.status == "held")).execute()
+            debit.row_condition() & (StoreCreditDebit.status == "held")).execute()
         if won == 1:
             StoreCredit.update(remaining=StoreCredit.remaining + debit.amount, updated_at=utcnow()).where(
-                StoreCredit.id == debit.credit_id).execute()
+                (StoreCredit.id == debit.credit_id) & (StoreCredit.org == debit.org_id)).execute()
             given += debit.amount
     return given
 

@@ -55,24 +55,24 @@ def finish_job(job_row: SyncJob, error: str | None = None) -> None:
     """Mark a job succeeded or failed and release the event's `syncing` flag."""
     with write_transaction():
         SyncJob.update(status="failed" if error else "succeeded", error=error, finished_at=utcnow()).where(
-            SyncJob.id == job_row.id).execute()
+            job_row.row_condition()).execute()
         Event.update(syncing=False).where((Event.id == job_row.event_id) & (Event.org == job_row.org_id)).execute()
 
 
-def begin_job(job_id: str) -> bool:
+def begin_job(job_row: SyncJob) -> bool:
     """A worker takes a queued job: queued -> running, conditionally. False when it is no longer queued
     (finished, or failed as lost meanwhile): the worker must then leave it alone."""
     now = utcnow()
     return SyncJob.update(status="running", started_at=now, updated_at=now, error=None).where(
-        (SyncJob.id == job_id) & (SyncJob.status == "queued")).execute() == 1
+        job_row.row_condition() & (SyncJob.status == "queued")).execute() == 1
 
 
-def report_progress(job_id: str, done: int, total: int | None = None) -> None:
+def report_progress(job_row: SyncJob, done: int, total: int | None = None) -> None:
     """Record a job's progress; this is also its heartbeat (`updated_at`)."""
     values = {"progress_done": done, "updated_at": utcnow()}
     if total is not None:
         values["progress_total"] = total
-    SyncJob.update(**values).where(SyncJob.id == job_id).execute()
+    SyncJob.update(**values).where(job_row.row_condition()).execute()
 
 
 def release_if_stale(org_id: str, event_id: str) -> bool:
@@ -86,7 +86,7 @@ def release_if_stale(org_id: str, event_id: str) -> bool:
         for row in active:
             log.warning("sync job %s on event %s lost (no progress since %s)", row.id, event_id, row.updated_at)
             SyncJob.update(status="failed", error=LOST, finished_at=utcnow()).where(
-                (SyncJob.id == row.id) & SyncJob.status.in_(ACTIVE_STATES) & (SyncJob.updated_at <= cutoff)).execute()
+                row.row_condition() & SyncJob.status.in_(ACTIVE_STATES) & (SyncJob.updated_at <= cutoff)).execute()
         released = Event.update(syncing=False).where(
             (Event.id == event_id) & (Event.org == org_id) & (Event.syncing == True)).execute()  # noqa: E712
     return released == 1
@@ -184,7 +184,7 @@ def generate_dates(job_row: SyncJob) -> int:
         kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
             Event.parent == template.id)}
         todo = [(rule, occ) for rule, occ in occurrences if occ.starts_at not in kept and occ.ends_at > now]
-        report_progress(job_row.id, 0, len(todo))
+        report_progress(job_row, 0, len(todo))
     base = {"org": org_id, "type": "date", "name": template.name, "description": template.description,
             "venue": template.venue_id, "parent": template.id, "tz": template.tz,
             "capacity": template.capacity, "published_at": template.published_at,
@@ -201,7 +201,7 @@ def generate_dates(job_row: SyncJob) -> int:
             event_lists.add_default_lists(org_id, rows)
             _copy_ticket_types(org_id, template, [r["id"] for r in rows])
             done += len(rows)
-            report_progress(job_row.id, done)
+            report_progress(job_row, done)
     return done
 
 
@@ -214,7 +214,7 @@ def fan_out_recurrences(org_id: str, job_id: str) -> None:
     regenerated, booked ones kept).
     """
     job_row = SyncJob.get_or_none((SyncJob.id == job_id) & (SyncJob.org == org_id))
-    if job_row is None or not begin_job(job_id):
+    if job_row is None or not begin_job(job_row):
         return
     try:
         created = generate_dates(job_row)
@@ -223,5 +223,5 @@ def fan_out_recurrences(org_id: str, job_id: str) -> None:
         finish_job(job_row, error=str(exc)[:500])
         return
     with write_transaction():
-        SyncJob.update(result={"created": created}).where(SyncJob.id == job_id).execute()
+        SyncJob.update(result={"created": created}).where(job_row.row_condition()).execute()
     finish_job(job_row)

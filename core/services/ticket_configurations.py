@@ -220,12 +220,12 @@ def configuration_of(ticket_type: TicketType) -> TicketConfiguration | None:
     return ticket_type.configuration
 
 
-def configurations_by_id(ids: Iterable[str | None]) -> dict[str, TicketConfiguration]:
+def configurations_by_id(org_id: str, ids: Iterable[str | None]) -> dict[str, TicketConfiguration]:
     """The configurations with these ids (None ignored), in one query; {} when none are asked for."""
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
-    return {c.id: c for c in TicketConfiguration.select().where(TicketConfiguration.id.in_(wanted))}
+    return {c.id: c for c in scoped(TicketConfiguration, org_id).where(TicketConfiguration.id.in_(wanted))}
 
 
 def allows_transfer(ticket_type: TicketType) -> bool:

@@ -119,8 +119,8 @@ def _apply(org: Org, edit: TicketEdit) -> bool:
     return True
 
 
-def _outcome(edit_id: str, payment: dict | None = None) -> EditOutcome:
-    edit = TicketEdit.get_by_id(edit_id)
+def _outcome(edit: TicketEdit, payment: dict | None = None) -> EditOutcome:
+    edit = edit.reread()
     ticket = get_scoped(Ticket, edit.org_id, edit.ticket_id)
     return EditOutcome(edit, ticket, payment if payment is not None else payment_answer(edit))
 
@@ -148,7 +148,7 @@ def _start_payment(org: Org, edit: TicketEdit, gateway: gateways.Gateway) -> Edi
         (TicketEdit.update(payment_ref=answer.get("reference") or edit.payment_ref, payment_data=data,
                            updated_at=utcnow())
          .where(edit.row_condition() & (TicketEdit.status == "pending")).execute())
-    return _outcome(edit.id, payment)
+    return _outcome(edit, payment)
 
 
 def _resumed(org: Org) -> EditOutcome | None:
@@ -159,7 +159,7 @@ def _resumed(org: Org) -> EditOutcome | None:
         return None
     edit = get_scoped(TicketEdit, org, data["edit"], "ticket_edit")
     if edit.status != "pending":
-        return _outcome(edit.id)
+        return _outcome(edit)
     return _start_payment(org, edit, gateways.gateway_for(org, edit.gateway))
 
 
@@ -182,7 +182,8 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
         raise Unprocessable("Send a `holderName` or `holderEmail` different from the ticket's.",
                             type="nothing_to_change")
     ticket_type = get_scoped(TicketType, ticket.org_id, ticket.ticket_type_id)
-    booking = Booking.get_or_none(Booking.id == ticket.booking_id) if ticket.booking_id else None
+    booking = (Booking.get_or_none((Booking.id == ticket.booking_id) & (Booking.org == ticket.org_id))
+               if ticket.booking_id else None)
     check_editable(ticket, ticket_type, booking, utcnow())
     require_holder(configuration_of(ticket_type), Holder(email=email, name=name), "holder")   # 422 holderName
     gateway = _fee_gateway(org, booking) if ticket_type.edit_fee else None
@@ -202,7 +203,7 @@ def request_edit(org: Org, ticket_id: str, customer_id: str, *, holder_name: str
         if gateway is None and not _apply(org, edit):
             raise _not_editable(ticket.reread(), "This ticket changed meanwhile; it cannot be edited.")
     if gateway is None:
-        return _outcome(edit.id)
+        return _outcome(edit)
     return _start_payment(org, edit, gateway)
 
 
@@ -229,7 +230,7 @@ def _confirm(org: Org, edit: TicketEdit, payment_ref: str | None) -> EditOutcome
                 edit.payment_ref = check.reference
                 TicketEdit.update(payment_ref=check.reference).where(edit.row_condition()).execute()
             _apply(org, edit)
-    outcome = _outcome(edit.id)
+    outcome = _outcome(edit)
     if outcome.edit.status == "not_applied":
         raise _not_editable(outcome.ticket, "The change fee was paid after this ticket stopped being valid, so the "
                             "holder was not changed; the fee is recorded on the booking.")
@@ -256,7 +257,7 @@ def confirm_edits(org: Org, ticket_id: str, customer_id: str) -> EditOutcome:
         raise NotFound("This ticket has no holder edit to confirm.", type="ticket_edit_not_found")
     pending = [edit for edit in edits if edit.status == "pending"]
     if not pending:
-        return _outcome(edits[-1].id)
+        return _outcome(edits[-1])
     applied, refusal = None, None
     for edit in pending:
         try:

@@ -36,11 +36,11 @@ _REFUSED = {
 CLAIM_DAYS = 30
 
 
-def claim_deadline(event_id: str, now: dt.datetime) -> dt.datetime:
+def claim_deadline(org_id: str, event_id: str, now: dt.datetime) -> dt.datetime:
     """When a claim link issued now stops working: after `CLAIM_DAYS`, or when the event ends if sooner
     (but never less than a day from now, so a link sent during the event can still be used)."""
     deadline = now + dt.timedelta(days=CLAIM_DAYS)
-    ends_at = Event.select(Event.ends_at).where(Event.id == event_id).scalar()
+    ends_at = Event.select(Event.ends_at).where((Event.id == event_id) & (Event.org == org_id)).scalar()
     if ends_at is not None:
         deadline = min(deadline, max(ends_at, now + dt.timedelta(days=1)))
     return deadline
@@ -143,7 +143,7 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
     transfer = Transfer.create(org=org.id, ticket=ticket.id, new_ticket=new_ticket.id,
                                from_email=ticket.holder_email, to_email=to_email, to_name=to_name,
                                claim_token_hash=token_digest,
-                               expires_at=None if recipient else claim_deadline(ticket.event_id, now),
+                               expires_at=None if recipient else claim_deadline(ticket.org_id, ticket.event_id, now),
                                claimed_at=now if recipient else None,
                                claimed_by=recipient.id if recipient else None)
     audit.record(org, "ticket.transferred", "ticket", ticket.id,
@@ -175,7 +175,8 @@ def claim(org, token: str, customer_id: str) -> Ticket:
         claimer = get_scoped(Customer, org, customer_id, "customer")
         attendee = attendee_ids(org, [(Holder(email=claimer.email, name=claimer.name, customer=claimer), None, 1)])
         Ticket.update(customer=customer_id, attendee=attendee[0][0], updated_at=now).where(
-            (Ticket.id == transfer.new_ticket_id) & Ticket.customer.is_null()).execute()
+            (Ticket.id == transfer.new_ticket_id) & (Ticket.org == transfer.org_id)
+            & Ticket.customer.is_null()).execute()
         ticket = get_scoped(Ticket, org, transfer.new_ticket_id, "ticket")
         hooks_for(org).notify("ticket_claimed", org=org, ticket=ticket,
                               transfer=get_scoped(Transfer, org, transfer.id, "transfer"))
@@ -204,8 +205,8 @@ def reissue_claim_link(org, ticket_id: str) -> TransferOutcome:
     token, token_digest = new_link_token()
     now = utcnow()
     with write_transaction():
-        won = (Transfer.update(claim_token_hash=token_digest, expires_at=claim_deadline(new_ticket.event_id, now),
-                               updated_at=now)
+        deadline = claim_deadline(new_ticket.org_id, new_ticket.event_id, now)
+        won = (Transfer.update(claim_token_hash=token_digest, expires_at=deadline, updated_at=now)
                .where(transfer.row_condition() & Transfer.claimed_at.is_null()).execute())
         if won != 1:
             raise Conflict("This ticket has already been claimed.", type="already_claimed")

@@ -82,7 +82,7 @@ def delete_endpoint(org, endpoint_id: str) -> None:
     """Remove an endpoint and its delivery log (404 `endpoint_not_found`)."""
     endpoint = get_scoped(Endpoint, org, endpoint_id, "endpoint")
     with write_transaction():
-        Delivery.delete().where(Delivery.endpoint == endpoint.id).execute()
+        Delivery.delete().where((Delivery.org == endpoint.org_id) & (Delivery.endpoint == endpoint.id)).execute()
         endpoint.delete_instance()
 
 
@@ -182,7 +182,7 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     delivery = Delivery.get_or_none((Delivery.id == delivery_id) & (Delivery.org == org_id))
     if delivery is None or delivery.status in ("succeeded", "failed"):
         return delivery
-    endpoint = Endpoint.get_or_none(Endpoint.id == delivery.endpoint_id)
+    endpoint = Endpoint.get_or_none((Endpoint.id == delivery.endpoint_id) & (Endpoint.org == delivery.org_id))
     Delivery.update(attempts=Delivery.attempts + 1, updated_at=utcnow()).where(delivery.row_condition()).execute()
     attempts = delivery.attempts + 1
     if endpoint is None or not endpoint.active:
@@ -215,7 +215,7 @@ def replay(org, delivery_id: str) -> Delivery:
     delivery = get_scoped(Delivery, org, delivery_id, "delivery")
     with write_transaction():
         Delivery.update(status="pending", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow()).where(
-            Delivery.id == delivery.id).execute()
+            delivery.row_condition()).execute()
         _enqueue(delivery)
     return delivery.reread()
 

@@ -210,7 +210,7 @@ def _hold_all(org: Org, identity: Identity, cart: Cart, showings: list[list[Load
         if group is not None:
             with write_transaction():
                 CheckoutGroup.update(booking_ids=[b.id for b in made], updated_at=utcnow()).where(
-                    CheckoutGroup.id == group.id).execute()
+                    group.row_condition()).execute()
             idempotency.checkpoint(CHECKOUT_POINT, group=group.id)
     return made
 

@@ -281,7 +281,7 @@ def set_hidden(org: Org, event: Event, media_id: str, hidden: bool) -> MediaItem
     item = event_item(org, event, media_id)
     with write_transaction():
         MediaItem.update(hidden=hidden, hidden_at=utcnow() if hidden else None, updated_at=utcnow()).where(
-            (MediaItem.id == item.id) & (MediaItem.hidden != hidden)).execute()
+            item.row_condition() & (MediaItem.hidden != hidden)).execute()
     return get_scoped(MediaItem, org, item.id, "media")
 
 

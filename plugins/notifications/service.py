@@ -348,7 +348,7 @@ def deliver(org_id: str, message_id: str) -> Message:
         error = f"{type(exc).__name__}: {exc}"[:1000]
         final = attempts >= MAX_ATTEMPTS
         Message.update(status="failed" if final else "queued", last_error=error, updated_at=utcnow()).where(
-            Message.id == message.id).execute()
+            message.row_condition()).execute()
         log.warning("notification %s attempt %d failed: %s", message.id, attempts, type(exc).__name__)
         if final:
             return message.reread()

@@ -241,14 +241,14 @@ def backfill_job(org_id: str, job_id: str) -> None:
 
     def record(done: int, total: int) -> None:
         StorefrontJob.update(status="running", done=done, total=total, updated_at=utcnow()).where(
-            StorefrontJob.id == job_id).execute()
+            (StorefrontJob.id == job_id) & (StorefrontJob.org == org_id)).execute()
 
     record(0, scoped(TicketType, org_id).count())
     try:
         done = backfill(org_id, record)
     except Exception as exc:
         StorefrontJob.update(status="failed", error=str(exc)[:2000], updated_at=utcnow()).where(
-            StorefrontJob.id == job_id).execute()
+            (StorefrontJob.id == job_id) & (StorefrontJob.org == org_id)).execute()
         raise
     StorefrontJob.update(status="done", done=done, total=done, updated_at=utcnow()).where(
         StorefrontJob.id == job_id).execute()

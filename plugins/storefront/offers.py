@@ -284,7 +284,7 @@ def void_gift_card(org: Org, card: GiftCard) -> GiftCard:
     """Void a card once (409 `already_voided` after); its balance can no longer be spent."""
     with write_transaction():
         won = GiftCard.update(voided=True, voided_at=utcnow(), updated_at=utcnow()).where(
-            (GiftCard.id == card.id) & (GiftCard.voided == False)).execute()  # noqa: E712
+            card.row_condition() & (GiftCard.voided == False)).execute()  # noqa: E712
     if won != 1:
         raise Conflict("This gift card is already voided.", type="already_voided")
     return card.reread()
