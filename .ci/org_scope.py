@@ -161,7 +161,7 @@ def allowance(site: Iterable[str], tables: Iterable[str]) -> Allowed | None:
     """The allow-list entry that covers a statement ran by `site` (its frames, innermost first) on `tables`."""
     site, tables = list(site), set(tables)
     for entry in ALLOWED:
-        if entry.site in site and tables <= set(entry.tables):
+        if entry.site in site and ("*" in entry.tables or tables <= set(entry.tables)):
             return entry
     return None
 

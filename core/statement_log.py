@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_DIRS = tuple(str(ROOT / name) + os.sep for name in ("core", "plugins", "tenants"))
 TEST_DIRS = tuple(str(ROOT / name) + os.sep for name in ("tests", "bench"))
 PLUMBING = (str(ROOT / "core" / "db.py"), __file__)
-SITE_DEPTH = 4  # how many of the app's own frames (innermost first) name a statement's origin
+SITE_DEPTH = 8  # how many of the app's own frames (innermost first) name a statement's origin
 ROW_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")  # savepoints, DDL and PRAGMAs are not noted
 
 

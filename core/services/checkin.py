@@ -443,7 +443,8 @@ def _session_verdict(org_id: str, ticket: Ticket, door: Door) -> tuple[str | Non
         return reason, None
     if not door_rules.needs_session_choice(ticket.ticket_type):
         entries = (PassAdmission.select(PassAdmission.scan_count)
-                   .where((PassAdmission.ticket_id == ticket.id) & (PassAdmission.session_id == door.event_id)).first())
+                   .where((PassAdmission.org == org_id) & (PassAdmission.ticket_id == ticket.id)
+                          & (PassAdmission.session_id == door.event_id)).first())
         return door_rules.refusal(ticket, at_parent, scans=entries.scan_count if entries else 0), None
     row = (scoped(Participation, org_id)
            .where((Participation.session == door.event_id) & (Participation.customer == ticket.customer_id)
@@ -482,7 +483,7 @@ def _check_in_at_session(org, ticket_id: str, door: Door, staff: str | None) -> 
 
 def _count_participant_entry(row: Participation, limit: int | None, now) -> bool:
     """One more entry on the holder's participation, while it attends and is under the limit."""
-    seat = (Participation.id == row.id) & Participation.status.in_(
+    seat = row.row_condition() & Participation.status.in_(
         door_rules.SESSION_RULE.params["participationStatuses"])
     if limit is not None:
         seat &= Participation.scan_count < limit
@@ -496,7 +497,8 @@ def _count_pass_entry(org_id: str, ticket: Ticket, session_id: str, limit: int |
     once (a racing twin's insert is ignored), then one conditional UPDATE decides."""
     PassAdmission.insert(id=new_id(), org=org_id, ticket_id=ticket.id, session_id=session_id, scan_count=0,
                          created_at=now, updated_at=now).on_conflict_ignore().execute()
-    entry = (PassAdmission.ticket_id == ticket.id) & (PassAdmission.session_id == session_id)
+    entry = ((PassAdmission.org == org_id) & (PassAdmission.ticket_id == ticket.id)
+             & (PassAdmission.session_id == session_id))
     if limit is not None:
         entry &= PassAdmission.scan_count < limit
     return PassAdmission.update(scan_count=PassAdmission.scan_count + 1, updated_at=now,

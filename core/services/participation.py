@@ -121,7 +121,7 @@ def _refuse_overlap(parent: Event, sessions: list[Event]) -> None:
 def _take_seat(org_id: str, session: Event) -> None:
     """One participation seat of `session`: `taken + 1 <= capacity` in one UPDATE, or 409 `session_full`."""
     SessionSeats.insert(org=org_id, session=session.id, taken=0).on_conflict_ignore().execute()
-    condition = SessionSeats.session == session.id
+    condition = (SessionSeats.org == org_id) & (SessionSeats.session == session.id)
     if session.capacity is not None:
         condition &= SessionSeats.taken + 1 <= session.capacity
     won = SessionSeats.update(taken=SessionSeats.taken + 1, updated_at=utcnow()).where(condition).execute()
@@ -129,10 +129,11 @@ def _take_seat(org_id: str, session: Event) -> None:
         raise SessionFull(f"{session.name!r} is full.", sessionId=session.id, capacity=session.capacity)
 
 
-def _release_seat(session_id: str) -> None:
-    """Give one participation seat of the session back (never below zero)."""
+def _release_seat(row: Participation) -> None:
+    """Give the seat of `row`'s session back (never below zero)."""
     (SessionSeats.update(taken=SessionSeats.taken - 1, updated_at=utcnow())
-     .where((SessionSeats.session == session_id) & (SessionSeats.taken >= 1)).execute())
+     .where((SessionSeats.org == row.org_id) & (SessionSeats.session == row.session_id)
+            & (SessionSeats.taken >= 1)).execute())
 
 
 def _move(row: Participation, from_states: Iterable[str], to_state: str, **values) -> bool:
@@ -198,7 +199,7 @@ def choose_sessions(org, customer_id: str, parent_id: str, session_ids: list[str
         if replace:
             for row in rows.values():
                 if row.session_id not in wanted_ids and _move(row, ATTENDING, "cancelled"):
-                    _release_seat(row.session_id)
+                    _release_seat(row)
     return Outcome(parent, [r for r in _rows(org, customer.id, parent.id) if r.status != "cancelled"])
 
 
@@ -289,7 +290,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
         else:
             won = _move(row, ["invited"], "declined", responded_at=utcnow())
             if won:
-                _release_seat(row.session_id)
+                _release_seat(row)
     if not won:
         current = row.reread().status
         raise Conflict(f"This invitation was already answered (it is {current}).", type="already_responded",
@@ -394,6 +395,6 @@ def release_uncovered(tickets: Iterable[Ticket]) -> int:
         covered = covered_session_ids(ticket.org_id, ticket.customer_id, parent, [r.session_id for r in rows])
         for row in rows:
             if row.session_id not in covered and _move(row, ["selected"], RELEASED):
-                _release_seat(row.session_id)
+                _release_seat(row)
                 released += 1
     return released

@@ -78,9 +78,9 @@ def delete_pickup_type(org: Org, pickup_type_id) -> None:
     The DELETE is conditional on both in one statement, so a registration type gaining it meanwhile keeps it.
     """
     pickup_type = get_pickup_type(org, pickup_type_id)
-    offered = TicketTypePickup.select(TicketTypePickup.pickup_type).where(
+    offered = scoped(TicketTypePickup, org, TicketTypePickup.pickup_type).where(
         TicketTypePickup.pickup_type == pickup_type.id)
-    carried = TicketPickup.select(TicketPickup.pickup_type).where(TicketPickup.pickup_type == pickup_type.id)
+    carried = scoped(TicketPickup, org, TicketPickup.pickup_type).where(TicketPickup.pickup_type == pickup_type.id)
     with write_transaction():
         deleted = PickupType.delete().where(pickup_type.row_condition() & PickupType.id.not_in(offered)
                                             & PickupType.id.not_in(carried)).execute()

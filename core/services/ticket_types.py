@@ -288,9 +288,10 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
 
 def _unused(ticket_type: TicketType):
     """The condition of a ticket type nobody bought or reserved: no sold/held seats, tickets or booking lines."""
-    tickets = Ticket.select(Ticket.ticket_type).where(Ticket.ticket_type == ticket_type.id)
-    lines = BookingLine.select(BookingLine.ticket_type).where(BookingLine.ticket_type == ticket_type.id)
-    return ((TicketType.id == ticket_type.id) & (TicketType.sold == 0) & (TicketType.held == 0)
+    tickets = scoped(Ticket, ticket_type.org_id, Ticket.ticket_type).where(Ticket.ticket_type == ticket_type.id)
+    lines = scoped(BookingLine, ticket_type.org_id, BookingLine.ticket_type).where(
+        BookingLine.ticket_type == ticket_type.id)
+    return (ticket_type.row_condition() & (TicketType.sold == 0) & (TicketType.held == 0)
             & TicketType.id.not_in(tickets) & TicketType.id.not_in(lines))
 
 

@@ -103,7 +103,7 @@ def booking_confirmed(org, booking):
 @_logged
 def booking_expired(org, booking):
     """The hold ran out: give back merch stock, the promotion use and gift-card balance."""
-    orders.release_unpaid(booking.id)
+    orders.release_unpaid(booking.org_id, booking.id)
 
 
 @hookimpl

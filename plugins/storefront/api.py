@@ -164,7 +164,7 @@ def render_orders(orders: list[Order]) -> list[dict]:
     """Orders with their lines (one query for all lines of the page)."""
     lines: dict[str, list[OrderLine]] = {o.id: [] for o in orders}
     if orders:
-        for line in OrderLine.select().where(OrderLine.order.in_(list(lines))):
+        for line in OrderLine.select().where((OrderLine.org == orders[0].org_id) & OrderLine.order.in_(list(lines))):
             lines[line.order_id].append(line)
     return [views.order_view(o, lines[o.id]) for o in orders]
 

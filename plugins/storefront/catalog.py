@@ -94,7 +94,7 @@ def list_products(org: Org, *, kind: str | None = None, include_archived: bool =
 
 def product_variants(product: Product, include_archived: bool = True) -> list[Variant]:
     """A product's variants, oldest first."""
-    query = Variant.select().where(Variant.product == product.id)
+    query = Variant.select().where((Variant.org == product.org_id) & (Variant.product == product.id))
     if not include_archived:
         query = query.where(Variant.archived == False)  # noqa: E712
     return list(query.order_by(Variant.created_at, Variant.id))

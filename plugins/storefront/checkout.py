@@ -75,7 +75,7 @@ def _promotion(org: Org, quote: Quote, code: str, customer: Customer | None, lin
         raise offers.InvalidPromoCode(f"The promo code {code!r} is not valid for {quote.currency} bookings.")
     if customer is not None and promotion.usage_limit_per_customer is not None:
         counter = PromotionCustomerCount.get_or_none(
-            (PromotionCustomerCount.promotion == promotion.id)
+            (PromotionCustomerCount.org == promotion.org_id) & (PromotionCustomerCount.promotion == promotion.id)
             & (PromotionCustomerCount.customer_key == offers.customer_key(customer.id, "")))
         if counter is not None and counter.used >= promotion.usage_limit_per_customer:
             raise offers.InvalidPromoCode("You have already used this promo code as often as it allows.",

@@ -186,7 +186,8 @@ def claim_promotion(promotion_id: str, org_id: str, booking_id: str, key: str) -
         (PromotionCustomerCount.insert(org=org_id, promotion=promotion_id, customer_key=key, used=0)
          .on_conflict_ignore().execute())
         won = (PromotionCustomerCount.update(used=PromotionCustomerCount.used + 1)
-               .where((PromotionCustomerCount.promotion == promotion_id) & (PromotionCustomerCount.customer_key == key)
+               .where((PromotionCustomerCount.org == org_id) & (PromotionCustomerCount.promotion == promotion_id)
+                      & (PromotionCustomerCount.customer_key == key)
                       & (PromotionCustomerCount.used < promotion.usage_limit_per_customer)).execute())
         if won != 1:
             raise InvalidPromoCode("You have already used this promo code as often as it allows.",
@@ -194,25 +195,26 @@ def claim_promotion(promotion_id: str, org_id: str, booking_id: str, key: str) -
     PromotionUse.create(org=org_id, promotion=promotion_id, booking_id=booking_id, customer_key=key)
 
 
-def flipped_once(model, flag: str, at: str, booking_id: str) -> Iterator:
+def flipped_once(model, flag: str, at: str, org_id: str, booking_id: str) -> Iterator:
     """The booking's rows of `model` whose `flag` this call flipped False -> True (each row to one caller only)."""
     column = getattr(model, flag)
-    for row in list(model.select().where((model.booking_id == booking_id) & (column == False))):  # noqa: E712
+    for row in list(model.select().where((model.org == org_id) & (model.booking_id == booking_id)
+                                         & (column == False))):  # noqa: E712
         won = model.update({column: True, getattr(model, at): utcnow()}).where(
             (model.id == row.id) & (column == False)).execute()  # noqa: E712
         if won == 1:
             yield row
 
 
-def release_promotion_uses(booking_id: str) -> int:
+def release_promotion_uses(org_id: str, booking_id: str) -> int:
     """Give back the booking's promotion uses, each exactly once (total and per-customer counters)."""
     released = 0
-    for use in flipped_once(PromotionUse, "released", "released_at", booking_id):
+    for use in flipped_once(PromotionUse, "released", "released_at", org_id, booking_id):
         Promotion.update(used=Promotion.used - 1).where((Promotion.id == use.promotion_id)
                                                         & (Promotion.org == use.org_id) & (Promotion.used > 0)) \
             .execute()
         (PromotionCustomerCount.update(used=PromotionCustomerCount.used - 1)
-         .where((PromotionCustomerCount.promotion == use.promotion_id)
+         .where((PromotionCustomerCount.org == use.org_id) & (PromotionCustomerCount.promotion == use.promotion_id)
                 & (PromotionCustomerCount.customer_key == use.customer_key) & (PromotionCustomerCount.used > 0))
          .execute())
         released += 1
@@ -305,10 +307,10 @@ def redeem_gift_card(org_id: str, card_id: str, booking_id: str, amount: int) ->
     GiftCardRedemption.create(org=org_id, card=card_id, booking_id=booking_id, amount=amount)
 
 
-def reverse_redemptions(booking_id: str) -> int:
+def reverse_redemptions(org_id: str, booking_id: str) -> int:
     """Put the booking's gift-card amounts back on their cards, each redemption exactly once; returns the sum."""
     restored = 0
-    for redemption in flipped_once(GiftCardRedemption, "reversed", "reversed_at", booking_id):
+    for redemption in flipped_once(GiftCardRedemption, "reversed", "reversed_at", org_id, booking_id):
         (GiftCard.update(balance=GiftCard.balance + redemption.amount)
          .where((GiftCard.id == redemption.card_id) & (GiftCard.org == redemption.org_id)).execute())
         restored += redemption.amount

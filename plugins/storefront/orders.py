@@ -88,9 +88,9 @@ def open_order(plan: OrderPlan, booking: Booking) -> Order:
     return order
 
 
-def order_for(booking_id: str) -> Order | None:
+def order_for(org_id: str, booking_id: str) -> Order | None:
     """The order of a booking, if the storefront saw it being made."""
-    return Order.get_or_none(Order.booking_id == booking_id)
+    return Order.get_or_none((Order.org == org_id) & (Order.booking_id == booking_id))
 
 
 def _merch(order: Order) -> list[tuple[str, int]]:
@@ -100,7 +100,7 @@ def _merch(order: Order) -> list[tuple[str, int]]:
 def _shift_stock(order: Order, *, held: int, sold: int) -> None:
     """Move merch counters by quantity x (held, sold), never below zero."""
     for variant_id, quantity in sorted(_merch(order)):
-        condition = Variant.id == variant_id
+        condition = (Variant.id == variant_id) & (Variant.org == order.org_id)
         if held < 0:
             condition &= Variant.held >= quantity
         if sold < 0:
@@ -115,26 +115,29 @@ def mark_paid(booking: Booking) -> bool:
     """booking_confirmed: pending -> paid (held merch becomes sold); a late payment re-claims what expiry gave back."""
     with write_transaction():
         won = Order.update(status="paid", updated_at=utcnow()).where(
-            (Order.booking_id == booking.id) & (Order.status == "pending")).execute()
+            (Order.org == booking.org_id) & (Order.booking_id == booking.id) & (Order.status == "pending")).execute()
         if won == 1:
-            _shift_stock(Order.get(Order.booking_id == booking.id), held=-1, sold=1)
+            _shift_stock(order_for(booking.org_id, booking.id), held=-1, sold=1)
             return True
         won = Order.update(status="paid", released=False, updated_at=utcnow()).where(
-            (Order.booking_id == booking.id) & (Order.status == "cancelled") & (Order.released == True)).execute()  # noqa: E712
+            (Order.org == booking.org_id) & (Order.booking_id == booking.id) & (Order.status == "cancelled")
+            & (Order.released == True)).execute()  # noqa: E712
         if won == 1:
-            _reclaim(Order.get(Order.booking_id == booking.id))
+            _reclaim(order_for(booking.org_id, booking.id))
     return won == 1
 
 
 def _reclaim(order: Order) -> None:
     """Paid after the hold expired: the buyer paid the discounted price, so its claims are taken back (best effort)."""
     _shift_stock(order, held=0, sold=1)
-    for use in PromotionUse.select().where((PromotionUse.booking_id == order.booking_id) & PromotionUse.released):
+    for use in PromotionUse.select().where((PromotionUse.org == order.org_id)
+                                           & (PromotionUse.booking_id == order.booking_id) & PromotionUse.released):
         if PromotionUse.update(released=False).where(use.row_condition() & PromotionUse.released).execute():
             (Promotion.update(used=Promotion.used + 1)
              .where((Promotion.id == use.promotion_id) & (Promotion.org == use.org_id)).execute())
     shortfall = 0
-    for redemption in GiftCardRedemption.select().where((GiftCardRedemption.booking_id == order.booking_id)
+    for redemption in GiftCardRedemption.select().where((GiftCardRedemption.org == order.org_id)
+                                                        & (GiftCardRedemption.booking_id == order.booking_id)
                                                         & GiftCardRedemption.reversed):
         taken = (GiftCard.update(balance=GiftCard.balance - redemption.amount)
                  .where((GiftCard.id == redemption.card_id) & (GiftCard.org == redemption.org_id)
@@ -149,15 +152,15 @@ def _reclaim(order: Order) -> None:
             .execute()
 
 
-def release_unpaid(booking_id: str) -> bool:
+def release_unpaid(org_id: str, booking_id: str) -> bool:
     """The booking expired or was cancelled before payment: pending -> cancelled, every claim given back once."""
     with write_transaction():
         won = Order.update(status="cancelled", released=True, updated_at=utcnow()).where(
-            (Order.booking_id == booking_id) & (Order.status == "pending")).execute()
+            (Order.org == org_id) & (Order.booking_id == booking_id) & (Order.status == "pending")).execute()
         if won == 1:
-            _shift_stock(Order.get(Order.booking_id == booking_id), held=-1, sold=0)
-            release_promotion_uses(booking_id)
-            reverse_redemptions(booking_id)
+            _shift_stock(order_for(org_id, booking_id), held=-1, sold=0)
+            release_promotion_uses(org_id, booking_id)
+            reverse_redemptions(org_id, booking_id)
     return won == 1
 
 
@@ -167,14 +170,14 @@ def record_ticket_refund(ticket: Ticket) -> None:
     When the whole booking is refunded, merch goes back in stock and the promotion use and gift-card amounts
     are given back, exactly once.
     """
-    order = order_for(ticket.booking_id) if ticket.booking_id else None
+    order = order_for(ticket.org_id, ticket.booking_id) if ticket.booking_id else None
     if order is None:
         return
     booking = get_scoped(Booking, ticket.org_id, ticket.booking_id)
     with write_transaction():
         (OrderLine.update(refunded_quantity=OrderLine.refunded_quantity + 1,
                           refunded_amount=OrderLine.refunded_amount + ticket.price_paid, updated_at=utcnow())
-         .where((OrderLine.order == order.id) & (OrderLine.kind == "ticket")
+         .where((OrderLine.org == order.org_id) & (OrderLine.order == order.id) & (OrderLine.kind == "ticket")
                 & (OrderLine.ticket_type_id == ticket.ticket_type_id)
                 & (OrderLine.refunded_quantity < OrderLine.quantity)).execute())
         follow_refunds(order, booking)
@@ -188,10 +191,11 @@ def follow_refunds(order: Order, booking: Booking) -> None:
             won = Order.update(released=True).where(order.row_condition() & (Order.released == False)).execute()  # noqa: E712
             if won == 1:
                 _shift_stock(order, held=0, sold=-1)
-                release_promotion_uses(booking.id)
-                restored = reverse_redemptions(booking.id)
+                release_promotion_uses(booking.org_id, booking.id)
+                restored = reverse_redemptions(booking.org_id, booking.id)
                 OrderLine.update(refunded_quantity=OrderLine.quantity, refunded_amount=OrderLine.amount).where(
-                    (OrderLine.order == order.id) & (OrderLine.kind == "merch")).execute()
+                    (OrderLine.org == order.org_id) & (OrderLine.order == order.id)
+                    & (OrderLine.kind == "merch")).execute()
         status = "refunded" if booking.status == "refunded" else "partially_refunded"
         Order.update(status=status, refunded_amount=booking.refunded_amount + Order.paid_by_gift_card * (
             1 if booking.status == "refunded" else 0), updated_at=utcnow()).where(order.row_condition()).execute()
@@ -203,14 +207,15 @@ def record_cancellation(ticket: Ticket) -> None:
     """ticket_cancelled: once the whole booking is cancelled, the order is too and its promotion use is freed."""
     if not ticket.booking_id:
         return
-    booking = Booking.get_or_none(Booking.id == ticket.booking_id)
+    booking = Booking.get_or_none((Booking.id == ticket.booking_id) & (Booking.org == ticket.org_id))
     if booking is None or booking.status != "cancelled":
         return
     with write_transaction():
         won = Order.update(status="cancelled", updated_at=utcnow()).where(
-            (Order.booking_id == booking.id) & Order.status.in_(("paid", "partially_refunded"))).execute()
+            (Order.org == booking.org_id) & (Order.booking_id == booking.id)
+            & Order.status.in_(("paid", "partially_refunded"))).execute()
         if won == 1:
-            release_promotion_uses(booking.id)
+            release_promotion_uses(booking.org_id, booking.id)
 
 
 def reconcile(limit: int = RECONCILE_BATCH) -> int:
@@ -230,7 +235,7 @@ def reconcile(limit: int = RECONCILE_BATCH) -> int:
         elif order.booking_status in ("confirmed", "partially_refunded", "refunded"):
             settled += mark_paid(get_scoped(Booking, order.org_id, order.booking_id))
         else:
-            settled += release_unpaid(order.booking_id)
+            settled += release_unpaid(order.org_id, order.booking_id)
     return settled
 
 
