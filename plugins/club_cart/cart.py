@@ -95,7 +95,7 @@ def _held_by_checkout(org: Org, cart: Cart | None) -> dict[str, int]:
         Booking.id.in_(booking_ids) & (Booking.status == "pending") & (Booking.expires_at > utcnow()))]
     if not pending:
         return {}
-    lines = BookingLine.select(BookingLine.ticket_type, BookingLine.seats).where(
+    lines = scoped(BookingLine, org, BookingLine.ticket_type, BookingLine.seats).where(
         BookingLine.booking.in_(pending) & (BookingLine.kind == "ticket"))
     held: dict[str, int] = {}
     for line in lines:
@@ -160,7 +160,7 @@ def drop_stale(org: Org, customer_id: str, stale: list[StaleItem]) -> list[Stale
         for item in stale:
             line = item.loaded.line
             left = line.count - item.count
-            same = (CartLine.id == line.id) & (CartLine.count == line.count)
+            same = line.row_condition() & (CartLine.count == line.count)
             done = (CartLine.delete().where(same) if left <= 0
                     else CartLine.update(count=left, updated_at=utcnow()).where(same)).execute()
             if done:

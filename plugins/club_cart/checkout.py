@@ -254,7 +254,7 @@ def settle_confirmed(org: Org, booking: Booking) -> None:
     if booking.source != SOURCE or not booking.customer_id:
         return
     bought: dict[str, int] = {}
-    for line in BookingLine.select(BookingLine.ticket_type, BookingLine.quantity).where(
+    for line in scoped(BookingLine, org, BookingLine.ticket_type, BookingLine.quantity).where(
             (BookingLine.booking == booking.id) & (BookingLine.kind == "ticket")):
         bought[line.ticket_type_id] = bought.get(line.ticket_type_id, 0) + line.quantity
     now = utcnow()
