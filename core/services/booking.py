@@ -276,9 +276,9 @@ def choose_gateway(org: Org, requested: str | None, *, staff: bool = False) -> s
 
 # --- reading ------------------------------------------------------------------------------------
 
-def booking_lines(booking_id: str) -> list[BookingLine]:
+def booking_lines(org_id: str, booking_id: str) -> list[BookingLine]:
     """A booking's lines, ticket lines first, in the order they were written."""
-    query = BookingLine.select().where(BookingLine.booking == booking_id)
+    query = BookingLine.select().where((BookingLine.org == org_id) & (BookingLine.booking == booking_id))
     return sorted(query, key=lambda line: (line.kind != "ticket", line.data.get("position", 0)))
 
 
@@ -286,16 +286,17 @@ def _ticket_order(ticket: Ticket) -> tuple:
     return ticket.ticket_type_id, ticket.created_at, ticket.id
 
 
-def booking_tickets(booking_id: str) -> list[Ticket]:
+def booking_tickets(org_id: str, booking_id: str) -> list[Ticket]:
     """The tickets issued for a booking, in a stable order (the same on every read), with their pickups."""
-    tickets = sorted(Ticket.select().where(Ticket.booking == booking_id), key=_ticket_order)
+    tickets = Ticket.select().where((Ticket.org == org_id) & (Ticket.booking == booking_id))
+    tickets = sorted(tickets, key=_ticket_order)
     return pickups.attach_ticket_pickups(tickets[0].org_id, tickets) if tickets else tickets
 
 
 def load_result(booking: Booking) -> BookingResult:
     """A booking with its lines and tickets as stored now."""
-    return BookingResult(booking, booking_lines(booking.id), booking_tickets(booking.id),
-                         payment_answer(booking))
+    return BookingResult(booking, booking_lines(booking.org_id, booking.id),
+                         booking_tickets(booking.org_id, booking.id), payment_answer(booking))
 
 
 def get_booking(org: Org, booking_id: str) -> Booking:
@@ -615,7 +616,7 @@ def _finalise(org: Org, booking: Booking, check: PaymentCheck, payment_ref: str 
             if won != 1:
                 return None
         if store_credit.uses_credit(lines):
-            store_credit.confirm_draws(booking.id, from_expired)
+            store_credit.confirm_draws(booking, from_expired)
         for name, value in values.items():
             setattr(booking, name, value)
         tickets = _issue_for_booking(org, booking, lines, {line.ticket_type_id: line.ticket_type for line in lines

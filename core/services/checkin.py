@@ -235,7 +235,7 @@ def _admit_update(shape: Shape):
     is of an event its hash names; it returns the ticket's columns as updated."""
     door = shape.door
     condition = ((Ticket.id == raw_slot("id")) & (Ticket.org == raw_slot("org"))
-                 & (TicketType.id == Ticket.ticket_type) & door_rules.admission_condition(door, skip=shape.skip))
+                 & along(Ticket.ticket_type) & door_rules.admission_condition(door, skip=shape.skip))
     if shape.qr:
         condition &= Ticket.event.in_(shape.signed_events)
     now = raw_slot("now")

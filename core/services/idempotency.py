@@ -177,7 +177,7 @@ def _release(attempt: _Attempt) -> None:
     it), never raised over the run's own error."""
     attempt.held.rollback()
     record = IdempotencyRecord
-    mine = (record.id == attempt.record.id) & (record.attempt == attempt.token) & record.status_code.is_null()
+    mine = attempt.record.row_condition() & (record.attempt == attempt.token) & record.status_code.is_null()
     try:
         attempt.held.join()
         if not record.delete().where(mine & record.recovery_point.is_null()).execute():

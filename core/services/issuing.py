@@ -76,7 +76,8 @@ def attendee_ids(org, lines: list[tuple[Holder, list | None, int]]) -> list[list
     found = iter(resolve_attendee_ids(org, contacts))
     chosen = {holder.attendee.id for holder, _, count in lines if holder.attendee is not None and count}
     if chosen:
-        Attendee.update(confirmed_at=utcnow()).where(Attendee.id.in_(sorted(chosen))
+        org_id = org if isinstance(org, str) else org.id
+        Attendee.update(confirmed_at=utcnow()).where((Attendee.org == org_id) & Attendee.id.in_(sorted(chosen))
                                                      & Attendee.confirmed_at.is_null()).execute()
     return [[holder.attendee.id if holder.attendee and (email, name) == (holder.email, holder.name)
              else next(found) for email, name in line]

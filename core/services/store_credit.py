@@ -93,11 +93,12 @@ def apply_to_quote(org: Org, quote: Quote, customer: Customer | None) -> int:
     return used
 
 
-def _take(draws: list[Draw], now: dt.datetime | None) -> None:
+def _take(org_id: str, draws: list[Draw], now: dt.datetime | None) -> None:
     """Take each draw from its credit with a conditional UPDATE (unexpired when `now` is given); 409
     `store_credit_changed` when one no longer has enough (the caller's transaction rolls back)."""
     for draw in draws:
-        condition = (StoreCredit.id == draw.credit_id) & (StoreCredit.remaining >= draw.amount)
+        condition = ((StoreCredit.org == org_id) & (StoreCredit.id == draw.credit_id)
+                     & (StoreCredit.remaining >= draw.amount))
         if now is not None:
             condition &= StoreCredit.expires_at.is_null() | (StoreCredit.expires_at > now)
         won = StoreCredit.update(remaining=StoreCredit.remaining - draw.amount, updated_at=utcnow()).where(
@@ -110,7 +111,7 @@ def _take(draws: list[Draw], now: dt.datetime | None) -> None:
 def _draw(booking: Booking, draws: list[Draw], now: dt.datetime) -> None:
     """In the booking's creating transaction: draw the credit, `spent` at once for a booking confirmed with it
     (fully covered), else `held` until it is confirmed."""
-    _take(draws, now)
+    _take(booking.org_id, draws, now)
     status = "spent" if booking.status == "confirmed" else "held"
     stamp = utcnow()
     StoreCreditDebit.insert_many([
@@ -124,18 +125,21 @@ def uses_credit(lines: list[BookingLine]) -> bool:
     return any(line.kind == ADJUSTMENT_KIND for line in lines)
 
 
-def confirm_draws(booking_id: str, from_expired: bool) -> None:
+def confirm_draws(booking: Booking, from_expired: bool) -> None:
     """In the transaction that confirms the booking: its held draws become `spent`; a booking confirmed after
     its hold expired draws its given-back credit again (409 `store_credit_changed` when it is gone, and the
     caller refunds the payment as for seats that are gone)."""
     if from_expired:
-        released = list(StoreCreditDebit.select().where((StoreCreditDebit.booking == booking_id)
-                                                        & (StoreCreditDebit.status == "released")))
-        _take([Draw(debit.credit_id, debit.amount) for debit in released], None)
+        released = list(StoreCreditDebit.select().where(
+            (StoreCreditDebit.org == booking.org_id) & (StoreCreditDebit.booking == booking.id)
+            & (StoreCreditDebit.status == "released")))
+        _take(booking.org_id, [Draw(debit.credit_id, debit.amount) for debit in released], None)
         StoreCreditDebit.update(status="spent", updated_at=utcnow()).where(
-            StoreCreditDebit.id.in_([debit.id for debit in released])).execute()
+            (StoreCreditDebit.org == booking.org_id)
+            & StoreCreditDebit.id.in_([debit.id for debit in released])).execute()
     StoreCreditDebit.update(status="spent", updated_at=utcnow()).where(
-        (StoreCreditDebit.booking == booking_id) & (StoreCreditDebit.status == "held")).execute()
+        (StoreCreditDebit.org == booking.org_id) & (StoreCreditDebit.booking == booking.id)
+        & (StoreCreditDebit.status == "held")).execute()
 
 
 def release_draws(booking: Booking) -> int:
@@ -145,7 +149,8 @@ def release_draws(booking: Booking) -> int:
     if (booking.adjustments or 0) >= 0:
         return 0
     given = 0
-    for debit in StoreCreditDebit.select().where((StoreCreditDebit.booking == booking.id)
+    for debit in StoreCreditDebit.select().where((StoreCreditDebit.org == booking.org_id)
+                                                 & (StoreCreditDebit.booking == booking.id)
                                                  & (StoreCreditDebit.status == "held")):
         won = StoreCreditDebit.update(status="released", updated_at=utcnow()).where(
             debit.row_condition() & (StoreCreditDebit.status == "held")).execute()

@@ -179,7 +179,7 @@ def generate_dates(job_row: SyncJob) -> int:
         for start in range(0, len(removable), INSERT_CHUNK):
             chunk = removable[start:start + INSERT_CHUNK]
             checkin.forget_scans(org_id, chunk)
-            Event.delete().where(Event.id.in_(chunk)).execute()
+            Event.delete().where((Event.org == org_id) & Event.id.in_(chunk)).execute()
         _reattach_kept(org_id, template, occurrences, now)
         kept = {row.starts_at for row in scoped(Event, org_id, Event.starts_at).where(
             Event.parent == template.id)}

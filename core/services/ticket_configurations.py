@@ -142,7 +142,7 @@ def delete_configuration(org: Org, configuration_id: str) -> None:
     `ticket_configuration_in_use` otherwise."""
     configuration = get_configuration(org, configuration_id)
     with write_transaction():
-        users = TicketType.select().where(TicketType.configuration == configuration.id).count()
+        users = scoped(TicketType, org).where(TicketType.configuration == configuration.id).count()
         if users:
             raise Conflict(f"{users} ticket type(s) use this configuration; point them at another one (or none) "
                            "first.", type="ticket_configuration_in_use", ticketTypes=users)

@@ -261,7 +261,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
         raise _archived()
     if "list_id" in changed:
         changed["list_id"] = event_lists.check_list_for(org, event, changed["list_id"])
-    condition = TicketType.id == ticket_type.id
+    condition = ticket_type.row_condition()
     if "capacity" in changed and changed["capacity"] is not None:
         condition &= TicketType.sold + TicketType.held <= changed["capacity"]
     with write_transaction():

@@ -147,7 +147,8 @@ def update_variant(org: Org, variant: Variant, data: dict) -> Variant:
 def availability(variant: Variant) -> int | None:
     """Units still on sale (None = unlimited): live seats of the ticket type, or merch stock left."""
     if variant.ticket_type_id:
-        ticket_type = TicketType.get_or_none(TicketType.id == variant.ticket_type_id)
+        ticket_type = TicketType.get_or_none((TicketType.id == variant.ticket_type_id)
+                                             & (TicketType.org == variant.org_id))
         return 0 if ticket_type is None else available_seats(ticket_type)
     if variant.stock is None:
         return None

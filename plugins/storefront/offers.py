@@ -139,7 +139,7 @@ def update_promotion(org: Org, promotion: Promotion, data: dict) -> Promotion:
     merged = {k: getattr(promotion, k) for k in ("starts_at", "ends_at", "scope", "ticket_type_ids", "variant_ids")}
     _check_promotion({**merged, **values})
     _own_references(org, values)
-    condition = Promotion.id == promotion.id
+    condition = promotion.row_condition()
     if values.get("usage_limit") is not None:
         condition &= Promotion.used <= values["usage_limit"]
     with write_transaction():
@@ -299,7 +299,8 @@ def redeem_gift_card(org_id: str, card_id: str, booking_id: str, amount: int) ->
     """
     now = utcnow()
     won = (GiftCard.update(balance=GiftCard.balance - amount, updated_at=now)
-           .where((GiftCard.id == card_id) & (GiftCard.balance >= amount) & (GiftCard.voided == False)  # noqa: E712
+           .where((GiftCard.id == card_id) & (GiftCard.org == org_id) & (GiftCard.balance >= amount)
+                  & (GiftCard.voided == False)  # noqa: E712
                   & (GiftCard.expires_at.is_null() | (GiftCard.expires_at > now))).execute())
     if won != 1:
         raise Conflict("The gift card's balance changed meanwhile; try the purchase again.",

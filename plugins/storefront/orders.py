@@ -52,13 +52,14 @@ class OrderPlan:
 
 # --- opening (inside the booking's write transaction) --------------------------------------------
 
-def _claim_stock(variant_id: str, quantity: int, column: str) -> None:
+def _claim_stock(org_id: str, variant_id: str, quantity: int, column: str) -> None:
     target = getattr(Variant, column)
     fits = Variant.stock.is_null() | (Variant.sold + Variant.held + quantity <= Variant.stock)
     won = (Variant.update({target: target + quantity})
-           .where((Variant.id == variant_id) & (Variant.archived == False) & fits).execute())  # noqa: E712
+           .where((Variant.id == variant_id) & (Variant.org == org_id) & (Variant.archived == False)  # noqa: E712
+                  & fits).execute())
     if won != 1:
-        variant = Variant.get_by_id(variant_id)
+        variant = get_scoped(Variant, org_id, variant_id)
         left = None if variant.stock is None else max(variant.stock - variant.sold - variant.held, 0)
         raise MerchSoldOut(f"Only {left or 0} unit(s) of {variant.name!r} left; you asked for {quantity}.",
                            variantId=variant_id, remaining=left or 0, requested=quantity)
@@ -71,7 +72,7 @@ def open_order(plan: OrderPlan, booking: Booking) -> Order:
     """
     paid = booking.status == "confirmed"
     for variant_id, quantity in sorted(plan.merch):
-        _claim_stock(variant_id, quantity, "sold" if paid else "held")
+        _claim_stock(plan.org_id, variant_id, quantity, "sold" if paid else "held")
     if plan.promotion_id:
         claim_promotion(plan.promotion_id, plan.org_id, booking.id, customer_key(booking.customer_id, booking.email))
     for card_id, amount in sorted(plan.gift_cards):
