@@ -45,6 +45,15 @@ class TenantModel(TimestampedModel):
         model = type(self)
         return (model.id == self.id) & (model.org == self.org_id)
 
+    def dependencies(self, search_nullable=True, exclude_null_children=False):
+        """peewee's rows that point at this one (what `delete_instance(recursive=True)` deletes or detaches),
+        each condition narrowed to this row's tenant."""
+        org_id = self.__data__.get("org")
+        for node, fk in super().dependencies(search_nullable, exclude_null_children):
+            if org_id is not None and "org" in fk.model._meta.fields:
+                node = node & (fk.model._meta.fields["org"] == org_id)
+            yield node, fk
+
     def _pk_expr(self):
         """The row condition of `save()` and `delete_instance()` (peewee's extension point for it): the id and,
         when the row knows it, its tenant, so the UPDATE or DELETE names the shard key like every query."""

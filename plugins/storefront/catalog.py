@@ -131,7 +131,7 @@ def update_variant(org: Org, variant: Variant, data: dict) -> Variant:
     if "archived" in data:
         values["archived"] = data["archived"]
     _check_window(values.get("sale_start", variant.sale_start), values.get("sale_end", variant.sale_end))
-    condition = Variant.id == variant.id
+    condition = variant.row_condition()
     if values.get("stock") is not None:
         condition &= Variant.sold + Variant.held <= values["stock"]
     if values:
