@@ -158,10 +158,12 @@ class Finding:
 
 
 def allowance(site: Iterable[str], tables: Iterable[str]) -> Allowed | None:
-    """The allow-list entry that covers a statement ran by `site` (its frames, innermost first) on `tables`."""
+    """The allow-list entry that covers a statement ran by `site` (its frames, innermost first) on `tables`: an
+    entry names one function (`path:function`) or every function of a folder (`path/`)."""
     site, tables = list(site), set(tables)
     for entry in ALLOWED:
-        if entry.site in site and ("*" in entry.tables or tables <= set(entry.tables)):
+        named = entry.site in site or (entry.site.endswith("/") and any(f.startswith(entry.site) for f in site))
+        if named and ("*" in entry.tables or tables <= set(entry.tables)):
             return entry
     return None
 

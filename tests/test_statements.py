@@ -24,6 +24,7 @@ def test_inserted_rows_are_stamped_like_save_and_read_back_alike(tenant, db):
     assert (fresh.tz, fresh.city, fresh.capacity) == ("UTC", "", 120)   # defaults as peewee's own INSERT
     old = Venue.get_by_id(kept["id"])
     assert old.created_at == kept_at and old.updated_at == kept_at
-    [row] = compile_query(Venue.select().where(Venue.id == Slot("id"))).tuples(id=stamped["id"])
+    by_id = (Venue.id == Slot("id")) & (Venue.org == Slot("org"))
+    [row] = compile_query(Venue.select().where(by_id)).tuples(id=stamped["id"], org=tenant.orgid)
     built = instance(Venue, FIELDS, row)
     assert {f.name: getattr(built, f.name) for f in FIELDS} == {f.name: getattr(fresh, f.name) for f in FIELDS}

@@ -148,13 +148,14 @@ def _move(row: Participation, from_states: Iterable[str], to_state: str, **value
     return won == 1
 
 
-def _lock_customer(customer_id: str) -> None:
+def _lock_customer(org_id: str, customer_id: str) -> None:
     """Serialise one customer's selection changes, so the overlap rule holds under concurrent requests.
 
     SQLite's write transactions (BEGIN IMMEDIATE) are serial already; PostgreSQL locks the customer row.
     """
     if not is_sqlite():
-        Customer.select(Customer.id).where(Customer.id == customer_id).for_update().execute()
+        (Customer.select(Customer.id).where((Customer.id == customer_id) & (Customer.org == org_id))
+         .for_update().execute())
 
 
 # --- customers choose --------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def choose_sessions(org, customer_id: str, parent_id: str, session_ids: list[str
         raise TicketRequired("None of your tickets covers this session; buy a pass or a ticket for it.",
                              sessionIds=uncovered)
     with write_transaction():
-        _lock_customer(customer.id)
+        _lock_customer(customer.org_id, customer.id)
         rows = {r.session_id: r for r in _rows(org, customer.id, parent.id)}
         wanted_ids = {s.id for s in wanted}
         keep = [r.session for r in rows.values()
@@ -282,7 +283,7 @@ def respond(org, customer_id: str, participation_id: str, response: str) -> Part
                        type="participation_not_found")
     with write_transaction():
         if response == "accept":
-            _lock_customer(customer_id)
+            _lock_customer(row.org_id, customer_id)
             parent = get_scoped(Event, row.org_id, row.parent_id)
             others = [r.session for r in _rows(org, customer_id, parent.id) if r.status in ATTENDING]
             _refuse_overlap(parent, [*others, row.session])

@@ -252,7 +252,7 @@ def backfill_job(org_id: str, job_id: str) -> None:
             (StorefrontJob.id == job_id) & (StorefrontJob.org == org_id)).execute()
         raise
     StorefrontJob.update(status="done", done=done, total=done, updated_at=utcnow()).where(
-        StorefrontJob.id == job_id).execute()
+        (StorefrontJob.id == job_id) & (StorefrontJob.org == org_id)).execute()
 
 
 def get_job(org: Org, job_id: str) -> StorefrontJob:
