@@ -201,7 +201,7 @@ def flipped_once(model, flag: str, at: str, org_id: str, booking_id: str) -> Ite
     for row in list(model.select().where((model.org == org_id) & (model.booking_id == booking_id)
                                          & (column == False))):  # noqa: E712
         won = model.update({column: True, getattr(model, at): utcnow()}).where(
-            (model.id == row.id) & (column == False)).execute()  # noqa: E712
+            row.row_condition() & (column == False)).execute()  # noqa: E712
         if won == 1:
             yield row
 
