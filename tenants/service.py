@@ -186,7 +186,7 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
             changed = enabled  # a new row made disabled changes nothing
         else:  # conditional: of two racing switches one changes the row (and is recorded)
             changed = TenantPlugin.update(enabled=enabled, updated_at=utcnow()).where(
-                (TenantPlugin.id == row.id) & (TenantPlugin.enabled != enabled)).execute() == 1
+                row.row_condition() & (TenantPlugin.enabled != enabled)).execute() == 1
         if changed:
             row.enabled = enabled
             audit.record(org, "plugin.enabled" if enabled else "plugin.disabled", "plugin", plugin,
