@@ -3,8 +3,9 @@
 A key is sent as `Authorization: Token <key>` or `Authorization: Bearer <key>` (a JWT has dots, a key never
 does) and names its tenant, so no `orgid` header is needed. Keys are stored as SHA-256 digests, so checking one
 is a single lookup; a key's state is kept per process for `REVOCATION_SECONDS` (a revocation, or a change of
-its role or scopes, reaches every worker within that time, as for JWTs exchanged from a key), and its last use
-is written at most once a `LAST_USE_SECONDS` per key and process.
+its role or scopes, reaches every worker at once through the invalidation bus, and within that time while the bus
+is down; the same for JWTs exchanged from a key), and its last use is written at most once a `LAST_USE_SECONDS`
+per key and process.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 
 from flask import current_app
 
+from core import invalidation
 from core.db import write_transaction
 from core.errors import Unauthorized
 from core.identity import API_KEY_SUB, Identity
@@ -34,7 +36,7 @@ SCOPE_DOCS = {
     "admin": "Change the organisation's settings, webhooks and integrations.",
 }
 API_KEY_PREFIX_LENGTH = 10  # the leading characters of a key stored in clear (ApiKey.prefix) to tell keys apart
-REVOCATION_SECONDS = 5.0  # how stale a worker's view of a key (revoked or not) may be
+REVOCATION_SECONDS = 5.0  # how stale a worker's view of a key (revoked or not) may be while the bus is down
 LAST_USE_SECONDS = 60  # a key's `last_used_at` is written at most this often per key and process
 ATTEMPTS_EXTENSION = "boxoffice.api_key_attempts"  # app.extensions: the KeyAttempts that throttles bad keys
 
@@ -140,8 +142,8 @@ def note_use(org_id: str, sub: str) -> None:
 
 def api_key_grant(org_id: str, key_id: str) -> tuple[str, frozenset[str]] | None:
     """The role and scopes the API key `key_id` holds now, or None when it was revoked or deleted. Each process
-    re-reads a key at most every REVOCATION_SECONDS, so a revocation or a change of role or scopes reaches every
-    worker within that time (at once in the process that made it, through `forget_api_key`)."""
+    keeps a key's state up to REVOCATION_SECONDS; `forget_api_key` drops it on every worker at once (within
+    that time while the invalidation bus is down)."""
     def load() -> tuple[str, frozenset[str]] | None:
         row = (ApiKey.select(ApiKey.revoked_at, ApiKey.role, ApiKey.scopes)
                .where((ApiKey.id == key_id) & (ApiKey.org == org_id)).first())
@@ -168,6 +170,14 @@ def key_token_identity(identity: Identity) -> Identity:
 
 
 def forget_api_key(key_id: str) -> None:
-    """Drop this process's view of an API key (after revoking it or changing its role, name or scopes)."""
+    """Drop the view of an API key (after revoking it or changing its role, name or scopes): here once the change
+    commits, on every other process through the invalidation bus."""
+    invalidation.announce("api_key", key_id)
+
+
+def _forget_key_here(key_id: str | None) -> None:
     _REVOKED.forget(key_id)
-    _GRANTS.forget()
+    _GRANTS.forget()  # keyed by digest: the key's entry is not findable by its id
+
+
+invalidation.on_change("api_key", _forget_key_here)

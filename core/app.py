@@ -20,6 +20,7 @@ from core.auth import key_security_scheme, request_actor
 from core.config import Config, use_config
 from core.errors import register_error_handlers
 from core.extensions import extensions
+from core.invalidation import start as start_invalidation
 from core.jobs import init_jobs
 from core.json_provider import OrjsonProvider
 from core.keys import resolve_secrets
@@ -82,7 +83,8 @@ def _openapi_settings(app: Flask) -> None:
 
 def create_app(config: Config | None = None, extra_plugins: list | None = None,
                migrate: bool = True) -> Flask:
-    """Build the Flask app: config from env unless given, database, plugins, jobs, routes, migrations."""
+    """Build the Flask app: config from env unless given, database, plugins, jobs, the invalidation listener,
+    routes, migrations."""
     config = config or Config.from_env()
     config.data_path.mkdir(parents=True, exist_ok=True)
     resolve_secrets(config)
@@ -95,6 +97,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         record_statements(database.db.obj, config.sql_record)
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
+    start_invalidation(config)  # this process's listener: other processes' changes empty its caches at once
 
     app = Flask("boxoffice")
     app.json = OrjsonProvider(app)

@@ -21,6 +21,7 @@ import time
 import jwt
 from flask import current_app, g, has_request_context, request
 
+from core import invalidation
 from core.api_keys import SCOPES, api_key_in, identity_for_key, key_token_identity
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
@@ -153,8 +154,8 @@ def load_identity() -> None:
 
 def _account_state(org_id: str, customer_id: str) -> tuple[float, bool]:
     """(the epoch seconds before which the customer's tokens are refused (0: none are), whether the account is
-    an officer), in one read. Each process re-reads it at most every few seconds, like `api_key_grant` (at
-    once where it changed, through `forget_sessions`)."""
+    an officer), in one read. Each process keeps it a few seconds, like `api_key_grant`; `forget_sessions`
+    drops it on every process at once."""
     from core.models import Customer
 
     def load() -> tuple[float, bool]:
@@ -168,9 +169,12 @@ def _account_state(org_id: str, customer_id: str) -> tuple[float, bool]:
 
 
 def forget_sessions(customer_id: str) -> None:
-    """Drop this process's view of a customer's account (after ending their sessions, or granting or revoking
-    the officer role)."""
-    _ACCOUNTS.forget(customer_id)
+    """Drop the view of a customer's account (after ending their sessions, or granting or revoking the officer
+    role): here once the change commits, on every other process through the invalidation bus."""
+    invalidation.announce("account", customer_id)
+
+
+invalidation.on_change("account", _ACCOUNTS.forget)
 
 
 def is_officer(identity: Identity | None) -> bool:

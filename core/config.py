@@ -46,6 +46,7 @@ class Config:
     idempotency_takeover_seconds: int = 120  # a key left running this long (crashed worker) may be taken over
     test_clock_file: str = ""  # tests only: a file holding the seconds the clock is moved by (core/clock.py)
     sql_record: str = ""  # a file: every SQL statement the app runs is noted there (core/statement_log.py)
+    invalidation_channel: str = "auto"  # how processes tell each other a cached row changed (core.invalidation)
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -75,6 +76,7 @@ class Config:
         "idempotency_takeover_seconds": "BOXOFFICE_IDEMPOTENCY_TAKEOVER_SECONDS",
         "test_clock_file": "BOXOFFICE_TEST_CLOCK_FILE",
         "sql_record": "BOXOFFICE_SQL_RECORD",
+        "invalidation_channel": "BOXOFFICE_INVALIDATION_CHANNEL",
     }
 
     @classmethod

@@ -3,7 +3,8 @@
 `BoundedMemo` remembers pure functions of hashable inputs; when full it starts again empty instead of
 tracking recency: one dict operation per call, nothing for two threads to interleave badly, and a hot working
 set is back after one pass. `TimedMemo` keeps reads of rows that rarely change for a few seconds (tenants,
-enabled plugins, ticket type names, API key state): a change reaches other workers within that time.
+enabled plugins, ticket type names, API key state): the invalidation bus (`core.invalidation`) drops an entry on
+every process when its row changes, and the time bounds how stale it may be while the bus is down.
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ class BoundedMemo:
 
 
 class TimedMemo:
-    """Loaded values kept for `seconds` per key."""
+    """Loaded values kept for `seconds` per key.
+
+    A `forget` that lands while a load is running (another thread read the row just before its change
+    committed) keeps that load's value out of the memo: it is returned once but not kept, so a forgotten
+    value never comes back for `seconds`.
+    """
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._entries: dict = {}
+        self._forgets = 0  # bumped by every forget: a load that saw another number started before it
 
     def get(self, key, load: Callable[[], Any], *, keep_none: bool = True) -> Any:
         """The value for `key`, from `load()` when there is none younger than `seconds`. With `keep_none`
@@ -48,15 +55,17 @@ class TimedMemo:
         hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self.seconds:
             return hit[1]
+        forgets = self._forgets
         value = load()
         if value is None and not keep_none:
             self._entries.pop(key, None)
-        else:
+        elif forgets == self._forgets:
             self._entries[key] = (now, value)
         return value
 
     def forget(self, key=None) -> None:
         """Drop one key (every key when None), so its next read loads again."""
+        self._forgets += 1
         if key is None:
             self._entries.clear()
         else:

@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from core import hookspecs, outbox
+from core import hookspecs, invalidation, outbox
 from core.db import is_sqlite
 from core.memo import TimedMemo
 from core.models import TenantPlugin
@@ -76,7 +76,12 @@ class PluginHost:
         return self._enabled.get(org_id, load)
 
     def forget(self, org_id: str | None = None) -> None:
-        """Drop cached enablement (after `tenants enable|disable`)."""
+        """Drop cached enablement (after `tenants enable|disable`): here once the change commits, on every other
+        process through the invalidation bus."""
+        invalidation.announce("plugins", org_id)
+
+    def forget_here(self, org_id: str | None = None) -> None:
+        """Drop this process's cached enablement of a tenant (None: of every tenant)."""
         self._enabled.forget(org_id)
 
     def is_enabled(self, org_id: str, plugin: str) -> bool:
@@ -152,6 +157,7 @@ def run_hook_entry(entry, arguments: dict) -> None:
 
 
 outbox.register_runner("hook", run_hook_entry)
+invalidation.on_change("plugins", lambda org_id: _host.forget_here(org_id) if _host is not None else None)
 
 
 def init_host(allowed: tuple[str, ...] | None = None, extra: list | None = None) -> PluginHost:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from flask import g, request
 from peewee import Expression
 
+from core import invalidation
 from core.api_keys import api_key_in
 from core.db import is_sqlite
 from core.errors import ApiError, NotFound, Unprocessable
@@ -26,7 +27,7 @@ M = TypeVar("M")
 _exempt_blueprints: set[str] = {"api-docs"}  # flask-smorest's /openapi.json and /docs
 _ORGS = TimedMemo(5.0)  # active tenants by id
 ORG_ID_MAX = 64  # Org.id's column length: a longer header names no tenant and is shown cut to this
-DOMAIN_SECONDS = 5.0  # how stale a worker's hostname map may be (a change reaches every worker within this)
+DOMAIN_SECONDS = 5.0  # how stale a worker's hostname map may be while the invalidation bus is down
 _DOMAINS = TimedMemo(DOMAIN_SECONDS)  # one entry: the deployment's {hostname: org id}, read in one query
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
@@ -49,8 +50,12 @@ def load_org(org_id: str) -> Org | None:
 
 
 def forget_org(org_id: str) -> None:
-    """Drop a cached Org after it changed (disabled, renamed, plugins switched)."""
-    _ORGS.forget(org_id)
+    """Drop a cached Org after it changed (disabled, renamed, plugins switched): here once the change commits,
+    on every other process through the invalidation bus."""
+    invalidation.announce("org", org_id)
+
+
+invalidation.on_change("org", _ORGS.forget)
 
 
 def org_for_header(value: str | None) -> Org:
@@ -102,8 +107,12 @@ def _first_hostnames(domains: dict[str, str]) -> dict[str, str]:
 
 
 def forget_domains() -> None:
-    """Drop this process's hostname map (after the operator added or removed a tenant's hostname)."""
-    _DOMAINS.forget()
+    """Drop the hostname map (after the operator added or removed a tenant's hostname): here once the change
+    commits, on every other process through the invalidation bus."""
+    invalidation.announce("domains")
+
+
+invalidation.on_change("domains", lambda _key: _DOMAINS.forget())
 
 
 def tenant_for_host(host: str | None) -> Org | None:

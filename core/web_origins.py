@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from core import invalidation
 from core.errors import Unprocessable
 from core.memo import TimedMemo
 from core.models import Org
@@ -86,5 +87,9 @@ def any_tenant_allows(origin: str) -> bool:
 
 
 def forget_origins() -> None:
-    """Drop the cached union after a tenant's origins (or its active flag) changed."""
-    _UNION.forget()
+    """Drop the cached union after a tenant's origins (or its active flag) changed: here once the change commits,
+    on every other process through the invalidation bus."""
+    invalidation.announce("origins")
+
+
+invalidation.on_change("origins", lambda _key: _UNION.forget())

@@ -91,12 +91,12 @@ def add_domain(org_id: str, hostname: str) -> TenantDomain:
             if record is None:
                 record = TenantDomain.create(org=org.id, hostname=host)
                 audit.record(org, "org.domain_added", "domain", host, after={"hostname": host})
+                forget_domains()  # announced with the commit: every process drops its hostname map at once
     except IntegrityError:  # a concurrent add of the same hostname won
         record = TenantDomain.get_or_none(TenantDomain.hostname == host)
     if record is None or record.org_id != org.id:
         raise ApiError(f"The hostname {host!r} is already served for another tenant.", status=409,
                        type="domain_taken")
-    forget_domains()
     return record
 
 
@@ -110,9 +110,9 @@ def remove_domain(org_id: str, hostname: str) -> None:
                    .execute() if host else 0)
         if removed:
             audit.record(org, "org.domain_removed", "domain", host, before={"hostname": host})
+            forget_domains()  # announced with the commit: every process drops its hostname map at once
     if not removed:
         raise NotFound(f"The tenant {org.id!r} is not served at {str(hostname)[:253]!r}.", type="unknown_domain")
-    forget_domains()
 
 
 def create_tenant(name: str, *, org_id: str | None = None, plugins: tuple[str, ...] | None = None,
@@ -191,8 +191,8 @@ def set_plugin_enabled(org_id: str, plugin: str, enabled: bool) -> TenantPlugin:
             row.enabled = enabled
             audit.record(org, "plugin.enabled" if enabled else "plugin.disabled", "plugin", plugin,
                          before={"enabled": None if existing is None else not enabled}, after={"enabled": enabled})
-    get_host().forget(org.id)
-    forget_org(org.id)
+        get_host().forget(org.id)  # announced with the commit: every process drops it at once
+        forget_org(org.id)
     return row
 
 
@@ -227,7 +227,7 @@ def configure_plugin(org_id: str, plugin: str, values: dict[str, str | None]) ->
         row.save()
         if after:
             audit.record(org, "plugin.settings_changed", "plugin", plugin, before=before, after=after)
-    get_host().forget(org.id)
+        get_host().forget(org.id)
     return mask_settings(settings, gateways.secret_settings(plugin))
 
 

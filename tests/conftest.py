@@ -55,7 +55,9 @@ def _drop_postgres_database() -> None:
     import psycopg
 
     from core import db as database
+    from core import invalidation
 
+    invalidation.stop()  # its LISTEN connection is on the database about to be dropped
     if database.db.obj is not None:
         try:
             database.db.obj.close_all()

@@ -139,7 +139,7 @@ def set_officer(org: Org, customer_id: str, officer: bool) -> Customer:
                 audit.record(org, "customer.officer_granted" if officer else "customer.officer_revoked", "customer",
                              customer.id, before={"officer": not officer},
                              after={"officer": officer, "email": customer.email})
-    forget_sessions(customer.id)
+            forget_sessions(customer.id)
     return get_scoped(Customer, org, customer.id, "customer")
 
 
@@ -166,7 +166,7 @@ def end_sessions(org: Org, customer_id: str, *, password_hash: str | None = None
         changes[Customer.password_hash] = password_hash
     with write_transaction():
         Customer.update(changes).where((Customer.id == customer_id) & (Customer.org == org.id)).execute()
-    forget_sessions(customer_id)
+        forget_sessions(customer_id)
     return get_scoped(Customer, org, customer_id, "customer")
 
 

@@ -100,7 +100,7 @@ def update_api_key(org: Org | str, key_id: str, *, name: str | None = None, role
             before, after = audit.changes(_audited(record), _audited(record.reread()))
             if after:
                 audit.record(record.org_id, "api_key.changed", "api_key", record.id, before=before, after=after)
-    forget_api_key(record.id)
+        forget_api_key(record.id)
     return record.reread()
 
 
@@ -121,6 +121,8 @@ def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = Non
             if won == 1:
                 audit.record(record.org_id, "api_key.revoked", "api_key", record.id, before={"revoked_at": None},
                              after={"revoked_at": moment, "name": record.name})
+            forget_api_key(record.id)
         record = record.reread()
-    forget_api_key(record.id)
+    else:
+        forget_api_key(record.id)
     return record

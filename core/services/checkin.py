@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from peewee import Select, Value, fn
 
+from core import invalidation
 from core.db import db, is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.identity import Identity
@@ -269,6 +270,15 @@ def _scan_sql(shape: Shape) -> CompiledQuery:
                .union_all(Select([refused], [refused.c.reason, *[getattr(refused.c, c) for c in columns]]))
                .with_cte(admitted, refused, logged))
     return compile_query(outcome.bind(db))
+
+
+def forget_ticket_type(ticket_type_id: str) -> None:
+    """Drop the cached ticket type a scan answer names (after it changed): here once the change commits, on
+    every other process through the invalidation bus."""
+    invalidation.announce("ticket_type", ticket_type_id)
+
+
+invalidation.on_change("ticket_type", _TYPES.forget)
 
 
 def _with_type(ticket: Ticket) -> Ticket:

@@ -110,7 +110,7 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
         old, new = audit.changes(before, _audited(org))
         if new:
             audit.record(org, "org.settings_changed", "org", org.id, before=old, after=new)
-    forget_org(org.id)
-    forget_origins()
-    get_host().forget(org.id)
+        forget_org(org.id)  # announced with the commit: every process drops it at once
+        forget_origins()
+        get_host().forget(org.id)
     return org

@@ -17,6 +17,7 @@ from core.models.catalog import VISIBILITIES
 from core.money import is_currency
 from core.plugins import hooks_for
 from core.services import audit, event_lists, ticket_configurations
+from core.services.checkin import forget_ticket_type
 from core.services.pickups import apply_ticket_type_pickups
 from core.tenancy import along, scoped
 from core.timefmt import to_utc_naive
@@ -282,6 +283,7 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
         if not changed and not moved:
             return ticket_type
         ticket_type = ticket_type.reread()
+        forget_ticket_type(ticket_type.id)
         hooks_for(org).notify("ticket_type_saved", org=org, ticket_type=ticket_type, created=False)
     return ticket_type
 

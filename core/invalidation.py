@@ -1,0 +1,105 @@
+"""The invalidation bus: what every process caches for a few seconds (tenants, enabled plugins, API keys, customer
+sessions, tenant hostnames...) is forgotten in this process once the change commits and on every other process
+of every node a moment later, through the channel the deployment has (PostgreSQL LISTEN/NOTIFY or Redis pub/sub).
+
+Owns no cache and reads no table: each cache's owner registers its local forget function under a kind
+(`on_change`) and calls `announce` where the row changes. Never raises for a channel that is down (the caches'
+own time bound is then the fallback) and adds nothing to a request that changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from core.db import after_commit
+from core.invalidation_channels import CHANNELS, Channel, channel_for
+from core.invalidation_listener import Listener, current, stop_all
+
+log = logging.getLogger(__name__)
+
+ALL = "*"  # a message kind meaning "forget every cache" (sent by no one; used after the channel was down)
+
+_forgetters: dict[str, Callable[[str | None], None]] = {}
+_channel: Channel | None = None
+
+
+def on_change(kind: str, forget: Callable[[str | None], None]) -> None:
+    """Register this process's forget function for `kind` (called with a key, or None for every key). Called
+    once per kind at import by the module that owns the cache."""
+    _forgetters[kind] = forget
+
+
+def kinds() -> list[str]:
+    """The registered kinds, sorted."""
+    return sorted(_forgetters)
+
+
+def announce(kind: str, key: str | None = None) -> None:
+    """`kind`'s cached value for `key` (None: all of them) changed: forget it here once the current write
+    transaction commits (now outside one) and tell every other process. On PostgreSQL the message goes with the
+    transaction (NOTIFY: delivered at its commit, dropped by a rollback); on Redis it is published after the
+    commit. A channel that fails is logged, never raised."""
+    if kind not in _forgetters:
+        raise KeyError(f"no cache registered for kind {kind!r}")
+    after_commit(lambda: forget_here(kind, key))
+    if _channel is not None:
+        _channel.publish(encode(kind, key))
+
+
+def forget_here(kind: str, key: str | None = None) -> None:
+    """Forget `kind`'s cached value for `key` (None: all) in this process only; `ALL` forgets every cache."""
+    if kind == ALL:
+        for forget in list(_forgetters.values()):
+            forget(None)
+        return
+    forget = _forgetters.get(kind)
+    if forget is None:
+        log.warning("invalidation: a message for an unknown cache %r was ignored", kind)
+        return
+    forget(key)
+
+
+def encode(kind: str, key: str | None) -> str:
+    """The message text of a change: `kind:key` (`kind:` for every key)."""
+    return f"{kind}:{key or ''}"
+
+
+def receive(message: str) -> None:
+    """Act on a message from the channel (the listener calls it)."""
+    kind, _, key = message.partition(":")
+    forget_here(kind, key or None)
+
+
+def start(config) -> str:
+    """Choose this process's channel from `config` (`BOXOFFICE_INVALIDATION_CHANNEL`) and start its listener
+    thread, replacing any earlier one; returns the channel's name (`local`: no listener, other processes see a
+    change when their cached value expires)."""
+    global _channel
+    stop()
+    _channel = channel_for(config)
+    if _channel is None:
+        return "local"
+    Listener(_channel, receive, lambda: forget_here(ALL)).start()
+    return _channel.name
+
+
+def stop() -> None:
+    """Stop this process's listener (if any) and stop announcing; changes are then forgotten here only."""
+    global _channel
+    stop_all()
+    _channel = None
+
+
+def listener() -> Listener | None:
+    """This process's listener (None with the `local` channel), for health checks and tests."""
+    return current()
+
+
+def channel_name() -> str:
+    """The channel this process announces on: `postgres`, `redis` or `local`."""
+    return _channel.name if _channel is not None else "local"
+
+
+__all__ = ["ALL", "CHANNELS", "announce", "channel_name", "encode", "forget_here", "kinds", "listener", "on_change",
+           "receive", "start", "stop"]
