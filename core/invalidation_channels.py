@@ -123,8 +123,11 @@ class RedisChannel:
         """SUBSCRIBE and read messages; every subscription confirmation (redis-py re-subscribes by itself after
         a reconnect) counts as a new connection, since messages sent meanwhile were lost."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=HEALTH_SECONDS)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=HEALTH_SECONDS,
+                                      retry=Retry(NoBackoff(), 0))  # a failure reaches the listener, which logs it
         pubsub = client.pubsub()
         try:
             pubsub.subscribe(self.key)

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,3 +118,30 @@ class ServerProcess:
 def operator_headers() -> dict:
     """The operator token of this test run, as a request header."""
     return {"Authorization": f"Bearer {os.environ['BOXOFFICE_OPERATOR_TOKEN']}"}
+
+
+class OwnRedis:
+    """A redis-server on a free loopback port that keeps nothing on disk (a restart loses every queued job)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> OwnRedis:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                return self
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

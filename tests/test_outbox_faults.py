@@ -17,11 +17,10 @@ import uuid
 from collections import Counter
 
 import pytest
-import redis
 import requests
 from audits import counters_match_rows
 from conftest import make_tenant
-from procs import ServerProcess, boxoffice_command, boxoffice_env, free_port, gunicorn_command
+from procs import OwnRedis, ServerProcess, boxoffice_command, boxoffice_env, free_port, gunicorn_command
 from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import make_event, make_type
 
@@ -29,33 +28,6 @@ from core import db as database
 
 PURCHASE = "/client/events/tickets/purchase"
 EVENT_TYPES = ["booking.confirmed", "tickets.issued"]
-
-
-class OwnRedis:
-    """A redis-server on a free loopback port that keeps nothing on disk (a restart loses every queued job)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> OwnRedis:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 class Worker:
