@@ -93,7 +93,14 @@ class Database:
         return "postgresql" if self.admin_url else "sqlite"
 
     def release(self) -> None:
-        """Close this process's pooled connections (before the server starts, and before dropping)."""
+        """Close this process's pooled connections and stop its invalidation listener, if the target has one
+        (before the server starts, and before dropping)."""
+        try:
+            from core import invalidation
+
+            invalidation.stop()
+        except ImportError:  # a checkout from before the invalidation bus
+            pass
         if self.admin_url:
             from core.db import db
 
@@ -199,7 +206,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise SystemExit("gunicorn exited during start-up")
             try:
-                if request(self.port, "GET", "/health")[0] == 200 and len(self._worker_pids()) >= workers:
+                if request(self.port, "GET", "/health")[0] == 200 and len(self.worker_pids()) >= workers:
                     return
             except OSError:
                 pass
@@ -207,7 +214,8 @@ class Server:
         self.stop()
         raise SystemExit("gunicorn did not answer /health in time")
 
-    def _worker_pids(self) -> list[int]:
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers' process ids (from /proc; empty where it is unavailable)."""
         try:
             text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         except OSError:
@@ -218,7 +226,7 @@ class Server:
         """User + system CPU time of the live workers so far (0 where /proc is unavailable)."""
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0
-        for pid in self._worker_pids():
+        for pid in self.worker_pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
