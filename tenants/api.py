@@ -221,7 +221,7 @@ class TenantApiKey(MethodView):
     @blp.response(200, ApiKeySchema)
     def delete(self, org_id, key_id):
         """Revoke an API key: it can no longer be exchanged for a token, and tokens already issued from it
-        are refused with 401 `api_key_revoked` (within 5 seconds on every worker). Repeating is harmless."""
+        are refused with 401 `api_key_revoked` (within a second on every worker). Repeating is harmless."""
         return service.revoke_api_key(org_id, key_id)
 
 
@@ -246,7 +246,7 @@ class TenantDomains(MethodView):
     def post(self, data, org_id):
         """Serve the tenant at a hostname as well: a request whose `Host` is that hostname needs no `orgid` header
         (an `orgid` naming another tenant is 403 `org_mismatch`). Unique across the deployment; adding the
-        tenant's own hostname again is harmless. Every worker sees it within 5 seconds."""
+        tenant's own hostname again is harmless. Every worker sees it within a second."""
         return service.add_domain(org_id, data["hostname"])
 
     @operator_only

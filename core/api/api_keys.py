@@ -103,7 +103,7 @@ class OrgApiKey(MethodView):
                                                            "`api_key_revoked_already`"})
     def patch(self, data, key_id):
         """Change a key's `role`, `name` and/or `scopes` (e.g. make a staff key an officer). The key, and the
-        tokens exchanged from it, act with the new role and scopes from their next request (within 5 seconds on
+        tokens exchanged from it, act with the new role and scopes from their next request (within a second on
         every worker, as a revocation)."""
         return api_keys.update_api_key(current_org(), key_id, name=data.get("name"), role=data.get("role"),
                                        scopes=data.get("scopes"), caller=current_identity())
@@ -113,5 +113,5 @@ class OrgApiKey(MethodView):
     @blp.error_responses({404: "`api_key_not_found`", 409: "`own_api_key`: the key this request is sent with"})
     def delete(self, key_id):
         """Revoke a key: it can no longer be sent or exchanged, and tokens already issued from it get 401
-        `api_key_revoked` (within 5 seconds on every worker). Repeating is harmless."""
+        `api_key_revoked` (within a second on every worker). Repeating is harmless."""
         return api_keys.revoke_api_key(current_org(), key_id, caller=current_identity())

@@ -148,7 +148,7 @@ class LogoutEverywhere(MethodView):
     @blp.response(204)
     def post(self):
         """End every session of my account, this one included: each token issued so far answers 401
-        `session_revoked` (within a few seconds on every worker). Log in again for a new token."""
+        `session_revoked` (within a second on every worker). Log in again for a new token."""
         accounts.end_sessions(current_org(), current_identity().sub)
 
 
