@@ -82,8 +82,9 @@ def _openapi_settings(app: Flask) -> None:
 
 
 def create_app(config: Config | None = None, extra_plugins: list | None = None,
-               migrate: bool = True) -> Flask:
-    """Build the Flask app: config from env unless given, database, plugins, jobs, the invalidation listener,
+               migrate: bool = True, listen: bool = True) -> Flask:
+    """Build the Flask app: config from env unless given, database, plugins, jobs, the invalidation listener
+    (`listen=False`: a one-shot command, which announces its changes but caches nothing worth keeping fresh),
     routes, migrations."""
     config = config or Config.from_env()
     config.data_path.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         record_statements(database.db.obj, config.sql_record)
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
-    start_invalidation(config)  # this process's listener: other processes' changes empty its caches at once
+    start_invalidation(config, listen)  # the listener: other processes' changes empty this one's caches at once
 
     app = Flask("boxoffice")
     app.json = OrjsonProvider(app)

@@ -95,7 +95,7 @@ def db_upgrade():
     from core.plugins import get_host
     from core.schema import all_migrations, upgrade_schema
 
-    create_app(migrate=False)
+    create_app(migrate=False, listen=False)
     with database.db.connection_context():
         todo = pending(all_migrations(get_host()))
         if not todo:

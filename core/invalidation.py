@@ -3,8 +3,8 @@ sessions, tenant hostnames...) is forgotten in this process once the change comm
 of every node a moment later, through the channel the deployment has (PostgreSQL LISTEN/NOTIFY or Redis pub/sub).
 
 Owns no cache and reads no table: each cache's owner registers its local forget function under a kind
-(`on_change`) and calls `announce` where the row changes. Never raises for a channel that is down (the caches'
-own time bound is then the fallback) and adds nothing to a request that changes nothing.
+(`on_change`) and calls `announce` where the row changes. Never fails a committed change because the channel is
+down (the caches' own time bound is then the fallback) and adds nothing to a request that changes nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def announce(kind: str, key: str | None = None) -> None:
     """`kind`'s cached value for `key` (None: all of them) changed: forget it here once the current write
     transaction commits (now outside one) and tell every other process. On PostgreSQL the message goes with the
     transaction (NOTIFY: delivered at its commit, dropped by a rollback); on Redis it is published after the
-    commit. A channel that fails is logged, never raised."""
+    commit. A publish after the commit that fails is logged, never raised (the change stands; other processes
+    fall back to their caches' time bound); a NOTIFY inside the transaction fails with it, like any statement."""
     if kind not in _forgetters:
         raise KeyError(f"no cache registered for kind {kind!r}")
     after_commit(lambda: forget_here(kind, key))
@@ -71,16 +72,17 @@ def receive(message: str) -> None:
     forget_here(kind, key or None)
 
 
-def start(config) -> str:
-    """Choose this process's channel from `config` (`BOXOFFICE_INVALIDATION_CHANNEL`) and start its listener
-    thread, replacing any earlier one; returns the channel's name (`local`: no listener, other processes see a
-    change when their cached value expires)."""
+def start(config, listen: bool = True) -> str:
+    """Choose this process's channel from `config` (`BOXOFFICE_INVALIDATION_CHANNEL`) and, with `listen`, start
+    its listener thread, replacing any earlier one (a one-shot command announces but need not listen); returns the
+    channel's name (`local`: other processes see a change when their cached value expires)."""
     global _channel
     stop()
     _channel = channel_for(config)
     if _channel is None:
         return "local"
-    Listener(_channel, receive, lambda: forget_here(ALL)).start()
+    if listen:
+        Listener(_channel, receive, lambda: forget_here(ALL)).start()
     return _channel.name
 
 

@@ -26,7 +26,7 @@ def _run(fn):
     from core.app import create_app
     from core.services import audit
 
-    app = create_app()
+    app = create_app(listen=False)  # a one-shot command: it announces its changes, it need not hear others'
     with app.app_context(), database.db.connection_context(), audit.acting_as(CLI_ACTOR):
         try:
             return fn(app)
