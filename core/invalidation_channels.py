@@ -103,8 +103,13 @@ class RedisChannel:
     def _publisher(self):
         if self._client is None:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
 
-            self._client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=1)
+            # one retry (a pooled connection Redis dropped by restarting), no backoff: while Redis is down a
+            # change's request waits at most two connect timeouts for its PUBLISH
+            self._client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=1,
+                                                retry=Retry(NoBackoff(), 1))
         return self._client
 
     def publish(self, message: str) -> None:

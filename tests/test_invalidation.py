@@ -49,18 +49,20 @@ def test_a_value_loaded_while_it_is_forgotten_is_returned_but_not_kept():
 
 
 def test_announce_forgets_here_after_the_commit_and_not_after_a_rollback(recorder, db):
+    """(On PostgreSQL this process's own listener hears the NOTIFY too and forgets once more.)"""
     with write_transaction():
         invalidation.announce("test-kind", "k1")
         assert recorder.calls == []  # another thread could still load the old row: forget only once committed
-    assert recorder.calls == ["k1"]
+    assert recorder.calls[0] == "k1"
 
     with pytest.raises(RuntimeError), write_transaction():
         invalidation.announce("test-kind", "k2")
         raise RuntimeError("rolled back")
-    assert recorder.calls == ["k1"]
+    time.sleep(0.5)  # what a listener would have heard by now
+    assert set(recorder.calls) == {"k1"}
 
     invalidation.announce("test-kind")  # outside a transaction: at once, every key
-    assert recorder.calls == ["k1", None]
+    assert None in recorder.calls
 
 
 def test_an_unknown_kind_is_refused_when_announced_and_ignored_when_received(recorder, caplog):
