@@ -190,3 +190,36 @@ def test_on_sqlite_without_redis_only_this_process_forgets(app, config):
     if config.redis_url or ON_POSTGRES:
         pytest.skip("this pass has a channel")
     assert invalidation.channel_name() == "local" and invalidation.listener() is None
+
+
+class RecordingChannel:
+    """Stands in for the process's channel and keeps what would be sent."""
+
+    name = "recording"
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def publish(self, message: str) -> None:
+        self.sent.append(message)
+
+
+def test_every_change_of_a_cached_row_is_announced(tenant, monkeypatch):
+    from test_purchase_support import make_event, make_type
+
+    recording = RecordingChannel()
+    monkeypatch.setattr(invalidation, "_channel", recording)
+    event = make_event(tenant)
+    ticket_type = make_type(tenant, event)
+    fan = tenant.customer()
+    recording.sent.clear()
+
+    assert tenant.staff.patch(f"/events/ticket-types/{ticket_type}", json={"name": "Renamed"}).status_code == 200
+    assert tenant.staff.put(f"/org/officers/{fan.customer_id}").status_code == 200
+    assert fan.post("/client/auth/logout-all").status_code == 204
+    assert tenant.staff.patch("/org/settings", json={"corsOrigins": ["https://shop.example"]}).status_code == 200
+    key = tenant.staff.post("/org/api-keys", json={"name": "door"}).get_json()
+    assert tenant.staff.delete(f"/org/api-keys/{key['id']}").status_code == 200
+    assert recording.sent == [f"ticket_type:{ticket_type}", f"account:{fan.customer_id}",
+                              f"account:{fan.customer_id}", f"org:{tenant.orgid}", "origins:",
+                              f"plugins:{tenant.orgid}", f"api_key:{key['id']}"]
