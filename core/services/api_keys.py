@@ -106,9 +106,9 @@ def update_api_key(org: Org | str, key_id: str, *, name: str | None = None, role
 
 def revoke_api_key(org: Org | str, key_id: str, *, caller: Identity | None = None) -> ApiKey:
     """Revoke one of the tenant's API keys (idempotent): it can no longer be sent or exchanged, and tokens already
-    issued from it are refused (401 `api_key_revoked`) from their next request (within `REVOCATION_SECONDS` on
-    other workers). 404 `api_key_not_found` (also another tenant's key); 409 `own_api_key` when `caller` is
-    calling with that key."""
+    issued from it are refused (401 `api_key_revoked`) from their next request (on every worker within a second,
+    through the invalidation bus; within `REVOCATION_SECONDS` while it is down). 404 `api_key_not_found` (also
+    another tenant's key); 409 `own_api_key` when `caller` is calling with that key."""
     record = get_scoped(ApiKey, org, key_id, "api_key")
     if _is_callers_key(record, caller):
         raise Conflict("An admin may not revoke the API key it is calling with; use another admin key.",
