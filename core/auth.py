@@ -1,9 +1,11 @@
 """Authentication and roles: scrypt password hashes, JWTs (HS256 pinned, exp required), staff API keys sent
 directly (`core.api_keys`).
 
-Views declare who may call them, and the scope a staff route needs, with `require_role`; the identity of a
-request lives on `g.identity`. A customer's account state (sessions ended, officer granted or revoked) is read
-live per request from a few-seconds cache, so a revocation holds on the next request.
+Views declare who may call them (a role group of `core.roles`, written into the operation's OpenAPI as
+`x-roles`), and the scope a staff route needs, with `require_role`; the identity of a request lives on
+`g.identity`. A staff member's role (`core.member_grants`) and a customer's account state (sessions ended,
+officer granted or revoked) are read live per request from a few-seconds cache, so a change holds on the next
+request.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from core import invalidation
 from core.api_keys import SCOPES, api_key_in, identity_for_key, key_token_identity
 from core.config import current_config
 from core.errors import ApiError, Forbidden, Unauthorized
-from core.identity import API_KEY_SUB, OFFICER, OPERATOR_IDENTITY, STAFF_ROLES, Actor, Identity, actor_for
+from core.identity import API_KEY_SUB, OPERATOR_IDENTITY, STAFF_ROLES, Actor, Identity, actor_for
+from core.member_grants import member_token_identity
 from core.memo import TimedMemo
 from core.request_id import current_request_id
+from core.roles import ADMIN, CUSTOMER, MEMBER, OFFICER, STAFF, TOTP_ENROLMENT
 from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
 # customer id -> (epoch seconds before which their tokens are refused, officer?), as stale as API keys may be
 _ACCOUNTS = TimedMemo(5.0)
-ROLES = ("customer", *STAFF_ROLES)
+ROLES = (CUSTOMER, *STAFF_ROLES, TOTP_ENROLMENT)  # what a JWT's `role` claim may be
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+ROLE_ORDER = (CUSTOMER, *STAFF_ROLES, MEMBER)  # how `x-roles` lists them
 
 
 def hash_password(password: str) -> str:
@@ -129,6 +134,8 @@ def _identity_for_jwt(authorization: str) -> Identity:
     identity = decode_token(current_config().secret_key, token.strip())
     if identity.sub.startswith(API_KEY_SUB):
         identity = key_token_identity(identity)
+    elif identity.is_member:
+        identity = member_token_identity(identity)
     if identity.role == "customer":
         valid_after, officer = _account_state(identity.org, identity.sub)
         if identity.issued_at < valid_after:
@@ -204,11 +211,21 @@ def request_actor() -> Actor | None:
     return actor_for(current_identity(), request.remote_addr, current_request_id())
 
 
-@functools.lru_cache(maxsize=64)
+def role_names(roles: tuple) -> tuple[str, ...]:
+    """`require_role`'s arguments as one tuple of role names: each a role or a group of them (`core.roles`)."""
+    names: list[str] = []
+    for role in roles:
+        for name in ((role,) if isinstance(role, str) else role):
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=256)
 def allowed_roles(roles: tuple[str, ...]) -> frozenset[str]:
-    """The roles that pass a check for `roles` (admin also passes any staff check). `officer` admits officer
-    keys and, through `check_role`, officer customers."""
-    return frozenset(roles) | ({"admin"} if "staff" in roles else frozenset())
+    """The roles that pass a check for `roles` (admin also passes any check naming staff). `officer` admits
+    officer keys and members and, through `check_role`, officer customers; `member` any member of the tenant."""
+    return frozenset(roles) | ({ADMIN} if STAFF in roles else frozenset())
 
 
 def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | None = None) -> None:
@@ -218,8 +235,10 @@ def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | N
         raise Unauthorized("This endpoint needs `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
                            type="authentication_required")
     allowed = allowed_roles(roles)
-    if identity.role not in allowed and not (identity.officer and OFFICER in allowed):
-        raise ApiError(f"This endpoint is for {', '.join(sorted(roles))} only.", status=403, type="forbidden_role")
+    if (identity.role not in allowed and not (identity.officer and OFFICER in allowed)
+            and not (identity.is_member and MEMBER in allowed)):
+        raise ApiError(f"This endpoint is for {', '.join(sorted(allowed))} only.", status=403,
+                       type="forbidden_role", roles=sorted(allowed))
     if scope is not None and identity.scopes is not None and scope not in identity.scopes:
         raise ApiError(f"This endpoint needs an API key with the `{scope}` scope.", status=403,
                        type="insufficient_scope", scope=scope)
@@ -231,11 +250,13 @@ def key_security_scheme(scope: str) -> str:
     return f"apiKey.{scope}"
 
 
-def require_role(*roles: str, scope: str | None = None):
-    """View decorator: the caller must hold one of `roles` (admin also passes any staff check; `officer` also
-    admits a customer whose account is an officer) and, when it is limited to scopes, `scope`. A route staff
-    may call must name its scope (one of `core.api_keys.SCOPES`);
-    the OpenAPI document lists it as the operation's API key security scheme."""
+def require_role(*roles: str | tuple[str, ...], scope: str | None = None):
+    """View decorator: the caller must hold one of `roles`, each a role or a group of `core.roles` (admin also
+    passes any check naming staff; `officer` also admits a customer whose account is an officer; `member` any
+    signed-in member of the tenant) and, when it is limited to scopes, `scope`. A route staff may call must name
+    its scope (one of `core.api_keys.SCOPES`). The one declaration of who may call a route: the OpenAPI
+    operation lists the roles that pass as `x-roles` and the scope as its API key security scheme."""
+    roles = role_names(roles)
     if scope is not None and scope not in SCOPES:
         raise ValueError(f"Unknown API key scope {scope!r}; one of {', '.join(SCOPES)}.")
     if allowed_roles(roles) & set(STAFF_ROLES) and scope is None:
@@ -250,8 +271,10 @@ def require_role(*roles: str, scope: str | None = None):
         security = [{"bearerAuth": []}] + ([{key_security_scheme(scope): []}] if scope else [])
         apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
         apidoc.setdefault("manual_doc", {}).setdefault("security", security)
+        apidoc["manual_doc"]["x-roles"] = [role for role in ROLE_ORDER if role in allowed_roles(roles)]
         wrapper._apidoc = apidoc
         wrapper.required_scope = scope
+        wrapper.allowed_roles = allowed_roles(roles)
         return wrapper
 
     return decorator

@@ -1,15 +1,19 @@
-"""Who is calling: the identity a verified JWT or staff API key names (`core.auth`, `core.api_keys`)."""
+"""Who is calling: the identity a verified JWT or staff API key names (`core.auth`, `core.api_keys`).
+
+A plain value: never reads a request or the database.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.roles import MANAGERS, MEMBER_ROLES, OFFICER, TOTP_ENROLMENT
+
 API_KEY_SUB = "key:"  # the `sub` of a staff API key caller (and of a token exchanged from it): "key:<key id>"
-OFFICER = "officer"  # a staff role limited to the club's tickets: view them, check in, set attendance
-STAFF_ROLES = ("staff", "admin", OFFICER)  # the roles of staff API keys (and of tokens exchanged from them)
-FULL_STAFF_ROLES = ("staff", "admin")
-OPERATOR = "operator"  # the hosting operator (BOXOFFICE_OPERATOR_TOKEN): its identity's sub and role
 MEMBER_SUB = "member:"  # the `sub` of a staff member's token: "member:<member id>" (its `email` is theirs)
+STAFF_ROLES = MEMBER_ROLES  # the roles of staff API keys and members (and of tokens exchanged from keys)
+FULL_STAFF_ROLES = MANAGERS
+OPERATOR = "operator"  # the hosting operator (BOXOFFICE_OPERATOR_TOKEN): its identity's sub and role
 ACTOR_KINDS = ("api_key", "staff_token", "member", "operator", "customer", "system")
 
 
@@ -30,6 +34,22 @@ class Identity:
     def is_staff(self) -> bool:
         """Staff or admin (an officer is not: it may only view tickets, check in and set attendance)."""
         return self.role in FULL_STAFF_ROLES
+
+    @property
+    def member_id(self) -> str | None:
+        """The id of the staff member calling (a member's token), else None. With `email`, what an audit
+        record names as "who"; an API key caller has `sub` `key:<id>` and its name in `email` instead."""
+        return self.sub[len(MEMBER_SUB):] if self.sub.startswith(MEMBER_SUB) else None
+
+    @property
+    def is_member(self) -> bool:
+        """A signed-in staff member (any role, or the restricted token that may only enrol two-factor)."""
+        return self.sub.startswith(MEMBER_SUB)
+
+    @property
+    def is_enrolment_only(self) -> bool:
+        """A member's restricted token that may only enrol two-factor (`core.roles.TOTP_ENROLMENT`)."""
+        return self.role == TOTP_ENROLMENT
 
     @property
     def is_officer(self) -> bool:

@@ -15,13 +15,14 @@ from core.api_keys import SCOPE_DOCS, SCOPES
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models.tenant import API_KEY_ROLES
+from core.roles import ADMINS, ROLE_DOCS
 from core.services import api_keys
 from core.tenancy import current_org
 
 blp = Blueprint("api_keys", __name__, description="The organisation's staff API keys (admins only)")
 
 SCOPES_DOC = "What the key may do: " + "; ".join(f"`{name}`: {doc}" for name, doc in SCOPE_DOCS.items())
-ROLE_DOC = "staff, admin, or officer (may only view tickets, check in and set attendance)"
+ROLE_DOC = "; ".join(f"`{role}`: {doc}" for role, doc in ROLE_DOCS.items())
 TIME = {"type": "string", "format": "date-time"}
 
 
@@ -75,13 +76,13 @@ class ApiKeyCreatedSchema(Schema):
 
 @blp.route("/org/api-keys")
 class OrgApiKeys(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, ApiKeySchema(many=True))
     def get(self):
         """The organisation's API keys, newest first, revoked ones included (never the keys themselves)."""
         return api_keys.list_api_keys(current_org())
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, data):
@@ -95,7 +96,7 @@ class OrgApiKeys(MethodView):
 
 @blp.route("/org/api-keys/<key_id>")
 class OrgApiKey(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(ApiKeyUpdateSchema)
     @blp.response(200, ApiKeySchema)
     @blp.error_responses({404: "`api_key_not_found`", 409: "`own_api_key`: the key this request is sent with "
@@ -108,7 +109,7 @@ class OrgApiKey(MethodView):
         return api_keys.update_api_key(current_org(), key_id, name=data.get("name"), role=data.get("role"),
                                        scopes=data.get("scopes"), caller=current_identity())
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, ApiKeySchema)
     @blp.error_responses({404: "`api_key_not_found`", 409: "`own_api_key`: the key this request is sent with"})
     def delete(self, key_id):

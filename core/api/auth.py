@@ -14,6 +14,7 @@ from core.api_keys import SCOPES
 from core.api_schema import Schema
 from core.auth import current_identity, is_officer, require_role, token_for
 from core.identity import API_KEY_SUB
+from core.roles import EVERYONE, MEMBER
 from core.services import accounts
 from core.tenancy import current_org
 
@@ -185,7 +186,7 @@ class StaffToken(MethodView):
 
 @blp.route("/auth/me")
 class Me(MethodView):
-    @require_role("customer", "staff", "officer", scope="read")
+    @require_role(EVERYONE, MEMBER, scope="read")
     @blp.response(200, MeSchema)
     def get(self):
         """Who the bearer token or API key belongs to, the scopes it holds and whether it acts as an officer."""

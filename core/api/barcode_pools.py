@@ -21,6 +21,7 @@ from core.auth import require_role
 from core.errors import Unprocessable
 from core.models import BarcodePoolCode
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import barcode_pools
 from core.services.ticket_configurations import get_configuration
 from core.tenancy import current_org
@@ -117,7 +118,7 @@ def _csv_bytes(files: dict) -> bytes:
 
 @blp.route("/ticket-configurations/<configuration_id>/barcodes")
 class BarcodePool(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, BarcodeList)
     @blp.error_responses({404: "`ticket_configuration_not_found`"})
@@ -130,7 +131,7 @@ class BarcodePool(MethodView):
         return {**page_body(page, barcode_view), "counts": counts_view(barcode_pools.counts(org, configuration))}
 
     @larger_body(MAX_UPLOAD_BYTES)
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(BarcodeUpload, location="files")
     @blp.doc(**_CSV_DOC)
     @blp.response(200, UploadResultView)
@@ -145,7 +146,7 @@ class BarcodePool(MethodView):
 
 @blp.route("/ticket-configurations/<configuration_id>/barcodes/<barcode_id>")
 class BarcodeItem(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     @blp.error_responses({404: "`ticket_configuration_not_found`, `barcode_not_found`",
                           409: "`barcode_used`, `barcode_reserved`"})

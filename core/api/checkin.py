@@ -12,6 +12,7 @@ from core.api.blueprint import Blueprint
 from core.api.fields import UtcTime
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
+from core.roles import DOOR_STAFF, OFFICER
 from core.services import checkin, door_rules, qr
 from core.tenancy import current_org
 
@@ -119,7 +120,7 @@ class ScannerKeys(Schema):
 
 @blp.route("/events/scanner/keys")
 class ScannerKeysView(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.response(200, ScannerKeys)
     def get(self):
         """The tenant's Ed25519 public key and QR payload format, for offline door devices."""
@@ -128,7 +129,7 @@ class ScannerKeysView(MethodView):
 
 @blp.route("/events/scanner/rules")
 class ScannerRulesView(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.response(200, DoorRules)
     def get(self):
         """The door's admission rules as data, the table the server admits by, for offline door devices."""
@@ -137,7 +138,7 @@ class ScannerRulesView(MethodView):
 
 @blp.route("/events/tickets/validate")
 class Validate(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
@@ -148,7 +149,7 @@ class Validate(MethodView):
 
 @blp.route("/events/check-in")
 class CheckInByQr(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
@@ -159,7 +160,7 @@ class CheckInByQr(MethodView):
 
 @blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.arguments(CheckInByIdSchema())
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
@@ -170,7 +171,7 @@ class CheckInById(MethodView):
 
 @blp.route("/events/check-in/<ticket_id>/undo")
 class UndoCheckIn(MethodView):
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.arguments(UndoCheckInSchema())
     @blp.response(200, UndoResult)
     def post(self, data, ticket_id):

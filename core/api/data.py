@@ -27,6 +27,7 @@ from core.auth import require_role
 from core.errors import NotFound
 from core.models import Org
 from core.pagination import MAX_PAGE_NUMBER, SortKey, paginate_block, paginate_offset
+from core.roles import MANAGERS, READERS
 from core.tenancy import current_org
 
 MAX_LIMIT = 200
@@ -114,7 +115,8 @@ def _route(rule: str, endpoint: str, methods: list[str], doc: str, view: Callabl
     for schema, location in reversed(args):
         view = blp.arguments(schema, location=location)(view)
     view = blp.response(*response)(view)
-    blp.route(rule, endpoint=endpoint, methods=methods)(require_role("staff", scope=scope)(view))
+    roles = READERS if scope == "read" else MANAGERS
+    blp.route(rule, endpoint=endpoint, methods=methods)(require_role(roles, scope=scope)(view))
 
 
 def register_collection(c: Collection) -> None:
@@ -194,5 +196,5 @@ def unknown(collection: str, action: str):
 for _collection in COLLECTIONS:
     register_collection(_collection)
 # Not part of the documented API: registered on Flask's Blueprint directly so OpenAPI does not list it.
-flask.Blueprint.add_url_rule(blp, "/<collection>/<action>", "unknown", require_role("staff", scope="read")(unknown),
+flask.Blueprint.add_url_rule(blp, "/<collection>/<action>", "unknown", require_role(READERS, scope="read")(unknown),
                              methods=["GET", "POST"])

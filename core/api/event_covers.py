@@ -15,6 +15,7 @@ from core.api.events import event_body
 from core.api.multipart import multipart_fields
 from core.auth import require_role
 from core.errors import INVALID_INPUT, ApiError, Unprocessable
+from core.roles import MANAGERS
 from core.services import event_covers, events
 from core.services.event_covers import MAX_COVER_BYTES, CoverTooLarge
 from core.tenancy import current_org
@@ -45,7 +46,7 @@ def _upload() -> FileStorage:
 
 @blp.route("/events/<event_id>/cover")
 class EventCover(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**_BODY)
     @blp.response(200, EventEnvelope)
     @blp.error_responses({404: "`event_not_found`", 413: "`file_too_large`",

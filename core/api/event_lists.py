@@ -30,6 +30,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import EventList, Org, PermanentList
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import event_lists, ticket_queries
 from core.services.event_lists import MAX_IMAGE_BYTES, RENDITIONS, ImageTooLarge, ListFilters
 from core.tenancy import current_org
@@ -126,7 +127,7 @@ def _one(row: EventList, args: dict) -> dict:
 
 @blp.route("/events/<event_id>/lists")
 class ListCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(ListPageQuery, location="query")
     @blp.response(200, EventListPage)
     def get(self, args, event_id):
@@ -140,7 +141,7 @@ class ListCollection(MethodView):
                                      args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, list_renderer(org, page.rows, args))
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**_body_doc(ListBody, required=True))
     @blp.arguments(ListViewQuery, location="query")
     @blp.response(201, EventListEnvelope)
@@ -154,14 +155,14 @@ class ListCollection(MethodView):
 
 @blp.route("/events/<event_id>/lists/<list_id>")
 class ListItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(ListViewQuery, location="query")
     @blp.response(200, EventListEnvelope)
     def get(self, args, event_id, list_id):
         """One list of the event."""
         return _one(event_lists.get_event_list(current_org(), event_id, list_id), args)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**_body_doc(ListPatch, required=False))
     @blp.arguments(ListViewQuery, location="query")
     @blp.response(200, EventListEnvelope)
@@ -172,7 +173,7 @@ class ListItem(MethodView):
                                       remove_image=remove_image)
         return _one(row, args)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, event_id, list_id):
         """Delete a list: 409 `default_list` for the event's default list, `list_in_use` while ticket types or
@@ -183,7 +184,7 @@ class ListItem(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/list")
 class TicketList(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(MoveTicketBody)
     @blp.response(200, StaffTicketSchema)
     def put(self, data, ticket_id):
@@ -196,7 +197,7 @@ class TicketList(MethodView):
 
 @blp.route("/permanent-lists")
 class PermanentListCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, PermanentListPage)
     def get(self, args):
@@ -205,7 +206,7 @@ class PermanentListCollection(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, permanent_list_view)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PermanentListBody)
     @blp.response(201, PermanentListEnvelope)
     def post(self, data):
@@ -215,13 +216,13 @@ class PermanentListCollection(MethodView):
 
 @blp.route("/permanent-lists/<permanent_list_id>")
 class PermanentListItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, PermanentListEnvelope)
     def get(self, permanent_list_id):
         """One permanent list."""
         return {"data": permanent_list_view(event_lists.get_permanent_list(current_org(), permanent_list_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PermanentListPatch)
     @blp.response(200, PermanentListEnvelope)
     def patch(self, data, permanent_list_id):
@@ -229,7 +230,7 @@ class PermanentListItem(MethodView):
         return {"data": permanent_list_view(event_lists.save_permanent_list(current_org(), data,
                                                                              permanent_list_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, permanent_list_id):
         """Delete a permanent list; 409 `permanent_list_in_use` while event lists reference it."""

@@ -13,6 +13,7 @@ from core.api.events import SYNC_HEADER
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
+from core.roles import MANAGERS
 from core.services import bulk_refund
 from core.tenancy import current_org
 from core.timefmt import to_utc_naive
@@ -69,7 +70,7 @@ class AcceptedEnvelope(Schema):
 
 @blp.route("/events/<event_id>/refund")
 class EventRefund(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(RefundInput)
     @blp.response(202, AcceptedEnvelope, headers={SYNC_HEADER: {"description": "Poll GET /events/{id}/sync_jobs/"
                                                                                "{jobId}",

@@ -30,6 +30,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Event, Org, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, page_body
+from core.roles import MANAGERS, READERS
 from core.services import event_queries, events, holds, sync_jobs
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -96,7 +97,7 @@ def render_one(event: Event, args: dict | None = None, status: int = 200, job=No
 
 @blp.route("/events")
 class EventCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(StaffListQuery, location="query")
     @blp.response(200, EventList)
     def get(self, args):
@@ -105,7 +106,7 @@ class EventCollection(MethodView):
         check_bracket_params(StaffListQuery())
         return jsonify(event_list_body(current_org(), args))
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(EventInput)
     @blp.response(201, EventEnvelope, headers={SYNC_HEADER: {"description": "Poll GET /events/{id}/sync_jobs/{jobId}",
                                                              "schema": {"type": "string"}}})
@@ -118,14 +119,14 @@ class EventCollection(MethodView):
 
 @blp.route("/events/<event_id>")
 class EventItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(IncludeQuery, location="query")
     @blp.response(200, EventEnvelope)
     def get(self, args, event_id):
         """One event; `include=` venue, sessions, recurrences, registration_types; `fields=` to pick fields."""
         return render_one(events.get_event(current_org(), event_id), args)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(EventPatch(partial=True))
     @blp.response(200, EventEnvelope)
     def patch(self, data, event_id):
@@ -135,7 +136,7 @@ class EventItem(MethodView):
         event, job = events.update_event(current_org(), event_id, data)
         return render_one(event, job=job)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, event_id):
         """Delete an event with its sessions/dates; 409 `event_has_sales` if it has bookings or tickets."""
@@ -167,7 +168,7 @@ class SyncJobEnvelope(Schema):
 
 @blp.route("/events/<event_id>/sync_jobs/<job_id>")
 class SyncJobItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, SyncJobEnvelope)
     def get(self, event_id, job_id):
         """Status and progress of a sync job (id from the `X-Event-Sync-Job-ID` header)."""

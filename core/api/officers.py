@@ -14,6 +14,7 @@ from core.api.blueprint import Blueprint
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Customer
+from core.roles import ADMINS
 from core.services import accounts
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -42,7 +43,7 @@ def officer_view(customer: Customer) -> dict:
 
 @blp.route("/org/officers")
 class Officers(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, OfficerList)
     def get(self):
         """The customer accounts that hold the officer role (admin only)."""
@@ -51,14 +52,14 @@ class Officers(MethodView):
 
 @blp.route("/org/officers/<customer_id>")
 class Officer(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, OfficerSchema)
     def put(self, customer_id):
         """Make a customer account an officer (admin only; idempotent): signed in to the same client login, it
         may view the club's tickets, check them in and set attendance. 404 `customer_not_found`."""
         return officer_view(accounts.set_officer(current_org(), customer_id, True))
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, OfficerSchema)
     def delete(self, customer_id):
         """Revoke a customer account's officer role (admin only; idempotent); its tokens are refused officer

@@ -13,6 +13,7 @@ from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
 from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
+from core.roles import ADMINS, READERS
 from core.services import event_settings, orgs, participation
 from core.services.gateways import DEFAULT_GATEWAY_SETTING
 from core.tenancy import current_org
@@ -73,13 +74,13 @@ def settings_view(org: Org) -> dict:
 
 @blp.route("/org/settings")
 class OrgSettings(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, OrgSettingsSchema)
     def get(self):
         """The organisation's settings (staff and admins may read them)."""
         return settings_view(current_org())
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(OrgSettingsUpdate)
     @blp.response(200, OrgSettingsSchema)
     def patch(self, data):

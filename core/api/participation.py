@@ -15,6 +15,7 @@ from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import Participation
 from core.pagination import PageNumberQuery, paginate_block
+from core.roles import CUSTOMER, MANAGERS, READERS
 from core.services import participation
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -140,7 +141,7 @@ class RespondToInvite(MethodView):
 
 @blp.route("/client/events/<event_id>/participants")
 class PublicParticipants(MethodView):
-    @require_role("customer", "staff", scope="read")
+    @require_role(CUSTOMER, READERS, scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, PublicParticipantPage)
     def get(self, query, event_id):
@@ -153,7 +154,7 @@ class PublicParticipants(MethodView):
 
 @blp.route("/events/<event_id>/participants/invite")
 class InviteToSession(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(Invite)
     @blp.response(201, ParticipationSchema)
     def post(self, data, event_id):
@@ -166,7 +167,7 @@ class InviteToSession(MethodView):
 
 @blp.route("/events/<event_id>/participation")
 class SessionParticipants(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, SessionParticipantPage)
     def get(self, query, event_id):

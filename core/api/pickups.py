@@ -16,6 +16,7 @@ from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import PickupType
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import DOOR_STAFF, MANAGERS, READERS
 from core.services import pickups
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -75,7 +76,7 @@ def pickup_type_view(pickup_type: PickupType) -> dict:
 
 @blp.route("/pickup-types")
 class PickupTypeCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, PickupTypeList)
     def get(self, args):
@@ -84,7 +85,7 @@ class PickupTypeCollection(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, pickup_type_view)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PickupTypeBody)
     @blp.response(201, PickupTypeEnvelope)
     def post(self, data):
@@ -94,20 +95,20 @@ class PickupTypeCollection(MethodView):
 
 @blp.route("/pickup-types/<pickup_type_id>")
 class PickupTypeItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, PickupTypeEnvelope)
     def get(self, pickup_type_id):
         """One pickup type (404 `pickup_type_not_found`)."""
         return {"data": pickup_type_view(pickups.get_pickup_type(current_org(), pickup_type_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PickupTypePatch(partial=True))
     @blp.response(200, PickupTypeEnvelope)
     def patch(self, data, pickup_type_id):
         """Change its name or description (tickets show the current name)."""
         return {"data": pickup_type_view(pickups.update_pickup_type(current_org(), pickup_type_id, data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, pickup_type_id):
         """Delete a pickup type; 409 `pickup_type_in_use` while a registration type or a ticket carries it."""
@@ -117,7 +118,7 @@ class PickupTypeItem(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/pickups/<pickup_id>/collect")
 class CollectPickup(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role(DOOR_STAFF, scope="checkin")
     @blp.response(200, CollectedPickup)
     def post(self, ticket_id, pickup_id):
         """Mark one of the ticket's pickups handed over, once: 409 `pickup_already_collected` the second time

@@ -14,6 +14,7 @@ from core.api.idempotency import idempotent
 from core.api.queue_pass import QUEUE_PASS_DOC, sent_queue_pass
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
+from core.roles import SELLERS
 from core.services import booking as bookings
 from core.services.purchase_requests import purchase_request
 from core.tenancy import current_org
@@ -122,7 +123,7 @@ class ClientPurchase(MethodView):
 
 @blp.route("/events/tickets/purchase")
 class BoxOfficePurchase(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(SELLERS, scope="orders")
     @idempotent
     @blp.arguments(PurchaseSchema())
     @blp.response(201, StaffBookingResponseSchema)
@@ -166,7 +167,7 @@ class Register(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/mark-paid")
 class MarkPaid(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(SELLERS, scope="orders")
     @idempotent
     @blp.arguments(MarkPaidSchema())
     @blp.response(200, StaffBookingResponseSchema)

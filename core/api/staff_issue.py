@@ -13,6 +13,7 @@ from core.api.booking_schema import TicketListSchema, ticket_summary
 from core.api.idempotency import idempotent
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
+from core.roles import DOOR_STAFF, MANAGERS
 from core.services import comps
 from core.services.issuing import Holder
 from core.tenancy import current_org
@@ -68,7 +69,7 @@ def _staff_name() -> str:
 
 @blp.route("/events/tickets/comp")
 class Comp(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.arguments(CompSchema())
     @blp.response(201, TicketListSchema)
@@ -81,7 +82,7 @@ class Comp(MethodView):
 
 @blp.route("/events/tickets/pre-generate")
 class PreGenerate(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.arguments(PreGenerateSchema())
     @blp.response(201, TicketListSchema)
@@ -92,7 +93,7 @@ class PreGenerate(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/activate")
 class Activate(MethodView):
-    @require_role("staff", scope="checkin")
+    @require_role(DOOR_STAFF, scope="checkin")
     @idempotent
     @blp.arguments(ActivateSchema())
     @blp.response(200, TicketListSchema)

@@ -26,6 +26,7 @@ from core.pagination import (
     paginate_block,
     parse_size,
 )
+from core.roles import MANAGERS, READERS, TICKET_READERS
 from core.services import (
     attendees,
     cancellation,
@@ -221,7 +222,7 @@ def png_response(png: bytes) -> Response:
 
 @blp.route("/events/<event_id>/tickets")
 class EventTickets(MethodView):
-    @require_role("staff", "officer", scope="read")
+    @require_role(TICKET_READERS, scope="read")
     @blp.response(200, TicketPage)
     def get(self, event_id):
         """An event's tickets: `status`, `ticketTypeId`, `search` (holder email/name); cursor or page/limit."""
@@ -249,7 +250,7 @@ def participants_body(event_id: str, query: dict) -> dict:
 
 @blp.route("/events/<event_id>/participants")
 class Participants(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(PageNumberQuery, location="query")
     @blp.response(200, ParticipantPage)
     def get(self, query, event_id):
@@ -266,7 +267,7 @@ class PartnerParticipantsQuery(PageNumberQuery):
 
 @blp.route("/participants")
 class PartnerParticipants(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(PartnerParticipantsQuery, location="query")
     @blp.response(200, ParticipantPage)
     def get(self, query):
@@ -280,7 +281,7 @@ class PartnerParticipants(MethodView):
 
 @blp.route("/attendees/<attendee_id>")
 class AttendeeRecord(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, AttendeeSchema)
     def get(self, attendee_id):
         """One attendee (002's participant fields) with every ticket it holds or held; 404 `attendee_not_found`."""
@@ -293,7 +294,7 @@ class AttendeeRecord(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>")
 class StaffTicket(MethodView):
-    @require_role("staff", "officer", scope="read")
+    @require_role(TICKET_READERS, scope="read")
     @blp.response(200, StaffTicketSchema)
     def get(self, ticket_id):
         """One ticket with booking, customer and scan details."""
@@ -304,7 +305,7 @@ class StaffTicket(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/edits")
 class StaffTicketEdits(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, StaffTicketEditList)
     def get(self, ticket_id):
         """The ticket's holder edits, oldest first: new and previous holder, change fee, its payment and status."""
@@ -316,7 +317,7 @@ class StaffTicketEdits(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/qr")
 class StaffTicketQr(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.doc(**PNG_DOC)
     @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
@@ -335,7 +336,7 @@ def qr_png_or_409(ticket) -> bytes:
 
 @blp.route("/events/tickets/<ticket_id>/transfer")
 class StaffTransfer(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(TransferSchema)
     @blp.response(201, TransferResult)
     def post(self, data, ticket_id):
@@ -374,7 +375,7 @@ def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool, username: 
 
 @blp.route("/events/tickets/<ticket_id>/claim-link")
 class ReissueClaimLink(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.response(201, TransferResult)
     def post(self, ticket_id):
         """A fresh claim link for a transferred ticket nobody claimed yet (`ticket_id` = the recipient's ticket):
@@ -385,7 +386,7 @@ class ReissueClaimLink(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/cancel")
 class CancelTicket(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.response(200, StaffTicketSchema)
     def post(self, ticket_id):
@@ -396,7 +397,7 @@ class CancelTicket(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/refund")
 class RefundTicket(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
@@ -407,7 +408,7 @@ class RefundTicket(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/cancel")
 class CancelBooking(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.response(200, BookingSummary)
     def post(self, booking_id):
@@ -418,7 +419,7 @@ class CancelBooking(MethodView):
 
 @blp.route("/events/bookings/<booking_id>/refund")
 class RefundBooking(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.arguments(RefundSchema)
     @blp.response(200, RefundResultSchema)
@@ -429,7 +430,7 @@ class RefundBooking(MethodView):
 
 @blp.route("/events/refunds")
 class Refunds(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(RefundQuery, location="query")
     @blp.response(200, RefundList)
     def get(self, args):
@@ -441,7 +442,7 @@ class Refunds(MethodView):
 
 @blp.route("/events/refunds/<refund_id>/paid-out")
 class RefundPaidOut(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(PaidOutSchema)
     @blp.response(200, RefundInfo)
     def post(self, data, refund_id):

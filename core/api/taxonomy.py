@@ -32,6 +32,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import utcnow
 from core.pagination import CursorPageQuery, page_body
+from core.roles import MANAGERS, READERS
 from core.services import taxonomy
 from core.tenancy import current_org
 
@@ -74,15 +75,15 @@ def _routes(what: str, plural: str, body: type[Schema], view: type[Schema], rend
     change.__doc__ = f"Change some fields of a {label}."
     delete.__doc__ = f"Delete a {label}; {deleting}."
     collection = type(f"{view.__name__}Collection", (MethodView,), {
-        "get": require_role("staff", scope="read")(blp.arguments(CursorPageQuery, location="query")(
+        "get": require_role(READERS, scope="read")(blp.arguments(CursorPageQuery, location="query")(
             blp.response(200, listing)(list_records))),
-        "post": require_role("staff", scope="events")(blp.arguments(body)(blp.response(201, envelope)(create))),
+        "post": require_role(MANAGERS, scope="events")(blp.arguments(body)(blp.response(201, envelope)(create))),
     })
     item = type(f"{view.__name__}Item", (MethodView,), {
-        "get": require_role("staff", scope="read")(blp.response(200, envelope)(read)),
-        "patch": require_role("staff", scope="events")(blp.arguments(patch(partial=True))(
+        "get": require_role(READERS, scope="read")(blp.response(200, envelope)(read)),
+        "patch": require_role(MANAGERS, scope="events")(blp.arguments(patch(partial=True))(
             blp.response(200, envelope)(change))),
-        "delete": require_role("staff", scope="events")(blp.response(204)(delete)),
+        "delete": require_role(MANAGERS, scope="events")(blp.response(204)(delete)),
     })
     blp.route(f"/{plural}")(collection)
     blp.route(f"/{plural}/<{what}_id>")(item)

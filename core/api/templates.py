@@ -42,6 +42,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org, Template
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
+from core.roles import MANAGERS, READERS
 from core.services import event_settings, tally, templates, ticket_emails
 from core.tenancy import current_org
 
@@ -108,7 +109,7 @@ def add_template_routes(blueprint: Blueprint, spec: Kind, path: str, id_rule: st
     name = f"{blueprint.name}_{path.strip('/').replace('-', '_')}"
 
     class Collection(MethodView):
-        @require_role("staff", scope="read")
+        @require_role(READERS, scope="read")
         @blueprint.arguments(CursorPageQuery, location="query")
         @blueprint.response(200, page_of(view))
         def get(self, args):
@@ -116,27 +117,27 @@ def add_template_routes(blueprint: Blueprint, spec: Kind, path: str, id_rule: st
                                            args.get("page_cursor"))
             return page_body(page, render)
 
-        @require_role("staff", scope="events")
+        @require_role(MANAGERS, scope="events")
         @blueprint.doc(**body_doc(spec.body, required=True, pdf=spec.kind == "pdf"))
         @blueprint.response(201, envelope(view))
         def post(self):
             return {"data": render(create(current_org(), spec))}
 
     class Item(MethodView):
-        @require_role("staff", scope="read")
+        @require_role(READERS, scope="read")
         @blueprint.response(200, envelope(view))
         def get(self, template_id):
             org = current_org()
             return {"data": render(templates.get_template(org, spec.kind, template_uuid(org, template_id)))}
 
-        @require_role("staff", scope="events")
+        @require_role(MANAGERS, scope="events")
         @blueprint.doc(**body_doc(spec.patch, required=False, pdf=spec.kind == "pdf"))
         @blueprint.response(200, envelope(view))
         def patch(self, template_id):
             org = current_org()
             return {"data": render(update(org, spec, template_uuid(org, template_id)))}
 
-        @require_role("staff", scope="events")
+        @require_role(MANAGERS, scope="events")
         @blueprint.response(204)
         def delete(self, template_id):
             org = current_org()
@@ -159,7 +160,7 @@ for _spec in KINDS:
 
 @blp.route("/pdf-templates/<template_id>/background")
 class PdfTemplateBackground(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.doc(responses={"200": {"description": "The cleaned image.",
                                 "content": {"image/jpeg": _BINARY, "image/png": _BINARY}}})
     def get(self, template_id):
@@ -170,7 +171,7 @@ class PdfTemplateBackground(MethodView):
 
 @blp.route("/ticket-email-templates/<template_id>/preview")
 class EmailTemplatePreview(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(PreviewBody)
     @blp.response(200, envelope(RenderedEmailView))
     def post(self, data, template_id):
@@ -182,7 +183,7 @@ class EmailTemplatePreview(MethodView):
 
 @blp.route("/events/<event_id>/setting")
 class EventSettingItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, envelope(SettingView))
     def get(self, event_id):
         """The event's setting (the templates it uses); `id: null` and all null while it names none."""
@@ -190,7 +191,7 @@ class EventSettingItem(MethodView):
         setting = event_settings.get_event_setting(org, event_id)
         return {"data": setting_view(setting, event_settings.event_count(org, setting) if setting else 0)}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(SettingBody)
     @blp.response(200, envelope(SettingView))
     def patch(self, data, event_id):
@@ -204,7 +205,7 @@ class EventSettingItem(MethodView):
 
 @blp.route("/events/<event_id>/tally.pdf")
 class EventTally(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.doc(responses={"200": {"description": "The door tally sheet (A4 PDF).", "content": PDF_CONTENT}})
     def get(self, event_id):
         """The event's door tally sheet: per ticket type its counts (sold, checked in...) and boxes to tally by

@@ -16,6 +16,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import TicketConfiguration
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import ticket_configurations as service
 from core.services.events import get_event
 from core.tenancy import current_org
@@ -56,7 +57,7 @@ class CreateAndAttachBody(Schema):
 
 @blp.route("/ticket-configurations")
 class ConfigurationCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, ConfigurationList)
     def get(self, args):
@@ -65,7 +66,7 @@ class ConfigurationCollection(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, configuration_view)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ConfigurationBody)
     @blp.response(201, ConfigurationEnvelope)
     def post(self, data):
@@ -75,20 +76,20 @@ class ConfigurationCollection(MethodView):
 
 @blp.route("/ticket-configurations/<configuration_id>")
 class ConfigurationItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, ConfigurationEnvelope)
     def get(self, configuration_id):
         """One ticket configuration (404 `ticket_configuration_not_found`)."""
         return {"data": configuration_view(service.get_configuration(current_org(), configuration_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ConfigurationPatch(partial=True))
     @blp.response(200, ConfigurationEnvelope)
     def patch(self, data, configuration_id):
         """Change some fields; the tiers using it (and their future tickets) follow."""
         return {"data": configuration_view(service.update_configuration(current_org(), configuration_id, data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, configuration_id):
         """Delete a configuration no ticket type uses (409 `ticket_configuration_in_use` otherwise)."""
@@ -98,14 +99,14 @@ class ConfigurationItem(MethodView):
 
 @blp.route("/events/<event_id>/ticket_types")
 class EventConfigurations(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, EventConfigurationList)
     def get(self, event_id):
         """The ticket configurations attached to the event, by name."""
         org = current_org()
         return {"data": [configuration_view(c) for c in service.event_configurations(org, get_event(org, event_id))]}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(CreateAndAttachBody)
     @blp.response(201, ConfigurationEnvelope)
     def post(self, data, event_id):
@@ -117,7 +118,7 @@ class EventConfigurations(MethodView):
 
 @blp.route("/events/<event_id>/ticket_types/add")
 class AttachConfiguration(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(AttachBody)
     @blp.response(200, ConfigurationEnvelope)
     def post(self, data, event_id):

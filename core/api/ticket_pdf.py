@@ -12,6 +12,7 @@ from flask.views import MethodView
 from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role
 from core.models import Org, Ticket
+from core.roles import READERS
 from core.services import ticket_queries
 from core.services.ticket_pdf import render_ticket_pdf, ticket_pdf_filename
 from core.tenancy import current_org
@@ -46,7 +47,7 @@ class CustomerTicketPdf(MethodView):
 
 @blp.route("/events/tickets/<ticket_id>/pdf")
 class StaffTicketPdf(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.doc(**PDF_DOC)
     @blp.error_responses(PDF_ERRORS)
     def get(self, ticket_id: str):

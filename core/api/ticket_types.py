@@ -24,6 +24,7 @@ from core.auth import require_role
 from core.errors import NotFound
 from core.models import Event, Org, TicketType
 from core.pagination import SortKey
+from core.roles import MANAGERS, READERS
 from core.services import holds, pickups
 from core.services import ticket_types as service
 from core.tenancy import along, current_org, get_scoped, scoped
@@ -119,7 +120,7 @@ def _deleted(ticket_type_id: str, outcome: str) -> dict:
 
 @blp.route("/events/<event_id>/ticket-types")
 class EventTicketTypes(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(IncludeArchivedSchema, location="query")
     @blp.response(200, TicketTypeListSchema)
     def get(self, args, event_id):
@@ -130,7 +131,7 @@ class EventTicketTypes(MethodView):
         attach_pickups(org, rows)
         return {"data": [staff_view(tt) for tt in rows]}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(TicketTypeFieldsSchema)
     @blp.response(201, TicketTypeEnvelopeSchema)
     def post(self, data, event_id):
@@ -144,13 +145,13 @@ class EventTicketTypes(MethodView):
 
 @blp.route("/events/ticket-types/<ticket_type_id>")
 class TicketTypeItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, TicketTypeEnvelopeSchema)
     def get(self, ticket_type_id):
         """One ticket type, with its counters (404 `ticket_type_not_found`)."""
         return {"data": staff_view(read_ticket_type(current_org(), ticket_type_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(TicketTypeUpdateSchema)
     @blp.response(200, TicketTypeEnvelopeSchema)
     def patch(self, data, ticket_type_id):
@@ -158,7 +159,7 @@ class TicketTypeItem(MethodView):
         org = current_org()
         return {"data": staff_view(update_from_api(org, load_ticket_type(org, ticket_type_id), data, "json"))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, DeletedEnvelopeSchema)
     def delete(self, ticket_type_id):
         """Delete the ticket type, or archive it if it has sales, holds or tickets."""

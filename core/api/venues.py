@@ -14,6 +14,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Venue
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import venues
 from core.tenancy import current_org, scoped
 
@@ -49,7 +50,7 @@ class VenueList(Schema):
 
 @blp.route("/venues")
 class VenueCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, VenueList)
     def get(self, args):
@@ -58,7 +59,7 @@ class VenueCollection(MethodView):
                                args.get("page_cursor"))
         return page_body(page, venue_view)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(VenueBody)
     @blp.response(201, VenueEnvelope)
     def post(self, data):
@@ -68,20 +69,20 @@ class VenueCollection(MethodView):
 
 @blp.route("/venues/<venue_id>")
 class VenueItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, VenueEnvelope)
     def get(self, venue_id):
         """One venue."""
         return {"data": venue_view(venues.get_venue(current_org(), venue_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(VenuePatch(partial=True))
     @blp.response(200, VenueEnvelope)
     def patch(self, data, venue_id):
         """Change some fields of a venue."""
         return {"data": venue_view(venues.update_venue(current_org(), venue_id, data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, venue_id):
         """Delete a venue; its events stay, without a venue."""

@@ -13,6 +13,7 @@ from flask.views import MethodView
 from core.api.blueprint import Blueprint
 from core.auth import current_identity, require_role
 from core.models import Org, Ticket
+from core.roles import READERS
 from core.services import ticket_queries
 from core.services.wallet_passes import PKPASS_MIMETYPE, pkpass_filename, render_pkpass
 from core.tenancy import current_org
@@ -52,7 +53,7 @@ class CustomerTicketPass(MethodView):
 class StaffTicketPass(MethodView):
     """Any ticket of the organisation as a pass, for staff."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.doc(**PKPASS_DOC)
     @blp.error_responses(PKPASS_ERRORS)
     def get(self, ticket_id: str) -> Response:

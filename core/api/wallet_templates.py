@@ -21,6 +21,7 @@ from core.auth import require_role
 from core.errors import INVALID_INPUT, Unprocessable
 from core.models import WalletCertificate, WalletTemplate
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import ADMINS, MANAGERS, READERS
 from core.services import wallet_certificates, wallet_templates
 from core.services.wallet_certificates import MAX_PEM
 from core.services.wallet_templates import MAX_IMAGE_BYTES, PASS_FIELDS, TEXT_LIMITS, ImageTooLarge
@@ -162,7 +163,7 @@ def uploaded_image() -> BinaryIO:
 class WalletTemplateCollection(MethodView):
     """The organisation's wallet templates."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, WalletTemplatePage)
     def get(self, args: dict) -> dict:
@@ -171,7 +172,7 @@ class WalletTemplateCollection(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, template_view)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(WalletTemplateBody)
     @blp.response(201, WalletTemplateEnvelope)
     @blp.error_responses({422: "`invalid_wallet_template` (a colour or field list), `validation_error`"})
@@ -184,20 +185,20 @@ class WalletTemplateCollection(MethodView):
 class WalletTemplateItem(MethodView):
     """One wallet template."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, WalletTemplateEnvelope)
     def get(self, template_id: str) -> dict:
         """One wallet template (404 `wallet_template_not_found`, also for another organisation's)."""
         return {"data": template_view(wallet_templates.get_template(current_org(), template_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(WalletTemplatePatch)
     @blp.response(200, WalletTemplateEnvelope)
     def patch(self, data: dict, template_id: str) -> dict:
         """Change the fields sent; passes downloaded from now on show the change."""
         return {"data": template_view(wallet_templates.update_template(current_org(), template_id, data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     @blp.error_responses({409: "`wallet_template_in_use`: a ticket configuration names it"})
     def delete(self, template_id: str) -> tuple[str, int]:
@@ -210,7 +211,7 @@ class WalletTemplateItem(MethodView):
 class WalletTemplateImage(MethodView):
     """A wallet template's icon or logo."""
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**IMAGE_DOC)
     @blp.response(200, WalletTemplateEnvelope)
     @blp.error_responses({413: "`file_too_large`", 415: "`not_an_image`, `unsupported_image_format` (not a PNG)",
@@ -221,7 +222,7 @@ class WalletTemplateImage(MethodView):
         image = uploaded_image()
         return {"data": template_view(wallet_templates.set_image(current_org(), template_id, slot, image))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, WalletTemplateEnvelope)
     def delete(self, template_id: str, slot: str) -> dict:
         """Remove the template's icon or logo."""
@@ -277,7 +278,7 @@ CERTIFICATE_ERRORS = {422: "`invalid_certificate`, `invalid_private_key`, `certi
 class WalletCertificateResource(MethodView):
     """The organisation's pass type certificate."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, WalletCertificateView)
     @blp.error_responses({409: "`wallet_not_configured`"})
     def get(self) -> dict:
@@ -285,7 +286,7 @@ class WalletCertificateResource(MethodView):
         `wallet_not_configured` when none); its key and PEM are never shown."""
         return certificate_view(wallet_certificates.current(current_org()))
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(WalletCertificateBody)
     @blp.response(200, WalletCertificateView)
     @blp.error_responses(CERTIFICATE_ERRORS)
@@ -294,7 +295,7 @@ class WalletCertificateResource(MethodView):
         checked before it replaces the one before, stored encrypted."""
         return certificate_view(wallet_certificates.configure(current_org(), data))
 
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(204)
     @blp.error_responses({409: "`wallet_not_configured`"})
     def delete(self) -> tuple[str, int]:

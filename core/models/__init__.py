@@ -19,6 +19,7 @@ from core.models.catalog import (
 from core.models.credit import StoreCredit, StoreCreditDebit
 from core.models.customer import Customer
 from core.models.lists import EventList, PermanentList
+from core.models.members import Member, MemberInvite, Membership
 from core.models.outbox import OutboxEntry
 from core.models.participation import Participation, SessionSeats
 from core.models.passes import PassAdmission
@@ -48,14 +49,16 @@ CORE_MODELS = [
     PassAdmission, OutboxEntry, Category, Tag, Campaign, Calendar, EventCategory, EventTag, EventCampaign, TicketEdit,
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
-    EventSetting, WalletTemplate, WalletCertificate, AuditEntry, WaitingRoom, QueueEntry, QueuePassUse,
+    EventSetting, WalletTemplate, WalletCertificate, AuditEntry, WaitingRoom, QueueEntry, QueuePassUse, Member,
+    Membership, MemberInvite,
 ]
 
 __all__ = [
     "CORE_MODELS", "ApiKey", "Attendee", "AuditEntry",
     "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventList", "EventTicketConfiguration", "PermanentList",
-    "IdempotencyRecord", "JSONField", "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
+    "IdempotencyRecord", "JSONField", "Member", "MemberInvite", "Membership",
+    "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",
     "Recurrence", "Refund", "TicketPickup", "TicketTypePickup",
     "SessionSeats", "TicketConfiguration",
     "SyncJob", "TenantDomain",

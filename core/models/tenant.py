@@ -9,9 +9,10 @@ from __future__ import annotations
 from peewee import BooleanField, CharField, IntegerField, TextField
 
 from core.models.base import BaseModel, DateTimeField, ForeignKeyField, JSONField, TimestampedModel, utcnow
+from core.roles import MEMBER_ROLES
 
 API_KEY_SCOPES = ("read", "events", "orders", "checkin", "admin")  # what an API key may hold, in display order
-API_KEY_ROLES = ("staff", "admin", "officer")  # what an API key may be (officer: tickets, check-in, attendance)
+API_KEY_ROLES = MEMBER_ROLES  # what an API key may be: a member role (core.roles)
 
 
 class Org(BaseModel):

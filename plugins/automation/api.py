@@ -12,6 +12,7 @@ from core.api.blueprint import plugin_blueprint
 from core.api_schema import Schema
 from core.auth import require_role
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
+from core.roles import MANAGERS
 from core.tenancy import current_org
 from plugins.automation import service
 
@@ -63,13 +64,13 @@ class DeliveryList(Schema):
 
 @blp.route("/endpoints")
 class Endpoints(MethodView):
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.response(200, EndpointView(many=True))
     def get(self):
         """The tenant's webhook endpoints (without secrets)."""
         return [service.endpoint_view(e) for e in service.list_endpoints(current_org())]
 
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.arguments(EndpointInput)
     @blp.response(201, EndpointView)
     def post(self, data):
@@ -85,7 +86,7 @@ class Endpoints(MethodView):
 
 @blp.route("/endpoints/<endpoint_id>")
 class EndpointItem(MethodView):
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.response(204)
     def delete(self, endpoint_id: str):
         """Remove an endpoint and its delivery log (404 `endpoint_not_found`)."""
@@ -94,7 +95,7 @@ class EndpointItem(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.arguments(DeliveryQuery, location="query")
     @blp.response(200, DeliveryList)
     def get(self, args):
@@ -106,7 +107,7 @@ class Deliveries(MethodView):
 
 @blp.route("/deliveries/<delivery_id>/replay")
 class Replay(MethodView):
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.response(202, DeliveryView)
     def post(self, delivery_id: str):
         """Send a delivery again: same event id and body, new signature, fresh attempts (404 if not yours)."""

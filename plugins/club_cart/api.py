@@ -17,6 +17,7 @@ from core.api.staff_tickets import png_response, qr_png_or_409
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
+from core.roles import CUSTOMER, DOOR_STAFF, OFFICER
 from core.tenancy import current_org, tenant_exempt
 from plugins.club_cart import cart, checkout, tickets
 
@@ -248,7 +249,7 @@ class MyTickets(MethodView):
 class OneTicket(MethodView):
     """GET /api/tickets/<id>/"""
 
-    @require_role("customer", "staff", "officer", scope="checkin")
+    @require_role(CUSTOMER, DOOR_STAFF, OFFICER, scope="checkin")
     @blp.response(200, ClubTicketOut)
     def get(self, ticket_id):
         """One ticket: my own, or any of the club's for an officer (anyone else gets 404 `ticket_not_found`)."""
@@ -260,7 +261,7 @@ class OneTicket(MethodView):
 class TicketAttendance(MethodView):
     """POST /api/tickets/<id>/attendance/"""
 
-    @require_role("staff", "officer", scope="checkin")
+    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
     @blp.arguments(ClubAttendanceIn)
     @blp.response(200, ClubTicketOut)
     def post(self, data, ticket_id):

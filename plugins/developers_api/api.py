@@ -21,6 +21,7 @@ from core.api_schema import Schema
 from core.auth import current_identity, require_role
 from core.models import Attendee, Event, Org, utcnow
 from core.pagination import PageNumberQuery, paginate_block
+from core.roles import MANAGERS, READERS
 from core.services import events, holds, ticket_types
 from core.services.attendees import Contact, attendees_page, participant_view
 from core.services.booking import BookingResult, sellable_now
@@ -215,7 +216,7 @@ class Created002(Schema):
 
 @blp.route("/events")
 class Events(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, EventPage002)
     def get(self, args):
@@ -227,7 +228,7 @@ class Events(MethodView):
 
 @blp.route("/event/<event_id>")
 class OneEvent(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, EventWithTiers002)
     @blp.error_responses({404: "`event_not_found`"})
     def get(self, event_id):
@@ -240,7 +241,7 @@ class OneEvent(MethodView):
 
 @blp.route("/tickets")
 class Tickets(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(EventQueryById, location="query")
     @blp.response(200, Tiers002)
     @blp.error_responses({404: "`event_not_found`"})
@@ -266,7 +267,7 @@ def _issued(org: Org, result: BookingResult) -> list[dict]:
 
 @blp.route("/tickets/create")
 class CreateTicketsView(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @idempotent
     @blp.arguments(CreateTickets)
     @blp.response(200, Created002)
@@ -289,7 +290,7 @@ class CreateTicketsView(MethodView):
 
 @blp.route("/participants")
 class Participants(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(EventPageQuery, location="query")
     @blp.response(200, Participants002)
     @blp.error_responses({404: "`event_not_found`"})

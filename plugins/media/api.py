@@ -20,6 +20,7 @@ from core.errors import Unprocessable
 from core.models import Event, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
 from core.plugins import get_host
+from core.roles import MANAGERS, READERS
 from core.tenancy import current_org, get_scoped, load_org, tenant_exempt
 from core.timefmt import iso_utc, to_utc_naive
 from plugins.media import service
@@ -203,7 +204,7 @@ class GuestUpload(MethodView):
 
 @blp.route("/events/<event_id>/media")
 class StaffGallery(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, MediaList)
     def get(self, args, event_id):
@@ -214,7 +215,7 @@ class StaffGallery(MethodView):
 
 @blp.route("/events/<event_id>/media/guests")
 class GuestInvites(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(GuestInput)
     @blp.response(201, GuestInvite)
     def post(self, data, event_id):
@@ -234,7 +235,7 @@ class GuestInvites(MethodView):
 
 @blp.route("/events/<event_id>/media/guests/<guest_id>")
 class GuestInviteItem(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, event_id, guest_id):
         """Revoke a guest's invite: their token stops working at once (their photos stay)."""
@@ -243,7 +244,7 @@ class GuestInviteItem(MethodView):
 
 @blp.route("/events/<event_id>/media/<media_id>")
 class StaffMediaItem(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, event_id, media_id):
         """Delete a photo and its files; its bytes go back to the tenant's quota."""
@@ -252,7 +253,7 @@ class StaffMediaItem(MethodView):
 
 @blp.route("/events/<event_id>/media/<media_id>/<any(hide, unhide):action>")
 class MediaVisibility(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, MediaEnvelope)
     def post(self, event_id, media_id, action):
         """`hide` a photo from the gallery (and its file from non-staff), or `unhide` it; repeating is harmless."""

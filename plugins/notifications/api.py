@@ -12,6 +12,7 @@ from core.api.blueprint import plugin_blueprint
 from core.api_schema import Schema
 from core.auth import require_role
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
+from core.roles import READERS, SELLERS
 from core.tenancy import current_org
 from plugins.notifications import service
 from plugins.notifications.models import MESSAGE_STATES
@@ -52,7 +53,7 @@ class MessageEnvelope(Schema):
 
 @blp.route("/messages")
 class Messages(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(MessageListQuery, location="query")
     @blp.response(200, MessageList)
     def get(self, args):
@@ -65,7 +66,7 @@ class Messages(MethodView):
 
 @blp.route("/messages/<message_id>/resend")
 class Resend(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(SELLERS, scope="orders")
     @blp.response(202, MessageEnvelope)
     def post(self, message_id: str):
         """Send a logged email again (a new log entry, `resentFrom` = this id); 404 `message_not_found`,

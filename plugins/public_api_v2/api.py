@@ -40,6 +40,7 @@ from core.auth import require_role
 from core.kits.public_ids import uuid_for, uuids_for
 from core.models import Event, Org, SyncJob
 from core.models.public_id import PUBLIC_ID_LIMIT
+from core.roles import MANAGERS, READERS
 from core.services import events, sync_jobs
 from core.tenancy import current_org
 from plugins.public_api_v2.ids import EVENT_BODY, numeric_schema, public_model, to_uuids
@@ -226,7 +227,7 @@ def check_includes(args: dict) -> None:
 
 @blp.route("/events")
 class EventCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(ListQuery, location="query")
     @blp.response(200, EventListV2)
     def get(self, args):
@@ -241,7 +242,7 @@ class EventCollection(MethodView):
         body = event_list_body(org, args, DEFAULT_FIELDS)
         return jsonify({**body, "data": events_v2(org, body["data"])})
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(CREATE_BODY.schema)
     @blp.response(201, EventEnvelopeV2, headers=SYNC_JOB_HEADER)
     def post(self, data):
@@ -257,7 +258,7 @@ EVENT_PATH = f"/events/<int(min=1, max={PUBLIC_ID_LIMIT - 1}):event_id>"  # a nu
 
 @blp.route(EVENT_PATH)
 class EventItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(IncludeQuery, location="query")
     @blp.response(200, EventEnvelopeV2)
     def get(self, args, event_id):
@@ -268,7 +269,7 @@ class EventItem(MethodView):
         event = events.get_event(org, uuid_for(Event, org, event_id, "event"))
         return jsonify({"data": events_v2(org, [event_body(org, event, args, DEFAULT_FIELDS)])[0]})
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(UPDATE_BODY.schema(partial=True))
     @blp.response(200, EventEnvelopeV2, headers=SYNC_JOB_HEADER)
     def patch(self, data, event_id):
@@ -282,7 +283,7 @@ class EventItem(MethodView):
 
 @blp.route(f"{EVENT_PATH}/sync_jobs/<job_id>")
 class SyncJobItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, SyncJobEnvelopeV2)
     def get(self, event_id, job_id):
         """Status and progress of a sync job: `job_id` is the `X-Event-Sync-Job-ID` of a create or update of
@@ -298,7 +299,7 @@ REFUND_BODY = numeric_schema(RefundInput, {"date_ids": "Event"})
 
 @blp.route(f"{EVENT_PATH}/refund")
 class EventRefundV2(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(REFUND_BODY.schema)
     @blp.response(202, AcceptedEnvelope, headers=SYNC_JOB_HEADER)
     def patch(self, data, event_id):

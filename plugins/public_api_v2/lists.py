@@ -21,6 +21,7 @@ from core.kits.public_ids import uuid_for, uuids_for
 from core.models import Event, EventList, Org, PermanentList
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.pagination import DEFAULT_PAGE_SIZE, page_body
+from core.roles import MANAGERS, READERS
 from core.services import event_lists
 from core.services.event_lists import ListFilters
 from core.tenancy import current_org
@@ -82,7 +83,7 @@ def _written(org: Org, row: EventList, args: dict) -> dict:
 
 @blp.route(LIST_PATH)
 class ListCollectionV2(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(ListPageQueryV2, location="query")
     @blp.response(200, ListPageV2)
     def get(self, args, event_id):
@@ -101,7 +102,7 @@ class ListCollectionV2(MethodView):
         body = page_body(page, list_renderer(org, page.rows, args))
         return {**body, "data": lists_v2(org, body["data"])}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**_body_doc(CREATE_BODY, required=True))
     @blp.arguments(ListViewQuery, location="query")
     @blp.response(201, ListEnvelopeV2)
@@ -118,7 +119,7 @@ class ListCollectionV2(MethodView):
 
 @blp.route(f"{LIST_PATH}/<int(min=1, max={PUBLIC_ID_LIMIT - 1}):list_id>")
 class ListItemV2(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**_body_doc(UPDATE_BODY, required=False))
     @blp.arguments(ListViewQuery, location="query")
     @blp.response(200, ListEnvelopeV2)

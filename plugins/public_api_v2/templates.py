@@ -19,6 +19,7 @@ from core.auth import require_role
 from core.kits.public_ids import uuid_for
 from core.models import Event, Org, Template
 from core.models.public_id import PUBLIC_ID_LIMIT
+from core.roles import MANAGERS, READERS
 from core.services import event_settings
 from core.tenancy import current_org
 from plugins.public_api_v2.api import EVENT_PATH, blp, numeric_id
@@ -75,7 +76,7 @@ class SettingEnvelopeV2(Schema):
 
 @blp.route(f"{EVENT_PATH}/setting")
 class EventSettingV2(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, SettingEnvelopeV2)
     def get(self, event_id):
         """The event's setting (`id: null` while it names none)."""
@@ -83,7 +84,7 @@ class EventSettingV2(MethodView):
         return {"data": setting_v2(org, event_settings.get_event_setting(org, uuid_for(Event, org, event_id,
                                                                                         "event")))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(SettingBody)
     @blp.response(200, SettingEnvelopeV2)
     def patch(self, data, event_id):

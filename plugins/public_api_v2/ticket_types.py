@@ -24,6 +24,7 @@ from core.kits.public_ids import uuid_for
 from core.models import Event, Org, TicketConfiguration
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, SortKey, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import events
 from core.services import ticket_configurations as service
 from core.tenancy import current_org
@@ -73,7 +74,7 @@ def event_of(org: Org, event_id: int) -> Event:
 
 @blp.route("/ticket_types")
 class TicketTypeCollection(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, TicketTypeListV2)
     def get(self, args):
@@ -82,7 +83,7 @@ class TicketTypeCollection(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, ticket_type_v2)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ConfigurationBody)
     @blp.response(201, TicketTypeEnvelopeV2)
     def post(self, data):
@@ -92,14 +93,14 @@ class TicketTypeCollection(MethodView):
 
 @blp.route(TICKET_TYPE_PATH)
 class TicketTypeItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, TicketTypeEnvelopeV2)
     def get(self, ticket_type_id):
         """One ticket type by its numeric id (404 `ticket_type_not_found`, also for another tenant's)."""
         org = current_org()
         return {"data": ticket_type_v2(service.get_configuration(org, configuration_uuid(org, ticket_type_id)))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ConfigurationPatch(partial=True))
     @blp.response(200, TicketTypeEnvelopeV2)
     def patch(self, data, ticket_type_id):
@@ -108,7 +109,7 @@ class TicketTypeItem(MethodView):
         changed = service.update_configuration(org, configuration_uuid(org, ticket_type_id), data)
         return {"data": ticket_type_v2(changed)}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, ticket_type_id):
         """Delete a ticket type no registration type uses (409 `ticket_configuration_in_use` otherwise)."""
@@ -119,14 +120,14 @@ class TicketTypeItem(MethodView):
 
 @blp.route(f"{EVENT_PATH}/ticket_types")
 class EventTicketTypes(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, EventTicketTypesV2)
     def get(self, event_id):
         """The ticket types attached to the event, by name."""
         org = current_org()
         return {"data": [ticket_type_v2(c) for c in service.event_configurations(org, event_of(org, event_id))]}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(CreateAndAttachBody)
     @blp.response(201, TicketTypeEnvelopeV2)
     def post(self, data, event_id):
@@ -138,7 +139,7 @@ class EventTicketTypes(MethodView):
 
 @blp.route(f"{EVENT_PATH}/ticket_types/add")
 class AddTicketType(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ATTACH_BODY.schema)
     @blp.response(200, TicketTypeEnvelopeV2)
     def post(self, data, event_id):

@@ -26,6 +26,7 @@ from core.kits.public_ids import uuid_for
 from core.models import Org, WalletTemplate
 from core.models.public_id import PUBLIC_ID_LIMIT
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body, paginate_cursor
+from core.roles import MANAGERS, READERS
 from core.services import wallet_templates as service
 from core.tenancy import current_org
 from plugins.public_api_v2.api import blp, numeric_id
@@ -70,7 +71,7 @@ def template_uuid(org: Org, wallet_template_id: int) -> str:
 class WalletTemplateCollectionV2(MethodView):
     """Wallet templates, numeric ids."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, WalletTemplateListV2)
     def get(self, args: dict) -> dict:
@@ -79,7 +80,7 @@ class WalletTemplateCollectionV2(MethodView):
                                args.get("page_size", DEFAULT_PAGE_SIZE), args.get("page_cursor"))
         return page_body(page, template_v2)
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(WalletTemplateBody)
     @blp.response(201, WalletTemplateEnvelopeV2)
     def post(self, data: dict) -> dict:
@@ -92,14 +93,14 @@ class WalletTemplateCollectionV2(MethodView):
 class WalletTemplateItemV2(MethodView):
     """One wallet template by its numeric id."""
 
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, WalletTemplateEnvelopeV2)
     def get(self, wallet_template_id: int) -> dict:
         """One wallet template by its numeric id (404 `wallet_template_not_found`, also for another tenant's)."""
         org = current_org()
         return {"data": template_v2(service.get_template(org, template_uuid(org, wallet_template_id)))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(WalletTemplatePatch)
     @blp.response(200, WalletTemplateEnvelopeV2)
     def patch(self, data: dict, wallet_template_id: int) -> dict:
@@ -107,7 +108,7 @@ class WalletTemplateItemV2(MethodView):
         org = current_org()
         return {"data": template_v2(service.update_template(org, template_uuid(org, wallet_template_id), data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(204)
     def delete(self, wallet_template_id: int) -> tuple[str, int]:
         """Delete a template no ticket type names (409 `wallet_template_in_use` otherwise)."""
@@ -120,7 +121,7 @@ class WalletTemplateItemV2(MethodView):
 class WalletTemplateImageV2(MethodView):
     """A wallet template's icon or logo, by its numeric id."""
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.doc(**IMAGE_DOC)
     @blp.response(200, WalletTemplateEnvelopeV2)
     def put(self, wallet_template_id: int, slot: str) -> dict:
@@ -129,7 +130,7 @@ class WalletTemplateImageV2(MethodView):
         image = uploaded_image()
         return {"data": template_v2(service.set_image(org, template_uuid(org, wallet_template_id), slot, image))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, WalletTemplateEnvelopeV2)
     def delete(self, wallet_template_id: int, slot: str) -> dict:
         """Remove the template's icon or logo."""

@@ -25,6 +25,7 @@ from core.pagination import (
     paginate_cursor,
     request_links,
 )
+from core.roles import MANAGERS, READERS
 from core.tenancy import current_org, get_scoped, scoped
 from core.timefmt import to_utc_naive
 from plugins.storefront import catalog, offers, views
@@ -182,7 +183,7 @@ def find_order(query, order_id: str) -> Order:
 
 @blp.route("/storefront/products")
 class Products(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(ProductQuery, location="query")
     @blp.response(200, views.ProductList)
     def get(self, args):
@@ -191,7 +192,7 @@ class Products(MethodView):
                                          include_archived=args.get("include_archived", False))
         return paged(products, Product, args, lambda rows: [views.product_view(p) for p in rows])
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ProductIn)
     @blp.response(201, views.ProductEnvelope)
     def post(self, data):
@@ -201,13 +202,13 @@ class Products(MethodView):
 
 @blp.route("/storefront/products/<product_id>")
 class ProductItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.ProductEnvelope)
     def get(self, product_id):
         """One product with its variants and their live availability."""
         return {"data": views.product_view(catalog.get_product(current_org(), product_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(ProductPatch)
     @blp.response(200, views.ProductEnvelope)
     def patch(self, data, product_id):
@@ -215,7 +216,7 @@ class ProductItem(MethodView):
         org = current_org()
         return {"data": views.product_view(catalog.update_product(org, catalog.get_product(org, product_id), data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, views.ProductEnvelope)
     def delete(self, product_id):
         """Archive a merch product (kept for order history)."""
@@ -226,7 +227,7 @@ class ProductItem(MethodView):
 
 @blp.route("/storefront/products/<product_id>/variants")
 class ProductVariants(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(VariantIn)
     @blp.response(201, views.VariantEnvelope)
     def post(self, data, product_id):
@@ -237,13 +238,13 @@ class ProductVariants(MethodView):
 
 @blp.route("/storefront/variants/<variant_id>")
 class VariantItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.VariantEnvelope)
     def get(self, variant_id):
         """One variant with its live availability."""
         return {"data": views.variant_view(catalog.get_variant(current_org(), variant_id))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(VariantPatch)
     @blp.response(200, views.VariantEnvelope)
     def patch(self, data, variant_id):
@@ -256,14 +257,14 @@ class VariantItem(MethodView):
 
 @blp.route("/storefront/promotions")
 class Promotions(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.PromotionList)
     def get(self):
         """Every promotion of the tenant, newest first."""
         query = scoped(Promotion, current_org()).order_by(Promotion.created_at.desc(), Promotion.id)
         return {"data": [views.promotion_view(p) for p in query]}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PromotionIn)
     @blp.response(201, views.PromotionEnvelope)
     def post(self, data):
@@ -273,13 +274,13 @@ class Promotions(MethodView):
 
 @blp.route("/storefront/promotions/<promotion_id>")
 class PromotionItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.PromotionEnvelope)
     def get(self, promotion_id):
         """One promotion with its `used` count."""
         return {"data": views.promotion_view(get_scoped(Promotion, current_org(), promotion_id, "promotion"))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(PromotionPatch)
     @blp.response(200, views.PromotionEnvelope)
     def patch(self, data, promotion_id):
@@ -288,7 +289,7 @@ class PromotionItem(MethodView):
         promotion = get_scoped(Promotion, org, promotion_id, "promotion")
         return {"data": views.promotion_view(offers.update_promotion(org, promotion, data))}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, views.PromotionEnvelope)
     def delete(self, promotion_id):
         """Archive a promotion: its code stops working; claimed uses stay recorded."""
@@ -301,14 +302,14 @@ class PromotionItem(MethodView):
 
 @blp.route("/storefront/tax-rates")
 class TaxRates(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.TaxRateList)
     def get(self):
         """The tenant's tax rates."""
         query = scoped(TaxRate, current_org()).order_by(TaxRate.created_at, TaxRate.id)
         return {"data": [views.tax_rate_view(t) for t in query]}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(TaxRateIn)
     @blp.response(201, views.TaxRateEnvelope)
     def post(self, data):
@@ -320,7 +321,7 @@ class TaxRates(MethodView):
 
 @blp.route("/storefront/tax-rates/<rate_id>")
 class TaxRateItem(MethodView):
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.arguments(TaxRatePatch)
     @blp.response(200, views.TaxRateEnvelope)
     def patch(self, data, rate_id):
@@ -332,7 +333,7 @@ class TaxRateItem(MethodView):
                 TaxRate.update(**values, updated_at=utcnow()).where(rate.row_condition()).execute()
         return {"data": views.tax_rate_view(rate.reread())}
 
-    @require_role("staff", scope="events")
+    @require_role(MANAGERS, scope="events")
     @blp.response(200, views.TaxRateEnvelope)
     def delete(self, rate_id):
         """Deactivate a tax rate (kept, since past orders name it)."""
@@ -346,7 +347,7 @@ class TaxRateItem(MethodView):
 
 @blp.route("/storefront/gift-cards")
 class GiftCards(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(CursorPageQuery, location="query")
     @blp.response(200, views.GiftCardList)
     def get(self, args):
@@ -354,7 +355,7 @@ class GiftCards(MethodView):
         return paged(scoped(GiftCard, current_org()), GiftCard, args,
                      lambda rows: [views.gift_card_view(c) for c in rows])
 
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.arguments(GiftCardIn)
     @blp.response(201, views.GiftCardEnvelope)
     def post(self, data):
@@ -366,7 +367,7 @@ class GiftCards(MethodView):
 
 @blp.route("/storefront/gift-cards/<card_id>")
 class GiftCardItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.GiftCardEnvelope)
     def get(self, card_id):
         """One gift card and its balance."""
@@ -375,7 +376,7 @@ class GiftCardItem(MethodView):
 
 @blp.route("/storefront/gift-cards/<card_id>/void")
 class GiftCardVoid(MethodView):
-    @require_role("staff", scope="orders")
+    @require_role(MANAGERS, scope="orders")
     @blp.response(200, views.GiftCardEnvelope)
     def post(self, card_id):
         """Void a gift card (409 `already_voided`); amounts already redeemed stay with their bookings."""
@@ -387,7 +388,7 @@ class GiftCardVoid(MethodView):
 
 @blp.route("/storefront/backfill")
 class Backfill(MethodView):
-    @require_role("staff", scope="admin")
+    @require_role(MANAGERS, scope="admin")
     @blp.response(202, views.JobSchema)
     def post(self):
         """Mirror every existing ticket type (for a tenant that enabled the plugin late); poll the job."""
@@ -396,7 +397,7 @@ class Backfill(MethodView):
 
 @blp.route("/storefront/jobs/<job_id>")
 class JobItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.JobSchema)
     def get(self, job_id):
         """A storefront job's status and progress {done, total}."""
@@ -405,7 +406,7 @@ class JobItem(MethodView):
 
 @blp.route("/storefront/orders/<order_id>")
 class OrderItem(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.response(200, views.OrderEnvelope)
     def get(self, order_id):
         """One order (by order id or booking id) with its lines and refunds."""
@@ -414,7 +415,7 @@ class OrderItem(MethodView):
 
 @blp.route("/storefront/orders")
 class Orders(MethodView):
-    @require_role("staff", scope="read")
+    @require_role(READERS, scope="read")
     @blp.arguments(OrderQuery, location="query")
     @blp.response(200, views.OrderList)
     def get(self, args):
