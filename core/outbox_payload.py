@@ -17,7 +17,7 @@ from peewee import Model
 
 from core.sealed import seal, unseal
 
-SECRET_ARGUMENTS = frozenset({"claim_token"})
+SECRET_ARGUMENTS = frozenset({"claim_token", "invite_token"})
 BY_REFERENCE = frozenset({"org"})
 
 

@@ -15,11 +15,13 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.api.api_keys import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
+from core.api.members import MemberInviteCreate, MemberInviteCreated
 from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_schema import Schema
 from core.auth import admit_operator
 from core.errors import Unauthorized, Unprocessable
-from core.services import api_keys, orgs, participation
+from core.roles import MEMBER_ROLES
+from core.services import api_keys, member_invites, orgs, participation
 from core.tenancy import tenant_exempt
 from core.timefmt import iso_utc
 from core.web_origins import cors_origins, embed_origins
@@ -223,6 +225,29 @@ class TenantApiKey(MethodView):
         """Revoke an API key: it can no longer be exchanged for a token, and tokens already issued from it
         are refused with 401 `api_key_revoked` (within a second on every worker). Repeating is harmless."""
         return service.revoke_api_key(org_id, key_id)
+
+
+class OperatorInvite(MemberInviteCreate):
+    role = fields.String(load_default="admin", validate=validate.OneOf(MEMBER_ROLES),
+                         metadata={"description": "Default `admin`: the tenant's first admin"})
+
+
+@blp.route("/tenants/<org_id>/members/invites")
+class TenantMemberInvites(MethodView):
+    @operator_only
+    @names_a_tenant
+    @blp.arguments(OperatorInvite)
+    @blp.response(201, MemberInviteCreated)
+    @blp.error_responses({409: "`already_a_member`"})
+    def post(self, data, org_id):
+        """Invite a staff member of the tenant, by default its first admin: the same invitation an admin makes at
+        POST /org/members/invites (e-mailed by the tenant's e-mail plugin, else its link and token shown in this
+        answer only)."""
+        issued = member_invites.invite_member(orgs.get_org(org_id), data["email"], data["role"],
+                                              invited_by="operator")
+        invite = issued.invite
+        invite.emailed, invite.inviteUrl, invite.token = issued.emailed, issued.url, issued.token
+        return invite
 
 
 class DomainCreateSchema(Schema):

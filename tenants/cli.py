@@ -11,6 +11,7 @@ from core.api_keys import SCOPES
 from core.errors import ApiError
 from core.identity import OPERATOR, Actor
 from core.models.tenant import API_KEY_ROLES
+from core.roles import MEMBER_ROLES
 
 CLI_ACTOR = Actor(kind="operator", id=OPERATOR, label="boxoffice CLI")
 """Who the audit log names for a change made on the command line."""
@@ -153,6 +154,19 @@ def api_key(org_id, name, role, scopes):
 
     key = _run(lambda app: service.create_api_key(orgs.get_org(org_id), name, role, scopes or None))
     click.echo(key)
+
+
+@tenants_group.command("invite")
+@click.argument("org_id")
+@click.argument("email")
+@click.option("--role", type=click.Choice(MEMBER_ROLES), default="admin", show_default=True)
+def invite(org_id, email, role):
+    """Invite EMAIL to be a staff member of ORG_ID (by default its first admin): prints the link and its token
+    once, or `emailed` when the tenant's e-mail plugin sends it."""
+    from core.services import member_invites, orgs
+
+    issued = _run(lambda app: member_invites.invite_member(orgs.get_org(org_id), email, role, invited_by="operator"))
+    click.echo("emailed" if issued.emailed else f"{issued.url}\n{issued.token}")
 
 
 @tenants_group.command("api-keys")

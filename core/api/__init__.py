@@ -43,6 +43,8 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.officers",
     "core.api.api_keys",
     "core.api.audit",
+    "core.api.members",
+    "core.api.member_auth",
     "core.api.payment_webhooks",
     "core.api.payment_redirects",
 ]

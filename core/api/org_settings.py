@@ -14,11 +14,14 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
 from core.roles import ADMINS, READERS
-from core.services import event_settings, orgs, participation
+from core.services import event_settings, orgs, participation, two_factor
 from core.services.gateways import DEFAULT_GATEWAY_SETTING
 from core.tenancy import current_org
 from core.timefmt import is_timezone
 from core.web_origins import cors_origins, embed_origins
+
+TWO_FACTOR_DOC = ("Admins must sign in with a two-factor code; an admin without two-factor then gets only a "
+                  "token to enrol it (`two_factor_enrolment_required` at POST /auth/login)")
 
 blp = Blueprint("org_settings", __name__, description="The organisation's own settings (tenant admin)")
 
@@ -37,6 +40,7 @@ class OrgSettingsSchema(Schema):
     posProcessing = fields.String(metadata={"enum": list(event_settings.ORG_POS_PROCESSING), "description":
                                             "Box-office sales for events whose `settings.pos_processing` is "
                                             "`inherit` (the default): enabled (default) or disabled"})
+    adminsNeedTwoFactor = fields.Boolean(metadata={"description": TWO_FACTOR_DOC})
 
 
 class OrgSettingsUpdate(Schema):
@@ -53,12 +57,13 @@ class OrgSettingsUpdate(Schema):
         "description": "An enabled gateway buyers can use (e.g. stripe); null clears the setting"})
     posProcessing = fields.String(validate=validate.OneOf(event_settings.ORG_POS_PROCESSING), metadata={
         "description": "Box-office sales for events that inherit: enabled or disabled"})
+    adminsNeedTwoFactor = fields.Boolean(metadata={"description": TWO_FACTOR_DOC})
 
     @validates_schema
     def _check(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility, "
-                                  "corsOrigins, embedOrigins, defaultGateway, posProcessing.")
+                                  "corsOrigins, embedOrigins, defaultGateway, posProcessing, adminsNeedTwoFactor.")
         if "timezone" in data and not is_timezone(data["timezone"]):
             raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
 
@@ -69,7 +74,8 @@ def settings_view(org: Org) -> dict:
             "participantsVisibility": participation.participants_visibility(org),
             "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org),
             "defaultGateway": (org.settings or {}).get(DEFAULT_GATEWAY_SETTING),
-            "posProcessing": event_settings.org_pos_processing(org)}
+            "posProcessing": event_settings.org_pos_processing(org),
+            "adminsNeedTwoFactor": two_factor.admins_need_it(org)}
 
 
 @blp.route("/org/settings")
@@ -92,5 +98,6 @@ class OrgSettings(MethodView):
                               cors_origins=data.get("corsOrigins"), embed_origins=data.get("embedOrigins"),
                               default_gateway=None if "defaultGateway" not in data
                               else data["defaultGateway"] or "",
-                              pos_processing=data.get("posProcessing"))
+                              pos_processing=data.get("posProcessing"),
+                              admins_need_two_factor=data.get("adminsNeedTwoFactor"))
         return settings_view(org)

@@ -82,6 +82,11 @@ def path_account(argument: str) -> Callable[[], str]:
     return account
 
 
+def invite_account() -> str:
+    """The invitation an accept tries: the tenant and the `token` of the body (kept hashed)."""
+    return _hashed(request.headers.get("orgid", ""), "invite", _body_field("token"))
+
+
 def caller_account() -> str:
     """The signed-in caller (a customer claiming a transfer), or their address when there is none."""
     identity = getattr(g, "identity", None)

@@ -1,4 +1,5 @@
-"""Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations).
+"""Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations) and
+staff invitations.
 
 Hooks run from the core's outbox after the sale commits (a hook that raises is retried, its writes rolled
 back); they only log the e-mail and record its delivery job, so a mail server that is down never costs a sale.
@@ -69,6 +70,14 @@ def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.transfer_claim(org, old_ticket, new_ticket, transfer, claim_token)
+
+
+@hookimpl
+def member_invited(org, invite, invite_token):
+    """Email the invitee the link to join the organisation's staff."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.member_invite(org, invite, invite_token)
 
 
 @hookimpl

@@ -25,6 +25,7 @@ from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import hooks_for, plugin_settings
 from core.sealed import seal, unseal
 from core.services import qr, templates, ticket_emails
+from core.services.member_invites import invite_url
 from core.services.ticket_configurations import attaches_pdf, shown_name
 from core.services.ticket_pdf import local_time_text, pdf_link, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
@@ -224,6 +225,17 @@ def transfer_claim(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer, c
                        from_name=old_ticket.holder_name or transfer.from_email, secret=claim_token,
                        claim_token=SECRET_SLOT, claim_url=claim_url(settings, SECRET_SLOT),
                        claim_api="POST /client/events/tickets/claim")
+
+
+def member_invite(org: Org, invite, invite_token: str) -> Message:
+    """Send an invitee the link to join the organisation's staff (the token sealed until the e-mail is sent)."""
+    settings = plugin_settings(org, PLUGIN)
+    context = {"org": {"id": org.id, "name": org.name}, "role": invite.role, "expires_at": iso_utc(invite.expires_at),
+               "invite_url": invite_url(SECRET_SLOT), "invite_token": SECRET_SLOT,
+               "accept_api": "POST /org/members/invites/accept", "public_url": _public_url(settings)}
+    rendered = render_email("member_invite", settings, context)
+    return _log_and_enqueue(org, "member_invite", invite.email, rendered.subject, rendered.text, rendered.html,
+                            {"invite_id": invite.id, SEALED: seal(invite_token)})
 
 
 def ticket_received(org: Org, ticket: Ticket, transfer) -> Message | None:
