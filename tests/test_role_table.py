@@ -1,0 +1,105 @@
+"""The role table (issue 19): every route of `/openapi.json` declares the roles it admits (`x-roles`, written by
+`core.auth.require_role`), and every route is called by every role, as a signed-in member and as an API key of
+that role, and by a customer and a guest: a caller the table admits never gets 401/403, any other signed-in
+caller gets 403 `forbidden_role`, a guest 401. A route added without a declaration fails here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import make_tenant
+from test_fuzz_openapi import ALL_PLUGINS
+from test_members import member
+
+from core.roles import CUSTOMER, MEMBER, MEMBER_ROLES
+
+MADE_UP = "00000000-0000-4000-8000-000000000000"
+LAST = ("/client/auth/logout-all",)  # ends the customer's session: called last
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    """A tenant with every plugin, a member and an API key (every scope) of each role, and a customer."""
+    tenant = make_tenant(app, "Role Table Org")
+    callers = {}
+    for role in MEMBER_ROLES:
+        callers[("member", role)] = member(tenant, f"{role}-member@roles.example", role)
+        key = tenant.staff.post("/org/api-keys", json={"name": f"{role} key", "role": role}).get_json()["apiKey"]
+        callers[("key", role)] = tenant.guest.as_token(None)
+        callers[("key", role)].key = key
+    callers[("customer", CUSTOMER)] = tenant.customer()
+    for plugin in ALL_PLUGINS:  # after the invitations, which notifications would e-mail instead of answering
+        tenant.enable(plugin)
+    return tenant, callers
+
+
+def operations(app) -> list[tuple[str, str, dict]]:
+    document = app.test_client().get("/openapi.json").get_json()
+    found = [(method, path, {**operation, "parameters": item.get("parameters", []) + operation.get("parameters", [])})
+             for path, item in document["paths"].items()
+             for method, operation in item.items() if method in METHODS and not path.startswith("/operator/")]
+    return sorted(found, key=lambda op: op[1] in LAST)
+
+
+def admitted(kind: str, role: str, roles: list[str]) -> bool:
+    return role in roles or (kind == "member" and MEMBER in roles)
+
+
+def path_value(operation: dict, name: str) -> str:
+    """A made-up value the route's converter accepts: the first of an enum, 1 for an integer, else a UUID."""
+    schema = next((p.get("schema", {}) for p in operation.get("parameters", [])
+                   if p.get("in") == "path" and p.get("name") == name), {})
+    if schema.get("enum"):
+        return str(schema["enum"][0])
+    return "1" if schema.get("type") == "integer" else MADE_UP
+
+
+def call(client, method: str, path: str, operation: dict, key: str | None = None):
+    url = re.sub(r"\{([^}]+)\}", lambda m: path_value(operation, m.group(1)), path)
+    headers = {"Authorization": f"Token {key}"} if key else None
+    body = {} if method in ("post", "put", "patch") else None
+    return client.request(method.upper(), url, json=body, headers=headers)
+
+
+def test_every_signed_in_route_declares_its_roles(app):
+    for method, path, operation in operations(app):
+        signed_in = any("bearerAuth" in requirement for requirement in operation.get("security") or [])
+        assert signed_in == ("x-roles" in operation), f"{method.upper()} {path}"
+        for role in operation.get("x-roles", []):
+            assert role in (CUSTOMER, MEMBER, *MEMBER_ROLES), f"{method.upper()} {path}: {role}"
+
+
+def test_every_route_admits_exactly_the_roles_it_declares(app, world):
+    tenant, callers = world
+    wrong = []
+    for method, path, operation in operations(app):
+        roles = operation.get("x-roles")
+        if roles is None:
+            continue
+        guest = call(tenant.guest, method, path, operation)
+        if guest.status_code != 401:
+            wrong.append(f"{method.upper()} {path} guest: {guest.status_code}")
+        for (kind, role), client in callers.items():
+            answer = call(client, method, path, operation, getattr(client, "key", None))
+            if admitted(kind, role, roles):
+                if answer.status_code in (401, 403):
+                    wrong.append(f"{method.upper()} {path} {kind} {role}: {answer.status_code} "
+                                 f"{answer.get_json().get('type')} (admitted: {roles})")
+            elif answer.status_code != 403 or answer.get_json()["type"] != "forbidden_role":
+                wrong.append(f"{method.upper()} {path} {kind} {role}: {answer.status_code} (admitted: {roles})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_table_reads_as_designed(app):
+    """Spot checks of the groups: members and keys are admin only, selling admits the box office, check-in
+    the door, reports the viewer."""
+    table = {(method.upper(), path): operation.get("x-roles") for method, path, operation in operations(app)}
+    assert table[("GET", "/org/members")] == ["admin"] and table[("POST", "/org/api-keys")] == ["admin"]
+    assert table[("POST", "/events/tickets/purchase")] == ["admin", "staff", "box_office"]
+    assert table[("POST", "/events/check-in")] == ["admin", "staff", "box_office", "door", "officer"]
+    assert table[("POST", "/events/tickets/validate")] == ["admin", "staff", "box_office", "door", "officer"]
+    assert "viewer" in table[("GET", "/events")] and "door" not in table[("GET", "/events")]
+    assert table[("POST", "/events/tickets/{ticket_id}/refund")] == ["admin", "staff"]
+    assert table[("POST", "/auth/two-factor/enrol")] == ["member"]
