@@ -322,8 +322,22 @@ def _barcode_pool(world: World) -> None:
     ids["barcode"] = next(row["id"] for row in _ok(staff.get(path))["data"] if not row["used"])
 
 
+def _members(tenant) -> dict:
+    """A member (an accepted invitation) and a pending invitation, made before notifications would e-mail their
+    tokens instead of answering them."""
+    made = {}
+    for name in ("member", "invite"):
+        made[name] = _ok(tenant.staff.post("/org/members/invites", json={
+            "email": f"{name}-{tenant.orgid}@staff.example", "role": "door"}))
+    accepted = _ok(tenant.guest.post("/org/members/invites/accept", json={
+        "token": made["member"]["token"], "password": "long-enough-pw-1", "name": "Door"}))
+    return {"member": accepted["member"]["id"], "invite": made["invite"]["id"],
+            "invite_token": made["invite"]["token"]}
+
+
 def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeStripe) -> World:
     """Enable the plugins and make one record of every kind over HTTP; return the ids."""
+    members = _members(tenant)
     for plugin in PLUGINS:
         tenant.enable(plugin)
     tenant.configure("stripe", secret_key="sk_test_" + tenant.orgid, publishable_key="pk_test_" + tenant.orgid,
@@ -346,6 +360,7 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _waiting_room(world)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
     world.ids["api_key_secret"] = tenant.admin_api_key
+    world.ids.update(members)
     operator = tenant.guest.as_token(tenant.app.config["BOXOFFICE"].operator_token)
     world.ids["domain"] = _ok(operator.post(f"/operator/tenants/{tenant.orgid}/domains",
                                             json={"hostname": f"Tickets.{tenant.orgid}.example"}))["hostname"]

@@ -72,7 +72,7 @@ PATH_KINDS = {
     "list_id": "event_list", "permanent_list_id": "permanent_list", "attendee_id": "attendee",
     "customer_id": "customer", "hostname": "domain", "tickets_token": "tickets_pdf_token",
     "template_id": "wallet_template", "wallet_template_id": "wallet_template_public",
-    "wallet_token": "ticket_wallet_token",
+    "wallet_token": "ticket_wallet_token", "member_id": "member", "invite_id": "invite",
 }
 # Signed link tokens in a path, made per (caller's tenant, owner's record): the tenant a token is signed for
 # is the caller's, the record it names the owner's (`signed_tokens`).
@@ -745,6 +745,7 @@ SECRETS = [
     ("post", "/client/store/checkout", "promoCode", "promo_code", {"promoCode": "{}"}),
     ("post", "/client/store/checkout", "promoCode", "gift_card_code", {"promoCode": "{}"}),
     ("post", "/client/events/tickets/purchase", "Idempotency-Key", "idempotency_key", {}),
+    ("post", "/org/members/invites/accept", "token", "invite_token", {"token": "{}", "password": "long-enough-pw-1"}),
 ]
 
 
