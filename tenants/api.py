@@ -15,7 +15,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.api.api_keys import ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema
 from core.api.blueprint import Blueprint
 from core.api.cors import CORS_ORIGINS_DOC, EMBED_ORIGINS_DOC, origins_field
-from core.api.members import MemberInviteCreate, MemberInviteCreated
+from core.api.members import MemberInviteCreate, MemberInviteCreated, issued_view
 from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_schema import Schema
 from core.auth import admit_operator
@@ -243,11 +243,8 @@ class TenantMemberInvites(MethodView):
         """Invite a staff member of the tenant, by default its first admin: the same invitation an admin makes at
         POST /org/members/invites (e-mailed by the tenant's e-mail plugin, else its link and token shown in this
         answer only)."""
-        issued = member_invites.invite_member(orgs.get_org(org_id), data["email"], data["role"],
-                                              invited_by="operator")
-        invite = issued.invite
-        invite.emailed, invite.inviteUrl, invite.token = issued.emailed, issued.url, issued.token
-        return invite
+        return issued_view(member_invites.invite_member(orgs.get_org(org_id), data["email"], data["role"],
+                                                        invited_by="operator"))
 
 
 class DomainCreateSchema(Schema):

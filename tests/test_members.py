@@ -14,10 +14,12 @@ import pyotp
 import pytest
 import requests
 from smtp_server import SmtpServer
+from ticket_factory import issue, make_event
 
 from core import db as database
 from core.kits.links import token_hash
 from core.models import Member, MemberInvite, Membership
+from core.services import qr
 
 INVITES = "/org/members/invites"
 PASSWORD = "long-enough-pw-1"
@@ -145,6 +147,24 @@ def test_a_role_change_or_removal_holds_from_the_next_request(tenant):
     assert tenant.staff.delete(f"/org/members/{viewer.member_id}").get_json()["type"] == "member_not_found"
     bad = tenant.staff.patch(f"/org/members/{viewer.member_id}", json={"role": "owner"})
     assert bad.status_code == 422
+
+
+def test_a_door_member_checks_in_and_a_box_office_member_sells(tenant):
+    event, ticket_type = make_event(tenant)
+    [ticket] = issue(tenant, ticket_type)
+    door, box_office = member(tenant, unique("door"), "door"), member(tenant, unique("box"), "box_office")
+    with database.db.connection_context():
+        payload = qr.payload_for(tenant.org, ticket)
+    assert door.post("/events/tickets/validate", json={"qrPayload": payload}).get_json()["valid"] is True
+    admitted = door.post("/events/check-in", json={"qrPayload": payload})
+    assert admitted.status_code == 200 and admitted.get_json()["ticket"]["attended"] is True
+    assert door.get(f"/events/tickets/{ticket.id}").get_json()["id"] == ticket.id
+    sale = {"eventId": event.id, "items": [{"ticketTypeId": ticket_type.id, "quantity": 1}]}
+    for refused in (door.post("/events/tickets/purchase", json=sale), door.get("/events"),
+                    box_office.post(f"/events/tickets/{ticket.id}/refund", json={})):
+        assert refused.status_code == 403 and refused.get_json()["type"] == "forbidden_role"
+    sold = box_office.post("/events/tickets/purchase", json=sale)
+    assert sold.status_code == 201 and sold.get_json()["source"] == "box_office", sold.get_json()
 
 
 def test_the_last_admin_can_be_neither_demoted_nor_removed(tenant):

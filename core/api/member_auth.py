@@ -16,6 +16,7 @@ from core.api.throttle import Guard, email_account, throttled
 from core.api_schema import Schema
 from core.auth import current_identity, issue_token, require_role, token_for
 from core.config import current_config
+from core.errors import ErrorSchema
 from core.identity import MEMBER_SUB
 from core.models import Membership
 from core.roles import MEMBER, TOTP_ENROLMENT
@@ -45,13 +46,9 @@ class MemberSession(Schema):
     member = fields.Nested(MemberSchema)
 
 
-class EnrolmentRequiredSchema(Schema):
+class EnrolmentRequiredSchema(ErrorSchema):
     """403 `two_factor_enrolment_required`: the envelope and a token that may only enrol two-factor."""
 
-    code = fields.Integer()
-    status = fields.String()
-    type = fields.String()
-    message = fields.String()
     enrolmentToken = fields.String(metadata={"description": "Valid 15 minutes, for /auth/two-factor/enrol and "
                                                             "/confirm only"})
     expiresIn = fields.Integer()

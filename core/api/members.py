@@ -101,6 +101,13 @@ class MemberAcceptedSchema(Schema):
     member = fields.Nested(MemberSchema)
 
 
+def issued_view(issued: member_invites.IssuedInvite) -> MemberInvite:
+    """An invitation just made, as `MemberInviteCreated` dumps it (its link and token only when not e-mailed)."""
+    invite = issued.invite
+    invite.emailed, invite.inviteUrl, invite.token = issued.emailed, issued.url, issued.token
+    return invite
+
+
 def invite_status(invite: MemberInvite) -> str:
     """pending, accepted, revoked or expired."""
     if invite.accepted_at is not None:
@@ -154,11 +161,8 @@ class OrgInvites(MethodView):
         """Invite an e-mail to join as `role`. The single-use link (valid 7 days) is e-mailed when the
         organisation has an e-mail plugin (notifications), else shown in this answer only (`inviteUrl`,
         `token`). A new invitation of the same e-mail revokes its pending ones."""
-        issued = member_invites.invite_member(current_org(), data["email"], data["role"],
-                                              invited_by=current_identity().sub)
-        invite = issued.invite
-        invite.emailed, invite.inviteUrl, invite.token = issued.emailed, issued.url, issued.token
-        return invite
+        return issued_view(member_invites.invite_member(current_org(), data["email"], data["role"],
+                                                        invited_by=current_identity().sub))
 
 
 @blp.route("/org/members/invites/<invite_id>")

@@ -11,6 +11,7 @@ from core.errors import ApiError
 from core.identity import Identity
 from core.models import Event, Org, Ticket
 from core.money import to_major
+from core.roles import CUSTOMER
 from core.services import checkin, ticket_queries, transfers
 from core.tenancy import scoped
 from plugins.club_cart.cart import showing_view
@@ -50,9 +51,9 @@ def owned(org: Org, customer_id: str, ticket_id: str) -> Ticket:
 
 
 def visible(org: Org, identity: Identity, ticket_id: str) -> Ticket:
-    """A ticket the caller may see: any of the club's for an officer (or staff), else only the member's own
-    (404 `ticket_not_found` for anyone else's)."""
-    if is_officer(identity) or identity.is_staff:
+    """A ticket the caller may see: any of the club's for an officer (or staff: every staff role the route
+    admits), else only the member's own (404 `ticket_not_found` for anyone else's)."""
+    if is_officer(identity) or identity.role != CUSTOMER:
         return ticket_queries.staff_ticket(org, ticket_id)
     return owned(org, identity.sub, ticket_id)
 
