@@ -167,6 +167,18 @@ def test_a_door_member_checks_in_and_a_box_office_member_sells(tenant):
     assert sold.status_code == 201 and sold.get_json()["source"] == "box_office", sold.get_json()
 
 
+def test_a_member_ends_every_session_in_every_tenant(tenant, other_tenant):
+    email = unique("leaving")
+    here = member(tenant, email, "viewer")
+    there = member(other_tenant, unique("staying"), "viewer")  # another person: not affected
+    assert here.post("/auth/logout-all").status_code == 204
+    for answer in (here.get("/events"), here.post("/auth/logout-all")):
+        assert answer.status_code == 401 and answer.get_json()["type"] == "session_revoked"
+    assert there.get("/events").status_code == 200
+    time.sleep(0.01)  # a token issued after the moment is live
+    assert tenant.guest.as_token(login(tenant, email).get_json()["token"]).get("/events").status_code == 200
+
+
 def test_the_last_admin_can_be_neither_demoted_nor_removed(tenant):
     first = member(tenant, unique("first-admin"), "admin")
     for answer in (first.patch(f"/org/members/{first.member_id}", json={"role": "staff"}),

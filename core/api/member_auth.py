@@ -97,6 +97,16 @@ class Login(MethodView):
         return member_session(membership)
 
 
+@blp.route("/auth/logout-all")
+class LogoutEverywhere(MethodView):
+    @require_role(MEMBER)
+    @blp.response(204)
+    def post(self):
+        """End every session of my member account, in every organisation, this one included: each token issued
+        so far answers 401 `session_revoked` (within a few seconds on every worker). Sign in again."""
+        members.end_sessions(members.caller_member(current_org(), current_identity()))
+
+
 @blp.route("/auth/two-factor/enrol")
 class TwoFactorEnrol(MethodView):
     @require_role(MEMBER)

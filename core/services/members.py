@@ -134,6 +134,14 @@ def authenticate_member(org: Org, *, email: str, password: str, otp: str | None 
     return membership
 
 
+def end_sessions(member: Member) -> None:
+    """Refuse every token the person holds so far, in every tenant (401 `session_revoked` from their next
+    request; within `GRANT_SECONDS` on other workers). A token issued after this call is live."""
+    with write_transaction():
+        Member.update(sessions_valid_after=utcnow(), updated_at=utcnow()).where(Member.id == member.id).execute()
+    forget_member()
+
+
 def caller_member(org: Org | str, identity: Identity) -> Member:
     """The person a member's token names, if they are still a member of this tenant (else 404
     `member_not_found`)."""
