@@ -18,7 +18,7 @@ from ticket_factory import issue, make_event
 
 from core import db as database
 from core.kits.links import token_hash
-from core.models import Member, MemberInvite, Membership
+from core.models import AuditEntry, Member, MemberInvite, Membership
 from core.services import qr
 
 INVITES = "/org/members/invites"
@@ -189,6 +189,33 @@ def test_the_last_admin_can_be_neither_demoted_nor_removed(tenant):
     assert second.patch(f"/org/members/{first.member_id}", json={"role": "viewer"}).status_code == 200
     assert second.delete(f"/org/members/{second.member_id}").get_json()["type"] == "last_admin"
     assert first.get("/org/members").get_json()["type"] == "forbidden_role"  # a viewer now
+
+
+def test_each_member_change_leaves_one_audit_row_and_a_refused_one_none(tenant):
+    def rows(action):
+        with database.db.connection_context():
+            return list(AuditEntry.select().where((AuditEntry.org == tenant.orgid) & (AuditEntry.action == action)))
+
+    email = unique("audited")
+    created = invite(tenant, email, "viewer")
+    joined = accept(tenant, created["token"]).get_json()["member"]
+    revoked = invite(tenant, unique("never"))
+    tenant.staff.delete(f"{INVITES}/{revoked['id']}")
+    tenant.staff.delete(f"{INVITES}/{revoked['id']}")  # already revoked: no second row
+    tenant.staff.patch(f"/org/members/{joined['id']}", json={"role": "door"})
+    only_admin = member(tenant, unique("sole-admin"), "admin")
+    assert only_admin.delete(f"/org/members/{only_admin.member_id}").status_code == 409  # refused: no row
+    tenant.staff.delete(f"/org/members/{joined['id']}")
+    [invited] = [row for row in rows("member.invited") if row.record_id == created["id"]]
+    assert invited.after == {"email": email, "role": "viewer"} and invited.actor_kind == "api_key"
+    assert created["token"] not in str(invited.after)
+    assert [(r.record_id, r.before) for r in rows("member.invite_revoked")] == [(revoked["id"],
+                                                                                 {"email": revoked["email"]})]
+    assert [r.record_id for r in rows("member.joined") if r.after["email"] == email] == [joined["id"]]
+    [changed] = rows("member.role_changed")
+    assert (changed.before, changed.after) == ({"role": "viewer"}, {"role": "door"})
+    [removed] = rows("member.removed")
+    assert removed.record_id == joined["id"] and removed.before == {"email": email, "role": "door"}
 
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(tenant, live_server):

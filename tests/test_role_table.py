@@ -71,7 +71,10 @@ def call(client, method: str, path: str, operation: dict, key: str | None = None
     url = re.sub(r"\{([^}]+)\}", lambda m: path_value(operation, m.group(1)), path)
     headers = {"Authorization": f"Token {key}"} if key else None
     body = {} if method in ("post", "put", "patch") else None
-    return client.request(method.upper(), url, json=body, headers=headers)
+    response = client.request(method.upper(), url, json=body, headers=headers)
+    response.get_data()  # a streamed answer (a CSV export) is read and closed here, inside its request
+    response.close()
+    return response
 
 
 def test_every_signed_in_route_declares_its_roles(app):

@@ -18,6 +18,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.identity import ACTOR_KINDS
 from core.pagination import DEFAULT_PAGE_SIZE, CursorPageQuery, page_body
+from core.roles import ADMINS
 from core.services import audit, audit_log
 from core.tenancy import current_org
 
@@ -97,7 +98,7 @@ def _csv(args: dict) -> Response:
 
 @blp.route("/org/audit")
 class AuditLog(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditPage)
     @blp.doc(responses={"200": {"description": "A page of the audit log (or, with `Accept: text/csv`, all of it "
@@ -116,7 +117,7 @@ class AuditLog(MethodView):
 
 @blp.route("/org/audit.csv")
 class AuditExport(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.arguments(AuditQuery, location="query")
     @blp.doc(responses={"200": {"description": "The filtered audit log as CSV", "content": {CSV_TYPE: CSV_DOC}}})
     def get(self, args):
@@ -128,7 +129,7 @@ class AuditExport(MethodView):
 
 @blp.route("/org/audit/actions")
 class AuditActions(MethodView):
-    @require_role("admin", scope="admin")
+    @require_role(ADMINS, scope="admin")
     @blp.response(200, AuditAction(many=True))
     def get(self):
         """Every action the audit log records (the core's and the installed plugins'), with what it means."""

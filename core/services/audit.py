@@ -54,6 +54,11 @@ ACTIONS: dict[str, str] = {
     "store_credit.granted": "Store credit granted to a customer (by a store-credit refund); record: the credit",
     "customer.officer_granted": "A customer made an officer; record: the customer",
     "customer.officer_revoked": "A customer's officer role taken away; record: the customer",
+    "member.invited": "Someone invited to become a staff member with a role; record: the invitation",
+    "member.invite_revoked": "A pending staff invitation revoked; record: the invitation",
+    "member.joined": "A staff invitation accepted: the person is a member with its role; record: the member",
+    "member.role_changed": "A staff member's role changed; record: the member",
+    "member.removed": "A staff member taken out of the organisation; record: the member",
 }
 """The core's audit actions: the fixed list every row's `action` comes from (plugins add theirs with the
 `register_audit_actions` hook)."""

@@ -22,6 +22,7 @@ from core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from core.kits.links import new_link_token, token_hash
 from core.models import MemberInvite, Membership, Org, utcnow
 from core.plugins import hooks_for
+from core.services import audit
 from core.services.accounts import normalise_email
 from core.services.members import checked_password, checked_role, member_by_email, membership_of, new_member
 from core.tenancy import get_scoped, scoped
@@ -74,6 +75,7 @@ def invite_member(org: Org, email: str, role: str, *, invited_by: str = "") -> I
             & MemberInvite.revoked_at.is_null()).execute()
         invite = MemberInvite.create(org=org.id, email=email, role=role, token_hash=digest, invited_by=invited_by,
                                      expires_at=now + dt.timedelta(days=INVITE_DAYS))
+        audit.record(org, "member.invited", "invite", invite.id, after={"email": email, "role": role})
         if emailed:
             hooks.notify(INVITE_HOOK, org=org, invite=invite, invite_token=token)
     return IssuedInvite(invite, emailed, None if emailed else token, None if emailed else invite_url(token))
@@ -92,9 +94,11 @@ def revoke_invite(org: Org | str, invite_id: str) -> MemberInvite:
         raise Conflict("This invitation was accepted already; remove the member instead.", type="invite_used")
     if invite.revoked_at is None:
         with write_transaction():
-            MemberInvite.update(revoked_at=utcnow()).where(
+            revoked = MemberInvite.update(revoked_at=utcnow()).where(
                 (MemberInvite.id == invite.id) & MemberInvite.revoked_at.is_null()
                 & MemberInvite.accepted_at.is_null()).execute()
+            if revoked:
+                audit.record(org, "member.invite_revoked", "invite", invite.id, before={"email": invite.email})
     return get_scoped(MemberInvite, org, invite_id, "invite")
 
 
@@ -141,6 +145,7 @@ def accept_invite(org: Org, token: str, *, password: str, name: str = "") -> Mem
             if taken != 1:
                 raise Conflict("This invitation was used already; sign in at POST /auth/login.", type="invite_used")
             Membership.create(org=org.id, member=person.id, role=invite.role)
+            audit.record(org, "member.joined", "member", person.id, after={"email": person.email, "role": invite.role})
     except IntegrityError as exc:  # a racing accept made the person or the membership first
         raise Conflict("This invitation was used already; sign in at POST /auth/login.", type="invite_used") from exc
     return membership_of(org, person.id)

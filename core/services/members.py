@@ -16,7 +16,7 @@ from core.identity import Identity
 from core.member_grants import forget_member
 from core.models import Member, Membership, Org, utcnow
 from core.roles import ADMIN, MEMBER_ROLES
-from core.services import two_factor
+from core.services import audit, two_factor
 from core.services.accounts import normalise_email
 from core.tenancy import scoped
 
@@ -96,6 +96,8 @@ def change_role(org: Org | str, member_id: str, role: str) -> Membership:
             if role != ADMIN:
                 _keep_an_admin(org_id, membership)
             Membership.update(role=role, updated_at=utcnow()).where(Membership.id == membership.id).execute()
+            audit.record(org_id, "member.role_changed", "member", membership.member_id,
+                         before={"role": membership.role}, after={"role": role})
     forget_member(org_id, membership.member_id)
     return membership_of(org_id, member_id)
 
@@ -109,6 +111,8 @@ def remove_member(org: Org | str, member_id: str) -> Membership:
         membership = membership_of(org_id, member_id)
         _keep_an_admin(org_id, membership)
         Membership.delete().where(Membership.id == membership.id).execute()
+        audit.record(org_id, "member.removed", "member", membership.member_id,
+                     before={"email": membership.member.email, "role": membership.role})
     forget_member(org_id, membership.member_id)
     return membership
 
