@@ -98,7 +98,7 @@ def change_role(org: Org | str, member_id: str, role: str) -> Membership:
             Membership.update(role=role, updated_at=utcnow()).where(Membership.id == membership.id).execute()
             audit.record(org_id, "member.role_changed", "member", membership.member_id,
                          before={"role": membership.role}, after={"role": role})
-    forget_member(org_id, membership.member_id)
+            forget_member(org_id, membership.member_id)
     return membership_of(org_id, member_id)
 
 
@@ -113,7 +113,7 @@ def remove_member(org: Org | str, member_id: str) -> Membership:
         Membership.delete().where(Membership.id == membership.id).execute()
         audit.record(org_id, "member.removed", "member", membership.member_id,
                      before={"email": membership.member.email, "role": membership.role})
-    forget_member(org_id, membership.member_id)
+        forget_member(org_id, membership.member_id)
     return membership
 
 
@@ -143,7 +143,7 @@ def end_sessions(member: Member) -> None:
     request; within `GRANT_SECONDS` on other workers). A token issued after this call is live."""
     with write_transaction():
         Member.update(sessions_valid_after=utcnow(), updated_at=utcnow()).where(Member.id == member.id).execute()
-    forget_member()
+        forget_member()
 
 
 def caller_member(org: Org | str, identity: Identity) -> Member:
