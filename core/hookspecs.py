@@ -134,7 +134,8 @@ def event_deleting(org, event_ids):
 @hookspec
 def attendee_links(org, event, booking):
     """Return `{name: absolute URL}` of the attendee web pages this plugin serves for `event` and, when it is
-    not None, `booking` (e.g. `event_page`, `calendar`, `booking_page`), or {} when it serves none.
+    not None, `booking` (e.g. `event_page`, `calendar`, `booking_page`, `order_page`, `account_page`,
+    `claim_page`), or {} when it serves none.
 
     Called while a message to an attendee is built (the notifications plugin's e-mails link to them). Read
     only, no query needed for the event's own links. Every enabled plugin's answer is merged; a tenant whose

@@ -287,7 +287,16 @@ def test_log_api_is_staff_only_tenant_scoped_paged_and_needs_the_plugin(mailer, 
     assert len(smtp.messages) == sent_before
 
 
-def test_claim_link_uses_public_url_and_settings(tenant):
+def test_claim_link_is_the_claim_page_else_the_public_url_of_the_settings(tenant, config):
+    from core.models import Event, Org
     from plugins.notifications.service import claim_url
 
-    assert claim_url({"public_url": "https://tix.example.org/"}, "a b") == "https://tix.example.org/claim?token=a+b"
+    booking, tickets = make_tickets(tenant.orgid, 1)
+    settings = {"public_url": "https://tix.example.org/"}
+    with database.db.connection_context():
+        org, event = Org.get_by_id(tenant.orgid), Event.get_by_id(tickets[0].event_id)
+        assert claim_url(org, event, settings, "a b") == "https://tix.example.org/claim?token=a+b"
+    tenant.enable("pages")
+    with database.db.connection_context():
+        assert claim_url(org, event, settings, "a b") == \
+            f"{config.public_url.rstrip('/')}/e/{tenant.orgid}/claim?token=a+b"

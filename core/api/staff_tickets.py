@@ -108,7 +108,8 @@ class TransferResult(Schema):
     oldTicket = fields.Nested(StaffTicketSchema)
     newTicket = fields.Nested(StaffTicketSchema, metadata={"description": "Customers see only `id`"})
     claimToken = fields.String(metadata={"description": "Staff only: the one-time claim token"})
-    claimUrl = fields.String(metadata={"description": "Staff only"})
+    claimUrl = fields.String(metadata={"description": "Staff only: the claim page the recipient opens, "
+                                                     "`<public_url>/e/<org>/claim?token=...` (the pages plugin)"})
     claimExpiresAt = fields.String(metadata={"description": "Staff only: when the claim link stops working "
                                                            "(30 days, or the end of the event if sooner)"})
 
@@ -368,7 +369,7 @@ def transfer_view(outcome: transfers.TransferOutcome, *, staff: bool, username: 
     }
     if staff and outcome.claim_token:
         body["claimToken"] = outcome.claim_token
-        body["claimUrl"] = f"/client/events/tickets/claim?token={outcome.claim_token}"
+        body["claimUrl"] = event_lists.claim_page_url(outcome.new_ticket.org_id, outcome.claim_token)
         body["claimExpiresAt"] = iso_utc(outcome.transfer.expires_at)
     return body
 

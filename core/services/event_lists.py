@@ -119,18 +119,31 @@ TENANT_HOST_PAGE_PATH = "/e/{slug}"  # on the tenant's own hostname the org segm
 CHECKOUT_SUFFIX = "/checkout"
 
 
-def page_links(org_id: str, event_slug: str, list_id: str | None = None) -> dict[str, str]:
-    """The attendee pages of an event (and of one of its lists): `event_page` is `https://<hostname>/e/<slug>` on
-    the tenant's own hostname when it has one (`core.tenancy.tenant_hostname`; the scheme of
-    `BOXOFFICE_PUBLIC_URL`), else `<public_url>/e/<org>/<event-slug>`; `order_page` is `<event_page>/checkout`
-    with `?list=<list id>` for a list. The one place these URLs are made; the attendee pages serve them."""
+CLAIM_PAGE = "claim"          # `<pages root>/claim?token=...`: where a transfer recipient claims a ticket
+
+
+def pages_root(org_id: str) -> str:
+    """The absolute root of the tenant's attendee pages, without a trailing slash: `https://<hostname>/e` on
+    its own hostname when it has one (`core.tenancy.tenant_hostname`; the scheme of `BOXOFFICE_PUBLIC_URL`),
+    else `<public_url>/e/<org>`."""
     public_url = current_config().public_url.rstrip("/")
     hostname = tenant_hostname(org_id)
-    slug = quote(event_slug, safe="")
     if hostname:
-        event_page = f"{urlsplit(public_url).scheme or 'https'}://{hostname}" + TENANT_HOST_PAGE_PATH.format(slug=slug)
-    else:
-        event_page = public_url + EVENT_PAGE_PATH.format(org=quote(org_id, safe=""), slug=slug)
+        return f"{urlsplit(public_url).scheme or 'https'}://{hostname}" + TENANT_HOST_PAGE_PATH.format(slug="")[:-1]
+    return public_url + EVENT_PAGE_PATH.format(org=quote(org_id, safe=""), slug="")[:-1]
+
+
+def claim_page_url(org_id: str, token: str) -> str:
+    """The page a transfer recipient opens to claim the ticket: `<pages root>/claim?token=<token>`."""
+    return f"{pages_root(org_id)}/{CLAIM_PAGE}?{urlencode({'token': token})}"
+
+
+def page_links(org_id: str, event_slug: str, list_id: str | None = None) -> dict[str, str]:
+    """The attendee pages of an event (and of one of its lists): `event_page` is `<pages root>/<slug>`
+    (`pages_root`: `https://<hostname>/e/<slug>` on the tenant's own hostname, else
+    `<public_url>/e/<org>/<event-slug>`); `order_page` is `<event_page>/checkout` with `?list=<list id>` for a
+    list. The one place these URLs are made; the attendee pages serve them."""
+    event_page = f"{pages_root(org_id)}/{quote(event_slug, safe='')}"
     order = event_page + CHECKOUT_SUFFIX
     return {"event_page": event_page,
             "order_page": f"{order}?{urlencode({'list': list_id})}" if list_id else order}

@@ -155,13 +155,27 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
     return TransferOutcome(ticket.reread(), new_ticket, transfer, claim_token)
 
 
-def claim(org, token: str, customer_id: str) -> Ticket:
-    """Move a transferred ticket into the claimer's account, once (404 invalid token, 409 already claimed)."""
+def transfer_for_claim_token(org, token: object) -> Transfer:
+    """The transfer a claim token opens (claimed or not, expired or not: the claim decides), or 404
+    `invalid_claim_token`; what a claim page shows before the recipient claims."""
     transfer = None
     if isinstance(token, str) and 10 <= len(token) <= 200:
         transfer = scoped(Transfer, org).where(Transfer.claim_token_hash == token_hash(token)).first()
     if transfer is None:
         raise NotFound("This claim link is not valid.", type="invalid_claim_token")
+    return transfer
+
+
+def claim_state(transfer: Transfer, now: dt.datetime) -> str:
+    """`open` (it can be claimed now), `claimed` or `expired`: the rule `claim` applies."""
+    if transfer.claimed_at is not None:
+        return "claimed"
+    return "expired" if transfer.expires_at is not None and transfer.expires_at <= now else "open"
+
+
+def claim(org, token: str, customer_id: str) -> Ticket:
+    """Move a transferred ticket into the claimer's account, once (404 invalid token, 409 already claimed)."""
+    transfer = transfer_for_claim_token(org, token)
     now = utcnow()
     with write_transaction():
         won = (Transfer.update(claimed_at=now, claimed_by=customer_id, updated_at=now)

@@ -159,6 +159,11 @@ def current(org: Org) -> WalletCertificate:
     return row
 
 
+def configured(org: Org) -> bool:
+    """True when the tenant has uploaded a pass type certificate (its tickets may offer Apple Wallet passes)."""
+    return scoped(WalletCertificate, org).exists()
+
+
 def remove(org: Org) -> None:
     """Forget the tenant's certificate (409 `wallet_not_configured` when there is none)."""
     row = current(org)

@@ -100,7 +100,9 @@ def attendee_links(org: Org, event: Event, booking: Booking | None) -> dict[str,
 def build_context(org: Org, event: Event, tickets: list[Ticket], *, recipient_name: str = "",
                   settings: dict | None = None, booking: Booking | None = None, **extra) -> dict:
     """The variables every template sees: org, event (name, local time, venue), tickets, recipient, and the
-    attendee pages' `links` (`event_page`, `booking_page`... when the tenant has such pages)."""
+    attendee pages' `links` (`event_page`, `calendar`, the booking's `booking_page` and `order_page`,
+    `account_page`, `claim_page`... when the tenant has such pages; a booking's pages only in a message to its
+    buyer))."""
     settings = settings if settings is not None else plugin_settings(org, PLUGIN)
     context = {
         "org": {"id": org.id, "name": org.name},
@@ -213,17 +215,20 @@ def tickets_issued(org: Org, booking, tickets: list[Ticket]) -> list[Message]:
     return [m for m in queued if m is not None]
 
 
-def claim_url(settings: dict, token: str) -> str:
-    """The link a transfer recipient follows: `<public_url>/claim?token=...`."""
-    return f"{_public_url(settings)}/claim?{urlencode({'token': token})}"
+def claim_url(org: Org, event: Event, settings: dict, token: str) -> str:
+    """The link a transfer recipient follows: the claim page the tenant's plugins serve (`attendee_links`'
+    `claim_page`) with `?token=`, else `<public_url>/claim?token=...` (the tenant's own site)."""
+    page = attendee_links(org, event, None).get("claim_page") or f"{_public_url(settings)}/claim"
+    return f"{page}?{urlencode({'token': token})}"
 
 
 def transfer_claim(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer, claim_token: str) -> Message | None:
     """Tell the recipient a ticket waits for them, with the claim link and the API call."""
     settings = plugin_settings(org, PLUGIN)
+    event = Event.get_by_id(new_ticket.event_id)
     return queue_email(org, "transfer_claim", transfer.to_email, [new_ticket], recipient_name=transfer.to_name,
                        from_name=old_ticket.holder_name or transfer.from_email, secret=claim_token,
-                       claim_token=SECRET_SLOT, claim_url=claim_url(settings, SECRET_SLOT),
+                       claim_token=SECRET_SLOT, claim_url=claim_url(org, event, settings, SECRET_SLOT),
                        claim_api="POST /client/events/tickets/claim")
 
 

@@ -1,7 +1,9 @@
 """Attendee pages (`/e/...`): a tenant's event index, event pages with their calendar file, the waiting room's
-queue page and the checkout, server-rendered in English and French from the core's services.
+queue page, the checkout, and the order, ticket, account and claim pages, server-rendered in English and French
+from the core's services.
 
-Adds no rule of its own (availability, prices, fees and purchases are the core's); serves only under `/e/`.
+Adds no rule of its own (availability, prices, fees, purchases, transfers and claims are the core's); serves only
+under `/e/`.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ NAME = "pages"
 @hookimpl
 def register_routes(api, app) -> None:
     """Mount the pages blueprint (`/e/...`, plain Flask views rendering Jinja templates; not API operations)."""
+    from plugins.pages import account_views, order_views
     from plugins.pages.checkout_views import register_pages
     from plugins.pages.queue_views import register_queue_pages
     from plugins.pages.views import blp
 
     register_pages()
     register_queue_pages()
+    order_views.register_pages()
+    account_views.register_pages()
     app.register_blueprint(blp)
 
 
 @hookimpl
 def attendee_links(org, event, booking) -> dict[str, str]:
-    """The event's page and calendar file, and the booking's page when there is one."""
+    """The event's page and calendar file, the booking's page and order page when there is one, the account
+    page and the claim page (its token goes in `?token=`)."""
     from plugins.pages.links import attendee_links as links
 
     return links(org, event, booking)

@@ -15,7 +15,7 @@ from flask import g, request
 from core.errors import NotFound
 from core.models import Org
 from core.plugins import get_host
-from core.services.event_lists import CHECKOUT_SUFFIX, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH
+from core.services.event_lists import CHECKOUT_SUFFIX, CLAIM_PAGE, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH
 from core.tenancy import load_org, tenant_for_host
 
 PLUGIN = "pages"
@@ -24,6 +24,12 @@ INDEX, EVENT, ICS, CHECKOUT, PAY, PAID, TO_INDEX = "index", "event", "ics", "che
 QUEUE = "queue"
 CHECKOUT_SEGMENT = CHECKOUT_SUFFIX.strip("/")
 PAID_SEGMENT = "paid"
+ORDER, TICKET, CLAIM, ACCOUNT, LOGIN, LOGOUT = "order", "ticket", "claim", "account", "login", "logout"
+ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", "tickets", "account"
+# Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
+# one of these first segments has no page (its API and its checkout links are unaffected).
+_SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
+               (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,26 @@ class Site:
     def ics_path(self, slug: str) -> str:
         """An event's calendar file."""
         return self.event_path(slug) + ICS_SUFFIX
+
+    def root_path(self) -> str:
+        """The pages' root without its trailing slash (`/e` or `/e/<org>`): other pages hang below it."""
+        return self.index_path().rstrip("/")
+
+    def order_path(self, token: str) -> str:
+        """A booking's order page by its signed token (`order_links`)."""
+        return f"{self.root_path()}/{ORDERS_SEGMENT}/{token}"
+
+    def ticket_path(self, token: str) -> str:
+        """One ticket's page by its signed token (`order_links`)."""
+        return f"{self.root_path()}/{TICKETS_SEGMENT}/{token}"
+
+    def claim_path(self) -> str:
+        """The claim page (the token goes in the query string)."""
+        return f"{self.root_path()}/{CLAIM_PAGE}"
+
+    def account_path(self, page: str = "") -> str:
+        """The customer's account page, or its `login`/`logout` page."""
+        return f"{self.root_path()}/{ACCOUNT_SEGMENT}" + (f"/{page}" if page else "")
 
     def checkout_path(self, slug: str) -> str:
         """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
@@ -72,7 +98,7 @@ class Address:
     site: Site
     page: str
     slug: str | None = None
-    token: str | None = None    # a booking's signed checkout token (PAY, PAID)
+    token: str | None = None    # a booking's signed checkout token (PAY, PAID), an order or ticket page's token
 
 
 def _not_found() -> NotFound:
@@ -98,9 +124,20 @@ def _site(org_segment: str | None) -> Site:
     return Site(org, own_domain)
 
 
+def _site_page(site: Site, segments: tuple[str, ...]) -> Address | None:
+    """An order, ticket, claim or account page of `site` (`_SITE_PAGES`), or None for an event's pages."""
+    kind = _SITE_PAGES.get(segments) or (_SITE_PAGES.get((segments[0], "*")) if len(segments) == 2 else None)
+    if kind is None:
+        return None
+    return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET) else None)
+
+
 def _event_page(site: Site, segment: str, rest: tuple[str, ...]) -> Address:
     """`<slug>`, `<slug>.ics`, `<slug>/queue`, `<slug>/checkout`, `<slug>/checkout/<token>` or
-    `<slug>/checkout/<token>/paid` of `site`."""
+    `<slug>/checkout/<token>/paid` of `site`, or one of its pages not under an event (`_site_page`)."""
+    found = _site_page(site, (segment, *rest))
+    if found is not None:
+        return found
     if not rest:
         if segment.endswith(ICS_SUFFIX):
             return Address(site, ICS, segment[:-len(ICS_SUFFIX)])

@@ -118,7 +118,8 @@ def ics_file(address: Address) -> Response:
     return response
 
 
-# (page kind, method) -> view; filled here and by `checkout_views` (imported below, it imports this module).
+# (page kind, method) -> view; filled here and by `checkout_views`, `order_views` and `account_views` (they import
+# this module).
 PAGES: dict[tuple[str, str], Callable[[Address], Response]] = {
     (addressing.INDEX, "GET"): index_page, (addressing.EVENT, "GET"): event_page, (addressing.ICS, "GET"): ics_file}
 
@@ -157,13 +158,15 @@ def one_segment_index(first: str):
 
 @blp.route("/e/<first>/<second>", methods=PAGE_METHODS)
 def two_segments(first: str, second: str):
-    """`/e/<org>/<slug>[.ics]`, or `/e/<slug>/checkout` on the tenant's own hostname."""
+    """`/e/<org>/<slug>[.ics]`, `/e/<org>/claim`, `/e/<org>/account`, or on the tenant's own hostname
+    `/e/<slug>/checkout`, `/e/orders/<token>`, `/e/tickets/<token>`, `/e/account/login`."""
     return show((first, second))
 
 
 @blp.route("/e/<first>/<second>/<third>", methods=PAGE_METHODS)
 def three_segments(first: str, second: str, third: str):
-    """`/e/<org>/<slug>/checkout`, or `/e/<slug>/checkout/<token>` on the tenant's own hostname."""
+    """`/e/<org>/<slug>/checkout`, `/e/<org>/orders/<token>`, `/e/<org>/tickets/<token>`,
+    `/e/<org>/account/login`, or `/e/<slug>/checkout/<token>` on the tenant's own hostname."""
     return show((first, second, third))
 
 

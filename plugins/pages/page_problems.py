@@ -1,0 +1,31 @@
+"""What the order, claim and account pages say when the core refuses something, in the visitor's language, by
+the core's error `type` (transfer, claim, sign-in and form checks).
+
+Never decides anything: the refusals are the core services'; an unknown type falls back to the core's message.
+"""
+
+from __future__ import annotations
+
+from core.errors import ApiError
+from plugins.pages.i18n import Speaker
+
+
+def problem_text(speaker: Speaker, error: ApiError) -> str:
+    """The sentence a page shows for `error`."""
+    _ = speaker.gettext
+    messages = {
+        "not_transferable": _("This ticket cannot be transferred (it was used, cancelled or already passed on, "
+                              "or its type does not allow transfers)."),
+        "holder_details_required": _("This ticket needs the name of the person it goes to."),
+        "customer_not_found": _("No account has that username."),
+        "transfer_to_self": _("This ticket is already in that account."),
+        "invalid_claim_token": _("This claim link is not valid."),
+        "already_claimed": _("This ticket has already been claimed."),
+        "claim_expired": _("This claim link has expired; ask the organiser to send a new one."),
+        "invalid_credentials": _("E-mail or password is incorrect."),
+        "email_taken": _("An account with this e-mail already exists: sign in instead."),
+        "username_taken": _("This username is taken."),
+        "csrf_failed": _("This form expired; reload the page and try again."),
+        "validation_error": _("Some fields need your attention."),
+    }
+    return messages.get(error.type, error.message)
