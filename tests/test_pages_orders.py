@@ -210,3 +210,20 @@ def test_the_account_page_after_signing_in_and_the_apis_claim_url(club):
     assert claim_url.endswith(f"/e/{club.orgid}/claim?token={staff.get_json()['claimToken']}")
     path = claim_url.split("://", 1)[1].split("/", 1)[1]
     assert club.app.test_client().get("/" + path).status_code == 200
+
+
+def test_wrong_passwords_on_the_sign_in_page_count_with_the_apis(club, config, monkeypatch):
+    monkeypatch.setattr(config, "throttle_per_account", "3/minute")
+    fan = club.customer(password="correct-horse-9")
+    where = {"environ_base": {"REMOTE_ADDR": "10.9.8.7"}}
+    for _ in range(2):
+        assert club.guest.post("/client/auth/login", json={"email": fan.email, "password": "guess-guess"},
+                               **where).status_code == 401
+    login = club.browser.get(f"/e/{club.orgid}/account/login")
+    form = {"email": fan.email, "password": "guess-guess", "csrf": csrf_of(login.get_data(as_text=True))}
+    assert club.browser.post(f"/e/{club.orgid}/account/login", data=form).status_code == 401
+    refused = club.browser.post(f"/e/{club.orgid}/account/login", data={**form, "password": "correct-horse-9"})
+    assert refused.status_code == 429 and "Too many attempts" in visible(refused)
+    assert "pages_session" not in str(refused.headers.getlist("Set-Cookie"))
+    api = club.guest.post("/client/auth/login", json={"email": fan.email, "password": "correct-horse-9"}, **where)
+    assert api.status_code == 429

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 
 from core.api.auth import LoginSchema, RegisterSchema
-from core.errors import ApiError, NotFound
+from core.errors import ApiError, NotFound, Unauthorized
 from core.models import Event, Ticket, utcnow
 from core.services import accounts, ticket_queries, transfers
 from core.tenancy import get_scoped
@@ -22,6 +22,7 @@ from plugins.pages import addressing, csrf, customer_session
 from plugins.pages.addressing import Address, Site
 from plugins.pages.form_pages import read_form, render_form_page, safe_next, see_other
 from plugins.pages.order_links import order_token, ticket_token
+from plugins.pages.sign_in_attempts import login_attempts
 from plugins.pages.ticket_cards import ticket_cards
 from plugins.pages.views import PAGES, speaker_for
 
@@ -51,11 +52,26 @@ def login_post(address: Address) -> Response:
         if request.form.get("action") == "register":
             customer = accounts.register_customer(site.org, **read_form(RegisterSchema(), REGISTER_FIELDS))
         else:
-            customer = accounts.authenticate_customer(site.org, **read_form(LoginSchema(), LOGIN_FIELDS))
+            customer = _authenticate(site)
     except ApiError as error:
         return login_page(address, error)
     back = safe_next(site, request.form.get("next"), site.account_path())
     return customer_session.sign_in(see_other(back), customer)
+
+
+def _authenticate(site: Site):
+    """The customer the sign-in form names (`accounts.authenticate_customer`), wrong passwords counted with the
+    API's logins (`sign_in_attempts`): 401 `invalid_credentials`, 429 `rate_limited`."""
+    data = read_form(LoginSchema(), LOGIN_FIELDS)
+    attempts = login_attempts(site.org.id, data["email"])
+    if attempts is not None:
+        attempts.check()
+    try:
+        return accounts.authenticate_customer(site.org, **data)
+    except Unauthorized:
+        if attempts is not None:
+            attempts.failed()
+        raise
 
 
 def logout_post(address: Address) -> Response:

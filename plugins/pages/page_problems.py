@@ -27,5 +27,6 @@ def problem_text(speaker: Speaker, error: ApiError) -> str:
         "username_taken": _("This username is taken."),
         "csrf_failed": _("This form expired; reload the page and try again."),
         "validation_error": _("Some fields need your attention."),
+        "rate_limited": _("Too many attempts: wait a few minutes, then try again."),
     }
     return messages.get(error.type, error.message)
