@@ -227,3 +227,16 @@ def test_wrong_passwords_on_the_sign_in_page_count_with_the_apis(club, config, m
     assert "pages_session" not in str(refused.headers.getlist("Set-Cookie"))
     api = club.guest.post("/client/auth/login", json={"email": fan.email, "password": "correct-horse-9"}, **where)
     assert api.status_code == 429
+
+
+def test_a_tenant_with_a_wallet_certificate_offers_the_pass_on_the_order_page(club):
+    from wallet_certs import configure_wallet, make_pass_certificate
+
+    configure_wallet(club, make_pass_certificate())
+    buy(club)
+    [mail] = [m for m in club.smtp.messages if m["To"] == "alex@example.com"]
+    page = club.browser.get(link_in(mail, rf"/e/{club.orgid}/orders/"))
+    wallet = re.search(r'href="https?://[^/"]+(/tickets/wallet/[^"]+)"[^>]*>Add to Apple Wallet', page.get_data(
+        as_text=True)).group(1)
+    download = club.browser.get(wallet)
+    assert download.status_code == 200 and download.mimetype == "application/vnd.apple.pkpass"
