@@ -240,3 +240,17 @@ def test_a_tenant_with_a_wallet_certificate_offers_the_pass_on_the_order_page(cl
         as_text=True)).group(1)
     download = club.browser.get(wallet)
     assert download.status_code == 200 and download.mimetype == "application/vnd.apple.pkpass"
+
+
+def test_the_confirmation_email_and_the_checkouts_booking_page_link_the_order_page(club):
+    buy(club)
+    [mail] = [m for m in club.smtp.messages if m["To"] == "alex@example.com"]
+    order_path = link_in(mail, rf"/e/{club.orgid}/orders/")
+    booking_page = club.browser.get(link_in(mail, rf"/e/{club.orgid}/{club.event['slug']}/checkout/"))
+    assert "Thank you! Your order is confirmed." in visible(booking_page)
+    linked = re.search(r'href="([^"]+)">See your tickets<', booking_page.get_data(as_text=True)).group(1)
+    assert linked.startswith(f"/e/{club.orgid}/orders/")           # signed again (a newer timestamp): same order
+    ids = [re.findall(r'id="ticket-([^"]+)"', club.browser.get(p).get_data(as_text=True)) for p in (linked, order_path)]
+    assert ids[0] == ids[1] and len(ids[0]) == 1
+    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
+    assert f'/e/{club.orgid}/orders/' in html and "Your tickets online" in html

@@ -29,6 +29,7 @@ from plugins.pages.checkout_form import choices, purchase_body, read_form
 from plugins.pages.i18n import Speaker
 from plugins.pages.links import booking_id_of, booking_token
 from plugins.pages.offers import event_offers
+from plugins.pages.order_links import order_token
 from plugins.pages.views import PAGES, not_found_page, public_event, render, speaker_for
 
 IDEMPOTENCY_ENDPOINT = "POST /e/checkout"   # the form's keys live apart from the API's
@@ -163,7 +164,8 @@ def pay_page(address: Address) -> Response:
         widget = _widget(site, gateway, booking, result.payment, event.slug, address.token) if gateway else None
     return render(site, speaker, "pages/booking.html", event=event, booking=booking, lines=result.lines,
                   tickets=result.tickets, widget=widget, now=utcnow(),
-                  start_again=site.checkout_path(event.slug))
+                  start_again=site.checkout_path(event.slug),
+                  order_path=site.order_path(order_token(site.org.id, booking.id)))
 
 
 def _widget(site: Site, gateway, booking: Booking, payment: dict, slug: str, token: str) -> dict:
