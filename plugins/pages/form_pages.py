@@ -7,8 +7,9 @@ Never decides anything itself: schemas and services are the core's; a refusal ch
 from __future__ import annotations
 
 from flask import Response, redirect, request
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 
+from core.api_schema import Schema
 from core.errors import ApiError, Unprocessable
 from plugins.pages import csrf
 from plugins.pages.addressing import Site
