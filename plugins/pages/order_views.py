@@ -41,7 +41,7 @@ def _booking(address: Address) -> Booking | None:
 
 def buyers_tickets(booking: Booking) -> list[Ticket]:
     """The tickets the booking issued to its buyer (not the ones they passed on: those are the recipients')."""
-    return [t for t in bookings.booking_tickets(booking.id) if t.transferred_from_id is None]
+    return [t for t in bookings.booking_tickets(booking.org_id, booking.id) if t.transferred_from_id is None]
 
 
 def _ticket(address: Address) -> Ticket | None:
