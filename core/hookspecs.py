@@ -251,3 +251,52 @@ def ticket_holder_changed(org, ticket, edit):
     Called by `core.services.ticket_edits` after the commit that applied the edit, exactly once per edit (a
     free edit at once, a paid one when its change fee is confirmed). The QR does not change.
     """
+
+
+# --- customer accounts (per tenant, after commit) -----------------------------------------------
+
+@hookspec
+def customer_email_verification(org, customer_id, email, name, link_token, expires_at):
+    """Send the customer a link to confirm they own `email` (their account's address): the page at
+    `core.services.event_lists.account_page_link(org.id, "verify", link_token)`, which posts the token to
+    `POST /client/auth/verify-email`. It works once, until `expires_at` (naive UTC); a newer link replaces it.
+
+    Recorded by `core.services.email_verification` when a customer registers (only when an enabled plugin
+    implements this hook) and on `POST /client/auth/verify-email/resend`. `link_token` is sealed in the outbox
+    and is the only copy: never log or store it in clear. The notifications plugin sends `email_verification`.
+    """
+
+
+@hookspec
+def customer_password_reset(org, customer_id, email, name, link_token, expires_at):
+    """Send the customer (at `email`, their account's address) a link to choose a new password: the page at
+    `core.services.event_lists.account_page_link(org.id, "reset", link_token)`, which posts the token with the new
+    password to `POST /client/auth/password-reset/confirm`. It works once, until `expires_at` (naive UTC); a newer
+    reset replaces it.
+
+    Recorded by `core.services.password_reset`'s job, only for an e-mail that has an account here and only when
+    an enabled plugin implements this hook (the request's answer is the same either way). `link_token` is sealed
+    in the outbox: never log or store it in clear. The notifications plugin sends `password_reset`.
+    """
+
+
+@hookspec
+def customer_email_change(org, customer_id, email, name, current_email, link_token, expires_at):
+    """Send a link to the NEW address `email` that confirms the customer's change of e-mail from
+    `current_email`: the page at `core.services.event_lists.account_page_link(org.id, "email", link_token)`,
+    which posts the token to `POST /client/auth/email/confirm`. It works once, until `expires_at` (naive UTC).
+
+    Recorded by `core.services.email_change` when the customer asks for the change (with their password).
+    `link_token` is sealed in the outbox: never log or store it in clear. The notifications plugin sends
+    `email_change`.
+    """
+
+
+@hookspec
+def customer_email_changed(org, customer_id, email, name, new_email):
+    """Tell the OLD address `email` that the customer's account now uses `new_email` (so a change they did not
+    make does not go unnoticed).
+
+    Recorded by `core.services.email_change` in the transaction that applied the change. The notifications
+    plugin sends `email_changed`.
+    """

@@ -4,7 +4,8 @@ A model instance is kept as a snapshot of its columns (the state the committed c
 the row is deleted later) and comes back as an instance of its class, except the tables in `BY_REFERENCE`
 (an org row holds the tenant's private signing key), kept as their id and read again when the entry runs;
 datetimes, dates and decimals keep their types; an argument named in `SECRET_ARGUMENTS` (a transfer's claim
-token) is sealed under the deployment key (`core.sealed`) and never stored in clear.
+token, a customer's account link token) is sealed under the deployment key (`core.sealed`) and never stored in
+clear.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from peewee import Model
 
 from core.sealed import seal, unseal
 
-SECRET_ARGUMENTS = frozenset({"claim_token", "invite_token"})
+SECRET_ARGUMENTS = frozenset({"claim_token", "invite_token", "link_token"})
 BY_REFERENCE = frozenset({"org"})
 
 

@@ -37,6 +37,9 @@ class _Collector:
         return "250 OK"
 
 
+ACCOUNT_KINDS = ("email_verification", "password_reset", "email_change", "email_changed")
+
+
 class SmtpServer:
     """A real SMTP server on 127.0.0.1 that keeps every message it receives."""
 
@@ -48,6 +51,16 @@ class SmtpServer:
     @property
     def messages(self) -> list[email.message.EmailMessage]:
         return self.handler.messages
+
+    @property
+    def event_messages(self) -> list[email.message.EmailMessage]:
+        """Every message but the account e-mails (a registration's verification link...): tickets, claims..."""
+        return [m for m in self.handler.messages if m["X-Boxoffice-Kind"] not in ACCOUNT_KINDS]
+
+    def account_messages(self, kind: str, to: str | None = None) -> list[email.message.EmailMessage]:
+        """The account e-mails of `kind` received so far (to `to` only, when given), oldest first."""
+        return [m for m in self.handler.messages
+                if m["X-Boxoffice-Kind"] == kind and (to is None or m["To"] == to)]
 
     def start(self) -> SmtpServer:
         self.controller.start()

@@ -115,8 +115,8 @@ def test_two_sessions_of_a_parent_checked_out_free_at_once(club, smtp):
     assert sorted((t["showing"]["id"], t["type"], t["owner"]) for t in mine) == sorted(
         [(night1, "Night 1 pass", "Ada Lovelace")] * 2 + [(night2, "Night 2 pass", "Ada Lovelace")])
     assert member.get(CART).get_json() == {"tickets": [], "stale": []}
-    assert len(smtp.messages) == 2 and {m["To"] for m in smtp.messages} == {member.email}   # one per booking
-    assert _qr_texts(smtp.messages) == _served_qr_texts(member) and len(_served_qr_texts(member)) == 3
+    assert len(smtp.event_messages) == 2 and {m["To"] for m in smtp.event_messages} == {member.email}  # one per booking
+    assert _qr_texts(smtp.event_messages) == _served_qr_texts(member) and len(_served_qr_texts(member)) == 3
 
 
 def test_two_events_paid_by_one_payment_end_to_end(club, fake, smtp):
@@ -151,13 +151,13 @@ def test_two_events_paid_by_one_payment_end_to_end(club, fake, smtp):
     assert sorted((t["event"]["name"], t["price"]) for t in mine) == [
         ("Spring Play", "15.50"), ("Winter Concert", "20.00"), ("Winter Concert", "20.00")]
     assert member.get(CART).get_json() == {"tickets": [], "stale": []}
-    assert len(smtp.messages) == 2 and _qr_texts(smtp.messages) == _served_qr_texts(member)
+    assert len(smtp.event_messages) == 2 and _qr_texts(smtp.event_messages) == _served_qr_texts(member)
 
     replay = _callback(club, result["callback"])   # the browser's copy of the same callback
     assert replay.status_code == 200 and replay.get_json()["success"] is True
     assert len(ticket_ids(made[concert].id)) == 2 and len(ticket_ids(made[play].id)) == 1
     assert len(_payments(made[concert].id)) == 1 and len(_payments(made[play].id)) == 1
-    assert len(smtp.messages) == 2
+    assert len(smtp.event_messages) == 2
 
     again = member.post(CHECKOUT, json={})   # the cart is empty now; the paid checkout is not replayed
     assert again.status_code == 400 and again.get_json()["type"] == "cart_empty"
@@ -180,7 +180,7 @@ def test_four_callbacks_for_one_group_at_once_confirm_each_booking_once(club, fa
     assert [len(_payments(made[e].id)) for e in (first, second)] == [1, 1]
     assert counters(first, tt1) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
     assert counters(second, tt2) == {"event_sold": 1, "event_held": 0, "tickets": 1, "sold": 1, "held": 0}
-    assert len(member.get(TICKETS).get_json()) == 3 and len(smtp.messages) == 2
+    assert len(member.get(TICKETS).get_json()) == 3 and len(smtp.event_messages) == 2
 
 
 def test_a_sold_out_showing_is_stale_and_nothing_is_held_for_the_other(club, fake):
@@ -267,7 +267,7 @@ def test_a_late_payment_confirms_the_showing_still_free_and_refunds_the_gone_one
     assert _payments(made[kept].id) == [(transaction, 1000, "succeeded")]
     assert _payments(made[gone].id) == [(transaction, 5000, "succeeded")]
     assert [t["event"]["name"] for t in member.get(TICKETS).get_json()] == ["Kept"]
-    assert len(smtp.messages) == 1
+    assert len(smtp.event_messages) == 1
 
 
 def test_a_late_payment_with_every_showings_seats_gone_is_refunded_whole(club, fake):

@@ -129,7 +129,7 @@ def test_the_paid_flow_end_to_end(club, fake, smtp):
         ("Normal", "Grace Hopper", "20.00", False)] * 2
     assert member.get(CART).get_json() == {"tickets": [], "stale": []}
 
-    [mail] = smtp.messages
+    [mail] = smtp.event_messages
     assert mail["To"] == member.email
     pngs = [part.get_content() for part in mail.walk() if part.get_content_type() == "image/png"]
     assert len(pngs) == 2
@@ -140,7 +140,7 @@ def test_the_paid_flow_end_to_end(club, fake, smtp):
 
     replay = _callback(club, result["callback"])   # the browser's copy of the same callback
     assert replay.status_code == 200 and replay.get_json()["success"] is True
-    assert len(ticket_ids(booking)) == 2 and len(smtp.messages) == 1
+    assert len(ticket_ids(booking)) == 2 and len(smtp.event_messages) == 1
     with database.db.connection_context():
         assert Payment.select().where(Payment.booking == booking).count() == 1
 
@@ -227,7 +227,7 @@ def test_two_callbacks_for_one_booking_at_once_assign_once(club, fake, live_serv
     assert counters(event, tt) == {"event_sold": 2, "event_held": 0, "tickets": 2, "sold": 2, "held": 0}
     with database.db.connection_context():
         assert Payment.select().where(Payment.booking == booking).count() == 1
-    assert len(smtp.messages) == 1
+    assert len(smtp.event_messages) == 1
 
 
 def test_a_checkout_whose_hold_ran_out_is_not_replayed(club, fake):

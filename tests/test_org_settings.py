@@ -30,14 +30,14 @@ def test_admin_reads_and_changes_the_settings(tenant):
     assert before.get_json() == {"name": "Tenant A", "timezone": "UTC", "holdMinutes": None,
                                  "participantsVisibility": "none", "corsOrigins": [], "embedOrigins": [],
                                  "defaultGateway": None, "posProcessing": "enabled",
-                                 "adminsNeedTwoFactor": False}
+                                 "adminsNeedTwoFactor": False, "requireEmailVerification": False}
     changed = tenant.staff.patch(SETTINGS, json={"participantsVisibility": "names", "holdMinutes": 30,
                                                  "timezone": "Europe/Paris", "name": "Tenant A Live"})
     assert changed.status_code == 200, changed.get_json()
     assert changed.get_json() == {"name": "Tenant A Live", "timezone": "Europe/Paris", "holdMinutes": 30,
                                   "participantsVisibility": "names", "corsOrigins": [],
                                   "embedOrigins": [], "defaultGateway": None, "posProcessing": "enabled",
-                                 "adminsNeedTwoFactor": False}
+                                  "adminsNeedTwoFactor": False, "requireEmailVerification": False}
     assert tenant.staff.get(SETTINGS).get_json() == changed.get_json()  # the org cache was dropped
     org = stored(tenant)
     assert (org.hold_minutes, org.timezone, org.settings["participants_visibility"]) == (30, "Europe/Paris", "names")

@@ -245,7 +245,7 @@ def test_the_ticket_email_uses_the_events_template_through_real_smtp(tenant, smt
     assert bought.status_code == 201, bought.get_json()
     booking_id = bought.get_json()["bookingId"]
 
-    [mail] = smtp.messages
+    [mail] = smtp.event_messages
     assert mail["Subject"] == "Night Market: 2 tickets" and mail["To"] == fan.email
     text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()
     assert "Hello Mia Fan," in text and "Your 2 tickets for Night Market" in text
@@ -263,7 +263,7 @@ def test_the_ticket_email_uses_the_events_template_through_real_smtp(tenant, smt
     assert preview["subject"] == "Night Market: 2 tickets" and f"Order {booking_id}." in preview["body"]
     sample = created(staff.post(f"/ticket-email-templates/{template['id']}/preview", json={}), 200)
     assert sample["subject"] == "Sample Event: 2 tickets"
-    assert len(smtp.messages) == 1                                 # a preview sends nothing
+    assert len(smtp.event_messages) == 1                                 # a preview sends nothing
     missing = staff.post(f"/ticket-email-templates/{template['id']}/preview", json={"bookingId": "nope"})
     assert (missing.status_code, missing.get_json()["type"]) == (404, "booking_not_found")
 

@@ -63,6 +63,35 @@ def test_failed_logins_per_address_and_other_accounts_unaffected(tenant, low_lim
     assert login(tenant, fan.email, "correct-horse-9", address()).status_code == 200
 
 
+def test_password_reset_requests_are_counted_per_email_and_per_address(tenant, low_limits):
+    """Every reset request counts (each may send an e-mail), known e-mail or not, so the 429 says nothing either."""
+    fan = tenant.customer()
+    for email in (fan.email, "nobody-at-all@example.com"):
+        for _ in range(PER_ACCOUNT):  # each from an address of its own: the e-mail's count stops it
+            assert tenant.guest.post("/client/auth/password-reset", json={"email": email},
+                                     **address()).status_code == 202
+        assert_rate_limited(tenant.guest.post("/client/auth/password-reset", json={"email": email.upper()},
+                                              **address()))
+    here = address()
+    for n in range(PER_ADDRESS):
+        assert tenant.guest.post("/client/auth/password-reset", json={"email": f"x{n}@example.com"},
+                                 **here).status_code == 202
+    assert_rate_limited(tenant.guest.post("/client/auth/password-reset", json={"email": "new@example.com"}, **here))
+
+
+def test_guessing_account_link_tokens_is_throttled_per_address(tenant, low_limits):
+    """Unknown tokens at the three link routes share one count per address."""
+    here = address()
+    guesses = [("/client/auth/password-reset/confirm", {"newPassword": "long-enough-1"}),
+               ("/client/auth/verify-email", {}), ("/client/auth/email/confirm", {})]
+    for n in range(PER_ADDRESS):
+        path, extra = guesses[n % 3]
+        answer = tenant.guest.post(path, json={"token": f"guess-{n}-" + "x" * 30, **extra}, **here)
+        assert answer.status_code == 404 and answer.get_json()["type"] == "invalid_link"
+    assert_rate_limited(tenant.guest.post("/client/auth/verify-email", json={"token": "y" * 43}, **here))
+    assert tenant.guest.post("/client/auth/verify-email", json={"token": "y" * 43}, **address()).status_code == 404
+
+
 def test_registering_taken_emails_is_throttled(tenant, low_limits):
     fan = tenant.customer()
     here = address()

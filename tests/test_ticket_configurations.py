@@ -322,7 +322,7 @@ def test_a_non_attachable_configuration_emails_a_working_link_instead_of_the_pdf
     assert bought.status_code == 201, bought.get_json()
     by_type = {t["ticketTypeId"]: t["id"] for t in bought.get_json()["tickets"]}
 
-    [mail] = smtp.messages
+    [mail] = smtp.event_messages
     pdfs = [p.get_filename() for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert pdfs == [f"ticket-{by_type[attached_type]}.pdf"]   # the linked ticket's PDF is not attached
     text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()

@@ -117,7 +117,7 @@ def test_transfer_by_username_moves_the_ticket_at_once_and_tells_both(mailer, sm
     assert unknown.status_code == 404 and unknown.get_json()["type"] == "customer_not_found"
     to_self = giver.post(f"/client/events/tickets/{ticket.id}/transfer", json={"username": "GIVER"})
     assert to_self.status_code == 422 and to_self.get_json()["type"] == "transfer_to_self"
-    assert reload(ticket.id).status == "valid" and not smtp.messages
+    assert reload(ticket.id).status == "valid" and not smtp.event_messages
 
     moved = giver.post(f"/client/events/tickets/{ticket.id}/transfer", json={"username": "TAKER"})
     assert moved.status_code == 201, moved.get_json()
@@ -145,7 +145,7 @@ def test_transfer_by_username_moves_the_ticket_at_once_and_tells_both(mailer, sm
     assert tenant.staff.post("/events/check-in", json={"qrPayload": new_payload}).status_code == 200
 
     # both sides told, through the outbox, over real SMTP
-    by_recipient = {mail["To"]: mail for mail in smtp.messages}
+    by_recipient = {mail["To"]: mail for mail in smtp.event_messages}
     assert set(by_recipient) == {giver.email, taker.email}
     assert "Your ticket" in by_recipient[taker.email]["Subject"]
     assert any(p.get_content_type() == "application/pdf" for p in by_recipient[taker.email].iter_attachments())

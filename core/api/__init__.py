@@ -41,6 +41,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.participation",
     "core.api.org_settings",
     "core.api.officers",
+    "core.api.account_links",
     "core.api.api_keys",
     "core.api.audit",
     "core.api.members",

@@ -15,7 +15,7 @@ from core.api_schema import Schema
 from core.auth import current_identity, is_officer, require_role, token_for
 from core.identity import API_KEY_SUB
 from core.roles import EVERYONE, MEMBER
-from core.services import accounts
+from core.services import accounts, email_verification
 from core.tenancy import current_org
 
 blp = Blueprint("auth", __name__, description="Customer accounts and staff tokens")
@@ -63,6 +63,11 @@ class CustomerSchema(Schema):
     username = fields.String(allow_none=True)
     officer = fields.Boolean(metadata={"description": "An admin made this account an officer of the club: it may "
                                                       "view the club's tickets, check them in and set attendance."})
+    emailVerified = fields.Function(email_verification.is_verified, metadata={
+        "type": "boolean", "description": "The customer followed a link sent to `email` (verification, "
+                                          "password reset or e-mail change)."})
+    reminder = fields.Function(email_verification.reminder, allow_none=True, metadata={
+        "type": "string", "description": "What the account should do (verify its e-mail), or null."})
 
 
 class SessionSchema(Schema):
@@ -96,7 +101,8 @@ class MeSchema(Schema):
                                                       "customer an admin made an officer (read live)."})
 
 
-def _customer_session(customer) -> dict:
+def customer_session(customer) -> dict:
+    """A new session for the customer: a token, its type and lifetime, and the account."""
     from flask import current_app
 
     token = token_for(customer.id, customer.org_id, "customer", customer.email)
@@ -110,9 +116,10 @@ class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, SessionSchema)
     def post(self, data):
-        """Create a customer account and return a token (409 `email_taken` if the email exists)."""
+        """Create a customer account and return a token (409 `email_taken` if the email exists). The account
+        starts with `emailVerified: false`; a verification link is e-mailed when the organisation sends e-mail."""
         customer = accounts.register_customer(current_org(), **data)
-        return _customer_session(customer)
+        return customer_session(customer)
 
 
 @blp.route("/client/auth/login")
@@ -123,7 +130,7 @@ class Login(MethodView):
     def post(self, data):
         """Log a customer in (401 `invalid_credentials` without saying which part was wrong)."""
         customer = accounts.authenticate_customer(current_org(), **data)
-        return _customer_session(customer)
+        return customer_session(customer)
 
 
 @blp.route("/client/auth/profile")
@@ -131,7 +138,8 @@ class Profile(MethodView):
     @require_role("customer")
     @blp.response(200, CustomerSchema)
     def get(self):
-        """My account: e-mail, name, phone, username and whether I am an officer of the club."""
+        """My account: e-mail (and whether it is verified, with a `reminder` while it is not), name, phone,
+        username and whether I am an officer of the club."""
         return accounts.profile(current_org(), current_identity().sub)
 
     @require_role("customer")
@@ -161,11 +169,12 @@ class ChangePassword(MethodView):
     @blp.response(200, SessionSchema)
     def post(self, data):
         """Change my password (403 `wrong_password` if `currentPassword` is wrong). Every other session ends
-        (401 `session_revoked`); the answer carries a new token for this one."""
+        (401 `session_revoked`) and a pending password reset link stops working; the answer carries a new token
+        for this one."""
         customer = accounts.change_password(current_org(), current_identity().sub,
                                             current_password=data["currentPassword"],
                                             new_password=data["newPassword"])
-        return _customer_session(customer)
+        return customer_session(customer)
 
 
 @blp.route("/auth/token")

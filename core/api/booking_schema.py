@@ -82,6 +82,9 @@ class BookingResponseSchema(Schema):
     paymentData = PaymentData(attribute=_payment("data"), dump_default=dict)
     lines = fields.List(fields.Nested(LineSchema))
     tickets = IssuedTickets()
+    reminder = fields.String(allow_none=True, dump_default=None, metadata={
+        "description": "A purchase by a logged-in customer whose e-mail is not verified yet: what to do (follow "
+                       "the link we sent, or ask for a new one); null otherwise."})
 
 
 class StaffBookingResponseSchema(BookingResponseSchema):

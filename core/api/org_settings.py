@@ -14,7 +14,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Org
 from core.roles import ADMINS, READERS
-from core.services import event_settings, orgs, participation, two_factor
+from core.services import email_verification, event_settings, orgs, participation, two_factor
 from core.services.gateways import DEFAULT_GATEWAY_SETTING
 from core.tenancy import current_org
 from core.timefmt import is_timezone
@@ -24,6 +24,9 @@ TWO_FACTOR_DOC = ("Admins must sign in with a two-factor code; an admin without 
                   "token to enrol it (`two_factor_enrolment_required` at POST /auth/login)")
 
 blp = Blueprint("org_settings", __name__, description="The organisation's own settings (tenant admin)")
+
+REQUIRE_VERIFICATION_DOC = ("Customers who buy while logged in must have verified their account's e-mail "
+                            "(others get 403 `email_unverified`); guests are not affected. Default false.")
 
 
 class OrgSettingsSchema(Schema):
@@ -41,6 +44,7 @@ class OrgSettingsSchema(Schema):
                                             "Box-office sales for events whose `settings.pos_processing` is "
                                             "`inherit` (the default): enabled (default) or disabled"})
     adminsNeedTwoFactor = fields.Boolean(metadata={"description": TWO_FACTOR_DOC})
+    requireEmailVerification = fields.Boolean(metadata={"description": REQUIRE_VERIFICATION_DOC})
 
 
 class OrgSettingsUpdate(Schema):
@@ -58,12 +62,16 @@ class OrgSettingsUpdate(Schema):
     posProcessing = fields.String(validate=validate.OneOf(event_settings.ORG_POS_PROCESSING), metadata={
         "description": "Box-office sales for events that inherit: enabled or disabled"})
     adminsNeedTwoFactor = fields.Boolean(metadata={"description": TWO_FACTOR_DOC})
+    requireEmailVerification = fields.Boolean(metadata={
+        "description": REQUIRE_VERIFICATION_DOC + " Turning it on needs an enabled plugin that sends e-mail "
+                       "(422 `email_unavailable`)."})
 
     @validates_schema
     def _check(self, data, **kwargs):
         if not data:
             raise ValidationError("Send at least one of name, timezone, holdMinutes, participantsVisibility, "
-                                  "corsOrigins, embedOrigins, defaultGateway, posProcessing, adminsNeedTwoFactor.")
+                                  "corsOrigins, embedOrigins, defaultGateway, posProcessing, adminsNeedTwoFactor, "
+                                  "requireEmailVerification.")
         if "timezone" in data and not is_timezone(data["timezone"]):
             raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Paris."]})
 
@@ -75,7 +83,8 @@ def settings_view(org: Org) -> dict:
             "corsOrigins": cors_origins(org), "embedOrigins": embed_origins(org),
             "defaultGateway": (org.settings or {}).get(DEFAULT_GATEWAY_SETTING),
             "posProcessing": event_settings.org_pos_processing(org),
-            "adminsNeedTwoFactor": two_factor.admins_need_it(org)}
+            "adminsNeedTwoFactor": two_factor.admins_need_it(org),
+            "requireEmailVerification": email_verification.verification_required(org)}
 
 
 @blp.route("/org/settings")
@@ -99,5 +108,6 @@ class OrgSettings(MethodView):
                               default_gateway=None if "defaultGateway" not in data
                               else data["defaultGateway"] or "",
                               pos_processing=data.get("posProcessing"),
-                              admins_need_two_factor=data.get("adminsNeedTwoFactor"))
+                              admins_need_two_factor=data.get("adminsNeedTwoFactor"),
+                              require_email_verification=data.get("requireEmailVerification"))
         return settings_view(org)

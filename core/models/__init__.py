@@ -17,7 +17,7 @@ from core.models.catalog import (
     Venue,
 )
 from core.models.credit import StoreCredit, StoreCreditDebit
-from core.models.customer import Customer
+from core.models.customer import AccountLink, Customer
 from core.models.lists import EventList, PermanentList
 from core.models.members import Member, MemberInvite, Membership
 from core.models.outbox import OutboxEntry
@@ -50,11 +50,11 @@ CORE_MODELS = [
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
     EventSetting, WalletTemplate, WalletCertificate, AuditEntry, WaitingRoom, QueueEntry, QueuePassUse, Member,
-    Membership, MemberInvite,
+    Membership, MemberInvite, AccountLink,
 ]
 
 __all__ = [
-    "CORE_MODELS", "ApiKey", "Attendee", "AuditEntry",
+    "CORE_MODELS", "AccountLink", "ApiKey", "Attendee", "AuditEntry",
     "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
     "EventList", "EventTicketConfiguration", "PermanentList",
     "IdempotencyRecord", "JSONField", "Member", "MemberInvite", "Membership",

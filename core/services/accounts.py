@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from peewee import IntegrityError
+from peewee import Expression, IntegrityError
 
 from core.api_keys import hash_api_key, note_use
 from core.auth import forget_sessions, hash_password, verify_password
@@ -16,7 +16,7 @@ from core.db import write_transaction
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from core.identity import API_KEY_SUB
 from core.models import ApiKey, Customer, Org, utcnow
-from core.services import audit
+from core.services import account_links, audit, email_verification
 from core.tenancy import get_scoped, scoped
 
 _DUMMY_HASH = hash_password("timing-equaliser")
@@ -60,7 +60,8 @@ def _check_username_free(org: Org, key: str, customer_id: str | None = None) -> 
 
 def register_customer(org: Org, *, email: str, password: str, name: str = "", phone: str | None = None,
                       username: str | None = None) -> Customer:
-    """Create a customer account; 409 `email_taken` if the email is registered with this tenant, 422
+    """Create a customer account (unverified; its verification link is e-mailed in the same transaction when a
+    plugin sends e-mails); 409 `email_taken` if the email is registered with this tenant, 422
     `invalid_username` / `username_taken` (case ignored) for a `username` that is malformed or in use."""
     email = normalise_email(email)
     username = valid_username(username) if username is not None else None
@@ -72,8 +73,10 @@ def register_customer(org: Org, *, email: str, password: str, name: str = "", ph
     password_hash = hash_password(password)
     try:
         with write_transaction():
-            return Customer.create(org=org, email=email, name=name, phone=phone, password_hash=password_hash,
-                                   username=username, username_key=key)
+            customer = Customer.create(org=org, email=email, name=name, phone=phone, password_hash=password_hash,
+                                       username=username, username_key=key)
+            email_verification.start(org, customer)
+            return customer
     except IntegrityError as exc:  # a concurrent registration won the e-mail or the username
         if key is not None and scoped(Customer, org).where(Customer.username_key == key).exists():
             raise _username_taken() from exc
@@ -161,21 +164,38 @@ def authenticate_customer(org: Org, *, email: str, password: str) -> Customer:
 def end_sessions(org: Org, customer_id: str, *, password_hash: str | None = None) -> Customer:
     """Refuse every token the customer holds so far (log out everywhere), optionally setting a new password
     hash in the same write. A token issued after this call is live."""
-    changes = {Customer.sessions_valid_after: utcnow(), Customer.updated_at: utcnow()}
-    if password_hash is not None:
-        changes[Customer.password_hash] = password_hash
     with write_transaction():
-        Customer.update(changes).where((Customer.id == customer_id) & (Customer.org == org.id)).execute()
+        revoke_sessions(org, customer_id, password_hash=password_hash)
         forget_sessions(customer_id)
     return get_scoped(Customer, org, customer_id, "customer")
 
 
+def revoke_sessions(org: Org, customer_id: str, *, password_hash: str | None = None,
+                    where: Expression | None = None, **changes) -> int:
+    """Inside the caller's write transaction: refuse every token the customer holds so far, with `password_hash`
+    and other column `changes` in the same UPDATE, on the condition `where` too; the rows it changed (0 or 1).
+    Call `core.auth.forget_sessions` once the transaction committed."""
+    now = utcnow()
+    values = {Customer.sessions_valid_after: now, Customer.updated_at: now,
+              **{getattr(Customer, name): value for name, value in changes.items()}}
+    if password_hash is not None:
+        values[Customer.password_hash] = password_hash
+    condition = (Customer.id == customer_id) & (Customer.org == org.id)
+    return Customer.update(values).where(condition if where is None else condition & where).execute()
+
+
 def change_password(org: Org, customer_id: str, *, current_password: str, new_password: str) -> Customer:
-    """Set a new password after checking the current one (403 `wrong_password`); every other session ends."""
+    """Set a new password after checking the current one (403 `wrong_password`); every other session ends and
+    a pending password reset link stops working."""
     customer = get_scoped(Customer, org, customer_id, "customer")
     if not verify_password(current_password, customer.password_hash):
         raise Forbidden("The current password is not correct.", type="wrong_password")
-    return end_sessions(org, customer.id, password_hash=hash_password(new_password))
+    password_hash = hash_password(new_password)
+    with write_transaction():
+        revoke_sessions(org, customer.id, password_hash=password_hash)
+        account_links.end_links(customer.id, account_links.PASSWORD_RESET)
+    forget_sessions(customer.id)
+    return get_scoped(Customer, org, customer.id, "customer")
 
 
 def authenticate_api_key(org: Org, key: str) -> ApiKey:

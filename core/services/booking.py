@@ -39,6 +39,7 @@ from core.services import (
     audit,
     barcode_pools,
     capacity,
+    email_verification,
     event_settings,
     gateways,
     holds,
@@ -122,6 +123,8 @@ class BookingResult:
     lines: list[BookingLine]
     tickets: list[Ticket] = field(default_factory=list)
     payment: dict = field(default_factory=dict)
+    reminder: str | None = None
+    """For the buyer's account, when it has something to do (verify its e-mail); a purchase sets it."""
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -515,12 +518,16 @@ def _resumed_purchase(org: Org) -> BookingResult | None:
 
 def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
     """Check, price and hold seats for a new booking, then start its payment (free totals confirm at once).
+    A logged-in buyer whose e-mail is not verified gets 403 `email_unverified` when the tenant requires
+    verification (`email_verification.check_buyer`, the one place this is checked), else a reminder.
 
     With an idempotency key, a paid booking is committed as a phase before a plugin's provider is called;
     a retry of that key resumes with the same booking (`_resumed_purchase`)."""
     resumed = _resumed_purchase(org)
     if resumed is not None:
+        resumed.reminder = email_verification.reminder(req.buyer.customer)
         return resumed
+    email_verification.check_buyer(org, req.buyer.customer)
     event, items = resolve_items(org, req, utcnow())
     if req.source == "box_office":
         event_settings.check_box_office_sale(org, event)
@@ -547,6 +554,7 @@ def purchase(org: Org, req: PurchaseRequest) -> BookingResult:
         result = _create_booking(org, event, quote, req, gateway, holders)
     if not quote.is_free:
         _start_payment(org, result)
+    result.reminder = email_verification.reminder(req.buyer.customer)
     return result
 
 

@@ -117,6 +117,8 @@ def default_lists_for(org: Org | str, event_ids: list[str]) -> dict[str, EventLi
 EVENT_PAGE_PATH = "/e/{org}/{slug}"
 TENANT_HOST_PAGE_PATH = "/e/{slug}"  # on the tenant's own hostname the org segment is dropped
 CHECKOUT_SUFFIX = "/checkout"
+ACCOUNT_PAGE_PATH = "/e/{org}/account/{page}"
+ACCOUNT_PAGES = ("reset", "verify", "email")  # password reset, e-mail verification, e-mail change
 
 
 CLAIM_PAGE = "claim"          # `<pages root>/claim?token=...`: where a transfer recipient claims a ticket
@@ -147,6 +149,18 @@ def page_links(org_id: str, event_slug: str, list_id: str | None = None) -> dict
     order = event_page + CHECKOUT_SUFFIX
     return {"event_page": event_page,
             "order_page": f"{order}?{urlencode({'list': list_id})}" if list_id else order}
+
+
+def account_page_link(org_id: str, page: str, token: str) -> str:
+    """The attendee page a customer's e-mailed link opens: `<public_url>/e/<org>/account/<page>?token=<token>`,
+    `page` one of `ACCOUNT_PAGES` (`reset`: choose a new password, `verify`: confirm the e-mail, `email`: confirm
+    a new e-mail). The one place these URLs are made, next to the event pages'; the attendee pages serve them and
+    post the token to the `/client/auth/...` routes. Always under `BOXOFFICE_PUBLIC_URL` (the org segment names
+    the tenant), also for a tenant with its own hostname."""
+    if page not in ACCOUNT_PAGES:
+        raise ValueError(f"unknown account page {page!r}; one of {', '.join(ACCOUNT_PAGES)}")
+    path = ACCOUNT_PAGE_PATH.format(org=quote(org_id, safe=""), page=page)
+    return f"{current_config().public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
 # --- reading -------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """An organisation's own settings: name, active flag, time zone, seat-hold time, who sees session attendees,
-the web origins allowed to call its API from a browser or frame its pages, and the default payment gateway.
+the web origins allowed to call its API from a browser or frame its pages, the default payment gateway and
+whether buyers' accounts must have a verified e-mail.
 
 The one setter used by the tenant admin (`/org/settings`) and the operator (`tenants`); never provisions an org.
 """
@@ -10,7 +11,7 @@ from core.db import write_transaction
 from core.errors import NotFound, Unprocessable
 from core.models import Org
 from core.plugins import get_host
-from core.services import audit, event_settings, gateways, two_factor
+from core.services import audit, email_verification, event_settings, gateways, two_factor
 from core.services.participation import VISIBILITIES as PARTICIPANTS_VISIBILITIES
 from core.tenancy import forget_org
 from core.timefmt import is_timezone
@@ -67,14 +68,15 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
                clear_hold_minutes: bool = False, participants_visibility: str | None = None,
                cors_origins: list[str] | None = None, embed_origins: list[str] | None = None,
                default_gateway: str | None = None, pos_processing: str | None = None,
-               admins_need_two_factor: bool | None = None) -> Org:
+               admins_need_two_factor: bool | None = None, require_email_verification: bool | None = None) -> Org:
     """Rename, (de)activate or re-zone an organisation, set its hold TTL, who customers see attending sessions
     (`participants_visibility` in Org.settings), the origins whose web apps may call its API from a browser
     (`cors_origins`) or frame its embeddable pages (`embed_origins`; an empty list clears either), or the
     payment gateway a purchase naming none uses (`default_gateway` in Org.settings; "" clears it), or whether
     staff may sell at the box office for events that inherit it (`pos_processing`: enabled or disabled), or
-    whether its admins must sign in with two-factor (`admins_need_two_factor`); a deactivated organisation's
-    requests get 404.
+    whether its admins must sign in with two-factor (`admins_need_two_factor`); whether customers' accounts must
+    have a verified e-mail to buy (`require_email_verification`; turning it on needs an enabled plugin that sends
+    the verification e-mail: 422 `email_unavailable`); a deactivated organisation's requests get 404.
 
     Every value is checked before anything is written (422, nothing changed); the org cache is dropped after.
     """
@@ -98,6 +100,10 @@ def update_org(org_id: str, *, name: str | None = None, active: bool | None = No
         org.settings = {**(org.settings or {}), event_settings.ORG_POS_SETTING: pos_processing}
     if admins_need_two_factor is not None:
         org.settings = {**(org.settings or {}), two_factor.ADMINS_NEED_IT: bool(admins_need_two_factor)}
+    if require_email_verification is not None:
+        if require_email_verification and not email_verification.sends_links(org):
+            raise email_verification.email_unavailable("requireEmailVerification")
+        org.settings = {**(org.settings or {}), email_verification.REQUIRE_SETTING: require_email_verification}
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:

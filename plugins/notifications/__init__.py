@@ -1,5 +1,5 @@
-"""Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations) and
-staff invitations.
+"""Notifications: emails to attendees (tickets with QR and PDF, transfer claims, refunds, cancellations), to
+customers about their account (e-mail verification, password reset, change of e-mail) and staff invitations.
 
 Hooks run from the core's outbox after the sale commits (a hook that raises is retried, its writes rolled
 back); they only log the e-mail and record its delivery job, so a mail server that is down never costs a sale.
@@ -131,3 +131,38 @@ def customer_message(org, event, email, name, subject, body):
     from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
 
     service.event_message(org, event, email, name, subject, body)
+
+
+@hookimpl
+def customer_email_verification(org, customer_id, email, name, link_token, expires_at):
+    """Email the customer the link that confirms their e-mail."""
+    from plugins.notifications.account_emails import account_email
+
+    account_email(org, "email_verification", email, customer_id=customer_id, name=name, link_token=link_token,
+                  expires_at=expires_at)
+
+
+@hookimpl
+def customer_password_reset(org, customer_id, email, name, link_token, expires_at):
+    """Email the customer the link to choose a new password."""
+    from plugins.notifications.account_emails import account_email
+
+    account_email(org, "password_reset", email, customer_id=customer_id, name=name, link_token=link_token,
+                  expires_at=expires_at)
+
+
+@hookimpl
+def customer_email_change(org, customer_id, email, name, current_email, link_token, expires_at):
+    """Email the NEW address the link that confirms the change of e-mail."""
+    from plugins.notifications.account_emails import account_email
+
+    account_email(org, "email_change", email, customer_id=customer_id, name=name, link_token=link_token,
+                  expires_at=expires_at, current_email=current_email)
+
+
+@hookimpl
+def customer_email_changed(org, customer_id, email, name, new_email):
+    """Tell the OLD address that the account now uses `new_email`."""
+    from plugins.notifications.account_emails import account_email
+
+    account_email(org, "email_changed", email, customer_id=customer_id, name=name, new_email=new_email)

@@ -172,12 +172,12 @@ def queue_email(org: Org, kind: str, recipient: str, tickets: list[Ticket], *, r
     if kind == "tickets_issued":
         rendered = from_tenant_template(org, event, tickets, booking, recipient_name, context)
     rendered = rendered or render_email(kind, settings, context)
-    return _log_and_enqueue(org, kind, recipient, rendered.subject, rendered.text, rendered.html,
+    return log_and_enqueue(org, kind, recipient, rendered.subject, rendered.text, rendered.html,
                             {"ticket_ids": [t.id for t in tickets], "event_id": event.id,
                              **({SEALED: seal(secret)} if secret else {})})
 
 
-def _log_and_enqueue(org: Org, kind: str, recipient: str, subject: str, text: str, html_body: str,
+def log_and_enqueue(org: Org, kind: str, recipient: str, subject: str, text: str, html_body: str,
                      context: dict) -> Message:
     """Log a rendered message as queued and record its delivery job, in one write transaction."""
     with write_transaction():
@@ -193,7 +193,7 @@ def event_message(org: Org, event: Event, recipient: str, name: str, subject: st
     recipient = (recipient or "").strip()
     if not recipient or "@" not in recipient:
         return None
-    return _log_and_enqueue(org, EVENT_MESSAGE, recipient, " ".join(subject.split())[:300], body, text_as_html(body),
+    return log_and_enqueue(org, EVENT_MESSAGE, recipient, " ".join(subject.split())[:300], body, text_as_html(body),
                             {"event_id": event.id, "recipient_name": name})
 
 
@@ -401,6 +401,10 @@ def resend(org: Org, message_id: str) -> Message:
     One that was never sent hands its sealed token over to the new entry.
     """
     original = get_scoped(Message, org, message_id, "message")
+    if SECRET_SLOT in original.body_text and SEALED not in (original.context or {}) \
+            and "customer_id" in (original.context or {}):
+        raise Conflict("This account e-mail was sent and its one-time link is not kept; the customer asks for a "
+                       "new link.", type="claim_link_not_kept")
     if SECRET_SLOT in original.body_text and SEALED not in (original.context or {}):
         raise Conflict("This claim e-mail was sent and its claim link is not kept; send a new claim link "
                        "(POST /events/tickets/{ticketId}/claim-link) instead.", type="claim_link_not_kept")
