@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 from fakes.stripe_server import FakeStripe
@@ -215,6 +216,7 @@ def _sales(world: World) -> None:
     _store_credit(world)
     # E-mails from here on: one claim link (rendering a ticket PDF for every sale above costs seconds).
     world.tenant.enable("notifications")
+    _ok(fan.post("/client/auth/verify-email/resend"))  # an account link (its token: `verify_token`)
     transfer = _ok(staff.post(f"/events/tickets/{ids['transferred_ticket']}/transfer",
                               json={"toEmail": "friend@example.com"}))
     ids["claim_token"] = transfer["claimToken"]
@@ -359,6 +361,9 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
     _plugins(world, receiver)
     _waiting_room(world)
     world.ids["org"], world.ids["customer"] = tenant.orgid, world.customer.customer_id
+    [verification] = smtp.account_messages("email_verification", world.customer.email)
+    world.ids["verify_token"] = re.search(r"account/verify\?token=([\w-]+)",
+                                          verification.get_body(("plain",)).get_content()).group(1)
     world.ids["api_key_secret"] = tenant.admin_api_key
     world.ids.update(members)
     operator = tenant.guest.as_token(tenant.app.config["BOXOFFICE"].operator_token)

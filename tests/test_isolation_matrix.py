@@ -746,6 +746,7 @@ SECRETS = [
     ("post", "/client/store/checkout", "promoCode", "gift_card_code", {"promoCode": "{}"}),
     ("post", "/client/events/tickets/purchase", "Idempotency-Key", "idempotency_key", {}),
     ("post", "/org/members/invites/accept", "token", "invite_token", {"token": "{}", "password": "long-enough-pw-1"}),
+    ("post", "/client/auth/verify-email", "token", "verify_token", {"token": "{}"}),
 ]
 
 
