@@ -336,3 +336,21 @@ def test_email_change_needs_a_customer_and_a_valid_body(mailer):
     for body in ({"newEmail": "not-an-email", "currentPassword": PASSWORD}, {"newEmail": "x@example.com"}):
         assert_error(fan.post(CHANGE, json=body), 422, "validation_error")
     assert_error(mailer.guest.post(CHANGE_CONFIRM, json={"token": "made-up-token-" + "y" * 30}), 404, "invalid_link")
+
+
+def test_racing_requests_use_a_reset_link_once(live_server, mailer, smtp):
+    """Four requests with one reset link at once, over real HTTP: one sets its password, the others get 409."""
+    import requests
+    from test_races_tickets import storm
+
+    fan = mailer.customer(password=PASSWORD)
+    assert mailer.guest.post(RESET, json={"email": fan.email}).status_code == 202
+    token = last_token(smtp, "password_reset", fan.email, "reset")
+    passwords = [f"racing-pass-{n}" for n in range(4)]
+    answers = storm([lambda p=p: requests.post(live_server.url + RESET_CONFIRM, json={"token": token, "newPassword": p},
+                                               headers={"orgid": mailer.orgid}, timeout=60) for p in passwords])
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409, 409, 409], [a.json() for a in answers]
+    assert all(a.json()["type"] == "link_used" for a in answers if a.status_code == 409)
+    winner = passwords[[a.status_code for a in answers].index(200)]
+    assert [p for p in passwords if login(mailer, fan.email, p).status_code == 200] == [winner]
