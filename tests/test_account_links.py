@@ -354,3 +354,23 @@ def test_racing_requests_use_a_reset_link_once(live_server, mailer, smtp):
     assert all(a.json()["type"] == "link_used" for a in answers if a.status_code == 409)
     winner = passwords[[a.status_code for a in answers].index(200)]
     assert [p for p in passwords if login(mailer, fan.email, p).status_code == 200] == [winner]
+
+
+def test_no_table_keeps_a_link_token_in_clear_and_a_sent_link_is_not_resent(mailer, smtp):
+    from core.models import AccountLink, OutboxEntry
+    from plugins.notifications.models import Message
+
+    fan = mailer.customer()
+    assert mailer.guest.post(RESET, json={"email": fan.email}).status_code == 202
+    tokens = [last_token(smtp, kind, fan.email, page)
+              for kind, page in (("email_verification", "verify"), ("password_reset", "reset"))]
+    with database.db.connection_context():
+        stored = [str(row.__data__) for query in (AccountLink.select().where(AccountLink.org == mailer.orgid),
+                                                  OutboxEntry.select().where(OutboxEntry.org_id == mailer.orgid),
+                                                  Message.select().where(Message.org == mailer.orgid))
+                  for row in query]
+        sent = Message.select().where((Message.org == mailer.orgid) & (Message.kind == "password_reset")).get()
+    assert stored and not [token for token in tokens if any(token in row for row in stored)]
+    resent = mailer.staff.post(f"/notifications/messages/{sent.id}/resend")
+    assert_error(resent, 409, "claim_link_not_kept")
+    assert "asks for a new link" in resent.get_json()["message"]

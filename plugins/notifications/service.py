@@ -397,17 +397,16 @@ def list_messages(org: Org, *, size: int, cursor: str | None = None, kind: str |
 def resend(org: Org, message_id: str) -> Message:
     """Send a logged message again, as a new log entry (404 `message_not_found` for others' messages).
 
-    A claim e-mail that was sent no longer holds its token: 409 `claim_link_not_kept` (send a new claim link).
-    One that was never sent hands its sealed token over to the new entry.
+    A claim e-mail (or an account e-mail with a link) that was sent no longer holds its token: 409
+    `claim_link_not_kept` (send a new claim link; the customer asks for a new account link). One that was never
+    sent hands its sealed token over to the new entry.
     """
     original = get_scoped(Message, org, message_id, "message")
-    if SECRET_SLOT in original.body_text and SEALED not in (original.context or {}) \
-            and "customer_id" in (original.context or {}):
-        raise Conflict("This account e-mail was sent and its one-time link is not kept; the customer asks for a "
-                       "new link.", type="claim_link_not_kept")
-    if SECRET_SLOT in original.body_text and SEALED not in (original.context or {}):
-        raise Conflict("This claim e-mail was sent and its claim link is not kept; send a new claim link "
-                       "(POST /events/tickets/{ticketId}/claim-link) instead.", type="claim_link_not_kept")
+    context = original.context or {}
+    if SECRET_SLOT in original.body_text and SEALED not in context:
+        how = ("the customer asks for a new link" if "customer_id" in context
+               else "send a new claim link (POST /events/tickets/{ticketId}/claim-link) instead")
+        raise Conflict(f"This e-mail was sent and its one-time link is not kept; {how}.", type="claim_link_not_kept")
     with write_transaction():
         copy = Message.create(org=org.id, kind=original.kind, recipient=original.recipient,
                               subject=original.subject, body_text=original.body_text,
