@@ -374,3 +374,26 @@ def test_no_table_keeps_a_link_token_in_clear_and_a_sent_link_is_not_resent(mail
     resent = mailer.staff.post(f"/notifications/messages/{sent.id}/resend")
     assert_error(resent, 409, "claim_link_not_kept")
     assert "asks for a new link" in resent.get_json()["message"]
+
+
+def test_migration_25_adds_the_column_and_the_table_and_is_idempotent(mailer, smtp):
+    from core.migrations import m0025_customer_email_links
+    from core.models import AccountLink, Customer
+
+    fan = mailer.customer()
+    assert mailer.guest.post(VERIFY, json={"token": last_token(smtp, "email_verification", fan.email,
+                                                                "verify")}).status_code == 200
+    with database.db.connection_context():
+        database.db.execute_sql('DROP TABLE "account_link"')
+        database.db.execute_sql('ALTER TABLE "customer" DROP COLUMN "email_verified_at"')
+        m0025_customer_email_links.upgrade()
+        m0025_customer_email_links.upgrade()  # idempotent
+        assert "email_verified_at" in {column.name for column in database.db.get_columns("customer")}
+        assert Customer.get_by_id(fan.customer_id).email_verified_at is None  # accounts start unverified
+        assert {"account_link_token_hash", "account_link_customer_id_purpose"} <= {
+            index.name for index in database.db.get_indexes("account_link")}
+        assert AccountLink.select().count() == 0
+    assert fan.get("/client/auth/profile").get_json()["emailVerified"] is False
+    assert fan.post(RESEND).status_code == 202
+    assert mailer.guest.post(VERIFY, json={"token": last_token(smtp, "email_verification", fan.email,
+                                                                "verify")}).status_code == 200
