@@ -24,9 +24,11 @@ from core.invalidation import start as start_invalidation
 from core.jobs import init_jobs
 from core.json_provider import OrjsonProvider
 from core.keys import resolve_secrets
+from core.log_format import configure_logging
+from core.metrics_export import prepare_folder
 from core.plugins import init_host
 from core.request_guards import CORE_BEFORE_REQUEST, in_order
-from core.request_id import install_log_filter
+from core.request_metrics import RequestClock
 from core.schema import upgrade_schema
 from core.services import audit
 from core.statement_log import record_statements
@@ -91,6 +93,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     resolve_secrets(config)
     use_config(config)
     clock.use_clock_file(config.test_clock_file or None)
+    prepare_folder()
 
     database.bind_database(database.make_database(config.effective_database_url, prepare=config.pg_prepare,
                                                   connect_timeout=config.db_connect_timeout))
@@ -108,7 +111,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes  # 413 body_too_large; uploads raise it per request
     _openapi_settings(app)
     api = Api(app)
-    install_log_filter()
+    configure_logging(config.log_format)
     register_error_handlers(app)
     register_docs_ui(app)
     register_http_headers(app, config.trusted_proxies)
@@ -130,5 +133,5 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         with database.db.connection_context():
             upgrade_schema(host)
 
-    app.wsgi_app = PrefixMiddleware(app.wsgi_app)
+    app.wsgi_app = RequestClock(PrefixMiddleware(app.wsgi_app))
     return app

@@ -53,11 +53,13 @@ def serve(host: str, port: int, threads: int, connection_limit: int, max_request
     """Serve the API in production with waitress: a request is read whole before a thread runs it, so slow
     clients cannot tie up workers. Run one process per core with --reuse-port."""
     app = create_app()
-    trusted = app.config["BOXOFFICE"].trusted_proxies
+    config = app.config["BOXOFFICE"]
+    if config.metrics_listen and config.metrics_listen[1] == port:
+        raise click.UsageError("BOXOFFICE_METRICS_ADDRESS needs a port of its own, not the API's.")
     serving.serve(app, serving.ServeOptions(host=host, port=port, threads=threads,
                                             connection_limit=connection_limit,
-                                            max_request_body=max_request_body, trusted_proxies=trusted,
-                                            reuse_port=reuse_port))
+                                            max_request_body=max_request_body, trusted_proxies=config.trusted_proxies,
+                                            reuse_port=reuse_port, metrics_listen=config.metrics_listen))
 
 
 def _start_background_worker(workers: int) -> None:

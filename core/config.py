@@ -47,6 +47,8 @@ class Config:
     test_clock_file: str = ""  # tests only: a file holding the seconds the clock is moved by (core/clock.py)
     sql_record: str = ""  # a file: every SQL statement the app runs is noted there (core/statement_log.py)
     invalidation_channel: str = "auto"  # how processes tell each other a cached row changed (core.invalidation)
+    metrics_address: str = ""  # host:port where /metrics answers without a token (elsewhere 404); "": token
+    log_format: str = "text"  # "json": one JSON object per log line, and one line per request
     extra: dict = field(default_factory=dict)
 
     ENV = {
@@ -77,7 +79,10 @@ class Config:
         "test_clock_file": "BOXOFFICE_TEST_CLOCK_FILE",
         "sql_record": "BOXOFFICE_SQL_RECORD",
         "invalidation_channel": "BOXOFFICE_INVALIDATION_CHANNEL",
+        "metrics_address": "BOXOFFICE_METRICS_ADDRESS",
+        "log_format": "BOXOFFICE_LOG_FORMAT",
     }
+    LOG_FORMATS = ("text", "json")
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> Config:
@@ -100,7 +105,28 @@ class Config:
             else:
                 values[f.name] = raw
         values.update(overrides)
-        return cls(**values)
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse values that would only fail later: an unknown log format, a metrics address that is not
+        `host:port`."""
+        if self.log_format not in self.LOG_FORMATS:
+            raise ValueError(f"BOXOFFICE_LOG_FORMAT must be one of {', '.join(self.LOG_FORMATS)}, "
+                             f"not {self.log_format!r}")
+        if self.metrics_address:
+            self.metrics_listen  # noqa: B018 - parses, raising ValueError when malformed
+
+    @property
+    def metrics_listen(self) -> tuple[str, int] | None:
+        """BOXOFFICE_METRICS_ADDRESS as (host, port), or None when /metrics is guarded by the operator token."""
+        if not self.metrics_address:
+            return None
+        host, colon, port = self.metrics_address.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"BOXOFFICE_METRICS_ADDRESS must be host:port, not {self.metrics_address!r}")
+        return host.strip("[]"), int(port)
 
     @property
     def data_path(self) -> Path:

@@ -27,6 +27,7 @@ class ServeOptions:
     max_request_body: int = DEFAULT_MAX_REQUEST_BODY
     trusted_proxies: int = 0
     reuse_port: bool = False
+    metrics_listen: tuple[str, int] | None = None  # BOXOFFICE_METRICS_ADDRESS: a second socket for /metrics
 
 
 def waitress_settings(options: ServeOptions) -> dict:
@@ -35,7 +36,7 @@ def waitress_settings(options: ServeOptions) -> dict:
     Bodies are buffered (to a temporary file past 512 kB) up to `max_request_body`; idle connections close
     after 60 s; poll() instead of select() so a thousand sockets fit. With trusted proxies waitress keeps the
     `X-Forwarded-*` headers for the app's ProxyFix (`core.api.http_headers`) to read, else it drops them.
-    The listening address is `listening_socket`'s.
+    The listening addresses are `listening_sockets`'.
     """
     return {"threads": options.threads,
             "connection_limit": options.connection_limit, "max_request_body_size": options.max_request_body,
@@ -43,21 +44,28 @@ def waitress_settings(options: ServeOptions) -> dict:
             "clear_untrusted_proxy_headers": options.trusted_proxies == 0}
 
 
-def listening_socket(options: ServeOptions) -> socket.socket:
+def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A TCP socket bound to `host:port` (not yet listening). With `reuse_port` (Linux SO_REUSEPORT) several
     `boxoffice serve` processes bind the same port and the kernel spreads connections among them."""
-    family, kind, proto, _, address = socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM,
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                          flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if options.reuse_port:
+    if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
+
+
+def listening_sockets(options: ServeOptions) -> list[socket.socket]:
+    """The API's socket, and with `metrics_listen` the metrics address's (the app answers `/metrics` there
+    only, telling the two apart by the port the request arrived on)."""
+    addresses = [(options.host, options.port)] + ([options.metrics_listen] if options.metrics_listen else [])
+    return [listening_socket(host, port, options.reuse_port) for host, port in addresses]
 
 
 def serve(app: Flask, options: ServeOptions) -> None:
     """Serve `app` with waitress until the process is stopped (SIGTERM/SIGINT)."""
     import waitress
 
-    waitress.serve(app, sockets=[listening_socket(options)], **waitress_settings(options))
+    waitress.serve(app, sockets=listening_sockets(options), **waitress_settings(options))

@@ -6,9 +6,7 @@ returns a secret after creation (API keys once, plugin settings masked, signing 
 
 from __future__ import annotations
 
-import hmac
-
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -19,7 +17,8 @@ from core.api.members import MemberInviteCreate, MemberInviteCreated, issued_vie
 from core.api.throttle import Guard, document_429, throttle_blueprint
 from core.api_schema import Schema
 from core.auth import admit_operator
-from core.errors import Unauthorized, Unprocessable
+from core.errors import Unprocessable
+from core.operator_token import require_operator_token
 from core.roles import MEMBER_ROLES
 from core.services import api_keys, member_invites, orgs, participation
 from core.tenancy import tenant_exempt
@@ -35,13 +34,9 @@ throttle_blueprint(blp, Guard("operator", frozenset({401})))
 
 
 @blp.before_request
-def _require_operator_token():
-    expected = current_app.config["BOXOFFICE"].operator_token
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if (not expected or scheme.lower() != "bearer"
-            or not hmac.compare_digest(token.strip().encode(), expected.encode())):
-        raise Unauthorized("Send the operator token as `Authorization: Bearer <token>`.",
-                           type="invalid_operator_token")
+def _operator_only():
+    """Every operator route: the operator token (`core.operator_token`), then the operator as the actor."""
+    require_operator_token()
     admit_operator()  # the audit log names the operator as the actor of its changes
 
 

@@ -10,6 +10,8 @@ from importlib import import_module
 # Modules that expose a `blp` Blueprint, in registration order.
 CORE_BLUEPRINT_MODULES = [
     "core.api.health",
+    "core.api.ready",
+    "core.api.metrics",
     "core.api.auth",
     "core.api.venues",
     "core.api.events",

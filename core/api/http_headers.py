@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from core import request_id, web_origins
+from core import request_id, request_metrics, web_origins
 from core.api import cors
 
 ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
@@ -58,9 +58,10 @@ def set_security_headers(response: Response) -> Response:
 
 
 def finish_response(response: Response) -> Response:
-    """after_request: the request id (`request_id.stamp`), the tenant's CORS answer (`cors.allow_tenant_origin`)
-    and the security headers (`set_security_headers`), in one hook (Flask costs a dispatch per hook and request)."""
-    return set_security_headers(cors.allow_tenant_origin(request_id.stamp(response)))
+    """after_request: the request id (`request_id.stamp`), the tenant's CORS answer (`cors.allow_tenant_origin`),
+    the security headers (`set_security_headers`), then the request's latency and access line
+    (`request_metrics.record`), in one hook (Flask costs a dispatch per hook and request)."""
+    return request_metrics.record(set_security_headers(cors.allow_tenant_origin(request_id.stamp(response))))
 
 
 def register_http_headers(app: Flask, trusted_proxies: int = 0) -> None:

@@ -118,12 +118,23 @@ def core_migrations() -> list[Migration]:
 def applied_versions() -> set[tuple[str, int]]:
     """The (component, version) pairs already applied."""
     db.create_tables([SchemaMigration], safe=True)
+    return recorded_versions()
+
+
+def recorded_versions() -> set[tuple[str, int]]:
+    """The (component, version) pairs recorded as applied, read only (none when the record table is missing)."""
+    if not db.table_exists(SchemaMigration._meta.table_name):
+        return set()
     return {(row.component, row.version) for row in SchemaMigration.select()}
 
 
 def pending(migrations: Iterable[Migration]) -> list[Migration]:
     """The migrations of `migrations` not applied yet, core first, then by component and version."""
-    done = applied_versions()
+    return not_applied(migrations, applied_versions())
+
+
+def not_applied(migrations: Iterable[Migration], done: set[tuple[str, int]]) -> list[Migration]:
+    """The migrations of `migrations` missing from `done`, core first, then by component and version."""
     todo = [m for m in migrations if (m.component, m.version) not in done]
     return sorted(todo, key=lambda m: (m.component != "core", m.component, m.version))
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from core.db import is_sqlite, write_transaction
+from core import metrics
+from core.db import after_commit, is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, GatewayUnavailable, NotFound, Unprocessable
 from core.models import (
     Attendee,
@@ -477,10 +478,12 @@ def _start_payment(org: Org, result: BookingResult) -> None:
 
 
 def _announce_confirmed(org: Org, result: BookingResult) -> None:
-    """Record `booking_confirmed` and `tickets_issued` in the confirming write transaction."""
+    """Record `booking_confirmed` and `tickets_issued` in the confirming write transaction, and count the sale
+    once it commits (`core.metrics`)."""
     relay = hooks_for(org)
     relay.notify("booking_confirmed", org=org, booking=result.booking)
     relay.notify("tickets_issued", org=org, booking=result.booking, tickets=result.tickets)
+    after_commit(lambda: metrics.count_sale(org.id, len(result.tickets)))
 
 
 def _fail_fast_if_sold_out(org: Org, event: Event, quote: Quote) -> None:

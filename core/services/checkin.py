@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from peewee import Select, Value, fn
 
-from core import invalidation
-from core.db import db, is_sqlite, write_transaction
+from core import invalidation, metrics
+from core.db import after_commit, db, is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.identity import Identity
 from core.memo import TimedMemo
@@ -366,8 +366,9 @@ def _announcing(org) -> contextlib.AbstractContextManager:
 
 def _announced(org, admission: Admission) -> Admission:
     """Tell the tenant's plugins about the admission (`ticket_checked_in`): an outbox row in the admitting
-    transaction."""
+    transaction; and count it once it commits (`core.metrics`)."""
     hooks_for(org).notify("ticket_checked_in", org=org, ticket=admission.ticket, checkin=admission.check_in)
+    after_commit(lambda: metrics.count_check_in(org.id))
     return admission
 
 

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 
-from core import outbox
+from core import metrics, outbox
 from core.api.ticket_schema import ticket_view
 from core.config import current_config
 from core.db import write_transaction
@@ -40,6 +40,9 @@ TIMEOUT_SECONDS = 10
 MAX_ENDPOINTS = 20
 USER_AGENT = "Boxoffice-Webhooks/1"
 EVENT_ID_HEADER = "Boxoffice-Event-Id"
+DELIVERY_FAILURES = metrics.counter(
+    "boxoffice_webhook_delivery_failures", "Failed webhook delivery attempts, per tenant; `final` is true for the "
+    "attempt after which the delivery is marked failed (no retry left).", ("org", "final"))
 DELIVERY_KEYS = (SortKey("created", Delivery.created_at, "datetime", descending=True, attr="created_at"),
                  SortKey("id", Delivery.id, descending=True))
 
@@ -199,6 +202,7 @@ def deliver(org_id: str, delivery_id: str) -> Delivery | None:
     Delivery.update(status="failed" if final else "retrying", last_status_code=code, last_error=error,
                     next_attempt_at=next_at, updated_at=now).where(delivery.row_condition()).execute()
     log.info("webhook delivery %s attempt %d failed (%s)", delivery.id, attempts, code or "no answer")
+    DELIVERY_FAILURES.labels(org_id, "true" if final else "false").inc()
     if final:
         return delivery.reread()
     raise DeliveryFailed(f"attempt {attempts} failed; retrying in {retry_delay_after(attempts)} s")
