@@ -13,6 +13,7 @@ from core import outbox, serving
 from core.app import create_app
 from core.config import Config
 from core.extensions import extensions
+from core.metrics_export import serve_worker_metrics
 
 
 @click.group()
@@ -76,10 +77,13 @@ def _start_background_worker(workers: int) -> None:
 @cli.command()
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int):
-    """Run a background job consumer (recurrence fan-out, hold expiry, notifications)."""
+    """Run a background job consumer (recurrence fan-out, hold expiry, notifications); with
+    BOXOFFICE_METRICS_ADDRESS it serves its own metrics there."""
     from core.jobs import run_consumer
 
-    create_app()
+    listen = create_app().config["BOXOFFICE"].metrics_listen
+    if listen:
+        serve_worker_metrics(listen)
     outbox.start_sweeper()
     run_consumer(workers=workers)
 

@@ -41,12 +41,11 @@ def configure_logging(log_format: str) -> None:
     install_log_filter()
     json_lines = log_format == "json"
     _state["access_lines"] = json_lines
-    if not json_lines:
-        return
-    formatter = JsonFormatter()
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
-    _access.setLevel(logging.INFO)
+    _access.setLevel(logging.INFO if json_lines else logging.NOTSET)
+    if json_lines:
+        formatter = JsonFormatter()
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
 
 
 def access_lines() -> bool:

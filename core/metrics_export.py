@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -68,17 +68,30 @@ class _ThisProcess(Collector):
         return REGISTRY.collect()
 
 
-def scrape_registry() -> CollectorRegistry:
-    """A registry for one scrape: every process's metrics (multiprocess) or this process's, plus the gauges
-    computed now."""
+def scrape_registry(with_gauges: bool = True) -> CollectorRegistry:
+    """A registry for one scrape: every process's metrics (multiprocess) or this process's, plus (`with_gauges`)
+    the deployment-wide gauges computed now."""
     registry = CollectorRegistry(auto_describe=False)
     folder = multiprocess_folder()
     if folder is not None:
         MultiProcessCollector(registry, path=str(folder))
     else:
         registry.register(_ThisProcess())
-    registry.register(ScrapeGauges())
+    if with_gauges:
+        registry.register(ScrapeGauges())
     return registry
+
+
+def serve_worker_metrics(listen: tuple[str, int]) -> bool:
+    """`boxoffice worker`: serve this worker's own counts (webhook failures...) at `listen` (BOXOFFICE_METRICS_ADDRESS)
+    from a daemon thread, as prometheus_client's HTTP server; the deployment-wide gauges stay the API's. Not with
+    a multiprocess folder (False): the worker's counts are in it, so the API's scrape already holds them (and the
+    API on the same machine listens at that address)."""
+    if multiprocess_folder() is not None:
+        return False
+    host, port = listen
+    start_http_server(port, addr=host, registry=scrape_registry(with_gauges=False))
+    return True
 
 
 def exposition(accept: str | None) -> tuple[bytes, str]:
