@@ -23,30 +23,35 @@ CHECK_INS = Counter("boxoffice_check_ins", "Admitted door scans (refusals not co
 UNMATCHED_ROUTE = "unmatched"
 """The `route` label of a request no URL rule matched (a routing 404 or 405): never its raw path."""
 
-_request_series: dict[tuple[str, str, int], object] = {}
+_series: dict[tuple, object] = {}
 _plugin_counters: dict[str, Counter] = {}
 
 
-def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    """Record one answered request in the latency histogram (the labelled series is looked up once per
-    route, method and status, then reused)."""
-    key = (route, method, status)
-    series = _request_series.get(key)
+def _child(metric: Counter | Histogram, *labels: str):
+    """The labelled series of `metric` for `labels`, looked up once and then reused (prometheus_client's
+    `labels()` validates and converts on every call, a few microseconds each)."""
+    key = (metric, labels)
+    series = _series.get(key)
     if series is None:
-        series = _request_series[key] = REQUEST_SECONDS.labels(route, method, str(status))
-    series.observe(seconds)
+        series = _series[key] = metric.labels(*labels)
+    return series
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Record one answered request in the latency histogram."""
+    _child(REQUEST_SECONDS, route, method, str(status)).observe(seconds)
 
 
 def count_sale(org_id: str, tickets: int) -> None:
     """A booking of tenant `org_id` was confirmed with `tickets` tickets (call once its transaction committed)."""
-    SALES.labels(org_id).inc()
+    _child(SALES, org_id).inc()
     if tickets:
-        TICKETS_SOLD.labels(org_id).inc(tickets)
+        _child(TICKETS_SOLD, org_id).inc(tickets)
 
 
 def count_check_in(org_id: str) -> None:
     """A ticket of tenant `org_id` was admitted (call once the admission committed)."""
-    CHECK_INS.labels(org_id).inc()
+    _child(CHECK_INS, org_id).inc()
 
 
 def counter(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:

@@ -17,6 +17,8 @@ from core.metrics import UNMATCHED_ROUTE, observe_request
 
 STARTED = "boxoffice.started"
 """The WSGI environ key holding `perf_counter()` at the start of the request."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods recorded by name; any other a client invents is recorded as `OTHER` (the series count stays bounded)."""
 
 
 class RequestClock:
@@ -31,8 +33,9 @@ class RequestClock:
 
 
 def record(response: Response) -> Response:
-    """Observe the answered request: histogram by route (the URL rule, `unmatched` for none), method and status;
-    with JSON logs also its access line. A request that did not come through `RequestClock` is not timed."""
+    """Observe the answered request: histogram by route (the URL rule, `unmatched` for none), method (`METHODS`,
+    else `OTHER`) and status; with JSON logs also its access line. A request that did not come through
+    `RequestClock` is not timed."""
     started = request.environ.get(STARTED)
     if started is None:
         return response
@@ -40,9 +43,12 @@ def record(response: Response) -> Response:
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED_ROUTE
     status = response.status_code
-    observe_request(route, request.method, status, seconds)
+    method = request.method
+    if method not in METHODS:
+        method = "OTHER"
+    observe_request(route, method, status, seconds)
     if log_format.access_lines():
         org = g.get("org")
-        log_format.log_request(method=request.method, route=route, status=status, duration_ms=seconds * 1000,
+        log_format.log_request(method=method, route=route, status=status, duration_ms=seconds * 1000,
                                tenant=org.id if org is not None else None)
     return response

@@ -146,6 +146,14 @@ def test_latency_is_per_route_and_status_with_no_tenant_label(app, tenant):
                 str(labels.values())]
 
 
+def test_an_invented_method_does_not_make_a_series_of_its_own(app):
+    client = app.test_client()
+    for method in ("BREW", "PROPFIND", "X" * 50):
+        assert client.open("/health", method=method).status_code == 405
+    methods = {dict(labels)["method"] for name, labels in scrape(app) if name == f"{LATENCY}_count"}
+    assert "OTHER" in methods and methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"}
+
+
 def test_openmetrics_when_the_scraper_asks_for_it(app):
     token = app.config["BOXOFFICE"].operator_token
     response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}",
