@@ -126,6 +126,17 @@ def test_bad_operator_tokens_per_address(app, config, low_limits):
     assert client.get("/operator/tenants", headers=good, **address()).status_code == 200
 
 
+def test_bad_tokens_on_metrics_count_with_the_operator_api(app, config, low_limits):
+    client = app.test_client()
+    here = address()
+    for _ in range(PER_ADDRESS):
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}, **here).status_code == 401
+    good = {"Authorization": f"Bearer {config.operator_token}"}
+    assert_rate_limited(client.get("/operator/tenants", headers=good, **here))
+    assert_rate_limited(client.get("/metrics", headers=good, **here))
+    assert client.get("/metrics", headers=good, **address()).status_code == 200
+
+
 def test_guessing_claim_tokens_and_guest_tokens(tenant, low_limits):
     fan, here = tenant.customer(), address()
     for _ in range(PER_ACCOUNT):

@@ -37,16 +37,19 @@ def _require_scraper() -> None:
         raise NotFound("No such route.", type="not_found")
 
 
+def _documented(view):
+    """The operation's OpenAPI: the operator token's security, the exposition, 401, 404 and 429."""
+    view = blp.doc(**METRICS_DOC)(view)
+    view = blp.error_responses({401: "`invalid_operator_token`: no or a wrong operator token",
+                                404: "`not_found`: metrics are served on BOXOFFICE_METRICS_ADDRESS only"})(view)
+    return document_429(blp, view)
+
+
 @blp.route("/metrics")
-@blp.doc(**METRICS_DOC)
-@blp.error_responses({401: "`invalid_operator_token`: no or a wrong operator token",
-                      404: "`not_found`: metrics are served on BOXOFFICE_METRICS_ADDRESS only"})
+@_documented
 def metrics():
     """The deployment's metrics for Prometheus: request latency per route and status, sales, tickets sold and
     check-ins per tenant, holds, seats held, outbox backlog and lag, job queue depth, plugin counters."""
     _require_scraper()
     body, content_type = exposition(request.headers.get("Accept"))
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
-
-
-metrics = document_429(blp, metrics)
