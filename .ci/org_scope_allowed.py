@@ -32,6 +32,8 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("core/services/holds.py:expire_holds_job", ("booking",),
             "the periodic hold-expiry sweep finds overdue holds of every tenant (each is then expired within "
             "its tenant)"),
+    Allowed("core/metrics_gauges.py:database_gauges", ("booking", "ticket_type", "outbox_entry"),
+            "the /metrics scrape's deployment-wide gauges (holds active, seats held, outbox backlog), per scrape"),
     Allowed("core/outbox.py:sweep", ("outbox_entry",),
             "the outbox sweep hands over due entries of every tenant (and operator-wide ones, which have none)"),
     Allowed("core/outbox.py:purge_done", ("outbox_entry",), "the sweep deletes done entries of every tenant"),
