@@ -239,7 +239,7 @@ def member_invite(org: Org, invite, invite_token: str) -> Message:
                "invite_url": invite_url(SECRET_SLOT), "invite_token": SECRET_SLOT,
                "accept_api": "POST /org/members/invites/accept", "public_url": _public_url(settings)}
     rendered = render_email("member_invite", settings, context)
-    return _log_and_enqueue(org, "member_invite", invite.email, rendered.subject, rendered.text, rendered.html,
+    return log_and_enqueue(org, "member_invite", invite.email, rendered.subject, rendered.text, rendered.html,
                             {"invite_id": invite.id, SEALED: seal(invite_token)})
 
 
