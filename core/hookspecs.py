@@ -102,6 +102,14 @@ def price_booking(org, quote, promo_code, customer, extras):
 
 
 @hookspec
+def takes_promo_codes(org):
+    """Read only: return True when this plugin takes a buyer's promotion code for `org` (its `price_booking`
+    calls ``quote.record_code``), so a checkout page shows a code field; say nothing (None) otherwise.
+    Answer without a query. Asked through `core.services.pricing.takes_promo_codes`.
+    """
+
+
+@hookspec
 def ticket_type_saved(org, ticket_type, created):
     """A ticket type was created (`created` True) or changed; mirror it (e.g. a storefront variant)."""
 

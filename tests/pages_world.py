@@ -81,3 +81,15 @@ def use_stripe_fake(tenant: Tenant, fake) -> dict:
     tenant.enable("stripe")
     tenant.configure("stripe", **settings)
     return settings
+
+
+def use_paypal_fake(tenant: Tenant, fake) -> dict:
+    """Enable PayPal for `tenant` against the loopback fake, its JS SDK from the fake's stand-in."""
+    import secrets
+
+    settings = {"client_id": "AX" + secrets.token_hex(10), "client_secret": "EL" + secrets.token_hex(16),
+                "webhook_id": "WH-" + secrets.token_hex(6).upper(), "api_base": fake.url, "timeout": "2",
+                "js_url": fake.url + "/sdk/js"}
+    tenant.enable("paypal")
+    tenant.configure("paypal", **settings)
+    return settings

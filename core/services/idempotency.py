@@ -263,6 +263,18 @@ def run_once(org_id: str, endpoint: str, key: str, fingerprint: str,
             _running.attempt = None
 
 
+def stored_answer(org_id: str, endpoint: str, key: str) -> StoredResponse | None:
+    """The answer stored for a key whatever request it was used with (None while it runs, or for an unknown,
+    forgotten or unreadable key): what a page shows when a form is sent again with other choices."""
+    record = _existing(org_id, endpoint, (key or "").strip()[:MAX_KEY_LENGTH])
+    if record is None or record.status_code is None:
+        return None
+    try:
+        return _replay(record)
+    except Conflict:
+        return None
+
+
 @job(every_minutes=60)
 def purge_old_keys() -> int:
     """Periodic job: forget keys older than 24 hours (as Stripe does); returns how many were removed."""

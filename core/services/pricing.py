@@ -123,6 +123,12 @@ def unit_fee(ticket_type: TicketType) -> int:
     return flat + (percentage_of(ticket_type.price, percent) if percent > 0 else 0)
 
 
+def takes_promo_codes(org: Org) -> bool:
+    """True when one of the tenant's enabled plugins takes promotion codes (the `takes_promo_codes` hook): the
+    one place a checkout asks whether to offer a code field. A code none takes is refused by `quote_booking`."""
+    return any(hooks_for(org).takes_promo_codes(org=org))
+
+
 def quote_booking(org: Org, items: list[tuple[TicketType, int]], *, promo_code: str | None = None,
                   customer: Customer | None = None, extras: dict | None = None, run_hooks: bool = True) -> Quote:
     """Price `items` (ticket type, units) server-side; 422 `mixed_currencies` if they differ in currency.

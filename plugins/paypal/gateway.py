@@ -23,6 +23,10 @@ from paypalserversdk.models.amount_with_breakdown import AmountWithBreakdown
 from paypalserversdk.models.checkout_payment_intent import CheckoutPaymentIntent
 from paypalserversdk.models.money import Money
 from paypalserversdk.models.order_request import OrderRequest
+from paypalserversdk.models.payment_source import PaymentSource
+from paypalserversdk.models.paypal_experience_user_action import PaypalExperienceUserAction
+from paypalserversdk.models.paypal_wallet import PaypalWallet
+from paypalserversdk.models.paypal_wallet_experience_context import PaypalWalletExperienceContext
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.models.refund_request import RefundRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
@@ -145,13 +149,19 @@ class PayPalGateway:
     # --- orders -----------------------------------------------------------------------------------
     def create_order(self, org: Org, booking: Booking) -> dict:
         """An order (intent CAPTURE) for the booking's total as a currency-correct decimal string."""
-        unit = PurchaseUnitRequest(
-            amount=AmountWithBreakdown(currency_code=booking.currency,
-                                       value=str(to_major(booking.amount, booking.currency))),
-            reference_id=booking.id, custom_id=booking.id, invoice_id=f"{org.id}:{booking.id}",
-            description=f"Tickets, booking {booking.id[:8]}")
-        return self._create(OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit]),
-                            f"{booking.id}:order")
+        body = OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[_booking_unit(org, booking)])
+        return self._create(body, f"{booking.id}:order")
+
+    def create_redirect_order(self, org: Org, booking: Booking, return_url: str, cancel_url: str) -> dict:
+        """The booking's order for a buyer sent to PayPal's page (no JavaScript): like `create_order`, with the
+        way back PayPal sends the buyer to after approving (`return_url`, with `token` = the order id) or
+        cancelling; one per booking (keyed by the booking id)."""
+        context = PaypalWalletExperienceContext(return_url=return_url, cancel_url=cancel_url,
+                                                user_action=PaypalExperienceUserAction.PAY_NOW,
+                                                shipping_preference="NO_SHIPPING")
+        body = OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[_booking_unit(org, booking)],
+                            payment_source=PaymentSource(paypal=PaypalWallet(experience_context=context)))
+        return self._create(body, f"{booking.id}:redirect")
 
     def create_charge_order(self, org: Org, booking: Booking, charge: ExtraCharge) -> dict:
         """An order (intent CAPTURE) of its own for an extra charge on a paid booking (a change fee): the
@@ -325,6 +335,15 @@ class PayPalGateway:
         if response.status_code != 200:
             return False
         return (response.json() or {}).get("verification_status") == "SUCCESS"
+
+
+def _booking_unit(org: Org, booking: Booking) -> PurchaseUnitRequest:
+    """The purchase unit of a booking's order: its total, naming the booking (custom_id) and org (invoice_id)."""
+    return PurchaseUnitRequest(
+        amount=AmountWithBreakdown(currency_code=booking.currency,
+                                   value=str(to_major(booking.amount, booking.currency))),
+        reference_id=booking.id, custom_id=booking.id, invoice_id=f"{org.id}:{booking.id}",
+        description=f"Tickets, booking {booking.id[:8]}")
 
 
 def first_capture(order: dict | None) -> dict | None:

@@ -14,6 +14,8 @@ from core.models import Booking, Org
 from core.payments import ExtraCharge, PaymentCheck, Step, WebhookDelivery, kit
 from plugins.paypal.gateway import NAME, PayPalGateway, charge_of, order_belongs_to
 
+PAYPAL_JS_URL = "https://www.paypal.com/sdk/js"
+
 
 class PayPalSettings(Schema):
     """A tenant's PayPal settings (`boxoffice tenants config ORG paypal key=value`)."""
@@ -25,6 +27,8 @@ class PayPalSettings(Schema):
                                 metadata={"description": "sandbox (default) or live"})
     api_base = fields.String(metadata={"description": "another API base URL (tests, proxies)"})
     timeout = fields.Float(metadata={"description": "seconds to wait for PayPal (clamped to 0.1-30; default 10)"})
+    js_url = fields.String(metadata={"description": "where pages load PayPal's JS SDK from (default "
+                                                    f"{PAYPAL_JS_URL}; tests point it at a stand-in)"})
 
 
 def _approval_url(order: dict) -> str | None:
@@ -41,7 +45,7 @@ class PayPalProvider(kit.AccountProvider):
     name = "PayPal"
     settings_schema = PayPalSettings
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.VOID,
-                              Step.WEBHOOK, Step.EXTRA_PAYMENT})
+                              Step.WEBHOOK, Step.EXTRA_PAYMENT, Step.WIDGET, Step.REDIRECT})
 
     def account(self, settings: dict) -> PayPalGateway:
         """The tenant's PayPal account (409 `gateway_not_configured` without its credentials)."""
@@ -59,6 +63,25 @@ class PayPalProvider(kit.AccountProvider):
                              settings: dict) -> PaymentCheck:
         """Capture the charge's approved order if needed and check it (this org, booking and charge only)."""
         return self.account(settings).verify_charge(org, booking, charge, payment_ref)
+
+    def widget_config(self, org: Org, settings: dict) -> dict:
+        """What PayPal's JS SDK (its buttons) needs: the REST app's client id (public) and where the SDK loads
+        from; the buttons approve the booking's own order, then confirm-order (or a page's return) captures it."""
+        kit.require_settings(NAME, settings, ("client_id",))
+        return {"clientId": settings["client_id"], "jsUrl": settings.get("js_url") or PAYPAL_JS_URL}
+
+    def start_redirect(self, org: Org, booking: Booking, settings: dict, *, return_url: str,
+                       callback_url: str) -> dict:
+        """The booking's redirect order (one per booking), whose approval page sends the buyer back to
+        `callback_url` (with `token`, the order id) or, cancelled, to `return_url`."""
+        order = self.account(settings).create_redirect_order(org, booking, callback_url, return_url)
+        return {"url": _approval_url(order), "reference": order["id"]}
+
+    def handle_callback(self, org: Org, booking: Booking, settings: dict, params: dict) -> PaymentCheck:
+        """PayPal sent the buyer back: capture the order named in `token` if it is this booking's (else the
+        booking's own order) and check it like verify; nothing in the query is trusted about money."""
+        token = params.get("token")
+        return self.account(settings).verify(org, booking, token if kit.valid_reference(token) else None)
 
     def handle_webhook(self, org: Org, settings: dict, delivery: WebhookDelivery) -> dict:
         """Verify the delivery with PayPal's API, re-fetch the order or refund it names, then act on it."""

@@ -64,6 +64,12 @@ def register_commands(cli):
 
 
 @hookimpl
+def takes_promo_codes(org) -> bool:
+    """The storefront's `price_booking` takes promotion (and gift-card) codes."""
+    return True
+
+
+@hookimpl
 def price_booking(org, quote, promo_code, customer, extras):
     """Merch lines (from the checkout's `extras`), then the promotion, then taxes, then gift cards;
     422 `invalid_promo_code` for a bad code."""

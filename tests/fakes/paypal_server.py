@@ -13,7 +13,7 @@ import time
 import zlib
 from decimal import Decimal
 
-from fakes.base import FakeProvider, Recorded, Reply
+from fakes.base import FakeProvider, Raw, Recorded, Reply
 
 # The fake's stand-in for PayPal's certificate: webhook signatures are HMACs with this key.
 SIGNING_KEY = b"fake-paypal-cert"
@@ -78,6 +78,8 @@ class FakePayPal(FakeProvider):
         self.route("POST", r"/v2/payments/captures/([^/]+)/refund", self._refund)
         self.route("GET", r"/v2/payments/refunds/([^/]+)", self._get_refund)
         self.route("POST", r"/v1/notifications/verify-webhook-signature", self._verify)
+        self.route("GET", r"/sdk/js", self._sdk_js)
+        self.route("POST", r"/sdk/approve/([^/]+)", self._approve_from_browser)
 
     def reset(self) -> None:
         """Normal answers, empty log."""
@@ -101,6 +103,13 @@ class FakePayPal(FakeProvider):
         """The buyer approved the order on PayPal's page."""
         with self.lock:
             self.orders[order_id]["status"] = "APPROVED"
+
+    def approval_return(self, order_id: str) -> str:
+        """The buyer approved the order on PayPal's page: where PayPal sends their browser (the order's
+        `return_url` with `token` and `PayerID`, as PayPal adds them)."""
+        self.approve(order_id)
+        back = self.orders[order_id]["payment_source"]["paypal"]["experience_context"]["return_url"]
+        return back + ("&" if "?" in back else "?") + f"token={order_id}&PayerID=FAKEPAYER{order_id[:5]}"
 
     def capture_resource(self, order_id: str) -> dict:
         """The capture object of a captured order (the `resource` of PAYMENT.CAPTURE.COMPLETED)."""
@@ -155,6 +164,8 @@ class FakePayPal(FakeProvider):
                                 "rel": "approve", "method": "GET"},
                                {"href": f"{self.url}/v2/checkout/orders/{order_id}/capture", "rel": "capture",
                                 "method": "POST"}]}
+            if isinstance(body.get("payment_source"), dict):   # kept here to read the way back from
+                order["payment_source"] = body["payment_source"]
             self.orders[order_id] = order
             return 201, order
 
@@ -227,6 +238,23 @@ class FakePayPal(FakeProvider):
             raise _issue(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
         return 200, self.refunds[refund_id]
 
+    def _sdk_js(self, request: Recorded):
+        """A stand-in for PayPal's JS SDK (`<script src="<fake>/sdk/js?client-id=...">`): `paypal.Buttons({createOrder,
+        onApprove, onError}).render(target)` draws a PayPal button; clicking it takes the order id from
+        `createOrder`, approves that order with this fake (the buyer's approval in PayPal's window), then calls
+        `onApprove({orderID, payerID})`, as the real buttons do."""
+        return 200, Raw(PAYPAL_JS.replace("__BASE__", self.url).encode(), "text/javascript; charset=utf-8")
+
+    def _approve_from_browser(self, request: Recorded, order_id: str):
+        """What the buyer does in PayPal's window: approve a created order (the SDK's client id must be sent)."""
+        if not request.form.get("client-id"):
+            raise _issue(401, "AUTHENTICATION_FAILURE", "INVALID_CLIENT_ID", "No client id was given.")
+        order = self._order(order_id)
+        if order["status"] not in ("CREATED", "APPROVED"):
+            raise _issue(422, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVABLE", f"The order is {order['status']}.")
+        order["status"] = "APPROVED"
+        return 200, {"id": order_id, "status": "APPROVED", "payer_id": "FAKEPAYER" + order_id[:5]}
+
     def _verify(self, request: Recorded):
         self._bearer(request)
         body = request.json or {}
@@ -237,3 +265,43 @@ class FakePayPal(FakeProvider):
                             hashlib.sha256).hexdigest()
         ok = hmac.compare_digest(expected, body.get("transmission_sig", ""))
         return 200, {"verification_status": "SUCCESS" if ok else "FAILURE"}
+
+
+PAYPAL_JS = """(function () {
+  "use strict";
+  var BASE = "__BASE__";
+  var clientId = new URL(document.currentScript.src).searchParams.get("client-id");
+  window.paypal = {
+    Buttons: function (options) {
+      return {
+        render: function (target) {
+          var el = typeof target === "string" ? document.querySelector(target) : target;
+          var button = document.createElement("button");
+          button.type = "button";
+          button.textContent = "PayPal";
+          button.setAttribute("data-paypal-button", "");
+          el.appendChild(button);
+          button.addEventListener("click", function () {
+            button.disabled = true;
+            Promise.resolve(options.createOrder({paymentSource: "paypal"}, {}))
+              .then(function (orderId) {
+                return fetch(BASE + "/sdk/approve/" + orderId,
+                             {method: "POST", body: new URLSearchParams({"client-id": clientId})});
+              })
+              .then(function (r) { return r.json(); })
+              .then(function (order) {
+                if (order.name) { throw new Error(order.message); }
+                return options.onApprove({orderID: order.id, payerID: order.payer_id}, {});
+              })
+              .catch(function (err) {
+                button.disabled = false;
+                if (options.onError) { options.onError(err); }
+              });
+          });
+          return Promise.resolve();
+        }
+      };
+    }
+  };
+})();
+"""

@@ -1,5 +1,6 @@
 /* Attendee pages' enhancements (the pages work without them): the hold's countdown, and mounting a payment
-   provider's widget. Loaded only on a booking's page; no third-party code here. */
+   provider's widget (Stripe's Payment Element, PayPal's buttons). Loaded only on a booking's page; no
+   third-party code here. */
 (function () {
   "use strict";
 
@@ -49,6 +50,20 @@
     });
   }
 
+  function paypal() {
+    var box = document.querySelector("[data-paypal]");
+    if (!box || !window.paypal || typeof window.paypal.Buttons !== "function") { return; }
+    var fallback = document.querySelector("[data-paypal-fallback]");
+    var error = box.querySelector("[data-payment-error]");
+    window.paypal.Buttons({
+      createOrder: function () { return box.getAttribute("data-order-id"); },    // the booking's own order
+      onApprove: function () { window.location.href = box.getAttribute("data-return-url"); },  // the core confirms
+      onError: function () { error.hidden = false; }
+    }).render("#paypal-buttons");
+    if (fallback) { fallback.hidden = true; }
+  }
+
   countdown();
   window.addEventListener("load", stripe);
+  window.addEventListener("load", paypal);
 })();
