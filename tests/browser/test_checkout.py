@@ -121,7 +121,7 @@ def test_a_hold_that_runs_out_is_announced(club, page, clock, screenshots):
     page.reload()
     assert page.get_by_role("heading", level=1).inner_text() == "Your hold ran out"
     screenshots(page, "hold-expired")
-    page.get_by_role("link", name="Start again").click()
+    page.get_by_role("button", name="Start again").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Checkout"
     [booking] = event_bookings(club.event["id"])
     assert booking.status == "expired"
