@@ -53,6 +53,7 @@ def test_a_confirmed_order_offers_to_buy_more_and_a_refused_one_gets_a_new_key(c
     bought, form = buy(club, client, {"Free entry": 1})
     shown = text(client.get(bought.headers["Location"]))
     assert "Thank you! Your order is confirmed." in shown and "Buy more tickets" in shown
+    assert "Acheter d’autres billets" in text(club.app.test_client().get(bought.headers["Location"] + "?lang=fr"))
     client.post(checkout_path(club), data={"new_order": "1"})
     refused, refused_form = buy(club, client, {"Seated": 1, "Free entry": 60})   # more than the free type has
     assert refused.status_code in (409, 422)

@@ -41,6 +41,9 @@ def test_without_javascript_paypal_sends_the_buyer_back_to_the_confirmed_booking
     booking_page = bought.headers["Location"]
     shown = client.get(booking_page).get_data(as_text=True)
     assert f'action="{booking_page}"' in shown and "Pay €53.00 with PayPal" in shown   # the no-JS way
+    in_french = text(tenant.app.test_client().get(booking_page + "?lang=fr"))   # its own language cookie
+    assert "Payer 53,00 € avec PayPal" in in_french
+    assert "Vous approuverez le paiement sur la page de PayPal, puis reviendrez ici." in in_french
     [booking] = event_bookings(tenant.event["id"])
     purchase_order = booking.payment_ref
 

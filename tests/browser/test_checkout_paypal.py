@@ -7,6 +7,8 @@ from fakes.checks import fake_fixtures
 from fakes.paypal_server import FakePayPal
 from pages_world import concert, event_bookings, pages_tenant, use_paypal_fake
 
+from browser.test_checkout import buyer
+
 fake_server, fake = fake_fixtures(FakePayPal)
 
 
@@ -16,8 +18,7 @@ def test_a_visitor_pays_with_paypal_and_sees_the_tickets(app, page, fake, screen
     event = concert(tenant)
     page.goto(f"/e/{tenant.orgid}/{event['slug']}/checkout")
     page.get_by_label("Seated").select_option("2")
-    page.get_by_label("Full name").fill("Ann Lee")
-    page.get_by_label("E-mail (your tickets are sent there)").fill("ann@example.com")
+    buyer(page)
     page.get_by_role("button", name="Continue").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Pay for your order"
     paypal_button = page.get_by_role("button", name="PayPal", exact=True)
