@@ -1,5 +1,6 @@
-"""The checkout pages: the form (`GET`/`POST <event>/checkout`), a booking's page (pay with the tenant's gateway,
-the hold's countdown, or the confirmation) and the provider's way back (`.../paid`).
+"""The checkout pages: the form (`GET`/`POST <event>/checkout`, its key kept per checkout attempt in a cookie), a
+booking's page (pay with the tenant's gateway, the hold's countdown, or the confirmation; `POST`: pay on the
+provider's own page through the core's redirect flow) and the provider's way back (`.../paid`).
 
 Buys only through the core's purchase path (`purchase_requests.purchase_request`, `booking.purchase` under the
 idempotency service with the key the form carries), confirms only through `booking.confirm`; never a second copy
