@@ -16,7 +16,7 @@ from flask import Response, request
 from core.api.auth import LoginSchema, RegisterSchema
 from core.errors import ApiError, NotFound, Unauthorized
 from core.models import Event, Ticket, utcnow
-from core.services import accounts, ticket_queries, transfers
+from core.services import accounts, email_verification, ticket_queries, transfers
 from core.tenancy import get_scoped
 from plugins.pages import addressing, csrf, customer_session
 from plugins.pages.addressing import Address, Site
@@ -81,16 +81,19 @@ def logout_post(address: Address) -> Response:
 
 
 def account_page(address: Address) -> Response:
-    """The signed-in customer's orders (each with its order page link) and tickets (QR, PDF, wallet pass and a
-    link to the ticket's page); the sign-in page for anyone else."""
+    """The signed-in customer's e-mail (a reminder and a resend button while unverified), orders (each with its
+    order page link) and tickets (QR, PDF, wallet pass and a link to the ticket's page); the sign-in page for
+    anyone else."""
     site = address.site
     customer = customer_session.signed_in(site.org)
     if customer is None:
         return _login_redirect(site, site.account_path())
+    profile = accounts.profile(site.org, customer.sub)
     tickets = ticket_queries.my_tickets(site.org, customer.sub)
     orders = ticket_queries.my_bookings(site.org, customer.sub)
     return render_form_page(site, speaker_for(site), "pages/account.html", customer=customer,
-                            profile=accounts.profile(site.org, customer.sub), cards=ticket_cards(site.org, tickets),
+                            profile=profile, verified=email_verification.is_verified(profile),
+                            sent=request.args.get("sent") == "1", cards=ticket_cards(site.org, tickets),
                             orders=orders, order_paths={o["id"]: site.order_path(order_token(site.org.id, o["id"]))
                                                         for o in orders},
                             ticket_paths={t.id: site.ticket_path(ticket_token(site.org.id, t.id)) for t in tickets})

@@ -26,10 +26,12 @@ CHECKOUT_SEGMENT = CHECKOUT_SUFFIX.strip("/")
 PAID_SEGMENT = "paid"
 ORDER, TICKET, CLAIM, ACCOUNT, LOGIN, LOGOUT = "order", "ticket", "claim", "account", "login", "logout"
 ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", "tickets", "account"
+RESET, VERIFY, EMAIL_CONFIRM, RESEND = "reset", "verify", "email", "resend"  # the e-mailed account links' pages
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
-               (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT}
+               (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT,
+               **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)}}
 
 
 @dataclass(frozen=True)

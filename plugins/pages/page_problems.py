@@ -28,5 +28,11 @@ def problem_text(speaker: Speaker, error: ApiError) -> str:
         "csrf_failed": _("This form expired; reload the page and try again."),
         "validation_error": _("Some fields need your attention."),
         "rate_limited": _("Too many attempts: wait a few minutes, then try again."),
+        "invalid_link": _("This link is not valid (a newer one replaced it, or it was mistyped)."),
+        "link_used": _("This link has already been used."),
+        "link_expired": _("This link has expired: ask for a new one."),
+        "passwords_differ": _("The two passwords differ."),
+        "email_already_verified": _("Your e-mail address is already verified."),
+        "email_unavailable": _("This organiser sends no e-mails yet, so no link can be sent."),
     }
     return messages.get(error.type, error.message)

@@ -1,6 +1,7 @@
-"""Throttling of the sign-in form: its wrong passwords count on the same counters as the API's
-`POST /client/auth/login` (per client address and per tenant and e-mail, `core.api.throttle`), so a guesser gets
-no second allowance by using the page.
+"""Throttling of the sign-in form and of the account-link pages: wrong passwords count on the same counters as
+the API's `POST /client/auth/login` (per client address and per tenant and e-mail, `core.api.throttle`), unknown
+link tokens on those of the API's link confirmations (per address), so a guesser gets no second allowance by
+using the pages.
 
 Never counts a sign-in that worked; never refuses one because the limiter's storage is down (the core's rule).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from core.api.account_links import LINK
 from core.api.auth import LOGIN
 from core.api.throttle import Guard, KeyAttempts, email_account_of
 from core.api_keys import ATTEMPTS_EXTENSION
@@ -22,3 +24,13 @@ def login_attempts(org_id: str, email: str) -> KeyAttempts | None:
         return None
     guard = Guard(LOGIN.scope, LOGIN.failures, lambda: email_account_of(org_id, email))
     return KeyAttempts(installed.limiter, guard, current_app.config["BOXOFFICE"])
+
+
+def link_attempts() -> KeyAttempts | None:
+    """The counters of unknown account-link tokens from this client (shared with the API's reset, verify and
+    e-mail confirmations: `check()` answers 429 past the limit, `failed()` counts one), or None without the
+    throttle."""
+    installed = current_app.extensions.get(ATTEMPTS_EXTENSION)
+    if installed is None:
+        return None
+    return KeyAttempts(installed.limiter, LINK, current_app.config["BOXOFFICE"])
