@@ -24,6 +24,7 @@ from plugins.pages.views import PAGES, speaker_for
 
 RESET_FIELDS = {"token": "token", "password": "newPassword"}
 # page kind -> the core's confirmation for its link (verify, change of e-mail)
+DEAD_LINK = frozenset({"invalid_link", "link_used", "link_expired"})  # the core's refusals that end a link's form
 CONFIRMS: dict[str, Callable[[Org, object], Customer]] = {
     addressing.VERIFY: email_verification.verify, addressing.EMAIL_CONFIRM: email_change.confirm_change}
 
@@ -33,10 +34,11 @@ def _token() -> str:
 
 
 def link_page(address: Address, error: ApiError | None = None, done: Customer | None = None) -> Response:
-    """The form of the link's page (new password twice for a reset, a button otherwise), a refusal, or, after
-    a verification or a change of e-mail, its confirmation."""
+    """The form of the link's page (new password twice for a reset, a button otherwise), a refusal (without the
+    form once the link cannot work), or, after a verification or a change of e-mail, its confirmation."""
     return render_form_page(address.site, speaker_for(address.site), "pages/account_link.html", error=error,
-                            kind=address.page, token=_token(), done=done)
+                            kind=address.page, token=_token(), done=done,
+                            dead=error is not None and error.type in DEAD_LINK)
 
 
 def _redeemed(action: Callable[[], Customer]) -> Customer:
