@@ -231,7 +231,7 @@ def ticket_transferred_to_account(org, old_ticket, new_ticket, transfer):
 @hookspec
 def member_invited(org, invite, invite_token):
     """Someone was invited to become a staff member of `org` (`invite`: its e-mail, role and expiry). Deliver
-    `invite_token` to `invite.email` (the link is `core.services.member_invites.invite_url(invite_token)`); the
+    `invite_token` to `invite.email` (the link is `core.services.member_invites.invite_url(org.id, invite_token)`); the
     token is sealed in the outbox and shown nowhere else. When no enabled plugin implements this hook the
     inviting admin gets the link in the answer instead."""
 

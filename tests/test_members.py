@@ -60,7 +60,7 @@ def test_an_invite_is_accepted_once_and_the_member_signs_in_with_their_role(tena
     email = unique("sam")
     created = invite(tenant, email.upper(), "box_office")
     assert created["emailed"] is False and created["status"] == "pending" and created["role"] == "box_office"
-    assert created["inviteUrl"].endswith(f"/staff/accept-invite?token={created['token']}")
+    assert created["inviteUrl"].endswith(f"/e/{tenant.orgid}/staff/accept-invite?token={created['token']}")
     assert created["email"] == email and created["invitedBy"].startswith("key:")
     listed = tenant.staff.get(INVITES)
     assert listed.status_code == 200 and created["token"] not in listed.get_data(as_text=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pages_world import pages_tenant
 from test_account_links import CHANGE, RESET
 from test_pages_orders import club, csrf_of, link_in, smtp, visible  # noqa: F401 - fixtures `club`, `smtp`
 
@@ -120,3 +121,49 @@ def test_a_post_without_the_forms_csrf_token_changes_nothing(shop, page):
     refused = shop.app.test_client().post(path.split("?")[0], data={"token": path.split("token=")[1],
                                                                     "password": "x" * 10, "password_again": "x" * 10})
     assert refused.status_code == 403 and "This form expired" in visible(refused)
+
+
+def invite_link(tenant, mailbox, email: str, role: str) -> str:
+    """Invite `email` (the e-mail goes through the loopback SMTP server) and return its link's path."""
+    answer = tenant.staff.post("/org/members/invites", json={"email": email, "role": role})
+    assert answer.status_code == 201 and answer.get_json()["emailed"] is True, answer.get_json()
+    *_, mail = [m for m in mailbox.messages if m["X-Boxoffice-Kind"] == "member_invite" and m["To"] == email]
+    return link_in(mail, rf"/e/{tenant.orgid}/staff/accept-invite\?token=")
+
+
+def staff_login(tenant, email: str, password: str):
+    return tenant.guest.post("/auth/login", json={"email": email, "password": password})
+
+
+def test_the_staff_invite_link_makes_a_member_once_and_a_member_elsewhere_gives_their_password(shop, app):
+    email = f"sam-{shop.orgid}@staff.example"
+    path = invite_link(shop, shop.smtp, email, "door")
+    browser = app.test_client()
+    page = browser.get(path + "&lang=fr")
+    assert "Rejoindre l’équipe de Jazz Club" in visible(page) and f"{email} est invité(e)" in visible(page)
+    differ = post_form(browser, path, new="1", name="Sam", password="battery-staple-7",
+                       password_again="battery-staple-8")
+    assert differ.status_code == 422 and staff_login(shop, email, "battery-staple-7").status_code == 401
+    done = post_form(browser, path + "&lang=en", new="1", name="Sam", password="battery-staple-7",
+                     password_again="battery-staple-7")
+    assert done.status_code == 200 and "you are now on the staff of Jazz Club" in visible(done)
+    assert "POST /auth/login" in visible(done)
+    assert staff_login(shop, email, "battery-staple-7").get_json()["role"] == "door"
+    again = browser.post(path.split("?")[0], data={"csrf": csrf_of(page.get_data(as_text=True)),
+                                                   "token": parse_qs(urlsplit(path).query)["token"][0],
+                                                   "new": "1", "password": "other-pass-77",
+                                                   "password_again": "other-pass-77"})
+    assert again.status_code == 409 and "This invitation was already used" in visible(again)
+
+    other = pages_tenant(app, "Blues Bar", plugins=("pages", "notifications"))
+    other.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(shop.smtp.port))
+    elsewhere = invite_link(other, shop.smtp, email, "box_office")
+    form = browser.get(elsewhere)
+    assert "confirm with your password" in visible(form) and 'name="password_again"' not in form.get_data(as_text=True)
+    wrong = post_form(browser, elsewhere, password="wrong-password-1")
+    assert wrong.status_code == 401 and "E-mail or password is incorrect." in visible(wrong)
+    joined = post_form(browser, elsewhere, password="battery-staple-7")
+    assert joined.status_code == 200 and "you are now on the staff of Blues Bar" in visible(joined)
+    assert staff_login(other, email, "battery-staple-7").get_json()["role"] == "box_office"
+    forged = browser.get(f"/e/{shop.orgid}/staff/accept-invite?token=made-up")
+    assert forged.status_code == 404 and "This invitation link is not valid." in visible(forged)

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from peewee import IntegrityError
 
 from core.auth import verify_password
-from core.config import current_config
 from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from core.kits.links import new_link_token, token_hash
@@ -24,12 +23,14 @@ from core.models import MemberInvite, Membership, Org, utcnow
 from core.plugins import hooks_for
 from core.services import audit
 from core.services.accounts import normalise_email
+from core.services.event_lists import pages_root
 from core.services.members import checked_password, checked_role, member_by_email, membership_of, new_member
 from core.tenancy import get_scoped, scoped
 
 INVITE_DAYS = 7  # how long an invitation link works
 INVITE_HOOK = "member_invited"
-ACCEPT_PATH = "/staff/accept-invite"  # the staff app's page a link opens (it calls POST /org/members/invites/accept)
+ACCEPT_PAGE = "staff/accept-invite"  # under the tenant's pages root: the page a link opens (it accepts through
+# accept_invite, like POST /org/members/invites/accept)
 
 
 @dataclass
@@ -43,9 +44,9 @@ class IssuedInvite:
     url: str | None
 
 
-def invite_url(token: str) -> str:
-    """The link an invitee follows: `<BOXOFFICE_PUBLIC_URL>/staff/accept-invite?token=...`."""
-    return f"{current_config().public_url.rstrip('/')}{ACCEPT_PATH}?{urlencode({'token': token})}"
+def invite_url(org_id: str, token: str) -> str:
+    """The link an invitee follows: `<BOXOFFICE_PUBLIC_URL>/e/<org>/staff/accept-invite?token=...`."""
+    return f"{pages_root(org_id)}/{ACCEPT_PAGE}?{urlencode({'token': token})}"
 
 
 def _checked_email(email: object) -> str:
@@ -78,7 +79,7 @@ def invite_member(org: Org, email: str, role: str, *, invited_by: str = "") -> I
         audit.record(org, "member.invited", "invite", invite.id, after={"email": email, "role": role})
         if emailed:
             hooks.notify(INVITE_HOOK, org=org, invite=invite, invite_token=token)
-    return IssuedInvite(invite, emailed, None if emailed else token, None if emailed else invite_url(token))
+    return IssuedInvite(invite, emailed, None if emailed else token, None if emailed else invite_url(org.id, token))
 
 
 def list_invites(org: Org | str) -> list[MemberInvite]:
@@ -102,7 +103,7 @@ def revoke_invite(org: Org | str, invite_id: str) -> MemberInvite:
     return get_scoped(MemberInvite, org, invite_id, "invite")
 
 
-def _usable(org: Org, token: str) -> MemberInvite:
+def pending_invite(org: Org, token: object) -> MemberInvite:
     """The pending invitation of `org` whose token this is; 404 `invite_not_found`, 409 `invite_used`,
     `invite_revoked`, `invite_expired`."""
     invite = None
@@ -124,7 +125,7 @@ def accept_invite(org: Org, token: str, *, password: str, name: str = "") -> Mem
     `password` (and `name`); a person who is a member elsewhere already proves theirs (401
     `invalid_credentials`) and keeps it. 404 `invite_not_found`; 409 `invite_used`, `invite_revoked`,
     `invite_expired`, `already_a_member`; 422 `invalid_password`."""
-    invite = _usable(org, token)
+    invite = pending_invite(org, token)
     person = member_by_email(invite.email)
     if person is not None and not verify_password(password if isinstance(password, str) else "",
                                                   person.password_hash):

@@ -236,7 +236,7 @@ def member_invite(org: Org, invite, invite_token: str) -> Message:
     """Send an invitee the link to join the organisation's staff (the token sealed until the e-mail is sent)."""
     settings = plugin_settings(org, PLUGIN)
     context = {"org": {"id": org.id, "name": org.name}, "role": invite.role, "expires_at": iso_utc(invite.expires_at),
-               "invite_url": invite_url(SECRET_SLOT), "invite_token": SECRET_SLOT,
+               "invite_url": invite_url(org.id, SECRET_SLOT), "invite_token": SECRET_SLOT,
                "accept_api": "POST /org/members/invites/accept", "public_url": _public_url(settings)}
     rendered = render_email("member_invite", settings, context)
     return log_and_enqueue(org, "member_invite", invite.email, rendered.subject, rendered.text, rendered.html,

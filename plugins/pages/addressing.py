@@ -16,6 +16,7 @@ from core.errors import NotFound
 from core.models import Org
 from core.plugins import get_host
 from core.services.event_lists import CHECKOUT_SUFFIX, CLAIM_PAGE, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH
+from core.services.member_invites import ACCEPT_PAGE
 from core.tenancy import load_org, tenant_for_host
 
 PLUGIN = "pages"
@@ -27,11 +28,13 @@ PAID_SEGMENT = "paid"
 ORDER, TICKET, CLAIM, ACCOUNT, LOGIN, LOGOUT = "order", "ticket", "claim", "account", "login", "logout"
 ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", "tickets", "account"
 RESET, VERIFY, EMAIL_CONFIRM, RESEND = "reset", "verify", "email", "resend"  # the e-mailed account links' pages
+ACCEPT_INVITE = "accept_invite"  # a staff invitation's page (`member_invites.ACCEPT_PAGE`)
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
                (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT,
-               **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)}}
+               **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)},
+               tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ def problem_text(speaker: Speaker, error: ApiError) -> str:
         "link_expired": _("This link has expired: ask for a new one."),
         "passwords_differ": _("The two passwords differ."),
         "email_already_verified": _("Your e-mail address is already verified."),
+        "invite_not_found": _("This invitation link is not valid."),
+        "invite_used": _("This invitation was already used: sign in with your password."),
+        "invite_revoked": _("This invitation was withdrawn: ask an administrator for a new one."),
+        "invite_expired": _("This invitation has expired: ask an administrator for a new one."),
+        "already_a_member": _("You are already on the staff of this organisation."),
+        "invalid_password": _("Choose a password of 8 characters or more."),
         "email_unavailable": _("This organiser sends no e-mails yet, so no link can be sent."),
     }
     return messages.get(error.type, error.message)
