@@ -13,12 +13,12 @@ from collections.abc import Callable
 from flask import Response, request
 
 from core.api.account_links import ResetConfirmSchema
-from core.errors import ApiError, NotFound, Unprocessable
+from core.errors import ApiError, NotFound
 from core.models import Customer, Org
 from core.services import email_change, email_verification, password_reset
 from plugins.pages import addressing, csrf, customer_session
 from plugins.pages.addressing import Address
-from plugins.pages.form_pages import read_form, render_form_page, see_other
+from plugins.pages.form_pages import check_same_password, read_form, render_form_page, see_other
 from plugins.pages.sign_in_attempts import link_attempts
 from plugins.pages.views import PAGES, speaker_for
 
@@ -61,9 +61,7 @@ def reset_post(address: Address) -> Response:
     site = address.site
     try:
         data = read_form(ResetConfirmSchema(), RESET_FIELDS)
-        if request.form.get("password") != request.form.get("password_again"):
-            raise Unprocessable("The two passwords differ.", type="passwords_differ",
-                                errors={"password_again": ["not the same password"]})
+        check_same_password()
         customer = _redeemed(lambda: password_reset.reset_password(site.org, data["token"], data["newPassword"]))
     except ApiError as error:
         return link_page(address, error)

@@ -52,3 +52,11 @@ def safe_next(site: Site, wanted: str | None, default: str) -> str:
     if wanted and wanted.startswith(root) and "//" not in wanted and "\\" not in wanted:
         return wanted
     return default
+
+
+def check_same_password() -> None:
+    """422 `passwords_differ` when the form's `password` and `password_again` (a new password typed twice)
+    differ; the core's services judge the password itself."""
+    if request.form.get("password", "") != request.form.get("password_again", ""):
+        raise Unprocessable("The two passwords differ.", type="passwords_differ",
+                            errors={"password_again": ["not the same password"]})

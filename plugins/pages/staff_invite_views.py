@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from core.errors import ApiError, Unprocessable
+from core.errors import ApiError
 from core.services import member_invites, members
 from plugins.pages import addressing, csrf
 from plugins.pages.addressing import Address
-from plugins.pages.form_pages import render_form_page
+from plugins.pages.form_pages import check_same_password, render_form_page
 from plugins.pages.views import PAGES, speaker_for
 
 LOGIN_API = "POST /auth/login"
@@ -46,9 +46,8 @@ def invite_post(address: Address) -> Response:
     try:
         csrf.check()
         password = request.form.get("password", "")
-        if request.form.get("new") == "1" and password != request.form.get("password_again", ""):
-            raise Unprocessable("The two passwords differ.", type="passwords_differ",
-                                errors={"password_again": ["not the same password"]})
+        if request.form.get("new") == "1":
+            check_same_password()
         member_invites.accept_invite(site.org, _token(), password=password,
                                      name=request.form.get("name", "").strip())
     except ApiError as error:
