@@ -16,6 +16,7 @@ import os
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -82,12 +83,13 @@ def _worker(response: requests.Response) -> str:
 def _on_every_worker(server: ServerProcess, call, expected: tuple[int, str], workers: int) -> None:
     """Send `call` until `workers` different processes answered, each `expected` (primes every worker's cache)."""
     seen: set[str] = set()
-    for _ in range(100):
-        response = call(server)
-        assert _answer(response) == expected
-        seen.add(_worker(response))
-        if len(seen) == workers:
-            return
+    with ThreadPoolExecutor(max_workers=2 * workers) as pool:
+        for _ in range(50):  # a batch of requests at once: one idle worker could otherwise take every connection
+            for response in pool.map(lambda _i: call(server), range(2 * workers)):
+                assert _answer(response) == expected
+                seen.add(_worker(response))
+            if len(seen) == workers:
+                return
     raise AssertionError(f"only {len(seen)} of {workers} workers answered")
 
 
