@@ -28,7 +28,9 @@ def redirect_order_of(fake, booking_id: str) -> dict:
     return order
 
 
-def test_without_javascript_paypal_sends_the_buyer_back_to_the_confirmed_booking(app, fake):
+def _paypal_checkout(app, fake, seats: int):
+    """A pages tenant paying with the PayPal fake, whose visitor checked out `seats` Seated tickets: (tenant, the
+    visitor's client, the checkout form's answer)."""
     tenant = pages_tenant(app, plugins=("pages",))
     use_paypal_fake(tenant, fake)
     tenant.event = concert(tenant)
@@ -36,8 +38,13 @@ def test_without_javascript_paypal_sends_the_buyer_back_to_the_confirmed_booking
                   if t["name"] == "Seated")
     client = tenant.app.test_client()
     bought = client.post(checkout_path(tenant), data={"key": form_key(client, checkout_path(tenant)),
-                                                      f"qty.{seated}": "2", "name": "Ann Lee",
+                                                      f"qty.{seated}": str(seats), "name": "Ann Lee",
                                                       "email": "ann@example.com"})
+    return tenant, client, bought
+
+
+def test_without_javascript_paypal_sends_the_buyer_back_to_the_confirmed_booking(app, fake):
+    tenant, client, bought = _paypal_checkout(app, fake, 2)
     booking_page = bought.headers["Location"]
     shown = client.get(booking_page).get_data(as_text=True)
     assert f'action="{booking_page}"' in shown and "Pay €53.00 with PayPal" in shown   # the no-JS way
@@ -77,15 +84,7 @@ def test_without_javascript_paypal_sends_the_buyer_back_to_the_confirmed_booking
 
 
 def test_a_return_that_was_not_approved_confirms_nothing(app, fake):
-    tenant = pages_tenant(app, plugins=("pages",))
-    use_paypal_fake(tenant, fake)
-    tenant.event = concert(tenant)
-    seated = next(t["id"] for t in tenant.staff.get(f"/events/{tenant.event['id']}/ticket-types").get_json()["data"]
-                  if t["name"] == "Seated")
-    client = tenant.app.test_client()
-    bought = client.post(checkout_path(tenant), data={"key": form_key(client, checkout_path(tenant)),
-                                                      f"qty.{seated}": "1", "name": "Ann Lee",
-                                                      "email": "ann@example.com"})
+    tenant, client, bought = _paypal_checkout(app, fake, 1)
     client.post(bought.headers["Location"])
     [booking] = event_bookings(tenant.event["id"])
     order = redirect_order_of(fake, booking.id)
