@@ -198,6 +198,9 @@ def test_every_refusal_reason_agrees_between_check_in_and_validate(tenant, monke
     cases.append((cancelled, {}, "revoked", 409, "ticket_revoked"))
     (pending,) = issue(tenant, plain, status="pending_activation")
     cases.append((pending, {}, "not_activated", 409, "not_activated"))
+    _, rotating = make_event(tenant, rotating_qr=True)
+    (live_only,) = issue(tenant, rotating)   # its static code is refused: the door wants the live one
+    cases.append((live_only, {}, "live_code_required", 409, "live_code_required"))
     (vip_ticket,) = issue(tenant, vip)
     cases.append((vip_ticket, {"scanPoint": "main"}, "scan_point_not_accepted", 409, "scan_point_not_accepted"))
     old_payload = {}
@@ -231,7 +234,7 @@ def test_the_door_rules_are_served_as_data_and_are_the_rules_refusals_answer_wit
     rules = tenant.staff.get("/events/scanner/rules")
     assert rules.status_code == 200
     table = rules.get_json()
-    assert [r["name"] for r in table["ticket"]] == ["wrong_event", "revoked", "not_activated",
+    assert [r["name"] for r in table["ticket"]] == ["wrong_event", "live_code_required", "revoked", "not_activated",
                                                      "scan_point_not_accepted", "already_used"]
     assert table["session"]["name"] == "not_registered_for_session" and table["admittableStatuses"]
     by_name = {r["name"]: r for r in table["code"] + table["ticket"] + [table["session"]]}

@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
 from core.api.idempotency import idempotent
-from core.api.staff_tickets import TransferResult, TransferSchema, png_response, qr_png_or_409, transfer_and_show
+from core.api.staff_tickets import TransferResult, TransferSchema, qr_response, transfer_and_show
 from core.api.throttle import Guard, caller_account, throttled
 from core.api.ticket_edit_schema import ConfirmEditRequest, TicketEditRequest, TicketEditResult, edit_result
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS, TicketEventSchema, TicketSchema, ticket_view
@@ -135,8 +135,9 @@ class MyTicketQr(MethodView):
     @blp.doc(**PNG_DOC)
     @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
-        """My ticket's entry QR as a PNG (signed payload; 409 `ticket_revoked` once void)."""
-        return png_response(qr_png_or_409(ticket_queries.owned_ticket(current_org(), ticket_id, _me())))
+        """My ticket's entry QR as a PNG (signed payload; a rotating ticket's current live code, see the
+        headers; 409 `ticket_revoked` once void)."""
+        return qr_response(ticket_queries.owned_ticket(current_org(), ticket_id, _me()))
 
 
 @blp.route("/client/events/tickets/<ticket_id>/perks")

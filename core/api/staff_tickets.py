@@ -31,8 +31,8 @@ from core.services import (
     attendees,
     cancellation,
     event_lists,
-    qr,
     refund_payouts,
+    rotating_qr,
     ticket_edits,
     ticket_queries,
     transfers,
@@ -214,10 +214,20 @@ def refund_view(outcome: cancellation.RefundOutcome) -> dict:
     }
 
 
-def png_response(png: bytes) -> Response:
-    """A QR PNG that clients may cache privately (it changes only when the ticket is revoked)."""
-    response = Response(png, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
+def qr_response(ticket) -> Response:
+    """The ticket's QR as PNG: a static code clients may cache privately (it changes only when the ticket is
+    revoked); a rotating ticket's current live code with `X-Code-Expires-At` and `Cache-Control: no-store`.
+    409 `ticket_revoked` once the ticket no longer scans."""
+    if ticket.status not in ticket_queries.LIVE:
+        raise Conflict(f"This ticket is {ticket.status}; its QR no longer scans.", type="ticket_revoked",
+                       ticketStatus=ticket.status)
+    image = rotating_qr.ticket_qr(current_org(), ticket)
+    response = Response(image.png, mimetype="image/png")
+    if image.expires_at is None:
+        response.headers["Cache-Control"] = "private, max-age=300"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Code-Expires-At"] = iso_utc(image.expires_at)
     return response
 
 
@@ -323,16 +333,7 @@ class StaffTicketQr(MethodView):
     @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
         """The ticket's QR as PNG (409 `ticket_revoked` once it no longer scans)."""
-        ticket = ticket_queries.staff_ticket(current_org(), ticket_id)
-        return png_response(qr_png_or_409(ticket))
-
-
-def qr_png_or_409(ticket) -> bytes:
-    """The PNG of a live ticket; a revoked ticket has no QR any more."""
-    if ticket.status not in ticket_queries.LIVE:
-        raise Conflict(f"This ticket is {ticket.status}; its QR no longer scans.", type="ticket_revoked",
-                       ticketStatus=ticket.status)
-    return qr.png_for(current_org(), ticket)
+        return qr_response(ticket_queries.staff_ticket(current_org(), ticket_id))
 
 
 @blp.route("/events/tickets/<ticket_id>/transfer")

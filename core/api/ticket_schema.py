@@ -165,6 +165,13 @@ class StaffTicketSchema(TicketSchema):
     note = fields.String()
 
 
-PNG_DOC = {"responses": {"200": {"description": "The ticket's signed QR code as a PNG image",
-                                 "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}}
+PNG_DOC = {"responses": {"200": {
+    "description": "The ticket's QR code as a PNG image: its signed code (`Cache-Control: private, max-age=300`), or "
+                   "for a rotating QR type (`rotatingQr`) the code of the current 15-second step, with "
+                   "`Cache-Control: no-store` and `X-Code-Expires-At`",
+    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {"X-Code-Expires-At": {
+        "description": "Rotating QR only: when this code stops being shown (the next step begins), ISO 8601 UTC. "
+                       "A door still accepts it for 60 s after its step began.",
+        "schema": {"type": "string", "format": "date-time"}}}}}}
 PNG_ERRORS = {404: "`ticket_not_found`", 409: "`ticket_revoked`: the ticket is void"}

@@ -22,6 +22,9 @@ from core.services.capacity import available_seats
 from core.services.ticket_types import AMOUNT_FIELDS
 from core.timefmt import is_timezone, iso_utc, to_utc_naive
 
+_ROTATING = ("Its tickets show a QR that changes every 15 s on their ticket page, so a screenshot cannot be reused "
+             "(default false: the static signed QR). Not with a ticket configuration that enforces a barcode pool "
+             "(422 `rotating_qr_with_barcode_pool`). See docs/tickets.md#rotating-qr.")
 _MAJOR = "In major units of `currency` (199 with USD is 199.00 USD; 1500 with JPY is 1500 yen)."
 
 
@@ -113,6 +116,7 @@ class TicketTypeFieldsSchema(Schema):
     list_id = fields.String(data_key="listId", allow_none=True, validate=validate.Length(max=64), metadata={
         "description": "The event list its tickets go on (one of this event's lists, or its parent event's); "
                        "null: the event's default list."})
+    rotating_qr = fields.Boolean(data_key="rotatingQr", metadata={"description": _ROTATING})
     # 003's spellings, accepted as aliases: send one spelling per field.
     inventory = _alias(fields.Integer, "inventory", "capacity", allow_none=True)
     order_min_003 = _alias(fields.Integer, "order_min", "orderMin", allow_none=True)
@@ -276,6 +280,7 @@ def ticket_type_view(ticket_type: TicketType, *, event: Event | None = None, sta
         "editableChangeFeeMinor": tt.edit_fee,
         "editableMinutes": tt.edit_minutes,
         "ticketConfigurationId": tt.ticket_configuration_id,
+        "rotatingQr": tt.rotating_qr,
         "holderFields": _holder_fields(tt),
         "createdAt": iso_utc(tt.created_at),
         "updatedAt": iso_utc(tt.updated_at),
@@ -362,6 +367,7 @@ class TicketTypeSchema(Schema):
     editableMinutes = fields.Integer(allow_none=True, metadata={
         "description": "Minutes after the booking's confirmation during which edits are allowed; null = no limit."})
     ticketConfigurationId = fields.String(allow_none=True, metadata={"description": "Its ticket configuration."})
+    rotatingQr = fields.Boolean(metadata={"description": _ROTATING})
     holderFields = fields.Nested(HolderFieldsSchema)
     createdAt = _iso()
     updatedAt = _iso()

@@ -76,6 +76,7 @@ class Event(PublicIdModel):
     location = TextField(default="")  # free text shown as the event's place; empty: its venue's name and city
     cover = JSONField(null=True)  # the staff-uploaded cover image and its renditions (core.services.event_covers)
     waiting_room_id = CharField(max_length=36, null=True)  # its on-sale waiting room while on (migration 27)
+    door_secret = TextField(null=True)  # rotating QR codes' key, sealed (core.services.rotating_qr; migration 28)
 
     class Meta:
         indexes = (
@@ -206,6 +207,7 @@ class TicketType(PublicIdModel):
     edit_fee = IntegerField(default=0)      # the change fee of one such edit, minor units of `currency`
     edit_minutes = IntegerField(null=True)  # edits allowed this long after the booking's confirmation; None: always
     list_id = CharField(max_length=36, null=True)  # its tickets' event list (core.models.lists); null: the default
+    rotating_qr = BooleanField(default=False)  # its tickets show a QR that changes every 15 s (migration 28)
 
     class Meta:
         indexes = ((("org", "event", "position"), False),)

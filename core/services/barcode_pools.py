@@ -26,7 +26,7 @@ from core.tenancy import along, scoped
 MIN_LENGTH, MAX_LENGTH = 4, 128
 MAX_CODES_PER_UPLOAD = 200_000
 HEADERS = ("barcode", "code")  # a first row holding one of these (any case) is a header, not a code
-SIGNED_PREFIX = "BO1:"  # the signed QR's prefix (`core.services.qr.PREFIX`): never a pool code
+SIGNED_PREFIX = ("BO1:", "BO2:")  # the signed QR's prefixes (`qr.PREFIX`, `qr.LIVE_PREFIX`): never pool codes
 _BATCH = 500  # rows per INSERT and per IN (...) lookup
 
 

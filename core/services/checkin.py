@@ -21,7 +21,7 @@ from core.memo import TimedMemo
 from core.models import CheckIn, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
 from core.plugins import hooks_for
-from core.services import audit, barcode_pools, door_rules, qr
+from core.services import audit, barcode_pools, door_rules, qr, rotating_qr
 from core.services.door_rules import RULES, Door
 from core.services.statements import CompiledQuery, compile_query, instance, raw_slot
 from core.tenancy import along, get_scoped, scoped
@@ -112,11 +112,16 @@ def _load(org_id: str, ticket_id: str) -> Ticket | None:
 
 
 def _claims(org, payload: object) -> qr.QrClaims:
-    """The verified claims of a QR text, or the `unknown`/`forged` refusal."""
+    """The verified claims of a QR text, or the `unknown`/`forged` refusal; a rotating code's code is checked
+    too (`forged`, then `stale_code`: `rotating_qr.check_live_code`, by the door secret kept per process)."""
     try:
-        return qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
+        claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
     except qr.QrDecodeError as exc:
         raise refused_error(exc.reason, None) from exc
+    broken = rotating_qr.check_live_code(org, claims, _signed_events(org.id, claims)) if claims.live else None
+    if broken is not None:
+        raise refused_error(broken, None)
+    return claims
 
 
 def _signed_events(org_id: str, claims: qr.QrClaims) -> tuple[str, ...]:
@@ -143,7 +148,7 @@ def _scanned(org, payload: object, event_id: str | None, scan_point: str | None,
         ticket_id = barcode_pools.ticket_for_code(org.id, payload)
         if ticket_id is None:
             raise refused_error("unknown", None)
-        return ticket_id, Door(event_id, scan_point, purpose=purpose)
+        return ticket_id, Door(event_id, scan_point, purpose=purpose, static_code=True)
     claims = _claims(org, payload)
     return claims.ticket_id, Door(event_id, scan_point, claims, purpose=purpose)
 
@@ -175,18 +180,19 @@ class Shape:
     point: bool  # the door names its scan point
     signed: int = 0  # how many of the tenant's events carry the QR's event hash (almost always 1)
     skip: tuple[str, ...] = ()  # rules left out (a session counts admissions itself)
+    static: bool = False  # a code that never changes (BO1, pool code): `live_code_required` is checked
 
     @classmethod
     def of(cls, door: Door, signed: tuple[str, ...], skip: tuple[str, ...] = ()) -> Shape:
         """The shape of a scan by `door`."""
         return cls(is_sqlite(), door.secret_version is not None, bool(door.event_id),
-                   door.scan_point is not None, len(signed), skip)
+                   door.scan_point is not None, len(signed), skip, door.static_code)
 
     @property
     def door(self) -> Door:
         """The door with placeholders for the values this shape binds."""
         return Door(raw_slot("event") if self.event else None, raw_slot("point") if self.point else None,
-                    secret_version=raw_slot("version") if self.qr else None)
+                    secret_version=raw_slot("version") if self.qr else None, static_code=self.static)
 
     @property
     def signed_events(self) -> list:

@@ -15,7 +15,7 @@ from peewee import Case, Entity, Expression, Select, Value, fn
 from core.db import is_sqlite
 from core.models import Ticket, TicketType
 from core.models.participation import ATTENDING
-from core.services import qr
+from core.services import qr, rotating_qr
 
 ADMITTABLE = ("valid", "checked_in")  # a scan admits only a ticket in one of these states
 NO_LIMIT = 2147483647  # the re-entry limit of a type that allows re-entry without a limit
@@ -44,13 +44,25 @@ CODE_RULES = (
              {"lookup": "ticketId within the tenant",
               "poolCode": "a text without the signed prefix: the tenant's ticket that took that barcode pool code"}),
     DoorRule("forged", 422, "invalid_qr", "This ticket code's signature is not valid for this organisation.",
-             {"signature": "Ed25519, the tenant's key", "eventHash": "sha256(ticket.eventId)[:8]"}),
+             {"signature": "Ed25519, the tenant's key", "eventHash": "sha256(ticket.eventId)[:8]",
+              "liveCode": "a BO2 code whose 5 code bytes are not HMAC-SHA256(ticket key, step as uint32 BE)[:5], "
+                          "the ticket key derived from the door secret of the event its signed part names; "
+                          "checked before `stale_code`"}),
+    DoorRule("stale_code", 409, "qr_expired",
+             "This rotating code has expired (a screenshot or an old copy): ask the holder to open the live QR "
+             "on their ticket page.",
+             {"stepSeconds": rotating_qr.STEP_SECONDS, "maxAgeSeconds": rotating_qr.MAX_AGE_SECONDS,
+              "maxAheadSeconds": rotating_qr.MAX_AHEAD_SECONDS, "format": rotating_qr.FORMAT_DOC}),
 )
 
 # The ticket rules, in the order a refusal is reported (the first broken rule is the reason).
 TICKET_RULES = (
     DoorRule("wrong_event", 409, "wrong_event", "This ticket is for another event.",
              {"when": "the door names an event", "ticketField": "eventId"}),
+    DoorRule("live_code_required", 409, "live_code_required",
+             "This ticket shows a rotating QR: scan the live code on the holder's ticket page, not a printed or "
+             "saved copy.",
+             {"typeField": "rotatingQr"}),
     DoorRule("revoked", 409, "ticket_revoked", "This ticket was cancelled, refunded or transferred; its QR is void.",
              {"statuses": ("cancelled", "refunded", "transferred", "refunding"),
               "secretVersion": "a QR's must equal the ticket's"}),
@@ -95,14 +107,17 @@ class Door:
     claims: qr.QrClaims | None = None
     secret_version: Any = None  # the version a QR carries; set from `claims` when not given
     purpose: str = "check_in"
+    static_code: bool = False  # a code that never changes was scanned (BO1, a pool code); set from `claims`
 
     def __post_init__(self):
         if self.secret_version is None and self.claims is not None:
             object.__setattr__(self, "secret_version", self.claims.secret_version)
+        if self.claims is not None and not self.claims.live:
+            object.__setattr__(self, "static_code", True)
 
     def at_event(self, event_id) -> Door:
         """The same scan for another event (None: any event)."""
-        return Door(event_id, self.scan_point, self.claims, self.secret_version, self.purpose)
+        return Door(event_id, self.scan_point, self.claims, self.secret_version, self.purpose, self.static_code)
 
 
 def needs_session_choice(ticket_type: TicketType) -> bool:
@@ -137,8 +152,17 @@ def _breaks_scan_point(ticket: Ticket, door: Door, params: Mapping) -> bool:
     return door.scan_point is not None or door.purpose in params["unnamedPointRefusedBy"]
 
 
+def _breaks_live_code(ticket: Ticket, door: Door, params: Mapping) -> bool:
+    """A rotating type's ticket scanned by a code that never changes; a typed ticket id (no code) is staff's
+    manual override and keeps the rule."""
+    return door.static_code and bool(getattr(ticket.ticket_type, _TYPE_FIELDS[params["typeField"]]))
+
+
+_TYPE_FIELDS = {"rotatingQr": "rotating_qr"}  # a rule's `typeField` (API name) -> the ticket type's column
+
 _BROKEN: dict[str, Callable[[Ticket, Door, Mapping, int | None], bool]] = {
     "wrong_event": lambda t, door, p, scans: bool(door.event_id) and t.event_id != door.event_id,
+    "live_code_required": lambda t, door, p, scans: _breaks_live_code(t, door, p),
     "revoked": lambda t, door, p, scans: _breaks_revoked(t, door, p),
     "not_activated": lambda t, door, p, scans: t.status in p["statuses"],
     "scan_point_not_accepted": lambda t, door, p, scans: _breaks_scan_point(t, door, p),
@@ -194,6 +218,8 @@ def _limit_of_type():
 
 _HOLDS: dict[str, Callable[[Door, Mapping], Expression | None]] = {
     "wrong_event": lambda door, p: (Ticket.event == door.event_id) if door.event_id else None,
+    "live_code_required": lambda door, p: (
+        getattr(TicketType, _TYPE_FIELDS[p["typeField"]]) == Value(False)) if door.static_code else None,
     "revoked": lambda door, p: _not_revoked(door, p),
     "not_activated": lambda door, p: Ticket.status.not_in(p["statuses"]),
     "scan_point_not_accepted": lambda door, p: _accepts_point(TicketType.accepted_scan_points, door, p),

@@ -2,7 +2,9 @@
 
 Verification needs only the tenant's public key (door devices work offline); this module never reads
 ticket state and never stores a secret: the payload is derived from (ticket id, event, secret_version). A
-ticket that took a barcode pool code shows that code instead (`scan_text`).
+ticket that took a barcode pool code shows that code instead (`scan_text`). A rotating code (`BO2:`, the same
+signed bytes followed by a time step and a code, `core.services.rotating_qr`) is parsed here too; its code is
+checked there, with the event's door secret, which this module never sees.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from core.memo import BoundedMemo
 from core.signing import load_private_key, load_public_key
 
 PREFIX = "BO1:"
+LIVE_PREFIX = "BO2:"  # a rotating code: the signed payload, its time step and its code (`core.services.rotating_qr`)
 FORMAT_VERSION = 1
 _BODY = struct.Struct(">B16s8sH")  # version, ticket uuid, event hash prefix, secret_version
 SIGNATURE_BYTES = 64
 PAYLOAD_BYTES = _BODY.size + SIGNATURE_BYTES
+_LIVE_TAIL = struct.Struct(">I5s")  # a rotating code's time step (uint32 big-endian) and code (5 bytes)
+LIVE_PAYLOAD_BYTES = PAYLOAD_BYTES + _LIVE_TAIL.size
 MAX_SECRET_VERSION = 0xFFFF
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_BYTES = _B45.encode()
@@ -58,11 +63,19 @@ class QrDecodeError(ValueError):
 
 @dataclass(frozen=True)
 class QrClaims:
-    """What a verified payload says: the ticket, a hash of its event, and the secret version signed."""
+    """What a verified payload says: the ticket, a hash of its event, and the secret version signed; a rotating
+    code (`BO2:`) also its time `step` and `code`, not checked yet (`core.services.rotating_qr.check_live_code`)."""
 
     ticket_id: str
     event_hash: bytes
     secret_version: int
+    step: int | None = None
+    code: bytes | None = None
+
+    @property
+    def live(self) -> bool:
+        """True for a rotating code (`BO2:`), False for the static signed payload (`BO1:`)."""
+        return self.step is not None
 
     def matches_event(self, event_id: str) -> bool:
         """True when the payload was issued for `event_id`."""
@@ -122,11 +135,22 @@ def _public_key(encoded: str) -> Ed25519PublicKey:
     return load_public_key(encoded)
 
 
+@functools.lru_cache(maxsize=4096)
 def _signed_bytes(private_key_b64: str, ticket_id: str, event_id: str, secret_version: int) -> bytes:
     if not 0 <= secret_version <= MAX_SECRET_VERSION:
         raise ValueError("secret_version out of range for the QR format")
     body = _BODY.pack(FORMAT_VERSION, uuid.UUID(ticket_id).bytes, event_hash(event_id), secret_version)
     return body + _private_key(private_key_b64).sign(body)
+
+
+def signed_bytes_for(org, ticket) -> bytes:
+    """The 91 signed bytes of a ticket's static payload (what `BO1:` encodes, and a rotating code starts with)."""
+    return _signed_bytes(org.signing_private_key, ticket.id, ticket.event_id, ticket.secret_version)
+
+
+def live_text(signed: bytes, step: int, code: bytes) -> str:
+    """A rotating code's QR text: `BO2:` + base45(the 91 signed bytes | step (uint32 BE) | code (5 bytes))."""
+    return LIVE_PREFIX + b45encode(signed + _LIVE_TAIL.pack(step, code))
 
 
 def payload_for(org, ticket) -> str:
@@ -143,24 +167,39 @@ def payload_from_parts(private_key_b64: str, ticket_id: str, event_id: str, secr
 def verify_payload(public_key_b64: str, text: object, *, private_key_b64: str | None = None) -> QrClaims:
     """Check a scanned text with the tenant's public key (offline, as door devices do); raise QrDecodeError
     if unusable. Given the tenant's private key too, the server checks the signature by deriving it again,
-    which costs a third of a verification (`signature_matches`)."""
-    if not isinstance(text, str) or not text.startswith(PREFIX) or len(text) > 400:
+    which costs a third of a verification (`signature_matches`). A rotating code (`BO2:`) verifies its signed
+    part exactly like a `BO1:` text and carries its step and code in the claims, unchecked."""
+    if not isinstance(text, str) or not text.startswith((PREFIX, LIVE_PREFIX)) or len(text) > 400:
         raise QrDecodeError("unknown", "This is not a Boxoffice ticket code.")
-    remembered = _VERIFIED.get((public_key_b64, text))
+    live = text.startswith(LIVE_PREFIX)
+    remembered = None if live else _VERIFIED.get((public_key_b64, text))
     if remembered is not None:
         return remembered
     try:
         raw = b45decode(text[len(PREFIX):])
     except ValueError as exc:
         raise QrDecodeError("unknown", "This ticket code is damaged or incomplete.") from exc
-    if len(raw) != PAYLOAD_BYTES or raw[0] != FORMAT_VERSION:
+    if len(raw) != (LIVE_PAYLOAD_BYTES if live else PAYLOAD_BYTES) or raw[0] != FORMAT_VERSION:
         raise QrDecodeError("unknown", "This ticket code is damaged or of an unknown format.")
-    body, signature = raw[:_BODY.size], raw[_BODY.size:]
+    claims = _verified_signed_part(public_key_b64, raw[:PAYLOAD_BYTES], private_key_b64)
+    if not live:
+        return claims
+    step, code = _LIVE_TAIL.unpack(raw[PAYLOAD_BYTES:])
+    return QrClaims(claims.ticket_id, claims.event_hash, claims.secret_version, step, code)
+
+
+def _verified_signed_part(public_key_b64: str, signed: bytes, private_key_b64: str | None) -> QrClaims:
+    """The claims of the 91 signed bytes, remembered by their `BO1:` text once they verified."""
+    static_text = PREFIX + b45encode(signed)
+    remembered = _VERIFIED.get((public_key_b64, static_text))
+    if remembered is not None:
+        return remembered
+    body, signature = signed[:_BODY.size], signed[_BODY.size:]
     if not signature_matches(body, signature, public_key_b64, private_key_b64):
         raise QrDecodeError("forged", "This ticket code was not issued by this organisation.")
     _, ticket_bytes, ev_hash, secret_version = _BODY.unpack(body)
     claims = QrClaims(str(uuid.UUID(bytes=ticket_bytes)), ev_hash, secret_version)
-    _VERIFIED.put((public_key_b64, text), claims)
+    _VERIFIED.put((public_key_b64, static_text), claims)
     return claims
 
 
@@ -188,11 +227,16 @@ def make_qr(text: str) -> qrcode.QRCode:
     return code
 
 
-@functools.lru_cache(maxsize=2048)
-def _png_for(text: str) -> bytes:
+def render_png(text: str) -> bytes:
+    """The QR symbol of `text` as PNG bytes (not cached: for texts that change, like a rotating code)."""
     buffer = io.BytesIO()
     make_qr(text).make_image().save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=2048)
+def _png_for(text: str) -> bytes:
+    return render_png(text)
 
 
 def barcode_of(ticket) -> str | None:

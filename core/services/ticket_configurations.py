@@ -124,13 +124,35 @@ def create_configuration(org: Org, fields: dict, prefix: str = "") -> TicketConf
     return configuration
 
 
+ROTATING_WITH_POOL = "rotating_qr_with_barcode_pool"
+"""422 type: a rotating QR type's tickets cannot take barcode pool codes (a pool code is printed and never changes)."""
+
+
+def _rotating_with_pool(field: str) -> Unprocessable:
+    return Unprocessable("A ticket type with a rotating QR cannot take codes from a barcode pool (a pool code "
+                         "never changes); turn one of the two off.", type=ROTATING_WITH_POOL,
+                         errors={field: ["Not with a barcode pool: a rotating QR's tickets show no pool code."]})
+
+
+def check_rotating_qr(org: Org, configuration_id: str | None, rotating: bool) -> None:
+    """422 `rotating_qr_with_barcode_pool` (naming `rotating_qr`) when a rotating QR type would use a
+    configuration that enforces a barcode pool. Call inside the write that links them."""
+    if rotating and configuration_id is not None and scoped(TicketConfiguration, org).where(
+            (TicketConfiguration.id == configuration_id) & TicketConfiguration.enforce_barcode_pool).exists():
+        raise _rotating_with_pool("rotating_qr")
+
+
 def update_configuration(org: Org, configuration_id: str, fields: dict) -> TicketConfiguration:
-    """Change some fields of a configuration; its ticket types (and their future tickets) follow."""
+    """Change some fields of a configuration; its ticket types (and their future tickets) follow. A barcode
+    pool cannot be enforced while a rotating QR type uses it (422 `rotating_qr_with_barcode_pool`)."""
     configuration = get_configuration(org, configuration_id)
     values = _merged({name: getattr(configuration, name) for name in CONFIGURATION_FIELDS}, fields)
     _check_design(org, fields, "")
     _check_templates(org, fields)
     with write_transaction():
+        if values["enforce_barcode_pool"] and scoped(TicketType, org).where(
+                (TicketType.configuration == configuration.id) & TicketType.rotating_qr).exists():
+            raise _rotating_with_pool("enforce_barcode_pool")
         for name, value in values.items():
             setattr(configuration, name, value)
         configuration.save()

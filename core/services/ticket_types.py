@@ -30,7 +30,7 @@ EDITABLE_FIELDS = (
     "allow_reentry", "reentry_limit", "accepted_scan_points", "visibility", "invite_code", "transferable",
     "refund_policy", "quantity", "grouped", "order_min", "order_max", "service_fee_amount",
     "service_fee_percentage", "is_pass", "admits_every_session", "position", "metadata", "editable", "edit_fee",
-    "edit_minutes", "configuration", "list_id",
+    "edit_minutes", "configuration", "list_id", "rotating_qr",
 )
 
 AMOUNT_FIELDS = ("price", "service_fee_amount", "edit_fee")
@@ -132,6 +132,7 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "edit_minutes": _int_check(1, optional=True),
     "configuration": _text_check(64, optional=True),  # a ticket configuration of the tenant's (`_link`)
     "list_id": lambda v: None if v is None or isinstance(v, str) else "Must be a list id or null.",
+    "rotating_qr": _bool_check,
 }
 
 
@@ -225,6 +226,7 @@ def create_ticket_type(org: Org, event: Event, fields: dict, pickups: list[dict]
     values["list_id"] = event_lists.check_list_for(org, event, values["list_id"])
     with write_transaction():
         _link(org, event, values)
+        ticket_configurations.check_rotating_qr(org, values["configuration"], values["rotating_qr"])
         ticket_type = TicketType.create(org=org, event=event, **values)
         if pickups:
             apply_ticket_type_pickups(org, ticket_type, pickups)
@@ -268,6 +270,8 @@ def update_ticket_type(org: Org, ticket_type: TicketType, fields: dict,
     with write_transaction():
         if "configuration" in changed:
             _link(org, event, changed)
+        if "configuration" in changed or "rotating_qr" in changed:
+            ticket_configurations.check_rotating_qr(org, values["configuration"], values["rotating_qr"])
         if changed and TicketType.update(**changed, updated_at=utcnow()).where(condition).execute() != 1:
             fresh = ticket_type.reread()
             raise Conflict(f"Capacity cannot go below the {fresh.sold + fresh.held} seat(s) already sold or held.",

@@ -13,7 +13,7 @@ from marshmallow import INCLUDE, fields, validate
 
 from core.api.blueprint import Blueprint, plugin_blueprint
 from core.api.queue_pass import QUEUE_PASS_DOC, sent_queue_pass
-from core.api.staff_tickets import png_response, qr_png_or_409
+from core.api.staff_tickets import qr_response
 from core.api.ticket_schema import PNG_DOC, PNG_ERRORS
 from core.api_schema import Schema
 from core.auth import current_identity, require_role
@@ -293,7 +293,7 @@ class TicketQr(MethodView):
     @blp.error_responses(PNG_ERRORS)
     def get(self, ticket_id):
         """My ticket's entry QR as a PNG (owner only; 409 `ticket_revoked` once it no longer scans)."""
-        return png_response(qr_png_or_409(tickets.owned(current_org(), _me(), ticket_id)))
+        return qr_response(tickets.owned(current_org(), _me(), ticket_id))
 
 
 
