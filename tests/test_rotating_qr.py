@@ -306,3 +306,81 @@ def test_the_qr_route_of_a_rotating_ticket_serves_the_current_code_with_its_expi
     unchanged = tenant.staff.get(f"/events/tickets/{plain.id}/qr")
     assert "X-Code-Expires-At" not in unchanged.headers and unchanged.headers.get("Cache-Control") != "no-store"
     assert _decoded(unchanged.data) == qr.payload_for(tenant.org, reload(plain.id))
+
+
+# --- PDF, wallet pass and e-mail of a rotating ticket: no fixed code, the ticket page instead ------------------
+
+def _rotating_owned(tenant):
+    """A customer of `tenant` holding one ticket of a rotating type (made through the staff API)."""
+    from test_purchase_support import make_event as api_event
+
+    event_id = api_event(tenant)
+    type_id = tenant.staff.post(f"/events/{event_id}/ticket-types", json={
+        "name": "Live", "price": 0, "capacity": 5, "rotatingQr": True}).get_json()["data"]["id"]
+    fan = tenant.customer(name="Rita Live")
+    [ticket] = fan.post("/client/events/tickets/purchase", json={
+        "eventId": event_id, "items": [{"ticketTypeId": type_id, "quantity": 1}]}).get_json()["tickets"]
+    return fan, ticket
+
+
+def _links_the_ticket_page(text: str, tenant, ticket_id: str) -> bool:
+    """Whether `text` holds a link to the ticket page of `ticket_id` (its signed token names that ticket)."""
+    import re
+
+    from core.services.ticket_links import TICKET_PAGE_PURPOSE, ticket_for_signed_link
+
+    found = re.search(rf"/e/{tenant.orgid}/tickets/([A-Za-z0-9_.-]+)", text)
+    if found is None:
+        return False
+    with database.db.connection_context():
+        org, ticket = ticket_for_signed_link(TICKET_PAGE_PURPOSE, found.group(1))
+    return (org.id, ticket.id) == (tenant.orgid, ticket_id)
+
+
+def test_the_pdf_prints_no_qr_but_the_ticket_pages_link(tenant):
+    from pypdf import PdfReader
+    from test_ticket_pdf import _images_in
+
+    fan, ticket = _rotating_owned(tenant)
+    pdf = fan.get(f"/client/events/tickets/{ticket['id']}/pdf")
+    assert pdf.status_code == 200 and _images_in(pdf.data) == 0
+    text = " ".join(PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text().split())
+    assert "changes every 15 seconds" in text and "refused" in text
+    joined = text.replace(" ", "").replace(f"Ticket{ticket['id']}", " ")   # the link wraps over lines
+    assert _links_the_ticket_page(joined, tenant, ticket["id"])
+
+
+def test_the_wallet_pass_has_no_barcode_but_says_to_open_the_ticket_page(tenant):
+    from test_wallet import unzip
+    from wallet_certs import configure_wallet, make_pass_certificate
+
+    fan, ticket = _rotating_owned(tenant)
+    configure_wallet(tenant, make_pass_certificate())
+    answer = fan.get(f"/client/events/tickets/{ticket['id']}/wallet.pkpass")
+    assert answer.status_code == 200, answer.get_json()
+    body = json.loads(unzip(answer.data)["pass.json"])
+    assert "barcodes" not in body and "barcode" not in body
+    assert {"key": "liveCode", "label": "ENTRY", "value": "Open your ticket page"} in body["eventTicket"][
+        "auxiliaryFields"]
+    back = body["eventTicket"]["backFields"][0]
+    assert back["key"] == "ticketPage" and _links_the_ticket_page(back["value"], tenant, ticket["id"])
+
+
+def test_the_ticket_email_links_the_ticket_page_instead_of_a_qr(tenant):
+    from smtp_server import SmtpServer
+    from test_notifications import parts
+
+    smtp = SmtpServer().start()
+    try:
+        tenant.enable("notifications")
+        tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port))
+        _, ticket = _rotating_owned(tenant)
+        [mail] = [m for m in smtp.messages if m["X-Boxoffice-Kind"] == "tickets_issued"]
+    finally:
+        smtp.stop()
+    assert parts(mail, "image/png") == []
+    text = parts(mail, "text/plain")[0].get_content()
+    html = parts(mail, "text/html")[0].get_content()
+    assert _links_the_ticket_page(text, tenant, ticket["id"]) and _links_the_ticket_page(html, tenant, ticket["id"])
+    assert "changes every 15 seconds" in text
+    assert "PAGE-LINK-SLOT" not in text + html

@@ -122,6 +122,7 @@ ACCOUNT_PAGES = ("reset", "verify", "email")  # password reset, e-mail verificat
 
 
 CLAIM_PAGE = "claim"          # `<pages root>/claim?token=...`: where a transfer recipient claims a ticket
+TICKET_PAGES = "tickets"      # `<pages root>/tickets/<token>`: one ticket's page (`ticket_links.ticket_page_url`)
 
 
 def pages_root(org_id: str) -> str:

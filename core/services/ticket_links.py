@@ -12,9 +12,22 @@ from core.config import current_config
 from core.errors import NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Org, Ticket
+from core.services.event_lists import TICKET_PAGES, pages_root
 from core.tenancy import get_scoped, load_org
 
 LINK_MAX_AGE_SECONDS = 400 * 24 * 3600   # longer than the time between a sale and its event, as a rule
+TICKET_PAGE_PURPOSE = "pages-ticket"
+
+
+def ticket_page_token(org_id: str, ticket_id: str) -> str:
+    """The signed token of one ticket's attendee page (whoever holds it sees the ticket and its QR)."""
+    return signed_link_token(TICKET_PAGE_PURPOSE, {"o": org_id, "t": ticket_id})
+
+
+def ticket_page_url(org_id: str, ticket_id: str) -> str:
+    """The absolute link of one ticket's attendee page: `<pages root>/tickets/<token>`
+    (`event_lists.pages_root`); where a rotating QR's live code is shown. The attendee pages serve it."""
+    return f"{pages_root(org_id)}/{TICKET_PAGES}/{ticket_page_token(org_id, ticket_id)}"
 
 
 def signed_ticket_link(purpose: str, path: str, org: Org, ticket: Ticket) -> str:

@@ -2,7 +2,8 @@
 
 Pure rendering of already-stored rows into bytes: it never changes a ticket, never writes files and never
 prints anything secret beyond the ticket's own QR (its signed payload or barcode pool code, which is what the
-holder shows at the door).
+holder shows at the door). A rotating QR ticket prints no QR (a printed code is refused at the door): it says
+to open the ticket's page, with its link.
 Also the signed download link an e-mail can carry instead of the PDF itself (`pdf_link`): it needs no row and
 no login, names one ticket of one tenant, and expires.
 """
@@ -17,11 +18,16 @@ from core.errors import NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.kits.pdf import PAGE_SIZES, Field, Gap, Image, PageSpec, Text, render_pages
 from core.models import Event, Org, Template, Ticket
-from core.services import qr, templates
+from core.services import qr, rotating_qr, templates
 from core.services.event_lists import description_text, effective_lists
 from core.services.event_settings import setting_of
 from core.services.ticket_configurations import configuration_of, shown_name
-from core.services.ticket_links import LINK_MAX_AGE_SECONDS, signed_ticket_link, ticket_for_signed_link
+from core.services.ticket_links import (
+    LINK_MAX_AGE_SECONDS,
+    signed_ticket_link,
+    ticket_for_signed_link,
+    ticket_page_url,
+)
 from core.tenancy import load_org, scoped
 from core.timefmt import as_utc
 
@@ -68,6 +74,8 @@ def ticket_card(org: Org, ticket: Ticket) -> dict:
         "listDescription": description_text(event_list.description) if event_list is not None else "",
         "void": ticket.status not in ("valid", "checked_in", "pending_activation"),
         "status": ticket.status,
+        "rotating": rotating_qr.is_rotating(ticket),
+        "ticketPage": ticket_page_url(org.id, ticket.id) if rotating_qr.is_rotating(ticket) else "",
         # the snake_case names a design's title and footer use (`core.services.templates.PDF_PLACEHOLDERS`)
         "ticket_type": shown_name(ticket.ticket_type),
         "ticket_id": ticket.id,
@@ -82,6 +90,10 @@ _TICKET = (
 _TICKET_ID = Text("Ticket {ticketId}", size=8, muted=True)
 _VALID_TAIL = (Image("qr", 70), Field("Barcode", "barcode"), _TICKET_ID)  # a pool code is printed too
 _VOID_TAIL = (Text("VOID: this ticket is {statusText}", size=14, bold=True), _TICKET_ID)
+LIVE_CODE_NOTE = ("This ticket's QR code changes every 15 seconds: open your ticket page on your phone at the door. "
+                  "A printed or saved code is refused.")
+_LIVE_BLOCKS = (Text(LIVE_CODE_NOTE, size=11, bold=True), Field("Ticket page", "ticketPage"))
+_LIVE_TAIL = (*_LIVE_BLOCKS, _TICKET_ID)  # a rotating QR ticket: where its live code is, instead of a QR
 
 
 def design_for(org: Org, ticket: Ticket) -> Template | None:
@@ -112,7 +124,8 @@ def _design_page(org: Org, design: Template, card: dict, qr_png: bytes | None) -
     blocks = _design_blocks(layout)
     chosen = [name for name in layout["blocks"] if not (card["void"] and name in ("qr", "barcode"))]
     body = [Text(layout["title"], size=layout["title_size"], bold=True, color=layout["accent_color"]), Gap(2)]
-    body += [blocks[name] for name in chosen]
+    for name in chosen:
+        body += _LIVE_BLOCKS if name == "qr" and card["rotating"] else [blocks[name]]
     if card["void"]:
         body.append(_VOID_TAIL[0])
     data = {**card, "qr": qr_png, "statusText": card["status"].replace("_", " ")}
@@ -125,11 +138,14 @@ def _ticket_page(org: Org, ticket: Ticket) -> PageSpec:
     no longer scans."""
     card = ticket_card(org, ticket)
     design = design_for(org, ticket)
+    printed_qr = None if card["void"] or card["rotating"] else qr.png_for(org, ticket)
     if design is not None:
-        return _design_page(org, design, card, None if card["void"] else qr.png_for(org, ticket))
+        return _design_page(org, design, card, printed_qr)
     if card["void"]:
         return PageSpec(_TICKET + _VOID_TAIL, {**card, "statusText": card["status"].replace("_", " ")})
-    return PageSpec(_TICKET + _VALID_TAIL, {**card, "qr": qr.png_for(org, ticket)})
+    if card["rotating"]:
+        return PageSpec(_TICKET + _LIVE_TAIL, card)
+    return PageSpec(_TICKET + _VALID_TAIL, {**card, "qr": printed_qr})
 
 
 def render_ticket_pdf(org: Org, ticket: Ticket) -> bytes:

@@ -3,7 +3,8 @@ SHA-1 of every file, and `signature`, a detached PKCS#7 of the manifest under th
 and the signed link an e-mail can carry to download it.
 
 Pure rendering of stored rows into bytes: never changes a ticket, never writes a file, and puts nothing secret
-in a pass beyond the ticket's own QR text (what the holder shows at the door).
+in a pass beyond the ticket's own QR text (what the holder shows at the door). A rotating QR ticket's pass has no
+barcode (a fixed code is refused at the door): it says to open the ticket's page, with its link.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from core.models import Org, Ticket, WalletTemplate
 from core.services import qr
 from core.services.event_settings import setting_of
 from core.services.ticket_links import signed_ticket_link, ticket_for_signed_link
-from core.services.ticket_pdf import ticket_card
+from core.services.ticket_pdf import LIVE_CODE_NOTE, ticket_card
 from core.services.wallet_certificates import SigningMaterial, signing_material
 from core.services.wallet_templates import IMAGE_SLOTS, default_template, image_files, template_by_public_id
 from core.timefmt import as_utc
@@ -101,15 +102,10 @@ def _layout(template: WalletTemplate, values: dict[str, dict]) -> dict:
 def pass_json(org: Org, ticket: Ticket, template: WalletTemplate, material: SigningMaterial) -> dict:
     """The pass.json of `ticket`: identifiers, the template's texts and colours, the ticket's fields, its QR
     (exactly the text its printed QR encodes, `qr.scan_text`), the event's start as `relevantDate`, and
-    `voided` when its QR no longer admits (cancelled, refunded, transferred)."""
+    `voided` when its QR no longer admits (cancelled, refunded, transferred). A rotating QR ticket's pass has
+    no barcode: a front field and a back field say to open its ticket page (`ticketPage`, the link)."""
     card = ticket_card(org, ticket)
-    message = qr.scan_text(org, ticket)
-    try:
-        message.encode("iso-8859-1")
-        encoding = "iso-8859-1"
-    except UnicodeEncodeError:
-        encoding = "utf-8"
-    barcode = {"format": "PKBarcodeFormatQR", "message": message, "messageEncoding": encoding}
+    layout = _layout(template, _field_values(ticket, card))
     body = {
         "formatVersion": 1,
         "passTypeIdentifier": material.pass_type_identifier,
@@ -118,11 +114,16 @@ def pass_json(org: Org, ticket: Ticket, template: WalletTemplate, material: Sign
         "organizationName": template.organization_name or org.name,
         "description": template.description or f"Ticket for {card['event']}",
         "relevantDate": _local_iso(ticket.event.starts_at, ticket.event.tz),
-        "barcodes": [barcode],
-        "barcode": barcode,   # iOS 8 and older read only this one
-        "eventTicket": _layout(template, _field_values(ticket, card)),
+        "eventTicket": layout,
         "voided": bool(card["void"]),
     }
+    if card["rotating"]:
+        layout["auxiliaryFields"].append({"key": "liveCode", "label": "ENTRY", "value": "Open your ticket page"})
+        layout["backFields"].insert(0, {"key": "ticketPage", "label": "LIVE QR CODE",
+                                        "value": f"{LIVE_CODE_NOTE} {card['ticketPage']}"})
+    else:
+        barcode = _barcode(qr.scan_text(org, ticket))
+        body.update(barcodes=[barcode], barcode=barcode)   # `barcode`: iOS 8 and older read only this one
     if template.logo_text:
         body["logoText"] = template.logo_text
     for key, colour in (("foregroundColor", template.foreground_color),
@@ -130,6 +131,16 @@ def pass_json(org: Org, ticket: Ticket, template: WalletTemplate, material: Sign
         if colour:
             body[key] = _rgb(colour)
     return body
+
+
+def _barcode(message: str) -> dict:
+    """A pass's QR barcode of `message` (ISO-8859-1 when it fits, else UTF-8)."""
+    try:
+        message.encode("iso-8859-1")
+        encoding = "iso-8859-1"
+    except UnicodeEncodeError:
+        encoding = "utf-8"
+    return {"format": "PKBarcodeFormatQR", "message": message, "messageEncoding": encoding}
 
 
 @functools.lru_cache(maxsize=256)

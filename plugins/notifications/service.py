@@ -24,9 +24,10 @@ from core.money import format_money
 from core.pagination import Page, SortKey, paginate_cursor
 from core.plugins import hooks_for, plugin_settings
 from core.sealed import seal, unseal
-from core.services import qr, templates, ticket_emails
+from core.services import qr, rotating_qr, templates, ticket_emails
 from core.services.member_invites import invite_url
 from core.services.ticket_configurations import attaches_pdf, shown_name
+from core.services.ticket_links import ticket_page_url
 from core.services.ticket_pdf import local_time_text, pdf_link, render_ticket_pdf, ticket_pdf_filename, venue_lines
 from core.tenancy import get_scoped, scoped
 from core.timefmt import iso_utc
@@ -45,6 +46,7 @@ WITH_TICKETS = ("tickets_issued", "ticket_received", "holder_changed")
 EVENT_MESSAGE = "event_message"  # a staff-written e-mail about an event (bulk refund `send_email`)
 SECRET_SLOT = "SECRET-SLOT-9f3c2a7e"  # stands for the sealed secret in a stored body (URL- and HTML-safe)
 PDF_LINK_SLOT = "PDF-LINK-SLOT-"  # + a ticket id: stands for its download link in a stored body
+PAGE_LINK_SLOT = "PAGE-LINK-SLOT-"  # + a ticket id: stands for its ticket page link (a rotating QR's live code)
 SEALED = "sealed_secret"  # the context key of a message's sealed secret, present until it is sent
 LIST_KEYS = (SortKey("created", Message.created_at, "datetime", descending=True, attr="created_at"),
              SortKey("id", Message.id, descending=True))
@@ -65,6 +67,9 @@ def outbox_folder(org_id: str) -> Path:
 
 # --- what an email says ---------------------------------------------------------------------------
 
+LIVE_CODE_TEXT = "Open your ticket page at the door: its QR code changes every 15 seconds (a screenshot is refused)."
+
+
 def qr_cid(ticket: Ticket) -> str:
     """The Content-ID (without angle brackets) of a ticket's inline QR image."""
     return f"qr-{ticket.id}@boxoffice"
@@ -76,12 +81,20 @@ def pdf_link_slot(ticket: Ticket) -> str:
     return f"{PDF_LINK_SLOT}{ticket.id}"
 
 
+def page_link_slot(ticket: Ticket) -> str:
+    """What a stored body holds in place of a rotating QR ticket's page link (made when it is sent, like the
+    PDF link: the page shows the live code)."""
+    return f"{PAGE_LINK_SLOT}{ticket.id}"
+
+
 def _ticket_context(ticket: Ticket) -> dict:
     holder = ticket.holder_name or ticket.holder_email
     linked = not attaches_pdf(ticket.ticket_type)
+    rotating = rotating_qr.is_rotating(ticket)
     return {"id": ticket.id, "type": shown_name(ticket.ticket_type), "seats": ticket.seats, "holder": holder,
             "status": ticket.status, "qr_cid": qr_cid(ticket), "pdf": ticket_pdf_filename(ticket),
-            "pdf_url": pdf_link_slot(ticket) if linked else None}
+            "pdf_url": pdf_link_slot(ticket) if linked else None, "rotating": rotating,
+            "page_url": page_link_slot(ticket) if rotating else None}
 
 
 def _public_url(settings: dict) -> str:
@@ -147,7 +160,8 @@ def from_tenant_template(org: Org, event: Event, tickets: list[Ticket], booking:
     values = ticket_emails.ticket_email_values(org, event, tickets, booking=booking, recipient_name=recipient_name,
                                                link_for=pdf_link_slot)
     rendered = templates.render_email(template, values)
-    codes = "".join(f'<p><img src="cid:{t["qr_cid"]}" alt="QR code of ticket {html.escape(t["id"])}" width="200" '
+    codes = "".join(f'<p><a href="{t["page_url"]}">{html.escape(LIVE_CODE_TEXT)}</a></p>' if t["rotating"] else
+                    f'<p><img src="cid:{t["qr_cid"]}" alt="QR code of ticket {html.escape(t["id"])}" width="200" '
                     f'height="200"></p>' for t in context["tickets"])
     return Rendered(rendered.subject, rendered.body,
                     f"<!doctype html><html><body>{text_as_html(rendered.body)}{codes}</body></html>")
@@ -305,16 +319,18 @@ def build_mime(org: Org, message: Message, settings: dict) -> EmailMessage:
         tickets = [t for t in scoped(Ticket, org).where(Ticket.id.in_(ids)) if t.status in LIVE]
         tickets.sort(key=lambda t: ids.index(t.id))
         for ticket in tickets:   # a ticket whose type is not `attachable` is linked to, not attached
-            text = text.replace(pdf_link_slot(ticket), pdf_link(org, ticket))
-            html = html.replace(pdf_link_slot(ticket), pdf_link(org, ticket))
+            for slot, link in ((pdf_link_slot(ticket), pdf_link(org, ticket)),
+                               (page_link_slot(ticket), ticket_page_url(org.id, ticket.id))):
+                text, html = text.replace(slot, link), html.replace(slot, link)
     mime.set_content(text)
     mime.add_alternative(html, subtype="html")
     if message.kind not in WITH_TICKETS:
         return mime
     html_part = mime.get_payload()[1]
-    for ticket in tickets:
-        html_part.add_related(qr.png_for(org, ticket), "image", "png", cid=f"<{qr_cid(ticket)}>",
-                              filename=f"qr-{ticket.id}.png")
+    for ticket in tickets:   # a rotating QR ticket has no fixed code to show: its page link is in the body
+        if not rotating_qr.is_rotating(ticket):
+            html_part.add_related(qr.png_for(org, ticket), "image", "png", cid=f"<{qr_cid(ticket)}>",
+                                  filename=f"qr-{ticket.id}.png")
     for ticket in tickets:
         if attaches_pdf(ticket.ticket_type):
             mime.add_attachment(render_ticket_pdf(org, ticket), "application", "pdf",

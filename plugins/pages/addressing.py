@@ -15,7 +15,7 @@ from flask import g, request
 from core.errors import NotFound
 from core.models import Org
 from core.plugins import get_host
-from core.services.event_lists import CHECKOUT_SUFFIX, CLAIM_PAGE, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH
+from core.services.event_lists import CHECKOUT_SUFFIX, CLAIM_PAGE, EVENT_PAGE_PATH, TENANT_HOST_PAGE_PATH, TICKET_PAGES
 from core.services.member_invites import ACCEPT_PAGE
 from core.tenancy import load_org, tenant_for_host
 
@@ -26,7 +26,7 @@ QUEUE = "queue"
 CHECKOUT_SEGMENT = CHECKOUT_SUFFIX.strip("/")
 PAID_SEGMENT = "paid"
 ORDER, TICKET, CLAIM, ACCOUNT, LOGIN, LOGOUT = "order", "ticket", "claim", "account", "login", "logout"
-ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", "tickets", "account"
+ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", TICKET_PAGES, "account"
 RESET, VERIFY, EMAIL_CONFIRM, RESEND = "reset", "verify", "email", "resend"  # the e-mailed account links' pages
 ACCEPT_INVITE = "accept_invite"  # a staff invitation's page (`member_invites.ACCEPT_PAGE`)
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is

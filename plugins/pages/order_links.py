@@ -11,11 +11,16 @@ from core.errors import NotFound
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Org, Ticket
 from core.services.event_lists import CLAIM_PAGE, pages_root
-from core.services.ticket_links import LINK_MAX_AGE_SECONDS, ticket_for_signed_link
-from plugins.pages.addressing import ACCOUNT_SEGMENT, ORDERS_SEGMENT, TICKETS_SEGMENT
+from core.services.ticket_links import (
+    LINK_MAX_AGE_SECONDS,
+    TICKET_PAGE_PURPOSE,
+    ticket_for_signed_link,
+    ticket_page_token,
+)
+from plugins.pages.addressing import ACCOUNT_SEGMENT, ORDERS_SEGMENT
 
 ORDER_PURPOSE = "pages-order"
-TICKET_PURPOSE = "pages-ticket"
+TICKET_PURPOSE = TICKET_PAGE_PURPOSE
 ORDER_LINK_MAX_AGE = LINK_MAX_AGE_SECONDS   # as long as the core's ticket download links
 
 
@@ -39,14 +44,7 @@ def booking_id_of(org: Org, token: str | None) -> str | None:
     return booking_id if data.get("o") == org.id and isinstance(booking_id, str) else None
 
 
-def ticket_token(org_id: str, ticket_id: str) -> str:
-    """The signed token of one ticket's page."""
-    return signed_link_token(TICKET_PURPOSE, {"o": org_id, "t": ticket_id})
-
-
-def ticket_page_url(org_id: str, ticket_id: str) -> str:
-    """The absolute link of one ticket's page: `<pages root>/tickets/<token>`."""
-    return f"{pages_root(org_id)}/{TICKETS_SEGMENT}/{ticket_token(org_id, ticket_id)}"
+ticket_token = ticket_page_token   # the core makes a ticket page's link (`core.services.ticket_links`)
 
 
 def ticket_of(org: Org, token: str | None) -> Ticket | None:
