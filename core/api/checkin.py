@@ -53,8 +53,8 @@ class ScanTicket(Schema):
 class ValidationResult(Schema):
     valid = fields.Boolean()
     reason = fields.String(allow_none=True, metadata={
-        "description": "null | unknown | forged | wrong_event | revoked | not_activated | already_used | "
-                       "scan_point_not_accepted | not_registered_for_session"})
+        "description": "null | unknown | forged | stale_code | wrong_event | live_code_required | revoked | "
+                       "not_activated | already_used | scan_point_not_accepted | not_registered_for_session"})
     ticket = fields.Nested(ScanTicket, allow_none=True)
     acceptedScanPoints = fields.List(fields.String(), attribute="accepted_scan_points", allow_none=True, metadata={
         "description": "the scan points the ticket's type is accepted at ([]: every point; null when the code "
@@ -153,7 +153,8 @@ class CheckInByQr(MethodView):
     @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
-        """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where)."""
+        """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where; a rotating QR's
+        code older than 60 s is 409 `qr_expired`, its static code 409 `live_code_required`)."""
         return checkin.check_in_payload(current_org(), data["qrPayload"], event_id=data["eventId"],
                                         scan_point=data["scanPoint"], staff=current_identity().sub)
 
