@@ -384,3 +384,39 @@ def test_the_ticket_email_links_the_ticket_page_instead_of_a_qr(tenant):
     assert _links_the_ticket_page(text, tenant, ticket["id"]) and _links_the_ticket_page(html, tenant, ticket["id"])
     assert "changes every 15 seconds" in text
     assert "PAGE-LINK-SLOT" not in text + html
+
+
+# --- the door secret under concurrency: several server processes make it at once, one wins ----------------------
+
+def test_processes_racing_to_make_an_events_door_secret_keep_one(tenant):
+    import threading
+
+    import requests
+    from procs import ServerProcess, boxoffice_env, free_port, gunicorn_command
+
+    event, ticket = _rotating_ticket(tenant)
+    port = free_port()
+    with ServerProcess(gunicorn_command(port, workers=3), port, env=boxoffice_env()) as server:
+        barrier, answers = threading.Barrier(12), [None] * 12
+
+        def fetch(i: int) -> None:
+            barrier.wait()
+            answers[i] = requests.get(f"{server.url}/events/tickets/{ticket.id}/qr", headers=tenant.staff.headers(),
+                                      timeout=60)
+
+        threads = [threading.Thread(target=fetch, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+    assert [a.status_code for a in answers] == [200] * 12
+    with database.db.connection_context():
+        stored = Event.get_by_id(event.id).door_secret
+        rotating_qr._SECRETS._entries.clear()
+        secret = rotating_qr.door_secret(tenant.org, event.id, create=False)
+    assert stored is not None and secret is not None
+    texts = {_decoded(answer.content) for answer in answers}
+    for text in texts:   # every process served codes of the one stored secret
+        claims = qr.verify_payload(tenant.org.signing_public_key, text)
+        assert claims.code == rotating_qr.code_for(rotating_qr.ticket_key(secret, ticket.id), claims.step)
+    assert _check_in(tenant, sorted(texts)[-1], eventId=event.id).status_code == 200

@@ -49,7 +49,9 @@ PAYLOAD_FORMAT_DOC = (
     "SHA-256(event id)[:8] | secret version (uint16 big-endian) | Ed25519 signature (64 bytes) over "
     "the first 27 bytes, under the organisation's public key. A valid signature proves the ticket was "
     "issued by this organisation; revocation (transfer, cancel, refund) bumps the secret version or "
-    "status, so online validation is still needed to know current state."
+    "status, so online validation is still needed to know current state. A rotating QR type's tickets show "
+    "'BO2:' codes instead: the same 91 bytes, a 15-second step and a code from the event's door secret (the "
+    "`stale_code` door rule's `format`, GET /events/scanner/rules)."
 )
 
 
