@@ -420,3 +420,21 @@ def test_processes_racing_to_make_an_events_door_secret_keep_one(tenant):
         claims = qr.verify_payload(tenant.org.signing_public_key, text)
         assert claims.code == rotating_qr.code_for(rotating_qr.ticket_key(secret, ticket.id), claims.step)
     assert _check_in(tenant, sorted(texts)[-1], eventId=event.id).status_code == 200
+
+
+def test_migration_28_adds_the_columns_an_older_database_lacks_and_is_idempotent(tenant):
+    from core.migrations import m0028_rotating_qr
+    from core.models import TicketType
+
+    event, ticket_type = make_event(tenant)
+    with database.db.connection_context():
+        database.db.execute_sql('ALTER TABLE "ticket_type" DROP COLUMN "rotating_qr"')
+        database.db.execute_sql('ALTER TABLE "event" DROP COLUMN "door_secret"')
+        m0028_rotating_qr.upgrade()
+        m0028_rotating_qr.upgrade()  # idempotent
+        assert "rotating_qr" in {column.name for column in database.db.get_columns("ticket_type")}
+        assert "door_secret" in {column.name for column in database.db.get_columns("event")}
+        assert TicketType.get_by_id(ticket_type.id).rotating_qr is False   # existing types keep the static QR
+        assert Event.get_by_id(event.id).door_secret is None
+    (ticket,) = issue(tenant, ticket_type)
+    assert _check_in(tenant, qr.payload_for(tenant.org, reload(ticket.id))).status_code == 200
