@@ -26,20 +26,21 @@ from flask import current_app, g, has_request_context, request
 from core import invalidation
 from core.api_keys import SCOPES, api_key_in, identity_for_key, key_token_identity
 from core.config import current_config
+from core.door_credentials import device_token_identity
 from core.errors import ApiError, Forbidden, Unauthorized
 from core.identity import API_KEY_SUB, OPERATOR_IDENTITY, STAFF_ROLES, Actor, Identity, actor_for
 from core.member_grants import member_token_identity
 from core.memo import TimedMemo
 from core.request_id import current_request_id
-from core.roles import ADMIN, CUSTOMER, MEMBER, OFFICER, STAFF, TOTP_ENROLMENT
+from core.roles import ADMIN, CUSTOMER, DOOR_DEVICE, MEMBER, OFFICER, STAFF, TOTP_ENROLMENT
 from core.tenancy import adopt_tenant, is_exempt
 
 JWT_ALGORITHM = "HS256"
 # customer id -> (epoch seconds before which their tokens are refused, officer?), as stale as API keys may be
 _ACCOUNTS = TimedMemo(5.0)
-ROLES = (CUSTOMER, *STAFF_ROLES, TOTP_ENROLMENT)  # what a JWT's `role` claim may be
+ROLES = (CUSTOMER, *STAFF_ROLES, TOTP_ENROLMENT, DOOR_DEVICE)  # what a JWT's `role` claim may be
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-ROLE_ORDER = (CUSTOMER, *STAFF_ROLES, MEMBER)  # how `x-roles` lists them
+ROLE_ORDER = (CUSTOMER, *STAFF_ROLES, MEMBER, DOOR_DEVICE)  # how `x-roles` lists them
 
 
 def hash_password(password: str) -> str:
@@ -63,13 +64,16 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def issue_token(secret: str, *, sub: str, org: str, role: str, email: str = "", ttl_seconds: int = 43200,
-                scopes: frozenset[str] | None = None) -> str:
-    """A signed JWT for this identity, valid for `ttl_seconds`; `scopes` (when given) limit what it may do."""
+                scopes: frozenset[str] | None = None, event: str | None = None) -> str:
+    """A signed JWT for this identity, valid for `ttl_seconds`; `scopes` (when given) limit what it may do;
+    `event` binds a door device's token to the one event it scans for."""
     now = dt.datetime.now(dt.UTC)
     claims = {"sub": sub, "org": org, "role": role, "email": email, "iat": now.timestamp(),
               "exp": now + dt.timedelta(seconds=ttl_seconds)}
     if scopes is not None:
         claims["scopes"] = [scope for scope in SCOPES if scope in scopes]
+    if event is not None:
+        claims["event"] = event
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
@@ -84,11 +88,13 @@ def _verified(secret: str, token: str) -> tuple[Identity, float]:
     except jwt.PyJWTError as exc:
         raise Unauthorized("The bearer token is not valid.", type="invalid_token") from exc
     scopes = claims.get("scopes")
-    if claims.get("role") not in ROLES or not (scopes is None or isinstance(scopes, list)):
+    event = claims.get("event")
+    if (claims.get("role") not in ROLES or not (scopes is None or isinstance(scopes, list))
+            or (claims["role"] == DOOR_DEVICE) != isinstance(event, str)):
         raise Unauthorized("The bearer token is not valid.", type="invalid_token")
     identity = Identity(sub=str(claims["sub"]), org=str(claims["org"]), role=claims["role"],
                         email=str(claims.get("email") or ""), issued_at=float(claims.get("iat") or 0),
-                        scopes=None if scopes is None else frozenset(map(str, scopes)))
+                        scopes=None if scopes is None else frozenset(map(str, scopes)), event_id=event)
     return identity, float(claims["exp"])
 
 
@@ -109,6 +115,16 @@ def token_for(identity_sub: str, org: str, role: str, email: str = "",
     config = current_app.config["BOXOFFICE"]
     return issue_token(config.secret_key, sub=identity_sub, org=org, role=role, email=email,
                        ttl_seconds=config.jwt_ttl_seconds, scopes=scopes)
+
+
+def device_token_for(device_id: str, org: str, event_id: str, email: str, expires_at: dt.datetime) -> str:
+    """A door device's JWT (role `door_device`, `sub` `device:<id>`, bound to `event_id`), signed with the running
+    app's secret, expiring at `expires_at` (naive UTC: the device row's expiry)."""
+    from core.identity import DEVICE_SUB
+
+    ttl = int((expires_at.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)).total_seconds())
+    return issue_token(current_config().secret_key, sub=DEVICE_SUB + device_id, org=org, role=DOOR_DEVICE,
+                       email=email, ttl_seconds=ttl, event=event_id)
 
 
 def identity_for_header(authorization: str | None, org) -> Identity | None:
@@ -136,6 +152,8 @@ def _identity_for_jwt(authorization: str) -> Identity:
         identity = key_token_identity(identity)
     elif identity.is_member:
         identity = member_token_identity(identity)
+    elif identity.role == DOOR_DEVICE:
+        identity = device_token_identity(identity)
     if identity.role == "customer":
         valid_after, officer = _account_state(identity.org, identity.sub)
         if identity.issued_at < valid_after:
@@ -195,6 +213,18 @@ def current_identity() -> Identity | None:
     return getattr(g, "identity", None)
 
 
+def door_event(requested: str | None) -> str | None:
+    """The event a door request scans for: for a door device's token, its own event (the one it names, or 403
+    `device_event_mismatch` when `requested` names another); for any other caller, `requested` as given."""
+    identity = current_identity()
+    if identity is None or identity.role != DOOR_DEVICE:
+        return requested
+    if requested is not None and requested != identity.event_id:
+        raise ApiError("This door device scans for another event only.", status=403, type="device_event_mismatch",
+                       deviceEventId=identity.event_id)
+    return identity.event_id
+
+
 def admit_operator() -> None:
     """Make the hosting operator this request's caller (`core.identity.OPERATOR_IDENTITY`), once an `/operator`
     route checked its token; nothing else admits it."""
@@ -228,9 +258,11 @@ def allowed_roles(roles: tuple[str, ...]) -> frozenset[str]:
     return frozenset(roles) | ({ADMIN} if STAFF in roles else frozenset())
 
 
-def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | None = None) -> None:
+def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | None = None,
+               members_only: bool = False) -> None:
     """401 `authentication_required` without a caller, 403 `forbidden_role` when it holds none of `roles`, 403
-    `insufficient_scope` when it is limited to scopes (an API key, or a JWT exchanged from one) without `scope`."""
+    `insufficient_scope` when it is limited to scopes (an API key, or a JWT exchanged from one) without `scope`;
+    with `members_only`, 403 `member_sign_in_required` for any caller but a signed-in member."""
     if identity is None:
         raise Unauthorized("This endpoint needs `Authorization: Bearer <token>` or `Authorization: Token <api key>`.",
                            type="authentication_required")
@@ -239,6 +271,9 @@ def check_role(identity: Identity | None, roles: tuple[str, ...], scope: str | N
             and not (identity.is_member and MEMBER in allowed)):
         raise ApiError(f"This endpoint is for {', '.join(sorted(allowed))} only.", status=403,
                        type="forbidden_role", roles=sorted(allowed))
+    if members_only and not identity.is_member:
+        raise ApiError("Sign in with your own staff account (POST /auth/login) to do this; an API key cannot.",
+                       status=403, type="member_sign_in_required")
     if scope is not None and identity.scopes is not None and scope not in identity.scopes:
         raise ApiError(f"This endpoint needs an API key with the `{scope}` scope.", status=403,
                        type="insufficient_scope", scope=scope)
@@ -250,31 +285,37 @@ def key_security_scheme(scope: str) -> str:
     return f"apiKey.{scope}"
 
 
-def require_role(*roles: str | tuple[str, ...], scope: str | None = None):
+def require_role(*roles: str | tuple[str, ...], scope: str | None = None, members_only: bool = False):
     """View decorator: the caller must hold one of `roles`, each a role or a group of `core.roles` (admin also
     passes any check naming staff; `officer` also admits a customer whose account is an officer; `member` any
     signed-in member of the tenant) and, when it is limited to scopes, `scope`. A route staff may call must name
-    its scope (one of `core.api_keys.SCOPES`). The one declaration of who may call a route: the OpenAPI
-    operation lists the roles that pass as `x-roles` and the scope as its API key security scheme."""
+    its scope (one of `core.api_keys.SCOPES`), unless `members_only`: then only a signed-in member holding one of
+    `roles` passes (never an API key; 403 `member_sign_in_required`), and the operation says so with
+    `x-member-sign-in: true`. The one declaration of who may call a route: the OpenAPI operation lists the roles
+    that pass as `x-roles` and the scope as its API key security scheme."""
     roles = role_names(roles)
     if scope is not None and scope not in SCOPES:
         raise ValueError(f"Unknown API key scope {scope!r}; one of {', '.join(SCOPES)}.")
-    if allowed_roles(roles) & set(STAFF_ROLES) and scope is None:
+    if allowed_roles(roles) & set(STAFF_ROLES) and scope is None and not members_only:
         raise TypeError(f"require_role{roles}: a staff route declares the API key scope it needs (`scope=`).")
 
     def decorator(func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            check_role(current_identity(), roles, scope)
+            check_role(current_identity(), roles, scope, members_only)
             return func(*args, **kwargs)
 
-        security = [{"bearerAuth": []}] + ([{key_security_scheme(scope): []}] if scope else [])
+        keys = [{key_security_scheme(scope): []}] if scope and not members_only else []
+        security = [{"bearerAuth": []}] + keys
         apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
         apidoc.setdefault("manual_doc", {}).setdefault("security", security)
         apidoc["manual_doc"]["x-roles"] = [role for role in ROLE_ORDER if role in allowed_roles(roles)]
+        if members_only:
+            apidoc["manual_doc"]["x-member-sign-in"] = True
         wrapper._apidoc = apidoc
         wrapper.required_scope = scope
         wrapper.allowed_roles = allowed_roles(roles)
+        wrapper.members_only = members_only
         return wrapper
 
     return decorator

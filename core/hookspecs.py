@@ -242,6 +242,17 @@ def ticket_checked_in(org, ticket, checkin):
 
 
 @hookspec
+def door_conflict_detected(org, conflict):
+    """Offline door devices admitted a ticket beyond what its door rules allow (typically the same single-entry
+    ticket at two offline doors), found when their scans were uploaded. `conflict` is the `DoorConflict`: its
+    event, ticket, the rule broken (`already_used`), the scan ids involved, the limit and the count.
+
+    Recorded in the outbox with the upload that found it and called once per conflict (later admissions of the
+    same ticket join the open conflict without a new call; `core.services.door_conflicts`).
+    """
+
+
+@hookspec
 def ticket_cancelled(org, ticket):
     """A ticket was cancelled without refund; its QR no longer scans."""
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from core.roles import MANAGERS, MEMBER_ROLES, OFFICER, TOTP_ENROLMENT
 
 API_KEY_SUB = "key:"  # the `sub` of a staff API key caller (and of a token exchanged from it): "key:<key id>"
+DEVICE_SUB = "device:"  # the `sub` of a door device's token: "device:<door device id>"
 MEMBER_SUB = "member:"  # the `sub` of a staff member's token: "member:<member id>" (its `email` is theirs)
 STAFF_ROLES = MEMBER_ROLES  # the roles of staff API keys and members (and of tokens exchanged from keys)
 FULL_STAFF_ROLES = MANAGERS
 OPERATOR = "operator"  # the hosting operator (BOXOFFICE_OPERATOR_TOKEN): its identity's sub and role
-ACTOR_KINDS = ("api_key", "staff_token", "member", "operator", "customer", "system")
+ACTOR_KINDS = ("api_key", "staff_token", "member", "door_device", "operator", "customer", "system")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class Identity:
     issued_at: float = 0.0  # the token's `iat` (epoch seconds, fractional)
     scopes: frozenset[str] | None = None
     officer: bool = False  # a customer whose account an admin made an officer (read live, `core.auth`)
+    event_id: str | None = None  # a door device's token: the one event it may scan for
+
+    @property
+    def device_id(self) -> str | None:
+        """The id of the door device calling (a device token, `core.door_credentials`), else None."""
+        return self.sub[len(DEVICE_SUB):] if self.sub.startswith(DEVICE_SUB) else None
 
     @property
     def is_staff(self) -> bool:
@@ -94,6 +101,8 @@ def actor_for(identity: Identity | None, address: str | None = None, request_id:
         kind, ident = "api_key", sub[len(API_KEY_SUB):]
     elif sub.startswith(MEMBER_SUB):
         kind, ident = "member", sub[len(MEMBER_SUB):]
+    elif sub.startswith(DEVICE_SUB):
+        kind, ident = "door_device", sub[len(DEVICE_SUB):]
     elif identity.role == OPERATOR:
         kind, ident = "operator", OPERATOR
     elif identity.role == "customer":

@@ -30,6 +30,24 @@ def on_change(kind: str, forget: Callable[[str | None], None]) -> None:
     _forgetters[kind] = forget
 
 
+def on_tenant_change(kind: str, memo) -> None:
+    """Register the forget function of a cache keyed by (org id, record id) pairs (`memo.forget(key)`, or every
+    key for None): a message for `kind` carries `tenant_key(org_id, record_id)`."""
+    def forget(key: str | None) -> None:
+        if key is None:
+            memo.forget()
+        else:
+            org_id, _, record_id = key.partition(":")
+            memo.forget((org_id, record_id))
+
+    on_change(kind, forget)
+
+
+def tenant_key(org_id: str, record_id: str) -> str:
+    """The message key of one tenant's record for a cache registered with `on_tenant_change`."""
+    return f"{org_id}:{record_id}"
+
+
 def kinds() -> list[str]:
     """The registered kinds, sorted."""
     return sorted(_forgetters)
@@ -104,4 +122,4 @@ def channel_name() -> str:
 
 
 __all__ = ["ALL", "CHANNELS", "announce", "channel_name", "encode", "forget_here", "kinds", "listener", "on_change",
-           "receive", "start", "stop"]
+           "on_tenant_change", "receive", "start", "stop", "tenant_key"]

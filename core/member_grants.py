@@ -57,16 +57,8 @@ def forget_member(org_id: str | None = None, member_id: str | None = None) -> No
     """Drop the view of a member's grant in a tenant (after a role change, a removal or ending their sessions;
     with no arguments, of every member): here once the change commits, on every other process through the
     invalidation bus."""
-    key = f"{org_id}:{member_id}" if org_id is not None and member_id is not None else None
+    key = invalidation.tenant_key(org_id, member_id) if org_id is not None and member_id is not None else None
     invalidation.announce("member", key)
 
 
-def _forget_member_here(key: str | None) -> None:
-    if key is None:
-        _GRANTS.forget()
-    else:
-        org_id, _, member_id = key.partition(":")
-        _GRANTS.forget((org_id, member_id))
-
-
-invalidation.on_change("member", _forget_member_here)
+invalidation.on_tenant_change("member", _GRANTS)

@@ -15,6 +15,7 @@ OFFICER = "officer"  # the club role (004): view the club's tickets, check in, s
 VIEWER = "viewer"  # read-only: lists and reports
 MEMBER = "member"  # not a role: "any signed-in member of this tenant, whatever its role" (own two-factor)
 TOTP_ENROLMENT = "totp_enrolment"  # a restricted member token that may only enrol two-factor
+DOOR_DEVICE = "door_device"  # a door device's token: the door routes, for the one event it was issued for
 
 # What a member or an API key may be, in display order.
 MEMBER_ROLES = (ADMIN, STAFF, BOX_OFFICE, DOOR, OFFICER, VIEWER)
@@ -24,6 +25,7 @@ ADMINS = (ADMIN,)
 MANAGERS = (ADMIN, STAFF)  # change events and the catalogue, refund, cancel, transfer, settings of plugins
 SELLERS = (*MANAGERS, BOX_OFFICE)  # box-office sales and payments
 DOOR_STAFF = (*SELLERS, DOOR, OFFICER)  # check-in, validate, the scanner's keys and rules
+SCANNERS = (*DOOR_STAFF, DOOR_DEVICE)  # the door routes a door device may call too (its own event only)
 READERS = (*SELLERS, VIEWER)  # read-only lists and reports
 TICKET_READERS = (*READERS, DOOR, OFFICER)  # look one ticket (or an event's tickets) up at the door
 EVERYONE = (CUSTOMER, *MEMBER_ROLES)  # any signed-in caller
@@ -35,4 +37,6 @@ ROLE_DOCS = {
     DOOR: "check in and validate tickets, look a ticket up",
     OFFICER: "the club's door role: view tickets, check in, set attendance",
     VIEWER: "read-only lists and reports",
+    DOOR_DEVICE: "a door device's token (not a member role): check-in, validate, the scanner's keys and rules, "
+                 "the door bundle and scan uploads, for the one event it was issued for",
 }

@@ -36,6 +36,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.barcode_pools",
     "core.api.data",
     "core.api.checkin",
+    "core.api.door",
     "core.api.staff_tickets",
     "core.api.pickups",
     "core.api.client_tickets",

@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 from core.api.blueprint import Blueprint
 from core.api.fields import UtcTime
 from core.api_schema import Schema
-from core.auth import current_identity, require_role
-from core.roles import DOOR_STAFF, OFFICER
+from core.auth import current_identity, door_event, require_role
+from core.roles import DOOR_STAFF, OFFICER, SCANNERS
 from core.services import checkin, door_rules, qr
 from core.tenancy import current_org
 
@@ -120,7 +120,7 @@ class ScannerKeys(Schema):
 
 @blp.route("/events/scanner/keys")
 class ScannerKeysView(MethodView):
-    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
+    @require_role(SCANNERS, OFFICER, scope="checkin")
     @blp.response(200, ScannerKeys)
     def get(self):
         """The tenant's Ed25519 public key and QR payload format, for offline door devices."""
@@ -129,7 +129,7 @@ class ScannerKeysView(MethodView):
 
 @blp.route("/events/scanner/rules")
 class ScannerRulesView(MethodView):
-    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
+    @require_role(SCANNERS, OFFICER, scope="checkin")
     @blp.response(200, DoorRules)
     def get(self):
         """The door's admission rules as data, the table the server admits by, for offline door devices."""
@@ -138,35 +138,35 @@ class ScannerRulesView(MethodView):
 
 @blp.route("/events/tickets/validate")
 class Validate(MethodView):
-    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
+    @require_role(SCANNERS, OFFICER, scope="checkin")
     @blp.arguments(ValidateSchema())
     @blp.response(200, ValidationResult)
     def post(self, data):
         """Would this QR be admitted now? `{valid, reason, ticket, acceptedScanPoints}`; records nothing."""
-        return checkin.validate(current_org(), data["qrPayload"], event_id=data["eventId"],
+        return checkin.validate(current_org(), data["qrPayload"], event_id=door_event(data["eventId"]),
                                 scan_point=data["scanPoint"])
 
 
 @blp.route("/events/check-in")
 class CheckInByQr(MethodView):
-    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
+    @require_role(SCANNERS, OFFICER, scope="checkin")
     @blp.arguments(CheckInByQrSchema())
     @blp.response(200, CheckInResult)
     def post(self, data):
         """Admit the ticket a scanned QR names (409 `already_checked_in` with when and where; a rotating QR's
         code older than 60 s is 409 `qr_expired`, its static code 409 `live_code_required`)."""
-        return checkin.check_in_payload(current_org(), data["qrPayload"], event_id=data["eventId"],
+        return checkin.check_in_payload(current_org(), data["qrPayload"], event_id=door_event(data["eventId"]),
                                         scan_point=data["scanPoint"], staff=current_identity().sub)
 
 
 @blp.route("/events/check-in/<ticket_id>")
 class CheckInById(MethodView):
-    @require_role(DOOR_STAFF, OFFICER, scope="checkin")
+    @require_role(SCANNERS, OFFICER, scope="checkin")
     @blp.arguments(CheckInByIdSchema())
     @blp.response(200, CheckInResult)
     def post(self, data, ticket_id):
         """Admit a ticket looked up by id (manual entry at the door)."""
-        return checkin.check_in_ticket(current_org(), ticket_id, event_id=data["eventId"],
+        return checkin.check_in_ticket(current_org(), ticket_id, event_id=door_event(data["eventId"]),
                                        scan_point=data["scanPoint"], staff=current_identity().sub)
 
 

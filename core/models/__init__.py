@@ -18,6 +18,7 @@ from core.models.catalog import (
 )
 from core.models.credit import StoreCredit, StoreCreditDebit
 from core.models.customer import AccountLink, Customer
+from core.models.door import DoorConflict, DoorDevice
 from core.models.lists import EventList, PermanentList
 from core.models.members import Member, MemberInvite, Membership
 from core.models.outbox import OutboxEntry
@@ -50,12 +51,13 @@ CORE_MODELS = [
     PickupType, TicketTypePickup, TicketPickup,
     BarcodePoolCode, PermanentList, EventList, TenantDomain, StoreCredit, StoreCreditDebit, Template,
     EventSetting, WalletTemplate, WalletCertificate, AuditEntry, WaitingRoom, QueueEntry, QueuePassUse, Member,
-    Membership, MemberInvite, AccountLink,
+    Membership, MemberInvite, AccountLink, DoorDevice, DoorConflict,
 ]
 
 __all__ = [
     "CORE_MODELS", "AccountLink", "ApiKey", "Attendee", "AuditEntry",
     "BarcodePoolCode", "BaseModel", "Booking", "BookingLine", "CheckIn", "Customer", "Event",
+    "DoorConflict", "DoorDevice",
     "EventList", "EventTicketConfiguration", "PermanentList",
     "IdempotencyRecord", "JSONField", "Member", "MemberInvite", "Membership",
     "Org", "OutboxEntry", "Participation", "PassAdmission", "Payment", "PickupType",

@@ -152,6 +152,17 @@ class CheckIn(TenantModel):
     result = CharField(max_length=32)
     staff = CharField(max_length=254, null=True)
     note = CharField(max_length=500, null=True)  # why, for an entry staff wrote by hand (an undone check-in)
+    # An offline scan a door device uploaded (migration 29): its own id (unique per tenant: an upload retried
+    # records nothing twice), the device, and when the device scanned it (its clock). Null for online scans.
+    scan_id = CharField(max_length=36, null=True)
+    device_id = CharField(max_length=36, null=True)
+    scanned_at = DateTimeField(null=True)
+
+
+# One row per uploaded scan id and tenant; online scans (no scan id) stay out of the index (migration 29).
+SCAN_ID_INDEX = CheckIn.index(CheckIn.org, CheckIn.scan_id, unique=True, name="checkin_org_scan_id").where(
+    CheckIn.scan_id.is_null(False))
+CheckIn.add_index(SCAN_ID_INDEX)
 
 
 class Transfer(TenantModel):

@@ -36,6 +36,8 @@ ACTIONS: dict[str, str] = {
     "ticket.claim_link_reissued": "A transferred ticket's claim link replaced (the old one stops working); "
                                   "record: the recipient's ticket",
     "check_in.undone": "A check-in reversed (the ticket valid again); record: the ticket",
+    "door_device.created": "A door device set up for an event by a signed-in member; record: the device",
+    "door_device.revoked": "A door device's credential revoked (its token refused at once); record: the device",
     "ticket_type.changed": "A ticket type's capacity or prices changed; record: the ticket type",
     "event.capacity_changed": "An event's capacity changed; record: the event",
     "waiting_room.set": "An event's on-sale waiting room switched on or changed (start, rate, pass minutes); "

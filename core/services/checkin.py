@@ -11,14 +11,14 @@ import contextlib
 import functools
 from dataclasses import dataclass
 
-from peewee import Select, Value, fn
+from peewee import Case, Select, Value, fn
 
 from core import invalidation, metrics
 from core.db import after_commit, db, is_sqlite, write_transaction
 from core.errors import ApiError, Conflict, NotFound
 from core.identity import Identity
 from core.memo import TimedMemo
-from core.models import CheckIn, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
+from core.models import CheckIn, DoorConflict, DoorDevice, Event, PassAdmission, Ticket, TicketType, new_id, utcnow
 from core.models.participation import Participation
 from core.plugins import hooks_for
 from core.services import audit, barcode_pools, door_rules, qr, rotating_qr
@@ -32,6 +32,7 @@ _SIGNED_EVENTS = TimedMemo(300.0)  # (org, QR event hash) -> the tenant's events
 _PARENTS = TimedMemo(60.0)  # (org, event) -> its parent event id; a session never moves to another parent
 LOG_FIELDS = (CheckIn.id, CheckIn.org, CheckIn.ticket, CheckIn.event, CheckIn.scan_point, CheckIn.result,
               CheckIn.staff, CheckIn.created_at, CheckIn.updated_at)
+OFFLINE_FIELDS = (CheckIn.scan_id, CheckIn.device_id, CheckIn.scanned_at)  # what an uploaded scan adds
 TICKET_FIELDS = tuple(Ticket._meta.sorted_fields)
 
 
@@ -214,9 +215,10 @@ def _log_columns(ticket_id, event_id, result) -> list:
             raw_slot("now"), raw_slot("now")]
 
 
-def _log_insert(rows: Select):
-    """The one way scan-log rows are written: INSERT of `LOG_FIELDS` from `rows` (`_log_columns`)."""
-    return CheckIn.insert_from(rows, list(LOG_FIELDS))
+def _log_insert(rows: Select, fields: tuple = LOG_FIELDS):
+    """The one way scan-log rows are written: INSERT of `LOG_FIELDS` (and, for an uploaded scan,
+    `OFFLINE_FIELDS`) from `rows` (`_log_columns`)."""
+    return CheckIn.insert_from(rows, list(fields))
 
 
 @functools.lru_cache(maxsize=4)
@@ -235,6 +237,14 @@ def _log(org_id: str, ticket: Ticket, event_id: str, scan_point: str | None, res
         {"log_id": record.id, "org": org_id, "ticket": ticket.id, "event": event_id, "point": scan_point,
          "result": result, "staff": staff, "now": CheckIn.created_at.db_value(now)})
     return record
+
+
+@functools.lru_cache(maxsize=4)
+def _offline_log_sql(sqlite: bool) -> CompiledQuery:
+    """An uploaded scan's log row, written once per tenant and scan id (a repeat inserts nothing)."""
+    columns = [*_log_columns(raw_slot("ticket"), raw_slot("event"), raw_slot("result")), raw_slot("scan_id"),
+               raw_slot("device"), raw_slot("scanned_at")]
+    return compile_query(_log_insert(Select(columns=columns), LOG_FIELDS + OFFLINE_FIELDS).on_conflict_ignore())
 
 
 def _admit_update(shape: Shape):
@@ -392,6 +402,78 @@ def check_in_ticket(org, ticket_id: str, *, event_id: str | None, scan_point: st
     return _check_in(org, ticket_id, Door(event_id, scan_point), staff)
 
 
+# --- offline scans a door device uploads ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OfflineScan:
+    """A scan a door device decided without the network: its own id, when (the device's clock) and where, and
+    the device's verdict: admitted, or the rule it refused by."""
+
+    scan_id: str
+    scanned_at: object  # naive UTC datetime
+    scan_point: str | None
+    admitted: bool
+    reason: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OfflineRecord:
+    """What recording an uploaded scan did: `recorded` False for a scan id already recorded (nothing changed);
+    for an admission, `broken` names the door rule the ticket broke when it was counted (its limit, typically:
+    the same ticket admitted at two offline doors), else None."""
+
+    recorded: bool
+    ticket: Ticket
+    broken: str | None = None
+    check_in: CheckIn | None = None
+
+
+def scanned_ticket(org, text: object, event_id: str | None, scan_point: str | None) -> tuple[str, Door]:
+    """(the ticket id a scanned text names, the door asking), exactly as a scan reads it: a signed code's verified
+    claims, or a barcode pool code's ticket; an unknown or forged code raises the rule's refusal."""
+    return _scanned(org, text, event_id, scan_point)
+
+
+def record_offline(org, ticket_id: str, door: Door, scan: OfflineScan, staff: str | None) -> OfflineRecord:
+    """Record a scan a door device decided offline, in the caller's write transaction: its log row (once per scan
+    id: a retried or concurrent upload of the same scan records nothing and answers `recorded` False) and, for
+    an admission, the count on the ticket. The admission already happened at the door, so it is counted even
+    beyond the ticket's limit; the rule it broke then is returned (`door_rules.refusal` on the ticket as it was,
+    the UPDATE's row lock serializing uploads of one ticket) and it is announced like any admission. 404
+    `ticket_not_found` when the tenant has no such ticket."""
+    ticket = _load(org.id, ticket_id)
+    if ticket is None:
+        raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
+    now, log_id = utcnow(), new_id()
+    result = "admitted" if scan.admitted else (scan.reason or "unknown")
+    inserted = _offline_log_sql(is_sqlite()).execute(
+        {"log_id": log_id, "org": org.id, "ticket": ticket.id, "event": door.event_id or ticket.event_id,
+         "point": scan.scan_point, "result": result, "staff": staff, "now": CheckIn.created_at.db_value(now),
+         "scan_id": scan.scan_id, "device": scan.device_id,
+         "scanned_at": CheckIn.scanned_at.db_value(scan.scanned_at)}).rowcount
+    if inserted != 1:
+        return OfflineRecord(False, ticket)
+    record = CheckIn(id=log_id, org=org.id, ticket=ticket.id, event=door.event_id or ticket.event_id,
+                     scan_point=scan.scan_point, result=result, staff=staff, created_at=now, updated_at=now,
+                     scan_id=scan.scan_id, device_id=scan.device_id, scanned_at=scan.scanned_at)
+    if not scan.admitted:
+        return OfflineRecord(True, ticket, check_in=record)
+    when = scan.scanned_at
+    later = Ticket.last_scanned_at.is_null() | (Ticket.last_scanned_at < when)
+    row = next(iter(Ticket.update(
+        scan_count=Ticket.scan_count + 1, status=Case(None, [(Ticket.status == "valid", "checked_in")], Ticket.status),
+        first_scanned_at=Case(None, [(Ticket.first_scanned_at.is_null() | (Ticket.first_scanned_at > when), when)],
+                              Ticket.first_scanned_at),
+        last_scanned_at=Case(None, [(later, when)], Ticket.last_scanned_at),
+        last_scan_point=Case(None, [(later, scan.scan_point)], Ticket.last_scan_point), updated_at=now)
+        .where((Ticket.id == ticket.id) & (Ticket.org == org.id)).returning(*TICKET_FIELDS).execute()))
+    counted = _with_type(row)
+    broken = door_rules.refusal(counted, door, scans=counted.scan_count - 1)
+    _announced(org, Admission(counted, record))
+    return OfflineRecord(True, counted, broken, record)
+
+
 UNDONE = "undone"  # the scan log's `result` of a check-in reversed by hand
 
 
@@ -423,9 +505,12 @@ def undo_check_in(org, identity: Identity, ticket_id: str, reason: str = "") -> 
 
 
 def forget_scans(org_id: str, event_ids: list[str]) -> int:
-    """Delete the scan log rows recorded at `event_ids` (called with the events' own deletion, in its
-    transaction: on PostgreSQL the log keeps no foreign keys, see migration 4); returns how many."""
+    """Delete the scan log rows recorded at `event_ids`, and the events' door devices and conflicts (called with
+    the events' own deletion, in its transaction: on PostgreSQL the log keeps no foreign keys, see migration 4);
+    returns how many scan log rows."""
     PassAdmission.delete().where((PassAdmission.org == org_id) & PassAdmission.session_id.in_(event_ids)).execute()
+    DoorDevice.delete().where((DoorDevice.org == org_id) & DoorDevice.event_id.in_(event_ids)).execute()
+    DoorConflict.delete().where((DoorConflict.org == org_id) & DoorConflict.event_id.in_(event_ids)).execute()
     return CheckIn.delete().where((CheckIn.org == org_id) & CheckIn.event.in_(event_ids)).execute()
 
 

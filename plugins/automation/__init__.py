@@ -142,6 +142,17 @@ def ticket_checked_in(org, ticket, checkin):
                         "at": iso_utc(checkin.created_at)}}
 
 
+@_emits("checkin.conflict")
+def door_conflict_detected(org, conflict):
+    """`checkin.conflict`: {conflict, ticket}: offline doors admitted a ticket beyond its door rules."""
+    from core.models import Ticket
+    from core.services.door_conflicts import conflict_view
+    from core.tenancy import get_scoped
+    from plugins.automation.service import ticket_data
+
+    return {"conflict": conflict_view(conflict), "ticket": ticket_data(get_scoped(Ticket, org, conflict.ticket_id))}
+
+
 @_emits("ticket.cancelled")
 def ticket_cancelled(org, ticket):
     """`ticket.cancelled`: {ticket}."""
