@@ -10,7 +10,7 @@ import uuid
 import jwt
 from door_world import device, door_member, offline_scan, scan_log
 from test_members import member
-from ticket_factory import issue, make_event, recorded_hooks, reload, set_status
+from ticket_factory import add_ticket_type, issue, make_event, recorded_hooks, reload, set_status
 
 from core import db as database
 from core.models import DoorConflict, DoorDevice, utcnow
@@ -337,3 +337,61 @@ def test_door_staff_upload_with_their_own_sign_in_too(tenant):
     viewer = member(tenant, f"viewer-{uuid.uuid4().hex[:8]}@door.example", "viewer")
     refused = viewer.post(scans_path(event), json={"scans": [offline_scan(ticket_id=ticket.id)]})
     assert refused.status_code == 403 and reload(ticket.id).scan_count == 1
+
+
+def test_a_pass_admitted_offline_at_a_session_counts_there_and_conflicts_by_the_session_rules(tenant):
+    from core.models import Event, PassAdmission, new_id
+
+    parent, _ = make_event(tenant, name="Festival")
+    pass_type = add_ticket_type(tenant, parent, name="Pass", is_pass=True, admits_every_session=True)
+    plain_type = add_ticket_type(tenant, parent, name="Day")
+    with database.db.connection_context():
+        session = Event.create(org=tenant.orgid, name="Talk", slug=f"talk-{new_id()[:8]}", parent=parent.id,
+                               starts_at=parent.starts_at, ends_at=parent.ends_at, published_at=utcnow())
+    (festival_pass,) = issue(tenant, pass_type)
+    (day,) = issue(tenant, plain_type)
+    east, _ = device(tenant, door_member(tenant), session.id, "east")
+    west, _ = device(tenant, door_member(tenant), session.id, "west")
+    bundle = east.get(f"/events/{session.id}/door-bundle").get_json()
+    entries = {entry["id"]: entry for entry in bundle["tickets"]}
+    assert entries[festival_pass.id]["session"] == {"attending": True, "scanCount": 0}
+    assert entries[day.id]["session"] == {"attending": False, "scanCount": 0}
+
+    first = east.post(scans_path(session), json={"scans": [offline_scan(ticket_id=festival_pass.id)]})
+    assert first.get_json()["scans"][0]["result"] == "recorded", first.get_json()
+    second = west.post(scans_path(session), json={"scans": [offline_scan(ticket_id=festival_pass.id)]})
+    assert second.get_json()["scans"][0]["result"] == "conflict" and second.get_json()["scans"][0]["rule"] == \
+        "already_used"
+    with database.db.connection_context():
+        entry = PassAdmission.get((PassAdmission.ticket_id == festival_pass.id)
+                                  & (PassAdmission.session_id == session.id))
+    assert entry.scan_count == 2
+    assert [c.event_id for c in scan_log(festival_pass.id)] == [session.id, session.id]
+
+    unchosen = east.post(scans_path(session), json={"scans": [offline_scan(ticket_id=day.id)]}).get_json()
+    assert unchosen["scans"][0]["result"] == "conflict"
+    assert unchosen["scans"][0]["rule"] == "not_registered_for_session"
+
+
+def test_a_device_check_in_costs_no_more_statements_than_a_staff_one(tenant, monkeypatch):
+    from peewee import Database
+
+    event, ticket_type = make_event(tenant, allow_reentry=True, reentry_limit=None)
+    (ticket,) = issue(tenant, ticket_type)
+    scanner, _ = device(tenant, door_member(tenant), event.id, "main")
+    body = {"qrPayload": qr.payload_for(tenant.org, reload(ticket.id)), "eventId": event.id, "scanPoint": "main"}
+    counts = []
+    original = Database.execute_sql
+
+    def counting(self, sql, *args, **kwargs):
+        counts[-1] += 1
+        return original(self, sql, *args, **kwargs)
+
+    for client in (tenant.staff, scanner):
+        assert client.post("/events/check-in", json=body).status_code == 200  # warm the caches
+        counts.append(0)
+        monkeypatch.setattr(Database, "execute_sql", counting)
+        answer = client.post("/events/check-in", json=body)
+        monkeypatch.setattr(Database, "execute_sql", original)
+        assert answer.status_code == 200
+    assert counts[0] == counts[1], counts

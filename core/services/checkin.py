@@ -440,8 +440,9 @@ def record_offline(org, ticket_id: str, door: Door, scan: OfflineScan, staff: st
     id: a retried or concurrent upload of the same scan records nothing and answers `recorded` False) and, for
     an admission, the count on the ticket. The admission already happened at the door, so it is counted even
     beyond the ticket's limit; the rule it broke then is returned (`door_rules.refusal` on the ticket as it was,
-    the UPDATE's row lock serializing uploads of one ticket) and it is announced like any admission. 404
-    `ticket_not_found` when the tenant has no such ticket."""
+    the UPDATE's row lock serializing uploads of one ticket; a pass at one of its event's sessions by the session
+    rules, counted at the session too) and it is announced like any admission. 404 `ticket_not_found` when the
+    tenant has no such ticket."""
     ticket = _load(org.id, ticket_id)
     if ticket is None:
         raise NotFound(f"No ticket with id {ticket_id!r}.", type="ticket_not_found")
@@ -469,9 +470,25 @@ def record_offline(org, ticket_id: str, door: Door, scan: OfflineScan, staff: st
         last_scan_point=Case(None, [(later, scan.scan_point)], Ticket.last_scan_point), updated_at=now)
         .where((Ticket.id == ticket.id) & (Ticket.org == org.id)).returning(*TICKET_FIELDS).execute()))
     counted = _with_type(row)
-    broken = door_rules.refusal(counted, door, scans=counted.scan_count - 1)
+    at_session = _session_verdict(org.id, counted, door) if door.event_id != counted.event_id else None
+    if at_session is None:
+        broken = door_rules.refusal(counted, door, scans=counted.scan_count - 1)
+    else:  # a pass at one of its event's sessions: the session's own count, as an online scan there
+        broken, participation = at_session
+        _count_offline_session_entry(org.id, counted, participation, door.event_id, now)
     _announced(org, Admission(counted, record))
     return OfflineRecord(True, counted, broken, record)
+
+
+def _count_offline_session_entry(org_id: str, ticket: Ticket, participation: Participation | None, session_id: str,
+                                 now) -> None:
+    """Count an uploaded admission of a pass at a session, without a limit (it happened): on the holder's
+    participation when they attend, on the pass's admission row for a 003 pass; nothing when they do not
+    attend (the admission broke `not_registered_for_session`)."""
+    if not door_rules.needs_session_choice(ticket.ticket_type):
+        _count_pass_entry(org_id, ticket, session_id, None, now)
+    elif participation is not None:
+        _count_participant_entry(participation, None, now)
 
 
 UNDONE = "undone"  # the scan log's `result` of a check-in reversed by hand
