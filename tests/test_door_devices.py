@@ -173,6 +173,7 @@ def test_the_bundle_holds_what_an_offline_door_needs(tenant):
     assert bundle["event"]["id"] == event.id and bundle["generatedAt"]
     assert [rule["name"] for rule in bundle["rules"]["ticket"]][0] == "wrong_event"
     assert bundle["keys"]["publicKey"]["raw"] and bundle["doorSecret"] is None
+    assert bundle["doorSecrets"] == {event.id: None}
     assert bundle["revoked"] == [cancelled.id]
     entries = {entry["id"]: entry for entry in bundle["tickets"]}
     assert set(entries) == {live.id, cancelled.id}

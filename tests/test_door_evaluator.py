@@ -177,3 +177,59 @@ def test_a_check_in_admits_exactly_what_the_evaluator_admits(world):
     assert refused.status_code == 409 and again["type"] == refused.get_json()["type"] == "already_checked_in"
     assert again["message"].startswith("Already checked in at main at ")
     assert dt.datetime.fromisoformat(again["ticket"]["lastScannedAt"].replace("Z", "+00:00"))
+
+
+def live_text(signed_text: str, door_secret: bytes, ticket_id: str, step: int, *, tamper: bool = False) -> str:
+    """A rotating code by the fixed spec (issue 20 part 1), computed here independently of the evaluator."""
+    import hashlib
+    import hmac
+    import struct
+
+    key = hmac.new(door_secret, b"boxoffice-rotating-qr:" + ticket_id.encode(), hashlib.sha256).digest()
+    code = hmac.new(key, struct.pack(">I", step), hashlib.sha256).digest()[:5]
+    if tamper:
+        code = bytes([code[0] ^ 1]) + code[1:]
+    signed = qr.b45decode(signed_text[len(qr.PREFIX):])
+    return "BO2:" + qr.b45encode(signed + struct.pack(">I", step) + code)
+
+
+def test_the_evaluator_checks_rotating_codes_by_the_fixed_spec(world):
+    """The rotating-QR rules by the spec (until the server's table carries them, added to a copy of the bundle as
+    that table defines them): a live code admits, a tampered one is `forged`, one 70 s old `stale_code`, a code
+    one step ahead admits, two steps ahead is stale, and the static code of a rotating type `live_code_required`."""
+    import base64
+
+    tenant, cases = world
+    event, text, _ = cases["admitted"]
+    bundle = bundles(tenant, [event])[event.id]
+    secret = bytes(range(32))
+    bundle["doorSecret"] = base64.b64encode(secret).decode()
+    bundle["doorSecrets"] = {event.id: bundle["doorSecret"]}
+    names = [rule["name"] for rule in bundle["rules"]["code"]]
+    if "stale_code" not in names:
+        bundle["rules"]["code"].append({"name": "stale_code", "status": 409, "type": "qr_expired",
+                                        "message": "This rotating code has expired.", "params": {
+                                            "stepSeconds": 15, "maxAgeSeconds": 60, "maxAheadSeconds": 15}})
+    if "live_code_required" not in [rule["name"] for rule in bundle["rules"]["ticket"]]:
+        bundle["rules"]["ticket"].insert(1, {"name": "live_code_required", "status": 409,
+                                             "type": "live_code_required", "message": "Scan the live code.",
+                                             "params": {"typeField": "rotatingQr"}})
+    ticket_id = qr.verify_payload(tenant.org.signing_public_key, text).ticket_id
+    for entry in bundle["tickets"]:
+        entry["rotatingQr"] = entry["id"] == ticket_id
+    now_ms = 1_900_000_000_000
+    step = now_ms // 1000 // 15
+    scans = [{"text": live_text(text, secret, ticket_id, step)},
+             {"text": live_text(text, secret, ticket_id, step, tamper=True)},
+             {"text": live_text(text, secret, ticket_id, step - 5)},  # begun 75 s (or more) ago
+             {"text": live_text(text, secret, ticket_id, step + 1)},
+             {"text": live_text(text, secret, ticket_id, step + 2)},
+             {"text": live_text(text, bytes(32), ticket_id, step)},  # another event's secret
+             {"text": text}]
+    for scan in scans:
+        scan["options"] = {"scanPoint": DOOR_POINT, "nowMs": now_ms}
+    answers = run_evaluator(bundle, scans)["answers"]
+    assert [(a["admit"], a["rule"], a["type"]) for a in answers] == [
+        (True, None, None), (False, "forged", "invalid_qr"), (False, "stale_code", "qr_expired"), (True, None, None),
+        (False, "stale_code", "qr_expired"), (False, "forged", "invalid_qr"),
+        (False, "live_code_required", "live_code_required")]

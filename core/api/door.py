@@ -96,6 +96,9 @@ class Bundle(Schema):
     keys = fields.Nested(ScannerKeys)
     doorSecret = fields.String(allow_none=True, metadata={"description": "base64 of the event's door secret "
                                                                         "(rotating codes), null when it has none"})
+    doorSecrets = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), metadata={
+        "description": "the door secret of each event whose tickets the bundle holds (a session's parent too): a "
+                       "rotating code is checked with its ticket's event's secret"})
     tickets = fields.List(fields.Nested(BundleTicket))
     revoked = fields.List(fields.String(), metadata={"description": "ids of revoked tickets"})
 

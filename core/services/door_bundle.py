@@ -36,6 +36,10 @@ def door_secret(org, event_id: str) -> bytes | None:
     return None
 
 
+def _encoded(secret: bytes | None) -> str | None:
+    return base64.b64encode(secret).decode() if secret is not None else None
+
+
 def rotating_qr(ticket_type: TicketType) -> bool:
     """Whether the type's tickets show a rotating code (the rotating-QR field; False until it exists)."""
     return bool(getattr(ticket_type, "rotating_qr", False))
@@ -92,11 +96,11 @@ def bundle(org, event_id: str) -> dict:
         for entry in entries:
             if entry["id"] in sessions:
                 entry["session"] = sessions[entry["id"]]
-    secret = door_secret(org, event.id)
+    secrets = {owner: _encoded(door_secret(org, owner)) for owner in owners}
     revoked_statuses = door_rules.RULES["revoked"].params["statuses"]
     content = {
         "event": event_block(event), "rules": door_rules.as_json(), "keys": qr.public_key_info(org),
-        "doorSecret": base64.b64encode(secret).decode() if secret is not None else None,
+        "doorSecret": secrets[event.id], "doorSecrets": secrets,
         "tickets": entries, "revoked": [entry["id"] for entry in entries if entry["status"] in revoked_statuses],
     }
     etag = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]

@@ -161,8 +161,10 @@ const CODE_CHECKS = {
     const ticket = scan.ticket;
     if (ticket && !sameBytes(await eventHash(ticket.eventId), scan.signed.eventHash)) return true;
     if (scan.signed.format !== "BO2") return false;
-    if (!scan.bundle.doorSecret) return true;
-    const key = await ticketKey(fromBase64(scan.bundle.doorSecret), scan.signed.ticketId);
+    const secrets = scan.bundle.doorSecrets || {};
+    const secret = ticket ? secrets[ticket.eventId] : scan.bundle.doorSecret;
+    if (!secret) return true;
+    const key = await ticketKey(fromBase64(secret), scan.signed.ticketId);
     return !sameBytes(await codeFor(key, scan.signed.step), scan.signed.code);
   },
   /** A rotating code older than `maxAgeSeconds` (or further ahead than `maxAheadSeconds`) at `nowMs`. */
@@ -183,8 +185,7 @@ function countOf(admissions, ticketId) {
 
 const TICKET_CHECKS = {
   wrong_event: (ticket, door) => Boolean(door.eventId) && ticket.eventId !== door.eventId,
-  live_code_required: (ticket, door, params) => Boolean(ticket[params.typeField || "rotatingQr"])
-    && door.format === "BO1",
+  live_code_required: (ticket, door, params) => door.staticCode && Boolean(ticket[params.typeField]),
   revoked: (ticket, door, params) => params.statuses.includes(ticket.status)
     || (door.secretVersion !== null && door.secretVersion !== ticket.secretVersion),
   not_activated: (ticket, door, params) => params.statuses.includes(ticket.status),
@@ -255,7 +256,8 @@ export async function evaluate(bundle, text, { scanPoint = null, nowMs = Date.no
   const rules = bundle.rules;
   const scan = new Scan(bundle, text);
   const door = { eventId: bundle.event.id, scanPoint, nowMs, purpose,
-    format: scan.signed ? scan.signed.format : null,
+    // a code that never changes (a static BO1 code, a barcode pool code): a rotating type refuses it
+    staticCode: scan.signed ? scan.signed.format === "BO1" : scan.pooled !== null,
     secretVersion: scan.signed ? scan.signed.secretVersion : null };
   for (const rule of rules.code) {
     const check = CODE_CHECKS[rule.name];
@@ -282,7 +284,7 @@ export async function evaluateTicketId(bundle, ticketId, { scanPoint = null, loc
     const unknown = bundle.rules.code.find((rule) => rule.name === "unknown");
     return unknown ? refusal(unknown, null) : unknownRule("unknown", null);
   }
-  const door = { eventId: bundle.event.id, scanPoint, nowMs: 0, purpose, format: null, secretVersion: null };
+  const door = { eventId: bundle.event.id, scanPoint, nowMs: 0, purpose, staticCode: false, secretVersion: null };
   return decide(bundle, ticket, door, countOf(localAdmissions, ticket.id), ticket);
 }
 
