@@ -396,3 +396,30 @@ def test_a_device_check_in_costs_no_more_statements_than_a_staff_one(tenant, mon
         monkeypatch.setattr(Database, "execute_sql", original)
         assert answer.status_code == 200
     assert counts[0] == counts[1], counts
+
+
+def test_a_rotating_code_is_judged_when_the_door_scanned_it_not_when_it_is_uploaded(tenant):
+    import time
+
+    from core.services import rotating_qr
+
+    event, _ = make_event(tenant)
+    live_type = add_ticket_type(tenant, event, name="Live", rotating_qr=True)
+    (ticket,) = issue(tenant, live_type)
+    scanner, _ = device(tenant, door_member(tenant), event.id, "main")
+    scanned = time.time() - 180  # three minutes ago, offline
+    with database.db.connection_context():
+        ticket = reload(ticket.id)
+        then = rotating_qr.live_code(tenant.org, ticket, scanned).text
+        stale_then = rotating_qr.live_code(tenant.org, ticket, scanned - 70).text
+    at = dt.datetime.fromtimestamp(scanned, dt.UTC)
+    answers = scanner.post(scans_path(event), json={"scans": [
+        offline_scan(code=then, at=at), offline_scan("refused", code=stale_then, at=at, reason="stale_code")]})
+    first, second = answers.get_json()["scans"]
+    assert first["result"] == "recorded" and first["ticket"]["scanCount"] == 1
+    assert second["result"] == "rejected" and second["error"]["type"] == "qr_expired"
+    online = scanner.post("/events/check-in", json={"qrPayload": then})  # the same code now: too old
+    assert online.status_code == 409 and online.get_json()["type"] == "qr_expired"
+    bundle = scanner.get(f"/events/{event.id}/door-bundle").get_json()
+    assert bundle["doorSecret"] and bundle["doorSecrets"] == {event.id: bundle["doorSecret"]}
+    assert {t["id"]: t["rotatingQr"] for t in bundle["tickets"]} == {ticket.id: True}

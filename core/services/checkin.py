@@ -112,14 +112,16 @@ def _load(org_id: str, ticket_id: str) -> Ticket | None:
             .where((Ticket.id == ticket_id) & (Ticket.org == org_id)).first())
 
 
-def _claims(org, payload: object) -> qr.QrClaims:
+def _claims(org, payload: object, at: float | None = None) -> qr.QrClaims:
     """The verified claims of a QR text, or the `unknown`/`forged` refusal; a rotating code's code is checked
-    too (`forged`, then `stale_code`: `rotating_qr.check_live_code`, by the door secret kept per process)."""
+    too (`forged`, then `stale_code`: `rotating_qr.check_live_code`, by the door secret kept per process), at
+    `at` (unix seconds; None: now)."""
     try:
         claims = qr.verify_payload(org.signing_public_key, payload, private_key_b64=org.signing_private_key)
     except qr.QrDecodeError as exc:
         raise refused_error(exc.reason, None) from exc
-    broken = rotating_qr.check_live_code(org, claims, _signed_events(org.id, claims)) if claims.live else None
+    broken = (rotating_qr.check_live_code(org, claims, _signed_events(org.id, claims), at) if claims.live
+              else None)
     if broken is not None:
         raise refused_error(broken, None)
     return claims
@@ -141,16 +143,17 @@ def _not_found(door: Door, ticket_id: object) -> ApiError:
 
 
 def _scanned(org, payload: object, event_id: str | None, scan_point: str | None,
-             purpose: str = "check_in") -> tuple[str, Door]:
+             purpose: str = "check_in", at: float | None = None) -> tuple[str, Door]:
     """(the ticket id a scanned text names, the door asking): a signed QR's verified claims, or a barcode pool
     code's ticket (one indexed lookup, `barcode_pools.ticket_for_code`); an unknown or forged code is the
-    `unknown`/`forged` refusal. A signed payload never costs the pool lookup."""
+    `unknown`/`forged` refusal (a rotating code judged at `at`, unix seconds, None: now). A signed payload never
+    costs the pool lookup."""
     if barcode_pools.is_pool_code(payload):
         ticket_id = barcode_pools.ticket_for_code(org.id, payload)
         if ticket_id is None:
             raise refused_error("unknown", None)
         return ticket_id, Door(event_id, scan_point, purpose=purpose, static_code=True)
-    claims = _claims(org, payload)
+    claims = _claims(org, payload, at)
     return claims.ticket_id, Door(event_id, scan_point, claims, purpose=purpose)
 
 
@@ -429,10 +432,13 @@ class OfflineRecord:
     check_in: CheckIn | None = None
 
 
-def scanned_ticket(org, text: object, event_id: str | None, scan_point: str | None) -> tuple[str, Door]:
+def scanned_ticket(org, text: object, event_id: str | None, scan_point: str | None,
+                   scanned_at: float) -> tuple[str, Door]:
     """(the ticket id a scanned text names, the door asking), exactly as a scan reads it: a signed code's verified
-    claims, or a barcode pool code's ticket; an unknown or forged code raises the rule's refusal."""
-    return _scanned(org, text, event_id, scan_point)
+    claims, or a barcode pool code's ticket; an unknown or forged code raises the rule's refusal. A rotating
+    code is judged as fresh or stale when the door scanned it (`scanned_at`, unix seconds), not when it is
+    uploaded."""
+    return _scanned(org, text, event_id, scan_point, at=scanned_at)
 
 
 def record_offline(org, ticket_id: str, door: Door, scan: OfflineScan, staff: str | None) -> OfflineRecord:

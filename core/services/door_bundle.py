@@ -16,7 +16,7 @@ import orjson
 
 from core.models import Event, PassAdmission, Ticket, TicketType, utcnow
 from core.models.participation import Participation
-from core.services import door_rules, qr
+from core.services import door_rules, qr, rotating_qr
 from core.services.door_devices import event_block
 from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
@@ -25,24 +25,15 @@ _TICKET_COLUMNS = (Ticket.id, Ticket.event, Ticket.ticket_type, Ticket.customer,
                    Ticket.secret_version, Ticket.scan_count, Ticket.data, Ticket.last_scanned_at,
                    Ticket.last_scan_point)
 _TYPE_COLUMNS = (TicketType.id, TicketType.name, TicketType.accepted_scan_points, TicketType.allow_reentry,
-                 TicketType.reentry_limit, TicketType.is_pass, TicketType.admits_every_session)
+                 TicketType.reentry_limit, TicketType.is_pass, TicketType.admits_every_session, TicketType.rotating_qr)
 
 
-def door_secret(org, event_id: str) -> bytes | None:
-    """The event's door secret (the key of its rotating QR codes), or None while the deployment has none.
-
-    Switch-over point: the rotating-QR service (`core.services.rotating_qr.door_secret`) is not on this branch
-    yet; until it is, no event has a door secret and the bundle says `doorSecret: null`."""
-    return None
-
-
-def _encoded(secret: bytes | None) -> str | None:
+def _door_secret(org, event_id: str, tickets: list[Ticket]) -> str | None:
+    """The base64 of the event's door secret (`rotating_qr.door_secret`, kept per process), made now when one of
+    its tickets shows a rotating code and it has none yet; None when it has none and needs none."""
+    needed = any(t.event_id == event_id and t.ticket_type.rotating_qr for t in tickets)
+    secret = rotating_qr.door_secret(org, event_id, create=needed)
     return base64.b64encode(secret).decode() if secret is not None else None
-
-
-def rotating_qr(ticket_type: TicketType) -> bool:
-    """Whether the type's tickets show a rotating code (the rotating-QR field; False until it exists)."""
-    return bool(getattr(ticket_type, "rotating_qr", False))
 
 
 def _ticket_entry(ticket: Ticket) -> dict:
@@ -50,7 +41,7 @@ def _ticket_entry(ticket: Ticket) -> dict:
     return {
         "id": ticket.id, "eventId": ticket.event_id, "typeId": ticket_type.id, "typeName": ticket_type.name,
         "holderName": ticket.holder_name, "status": ticket.status, "secretVersion": ticket.secret_version,
-        "scanCount": ticket.scan_count, "poolCode": qr.barcode_of(ticket), "rotatingQr": rotating_qr(ticket_type),
+        "scanCount": ticket.scan_count, "poolCode": qr.barcode_of(ticket), "rotatingQr": bool(ticket_type.rotating_qr),
         "acceptedScanPoints": list(ticket_type.accepted_scan_points or []),
         "allowReentry": bool(ticket_type.allow_reentry), "reentryLimit": ticket_type.reentry_limit,
         "scanLimit": door_rules.scan_limit(ticket_type),
@@ -96,7 +87,7 @@ def bundle(org, event_id: str) -> dict:
         for entry in entries:
             if entry["id"] in sessions:
                 entry["session"] = sessions[entry["id"]]
-    secrets = {owner: _encoded(door_secret(org, owner)) for owner in owners}
+    secrets = {owner: _door_secret(org, owner, tickets) for owner in owners}
     revoked_statuses = door_rules.RULES["revoked"].params["statuses"]
     content = {
         "event": event_block(event), "rules": door_rules.as_json(), "keys": qr.public_key_info(org),

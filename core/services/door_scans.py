@@ -29,15 +29,18 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
 def _record_one(org, event: Event, identity: Identity, scan: dict) -> dict:
     """One uploaded scan: `recorded`, `duplicate` (its scan id was recorded before: nothing changes),
     `conflict` (recorded; the admission broke a door rule, kept as a door conflict) or `rejected` (the code names
-    no ticket of the tenant, or is forged: nothing is recorded, as an online scan of it logs nothing)."""
+    no ticket of the tenant, or is forged: nothing is recorded, as an online scan of it logs nothing). A rotating
+    code is judged at the device's `scannedAt`: a code live when the door scanned it is no stale upload."""
     answer = {"scanId": scan["scanId"], "ticket": None}
     try:
+        scanned_at = _naive_utc(scan["scannedAt"])
         if scan.get("ticketId") is not None:
             ticket_id, door = scan["ticketId"], Door(event.id, scan["scanPoint"])
         else:
-            ticket_id, door = checkin.scanned_ticket(org, scan["code"], event.id, scan["scanPoint"])
-        offline = OfflineScan(scan["scanId"], _naive_utc(scan["scannedAt"]), scan["scanPoint"],
-                              scan["verdict"] == "admitted", scan.get("reason"), identity.device_id)
+            ticket_id, door = checkin.scanned_ticket(org, scan["code"], event.id, scan["scanPoint"],
+                                                     scan["scannedAt"].timestamp())
+        offline = OfflineScan(scan["scanId"], scanned_at, scan["scanPoint"], scan["verdict"] == "admitted",
+                              scan.get("reason"), identity.device_id)
         with write_transaction():
             record = checkin.record_offline(org, ticket_id, door, offline, identity.sub)
             conflict = None

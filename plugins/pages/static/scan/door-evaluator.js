@@ -6,15 +6,17 @@
  * `rules.session` rule) in the table's order and calls the small check this module holds for each rule NAME
  * with that rule's params (like `_BROKEN` in core/services/door_rules.py). A name it does not know refuses the
  * scan (`unknown_rule`), never admits. Never changes the bundle: the device keeps its own admissions and
- * passes them as `localAdmissions`. Runs in the browser and in Node 20 (WebCrypto only, no dependencies).
+ * passes them as `localAdmissions`. Runs in the browser and in Node 20 (WebCrypto only); a rotating code's
+ * time code is computed by the one JS copy of it, `../door/rotating-code.js`.
  */
+
+import { codeFor, ticketKey } from "../door/rotating-code.js";
 
 const B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 const BODY_BYTES = 27; // version, ticket uuid (16), event hash (8), secret version (uint16 BE)
 const SIGNED_BYTES = BODY_BYTES + 64; // + Ed25519 signature
 const ROTATING_BYTES = SIGNED_BYTES + 4 + 5; // + step (uint32 BE) + code (5 bytes)
 const FORMATS = { "BO1:": SIGNED_BYTES, "BO2:": ROTATING_BYTES };
-const ROTATING_LABEL = "boxoffice-rotating-qr:";
 
 /** RFC 9285 base45 to bytes; null when the text is not base45. */
 export function b45decode(text) {
@@ -63,23 +65,6 @@ const subtle = () => globalThis.crypto.subtle;
 export async function eventHash(eventId) {
   const digest = await subtle().digest("SHA-256", new TextEncoder().encode(eventId));
   return new Uint8Array(digest).slice(0, 8);
-}
-
-async function hmac(keyBytes, message) {
-  const key = await subtle().importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await subtle().sign("HMAC", key, message));
-}
-
-/** The rotating code of a ticket key at a 15-second step: HMAC-SHA256(ticket key, step uint32 BE)[:5]. */
-export async function codeFor(ticketKeyBytes, step) {
-  const message = new Uint8Array(4);
-  new DataView(message.buffer).setUint32(0, step, false);
-  return (await hmac(ticketKeyBytes, message)).slice(0, 5);
-}
-
-/** A ticket's rotating-code key: HMAC-SHA256(door secret, "boxoffice-rotating-qr:" + ticket id). */
-export async function ticketKey(doorSecretBytes, ticketId) {
-  return hmac(doorSecretBytes, new TextEncoder().encode(ROTATING_LABEL + ticketId));
 }
 
 /** A signed (BO1) or rotating (BO2) code's parts, or null when the text is neither (format only, unverified). */
