@@ -423,3 +423,12 @@ def test_a_rotating_code_is_judged_when_the_door_scanned_it_not_when_it_is_uploa
     bundle = scanner.get(f"/events/{event.id}/door-bundle").get_json()
     assert bundle["doorSecret"] and bundle["doorSecrets"] == {event.id: bundle["doorSecret"]}
     assert {t["id"]: t["rotatingQr"] for t in bundle["tickets"]} == {ticket.id: True}
+
+
+def test_deleting_an_event_deletes_its_door_devices(tenant):
+    event, _ = make_event(tenant)
+    scanner, body = device(tenant, door_member(tenant), event.id)
+    assert tenant.staff.delete(f"/events/{event.id}").status_code in (200, 204)
+    with database.db.connection_context():
+        assert not DoorDevice.select().where(DoorDevice.id == body["deviceId"]).exists()
+    assert scanner.get("/events/scanner/keys").status_code == 401
