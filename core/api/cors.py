@@ -18,7 +18,7 @@ from core.models import Org
 from core.tenancy import is_exempt
 
 ALLOWED_REQUEST_HEADERS = "orgid, Authorization, Content-Type, Idempotency-Key, Queue-Pass"
-EXPOSED_HEADERS = "Retry-After, Location, Content-Disposition"
+EXPOSED_HEADERS = "Retry-After, Location, Content-Disposition, X-Code-Expires-At"
 PREFLIGHT_MAX_AGE = "600"  # seconds a browser may reuse a preflight answer
 _NOT_REQUEST_METHODS = {"OPTIONS", "HEAD"}
 
