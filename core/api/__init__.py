@@ -38,6 +38,7 @@ CORE_BLUEPRINT_MODULES = [
     "core.api.checkin",
     "core.api.door",
     "core.api.staff_tickets",
+    "core.api.event_reports",
     "core.api.pickups",
     "core.api.client_tickets",
     "core.api.store_credit",

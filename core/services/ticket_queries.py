@@ -17,6 +17,7 @@ from core.tenancy import along, get_scoped, scoped
 from core.timefmt import iso_utc
 
 LIVE = ("valid", "checked_in", "pending_activation")
+ATTENDING = ("valid", "checked_in")   # an event's attendee list (`core.services.event_reports`)
 TICKET_KEYS = (SortKey("created", Ticket.created_at, "datetime", attr="created_at"), SortKey("id", Ticket.id))
 
 
@@ -30,18 +31,21 @@ def _with_type(org, *also):
 
 def event_tickets(org, event_id: str, *, status: str | None = None, ticket_type_id: str | None = None,
                   search: str | None = None, size: int = 50, cursor: str | None = None,
-                  page: int | None = None) -> Page:
-    """A page of an event's tickets (oldest first), filtered by status, ticket type and holder substring."""
+                  page: int | None = None, statuses: tuple[str, ...] | None = None) -> Page:
+    """A page of an event's tickets (oldest first), filtered by status (or any of `statuses`), ticket type, and
+    `search`: a substring of the holder's e-mail or name, or the start of the ticket's id."""
     get_scoped(Event, org, event_id, "event")
     query = _with_type(org).where(Ticket.event == event_id)
     if status:
         query = query.where(Ticket.status == status)
+    if statuses:
+        query = query.where(Ticket.status.in_(statuses))
     if ticket_type_id:
         query = query.where(Ticket.ticket_type == ticket_type_id)
     if search:
         needle = search.lower()
         query = query.where(fn.LOWER(Ticket.holder_email).contains(needle)
-                            | fn.LOWER(Ticket.holder_name).contains(needle))
+                            | fn.LOWER(Ticket.holder_name).contains(needle) | Ticket.id.startswith(needle))
     found = paginate_offset(query, TICKET_KEYS, page, size) if page is not None else \
         paginate_cursor(query, TICKET_KEYS, size, cursor)
     attach_ticket_pickups(org, found.rows)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 
 from core.api.auth import LoginSchema, RegisterSchema
-from core.errors import ApiError, NotFound, Unauthorized
+from core.errors import ApiError, NotFound
 from core.models import Event, Ticket, utcnow
 from core.services import accounts, email_verification, ticket_queries, transfers
 from core.tenancy import get_scoped
@@ -22,7 +22,7 @@ from plugins.pages import addressing, csrf, customer_session
 from plugins.pages.addressing import Address, Site
 from plugins.pages.form_pages import read_form, render_form_page, safe_next, see_other
 from plugins.pages.order_links import order_token, ticket_token
-from plugins.pages.sign_in_attempts import login_attempts
+from plugins.pages.sign_in_attempts import counted, login_attempts
 from plugins.pages.ticket_cards import ticket_cards
 from plugins.pages.views import PAGES, speaker_for
 
@@ -63,15 +63,8 @@ def _authenticate(site: Site):
     """The customer the sign-in form names (`accounts.authenticate_customer`), wrong passwords counted with the
     API's logins (`sign_in_attempts`): 401 `invalid_credentials`, 429 `rate_limited`."""
     data = read_form(LoginSchema(), LOGIN_FIELDS)
-    attempts = login_attempts(site.org.id, data["email"])
-    if attempts is not None:
-        attempts.check()
-    try:
-        return accounts.authenticate_customer(site.org, **data)
-    except Unauthorized:
-        if attempts is not None:
-            attempts.failed()
-        raise
+    return counted(login_attempts(site.org.id, data["email"]),
+                   lambda: accounts.authenticate_customer(site.org, **data))
 
 
 def logout_post(address: Address) -> Response:
