@@ -215,12 +215,17 @@ def _revenue(org_id: str, event: Event) -> list[GatewayRevenue]:
             for gateway, currency, count, paid, refunded in rows]
 
 
+def reported_event(org: Org | str, event_id: str) -> Event:
+    """The tenant's event a report is about (404 `event_not_found` for an unknown or another tenant's)."""
+    return get_scoped(Event, org, event_id, "event")
+
+
 def door_counts(org: Org | str, event_id: str) -> list[DoorCount]:
-    """Admissions per scan point of an event (busiest first), with the tickets they admitted; 404
-    `event_not_found`."""
-    event = get_scoped(Event, org, event_id, "event")
-    rows = (scoped(CheckIn, event.org_id, CheckIn.scan_point, fn.COUNT(CheckIn.id), fn.COUNT(CheckIn.ticket.distinct()))
-            .where((CheckIn.event == event.id) & (CheckIn.result == ADMITTED))
+    """Admissions per scan point of the tenant's event `event_id` (busiest first), with the tickets they
+    admitted (none for an unknown event: look the event up first with `reported_event`)."""
+    org_id = org if isinstance(org, str) else org.id
+    rows = (scoped(CheckIn, org_id, CheckIn.scan_point, fn.COUNT(CheckIn.id), fn.COUNT(CheckIn.ticket.distinct()))
+            .where((CheckIn.event == event_id) & (CheckIn.result == ADMITTED))
             .group_by(CheckIn.scan_point).tuples())
     counts = [DoorCount(point, int(admissions), int(tickets)) for point, admissions, tickets in rows]
     return sorted(counts, key=lambda row: (-row.admissions, row.scan_point or ""))
@@ -238,7 +243,7 @@ def _checked_in(org_id: str, event_ids: list[str]) -> dict[str, int]:
 def event_report(org: Org | str, event_id: str, now: dt.datetime | None = None) -> EventReport:
     """The event's report (404 `event_not_found` for an unknown or another tenant's event)."""
     now = now or utcnow()
-    event = get_scoped(Event, org, event_id, "event")
+    event = reported_event(org, event_id)
     org_id = event.org_id
     return EventReport(event=event, generated_at=now, types=_type_seats(org_id, event, now),
                        sales=series(_sales_times(org_id, event), event.tz),
@@ -295,7 +300,7 @@ def _cell(value: object) -> str:
 def attendee_csv(org: Org | str, event_id: str, search: str | None) -> Iterator[str]:
     """The attendee list (the same filter as `attendee_page`) as CSV text, a header line then one line per
     ticket, read `EXPORT_PAGE` rows per statement; 404 `event_not_found` before anything is produced."""
-    get_scoped(Event, org, event_id, "event")
+    reported_event(org, event_id)
 
     def lines() -> Iterator[str]:
         out = io.StringIO()

@@ -29,6 +29,14 @@ ORDER, TICKET, CLAIM, ACCOUNT, LOGIN, LOGOUT = "order", "ticket", "claim", "acco
 ORDERS_SEGMENT, TICKETS_SEGMENT, ACCOUNT_SEGMENT = "orders", TICKET_PAGES, "account"
 RESET, VERIFY, EMAIL_CONFIRM, RESEND = "reset", "verify", "email", "resend"  # the e-mailed account links' pages
 ACCEPT_INVITE = "accept_invite"  # a staff invitation's page (`member_invites.ACCEPT_PAGE`)
+# The organiser's dashboard (`manage_views`): `manage`, `manage/sign-in`, `manage/sign-out`,
+# `manage/events/<id>`, `manage/events/<id>/attendees.csv`, `manage/events/<id>/doors` (its door counts alone,
+# for its script).
+MANAGE_SEGMENT = "manage"
+MANAGE, MANAGE_SIGN_IN, MANAGE_SIGN_OUT = "manage", "manage_sign_in", "manage_sign_out"
+MANAGE_EVENT, MANAGE_CSV, MANAGE_DOORS = "manage_event", "manage_csv", "manage_doors"
+_MANAGE_PAGES = {(): MANAGE, ("sign-in",): MANAGE_SIGN_IN, ("sign-out",): MANAGE_SIGN_OUT}
+_MANAGE_EVENT_PAGES = {(): MANAGE_EVENT, ("attendees.csv",): MANAGE_CSV, ("doors",): MANAGE_DOORS}
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
@@ -79,6 +87,15 @@ class Site:
         """The customer's account page, or its `login`/`logout` page."""
         return f"{self.root_path()}/{ACCOUNT_SEGMENT}" + (f"/{page}" if page else "")
 
+    def manage_path(self, page: str = "") -> str:
+        """The organiser's dashboard (its event list), or its `sign-in`/`sign-out` page; also the path of the
+        staff session's cookie."""
+        return f"{self.root_path()}/{MANAGE_SEGMENT}" + (f"/{page}" if page else "")
+
+    def manage_event_path(self, event_id: str, page: str = "") -> str:
+        """An event's dashboard, or its `attendees.csv` or `doors` (the door counts alone)."""
+        return self.manage_path(f"events/{quote(event_id, safe='')}") + (f"/{page}" if page else "")
+
     def checkout_path(self, slug: str) -> str:
         """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
         return self.event_path(slug) + CHECKOUT_SUFFIX
@@ -104,6 +121,7 @@ class Address:
     page: str
     slug: str | None = None
     token: str | None = None    # a booking's signed checkout token (PAY, PAID), an order or ticket page's token
+    record: str | None = None   # the event id of an event's dashboard pages
 
 
 def _not_found() -> NotFound:
@@ -130,11 +148,26 @@ def _site(org_segment: str | None) -> Site:
 
 
 def _site_page(site: Site, segments: tuple[str, ...]) -> Address | None:
-    """An order, ticket, claim or account page of `site` (`_SITE_PAGES`), or None for an event's pages."""
+    """An order, ticket, claim, account or dashboard page of `site` (`_SITE_PAGES`, `_manage_page`), or None for
+    an event's pages."""
+    if segments[0] == MANAGE_SEGMENT:
+        return _manage_page(site, segments[1:])
     kind = _SITE_PAGES.get(segments) or (_SITE_PAGES.get((segments[0], "*")) if len(segments) == 2 else None)
     if kind is None:
         return None
     return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET) else None)
+
+
+def _manage_page(site: Site, rest: tuple[str, ...]) -> Address:
+    """A page of the organiser's dashboard (the segments after `manage`)."""
+    kind = _MANAGE_PAGES.get(rest)
+    if kind is not None:
+        return Address(site, kind)
+    if len(rest) >= 2 and rest[0] == "events" and len(rest[1]) <= 64:
+        kind = _MANAGE_EVENT_PAGES.get(rest[2:])
+        if kind is not None:
+            return Address(site, kind, record=rest[1])
+    raise _not_found()
 
 
 def _event_page(site: Site, segment: str, rest: tuple[str, ...]) -> Address:
