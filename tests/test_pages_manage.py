@@ -97,7 +97,9 @@ def test_a_viewer_signs_in_and_sees_the_events_and_the_dashboards_numbers(world)
     listed = re.findall(r'<tr data-ticket-id="([^"]+)"', html)
     assert sorted(listed) == sorted([*world.tickets["cash"], *world.tickets["vip"], *world.tickets["group"][1:]])
 
-    found = browser.get(f"{world.root}/events/{world.event_id}?q=Vera")
+    french = visible(browser.get(f"{world.root}/events/{world.event_id}?lang=fr"))
+    assert "Places par type de billet" in french and "5 sur 15" in french and "Recettes par moyen de paiement" in french
+    found = browser.get(f"{world.root}/events/{world.event_id}?q=Vera&lang=en")
     assert re.findall(r'<tr data-ticket-id="([^"]+)"', found.get_data(as_text=True)) == world.tickets["vip"]
     by_id = browser.get(f"{world.root}/events/{world.event_id}?q={world.tickets['cash'][1]}")
     assert re.findall(r'<tr data-ticket-id="([^"]+)"', by_id.get_data(as_text=True)) == [world.tickets["cash"][1]]
