@@ -148,6 +148,7 @@ def test_the_staff_invite_link_makes_a_member_once_and_a_member_elsewhere_gives_
                      password_again="battery-staple-7")
     assert done.status_code == 200 and "you are now on the staff of Jazz Club" in visible(done)
     assert "POST /auth/login" in visible(done)
+    assert f'href="/e/{shop.orgid}/manage/sign-in"' in done.get_data(as_text=True)   # the organiser's dashboard
     assert staff_login(shop, email, "battery-staple-7").get_json()["role"] == "door"
     again = browser.post(path.split("?")[0], data={"csrf": csrf_of(page.get_data(as_text=True)),
                                                    "token": parse_qs(urlsplit(path).query)["token"][0],

@@ -181,3 +181,36 @@ def test_another_tenants_event_and_a_bad_page_number(world, app):
     assert world.browser.get(f"{world.root}/events/no-such-event/attendees.csv").status_code == 404
     bad = world.browser.get(f"{world.root}?page=0")
     assert bad.status_code == 400 and bad.get_json()["type"] == "invalid_parameter"
+
+
+def test_a_page_costs_the_same_statements_however_many_events_and_attendees(world, monkeypatch):
+    from core import db as database
+
+    assert sign_in(world, world.browser, staff_member(world)).status_code == 303
+    board = f"{world.root}/events/{world.event_id}"
+    for path in (world.root, board):
+        assert world.browser.get(path).status_code == 200   # the member's role is now cached on this worker
+    statements: list[str] = []
+    real = database.db.obj.execute_sql
+    monkeypatch.setattr(database.db.obj, "execute_sql",
+                        lambda sql, *args, **kwargs: statements.append(sql) or real(sql, *args, **kwargs))
+
+    def cost(path: str) -> int:
+        statements.clear()
+        assert world.browser.get(path).status_code == 200
+        assert all("org_id" in sql for sql in statements), statements
+        return len(statements)
+
+    before = (cost(world.root), cost(board))
+    for n in range(3):                       # more events, bookings, tickets and scans
+        answer = world.tenant.staff.post("/events", json={"event": {
+            "name": f"Extra {n}", "starts_at": "2031-01-01T20:00:00Z", "ends_at": "2031-01-01T23:00:00Z"}})
+        assert answer.status_code == 201
+    extra = world.tenant.staff.post("/events/tickets/purchase", json={
+        "eventId": world.event_id, "email": "more@example.com", "name": "More People", "paymentGateway": "offline",
+        "items": [{"ticketTypeId": world.types["Standard"], "quantity": 3}]}).get_json()
+    paid = world.tenant.staff.post(f"/events/bookings/{extra['bookingId']}/mark-paid", json={"reference": "x"})
+    for ticket in paid.get_json()["tickets"]:
+        world.tenant.staff.post(f"/events/check-in/{ticket['id']}", json={"scanPoint": "Gate 3"})
+    assert (cost(world.root), cost(board)) == before
+    assert before == (4, 12)   # the pages' language setting, then the list's 3 / the report's 8 and attendees' 3

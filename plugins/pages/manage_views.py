@@ -47,9 +47,11 @@ def _gateway_name(speaker: Speaker) -> Callable[[str], str]:
     return lambda gateway: names.get(gateway, gateway.replace("_", " ").capitalize())
 
 
-def _render(site: Site, template: str, *, error: ApiError | None = None, **context) -> Response:
-    """A dashboard page in the visitor's language, with the names its templates show."""
-    speaker = speaker_for(site)
+def _render(site: Site, template: str, *, error: ApiError | None = None, speaker: Speaker | None = None,
+            **context) -> Response:
+    """A dashboard page in the visitor's language (`speaker`, else the request's), with the names its templates
+    show."""
+    speaker = speaker or speaker_for(site)
     return render_form_page(site, speaker, template, error=error, role_name=_role_name(speaker),
                             gateway_name=_gateway_name(speaker), type_name=shown_name,
                             problem_type=error.type if error else None, **context)
@@ -145,7 +147,7 @@ def event_dashboard(address: Address) -> Response:
         return not_found_page(site, speaker)
     page = _page_number()
     attendees = event_reports.attendee_page(site.org, address.record, _search(), page, ATTENDEES_PER_PAGE)
-    return _render(site, "pages/manage_event.html", staff=identity, report=report,
+    return _render(site, "pages/manage_event.html", speaker=speaker, staff=identity, report=report,
                    sales_chart=bar_chart(speaker, report.sales), checkins_chart=bar_chart(speaker, report.check_ins),
                    attendees=attendees, search=_search() or "", page=page, refresh_seconds=DOORS_REFRESH_SECONDS,
                    doors=report.doors, generated_at=report.generated_at, tz=report.event.tz)
