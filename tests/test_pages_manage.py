@@ -14,6 +14,7 @@ import time
 
 import pyotp
 import pytest
+from door_world import door_member, offline_scan
 from fakes.checks import fake_fixtures
 from fakes.stripe_server import FakeStripe
 from pages_world import pages_tenant
@@ -215,4 +216,21 @@ def test_a_page_costs_the_same_statements_however_many_events_and_attendees(worl
     for ticket in paid.get_json()["tickets"]:
         world.tenant.staff.post(f"/events/check-in/{ticket['id']}", json={"scanPoint": "Gate 3"})
     assert (cost(world.root), cost(board)) == before
-    assert before == (4, 12)   # the pages' language setting, then the list's 3 / the report's 8 and attendees' 3
+    # the pages' language setting, then the list's 3 / the report's 8, the attendees' 3 and the door conflicts' 2
+    assert before == (4, 14)
+
+
+def test_door_conflicts_from_offline_uploads_are_listed_on_the_dashboard(world):
+    assert sign_in(world, world.browser, staff_member(world)).status_code == 303
+    board = f"{world.root}/events/{world.event_id}"
+    assert "No door conflicts." in visible(world.browser.get(board))
+    used = world.tickets["cash"][0]                # admitted online at the main door already
+    uploaded = door_member(world.tenant).post(f"/events/{world.event_id}/door-scans",
+                                              json={"scans": [offline_scan(ticket_id=used, scan_point="Side door")]})
+    assert uploaded.get_json()["scans"][0]["result"] == "conflict"
+    (listed,) = world.tenant.staff.get(f"/events/{world.event_id}/door-conflicts").get_json()["conflicts"]
+    html = world.browser.get(board).get_data(as_text=True)
+    row = re.search(r'<tr data-conflict-id="([^"]+)" data-ticket-id="([^"]+)" data-count="(\d+)">', html)
+    assert row.groups() == (listed["id"], used, "2")
+    assert "Open" in visible(world.browser.get(board))
+    assert door_rows(html) == [("Main door", "2"), ("Side door", "2")]   # the offline admission counts at its door

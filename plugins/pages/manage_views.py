@@ -1,6 +1,6 @@
 """The organiser's dashboard (`/e/{org}/manage`): the staff sign-in and sign-out, the list of the tenant's events
 with their sales and check-ins, and an event's dashboard (charts of sales and check-ins, seats per ticket type,
-revenue by payment method, live door counts, the attendee list with its search and CSV export).
+revenue by payment method, live door counts, door conflicts, the attendee list with its search and CSV export).
 
 Views hold no rule: the figures are `core.services.event_reports`' (the same as `GET /events/{event_id}/report`),
 sign-in is `staff_session`'s (the core's), and the roles that may read are `core.roles.READERS`.
@@ -17,7 +17,7 @@ from core.errors import ApiError, Forbidden, NotFound, Unauthorized
 from core.models import utcnow
 from core.pagination import InvalidParameter
 from core.roles import ADMIN, BOX_OFFICE, DOOR, OFFICER, STAFF, VIEWER
-from core.services import event_reports
+from core.services import door_conflicts, event_reports
 from core.services.ticket_configurations import shown_name
 from plugins.pages import addressing, csrf, staff_session
 from plugins.pages.addressing import Address, Site
@@ -136,7 +136,8 @@ def events_page(address: Address) -> Response:
 
 
 def event_dashboard(address: Address) -> Response:
-    """One event's dashboard (`event_reports.event_report`) with a page of its attendees (`?q=`, `?page=`)."""
+    """One event's dashboard (`event_reports.event_report`) with a page of its attendees (`?q=`, `?page=`) and
+    its door conflicts (`door_conflicts.list_conflicts`: offline admissions beyond a ticket's limit)."""
     identity, answer = _reader(address)
     if answer is not None:
         return answer
@@ -147,10 +148,11 @@ def event_dashboard(address: Address) -> Response:
         return not_found_page(site, speaker)
     page = _page_number()
     attendees = event_reports.attendee_page(site.org, address.record, _search(), page, ATTENDEES_PER_PAGE)
+    conflicts = door_conflicts.list_conflicts(site.org, address.record)
     return _render(site, "pages/manage_event.html", speaker=speaker, staff=identity, report=report,
                    sales_chart=bar_chart(speaker, report.sales), checkins_chart=bar_chart(speaker, report.check_ins),
                    attendees=attendees, search=_search() or "", page=page, refresh_seconds=DOORS_REFRESH_SECONDS,
-                   doors=report.doors, generated_at=report.generated_at, tz=report.event.tz)
+                   doors=report.doors, generated_at=report.generated_at, tz=report.event.tz, conflicts=conflicts)
 
 
 def attendees_csv(address: Address) -> Response:
