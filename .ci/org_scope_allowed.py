@@ -55,6 +55,9 @@ ALLOWED: tuple[Allowed, ...] = (
             "CyberSource's callback carries no tenant: the booking its reference names tells which tenant it is"),
     Allowed("plugins/club_cart/checkout.py:_group_org", ("club_cart_checkout_group",),
             "the same for a checkout group's reference in CyberSource's callback"),
+    Allowed("plugins/resale/waitlist_offers.py:lapse_listing_offers", ("resale_waitlist_offer",),
+            "the periodic sweep finds overdue waiting-list offers on resale listings of every tenant (each is then "
+            "lapsed and passed on within its tenant)"),
     Allowed("plugins/storefront/orders.py:reconcile", ("storefront_order", "booking"),
             "the periodic reconcile job settles stale orders of every tenant (each then within its tenant)"),
 )

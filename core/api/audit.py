@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from core.api.blueprint import Blueprint
+from core.api.csv_answer import CSV_TYPE, csv_answer
 from core.api.fields import UtcTime
 from core.api_schema import Schema
 from core.auth import require_role
@@ -25,7 +26,7 @@ from core.tenancy import current_org
 blp = Blueprint("audit", __name__, description="The organisation's audit log: who changed money, seats or access "
                                                "(admins only; read-only)")
 
-CSV_TYPE = "text/csv"
+
 CSV_DOC = {"schema": {"type": "string", "description": "CSV (UTF-8): a header line, then the rows newest first; "
                                                       "`before`/`after` as JSON; streamed"}}
 _SHORT = validate.Length(min=1, max=255)
@@ -89,11 +90,7 @@ def _filter(args: dict) -> audit_log.AuditFilter:
 
 def _csv(args: dict) -> Response:
     """The streamed CSV answer for the filters in `args` (the cursor and size are not used: it is everything)."""
-    lines = audit_log.csv_lines(current_org(), _filter(args))
-    response = Response(stream_with_context(lines), mimetype=CSV_TYPE)
-    response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_answer(audit_log.csv_lines(current_org(), _filter(args)), "audit.csv")
 
 
 @blp.route("/org/audit")
