@@ -263,13 +263,14 @@ def ticket_refunded(org, ticket, refund):
 
 
 @hookspec
-def waitlist_changed(org, entry, offer, state):
+def waitlist_changed(org, entry, offer, state, checkout_url):
     """A waiting-list entry changed state (the `resale` plugin's waiting list): `state` is `joined`, `offered`,
     `accepted` (the offer was paid), `lapsed` (the offer ran out and passed to the next in line) or `left`.
 
     `entry` has `event_id`, `ticket_type_id`, `customer_id`, `seats` and `status`; `offer` (None for `joined`,
     and for `left` without an open offer) has `seats`, `expires_at`, `booking_id` (an offer of seats: the
-    pending booking holding them) or `listing_id` (an offer of a resale listing), and `status`. Recorded in
+    pending booking holding them) or `listing_id` (an offer of a resale listing), and `status`; `checkout_url`
+    is where the customer pays an open offer (the booking's checkout page, or the listing's), else None. Recorded in
     the transaction of the change, once per change; the notifications plugin e-mails the customer (with the
     offer's checkout link), the automation plugin emits `waitlist.<state>`.
     """

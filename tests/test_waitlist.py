@@ -212,3 +212,81 @@ def test_staff_see_demand_the_line_and_offers_and_export_csv(resale):
         ("1", fans[0].email, "offered"), ("2", fans[1].email, ""), ("3", fans[2].email, "")]
     negotiated = resale.staff.get(f"/events/{event.id}/waitlist", headers={"Accept": "text/csv"})
     assert negotiated.get_data(as_text=True) == exported.get_data(as_text=True)
+
+
+def test_each_state_change_is_emailed_and_sent_as_a_webhook(resale, config, monkeypatch):
+    """Real SMTP to the loopback server and real HTTP to a loopback receiver: joined, offered (with the link to
+    the booking's checkout page, read back from the e-mail and opened), accepted, lapsed and left."""
+    from smtp_server import HttpReceiver, SmtpServer
+
+    smtp, receiver = SmtpServer().start(), HttpReceiver().start()
+    monkeypatch.setattr(config, "webhooks_allow_private", True)
+    try:
+        for plugin in ("notifications", "automation", "pages"):
+            resale.enable(plugin)
+        resale.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port))
+        from plugins.automation.service import EVENT_TYPES
+
+        hooked = resale.staff.post("/automation/endpoints", json={"url": receiver.url,
+                                                                  "eventTypes": list(EVENT_TYPES)})
+        assert hooked.status_code == 201, hooked.get_json()
+        event, ticket_type, tickets = sold_out(resale, capacity=2)
+        first, second = resale.customer(name="First Fan"), resale.customer(name="Second Fan")
+        join(first, event, ticket_type)
+        join(second, event, ticket_type)
+        resale.staff.post(f"/events/tickets/{tickets[0].id}/cancel", json={})
+        (offer,) = offers(resale)
+        age_booking(offer.booking_id, minutes=31)
+        with database.db.connection_context():
+            holds.expire_booking(Booking.get_by_id(offer.booking_id))
+        passed = offers(resale)[1]
+        resale.staff.post(f"/events/bookings/{passed.booking_id}/mark-paid", json={"reference": "cash-2"})
+        resale.staff.post(f"/events/tickets/{tickets[1].id}/cancel", json={})
+        third = resale.customer()
+        # the seat freed went on sale (nobody waited any more): joining is refused
+        assert join(third, event, ticket_type).get_json()["type"] == "not_sold_out"
+
+        def mails(to):
+            return [(m["Subject"], m) for m in smtp.messages if m["To"] == to and m["X-Boxoffice-Kind"] == "waitlist"]
+
+        first_mails = mails(first.email)
+        assert [s for s, _ in first_mails] == [
+            f"You are on the waiting list for {event.name}", f"Seats are waiting for you: {event.name}",
+            f"Your waiting-list offer for {event.name} ran out"]
+        offered_text = first_mails[1][1].get_body(("plain",)).get_content()
+        link = next(word for word in offered_text.split() if word.startswith("http"))
+        page = resale.guest.flask.get(link.replace(config.public_url.rstrip("/"), ""))
+        assert page.status_code == 200 and "General" in page.get_data(as_text=True)
+        assert [s for s, _ in mails(second.email)] == [
+            f"You are on the waiting list for {event.name}", f"Seats are waiting for you: {event.name}",
+            f"Your waiting-list seats for {event.name} are yours"]
+        left = second.delete(f"/client/events/{event.id}/waitlist")
+        assert left.status_code == 404   # accepted: no longer in the line
+
+        kinds = [(r.json()["type"], r.json()["data"]["entry"]["customerId"]) for r in receiver.received
+                 if r.json()["type"].startswith("waitlist.")]
+        assert kinds == [("waitlist.joined", first.customer_id), ("waitlist.joined", second.customer_id),
+                         ("waitlist.offered", first.customer_id), ("waitlist.lapsed", first.customer_id),
+                         ("waitlist.offered", second.customer_id), ("waitlist.accepted", second.customer_id)]
+        assert all("checkout" not in r.body.decode() for r in receiver.received)
+    finally:
+        smtp.stop()
+        receiver.stop()
+
+
+def test_leaving_is_emailed(resale):
+    from smtp_server import SmtpServer
+
+    smtp = SmtpServer().start()
+    try:
+        resale.enable("notifications")
+        resale.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port))
+        event, ticket_type, _ = sold_out(resale)
+        fan = resale.customer()
+        join(fan, event, ticket_type)
+        assert fan.delete(f"/client/events/{event.id}/waitlist?ticketTypeId={ticket_type.id}").status_code == 200
+        subjects = [m["Subject"] for m in smtp.messages if m["X-Boxoffice-Kind"] == "waitlist"]
+        assert subjects == [f"You are on the waiting list for {event.name}",
+                            f"You left the waiting list for {event.name}"]
+    finally:
+        smtp.stop()

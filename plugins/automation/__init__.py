@@ -171,3 +171,21 @@ def ticket_refunded(org, ticket, refund):
         refund_view = {"id": refund.id, "amount": refund.amount, "currency": refund.currency,
                        "bookingId": refund.booking_id}
     return {"ticket": ticket_data(ticket), "refund": refund_view}
+
+
+@hookimpl
+def waitlist_changed(org, entry, offer, state, checkout_url):
+    """`waitlist.<state>` (joined, offered, accepted, lapsed, left): {entry, offer} (never the checkout link,
+    which lets its holder pay for the customer's seats)."""
+    from core.timefmt import iso_utc
+    from plugins.automation import service
+
+    offer_view = None
+    if offer is not None:
+        offer_view = {"id": offer.id, "status": offer.status, "seats": offer.seats,
+                      "expiresAt": iso_utc(offer.expires_at), "bookingId": offer.booking_id,
+                      "listingId": offer.listing_id}
+    service.emit(org, f"waitlist.{state}", {
+        "entry": {"id": entry.id, "eventId": entry.event_id, "ticketTypeId": entry.ticket_type_id,
+                  "customerId": entry.customer_id, "seats": entry.seats, "status": entry.status},
+        "offer": offer_view})

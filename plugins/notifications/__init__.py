@@ -166,3 +166,12 @@ def customer_email_changed(org, customer_id, email, name, new_email):
     from plugins.notifications.account_emails import account_email
 
     account_email(org, "email_changed", email, customer_id=customer_id, name=name, new_email=new_email)
+
+
+@hookimpl
+def waitlist_changed(org, entry, offer, state, checkout_url):
+    """Tell the customer their waiting-list entry changed: joined, offered (with the checkout link and the
+    deadline), accepted, lapsed or left."""
+    from plugins.notifications.waitlist_emails import waitlist_email
+
+    waitlist_email(org, entry, offer, state, checkout_url)

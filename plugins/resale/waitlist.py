@@ -62,8 +62,13 @@ def org_id_of(org: Org | str) -> str:
 def announce(org: Org | str, entry: WaitlistEntry, state: str, offer: WaitlistOffer | None = None) -> None:
     """Record `waitlist_changed` for the entry's new `state` in the current write transaction (e-mail and webhook
     plugins run it after the commit)."""
+    from plugins.resale.waitlist_views import checkout_url
+
     org_row = org if isinstance(org, Org) else Org.get_by_id(org)
-    hooks_for(org_row.id).notify("waitlist_changed", org=org_row, entry=entry, offer=offer, state=state)
+    relay = hooks_for(org_row.id)
+    if relay.consumes("waitlist_changed"):
+        relay.notify("waitlist_changed", org=org_row, entry=entry, offer=offer, state=state,
+                     checkout_url=checkout_url(org_row, offer) if state == "offered" else None)
 
 
 # --- who is waiting ----------------------------------------------------------------------------------
