@@ -19,7 +19,7 @@ from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
 from core.models import Customer, Event, Org, TicketType, utcnow
 from core.plugins import hooks_for, plugin_settings
-from core.services import capacity
+from core.services import capacity, email_verification
 from core.tenancy import get_scoped, scoped
 from plugins.resale.waitlist_models import WaitlistEntry, WaitlistOffer
 
@@ -150,7 +150,8 @@ def _check_sold_out(org: Org, ticket_type: TicketType) -> None:
 
 def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: int) -> WaitlistEntry:
     """Put the customer in line for `seats` seats of a sold-out type (422 `too_many_seats` above the tenant's
-    maximum, 409 `not_sold_out` while seats are on sale).
+    maximum, 409 `not_sold_out` while seats are on sale, 403 `email_unverified` when the tenant wants buyers'
+    e-mails verified and this one is not).
 
     One entry per customer and type: joining again while waiting changes the seats and keeps the place; while
     an offer is open it is 409 `offer_pending`; an entry that ended (accepted, lapsed, left) joins again at the
@@ -161,6 +162,7 @@ def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: 
         raise Unprocessable(f"At most {most} seats per waiting-list entry.", type="too_many_seats", maxSeats=most)
     ticket_type = _ticket_type_of_event(org, event_id, ticket_type_id)
     customer = get_scoped(Customer, org, customer_id, "customer")
+    email_verification.check_buyer(org, customer)   # an offer is a purchase: the same rule, checked up front
     now = utcnow()
     with write_transaction():
         entry = scoped(WaitlistEntry, org).where((WaitlistEntry.ticket_type == ticket_type.id)
