@@ -29,6 +29,7 @@ class Step(enum.StrEnum):
     PARTIAL_REFUND = "partial_refund"    # pay part of it back (needs REFUND too)
     CHARGE_AGAIN = "charge_again"        # charge an extra amount on an existing, paid booking (a change fee)
     CHARGE_SAVED = "charge_saved"        # charge a method the buyer saved, with the buyer away (off-session)
+    SAVE_METHOD = "save_method"          # let a buyer save a payment method for later off-session charges
     EXTRA_PAYMENT = "extra_payment"      # a payment of its own for an extra amount on a paid booking (change fee)
     VOID = "void"                        # make an open payment unpayable (dead cart); never captures
     WEBHOOK = "webhook"                  # handle the provider's signed notifications
@@ -45,6 +46,7 @@ STEP_METHODS: dict[Step, tuple[str, ...]] = {
     Step.PARTIAL_REFUND: ("refund",),
     Step.CHARGE_AGAIN: ("charge_again",),
     Step.CHARGE_SAVED: ("charge_saved_method",),
+    Step.SAVE_METHOD: ("start_saving_method", "saved_method"),
     Step.EXTRA_PAYMENT: ("create_extra_payment", "verify_extra_payment"),
     Step.VOID: ("void_payment",),
     Step.WEBHOOK: ("handle_webhook",),
@@ -169,8 +171,23 @@ class PaymentProvider:
 
     def charge_saved_method(self, org: Org, booking: Booking, method_ref: str, amount: int,
                             settings: dict) -> PaymentCheck:
-        """Charge a method the buyer saved earlier while the buyer is away (Step.CHARGE_SAVED)."""
+        """Charge a method the buyer saved earlier while the buyer is away (Step.CHARGE_SAVED): `amount` of the
+        booking's currency, tagged with the org and booking like its own payment, idempotent per booking. A
+        decline (or a bank asking the buyer to authenticate) is `PaymentCheck(paid=False)` with the provider's
+        code in `data["declineCode"]`, never an error; the returned `reference` is what `verify_payment`
+        accepts as the booking's payment."""
         return self._unsupported(Step.CHARGE_SAVED)
+
+    def start_saving_method(self, org: Org, key: str, email: str, name: str, settings: dict) -> dict:
+        """Start saving a payment method the buyer (`email`, `name`) agrees to be charged with later while away
+        (Step.SAVE_METHOD, with CHARGE_SAVED). Return ``reference`` (what `saved_method` reads back) and
+        ``client_secret`` (the buyer completes the saving with the provider's widget). Idempotent per `key`."""
+        return self._unsupported(Step.SAVE_METHOD)
+
+    def saved_method(self, org: Org, reference: str, settings: dict) -> str | None:
+        """The method saved by `reference` as `charge_saved_method` takes it, or None while the buyer has not
+        completed it (or it failed) (Step.SAVE_METHOD)."""
+        return self._unsupported(Step.SAVE_METHOD)
 
     def create_extra_payment(self, org: Org, booking: Booking, charge: ExtraCharge, settings: dict) -> dict:
         """Start a payment of `charge.amount` minor units of `charge.currency` on the paid `booking`, which the
@@ -215,6 +232,7 @@ _VERBS = {
     Step.PARTIAL_REFUND: "refund part of a payment",
     Step.CHARGE_AGAIN: "charge an existing booking again",
     Step.CHARGE_SAVED: "charge a saved payment method",
+    Step.SAVE_METHOD: "save a payment method for later",
     Step.EXTRA_PAYMENT: "take a payment for an extra amount on a paid booking",
     Step.VOID: "void a payment",
     Step.WEBHOOK: "receive webhooks",

@@ -31,7 +31,9 @@ def waitlist_email(org: Org, entry, offer, state: str, checkout_url: str | None)
                             ticket_type=ticket_type.name, seats=offer.seats if offer is not None else entry.seats,
                             checkout_url=checkout_url,
                             deadline=local_time_text(offer.expires_at, event.tz) if offer is not None else "",
-                            resale=bool(offer is not None and offer.listing_id))
+                            resale=bool(offer is not None and offer.listing_id),
+                            bought=bool(offer is not None and offer.bought_for_customer),
+                            charge_failed=bool(offer is not None and offer.charge_failure))
     rendered = render_email("waitlist", settings, context)
     return log_and_enqueue(org, "waitlist", customer.email, rendered.subject, rendered.text, rendered.html,
                            {"event_id": event.id, "customer_id": customer.id, "state": state,

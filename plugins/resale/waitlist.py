@@ -17,9 +17,10 @@ from peewee import fn
 
 from core.db import write_transaction
 from core.errors import Conflict, NotFound, Unprocessable
-from core.models import Customer, Event, Org, TicketType, utcnow
+from core.models import Customer, Event, Org, TicketType, new_id, utcnow
+from core.payments import Step
 from core.plugins import hooks_for, plugin_settings
-from core.services import capacity, email_verification
+from core.services import capacity, email_verification, gateways
 from core.tenancy import get_scoped, scoped
 from plugins.resale.waitlist_models import WaitlistEntry, WaitlistOffer
 
@@ -148,7 +149,31 @@ def _check_sold_out(org: Org, ticket_type: TicketType) -> None:
                    ticketTypeId=ticket_type.id, remaining=left)
 
 
-def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: int) -> WaitlistEntry:
+@dataclasses.dataclass(frozen=True)
+class SavedMethodSetup:
+    """What a customer needs to save a payment method for "buy for me": the gateway and its client secret."""
+
+    gateway: str
+    reference: str
+    client_secret: str
+
+
+def start_buy_for_me(org: Org, customer: Customer) -> SavedMethodSetup:
+    """Start saving the customer's payment method with the tenant's default gateway, which must be able to save
+    one and charge it off-session (422 `buy_for_me_unavailable` otherwise). Calls the provider: run it outside a
+    write transaction."""
+    chosen = gateways.default_gateway(org)
+    gateway = gateways.gateways(org).get(chosen) if chosen else None
+    if gateway is None or not (gateway.provider.supports(Step.SAVE_METHOD)
+                               and gateway.provider.supports(Step.CHARGE_SAVED)):
+        raise Unprocessable("This organisation's payment gateway cannot save a card to buy for you; join without "
+                            "`buyForMe`.", type="buy_for_me_unavailable")
+    answer = gateway.provider.start_saving_method(org, new_id(), customer.email, customer.name, gateway.settings)
+    return SavedMethodSetup(chosen, answer["reference"], answer["client_secret"])
+
+
+def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: int,
+         buy_for_me: bool = False) -> tuple[WaitlistEntry, SavedMethodSetup | None]:
     """Put the customer in line for `seats` seats of a sold-out type (422 `too_many_seats` above the tenant's
     maximum, 409 `not_sold_out` while seats are on sale, 403 `email_unverified` when the tenant wants buyers'
     e-mails verified and this one is not).
@@ -156,6 +181,9 @@ def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: 
     One entry per customer and type: joining again while waiting changes the seats and keeps the place; while
     an offer is open it is 409 `offer_pending`; an entry that ended (accepted, lapsed, left) joins again at the
     back of the line.
+
+    With `buy_for_me`, the customer consents to be charged when seats are offered: the answer's setup is what
+    their browser completes to save a card (the provider's widget); until it is saved, offers are normal ones.
     """
     most = settings_of(org).max_seats
     if seats > most:
@@ -163,6 +191,10 @@ def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: 
     ticket_type = _ticket_type_of_event(org, event_id, ticket_type_id)
     customer = get_scoped(Customer, org, customer_id, "customer")
     email_verification.check_buyer(org, customer)   # an offer is a purchase: the same rule, checked up front
+    _check_sold_out(org, ticket_type)
+    setup = start_buy_for_me(org, customer) if buy_for_me else None
+    saving = {"buy_for_me": buy_for_me, "payment_gateway": setup.gateway if setup else None,
+              "setup_ref": setup.reference if setup else None}
     now = utcnow()
     with write_transaction():
         entry = scoped(WaitlistEntry, org).where((WaitlistEntry.ticket_type == ticket_type.id)
@@ -171,22 +203,21 @@ def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: 
             raise Conflict("You have an open offer for this ticket type; pay for it or leave the list first.",
                            type="offer_pending", entryId=entry.id)
         if entry is not None and entry.status == "waiting":
-            WaitlistEntry.update(seats=seats, updated_at=now).where(
+            WaitlistEntry.update(seats=seats, updated_at=now, **saving).where(
                 entry.row_condition() & (WaitlistEntry.status == "waiting")).execute()
-            entry.seats = seats
-            return entry
-        _check_sold_out(org, ticket_type)
+            return entry.reread(), setup
         if entry is None:
             entry = WaitlistEntry.create(org=org.id, event=ticket_type.event_id, ticket_type=ticket_type.id,
-                                         customer=customer.id, seats=seats, status="waiting", joined_at=now)
+                                         customer=customer.id, seats=seats, status="waiting", joined_at=now,
+                                         **saving)
         else:
-            won = (WaitlistEntry.update(seats=seats, status="waiting", joined_at=now, updated_at=now)
+            won = (WaitlistEntry.update(seats=seats, status="waiting", joined_at=now, updated_at=now, **saving)
                    .where(entry.row_condition() & WaitlistEntry.status.not_in(OPEN)).execute())
             if won != 1:
                 raise Conflict("This entry changed meanwhile; try again.", type="entry_changed")
             entry = entry.reread()
         announce(org, entry, "joined")
-    return entry
+    return entry, setup
 
 
 def leave(org: Org, customer_id: str, event_id: str, ticket_type_id: str | None = None) -> list[WaitlistEntry]:

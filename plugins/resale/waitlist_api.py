@@ -29,6 +29,16 @@ class JoinInput(Schema):
     seats = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100),
                            metadata={"description": "Seats wanted, 1 to the tenant's `waitlist_max_seats` "
                                                     "(default 10)"})
+    buyForMe = fields.Boolean(load_default=False,
+                              metadata={"description": "Consent to be charged with a saved card as soon as seats "
+                                                       "are offered; the answer's `setup` saves the card"})
+
+
+class SetupView(Schema):
+    gateway = fields.String(metadata={"description": "The gateway that saves the method (e.g. `stripe`)"})
+    setupIntent = fields.String(metadata={"description": "The provider's reference of the saving"})
+    clientSecret = fields.String(metadata={"description": "What the provider's widget needs to save the card "
+                                                         "(Stripe.js `confirmSetup`)"})
 
 
 class LeaveQuery(Schema):
@@ -47,6 +57,9 @@ class OfferView(Schema):
     createdAt = fields.String(allow_none=True)
     settledAt = fields.String(allow_none=True)
     checkoutUrl = fields.String(allow_none=True, metadata={"description": "Where to pay an open offer"})
+    boughtForCustomer = fields.Boolean(metadata={"description": "Paid with the saved card (buy for me)"})
+    chargeFailure = fields.String(allow_none=True, metadata={"description": "Why buying with the saved card "
+                                                                            "failed (e.g. `card_declined`)"})
 
 
 class EntryView(Schema):
@@ -57,11 +70,14 @@ class EntryView(Schema):
     status = fields.String(metadata={"description": "waiting, offered, accepted, lapsed or left"})
     position = fields.Integer(allow_none=True, metadata={"description": "1 = first in line; null once out of it"})
     joinedAt = fields.String()
+    buyForMe = fields.Boolean(metadata={"description": "Seats offered are bought with the saved card"})
     offer = fields.Nested(OfferView, allow_none=True)
 
 
 class EntryResult(Schema):
     entry = fields.Nested(EntryView)
+    setup = fields.Nested(SetupView, allow_none=True,
+                          metadata={"description": "With `buyForMe`: complete it to save the card"})
 
 
 class EntryList(Schema):
@@ -110,9 +126,12 @@ class MyWaitlist(MethodView):
         """Join the waiting list of a sold-out ticket type of this event (409 `not_sold_out` while it is on
         sale). Joining again while waiting changes the seats and keeps the place in line."""
         org = current_org()
-        entry = waitlist.join(org, current_identity().sub, event_id, body["ticketTypeId"], body["seats"])
+        entry, setup = waitlist.join(org, current_identity().sub, event_id, body["ticketTypeId"], body["seats"],
+                                     body["buyForMe"])
         waitlist.attach_offers(org.id, [entry])
-        return {"entry": waitlist_views.entry_view(org, entry)}
+        return {"entry": waitlist_views.entry_view(org, entry),
+                "setup": None if setup is None else {"gateway": setup.gateway, "setupIntent": setup.reference,
+                                                     "clientSecret": setup.client_secret}}
 
     @require_role(CUSTOMER)
     @blp.response(200, EntryList)

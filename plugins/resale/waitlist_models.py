@@ -6,7 +6,7 @@ current status (never read-then-write).
 
 from __future__ import annotations
 
-from peewee import CharField, IntegerField
+from peewee import BooleanField, CharField, IntegerField
 
 from core.models import Booking, Customer, Event, TenantModel, TicketType
 from core.models.base import DateTimeField, ForeignKeyField
@@ -26,6 +26,10 @@ class WaitlistEntry(TenantModel):
     seats = IntegerField()
     status = CharField(max_length=16, default="waiting")
     joined_at = DateTimeField()
+    buy_for_me = BooleanField(default=False)
+    """The customer consented to be charged on offer with the method saved through `setup_ref` ("buy for me")."""
+    payment_gateway = CharField(max_length=40, null=True)
+    setup_ref = CharField(max_length=120, null=True)
 
     class Meta:
         table_name = "resale_waitlist_entry"
@@ -48,6 +52,10 @@ class WaitlistOffer(TenantModel):
     status = CharField(max_length=16, default="offered")
     expires_at = DateTimeField()
     settled_at = DateTimeField(null=True)
+    bought_for_customer = BooleanField(default=False)
+    """Paid off-session with the entry's saved method ("buy for me"), the customer away."""
+    charge_failure = CharField(max_length=60, null=True)
+    """Why buying for the customer failed (the provider's code, e.g. `card_declined`): a normal offer instead."""
 
     class Meta:
         table_name = "resale_waitlist_offer"

@@ -19,8 +19,9 @@ from core.errors import ApiError, Conflict
 from core.jobs import job
 from core.kits.links import read_signed_link_token, signed_link_token
 from core.models import Booking, Org, utcnow
+from core.payments import PaymentCheck
 from core.services import booking as bookings
-from core.services import capacity, holds
+from core.services import capacity, gateways, holds
 from core.services.event_lists import pages_root
 from core.tenancy import get_scoped, scoped
 from plugins.resale.waitlist import (
@@ -83,7 +84,8 @@ def _claim_entry(org: Org, entry_id: str, booking: Booking) -> None:
     offer = WaitlistOffer.create(org=org.id, entry=entry.id, event=entry.event_id, ticket_type=entry.ticket_type_id,
                                  customer=entry.customer_id, seats=entry.seats, booking=booking.id,
                                  expires_at=booking.expires_at or now, status="offered")
-    announce(org, entry, "offered", offer)
+    if not entry.buy_for_me:   # buying for the customer announces once the charge has its answer (`_buy_for`)
+        announce(org, entry, "offered", offer)
 
 
 # --- seats came back ----------------------------------------------------------------------------------
@@ -103,9 +105,12 @@ def _offer_to(org: Org, entry: WaitlistEntry) -> str:
     request = bookings.PurchaseRequest(
         event_id=entry.event_id, items=[(entry.ticket_type_id, entry.seats)],
         buyer=bookings.Buyer(email=customer.email, name=customer.name, customer=customer), source="waitlist",
+        gateway=entry.payment_gateway if entry.buy_for_me else None,
         hold_minutes=settings_of(org).offer_minutes, extras={EXTRA: entry.id})
     try:
-        bookings.purchase(org, request)
+        result = bookings.purchase(org, request)
+        if entry.buy_for_me and result.booking.status == "pending":
+            _buy_for(org, entry, result.booking)
     except EntryTaken:
         return "taken"
     except capacity.SoldOut:
@@ -137,6 +142,40 @@ def offer_seats(org_id: str, ticket_type_id: str) -> int:
         elif outcome == "full":
             break
     return made
+
+
+def _charge_saved_method(org: Org, entry: WaitlistEntry, booking: Booking) -> PaymentCheck:
+    """Charge the entry's saved method for the offer's booking, off-session; unpaid when none is saved yet."""
+    gateway = gateways.gateway_for(org, booking.gateway)
+    method = gateway.provider.saved_method(org, entry.setup_ref or "", gateway.settings)
+    if method is None:
+        return PaymentCheck(paid=False, reason="No payment method was saved.", data={"declineCode": "no_saved_method"})
+    return gateway.provider.charge_saved_method(org, booking, method, booking.amount, gateway.settings)
+
+
+def _buy_for(org: Org, entry: WaitlistEntry, booking: Booking) -> None:
+    """"Buy for me": pay the offer's booking with the saved method and confirm it through the core (tickets
+    issued, the offer accepted and e-mailed by `booking_confirmed`), voiding the booking's own unused payment; a
+    decline (or a bank asking the customer to authenticate) makes it a normal offer, e-mailed with its link."""
+    offer = offer_of_booking(org, booking.id)
+    try:
+        check = _charge_saved_method(org, entry, booking)
+    except ApiError as exc:
+        check = PaymentCheck(paid=False, reason=exc.message, data={"declineCode": exc.type})
+    if check.paid:
+        own_payment = booking.payment_ref
+        with write_transaction():
+            WaitlistOffer.update(bought_for_customer=True, updated_at=utcnow()).where(offer.row_condition()).execute()
+        bookings.confirm(org, booking.id, payment_ref=check.reference)
+        if own_payment and own_payment != check.reference:
+            gateways.void_payment(org, booking, own_payment)
+        return
+    failure = str((check.data or {}).get("declineCode") or "declined")[:60]
+    log.info("buying for waiting-list entry %s failed (%s): a normal offer instead", entry.id, failure)
+    with write_transaction():
+        WaitlistOffer.update(charge_failure=failure, updated_at=utcnow()).where(offer.row_condition()).execute()
+        offer.charge_failure = failure
+        announce(org, entry.reread(), "offered", offer)
 
 
 @job(retries=4, retry_delay=5, retry_backoff=2)

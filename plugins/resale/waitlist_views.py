@@ -45,7 +45,8 @@ def offer_view(org: Org, offer: WaitlistOffer | None, *, with_link: bool) -> dic
         return None
     view = {"id": offer.id, "status": offer.status, "seats": offer.seats, "expiresAt": iso_utc(offer.expires_at),
             "bookingId": offer.booking_id, "listingId": offer.listing_id, "createdAt": iso_utc(offer.created_at),
-            "settledAt": iso_utc(offer.settled_at)}
+            "settledAt": iso_utc(offer.settled_at), "boughtForCustomer": offer.bought_for_customer,
+            "chargeFailure": offer.charge_failure}
     if with_link:
         view["checkoutUrl"] = checkout_url(org, offer)
     return view
@@ -55,7 +56,7 @@ def entry_view(org: Org, entry: WaitlistEntry, *, with_link: bool = True) -> dic
     """An entry with its position (None once it left the line) and newest offer, as the API shows it."""
     return {"id": entry.id, "eventId": entry.event_id, "ticketTypeId": entry.ticket_type_id, "seats": entry.seats,
             "status": entry.status, "position": getattr(entry, "position", None),
-            "joinedAt": iso_utc(entry.joined_at),
+            "joinedAt": iso_utc(entry.joined_at), "buyForMe": entry.buy_for_me,
             "offer": offer_view(org, getattr(entry, "offer", None), with_link=with_link)}
 
 

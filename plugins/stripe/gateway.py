@@ -133,6 +133,51 @@ class StripeGateway:
             return self.client.v1.checkout.sessions.create(params=params,
                                                            options={"idempotency_key": key}).to_dict()
 
+    # --- saved payment methods (off-session) -------------------------------------------------------
+    def create_setup(self, org: Org, key: str, email: str, name: str) -> dict:
+        """A Stripe Customer for the buyer and a SetupIntent saving a card on it for off-session use (both keyed
+        by `key`, so a retry returns the same ones)."""
+        with provider_errors():
+            customer = self.client.v1.customers.create(
+                params={"email": email, "name": name, "metadata": {"org": org.id}},
+                options={"idempotency_key": f"{key}:customer"}).to_dict()
+            return self.client.v1.setup_intents.create(
+                params={"customer": customer["id"], "usage": "off_session",
+                        "automatic_payment_methods": {"enabled": True}, "metadata": {"org": org.id}},
+                options={"idempotency_key": f"{key}:setup"}).to_dict()
+
+    def saved_method(self, org: Org, setup_id: str) -> str | None:
+        """`<customer>/<payment method>` of a SetupIntent of this org that succeeded, else None."""
+        try:
+            with provider_errors():
+                setup = self.client.v1.setup_intents.retrieve(setup_id).to_dict()
+        except stripe.InvalidRequestError:
+            return None
+        if setup.get("status") != "succeeded" or (setup.get("metadata") or {}).get("org") != org.id:
+            return None
+        if not (valid_reference(setup.get("customer")) and valid_reference(setup.get("payment_method"))):
+            return None
+        return f"{setup['customer']}/{setup['payment_method']}"
+
+    def charge_saved(self, org: Org, booking: Booking, method_ref: str, amount: int) -> PaymentCheck:
+        """Confirm an off-session PaymentIntent of `amount` on the saved method (keyed by the booking); a
+        decline or a bank asking for authentication is an unpaid check with Stripe's code."""
+        customer, _, method = method_ref.partition("/")
+        params = {**self.intent_params(org, booking), "amount": amount, "customer": customer,
+                  "payment_method": method, "off_session": True, "confirm": True}
+        params.pop("automatic_payment_methods")
+        try:
+            with provider_errors():
+                intent = self.client.v1.payment_intents.create(
+                    params=params, options={"idempotency_key": f"{booking.id}:off-session"}).to_dict()
+        except stripe.CardError as exc:
+            error = exc.error or {}
+            intent = getattr(error, "payment_intent", None) or {}
+            reference = intent.get("id") if isinstance(intent, dict) else getattr(intent, "id", None)
+            return PaymentCheck(paid=False, reference=reference, reason=exc.user_message or str(exc),
+                                data={"declineCode": exc.code})
+        return check_intent(intent, org, booking)
+
     # --- verification -----------------------------------------------------------------------------
     def intent_for_reference(self, reference: str):
         """The PaymentIntent behind a `pi_...` id or a Checkout Session `cs_...` id; None if unknown."""

@@ -45,7 +45,8 @@ class StripeProvider(AccountProvider):
     name = "Stripe"
     settings_schema = StripeSettings
     capabilities = frozenset({Step.CREATE, Step.VERIFY, Step.REFUND, Step.PARTIAL_REFUND, Step.VOID,
-                              Step.WIDGET, Step.WEBHOOK, Step.REDIRECT, Step.EXTRA_PAYMENT})
+                              Step.WIDGET, Step.WEBHOOK, Step.REDIRECT, Step.EXTRA_PAYMENT, Step.SAVE_METHOD,
+                              Step.CHARGE_SAVED})
 
     def account(self, settings: dict) -> StripeGateway:
         """The tenant's Stripe account (409 `gateway_not_configured` without its credentials)."""
@@ -63,6 +64,21 @@ class StripeProvider(AccountProvider):
                              settings: dict) -> PaymentCheck:
         """Stripe's verdict on the charge's PaymentIntent (this org, booking and charge only)."""
         return self.account(settings).verify_charge(org, booking, charge, payment_ref)
+
+    def start_saving_method(self, org: Org, key: str, email: str, name: str, settings: dict) -> dict:
+        """A Customer and an off-session SetupIntent; the buyer saves a card on it with Stripe.js
+        (`confirmSetup` with the client secret)."""
+        setup = self.account(settings).create_setup(org, key, email, name)
+        return {"reference": setup["id"], "client_secret": setup["client_secret"]}
+
+    def saved_method(self, org: Org, reference: str, settings: dict) -> str | None:
+        """`<customer>/<payment method>` once the SetupIntent succeeded."""
+        return self.account(settings).saved_method(org, reference) if valid_reference(reference) else None
+
+    def charge_saved_method(self, org: Org, booking: Booking, method_ref: str, amount: int,
+                            settings: dict) -> PaymentCheck:
+        """An off-session PaymentIntent confirmed on the saved card, tagged with the booking."""
+        return self.account(settings).charge_saved(org, booking, method_ref, amount)
 
     def start_redirect(self, org: Org, booking: Booking, settings: dict, *, return_url: str,
                        callback_url: str) -> dict:

@@ -1,5 +1,5 @@
-"""A loopback Stripe API (payment intents with confirm/capture/cancel, refunds, checkout sessions, charges)
-plus webhook signing.
+"""A loopback Stripe API (payment intents with confirm/capture/cancel and off-session confirms on saved cards,
+customers and setup intents, refunds, checkout sessions, charges) plus webhook signing.
 
 Test-only: answers the real `stripe` SDK with Stripe's JSON shapes and error bodies; never calls Stripe.
 """
@@ -75,6 +75,12 @@ class FakeStripe(FakeProvider):
         self.refunds: dict[str, dict] = {}
         self.idempotent: dict[tuple[str, str], tuple[dict, int, dict]] = {}
         self.refund_mode = "ok"
+        self.customers: dict[str, dict] = {}
+        self.setups: dict[str, dict] = {}
+        self.methods: dict[str, str] = {}   # saved payment method id -> what it does off-session (`save_card`)
+        self.route("POST", r"/v1/customers", self._create_customer)
+        self.route("POST", r"/v1/setup_intents", self._create_setup)
+        self.route("GET", r"/v1/setup_intents/([^/]+)", self._get_setup)
         self.route("POST", r"/v1/payment_intents", self._create_intent)
         self.route("GET", r"/v1/payment_intents/([^/]+)", self._get_intent)
         self.route("POST", r"/v1/payment_intents/([^/]+)/confirm", self._confirm_intent)
@@ -126,6 +132,18 @@ class FakeStripe(FakeProvider):
                 "message": "Your card was declined."})
             return intent
 
+    def save_card(self, setup_id: str, behaviour: str = "ok") -> dict:
+        """The buyer saved a card through the SetupIntent (Stripe.js `confirmSetup`): it succeeds with a new
+        payment method that, charged off-session, goes through (`ok`), is declined (`card_declined`) or needs the
+        buyer to authenticate (`authentication_required`)."""
+        with self.lock:
+            setup = self.setups[setup_id]
+            method_id = "pm_" + secrets.token_hex(12)
+            self.methods[method_id] = behaviour
+            self.customers[setup["customer"]]["methods"].append(method_id)   # attached to the setup's customer
+            setup.update(status="succeeded", payment_method=method_id)
+            return setup
+
     def complete_session(self, session_id: str) -> dict:
         """Hosted checkout finished: the session's intent is paid and the session is complete."""
         with self.lock:
@@ -171,7 +189,64 @@ class FakeStripe(FakeProvider):
         if "amount" not in params or "currency" not in params:
             raise _error(400, "invalid_request_error", "Missing required param: amount.", "parameter_missing",
                          param="amount")
+        if params.get("confirm") == "true" and params.get("off_session") == "true":
+            return self._idempotent(request, lambda: self._charge_off_session(params))
         return self._idempotent(request, lambda: (200, dict(self._new_intent(params))))
+
+    def _charge_off_session(self, params: dict):
+        """A PaymentIntent confirmed at once on a saved card with the customer away: succeeded, or Stripe's 402
+        `card_error` (`card_declined`, `authentication_required`) with the intent left unpaid in the error."""
+        method = params.get("payment_method", "")
+        customer = self.customers.get(params.get("customer", ""))
+        if method not in self.methods or customer is None or method not in customer["methods"]:
+            raise _error(400, "invalid_request_error", f"No such PaymentMethod: '{method}'", "resource_missing",
+                         param="payment_method")
+        intent = self._new_intent(params)
+        intent.update(customer=customer["id"], payment_method=method)
+        behaviour = self.methods[method]
+        if behaviour == "ok":
+            return 200, dict(self._succeed(intent["id"]))
+        message = ("Your card was declined." if behaviour == "card_declined" else
+                   "This payment requires the customer to authenticate.")
+        intent.update(status="requires_payment_method", last_payment_error={
+            "type": "card_error", "code": behaviour, "message": message})
+        raise _error(402, "card_error", message, behaviour, payment_intent=dict(intent),
+                     decline_code="generic_decline" if behaviour == "card_declined" else None)
+
+    def _create_customer(self, request: Recorded):
+        self._auth(request)
+        params = _unflatten(request.form)
+
+        def create():
+            customer_id = "cus_" + secrets.token_hex(12)
+            self.customers[customer_id] = {"id": customer_id, "object": "customer", "email": params.get("email"),
+                                           "name": params.get("name"), "metadata": params.get("metadata", {}),
+                                           "methods": []}
+            return 200, {k: v for k, v in self.customers[customer_id].items() if k != "methods"}
+
+        return self._idempotent(request, create)
+
+    def _create_setup(self, request: Recorded):
+        self._auth(request)
+        params = _unflatten(request.form)
+        if params.get("customer") not in self.customers:
+            raise _error(400, "invalid_request_error", "No such customer.", "resource_missing", param="customer")
+
+        def create():
+            setup_id = "seti_" + secrets.token_hex(12)
+            self.setups[setup_id] = {"id": setup_id, "object": "setup_intent", "customer": params["customer"],
+                                     "usage": params.get("usage", "off_session"), "status": "requires_payment_method",
+                                     "client_secret": f"{setup_id}_secret_{secrets.token_hex(8)}",
+                                     "payment_method": None, "metadata": params.get("metadata", {})}
+            return 200, dict(self.setups[setup_id])
+
+        return self._idempotent(request, create)
+
+    def _get_setup(self, request: Recorded, setup_id: str):
+        self._auth(request)
+        if setup_id not in self.setups:
+            raise _error(404, "invalid_request_error", f"No such setupintent: '{setup_id}'", "resource_missing")
+        return 200, self.setups[setup_id]
 
     def _get_intent(self, request: Recorded, intent_id: str):
         self._auth(request)
