@@ -58,6 +58,9 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("plugins/resale/waitlist_offers.py:lapse_listing_offers", ("resale_waitlist_offer",),
             "the periodic sweep finds overdue waiting-list offers on resale listings of every tenant (each is then "
             "lapsed and passed on within its tenant)"),
+    Allowed("plugins/resale/waitlist_offers.py:lapse_dead_booking_offers", ("resale_waitlist_offer", "booking"),
+            "the periodic sweep finds open waiting-list offers of every tenant whose booking ended without its "
+            "hook (each is then lapsed and passed on within its tenant)"),
     Allowed("plugins/storefront/orders.py:reconcile", ("storefront_order", "booking"),
             "the periodic reconcile job settles stale orders of every tenant (each then within its tenant)"),
 )

@@ -290,3 +290,23 @@ def test_leaving_is_emailed(resale):
                             f"You left the waiting list for {event.name}"]
     finally:
         smtp.stop()
+
+
+def test_an_offer_whose_booking_staff_cancelled_lapses_once_and_passes_on(resale):
+    from plugins.resale import waitlist_offers
+
+    event, ticket_type, tickets = sold_out(resale)
+    first, second = resale.customer(), resale.customer()
+    join(first, event, ticket_type)
+    join(second, event, ticket_type)
+    resale.staff.post(f"/events/tickets/{tickets[0].id}/cancel", json={})
+    (offer,) = offers(resale)
+    cancelled = resale.staff.post(f"/events/bookings/{offer.booking_id}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert [o.status for o in offers(resale)] == ["offered"]   # no hook for it: the periodic sweep notices
+    with database.db.connection_context():
+        assert waitlist_offers.lapse_dead_booking_offers() == 1
+        assert waitlist_offers.lapse_dead_booking_offers() == 0
+    lapsed, passed = offers(resale)
+    assert (lapsed.status, passed.customer_id, passed.status) == ("lapsed", second.customer_id, "offered")
+    assert counters(event.id, ticket_type.id)["held"] == 1

@@ -353,10 +353,32 @@ def lapse_listing_offers(now=None) -> int:
     return lapsed
 
 
+def lapse_dead_booking_offers() -> int:
+    """Lapse (once each, racing the `booking_expired` hook safely) the open offers on seats whose booking ended
+    without that hook: staff cancelled the pending booking, or the hook gave up; their seats go to the line. How
+    many this call lapsed."""
+    dead = list(WaitlistOffer.select(WaitlistOffer, Booking.status.alias("booking_status"))
+                .join(Booking, on=((Booking.id == WaitlistOffer.booking) & (Booking.org == WaitlistOffer.org)))
+                .where((WaitlistOffer.status == "offered")
+                       & Booking.status.in_(("cancelled", "expired", "refunded")))
+                .limit(MAX_OFFERS_PER_RUN).objects())
+    lapsed = 0
+    for offer in dead:
+        org = Org.get_by_id(offer.org_id)
+        with write_transaction():
+            if not _settle(offer, "lapsed", ("offered",)):
+                continue
+            lapsed += 1
+            announce(org, offer.entry, "lapsed", offer)
+            queue_offers(org, [offer.ticket_type_id])
+    return lapsed
+
+
 @job(every_minutes=1)
-def lapse_listing_offers_job() -> int:
-    """Periodic job: `lapse_listing_offers` (offers on seats lapse with their booking's hold instead)."""
-    return lapse_listing_offers()
+def lapse_offers_job() -> int:
+    """Periodic job: `lapse_listing_offers` and `lapse_dead_booking_offers` (an offer on seats otherwise lapses
+    with its booking's hold, through `booking_expired`)."""
+    return lapse_listing_offers() + lapse_dead_booking_offers()
 
 
 def offer_of_booking(org: Org | str, booking_id: str) -> WaitlistOffer | None:
