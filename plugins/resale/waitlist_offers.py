@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from core import outbox
 from core.db import write_transaction
@@ -334,44 +334,40 @@ def _pass_listing(org: Org, offer: WaitlistOffer) -> None:
         _listing_unreserved(org, offer.listing_id)
 
 
+def _lapse_each(offers: list[WaitlistOffer], pass_on: Callable[[Org, WaitlistOffer], None]) -> int:
+    """Lapse each offer once (its conditional UPDATE) and, in the same transaction, `pass_on` what it held;
+    how many this call lapsed (racing sweepers lapse and pass each offer once between them)."""
+    lapsed = 0
+    for offer in offers:
+        org = Org.get_by_id(offer.org_id)
+        with write_transaction():
+            if not _settle(offer, "lapsed", ("offered",)):
+                continue
+            lapsed += 1
+            announce(org, offer.entry, "lapsed", offer)
+            pass_on(org, offer)
+    return lapsed
+
+
 def lapse_listing_offers(now=None) -> int:
-    """Lapse every overdue offer on a listing (each once, by its conditional UPDATE) and pass the listing on in
-    the same transaction; how many this call lapsed. Two sweepers racing lapse and pass each offer once."""
+    """Lapse every overdue offer on a listing and pass the listing on; how many this call lapsed."""
     now = now or utcnow()
     overdue = list(WaitlistOffer.select().where((WaitlistOffer.status == "offered")
                                                 & WaitlistOffer.listing_id.is_null(False)
                                                 & (WaitlistOffer.expires_at < now)).limit(MAX_OFFERS_PER_RUN))
-    lapsed = 0
-    for offer in overdue:
-        org = Org.get_by_id(offer.org_id)
-        with write_transaction():
-            if not _settle(offer, "lapsed", ("offered",)):
-                continue
-            lapsed += 1
-            announce(org, offer.entry, "lapsed", offer)
-            _pass_listing(org, offer)
-    return lapsed
+    return _lapse_each(overdue, _pass_listing)
 
 
 def lapse_dead_booking_offers() -> int:
-    """Lapse (once each, racing the `booking_expired` hook safely) the open offers on seats whose booking ended
-    without that hook: staff cancelled the pending booking, or the hook gave up; their seats go to the line. How
-    many this call lapsed."""
-    dead = list(WaitlistOffer.select(WaitlistOffer, Booking.status.alias("booking_status"))
+    """Lapse (racing the `booking_expired` hook safely) the open offers on seats whose booking ended without that
+    hook: staff cancelled the pending booking, or the hook gave up; their seats go to the line. How many this
+    call lapsed."""
+    dead = list(WaitlistOffer.select()
                 .join(Booking, on=((Booking.id == WaitlistOffer.booking) & (Booking.org == WaitlistOffer.org)))
                 .where((WaitlistOffer.status == "offered")
                        & Booking.status.in_(("cancelled", "expired", "refunded")))
-                .limit(MAX_OFFERS_PER_RUN).objects())
-    lapsed = 0
-    for offer in dead:
-        org = Org.get_by_id(offer.org_id)
-        with write_transaction():
-            if not _settle(offer, "lapsed", ("offered",)):
-                continue
-            lapsed += 1
-            announce(org, offer.entry, "lapsed", offer)
-            queue_offers(org, [offer.ticket_type_id])
-    return lapsed
+                .limit(MAX_OFFERS_PER_RUN))
+    return _lapse_each(dead, lambda org, offer: queue_offers(org, [offer.ticket_type_id]))
 
 
 @job(every_minutes=1)
