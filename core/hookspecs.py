@@ -319,3 +319,17 @@ def customer_email_changed(org, customer_id, email, name, new_email):
     Recorded by `core.services.email_change` in the transaction that applied the change. The notifications
     plugin sends `email_changed`.
     """
+
+
+# --- resale (per tenant, after commit) ----------------------------------------------------------
+
+@hookspec
+def resale_listing_changed(org, listing, change):
+    """A resale listing changed state (the `resale` plugin): `change` is `listed`, `withdrawn` or `sold`;
+    `listing` is its row as the change committed it (`ticket_id`, `seller_id`, `status`, `price`, `currency`,
+    `fee`, `seller_amount`, `ended_reason`; once sold `buyer_id`, `buyer_ticket`, `seller_refund`).
+
+    Recorded in the transaction that made the change, at most once per change. The automation plugin sends a
+    webhook `resale.<change>`; the notifications plugin e-mails the seller (and, once sold, the buyer gets their
+    ticket through `tickets_issued`).
+    """

@@ -6,3 +6,101 @@ the core's hooks.
 """
 
 from __future__ import annotations
+
+from core.hookspecs import hookimpl
+
+RESALE_AUDIT_ACTIONS = {
+    "resale.terms_changed": "An event's resale terms changed (on or off, price cap, fee, comps)",
+    "resale.listed": "A holder listed a ticket for resale",
+    "resale.withdrawn": "A resale listing was withdrawn (by its holder, or its ticket was scanned, refunded or moved)",
+    "resale.sold": "A resale listing was sold: the seller's ticket revoked, the buyer's issued, the seller refunded",
+    "resale.refused": "A paid resale purchase was refused (the listing had gone) and the buyer refunded",
+}
+
+
+@hookimpl
+def register_models():
+    """The resale listing tables (`resale_terms`, `resale_listings`, `resale_purchases`)."""
+    from plugins.resale.listing_models import LISTING_MODELS
+
+    return list(LISTING_MODELS)
+
+
+@hookimpl
+def register_routes(api, app):
+    """Staff resale terms and report, the holder's listing routes and the buyers' routes."""
+    from plugins.resale.listing_api import blp
+
+    api.register_blueprint(blp)
+
+
+@hookimpl
+def register_audit_actions():
+    """What the resale listings record in the audit log."""
+    return dict(RESALE_AUDIT_ACTIONS)
+
+
+@hookimpl
+def price_booking(org, quote, promo_code, customer, extras):
+    """A booking that buys a resale listing costs its price and reserves it."""
+    from plugins.resale.listing_sale import price_resale
+
+    price_resale(org, quote, customer, extras)
+
+
+@hookimpl
+def booking_confirmed(org, booking):
+    """A paid booking that buys a listing completes (or refuses) the sale, exactly once."""
+    if booking.source == "resale":
+        from plugins.resale.listing_sale import complete_sale
+
+        complete_sale(org, booking.id)
+
+
+@hookimpl
+def booking_expired(org, booking):
+    """An unpaid booking's hold ran out: the listing it reserved is free for the next buyer."""
+    if booking.source == "resale":
+        from plugins.resale.listing_sale import release_expired
+
+        release_expired(org, booking.id)
+
+
+@hookimpl
+def ticket_checked_in(org, ticket, checkin):
+    """A listed ticket scanned at the door is withdrawn, never sold."""
+    from plugins.resale.listings import withdraw_for_ticket
+
+    withdraw_for_ticket(org, ticket.id, "checked_in")
+
+
+@hookimpl
+def ticket_refunded(org, ticket, refund):
+    """A refunded ticket's listing is withdrawn."""
+    from plugins.resale.listings import withdraw_for_ticket
+
+    withdraw_for_ticket(org, ticket.id, "refunded")
+
+
+@hookimpl
+def ticket_cancelled(org, ticket):
+    """A cancelled ticket's listing is withdrawn."""
+    from plugins.resale.listings import withdraw_for_ticket
+
+    withdraw_for_ticket(org, ticket.id, "cancelled")
+
+
+@hookimpl
+def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
+    """A ticket given away by its holder is no longer theirs to sell: its listing is withdrawn."""
+    from plugins.resale.listings import withdraw_for_ticket
+
+    withdraw_for_ticket(org, old_ticket.id, "transferred")
+
+
+@hookimpl
+def ticket_transferred_to_account(org, old_ticket, new_ticket, transfer):
+    """As `ticket_transferred`, for a transfer by username."""
+    from plugins.resale.listings import withdraw_for_ticket
+
+    withdraw_for_ticket(org, old_ticket.id, "transferred")
