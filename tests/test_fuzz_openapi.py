@@ -36,7 +36,7 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 # These end the caller's sessions (a customer's token stops working after them): fuzzed after every other one.
 SESSION_ENDING = ("POST /client/auth/logout-all", "POST /client/auth/password")
 ALL_PLUGINS = ("offline", "media", "notifications", "automation", "stripe", "paypal", "storefront", "public_api_v2",
-               "club_cart", "cybersource", "developers_api")
+               "club_cart", "cybersource", "developers_api", "resale")
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
                          print_blob=False)

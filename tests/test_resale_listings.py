@@ -14,6 +14,7 @@ import secrets
 import pytest
 from fakes.checks import enable_gateway, fake_fixtures
 from fakes.stripe_server import FakeStripe
+from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import make_event, make_type
 from test_qr import decode_png
 
@@ -192,7 +193,7 @@ def test_a_refund_outage_is_retried_from_the_outbox_until_done(market, fake):
         refund = Refund.get(Refund.booking == seller_booking.id)
         assert refund.status == "pending" and refund.amount == 3700
         entry = OutboxEntry.get(OutboxEntry.name.endswith("pay_refund_job") & OutboxEntry.done_at.is_null())
-        assert entry.attempts == 1 and "unknown error occurred on Stripe" in entry.last_error
+        assert entry.attempts == 1 and "GatewayUnavailable: stripe did not answer" in entry.last_error
     report = tenant.staff.get(f"/events/{market['event']}/resale").get_json()["totals"]
     assert (report["sellerRefunded"], report["payoutPending"]) == (0, 3700)
     fake.refund_mode = "ok"
@@ -306,3 +307,54 @@ def test_another_tenant_sees_nothing(market, other_tenant):
     response = outsider.post(f"/client/events/{market['event']}/resale/{listing['id']}/purchase", json={})
     assert response.status_code == 404
     assert other_tenant.guest.get(f"/client/events/{market['event']}/resale").status_code == 404
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    server = HttpReceiver().start()
+    yield server
+    server.stop()
+
+
+def test_each_state_change_sends_an_email_and_a_webhook(market, fake, smtp, receiver, config, monkeypatch):
+    tenant = market["tenant"]
+    monkeypatch.setattr(config, "webhooks_allow_private", True)   # the loopback receiver
+    tenant.enable("notifications")
+    tenant.configure("notifications", smtp_host="127.0.0.1", smtp_port=str(smtp.port),
+                     sender="Tenant A Tickets <tickets@tenant-a.test>")
+    tenant.enable("automation")
+    types = ["resale.listed", "resale.withdrawn", "resale.sold"]
+    endpoint = tenant.staff.post("/automation/endpoints", json={"url": receiver.url, "eventTypes": types})
+    assert endpoint.status_code == 201
+    seller, ticket_id = market["seller"], market["ticket"]["id"]
+    first = list_ticket(market, price=3000).get_json()
+    seller.delete(f"/client/events/tickets/{ticket_id}/resale")
+    listing = list_ticket(market, price=4000).get_json()
+    buyer = tenant.customer(name="Bea Buyer")
+    booking = buy(market, buyer, listing["id"]).get_json()
+    fake.pay(booking["paymentRef"])
+    sale = buyer.post(f"/client/events/resale/sales/{booking['bookingId']}/confirm").get_json()
+
+    mails = [m for m in smtp.event_messages if m["To"] == seller.email]
+    kinds = [m["X-Boxoffice-Kind"] for m in mails]
+    assert kinds[-4:] == ["resale_listed", "resale_withdrawn", "resale_listed", "resale_sold"]
+    sold_text = mails[-1].get_body(("plain",)).get_content()
+    assert "was sold for 40.00 USD" in sold_text and "37.00 USD is on its way back" in sold_text
+    assert "you withdrew it" in mails[-3].get_body(("plain",)).get_content()
+    to_buyer = [m for m in smtp.event_messages if m["To"] == buyer.email]
+    assert [m["X-Boxoffice-Kind"] for m in to_buyer] == ["tickets_issued"]   # the new ticket, its QR inline
+    assert sale["ticketId"] in to_buyer[0].get_body(("plain",)).get_content()
+
+    events = [r.json() for r in receiver.received]
+    assert [(e["type"], e["data"]["listing"]["id"]) for e in events] == [
+        ("resale.listed", first["id"]), ("resale.withdrawn", first["id"]), ("resale.listed", listing["id"]),
+        ("resale.sold", listing["id"])]
+    assert events[-1]["data"]["listing"]["buyerTicketId"] == sale["ticketId"]
+    assert events[-1]["data"]["listing"]["sellerAmount"] == 3700

@@ -171,3 +171,17 @@ def ticket_refunded(org, ticket, refund):
         refund_view = {"id": refund.id, "amount": refund.amount, "currency": refund.currency,
                        "bookingId": refund.booking_id}
     return {"ticket": ticket_data(ticket), "refund": refund_view}
+
+
+@hookimpl
+def resale_listing_changed(org, listing, change):
+    """`resale.listed`, `resale.withdrawn`, `resale.sold`: {listing: {id, eventId, ticketId, ticketTypeId, status,
+    price, currency, fee, sellerAmount, endedReason, buyerTicketId, sellerRefundId}} (amounts in minor units)."""
+    from plugins.automation import service
+
+    service.emit(org, f"resale.{change}", {"listing": {
+        "id": listing.id, "eventId": listing.event_id, "ticketId": listing.ticket_id,
+        "ticketTypeId": listing.ticket_type_id, "status": listing.status, "price": listing.price,
+        "currency": listing.currency, "fee": listing.fee, "sellerAmount": listing.seller_amount,
+        "endedReason": listing.ended_reason, "buyerTicketId": listing.buyer_ticket,
+        "sellerRefundId": listing.seller_refund}})

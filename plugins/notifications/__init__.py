@@ -166,3 +166,11 @@ def customer_email_changed(org, customer_id, email, name, new_email):
     from plugins.notifications.account_emails import account_email
 
     account_email(org, "email_changed", email, customer_id=customer_id, name=name, new_email=new_email)
+
+
+@hookimpl
+def resale_listing_changed(org, listing, change):
+    """E-mail the seller when their resale listing is listed, withdrawn or sold."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.resale_changed(org, listing, change)

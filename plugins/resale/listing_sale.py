@@ -12,6 +12,7 @@ with the same idempotency key. Never moves seats: the seat stays sold, only its 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 
 from core.db import write_transaction
@@ -79,10 +80,18 @@ def price_resale(org: Org, quote, customer: Customer | None, extras: dict) -> No
 
 
 def _offer_accepted(org: Org, listing: ResaleListing, token, customer: Customer) -> bool:
-    """True when the waiting list says `token` is `customer`'s live offer on this listing
-    (`plugins.resale.waitlist.offer_matches`, when the waiting list provides it)."""
-    matches = getattr(listings._waitlist(), "offer_matches", None)
-    return bool(token) and matches is not None and bool(matches(org, listing, token, customer))
+    """True when `token` (the checkout's `?offer=`) opens the waiting list's live offer of this listing to
+    `customer` (`plugins.resale.waitlist_offers.listing_offer`, when the waiting list is installed)."""
+    listing_offer = getattr(_waitlist_offers(), "listing_offer", None)
+    offer = listing_offer(org, listing.id, token) if listing_offer is not None and token else None
+    return offer is not None and getattr(offer, "customer_id", None) == customer.id
+
+
+def _waitlist_offers():
+    try:
+        return importlib.import_module("plugins.resale.waitlist_offers")
+    except ImportError:
+        return None
 
 
 def _reserve(org_id: str, listing_id: str, buyer_id: str, booking: Booking) -> None:
@@ -123,6 +132,10 @@ def complete_sale(org: Org, booking_id: str) -> ResalePurchase | None:
         booking = get_scoped(Booking, org, booking_id)
         if booking.status not in ("confirmed", "partially_refunded"):
             return bought
+        # Completions of one purchase queue here (the row's lock): a second one finds it settled, changes nothing.
+        if (ResalePurchase.update(updated_at=utcnow())
+                .where(bought.row_condition() & (ResalePurchase.status == "pending")).execute()) != 1:
+            return bought.reread()
         listing = get_scoped(ResaleListing, org, bought.listing_id)
         try:
             with write_transaction():   # a savepoint: a refused sale leaves nothing of it
@@ -147,6 +160,9 @@ def _sell(org: Org, listing: ResaleListing, bought: ResalePurchase, booking: Boo
                                           booking_id=booking.id, price_paid=listing.price)
     except ApiError as error:   # scanned (or refunded, transferred) first: the door won
         raise _Refused(str(error.extra.get("ticketStatus") or error.type)) from error
+    accepted = getattr(_waitlist_offers(), "listing_sold", None)
+    if accepted is not None:   # the waiting-list offer this buyer took, if any, is accepted once
+        accepted(org, listing.id, bought.buyer_id)
     refund = _claim_seller_refund(org, listing)
     ResaleListing.update(buyer_ticket=outcome.new_ticket.id, seller_refund=refund.id if refund else None).where(
         listing.row_condition()).execute()
