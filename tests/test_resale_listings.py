@@ -358,3 +358,33 @@ def test_each_state_change_sends_an_email_and_a_webhook(market, fake, smtp, rece
         ("resale.sold", listing["id"])]
     assert events[-1]["data"]["listing"]["buyerTicketId"] == sale["ticketId"]
     assert events[-1]["data"]["listing"]["sellerAmount"] == 3700
+
+
+def test_a_sale_whose_side_effects_never_reached_the_queue_is_finished_by_the_sweep(market, fake, monkeypatch):
+    """The process dies right after the sale commits, before the job queue got its work (the queue is down):
+    the seller's refund waits in the outbox and the sweep pays it, once."""
+    from core import outbox
+
+    tenant = market["tenant"]
+    listing = list_ticket(market).get_json()
+    buyer = tenant.customer()
+    booking = buy(market, buyer, listing["id"]).get_json()
+    fake.pay(booking["paymentRef"])
+
+    def queue_down(*args):
+        raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(outbox, "hand_to_queue", queue_down)
+    assert buyer.post(f"/client/events/resale/sales/{booking['bookingId']}/confirm").get_json()["status"] == "sold"
+    seller_booking = booking_of(market["ticket"]["id"])
+    assert stripe_refunds(fake, seller_booking.payment_ref) == []
+    monkeypatch.undo()
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=5)
+    with database.db.connection_context():
+        assert outbox.sweep(later) >= 1
+        assert OutboxEntry.select().where((OutboxEntry.org_id == tenant.orgid)
+                                          & OutboxEntry.done_at.is_null()).count() == 0
+    assert [r["amount"] for r in stripe_refunds(fake, seller_booking.payment_ref)] == [3700]
+    with database.db.connection_context():
+        assert Booking.get_by_id(seller_booking.id).refunded_amount == 3700
+        assert Ticket.select().where(Ticket.event == market["event"], Ticket.status == "valid").count() == 1

@@ -227,7 +227,7 @@ class OnSaleView(MethodView):
     def get(self, event_id):
         """The event's resale tickets on public sale now, cheapest first (none when resale is off)."""
         org = current_org()
-        event, terms = listings.event_terms(org, event_id)
+        event, terms = listings.event_terms(org, event_id, published=True)
         found = listings.on_sale(org, event.id) if terms.enabled else []
         return {"listings": [listing_view(listing) for listing in found]}
 

@@ -56,9 +56,12 @@ def terms_for(org: Org | str, event_id: str) -> ResaleTerms:
                                 fee_percent_bp=0, allow_comps=False)
 
 
-def event_terms(org: Org, event_id: str) -> tuple[Event, ResaleTerms]:
-    """The tenant's event (404 `event_not_found`) with its resale terms."""
+def event_terms(org: Org, event_id: str, *, published: bool = False) -> tuple[Event, ResaleTerms]:
+    """The tenant's event (404 `event_not_found`; also for one customers cannot see yet when `published`)
+    with its resale terms."""
     event = get_scoped(Event, org, event_id, "event")
+    if published and (event.published_at is None or event.published_at > utcnow() or event.archived_at):
+        raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
     return event, terms_for(org, event.id)
 
 
