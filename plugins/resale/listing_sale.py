@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 EXTRAS_KEY = "resale"
 """The purchase request's `extras` key naming the listing a booking buys (`price_resale` reads it)."""
+TICKET_ENDED = {"checked_in": "checked_in", "refunded": "refunded", "refunding": "refunded",
+                "cancelled": "cancelled", "transferred": "transferred"}
+"""A seller's ticket status that refused a sale -> why its listing is withdrawn."""
 REFUND_POLICY = RetryPolicy(max_attempts=12, delay_seconds=30, backoff=2)
 """A refund the provider could not take yet is asked again for about a day (same idempotency key)."""
 
@@ -142,6 +145,9 @@ def complete_sale(org: Org, booking_id: str) -> ResalePurchase | None:
                 _sell(org, listing, bought, booking)
         except _Refused as refused:
             _refuse(org, listing, bought, booking, refused.reason)
+            ended = TICKET_ENDED.get(refused.reason)
+            if ended:   # its ticket is no longer the seller's to sell: withdrawn now, not only by the later hook
+                listings.end_listing(org, listing, ended)
     return bought.reread()
 
 
@@ -159,7 +165,8 @@ def _sell(org: Org, listing: ResaleListing, bought: ResalePurchase, booking: Boo
         outcome = transfers.resell_ticket(org, get_scoped(Ticket, org, listing.ticket_id), buyer=buyer,
                                           booking_id=booking.id, price_paid=listing.price)
     except ApiError as error:   # scanned (or refunded, transferred) first: the door won
-        raise _Refused(str(error.extra.get("ticketStatus") or error.type)) from error
+        status = error.extra.get("ticketStatus")
+        raise _Refused(str(status if status and status != "valid" else error.type)) from error
     accepted = getattr(_waitlist_offers(), "listing_sold", None)
     if accepted is not None:   # the waiting-list offer this buyer took, if any, is accepted once
         accepted(org, listing.id, bought.buyer_id)
