@@ -37,7 +37,7 @@ TICKET_ENDED = {"checked_in": "checked_in", "refunded": "refunded", "refunding":
                 "cancelled": "cancelled", "transferred": "transferred"}
 """A seller's ticket status that refused a sale -> why its listing is withdrawn."""
 REFUND_POLICY = RetryPolicy(max_attempts=12, delay_seconds=30, backoff=2)
-"""A refund the provider could not take yet is asked again for about a day (same idempotency key)."""
+"""A refund the provider could not take yet is asked again for about 17 hours (same idempotency key)."""
 
 
 # --- the buyer's booking ---------------------------------------------------------------------------
