@@ -150,6 +150,16 @@ def attendee_links(org, event, booking):
     plugins serve no pages gets {}, and its messages show no links."""
 
 
+@hookspec
+def event_page_offers(org, event):
+    """Return more offers the event's attendee page shows beside its ticket types: `{ticket type UUID: [offer,
+    ...]}`, each offer a dict with `kind` (e.g. `resale`), `price` and `currency` (minor units) and `path` (the
+    page that sells it, relative to the tenant's pages root, e.g. `resale/<id>`), cheapest first; {} for none.
+
+    Read only, called while the page is built (the `pages` plugin); answer in one query. Every enabled plugin's
+    answer is merged per ticket type. The `resale` plugin answers with the listings on public sale."""
+
+
 # --- lifecycle (per tenant, after commit) -------------------------------------------------------
 
 @hookspec

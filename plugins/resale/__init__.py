@@ -28,16 +28,27 @@ def register_models():
 
 @hookimpl
 def register_routes(api, app):
-    """Staff resale terms and report, the holder's listing routes and the buyers' routes."""
+    """Staff resale terms and report, the holder's listing routes, the buyers' routes and the listing checkout
+    page of the attendee pages (`/e/<org>/resale/<listing id>`)."""
     from plugins.resale.listing_api import blp
+    from plugins.resale.listing_pages import register_pages
 
     api.register_blueprint(blp)
+    register_pages(app)
 
 
 @hookimpl
 def register_audit_actions():
     """What the resale listings record in the audit log."""
     return dict(RESALE_AUDIT_ACTIONS)
+
+
+@hookimpl
+def event_page_offers(org, event):
+    """The event page shows the listings on public sale beside their ticket types."""
+    from plugins.resale.listing_pages import event_page_offers as offers
+
+    return offers(org, event)
 
 
 @hookimpl
