@@ -274,6 +274,12 @@ def test_withdraw_and_relist(market, fake):
     assert buy(market, market["tenant"].customer(), listing["id"]).get_json()["type"] == "listing_unavailable"
     again = list_ticket(market, price=2000)
     assert again.status_code == 201 and again.get_json()["id"] != listing["id"]
+    tenant, on_sale = market["tenant"], f"/client/events/{market['event']}/resale"
+    assert [item["id"] for item in tenant.guest.get(on_sale).get_json()["listings"]] == [again.get_json()["id"]]
+    open_resale(tenant, market["event"], enabled=False)   # closed: nothing shown, nothing sold
+    assert tenant.guest.get(on_sale).get_json()["listings"] == []
+    closed = buy(market, tenant.customer(), again.get_json()["id"])
+    assert closed.status_code == 409 and closed.get_json()["type"] == "resale_not_enabled"
 
 
 def test_comp_tickets_bring_the_seller_nothing(market, fake):

@@ -225,11 +225,11 @@ class MyListingView(MethodView):
 class OnSaleView(MethodView):
     @blp.response(200, OnSaleSchema)
     def get(self, event_id):
-        """The event's resale tickets on public sale now, cheapest first (none when resale is off)."""
+        """The event's resale tickets on public sale now, cheapest first (none when resale is off; 404
+        `event_not_found` for an event customers cannot see)."""
         org = current_org()
-        event, terms = listings.event_terms(org, event_id, published=True)
-        found = listings.on_sale(org, event.id) if terms.enabled else []
-        return {"listings": [listing_view(listing) for listing in found]}
+        event = listings.public_event(org, event_id)
+        return {"listings": [listing_view(listing) for listing in listings.on_sale(org, event.id)]}
 
 
 @blp.route("/client/events/<event_id>/resale/<listing_id>/purchase")
@@ -242,8 +242,8 @@ class BuyListingView(MethodView):
     def post(self, data, event_id, listing_id):
         """Buy a resale ticket: a booking of the listing's price that reserves it while I pay (its hold); pay it
         like any purchase, then confirm it (`POST /client/events/resale/sales/{bookingId}/confirm`, or the
-        core's confirm-order; the provider's webhook does it too). 409 `listing_unavailable`, 422 `own_listing`,
-        404 `listing_not_found`."""
+        core's confirm-order; the provider's webhook does it too). 409 `listing_unavailable`, `resale_not_enabled`,
+        422 `own_listing`, 404 `listing_not_found`."""
         return listing_sale.buy_listing(current_org(), current_identity(), event_id, listing_id, data,
                                         queue_pass=sent_queue_pass())
 

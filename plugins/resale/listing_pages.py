@@ -31,9 +31,8 @@ templates = Blueprint("resale_pages", __name__, template_folder="templates")
 
 
 def event_page_offers(org, event) -> dict[str, list[dict]]:
-    """The event's listings on public sale by ticket type, cheapest first (none while resale is off)."""
-    if not listings.terms_for(org, event.id).enabled:
-        return {}
+    """The event's listings on public sale by ticket type, cheapest first (none while resale is off); one
+    query."""
     found: dict[str, list[dict]] = {}
     for listing in listings.on_sale(org, event.id):
         found.setdefault(listing.ticket_type_id, []).append(

@@ -47,7 +47,8 @@ def buy_listing(org: Org, identity, event_id: str, listing_id: str, body: dict, 
     """The buyer (a customer) starts paying for a listing: a core booking of the listing's price, which
     reserves the listing while it is unpaid (its hold). 401 `customer_required`, 404 `listing_not_found`, 409
     `listing_unavailable` (sold, withdrawn, reserved by another buyer, or offered to the waiting list), 422
-    `own_listing`, and the purchase's own refusals (gateway, e-mail verification)."""
+    `own_listing`, `resale_not_enabled` (staff closed resale for the event), and the purchase's own refusals
+    (gateway, e-mail verification)."""
     if identity is None or identity.role != "customer":
         raise Unauthorized("Sign in as a customer to buy a resale ticket.", type="customer_required")
     listing = listings.public_listing(org, event_id, listing_id)
@@ -71,6 +72,8 @@ def price_resale(org: Org, quote, customer: Customer | None, extras: dict) -> No
         raise Conflict("This resale listing is no longer available.", type="listing_unavailable")
     if customer is None:
         raise Unauthorized("Sign in as a customer to buy a resale ticket.", type="customer_required")
+    if not listings.terms_for(org, listing.event_id).enabled:
+        raise Conflict("Resale is closed for this event.", type="resale_not_enabled")
     if listing.seller_id == customer.id:
         raise Unprocessable("This is your own listing; withdraw it instead.", type="own_listing")
     if listing.status == "offered" and not _offer_accepted(org, listing, sent.get("offer"), customer):

@@ -56,13 +56,18 @@ def terms_for(org: Org | str, event_id: str) -> ResaleTerms:
                                 fee_percent_bp=0, allow_comps=False)
 
 
-def event_terms(org: Org, event_id: str, *, published: bool = False) -> tuple[Event, ResaleTerms]:
-    """The tenant's event (404 `event_not_found`; also for one customers cannot see yet when `published`)
-    with its resale terms."""
+def event_terms(org: Org, event_id: str) -> tuple[Event, ResaleTerms]:
+    """The tenant's event (404 `event_not_found`) with its resale terms."""
     event = get_scoped(Event, org, event_id, "event")
-    if published and (event.published_at is None or event.published_at > utcnow() or event.archived_at):
-        raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
     return event, terms_for(org, event.id)
+
+
+def public_event(org: Org, event_id: str) -> Event:
+    """The tenant's event customers can see (404 `event_not_found` otherwise: not published yet, archived)."""
+    event = get_scoped(Event, org, event_id, "event")
+    if event.published_at is None or event.published_at > utcnow() or event.archived_at:
+        raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
+    return event
 
 
 def set_terms(org: Org, event_id: str, change: TermsChange) -> ResaleTerms:
@@ -279,11 +284,15 @@ def notify(org: Org | str, listing: ResaleListing, change: str) -> None:
 # --- buyers' view ---------------------------------------------------------------------------------
 
 def on_sale(org: Org, event_id: str) -> list[ResaleListing]:
-    """The event's listings on public sale now (not reserved by a buyer who is paying), cheapest first."""
+    """The event's listings on public sale now (resale open for it, not reserved by a buyer who is paying),
+    cheapest first; one query."""
     now = utcnow()
+    open_events = scoped(ResaleTerms, org).select(ResaleTerms.event).where(
+        (ResaleTerms.event == event_id) & (ResaleTerms.enabled == True))  # noqa: E712 - SQL, not Python truth
     return list(scoped(ResaleListing, org)
                 .where((ResaleListing.event == event_id) & (ResaleListing.status == "listed")
-                       & (ResaleListing.reserved_until.is_null() | (ResaleListing.reserved_until <= now)))
+                       & (ResaleListing.reserved_until.is_null() | (ResaleListing.reserved_until <= now))
+                       & ResaleListing.event.in_(open_events))
                 .order_by(ResaleListing.price, ResaleListing.created_at, ResaleListing.id))
 
 
