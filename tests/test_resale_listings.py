@@ -12,11 +12,12 @@ import io
 import secrets
 
 import pytest
+import zxingcpp
 from fakes.checks import enable_gateway, fake_fixtures
 from fakes.stripe_server import FakeStripe
+from PIL import Image
 from smtp_server import HttpReceiver, SmtpServer
 from test_purchase_support import make_event, make_type
-from test_qr import decode_png
 
 from core import db as database
 from core.models import Booking, OutboxEntry, Refund, Ticket
@@ -24,6 +25,13 @@ from core.models import Booking, OutboxEntry, Refund, Ticket
 fake_server, fake = fake_fixtures(FakeStripe)
 
 PURCHASE = "/client/events/tickets/purchase"
+
+
+def decode_png(png: bytes) -> str:
+    """The text of the one QR code in a PNG, read by zxing-cpp (which may report one code twice: one text)."""
+    texts = {result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))}
+    assert len(texts) == 1, texts
+    return texts.pop()
 
 
 def use_stripe(tenant, fake) -> None:

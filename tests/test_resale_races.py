@@ -8,9 +8,8 @@ import requests
 from fakes.checks import fake_fixtures
 from fakes.stripe_server import FakeStripe
 from test_purchase_support import make_event, make_type
-from test_qr import decode_png
 from test_races_tickets import storm
-from test_resale_listings import booking_of, bought_ticket, open_resale, stripe_refunds, use_stripe
+from test_resale_listings import booking_of, bought_ticket, decode_png, open_resale, stripe_refunds, use_stripe
 
 from core import db as database
 from core.models import Ticket

@@ -7,8 +7,7 @@ from __future__ import annotations
 from fakes.checks import fake_fixtures
 from fakes.stripe_server import FakeStripe
 from pages_world import concert, pages_tenant, use_stripe_fake
-from test_qr import decode_png
-from test_resale_listings import booking_of, bought_ticket, open_resale, stripe_refunds
+from test_resale_listings import booking_of, bought_ticket, decode_png, open_resale, stripe_refunds
 
 fake_server, fake = fake_fixtures(FakeStripe)
 
