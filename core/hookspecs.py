@@ -150,6 +150,16 @@ def attendee_links(org, event, booking):
     plugins serve no pages gets {}, and its messages show no links."""
 
 
+@hookspec
+def event_page_offers(org, event):
+    """Return more offers the event's attendee page shows beside its ticket types: `{ticket type UUID: [offer,
+    ...]}`, each offer a dict with `kind` (e.g. `resale`), `price` and `currency` (minor units) and `path` (the
+    page that sells it, relative to the tenant's pages root, e.g. `resale/<id>`), cheapest first; {} for none.
+
+    Read only, called while the page is built (the `pages` plugin); answer in one query. Every enabled plugin's
+    answer is merged per ticket type. The `resale` plugin answers with the listings on public sale."""
+
+
 # --- lifecycle (per tenant, after commit) -------------------------------------------------------
 
 @hookspec
@@ -332,4 +342,18 @@ def customer_email_changed(org, customer_id, email, name, new_email):
 
     Recorded by `core.services.email_change` in the transaction that applied the change. The notifications
     plugin sends `email_changed`.
+    """
+
+
+# --- resale (per tenant, after commit) ----------------------------------------------------------
+
+@hookspec
+def resale_listing_changed(org, listing, change):
+    """A resale listing changed state (the `resale` plugin): `change` is `listed`, `withdrawn` or `sold`;
+    `listing` is its row as the change committed it (`ticket_id`, `seller_id`, `status`, `price`, `currency`,
+    `fee`, `seller_amount`, `ended_reason`; once sold `buyer_id`, `buyer_ticket`, `seller_refund`).
+
+    Recorded in the transaction that made the change, at most once per change. The automation plugin sends a
+    webhook `resale.<change>`; the notifications plugin e-mails the seller (and, once sold, the buyer gets their
+    ticket through `tickets_issued`).
     """

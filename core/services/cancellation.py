@@ -354,3 +354,57 @@ def refund_booking(org, booking_id: str, amount=None, reason: str = "", *, metho
         raise Conflict("This booking has nothing left to refund.", type="already_refunded")
     return _refund(org, booking, tickets, amount, reason, whole_booking=True, method=method, void=void,
                    credit_expires_at=credit_expires_at)
+
+
+# --- money-only refunds paid from a job (a resale's seller) -------------------------------------------
+
+MONEY_ONLY = "money_only"
+"""`Refund.data["kind"]` of a refund that moves money only and leaves the booking's tickets alone."""
+
+
+def claim_money_refund(org, booking: Booking, amount: int, reason: str) -> Refund:
+    """In the caller's write transaction: reserve `amount` minor units of the paid `booking` (`refunded_amount`)
+    for a refund that leaves every ticket as it is (a resale pays its seller back this way), as a `pending`
+    Refund that `pay_claimed_refund` pays later, from a job. The booking's refunded amount as claimed is kept
+    in the refund (`data.refundedBefore`), so every attempt asks the provider with the same idempotency key.
+    422 `refund_exceeds_paid` (nothing written) when less than `amount` is left, 409 when the booking is not
+    paid."""
+    fresh = booking.reread()
+    if fresh.status not in PAID_BOOKING:
+        raise _booking_conflict(fresh)
+    won = (Booking.update(refunded_amount=Booking.refunded_amount + amount, updated_at=utcnow())
+           .where(booking.row_condition() & Booking.status.in_(PAID_BOOKING)
+                  & (Booking.refunded_amount + amount <= Booking.amount)).execute())
+    if won != 1:
+        raise Unprocessable("The refund would exceed what was paid.", type="refund_exceeds_paid")
+    return Refund.create(org=fresh.org_id, booking=fresh.id, gateway=fresh.gateway, amount=amount,
+                         currency=fresh.currency, status="pending", reason=reason, ticket_ids=[],
+                         data={"method": "original", "void_tickets": False, "kind": MONEY_ONLY,
+                               "refundedBefore": fresh.refunded_amount})
+
+
+def pay_claimed_refund(org, refund_id: str) -> Refund:
+    """Pay the pending refund `claim_money_refund` claimed, through its booking's own provider, once: a refund
+    that is no longer pending is answered as it is (a job run again moves no money). A provider that cannot
+    refund this payment (no refund step, or not part of one) leaves it `owed`: staff pay it out by hand and
+    record it (`core.services.refund_payouts`). A provider's refusal fails it and gives the money reservation
+    back; its outage propagates, so the job is retried with the same idempotency key (money moves once)."""
+    refund = get_scoped(Refund, org, refund_id, "refund")
+    if refund.status != "pending":
+        return refund
+    booking = get_scoped(Booking, refund.org_id, refund.booking_id)
+    booking.refunded_amount = (refund.data or {}).get("refundedBefore", booking.refunded_amount)
+    try:
+        result = bookings.refund_through_gateway(org, booking, booking.payment_ref, refund.amount)
+    except GatewayUnavailable:
+        raise
+    except Unprocessable as error:   # not enabled any more, or no (partial) refund step: paid out by hand
+        result = RefundResult(succeeded=True, amount=refund.amount, owed=True, reason=error.message)
+    except ApiError as error:
+        _restore(refund, [], refund.amount, error.message)
+        return refund.reread()
+    if not result.succeeded:
+        _restore(refund, [], refund.amount, result.reason or "refused")
+        return refund.reread()
+    _settle(org, refund, [], result)
+    return refund.reread()

@@ -114,11 +114,25 @@ def _transferable_type(ticket: Ticket, holder: Holder) -> TicketType:
     return ticket_type
 
 
+def resell_ticket(org, ticket: Ticket, *, buyer: Customer, booking_id: str, price_paid: int) -> TransferOutcome:
+    """In the caller's write transaction: the transfer of a ticket sold on (a resale plugin's sale): `ticket` is
+    revoked (its QR stops scanning at once) and `buyer` owns its replacement at once, which belongs to the
+    buyer's own booking `booking_id` with `price_paid` (so the buyer's refunds and resales work from it) and
+    source `resale`. One conditional UPDATE decides against a concurrent scan, transfer or refund: 409
+    `not_transferable` (nothing written) when the ticket is no longer valid, or its type does not allow
+    transfers. Money and capacity never move here; no hook is recorded (the caller tells its own story)."""
+    ticket_type = _transferable_type(ticket, Holder(email=buyer.email, name=buyer.name))
+    return _reissue(org, ticket, ticket_type, to_email=buyer.email, to_name=buyer.name,
+                    token_digest=new_link_token()[1], recipient=buyer,
+                    sale={"booking": booking_id, "price_paid": price_paid, "source": "resale"})
+
+
 def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_name: str, token_digest: str,
-             claim_token: str = "", recipient: Customer | None = None) -> TransferOutcome:
+             claim_token: str = "", recipient: Customer | None = None, sale: dict | None = None) -> TransferOutcome:
     """In the caller's write transaction: revoke `ticket` (one conditional UPDATE, its secret version bumped),
     issue its replacement (owned by `recipient` when given, else waiting for a claim) and record the Transfer
-    (claimed at once when there is a recipient)."""
+    (claimed at once when there is a recipient). `sale` (a resale: `booking`, `price_paid`, `source`) gives the
+    replacement the buyer's booking instead of the sender's."""
     now = utcnow()
     won = (Ticket.update(status="transferred", secret_version=Ticket.secret_version + 1, updated_at=now)
            .where((Ticket.id == ticket.id) & (Ticket.org == org.id) & (Ticket.status == "valid")
@@ -132,9 +146,10 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
     attendee = attendee_ids(org, [(Holder(email=to_email, name=to_name, customer=recipient), None, 1)])[0][0]
     new_ticket = Ticket.create(
         id=new_id(), org=org.id, event=ticket.event_id, ticket_type=ticket.ticket_type_id,
-        booking=ticket.booking_id, customer=recipient.id if recipient else None, holder_email=to_email,
-        holder_name=to_name, attendee=attendee,
-        status="valid", source=ticket.source, seats=ticket.seats, price_paid=ticket.price_paid,
+        booking=sale["booking"] if sale else ticket.booking_id, customer=recipient.id if recipient else None,
+        holder_email=to_email, holder_name=to_name, attendee=attendee, status="valid",
+        source=sale["source"] if sale else ticket.source, seats=ticket.seats,
+        price_paid=sale["price_paid"] if sale else ticket.price_paid,
         secret_version=1, scan_count=0, transferred_from=ticket.id, data=codes.ticket_data(0) if codes else {},
         list_id=ticket.list_id)
     if codes:
@@ -151,7 +166,8 @@ def _reissue(org, ticket: Ticket, ticket_type: TicketType, *, to_email: str, to_
                          "customer_id": ticket.customer_id},
                  after={"status": "transferred", "new_ticket_id": new_ticket.id, "transfer_id": transfer.id,
                         "to_email": to_email, "to_name": to_name,
-                        "to_customer_id": recipient.id if recipient else None})
+                        "to_customer_id": recipient.id if recipient else None,
+                        **({"resale_booking_id": sale["booking"], "price_paid": sale["price_paid"]} if sale else {})})
     return TransferOutcome(ticket.reread(), new_ticket, transfer, claim_token)
 
 

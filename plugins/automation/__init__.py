@@ -189,3 +189,17 @@ def waitlist_changed(org, entry, offer, state, checkout_url):
         "entry": {"id": entry.id, "eventId": entry.event_id, "ticketTypeId": entry.ticket_type_id,
                   "customerId": entry.customer_id, "seats": entry.seats, "status": entry.status},
         "offer": offer_view})
+
+
+@hookimpl
+def resale_listing_changed(org, listing, change):
+    """`resale.listed`, `resale.withdrawn`, `resale.sold`: {listing: {id, eventId, ticketId, ticketTypeId, status,
+    price, currency, fee, sellerAmount, endedReason, buyerTicketId, sellerRefundId}} (amounts in minor units)."""
+    from plugins.automation import service
+
+    service.emit(org, f"resale.{change}", {"listing": {
+        "id": listing.id, "eventId": listing.event_id, "ticketId": listing.ticket_id,
+        "ticketTypeId": listing.ticket_type_id, "status": listing.status, "price": listing.price,
+        "currency": listing.currency, "fee": listing.fee, "sellerAmount": listing.seller_amount,
+        "endedReason": listing.ended_reason, "buyerTicketId": listing.buyer_ticket,
+        "sellerRefundId": listing.seller_refund}})

@@ -175,3 +175,11 @@ def waitlist_changed(org, entry, offer, state, checkout_url):
     from plugins.notifications.waitlist_emails import waitlist_email
 
     waitlist_email(org, entry, offer, state, checkout_url)
+
+
+@hookimpl
+def resale_listing_changed(org, listing, change):
+    """E-mail the seller when their resale listing is listed, withdrawn or sold."""
+    from plugins.notifications import service  # noqa: F401 - declares the plugin's jobs
+
+    service.resale_changed(org, listing, change)

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = ("tickets_issued", "transfer_claim", "ticket_received", "ticket_refunded", "ticket_cancelled",
          "holder_changed", "transfer_sent", "member_invite", "email_verification", "password_reset", "email_change",
-         "email_changed", "waitlist")
+         "email_changed", "waitlist", "resale_listed", "resale_withdrawn",
+         "resale_sold")
 PARTS = {"subject": "subject.txt", "text": "txt", "html": "html"}
 
 # The loader serves the shipped partials (`_tickets.html`, `_tickets.txt`) to defaults and overrides alike.

@@ -291,6 +291,25 @@ def ticket_refunded(org: Org, ticket: Ticket, refund) -> Message | None:
                        refund={"amount": amount} if amount else None)
 
 
+RESALE_REASONS = {"holder": "you withdrew it", "checked_in": "the ticket was scanned at the door",
+                  "refunded": "the ticket was refunded", "cancelled": "the ticket was cancelled",
+                  "transferred": "the ticket was transferred", "staff": "the organiser withdrew it"}
+
+
+def resale_changed(org: Org, listing, change: str) -> Message | None:
+    """Tell the seller their resale listing was listed, withdrawn (and why) or sold (with what comes back to
+    them: the buyer gets their ticket through `tickets_issued`)."""
+    seller = Customer.select(Customer.email, Customer.name).where((Customer.id == listing.seller_id)
+                                                                  & (Customer.org == listing.org_id)).first()
+    ticket = Ticket.select().where((Ticket.id == listing.ticket_id) & (Ticket.org == listing.org_id)).first()
+    if seller is None or ticket is None:
+        return None
+    return queue_email(org, f"resale_{change}", seller.email, [ticket], recipient_name=seller.name, listing={
+        "price": format_money(listing.price, listing.currency), "fee": format_money(listing.fee, listing.currency),
+        "back": format_money(listing.seller_amount, listing.currency) if listing.seller_amount else None,
+        "reason": RESALE_REASONS.get(listing.ended_reason or "", listing.ended_reason)})
+
+
 def ticket_cancelled(org: Org, ticket: Ticket) -> Message | None:
     """Tell the holder their ticket was cancelled."""
     return queue_email(org, "ticket_cancelled", ticket.holder_email, [ticket], recipient_name=ticket.holder_name)

@@ -37,12 +37,13 @@ MANAGE, MANAGE_SIGN_IN, MANAGE_SIGN_OUT = "manage", "manage_sign_in", "manage_si
 MANAGE_EVENT, MANAGE_CSV, MANAGE_DOORS = "manage_event", "manage_csv", "manage_doors"
 _MANAGE_PAGES = {(): MANAGE, ("sign-in",): MANAGE_SIGN_IN, ("sign-out",): MANAGE_SIGN_OUT}
 _MANAGE_EVENT_PAGES = {(): MANAGE_EVENT, ("attendees.csv",): MANAGE_CSV, ("doors",): MANAGE_DOORS}
+RESALE = "resale"  # a resale listing's checkout (`/e/<org>/resale/<listing id>`), served by the resale plugin
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
                (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT,
                **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)},
-               tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE}
+               tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE, (RESALE, "*"): RESALE}
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class Site:
     def root_path(self) -> str:
         """The pages' root without its trailing slash (`/e` or `/e/<org>`): other pages hang below it."""
         return self.index_path().rstrip("/")
+
+    def resale_path(self, listing_id: str) -> str:
+        """A resale listing's checkout (the `resale` plugin's page)."""
+        return f"{self.root_path()}/{RESALE}/{quote(listing_id, safe='')}"
 
     def order_path(self, token: str) -> str:
         """A booking's order page by its signed token (`order_links`)."""
@@ -155,7 +160,7 @@ def _site_page(site: Site, segments: tuple[str, ...]) -> Address | None:
     kind = _SITE_PAGES.get(segments) or (_SITE_PAGES.get((segments[0], "*")) if len(segments) == 2 else None)
     if kind is None:
         return None
-    return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET) else None)
+    return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET, RESALE) else None)
 
 
 def _manage_page(site: Site, rest: tuple[str, ...]) -> Address:

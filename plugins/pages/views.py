@@ -12,7 +12,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 
 from core.errors import NotFound
 from core.models import Event, utcnow
-from core.plugins import plugin_settings
+from core.plugins import hooks_for, plugin_settings
 from core.services import event_queries
 from core.services.event_lists import page_links
 from core.services.event_pages import location_text
@@ -98,8 +98,17 @@ def event_page(address: Address) -> Response:
         return not_found_page(site, speaker)
     now = utcnow()
     return render(site, speaker, "pages/event.html", event=event, facts=event_facts(site.org, event),
-                  offers=event_offers(site.org, event, now), now=now,
+                  offers=event_offers(site.org, event, now), now=now, more_offers=more_offers(site.org, event),
                   canonical_url=page_links(site.org.id, event.slug)["event_page"])
+
+
+def more_offers(org, event) -> dict[str, list[dict]]:
+    """The offers other plugins sell beside each ticket type (the `event_page_offers` hook), merged by type."""
+    merged: dict[str, list[dict]] = {}
+    for answer in hooks_for(org).event_page_offers(org=org, event=event):
+        for type_id, offers in (answer or {}).items():
+            merged.setdefault(type_id, []).extend(offers)
+    return merged
 
 
 def ics_file(address: Address) -> Response:

@@ -9,7 +9,6 @@ row once; never moves seat counters itself (the booking service does).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 
@@ -316,15 +315,10 @@ def offer_listing_to_line(org: Org, listing_id: str, ticket_type_id: str, seats:
 
 
 def _listing_unreserved(org: Org, listing_id: str) -> None:
-    """Nobody in line took the listing: `plugins.resale.listings.listing_unreserved` puts it on public sale
-    (when the listings module provides it)."""
-    try:
-        listings = importlib.import_module("plugins.resale.listings")
-    except ImportError:
-        return
-    unreserved = getattr(listings, "listing_unreserved", None)
-    if unreserved is not None:
-        unreserved(org, listing_id)
+    """Nobody in line took the listing: `plugins.resale.listings.listing_unreserved` puts it on public sale."""
+    from plugins.resale.listings import listing_unreserved
+
+    listing_unreserved(org, listing_id)
 
 
 def _pass_listing(org: Org, offer: WaitlistOffer) -> None:

@@ -64,7 +64,8 @@ class FakeStripe(FakeProvider):
     """Stripe's API for the calls Boxoffice makes (a canceled intent can never be paid again); test helpers
     `pay`, `decline`, `complete_session`.
 
-    `refund_mode`: "ok" or "rejected" (400 `charge_already_refunded`, as Stripe answers a second refund).
+    `refund_mode`: "ok", "rejected" (400 `charge_already_refunded`, as Stripe answers a second refund) or "5xx"
+    (Stripe's 500 `api_error` on refunds only, nothing refunded: an outage in the middle of a money path).
     """
 
     def __init__(self):
@@ -304,6 +305,9 @@ class FakeStripe(FakeProvider):
         intent = self.intents.get(params.get("payment_intent", ""))
         if intent is None:
             raise _error(400, "invalid_request_error", "No such payment_intent.", "resource_missing")
+
+        if self.refund_mode == "5xx":
+            raise _error(500, "api_error", "An unknown error occurred on Stripe's side.")
 
         def create():
             charge = self.charges.get(intent.get("latest_charge") or "")
