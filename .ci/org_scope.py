@@ -22,7 +22,7 @@ from sqlglot import exp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from org_scope_allowed import ALLOWED, PENDING, Allowed  # noqa: E402
+from org_scope_allowed import ALLOWED, Allowed  # noqa: E402
 
 TENANT_COLUMN = "org_id"
 BOUND = ("", "")  # the union-find node every value (parameter, literal, outer column, subquery) joins
@@ -157,12 +157,11 @@ class Finding:
     sql: str
 
 
-def allowance(site: Iterable[str], tables: Iterable[str], entries: Iterable[Allowed] | None = None) -> Allowed | None:
-    """The allow-list entry (of `entries`, by default ALLOWED) that covers a statement ran by `site` (its frames,
-    innermost first) on `tables`: an entry names one function (`path:function`) or every function of a folder
-    (`path/`)."""
+def allowance(site: Iterable[str], tables: Iterable[str]) -> Allowed | None:
+    """The allow-list entry that covers a statement ran by `site` (its frames, innermost first) on `tables`: an
+    entry names one function (`path:function`) or every function of a folder (`path/`)."""
     site, tables = list(site), set(tables)
-    for entry in (ALLOWED if entries is None else entries):
+    for entry in ALLOWED:
         named = entry.site in site or (entry.site.endswith("/") and any(f.startswith(entry.site) for f in site))
         if named and ("*" in entry.tables or tables <= set(entry.tables)):
             return entry
@@ -172,7 +171,7 @@ def allowance(site: Iterable[str], tables: Iterable[str], entries: Iterable[Allo
 def check_records(lines: Iterable[str], tenant: frozenset[str]) -> tuple[list[Finding], dict[str, int]]:
     """Judge recorded JSON lines: the offending statements (each once) and counts of what was seen."""
     findings: dict[tuple, Finding] = {}
-    counts = {"statements": 0, "allowed": 0, "pending": 0, "offending": 0}
+    counts = {"statements": 0, "allowed": 0, "offending": 0}
     for line in lines:
         if not line.strip():
             continue
@@ -187,9 +186,6 @@ def check_records(lines: Iterable[str], tenant: frozenset[str]) -> tuple[list[Fi
             continue
         if allowance(site, gaps):
             counts["allowed"] += 1
-            continue
-        if allowance(site, gaps, PENDING):
-            counts["pending"] += 1
             continue
         counts["offending"] += 1
         findings.setdefault((record["sql"], site), Finding(record["db"], tuple(sorted(set(gaps))), site,
@@ -219,8 +215,7 @@ def main(argv: list[str]) -> int:
         with open(path, encoding="utf-8") as lines:
             findings, counts = check_records(lines, tenant)
         print(f"org_id scope check of {path}: {counts['statements']} distinct statements, "
-              f"{counts['allowed']} operator-wide (allow-listed), {counts['pending']} known gaps pending a fix "
-              f"(org_scope_allowed.PENDING), {len(findings)} offending")
+              f"{counts['allowed']} operator-wide (allow-listed), {len(findings)} offending")
         if counts["statements"] == 0:
             print("  nothing was recorded: was BOXOFFICE_SQL_RECORD set for the test run?")
             status = 1

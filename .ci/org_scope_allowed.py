@@ -64,24 +64,3 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("plugins/storefront/orders.py:reconcile", ("storefront_order", "booking"),
             "the periodic reconcile job settles stale orders of every tenant (each then within its tenant)"),
 )
-
-
-PENDING_REASON = ("not yet scoped by org_id: landed in the same session as the check (tenant request path, so it "
-                  "must be fixed, not allowed); the check reports it as pending and does not fail on it")
-
-PENDING: tuple[Allowed, ...] = tuple(Allowed(site, tables, PENDING_REASON) for site, tables in (
-    ("core/services/account_links.py:end_links", ("account_link",)),
-    ("core/services/account_links.py:issue_link", ("account_link",)),
-    ("core/services/account_links.py:redeem_link", ("account_link",)),
-    ("core/services/email_verification.py:mark_verified", ("customer",)),
-    ("core/services/password_reset.py:send_reset_link", ("account_link",)),
-    ("core/services/member_invites.py:accept_invite", ("member_invite",)),
-    ("core/services/member_invites.py:revoke_invite", ("member_invite",)),
-    ("core/services/members.py:change_role", ("membership",)),
-    ("core/services/members.py:remove_member", ("membership",)),
-    ("plugins/notifications/service.py:transfer_claim", ("event",)),
-    ("plugins/pages/account_views.py:claim_page", ("event",)),
-    ("plugins/pages/ticket_cards.py:ticket_cards", ("event",)),
-))
-"""Known gaps, each to be fixed by scoping its statements (never to be moved to ALLOWED): listed so that the
-check keeps failing on any new unscoped statement while these are being fixed."""

@@ -82,7 +82,6 @@ def record(sql: str, site: list[str], test: str = "tests/test_x.py::test_y") -> 
 def test_the_check_reports_each_offending_statement_with_its_code_and_test_unless_allowed(monkeypatch):
     allowed = org_scope.Allowed("core/services/holds.py:expire_holds_job", ("booking",), "the sweep of every tenant")
     monkeypatch.setattr(org_scope, "ALLOWED", (allowed,))
-    monkeypatch.setattr(org_scope, "PENDING", ())
     lines = [
         record('SELECT "t1"."id" FROM "booking" AS "t1" WHERE ("t1"."status" = ?)',
                ["core/services/holds.py:_expire_matching", "core/services/holds.py:expire_holds_job"]),
@@ -93,7 +92,7 @@ def test_the_check_reports_each_offending_statement_with_its_code_and_test_unles
         record('SELECT "t1"."id" FROM "ticket" AS "t1" WHERE ("t1"."org_id" = ?)', ["core/tenancy.py:get_scoped"]),
     ]
     findings, counts = org_scope.check_records(lines, TENANT)
-    assert counts == {"statements": 4, "allowed": 1, "pending": 0, "offending": 2}
+    assert counts == {"statements": 4, "allowed": 1, "offending": 2}
     assert [(f.tables, f.site[0], f.test) for f in findings] == [
         (("booking",), "core/services/booking.py:lookup", "tests/test_booking.py::test_lookup"),
         (("ticket",), "core/services/holds.py:expire_holds_job", "tests/test_x.py::test_y"),
@@ -101,12 +100,7 @@ def test_the_check_reports_each_offending_statement_with_its_code_and_test_unles
     monkeypatch.setattr(org_scope, "ALLOWED", (org_scope.Allowed("core/migrations/", ("*",), "migrations, all"),))
     migration = record('UPDATE "event" SET "permanent" = ?', ["core/migrations/m0015_event_taxonomy.py:upgrade"])
     assert org_scope.check_records([migration, lines[1]], TENANT)[1] == {"statements": 2, "allowed": 1,
-                                                                       "pending": 0, "offending": 1}
-    # a known gap on the pending list is counted apart and does not fail the check
-    monkeypatch.setattr(org_scope, "PENDING", (org_scope.Allowed("core/services/booking.py:lookup", ("booking",),
-                                                                 "a known gap, being fixed"),))
-    assert org_scope.check_records([lines[1]], TENANT) == ([], {"statements": 1, "allowed": 0, "pending": 1,
-                                                                "offending": 0})
+                                                                       "offending": 1}
     text = org_scope.report(findings)
     assert "core/services/booking.py:lookup" in text and "tests/test_booking.py::test_lookup" in text
 
@@ -126,7 +120,7 @@ def test_the_check_fails_on_an_empty_or_offending_record_and_passes_a_clean_one(
 
 
 def test_every_allow_list_entry_names_real_code_and_gives_its_reason():
-    for entry in (*org_scope.ALLOWED, *org_scope.PENDING):
+    for entry in org_scope.ALLOWED:
         path, _, function = entry.site.partition(":")
         if path.endswith("/"):
             assert (ROOT / path).is_dir() and not function, entry

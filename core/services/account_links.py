@@ -39,7 +39,8 @@ def issue_link(org: Org, customer_id: str, purpose: str, email: str,
         raise ValueError(f"unknown account link purpose {purpose!r}")
     token, digest = new_link_token()
     now = utcnow()
-    AccountLink.delete().where((AccountLink.customer == customer_id) & (AccountLink.purpose == purpose)).execute()
+    AccountLink.delete().where((AccountLink.org == org.id) & (AccountLink.customer == customer_id)
+                               & (AccountLink.purpose == purpose)).execute()
     link = AccountLink.create(id=link_id or new_id(), org=org.id, customer=customer_id, purpose=purpose, email=email,
                               token_hash=digest, expires_at=now + LIFETIMES[purpose])
     return token, link
@@ -58,12 +59,13 @@ def redeem_link(org: Org, purpose: str, token: object) -> AccountLink:
         raise invalid_link()
     now = utcnow()
     won = (AccountLink.update(used_at=now, updated_at=now)
-           .where((AccountLink.id == link.id) & AccountLink.used_at.is_null() & (AccountLink.expires_at > now))
+           .where(link.row_condition() & AccountLink.used_at.is_null() & (AccountLink.expires_at > now))
            .execute())
     if won != 1:
-        current = AccountLink.get_or_none(AccountLink.id == link.id)
-        if current is None:
-            raise invalid_link()
+        try:
+            current = link.reread()
+        except AccountLink.DoesNotExist:
+            raise invalid_link() from None
         if current.used_at is not None:
             raise Conflict("This link was already used; each link works once.", type="link_used")
         raise LinkExpired(f"This link expired at {current.expires_at:%Y-%m-%d %H:%M} UTC; ask for a new one.",
@@ -78,11 +80,11 @@ def invalid_link() -> NotFound:
                     type="invalid_link")
 
 
-def end_links(customer_id: str, *purposes: str, keep: str | None = None) -> None:
-    """Delete the customer's links of `purposes` (all when none is named), except the row `keep` (the one being
-    used): after the account's e-mail changed, links sent to the old address stop working; after a password
+def end_links(org: Org, customer_id: str, *purposes: str, keep: str | None = None) -> None:
+    """Delete the tenant's customer's links of `purposes` (all when none is named), except the row `keep` (the one
+    being used): after the account's e-mail changed, links sent to the old address stop working; after a password
     change, pending reset links do."""
-    query = AccountLink.delete().where(AccountLink.customer == customer_id)
+    query = AccountLink.delete().where((AccountLink.org == org.id) & (AccountLink.customer == customer_id))
     if purposes:
         query = query.where(AccountLink.purpose.in_(purposes))
     if keep is not None:

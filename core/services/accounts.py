@@ -193,7 +193,7 @@ def change_password(org: Org, customer_id: str, *, current_password: str, new_pa
     password_hash = hash_password(new_password)
     with write_transaction():
         revoke_sessions(org, customer.id, password_hash=password_hash)
-        account_links.end_links(customer.id, account_links.PASSWORD_RESET)
+        account_links.end_links(org, customer.id, account_links.PASSWORD_RESET)
     forget_sessions(customer.id)
     return get_scoped(Customer, org, customer.id, "customer")
 

@@ -202,7 +202,8 @@ def _cancel(org: Org, tally: _Tally, tickets: list[Ticket], booking_id: str | No
         def cancel_one(ticket=ticket):
             cancellation.cancel_ticket(org, ticket.id)
             tally.counts["cancelled"] += 1
-            tally.changed(Booking.get_or_none(Booking.id == booking_id) if booking_id else None, [ticket])
+            tally.changed(Booking.get_or_none((Booking.id == booking_id) & (Booking.org == org.id))
+                          if booking_id else None, [ticket])
         _attempt(tally, [ticket], booking_id, cancel_one)
 
 

@@ -60,7 +60,7 @@ def confirm_change(org: Org, token: object) -> Customer:
             if scoped(Customer, org).where((Customer.email == link.email) & (Customer.id != customer.id)).exists():
                 raise _email_taken(link.email)
             revoke_sessions(org, customer.id, email=link.email, email_verified_at=link.used_at)
-            account_links.end_links(customer.id, keep=link.id)
+            account_links.end_links(org, customer.id, keep=link.id)
             hooks_for(org).notify(CHANGED_HOOK, org=org, customer_id=customer.id, email=customer.email,
                                   name=customer.name, new_email=link.email)
     except IntegrityError as exc:  # another account took the address between the check and the UPDATE

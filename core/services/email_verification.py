@@ -111,4 +111,4 @@ def mark_verified(org: Org, link: AccountLink) -> None:
     if matched != 1:
         raise account_links.invalid_link()
     Customer.update(email_verified_at=now).where(
-        (Customer.id == link.customer_id) & Customer.email_verified_at.is_null()).execute()
+        (Customer.id == link.customer_id) & (Customer.org == org.id) & Customer.email_verified_at.is_null()).execute()

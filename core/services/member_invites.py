@@ -96,7 +96,7 @@ def revoke_invite(org: Org | str, invite_id: str) -> MemberInvite:
     if invite.revoked_at is None:
         with write_transaction():
             revoked = MemberInvite.update(revoked_at=utcnow()).where(
-                (MemberInvite.id == invite.id) & MemberInvite.revoked_at.is_null()
+                invite.row_condition() & MemberInvite.revoked_at.is_null()
                 & MemberInvite.accepted_at.is_null()).execute()
             if revoked:
                 audit.record(org, "member.invite_revoked", "invite", invite.id, before={"email": invite.email})
@@ -141,7 +141,7 @@ def accept_invite(org: Org, token: str, *, password: str, name: str = "") -> Mem
             if person is None:
                 person = new_member(invite.email, password, name)
             taken = MemberInvite.update(accepted_at=now, accepted_by=person.id).where(
-                (MemberInvite.id == invite.id) & MemberInvite.accepted_at.is_null()
+                invite.row_condition() & MemberInvite.accepted_at.is_null()
                 & MemberInvite.revoked_at.is_null() & (MemberInvite.expires_at > now)).execute()
             if taken != 1:
                 raise Conflict("This invitation was used already; sign in at POST /auth/login.", type="invite_used")

@@ -95,7 +95,7 @@ def change_role(org: Org | str, member_id: str, role: str) -> Membership:
         if role != membership.role:
             if role != ADMIN:
                 _keep_an_admin(org_id, membership)
-            Membership.update(role=role, updated_at=utcnow()).where(Membership.id == membership.id).execute()
+            Membership.update(role=role, updated_at=utcnow()).where(membership.row_condition()).execute()
             audit.record(org_id, "member.role_changed", "member", membership.member_id,
                          before={"role": membership.role}, after={"role": role})
             forget_member(org_id, membership.member_id)
@@ -110,7 +110,7 @@ def remove_member(org: Org | str, member_id: str) -> Membership:
         _lock_members(org_id)
         membership = membership_of(org_id, member_id)
         _keep_an_admin(org_id, membership)
-        Membership.delete().where(Membership.id == membership.id).execute()
+        Membership.delete().where(membership.row_condition()).execute()
         audit.record(org_id, "member.removed", "member", membership.member_id,
                      before={"email": membership.member.email, "role": membership.role})
         forget_member(org_id, membership.member_id)

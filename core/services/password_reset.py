@@ -38,7 +38,7 @@ def send_reset_link(org_id: str, email: str, link_id: str) -> None:
     if org is None or not org.active or not hooks_for(org).consumes(RESET_HOOK):
         return
     customer = scoped(Customer, org).where(Customer.email == email).first()
-    if customer is None or AccountLink.get_or_none(AccountLink.id == link_id) is not None:
+    if customer is None or scoped(AccountLink, org).where(AccountLink.id == link_id).exists():
         return
     with write_transaction():
         token, link = account_links.issue_link(org, customer.id, account_links.PASSWORD_RESET, customer.email,

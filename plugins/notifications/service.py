@@ -239,7 +239,7 @@ def claim_url(org: Org, event: Event, settings: dict, token: str) -> str:
 def transfer_claim(org: Org, old_ticket: Ticket, new_ticket: Ticket, transfer, claim_token: str) -> Message | None:
     """Tell the recipient a ticket waits for them, with the claim link and the API call."""
     settings = plugin_settings(org, PLUGIN)
-    event = Event.get_by_id(new_ticket.event_id)
+    event = get_scoped(Event, org, new_ticket.event_id, "event")
     return queue_email(org, "transfer_claim", transfer.to_email, [new_ticket], recipient_name=transfer.to_name,
                        from_name=old_ticket.holder_name or transfer.from_email, secret=claim_token,
                        claim_token=SECRET_SLOT, claim_url=claim_url(org, event, settings, SECRET_SLOT),

@@ -107,8 +107,9 @@ def claim_page(address: Address, error: ApiError | None = None) -> Response:
     ticket = get_scoped(Ticket, site.org, transfer.new_ticket_id, "ticket")
     customer = customer_session.signed_in(site.org)
     mine = customer is not None and ticket.customer_id == customer.sub
+    event = get_scoped(Event, site.org, ticket.event_id, "event")
     return render_form_page(site, speaker, "pages/claim.html", error=error, transfer=transfer, ticket=ticket,
-                            event=Event.get_by_id(ticket.event_id), state=transfers.claim_state(transfer, utcnow()),
+                            event=event, state=transfers.claim_state(transfer, utcnow()),
                             customer=customer, mine=mine, token=_claim_token(),
                             login_path=f"{site.account_path('login')}?"
                                        f"{urlencode({'next': f'{site.claim_path()}?token={_claim_token()}'})}",

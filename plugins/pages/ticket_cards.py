@@ -19,6 +19,7 @@ from core.services.ticket_configurations import allows_transfer, shown_name
 from core.services.ticket_pdf import pdf_link
 from core.services.ticket_queries import LIVE
 from core.services.wallet_passes import wallet_link
+from core.tenancy import scoped
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def ticket_cards(org: Org, tickets: list[Ticket]) -> list[TicketCard]:
     """The cards of `tickets`, in their order (one wallet check for all; Apple Wallet links only when the tenant
     has a pass type certificate)."""
     wallet = bool(tickets) and wallet_certificates.configured(org)
-    events = {event.id: event for event in Event.select().where(Event.id.in_({t.event_id for t in tickets}))}
+    events = {event.id: event for event in scoped(Event, org).where(Event.id.in_({t.event_id for t in tickets}))}
     cards = []
     for ticket in tickets:
         live = ticket.status in LIVE
