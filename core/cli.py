@@ -5,6 +5,7 @@ Each command builds the app through `create_app`, so the CLI and the server shar
 
 from __future__ import annotations
 
+import os
 import threading
 
 import click
@@ -31,7 +32,9 @@ def run(host: str, port: int, demo: bool, worker: bool):
     """Serve the API (embedded SQLite by default) with a demo tenant and an in-process job worker."""
     from werkzeug.serving import run_simple
 
-    app = create_app()
+    # The demo's links (the printed pages, e-mails) point where this server listens unless the URL is set.
+    app = create_app(Config.from_env(**({} if "BOXOFFICE_PUBLIC_URL" in os.environ
+                                        else {"public_url": f"http://{host}:{port}"})))
     if demo:
         extensions().hook.serve_demo(app=app, base_url=f"http://{host}:{port}")
     if worker:

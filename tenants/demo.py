@@ -1,4 +1,5 @@
-"""The demo tenant seeded by `boxoffice run`: an org, a customer login, and sample events on first run.
+"""The demo tenant seeded by `boxoffice run`: an org, a customer login, and sample events on first run, with the
+plugins a visitor needs to see a ticket sale work end to end without any provider key (`DEMO_PLUGINS`).
 
 Its credentials are generated on first run and kept in the data folder (never in the repository).
 """
@@ -13,12 +14,21 @@ import click
 
 from core.auth import issue_token
 from core.db import write_transaction
-from core.models import Org
+from core.models import Event, Org
 from core.services.accounts import register_customer
+from core.services.event_lists import pages_root
+from core.services.event_pages import event_page_url
+from core.tenancy import scoped
 from tenants import service
 
 DEMO_ORG_ID = "demo"
 DEMO_CUSTOMER_EMAIL = "fan@example.com"
+DEMO_EVENT = "Jazz Night"  # the sample event whose page `boxoffice run` prints
+DEMO_PLUGINS = ("offline", "pages", "notifications")
+"""What the demo tenant gets enabled, whatever `BOXOFFICE_DEFAULT_PLUGINS` gives every other new tenant: the
+attendee pages sell its events, buyers take a free ticket or pay offline (staff mark it paid), and the e-mails
+go out through `BOXOFFICE_SMTP_URL`, or without one are written as `.eml` files to the data folder's outbox. No
+provider key is needed."""
 
 
 def _credentials_path(app):
@@ -32,8 +42,7 @@ def ensure_demo_tenant(app) -> dict:
     org = Org.get_or_none(Org.id == DEMO_ORG_ID)
     if org is None or not path.exists():
         if org is None:
-            created = service.create_tenant("Demo Org", org_id=DEMO_ORG_ID,
-                                            default_plugins=config.default_plugins)
+            created = service.create_tenant("Demo Org", org_id=DEMO_ORG_ID, default_plugins=DEMO_PLUGINS)
             org = created.org
         password = secrets.token_urlsafe(9)
         with write_transaction():
@@ -49,7 +58,19 @@ def ensure_demo_tenant(app) -> dict:
     staff_token = issue_token(config.secret_key, sub="demo-staff", org=org.id, role="admin",
                               email="staff@demo.local", ttl_seconds=config.jwt_ttl_seconds)
     return {"orgid": org.id, "staff_token": staff_token, "customer_email": DEMO_CUSTOMER_EMAIL,
-            "customer_password": stored["customer_password"]}
+            "customer_password": stored["customer_password"], **demo_pages(org)}
+
+
+def demo_pages(org: Org) -> dict:
+    """Where the demo's attendee pages are (`pages`: the index, `event_page`: the sample event's page), or an
+    empty dict when the tenant has the pages plugin off (a demo tenant made before it was one of its plugins, or
+    switched off since: `boxoffice tenants enable demo pages` turns it on)."""
+    if "pages" not in service.enabled_plugins(org):
+        return {}
+    event = (scoped(Event, org, Event.slug).where(Event.name == DEMO_EVENT)
+             .order_by(Event.created_at, Event.id).first())
+    pages = {"pages": pages_root(org.id) + "/"}
+    return {**pages, "event_page": event_page_url(org.id, event.slug)} if event else pages
 
 
 def seed_catalog(org: Org) -> None:
@@ -89,6 +110,10 @@ def print_demo(info: dict, base_url: str) -> None:
     click.echo(f"  orgid:           {org}")
     click.echo(f"  staff token:     {info['staff_token']}")
     click.echo(f"  customer login:  {info['customer_email']} / {info['customer_password']}")
+    if info.get("pages"):
+        click.echo(f"  attendee pages:  {info['pages']}")
+    if info.get("event_page"):
+        click.echo(f"  event page:      {info['event_page']}  (buy a ticket: free, or pay offline)")
     click.echo("")
     click.echo("Try:")
     click.echo(f"  curl -H 'orgid: {org}' {base_url}/client/events")

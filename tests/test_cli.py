@@ -6,14 +6,20 @@ and `run` (the demo: a real server whose printed curl lines must work).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 import shlex
+import time
+from email import policy
+from email.parser import BytesParser
 from urllib.parse import urlparse, urlunparse
 
 import pytest
 import requests
+import zxingcpp
+from PIL import Image
 from procs import ServerProcess, boxoffice_command, boxoffice_env, free_port, run_cli
 
 
@@ -164,7 +170,7 @@ def test_boxoffice_run_prints_the_demo_and_its_curl_lines_work(tmp_path):
     url = os.environ["BOXOFFICE_DATABASE_URL"]
     env = boxoffice_env(BOXOFFICE_DATA_DIR=str(tmp_path),
                         BOXOFFICE_DATABASE_URL=url if url.startswith("postgres") else None,
-                        BOXOFFICE_JOBS_IMMEDIATE=None)
+                        BOXOFFICE_JOBS_IMMEDIATE=None, BOXOFFICE_SMTP_URL=None, BOXOFFICE_PUBLIC_URL=None)
     with ServerProcess(boxoffice_command("run", "--port", str(port)), port, env=env, cwd=tmp_path) as srv:
         out = srv.output()
         orgid = _field(out, "orgid")
@@ -180,3 +186,36 @@ def test_boxoffice_run_prints_the_demo_and_its_curl_lines_work(tmp_path):
             assert target.startswith(srv.url)
             response = requests.request(method, target, headers=headers, data=body, timeout=30)
             assert response.status_code == 200, f"{line}\n-> {response.status_code} {response.text}"
+        _sell_a_ticket_on_the_demo_pages(out, srv.url, tmp_path)
+
+
+def _sell_a_ticket_on_the_demo_pages(out: str, base_url: str, data_dir) -> None:
+    """What a demo visitor does with no provider key and no SMTP server: open the printed attendee pages, take a
+    free ticket at checkout, get its e-mail (an .eml in the data folder's outbox), and the staff token admits the
+    QR code at the door."""
+    pages, event_page = _field(out, "attendee pages"), _field(out, "event page")
+    assert pages == f"{base_url}/e/demo/" and event_page == f"{base_url}/e/demo/jazz-night"
+    assert "Jazz Night" in requests.get(pages, timeout=30).text
+    visitor = requests.Session()
+    checkout = visitor.get(event_page + "/checkout", timeout=30)
+    assert checkout.status_code == 200 and "Jazz Night" in checkout.text
+    free = re.search(r'<label for="(qty\.[^"]+)">\s*<span class="choice-name">Community \(free\)</span>', checkout.text)
+    key = re.search(r'name="key" value="([^"]+)"', checkout.text)
+    email = f"visitor-{secrets.token_hex(3)}@example.com"
+    bought = visitor.post(event_page + "/checkout", timeout=30, data={
+        "key": key.group(1), free.group(1): "1", "name": "Demo Visitor", "email": email, "gateway": "offline"})
+    assert bought.status_code == 200 and bought.url.startswith(event_page + "/checkout/"), bought.text[:500]
+    assert "Your order is confirmed." in bought.text and "1 ticket issued." in bought.text
+
+    outbox = data_dir / "outbox" / "demo"
+    deadline = time.monotonic() + 60
+    while not (sent := [path for path in outbox.glob("*-tickets_issued-*.eml")]) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the in-process worker sends it after the sale commits
+    [message] = [BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in sent]
+    assert message["To"].addresses[0].addr_spec == email and "Jazz Night" in message["Subject"]
+    [qr] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.get_content())))
+    staff = _field(out, "staff token")
+    admitted = requests.post(f"{base_url}/events/check-in", json={"qrPayload": code.text}, timeout=30,
+                             headers={"orgid": "demo", "Authorization": f"Bearer {staff}"})
+    assert admitted.status_code == 200, admitted.text
