@@ -101,6 +101,7 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
         record_statements(database.db.obj, config.sql_record)
     host = init_host(config.enabled_plugin_names, extra_plugins)
     init_jobs(config)
+    configure_logging(config.log_format)  # before the listener thread, which may log at once (channel down)
     start_invalidation(config, listen)  # the listener: other processes' changes empty this one's caches at once
 
     app = Flask("boxoffice")
@@ -111,7 +112,6 @@ def create_app(config: Config | None = None, extra_plugins: list | None = None,
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes  # 413 body_too_large; uploads raise it per request
     _openapi_settings(app)
     api = Api(app)
-    configure_logging(config.log_format)
     register_error_handlers(app)
     register_docs_ui(app)
     register_http_headers(app, config.trusted_proxies)
