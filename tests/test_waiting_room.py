@@ -41,9 +41,11 @@ def backend(request, config, monkeypatch):
     yield request.param
 
 
-def _room(tenant, event, *, start: dt.timedelta = -dt.timedelta(minutes=1), rate: float = 100.0, minutes=10):
-    response = tenant.staff.put(f"/events/{event}/waiting-room",
-                                json={"startsAt": iso(start), "ratePerSecond": rate, "passMinutes": minutes})
+def _room(tenant, event, *, start: dt.timedelta = -dt.timedelta(minutes=1), rate: float = 100.0, minutes=10,
+          starts_at: str | None = None):
+    """Switch the room on, starting `start` from now (or at `starts_at`, the same moment for several calls)."""
+    response = tenant.staff.put(f"/events/{event}/waiting-room", json={
+        "startsAt": starts_at or iso(start), "ratePerSecond": rate, "passMinutes": minutes})
     assert response.status_code == 200, response.get_json()
     return response.get_json()["data"]
 
@@ -317,9 +319,10 @@ def test_a_redis_that_does_not_answer_is_a_503_that_changes_nothing(tenant, conf
 
 def test_switching_a_room_on_changing_it_and_off_is_audited(tenant):
     event = make_event(tenant)
-    _room(tenant, event, start=dt.timedelta(hours=1), rate=2)
-    _room(tenant, event, start=dt.timedelta(hours=1), rate=2)   # nothing changed: no row
-    _room(tenant, event, start=dt.timedelta(hours=1), rate=5, minutes=20)
+    in_an_hour = iso(dt.timedelta(hours=1))   # one moment: a second turning between the calls changes nothing
+    _room(tenant, event, starts_at=in_an_hour, rate=2)
+    _room(tenant, event, starts_at=in_an_hour, rate=2)   # nothing changed: no row
+    _room(tenant, event, starts_at=in_an_hour, rate=5, minutes=20)
     tenant.staff.delete(f"/events/{event}/waiting-room")
     rows = tenant.staff.get("/org/audit", query_string={"recordId": event}).get_json()["data"]
     assert len(rows) == 3
