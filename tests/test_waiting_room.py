@@ -107,11 +107,12 @@ def test_staff_switch_the_room_on_read_it_and_off(tenant, other_tenant, backend)
 
 def test_a_started_room_keeps_its_start_and_rate(tenant, backend):
     event = make_event(tenant)
-    _room(tenant, event, start=-dt.timedelta(seconds=5), rate=3)
+    started = iso(-dt.timedelta(seconds=5))   # one moment: the same start sent again is no move
+    _room(tenant, event, starts_at=started, rate=3)
     moved = tenant.staff.put(f"/events/{event}/waiting-room", json={"startsAt": iso(dt.timedelta(hours=1)),
                                                                     "ratePerSecond": 3})
     assert moved.status_code == 409 and moved.get_json()["type"] == "waiting_room_started"
-    longer = _room(tenant, event, start=-dt.timedelta(seconds=5), rate=3, minutes=30)
+    longer = _room(tenant, event, starts_at=started, rate=3, minutes=30)
     assert longer["passMinutes"] == 30 and longer["started"] is True
 
 
