@@ -37,6 +37,7 @@ def line(tenant, monkeypatch):
     public: list[str] = []
     listings = types.ModuleType("plugins.resale.listings")
     listings.listing_unreserved = lambda org, listing_id: public.append(listing_id)
+    listings.claim_offered = lambda org, listing_id: listing_id not in public
     monkeypatch.setitem(sys.modules, "plugins.resale.listings", listings)
     listing = types.SimpleNamespace(id=new_id(), ticket_type_id=ticket_type.id, event_id=event.id, seats=1)
     return tenant, ticket_type, customers, listing, public

@@ -163,9 +163,10 @@ def _sell(org: Org, listing: ResaleListing, bought: ResalePurchase, booking: Boo
     except ApiError as error:   # scanned (or refunded, transferred) first: the door won
         status = error.extra.get("ticketStatus")
         raise _Refused(str(status if status and status != "valid" else error.type)) from error
-    from plugins.resale.waitlist_offers import listing_sold
+    from plugins.resale.waitlist_offers import listing_ended, listing_sold
 
     listing_sold(org, listing.id, bought.buyer_id)   # the waiting-list offer this buyer took, if any, is accepted once
+    listing_ended(org, listing.id)   # an offer passed on while this buyer paid ends; that fan waits again
     refund = _claim_seller_refund(org, listing)
     ResaleListing.update(buyer_ticket=outcome.new_ticket.id, seller_refund=refund.id if refund else None).where(
         listing.row_condition()).execute()

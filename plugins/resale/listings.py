@@ -214,6 +214,16 @@ def listing_unreserved(org: Org | str, listing_id: str) -> bool:
     return moved == 1
 
 
+def claim_offered(org: Org | str, listing_id: str) -> bool:
+    """Before the waiting list passes a listing on: True when it is still `offered`, and its row is now locked
+    by this transaction (a conditional UPDATE), so a holder withdrawing it at the same time waits for the pass
+    and then ends the new offer (`end_listing`); False once withdrawn or sold."""
+    org_id = org if isinstance(org, str) else org.id
+    return (ResaleListing.update(updated_at=utcnow())
+            .where((ResaleListing.id == listing_id) & (ResaleListing.org == org_id)
+                   & (ResaleListing.status == "offered")).execute()) == 1
+
+
 def my_listing(org: Org, customer_id: str, ticket_id: str) -> ResaleListing:
     """The newest listing of the customer's ticket (404 `ticket_not_found` / `listing_not_found`); a sold
     ticket is no longer the seller's, so it is found through the listing's seller."""
@@ -252,6 +262,9 @@ def end_listing(org: Org | str, listing: ResaleListing, reason: str, *, respect_
         won = (ResaleListing.update(status="withdrawn", live_ticket=None, ended_reason=reason, ended_at=now,
                                     updated_at=now).where(condition).execute())
         if won == 1:
+            from plugins.resale.waitlist_offers import listing_ended
+
+            listing_ended(org_id, listing.id)   # its open waiting-list offer ends; that fan waits again
             audit.record(org_id, "resale.withdrawn", "ticket", listing.ticket_id,
                          after={"listing_id": listing.id, "reason": reason})
             notify(org_id, listing, "withdrawn")

@@ -291,6 +291,25 @@ def listing_sold(org: Org, listing_id: str, customer_id: str) -> WaitlistOffer |
     return offer
 
 
+def listing_ended(org: Org | str, listing_id: str) -> WaitlistOffer | None:
+    """Call inside the transaction that withdrew or sold a listing: an open offer on it to someone else than its
+    buyer ends (once) as `withdrawn`, and that customer's entry goes back to `waiting` in its old place in line
+    (they did nothing wrong; no seat came back for them); None when no offer was open."""
+    offer = reserved_listing_offer(org, listing_id)
+    if offer is None:
+        return None
+    now = utcnow()
+    won = (WaitlistOffer.update(status="withdrawn", settled_at=now, updated_at=now)
+           .where(offer.row_condition() & (WaitlistOffer.status == "offered")).execute())
+    if won != 1:
+        return None
+    (WaitlistEntry.update(status="waiting", updated_at=now)
+     .where((WaitlistEntry.id == offer.entry_id) & (WaitlistEntry.org == offer.org_id)
+            & (WaitlistEntry.status == "offered")).execute())
+    offer.status, offer.settled_at = "withdrawn", now
+    return offer
+
+
 def offer_listing_to_line(org: Org, listing_id: str, ticket_type_id: str, seats: int) -> WaitlistOffer | None:
     """Reserve the listing for the first waiting entry of its type whose request fits `seats` (an offer with
     `listing_id`, no core seats held); None when nobody fits."""
@@ -322,7 +341,12 @@ def _listing_unreserved(org: Org, listing_id: str) -> None:
 
 
 def _pass_listing(org: Org, offer: WaitlistOffer) -> None:
-    """An offer on a listing ended without a sale: the next in line gets the listing, else it goes public."""
+    """An offer on a listing ended without a sale: the next in line gets the listing, else it goes public; nothing
+    when the listing is no longer offered (its holder withdrew it, or it was sold)."""
+    from plugins.resale.listings import claim_offered
+
+    if not claim_offered(org, offer.listing_id):
+        return
     listing_ticket_type = offer.ticket_type_id
     if offer_listing_to_line(org, offer.listing_id, listing_ticket_type, offer.seats) is None:
         _listing_unreserved(org, offer.listing_id)
