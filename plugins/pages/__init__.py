@@ -1,7 +1,7 @@
 """Attendee pages (`/e/...`): a tenant's event index, event pages with their calendar file, the waiting room's
 queue page, the checkout, the order, ticket, account and claim pages, the pages of the account e-mails'
-links, the staff invitation page and the organiser's dashboard (`/e/{org}/manage`), server-rendered in English
-and French from the core's services.
+links, the staff invitation page, the organiser's dashboard (`/e/{org}/manage`) and the door scanner (an
+installable offline app shell), server-rendered in English and French from the core's services.
 
 Adds no rule of its own (availability, prices, fees, purchases, transfers and claims are the core's); serves only
 under `/e/`.
@@ -17,7 +17,14 @@ NAME = "pages"
 @hookimpl
 def register_routes(api, app) -> None:
     """Mount the pages blueprint (`/e/...`, plain Flask views rendering Jinja templates; not API operations)."""
-    from plugins.pages import account_link_views, account_views, manage_views, order_views, staff_invite_views
+    from plugins.pages import (
+        account_link_views,
+        account_views,
+        manage_views,
+        order_views,
+        scan_views,
+        staff_invite_views,
+    )
     from plugins.pages.checkout_views import register_pages
     from plugins.pages.queue_views import register_queue_pages
     from plugins.pages.views import blp
@@ -29,6 +36,7 @@ def register_routes(api, app) -> None:
     account_link_views.register_pages()
     staff_invite_views.register_pages()
     manage_views.register_pages()
+    scan_views.register_pages()
     app.register_blueprint(blp)
 
 

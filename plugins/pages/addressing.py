@@ -38,12 +38,16 @@ MANAGE_EVENT, MANAGE_CSV, MANAGE_DOORS = "manage_event", "manage_csv", "manage_d
 _MANAGE_PAGES = {(): MANAGE, ("sign-in",): MANAGE_SIGN_IN, ("sign-out",): MANAGE_SIGN_OUT}
 _MANAGE_EVENT_PAGES = {(): MANAGE_EVENT, ("attendees.csv",): MANAGE_CSV, ("doors",): MANAGE_DOORS}
 RESALE = "resale"  # a resale listing's checkout (`/e/<org>/resale/<listing id>`), served by the resale plugin
+# The door scanner (`scan_views`): its app shell, its service worker (scope: the shell's path) and its manifest.
+SCAN_SEGMENT, SCAN_WORKER_FILE, SCAN_MANIFEST_FILE = "scan", "sw.js", "manifest.webmanifest"
+SCAN, SCAN_WORKER, SCAN_MANIFEST = "scan", "scan_worker", "scan_manifest"
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
                (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT,
                **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)},
-               tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE, (RESALE, "*"): RESALE}
+               tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE, (RESALE, "*"): RESALE, (SCAN_SEGMENT,): SCAN,
+               (SCAN_SEGMENT, SCAN_WORKER_FILE): SCAN_WORKER, (SCAN_SEGMENT, SCAN_MANIFEST_FILE): SCAN_MANIFEST}
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,10 @@ class Site:
     def manage_event_path(self, event_id: str, page: str = "") -> str:
         """An event's dashboard, or its `attendees.csv` or `doors` (the door counts alone)."""
         return self.manage_path(f"events/{quote(event_id, safe='')}") + (f"/{page}" if page else "")
+
+    def scan_path(self, file: str = "") -> str:
+        """The door scanner's app shell, or one of its files (`sw.js`, `manifest.webmanifest`) below it."""
+        return f"{self.root_path()}/{SCAN_SEGMENT}" + (f"/{file}" if file else "")
 
     def checkout_path(self, slug: str) -> str:
         """An event's checkout (the path of `event_lists.page_links`' `order_page`)."""
