@@ -55,6 +55,7 @@ export class AnswerPanel {
     this.root.className = "answer " + (admit ? "answer-admitted" : "answer-refused");
     this.root.dataset.verdict = admit ? "admitted" : "refused";
     this.root.dataset.type = admit ? "" : (verdict.type || "");
+    this.root.dataset.shown = String(Number(this.root.dataset.shown || 0) + 1);  // answers so far
     this.parts.verdict.textContent = admit ? this.words.admitted : this.words.refused;
     this.parts.holder.textContent = ticket ? (ticket.holderName || this.words.holderUnknown) : "";
     this.parts.type.textContent = ticket && ticket.typeName ? ticket.typeName : "";

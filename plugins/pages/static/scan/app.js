@@ -152,6 +152,7 @@ async function startScanning(point) {
   scanPoint = point;
   await store.put("scanPoint", point);
   fillEventName();
+  document.querySelector("[data-action=change-point]").hidden = !(device.scanPoints || []).length;
   show("step-scan");
   $("connection").hidden = false;
   if (!sync) {
