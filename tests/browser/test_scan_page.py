@@ -119,6 +119,11 @@ def test_offline_the_device_decides_queues_reloads_and_uploads_when_back_online(
     assert scans(revoked.id) == ["revoked"]
     screenshots(page, "uploaded")
 
+    page.get_by_role("button", name="Sign out / change event").click()   # nothing waits: the device signs out
+    page.locator("#step-sign-in").wait_for(state="visible")
+    devices = tenant.staff.get(f"/events/{tenant.event.id}/door-devices").get_json()["devices"]
+    assert len(devices) == 1 and devices[0]["revokedAt"]                  # its credential is revoked
+
 
 def test_two_offline_devices_admitting_one_ticket_make_a_reported_conflict(app, browser, page_server, screenshots):
     tenant = door_tenant(app)

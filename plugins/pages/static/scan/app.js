@@ -184,10 +184,9 @@ function toggleCamera() {
   }
 }
 
+// The admissions a bundle ticket allows (`scanLimit`, null: no limit).
 function limitOf(bundleTicket) {
-  if (!bundleTicket) return null;
-  if (!bundleTicket.allowReentry) return 1;
-  return bundleTicket.reentryLimit || null;
+  return bundleTicket ? bundleTicket.scanLimit : null;
 }
 
 async function bundleTicket(ticketId) {
@@ -281,9 +280,8 @@ function showState({online, pending, conflicts, bundle}) {
   list.replaceChildren(...conflicts.map((conflict) => {
     const item = document.createElement("li");
     const ticket = conflict.ticket || {};
-    const limit = conflict.limit || limitOf(ticket) || 1;
     item.textContent = fill(words.conflict, {ticket: ticket.holderName || ticket.id || "",
-                                             count: conflict.count || ticket.scanCount || "", limit});
+                                             count: ticket.scanCount, limit: conflict.limit || "?"});
     item.dataset.ticketId = ticket.id || "";
     return item;
   }));
@@ -302,6 +300,11 @@ async function signOut() {
   }
   if (sync) sync.stop();
   if (camera) camera.stop();
+  try {
+    if (device) await new DoorApi(settings.org, device.token).forgetDevice(device.event.id, device.deviceId);
+  } catch (error) {
+    // offline, or already expired or revoked: the credential ends with the event anyway
+  }
   sync = null;
   device = null;
   scanPoint = null;

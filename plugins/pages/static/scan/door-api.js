@@ -75,10 +75,15 @@ export class DoorApi {
     return this.call("POST", `/events/check-in/${encodeURIComponent(ticketId)}`, {eventId, scanPoint});
   }
 
-  bundle(eventId, since = null, etag = null) {
-    const query = since ? "?since=" + encodeURIComponent(since) : "";
-    return this.call("GET", `/events/${encodeURIComponent(eventId)}/door-bundle${query}`, undefined,
+  // The event's offline bundle; `etag` (the last one's) makes an unchanged bundle a bodiless 304.
+  bundle(eventId, etag = null) {
+    return this.call("GET", `/events/${encodeURIComponent(eventId)}/door-bundle`, undefined,
                      etag ? {"If-None-Match": etag} : {});
+  }
+
+  // Revoke this device's credential (signing out): its token is refused from then on.
+  forgetDevice(eventId, deviceId) {
+    return this.call("DELETE", `/events/${encodeURIComponent(eventId)}/door-devices/${encodeURIComponent(deviceId)}`);
   }
 
   uploadScans(eventId, scans) {

@@ -1,7 +1,7 @@
 // Keeping a door device in step with the server: upload the queued offline scans in the order they happened
-// (retried with backoff until the server acknowledges each), then refresh the event's offline bundle (a delta
-// with `?since=`), every minute while online and at once when the network returns. Conflicts the server
-// reports for this device's uploads are kept and shown.
+// (retried with backoff until the server acknowledges each), then refresh the event's offline bundle (with the
+// last one's ETag: an unchanged bundle costs no transfer), every minute while online and at once when the network
+// returns. Conflicts the server reports for this device's uploads are kept and shown.
 
 import {Refused, Unreachable} from "./door-api.js";
 
@@ -17,15 +17,6 @@ function uploadable(scan) {
   if (scan.typed) sent.ticketId = scan.ticketId;
   else sent.code = scan.code;
   return sent;
-}
-
-// A delta answer (`?since=`) names only changed tickets: lay them over the bundle kept.
-export function mergeBundle(kept, fresh, asDelta) {
-  if (!kept || !asDelta) return fresh;
-  const tickets = new Map(kept.tickets.map((ticket) => [ticket.id, ticket]));
-  for (const ticket of fresh.tickets || []) tickets.set(ticket.id, ticket);
-  const revoked = new Set([...(kept.revoked || []), ...(fresh.revoked || [])]);
-  return {...kept, ...fresh, tickets: [...tickets.values()], revoked: [...revoked]};
 }
 
 export class Sync {
@@ -100,7 +91,7 @@ export class Sync {
       const pending = (await this.store.pending()).slice(0, BATCH);
       if (!pending.length) return;
       const answer = await this.api.uploadScans(this.eventId, pending.map(uploadable));
-      const results = answer.body.scans || answer.body.results || answer.body.data || [];
+      const results = answer.body.scans || [];  // recorded | duplicate | conflict | rejected: all answered
       await this.store.acknowledge(results.map((result) => result.scanId), Date.now());
       const conflicts = results.filter((result) => result.result === "conflict");
       if (conflicts.length) await this.keepConflicts(conflicts);
@@ -108,10 +99,15 @@ export class Sync {
     }
   }
 
+  // Keep the conflicts the server reported (each with the ticket's limit from the bundle) to show them.
   async keepConflicts(found) {
     const kept = (await this.store.get("conflicts")) || [];
+    const bundle = (await this.store.get("bundle")) || {tickets: []};
     for (const conflict of found) {
-      if (!kept.some((one) => one.scanId === conflict.scanId)) kept.push(conflict);
+      if (kept.some((one) => one.scanId === conflict.scanId)) continue;
+      const ticket = conflict.ticket || {};
+      const known = bundle.tickets.find((entry) => entry.id === ticket.id);
+      kept.push({...conflict, limit: known ? known.scanLimit : null});
     }
     await this.store.put("conflicts", kept);
   }
@@ -120,11 +116,9 @@ export class Sync {
     const kept = await this.store.get("bundle");
     const meta = (await this.store.get("bundleMeta")) || {};
     const askedAt = Date.now();
-    const since = kept ? kept.generatedAt : null;
-    const answer = await this.api.bundle(this.eventId, since, kept ? meta.etag : null);
+    const answer = await this.api.bundle(this.eventId, kept ? meta.etag : null);
     if (answer.status !== 304) {
-      const asDelta = Boolean(since) && (answer.body.delta === true || answer.body.since != null);
-      await this.store.put("bundle", mergeBundle(kept, answer.body, asDelta));
+      await this.store.put("bundle", answer.body);
       await this.store.put("bundleMeta", {etag: answer.headers.get("ETag"), fetchedAt: askedAt});
     }
     // Scans acknowledged before this request are counted by the bundle the server holds now.
