@@ -14,6 +14,7 @@ const catalogue = JSON.parse(document.getElementById("scan-catalogue").textConte
 const words = catalogue.words;
 const TICKET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STEPS = ["step-sign-in", "step-event", "step-point", "step-scan"];
+const FIRST_SYNC_WAIT_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
 const panel = new AnswerPanel($("answer"), catalogue);
@@ -157,7 +158,8 @@ async function startScanning(point) {
   $("connection").hidden = false;
   if (!sync) {
     sync = new Sync(new DoorApi(settings.org, device.token), store, device.event.id, showState);
-    sync.start();
+    // The ticket list first (it gives the entry limits shown), but never wait long for it to scan.
+    await Promise.race([sync.start(), new Promise((resolve) => setTimeout(resolve, FIRST_SYNC_WAIT_MS))]);
   }
   startCamera();
   $("scan-code").focus();

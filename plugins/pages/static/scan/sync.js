@@ -38,7 +38,7 @@ export class Sync {
     this.onOffline = () => { this.online = false; this.report(); };
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
-    this.now();
+    return this.now();
   }
 
   stop() {
