@@ -255,7 +255,8 @@ async function decideOffline(text, byId) {
     return;
   }
   const localAdmissions = await store.localAdmissions();
-  const verdict = await rules.evaluate(bundle, text, {scanPoint, nowMs: Date.now(), localAdmissions});
+  const options = {scanPoint, nowMs: Date.now(), localAdmissions};
+  const verdict = byId ? await rules.evaluateTicketId(bundle, text, options) : await rules.evaluate(bundle, text, options);
   const ticket = verdict.ticket || null;
   const ticketId = ticket ? ticket.id : (byId ? text : null);
   await store.record({scanId: crypto.randomUUID(), ticketId, typed: byId, code: byId ? null : text, scanPoint,
