@@ -130,5 +130,5 @@ def type_code(page, text: str) -> dict:
     field = page.get_by_label("Code or ticket number")
     field.fill(text)
     field.press("Enter")
-    page.wait_for_function(f"document.querySelector('#answer').dataset.shown !== '{before}'")
+    page.wait_for_function(f"(document.querySelector('#answer').dataset.shown || '0') !== '{before}'")
     return answer(page)

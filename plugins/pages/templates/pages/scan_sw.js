@@ -27,15 +27,16 @@ async function shell(request) {
     if (answer.ok) await cache.put(SCOPE, answer.clone());
     return answer;
   } catch (error) {
-    const kept = await cache.match(SCOPE);
+    const kept = await cache.match(SCOPE, {ignoreVary: true});
     if (kept) return kept;
     throw error;
   }
 }
 
-// Scripts, styles, icons, the manifest: the stored copy of this release, else the network.
+// Scripts, styles, icons, the manifest: the stored copy of this release, else the network. `ignoreVary`: the
+// app answers vary on headers (Origin, Cookie) a module script request sends and the install did not.
 async function file(request) {
-  const kept = await caches.match(request, {cacheName: CACHE, ignoreSearch: true});
+  const kept = await caches.match(request, {cacheName: CACHE, ignoreSearch: true, ignoreVary: true});
   return kept || fetch(request);
 }
 
