@@ -132,3 +132,25 @@ def type_code(page, text: str) -> dict:
     field.press("Enter")
     page.wait_for_function(f"(document.querySelector('#answer').dataset.shown || '0') !== '{before}'")
     return answer(page)
+
+
+TONE_RECORDER = """
+window.scanTones = [];
+const createOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  const oscillator = createOscillator.call(this);
+  const start = oscillator.start.bind(oscillator);
+  oscillator.start = (...args) => { window.scanTones.push(oscillator.frequency.value); return start(...args); };
+  return oscillator;
+};
+"""
+
+
+def record_tones(page) -> None:
+    """From the next page load on, remember the pitch (Hz) of every tone the page starts (`tones`)."""
+    page.add_init_script(TONE_RECORDER)
+
+
+def tones(page) -> list[float]:
+    """The pitches of the tones played since the page loaded."""
+    return page.evaluate("window.scanTones")

@@ -14,12 +14,14 @@ from browser.scan_world import (
     door_tenant,
     qr_text,
     qr_video,
+    record_tones,
     scan_count,
     scanner_page,
     scans,
     sign_in_and_choose,
     staff_member,
     ticket,
+    tones,
     type_code,
 )
 
@@ -87,6 +89,7 @@ def test_offline_the_device_decides_queues_reloads_and_uploads_when_back_online(
     grace, revoked = ticket(tenant, "Grace Hopper"), ticket(tenant, "Alan Turing")
     revoked_code = qr_text(tenant, revoked)
     assert tenant.staff.post(f"/events/tickets/{revoked.id}/cancel").status_code == 200
+    record_tones(page)
     sign_in_and_choose(page, tenant, email)
     page.wait_for_function(BUNDLE)                                # the event's bundle is on the device
     page.wait_for_function("navigator.serviceWorker.controller !== null")
@@ -101,6 +104,8 @@ def test_offline_the_device_decides_queues_reloads_and_uploads_when_back_online(
     assert again["verdict"] == "refused" and again["type"] == "already_checked_in"
     cancelled = type_code(page, revoked_code)
     assert cancelled["verdict"] == "refused" and cancelled["type"] == "ticket_revoked"
+    assert tones(page) == [1320, 220, 220]                          # a high tone admits, a low one refuses
+    assert page.evaluate("document.activeElement.id") == "scan-code"  # ready for the next code at once
     page.wait_for_function(QUEUE.format(3))
     assert "3 scans waiting to upload." in page.locator("#connection").inner_text()
     assert scans(grace.id) == [] and scan_count(grace.id) == 0      # nothing reached the server
