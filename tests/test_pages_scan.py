@@ -74,7 +74,7 @@ def test_the_service_worker_keeps_the_shell_and_every_file_it_needs_offline(door
     urls = json.loads(re.search(r"const OFFLINE_URLS = (\[.*?\]);", source).group(1))
     assert urls[:2] == [root, f"{root}/manifest.webmanifest"]
     for needed in ("scan/app.js", "scan/camera.js", "scan/decode-worker.js", "scan/scan.css", "scan/icon-192.png",
-                   "vendor/jsQR.js", "pages.css"):
+                   "vendor/jsQR.js", "pages.css", "door/rotating-code.js"):
         assert f"/e/_assets/{needed}" in urls
     for url in urls:
         assert page(door_club, url).status_code == 200, url

@@ -22,8 +22,8 @@ from plugins.pages.views import PAGES, render, speaker_for
 
 STATIC = Path(__file__).resolve().parent / "static"
 # What the service worker keeps for offline use, besides the shell and the manifest: the scanner's scripts and
-# styles, the shared door modules (the rule evaluator's helpers) and the vendored QR decoder.
-OFFLINE_GLOBS = ("scan/*", "door/*.js", "vendor/jsQR.js", "pages.css")
+# styles, the rotating code module the rule evaluator imports, and the vendored QR decoder.
+OFFLINE_GLOBS = ("scan/*", "door/rotating-code.js", "vendor/jsQR.js", "pages.css")
 THEME_COLOUR = "#0a4fb3"
 ICON_SIZES = (192, 512)
 
