@@ -200,7 +200,8 @@ let deciding = Promise.resolve();
 
 // One scan at a time, in the order they came.
 function decide(text, typed) {
-  deciding = deciding.then(() => decideNow(text.trim(), typed)).catch(() => {});
+  deciding = deciding.then(() => decideNow(text.trim(), typed))
+    .catch(() => panel.show({admit: false, type: "", message: words.serverError}));  // never left "Checking..."
   return deciding;
 }
 
@@ -256,7 +257,13 @@ async function decideOffline(text, byId) {
   }
   const localAdmissions = await store.localAdmissions();
   const options = {scanPoint, nowMs: Date.now(), localAdmissions};
-  const verdict = byId ? await rules.evaluateTicketId(bundle, text, options) : await rules.evaluate(bundle, text, options);
+  let verdict;
+  try {
+    verdict = byId ? await rules.evaluateTicketId(bundle, text, options) : await rules.evaluate(bundle, text, options);
+  } catch (error) {
+    panel.show({admit: false, type: "", message: words.evaluatorMissing, offline: true});  // nothing decided
+    return;
+  }
   const ticket = verdict.ticket || null;
   const ticketId = ticket ? ticket.id : (byId ? text : null);
   await store.record({scanId: crypto.randomUUID(), ticketId, typed: byId, code: byId ? null : text, scanPoint,
