@@ -275,7 +275,8 @@ def ticket_refunded(org, ticket, refund):
 @hookspec
 def waitlist_changed(org, entry, offer, state, checkout_url):
     """A waiting-list entry changed state (the `resale` plugin's waiting list): `state` is `joined`, `offered`,
-    `accepted` (the offer was paid), `lapsed` (the offer ran out and passed to the next in line) or `left`.
+    `accepted` (the offer was paid), `lapsed` (the offer ran out and passed to the next in line), `withdrawn` (the
+    resale listing offered was withdrawn or sold first; the entry waits again in its place) or `left`.
 
     `entry` has `event_id`, `ticket_type_id`, `customer_id`, `seats` and `status`; `offer` (None for `joined`,
     and for `left` without an open offer) has `seats`, `expires_at`, `booking_id` (an offer of seats: the

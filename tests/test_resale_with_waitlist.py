@@ -223,3 +223,8 @@ def test_a_holder_withdrawing_an_offered_listing_ends_the_offer_and_the_fan_wait
     assert [o.status for o in offers_on(world, listing["id"])] == ["withdrawn"]
     assert entry_of(world, second)["status"] == "waiting"
     assert ticket_status(world["ticket"]["id"]) == "valid"   # still the holder's
+    told = waitlist_mails(world, first)[-1]
+    assert told["Subject"].startswith("The resale ticket offered to you"), told["Subject"]
+    assert "You keep your place" in told.get_body(("plain",)).get_content()
+    assert webhooks(world, "waitlist.")[-1] == "waitlist.withdrawn"
+    assert webhooks(world, "waitlist.").count("waitlist.withdrawn") == 1

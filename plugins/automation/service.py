@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 EVENT_TYPES = ("booking.confirmed", "tickets.issued", "ticket.transferred", "ticket.checked_in",
                "ticket.cancelled", "ticket.refunded", "booking.expired", "event.published", "event.refunded",
                "event.cancelled", "ticket.holder_changed", "checkin.conflict", "waitlist.joined",
-               "waitlist.offered", "waitlist.accepted", "waitlist.lapsed", "waitlist.left", "resale.listed",
-               "resale.withdrawn", "resale.sold")
+               "waitlist.offered", "waitlist.accepted", "waitlist.lapsed", "waitlist.withdrawn", "waitlist.left",
+               "resale.listed", "resale.withdrawn", "resale.sold")
 RETRY = RetryPolicy(max_attempts=6, delay_seconds=60, backoff=3)
 MAX_ATTEMPTS = RETRY.max_attempts
 retry_delay_after = RETRY.delay_after

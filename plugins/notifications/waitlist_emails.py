@@ -14,7 +14,7 @@ from plugins.notifications.models import Message
 from plugins.notifications.render import render_email
 from plugins.notifications.service import PLUGIN, build_context, log_and_enqueue
 
-STATES = ("joined", "offered", "accepted", "lapsed", "left")
+STATES = ("joined", "offered", "accepted", "lapsed", "withdrawn", "left")
 
 
 def waitlist_email(org: Org, entry, offer, state: str, checkout_url: str | None) -> Message | None:

@@ -294,7 +294,8 @@ def listing_sold(org: Org, listing_id: str, customer_id: str) -> WaitlistOffer |
 def listing_ended(org: Org | str, listing_id: str) -> WaitlistOffer | None:
     """Call inside the transaction that withdrew or sold a listing: an open offer on it to someone else than its
     buyer ends (once) as `withdrawn`, and that customer's entry goes back to `waiting` in its old place in line
-    (they did nothing wrong; no seat came back for them); None when no offer was open."""
+    (they did nothing wrong; no seat came back for them), and `withdrawn` is announced (e-mail and webhook);
+    None when no offer was open."""
     offer = reserved_listing_offer(org, listing_id)
     if offer is None:
         return None
@@ -307,6 +308,7 @@ def listing_ended(org: Org | str, listing_id: str) -> WaitlistOffer | None:
      .where((WaitlistEntry.id == offer.entry_id) & (WaitlistEntry.org == offer.org_id)
             & (WaitlistEntry.status == "offered")).execute())
     offer.status, offer.settled_at = "withdrawn", now
+    announce(org, get_scoped(WaitlistEntry, org, offer.entry_id), "withdrawn", offer)
     return offer
 
 
