@@ -168,6 +168,12 @@ def event_published(org, event):
 
 
 @hookspec
+def event_capacity_raised(org, event):
+    """Staff raised an event's capacity (or removed its limit): seats may be free again (the waiting list
+    offers them). Recorded in the change's transaction, run after it commits."""
+
+
+@hookspec
 def event_refunded(org, event, job, summary):
     """A bulk refund (`PATCH /events/{id}/refund`, `refund_method: original`) finished and refunded tickets.
 

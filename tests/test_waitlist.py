@@ -176,6 +176,17 @@ def test_raising_capacity_offers_the_new_seats_and_the_rest_go_on_sale(resale):
     assert bought.status_code in (200, 201), bought.get_json()
 
 
+def test_raising_the_events_capacity_offers_the_new_seats(resale):
+    event, ticket_type = make_event(resale, capacity_total=2, capacity=5, price=2500)
+    issue(resale, ticket_type, 2)   # the event is full though its type has seats left
+    fan = resale.customer()
+    assert join(fan, event, ticket_type, 2).status_code == 201
+    raised = resale.staff.patch(f"/events/{event.id}", json={"event": {"capacity": 4}})
+    assert raised.status_code == 200, raised.get_json()
+    (offer,) = offers(resale)
+    assert offer.seats == 2 and offer.customer_id == fan.customer_id
+
+
 def test_leaving_with_an_open_offer_gives_the_seats_to_the_next(resale):
     event, ticket_type, tickets = sold_out(resale)
     first, second = resale.customer(), resale.customer()

@@ -367,9 +367,16 @@ def update_event(org: Org, event_id: str, data: dict) -> tuple[Event, SyncJob]:
         if rules is not None:
             sync_jobs.queue_fan_out(job_row)
         _notify_published(org, event, was_published)
+        if _raised(capacity_before, event.capacity):
+            hooks_for(org).notify("event_capacity_raised", org=org, event=event)
     if rules is not None:
         event = event.reread()
     return event, job_row
+
+
+def _raised(before: int | None, after: int | None) -> bool:
+    """True when a capacity went up or its limit was removed."""
+    return before is not None and (after is None or after > before)
 
 
 def delete_event(org: Org, event_id: str) -> None:

@@ -132,6 +132,14 @@ def ticket_type_saved(org, ticket_type, created):
 
 
 @hookimpl
+def event_capacity_raised(org, event):
+    """Staff raised the event's capacity: free seats of its types go to the waiting list first."""
+    from plugins.resale import waitlist_offers
+
+    waitlist_offers.queue_event_offers(org, event.id)
+
+
+@hookimpl
 def ticket_transferred(org, old_ticket, new_ticket, transfer, claim_token):
     """A ticket given away by its holder is no longer theirs to sell: its listing is withdrawn."""
     from plugins.resale.listings import withdraw_for_ticket

@@ -17,7 +17,7 @@ from core.db import write_transaction
 from core.errors import ApiError, Conflict
 from core.jobs import job
 from core.kits.links import read_signed_link_token, signed_link_token
-from core.models import Booking, Org, utcnow
+from core.models import Booking, Org, TicketType, utcnow
 from core.payments import PaymentCheck
 from core.services import booking as bookings
 from core.services import capacity, gateways, holds
@@ -95,6 +95,12 @@ def queue_offers(org: Org | str, ticket_type_ids: Iterable[str]) -> None:
     org_id = org_id_of(org)
     for tt_id in sorted(smallest_waiting(org_id, ticket_type_ids)):
         outbox.enqueue(offer_seats_job, org_id, tt_id)
+
+
+def queue_event_offers(org: Org, event_id: str) -> None:
+    """The event's capacity went up: `queue_offers` for each of its ticket types."""
+    queue_offers(org, [row.id for row in scoped(TicketType, org).select(TicketType.id)
+                       .where(TicketType.event == event_id)])
 
 
 def _offer_to(org: Org, entry: WaitlistEntry) -> str:
