@@ -32,7 +32,7 @@ REGISTER_FIELDS = {"email": "email", "password": "password", "name": "name"}
 
 def _login_redirect(site: Site, back: str) -> Response:
     """To the sign-in page, coming back to `back` afterwards."""
-    return see_other(f"{site.account_path('login')}?{urlencode({'next': back})}")
+    return see_other(site.login_path(back))
 
 
 def login_page(address: Address, error: ApiError | None = None) -> Response:

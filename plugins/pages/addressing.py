@@ -8,7 +8,7 @@ Never makes the event page and checkout URLs other than from the core's formats 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import g, request
 
@@ -41,13 +41,15 @@ RESALE = "resale"  # a resale listing's checkout (`/e/<org>/resale/<listing id>`
 # The door scanner (`scan_views`): its app shell, its service worker (scope: the shell's path) and its manifest.
 SCAN_SEGMENT, SCAN_WORKER_FILE, SCAN_MANIFEST_FILE = "scan", "sw.js", "manifest.webmanifest"
 SCAN, SCAN_WORKER, SCAN_MANIFEST = "scan", "scan_worker", "scan_manifest"
+WAITLIST = "waitlist"  # a ticket type's waiting list (`/e/<org>/waitlist/<ticket type id>`), the resale plugin's
 # Pages not under an event: (segments after the tenant) -> kind; a token segment is `*`. An event whose slug is
 # one of these first segments has no page (its API and its checkout links are unaffected).
 _SITE_PAGES = {(ORDERS_SEGMENT, "*"): ORDER, (TICKETS_SEGMENT, "*"): TICKET, (CLAIM_PAGE,): CLAIM,
                (ACCOUNT_SEGMENT,): ACCOUNT, (ACCOUNT_SEGMENT, "login"): LOGIN, (ACCOUNT_SEGMENT, "logout"): LOGOUT,
                **{(ACCOUNT_SEGMENT, page): page for page in (RESET, VERIFY, EMAIL_CONFIRM, RESEND)},
                tuple(ACCEPT_PAGE.split("/")): ACCEPT_INVITE, (RESALE, "*"): RESALE, (SCAN_SEGMENT,): SCAN,
-               (SCAN_SEGMENT, SCAN_WORKER_FILE): SCAN_WORKER, (SCAN_SEGMENT, SCAN_MANIFEST_FILE): SCAN_MANIFEST}
+               (SCAN_SEGMENT, SCAN_WORKER_FILE): SCAN_WORKER, (SCAN_SEGMENT, SCAN_MANIFEST_FILE): SCAN_MANIFEST,
+               (WAITLIST, "*"): WAITLIST}
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class Site:
         """A resale listing's checkout (the `resale` plugin's page)."""
         return f"{self.root_path()}/{RESALE}/{quote(listing_id, safe='')}"
 
+    def waitlist_path(self, ticket_type_id: str) -> str:
+        """A ticket type's waiting list: join, see the place in line, leave (the `resale` plugin's page)."""
+        return f"{self.root_path()}/{WAITLIST}/{quote(ticket_type_id, safe='')}"
+
     def order_path(self, token: str) -> str:
         """A booking's order page by its signed token (`order_links`)."""
         return f"{self.root_path()}/{ORDERS_SEGMENT}/{token}"
@@ -95,6 +101,10 @@ class Site:
     def account_path(self, page: str = "") -> str:
         """The customer's account page, or its `login`/`logout` page."""
         return f"{self.root_path()}/{ACCOUNT_SEGMENT}" + (f"/{page}" if page else "")
+
+    def login_path(self, back: str) -> str:
+        """The customer's sign-in page, coming back to `back` (a path of these pages) afterwards."""
+        return f"{self.account_path('login')}?{urlencode({'next': back})}"
 
     def manage_path(self, page: str = "") -> str:
         """The organiser's dashboard (its event list), or its `sign-in`/`sign-out` page; also the path of the
@@ -168,7 +178,7 @@ def _site_page(site: Site, segments: tuple[str, ...]) -> Address | None:
     kind = _SITE_PAGES.get(segments) or (_SITE_PAGES.get((segments[0], "*")) if len(segments) == 2 else None)
     if kind is None:
         return None
-    return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET, RESALE) else None)
+    return Address(site, kind, token=segments[1] if kind in (ORDER, TICKET, RESALE, WAITLIST) else None)
 
 
 def _manage_page(site: Site, rest: tuple[str, ...]) -> Address:

@@ -32,15 +32,18 @@ def register_models():
 def register_routes(api, app):
     """The waiting list's customer and staff routes (importing the offers declares their jobs in every
     process); staff resale terms and report, the holder's listing routes, the buyers' routes and the listing
-    checkout page of the attendee pages (`/e/<org>/resale/<listing id>`)."""
+    checkout page and the waiting-list page of the attendee pages (`/e/<org>/resale/<listing id>`,
+    `/e/<org>/waitlist/<ticket type id>`)."""
     from plugins.resale import waitlist_offers  # noqa: F401 - declares the plugin's jobs
     from plugins.resale.listing_api import blp as listing_blp
     from plugins.resale.listing_pages import register_pages
     from plugins.resale.waitlist_api import blp as waitlist_blp
+    from plugins.resale.waitlist_pages import register_pages as register_waitlist_pages
 
     api.register_blueprint(waitlist_blp)
     api.register_blueprint(listing_blp)
     register_pages(app)
+    register_waitlist_pages()
 
 
 @hookimpl
@@ -51,10 +54,15 @@ def register_audit_actions():
 
 @hookimpl
 def event_page_offers(org, event):
-    """The event page shows the listings on public sale beside their ticket types."""
+    """The event page shows the listings on public sale beside their ticket types, and a sold-out type's waiting
+    list."""
     from plugins.resale.listing_pages import event_page_offers as offers
+    from plugins.resale.waitlist_pages import event_page_offers as waitlists
 
-    return offers(org, event)
+    found = waitlists(org, event)
+    for type_id, listed in offers(org, event).items():
+        found[type_id] = listed + found.get(type_id, [])
+    return found
 
 
 @hookimpl

@@ -14,16 +14,16 @@ from flask import Blueprint, Response, request
 
 from core.errors import ApiError
 from core.models import Event, TicketType, utcnow
-from core.plugins import get_host
 from core.services import gateways
-from core.tenancy import get_scoped, scoped
+from core.tenancy import get_scoped
 from plugins.pages import addressing, csrf, customer_session
 from plugins.pages.addressing import Address
 from plugins.pages.form_pages import render_form_page, see_other
 from plugins.pages.links import booking_token
-from plugins.pages.views import PAGES, not_found_page, public_event, speaker_for
+from plugins.pages.views import PAGES, not_found_page, speaker_for
 from plugins.resale import listing_sale, listings
 from plugins.resale.listing_models import ResaleListing
+from plugins.resale.page_lookup import poster, record_of_public_event
 
 PLUGIN = "resale"
 templates = Blueprint("resale_pages", __name__, template_folder="templates")
@@ -43,14 +43,7 @@ def event_page_offers(org, event) -> dict[str, list[dict]]:
 
 def _listing_and_event(address: Address) -> tuple[ResaleListing, Event] | None:
     """The listing the address names, of a published event, for a tenant with resale enabled; else None."""
-    site = address.site
-    if not get_host().is_enabled(site.org.id, PLUGIN):
-        return None
-    listing = scoped(ResaleListing, site.org).where(ResaleListing.id == str(address.token)[:64]).first()
-    if listing is None:
-        return None
-    event = get_scoped(Event, site.org, listing.event_id)
-    return (listing, event) if public_event(site, event.slug) is not None else None
+    return record_of_public_event(address, ResaleListing)
 
 
 def _offer() -> str:
@@ -72,19 +65,16 @@ def listing_page(address: Address, error: ApiError | None = None) -> Response:
         available=listing.status == "listed" and not reserved or (listing.status == "offered" and bool(_offer())),
         customer=customer_session.signed_in(site.org), offer=_offer(),
         choices=[g for g in gateways.offered(site.org).values()],
-        login_path=f"{site.account_path('login')}?{urlencode({'next': here})}")
+        login_path=site.login_path(here))
 
 
 def listing_post(address: Address) -> Response:
     """Start paying for the listing (the signed-in customer's core booking), then its booking page (303)."""
     site = address.site
-    found = _listing_and_event(address)
-    if found is None:
-        return not_found_page(site, speaker_for(site))
-    listing, event = found
-    customer = customer_session.signed_in(site.org)
-    if customer is None:
-        return see_other(f"{site.account_path('login')}?{urlencode({'next': site.resale_path(listing.id)})}")
+    found = poster(address, _listing_and_event, lambda site, listing: site.resale_path(listing.id))
+    if isinstance(found, Response):
+        return found
+    listing, event, customer = found
     try:
         csrf.check()
         body = {"paymentGateway": request.form.get("gateway") or None, "offer": _offer() or None}

@@ -127,7 +127,9 @@ def reserved_for_line(org_id: str, ticket_type_ids: Iterable[str]) -> str | None
 
 # --- joining and leaving -----------------------------------------------------------------------------
 
-def _ticket_type_of_event(org: Org, event_id: str, ticket_type_id: str) -> TicketType:
+def ticket_type_of_event(org: Org, event_id: str, ticket_type_id: str) -> TicketType:
+    """A public, unarchived ticket type of a published event (404 `event_not_found` / `ticket_type_not_found`):
+    the ticket types a customer may queue for."""
     event = get_scoped(Event, org, event_id, "event")
     if event.archived_at is not None or event.published_at is None or event.published_at > utcnow():
         raise NotFound(f"No event with id {event_id!r}.", type="event_not_found")
@@ -188,7 +190,7 @@ def join(org: Org, customer_id: str, event_id: str, ticket_type_id: str, seats: 
     most = settings_of(org).max_seats
     if seats > most:
         raise Unprocessable(f"At most {most} seats per waiting-list entry.", type="too_many_seats", maxSeats=most)
-    ticket_type = _ticket_type_of_event(org, event_id, ticket_type_id)
+    ticket_type = ticket_type_of_event(org, event_id, ticket_type_id)
     customer = get_scoped(Customer, org, customer_id, "customer")
     email_verification.check_buyer(org, customer)   # an offer is a purchase: the same rule, checked up front
     _check_sold_out(org, ticket_type)

@@ -78,3 +78,10 @@ def take_screenshots(page, test_name: str, name: str) -> dict[str, Path]:
         page.set_viewport_size(size)
         page.screenshot(path=str(paths[kind]), full_page=True)
     return paths
+
+
+def sign_in_on_page(page, email: str, password: str) -> None:
+    """Fill and send the pages' sign-in form (`/e/<org>/account/login`) that `page` shows."""
+    page.locator("#login-email").fill(email)
+    page.locator("#login-password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -9,6 +9,8 @@ from fakes.stripe_server import FakeStripe
 from pages_world import concert, pages_tenant, use_stripe_fake
 from test_resale_listings import booking_of, bought_ticket, decode_png, open_resale, stripe_refunds
 
+from browser.browser_harness import sign_in_on_page
+
 fake_server, fake = fake_fixtures(FakeStripe)
 
 
@@ -33,9 +35,7 @@ def test_a_fan_buys_a_listed_ticket_from_the_event_page(app, page, fake, screens
     resale.get_by_role("link").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Resale ticket"
     page.get_by_role("link", name="Sign in to buy").click()
-    page.locator("#login-email").fill("bea@example.com")
-    page.locator("#login-password").fill("correct-horse-9")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(page, "bea@example.com", "correct-horse-9")
     page.wait_for_url(f"**/e/{tenant.orgid}/resale/{listing['id']}")
     screenshots(page, "listing")
     page.get_by_role("button", name="Buy for €25.00").click()
