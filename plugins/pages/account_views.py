@@ -9,12 +9,14 @@ Views hold no rule: credentials, accounts, tickets and the claim are the core's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Response, request
 
 from core.api.auth import LoginSchema, RegisterSchema
 from core.errors import ApiError, NotFound
+from core.identity import Identity
 from core.models import Event, Ticket, utcnow
 from core.services import accounts, email_verification, ticket_queries, transfers
 from core.tenancy import get_scoped
@@ -25,6 +27,12 @@ from plugins.pages.order_links import order_token, ticket_token
 from plugins.pages.sign_in_attempts import counted, login_attempts
 from plugins.pages.ticket_cards import ticket_cards
 from plugins.pages.views import PAGES, speaker_for
+
+AccountSection = Callable[[Site, Identity], "tuple[str, dict] | None"]
+ACCOUNT_SECTIONS: list[AccountSection] = []
+"""More sections of the account page, after the tickets, added by other plugins (like `PAGES`): each is called
+with the site and the signed-in customer and answers (its template, the template's `section` value), or None to
+show nothing (e.g. while the plugin is off for the tenant)."""
 
 LOGIN_FIELDS = {"email": "email", "password": "password"}
 REGISTER_FIELDS = {"email": "email", "password": "password", "name": "name"}
@@ -75,8 +83,8 @@ def logout_post(address: Address) -> Response:
 
 def account_page(address: Address) -> Response:
     """The signed-in customer's e-mail (a reminder and a resend button while unverified), orders (each with its
-    order page link) and tickets (QR, PDF, wallet pass and a link to the ticket's page); the sign-in page for
-    anyone else."""
+    order page link) and tickets (QR, PDF, wallet pass and a link to the ticket's page), then the other plugins'
+    `ACCOUNT_SECTIONS`; the sign-in page for anyone else."""
     site = address.site
     customer = customer_session.signed_in(site.org)
     if customer is None:
@@ -89,7 +97,9 @@ def account_page(address: Address) -> Response:
                             sent=request.args.get("sent") == "1", cards=ticket_cards(site.org, tickets),
                             orders=orders, order_paths={o["id"]: site.order_path(order_token(site.org.id, o["id"]))
                                                         for o in orders},
-                            ticket_paths={t.id: site.ticket_path(ticket_token(site.org.id, t.id)) for t in tickets})
+                            ticket_paths={t.id: site.ticket_path(ticket_token(site.org.id, t.id)) for t in tickets},
+                            sections=[found for found in (section(site, customer) for section in ACCOUNT_SECTIONS)
+                                      if found is not None])
 
 
 def _claim_token() -> str:

@@ -13,13 +13,17 @@ from urllib.parse import urlencode
 from flask import Response, request
 
 from core.errors import ApiError, NotFound
+from core.identity import Identity
 from core.models import Event, TicketType
+from core.plugins import get_host
 from core.tenancy import scoped
 from plugins.pages import addressing, csrf, customer_session
+from plugins.pages.account_views import ACCOUNT_SECTIONS
 from plugins.pages.addressing import Address, Site
 from plugins.pages.form_pages import read_form, render_form_page, see_other
 from plugins.pages.views import PAGES, not_found_page, speaker_for
 from plugins.resale import waitlist, waitlist_views
+from plugins.resale.page_lookup import PLUGIN as RESALE_PLUGIN
 from plugins.resale.page_lookup import poster, record_of_public_event
 from plugins.resale.waitlist_api import JoinInput
 from plugins.resale.waitlist_models import WaitlistEntry
@@ -97,6 +101,27 @@ def waitlist_post(address: Address) -> Response:
     return see_other(f"{here}?{urlencode({'done': 'left' if leaving else 'joined'})}")
 
 
+def account_section(site: Site, customer: Identity) -> tuple[str, dict] | None:
+    """The account page's "Your waiting lists": each entry's event, ticket type, seats and place in line or
+    status, an open offer with its deadline and where to pay it; None while resale is off or without entries."""
+    if not get_host().is_enabled(site.org.id, RESALE_PLUGIN):
+        return None
+    entries = waitlist.customer_entries(site.org, customer.sub)
+    if not entries:
+        return None
+    events = {e.id: e for e in scoped(Event, site.org).where(Event.id.in_({x.event_id for x in entries}))}
+    types = {t.id: t for t in scoped(TicketType, site.org).where(TicketType.id.in_({x.ticket_type_id
+                                                                                    for x in entries}))}
+    rows = [{"entry": entry, "event": events[entry.event_id], "ticket_type": types[entry.ticket_type_id],
+             "offer": entry.offer if entry.status == "offered" else None,
+             "checkout_url": waitlist_views.checkout_url(site.org, entry.offer) if entry.status == "offered"
+             else None} for entry in entries]
+    return "resale/_account_waitlist.html", {"rows": rows}
+
+
 def register_pages() -> None:
-    """Serve the waiting-list page through the pages' routes (its templates are the resale pages')."""
+    """Serve the waiting-list page through the pages' routes (its templates are the resale pages') and add the
+    customer's waiting lists to the account page."""
     PAGES.update({(addressing.WAITLIST, "GET"): waitlist_page, (addressing.WAITLIST, "POST"): waitlist_post})
+    if account_section not in ACCOUNT_SECTIONS:
+        ACCOUNT_SECTIONS.append(account_section)

@@ -56,6 +56,14 @@ def test_a_customer_joins_the_waiting_list_from_the_event_page_and_leaves(app, p
     [entry] = _entries(bea, event)
     assert (entry["status"], entry["seats"], entry["position"]) == ("waiting", 2, 2)
 
+    page.goto(f"/e/{tenant.orgid}/account")
+    lists = page.get_by_role("region", name="Your waiting lists")
+    assert "Concert de Jazz: Front row" in lists.inner_text()
+    assert "2 seats · Your place in line: 2" in lists.inner_text()
+    screenshots(page, "account")
+    lists.get_by_role("link", name="Concert de Jazz: Front row").click()
+    page.wait_for_url(f"**/e/{tenant.orgid}/waitlist/{front['id']}")
+
     page.goto(f"/e/{tenant.orgid}/waitlist/{front['id']}?lang=fr")
     assert page.get_by_role("heading", level=1).inner_text() == "Liste d’attente"
     assert "Votre rang dans la file : 2" in page.get_by_role("status").inner_text()
@@ -68,6 +76,34 @@ def test_a_customer_joins_the_waiting_list_from_the_event_page_and_leaves(app, p
     assert [e["status"] for e in _entries(bea, event)] == ["left"]
     assert [e["position"] for e in _entries(first, event)] == [1]   # the one ahead keeps their place
     screenshots(page, "left")
+    page.goto(f"/e/{tenant.orgid}/account")
+    assert "Left the list" in page.get_by_role("region", name="Your waiting lists").inner_text()
+
+
+def test_an_open_offer_shows_its_deadline_and_checkout_link_on_the_account_page(app, page, screenshots):
+    tenant = pages_tenant(app)
+    tenant.enable("resale")
+    event, front = _sold_out_concert(tenant)
+    bea = tenant.customer(email="bea@example.com", password="correct-horse-9")
+    assert bea.post(f"/client/events/{event['id']}/waitlist",
+                    json={"ticketTypeId": front["id"], "seats": 2}).status_code == 201
+    raised = tenant.staff.patch(f"/events/ticket-types/{front['id']}", json={"capacity": 2})
+    assert raised.status_code == 200, raised.get_json()
+    [entry] = _entries(bea, event)
+    assert entry["status"] == "offered" and entry["offer"]["checkoutUrl"]
+
+    page.goto(f"/e/{tenant.orgid}/account")
+    sign_in_on_page(page, "bea@example.com", "correct-horse-9")
+    page.wait_for_url(f"**/e/{tenant.orgid}/account")
+    lists = page.get_by_role("region", name="Your waiting lists")
+    assert "Seats are waiting for you" in lists.inner_text()
+    assert "2 seats are held for you until" in lists.inner_text()
+    screenshots(page, "offer")
+    pay = lists.get_by_role("link", name="Pay for your seats (Concert de Jazz: Front row)")
+    assert pay.get_attribute("href").endswith(entry["offer"]["checkoutUrl"].split(tenant.orgid, 1)[1])
+    pay.click()
+    page.wait_for_url(f"**/{event['slug']}/checkout/**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Pay for your order"
 
 
 def test_no_waiting_list_link_without_resale(app, page):
