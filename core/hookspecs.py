@@ -157,7 +157,8 @@ def event_page_offers(org, event):
     page that sells it, relative to the tenant's pages root, e.g. `resale/<id>`), cheapest first; {} for none.
 
     Read only, called while the page is built (the `pages` plugin); answer in one query. Every enabled plugin's
-    answer is merged per ticket type. The `resale` plugin answers with the listings on public sale."""
+    answer is merged per ticket type. The `resale` plugin answers with the listings on public sale (`kind`
+    `resale`) and each public type's waiting list (`kind` `waitlist`, shown under sold-out types only)."""
 
 
 # --- lifecycle (per tenant, after commit) -------------------------------------------------------
