@@ -17,6 +17,11 @@ def _sold_out_concert(tenant) -> tuple[dict, dict]:
     return event, next(t for t in types if t["name"] == "Front row")
 
 
+def _booking_of(checkout_url: str) -> str:
+    """The booking part of a booking page's signed token (the token itself carries its signing time)."""
+    return checkout_url.split("/checkout/", 1)[1].split(".", 1)[0]
+
+
 def _entries(customer, event) -> list[dict]:
     return customer.get(f"/client/events/{event['id']}/waitlist").get_json()["entries"]
 
@@ -100,7 +105,7 @@ def test_an_open_offer_shows_its_deadline_and_checkout_link_on_the_account_page(
     assert "2 seats are held for you until" in lists.inner_text()
     screenshots(page, "offer")
     pay = lists.get_by_role("link", name="Pay for your seats (Concert de Jazz: Front row)")
-    assert pay.get_attribute("href").endswith(entry["offer"]["checkoutUrl"].split(tenant.orgid, 1)[1])
+    assert _booking_of(pay.get_attribute("href")) == _booking_of(entry["offer"]["checkoutUrl"])
     pay.click()
     page.wait_for_url(f"**/{event['slug']}/checkout/**")
     assert page.get_by_role("heading", level=1).inner_text() == "Pay for your order"
