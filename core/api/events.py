@@ -30,7 +30,7 @@ from core.api_schema import Schema
 from core.auth import require_role
 from core.models import Event, Org, utcnow
 from core.pagination import DEFAULT_PAGE_SIZE, page_body
-from core.roles import MANAGERS, READERS, TICKET_READERS
+from core.roles import MANAGERS, READERS
 from core.services import event_queries, events, holds, sync_jobs
 from core.tenancy import current_org
 from core.timefmt import iso_utc
@@ -97,7 +97,7 @@ def render_one(event: Event, args: dict | None = None, status: int = 200, job=No
 
 @blp.route("/events")
 class EventCollection(MethodView):
-    @require_role(TICKET_READERS, scope="read")  # door staff pick the event their scanner works at
+    @require_role(READERS, scope="read")
     @blp.arguments(StaffListQuery, location="query")
     @blp.response(200, EventList)
     def get(self, args):

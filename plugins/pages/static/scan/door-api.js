@@ -50,12 +50,17 @@ export class DoorApi {
     return this.call("POST", "/auth/login", body);
   }
 
-  // Events that have not ended, soonest first: the staff list (`GET /events`, which door staff may read), private
-  // and unpublished events included.
-  upcomingEvents(nowIso) {
+  // Events that have not ended, soonest first: the staff list (`GET /events`), or, for a role that may not read
+  // it (door), the published events (`GET /client/events`).
+  async upcomingEvents(nowIso) {
     const query = new URLSearchParams({"filter[ends_at][from]": nowIso, "page[size]": "50",
                                        "fields": "id,name,start,end,tz,type,parent_event_id"}).toString();
-    return this.call("GET", "/events?" + query);
+    try {
+      return await this.call("GET", "/events?" + query);
+    } catch (error) {
+      if (!(error instanceof Refused) || error.status !== 403 || error.body.type !== "forbidden_role") throw error;
+      return new DoorApi(this.org).call("GET", "/client/events?" + query);
+    }
   }
 
   registerDevice(eventId, name) {
