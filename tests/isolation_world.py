@@ -25,7 +25,8 @@ from wallet_certs import configure_wallet
 from core import db as database
 
 # and notifications, from the transfer on
-PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2", "club_cart", "developers_api")
+PLUGINS = ("offline", "stripe", "storefront", "media", "automation", "public_api_v2", "club_cart", "developers_api",
+           "resale")
 
 
 # --- the two tenants' records ---------------------------------------------------------------------
@@ -380,7 +381,13 @@ def build_world(tenant, receiver: HttpReceiver, smtp: SmtpServer, stripe: FakeSt
 
 # Tables build_world leaves empty: rows that only a checkout paying with a promotion or gift card, or a
 # recurring event or a 003 pass scanned at a session, would make, which no route with a path id reads or writes.
-UNMADE = {"recurrence", "pass_admission", "storefront_gift_card_redemption", "storefront_promotion_customer",
+# NOT YET MADE (a known gap, session 9): door devices and conflicts, and the resale plugin's tables. Their
+# routes' tenant isolation is tested in their own files (test_door_devices, test_waitlist*, test_resale_listings);
+# the matrix does not make their rows yet, so its path-id attacks on them cannot prove they stay untouched.
+NOT_YET_MADE = {"door_conflict", "door_device", "resale_listings", "resale_purchases", "resale_terms",
+                "resale_waitlist_entry", "resale_waitlist_offer"}
+UNMADE = NOT_YET_MADE | {"recurrence", "pass_admission", "storefront_gift_card_redemption",
+                         "storefront_promotion_customer",
           "storefront_promotion_use"}
 
 def snapshot(org_id: str, data_path) -> dict:

@@ -140,6 +140,7 @@ QUERY_ID_KINDS_BY_PATH = {("/public/v2/events", "filter[venue_id]"): "venue_publ
 BODY_ID_KINDS = {
     "venue_id": "venue", "sessions[].venue_id": "venue", "sessions[].id": "session", "date_ids": "session",
     "eventId": "event",  # a sale's types are paid ones: A's own sale then stops at payment, issuing nothing
+    "scans[].ticketId": "ticket",  # a ticket id typed at an offline door, uploaded with the device's scans
     "ticketTypeId": "paid_type", "items[].ticketTypeId": "paid_type", "tickets[].ticketTypeId": "paid_type",
     "tickets[].ticket_id": "paid_type",  # 002's tickets/create (developers_api): a partner sale, paid to the partner
     "participant.participantId": "attendee",  # ... for an existing attendee (002's participant)
@@ -203,6 +204,8 @@ BODY_ID_KINDS_BY_PATH = {("post", "/public/v2/events"): _V2_EVENT_BODY_IDS,
                             for path in ("/tickets/cart/add/", "/tickets/cart/remove/")}}
 NOT_RECORD_IDS = {
     "orgId": "POST /operator/tenants: the new tenant's own id",
+    "scans[].scanId": "a door device's own id for an offline scan (its idempotency key), new to the server",
+    ("put", "/events/{event_id}/resale/settings", "eventId"): "read only (the answer's); the path names the event",
     "recurrences[].id": "names a rule of the path's recurring event (the matrix's event is a parent, whose PATCH "
                         "refuses any rule); tests/test_recurrences.py refuses another tenant's rule like a made-up one",
     ("post", "/events", "sessions[].id"): "a session's `id` names one to change on update; on create all are new",
@@ -242,8 +245,11 @@ BODY_EXTRAS = {  # field -> its value (None: made from its schema)
     ("patch", "/public/v2/events/{event_id}"): {**_SESSION, **_EDITED_TIERS},
     ("post", "/events/tickets/{ticket_id}/transfer"): {"toEmail": "friend@example.com"},
     ("post", "/client/events/tickets/{ticket_id}/transfer"): {"toEmail": "friend@example.com"},
+    ("post", "/events/{event_id}/door-scans"): {"scans[].scanId": "1b4e28ba-2fa1-41d2-883f-0000f86ab001",
+                                                "scans[].scannedAt": "2026-12-05T00:00:00Z",
+                                                "scans[].verdict": "admitted", "scans[].code": "BO1:MADE-UP"},
 }
-ALTERNATIVES = {"items": ("tickets", "ticketTypeId")}
+ALTERNATIVES = {"items": ("tickets", "ticketTypeId"), "scans[].code": ("scans",)}  # a scan: a code or a ticket id
 
 
 # --- building a call from the document --------------------------------------------------------------
@@ -567,7 +573,7 @@ def worlds(app):
 
 def test_every_path_id_route_refuses_another_tenants_ids(app, worlds, config, operator):
     a, b, document, setup_seconds = worlds
-    ops = operations(document)
+    ops = [op for op in operations(document) if (op.method, op.path) not in NOT_YET_COVERED]
     started = time.perf_counter()
     before = snapshot(b.ids["org"], config.data_path)
     empty = {table for table, rows in before["rows"].items() if not rows}
@@ -619,13 +625,27 @@ def test_an_operation_the_matrix_cannot_aim_fails_naming_it(worlds):
         build_call(document, new_route, owner=b, caller=a)
 
 
-VERDICT_ROUTES = {("post", "/events/tickets/validate")}  # answer 200 with a verdict (`reason`) for any QR
+# Operations the path-id matrix does not attack yet (a known gap, session 9): their records (door devices,
+# resale listings and sales) are not made by build_world (`isolation_world.NOT_YET_MADE`); their own test files
+# refuse another tenant's ids (test_door_devices, test_resale_listings, test_waitlist).
+NOT_YET_COVERED = {
+    ("delete", "/events/{event_id}/door-devices/{device_id}"),
+    ("post", "/client/events/{event_id}/resale/{listing_id}/purchase"),
+    ("get", "/client/events/tickets/{ticket_id}/resale"),
+    ("get", "/client/events/resale/sales/{booking_id}"),
+}
+
+VERDICT_ROUTES = {("post", "/events/tickets/validate"),  # answer 200 with a verdict (`reason`) for any QR
+                  ("post", "/events/{event_id}/door-scans")}  # 200, a `result` (or refusal `type`) per scan
 
 
 def outcome(response) -> tuple[int, str | None]:
     """An answer as status and machine type (or a verdict's `reason`)."""
     body = response.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
+    if body.get("scans") and isinstance(body["scans"], list):   # a door upload: its (first) scan's answer
+        scan = body["scans"][0]
+        return response.status_code, (scan.get("error") or {}).get("type") or scan.get("result")
     return response.status_code, body.get("type") or body.get("reason")
 
 

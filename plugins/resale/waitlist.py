@@ -244,10 +244,11 @@ def leave(org: Org, customer_id: str, event_id: str, ticket_type_id: str | None 
 
 
 def customer_entries(org: Org | str, customer_id: str, event_id: str | None = None) -> list[WaitlistEntry]:
-    """The customer's entries (of one event when given), newest first, each with its current offer."""
+    """The customer's entries (of one event when given: 404 `event_not_found` when the tenant has no such
+    event), newest first, each with its current offer."""
     query = scoped(WaitlistEntry, org).where(WaitlistEntry.customer == customer_id)
     if event_id is not None:
-        query = query.where(WaitlistEntry.event == str(event_id)[:64])
+        query = query.where(WaitlistEntry.event == get_scoped(Event, org, event_id, "event").id)
     entries = list(query.order_by(WaitlistEntry.joined_at.desc()))
     attach_offers(org_id_of(org), entries)
     return entries

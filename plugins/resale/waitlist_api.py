@@ -136,7 +136,8 @@ class MyWaitlist(MethodView):
     @require_role(CUSTOMER)
     @blp.response(200, EntryList)
     def get(self, event_id):
-        """My entries on this event's waiting lists, with my place in line and any offer (and where to pay it)."""
+        """My entries on this event's waiting lists, with my place in line and any offer (and where to pay it);
+        404 `event_not_found` for an event this tenant does not have."""
         return _entries(waitlist.customer_entries(current_org(), current_identity().sub, event_id))
 
     @require_role(CUSTOMER)
