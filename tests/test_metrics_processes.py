@@ -7,6 +7,7 @@ line is JSON, one access line per request); plus the JSON formatter in process.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import os
@@ -51,11 +52,17 @@ def test_two_gunicorn_workers_add_up_in_every_scrape(tmp_path, gunicorn_config):
     huey = RedisHuey(queue, url=REDIS)
     try:
         with ServerProcess(argv, port, env=env) as server:
-            with ThreadPoolExecutor(max_workers=4) as pool:  # 10 batches of 4 at once, a new connection each: one
-                for _ in range(10):                           # idle sync worker could take every sequential one
+            # Batches of 4 at once, a new connection each (one idle sync worker could take every sequential one),
+            # at least 10, and on until both workers have answered (written their own files) or 60 s passed.
+            deadline = time.monotonic() + 60
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for batch in itertools.count():
                     assert {answer.status_code for answer in pool.map(
                         lambda _i: requests.get(server.url + "/health", headers={"Connection": "close"}, timeout=30),
                         range(4))} == {200}
+                    written = {name.rsplit("_", 1)[-1] for name in os.listdir(folder)} - {"999999.db"}
+                    if batch >= 9 and (len(written) >= 2 or time.monotonic() > deadline):
+                        break
             huey.storage.enqueue(b"a job nobody consumes")
             scrapes = [server.request("GET", "/metrics", headers={**operator_headers(), "Connection": "close"})
                        for _ in range(6)]
